@@ -1,0 +1,50 @@
+// Every fabra config key, with its default. Copy what you need into your project's fabra.config.ts.
+// Environment variables win over this file: FABRA_ENV, FABRA_DUCKDB_PATH, FABRA_POSTGRES_URL, FABRA_REDIS_URL,
+// FABRA_EVIDENCE_MODE, FABRA_RECORD_INCLUDE_CONTENT, FABRA_SIGNING_KEY, FABRA_SIGNING_KEY_ID, FABRA_SIGNATURE_MODE.
+import { defineConfig } from "fabra";
+
+export default defineConfig({
+  project: "my-assistant",
+  // Stamped into every record. FABRA_ENV wins.
+  environment: "development", // development | staging | production
+
+  // Modules exporting entity(), feature(), retriever() and context() definitions; relative to this file.
+  definitions: ["./features.ts", "./retrievers.ts", "./contexts.ts"],
+
+  stores: {
+    // Local mode (the default): everything in one embedded DuckDB file, no services.
+    offline: { type: "duckdb", path: ".fabra/fabra.duckdb" }, // default ~/.fabra/fabra.duckdb; ":memory:" allowed
+    online: { type: "memory" }, // in-process cache with per-feature TTLs
+    vector: { type: "memory" }, // exact cosine search in memory; chunks kept in the DuckDB file
+
+    // Production mode: one Postgres (with pgvector if available) and one Redis, shared by every process.
+    // offline: { type: "postgres", url: "postgres://fabra@db:5432/fabra", poolSize: 10 }, // or FABRA_POSTGRES_URL
+    // online: { type: "redis", url: "redis://cache:6379", keyPrefix: "fabra:" },           // or FABRA_REDIS_URL
+    // vector: { type: "pgvector" },                                                          // url defaults to the offline one
+  },
+
+  // Offline and deterministic by default: lexical embeddings (shared words, not meaning), 384 dimensions.
+  embedder: { type: "lexical", dimensions: 384 },
+  // Semantic search through any OpenAI-compatible endpoint; the key comes from the environment, never from here.
+  // embedder: { type: "openai", model: "text-embedding-3-small", dimensions: 1536, apiKeyEnv: "OPENAI_API_KEY" },
+
+  // How `fabra index add` cuts documents (tokens, counted with tiktoken).
+  chunking: { chunkTokens: 256, overlapTokens: 32 },
+
+  evidence: {
+    // required: a context whose record cannot be written is not served (default in production).
+    // best_effort: it is served with meta.persisted = false and a warning (default elsewhere).
+    mode: "best_effort",
+    // false: records keep only hashes of content (for sensitive data); callers still get the content.
+    includeContent: true,
+  },
+
+  // HMAC signing of record hashes with FABRA_SIGNING_KEY: off | optional | required.
+  signing: { mode: "optional" },
+
+  // lineage.code_version; default: the project's git SHA when it is a git checkout.
+  // codeVersion: process.env.GIT_SHA,
+
+  // `fabra serve` defaults; API keys come from FABRA_API_KEYS (comma-separated).
+  server: { port: 8000, host: "127.0.0.1", bodyLimit: 1048576 },
+});

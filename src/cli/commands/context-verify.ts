@@ -1,0 +1,75 @@
+// `fabra context verify <id> | --file <record.json> | --all`: recompute hashes; exit 0 when intact, 1 when not.
+import type { Command } from "commander";
+import { FabraError } from "../../errors.js";
+import { getLedgerRow, readRecordFile, verifyLedgerRow } from "../../engine/ledger.js";
+import { withRecordStore } from "../../project.js";
+import { verifyOptionsFromEnv } from "../../record/verify-env.js";
+import type { VerifyResult } from "../../record/verify.js";
+import { parseFormat, print, projectOptions } from "../options.js";
+import { bad, ok } from "../render/format.js";
+import { createProgress } from "../render/progress.js";
+import { verificationLine } from "../render/record-view.js";
+
+interface VerifyFlags {
+  file?: string;
+  all?: boolean;
+  format?: string;
+}
+
+export function registerContextVerify(context: Command): void {
+  context
+    .command("verify [id]")
+    .description("Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered")
+    .option("-f, --file <record.json>", "verify a record file from anywhere (e.g. written by the Python implementation)")
+    .option("--all", "verify every record in the ledger")
+    .option("--format <format>", "text | json", "text")
+    .action(async (id: string | undefined, flags: VerifyFlags, cmd: Command) => {
+      const format = parseFormat(flags.format, ["text", "json"] as const, "text");
+      const chosen = [id !== undefined, flags.file !== undefined, flags.all === true].filter(Boolean).length;
+      if (chosen !== 1) {
+        throw new FabraError("INVALID_ARGUMENT", "Say what to verify: a context id, --file <record.json>, or --all", {
+          hint: "e.g. fabra context verify ctx_0190a1b2-...  |  fabra context verify --file record.json  |  fabra context verify --all",
+        });
+      }
+      const opts = verifyOptionsFromEnv();
+      if (flags.all) return verifyAll(cmd, format);
+      let result: VerifyResult;
+      if (flags.file !== undefined) {
+        result = (await readRecordFile(flags.file, opts)).result;
+      } else {
+        result = await withRecordStore(projectOptions(cmd), async (records) => verifyLedgerRow(await getLedgerRow(records, id as string), opts));
+      }
+      if (format === "json") print(JSON.stringify(result, null, 2));
+      else print(`${result.contextId}\n${verificationLine(result)}`);
+      if (!result.ok) process.exitCode = 1;
+    });
+}
+
+async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
+  const opts = verifyOptionsFromEnv();
+  await withRecordStore(projectOptions(cmd), async (records) => {
+    const total = await records.count();
+    const progress = format === "text" ? createProgress("verifying", total) : null;
+    const failures: VerifyResult[] = [];
+    let checked = 0;
+    const started = performance.now();
+    for await (const batch of records.scan(1000)) {
+      for (const row of batch) {
+        const result = verifyLedgerRow(row, opts);
+        if (!result.ok) failures.push(result);
+        checked++;
+      }
+      progress?.update(checked);
+    }
+    progress?.done();
+    const seconds = (performance.now() - started) / 1000;
+    if (format === "json") {
+      print(JSON.stringify({ checked, ok: checked - failures.length, failed: failures.length, failures }, null, 2));
+    } else {
+      for (const f of failures) print(bad(`${f.contextId}: ${f.failed?.name} mismatch (expected ${f.failed?.expected}, actual ${f.failed?.actual})`));
+      const rate = seconds > 0 ? ` in ${seconds.toFixed(2)}s (${Math.round(checked / seconds)}/s)` : "";
+      print(failures.length === 0 ? ok(`${checked} records verified${rate}`) : bad(`${failures.length} of ${checked} records FAILED verification${rate}`));
+    }
+    if (failures.length > 0) process.exitCode = 1;
+  });
+}

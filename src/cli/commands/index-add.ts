@@ -1,0 +1,39 @@
+// `fabra index add <path...> --index NAME`: chunk, embed and store documents in a vector index.
+import type { Command } from "commander";
+import { readDocuments } from "../../documents.js";
+import { FabraError } from "../../errors.js";
+import { withFabra } from "../../project.js";
+import { print, projectOptions } from "../options.js";
+import { ok } from "../render/format.js";
+import { createProgress } from "../render/progress.js";
+
+export function registerIndexCommands(program: Command): void {
+  const index = program.command("index").description("Manage vector indexes of documents");
+  index
+    .command("add <paths...>")
+    .description("Chunk, embed and index files or directories (re-indexing a file replaces its chunks)")
+    .requiredOption("--index <name>", "the index to add to")
+    .action(async (paths: string[], flags: { index: string }, cmd: Command) => {
+      if (!/^[A-Za-z0-9_.-]+$/.test(flags.index)) {
+        throw new FabraError("INVALID_ARGUMENT", `Index name ${JSON.stringify(flags.index)} is not valid`, { hint: "Use letters, digits, _ . and -." });
+      }
+      const options = projectOptions(cmd);
+      const documents = await readDocuments(paths, options.cwd);
+      await withFabra(options, async (fabra) => {
+        const progress = createProgress("indexing", documents.length);
+        const result = await fabra.index.add(flags.index, documents, (done) => progress.update(done));
+        progress.done();
+        print(ok(`Indexed ${result.documents} documents as ${result.chunks} chunks into "${flags.index}"`));
+      });
+    });
+  index
+    .command("list")
+    .description("List indexes with their chunk counts and dimensions")
+    .action(async (_flags: unknown, cmd: Command) => {
+      await withFabra(projectOptions(cmd), async (fabra) => {
+        const indexes = await fabra.stores.vector.listIndexes();
+        if (indexes.length === 0) return print("No indexes yet. Add documents with: fabra index add <path> --index <name>");
+        for (const i of indexes) print(`${i.name}  ${i.chunks} chunks  ${i.dimensions} dims`);
+      });
+    });
+}

@@ -1,0 +1,39 @@
+// CLI entry: runs the commander program, maps every error to one clear message and an exit code.
+// The only place in fabra that calls process.exit.
+import { CommanderError } from "commander";
+import chalk from "chalk";
+import { exitCodeFor, isFabraError } from "../errors.js";
+import { buildProgram } from "./program.js";
+
+export async function main(argv: string[]): Promise<void> {
+  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") chalk.level = 0;
+  const program = buildProgram();
+  let code = 0;
+  try {
+    await program.parseAsync(argv);
+    code = process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    code = reportError(err);
+  }
+  // Let stdout/stderr drain before leaving (large JSON output piped to another process).
+  await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
+  process.exit(code);
+}
+
+function reportError(err: unknown): number {
+  if (err instanceof CommanderError) {
+    // commander already printed its message (unknown option, missing argument...); --help/--version exit 0.
+    return err.exitCode === 0 ? 0 : 2;
+  }
+  if (isFabraError(err)) {
+    process.stderr.write(`${chalk.red("✗")} ${err.message}\n`);
+    if (err.hint) process.stderr.write(`  ${chalk.dim("hint:")} ${err.hint}\n`);
+    if (process.env.FABRA_DEBUG && err.cause instanceof Error) process.stderr.write(`${err.cause.stack ?? ""}\n`);
+    return exitCodeFor(err);
+  }
+  const message = err instanceof Error ? err.message : String(err);
+  process.stderr.write(`${chalk.red("✗")} Internal error: ${message}\n`);
+  if (process.env.FABRA_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+  else process.stderr.write(`  ${chalk.dim("hint:")} this is a bug in fabra; re-run with FABRA_DEBUG=1 for the stack trace and report it.\n`);
+  return exitCodeFor(err);
+}

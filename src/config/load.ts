@@ -1,0 +1,107 @@
+// Finding and loading config and user modules: cosmiconfig searches from the current directory up for
+// fabra.config.ts|mts|js|mjs|json, .fabrarc(.json) or package.json#fabra; jiti loads TypeScript at run time.
+// `import ... from "fabra"` in user modules resolves to this very package, installed or not.
+import { existsSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { cosmiconfig, type Loader } from "cosmiconfig";
+import { createJiti } from "jiti";
+import { FabraError } from "../errors.js";
+
+export interface LoadedConfig {
+  /** The raw config object (validated by resolveConfig). */
+  config: unknown;
+  /** The file it came from; null when no file was found (defaults apply). */
+  configPath: string | null;
+  /** Relative paths in the config are from here: the config file's directory, else the cwd. */
+  rootDir: string;
+}
+
+const PACKAGE_ENTRY = fileURLToPath(new URL("../index.js", import.meta.url));
+const RECORD_ENTRY = fileURLToPath(new URL("../record/index.js", import.meta.url));
+
+const jiti = createJiti(import.meta.url, {
+  alias: { "fabra/record": RECORD_ENTRY, fabra: PACKAGE_ENTRY },
+  interopDefault: true,
+  moduleCache: true,
+  fsCache: false,
+});
+
+const SEARCH_PLACES = [
+  "fabra.config.ts",
+  "fabra.config.mts",
+  "fabra.config.js",
+  "fabra.config.mjs",
+  "fabra.config.cjs",
+  "fabra.config.json",
+  ".fabrarc",
+  ".fabrarc.json",
+  "package.json",
+];
+
+const loadModule: Loader = async (filepath) => {
+  const mod = await importUserModule(filepath);
+  return "default" in mod ? mod.default : mod;
+};
+
+export async function loadConfig(opts: { cwd: string; configPath?: string | undefined }): Promise<LoadedConfig> {
+  const explorer = cosmiconfig("fabra", {
+    searchPlaces: SEARCH_PLACES,
+    searchStrategy: "global",
+    loaders: { ".ts": loadModule, ".mts": loadModule, ".js": loadModule, ".mjs": loadModule, ".cjs": loadModule },
+  });
+  try {
+    if (opts.configPath !== undefined) {
+      const path = resolve(opts.cwd, opts.configPath);
+      if (!existsSync(path)) {
+        throw new FabraError("FILE_NOT_FOUND", `Config file ${opts.configPath} does not exist`, { hint: "Check --config, or run `fabra init` to create one." });
+      }
+      const found = await explorer.load(path);
+      return { config: found?.config ?? {}, configPath: path, rootDir: dirname(path) };
+    }
+    const found = await explorer.search(opts.cwd);
+    if (!found || found.isEmpty) return { config: {}, configPath: found?.filepath ?? null, rootDir: found ? dirname(found.filepath) : opts.cwd };
+    return { config: found.config, configPath: found.filepath, rootDir: dirname(found.filepath) };
+  } catch (err) {
+    if (err instanceof FabraError) throw err;
+    throw new FabraError("INVALID_CONFIG", `Could not read the fabra config: ${(err as Error).message}`, {
+      hint: "Fix the syntax error in the config file (the message names the file and position).",
+      cause: err,
+    });
+  }
+}
+
+/** Imports a user module (TS or JS) and returns its exports; errors name the file and the line. */
+export async function importUserModule(path: string): Promise<Record<string, unknown>> {
+  const full = resolve(path);
+  if (!existsSync(full)) {
+    throw new FabraError("FILE_NOT_FOUND", `Definitions module ${path} does not exist`, {
+      hint: "Check the `definitions` list in fabra.config.ts (paths are relative to the config file).",
+    });
+  }
+  try {
+    return (await jiti.import(full)) as Record<string, unknown>;
+  } catch (err) {
+    if (err instanceof FabraError) throw err;
+    const where = userFrame(err, full);
+    throw new FabraError("INVALID_DEFINITION", `Loading ${path} failed${where ? ` at ${where}` : ""}: ${firstLine(err)}`, {
+      hint: "Fix the error in that module; run with FABRA_DEBUG=1 for the full stack.",
+      cause: err,
+    });
+  }
+}
+
+function firstLine(err: unknown): string {
+  const message = err instanceof Error ? err.message : String(err);
+  return message.split("\n")[0] ?? message;
+}
+
+/** The first stack frame (file:line:column) inside the user's module, if any. */
+function userFrame(err: unknown, file: string): string | null {
+  const stack = err instanceof Error ? (err.stack ?? "") : "";
+  const escaped = file.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const m = new RegExp(`(?:file://)?(${escaped}):(\\d+)(?::(\\d+))?`).exec(stack);
+  if (m) return `${m[1]}:${m[2]}${m[3] ? `:${m[3]}` : ""}`;
+  const loc = (err as { loc?: { line?: number; column?: number } } | null)?.loc;
+  return loc?.line ? `${file}:${loc.line}:${loc.column ?? 0}` : null;
+}

@@ -1,0 +1,90 @@
+// The config schema (zod): what fabra.config.ts may say. Every message names the key and the expected form;
+// resolve.ts turns a parsed config plus the environment into the effective settings.
+import { z } from "zod";
+
+const duckdbOffline = z.strictObject({
+  type: z.literal("duckdb"),
+  /** Default ~/.fabra/fabra.duckdb; relative paths are from the config file; `:memory:` allowed. */
+  path: z.string().min(1).optional(),
+});
+const postgresOffline = z.strictObject({
+  type: z.literal("postgres"),
+  /** Default FABRA_POSTGRES_URL. */
+  url: z.string().min(1).optional(),
+  /** Connection pool size (default 10). */
+  poolSize: z.number().int().min(1).max(1000).optional(),
+});
+const memoryOnline = z.strictObject({ type: z.literal("memory") });
+const redisOnline = z.strictObject({
+  type: z.literal("redis"),
+  /** Default FABRA_REDIS_URL. */
+  url: z.string().min(1).optional(),
+  /** Prefix of every key fabra writes (default "fabra:"). */
+  keyPrefix: z.string().optional(),
+});
+const memoryVector = z.strictObject({ type: z.literal("memory") });
+const pgvectorVector = z.strictObject({
+  type: z.literal("pgvector"),
+  /** Default: the postgres offline store's URL, else FABRA_POSTGRES_URL. */
+  url: z.string().min(1).optional(),
+});
+
+const lexicalEmbedder = z.strictObject({ type: z.literal("lexical"), dimensions: z.number().int().min(16).max(8192).optional() });
+const openaiEmbedder = z.strictObject({
+  type: z.literal("openai"),
+  model: z.string().min(1),
+  dimensions: z.number().int().min(1).max(8192),
+  /** Any OpenAI-compatible endpoint (default https://api.openai.com/v1). */
+  baseUrl: z.string().url().optional(),
+  /** The environment variable holding the key (default OPENAI_API_KEY). */
+  apiKeyEnv: z.string().min(1).optional(),
+  batchSize: z.number().int().min(1).max(2048).optional(),
+});
+
+export const configSchema = z.strictObject({
+  /** A name for the project (shown by `fabra doctor`). */
+  project: z.string().optional(),
+  /** Stamped into every record; FABRA_ENV wins. */
+  environment: z.enum(["development", "staging", "production"]).optional(),
+  /** Modules (TypeScript or JavaScript) exporting entities, features, retrievers and contexts. */
+  definitions: z.array(z.string().min(1)).default([]),
+  stores: z
+    .strictObject({
+      offline: z.discriminatedUnion("type", [duckdbOffline, postgresOffline]).optional(),
+      online: z.discriminatedUnion("type", [memoryOnline, redisOnline]).optional(),
+      vector: z.discriminatedUnion("type", [memoryVector, pgvectorVector]).optional(),
+    })
+    .default({}),
+  embedder: z.discriminatedUnion("type", [lexicalEmbedder, openaiEmbedder]).default({ type: "lexical" }),
+  chunking: z
+    .strictObject({ chunkTokens: z.number().int().min(8).default(256), overlapTokens: z.number().int().min(0).default(32) })
+    .default({ chunkTokens: 256, overlapTokens: 32 }),
+  evidence: z
+    .strictObject({
+      /** `required`: no record, no context. Default: required in production, best_effort elsewhere. */
+      mode: z.enum(["required", "best_effort"]).optional(),
+      /** false: records keep only hashes of content. */
+      includeContent: z.boolean().optional(),
+    })
+    .default({}),
+  signing: z.strictObject({ mode: z.enum(["off", "optional", "required"]).optional() }).default({}),
+  /** Stamped as lineage.code_version; default: the git SHA of the project, when there is one. */
+  codeVersion: z.string().optional(),
+  server: z
+    .strictObject({
+      port: z.number().int().min(0).max(65535).optional(),
+      host: z.string().optional(),
+      /** Largest request body in bytes (default 1 MiB). */
+      bodyLimit: z.number().int().min(1024).optional(),
+    })
+    .default({}),
+});
+
+/** What fabra.config.ts exports (inputs: defaults may be left out). */
+export type FabraConfig = z.input<typeof configSchema>;
+export type ParsedConfig = z.output<typeof configSchema>;
+
+/** Types a config file: `export default defineConfig({ ... })`. */
+export function defineConfig(config: FabraConfig): FabraConfig {
+  return config;
+}

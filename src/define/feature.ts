@@ -1,0 +1,52 @@
+// feature(): a function computing one value per entity id, read through the online cache and kept in history.
+import type { EntityDef } from "./entity.js";
+import { nameOf, runtimeOf } from "./registry.js";
+
+/** Where `fabra materialize` finds the entity ids of a feature. */
+export type EntitySource =
+  | string[]
+  | { sql: string }
+  | (() => Iterable<string> | AsyncIterable<string> | Promise<Iterable<string>>);
+
+export interface FeatureOptions<T> {
+  /** Defaults to the export name. */
+  name?: string;
+  entity: EntityDef | string;
+  /** How often to recompute: a duration (`"1h"`, ms) or a cron expression (`"*\/5 * * * *"`). */
+  refresh?: string | number;
+  /** How long a cached value is served: a duration. Default: no expiry. */
+  ttl?: string | number;
+  /** Computed on schedule / by `fabra materialize` for `entities`. */
+  materialize?: boolean;
+  entities?: EntitySource;
+  /** Served (recorded as `fallback`) when computing fails. */
+  default?: T;
+  description?: string;
+}
+
+export type FeatureFn<T> = (entityId: string) => T | Promise<T>;
+
+export interface FeatureDef<T = unknown> {
+  readonly kind: "feature";
+  name: string | undefined;
+  readonly options: FeatureOptions<T>;
+  readonly compute: FeatureFn<T>;
+  /** Reads the value for an entity (tracked when called inside a context function). */
+  get(entityId: string): Promise<T>;
+}
+
+export function feature<T>(options: FeatureOptions<T>, compute: FeatureFn<T>): FeatureDef<Awaited<T>> {
+  const def: FeatureDef<Awaited<T>> = {
+    kind: "feature",
+    name: options.name,
+    options: options as FeatureOptions<Awaited<T>>,
+    compute: compute as FeatureFn<Awaited<T>>,
+    get: (entityId) => runtimeOf(def).readFeature(nameOf(def), entityId) as Promise<Awaited<T>>,
+  };
+  return def;
+}
+
+export function entityName(def: FeatureDef): string {
+  const e = def.options.entity;
+  return typeof e === "string" ? e : (e.name ?? "entity");
+}

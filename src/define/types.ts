@@ -1,0 +1,58 @@
+// What definitions need from the engine that runs them. Definitions are plain objects made by
+// entity()/feature()/retriever()/context(); createFabra() registers them with a runtime that implements this.
+import type { ContextRecord, DroppedItemRecord, FreshnessStatus } from "../record/types.js";
+
+/** A chunk a retriever returned, as user code sees it. */
+export interface RetrievedChunk {
+  chunkId: string;
+  documentId: string;
+  content: string;
+  similarity: number;
+  sourceUrl: string | null;
+  tokenCount: number;
+  /** When the chunk was indexed (normal-form datetime). */
+  indexedAt: string;
+  contentHash: string;
+  retriever: string;
+  index: string;
+}
+
+/** One piece of context. Lower `priority` = more important; optional items with higher values are dropped first. */
+export interface ContextItem {
+  content: string;
+  /** 0 is most important. Default 0. */
+  priority?: number;
+  /** Required items are never dropped. Default false. */
+  required?: boolean;
+  /** Names the item in `dropped_items`; defaults to the chunk id for chunk items, else `item_<n>`. */
+  id?: string;
+  /** The chunk this item carries, linking it to `retrieved_items` (its priority is recorded there). */
+  source?: RetrievedChunk | RetrievedChunk[];
+}
+
+export interface ContextMeta {
+  budgetExceeded: boolean;
+  freshnessStatus: FreshnessStatus;
+  freshnessViolations: string[];
+  latencyMs: number;
+  estimatedCostUsd: number;
+  recordHash: string;
+  /** False only in best_effort evidence mode when the record could not be written. */
+  persisted: boolean;
+}
+
+/** What calling a context function returns. */
+export interface ContextResult {
+  id: string;
+  content: string;
+  tokenCount: number;
+  dropped: DroppedItemRecord[];
+  meta: ContextMeta;
+  record: ContextRecord;
+}
+
+export interface Runtime {
+  readFeature(name: string, entityId: string): Promise<unknown>;
+  runRetriever(name: string, query: string): Promise<RetrievedChunk[]>;
+  runContext(name: string, inputs: Record<string, unknown>): Promise<ContextResult>;
+}

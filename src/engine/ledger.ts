@@ -1,0 +1,102 @@
+// Ledger operations behind the `context` commands and routes: fetch, verify, import, export records.
+import { readFile } from "node:fs/promises";
+import { FabraError } from "../errors.js";
+import { canonicalRecordText } from "../record/hash.js";
+import { normalizeContextId } from "../record/id.js";
+import { readRecordText } from "../record/read.js";
+import type { ContextRecord } from "../record/types.js";
+import { verifyCanonicalText, verifyRecord, type VerifyOptions, type VerifyResult } from "../record/verify.js";
+import type { LedgerRow, RecordStore } from "../stores/types.js";
+
+export async function getLedgerRow(records: RecordStore, id: string): Promise<LedgerRow> {
+  const contextId = normalizeContextId(id);
+  const row = await records.get(contextId);
+  if (!row) {
+    throw new FabraError("RECORD_NOT_FOUND", `No context record ${contextId} in the ledger`, {
+      hint: "`fabra context list` shows the records there; check FABRA_DUCKDB_PATH / --config point at the right ledger.",
+    });
+  }
+  return row;
+}
+
+export function rowToRecord(row: LedgerRow): ContextRecord {
+  return readRecordText(row.canonicalText, `ledger row ${row.contextId}`);
+}
+
+export async function getRecord(records: RecordStore, id: string): Promise<ContextRecord> {
+  return rowToRecord(await getLedgerRow(records, id));
+}
+
+/**
+ * Verifies a ledger row: its text against its own hashes (fast path), and the indexed record_hash column
+ * against the text, so a row altered behind fabra's back fails either way.
+ */
+export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): VerifyResult {
+  const result = verifyCanonicalText(row.canonicalText, row.contextId, opts);
+  const recordCheck = result.checks.find((c) => c.name === "record_hash");
+  if (result.ok && recordCheck && row.recordHash !== recordCheck.actual) {
+    const failed = { name: "record_hash" as const, ok: false, expected: row.recordHash, actual: recordCheck.actual };
+    return { ...result, ok: false, failed, checks: result.checks.map((c) => (c.name === "record_hash" ? failed : c)) };
+  }
+  return result;
+}
+
+/** Reads a record file from anywhere (another implementation, an export) and verifies it. */
+export async function readRecordFile(path: string, opts: VerifyOptions = {}): Promise<{ record: ContextRecord; result: VerifyResult }> {
+  const text = await readTextFile(path);
+  const record = readRecordText(text, path);
+  return { record, result: verifyRecord(record, opts) };
+}
+
+export async function readTextFile(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new FabraError("FILE_NOT_FOUND", `No such file: ${path}`, { hint: "Check the path." });
+    if (code === "EISDIR") throw new FabraError("FILE_UNREADABLE", `${path} is a directory, not a file`, { hint: "Pass a record JSON file." });
+    throw new FabraError("FILE_UNREADABLE", `Cannot read ${path}: ${(err as Error).message}`, { hint: "Check the file's permissions." });
+  }
+}
+
+export function recordToRow(record: ContextRecord): LedgerRow {
+  return {
+    contextId: record.context_id,
+    createdAt: record.created_at,
+    contextFunction: record.context_function,
+    environment: record.environment,
+    tokenCount: record.token_count,
+    recordHash: record.integrity.record_hash,
+    previousContextId: record.integrity.previous_context_id,
+    canonicalText: canonicalRecordText(record),
+  };
+}
+
+export interface ImportOutcome {
+  file: string;
+  contextId: string;
+  outcome: "inserted" | "exists";
+}
+
+/**
+ * Imports record files: every file is read and verified first; if any is malformed or fails verification,
+ * nothing is written and the error names the file and the reason.
+ */
+export async function importRecordFiles(records: RecordStore, files: string[], opts: VerifyOptions = {}): Promise<ImportOutcome[]> {
+  const checked: { file: string; record: ContextRecord }[] = [];
+  for (const file of files) {
+    const { record, result } = await readRecordFile(file, opts);
+    if (!result.ok) {
+      throw new FabraError("VERIFICATION_FAILED", `${file}: ${result.failed?.name} mismatch (expected ${result.failed?.expected}, actual ${result.failed?.actual}); nothing was imported`, {
+        hint: "The record was altered after it was written; import the original file.",
+      });
+    }
+    normalizeContextId(record.context_id);
+    checked.push({ file, record });
+  }
+  const outcomes: ImportOutcome[] = [];
+  for (const { file, record } of checked) {
+    outcomes.push({ file, contextId: record.context_id, outcome: await records.append(recordToRow(record)) });
+  }
+  return outcomes;
+}

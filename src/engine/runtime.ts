@@ -1,0 +1,190 @@
+// The fabra runtime: definitions bound to a set of stores. This is what `createFabra()` returns and what the
+// CLI and server drive. Definitions call back into it (`userTier.get(id)`, `chatContext(inputs)`).
+import type { ContextDef } from "../define/context.js";
+import { bindRuntime } from "../define/registry.js";
+import { suggest, type Definitions } from "../define/collect.js";
+import type { RetrieverDef } from "../define/retriever.js";
+import type { ContextResult, RetrievedChunk, Runtime } from "../define/types.js";
+import { FabraError } from "../errors.js";
+import { datetimeToMs } from "../record/datetime.js";
+import { toPlain, type JsonValue } from "../record/json-value.js";
+import type { Stores } from "../stores/types.js";
+import { assembleContext, type AssemblySettings } from "./assemble.js";
+import type { Embedder } from "./embedder.js";
+import { readFeature, toFeatureRecord, unknownFeature, type FeatureRead } from "./features.js";
+import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval.js";
+import { currentTrace, featureKey, type ReplaySource } from "./tracking.js";
+import { decodeValue } from "./values.js";
+
+export interface RuntimeSettings extends Omit<AssemblySettings, "records"> {
+  embedder: Embedder;
+  chunking: { chunkTokens: number; overlapTokens: number };
+}
+
+/** A feature value with its provenance, as the API and `fabra features get` show it. */
+export interface FeatureValue {
+  name: string;
+  entityId: string;
+  value: unknown;
+  source: FeatureRead["source"];
+  asOf: string;
+  freshnessMs: number;
+}
+
+export class FabraRuntime implements Runtime {
+  readonly index: {
+    add: (index: string, documents: DocumentInput[], onProgress?: (done: number, total: number, chunks: number) => void) => Promise<{ documents: number; chunks: number }>;
+    search: (index: string, query: string, options?: { topK?: number; minSimilarity?: number }) => Promise<RetrievedChunk[]>;
+  };
+
+  constructor(
+    readonly stores: Stores,
+    readonly definitions: Definitions,
+    readonly settings: RuntimeSettings,
+  ) {
+    for (const table of [definitions.features, definitions.retrievers, definitions.contexts, definitions.entities]) {
+      for (const def of table.values()) bindRuntime(def, this);
+    }
+    const deps = { vector: stores.vector, embedder: settings.embedder };
+    this.index = {
+      add: (index, documents, onProgress) => indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
+      search: (index, query, options = {}) =>
+        searchIndex(deps, index, query, { topK: options.topK ?? 5, minSimilarity: options.minSimilarity, retriever: "search" }),
+    };
+  }
+
+  // ------------------------------------------------------------------ features
+
+  private featureDef(name: string) {
+    const def = this.definitions.features.get(name);
+    if (!def) throw unknownFeature(name, this.definitions.features.keys(), suggest(name, this.definitions.features.keys()));
+    return def;
+  }
+
+  /** Reads a feature with its provenance; inside a context call the read is recorded. */
+  async getFeatureValue(name: string, entityId: string): Promise<FeatureValue> {
+    const def = this.featureDef(name);
+    const trace = currentTrace();
+    const read = trace?.replay
+      ? await this.replayedFeature(trace.replay, name, entityId)
+      : await readFeature(def, entityId, { online: this.stores.online, offline: this.stores.offline, warn: this.settings.warn });
+    trace?.addFeature(toFeatureRecord(name, entityId, read));
+    return { name, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
+  }
+
+  /** In a replay: the value the original record saw, else the value in history as of the original's time. */
+  private async replayedFeature(replay: ReplaySource, name: string, entityId: string): Promise<FeatureRead> {
+    const recorded = replay.features.get(featureKey(name, entityId));
+    if (recorded) return { value: recorded.value, source: recorded.source, asOf: recorded.as_of, freshnessMs: recorded.freshness_ms };
+    const past = await this.stores.offline.latest(name, entityId, replay.asOf);
+    if (!past) {
+      throw new FabraError("NOT_FOUND", `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`, {
+        hint: "The function now reads a feature the original did not; replay with --live to use today's values.",
+      });
+    }
+    const freshnessMs = Math.max(0, Math.round(datetimeToMs(replay.asOf) - datetimeToMs(past.computedAt)));
+    return { value: decodeValue(past.valueJson), source: "fallback", asOf: past.computedAt, freshnessMs };
+  }
+
+  async readFeature(name: string, entityId: string): Promise<unknown> {
+    return (await this.getFeatureValue(name, entityId)).value;
+  }
+
+  /** Like the Python `store.get_feature`. */
+  getFeature(name: string, entityId: string): Promise<unknown> {
+    return this.readFeature(name, entityId);
+  }
+
+  /**
+   * Many features × entities: cached values come from one online round trip (getMany); misses are computed.
+   * Each result carries its own error instead of failing the batch.
+   */
+  async getFeatures(requests: { feature: string; entityId: string }[]): Promise<(FeatureValue | { name: string; entityId: string; error: FabraError })[]> {
+    const defs = requests.map((r) => this.definitions.features.get(r.feature));
+    let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    try {
+      cached = await this.stores.online.getMany(requests.map((r) => ({ feature: r.feature, entityId: r.entityId })));
+    } catch (err) {
+      this.settings.warn(`online store batch read failed; computing instead: ${(err as Error).message}`);
+    }
+    const now = Date.now();
+    return Promise.all(
+      requests.map(async (r, i) => {
+        try {
+          const def = defs[i];
+          if (!def) return await this.getFeatureValue(r.feature, r.entityId); // throws FEATURE_NOT_FOUND with a hint
+          const hit = cached[i];
+          if (!hit) return await this.getFeatureValue(r.feature, r.entityId);
+          const read: FeatureRead = {
+            value: decodeValue(hit.valueJson) as JsonValue,
+            source: "cache",
+            asOf: hit.asOf,
+            freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))),
+          };
+          currentTrace()?.addFeature(toFeatureRecord(r.feature, r.entityId, read));
+          return { name: r.feature, entityId: r.entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
+        } catch (err) {
+          if (!(err instanceof FabraError)) throw err;
+          return { name: r.feature, entityId: r.entityId, error: err };
+        }
+      }),
+    );
+  }
+
+  // ------------------------------------------------------------------ retrieval
+
+  async runRetriever(name: string, query: string): Promise<RetrievedChunk[]> {
+    const def = this.definitions.retrievers.get(name);
+    if (!def) {
+      throw new FabraError("NOT_FOUND", `Unknown retriever "${name}"`, { hint: hintFor(name, this.definitions.retrievers.keys()) });
+    }
+    const trace = currentTrace();
+    // A replay hands back the chunks the original saw, in its order, whatever the index holds today.
+    const chunks = trace?.replay ? (trace.replay.chunks.get(name) ?? []) : await this.retrieve(def, name, query);
+    trace?.addRetrieval({ retriever: name, index: def.options.index ?? null, chunks });
+    return chunks;
+  }
+
+  private retrieve(def: RetrieverDef, name: string, query: string): Promise<RetrievedChunk[]> | RetrievedChunk[] {
+    const deps = { vector: this.stores.vector, embedder: this.settings.embedder };
+    const search = (q: string, options: { topK?: number; minSimilarity?: number } = {}) =>
+      searchIndex(deps, def.options.index, q, {
+        topK: options.topK ?? def.options.topK ?? 5,
+        minSimilarity: options.minSimilarity ?? def.options.minSimilarity,
+        retriever: name,
+      });
+    return def.body ? def.body(query, { search }) : search(query);
+  }
+
+  // ------------------------------------------------------------------ contexts
+
+  contextDef(name: string): ContextDef {
+    const def = this.definitions.contexts.get(name);
+    if (!def) {
+      throw new FabraError("CONTEXT_NOT_FOUND", `Unknown context "${name}"`, { hint: hintFor(name, this.definitions.contexts.keys()) });
+    }
+    return def;
+  }
+
+  async runContext(name: string, inputs: Record<string, unknown>): Promise<ContextResult> {
+    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, records: this.stores.records });
+  }
+
+  /** Assembles a context by name or definition. */
+  async assemble(context: string | ContextDef, inputs: Record<string, unknown>): Promise<ContextResult> {
+    const name = typeof context === "string" ? context : context.name;
+    if (!name) throw new FabraError("INVALID_DEFINITION", "The context has no name", { hint: "Register it with createFabra first." });
+    return this.runContext(name, inputs);
+  }
+
+  close(): Promise<void> {
+    return this.stores.close();
+  }
+}
+
+function hintFor(name: string, known: Iterable<string>): string {
+  const list = [...known];
+  const guess = suggest(name, list);
+  if (guess) return `Did you mean "${guess}"?`;
+  return list.length > 0 ? `Known: ${list.join(", ")}.` : "None are defined; add a module to `definitions` in fabra.config.ts.";
+}

@@ -1,0 +1,18 @@
+// fabra's public API: define entities, features, retrievers and contexts; create a runtime; verify records.
+export { entity, type EntityDef } from "./define/entity.js";
+export { feature, type FeatureDef, type FeatureOptions, type FeatureFn, type EntitySource } from "./define/feature.js";
+export { retriever, type RetrieverDef, type RetrieverOptions, type RetrieverBody } from "./define/retriever.js";
+export { context, type ContextDef, type ContextOptions, type ContextFn, type ContextInputs } from "./define/context.js";
+export type { ContextItem, ContextResult, ContextMeta, RetrievedChunk } from "./define/types.js";
+export { createFabra, type CreateFabraOptions, FabraRuntime } from "./fabra.js";
+export type { FeatureValue } from "./engine/runtime.js";
+export { defineConfig, type FabraConfig } from "./config/schema.js";
+export { FabraError, type FabraErrorCode } from "./errors.js";
+export {
+  verifyRecord,
+  verifyRecordText,
+  readRecordText,
+  canonicalRecordText,
+  type ContextRecord,
+  type VerifyResult,
+} from "./record/index.js";

@@ -1,0 +1,64 @@
+// CRS-001 hashes: content_hash over the content's UTF-8 bytes, record_hash over the record's canonical text
+// with the integrity fields that cannot be part of their own hash blanked (spec "Hashes").
+import { createHash } from "node:crypto";
+import { canonicalJson } from "./canonical.js";
+import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
+import type { ContextRecord, FloatField, IntegrityRecord } from "./types.js";
+
+export function sha256Hex(text: string): string {
+  return createHash("sha256").update(text, "utf8").digest("hex");
+}
+
+export function contentHash(content: string): string {
+  return "sha256:" + sha256Hex(content);
+}
+
+const asFloat = (v: FloatField): JsonFloat => (v instanceof JsonFloat ? v : new JsonFloat(v));
+
+/** The record as a kind-preserving JSON value: fields CRS-001 types as float are written as floats. */
+export function recordToJsonValue(record: ContextRecord): JsonObject {
+  return {
+    ...(record as unknown as JsonObject),
+    retrieved_items: record.retrieved_items.map((item) => ({
+      ...(item as unknown as JsonObject),
+      similarity_score: asFloat(item.similarity_score),
+    })),
+    lineage: {
+      ...(record.lineage as unknown as JsonObject),
+      assembly_latency_ms: asFloat(record.lineage.assembly_latency_ms),
+      estimated_cost_usd: asFloat(record.lineage.estimated_cost_usd),
+    },
+    integrity: { ...(record.integrity as unknown as JsonObject) },
+  };
+}
+
+/** The whole record (hashes and signature included) as canonical text: what the ledger stores. */
+export function canonicalRecordText(record: ContextRecord): string {
+  return canonicalJson(recordToJsonValue(record));
+}
+
+/** Integrity as it enters the record hash: record_hash "", no signature, no signing_key_id. */
+export function integrityForHashing(integrity: IntegrityRecord | JsonObject): JsonObject {
+  const { signing_key_id: _dropped, ...rest } = integrity as JsonObject;
+  return { ...rest, record_hash: "", signed_at: null, signature: null };
+}
+
+/** The exact text whose sha256 is the record_hash. */
+export function hashingText(record: ContextRecord): string {
+  const value = recordToJsonValue(record);
+  value.integrity = integrityForHashing(value.integrity as JsonObject);
+  return canonicalJson(value as JsonValue);
+}
+
+export function computeRecordHash(record: ContextRecord): string {
+  return "sha256:" + sha256Hex(hashingText(record));
+}
+
+/** Fills in content_hash and record_hash; everything else must already be in normal form. */
+export function sealRecord(record: ContextRecord): ContextRecord {
+  const withContent: ContextRecord = {
+    ...record,
+    integrity: { ...record.integrity, content_hash: contentHash(record.content) },
+  };
+  return { ...withContent, integrity: { ...withContent.integrity, record_hash: computeRecordHash(withContent) } };
+}

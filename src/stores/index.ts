@@ -1,0 +1,102 @@
+// The store registry: maps each configured backend to its module, imported lazily so `pg` and `ioredis` load
+// only when configured. The engine never imports a backend; it gets a `Stores` from here.
+import type { OfflineConfig, OnlineConfig, ResolvedConfig, VectorConfig } from "../config/resolve.js";
+import { FabraError } from "../errors.js";
+import type { LockStore, OfflineStore, OnlineStore, RecordStore, Stores, VectorStore } from "./types.js";
+
+export interface StoreOptions {
+  /** Embedding size of the configured embedder (the vector store checks every vector against it). */
+  dimensions: number;
+}
+
+export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): Promise<RecordStore> {
+  const offline = config.stores.offline;
+  switch (offline.type) {
+    case "duckdb":
+      return (await import("./records/duckdb.js")).open(offline.path);
+    case "postgres":
+      return unavailable("./records/postgres.js");
+  }
+}
+
+export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineStore> {
+  switch (offline.type) {
+    case "duckdb":
+      return (await import("./offline/duckdb.js")).open(offline.path);
+    case "postgres":
+      return unavailable("./offline/postgres.js");
+  }
+}
+
+export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore> {
+  switch (online.type) {
+    case "memory":
+      return (await import("./online/memory.js")).open();
+    case "redis":
+      return unavailable("./online/redis.js");
+  }
+}
+
+export async function openVectorStore(vector: VectorConfig, offline: OfflineConfig, options: StoreOptions): Promise<VectorStore> {
+  switch (vector.type) {
+    case "memory": {
+      // In local mode the in-memory index keeps its chunks in the DuckDB file, so they outlive the process.
+      const persistence = offline.type === "duckdb" ? await (await import("./vector/duckdb-chunks.js")).DuckDBChunkPersistence.open(offline.path) : null;
+      return (await import("./vector/memory.js")).open(options.dimensions, persistence);
+    }
+    case "pgvector":
+      return unavailable("./vector/pgvector.js");
+  }
+}
+
+export async function openLockStore(online: OnlineConfig): Promise<LockStore> {
+  switch (online.type) {
+    case "memory":
+      return (await import("./locks/memory.js")).open();
+    case "redis":
+      return unavailable("./locks/redis.js");
+  }
+}
+
+/** Opens every store the config names; if one fails, those already open are closed again. */
+export async function createStores(config: Pick<ResolvedConfig, "stores">, options: StoreOptions): Promise<Stores> {
+  const opened: { close(): Promise<void> }[] = [];
+  const track = async <T extends { close(): Promise<void> }>(p: Promise<T>): Promise<T> => {
+    const store = await p;
+    opened.push(store);
+    return store;
+  };
+  try {
+    const { offline: offlineConfig, online: onlineConfig, vector: vectorConfig } = config.stores;
+    const records = await track(openRecordStore(config));
+    const offline = await track(openOfflineStore(offlineConfig));
+    const online = await track(openOnlineStore(onlineConfig));
+    const vector = await track(openVectorStore(vectorConfig, offlineConfig, options));
+    const locks = await track(openLockStore(onlineConfig));
+    return {
+      records,
+      offline,
+      online,
+      vector,
+      locks,
+      close: () => closeAll(opened),
+    };
+  } catch (err) {
+    await closeAll(opened);
+    throw err;
+  }
+}
+
+async function closeAll(stores: { close(): Promise<void> }[]): Promise<void> {
+  const results = await Promise.allSettled([...stores].reverse().map((s) => s.close()));
+  stores.length = 0;
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
+  if (failed) throw failed.reason;
+}
+
+// Production backends land with the production-mode work; until then they fail loudly, never silently.
+function unavailable(module: string): never {
+  throw new FabraError("INVALID_CONFIG", `The store backend ${module.replace(/^\.\/|\.js$/g, "")} is not available in this version of fabra`, {
+    hint: "Use the local stores (offline duckdb, online memory, vector memory) for now.",
+  });
+}

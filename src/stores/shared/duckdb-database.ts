@@ -1,0 +1,132 @@
+// One embedded DuckDB file per process, shared by the stores that live in it (ledger, offline history, chunks).
+// Opening maps DuckDB's file-lock error to LEDGER_LOCKED naming the process that holds the file; every query
+// goes through `query`/`run`, which serialize work on a connection (a transaction is never interleaved with
+// another caller's statements) and map driver errors to FabraErrors.
+import { mkdirSync } from "node:fs";
+import { dirname } from "node:path";
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import { FabraError } from "../../errors.js";
+
+interface OpenFile {
+  instance: DuckDBInstance;
+  users: number;
+}
+
+const open = new Map<string, Promise<OpenFile>>();
+
+const LOCKED = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
+
+/** A connection to a DuckDB file with serialized access; close() releases the file when its last user is gone. */
+export class DuckDatabase {
+  private queue: Promise<unknown> = Promise.resolve();
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly connection: DuckDBConnection,
+  ) {}
+
+  static async open(path: string): Promise<DuckDatabase> {
+    const key = path;
+    let entry = open.get(key);
+    if (!entry) {
+      entry = createInstance(path);
+      open.set(key, entry);
+      entry.catch(() => open.delete(key));
+    }
+    const file = await entry;
+    file.users++;
+    try {
+      return new DuckDatabase(path, await file.instance.connect());
+    } catch (err) {
+      file.users--;
+      throw mapDuckError(err, path);
+    }
+  }
+
+  /** Runs `fn` alone on this connection (queued behind earlier calls). */
+  exclusive<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new FabraError("STORE_UNAVAILABLE", `The DuckDB file ${this.path} is closed`, { hint: "This is a bug: a store was used after close()." }));
+    const run = this.queue.then(() => fn(this.connection));
+    this.queue = run.catch(() => undefined);
+    return run.catch((err: unknown) => {
+      throw mapDuckError(err, this.path);
+    });
+  }
+
+  /** Rows as plain JS objects (BIGINT as bigint). */
+  query<T = Record<string, unknown>>(sql: string, params: DuckDBValue[] = []): Promise<T[]> {
+    return this.exclusive(async (c) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as T[]);
+  }
+
+  /** Runs a statement; returns the number of rows it changed. */
+  run(sql: string, params: DuckDBValue[] = []): Promise<number> {
+    return this.exclusive(async (c) => Number((await c.run(sql, params)).rowsChanged));
+  }
+
+  /** Runs `fn` in one transaction: all of it is written, or none of it. */
+  transaction<T>(fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>) => Promise<T>): Promise<T> {
+    return this.exclusive(async (c) => {
+      await c.run("BEGIN TRANSACTION");
+      try {
+        const result = await fn(async (sql, params = []) => Number((await c.run(sql, params)).rowsChanged));
+        await c.run("COMMIT");
+        return result;
+      } catch (err) {
+        await c.run("ROLLBACK").catch(() => undefined);
+        throw err;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    await this.queue;
+    this.closed = true;
+    this.connection.closeSync();
+    const entry = open.get(this.path);
+    if (!entry) return;
+    const file = await entry;
+    if (--file.users === 0) {
+      open.delete(this.path);
+      file.instance.closeSync();
+    }
+  }
+}
+
+async function createInstance(path: string): Promise<OpenFile> {
+  if (path !== ":memory:") {
+    try {
+      mkdirSync(dirname(path), { recursive: true });
+    } catch (err) {
+      throw new FabraError("STORE_UNAVAILABLE", `Cannot create the directory for ${path}: ${(err as Error).message}`, {
+        hint: "Point FABRA_DUCKDB_PATH (or stores.offline.path) at a writable location.",
+      });
+    }
+  }
+  try {
+    return { instance: await DuckDBInstance.create(path), users: 0 };
+  } catch (err) {
+    throw mapDuckError(err, path);
+  }
+}
+
+/** Driver errors → FabraErrors; FabraErrors pass through. */
+export function mapDuckError(err: unknown, path: string): FabraError {
+  if (err instanceof FabraError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  const locked = LOCKED.exec(message);
+  if (locked) {
+    return new FabraError("LEDGER_LOCKED", `The DuckDB file ${path} is in use by another process (PID ${locked[3]}: ${locked[2]})`, {
+      hint:
+        "An embedded DuckDB file has one writer at a time. Stop that process, wait for it to finish, or point this " +
+        "command at another file with FABRA_DUCKDB_PATH. For many processes at once, use the postgres stores.",
+      cause: err,
+      details: { pid: Number(locked[3]), holder: locked[2] },
+    });
+  }
+  return new FabraError("STORE_UNAVAILABLE", `DuckDB (${path}): ${message}`, {
+    hint: "Check the file is a fabra DuckDB file and the disk is writable; FABRA_DEBUG=1 shows the driver's stack.",
+    cause: err,
+  });
+}

@@ -1,0 +1,166 @@
+// The small interfaces every storage backend implements. The engine talks only to these;
+// backends live one per file under records/, offline/, online/, vector/, locks/ and are loaded lazily by index.ts.
+//
+// Conventions shared by every backend:
+// - Datetimes cross these interfaces as CRS-001 normal-form strings (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, UTC).
+// - Values cross them as kind-preserving JSON text (src/record/canonical.ts), never as JS numbers,
+//   so a float stays a float and a 70-bit integer stays exact in every store.
+// - Failures are FabraErrors (STORE_UNAVAILABLE, LEDGER_LOCKED, RECORD_CONFLICT, ...), never raw driver errors.
+
+/** What a backend can do; the engine reads these instead of checking backend names. */
+export interface StoreCapabilities {
+  /** Several processes may write at once (Postgres yes; an embedded DuckDB file no). */
+  concurrentWriters: boolean;
+  /** Data survives the process. */
+  persistent: boolean;
+}
+
+// ---------------------------------------------------------------- records (the ledger)
+
+/** One ledger row: the record's exact canonical text plus the columns it is looked up by. */
+export interface LedgerRow {
+  contextId: string;
+  createdAt: string;
+  contextFunction: string;
+  environment: string;
+  tokenCount: number;
+  recordHash: string;
+  previousContextId: string | null;
+  /** The whole record (hashes and signature included) in CRS-001 canonical form. */
+  canonicalText: string;
+}
+
+export interface RecordFilter {
+  contextFunction?: string;
+  /** Inclusive lower bound on created_at (normal-form datetime). */
+  since?: string;
+  /** Exclusive upper bound on created_at (normal-form datetime). */
+  until?: string;
+  /** Newest first by default. */
+  order?: "desc" | "asc";
+  limit?: number;
+  /** Continue after this context_id (keyset pagination in the chosen order). */
+  cursor?: string;
+}
+
+export type AppendOutcome = "inserted" | "exists";
+
+export interface RecordStore {
+  readonly capabilities: StoreCapabilities;
+  /**
+   * Appends a record. The same context_id with the same record_hash is a no-op ("exists");
+   * with a different hash it throws RECORD_CONFLICT naming both hashes. Atomic: a row is whole or absent.
+   */
+  append(row: LedgerRow): Promise<AppendOutcome>;
+  get(contextId: string): Promise<LedgerRow | null>;
+  list(filter?: RecordFilter): Promise<LedgerRow[]>;
+  count(filter?: Omit<RecordFilter, "limit" | "cursor" | "order">): Promise<number>;
+  /** Every row in created_at order, in batches, for `verify --all` and export. */
+  scan(batchSize?: number): AsyncIterable<LedgerRow[]>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- offline history
+
+export interface FeatureValueRow {
+  feature: string;
+  entityId: string;
+  /** Kind-preserving JSON text of the value. */
+  valueJson: string;
+  computedAt: string;
+  /** Materialization run that wrote it; null for values computed on read. */
+  runId: string | null;
+}
+
+export interface OfflineStore {
+  readonly capabilities: StoreCapabilities;
+  /** Writes a batch in one transaction; a (feature, entity, run) already present is left as it is. */
+  writeValues(rows: FeatureValueRow[]): Promise<void>;
+  /** The latest value at or before `asOf` (default: now), or null when none existed yet. */
+  latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- online cache
+
+export interface OnlineValue {
+  valueJson: string;
+  /** When the value was computed. */
+  asOf: string;
+}
+
+export interface FeatureKey {
+  feature: string;
+  entityId: string;
+}
+
+export interface OnlineStore {
+  readonly capabilities: StoreCapabilities;
+  get(key: FeatureKey): Promise<OnlineValue | null>;
+  /** Many keys in one round trip; results in the order of `keys`. */
+  getMany(keys: FeatureKey[]): Promise<(OnlineValue | null)[]>;
+  /** ttlMs undefined or 0 = no expiry. */
+  set(key: FeatureKey, value: OnlineValue, ttlMs?: number): Promise<void>;
+  setMany(entries: { key: FeatureKey; value: OnlineValue; ttlMs?: number }[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- vector index
+
+export interface Chunk {
+  chunkId: string;
+  documentId: string;
+  content: string;
+  /** "sha256:<hex>" of the chunk content. */
+  contentHash: string;
+  sourceUrl: string | null;
+  indexedAt: string;
+  tokenCount: number;
+}
+
+export interface ChunkWithEmbedding extends Chunk {
+  embedding: Float32Array;
+}
+
+export interface VectorHit {
+  chunk: Chunk;
+  /** Cosine similarity in [-1, 1]. */
+  similarity: number;
+}
+
+export interface VectorStore {
+  readonly capabilities: StoreCapabilities;
+  /** Adds or replaces chunks (by chunkId) in an index; creates the index on first use. */
+  upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void>;
+  /** Top-k by cosine similarity, best first; hits below minSimilarity are left out. */
+  search(index: string, embedding: Float32Array, topK: number, minSimilarity?: number): Promise<VectorHit[]>;
+  /** Chunks by id (for replay: the same chunks the record saw). Missing ids are left out. */
+  getChunks(index: string, chunkIds: string[]): Promise<Chunk[]>;
+  /** Removes every chunk of a document (re-indexing a changed file). */
+  deleteDocument(index: string, documentId: string): Promise<void>;
+  count(index: string): Promise<number>;
+  listIndexes(): Promise<{ name: string; chunks: number; dimensions: number }[]>;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------- distributed locks
+
+export interface LockStore {
+  /** Takes the lock if free; returns the owner token, or null if someone else holds it. */
+  acquire(key: string, ttlMs: number): Promise<string | null>;
+  /** Extends a lock we still own; false if it expired or was taken. */
+  extend(key: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases a lock only if `token` still owns it. */
+  release(key: string, token: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** The store set the engine runs on. */
+export interface Stores {
+  records: RecordStore;
+  offline: OfflineStore;
+  online: OnlineStore;
+  vector: VectorStore;
+  locks: LockStore;
+  close(): Promise<void>;
+}
