@@ -2,6 +2,7 @@
 // reproduces its canonical text byte for byte.
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
   canonicalRecordText,
@@ -11,6 +12,9 @@ import {
   verifyCanonicalText,
   verifyRecord,
 } from "../src/record/index.js";
+import { canonicalJson } from "../src/record/canonical.js";
+import { parseJson } from "../src/record/json.js";
+import { JsonFloat, type JsonValue } from "../src/record/json-value.js";
 
 const dir = join(import.meta.dirname, "fixtures", "crs-001");
 const names = readdirSync(dir)
@@ -51,6 +55,58 @@ describe("CRS-001 spec vectors", () => {
       expect(result.ok).toBe(false);
       expect(result.failed?.name).toBe("content_hash");
       expect(result.failed?.expected).toBe(record.integrity.content_hash);
+    });
+  }
+});
+
+describe("tampering", () => {
+  // Every leaf of every vector, except the three signature fields CRS-001 leaves out of the record hash
+  // (a signature attests the hash; changing it is caught by signature verification, not by the hash).
+  const UNHASHED = new Set(["integrity.signature", "integrity.signed_at", "integrity.signing_key_id"]);
+
+  function leaves(value: unknown, path: string[] = []): string[][] {
+    if (value instanceof JsonFloat) return [path];
+    if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, [...path, String(i)]));
+    if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([k, v]) => leaves(v, [...path, k]));
+    return [path];
+  }
+
+  function mutate(leaf: unknown, salt: number): unknown {
+    if (typeof leaf === "string") return leaf + String.fromCharCode(0x21 + (salt % 90));
+    if (typeof leaf === "number") return leaf + 1 + salt;
+    if (leaf instanceof JsonFloat) return new JsonFloat(leaf.value * 1.5 + 1 + salt);
+    if (typeof leaf === "bigint") return leaf + 1n;
+    if (typeof leaf === "boolean") return !leaf;
+    return `x${salt}`; // null
+  }
+
+  for (const name of names) {
+    // Read and written kind-preserving (12.0 stays a float), so only the mutation changes the bytes.
+    const text = readFileSync(join(dir, `${name}.json`), "utf8");
+    const copyOf = () => parseJson(text) as Record<string, unknown>;
+    const paths = leaves(copyOf()).filter((p) => !UNHASHED.has(p.join(".")));
+
+    it(`${name}: changing any hashed field breaks verification (${paths.length} fields)`, () => {
+      expect(verifyRecord(readRecordText(canonicalJson(copyOf() as JsonValue))).ok).toBe(true);
+      fc.assert(
+        fc.property(fc.constantFrom(...paths), fc.nat(1000), (path, salt) => {
+          const copy = copyOf();
+          let parent = copy as Record<string, unknown>;
+          for (const key of path.slice(0, -1)) parent = parent[key] as Record<string, unknown>;
+          const last = path[path.length - 1] as string;
+          parent[last] = mutate(parent[last], salt);
+          const mutated = canonicalJson(copy as JsonValue);
+          expect(mutated).not.toBe(canonicalJson(copyOf() as JsonValue));
+          let record;
+          try {
+            record = readRecordText(mutated);
+          } catch {
+            return; // no longer a CRS-001 record at all: rejected before verification, which is also a failure to pass
+          }
+          expect(verifyRecord(record).ok).toBe(false);
+        }),
+        { numRuns: 400 },
+      );
     });
   }
 });

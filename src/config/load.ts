@@ -40,8 +40,16 @@ const SEARCH_PLACES = [
 ];
 
 const loadModule: Loader = async (filepath) => {
-  const mod = await importUserModule(filepath);
-  return "default" in mod ? mod.default : mod;
+  try {
+    const mod = await importUserModule(filepath);
+    return "default" in mod ? mod.default : mod;
+  } catch (err) {
+    // The same loader as definition modules; the error is about the config here.
+    if (err instanceof FabraError && err.code === "INVALID_DEFINITION") {
+      throw new FabraError("INVALID_CONFIG", err.message, { hint: "Fix the error in the config file.", cause: err.cause });
+    }
+    throw err;
+  }
 };
 
 export async function loadConfig(opts: { cwd: string; configPath?: string | undefined }): Promise<LoadedConfig> {

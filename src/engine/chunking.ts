@@ -49,8 +49,9 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
   const step = opts.chunkTokens - opts.overlapTokens;
   for (let first = 0; first < tokens.length; first += step) {
     const last = Math.min(tokens.length, first + opts.chunkTokens);
-    const from = toCharBoundary(bytes, starts[first] as number, +1);
+    let from = toCharBoundary(bytes, starts[first] as number, +1);
     let to = toCharBoundary(bytes, starts[last] as number, -1);
+    if (first > 0) from = toWordStart(bytes, from, to);
     if (last < tokens.length) to = toWhitespace(bytes, from, to);
     const content = bytes.subarray(from, to).toString("utf8").trim();
     if (content !== "") chunks.push({ index: chunks.length, content, tokenCount: countTokens(content, opts.model) });
@@ -66,12 +67,21 @@ function toCharBoundary(bytes: Buffer, at: number, direction: 1 | -1): number {
   return i;
 }
 
+/** Moves a window's start past a partial word, to just after the first whitespace in its first fifth. */
+function toWordStart(bytes: Buffer, from: number, to: number): number {
+  if (isSpace(bytes[from - 1] as number)) return from;
+  const ceiling = from + Math.floor((to - from) / 5);
+  for (let i = from; i < ceiling; i++) if (isSpace(bytes[i] as number)) return i + 1;
+  return from;
+}
+
+const isSpace = (b: number) => b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d;
+
 /** Pulls a window's end back to the last whitespace in its final fifth, so words are not cut in half. */
 function toWhitespace(bytes: Buffer, from: number, to: number): number {
   const floor = from + Math.floor(((to - from) * 4) / 5);
   for (let i = to; i > floor; i--) {
-    const b = bytes[i - 1] as number;
-    if (b === 0x20 || b === 0x0a || b === 0x09 || b === 0x0d) return i;
+    if (isSpace(bytes[i - 1] as number)) return i;
   }
   return to;
 }
