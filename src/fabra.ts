@@ -5,6 +5,7 @@ import { resolveConfig, type ResolvedConfig } from "./config/resolve.js";
 import { addDefinitions, emptyDefinitions, type Definitions } from "./define/collect.js";
 import { loadDefinitionModules } from "./define/load.js";
 import { createEmbedder } from "./engine/embedder.js";
+import { encoderFor } from "./engine/tokens.js";
 import { FabraRuntime } from "./engine/runtime.js";
 import { fabraVersion, gitCodeVersion } from "./engine/version.js";
 import { FabraError } from "./errors.js";
@@ -45,6 +46,8 @@ export async function createFabraFromConfig(
       hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
     });
   }
+  // Load each context's tokenizer now, so the first assembly's recorded latency is the assembly's own.
+  for (const def of definitions.contexts.values()) encoderFor(def.options.model);
   const embedder = createEmbedder(config.embedder);
   const stores = await createStores(config, { dimensions: embedder.dimensions });
   return new FabraRuntime(stores, definitions, {

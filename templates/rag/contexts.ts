@@ -12,7 +12,8 @@ export const supportContext = context(
       { content: "You are Acme Cloud's support assistant. Answer from the documentation below; say so when it does not cover the question.", priority: 0, required: true },
       { content: `Customer ${userId}: ${tier} tier, ${tickets} open tickets, $${spend}/month.`, priority: 1, required: true },
       ...docs.map((doc, i) => ({ content: doc.content, priority: 2 + i, source: doc })),
-      { content: `Question: ${query}`, priority: 0, required: true },
+      // Content is joined in priority order; a required item is never dropped, so the question goes last.
+      { content: `Question: ${query}`, priority: 99, required: true },
     ];
   },
 );
