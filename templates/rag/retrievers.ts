@@ -1,4 +1,4 @@
 // Retrievers: with no body, fabra embeds the query and searches the named index.
 import { retriever } from "fabra";
 
-export const searchDocs = retriever({ index: "support_docs", topK: 3, minSimilarity: 0.05 });
+export const searchDocs = retriever({ index: "support_docs", topK: 3 });

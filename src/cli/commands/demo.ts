@@ -30,7 +30,7 @@ export function registerDemo(program: Command): void {
 
       // The demo's ledger is the project's own file, whatever FABRA_DUCKDB_PATH says.
       const env = { ...process.env, FABRA_DUCKDB_PATH: join(dir, ".fabra", "fabra.duckdb") };
-      await withFabra({ cwd: dir, env }, async (fabra) => {
+      const second = await withFabra({ cwd: dir, env }, async (fabra) => {
         step(2, "Index the sample docs into support_docs");
         const docs = await readDocuments(["docs"], dir);
         const indexed = await fabra.index.add("support_docs", docs);
@@ -40,20 +40,21 @@ export function registerDemo(program: Command): void {
         const first = await fabra.assemble("supportContext", { userId: "u_1", query: "How do I reset my password?" });
         print(renderAssembly(first));
 
-        step(4, "Assemble it again for u_3: \"What happens when I exceed the API rate limit?\"");
-        const second = await fabra.assemble("supportContext", { userId: "u_3", query: "What happens when I exceed the API rate limit?" });
+        step(4, "Assemble again for u_1: \"What happens when I exceed the API rate limit?\" (features now come from the cache)");
+        const second = await fabra.assemble("supportContext", { userId: "u_1", query: "What happens when I exceed the API rate limit?" });
         print(renderAssembly(second));
 
         step(5, `Read record ${second.id} back from the ledger and verify it`);
         const row = await getLedgerRow(fabra.stores.records, second.id);
         print(renderRecord(rowToRecord(row), verifyLedgerRow(row, verifyOptionsFromEnv())));
         if (!verifyLedgerRow(row).ok) process.exitCode = 1;
+        return second;
       });
 
-      print("\n" + heading("Done") + dim(` in ${((performance.now() - started) / 1000).toFixed(1)}s. Explore the project:`));
-      print(`  cd ${dir}`);
-      print("  npx fabra context list");
-      print("  npx fabra context show <context_id>");
-      print("  npx fabra context verify --all");
+      print("\n" + heading("Done") + dim(` in ${((performance.now() - started) / 1000).toFixed(1)}s. Explore the records (from here, or cd into the project):`));
+      const config = join(dir, "fabra.config.ts");
+      print(`  npx fabra -c ${config} context list`);
+      print(`  npx fabra -c ${config} context show ${second.id}`);
+      print(`  npx fabra -c ${config} context verify --all`);
     });
 }
