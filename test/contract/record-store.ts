@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordToRow, verifyLedgerRow } from "../../src/engine/ledger.js";
 import { FabraError } from "../../src/errors.js";
-import { readRecordText, verifyCanonicalText } from "../../src/record/index.js";
+import { normalizeDatetime, readRecordText, verifyCanonicalText } from "../../src/record/index.js";
 import type { LedgerRow, RecordStore } from "../../src/stores/types.js";
 
 export interface RecordStoreHarness {
@@ -31,7 +31,7 @@ export function syntheticRow(i: number, createdAt: string, fn = "chat"): LedgerR
   const id = `ctx_0190a1b2-c3d4-7e5f-8a9b-${String(i).padStart(12, "0")}`;
   return {
     contextId: id,
-    createdAt,
+    createdAt: normalizeDatetime(createdAt),
     contextFunction: fn,
     environment: "development",
     tokenCount: i,
