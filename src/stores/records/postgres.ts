@@ -1,6 +1,7 @@
 // The ledger on Postgres: append-only rows holding each record's exact canonical text (`text`, the source of every
 // hash), plus indexed lookup columns. Triggers (migration 1) refuse UPDATE, DELETE and TRUNCATE in the database
 // itself; nothing here tries. Many processes may append at once.
+import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { requireMigrated } from "../shared/postgres-migrate.js";
 import { epochMicrosSql, PgDatabase, type PgTarget } from "../shared/postgres.js";
@@ -9,6 +10,8 @@ import { conflictError } from "./conflict.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "./filter.js";
 
 const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text`;
+
+const UNIQUE_VIOLATION = "23505";
 
 interface Row {
   context_id: string;
@@ -52,17 +55,22 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   /**
-   * One INSERT: the row is whole or absent. Idempotent (the same record again is "exists"), so after a dropped
-   * connection it is retried once on a fresh one, whether or not the first attempt reached the server.
+   * One plain INSERT: the row is whole or absent. An id already there (unique violation) is then compared by hash:
+   * the same record is "exists", another is RECORD_CONFLICT. Idempotent, so after a dropped connection it is
+   * retried once on a fresh one, whether or not the first attempt reached the server.
    */
   async append(row: LedgerRow): Promise<AppendOutcome> {
-    const inserted = await this.db.query(
-      `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text)
-       VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8) ON CONFLICT (context_id) DO NOTHING RETURNING context_id`,
-      [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
-      { retry: true },
-    );
-    if (inserted.length === 1) return "inserted";
+    try {
+      await this.db.query(
+        `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text)
+         VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8)`,
+        [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
+        { retry: true },
+      );
+      return "inserted";
+    } catch (err) {
+      if (!(err instanceof FabraError) || err.details?.code !== UNIQUE_VIOLATION) throw err;
+    }
     const existing = await this.get(row.contextId);
     if (existing && existing.recordHash === row.recordHash) return "exists";
     throw conflictError(row.contextId, existing?.recordHash ?? "(unknown)", row.recordHash);
