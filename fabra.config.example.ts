@@ -18,9 +18,10 @@ export default defineConfig({
     vector: { type: "memory" }, // exact cosine search in memory; chunks kept in the DuckDB file
 
     // Production mode: one Postgres (with pgvector if available) and one Redis, shared by every process.
-    // offline: { type: "postgres", url: "postgres://fabra@db:5432/fabra", poolSize: 10 }, // or FABRA_POSTGRES_URL
-    // online: { type: "redis", url: "redis://cache:6379", keyPrefix: "fabra:" },           // or FABRA_REDIS_URL
-    // vector: { type: "pgvector" },                                                          // url defaults to the offline one
+    // Run `fabra migrate` once to create the tables, `fabra doctor` to check everything.
+    // offline: { type: "postgres", url: "postgres://fabra@db:5432/fabra", poolSize: 10, schema: "public" }, // or FABRA_POSTGRES_URL
+    // online: { type: "redis", url: "redis://cache:6379", keyPrefix: "fabra:", timeoutMs: 1000 },           // or FABRA_REDIS_URL
+    // vector: { type: "pgvector" }, // url and schema default to the offline ones; exact scan if the server lacks pgvector
   },
 
   // Offline and deterministic by default: lexical embeddings (shared words, not meaning), 384 dimensions.

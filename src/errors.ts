@@ -31,6 +31,7 @@ export type FabraErrorCode =
   | "DIMENSION_MISMATCH"
   | "EMBEDDER_FAILED"
   | "MIGRATION_FAILED"
+  | "SCHEMA_OUTDATED"
   | "CONTEXT_FAILED"
   | "INTERNAL";
 
@@ -111,6 +112,7 @@ const HTTP_STATUS: Partial<Record<FabraErrorCode, number>> = {
   DIMENSION_MISMATCH: 422,
   PERSIST_FAILED: 503,
   STORE_UNAVAILABLE: 503,
+  SCHEMA_OUTDATED: 503,
   LEDGER_LOCKED: 503,
 };
 

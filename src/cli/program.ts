@@ -3,9 +3,11 @@ import { Command } from "commander";
 import { fabraVersion } from "../engine/version.js";
 import { registerContextCommands } from "./commands/context.js";
 import { registerDemo } from "./commands/demo.js";
+import { registerDoctor } from "./commands/doctor.js";
 import { registerFeatureCommands } from "./commands/features.js";
 import { registerIndexCommands } from "./commands/index-add.js";
 import { registerInit } from "./commands/init.js";
+import { registerMigrate } from "./commands/migrate.js";
 
 export function buildProgram(): Command {
   const program = new Command("fabra")
@@ -20,5 +22,7 @@ export function buildProgram(): Command {
   registerContextCommands(program);
   registerIndexCommands(program);
   registerFeatureCommands(program);
+  registerMigrate(program);
+  registerDoctor(program);
   return program;
 }

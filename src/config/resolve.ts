@@ -10,9 +10,9 @@ import type { SignatureMode } from "../record/sign.js";
 import type { LoadedConfig } from "./load.js";
 import { configSchema, type ParsedConfig } from "./schema.js";
 
-export type OfflineConfig = { type: "duckdb"; path: string } | { type: "postgres"; url: string; poolSize: number };
-export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string };
-export type VectorConfig = { type: "memory" } | { type: "pgvector"; url: string };
+export type OfflineConfig = { type: "duckdb"; path: string } | { type: "postgres"; url: string; poolSize: number; schema: string };
+export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string; timeoutMs: number };
+export type VectorConfig = { type: "memory" } | { type: "pgvector"; url: string; schema: string };
 
 export interface ResolvedConfig {
   project: string | undefined;
@@ -50,13 +50,23 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
   const offline: OfflineConfig =
     offlineConf.type === "duckdb"
       ? { type: "duckdb", path: env.FABRA_DUCKDB_PATH ? fromRoot(env.FABRA_DUCKDB_PATH) : offlineConf.path ? fromRoot(offlineConf.path) : DEFAULT_DUCKDB_PATH }
-      : { type: "postgres", url: required(env.FABRA_POSTGRES_URL || offlineConf.url, "stores.offline.url", "FABRA_POSTGRES_URL", "postgres://user@127.0.0.1:5432/db"), poolSize: offlineConf.poolSize ?? 10 };
+      : {
+          type: "postgres",
+          url: required(env.FABRA_POSTGRES_URL || offlineConf.url, "stores.offline.url", "FABRA_POSTGRES_URL", "postgres://user@127.0.0.1:5432/db"),
+          poolSize: offlineConf.poolSize ?? 10,
+          schema: offlineConf.schema ?? "public",
+        };
 
   const onlineConf = c.stores.online ?? { type: "memory" as const };
   const online: OnlineConfig =
     onlineConf.type === "memory"
       ? { type: "memory" }
-      : { type: "redis", url: required(env.FABRA_REDIS_URL || onlineConf.url, "stores.online.url", "FABRA_REDIS_URL", "redis://127.0.0.1:6379"), keyPrefix: onlineConf.keyPrefix ?? "fabra:" };
+      : {
+          type: "redis",
+          url: required(env.FABRA_REDIS_URL || onlineConf.url, "stores.online.url", "FABRA_REDIS_URL", "redis://127.0.0.1:6379"),
+          keyPrefix: onlineConf.keyPrefix ?? "fabra:",
+          timeoutMs: onlineConf.timeoutMs ?? 1000,
+        };
 
   const vectorConf = c.stores.vector ?? { type: "memory" as const };
   const vector: VectorConfig =
@@ -70,6 +80,7 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
             "FABRA_POSTGRES_URL",
             "postgres://user@127.0.0.1:5432/db",
           ),
+          schema: vectorConf.schema ?? (offline.type === "postgres" ? offline.schema : "public"),
         };
 
   return {

@@ -2,6 +2,8 @@
 // resolve.ts turns a parsed config plus the environment into the effective settings.
 import { z } from "zod";
 
+const pgIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a plain Postgres identifier (letters, digits, _; at most 63)");
+
 const duckdbOffline = z.strictObject({
   type: z.literal("duckdb"),
   /** Default ~/.fabra/fabra.duckdb; relative paths are from the config file; `:memory:` allowed. */
@@ -13,6 +15,8 @@ const postgresOffline = z.strictObject({
   url: z.string().min(1).optional(),
   /** Connection pool size (default 10). */
   poolSize: z.number().int().min(1).max(1000).optional(),
+  /** The Postgres schema fabra's tables live in (default "public"; created by `fabra migrate`). */
+  schema: pgIdentifier.optional(),
 });
 const memoryOnline = z.strictObject({ type: z.literal("memory") });
 const redisOnline = z.strictObject({
@@ -21,12 +25,16 @@ const redisOnline = z.strictObject({
   url: z.string().min(1).optional(),
   /** Prefix of every key fabra writes (default "fabra:"). */
   keyPrefix: z.string().optional(),
+  /** How long a connect or a command may take before it counts as failed (default 1000 ms). */
+  timeoutMs: z.number().int().min(10).max(60_000).optional(),
 });
 const memoryVector = z.strictObject({ type: z.literal("memory") });
 const pgvectorVector = z.strictObject({
   type: z.literal("pgvector"),
   /** Default: the postgres offline store's URL, else FABRA_POSTGRES_URL. */
   url: z.string().min(1).optional(),
+  /** Default: the postgres offline store's schema, else "public". */
+  schema: pgIdentifier.optional(),
 });
 
 const lexicalEmbedder = z.strictObject({ type: z.literal("lexical"), dimensions: z.number().int().min(16).max(8192).optional() });

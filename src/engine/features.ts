@@ -21,6 +21,20 @@ export interface FeatureReaderDeps {
   offline: OfflineStore;
   /** Reports degraded paths (cache down, compute failed) without failing the read. */
   warn: (message: string) => void;
+  /** Counts degraded paths (for metrics and `fabra doctor`). */
+  degraded?: DegradedCounts;
+}
+
+/** How often reads took a degraded path in this process. */
+export interface DegradedCounts {
+  /** Online store reads that failed (cache unreachable, timed out, unreadable entry). */
+  onlineReadFailures: number;
+  /** Feature reads served as `source: "fallback"`. */
+  fallbackReads: number;
+}
+
+export function emptyDegradedCounts(): DegradedCounts {
+  return { onlineReadFailures: 0, fallbackReads: 0 };
 }
 
 export function ttlMsOf(def: FeatureDef): number | undefined {
@@ -33,19 +47,31 @@ export async function computeFeature(def: FeatureDef, entityId: string): Promise
   return toJsonValue(value, `feature ${def.name}(${JSON.stringify(entityId)})`);
 }
 
-/** Reads a feature value with its provenance. */
-export async function readFeature(def: FeatureDef, entityId: string, deps: FeatureReaderDeps): Promise<FeatureRead> {
+/**
+ * Reads a feature value with its provenance. `cacheDown`: the caller already knows the online store failed
+ * (a batch read), so it is not asked again and the value is computed as a fallback.
+ */
+export async function readFeature(def: FeatureDef, entityId: string, deps: FeatureReaderDeps, opts: { cacheDown?: boolean } = {}): Promise<FeatureRead> {
+  const read = await readThrough(def, entityId, deps, opts.cacheDown === true);
+  if (read.source === "fallback" && deps.degraded) deps.degraded.fallbackReads++;
+  return read;
+}
+
+async function readThrough(def: FeatureDef, entityId: string, deps: FeatureReaderDeps, knownDown: boolean): Promise<FeatureRead> {
   const name = def.name ?? "";
-  let cacheDown = false;
-  try {
-    const hit = await deps.online.get({ feature: name, entityId });
-    if (hit) {
-      const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(hit.asOf)));
-      return { value: decodeValue(hit.valueJson), source: "cache", asOf: hit.asOf, freshnessMs };
+  let cacheDown = knownDown;
+  if (!cacheDown) {
+    try {
+      const hit = await deps.online.get({ feature: name, entityId });
+      if (hit) {
+        const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(hit.asOf)));
+        return { value: decodeValue(hit.valueJson), source: "cache", asOf: hit.asOf, freshnessMs };
+      }
+    } catch (err) {
+      cacheDown = true;
+      if (deps.degraded) deps.degraded.onlineReadFailures++;
+      deps.warn(`online store read failed for ${name}(${entityId}); computing instead: ${(err as Error).message}`);
     }
-  } catch (err) {
-    cacheDown = true;
-    deps.warn(`online store read failed for ${name}(${entityId}); computing instead: ${(err as Error).message}`);
   }
 
   let computed: JsonValue;

@@ -11,7 +11,7 @@ import { toPlain, type JsonValue } from "../record/json-value.js";
 import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblySettings } from "./assemble.js";
 import type { Embedder } from "./embedder.js";
-import { readFeature, toFeatureRecord, unknownFeature, type FeatureRead } from "./features.js";
+import { emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval.js";
 import { currentTrace, featureKey, type ReplaySource } from "./tracking.js";
 import { decodeValue } from "./values.js";
@@ -32,6 +32,8 @@ export interface FeatureValue {
 }
 
 export class FabraRuntime implements Runtime {
+  /** Degraded reads in this process (cache unreachable, fallbacks): for metrics and health checks. */
+  readonly degraded: DegradedCounts = emptyDegradedCounts();
   readonly index: {
     add: (index: string, documents: DocumentInput[], onProgress?: (done: number, total: number, chunks: number) => void) => Promise<{ documents: number; chunks: number }>;
     search: (index: string, query: string, options?: { topK?: number; minSimilarity?: number }) => Promise<RetrievedChunk[]>;
@@ -62,12 +64,12 @@ export class FabraRuntime implements Runtime {
   }
 
   /** Reads a feature with its provenance; inside a context call the read is recorded. */
-  async getFeatureValue(name: string, entityId: string): Promise<FeatureValue> {
+  async getFeatureValue(name: string, entityId: string, opts: { cacheDown?: boolean } = {}): Promise<FeatureValue> {
     const def = this.featureDef(name);
     const trace = currentTrace();
     const read = trace?.replay
       ? await this.replayedFeature(trace.replay, name, entityId)
-      : await readFeature(def, entityId, { online: this.stores.online, offline: this.stores.offline, warn: this.settings.warn });
+      : await readFeature(def, entityId, { online: this.stores.online, offline: this.stores.offline, warn: this.settings.warn, degraded: this.degraded }, opts);
     trace?.addFeature(toFeatureRecord(name, entityId, read));
     return { name, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
   }
@@ -102,9 +104,13 @@ export class FabraRuntime implements Runtime {
   async getFeatures(requests: { feature: string; entityId: string }[]): Promise<(FeatureValue | { name: string; entityId: string; error: FabraError })[]> {
     const defs = requests.map((r) => this.definitions.features.get(r.feature));
     let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    let cacheDown = false;
     try {
       cached = await this.stores.online.getMany(requests.map((r) => ({ feature: r.feature, entityId: r.entityId })));
     } catch (err) {
+      // One failed round trip is enough: every value is computed (recorded as a fallback) without asking again.
+      cacheDown = true;
+      this.degraded.onlineReadFailures++;
       this.settings.warn(`online store batch read failed; computing instead: ${(err as Error).message}`);
     }
     const now = Date.now();
@@ -114,7 +120,7 @@ export class FabraRuntime implements Runtime {
           const def = defs[i];
           if (!def) return await this.getFeatureValue(r.feature, r.entityId); // throws FEATURE_NOT_FOUND with a hint
           const hit = cached[i];
-          if (!hit) return await this.getFeatureValue(r.feature, r.entityId);
+          if (!hit) return await this.getFeatureValue(r.feature, r.entityId, { cacheDown });
           const read: FeatureRead = {
             value: decodeValue(hit.valueJson) as JsonValue,
             source: "cache",

@@ -2,6 +2,8 @@
 // only when configured. The engine never imports a backend; it gets a `Stores` from here.
 import type { OfflineConfig, OnlineConfig, ResolvedConfig, VectorConfig } from "../config/resolve.js";
 import { FabraError } from "../errors.js";
+import type { PgTarget } from "./shared/postgres.js";
+import type { RedisTarget } from "./shared/redis.js";
 import type { LockStore, OfflineStore, OnlineStore, RecordStore, Stores, VectorStore } from "./types.js";
 
 export interface StoreOptions {
@@ -15,7 +17,7 @@ export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): P
     case "duckdb":
       return (await import("./records/duckdb.js")).open(offline.path);
     case "postgres":
-      return unavailable("./records/postgres.js");
+      return (await import("./records/postgres.js")).open(offlineTarget(offline));
   }
 }
 
@@ -33,7 +35,7 @@ export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore
     case "memory":
       return (await import("./online/memory.js")).open();
     case "redis":
-      return unavailable("./online/redis.js");
+      return (await import("./online/redis.js")).open(redisTarget(online), online.keyPrefix);
   }
 }
 
@@ -45,7 +47,7 @@ export async function openVectorStore(vector: VectorConfig, offline: OfflineConf
       return (await import("./vector/memory.js")).open(options.dimensions, persistence);
     }
     case "pgvector":
-      return unavailable("./vector/pgvector.js");
+      return (await import("./vector/pgvector.js")).open(vectorTarget(vector), options.dimensions);
   }
 }
 
@@ -54,8 +56,21 @@ export async function openLockStore(online: OnlineConfig): Promise<LockStore> {
     case "memory":
       return (await import("./locks/memory.js")).open();
     case "redis":
-      return unavailable("./locks/redis.js");
+      return (await import("./locks/redis.js")).open(redisTarget(online), online.keyPrefix);
   }
+}
+
+/** Where the Postgres ledger and offline history connect (errors name `stores.offline`). */
+export function offlineTarget(offline: Extract<OfflineConfig, { type: "postgres" }>): PgTarget {
+  return { url: offline.url, schema: offline.schema, poolSize: offline.poolSize, service: "stores.offline" };
+}
+
+export function vectorTarget(vector: Extract<VectorConfig, { type: "pgvector" }>): PgTarget {
+  return { url: vector.url, schema: vector.schema, service: "stores.vector" };
+}
+
+export function redisTarget(online: Extract<OnlineConfig, { type: "redis" }>): RedisTarget {
+  return { url: online.url, timeoutMs: online.timeoutMs, service: "stores.online" };
 }
 
 /** Opens every store the config names; if one fails, those already open are closed again. */
@@ -94,9 +109,9 @@ async function closeAll(stores: { close(): Promise<void> }[]): Promise<void> {
   if (failed) throw failed.reason;
 }
 
-// Production backends land with the production-mode work; until then they fail loudly, never silently.
+// A backend not in this build yet fails loudly, never silently.
 function unavailable(module: string): never {
   throw new FabraError("INVALID_CONFIG", `The store backend ${module.replace(/^\.\/|\.js$/g, "")} is not available in this version of fabra`, {
-    hint: "Use the local stores (offline duckdb, online memory, vector memory) for now.",
+    hint: "Use stores.offline duckdb for now; stores.online redis and stores.vector pgvector work with it.",
   });
 }

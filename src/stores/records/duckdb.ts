@@ -1,10 +1,10 @@
 // The ledger on embedded DuckDB: append-only rows holding each record's exact canonical text, plus the columns
 // records are looked up by. Nothing here updates or deletes a row.
-import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
 import { conflictError } from "./conflict.js";
+import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "./filter.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -81,9 +81,7 @@ export class DuckDBRecordStore implements RecordStore {
   async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
     const { where, params } = await this.whereClause(filter);
     const dir = filter.order === "asc" ? "ASC" : "DESC";
-    const limit = filter.limit ?? 100;
-    if (!Number.isSafeInteger(limit) || limit < 1) throw new FabraError("INVALID_ARGUMENT", `limit ${limit} is not a positive whole number`, { hint: "Use e.g. 20." });
-    params.push(limit);
+    params.push(listLimit(filter));
     const rows = await this.db.query<Row>(
       `SELECT ${COLUMNS} FROM fabra_context_records ${where} ORDER BY created_at ${dir}, context_id ${dir} LIMIT $${params.length}`,
       params,
@@ -97,45 +95,16 @@ export class DuckDBRecordStore implements RecordStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async *scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
-    let cursor: string | undefined;
-    for (;;) {
-      const batch = await this.list({ order: "asc", limit: batchSize, cursor });
-      if (batch.length === 0) return;
-      yield batch;
-      if (batch.length < batchSize) return;
-      cursor = batch[batch.length - 1]?.contextId;
-    }
+  scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
+    return scanLedger((f) => this.list(f), batchSize);
   }
 
   close(): Promise<void> {
     return this.db.close();
   }
 
-  private async whereClause(filter: RecordFilter): Promise<{ where: string; params: (string | number)[] }> {
-    const clauses: string[] = [];
-    const params: (string | number)[] = [];
-    if (filter.contextFunction !== undefined) {
-      params.push(filter.contextFunction);
-      clauses.push(`context_function = $${params.length}`);
-    }
-    if (filter.since !== undefined) {
-      params.push(filter.since);
-      clauses.push(`created_at >= $${params.length}::TIMESTAMP`);
-    }
-    if (filter.until !== undefined) {
-      params.push(filter.until);
-      clauses.push(`created_at < $${params.length}::TIMESTAMP`);
-    }
-    if (filter.cursor !== undefined) {
-      const after = await this.get(filter.cursor);
-      if (!after) throw new FabraError("INVALID_ARGUMENT", `cursor ${filter.cursor} is not a record in this ledger`, { hint: "Pass the last context_id of the previous page." });
-      const op = filter.order === "asc" ? ">" : "<";
-      params.push(after.createdAt, after.contextId);
-      const t = `$${params.length - 1}::TIMESTAMP`;
-      clauses.push(`(created_at ${op} ${t} OR (created_at = ${t} AND context_id ${op} $${params.length}))`);
-    }
-    return { where: clauses.length > 0 ? `WHERE ${clauses.join(" AND ")}` : "", params };
+  private async whereClause(filter: RecordFilter): Promise<LedgerWhere> {
+    return ledgerWhere(filter, filter.cursor === undefined ? null : await this.get(filter.cursor), "TIMESTAMP");
   }
 }
 

@@ -1,0 +1,169 @@
+// The RecordStore contract: every ledger backend passes the same assertions (append-once semantics, byte-exact
+// canonical text, filters, keyset pagination, scan).
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { recordToRow, verifyLedgerRow } from "../../src/engine/ledger.js";
+import { FabraError } from "../../src/errors.js";
+import { normalizeDatetime, readRecordText, verifyCanonicalText } from "../../src/record/index.js";
+import type { LedgerRow, RecordStore } from "../../src/stores/types.js";
+
+export interface RecordStoreHarness {
+  /** A fresh, empty ledger. */
+  open(): Promise<RecordStore>;
+  cleanup?(): Promise<void>;
+}
+
+const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
+
+export function specVectorRows(): { name: string; row: LedgerRow; canonical: string }[] {
+  return readdirSync(VECTORS)
+    .filter((f) => f.endsWith(".json"))
+    .sort()
+    .map((f) => {
+      const record = readRecordText(readFileSync(join(VECTORS, f), "utf8"));
+      return { name: f, row: recordToRow(record), canonical: readFileSync(join(VECTORS, f.replace(/\.json$/, ".canonical.txt")), "utf8").replace(/\n$/, "") };
+    });
+}
+
+/** A synthetic row (the store does not parse canonical text; list/filter cases only need the columns). */
+export function syntheticRow(i: number, createdAt: string, fn = "chat"): LedgerRow {
+  const id = `ctx_0190a1b2-c3d4-7e5f-8a9b-${String(i).padStart(12, "0")}`;
+  return {
+    contextId: id,
+    createdAt: normalizeDatetime(createdAt),
+    contextFunction: fn,
+    environment: "development",
+    tokenCount: i,
+    recordHash: `sha256:${String(i).padStart(64, "0")}`,
+    previousContextId: null,
+    canonicalText: `{"context_id":"${id}","n":${i},"text":"caf\\u00e9 \\ud83d\\ude00 \\"q\\" \\\\ end"}`,
+  };
+}
+
+export function recordStoreContract(name: string, harness: RecordStoreHarness): void {
+  describe(`RecordStore contract: ${name}`, () => {
+    let store: RecordStore;
+    beforeAll(async () => {
+      store = await harness.open();
+    });
+    afterAll(async () => {
+      await store?.close();
+      await harness.cleanup?.();
+    });
+
+    it("stores the CRS-001 spec vectors byte for byte, and they verify when read back", async () => {
+      for (const { row, canonical, name: file } of specVectorRows()) {
+        expect(await store.append(row), file).toBe("inserted");
+        const back = await store.get(row.contextId);
+        expect(back, file).toEqual(row);
+        // The stored text is the record's canonical form; its hashing text is the vector's canonical text.
+        expect(back?.canonicalText).toBe(row.canonicalText);
+        expect(verifyCanonicalText(back?.canonicalText ?? "", file).ok, file).toBe(true);
+        expect(verifyLedgerRow(back as LedgerRow).ok, file).toBe(true);
+        expect(canonical.length).toBeGreaterThan(0);
+      }
+    });
+
+    it("appending the identical record again is a no-op; a different hash for the same id is RECORD_CONFLICT naming both hashes", async () => {
+      const [first] = specVectorRows();
+      const row = (first as { row: LedgerRow }).row;
+      expect(await store.append(row)).toBe("exists");
+      const other = { ...row, recordHash: "sha256:" + "f".repeat(64), canonicalText: row.canonicalText.replace("}", ',"x":1}') };
+      const err = await store.append(other).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(FabraError);
+      expect((err as FabraError).code).toBe("RECORD_CONFLICT");
+      expect((err as FabraError).message).toContain(row.recordHash);
+      expect((err as FabraError).message).toContain(other.recordHash);
+      expect((await store.get(row.contextId))?.canonicalText).toBe(row.canonicalText);
+    });
+
+    it("concurrent appends of one record: exactly one inserts, the rest find it", async () => {
+      const row = syntheticRow(900, "2024-06-01T00:00:00.5Z", "race");
+      const outcomes = await Promise.all(Array.from({ length: 8 }, () => store.append(row)));
+      expect(outcomes.filter((o) => o === "inserted")).toHaveLength(1);
+      expect(outcomes.filter((o) => o === "exists")).toHaveLength(7);
+      expect(await store.count({ contextFunction: "race" })).toBe(1);
+    });
+
+    it("returns null for an unknown id", async () => {
+      expect(await store.get("ctx_0190a1b2-c3d4-7e5f-8a9b-ffffffffffff")).toBeNull();
+    });
+
+    describe("list, count, pagination and scan", () => {
+      // 30 rows: microsecond timestamps, two functions, and ties on created_at broken by context_id.
+      const rows: LedgerRow[] = Array.from({ length: 30 }, (_, i) => {
+        const micros = String(100000 + Math.floor(i / 3) * 7).padStart(6, "0"); // three rows per instant
+        return syntheticRow(100 + i, `2025-03-0${1 + (i % 2)}T12:00:00.${micros}Z`, i % 3 === 0 ? "summarize" : "chat");
+      });
+      const byTime = (dir: 1 | -1) => (a: LedgerRow, b: LedgerRow) =>
+        dir * (a.createdAt < b.createdAt ? -1 : a.createdAt > b.createdAt ? 1 : a.contextId < b.contextId ? -1 : 1);
+
+      beforeAll(async () => {
+        // Insert in a shuffled order so list order cannot come from insertion order.
+        const shuffled = [...rows].sort((a, b) => ((a.tokenCount * 7919) % 31) - ((b.tokenCount * 7919) % 31));
+        for (const r of shuffled) expect(await store.append(r)).toBe("inserted");
+      });
+
+      const ours = { since: "2025-03-01T00:00:00Z", until: "2025-03-03T00:00:00Z" };
+
+      it("keeps created_at to the microsecond and every column as written", async () => {
+        for (const r of rows.slice(0, 6)) expect(await store.get(r.contextId)).toEqual(r);
+      });
+
+      it("lists newest first by default and oldest first with order asc, ties by context_id", async () => {
+        const desc = await store.list({ ...ours, limit: 100 });
+        expect(desc.map((r) => r.contextId)).toEqual([...rows].sort(byTime(-1)).map((r) => r.contextId));
+        const asc = await store.list({ ...ours, order: "asc", limit: 100 });
+        expect(asc.map((r) => r.contextId)).toEqual([...rows].sort(byTime(1)).map((r) => r.contextId));
+      });
+
+      it("filters by function and by [since, until)", async () => {
+        const summarize = await store.list({ ...ours, contextFunction: "summarize", limit: 100 });
+        expect(summarize.map((r) => r.contextId).sort()).toEqual(rows.filter((r) => r.contextFunction === "summarize").map((r) => r.contextId).sort());
+        const pivot = [...rows].sort(byTime(1))[10] as LedgerRow;
+        const since = await store.list({ since: pivot.createdAt, until: ours.until, limit: 100 });
+        expect(since.every((r) => r.createdAt >= pivot.createdAt)).toBe(true);
+        expect(since).toHaveLength(rows.filter((r) => r.createdAt >= pivot.createdAt).length);
+        const until = await store.list({ since: ours.since, until: pivot.createdAt, limit: 100 });
+        expect(until).toHaveLength(rows.filter((r) => r.createdAt < pivot.createdAt).length);
+        expect(await store.count({ ...ours })).toBe(30);
+        expect(await store.count({ ...ours, contextFunction: "chat" })).toBe(20);
+        expect(await store.count({ since: pivot.createdAt, until: ours.until })).toBe(since.length);
+      });
+
+      for (const order of ["asc", "desc"] as const) {
+        it(`pages with a keyset cursor (${order}): every row exactly once, in order`, async () => {
+          const seen: string[] = [];
+          let cursor: string | undefined;
+          for (let page = 0; page < 20; page++) {
+            const batch = await store.list({ ...ours, order, limit: 7, cursor });
+            seen.push(...batch.map((r) => r.contextId));
+            if (batch.length < 7) break;
+            cursor = batch[batch.length - 1]?.contextId;
+          }
+          expect(seen).toEqual([...rows].sort(byTime(order === "asc" ? 1 : -1)).map((r) => r.contextId));
+        });
+      }
+
+      it("rejects a cursor that is not in the ledger and a bad limit", async () => {
+        const bad = await store.list({ cursor: "ctx_0190a1b2-c3d4-7e5f-8a9b-eeeeeeeeeeee" }).catch((e: unknown) => e);
+        expect((bad as FabraError).code).toBe("INVALID_ARGUMENT");
+        const limit = await store.list({ limit: 0 }).catch((e: unknown) => e);
+        expect((limit as FabraError).code).toBe("INVALID_ARGUMENT");
+      });
+
+      it("scans every row oldest first in batches", async () => {
+        const total = await store.count();
+        const batches: LedgerRow[][] = [];
+        for await (const batch of store.scan(8)) batches.push(batch);
+        const all = batches.flat();
+        expect(all).toHaveLength(total);
+        expect(batches.slice(0, -1).every((b) => b.length === 8)).toBe(true);
+        const sorted = [...all].sort(byTime(1));
+        expect(all.map((r) => r.contextId)).toEqual(sorted.map((r) => r.contextId));
+        expect(new Set(all.map((r) => r.contextId)).size).toBe(total);
+      });
+    });
+  });
+}

@@ -1,0 +1,160 @@
+// The VectorStore contract: every vector backend returns the same top-k with cosine similarities, replaces
+// chunks by id, deletes documents, keeps indexes apart and refuses embeddings of the wrong size.
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FabraError } from "../../src/errors.js";
+import { normalizeDatetime } from "../../src/record/datetime.js";
+import type { ChunkWithEmbedding, VectorStore } from "../../src/stores/types.js";
+
+export interface VectorStoreHarness {
+  /** Opens the backend's storage with an embedder of `dimensions`; a second call reopens the same storage. */
+  open(dimensions: number): Promise<VectorStore>;
+  cleanup?(): Promise<void>;
+}
+
+export const DIMS = 16;
+
+/** Deterministic pseudo-random vectors (mulberry32), so every backend sees the same data. */
+export function seededVectors(count: number, dims: number, seed: number): Float32Array[] {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296 - 0.5;
+  };
+  return Array.from({ length: count }, () => Float32Array.from({ length: dims }, next));
+}
+
+export function cosine(a: Float32Array, b: Float32Array): number {
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += (a[i] as number) * (b[i] as number);
+    na += (a[i] as number) ** 2;
+    nb += (b[i] as number) ** 2;
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+function chunk(i: number, embedding: Float32Array, doc = `doc_${Math.floor(i / 10)}`): ChunkWithEmbedding {
+  return {
+    chunkId: `${doc}_chunk_${i}`,
+    documentId: doc,
+    content: `chunk ${i}: caf\u00e9 \u{1F600} "quoted" | text`,
+    contentHash: `sha256:${String(i).padStart(64, "0")}`,
+    sourceUrl: i % 2 ? `https://example.com/${doc}#${i}` : null,
+    indexedAt: normalizeDatetime(`2025-02-03T04:05:06.${String(i * 1001).padStart(6, "0")}Z`),
+    tokenCount: 10 + i,
+    embedding,
+  };
+}
+
+export function vectorStoreContract(name: string, harness: VectorStoreHarness): void {
+  describe(`VectorStore contract: ${name}`, () => {
+    let store: VectorStore;
+    const vectors = seededVectors(120, DIMS, 42);
+    const chunks = vectors.map((v, i) => chunk(i, v));
+    const queries = seededVectors(5, DIMS, 7);
+
+    beforeAll(async () => {
+      store = await harness.open(DIMS);
+      await store.upsert("kb", chunks);
+      await store.upsert("other", chunks.slice(0, 3).map((c) => ({ ...c, chunkId: `o_${c.chunkId}` })));
+    });
+    afterAll(async () => {
+      await store?.close();
+      await harness.cleanup?.();
+    });
+
+    it("returns the top-k by cosine similarity, best first, with the similarity", async () => {
+      for (const q of queries) {
+        const expected = chunks.map((c) => ({ id: c.chunkId, sim: cosine(q, c.embedding) })).sort((a, b) => b.sim - a.sim);
+        const hits = await store.search("kb", q, 5);
+        expect(hits.map((h) => h.chunk.chunkId)).toEqual(expected.slice(0, 5).map((e) => e.id));
+        hits.forEach((h, i) => expect(h.similarity).toBeCloseTo((expected[i] as { sim: number }).sim, 5));
+      }
+    });
+
+    it("leaves out hits below minSimilarity and honours topK", async () => {
+      const q = queries[0] as Float32Array;
+      const all = await store.search("kb", q, 120);
+      expect(all).toHaveLength(120);
+      const threshold = (all[9] as { similarity: number }).similarity - 1e-4;
+      const above = await store.search("kb", q, 50, threshold);
+      expect(above.map((h) => h.chunk.chunkId)).toEqual(all.slice(0, 10).map((h) => h.chunk.chunkId));
+      expect(await store.search("kb", q, 3, 2)).toEqual([]);
+    });
+
+    it("keeps every chunk field exactly, and getChunks answers in the order asked, leaving out unknown ids", async () => {
+      const ids = [chunks[7], chunks[3], chunks[0]].map((c) => (c as ChunkWithEmbedding).chunkId);
+      const got = await store.getChunks("kb", [ids[0] as string, "nope", ids[1] as string, ids[2] as string]);
+      const plain = (c: ChunkWithEmbedding) => {
+        const { embedding: _e, ...rest } = c;
+        return rest;
+      };
+      expect(got).toEqual([chunks[7], chunks[3], chunks[0]].map((c) => plain(c as ChunkWithEmbedding)));
+      expect(await store.getChunks("kb", [])).toEqual([]);
+    });
+
+    it("replaces a chunk upserted again under the same id", async () => {
+      const target = chunks[50] as ChunkWithEmbedding;
+      const q = queries[1] as Float32Array;
+      await store.upsert("kb", [{ ...target, content: "replaced", embedding: q }]);
+      const [top] = await store.search("kb", q, 1);
+      expect(top?.chunk.chunkId).toBe(target.chunkId);
+      expect(top?.chunk.content).toBe("replaced");
+      expect(top?.similarity).toBeCloseTo(1, 5);
+      expect(await store.count("kb")).toBe(120);
+      await store.upsert("kb", [target]);
+    });
+
+    it("deletes every chunk of one document and nothing else", async () => {
+      await store.deleteDocument("kb", "doc_11");
+      expect(await store.count("kb")).toBe(110);
+      expect(await store.getChunks("kb", ["doc_11_chunk_110", "doc_10_chunk_109"])).toHaveLength(1);
+      const hits = await store.search("kb", queries[2] as Float32Array, 120);
+      expect(hits.some((h) => h.chunk.documentId === "doc_11")).toBe(false);
+      await store.upsert("kb", chunks.slice(110));
+    });
+
+    it("keeps indexes apart and lists them with chunk counts and dimensions", async () => {
+      expect(await store.count("other")).toBe(3);
+      const hits = await store.search("other", queries[0] as Float32Array, 10);
+      expect(hits.every((h) => h.chunk.chunkId.startsWith("o_"))).toBe(true);
+      const listed = (await store.listIndexes()).filter((i) => i.name === "kb" || i.name === "other");
+      expect(listed).toEqual([
+        { name: "kb", chunks: 120, dimensions: DIMS },
+        { name: "other", chunks: 3, dimensions: DIMS },
+      ]);
+    });
+
+    it("says INDEX_NOT_FOUND for an empty or unknown index", async () => {
+      const err = await store.search("no_such_index", queries[0] as Float32Array, 3).catch((e: unknown) => e);
+      expect((err as FabraError).code).toBe("INDEX_NOT_FOUND");
+      expect((err as FabraError).hint).toContain("fabra index add");
+      expect(await store.count("no_such_index")).toBe(0);
+    });
+
+    it("refuses embeddings of the wrong size with DIMENSION_MISMATCH", async () => {
+      const wrong = new Float32Array(DIMS + 1);
+      for (const attempt of [store.search("kb", wrong, 3), store.upsert("kb", [chunk(999, wrong)])]) {
+        const err = await attempt.catch((e: unknown) => e);
+        expect((err as FabraError).code).toBe("DIMENSION_MISMATCH");
+      }
+      expect(await store.count("kb")).toBe(120);
+    });
+
+    it("refuses an index built with another embedder size when reopened", async () => {
+      const other = await harness.open(DIMS * 2);
+      try {
+        const err = await other.search("kb", new Float32Array(DIMS * 2).fill(0.5), 3).catch((e: unknown) => e);
+        expect((err as FabraError).code).toBe("DIMENSION_MISMATCH");
+        expect((err as FabraError).message).toContain(`${DIMS}-dimension`);
+      } finally {
+        await other.close();
+      }
+    });
+  });
+}
