@@ -63,14 +63,20 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async append(row: LedgerRow): Promise<AppendOutcome> {
-    const inserted = await this.db.run(
-      `INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING`,
-      [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
-    );
-    if (inserted === 1) return "inserted";
-    const existing = await this.get(row.contextId);
-    if (existing && existing.recordHash === row.recordHash) return "exists";
-    throw conflictError(row.contextId, existing?.recordHash ?? "(unknown)", row.recordHash);
+    // A plain INSERT: the primary key refuses a second row with the same id. (`ON CONFLICT DO NOTHING` would
+    // say the same but costs DuckDB about 2 ms per append; a repeated id is rare, so it is sorted out after.)
+    try {
+      await this.db.run(
+        `INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)`,
+        [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
+      );
+      return "inserted";
+    } catch (err) {
+      const existing = await this.get(row.contextId).catch(() => null);
+      if (!existing) throw err;
+      if (existing.recordHash === row.recordHash) return "exists";
+      throw conflictError(row.contextId, existing.recordHash, row.recordHash);
+    }
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
@@ -98,14 +104,48 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async *scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
-    let cursor: string | undefined;
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, { hint: "Use e.g. 1000." });
+    let after: LedgerRow | undefined;
     for (;;) {
-      const batch = await this.list({ order: "asc", limit: batchSize, cursor });
+      const batch = await this.pageAfter(after, batchSize);
       if (batch.length === 0) return;
       yield batch;
       if (batch.length < batchSize) return;
-      cursor = batch[batch.length - 1]?.contextId;
+      after = batch[batch.length - 1];
     }
+  }
+
+  /**
+   * The next `limit` rows after `after` in (created_at, context_id) order. The page's last key is found on the
+   * key columns alone, then the page is read as a key range: `ORDER BY ... LIMIT` with every column would make
+   * DuckDB read the large canonical_text of every later row for each page, so a full scan would be quadratic.
+   */
+  private async pageAfter(after: LedgerRow | undefined, limit: number): Promise<LedgerRow[]> {
+    const params: (string | number)[] = [];
+    let from = "";
+    if (after) {
+      params.push(after.createdAt, after.contextId);
+      from = "created_at >= $1::TIMESTAMP AND (created_at > $1::TIMESTAMP OR context_id > $2)";
+    }
+    params.push(limit);
+    const last = await this.db.query<{ created_us: bigint; context_id: string }>(
+      `SELECT epoch_us(created_at) AS created_us, context_id FROM (
+         SELECT created_at, context_id FROM fabra_context_records ${from ? `WHERE ${from}` : ""}
+         ORDER BY created_at, context_id LIMIT $${params.length}
+       ) ORDER BY created_at DESC, context_id DESC LIMIT 1`,
+      params,
+    );
+    const end = last[0];
+    if (!end) return [];
+    params.pop();
+    params.push(fromEpochMicros(end.created_us), end.context_id);
+    const t = `$${params.length - 1}::TIMESTAMP`;
+    const to = `created_at <= ${t} AND (created_at < ${t} OR context_id <= $${params.length})`;
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM fabra_context_records WHERE ${from ? `${from} AND ` : ""}${to} ORDER BY created_at, context_id`,
+      params,
+    );
+    return rows.map(toLedgerRow);
   }
 
   close(): Promise<void> {
