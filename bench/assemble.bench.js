@@ -28,6 +28,12 @@ async function breakdown(fabra, defs, users, asks, n) {
   const budget = [];
   const seal = [];
   const append = [];
+  let tokenized = 0;
+  const count = (text) => {
+    const tokens = countTokens(text);
+    tokenized += tokens;
+    return tokens;
+  };
   for (let i = 0; i < n; i++) {
     const inputs = { userId: users[i % users.length], query: asks[i % asks.length] };
     const items = await defs.support.fn(inputs);
@@ -37,10 +43,10 @@ async function breakdown(fabra, defs, users, asks, n) {
       content: item.content,
       priority: item.priority ?? 0,
       required: item.required ?? false,
-      tokens: countTokens(item.content),
+      tokens: count(item.content),
       index,
     }));
-    applyBudget(budgetItems, defs.support.options.maxTokens, (text) => countTokens(text), "\n");
+    applyBudget(budgetItems, defs.support.options.maxTokens, count, "\n");
     budget.push(now() - start);
 
     const { record } = await defs.support(inputs);
@@ -63,7 +69,7 @@ async function breakdown(fabra, defs, users, asks, n) {
     });
     append.push(now() - start);
   }
-  return { budget: summarize(budget), seal: summarize(seal), append: summarize(append) };
+  return { budget: summarize(budget), seal: summarize(seal), append: summarize(append), tokenizedPerAssembly: Math.round(tokenized / n) };
 }
 
 export default async function run(options) {
@@ -71,11 +77,11 @@ export default async function run(options) {
   const warmup = options.quick ? 30 : 100;
   const dir = tempDir();
   try {
-    // ~100 documents of ~8.5k words → about 10k chunks of 128 tokens.
+    // 108 documents of ~8.6k words → about 10k chunks of 128 tokens (quick: 20 documents).
     const started = now();
     const { fabra, defs, indexed } = await openSupportFabra({
       path: join(dir.path, "fabra.duckdb"),
-      docs: documents(options.quick ? 20 : 100, 8600),
+      docs: documents(options.quick ? 20 : 108, 8600),
       maxTokens: 1000,
       chunkTokens: 128,
       overlapTokens: 16,
@@ -149,6 +155,7 @@ export default async function run(options) {
           rawReadsP99Ms: round(r.p99),
           tokenBudgetP50Ms: round(parts.budget.p50),
           tokenBudgetP99Ms: round(parts.budget.p99),
+          tokensThroughTiktokenPerAssembly: parts.tokenizedPerAssembly,
           sealAndCanonicalP50Ms: round(parts.seal.p50),
           sealAndCanonicalP99Ms: round(parts.seal.p99),
           ledgerAppendP50Ms: round(parts.append.p50),

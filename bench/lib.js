@@ -1,6 +1,6 @@
 // Shared helpers for bench files: timing, percentiles, options, result checks, and running one bench file alone.
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -118,9 +118,26 @@ export function formatNumber(v) {
   if (!Number.isFinite(v)) return String(v);
   if (Number.isInteger(v)) return v.toLocaleString("en-US");
   if (Math.abs(v) >= 1000) return Math.round(v).toLocaleString("en-US");
-  if (Math.abs(v) >= 100) return v.toFixed(1);
-  if (Math.abs(v) >= 1) return v.toFixed(3);
-  return v.toPrecision(3);
+  if (Math.abs(v) >= 100) return String(Number(v.toFixed(1)));
+  if (Math.abs(v) >= 1) return String(Number(v.toFixed(3)));
+  return String(Number(v.toPrecision(3)));
+}
+
+/** Where a bench ran: cores, memory, node, and how busy the machine was (1-minute load average). */
+export function machine() {
+  const cpu = cpus();
+  return {
+    cpus: cpu.length,
+    cpuModel: cpu[0]?.model?.trim() ?? "unknown",
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    platform: `${process.platform}-${process.arch}`,
+    loadAverage1m: round(loadavg()[0], 2),
+  };
+}
+
+export function describeMachine(m = machine()) {
+  return `${m.cpus} × ${m.cpuModel}, ${m.memoryGiB} GiB, node ${m.node}, load ${m.loadAverage1m}`;
 }
 
 /** True when the module at `metaUrl` is the script node was started with. */
@@ -144,7 +161,7 @@ export function runIfMain(metaUrl, run) {
   run(benchOptions())
     .then((result) => {
       checkResult(result, file);
-      writeResult(file.replace(/\.bench\.js$/, ""), result, { measuredAt: new Date().toISOString(), node: process.version });
+      writeResult(file.replace(/\.bench\.js$/, ""), result, { measuredAt: new Date().toISOString(), machine: machine() });
       const verdict = result.pass ? "PASS" : "MISS";
       process.stdout.write(`${result.name}: ${result.description}\n${formatMetrics(result.metrics)}\n`);
       process.stdout.write(`  ratio ${formatNumber(result.ratio)} (target ${result.target}) ${verdict}\n`);

@@ -29,10 +29,9 @@
 // warm-up or open handles shared with the others); bench output other than the result goes to stderr.
 import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
-import { cpus, totalmem } from "node:os";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BENCH_DIR, benchOptions, checkResult, formatMetrics, formatNumber, writeResult } from "./lib.js";
+import { BENCH_DIR, benchOptions, checkResult, describeMachine, formatMetrics, formatNumber, machine, writeResult } from "./lib.js";
 
 const SUFFIX = ".bench.js";
 
@@ -69,10 +68,16 @@ function usage(problem) {
 // ------------------------------------------------------------------ child: run one bench, send its result
 
 async function child(file, quick) {
-  const mod = await import(pathToFileURL(file).href);
-  if (typeof mod.default !== "function") throw new Error(`${relative(process.cwd(), file)} has no default export run(options)`);
-  const result = checkResult(await mod.default(benchOptions({ quick })), relative(process.cwd(), file));
-  await new Promise((resolve, reject) => process.send({ result }, (err) => (err ? reject(err) : resolve())));
+  const send = (message) => new Promise((resolve, reject) => process.send(message, (err) => (err ? reject(err) : resolve())));
+  try {
+    const mod = await import(pathToFileURL(file).href);
+    if (typeof mod.default !== "function") throw new Error(`${relative(process.cwd(), file)} has no default export run(options)`);
+    const result = checkResult(await mod.default(benchOptions({ quick })), relative(process.cwd(), file));
+    await send({ result });
+  } catch (err) {
+    await send({ error: err instanceof Error ? err.message : String(err) }).catch(() => undefined);
+    throw err;
+  }
 }
 
 // ------------------------------------------------------------------ parent
@@ -82,6 +87,7 @@ function runChild(bench, flags) {
     const args = ["--expose-gc", fileURLToPath(import.meta.url), "--child", bench.file, ...(flags.quick ? ["--quick"] : [])];
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let result = null;
+    let failure = null;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -89,10 +95,12 @@ function runChild(bench, flags) {
     }, flags.timeoutS * 1000);
     proc.on("message", (m) => {
       if (m && typeof m === "object" && "result" in m) result = m.result;
+      if (m && typeof m === "object" && "error" in m) failure = m.error;
     });
     proc.on("close", (code, signal) => {
       clearTimeout(timer);
       if (timedOut) resolve({ error: `timed out after ${flags.timeoutS}s` });
+      else if (failure) resolve({ error: failure });
       else if (code !== 0 || signal) resolve({ error: `exited with ${signal ?? `code ${code}`}` });
       else if (!result) resolve({ error: "finished without returning a result" });
       else resolve({ result });
@@ -125,19 +133,21 @@ async function main() {
   const unknown = names.filter((n) => !all.some((b) => b.name === n));
   if (unknown.length > 0) usage(`no such bench: ${unknown.join(", ")} (have: ${all.map((b) => b.name).join(", ") || "none"})`);
   const chosen = names.length > 0 ? all.filter((b) => names.includes(b.name)) : all;
-  const machine = `${cpus().length} × ${cpus()[0]?.model ?? "cpu"}, ${Math.round(totalmem() / 2 ** 30)} GiB, node ${process.version}`;
-  process.stdout.write(`fabra benchmarks${flags.quick ? " (quick)" : ""} on ${machine}\n\n`);
+  process.stdout.write(`fabra benchmarks${flags.quick ? " (quick)" : ""} on ${describeMachine()}\n\n`);
 
   const rows = [];
   for (const bench of chosen) {
     process.stdout.write(`▶ ${bench.name}\n`);
     const started = performance.now();
+    const before = machine();
     const { result, error } = await runChild(bench, flags);
     const seconds = (performance.now() - started) / 1000;
     if (result) {
-      const path = writeResult(bench.name, result, { measuredAt: new Date().toISOString(), machine, quick: flags.quick, seconds });
+      const after = machine();
+      const where = { ...after, loadAverage1m: Math.max(before.loadAverage1m, after.loadAverage1m) };
+      const path = writeResult(bench.name, result, { measuredAt: new Date().toISOString(), machine: where, quick: flags.quick, seconds });
       process.stdout.write(`  ${result.description}\n${formatMetrics(result.metrics)}\n`);
-      process.stdout.write(`  ratio ${formatNumber(result.ratio)} (target ${result.target}) ${result.pass ? "PASS" : "MISS"} → ${relative(process.cwd(), path)}\n\n`);
+      process.stdout.write(`  ratio ${formatNumber(result.ratio)} (target ${result.target}) ${result.pass ? "PASS" : "MISS"}, load ${where.loadAverage1m} → ${relative(process.cwd(), path)}\n\n`);
     } else {
       process.stdout.write(`  CRASHED: ${error}\n\n`);
     }
