@@ -1,5 +1,6 @@
 // The ledger on embedded DuckDB: append-only rows holding each record's exact canonical text, plus the columns
 // records are looked up by. Nothing here updates or deletes a row.
+import type { DuckDBPreparedStatement } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
@@ -46,8 +47,12 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   canonicalText: r.canonical_text,
 });
 
+const INSERT = "INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)";
+
 export class DuckDBRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: false, persistent: true };
+  /** The append statement, prepared once per connection (closed with it). */
+  private insert: DuckDBPreparedStatement | null = null;
 
   private constructor(private readonly db: DuckDatabase) {}
 
@@ -66,10 +71,11 @@ export class DuckDBRecordStore implements RecordStore {
     // A plain INSERT: the primary key refuses a second row with the same id. (`ON CONFLICT DO NOTHING` would
     // say the same but costs DuckDB about 2 ms per append; a repeated id is rare, so it is sorted out after.)
     try {
-      await this.db.run(
-        `INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)`,
-        [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
-      );
+      await this.db.exclusive(async (c) => {
+        this.insert ??= await c.prepare(INSERT);
+        this.insert.bind([row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText]);
+        await this.insert.run();
+      });
       return "inserted";
     } catch (err) {
       const existing = await this.get(row.contextId).catch(() => null);
