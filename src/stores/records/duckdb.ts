@@ -1,6 +1,6 @@
 // The ledger on embedded DuckDB: append-only rows holding each record's exact canonical text, plus the columns
 // records are looked up by. Nothing here updates or deletes a row.
-import type { DuckDBPreparedStatement } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
@@ -51,8 +51,8 @@ const INSERT = "INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3,
 
 export class DuckDBRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: false, persistent: true };
-  /** The append statement, prepared once per connection (closed with it). */
-  private insert: DuckDBPreparedStatement | null = null;
+  /** The append statement, prepared once per connection (and closed with it). */
+  private readonly inserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
 
   private constructor(private readonly db: DuckDatabase) {}
 
@@ -72,9 +72,13 @@ export class DuckDBRecordStore implements RecordStore {
     // say the same but costs DuckDB about 2 ms per append; a repeated id is rare, so it is sorted out after.)
     try {
       await this.db.exclusive(async (c) => {
-        this.insert ??= await c.prepare(INSERT);
-        this.insert.bind([row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText]);
-        await this.insert.run();
+        let insert = this.inserts.get(c);
+        if (!insert) {
+          insert = await c.prepare(INSERT);
+          this.inserts.set(c, insert);
+        }
+        insert.bind([row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText]);
+        await insert.run();
       });
       return "inserted";
     } catch (err) {
