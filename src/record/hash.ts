@@ -1,12 +1,15 @@
 // CRS-001 hashes: content_hash over the content's UTF-8 bytes, record_hash over the record's canonical text
 // with the integrity fields that cannot be part of their own hash blanked (spec "Hashes").
-import { createHash } from "node:crypto";
+import * as crypto from "node:crypto";
 import { canonicalJson } from "./canonical.js";
 import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
 import type { ContextRecord, FloatField, IntegrityRecord } from "./types.js";
 
+// One-shot hashing (node >= 20.12) skips the Hash object; older nodes take the streaming path. Same bytes, same hash.
+const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+
 export function sha256Hex(text: string): string {
-  return createHash("sha256").update(text, "utf8").digest("hex");
+  return oneShot ? oneShot("sha256", text, "hex") : crypto.createHash("sha256").update(text, "utf8").digest("hex");
 }
 
 export function contentHash(content: string): string {

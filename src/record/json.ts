@@ -5,6 +5,7 @@ import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
+const CONTROL = /[\u0000-\u001f]/;
 
 class Reader {
   pos = 0;
@@ -72,6 +73,38 @@ class Reader {
 
   string(): string {
     const start = this.pos; // at the opening quote
+    // Fast path for well-formed strings: find the closing quote with native searches (a quote preceded by an odd
+    // run of backslashes is escaped), then unescape natively. Anything odd goes through the checking loop below,
+    // which gives the exact error.
+    const text = this.text;
+    let end = start;
+    for (;;) {
+      end = text.indexOf('"', end + 1);
+      if (end < 0) break;
+      let b = end - 1;
+      while (text.charCodeAt(b) === 0x5c) b--;
+      if ((end - 1 - b) % 2 === 0) break;
+    }
+    if (end > start) {
+      const body = text.slice(start + 1, end);
+      if (!CONTROL.test(body)) {
+        if (body.indexOf("\\") < 0) {
+          this.pos = end + 1;
+          return body;
+        }
+        try {
+          const value = JSON.parse(text.slice(start, end + 1)) as string;
+          this.pos = end + 1;
+          return value;
+        } catch {
+          // an invalid escape: the loop below reports it
+        }
+      }
+    }
+    return this.checkedString(start);
+  }
+
+  checkedString(start: number): string {
     let i = start + 1;
     let escaped = false;
     for (;;) {

@@ -1,0 +1,176 @@
+// "verify" (issue 2): records verified per second from the DuckDB ledger, through the path `fabra context verify
+// --all` takes (records.scan() + verifyLedgerRow), against raw sha256 over the same canonical text in the same run.
+// Target: ratio >= 0.5, i.e. verification costs at most twice the hashing of the bytes, so it is dominated by
+// hashing rather than parsing or serializing.
+import * as crypto from "node:crypto";
+import { join } from "node:path";
+import { verifyLedgerRow } from "../dist/engine/ledger.js";
+import { newContextId } from "../dist/record/id.js";
+import { canonicalRecordText, hashingText, sealRecord } from "../dist/record/hash.js";
+import { readRecordText } from "../dist/record/read.js";
+import { fromEpochMicros } from "../dist/record/datetime.js";
+import { openRecordStore } from "../dist/stores/index.js";
+import { documents, openSupportFabra, queries } from "./fixtures.js";
+import { collectGarbage, now, round, runIfMain, tempDir } from "./lib.js";
+
+const TARGET = 0.5;
+
+/** Raw sha256 of a string's UTF-8 bytes, the fastest way node offers (one-shot crypto.hash on node >= 20.12). */
+const rawSha256 = crypto.hash
+  ? (text) => crypto.hash("sha256", text, "hex")
+  : (text) => crypto.createHash("sha256").update(text, "utf8").digest("hex");
+
+/**
+ * A ledger of `count` realistic records: `seeds` assembled by the engine (3 features, 5 retrieved chunks with
+ * content, 20 items, drops), the rest minted from those with the record core (new id and time, re-sealed).
+ */
+export async function buildLedger(path, count, log) {
+  const { fabra, defs } = await openSupportFabra({ path, docs: documents(30, 1500), maxTokens: 900 });
+  const seeds = [];
+  const asks = queries(Math.min(count, 200));
+  try {
+    for (let i = 0; i < asks.length; i++) seeds.push((await defs.support({ userId: `user-${i}`, query: asks[i] })).record);
+    log(`${seeds.length} records assembled by the engine; minting ${count - seeds.length} more`);
+    const start = Date.now() * 1000 - count * 1000;
+    for (let i = seeds.length; i < count; i++) {
+      const base = seeds[i % seeds.length];
+      const record = sealRecord({
+        ...base,
+        context_id: newContextId(),
+        created_at: fromEpochMicros(BigInt(start + i * 1000)),
+        inputs: { ...base.inputs, userId: `user-${i}` },
+        integrity: { ...base.integrity, record_hash: "", content_hash: "" },
+      });
+      await fabra.stores.records.append({
+        contextId: record.context_id,
+        createdAt: record.created_at,
+        contextFunction: record.context_function,
+        environment: record.environment,
+        tokenCount: record.token_count,
+        recordHash: record.integrity.record_hash,
+        previousContextId: record.integrity.previous_context_id,
+        canonicalText: canonicalRecordText(record),
+      });
+    }
+  } finally {
+    await fabra.close();
+  }
+}
+
+/** Verifies the whole ledger as `fabra context verify --all` does; returns ms and rows checked. */
+async function verifyAll(records) {
+  const start = now();
+  let checked = 0;
+  let failed = 0;
+  for await (const batch of records.scan(1000)) {
+    for (const row of batch) {
+      if (!verifyLedgerRow(row, {}).ok) failed++;
+      checked++;
+    }
+  }
+  if (failed > 0) throw new Error(`${failed} of ${checked} records failed verification; the bench ledger is broken`);
+  return { ms: now() - start, checked };
+}
+
+async function scanOnly(records) {
+  const start = now();
+  let rows = 0;
+  for await (const batch of records.scan(1000)) rows += batch.length;
+  return { ms: now() - start, rows };
+}
+
+function timed(fn) {
+  const start = now();
+  fn();
+  return now() - start;
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+export default async function run(options) {
+  const count = options.quick ? 1000 : 5000;
+  const rounds = options.quick ? 5 : 9;
+  const dir = tempDir();
+  try {
+    const path = join(dir.path, "ledger.duckdb");
+    const built = now();
+    await buildLedger(path, count, options.log);
+    options.log(`ledger of ${count} records built in ${((now() - built) / 1000).toFixed(1)} s`);
+
+    const records = await openRecordStore({ stores: { offline: { type: "duckdb", path } } });
+    try {
+      const rows = [];
+      for await (const batch of records.scan(1000)) rows.push(...batch);
+      if (rows.length !== count) throw new Error(`the ledger holds ${rows.length} records, expected ${count}`);
+      const texts = rows.map((r) => r.canonicalText);
+      const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), 0);
+
+      // What verification has to hash for each record: its hashing text (integrity blanked) and its content.
+      const hashInputs = rows.map((r) => {
+        const record = readRecordText(r.canonicalText, r.contextId);
+        return [hashingText(record), record.content];
+      });
+      const sha = () => {
+        for (const t of texts) rawSha256(t);
+      };
+      const hashOnly = () => {
+        for (const [text, content] of hashInputs) {
+          rawSha256(text);
+          rawSha256(content);
+        }
+      };
+      const inMemory = () => {
+        for (const row of rows) if (!verifyLedgerRow(row, {}).ok) throw new Error(`${row.contextId} failed verification`);
+      };
+      // warm-up, then alternating rounds; medians
+      await verifyAll(records);
+      sha();
+      inMemory();
+      const t = { verify: [], sha: [], scan: [], inMemory: [], hashOnly: [] };
+      for (let r = 0; r < rounds; r++) {
+        collectGarbage();
+        t.verify.push((await verifyAll(records)).ms);
+        collectGarbage();
+        t.sha.push(timed(sha));
+        collectGarbage();
+        t.scan.push((await scanOnly(records)).ms);
+        collectGarbage();
+        t.inMemory.push(timed(inMemory));
+        collectGarbage();
+        t.hashOnly.push(timed(hashOnly));
+      }
+      const perSecond = (ms) => Math.round((count * 1000) / ms);
+      // Ratios are medians of per-round ratios: the passes of one round share the machine's state.
+      const perRound = (a, b) => median(t[a].map((ms, r) => ms / t[b][r]));
+      const verifyRate = perSecond(median(t.verify));
+      const shaRate = perSecond(median(t.sha));
+      const ratio = perRound("sha", "verify");
+      return {
+        name: "verify",
+        description: `records verified per second from a DuckDB ledger of ${count} records (scan + verifyLedgerRow) vs raw sha256 of their canonical text`,
+        metrics: {
+          records: count,
+          avgRecordBytes: Math.round(bytes / count),
+          verifiedPerSecond: verifyRate,
+          rawSha256PerSecond: shaRate,
+          rawSha256MBPerSecond: round((bytes / 1e6) * (1000 / median(t.sha)), 1),
+          scanOnlyRowsPerSecond: perSecond(median(t.scan)),
+          verifyInMemoryPerSecond: perSecond(median(t.inMemory)),
+          inMemoryRatio: round(perRound("sha", "inMemory")),
+          // the two sha256 a verification must compute (hashing text + content), as a share of verifying in memory
+          hashingShareInMemory: round(perRound("hashOnly", "inMemory")),
+          scanShareEndToEnd: round(perRound("scan", "verify")),
+        },
+        ratio: round(ratio),
+        target: `>= ${TARGET}`,
+        pass: ratio >= TARGET,
+      };
+    } finally {
+      await records.close();
+    }
+  } finally {
+    dir.cleanup();
+  }
+}
+
+runIfMain(import.meta.url, run);
