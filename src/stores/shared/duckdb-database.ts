@@ -64,12 +64,12 @@ export class DuckDatabase {
     return this.exclusive(async (c) => Number((await c.run(sql, params)).rowsChanged));
   }
 
-  /** Runs `fn` in one transaction: all of it is written, or none of it. */
-  transaction<T>(fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>) => Promise<T>): Promise<T> {
+  /** Runs `fn` in one transaction: all of it is written, or none of it. `connection` is for appenders. */
+  transaction<T>(fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>, connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.exclusive(async (c) => {
       await c.run("BEGIN TRANSACTION");
       try {
-        const result = await fn(async (sql, params = []) => Number((await c.run(sql, params)).rowsChanged));
+        const result = await fn(async (sql, params = []) => Number((await c.run(sql, params)).rowsChanged), c);
         await c.run("COMMIT");
         return result;
       } catch (err) {
