@@ -6,6 +6,9 @@ import { registerDemo } from "./commands/demo.js";
 import { registerFeatureCommands } from "./commands/features.js";
 import { registerIndexCommands } from "./commands/index-add.js";
 import { registerInit } from "./commands/init.js";
+import { registerMaterialize } from "./commands/materialize.js";
+import { registerTrainingData } from "./commands/training-data.js";
+import { registerWorker } from "./commands/worker.js";
 
 export function buildProgram(): Command {
   const program = new Command("fabra")
@@ -20,5 +23,8 @@ export function buildProgram(): Command {
   registerContextCommands(program);
   registerIndexCommands(program);
   registerFeatureCommands(program);
+  registerMaterialize(program);
+  registerTrainingData(program);
+  registerWorker(program);
   return program;
 }

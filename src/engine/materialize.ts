@@ -53,6 +53,8 @@ export interface FeatureRunResult {
   total: number | null;
   /** Entities this run had written before it was resumed (skipped now). */
   alreadyWritten: number;
+  /** Values computed by this attempt (written, or waiting in the current batch). */
+  computed: number;
   written: number;
   failed: number;
   /** Failed entities with their errors (the first 1000). */
@@ -118,7 +120,7 @@ export async function materializeFeature(runtime: MaterializeRuntime, name: stri
 }
 
 function emptyResult(feature: string, startedAt: string): FeatureRunResult {
-  return { feature, runId: null, resumed: false, status: "running", total: null, alreadyWritten: 0, written: 0, failed: 0, errors: [], error: null, startedAt, durationMs: 0 };
+  return { feature, runId: null, resumed: false, status: "running", total: null, alreadyWritten: 0, computed: 0, written: 0, failed: 0, errors: [], error: null, startedAt, durationMs: 0 };
 }
 
 /** Runs (or resumes) the feature's run; the caller holds the refresh lock. Only beginRun failing throws. */
@@ -133,7 +135,6 @@ export async function runFeature(runtime: MaterializeRuntime, name: string, opti
     progress.durationMs = Date.now() - began;
     options.onProgress?.({ ...progress });
   };
-  report();
   let failure: unknown = null;
   try {
     const already = resumed ? await offline.writtenEntities(name, run.runId) : new Set<string>();
@@ -141,6 +142,7 @@ export async function runFeature(runtime: MaterializeRuntime, name: string, opti
       ? { ids: options.entities, total: options.entities.length, origin: "entities file" }
       : await featureEntities(def, name, offline);
     progress.total = list.total;
+    report();
     failure = await computeAndWrite(runtime, def, name, run.runId, list, already, progress, report, options, signal);
   } catch (err) {
     failure = err;
@@ -229,6 +231,8 @@ async function computeAndWrite(
       try {
         const value = await computeFeature(def, id);
         buffer.push({ entityId: id, valueJson: encodeValue(value), computedAt: nowDatetime() });
+        progress.computed++;
+        report();
       } catch (err) {
         progress.failed++;
         if (progress.errors.length < MAX_ERRORS_KEPT) progress.errors.push({ entityId: id, error: messageOf(err) });

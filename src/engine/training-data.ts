@@ -131,7 +131,13 @@ function keysOf(rows: Record<string, unknown>[], entityColumn: string, timestamp
 function eventTime(value: unknown, where: string, column: string): string {
   if (value instanceof Date) return toDatetime(value);
   if (typeof value === "number") return toDatetime(value);
-  if (typeof value === "string") return normalizeDatetime(value, where);
+  if (typeof value === "string") {
+    try {
+      return normalizeDatetime(value, where);
+    } catch (err) {
+      throw new FabraError("INVALID_ARGUMENT", (err as Error).message, { hint: "Use ISO-8601 text (e.g. 2026-03-01T09:15:02Z; no offset = UTC), a Date, or epoch milliseconds." });
+    }
+  }
   throw new FabraError("INVALID_ARGUMENT", `${where} is ${JSON.stringify(value) ?? String(value)}, not a datetime`, {
     hint: value === undefined ? `Each event needs a time in "${column}" (set timestampColumn to the column that has it).` : "Use a Date, ISO-8601 text, or epoch milliseconds.",
   });

@@ -100,3 +100,8 @@ function unavailable(module: string): never {
     hint: "Use the local stores (offline duckdb, online memory, vector memory) for now.",
   });
 }
+
+/** Writes rows to a Parquet file; an in-memory DuckDB does it, whatever stores are configured. */
+export async function writeParquetFile(path: string, columns: string[], rows: Record<string, unknown>[], datetimeColumns: string[] = []): Promise<void> {
+  return (await import("./shared/duckdb-files.js")).writeParquet(path, columns, rows, datetimeColumns);
+}
