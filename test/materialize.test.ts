@@ -145,21 +145,15 @@ describe("materialize", () => {
 
   it("an abort stops after the current batch (run interrupted), a store fault interrupts without writing history", async () => {
     const user = entity("user");
+    const stop = new AbortController();
+    let calls = 0;
     const slow = feature({ entity: user, materialize: true, entities: ids(60) }, async (id: string) => {
+      if (++calls === 12) stop.abort(new Error("test stop"));
       await sleep(3);
       return id;
     });
     const fabra = await runtime({ user, slow });
-    const stop = new AbortController();
-    let seen = 0;
-    const [first] = await fabra.materialize({
-      concurrency: 2,
-      batchSize: 5,
-      signal: stop.signal,
-      onProgress: (p) => {
-        if (++seen === 12) stop.abort(new Error("test stop"));
-      },
-    });
+    const [first] = await fabra.materialize({ concurrency: 2, batchSize: 5, signal: stop.signal });
     expect(first).toMatchObject({ status: "interrupted", error: expect.stringMatching(/test stop/) });
     expect(first?.written).toBeGreaterThan(0);
     expect(first?.written).toBeLessThan(60);
@@ -168,9 +162,9 @@ describe("materialize", () => {
     // The online store fails on the second batch: that batch is not in history, the run stays resumable.
     const online = fabra.stores.online;
     const realSetMany = online.setMany.bind(online);
-    let calls = 0;
+    let setManyCalls = 0;
     online.setMany = async (entries) => {
-      if (++calls === 2) throw new Error("cache connection reset");
+      if (++setManyCalls === 2) throw new Error("cache connection reset");
       return realSetMany(entries);
     };
     const [second] = await fabra.materialize({ concurrency: 1, batchSize: 5 });

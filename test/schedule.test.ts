@@ -61,18 +61,20 @@ describe("scheduler", () => {
   it("refreshes on its interval, counting from each run's start", async () => {
     const { events, start, fabra } = await setup({ refresh: "300ms", computeMs: 5 });
     const scheduler = start("a");
-    await sleep(1050);
+    await sleep(1100);
     await scheduler.stop();
     const finished = events.filter((e) => e.type === "finished") as Extract<SchedulerEvent, { type: "finished" }>[];
     expect(finished.length).toBeGreaterThanOrEqual(3);
     expect(finished.length).toBeLessThanOrEqual(4);
-    expect(finished.every((e) => e.result.status === "succeeded" && e.result.written === 2)).toBe(true);
+    // Every run wrote both entities, except a last one the stop may have caught mid-way (left to resume).
+    const last = finished.at(-1)?.result;
+    if (last?.status === "interrupted") expect(last.error).toMatch(/scheduler is stopping/);
+    expect(finished.slice(0, -1).every((e) => e.result.status === "succeeded" && e.result.written === 2)).toBe(true);
     const starts = finished.map((e) => datetimeToMs(e.result.startedAt));
     for (let i = 1; i < starts.length; i++) expect((starts[i] as number) - (starts[i - 1] as number)).toBeGreaterThanOrEqual(299);
     expect(new Set(finished.map((e) => e.result.runId)).size).toBe(finished.length);
-    expect(finished.every((e) => e.result.status === "succeeded")).toBe(true);
-    const [last] = await fabra.stores.offline.latestRuns(["score"]);
-    expect(last).toMatchObject({ trigger: "schedule", status: "succeeded" });
+    const [stored] = await fabra.stores.offline.latestRuns(["score"]);
+    expect(stored).toMatchObject({ trigger: "schedule", runId: last?.runId, status: last?.status });
     expect(scheduler.status()).toEqual([expect.objectContaining({ feature: "score", refresh: "300ms", running: false, nextRunAt: null })]);
   });
 

@@ -131,9 +131,15 @@ export async function runFeature(runtime: MaterializeRuntime, name: string, opti
   const began = Date.now();
   const { run, resumed } = await offline.beginRun(name, options.trigger ?? "manual");
   const progress: FeatureRunResult = { ...emptyResult(name, run.startedAt), runId: run.runId, resumed };
-  const report = () => {
-    progress.durationMs = Date.now() - began;
-    options.onProgress?.({ ...progress });
+  // Progress snapshots go out at most every 50 ms while computing (and at every write, failure and the end).
+  let lastReport = 0;
+  const report = (force = true) => {
+    if (!options.onProgress) return;
+    const now = Date.now();
+    if (!force && now - lastReport < 50) return;
+    lastReport = now;
+    progress.durationMs = now - began;
+    options.onProgress({ ...progress, errors: [...progress.errors] });
   };
   let failure: unknown = null;
   try {
@@ -157,6 +163,7 @@ export async function runFeature(runtime: MaterializeRuntime, name: string, opti
     entitiesFailed: progress.failed,
     error: progress.error ?? (progress.errors[0] ? `${progress.errors[0].entityId}: ${progress.errors[0].error}` : null),
   });
+  progress.durationMs = Date.now() - began;
   report();
   return progress;
 }
@@ -170,7 +177,7 @@ async function computeAndWrite(
   list: EntityList,
   already: Set<string>,
   progress: FeatureRunResult,
-  report: () => void,
+  report: (force?: boolean) => void,
   options: MaterializeOptions,
   signal: AbortSignal,
 ): Promise<unknown> {
@@ -232,7 +239,7 @@ async function computeAndWrite(
         const value = await computeFeature(def, id);
         buffer.push({ entityId: id, valueJson: encodeValue(value), computedAt: nowDatetime() });
         progress.computed++;
-        report();
+        report(false);
       } catch (err) {
         progress.failed++;
         if (progress.errors.length < MAX_ERRORS_KEPT) progress.errors.push({ entityId: id, error: messageOf(err) });

@@ -20,7 +20,7 @@ import type {
   RunTrigger,
 } from "../types.js";
 import { pointInTime } from "./duckdb-pit.js";
-import { ensureStats, READ_RUN_PREFIX, writeValues } from "./duckdb-write.js";
+import { ensureTiesTable, READ_RUN_PREFIX, writeValues } from "./duckdb-write.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_feature_values (
@@ -107,7 +107,7 @@ export class DuckDBOfflineStore implements OfflineStore {
     const db = await DuckDatabase.open(path);
     try {
       for (const sql of SCHEMA) await db.run(sql);
-      await ensureStats(db);
+      await ensureTiesTable(db);
     } catch (err) {
       await db.close();
       throw err;

@@ -24,6 +24,8 @@ export class DuckDatabase {
   private constructor(
     readonly path: string,
     private readonly connection: DuckDBConnection,
+    /** The same object for every connection to one open instance of the file (a key for per-file state). */
+    readonly file: object,
   ) {}
 
   static async open(path: string): Promise<DuckDatabase> {
@@ -37,7 +39,7 @@ export class DuckDatabase {
     const file = await entry;
     file.users++;
     try {
-      return new DuckDatabase(path, await file.instance.connect());
+      return new DuckDatabase(path, await file.instance.connect(), file);
     } catch (err) {
       file.users--;
       throw mapDuckError(err, path);
