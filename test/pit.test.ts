@@ -179,6 +179,24 @@ describe("getTrainingData on a hand-built history", () => {
     ]);
   });
 
+  it("gives the same rows when the store cannot read files and fabra reads the events for it", async () => {
+    const csv = join(dir, "events.csv"); // written by the previous test
+    const real = fabra.stores.offline;
+    const noFiles = Object.create(real, { capabilities: { value: { ...real.capabilities, readsEventFiles: false } } }) as typeof real;
+    let fileEvents = 0;
+    noFiles.pointInTime = (events, features, options) => {
+      if (events.kind === "file") fileEvents++;
+      return real.pointInTime(events, features, options);
+    };
+    const args = { entities: csv, entityColumn: "user_id", timestampColumn: "ts", features: ["score", "tier"], includeAsOf: true };
+    const viaStore = await fabra.getTrainingData(args);
+    const { getTrainingData } = await import("../src/engine/training-data.js");
+    const viaKeys = await getTrainingData({ definitions: fabra.definitions, offline: noFiles }, args);
+    expect(fileEvents).toBe(0);
+    expect(viaKeys).toEqual(viaStore);
+    expect(viaKeys).toHaveLength(5);
+  });
+
   it("fails loudly on bad input, never with a partial result", async () => {
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "entity_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,yesterday\n");

@@ -9,6 +9,7 @@ import { readEntitiesFile } from "../../engine/entity-source.js";
 import { materialize, planMaterialize, type FeatureRunResult } from "../../engine/materialize.js";
 import { withFabra } from "../../project.js";
 import { parsePositiveInt, print, projectOptions } from "../options.js";
+import { dim } from "../render/format.js";
 import { inkView, plainView, summary, type MaterializeView } from "../render/materialize-view.js";
 
 interface MaterializeFlags {
@@ -33,7 +34,7 @@ export function registerMaterialize(program: Command): void {
       const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
       const batchSize = parsePositiveInt(flags.batchSize ?? "1000", "--batch-size");
       const options = projectOptions(cmd);
-      await withFabra(options, async (fabra) => {
+      await withFabra(options, async (fabra, config) => {
         planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
         let entities: string[] | undefined;
         if (flags.entities !== undefined) {
@@ -41,6 +42,9 @@ export function registerMaterialize(program: Command): void {
           entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
         }
         const names = planMaterialize(fabra, { features, entities });
+        if (!flags.json && config.stores.online.type === "memory") {
+          print(dim("note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)"));
+        }
         const view: MaterializeView | null = flags.json ? null : process.stdout.isTTY ? inkView(names) : plainView(print);
 
         const stop = new AbortController();
