@@ -16,7 +16,7 @@ export default async function run(options = {}) {
   const entities = quick ? 10_000 : 100_000;
   const valuesPerEntity = 5;
   const events = quick ? 10_000 : 100_000;
-  const rounds = quick ? 3 : 5;
+  const rounds = quick ? 3 : 7;
   const dir = mkdtempSync(join(tmpdir(), "fabra-bench-pit-"));
   const user = entity("user");
   const defs = { user };
@@ -66,8 +66,15 @@ export default async function run(options = {}) {
     const [mine, raw] = [await fabraRun(), await rawRun()];
     check(mine, raw, events);
 
+    // Secondary: the same events handed over as JS rows (appended to DuckDB by fabra) instead of a file.
+    const eventRows = mine.map((row) => ({ user_id: row.user_id, ts: row.ts, label: row.label }));
+    const arrayRun = () => fabra.getTrainingData({ entities: eventRows, features: FEATURES, entityColumn: "user_id", timestampColumn: "ts" });
+    const fromArray = await arrayRun();
+    if (fromArray.some((row, i) => row[FEATURES[0]] !== mine[i][FEATURES[0]] || row[FEATURES[1]] !== mine[i][FEATURES[1]])) throw new Error("pit: array input disagrees with file input");
+
     const fabraMs = [];
     const rawMs = [];
+    const arrayMs = [];
     for (let r = 0; r < rounds; r++) {
       for (const [fn, into] of r % 2 === 0 ? [[fabraRun, fabraMs], [rawRun, rawMs]] : [[rawRun, rawMs], [fabraRun, fabraMs]]) {
         globalThis.gc?.();
@@ -75,6 +82,10 @@ export default async function run(options = {}) {
         await fn();
         into.push(performance.now() - start);
       }
+      globalThis.gc?.();
+      const start = performance.now();
+      await arrayRun();
+      arrayMs.push(performance.now() - start);
     }
     const fabraMedian = median(fabraMs);
     const rawMedian = median(rawMs);
@@ -87,6 +98,7 @@ export default async function run(options = {}) {
         events,
         fabraMedianMs: round(fabraMedian),
         rawSqlMedianMs: round(rawMedian),
+        fabraArrayInputMedianMs: round(median(arrayMs)),
         fabraEventsPerSecond: Math.round((events * 1000) / fabraMedian),
         historyLoadRowsPerSecond: Math.round((historyRows * 1000) / loadMs),
         rounds,

@@ -6,7 +6,7 @@ import { stat } from "node:fs/promises";
 import { resolve } from "node:path";
 import { suggest, type Definitions } from "../define/collect.js";
 import { FabraError } from "../errors.js";
-import { normalizeDatetime, toDatetime } from "../record/datetime.js";
+import { normalFormMicros, normalizeDatetime, toDatetime } from "../record/datetime.js";
 import { openOfflineStore } from "../stores/index.js";
 import type { OfflineStore, PitEventFile, PitFeature, PitResult } from "../stores/types.js";
 import { parseDuration } from "./duration.js";
@@ -132,6 +132,7 @@ function eventTime(value: unknown, where: string, column: string): string {
   if (value instanceof Date) return toDatetime(value);
   if (typeof value === "number") return toDatetime(value);
   if (typeof value === "string") {
+    if (normalFormMicros(value) !== null) return value; // already normal form (the common bulk case)
     try {
       return normalizeDatetime(value, where);
     } catch (err) {
@@ -151,22 +152,27 @@ function merge(
   includeAsOf: boolean,
   owned: boolean,
 ): Record<string, unknown>[] {
+  const names = features.map((f) => f.name);
+  const asOfNames = features.map((f) => `${f.name}_as_of`);
   const out = new Array<Record<string, unknown>>(rows.length);
   for (let i = 0; i < rows.length; i++) {
     const row = rows[i] as Record<string, unknown>;
-    for (const name of outputNames) {
-      if (Object.prototype.hasOwnProperty.call(row, name)) {
-        throw new FabraError("INVALID_ARGUMENT", `Event ${i} already has a column "${name}", which the training data adds`, {
-          hint: "Rename that column of the events; feature values are added as columns named after the features.",
-        });
+    // Rows read from a file were checked by the store (column names are the file's); the caller's are checked here.
+    if (!owned) {
+      for (const name of outputNames) {
+        if (Object.prototype.hasOwnProperty.call(row, name)) {
+          throw new FabraError("INVALID_ARGUMENT", `Event ${i} already has a column "${name}", which the training data adds`, {
+            hint: "Rename that column of the events; feature values are added as columns named after the features.",
+          });
+        }
       }
     }
     const joined: Record<string, unknown> = owned ? row : { ...row };
-    features.forEach((f, k) => {
+    for (let k = 0; k < names.length; k++) {
       const text = (result.values[k] as (string | null)[])[i];
-      joined[f.name] = text === null || text === undefined ? null : decodeForUser(text);
-      if (includeAsOf) joined[`${f.name}_as_of`] = result.computedAt?.[k]?.[i] ?? null;
-    });
+      joined[names[k] as string] = text === null || text === undefined ? null : decodeForUser(text);
+      if (includeAsOf) joined[asOfNames[k] as string] = result.computedAt?.[k]?.[i] ?? null;
+    }
     out[i] = joined;
   }
   return out;

@@ -35,10 +35,10 @@ export function registerMaterialize(program: Command): void {
       const batchSize = parsePositiveInt(flags.batchSize ?? "1000", "--batch-size");
       const options = projectOptions(cmd);
       await withFabra(options, async (fabra, config) => {
-        planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
+        const planned = planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
         let entities: string[] | undefined;
         if (flags.entities !== undefined) {
-          const first = fabra.definitions.features.get(features[0] ?? "");
+          const first = fabra.definitions.features.get(planned[0] ?? "");
           entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
         }
         const names = planMaterialize(fabra, { features, entities });

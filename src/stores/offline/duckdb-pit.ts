@@ -6,10 +6,9 @@
 import { basename } from "node:path";
 import { DuckDBTimestampValue, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
-import { toEpochMicros } from "../../record/datetime.js";
 import type { DuckDatabase } from "../shared/duckdb-database.js";
 import type { PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult } from "../types.js";
-import { featuresWithTies } from "./duckdb-write.js";
+import { epochMicros, featuresWithTies } from "./duckdb-write.js";
 
 const quoteId = (name: string) => `"${name.replace(/"/g, '""')}"`;
 const quoteText = (text: string) => `'${text.replace(/'/g, "''")}'`;
@@ -37,7 +36,7 @@ async function joinKeys(db: DuckDatabase, events: PitEventKeys, features: PitFea
     throw new FabraError("INVALID_ARGUMENT", `pointInTime: ${n} entity ids but ${events.timestamps.length} timestamps`);
   }
   if (n === 0 || features.length === 0) return emptyResult(n, features.length, options);
-  const micros = events.timestamps.map((t) => toEpochMicros(t));
+  const micros = events.timestamps.map(epochMicros);
   const table = `fabra_pit_events_${++tableCounter}`;
   return db.exclusive(async (c) => {
     await c.run(`CREATE TEMP TABLE ${table} (rn INTEGER, entity_id VARCHAR, ts TIMESTAMP)`);
@@ -97,10 +96,10 @@ async function joinFile(db: DuckDatabase, events: PitEventFile, features: PitFea
         : plain;
     const tsType = events.format === "csv" ? "VARCHAR" : (described.find((d) => d.column_name === events.timestampColumn) as Described).column_type;
     const ts = quoteId(events.timestampColumn);
-    const where = (what: string) => `'${name.replace(/'/g, "''")} row ' || __fabra_rn || ': ${what.replace(/'/g, "''")}'`;
+    const where = (what: string) => `'${name.replace(/'/g, "''")} row ' || (__fabra_rn + 1) || ': ${what.replace(/'/g, "''")}'`;
     const parsed = timestampExpression(ts, tsType, name, events.timestampColumn);
     const entity = quoteId(events.entityColumn);
-    const source = `WITH raw AS (SELECT row_number() OVER () AS __fabra_rn, * FROM ${reader})
+    const source = `WITH raw AS (SELECT row_number() OVER () - 1 AS __fabra_rn, * FROM ${reader})
       SELECT *,
         CASE WHEN ${entity} IS NULL THEN error(${where(`the entity column "${events.entityColumn}" is empty`)}) ELSE CAST(${entity} AS VARCHAR) END AS __fabra_entity,
         CASE WHEN ${ts} IS NULL THEN error(${where(`the timestamp column "${events.timestampColumn}" is empty`)})
@@ -190,8 +189,16 @@ async function runJoin(
     if (options.includeComputedAt) select.push(`CASE WHEN ${fresh} THEN ${normalForm(`h${i}.computed_at`)} END`);
     joins.push(`ASOF LEFT JOIN h${i} ON e.__fabra_entity = h${i}.entity_id AND ${byRun ? "e.__fabra_k" : "e.__fabra_ts"} >= h${i}.k`);
   });
-  const sql = `WITH ${ctes.join(",\n")}\nSELECT ${select.join(", ")} FROM e ${joins.join(" ")} ORDER BY e.__fabra_rn`;
-  return (await c.runAndReadAll(sql, params)).getColumnsJS() as unknown[][];
+  // No ORDER BY: the event's position comes back as the last column and the rows are put in place in JS (cheaper).
+  select.push("CAST(e.__fabra_rn AS INTEGER)");
+  const sql = `WITH ${ctes.join(",\n")}\nSELECT ${select.join(", ")} FROM e ${joins.join(" ")}`;
+  const columns = (await c.runAndReadAll(sql, params)).getColumnsJS() as unknown[][];
+  const position = columns.pop() as number[];
+  return columns.map((col) => {
+    const ordered = new Array<unknown>(col.length);
+    for (let i = 0; i < col.length; i++) ordered[position[i] as number] = col[i];
+    return ordered;
+  });
 }
 
 function splitResult(columns: unknown[][], offset: number, featureCount: number, options: PitOptions): PitResult {
@@ -210,12 +217,15 @@ function emptyResult(n: number, featureCount: number, options: PitOptions): PitR
   return options.includeComputedAt ? { values: nulls(), computedAt: nulls() } : { values: nulls() };
 }
 
+const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);
+const MAX_SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+
 function toRowObjects(names: string[], columns: unknown[][]): Record<string, unknown>[] {
   const n = columns[0]?.length ?? 0;
   for (const col of columns) {
     for (let i = 0; i < col.length; i++) {
       const v = col[i];
-      if (typeof v === "bigint" && v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER)) col[i] = Number(v);
+      if (typeof v === "bigint" && v >= MIN_SAFE && v <= MAX_SAFE) col[i] = Number(v);
     }
   }
   const rows: Record<string, unknown>[] = new Array(n);

@@ -9,7 +9,7 @@
 import { randomUUID } from "node:crypto";
 import { DuckDBTimestampValue, listValue, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
-import { toEpochMicros } from "../../record/datetime.js";
+import { normalFormMicros, toEpochMicros } from "../../record/datetime.js";
 import type { DuckDatabase } from "../shared/duckdb-database.js";
 import type { FeatureValueRow } from "../types.js";
 
@@ -44,18 +44,8 @@ export async function ensureTiesTable(db: DuckDatabase): Promise<void> {
   );
 }
 
-const NORMAL_FORM = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{6}))?Z$/;
-
-/** toEpochMicros with a fast path for normal-form text (what fabra itself writes, a row at a time). */
-function epochMicros(text: string): bigint {
-  const m = NORMAL_FORM.exec(text);
-  if (m) {
-    const ms = Date.parse(`${text.slice(0, 19)}Z`);
-    // Date.parse rolls 02-30 over to 03-02: only a date that prints back the same is taken.
-    if (Number.isFinite(ms) && new Date(ms).toISOString().startsWith(text.slice(0, 19))) return BigInt(ms) * 1000n + BigInt(m[1] ?? 0);
-  }
-  return toEpochMicros(text);
-}
+/** toEpochMicros with the fast path for normal-form text (what fabra itself writes, a row at a time). */
+export const epochMicros = (text: string): bigint => normalFormMicros(text) ?? toEpochMicros(text);
 
 interface Span {
   min: bigint;
