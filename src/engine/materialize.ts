@@ -7,7 +7,7 @@ import type { Definitions } from "../define/collect.js";
 import { suggest } from "../define/collect.js";
 import type { FeatureDef } from "../define/feature.js";
 import { FabraError } from "../errors.js";
-import { nowDatetime } from "../record/datetime.js";
+import { nowDatetime, toDatetime } from "../record/datetime.js";
 import type { RunStatus, RunTrigger, Stores } from "../stores/types.js";
 import { featureEntities, type EntityList } from "./entity-source.js";
 import { computeFeature, ttlMsOf, unknownFeature } from "./features.js";
@@ -186,6 +186,17 @@ async function computeAndWrite(
   const batchSize = Math.max(1, options.batchSize ?? 1000);
   const source = Symbol.asyncIterator in list.ids ? list.ids[Symbol.asyncIterator]() : list.ids[Symbol.iterator]();
   const seen = new Set<string>();
+  // computed_at of each value: now, formatted once per millisecond (many values share one).
+  let stampMs = -1;
+  let stampText = "";
+  const stamp = () => {
+    const ms = Date.now();
+    if (ms !== stampMs) {
+      stampMs = ms;
+      stampText = toDatetime(ms);
+    }
+    return stampText;
+  };
   let failure: unknown = null;
   let buffer: { entityId: string; valueJson: string; computedAt: string }[] = [];
   let writing: Promise<void> = Promise.resolve();
@@ -237,7 +248,7 @@ async function computeAndWrite(
       if (id === undefined) return;
       try {
         const value = await computeFeature(def, id);
-        buffer.push({ entityId: id, valueJson: encodeValue(value), computedAt: nowDatetime() });
+        buffer.push({ entityId: id, valueJson: encodeValue(value), computedAt: stamp() });
         progress.computed++;
         report(false);
       } catch (err) {

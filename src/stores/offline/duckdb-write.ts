@@ -59,7 +59,16 @@ class DuplicateRows extends Error {}
 
 export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Promise<void> {
   if (rows.length === 0) return;
-  const micros = rows.map((r) => epochMicros(r.computedAt)); // invalid datetimes fail before the transaction
+  // Invalid datetimes fail before the transaction. Batches share instants (values computed in the same ms): parse once.
+  let lastText = "";
+  let lastMicros = 0n;
+  const micros = rows.map((r) => {
+    if (r.computedAt !== lastText) {
+      lastMicros = epochMicros(r.computedAt);
+      lastText = r.computedAt;
+    }
+    return lastMicros;
+  });
   const runIds = rows.map((r) => r.runId ?? READ_RUN_PREFIX + randomUUID());
   const spans = new Map<string, Span>();
   const seen = new Set<string>();
