@@ -179,9 +179,9 @@ export interface OfflineStore {
   beginRun(feature: string, trigger: RunTrigger): Promise<{ run: MaterializationRun; resumed: boolean }>;
   /** Entity ids that already have a value in this run (skipped when a run is resumed). */
   writtenEntities(feature: string, runId: string): Promise<Set<string>>;
-  /** Records how a run ended; returns the run as stored. */
+  /** Records how a run ended (finishedAt = now); returns the run as stored. An unknown run id is NOT_FOUND. */
   endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun>;
-  /** The newest run (greatest startedAt) of each feature, or of the named ones; in feature-name order. */
+  /** The newest run (greatest startedAt, then runId) of each feature, or of the named ones; by feature name (byte order). */
   latestRuns(features?: string[]): Promise<MaterializationRun[]>;
 
   /**
