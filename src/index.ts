@@ -6,6 +6,9 @@ export { context, type ContextDef, type ContextOptions, type ContextFn, type Con
 export type { ContextItem, ContextResult, ContextMeta, RetrievedChunk } from "./define/types.js";
 export { createFabra, type CreateFabraOptions, FabraRuntime } from "./fabra.js";
 export type { FeatureValue } from "./engine/runtime.js";
+export type { TrainingDataOptions } from "./engine/training-data.js";
+export type { MaterializeOptions, FeatureRunResult } from "./engine/materialize.js";
+export { startScheduler, type Scheduler, type SchedulerOptions, type SchedulerEvent, type JobStatus } from "./engine/schedule.js";
 export { defineConfig, type FabraConfig } from "./config/schema.js";
 export { FabraError, type FabraErrorCode } from "./errors.js";
 export {

@@ -8,6 +8,9 @@ import { registerFeatureCommands } from "./commands/features.js";
 import { registerIndexCommands } from "./commands/index-add.js";
 import { registerInit } from "./commands/init.js";
 import { registerMigrate } from "./commands/migrate.js";
+import { registerMaterialize } from "./commands/materialize.js";
+import { registerTrainingData } from "./commands/training-data.js";
+import { registerWorker } from "./commands/worker.js";
 
 export function buildProgram(): Command {
   const program = new Command("fabra")
@@ -24,5 +27,8 @@ export function buildProgram(): Command {
   registerFeatureCommands(program);
   registerMigrate(program);
   registerDoctor(program);
+  registerMaterialize(program);
+  registerTrainingData(program);
+  registerWorker(program);
   return program;
 }

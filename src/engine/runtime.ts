@@ -12,6 +12,9 @@ import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblySettings } from "./assemble.js";
 import type { Embedder } from "./embedder.js";
 import { emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
+import { materialize, type FeatureRunResult, type MaterializeOptions } from "./materialize.js";
+import { startScheduler, type Scheduler, type SchedulerOptions } from "./schedule.js";
+import { getTrainingData, type TrainingDataOptions } from "./training-data.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval.js";
 import { currentTrace, featureKey, type ReplaySource } from "./tracking.js";
 import { decodeValue } from "./values.js";
@@ -135,6 +138,26 @@ export class FabraRuntime implements Runtime {
         }
       }),
     );
+  }
+
+  // ------------------------------------------------------------------ feature store
+
+  /**
+   * Point-in-time training data: every event row with each feature's value as of the event's time (never a value
+   * computed after it; null before the first one, or when older than the feature's ttl if one is given).
+   */
+  getTrainingData(options: TrainingDataOptions): Promise<Record<string, unknown>[]> {
+    return getTrainingData({ definitions: this.definitions, offline: this.stores.offline }, options);
+  }
+
+  /** Computes features for their entities into history and the online cache (see engine/materialize.ts). */
+  materialize(options: MaterializeOptions = {}): Promise<FeatureRunResult[]> {
+    return materialize(this, options);
+  }
+
+  /** Refreshes features with `refresh` and `materialize: true` on their schedules until `stop()`. */
+  startScheduler(options: SchedulerOptions = {}): Scheduler {
+    return startScheduler(this, options);
   }
 
   // ------------------------------------------------------------------ retrieval

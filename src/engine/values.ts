@@ -50,7 +50,19 @@ export function decodeValue(text: string): JsonValue {
   return parseJson(text, "stored value");
 }
 
-/** Stored text → what user code gets back (plain numbers). */
+/** 16 digits in a row: an integer literal that may be beyond 2^53 (the only place JSON.parse would lose data). */
+const MAYBE_BIG_INTEGER = /\d{16}/;
+
+/** Stored text → what user code gets back (plain numbers; integers beyond 2^53 as bigint). */
 export function decodeForUser(text: string): unknown {
+  // Fast path: without a long digit run, JSON.parse gives exactly what the lossless reader + toPlain would
+  // (12.0 → 12 either way), and it is several times faster on the training-data path.
+  if (!MAYBE_BIG_INTEGER.test(text)) {
+    try {
+      return JSON.parse(text);
+    } catch {
+      // fall through: the lossless reader reports where the text is wrong
+    }
+  }
   return toPlain(decodeValue(text));
 }

@@ -110,3 +110,18 @@ export function toEpochMicros(input: string): bigint {
   const t = parseInstant(input);
   return BigInt(t.seconds) * 1_000_000n + BigInt(t.micros);
 }
+
+const NORMAL_FORM = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.(\d{6}))?Z$/;
+
+/**
+ * Microseconds since the epoch of text already in normal form, or null when it is not exactly normal form (then use
+ * toEpochMicros / normalizeDatetime). A fast path for bulk work: a fraction of the cost of the general parser.
+ */
+export function normalFormMicros(text: string): bigint | null {
+  const m = NORMAL_FORM.exec(text);
+  if (!m || m[1] === "000000") return null;
+  const ms = Date.parse(`${text.slice(0, 19)}Z`);
+  // Date.parse rolls 02-30 over to 03-02 and takes 24:00: only a date that prints back the same is normal form.
+  if (!Number.isFinite(ms) || !new Date(ms).toISOString().startsWith(text.slice(0, 19))) return null;
+  return BigInt(ms) * 1000n + BigInt(m[1] ?? 0);
+}

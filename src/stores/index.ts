@@ -115,3 +115,8 @@ function unavailable(module: string): never {
     hint: "Use stores.offline duckdb for now; stores.online redis and stores.vector pgvector work with it.",
   });
 }
+
+/** Writes rows to a Parquet file; an in-memory DuckDB does it, whatever stores are configured. */
+export async function writeParquetFile(path: string, columns: string[], rows: Record<string, unknown>[], datetimeColumns: string[] = []): Promise<void> {
+  return (await import("./shared/duckdb-files.js")).writeParquet(path, columns, rows, datetimeColumns);
+}

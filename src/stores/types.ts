@@ -72,12 +72,123 @@ export interface FeatureValueRow {
   runId: string | null;
 }
 
+/** What an offline store can do beyond the common interface. */
+export interface OfflineCapabilities extends StoreCapabilities {
+  /** pointInTime() accepts `{ kind: "file" }` events (CSV/Parquet read by the store itself); otherwise the engine reads the file. */
+  readsEventFiles: boolean;
+}
+
+/**
+ * Events of a point-in-time join, as two parallel arrays: event i is (entityIds[i], timestamps[i]).
+ * Timestamps are normal-form datetimes. Results come back in the same order.
+ */
+export interface PitEventKeys {
+  kind: "keys";
+  entityIds: string[];
+  timestamps: string[];
+}
+
+/** Events in a CSV (with a header) or Parquet file; only for stores with capabilities.readsEventFiles. */
+export interface PitEventFile {
+  kind: "file";
+  path: string;
+  format: "csv" | "parquet";
+  /** Column holding the entity id (read as text). */
+  entityColumn: string;
+  /** Column holding the event time: a timestamp, a date, or ISO-8601 text (no offset = UTC). */
+  timestampColumn: string;
+}
+
+export interface PitFeature {
+  name: string;
+  /** Max age: a value computed more than this many ms before the event counts as missing (null). */
+  maxAgeMs?: number;
+}
+
+export interface PitOptions {
+  /** Also return when each joined value was computed. */
+  includeComputedAt?: boolean;
+}
+
+export interface PitResult {
+  /**
+   * File events only: every event's columns in file order. The timestamp column is given as a normal-form
+   * datetime, whole numbers as numbers (bigint beyond 2^53), other timestamps as normal-form datetimes.
+   */
+  events?: Record<string, unknown>[];
+  /** values[f][i]: the value JSON text of features[f] for event i, or null. */
+  values: (string | null)[][];
+  /** computedAt[f][i]: when that value was computed (normal form), or null; only with includeComputedAt. */
+  computedAt?: (string | null)[][];
+}
+
+/** Who started a materialization run. */
+export type RunTrigger = "manual" | "schedule";
+
+/**
+ * running: started and not finished (in progress, or its process died: the next run of the feature resumes it).
+ * interrupted: stopped by an error or a shutdown before the end (resumed like a running one).
+ * succeeded: every entity written. partial: finished, but some entities failed (the next run retries them).
+ */
+export type RunStatus = "running" | "interrupted" | "succeeded" | "partial";
+
+export interface MaterializationRun {
+  runId: string;
+  feature: string;
+  trigger: RunTrigger;
+  status: RunStatus;
+  startedAt: string;
+  /** When it finished or was interrupted; null while running. */
+  finishedAt: string | null;
+  /** Entities written by this run (all attempts); set by endRun. */
+  entitiesWritten: number;
+  entitiesFailed: number;
+  /** Why it was interrupted, or the first entity error of a partial run. */
+  error: string | null;
+}
+
+export interface RunOutcome {
+  status: Exclude<RunStatus, "running">;
+  entitiesWritten: number;
+  entitiesFailed: number;
+  error: string | null;
+}
+
+/**
+ * Feature history. Point-in-time semantics every backend must give identically (the contract suite checks it):
+ * for an event at T, a feature's value is the row with the greatest computed_at <= T (a value at exactly T is
+ * visible at T; never one after T); among rows with the same computed_at, the greatest run_id (byte order; values
+ * computed on read sort as run id "read:<uuid>"); null when there is none, or when maxAgeMs is set and
+ * computed_at < T - maxAgeMs.
+ */
 export interface OfflineStore {
-  readonly capabilities: StoreCapabilities;
+  readonly capabilities: OfflineCapabilities;
   /** Writes a batch in one transaction; a (feature, entity, run) already present is left as it is. */
   writeValues(rows: FeatureValueRow[]): Promise<void>;
-  /** The latest value at or before `asOf` (default: now), or null when none existed yet. */
+  /** The latest value at or before `asOf` (default: now), or null when none existed yet. Same tie rule as pointInTime. */
   latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null>;
+  /** Each event's value of each feature as of the event's time (see the semantics above). */
+  pointInTime(events: PitEventKeys | PitEventFile, features: PitFeature[], options?: PitOptions): Promise<PitResult>;
+
+  /**
+   * Starts a materialization run of `feature`, or resumes its unfinished one (status running or interrupted) so a
+   * re-run after a crash continues the same run id. A resumed run goes back to `running` (finishedAt null, error
+   * null) and keeps its startedAt and trigger. Callers hold the feature's refresh lock, so at most one run of a
+   * feature is unfinished at any time.
+   */
+  beginRun(feature: string, trigger: RunTrigger): Promise<{ run: MaterializationRun; resumed: boolean }>;
+  /** Entity ids that already have a value in this run (skipped when a run is resumed). */
+  writtenEntities(feature: string, runId: string): Promise<Set<string>>;
+  /** Records how a run ended (finishedAt = now); returns the run as stored. An unknown run id is NOT_FOUND. */
+  endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun>;
+  /** The newest run (greatest startedAt, then runId) of each feature, or of the named ones; by feature name (byte order). */
+  latestRuns(features?: string[]): Promise<MaterializationRun[]>;
+
+  /**
+   * Entity ids from a user's SQL (`entities: { sql }` of a feature), run against this store's database: the first
+   * column of every row, as text, in the query's order. A null id or a failing query is an INVALID_DEFINITION error.
+   */
+  queryEntityIds(sql: string): Promise<string[]>;
   close(): Promise<void>;
 }
 

@@ -1,4 +1,5 @@
-// `fabra features get <name> <entity>`: one feature value with its provenance (or as of a past time).
+// `fabra features get <name> <entity>`: one feature value with its provenance (or as of a past time);
+// `fabra features list`: every feature with its schedule, TTL and last/next materialization run.
 import type { Command } from "commander";
 import { withFabra } from "../../project.js";
 import { decodeForUser } from "../../engine/values.js";
@@ -6,9 +7,17 @@ import { FabraError } from "../../errors.js";
 import { print, projectOptions } from "../options.js";
 import { parseTime } from "./context-list.js";
 import { formatMs } from "../render/format.js";
+import { listFeatures } from "./features-list.js";
 
 export function registerFeatureCommands(program: Command): void {
   const features = program.command("features").description("Read and inspect features");
+  features
+    .command("list")
+    .description("Every feature: entity, refresh, ttl, materialized, last run and next run")
+    .option("--json", "print as JSON")
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      await withFabra(projectOptions(cmd), (fabra) => listFeatures(fabra, { json: flags.json === true }));
+    });
   features
     .command("get <name> <entityId>")
     .description("Read a feature for an entity (through the cache; --as-of reads history)")

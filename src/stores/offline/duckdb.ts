@@ -1,9 +1,26 @@
-// Offline feature history on embedded DuckDB: one row per computed value, kind-preserving JSON text,
-// unique per (feature, entity, run) so a re-run of a materialization never duplicates a value.
-import { randomUUID } from "node:crypto";
-import { fromEpochMicros } from "../../record/datetime.js";
+// Offline feature history on embedded DuckDB: one row per computed value, kind-preserving JSON text, unique per
+// (feature, entity, run) so a re-run of a materialization never duplicates a value; materialization runs; the
+// point-in-time join (duckdb-pit.ts).
+import { DuckDBTimestampValue, listValue } from "@duckdb/node-api";
+import { FabraError } from "../../errors.js";
+import { fromEpochMicros, nowDatetime, toEpochMicros } from "../../record/datetime.js";
+import { newContextId } from "../../record/id.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
-import type { FeatureValueRow, OfflineStore } from "../types.js";
+import type {
+  FeatureValueRow,
+  MaterializationRun,
+  OfflineCapabilities,
+  OfflineStore,
+  PitEventFile,
+  PitEventKeys,
+  PitFeature,
+  PitOptions,
+  PitResult,
+  RunOutcome,
+  RunTrigger,
+} from "../types.js";
+import { pointInTime } from "./duckdb-pit.js";
+import { ensureTiesTable, READ_RUN_PREFIX, writeValues } from "./duckdb-write.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_feature_values (
@@ -14,13 +31,28 @@ const SCHEMA = [
      run_id VARCHAR NOT NULL,
      PRIMARY KEY (feature, entity_id, run_id)
    )`,
+  `CREATE TABLE IF NOT EXISTS fabra_materialize_runs (
+     run_id VARCHAR PRIMARY KEY,
+     feature VARCHAR NOT NULL,
+     trigger VARCHAR NOT NULL,
+     status VARCHAR NOT NULL,
+     started_at TIMESTAMP NOT NULL,
+     finished_at TIMESTAMP,
+     entities_written BIGINT NOT NULL DEFAULT 0,
+     entities_failed BIGINT NOT NULL DEFAULT 0,
+     error VARCHAR
+   )`,
+  // Per connection: batches are appended here, then moved into history with ON CONFLICT DO NOTHING (duckdb-write.ts).
+  `CREATE TEMP TABLE IF NOT EXISTS fabra_stage_values (
+     feature VARCHAR, entity_id VARCHAR, value_json VARCHAR, computed_at TIMESTAMP, run_id VARCHAR
+   )`,
+  // Event times without an offset are UTC, whatever the machine's zone (this connection only).
+  "SET TimeZone = 'UTC'",
 ];
 
-/** Values computed on read have no run; they get a run id of their own so each is kept. */
-const READ_RUN_PREFIX = "read:";
-const ROWS_PER_STATEMENT = 500;
+const FINAL: string[] = ["interrupted", "succeeded", "partial"];
 
-interface Row {
+interface ValueRow {
   feature: string;
   entity_id: string;
   value_json: string;
@@ -28,7 +60,22 @@ interface Row {
   run_id: string;
 }
 
-const toValueRow = (r: Row): FeatureValueRow => ({
+interface RunRow {
+  run_id: string;
+  feature: string;
+  trigger: string;
+  status: string;
+  started_us: bigint;
+  finished_us: bigint | null;
+  entities_written: bigint;
+  entities_failed: bigint;
+  error: string | null;
+}
+
+const RUN_COLUMNS =
+  "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error";
+
+const toValueRow = (r: ValueRow): FeatureValueRow => ({
   feature: r.feature,
   entityId: r.entity_id,
   valueJson: r.value_json,
@@ -36,8 +83,23 @@ const toValueRow = (r: Row): FeatureValueRow => ({
   runId: r.run_id.startsWith(READ_RUN_PREFIX) ? null : r.run_id,
 });
 
+const toRun = (r: RunRow): MaterializationRun => ({
+  runId: r.run_id,
+  feature: r.feature,
+  trigger: r.trigger as RunTrigger,
+  status: r.status as MaterializationRun["status"],
+  startedAt: fromEpochMicros(r.started_us),
+  finishedAt: r.finished_us === null ? null : fromEpochMicros(r.finished_us),
+  entitiesWritten: Number(r.entities_written),
+  entitiesFailed: Number(r.entities_failed),
+  error: r.error,
+});
+
+/** A new run id: `run_` + a UUIDv7, so later runs sort after earlier ones. */
+export const newRunId = (): string => `run_${newContextId().slice(4)}`;
+
 export class DuckDBOfflineStore implements OfflineStore {
-  readonly capabilities = { concurrentWriters: false, persistent: true };
+  readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, readsEventFiles: true };
 
   private constructor(readonly db: DuckDatabase) {}
 
@@ -45,6 +107,7 @@ export class DuckDBOfflineStore implements OfflineStore {
     const db = await DuckDatabase.open(path);
     try {
       for (const sql of SCHEMA) await db.run(sql);
+      await ensureTiesTable(db);
     } catch (err) {
       await db.close();
       throw err;
@@ -52,35 +115,123 @@ export class DuckDBOfflineStore implements OfflineStore {
     return new DuckDBOfflineStore(db);
   }
 
-  async writeValues(rows: FeatureValueRow[]): Promise<void> {
-    if (rows.length === 0) return;
-    await this.db.transaction(async (run) => {
-      for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-        const batch = rows.slice(i, i + ROWS_PER_STATEMENT);
-        const params: string[] = [];
-        const tuples = batch.map((r) => {
-          params.push(r.feature, r.entityId, r.valueJson, r.computedAt, r.runId ?? READ_RUN_PREFIX + randomUUID());
-          const n = params.length;
-          return `($${n - 4}, $${n - 3}, $${n - 2}, $${n - 1}::TIMESTAMP, $${n})`;
-        });
-        await run(`INSERT INTO fabra_feature_values VALUES ${tuples.join(", ")} ON CONFLICT DO NOTHING`, params);
-      }
-    });
+  writeValues(rows: FeatureValueRow[]): Promise<void> {
+    return writeValues(this.db, rows);
   }
 
   async latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null> {
-    const params: string[] = [feature, entityId];
+    const params: (string | DuckDBTimestampValue)[] = [feature, entityId];
     let bound = "";
     if (asOf !== undefined) {
-      params.push(asOf);
-      bound = "AND computed_at <= $3::TIMESTAMP";
+      params.push(new DuckDBTimestampValue(toEpochMicros(asOf)));
+      bound = "AND computed_at <= $3";
     }
-    const rows = await this.db.query<Row>(
+    const rows = await this.db.query<ValueRow>(
       `SELECT feature, entity_id, value_json, epoch_us(computed_at) AS computed_us, run_id FROM fabra_feature_values
        WHERE feature = $1 AND entity_id = $2 ${bound} ORDER BY computed_at DESC, run_id DESC LIMIT 1`,
       params,
     );
     return rows[0] ? toValueRow(rows[0]) : null;
+  }
+
+  pointInTime(events: PitEventKeys | PitEventFile, features: PitFeature[], options: PitOptions = {}): Promise<PitResult> {
+    return pointInTime(this.db, events, features, options);
+  }
+
+  // ---------------------------------------------------------------- materialization runs
+
+  async beginRun(feature: string, trigger: RunTrigger): Promise<{ run: MaterializationRun; resumed: boolean }> {
+    return this.db.transaction(async (run, connection) => {
+      const open = (
+        await connection.runAndReadAll(
+          `SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE feature = $1 AND status IN ('running', 'interrupted')
+           ORDER BY started_at DESC, run_id DESC LIMIT 1`,
+          [feature],
+        )
+      ).getRowObjectsJS() as unknown as RunRow[];
+      const existing = open[0];
+      if (existing) {
+        await run("UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1", [existing.run_id]);
+        return { run: { ...toRun(existing), status: "running", finishedAt: null, error: null }, resumed: true };
+      }
+      const created: MaterializationRun = {
+        runId: newRunId(),
+        feature,
+        trigger,
+        status: "running",
+        startedAt: nowDatetime(),
+        finishedAt: null,
+        entitiesWritten: 0,
+        entitiesFailed: 0,
+        error: null,
+      };
+      await run(
+        `INSERT INTO fabra_materialize_runs (run_id, feature, trigger, status, started_at) VALUES ($1, $2, $3, 'running', $4)`,
+        [created.runId, feature, trigger, new DuckDBTimestampValue(toEpochMicros(created.startedAt))],
+      );
+      return { run: created, resumed: false };
+    });
+  }
+
+  async writtenEntities(feature: string, runId: string): Promise<Set<string>> {
+    const rows = await this.db.exclusive(async (c) =>
+      (await c.runAndReadAll("SELECT entity_id FROM fabra_feature_values WHERE feature = $1 AND run_id = $2", [feature, runId])).getColumnsJS(),
+    );
+    return new Set((rows[0] ?? []) as string[]);
+  }
+
+  async endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun> {
+    if (!FINAL.includes(outcome.status)) {
+      throw new FabraError("INVALID_ARGUMENT", `endRun: ${JSON.stringify(outcome.status)} is not a final run status`);
+    }
+    const rows = await this.db.transaction(async (run, connection) => {
+      const changed = await run(
+        `UPDATE fabra_materialize_runs SET status = $2, finished_at = $3, entities_written = $4, entities_failed = $5, error = $6 WHERE run_id = $1`,
+        [runId, outcome.status, new DuckDBTimestampValue(toEpochMicros(nowDatetime())), outcome.entitiesWritten, outcome.entitiesFailed, outcome.error],
+      );
+      if (changed === 0) return [];
+      return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as RunRow[];
+    });
+    const row = rows[0];
+    if (!row) throw new FabraError("NOT_FOUND", `No materialization run ${runId}`, { hint: "Runs are created by beginRun." });
+    return toRun(row);
+  }
+
+  async latestRuns(features?: string[]): Promise<MaterializationRun[]> {
+    if (features && features.length === 0) return [];
+    const filter = features ? "WHERE feature IN (SELECT unnest($1::VARCHAR[]))" : "";
+    const rows = await this.db.query<RunRow>(
+      `SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs ${filter}
+       QUALIFY row_number() OVER (PARTITION BY feature ORDER BY started_at DESC, run_id DESC) = 1 ORDER BY feature`,
+      features ? [listValue(features)] : [],
+    );
+    return rows.map(toRun);
+  }
+
+  // ---------------------------------------------------------------- entity sources
+
+  async queryEntityIds(sql: string): Promise<string[]> {
+    const text = sql.trim().replace(/;\s*$/, "");
+    let columns: unknown[][];
+    try {
+      columns = await this.db.exclusive(async (c) => {
+        const reader = await c.runAndReadAll(`SELECT CAST(#1 AS VARCHAR) FROM (${text}) AS fabra_entity_query`);
+        return reader.getColumnsJS();
+      });
+    } catch (err) {
+      throw new FabraError("INVALID_DEFINITION", `The entities query failed: ${(err as Error).message.split("\n")[0]}`, {
+        hint: `Query: ${text}. It runs against the offline store (DuckDB: ${this.db.path}); its first column is the entity id.`,
+        cause: err,
+      });
+    }
+    const ids = (columns[0] ?? []) as (string | null)[];
+    const nullAt = ids.indexOf(null);
+    if (nullAt >= 0) {
+      throw new FabraError("INVALID_DEFINITION", `The entities query returned a null id (row ${nullAt + 1})`, {
+        hint: `Filter nulls out: ... WHERE <id column> IS NOT NULL. Query: ${text}`,
+      });
+    }
+    return ids as string[];
   }
 
   close(): Promise<void> {

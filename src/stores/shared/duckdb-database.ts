@@ -24,6 +24,8 @@ export class DuckDatabase {
   private constructor(
     readonly path: string,
     private readonly connection: DuckDBConnection,
+    /** The same object for every connection to one open instance of the file (a key for per-file state). */
+    readonly file: object,
   ) {}
 
   static async open(path: string): Promise<DuckDatabase> {
@@ -37,7 +39,7 @@ export class DuckDatabase {
     const file = await entry;
     file.users++;
     try {
-      return new DuckDatabase(path, await file.instance.connect());
+      return new DuckDatabase(path, await file.instance.connect(), file);
     } catch (err) {
       file.users--;
       throw mapDuckError(err, path);
@@ -64,12 +66,12 @@ export class DuckDatabase {
     return this.exclusive(async (c) => Number((await c.run(sql, params)).rowsChanged));
   }
 
-  /** Runs `fn` in one transaction: all of it is written, or none of it. */
-  transaction<T>(fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>) => Promise<T>): Promise<T> {
+  /** Runs `fn` in one transaction: all of it is written, or none of it. `connection` is for appenders. */
+  transaction<T>(fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>, connection: DuckDBConnection) => Promise<T>): Promise<T> {
     return this.exclusive(async (c) => {
       await c.run("BEGIN TRANSACTION");
       try {
-        const result = await fn(async (sql, params = []) => Number((await c.run(sql, params)).rowsChanged));
+        const result = await fn(async (sql, params = []) => Number((await c.run(sql, params)).rowsChanged), c);
         await c.run("COMMIT");
         return result;
       } catch (err) {

@@ -1,0 +1,71 @@
+// `fabra materialize [feature...]`: compute features for their entities into history and the online cache, with a
+// live progress view. Exit 0: all written; 1: finished but some entities failed (each listed with its error);
+// 2: bad input; 3: a run could not finish (store or entity-source failure, lock held elsewhere, Ctrl-C) — run the
+// command again to resume it.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { entityName } from "../../define/feature.js";
+import { readEntitiesFile } from "../../engine/entity-source.js";
+import { materialize, planMaterialize, type FeatureRunResult } from "../../engine/materialize.js";
+import { withFabra } from "../../project.js";
+import { parsePositiveInt, print, projectOptions } from "../options.js";
+import { dim } from "../render/format.js";
+import { inkView, plainView, summary, type MaterializeView } from "../render/materialize-view.js";
+
+interface MaterializeFlags {
+  entities?: string;
+  entityColumn?: string;
+  concurrency?: string;
+  batchSize?: string;
+  json?: boolean;
+}
+
+export function registerMaterialize(program: Command): void {
+  program
+    .command("materialize [features...]")
+    .description("Compute features for their entities into history and the online cache (default: every feature with materialize: true)")
+    .option("--entities <file>", "entity ids to use instead of the features' own: one per line, or a CSV with an entity column")
+    .option("--entity-column <name>", "the entity column of a CSV --entities file")
+    .option("--concurrency <n>", "entities computed at once", "8")
+    .option("--batch-size <n>", "values per transactional write", "1000")
+    .option("--json", "print the outcome as JSON (no progress view)")
+    .addHelpText("after", "\nExit codes: 0 all written, 1 some entities failed, 2 bad input, 3 a run did not finish (re-run to resume it).")
+    .action(async (features: string[], flags: MaterializeFlags, cmd: Command) => {
+      const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
+      const batchSize = parsePositiveInt(flags.batchSize ?? "1000", "--batch-size");
+      const options = projectOptions(cmd);
+      await withFabra(options, async (fabra, config) => {
+        const planned = planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
+        let entities: string[] | undefined;
+        if (flags.entities !== undefined) {
+          const first = fabra.definitions.features.get(planned[0] ?? "");
+          entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
+        }
+        const names = planMaterialize(fabra, { features, entities });
+        if (!flags.json && config.stores.online.type === "memory") {
+          print(dim("note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)"));
+        }
+        const view: MaterializeView | null = flags.json ? null : process.stdout.isTTY ? inkView(names) : plainView(print);
+
+        const stop = new AbortController();
+        const onSignal = () => {
+          process.stderr.write("\nfabra: stopping after the current batch (Ctrl-C again to quit at once)\n");
+          stop.abort(new Error("interrupted by a signal"));
+        };
+        process.once("SIGINT", onSignal);
+        process.once("SIGTERM", onSignal);
+        let results: FeatureRunResult[];
+        try {
+          results = await materialize(fabra, { features: names, entities, concurrency, batchSize, signal: stop.signal, onProgress: view?.update });
+        } finally {
+          process.removeListener("SIGINT", onSignal);
+          process.removeListener("SIGTERM", onSignal);
+          view?.finish();
+        }
+        const code = results.some((r) => r.status === "interrupted" || r.status === "locked") || results.length < names.length ? 3 : results.some((r) => r.failed > 0) ? 1 : 0;
+        if (flags.json) print(JSON.stringify({ ok: code === 0, exit_code: code, features: results }, null, 2));
+        else for (const line of summary(results)) print(line);
+        process.exitCode = code;
+      });
+    });
+}

@@ -1,0 +1,91 @@
+// `fabra training-data --events FILE --features a,b`: point-in-time training rows (each event with each feature's
+// value as of the event's time) to CSV on stdout, or to a .csv, .parquet or .json file.
+import { writeFile } from "node:fs/promises";
+import { extname, resolve } from "node:path";
+import type { Command } from "commander";
+import { formatCsv } from "../../engine/csv.js";
+import { FabraError } from "../../errors.js";
+import { withFabra } from "../../project.js";
+import { writeParquetFile } from "../../stores/index.js";
+import { print, projectOptions } from "../options.js";
+import { ok } from "../render/format.js";
+
+interface TrainingFlags {
+  events: string;
+  features: string;
+  entityColumn: string;
+  timestampColumn: string;
+  ttl?: string[];
+  asOf?: boolean;
+  output: string;
+}
+
+export function registerTrainingData(program: Command): void {
+  program
+    .command("training-data")
+    .description("Join feature values to events as of each event's time (never a value computed after it)")
+    .requiredOption("--events <file>", "events: a CSV file with a header row, or a Parquet file")
+    .requiredOption("--features <names>", "features to join (comma-separated)")
+    .option("--entity-column <name>", "the events' entity id column", "entity_id")
+    .option("--timestamp-column <name>", "the events' time column", "timestamp")
+    .option("--ttl <[feature=]duration>", "max age of a joined value (older → empty); repeatable, e.g. --ttl 1d --ttl tier=1h", collect)
+    .option("--as-of", "add a <feature>_as_of column: when each joined value was computed")
+    .option("-o, --output <file>", "where to write: out.csv, out.parquet, out.json, or - for CSV on stdout", "-")
+    .action(async (flags: TrainingFlags, cmd: Command) => {
+      const features = flags.features.split(",").map((s) => s.trim()).filter(Boolean);
+      const { defaultTtl, ttls } = parseTtls(flags.ttl ?? []);
+      const format = outputFormat(flags.output);
+      const options = projectOptions(cmd);
+      await withFabra(options, async (fabra) => {
+        for (const name of ttls.keys()) {
+          if (!features.includes(name)) throw new FabraError("INVALID_ARGUMENT", `--ttl names ${name}, which is not in --features`, { hint: `Features: ${features.join(", ")}.` });
+        }
+        const rows = await fabra.getTrainingData({
+          entities: flags.events,
+          features: features.map((name) => (ttls.has(name) ? { name, ttl: ttls.get(name) } : name)),
+          entityColumn: flags.entityColumn,
+          timestampColumn: flags.timestampColumn,
+          ttl: defaultTtl,
+          includeAsOf: flags.asOf === true,
+          cwd: options.cwd,
+        });
+        const added = features.flatMap((f) => (flags.asOf ? [f, `${f}_as_of`] : [f]));
+        const columns = [...Object.keys(rows[0] ?? {}).filter((c) => !added.includes(c)), ...added];
+        if (format === "stdout") return void process.stdout.write(formatCsv(columns, rows));
+        const path = resolve(options.cwd, flags.output);
+        try {
+          if (format === "parquet") await writeParquetFile(path, columns, rows, [flags.timestampColumn, ...features.map((f) => `${f}_as_of`)]);
+          else await writeFile(path, format === "csv" ? formatCsv(columns, rows) : `${JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
+        } catch (err) {
+          if (err instanceof FabraError) throw err;
+          throw new FabraError("FILE_UNREADABLE", `Cannot write ${flags.output}: ${(err as Error).message}`, { hint: "Check that the directory exists and is writable.", cause: err });
+        }
+        const coverage = features.map((f) => `${f} ${rows.length === 0 ? 0 : Math.round((100 * rows.filter((r) => r[f] !== null).length) / rows.length)}%`);
+        print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (values found: ${coverage.join(", ")})`));
+      });
+    });
+}
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function parseTtls(values: string[]): { defaultTtl: string | undefined; ttls: Map<string, string> } {
+  let defaultTtl: string | undefined;
+  const ttls = new Map<string, string>();
+  for (const v of values) {
+    const eq = v.indexOf("=");
+    if (eq < 0) defaultTtl = v;
+    else ttls.set(v.slice(0, eq).trim(), v.slice(eq + 1).trim());
+  }
+  return { defaultTtl, ttls };
+}
+
+function outputFormat(output: string): "stdout" | "csv" | "parquet" | "json" {
+  if (output === "-") return "stdout";
+  const ext = extname(output).toLowerCase();
+  if (ext === ".csv") return "csv";
+  if (ext === ".parquet") return "parquet";
+  if (ext === ".json") return "json";
+  throw new FabraError("INVALID_ARGUMENT", `-o ${output}: cannot tell the format from the extension`, { hint: "Use a .csv, .parquet or .json file, or - for CSV on stdout." });
+}
