@@ -6,6 +6,7 @@ import { registerDemo } from "./commands/demo.js";
 import { registerFeatureCommands } from "./commands/features.js";
 import { registerIndexCommands } from "./commands/index-add.js";
 import { registerInit } from "./commands/init.js";
+import { registerServe } from "./commands/serve.js";
 
 export function buildProgram(): Command {
   const program = new Command("fabra")
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
   registerContextCommands(program);
   registerIndexCommands(program);
   registerFeatureCommands(program);
+  registerServe(program);
   return program;
 }

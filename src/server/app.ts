@@ -1,0 +1,100 @@
+// The HTTP app (hono): request ids, metrics, auth, the body limit and the routes, with one error handler that
+// maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }` — never a stack trace.
+import { randomUUID } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
+import { FabraError } from "../errors.js";
+import { errorBody, sendJson } from "./http.js";
+import { buildOpenApi } from "./openapi.js";
+import { contextRoutes } from "./routes/contexts.js";
+import { featureRoutes } from "./routes/features.js";
+import { healthRoutes } from "./routes/health.js";
+import { ledgerRoutes } from "./routes/ledger.js";
+import type { AppEnv, ServerDeps } from "./types.js";
+
+/** Routes anyone may call: probes and the API description. */
+const PUBLIC = new Set(["/health", "/ready", "/openapi.json"]);
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createApp(deps: ServerDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const { metrics } = deps;
+
+  app.use("*", async (c, next) => {
+    const incoming = c.req.header("x-request-id");
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    const started = performance.now();
+    metrics.inFlight.add(1);
+    try {
+      if (deps.state.draining && c.req.path !== "/health") {
+        throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
+      }
+      if (!PUBLIC.has(c.req.path)) {
+        deps.auth.check({ authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") }, c.env?.incoming?.socket?.remoteAddress);
+      }
+      await next();
+    } catch (err) {
+      // Thrown by this middleware itself (auth, draining): hono's handler runs only for errors further in.
+      c.res = respondError(err, c, deps.log);
+    } finally {
+      metrics.inFlight.add(-1);
+      c.res.headers.set("x-request-id", requestId);
+      if (deps.state.draining) c.res.headers.set("connection", "close");
+      const route = routeLabel(routePath(c, -1));
+      const method = c.req.method;
+      metrics.requests.inc({ method, route, status: String(c.res.status) });
+      metrics.requestSeconds.observe((performance.now() - started) / 1000, { method, route });
+    }
+  });
+
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: deps.bodyLimit,
+      onError: () => {
+        throw new FabraError("PAYLOAD_TOO_LARGE", `The request body is over the limit of ${deps.bodyLimit} bytes`, {
+          hint: "Send less per request (split batches), or raise server.bodyLimit in fabra.config.ts.",
+        });
+      },
+    }),
+  );
+
+  healthRoutes(app, deps);
+  app.get("/metrics", (c) => c.body(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  const openapi = JSON.stringify(buildOpenApi(deps.runtime.definitions, deps.version));
+  app.get("/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json; charset=utf-8" }));
+  featureRoutes(app, deps);
+  contextRoutes(app, deps);
+  ledgerRoutes(app, deps);
+
+  app.notFound((c) =>
+    sendJson(c, { error: { code: "NOT_FOUND", message: `No route ${c.req.method} ${c.req.path}`, hint: "GET /openapi.json lists every route." } }, 404),
+  );
+
+  app.onError((err, c) => respondError(err, c, deps.log));
+  return app;
+}
+
+/** The JSON error response for anything thrown while serving; 5xx are logged with the request id. */
+function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => void): Response {
+  const requestId = c.get("requestId") ?? randomUUID();
+  if (err instanceof HTTPException) {
+    // hono's own (e.g. a malformed request): keep its status, in our envelope.
+    const status = err.status;
+    return sendJson(c, { error: { code: status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT", message: err.message || "Bad request" } }, status);
+  }
+  const { status, body } = errorBody(err, requestId);
+  if (status >= 500) {
+    const detail = err instanceof FabraError && err.cause instanceof Error ? err.cause : err;
+    log(`[${requestId}] ${status} ${body.error.code} ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd());
+  }
+  if (status === 401) c.header("www-authenticate", 'Bearer realm="fabra"');
+  return sendJson(c, body, status);
+}
+
+function routeLabel(path: string): string {
+  return path === "" || path === "*" || path === "/*" || path === "/v1/*" ? "(unmatched)" : path;
+}
