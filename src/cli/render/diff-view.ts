@@ -87,7 +87,10 @@ function section(out: string[], title: string, lines: string[]): void {
   out.push(...(lines.length > 0 ? lines : [dim("  (same)")]));
 }
 
-function colourDiffLine(line: string): string {
+/** Content lines are shown with control characters escaped (a record must not be able to drive the terminal). */
+function colourDiffLine(raw: string): string {
+  // eslint-disable-next-line no-control-regex
+  const line = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
   if (line.startsWith("---") || line.startsWith("+++")) return chalk.bold(line);
   if (line.startsWith("@@")) return chalk.cyan(line);
   if (line.startsWith("+")) return chalk.green(line);
