@@ -87,7 +87,7 @@ function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => v
     return sendJson(c, { error: { code: status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT", message: err.message || "Bad request" } }, status);
   }
   const { status, body } = errorBody(err, requestId);
-  if (status >= 500) {
+  if (status >= 500 && body.error.code !== "SHUTTING_DOWN") {
     const detail = err instanceof FabraError && err.cause instanceof Error ? err.cause : err;
     log(`[${requestId}] ${status} ${body.error.code} ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd());
   }

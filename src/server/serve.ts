@@ -68,15 +68,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   let inFlight = 0;
   let onDrained: (() => void) | null = null;
-  server.on("request", (_req, res) => {
+  server.on("request", (req, res) => {
     inFlight++;
-    res.once("close", () => {
+    let done = false;
+    const finish = () => {
+      if (done) return;
+      done = true;
       inFlight--;
+      req.socket.off("close", finish);
       if (deps.state.draining) {
         server.closeIdleConnections();
         if (inFlight === 0) onDrained?.();
       }
-    });
+    };
+    res.once("close", finish);
+    // A pipelined request whose connection closes before its turn never gets a response of its own to close.
+    req.socket.once("close", finish);
   });
 
   await listen(server, options.host, options.port);
