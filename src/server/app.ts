@@ -2,7 +2,6 @@
 // maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }` — never a stack trace.
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
-import { bodyLimit } from "hono/body-limit";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
@@ -23,44 +22,37 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
   const { metrics } = deps;
 
   app.use("*", async (c, next) => {
-    const incoming = c.req.header("x-request-id");
+    // Headers straight from Node's request: building a fetch Request/Headers per call is the costly part here.
+    const headers = c.env?.incoming?.headers;
+    const header = (name: string): string | undefined => {
+      const v = headers ? headers[name] : c.req.header(name);
+      return Array.isArray(v) ? v[0] : v;
+    };
+    const incoming = header("x-request-id");
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
+    c.set("bodyLimit", deps.bodyLimit);
+    c.header("x-request-id", requestId);
     const started = performance.now();
     metrics.inFlight.add(1);
     try {
-      if (deps.state.draining && c.req.path !== "/health") {
-        throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
+      if (deps.state.draining) {
+        c.header("connection", "close");
+        if (c.req.path !== "/health") throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
       }
-      if (!PUBLIC.has(c.req.path)) {
-        deps.auth.check({ authorization: c.req.header("authorization"), apiKey: c.req.header("x-api-key") }, c.env?.incoming?.socket?.remoteAddress);
-      }
+      if (!PUBLIC.has(c.req.path)) deps.auth.check({ authorization: header("authorization"), apiKey: header("x-api-key") }, c.env?.incoming?.socket?.remoteAddress);
       await next();
     } catch (err) {
       // Thrown by this middleware itself (auth, draining): hono's handler runs only for errors further in.
       c.res = respondError(err, c, deps.log);
     } finally {
       metrics.inFlight.add(-1);
-      c.res.headers.set("x-request-id", requestId);
-      if (deps.state.draining) c.res.headers.set("connection", "close");
       const route = routeLabel(routePath(c, -1));
       const method = c.req.method;
       metrics.requests.inc({ method, route, status: String(c.res.status) });
       metrics.requestSeconds.observe((performance.now() - started) / 1000, { method, route });
     }
   });
-
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: deps.bodyLimit,
-      onError: () => {
-        throw new FabraError("PAYLOAD_TOO_LARGE", `The request body is over the limit of ${deps.bodyLimit} bytes`, {
-          hint: "Send less per request (split batches), or raise server.bodyLimit in fabra.config.ts.",
-        });
-      },
-    }),
-  );
 
   healthRoutes(app, deps);
   app.get("/metrics", (c) => c.body(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));

@@ -6,6 +6,7 @@ import { normalizeDatetime } from "../record/datetime.js";
 import { parseJson } from "../record/json.js";
 import { isJsonObject, type JsonObject, type JsonValue } from "../record/json-value.js";
 import { toJsonText } from "../record/json-text.js";
+import type { AppEnv } from "./types.js";
 
 export const JSON_TYPE = "application/json; charset=utf-8";
 
@@ -14,9 +15,38 @@ export function sendJson(c: Context, value: unknown, status = 200): Response {
   return c.body(toJsonText(value), status as 200, { "content-type": JSON_TYPE });
 }
 
+function tooLarge(limit: number): FabraError {
+  return new FabraError("PAYLOAD_TOO_LARGE", `The request body is over the limit of ${limit} bytes`, {
+    hint: "Send less per request (split batches), or raise server.bodyLimit in fabra.config.ts.",
+  });
+}
+
+/**
+ * The request body as text, refused with 413 as soon as it passes `limit` bytes: by its Content-Length, or while
+ * a chunked body streams in (so an endless body never fills memory).
+ */
+export async function readBodyText(c: Context<AppEnv>, limit: number): Promise<string> {
+  const incoming = c.env?.incoming;
+  const declared = Number(incoming ? incoming.headers["content-length"] : c.req.header("content-length"));
+  if (declared > limit) throw tooLarge(limit);
+  if (!incoming) {
+    const text = await c.req.text(); // not on Node's server (app.request in tests): check after reading
+    if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
+    return text;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
 /** The request body as a kind-preserving JSON value; `optional` bodies may be empty. */
-export async function readJson(c: Context, optional = false): Promise<JsonValue | undefined> {
-  const text = await c.req.text();
+export async function readJson(c: Context<AppEnv>, optional = false): Promise<JsonValue | undefined> {
+  const text = await readBodyText(c, c.get("bodyLimit"));
   if (text.trim() === "") {
     if (optional) return undefined;
     throw new FabraError("INVALID_JSON", "The request body is empty", { hint: "Send a JSON object with Content-Type: application/json." });
@@ -29,7 +59,7 @@ export async function readJson(c: Context, optional = false): Promise<JsonValue 
   }
 }
 
-export async function readJsonObject(c: Context, what: string, optional = false): Promise<JsonObject> {
+export async function readJsonObject(c: Context<AppEnv>, what: string, optional = false): Promise<JsonObject> {
   const body = await readJson(c, optional);
   if (body === undefined) return {};
   if (!isJsonObject(body)) {
