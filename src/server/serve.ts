@@ -89,6 +89,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await listen(server, options.host, options.port);
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  // Clients on this machine (the state file's readers) reach a wildcard listener through loopback.
+  const localUrl = options.host === "0.0.0.0" ? `http://127.0.0.1:${port}` : options.host === "::" ? `http://[::1]:${port}` : url;
 
   const services = options.services ?? [];
   const started: BackgroundService[] = [];
@@ -97,7 +99,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await service.start();
       started.push(service);
     }
-    if (options.stateFile) await writeStateFile(options.stateFile, { pid: process.pid, url, token: localToken, started_at: new Date().toISOString(), version: deps.version });
+    if (options.stateFile) await writeStateFile(options.stateFile, { pid: process.pid, url: localUrl, token: localToken, started_at: new Date().toISOString(), version: deps.version });
   } catch (err) {
     await stopServices(started, log);
     await new Promise<void>((resolve) => server.close(() => resolve()));
