@@ -160,30 +160,39 @@ function keyed<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
   return map;
 }
 
-const featureKey = (f: { name: string; entity_id: string }) => `${f.name}\u0000${f.entity_id}`;
+/** Pairs A's and B's items by key: only in B → added, only in A → removed, in both → `change` (null: same); sorted by key. */
+function matchByKey<T, E, C>(a: readonly T[], b: readonly T[], key: (t: T) => string, entry: (t: T) => E, change: (x: T, y: T) => C | null) {
+  const mapA = keyed(a, key);
+  const mapB = keyed(b, key);
+  const added: [string, E][] = [];
+  const removed: [string, E][] = [];
+  const changed: [string, C][] = [];
+  for (const [k, x] of mapA) {
+    const y = mapB.get(k);
+    if (y === undefined) removed.push([k, entry(x)]);
+    else {
+      const c = change(x, y);
+      if (c !== null) changed.push([k, c]);
+    }
+  }
+  for (const [k, y] of mapB) if (!mapA.has(k)) added.push([k, entry(y)]);
+  const sorted = <V>(list: [string, V][]) => list.sort((p, q) => compareCodePoints(p[0], q[0])).map(([, v]) => v);
+  return { added: sorted(added), removed: sorted(removed), changed: sorted(changed) };
+}
+
+const featureKey = (f: FeatureRecord) => `${f.name}\u0000${f.entity_id}`;
 const featureState = (f: FeatureRecord): FeatureState => ({ value: f.value, source: f.source, as_of: f.as_of, freshness_ms: f.freshness_ms });
 const featureEntry = (f: FeatureRecord): FeatureEntry => ({ name: f.name, entity_id: f.entity_id, ...featureState(f) });
 
 function diffFeatures(a: readonly FeatureRecord[], b: readonly FeatureRecord[]): RecordDiff["features"] {
-  const mapA = keyed(a, featureKey);
-  const mapB = keyed(b, featureKey);
-  const out: RecordDiff["features"] = { added: [], removed: [], changed: [] };
-  for (const [key, fa] of mapA) {
-    const fb = mapB.get(key);
-    if (!fb) out.removed.push(featureEntry(fa));
-    else if (!same(fa.value, fb.value) || fa.source !== fb.source || fa.as_of !== fb.as_of || fa.freshness_ms !== fb.freshness_ms) {
-      out.changed.push({ name: fa.name, entity_id: fa.entity_id, value_changed: !same(fa.value, fb.value), before: featureState(fa), after: featureState(fb) });
-    }
-  }
-  for (const [key, fb] of mapB) if (!mapA.has(key)) out.added.push(featureEntry(fb));
-  const order = byKey<{ name: string; entity_id: string }>(featureKey);
-  out.added.sort(order);
-  out.removed.sort(order);
-  out.changed.sort(order);
-  return out;
+  return matchByKey(a, b, featureKey, featureEntry, (fa, fb): FeatureChange | null => {
+    const valueChanged = !same(fa.value, fb.value);
+    if (!valueChanged && fa.source === fb.source && fa.as_of === fb.as_of && fa.freshness_ms === fb.freshness_ms) return null;
+    return { name: fa.name, entity_id: fa.entity_id, value_changed: valueChanged, before: featureState(fa), after: featureState(fb) };
+  });
 }
 
-const chunkKey = (c: { retriever: string; chunk_id: string }) => `${c.retriever}\u0000${c.chunk_id}`;
+const chunkKey = (c: RetrievedItemRecord) => `${c.retriever}\u0000${c.chunk_id}`;
 const chunkEntry = (c: RetrievedItemRecord): ChunkEntry => ({
   retriever: c.retriever,
   chunk_id: c.chunk_id,
@@ -194,37 +203,22 @@ const chunkEntry = (c: RetrievedItemRecord): ChunkEntry => ({
 });
 
 function diffChunks(a: readonly RetrievedItemRecord[], b: readonly RetrievedItemRecord[]): RecordDiff["retrieved_items"] {
-  const mapA = keyed(a, chunkKey);
-  const mapB = keyed(b, chunkKey);
-  const out: RecordDiff["retrieved_items"] = { added: [], removed: [], changed: [] };
-  for (const [key, ca] of mapA) {
-    const cb = mapB.get(key);
-    if (!cb) {
-      out.removed.push(chunkEntry(ca));
-      continue;
-    }
+  return matchByKey(a, b, chunkKey, chunkEntry, (ca, cb): ChunkChange | null => {
     const before = Number(ca.similarity_score);
     const after = Number(cb.similarity_score);
     const contentChanged = ca.content_hash !== cb.content_hash;
-    if (before !== after || contentChanged || ca.priority !== cb.priority) {
-      out.changed.push({
-        retriever: ca.retriever,
-        chunk_id: ca.chunk_id,
-        similarity_before: before,
-        similarity_after: after,
-        similarity_delta: round(after - before, 12),
-        content_changed: contentChanged,
-        priority_before: ca.priority,
-        priority_after: cb.priority,
-      });
-    }
-  }
-  for (const [key, cb] of mapB) if (!mapA.has(key)) out.added.push(chunkEntry(cb));
-  const order = byKey<{ retriever: string; chunk_id: string }>(chunkKey);
-  out.added.sort(order);
-  out.removed.sort(order);
-  out.changed.sort(order);
-  return out;
+    if (before === after && !contentChanged && ca.priority === cb.priority) return null;
+    return {
+      retriever: ca.retriever,
+      chunk_id: ca.chunk_id,
+      similarity_before: before,
+      similarity_after: after,
+      similarity_delta: round(after - before, 12),
+      content_changed: contentChanged,
+      priority_before: ca.priority,
+      priority_after: cb.priority,
+    };
+  });
 }
 
 function diffDropped(a: readonly DroppedItemRecord[], b: readonly DroppedItemRecord[]): RecordDiff["dropped_items"] {

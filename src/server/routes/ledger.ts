@@ -2,6 +2,7 @@
 // stores/records/remote.ts) while this server holds an embedded DuckDB file. Appends are verified first.
 import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
+import { recordSummaryJson } from "../../engine/json-shapes.js";
 import { recordToRow, verifyLedgerRow } from "../../engine/ledger.js";
 import { normalizeContextId } from "../../record/id.js";
 import { readRecordText } from "../../record/read.js";
@@ -12,16 +13,7 @@ import type { AppEnv, ServerDeps } from "../types.js";
 import { MAX_LIST } from "./contexts.js";
 
 export function rowJson(r: LedgerRow) {
-  return {
-    context_id: r.contextId,
-    created_at: r.createdAt,
-    context_function: r.contextFunction,
-    environment: r.environment,
-    token_count: r.tokenCount,
-    record_hash: r.recordHash,
-    previous_context_id: r.previousContextId,
-    canonical_text: r.canonicalText,
-  };
+  return { ...recordSummaryJson(r), canonical_text: r.canonicalText };
 }
 
 export function ledgerRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {

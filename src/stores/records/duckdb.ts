@@ -3,6 +3,7 @@
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
+import { scanByCursor } from "../shared/scan.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
 import { conflictError } from "./conflict.js";
 
@@ -97,15 +98,8 @@ export class DuckDBRecordStore implements RecordStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async *scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
-    let cursor: string | undefined;
-    for (;;) {
-      const batch = await this.list({ order: "asc", limit: batchSize, cursor });
-      if (batch.length === 0) return;
-      yield batch;
-      if (batch.length < batchSize) return;
-      cursor = batch[batch.length - 1]?.contextId;
-    }
+  scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
+    return scanByCursor((filter) => this.list(filter), batchSize);
   }
 
   close(): Promise<void> {

@@ -3,6 +3,7 @@
 import { FabraError } from "../../errors.js";
 import type { JsonObject } from "../../record/json-value.js";
 import { FabraHttpClient } from "../shared/fabra-http.js";
+import { scanByCursor } from "../shared/scan.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
 
 /** The server's largest page. */
@@ -51,15 +52,8 @@ export class RemoteRecordStore implements RecordStore {
     return Number(res.count);
   }
 
-  async *scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
-    let cursor: string | undefined;
-    for (;;) {
-      const batch = await this.list({ order: "asc", limit: batchSize, cursor });
-      if (batch.length === 0) return;
-      yield batch;
-      if (batch.length < batchSize) return;
-      cursor = batch[batch.length - 1]?.contextId;
-    }
+  scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
+    return scanByCursor((filter) => this.list(filter), batchSize);
   }
 
   async close(): Promise<void> {}
