@@ -5,7 +5,7 @@ import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
-import { errorBody, sendJson } from "./http.js";
+import { errorBody, JSON_TYPE, respond, sendJson } from "./http.js";
 import { buildOpenApi } from "./openapi.js";
 import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
@@ -20,6 +20,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createApp(deps: ServerDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { metrics } = deps;
+  const seriesCache = new Map<string, { count: { value: number }; latency: { observe(seconds: number): void } }>();
 
   app.use("*", async (c, next) => {
     // Headers straight from Node's request: building a fetch Request/Headers per call is the costly part here.
@@ -32,12 +33,11 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
     c.set("bodyLimit", deps.bodyLimit);
-    c.header("x-request-id", requestId);
     const started = performance.now();
     metrics.inFlight.add(1);
     try {
       if (deps.state.draining) {
-        c.header("connection", "close");
+        c.set("closeConnection", true);
         if (c.req.path !== "/health") throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
       }
       if (!PUBLIC.has(c.req.path)) deps.auth.check({ authorization: header("authorization"), apiKey: header("x-api-key") }, c.env?.incoming?.socket?.remoteAddress);
@@ -49,15 +49,23 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
       metrics.inFlight.add(-1);
       const route = routeLabel(routePath(c, -1));
       const method = c.req.method;
-      metrics.requests.inc({ method, route, status: String(c.res.status) });
-      metrics.requestSeconds.observe((performance.now() - started) / 1000, { method, route });
+      const status = c.res.status;
+      // Series handles cached per method × route (× status): no label objects built per request.
+      const key = `${method} ${route} ${status}`;
+      let series = seriesCache.get(key);
+      if (!series) {
+        series = { count: metrics.requests.child([method, route, String(status)]), latency: metrics.requestSeconds.child([method, route]) };
+        seriesCache.set(key, series);
+      }
+      series.count.value++;
+      series.latency.observe((performance.now() - started) / 1000);
     }
   });
 
   healthRoutes(app, deps);
-  app.get("/metrics", (c) => c.body(metrics.registry.render(), 200, { "content-type": "text/plain; version=0.0.4; charset=utf-8" }));
+  app.get("/metrics", (c) => respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
   const openapi = JSON.stringify(buildOpenApi(deps.runtime.definitions, deps.version));
-  app.get("/openapi.json", (c) => c.body(openapi, 200, { "content-type": "application/json; charset=utf-8" }));
+  app.get("/openapi.json", (c) => respond(c, openapi, 200, JSON_TYPE));
   featureRoutes(app, deps);
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
@@ -83,8 +91,7 @@ function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => v
     const detail = err instanceof FabraError && err.cause instanceof Error ? err.cause : err;
     log(`[${requestId}] ${status} ${body.error.code} ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd());
   }
-  if (status === 401) c.header("www-authenticate", 'Bearer realm="fabra"');
-  return sendJson(c, body, status);
+  return sendJson(c, body, status, status === 401 ? { "www-authenticate": 'Bearer realm="fabra"' } : undefined);
 }
 
 function routeLabel(path: string): string {

@@ -2,7 +2,7 @@
 // single key), sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time over
 // equal-length SHA-256 digests. With no keys configured only loopback clients are let in. The per-run local token
 // (from the state file, for `fabra context ...` in another terminal) is always accepted.
-import { createHash, timingSafeEqual } from "node:crypto";
+import * as crypto from "node:crypto";
 import { FabraError } from "../errors.js";
 
 export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
@@ -10,7 +10,9 @@ export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
   return [...new Set(keys)];
 }
 
-const digest = (key: string) => createHash("sha256").update(key, "utf8").digest();
+// crypto.hash (Node >= 20.12) is the one-shot form, about twice as fast per request as createHash.
+const digest: (key: string) => Buffer =
+  typeof crypto.hash === "function" ? (key) => crypto.hash("sha256", key, "buffer") : (key) => crypto.createHash("sha256").update(key, "utf8").digest();
 
 export interface Auth {
   /** "keys": every request needs a key; "loopback": no keys configured, only loopback clients are allowed. */
@@ -31,8 +33,8 @@ export function createAuth(apiKeys: readonly string[], localToken?: string): Aut
         const d = digest(presented);
         // Compare against every key (no early exit), so timing does not say which key, or whether any, matched.
         let ok = false;
-        for (const k of keyDigests) ok = timingSafeEqual(d, k) || ok;
-        if (tokenDigest) ok = timingSafeEqual(d, tokenDigest) || ok;
+        for (const k of keyDigests) ok = crypto.timingSafeEqual(d, k) || ok;
+        if (tokenDigest) ok = crypto.timingSafeEqual(d, tokenDigest) || ok;
         if (ok) return;
         throw new FabraError("UNAUTHORIZED", "The API key is not valid", { hint: "Send one of the server's FABRA_API_KEYS as `Authorization: Bearer <key>` or `X-API-Key: <key>`." });
       }

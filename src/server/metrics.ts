@@ -34,11 +34,18 @@ export class Counter extends Metric {
   private readonly values = new Map<string, { labels: string[]; value: number }>();
 
   inc(labels: Labels = {}, by = 1): void {
-    const values = this.key(labels);
+    this.child(this.key(labels)).value += by;
+  }
+
+  /** The series for these label values (in labelNames order), to increment directly on a hot path. */
+  child(values: string[]): { value: number } {
     const k = values.join("\u0000");
-    const entry = this.values.get(k);
-    if (entry) entry.value += by;
-    else this.values.set(k, { labels: values, value: by });
+    let entry = this.values.get(k);
+    if (!entry) {
+      entry = { labels: values, value: 0 };
+      this.values.set(k, entry);
+    }
+    return entry;
   }
 
   get(labels: Labels = {}): number {
@@ -76,25 +83,36 @@ export class Gauge extends Metric {
 }
 
 export class Histogram extends Metric {
-  private readonly series = new Map<string, { labels: string[]; counts: number[]; sum: number; count: number }>();
+  private readonly series = new Map<string, { labels: string[]; counts: number[]; sum: number; count: number; observe(value: number): void }>();
 
   constructor(name: string, help: string, labelNames: readonly string[], readonly buckets: readonly number[]) {
     super(name, help, labelNames);
   }
 
   observe(value: number, labels: Labels = {}): void {
-    const values = this.key(labels);
+    this.child(this.key(labels)).observe(value);
+  }
+
+  /** The series for these label values (in labelNames order), to observe into directly on a hot path. */
+  child(values: string[]): { observe(value: number): void } {
     const k = values.join("\u0000");
     let s = this.series.get(k);
     if (!s) {
-      s = { labels: values, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      const series = { labels: values, counts: this.buckets.map(() => 0), sum: 0, count: 0 };
+      const buckets = this.buckets;
+      s = Object.assign(series, {
+        observe(value: number) {
+          // Buckets are stored per bucket and made cumulative when rendered.
+          let i = 0;
+          while (i < buckets.length && value > (buckets[i] as number)) i++;
+          if (i < buckets.length) series.counts[i] = (series.counts[i] as number) + 1;
+          series.sum += value;
+          series.count++;
+        },
+      });
       this.series.set(k, s);
     }
-    // Buckets are stored per bucket and made cumulative when rendered.
-    const i = this.buckets.findIndex((b) => value <= b);
-    if (i >= 0) s.counts[i] = (s.counts[i] as number) + 1;
-    s.sum += value;
-    s.count++;
+    return s;
   }
 
   count(labels: Labels = {}): number {

@@ -17,4 +17,4 @@ export interface ServerDeps {
   version: string;
 }
 
-export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string; bodyLimit: number } };
+export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string; bodyLimit: number; closeConnection: boolean } };

@@ -2,6 +2,7 @@
 // A and B are context ids (from the ledger) or paths to record files. Exit 1 when either fails verification.
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
+import { FabraError } from "../../errors.js";
 import { compareRecords, loadVerified, loadVerifiedFile, type VerifiedRecord } from "../../engine/compare.js";
 import { comparisonJson } from "../../engine/json-shapes.js";
 import { withRecordStore } from "../../project.js";
@@ -36,6 +37,9 @@ function isRecordFile(ref: string): boolean {
     normalizeContextId(ref);
     return false;
   } catch {
-    return existsSync(ref) || ref.endsWith(".json");
+    if (existsSync(ref) || ref.endsWith(".json")) return true;
+    throw new FabraError("INVALID_ID", `${JSON.stringify(ref)} is neither a context id nor a record file`, {
+      hint: "Name each side by id (ctx_0190a1b2-..., or the bare UUID; `fabra context list` shows them) or by the path of a record JSON file.",
+    });
   }
 }

@@ -10,7 +10,7 @@ import { replayContext } from "../../engine/replay.js";
 import { normalizeContextId } from "../../record/id.js";
 import { toPlain } from "../../record/json-value.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
-import { JSON_TYPE, queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
+import { JSON_TYPE, respond, queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 
@@ -52,7 +52,7 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
   app.get("/v1/contexts/:id", async (c) => {
     const row = await getLedgerRow(runtime.stores.records, c.req.param("id"));
     // The stored canonical text, byte for byte, so clients can verify it themselves.
-    return c.body(row.canonicalText, 200, { "content-type": JSON_TYPE });
+    return respond(c, row.canonicalText, 200, JSON_TYPE);
   });
 
   app.get("/v1/contexts/:id/verify", async (c) => {

@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
 import type { FeatureValue } from "../../engine/runtime.js";
 import type { JsonObject, JsonValue } from "../../record/json-value.js";
-import { queryDatetime, readJsonObject, requiredQuery, sendJson } from "../http.js";
+import { JSON_TYPE, queryDatetime, readJsonObject, requiredQuery, respond, sendJson } from "../http.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 
 /** Most reads one batch request may ask for. */
@@ -21,7 +21,9 @@ export function featureRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
     const asOf = queryDatetime(c, "as_of");
     const value = asOf === undefined ? await deps.runtime.getFeatureValue(name, entityId) : await deps.runtime.getFeatureAsOf(name, entityId, asOf);
     deps.metrics.featureReads.inc({ feature: name, source: value.source });
-    return sendJson(c, featureJson(value));
+    const body = featureJson(value);
+    // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).
+    return typeof body.value === "object" || typeof body.value === "bigint" ? sendJson(c, body) : respond(c, JSON.stringify(body), 200, JSON_TYPE);
   });
 
   app.post("/v1/features", async (c) => {
