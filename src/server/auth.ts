@@ -18,7 +18,7 @@ export interface Auth {
   /** "keys": every request needs a key; "loopback": no keys configured, only loopback clients are allowed. */
   readonly mode: "keys" | "loopback";
   /** Throws UNAUTHORIZED unless the request may proceed. */
-  check(headers: { authorization?: string | undefined; apiKey?: string | undefined }, remoteAddress: string | undefined): void;
+  check(headers: { authorization?: string | undefined; apiKey?: string | undefined }, remoteAddress: string | undefined | (() => string | undefined)): void;
 }
 
 export function createAuth(apiKeys: readonly string[], localToken?: string): Auth {
@@ -38,7 +38,7 @@ export function createAuth(apiKeys: readonly string[], localToken?: string): Aut
         if (ok) return;
         throw new FabraError("UNAUTHORIZED", "The API key is not valid", { hint: "Send one of the server's FABRA_API_KEYS as `Authorization: Bearer <key>` or `X-API-Key: <key>`." });
       }
-      if (mode === "loopback" && isLoopback(remoteAddress)) return;
+      if (mode === "loopback" && isLoopback(typeof remoteAddress === "function" ? remoteAddress() : remoteAddress)) return;
       throw mode === "keys"
         ? new FabraError("UNAUTHORIZED", "This server requires an API key", { hint: "Send `Authorization: Bearer <key>` or `X-API-Key: <key>` with one of the server's FABRA_API_KEYS." })
         : new FabraError("UNAUTHORIZED", "No API keys are configured, so this server only accepts loopback clients", {

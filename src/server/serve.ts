@@ -58,33 +58,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics,
     auth: createAuth(options.apiKeys, localToken),
     bodyLimit: options.bodyLimit,
-    state: { draining: false },
+    state: { draining: false, inFlight: 0 },
     log,
     version: fabraVersion(),
   };
   const app = createApp(deps);
   const server = createServer(getRequestListener(app.fetch));
   server.keepAliveTimeout = 5_000;
-
-  let inFlight = 0;
-  let onDrained: (() => void) | null = null;
-  server.on("request", (req, res) => {
-    inFlight++;
-    let done = false;
-    const finish = () => {
-      if (done) return;
-      done = true;
-      inFlight--;
-      req.socket.off("close", finish);
-      if (deps.state.draining) {
-        server.closeIdleConnections();
-        if (inFlight === 0) onDrained?.();
-      }
-    };
-    res.once("close", finish);
-    // A pipelined request whose connection closes before its turn never gets a response of its own to close.
-    req.socket.once("close", finish);
-  });
 
   await listen(server, options.host, options.port);
   const port = (server.address() as AddressInfo).port;
@@ -115,18 +95,21 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (closing) return closing;
     closing = (async () => {
       deps.state.draining = true;
-      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
-      if (inFlight > 0) {
-        const drained = new Promise<void>((resolve) => (onDrained = resolve));
-        const timeoutMs = options.drainTimeoutMs ?? 10_000;
-        let timer: NodeJS.Timeout | undefined;
-        const timedOut = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), timeoutMs)));
-        if (await Promise.race([drained.then(() => false), timedOut])) log(`${inFlight} request(s) still running after ${timeoutMs} ms; closing their connections`);
-        clearTimeout(timer);
+      let stopped = false;
+      const closedAll = new Promise<void>((resolve) => server.close(() => resolve())).then(() => (stopped = true));
+      // Until every handler has finished (even one whose client went away) and every connection has gone idle
+      // (each is closed as soon as it is), or the timeout.
+      const timeoutMs = options.drainTimeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
+      while ((!stopped || deps.state.inFlight > 0) && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await Promise.race([closedAll, new Promise((r) => setTimeout(r, 10))]);
       }
-      server.closeAllConnections();
-      await stopped;
+      if (!stopped || deps.state.inFlight > 0) {
+        if (deps.state.inFlight > 0) log(`${deps.state.inFlight} request(s) still running after ${timeoutMs} ms; closing their connections`);
+        server.closeAllConnections();
+      }
+      await closedAll;
       await stopServices(started, log);
       try {
         await runtime.close();

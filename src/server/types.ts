@@ -10,8 +10,8 @@ export interface ServerDeps {
   auth: Auth;
   /** Largest request body in bytes. */
   bodyLimit: number;
-  /** Set when shutdown begins: new requests get 503 SHUTTING_DOWN, /ready fails. */
-  state: { draining: boolean };
+  /** `draining` is set when shutdown begins (new requests get 503 SHUTTING_DOWN, /ready fails); `inFlight` counts requests being handled. */
+  state: { draining: boolean; inFlight: number };
   /** Where server faults are logged (one line per fault, with the request id). */
   log: (line: string) => void;
   version: string;
