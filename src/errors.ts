@@ -9,6 +9,7 @@ export type FabraErrorCode =
   | "INVALID_RECORD"
   | "INVALID_CONFIG"
   | "INVALID_DEFINITION"
+  | "INVALID_INPUT"
   | "FILE_NOT_FOUND"
   | "FILE_UNREADABLE"
   | "FILE_EXISTS"
@@ -19,9 +20,10 @@ export type FabraErrorCode =
   | "INDEX_NOT_FOUND"
   | "UNAUTHORIZED"
   | "PAYLOAD_TOO_LARGE"
-  // integrity (exit 1 for verify, HTTP 409/422)
+  // integrity and replay (exit 1 for verify, HTTP 409/422)
   | "VERIFICATION_FAILED"
   | "RECORD_CONFLICT"
+  | "REPLAY_INCOMPATIBLE"
   // runtime faults (exit 3, HTTP 5xx)
   | "LEDGER_LOCKED"
   | "STORE_UNAVAILABLE"
@@ -33,6 +35,7 @@ export type FabraErrorCode =
   | "MIGRATION_FAILED"
   | "SCHEMA_OUTDATED"
   | "CONTEXT_FAILED"
+  | "SHUTTING_DOWN"
   | "INTERNAL";
 
 export interface FabraErrorOptions {
@@ -73,6 +76,7 @@ const USER_ERRORS = new Set<FabraErrorCode>([
   "INVALID_RECORD",
   "INVALID_CONFIG",
   "INVALID_DEFINITION",
+  "INVALID_INPUT",
   "FILE_NOT_FOUND",
   "FILE_UNREADABLE",
   "FILE_EXISTS",
@@ -84,6 +88,7 @@ const USER_ERRORS = new Set<FabraErrorCode>([
   "UNAUTHORIZED",
   "PAYLOAD_TOO_LARGE",
   "RECORD_CONFLICT",
+  "REPLAY_INCOMPATIBLE",
   "DIMENSION_MISMATCH",
 ]);
 
@@ -99,6 +104,7 @@ const HTTP_STATUS: Partial<Record<FabraErrorCode, number>> = {
   INVALID_ID: 400,
   INVALID_JSON: 400,
   INVALID_RECORD: 400,
+  INVALID_INPUT: 400,
   NOT_FOUND: 404,
   RECORD_NOT_FOUND: 404,
   FEATURE_NOT_FOUND: 404,
@@ -108,12 +114,14 @@ const HTTP_STATUS: Partial<Record<FabraErrorCode, number>> = {
   PAYLOAD_TOO_LARGE: 413,
   RECORD_CONFLICT: 409,
   VERIFICATION_FAILED: 422,
+  REPLAY_INCOMPATIBLE: 422,
   FRESHNESS_VIOLATION: 422,
   DIMENSION_MISMATCH: 422,
   PERSIST_FAILED: 503,
   STORE_UNAVAILABLE: 503,
   SCHEMA_OUTDATED: 503,
   LEDGER_LOCKED: 503,
+  SHUTTING_DOWN: 503,
 };
 
 export function httpStatusFor(err: unknown): number {

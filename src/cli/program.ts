@@ -11,6 +11,7 @@ import { registerMigrate } from "./commands/migrate.js";
 import { registerMaterialize } from "./commands/materialize.js";
 import { registerTrainingData } from "./commands/training-data.js";
 import { registerWorker } from "./commands/worker.js";
+import { registerServe } from "./commands/serve.js";
 
 export function buildProgram(): Command {
   const program = new Command("fabra")
@@ -30,5 +31,6 @@ export function buildProgram(): Command {
   registerMaterialize(program);
   registerTrainingData(program);
   registerWorker(program);
+  registerServe(program);
   return program;
 }

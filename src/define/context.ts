@@ -1,4 +1,5 @@
 // context(): a function returning ContextItems; calling it assembles them within the token budget and writes a record.
+import type { InputSpec } from "../engine/inputs.js";
 import { nameOf, runtimeOf } from "./registry.js";
 import type { ContextItem, ContextResult } from "./types.js";
 
@@ -16,6 +17,11 @@ export interface ContextOptions {
   /** Joins included items; default "\n". */
   separator?: string;
   description?: string;
+  /**
+   * Declares the inputs, e.g. `{ userId: "string", limit: "integer?" }` (string, number, integer, boolean, object,
+   * array, any; `?` = optional). When given, calls, HTTP requests and replays are checked against it first.
+   */
+  inputs?: InputSpec;
 }
 
 /** Inputs are one object, recorded by parameter name so replay can call the function again. */

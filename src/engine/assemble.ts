@@ -6,13 +6,14 @@ import { FabraError, isFabraError } from "../errors.js";
 import { nowDatetime, datetimeToMs } from "../record/datetime.js";
 import { canonicalRecordText, sealRecord } from "../record/hash.js";
 import { newContextId } from "../record/id.js";
-import { float, isJsonObject } from "../record/json-value.js";
+import { float, isJsonObject, type JsonObject } from "../record/json-value.js";
 import { signRecord, type SignatureMode, type SigningKey } from "../record/sign.js";
 import { SCHEMA_VERSION, type ContextRecord, type Environment, type RetrievedItemRecord } from "../record/types.js";
 import type { RecordStore } from "../stores/types.js";
 import { applyBudget, type BudgetItem } from "./budget.js";
 import { parseDuration } from "./duration.js";
 import { judgeFreshness } from "./freshness.js";
+import { checkInputs } from "./inputs.js";
 import { estimateCostUsd } from "./pricing.js";
 import { countTokens } from "./tokens.js";
 import { Trace, withTrace } from "./tracking.js";
@@ -37,6 +38,13 @@ export interface AssemblyOptions {
   previousContextId?: string | null;
   /** Runs the context function under this trace (replay pre-loads it with its as-of reads). */
   trace?: Trace;
+  /**
+   * The inputs as they go into the record, when the caller has them kind-preserving (JSON read losslessly, or a
+   * replayed record's inputs); the function still receives the plain `inputs`.
+   */
+  recordedInputs?: JsonObject;
+  /** The time chunk freshness is measured against (epoch ms; default now). A replay uses the original's time. */
+  referenceTimeMs?: number;
 }
 
 export async function assembleContext(
@@ -49,12 +57,13 @@ export async function assembleContext(
   const started = performance.now();
   const createdAt = nowDatetime();
   const contextId = newContextId();
-  const recordedInputs = toJsonValue(inputs, "inputs");
+  const recordedInputs = options.recordedInputs ?? toJsonValue(inputs, "inputs");
   if (!isJsonObject(recordedInputs)) {
     throw new FabraError("INVALID_ARGUMENT", `Context ${name} takes one object of inputs`, {
       hint: `Call it as ${name}({ userId: "u_1", query: "..." }).`,
     });
   }
+  checkInputs(def.options.inputs, name, inputs);
   const { model, maxTokens, separator = "\n" } = def.options;
   const slaMs = def.options.freshnessSla === undefined ? null : parseDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
 
@@ -72,7 +81,7 @@ export async function assembleContext(
   const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokens(text, model), separator);
   const includedKeys = new Set(budget.included.map((i) => i.key));
 
-  const nowMs = Date.now();
+  const nowMs = options.referenceTimeMs ?? Date.now();
   const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
   const freshness = judgeFreshness(slaMs, {
     features: trace.features,

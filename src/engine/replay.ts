@@ -1,11 +1,15 @@
 // Replay: run a record's context function again with its recorded inputs. By default every feature is served
-// as it was (the recorded value, else history as of the record's created_at) and every retriever returns the
-// recorded chunks, so an unchanged system reproduces the same content; `live` uses today's data instead.
-// The new record links to the original through integrity.previous_context_id; the original is never touched.
+// as it was (the recorded value, else history as of the record's created_at), every retriever returns the
+// recorded chunks and freshness is judged at the original's time, so an unchanged system reproduces the same
+// content; `live` uses today's data instead. The new record links to the original through
+// integrity.previous_context_id; the original is never touched.
 import type { ContextResult, RetrievedChunk } from "../define/types.js";
 import { FabraError } from "../errors.js";
+import { datetimeToMs } from "../record/datetime.js";
+import { diffRecords, type RecordDiff } from "../record/diff.js";
+import { contentHash } from "../record/hash.js";
 import { toPlain } from "../record/json-value.js";
-import type { ContextRecord } from "../record/types.js";
+import type { ContextRecord, RetrievedItemRecord } from "../record/types.js";
 import { verifyOptionsFromEnv } from "../record/verify-env.js";
 import { assembleContext } from "./assemble.js";
 import { getLedgerRow, rowToRecord, verifyLedgerRow } from "./ledger.js";
@@ -20,8 +24,11 @@ export interface ReplayOptions {
 export interface ReplayResult {
   original: ContextRecord;
   replay: ContextResult;
-  /** The replay reproduced the original content exactly. */
-  sameContent: boolean;
+  live: boolean;
+  /** The replay reproduced the original content exactly; null when the original keeps no content to compare. */
+  sameContent: boolean | null;
+  /** Original (A) against replay (B). */
+  diff: RecordDiff;
 }
 
 export async function replayContext(fabra: FabraRuntime, id: string, options: ReplayOptions = {}): Promise<ReplayResult> {
@@ -39,44 +46,97 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
       hint: "Replay needs the function: restore it (or its module in `definitions`), or check out the code version the record names.",
     });
   }
+  const live = options.live === true;
   const inputs = toPlain(original.inputs) as Record<string, unknown>;
-  const trace = options.live ? new Trace() : new Trace(replaySource(original));
+  const trace = live ? new Trace() : new Trace(await replaySource(fabra, original));
   let replay: ContextResult;
   try {
     replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, records: fabra.stores.records }, {
       previousContextId: original.context_id,
       trace,
+      recordedInputs: original.inputs,
+      referenceTimeMs: live ? undefined : datetimeToMs(original.created_at),
     });
   } catch (err) {
-    if (err instanceof FabraError && err.code === "CONTEXT_FAILED") {
-      throw new FabraError("CONTEXT_FAILED", `${err.message} (replaying ${original.context_id} with its recorded inputs ${JSON.stringify(Object.keys(inputs))})`, {
-        hint: "The recorded inputs may no longer fit the function's parameters; compare them with `fabra context show`.",
-        cause: err,
-      });
-    }
-    throw err;
+    throw explain(err, original);
   }
-  return { original, replay, sameContent: replay.content === original.content || (original.content === "" && !fabra.settings.includeContent) };
+  const stored = !(original.content === "" && original.token_count > 0);
+  return {
+    original,
+    replay,
+    live,
+    sameContent: stored ? replay.content === original.content : null,
+    diff: diffRecords(original, replay.record),
+  };
 }
 
-function replaySource(record: ContextRecord): ReplaySource {
+/** Errors of the re-run, said in terms of the replay. */
+function explain(err: unknown, original: ContextRecord): unknown {
+  if (!(err instanceof FabraError)) return err;
+  const keys = JSON.stringify(Object.keys(original.inputs));
+  if (err.code === "INVALID_INPUT") {
+    return new FabraError("REPLAY_INCOMPATIBLE", `The inputs recorded in ${original.context_id} (${keys}) no longer fit ${original.context_function}: ${err.message}`, {
+      hint: "The function's declared inputs changed since the record was written; replay it with the code version the record names.",
+      cause: err,
+    });
+  }
+  if (err.code === "CONTEXT_FAILED") {
+    return new FabraError("CONTEXT_FAILED", `${err.message} (replaying ${original.context_id} with its recorded inputs ${keys})`, {
+      hint: "The recorded inputs may no longer fit the function's parameters; compare them with `fabra context show`.",
+      cause: err,
+    });
+  }
+  return err;
+}
+
+/** The original's feature values and chunks, for the default (as-recorded) replay. */
+async function replaySource(fabra: FabraRuntime, record: ContextRecord): Promise<ReplaySource> {
   const features = new Map(record.features.map((f) => [featureKey(f.name, f.entity_id), f]));
   const chunks = new Map<string, RetrievedChunk[]>();
+  const contents = await storedChunkContents(fabra, record);
   for (const item of record.retrieved_items) {
+    const index = fabra.definitions.retrievers.get(item.retriever)?.options.index ?? record.lineage.indexes_used[0] ?? "";
     const list = chunks.get(item.retriever) ?? [];
     list.push({
       chunkId: item.chunk_id,
       documentId: item.document_id,
-      content: item.content ?? "",
+      content: item.content ?? contents.get(item.chunk_id) ?? "",
       similarity: Number(item.similarity_score),
       sourceUrl: item.source_url,
       tokenCount: item.token_count,
       indexedAt: item.as_of,
       contentHash: item.content_hash,
       retriever: item.retriever,
-      index: record.lineage.indexes_used[0] ?? "",
+      index,
     });
     chunks.set(item.retriever, list);
   }
   return { asOf: record.created_at, features, chunks };
+}
+
+/**
+ * A record written with FABRA_RECORD_INCLUDE_CONTENT=0 keeps only each chunk's content_hash; the replay takes the
+ * text from the index and insists it is the same text (by hash), else it cannot reproduce the original.
+ */
+async function storedChunkContents(fabra: FabraRuntime, record: ContextRecord): Promise<Map<string, string>> {
+  const missing = record.retrieved_items.filter((item) => item.content === null);
+  const found = new Map<string, string>();
+  if (missing.length === 0) return found;
+  const byIndex = new Map<string, RetrievedItemRecord[]>();
+  for (const item of missing) {
+    const index = fabra.definitions.retrievers.get(item.retriever)?.options.index;
+    for (const name of index ? [index] : record.lineage.indexes_used) byIndex.set(name, [...(byIndex.get(name) ?? []), item]);
+  }
+  for (const [index, items] of byIndex) {
+    for (const chunk of await fabra.stores.vector.getChunks(index, items.map((i) => i.chunk_id))) found.set(chunk.chunkId, chunk.content);
+  }
+  for (const item of missing) {
+    const content = found.get(item.chunk_id);
+    if (content === undefined || contentHash(content) !== item.content_hash) {
+      throw new FabraError("REPLAY_INCOMPATIBLE", `Chunk ${item.chunk_id} of ${record.context_id} is ${content === undefined ? "no longer in the index" : "in the index with different content"}, and the record keeps only its hash`, {
+        hint: "Re-index the documents as they were, or replay with --live to use today's index.",
+      });
+    }
+  }
+  return found;
 }

@@ -9,7 +9,7 @@ import { FabraError } from "../errors.js";
 import { datetimeToMs } from "../record/datetime.js";
 import { toPlain, type JsonValue } from "../record/json-value.js";
 import type { Stores } from "../stores/types.js";
-import { assembleContext, type AssemblySettings } from "./assemble.js";
+import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./assemble.js";
 import type { Embedder } from "./embedder.js";
 import { emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./materialize.js";
@@ -91,6 +91,19 @@ export class FabraRuntime implements Runtime {
     return { value: decodeValue(past.valueJson), source: "fallback", asOf: past.computedAt, freshnessMs };
   }
 
+  /** The value as it was at `asOf`, from offline history (NOT_FOUND when history has none by then). */
+  async getFeatureAsOf(name: string, entityId: string, asOf: string): Promise<Omit<FeatureValue, "source"> & { source: "history" }> {
+    this.featureDef(name);
+    const row = await this.stores.offline.latest(name, entityId, asOf);
+    if (!row) {
+      throw new FabraError("NOT_FOUND", `No value of ${name} for ${entityId} at or before ${asOf}`, {
+        hint: "History starts when a value is first computed (on read or by `fabra materialize`).",
+      });
+    }
+    const freshnessMs = Math.max(0, Math.round(datetimeToMs(asOf) - datetimeToMs(row.computedAt)));
+    return { name, entityId, value: toPlain(decodeValue(row.valueJson)), source: "history", asOf: row.computedAt, freshnessMs };
+  }
+
   async readFeature(name: string, entityId: string): Promise<unknown> {
     return (await this.getFeatureValue(name, entityId)).value;
   }
@@ -108,8 +121,10 @@ export class FabraRuntime implements Runtime {
     const defs = requests.map((r) => this.definitions.features.get(r.feature));
     let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
+    // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
+    const replaying = currentTrace()?.replay != null;
     try {
-      cached = await this.stores.online.getMany(requests.map((r) => ({ feature: r.feature, entityId: r.entityId })));
+      if (!replaying) cached = await this.stores.online.getMany(requests.map((r) => ({ feature: r.feature, entityId: r.entityId })));
     } catch (err) {
       // One failed round trip is enough: every value is computed (recorded as a fallback) without asking again.
       cacheDown = true;
@@ -195,8 +210,8 @@ export class FabraRuntime implements Runtime {
     return def;
   }
 
-  async runContext(name: string, inputs: Record<string, unknown>): Promise<ContextResult> {
-    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, records: this.stores.records });
+  async runContext(name: string, inputs: Record<string, unknown>, options: AssemblyOptions = {}): Promise<ContextResult> {
+    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, records: this.stores.records }, options);
   }
 
   /** Assembles a context by name or definition. */

@@ -87,10 +87,18 @@ export function nowDatetime(): string {
   return toDatetime(Date.now());
 }
 
+let lastInput = "";
+let lastMs = 0;
+
 /** Epoch milliseconds of a normal-form (or any ISO) datetime; sub-millisecond digits become a fraction. */
 export function datetimeToMs(input: string): number {
+  // Hot reads convert the same as_of again and again (a cached feature's freshness): remember the last one.
+  if (input === lastInput) return lastMs;
   const t = parseInstant(input);
-  return t.seconds * 1000 + t.micros / 1000;
+  const ms = t.seconds * 1000 + t.micros / 1000;
+  lastInput = input;
+  lastMs = ms;
+  return ms;
 }
 
 /** Microseconds since the epoch (what databases store) → normal form. */

@@ -12,3 +12,6 @@ export { newContextId, normalizeContextId, contextIdTime } from "./id.js";
 export { signRecord, parseSigningKey, signingKeyFromEnv, signatureModeFromEnv, signatureMatches, computeSignature } from "./sign.js";
 export type { SigningKey, SignatureMode } from "./sign.js";
 export { readRecordText } from "./read.js";
+export { toJsonText } from "./json-text.js";
+export { diffRecords } from "./diff.js";
+export type { RecordDiff, RecordRef, FeatureChange, ChunkChange, ContentDiff } from "./diff.js";

@@ -21,6 +21,11 @@ export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): P
   }
 }
 
+/** The ledger through a running `fabra serve` that holds the local DuckDB file (see src/server/state-file.ts). */
+export async function openRemoteRecordStore(url: string, token: string): Promise<RecordStore> {
+  return (await import("./records/remote.js")).open(url, token);
+}
+
 export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineStore> {
   switch (offline.type) {
     case "duckdb":

@@ -3,7 +3,7 @@ import { context } from "fabra";
 import { openTickets, userTier } from "./features.ts";
 
 export const greetingContext = context(
-  { maxTokens: 200, freshnessSla: "1h", model: "gpt-4o-mini" },
+  { maxTokens: 200, freshnessSla: "1h", model: "gpt-4o-mini", inputs: { userId: "string", message: "string" } },
   async ({ userId, message }: { userId: string; message: string }) => {
     const [tier, tickets] = await Promise.all([userTier.get(userId), openTickets.get(userId)]);
     return [

@@ -4,7 +4,7 @@ import { monthlySpend, openTickets, userTier } from "./features.ts";
 import { searchDocs } from "./retrievers.ts";
 
 export const supportContext = context(
-  { maxTokens: 300, freshnessSla: "1h", model: "gpt-4o-mini" },
+  { maxTokens: 300, freshnessSla: "1h", model: "gpt-4o-mini", inputs: { userId: "string", query: "string" } },
   async ({ userId, query }: { userId: string; query: string }) => {
     const [tier, tickets, spend] = await Promise.all([userTier.get(userId), openTickets.get(userId), monthlySpend.get(userId)]);
     const docs = await searchDocs(query);

@@ -1,5 +1,6 @@
 // `fabra context list`: recent records, filtered by function and time.
 import type { Command } from "commander";
+import { recordSummaryJson } from "../../engine/json-shapes.js";
 import { withRecordStore } from "../../project.js";
 import { normalizeDatetime } from "../../record/datetime.js";
 import { FabraError } from "../../errors.js";
@@ -34,16 +35,7 @@ export function registerContextList(context: Command): void {
       await withRecordStore(projectOptions(cmd), async (records) => {
         const rows = await records.list(filter);
         if (format === "json") {
-          const out = rows.map((r) => ({
-            context_id: r.contextId,
-            created_at: r.createdAt,
-            context_function: r.contextFunction,
-            environment: r.environment,
-            token_count: r.tokenCount,
-            record_hash: r.recordHash,
-            previous_context_id: r.previousContextId,
-          }));
-          return print(JSON.stringify(out, null, 2));
+          return print(JSON.stringify(rows.map(recordSummaryJson), null, 2));
         }
         if (rows.length === 0) return print(dim("No context records match."));
         print(

@@ -1,7 +1,10 @@
 // `fabra context run <function> --input key=value ...`: assemble a context, print content, id and drops.
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
-import { withFabra } from "../../project.js";
+import type { ContextResult } from "../../define/types.js";
+import type { assemblyJson } from "../../engine/json-shapes.js";
+import { withFabraOrServer } from "../../project.js";
+import { recordFromJson } from "../../record/schema.js";
 import { print, projectOptions } from "../options.js";
 import { renderAssembly } from "../render/assembly-view.js";
 
@@ -20,19 +23,24 @@ export function registerContextRun(context: Command): void {
     .option("--json", "print the result as JSON")
     .action(async (name: string, flags: RunFlags, cmd: Command) => {
       const inputs = parseInputs(flags);
-      await withFabra(projectOptions(cmd), async (fabra) => {
-        const result = await fabra.assemble(name, inputs);
-        if (flags.json) {
-          return print(
-            JSON.stringify(
-              { context_id: result.id, content: result.content, token_count: result.tokenCount, dropped: result.dropped, meta: result.meta },
-              null,
-              2,
-            ),
-          );
-        }
-        print(renderAssembly(result));
-      });
+      const result = await withFabraOrServer(
+        projectOptions(cmd),
+        (fabra) => fabra.assemble(name, inputs),
+        // A `fabra serve` holds the local ledger: assemble in that server, then read its record back.
+        async (server) => {
+          const res = await server.callPlain<ReturnType<typeof assemblyJson>>("POST", `/v1/context/${encodeURIComponent(name)}`, inputs);
+          const record = recordFromJson(await server.call("GET", `/v1/contexts/${res.context_id}`));
+          const m = res.meta;
+          const meta = { budgetExceeded: m.budget_exceeded, freshnessStatus: m.freshness_status, freshnessViolations: m.freshness_violations, latencyMs: m.latency_ms, estimatedCostUsd: m.estimated_cost_usd, recordHash: res.record_hash, persisted: m.persisted };
+          return { id: res.context_id, content: res.content, tokenCount: res.token_count, dropped: res.dropped, meta, record } satisfies ContextResult;
+        },
+      );
+      if (flags.json) {
+        return print(
+          JSON.stringify({ context_id: result.id, content: result.content, token_count: result.tokenCount, dropped: result.dropped, meta: result.meta }, null, 2),
+        );
+      }
+      print(renderAssembly(result));
     });
 }
 

@@ -1,0 +1,110 @@
+// The HTTP app (hono): request ids, metrics, auth and the routes (bodies are read under the size limit in http.ts),
+// with one error handler that
+// maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }`, never a stack trace.
+import { randomUUID } from "node:crypto";
+import { Hono, type Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { routePath } from "hono/route";
+import { FabraError } from "../errors.js";
+import { errorBody, JSON_TYPE, respond, sendJson } from "./http.js";
+import { buildOpenApi } from "./openapi.js";
+import { contextRoutes } from "./routes/contexts.js";
+import { featureRoutes } from "./routes/features.js";
+import { healthRoutes } from "./routes/health.js";
+import { ledgerRoutes } from "./routes/ledger.js";
+import type { AppEnv, ServerDeps } from "./types.js";
+
+/** Routes anyone may call: probes and the API description. */
+const PUBLIC = new Set(["/health", "/ready", "/openapi.json"]);
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createApp(deps: ServerDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+  const { metrics } = deps;
+  const seriesCache = new Map<string, { count: { value: number }; latency: { observe(seconds: number): void } }>();
+
+  app.use("*", async (c, next) => {
+    // Headers straight from Node's raw header list: building a fetch Headers (or even Node's lazy headers object)
+    // per request costs more than the few lookups done here.
+    const raw = c.env?.incoming?.rawHeaders;
+    const header = (name: string): string | undefined => (raw ? rawHeader(raw, name) : c.req.header(name));
+    const incoming = header("x-request-id");
+    const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    c.set("requestId", requestId);
+    c.set("bodyLimit", deps.bodyLimit);
+    const started = performance.now();
+    deps.state.inFlight++;
+    try {
+      if (deps.state.draining) {
+        c.set("closeConnection", true);
+        if (c.req.path !== "/health") throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
+      }
+      if (!PUBLIC.has(c.req.path)) deps.auth.check({ authorization: header("authorization"), apiKey: header("x-api-key") }, () => c.env?.incoming?.socket?.remoteAddress);
+      await next();
+    } catch (err) {
+      // Thrown by this middleware itself (auth, draining): hono's handler runs only for errors further in.
+      c.res = respondError(err, c, deps.log);
+    } finally {
+      deps.state.inFlight--;
+      const route = routeLabel(routePath(c, -1));
+      const method = c.req.method;
+      const status = c.res.status;
+      // Series handles cached per method × route (× status): no label objects built per request.
+      const key = `${method} ${route} ${status}`;
+      let series = seriesCache.get(key);
+      if (!series) {
+        series = { count: metrics.requests.child([method, route, String(status)]), latency: metrics.requestSeconds.child([method, route]) };
+        seriesCache.set(key, series);
+      }
+      series.count.value++;
+      series.latency.observe((performance.now() - started) / 1000);
+    }
+  });
+
+  healthRoutes(app, deps);
+  app.get("/metrics", (c) => {
+    metrics.inFlight.set(deps.state.inFlight);
+    return respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8");
+  });
+  const openapi = JSON.stringify(buildOpenApi(deps.runtime.definitions, deps.version));
+  app.get("/openapi.json", (c) => respond(c, openapi, 200, JSON_TYPE));
+  featureRoutes(app, deps);
+  contextRoutes(app, deps);
+  ledgerRoutes(app, deps);
+
+  app.notFound((c) =>
+    sendJson(c, { error: { code: "NOT_FOUND", message: `No route ${c.req.method} ${c.req.path}`, hint: "GET /openapi.json lists every route." } }, 404),
+  );
+
+  app.onError((err, c) => respondError(err, c, deps.log));
+  return app;
+}
+
+/** The JSON error response for anything thrown while serving; 5xx are logged with the request id. */
+function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => void): Response {
+  const requestId = c.get("requestId") ?? randomUUID();
+  if (err instanceof HTTPException) {
+    // hono's own (e.g. a malformed request): keep its status, in our envelope.
+    const status = err.status;
+    return sendJson(c, { error: { code: status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT", message: err.message || "Bad request" } }, status);
+  }
+  const { status, body } = errorBody(err, requestId);
+  if (status >= 500 && body.error.code !== "SHUTTING_DOWN") {
+    const detail = err instanceof FabraError && err.cause instanceof Error ? err.cause : err;
+    log(`[${requestId}] ${status} ${body.error.code} ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd());
+  }
+  return sendJson(c, body, status, status === 401 ? { "www-authenticate": 'Bearer realm="fabra"' } : undefined);
+}
+
+/** A header from Node's [name, value, name, value, ...] list (names in any case); the first one wins. */
+function rawHeader(raw: string[], lowerName: string): string | undefined {
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+  }
+  return undefined;
+}
+
+function routeLabel(path: string): string {
+  return path === "" || path === "*" || path === "/*" ? "(unmatched)" : path;
+}

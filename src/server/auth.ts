@@ -1,0 +1,64 @@
+// API-key auth for `fabra serve`. Keys come from FABRA_API_KEYS (comma-separated) and FABRA_API_KEY (the original's
+// single key), sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time over
+// equal-length SHA-256 digests. With no keys configured only loopback clients are let in. The per-run local token
+// (from the state file, for `fabra context ...` in another terminal) is always accepted.
+import * as crypto from "node:crypto";
+import { FabraError } from "../errors.js";
+
+export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const keys = [...(env.FABRA_API_KEYS ?? "").split(","), env.FABRA_API_KEY ?? ""].map((k) => k.trim()).filter((k) => k !== "");
+  return [...new Set(keys)];
+}
+
+// crypto.hash (Node >= 20.12) is the one-shot form, about twice as fast per request as createHash.
+const digest: (key: string) => Buffer =
+  typeof crypto.hash === "function" ? (key) => crypto.hash("sha256", key, "buffer") : (key) => crypto.createHash("sha256").update(key, "utf8").digest();
+
+export interface Auth {
+  /** "keys": every request needs a key; "loopback": no keys configured, only loopback clients are allowed. */
+  readonly mode: "keys" | "loopback";
+  /** Throws UNAUTHORIZED unless the request may proceed. */
+  check(headers: { authorization?: string | undefined; apiKey?: string | undefined }, remoteAddress: string | undefined | (() => string | undefined)): void;
+}
+
+export function createAuth(apiKeys: readonly string[], localToken?: string): Auth {
+  const keyDigests = apiKeys.map(digest);
+  const tokenDigest = localToken ? digest(localToken) : null;
+  const mode = keyDigests.length > 0 ? "keys" : "loopback";
+  return {
+    mode,
+    check(headers, remoteAddress) {
+      const presented = credential(headers);
+      if (presented !== null) {
+        const d = digest(presented);
+        // Compare against every key (no early exit), so timing does not say which key, or whether any, matched.
+        let ok = false;
+        for (const k of keyDigests) ok = crypto.timingSafeEqual(d, k) || ok;
+        if (tokenDigest) ok = crypto.timingSafeEqual(d, tokenDigest) || ok;
+        if (ok) return;
+        throw new FabraError("UNAUTHORIZED", "The API key is not valid", { hint: "Send one of the server's FABRA_API_KEYS as `Authorization: Bearer <key>` or `X-API-Key: <key>`." });
+      }
+      if (mode === "loopback" && isLoopback(typeof remoteAddress === "function" ? remoteAddress() : remoteAddress)) return;
+      throw mode === "keys"
+        ? new FabraError("UNAUTHORIZED", "This server requires an API key", { hint: "Send `Authorization: Bearer <key>` or `X-API-Key: <key>` with one of the server's FABRA_API_KEYS." })
+        : new FabraError("UNAUTHORIZED", "No API keys are configured, so this server only accepts loopback clients", {
+            hint: "Set FABRA_API_KEYS on the server and send `Authorization: Bearer <key>`, or call it from the same host.",
+          });
+    },
+  };
+}
+
+function credential(headers: { authorization?: string | undefined; apiKey?: string | undefined }): string | null {
+  const auth = headers.authorization?.trim();
+  if (auth) {
+    const m = /^Bearer\s+(.+)$/i.exec(auth);
+    if (m) return (m[1] as string).trim();
+  }
+  const key = headers.apiKey?.trim();
+  return key ? key : null;
+}
+
+export function isLoopback(address: string | undefined): boolean {
+  if (!address) return false;
+  return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
+}

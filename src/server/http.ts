@@ -1,0 +1,148 @@
+// Request and response helpers shared by the routes: lossless JSON bodies, JSON responses, the error envelope,
+// and query-parameter parsing that fails with a 400 naming the parameter.
+import type { Context } from "hono";
+import { FabraError, httpStatusFor, isFabraError } from "../errors.js";
+import { normalizeDatetime } from "../record/datetime.js";
+import { parseJson } from "../record/json.js";
+import { isJsonObject, type JsonObject, type JsonValue } from "../record/json-value.js";
+import { toJsonText } from "../record/json-text.js";
+import type { AppEnv } from "./types.js";
+
+export const JSON_TYPE = "application/json; charset=utf-8";
+
+/**
+ * A response with the request id (and `connection: close` while draining). Headers go in as a plain object: on
+ * Node's adapter that is written out directly, where a fetch `Headers` object (what `c.header()` builds) costs
+ * more than the rest of a cached feature read.
+ */
+export function respond(c: Context<AppEnv>, body: string, status: number, contentType: string, extra?: Record<string, string>): Response {
+  const headers: Record<string, string> = { "content-type": contentType, "x-request-id": c.get("requestId") ?? "" };
+  if (c.get("closeConnection")) headers.connection = "close";
+  if (extra) Object.assign(headers, extra);
+  return new Response(body, { status, headers });
+}
+
+/** A JSON response; floats keep their form and big integers their digits. */
+export function sendJson(c: Context<AppEnv>, value: unknown, status = 200, extra?: Record<string, string>): Response {
+  return respond(c, toJsonText(value), status, JSON_TYPE, extra);
+}
+
+function tooLarge(limit: number): FabraError {
+  return new FabraError("PAYLOAD_TOO_LARGE", `The request body is over the limit of ${limit} bytes`, {
+    hint: "Send less per request (split batches), or raise server.bodyLimit in fabra.config.ts.",
+  });
+}
+
+/**
+ * The request body as text, refused with 413 as soon as it passes `limit` bytes: by its Content-Length, or while
+ * a chunked body streams in (so an endless body never fills memory).
+ */
+export async function readBodyText(c: Context<AppEnv>, limit: number): Promise<string> {
+  const incoming = c.env?.incoming;
+  const declared = Number(incoming ? incoming.headers["content-length"] : c.req.header("content-length"));
+  if (declared > limit) throw tooLarge(limit);
+  if (!incoming) {
+    const text = await c.req.text(); // not on Node's server (app.request in tests): check after reading
+    if (Buffer.byteLength(text) > limit) throw tooLarge(limit);
+    return text;
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of incoming as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > limit) throw tooLarge(limit);
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** The request body as a kind-preserving JSON value; `optional` bodies may be empty. */
+export async function readJson(c: Context<AppEnv>, optional = false): Promise<JsonValue | undefined> {
+  const text = await readBodyText(c, c.get("bodyLimit"));
+  if (text.trim() === "") {
+    if (optional) return undefined;
+    throw new FabraError("INVALID_JSON", "The request body is empty", { hint: "Send a JSON object with Content-Type: application/json." });
+  }
+  try {
+    return parseJson(text, "the request body");
+  } catch (err) {
+    if (isFabraError(err)) throw new FabraError("INVALID_JSON", err.message, { hint: "Send valid JSON with Content-Type: application/json." });
+    throw err;
+  }
+}
+
+export async function readJsonObject(c: Context<AppEnv>, what: string, optional = false): Promise<JsonObject> {
+  const body = await readJson(c, optional);
+  if (body === undefined) return {};
+  if (!isJsonObject(body)) {
+    throw new FabraError("INVALID_ARGUMENT", `${what} must be a JSON object, not ${Array.isArray(body) ? "an array" : body === null ? "null" : typeof body}`, {
+      hint: 'Send e.g. {"userId": "u_1"}.',
+    });
+  }
+  return body;
+}
+
+export interface ErrorBody {
+  error: { code: string; message: string; hint?: string; request_id?: string };
+}
+
+/** The JSON error envelope; unknown errors say only that something failed and where to look (the request id). */
+export function errorBody(err: unknown, requestId: string): { status: number; body: ErrorBody } {
+  const status = httpStatusFor(err);
+  if (isFabraError(err)) {
+    const error: ErrorBody["error"] = { code: err.code, message: err.message };
+    if (err.hint) error.hint = err.hint;
+    if (status >= 500) error.request_id = requestId;
+    return { status, body: { error } };
+  }
+  return {
+    status: 500,
+    body: { error: { code: "INTERNAL", message: "Internal server error", hint: `The server log has the details under request id ${requestId}.`, request_id: requestId } },
+  };
+}
+
+export function queryString(c: Context, name: string): string | undefined {
+  const v = c.req.query(name);
+  return v === undefined || v === "" ? undefined : v;
+}
+
+export function requiredQuery(c: Context, name: string, example: string): string {
+  const v = queryString(c, name);
+  if (v === undefined) throw new FabraError("INVALID_ARGUMENT", `The query parameter ${name} is required`, { hint: `Add ?${name}=${example}.` });
+  return v;
+}
+
+export function queryDatetime(c: Context, name: string): string | undefined {
+  const v = queryString(c, name);
+  if (v === undefined) return undefined;
+  try {
+    return normalizeDatetime(v, name);
+  } catch {
+    throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not an ISO-8601 datetime`, { hint: `Use e.g. ${name}=2026-03-01T09:00:00Z.` });
+  }
+}
+
+export function queryInt(c: Context, name: string, fallback: number, max: number): number {
+  const v = queryString(c, name);
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > max) {
+    throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not a whole number from 1 to ${max}`, { hint: `Use e.g. ${name}=${Math.min(fallback, max)}.` });
+  }
+  return n;
+}
+
+export function queryChoice<T extends string>(c: Context, name: string, allowed: readonly T[], fallback: T): T {
+  const v = queryString(c, name);
+  if (v === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(v)) return v as T;
+  throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not one of ${allowed.join(", ")}`, { hint: `Use ${name}=${allowed[0]}.` });
+}
+
+/** A string field of a JSON body, or a 400 naming it. */
+export function stringField(body: JsonObject, field: string, where: string): string {
+  const v = body[field];
+  if (v === undefined || v === null) throw new FabraError("INVALID_ARGUMENT", `${where} is missing "${field}"`, { hint: `Add "${field}": "..." to the body.` });
+  if (typeof v !== "string") throw new FabraError("INVALID_ARGUMENT", `"${field}" in ${where} must be a string`, { hint: `Send "${field}": "..." as a string.` });
+  return v;
+}

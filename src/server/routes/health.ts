@@ -1,0 +1,48 @@
+// GET /health (liveness: the process answers) and GET /ready (every store answers, and the server is not draining).
+import type { Hono } from "hono";
+import { sendJson } from "../http.js";
+import type { AppEnv, ServerDeps } from "../types.js";
+
+const CHECK_TIMEOUT_MS = 2000;
+
+export function healthRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
+  const started = Date.now();
+  app.get("/health", (c) =>
+    sendJson(c, { status: deps.state.draining ? "draining" : "ok", version: deps.version, uptime_s: Math.round((Date.now() - started) / 1000) }),
+  );
+
+  app.get("/ready", async (c) => {
+    const stores = deps.runtime.stores;
+    const probes: Record<string, () => Promise<unknown>> = {
+      records: () => stores.records.list({ limit: 1 }),
+      offline: () => stores.offline.latest("__fabra_ready__", "probe"),
+      online: () => stores.online.get({ feature: "__fabra_ready__", entityId: "probe" }),
+      vector: () => stores.vector.listIndexes(),
+    };
+    const checks: Record<string, { ok: boolean; ms: number; error?: string }> = {};
+    await Promise.all(
+      Object.entries(probes).map(async ([name, probe]) => {
+        const t0 = performance.now();
+        try {
+          await withTimeout(probe(), CHECK_TIMEOUT_MS, name);
+          checks[name] = { ok: true, ms: round(performance.now() - t0) };
+        } catch (err) {
+          checks[name] = { ok: false, ms: round(performance.now() - t0), error: err instanceof Error ? err.message : String(err) };
+        }
+      }),
+    );
+    const ready = !deps.state.draining && Object.values(checks).every((x) => x.ok);
+    const sorted = Object.fromEntries(Object.entries(checks).sort(([a], [b]) => (a < b ? -1 : 1)));
+    return sendJson(c, { status: ready ? "ready" : deps.state.draining ? "draining" : "not_ready", checks: sorted }, ready ? 200 : 503);
+  });
+}
+
+const round = (ms: number) => Math.round(ms * 100) / 100;
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

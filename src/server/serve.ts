@@ -1,0 +1,179 @@
+// Running the server: listen, start background services, write the state file; on close, stop accepting, drain
+// the requests in flight (new ones get 503), stop services, close the stores, remove the state file.
+import { randomBytes } from "node:crypto";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { getRequestListener } from "@hono/node-server";
+import type { FabraRuntime } from "../engine/runtime.js";
+import { fabraVersion } from "../engine/version.js";
+import { FabraError } from "../errors.js";
+import type { AppendOutcome, RecordStore } from "../stores/types.js";
+import { createApp } from "./app.js";
+import { createAuth } from "./auth.js";
+import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import type { BackgroundService } from "./services.js";
+import { removeStateFile, writeStateFile } from "./state-file.js";
+import type { ServerDeps } from "./types.js";
+
+export interface ServeOptions {
+  runtime: FabraRuntime;
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+  /** Largest request body in bytes. */
+  bodyLimit: number;
+  /** Accepted API keys; none → only loopback clients. */
+  apiKeys: readonly string[];
+  /** Started after listening, stopped (in reverse order) before the stores close. The scheduler plugs in here. */
+  services?: BackgroundService[];
+  /** How long close() waits for requests in flight before cutting connections (default 10 s). */
+  drainTimeoutMs?: number;
+  /** Written once listening (pid, url, local token), removed on close: lets `fabra context ...` reach this server. */
+  stateFile?: string | null;
+  /** Where faults and lifecycle notes go (default stderr). */
+  log?: (line: string) => void;
+}
+
+export interface RunningServer {
+  url: string;
+  port: number;
+  /** The per-run token `fabra context ...` in another terminal authenticates with (also in the state file). */
+  localToken: string;
+  metrics: ServerMetrics;
+  /** Graceful shutdown; `force` cuts open connections at once. Resolves when everything is closed. */
+  close(options?: { force?: boolean }): Promise<void>;
+  /** Resolves when the server has closed (by close() or a signal handler calling it). */
+  readonly closed: Promise<void>;
+}
+
+export async function startServer(options: ServeOptions): Promise<RunningServer> {
+  const log = options.log ?? ((line: string) => process.stderr.write(`fabra serve: ${line}\n`));
+  const localToken = randomBytes(32).toString("hex");
+  const metrics = createServerMetrics();
+  const runtime = options.runtime;
+  // Every ledger write the runtime makes (assemblies, replays, appends over HTTP) is counted.
+  runtime.stores.records = countWrites(runtime.stores.records, metrics);
+  const deps: ServerDeps = {
+    runtime,
+    metrics,
+    auth: createAuth(options.apiKeys, localToken),
+    bodyLimit: options.bodyLimit,
+    state: { draining: false, inFlight: 0 },
+    log,
+    version: fabraVersion(),
+  };
+  const app = createApp(deps);
+  const server = createServer(getRequestListener(app.fetch));
+  server.keepAliveTimeout = 5_000;
+
+  await listen(server, options.host, options.port);
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
+  // Clients on this machine (the state file's readers) reach a wildcard listener through loopback.
+  const localUrl = options.host === "0.0.0.0" ? `http://127.0.0.1:${port}` : options.host === "::" ? `http://[::1]:${port}` : url;
+
+  const services = options.services ?? [];
+  const started: BackgroundService[] = [];
+  try {
+    for (const service of services) {
+      await service.start();
+      started.push(service);
+    }
+    if (options.stateFile) await writeStateFile(options.stateFile, { pid: process.pid, url: localUrl, token: localToken, started_at: new Date().toISOString(), version: deps.version });
+  } catch (err) {
+    await stopServices(started, log);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    throw err;
+  }
+
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
+  let closing: Promise<void> | null = null;
+
+  const close = (opts: { force?: boolean } = {}): Promise<void> => {
+    if (opts.force) server.closeAllConnections();
+    if (closing) return closing;
+    closing = (async () => {
+      deps.state.draining = true;
+      let stopped = false;
+      const closedAll = new Promise<void>((resolve) => server.close(() => resolve())).then(() => (stopped = true));
+      // Until every handler has finished (even one whose client went away) and every connection has gone idle
+      // (each is closed as soon as it is), or the timeout.
+      const timeoutMs = options.drainTimeoutMs ?? 10_000;
+      const deadline = Date.now() + timeoutMs;
+      while ((!stopped || deps.state.inFlight > 0) && Date.now() < deadline) {
+        server.closeIdleConnections();
+        await Promise.race([closedAll, new Promise((r) => setTimeout(r, 10))]);
+      }
+      if (!stopped || deps.state.inFlight > 0) {
+        if (deps.state.inFlight > 0) log(`${deps.state.inFlight} request(s) still running after ${timeoutMs} ms; closing their connections`);
+        server.closeAllConnections();
+      }
+      await closedAll;
+      await stopServices(started, log);
+      try {
+        await runtime.close();
+      } finally {
+        if (options.stateFile) await removeStateFile(options.stateFile, localToken);
+        resolveClosed();
+      }
+    })();
+    return closing;
+  };
+
+  return { url, port, localToken, metrics, close, closed };
+}
+
+function listen(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: NodeJS.ErrnoException) => {
+      server.off("listening", onListening);
+      if (err.code === "EADDRINUSE") {
+        reject(new FabraError("INVALID_ARGUMENT", `Port ${port} on ${host} is already in use`, { hint: "Stop what is using it or pass another --port (0 picks a free one)." }));
+      } else if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
+        reject(new FabraError("INVALID_ARGUMENT", `Cannot listen on ${host}: ${err.message}`, { hint: "Use --host 127.0.0.1, 0.0.0.0 or an address of this machine." }));
+      } else if (err.code === "EACCES") {
+        reject(new FabraError("INVALID_ARGUMENT", `No permission to listen on port ${port}`, { hint: "Use a port above 1023." }));
+      } else reject(err);
+    };
+    const onListening = () => {
+      server.off("error", onError);
+      resolve();
+    };
+    server.once("error", onError);
+    server.once("listening", onListening);
+    server.listen(port, host);
+  });
+}
+
+async function stopServices(services: BackgroundService[], log: (line: string) => void): Promise<void> {
+  for (const service of [...services].reverse()) {
+    try {
+      await service.stop();
+    } catch (err) {
+      log(`stopping ${service.name} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+}
+
+/** The same store, with every append counted by outcome and every failure by error code. */
+function countWrites(store: RecordStore, metrics: ServerMetrics): RecordStore {
+  return new Proxy(store, {
+    get(target, prop, receiver) {
+      if (prop !== "append") {
+        const value = Reflect.get(target, prop, receiver) as unknown;
+        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      }
+      return async (row: Parameters<RecordStore["append"]>[0]): Promise<AppendOutcome> => {
+        try {
+          const outcome = await target.append(row);
+          metrics.ledgerWrites.inc({ outcome });
+          return outcome;
+        } catch (err) {
+          metrics.ledgerFailures.inc({ code: err instanceof FabraError ? err.code : "INTERNAL" });
+          throw err;
+        }
+      };
+    },
+  });
+}
