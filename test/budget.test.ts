@@ -95,3 +95,20 @@ describe("token counts", () => {
     expect(countTokens("😀", "gpt-4o")).toBeGreaterThanOrEqual(1);
   });
 });
+
+describe("cached token counts", () => {
+  it("give exactly tiktoken's count, on first sight and when remembered, per encoding", async () => {
+    const { countTokensCached } = await import("../src/engine/tokens.js");
+    const long = "The quick brown fox — jumps over 13 lazy dogs 😀. ".repeat(20);
+    for (const model of [undefined, "gpt-4o"]) {
+      const exact = countTokens(long, model);
+      expect(countTokensCached(long, model)).toBe(exact);
+      expect(countTokensCached(long, model)).toBe(exact);
+    }
+    const cjk = "東京でのサポートをご利用いただきありがとうございます。".repeat(10);
+    expect(countTokens(cjk, "gpt-4o")).not.toBe(countTokens(cjk)); // the encodings differ on this text...
+    expect(countTokensCached(cjk)).toBe(countTokens(cjk)); // ...and the cache keeps them apart
+    expect(countTokensCached(cjk, "gpt-4o")).toBe(countTokens(cjk, "gpt-4o"));
+    expect(countTokensCached(long + "!")).toBe(countTokens(long + "!"));
+  });
+});

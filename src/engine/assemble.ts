@@ -15,7 +15,7 @@ import { parseDuration } from "./duration.js";
 import { judgeFreshness } from "./freshness.js";
 import { checkInputs } from "./inputs.js";
 import { estimateCostUsd } from "./pricing.js";
-import { countTokens } from "./tokens.js";
+import { countTokensCached } from "./tokens.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "./values.js";
 
@@ -75,10 +75,10 @@ export async function assembleContext(
     content: item.content,
     priority: item.priority ?? 0,
     required: item.required ?? false,
-    tokens: countTokens(item.content, model),
+    tokens: countTokensCached(item.content, model),
     index,
   }));
-  const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokens(text, model), separator);
+  const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokensCached(text, model), separator);
   const includedKeys = new Set(budget.included.map((i) => i.key));
 
   const nowMs = options.referenceTimeMs ?? Date.now();
