@@ -4,7 +4,7 @@
 // hashing rather than parsing or serializing.
 import * as crypto from "node:crypto";
 import { join } from "node:path";
-import { verifyLedgerRow } from "../dist/engine/ledger.js";
+import { recordToRow, verifyLedgerRow } from "../dist/engine/ledger.js";
 import { newContextId } from "../dist/record/id.js";
 import { canonicalRecordText, hashingText, sealRecord } from "../dist/record/hash.js";
 import { readRecordText } from "../dist/record/read.js";
@@ -41,16 +41,7 @@ export async function buildLedger(path, count, log) {
         inputs: { ...base.inputs, userId: `user-${i}` },
         integrity: { ...base.integrity, record_hash: "", content_hash: "" },
       });
-      await fabra.stores.records.append({
-        contextId: record.context_id,
-        createdAt: record.created_at,
-        contextFunction: record.context_function,
-        environment: record.environment,
-        tokenCount: record.token_count,
-        recordHash: record.integrity.record_hash,
-        previousContextId: record.integrity.previous_context_id,
-        canonicalText: canonicalRecordText(record),
-      });
+      await fabra.stores.records.append(recordToRow(record));
     }
   } finally {
     await fabra.close();

@@ -4,7 +4,7 @@ import type { ContextDef } from "../define/context.js";
 import type { ContextItem, ContextResult, RetrievedChunk } from "../define/types.js";
 import { FabraError, isFabraError } from "../errors.js";
 import { nowDatetime, datetimeToMs } from "../record/datetime.js";
-import { canonicalRecordText, sealRecord } from "../record/hash.js";
+import { sealRecord } from "../record/hash.js";
 import { newContextId } from "../record/id.js";
 import { float, isJsonObject, type JsonObject } from "../record/json-value.js";
 import { signRecord, type SignatureMode, type SigningKey } from "../record/sign.js";
@@ -13,6 +13,7 @@ import type { RecordStore } from "../stores/types.js";
 import { applyBudget, type BudgetItem } from "./budget.js";
 import { parseDuration } from "./duration.js";
 import { judgeFreshness } from "./freshness.js";
+import { recordToRow } from "./ledger.js";
 import { checkInputs } from "./inputs.js";
 import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
@@ -256,16 +257,7 @@ function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
 
 async function persist(record: ContextRecord, settings: AssemblySettings): Promise<boolean> {
   try {
-    await settings.records.append({
-      contextId: record.context_id,
-      createdAt: record.created_at,
-      contextFunction: record.context_function,
-      environment: record.environment,
-      tokenCount: record.token_count,
-      recordHash: record.integrity.record_hash,
-      previousContextId: record.integrity.previous_context_id,
-      canonicalText: canonicalRecordText(record),
-    });
+    await settings.records.append(recordToRow(record));
     return true;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
