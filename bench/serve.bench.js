@@ -170,7 +170,7 @@ export default async function run(options = {}) {
         round_ratios: rounds.map((r) => Math.round(r.ratio * 1000) / 1000),
       },
       ratio,
-      target: TARGET,
+      target: `>= ${TARGET}`,
       pass: ratio >= TARGET,
     };
   } finally {
