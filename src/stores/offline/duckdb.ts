@@ -2,9 +2,7 @@
 // (feature, entity, run) so a re-run of a materialization never duplicates a value; materialization runs; the
 // point-in-time join (duckdb-pit.ts).
 import { DuckDBTimestampValue, listValue } from "@duckdb/node-api";
-import { FabraError } from "../../errors.js";
 import { fromEpochMicros, nowDatetime, toEpochMicros } from "../../record/datetime.js";
-import { newContextId } from "../../record/id.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
 import type {
   FeatureValueRow,
@@ -19,8 +17,9 @@ import type {
   RunOutcome,
   RunTrigger,
 } from "../types.js";
+import { checkEntityIds, checkFinalStatus, entityQueryFailed, entityQueryText, newRunId, unknownRun, visibleRunId } from "../shared/offline-history.js";
 import { pointInTime } from "./duckdb-pit.js";
-import { ensureTiesTable, READ_RUN_PREFIX, writeValues } from "./duckdb-write.js";
+import { ensureTiesTable, writeValues } from "./duckdb-write.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_feature_values (
@@ -50,8 +49,6 @@ const SCHEMA = [
   "SET TimeZone = 'UTC'",
 ];
 
-const FINAL: string[] = ["interrupted", "succeeded", "partial"];
-
 interface ValueRow {
   feature: string;
   entity_id: string;
@@ -80,7 +77,7 @@ const toValueRow = (r: ValueRow): FeatureValueRow => ({
   entityId: r.entity_id,
   valueJson: r.value_json,
   computedAt: fromEpochMicros(r.computed_us),
-  runId: r.run_id.startsWith(READ_RUN_PREFIX) ? null : r.run_id,
+  runId: visibleRunId(r.run_id),
 });
 
 const toRun = (r: RunRow): MaterializationRun => ({
@@ -94,9 +91,6 @@ const toRun = (r: RunRow): MaterializationRun => ({
   entitiesFailed: Number(r.entities_failed),
   error: r.error,
 });
-
-/** A new run id: `run_` + a UUIDv7, so later runs sort after earlier ones. */
-export const newRunId = (): string => `run_${newContextId().slice(4)}`;
 
 export class DuckDBOfflineStore implements OfflineStore {
   readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, readsEventFiles: true };
@@ -181,9 +175,7 @@ export class DuckDBOfflineStore implements OfflineStore {
   }
 
   async endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun> {
-    if (!FINAL.includes(outcome.status)) {
-      throw new FabraError("INVALID_ARGUMENT", `endRun: ${JSON.stringify(outcome.status)} is not a final run status`);
-    }
+    checkFinalStatus(outcome);
     const rows = await this.db.transaction(async (run, connection) => {
       const changed = await run(
         `UPDATE fabra_materialize_runs SET status = $2, finished_at = $3, entities_written = $4, entities_failed = $5, error = $6 WHERE run_id = $1`,
@@ -193,7 +185,7 @@ export class DuckDBOfflineStore implements OfflineStore {
       return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as RunRow[];
     });
     const row = rows[0];
-    if (!row) throw new FabraError("NOT_FOUND", `No materialization run ${runId}`, { hint: "Runs are created by beginRun." });
+    if (!row) throw unknownRun(runId);
     return toRun(row);
   }
 
@@ -211,7 +203,7 @@ export class DuckDBOfflineStore implements OfflineStore {
   // ---------------------------------------------------------------- entity sources
 
   async queryEntityIds(sql: string): Promise<string[]> {
-    const text = sql.trim().replace(/;\s*$/, "");
+    const text = entityQueryText(sql);
     let columns: unknown[][];
     try {
       columns = await this.db.exclusive(async (c) => {
@@ -219,19 +211,9 @@ export class DuckDBOfflineStore implements OfflineStore {
         return reader.getColumnsJS();
       });
     } catch (err) {
-      throw new FabraError("INVALID_DEFINITION", `The entities query failed: ${(err as Error).message.split("\n")[0]}`, {
-        hint: `Query: ${text}. It runs against the offline store (DuckDB: ${this.db.path}); its first column is the entity id.`,
-        cause: err,
-      });
+      throw entityQueryFailed(err, text, `DuckDB: ${this.db.path}`);
     }
-    const ids = (columns[0] ?? []) as (string | null)[];
-    const nullAt = ids.indexOf(null);
-    if (nullAt >= 0) {
-      throw new FabraError("INVALID_DEFINITION", `The entities query returned a null id (row ${nullAt + 1})`, {
-        hint: `Filter nulls out: ... WHERE <id column> IS NOT NULL. Query: ${text}`,
-      });
-    }
-    return ids as string[];
+    return checkEntityIds((columns[0] ?? []) as (string | null)[], text);
   }
 
   close(): Promise<void> {
