@@ -12,7 +12,7 @@ import { joinStatement } from "../src/stores/offline/postgres-pit.js";
 import type { FeatureValueRow, OfflineStore, PitFeature } from "../src/stores/types.js";
 import { offlineStoreContract } from "./contract/offline-store.js";
 import { migratedSchema, type TestSchema } from "./helpers/pg-stores.js";
-import { POSTGRES_URL, postgresUp, startPglite, type PgliteServer } from "./helpers/services.js";
+import { POSTGRES_URL, postgresUp, startPglite, startProxy, type PgliteServer } from "./helpers/services.js";
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), "fabra-offline-")), "fabra.duckdb");
 
@@ -74,6 +74,51 @@ describe.skipIf(!pgUp)("real Postgres", () => {
       const r = await store.pointInTime({ kind: "keys", entityIds: ["e1", "e1"], timestamps: ["2026-01-01T00:03:00.5Z", "2026-01-01T01:00:00Z"] }, features);
       expect(r.values).toEqual([["3601", "5981"], ["3601", null]]);
     });
+  });
+
+  it("connections dropped mid-write and restored: each batch is whole or absent, the pool recovers, re-writing is safe", async () => {
+    const base = new URL(POSTGRES_URL);
+    const proxy = await startProxy(base.hostname, Number(base.port || 5432));
+    const s = await migratedSchema(POSTGRES_URL);
+    const viaProxy = new URL(POSTGRES_URL);
+    viaProxy.host = `127.0.0.1:${proxy.port}`;
+    const store = await openPg({ ...s.target, url: viaProxy.toString() });
+    const count = async (feature: string) => Number((await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${store.db.ident("fabra_feature_values")} WHERE feature = $1`, [feature]))[0]?.n);
+    try {
+      const batch = (feature: string, n: number) => Array.from({ length: n }, (_, i) => ({ feature, entityId: `e${i}`, valueJson: String(i), computedAt: "2026-01-01T00:00:00Z", runId: "run_1" }));
+      const batches = [batch("big", 30_000), ...Array.from({ length: 10 }, (_, k) => batch(`small${k}`, 200))];
+      // Warm connections, then cut while the batches are in flight (the big one spans several statements).
+      await Promise.all(Array.from({ length: 5 }, (_, k) => store.writeValues(batch(`warm${k}`, 1))));
+      let cutAfter = 0;
+      const inflight = batches.map((b) =>
+        store.writeValues(b).then(
+          () => {
+            if (++cutAfter === 3) proxy.cut(); // some batches have committed, others are on the wire
+            return "ok";
+          },
+          (e: unknown) => e,
+        ),
+      );
+      const during = await Promise.all(inflight);
+      for (const outcome of during) if (outcome !== "ok") expect(outcome).toMatchObject({ code: "STORE_UNAVAILABLE", message: expect.stringContaining("stores.offline") });
+      expect(during).toContain("ok");
+      expect(during.some((o) => o !== "ok")).toBe(true);
+      await expect(store.beginRun("big", "manual")).rejects.toMatchObject({ code: "STORE_UNAVAILABLE" });
+      proxy.restore();
+      // Whole or absent, never part of a batch.
+      for (const b of batches) expect([0, b.length]).toContain(await count(b[0]?.feature ?? ""));
+      for (const [k, b] of batches.entries()) if (during[k] === "ok") expect(await count(b[0]?.feature ?? "")).toBe(b.length);
+      for (const b of batches) await store.writeValues(b);
+      for (const b of batches) expect(await count(b[0]?.feature ?? "")).toBe(b.length);
+      const { run, resumed } = await store.beginRun("big", "manual");
+      expect(resumed).toBe(false);
+      expect((await store.pointInTime({ kind: "keys", entityIds: ["e29999"], timestamps: ["2026-01-02T00:00:00Z"] }, [{ name: "big" }])).values).toEqual([["29999"]]);
+      await store.endRun(run.runId, { status: "succeeded", entitiesWritten: 0, entitiesFailed: 0, error: null });
+    } finally {
+      await store.close();
+      await proxy.close();
+      await s.drop();
+    }
   });
 
   describe("Postgres answers exactly like DuckDB", () => {
