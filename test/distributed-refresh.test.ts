@@ -130,7 +130,7 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     await sleep(1000); // room for a double execution to show up
     for (const w of four) w.proc.kill("SIGTERM");
     const results = await Promise.all(four.map((w) => w.proc));
-    results.forEach((r) => expect(r.exitCode, r.stderr).toBe(0));
+    results.forEach((r) => expect(r.exitCode, String(r.stderr)).toBe(0));
 
     // Exactly one computation per (feature, entity), counted by the feature functions in Postgres.
     const executions = await sql<{ feature: string; entity_id: string; n: string }>(`SELECT feature, entity_id, count(*) AS n FROM ${table("executions")} GROUP BY 1, 2 ORDER BY 1, 2`);

@@ -12,7 +12,7 @@ import { joinStatement } from "../src/stores/offline/postgres-pit.js";
 import type { FeatureValueRow, OfflineStore, PitFeature } from "../src/stores/types.js";
 import { offlineStoreContract } from "./contract/offline-store.js";
 import { migratedSchema, type TestSchema } from "./helpers/pg-stores.js";
-import { POSTGRES_URL, postgresUp, startPglite, startProxy, type PgliteServer } from "./helpers/services.js";
+import { POSTGRES_URL, postgresUp, startPglite, proxiedPostgres, type PgliteServer } from "./helpers/services.js";
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), "fabra-offline-")), "fabra.duckdb");
 
@@ -77,12 +77,9 @@ describe.skipIf(!pgUp)("real Postgres", () => {
   });
 
   it("connections dropped mid-write and restored: each batch is whole or absent, the pool recovers, re-writing is safe", async () => {
-    const base = new URL(POSTGRES_URL);
-    const proxy = await startProxy(base.hostname, Number(base.port || 5432));
+    const { proxy, url: viaProxy } = await proxiedPostgres(POSTGRES_URL);
     const s = await migratedSchema(POSTGRES_URL);
-    const viaProxy = new URL(POSTGRES_URL);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const store = await openPg({ ...s.target, url: viaProxy.toString() });
+    const store = await openPg({ ...s.target, url: viaProxy });
     const count = async (feature: string) => Number((await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${store.db.ident("fabra_feature_values")} WHERE feature = $1`, [feature]))[0]?.n);
     try {
       const batch = (feature: string, n: number) => Array.from({ length: n }, (_, i) => ({ feature, entityId: `e${i}`, valueJson: String(i), computedAt: "2026-01-01T00:00:00Z", runId: "run_1" }));

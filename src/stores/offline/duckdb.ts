@@ -2,22 +2,21 @@
 // (feature, entity, run) so a re-run of a materialization never duplicates a value; materialization runs; the
 // point-in-time join (duckdb-pit.ts).
 import { DuckDBTimestampValue, listValue } from "@duckdb/node-api";
-import { fromEpochMicros, nowDatetime, toEpochMicros } from "../../record/datetime.js";
+import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
-import type {
-  FeatureValueRow,
-  MaterializationRun,
-  OfflineCapabilities,
-  OfflineStore,
-  PitEventFile,
-  PitEventKeys,
-  PitFeature,
-  PitOptions,
-  PitResult,
-  RunOutcome,
-  RunTrigger,
-} from "../types.js";
-import { checkEntityIds, checkFinalStatus, entityQueryFailed, entityQueryText, newRunId, unknownRun, visibleRunId } from "../shared/offline-history.js";
+import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
+import {
+  checkEntityIds,
+  checkFinalStatus,
+  entityQueryFailed,
+  entityQueryText,
+  newRunId,
+  toRun,
+  toValueRow,
+  unknownRun,
+  type StoredRunRow,
+  type StoredValueRow,
+} from "../shared/offline-history.js";
 import { pointInTime } from "./duckdb-pit.js";
 import { ensureTiesTable, writeValues } from "./duckdb-write.js";
 
@@ -49,48 +48,8 @@ const SCHEMA = [
   "SET TimeZone = 'UTC'",
 ];
 
-interface ValueRow {
-  feature: string;
-  entity_id: string;
-  value_json: string;
-  computed_us: bigint;
-  run_id: string;
-}
-
-interface RunRow {
-  run_id: string;
-  feature: string;
-  trigger: string;
-  status: string;
-  started_us: bigint;
-  finished_us: bigint | null;
-  entities_written: bigint;
-  entities_failed: bigint;
-  error: string | null;
-}
-
 const RUN_COLUMNS =
   "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error";
-
-const toValueRow = (r: ValueRow): FeatureValueRow => ({
-  feature: r.feature,
-  entityId: r.entity_id,
-  valueJson: r.value_json,
-  computedAt: fromEpochMicros(r.computed_us),
-  runId: visibleRunId(r.run_id),
-});
-
-const toRun = (r: RunRow): MaterializationRun => ({
-  runId: r.run_id,
-  feature: r.feature,
-  trigger: r.trigger as RunTrigger,
-  status: r.status as MaterializationRun["status"],
-  startedAt: fromEpochMicros(r.started_us),
-  finishedAt: r.finished_us === null ? null : fromEpochMicros(r.finished_us),
-  entitiesWritten: Number(r.entities_written),
-  entitiesFailed: Number(r.entities_failed),
-  error: r.error,
-});
 
 export class DuckDBOfflineStore implements OfflineStore {
   readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, readsEventFiles: true };
@@ -120,7 +79,7 @@ export class DuckDBOfflineStore implements OfflineStore {
       params.push(new DuckDBTimestampValue(toEpochMicros(asOf)));
       bound = "AND computed_at <= $3";
     }
-    const rows = await this.db.query<ValueRow>(
+    const rows = await this.db.query<StoredValueRow>(
       `SELECT feature, entity_id, value_json, epoch_us(computed_at) AS computed_us, run_id FROM fabra_feature_values
        WHERE feature = $1 AND entity_id = $2 ${bound} ORDER BY computed_at DESC, run_id DESC LIMIT 1`,
       params,
@@ -142,7 +101,7 @@ export class DuckDBOfflineStore implements OfflineStore {
            ORDER BY started_at DESC, run_id DESC LIMIT 1`,
           [feature],
         )
-      ).getRowObjectsJS() as unknown as RunRow[];
+      ).getRowObjectsJS() as unknown as StoredRunRow[];
       const existing = open[0];
       if (existing) {
         await run("UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1", [existing.run_id]);
@@ -182,7 +141,7 @@ export class DuckDBOfflineStore implements OfflineStore {
         [runId, outcome.status, new DuckDBTimestampValue(toEpochMicros(nowDatetime())), outcome.entitiesWritten, outcome.entitiesFailed, outcome.error],
       );
       if (changed === 0) return [];
-      return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as RunRow[];
+      return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as StoredRunRow[];
     });
     const row = rows[0];
     if (!row) throw unknownRun(runId);
@@ -192,7 +151,7 @@ export class DuckDBOfflineStore implements OfflineStore {
   async latestRuns(features?: string[]): Promise<MaterializationRun[]> {
     if (features && features.length === 0) return [];
     const filter = features ? "WHERE feature IN (SELECT unnest($1::VARCHAR[]))" : "";
-    const rows = await this.db.query<RunRow>(
+    const rows = await this.db.query<StoredRunRow>(
       `SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs ${filter}
        QUALIFY row_number() OVER (PARTITION BY feature ORDER BY started_at DESC, run_id DESC) = 1 ORDER BY feature`,
       features ? [listValue(features)] : [],

@@ -4,7 +4,7 @@
 // feature run read-only with a statement timeout. Events files are read by the engine (readsEventFiles: false).
 import pg from "pg";
 import { FabraError } from "../../errors.js";
-import { fromEpochMicros, nowDatetime } from "../../record/datetime.js";
+import { nowDatetime } from "../../record/datetime.js";
 import { requireMigrated } from "../shared/postgres-migrate.js";
 import { epochMicrosSql, isConnectionError, PgDatabase, type PgQueryable, type PgTarget } from "../shared/postgres.js";
 import {
@@ -14,22 +14,13 @@ import {
   entityQueryText,
   newRunId,
   storedRunId,
+  toRun,
+  toValueRow,
   unknownRun,
-  visibleRunId,
+  type StoredRunRow,
+  type StoredValueRow,
 } from "../shared/offline-history.js";
-import type {
-  FeatureValueRow,
-  MaterializationRun,
-  OfflineCapabilities,
-  OfflineStore,
-  PitEventFile,
-  PitEventKeys,
-  PitFeature,
-  PitOptions,
-  PitResult,
-  RunOutcome,
-  RunTrigger,
-} from "../types.js";
+import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
 import { pgTimestamp, pointInTime, retryOnDroppedConnection } from "./postgres-pit.js";
 
 /** Rows per INSERT statement; a bigger batch is several statements in one transaction. */
@@ -42,49 +33,9 @@ export interface PostgresOfflineOptions {
   entityQueryTimeoutMs?: number;
 }
 
-interface ValueRow {
-  feature: string;
-  entity_id: string;
-  value_json: string;
-  computed_us: string;
-  run_id: string;
-}
-
-interface RunRow {
-  run_id: string;
-  feature: string;
-  trigger: string;
-  status: string;
-  started_us: string;
-  finished_us: string | null;
-  entities_written: string;
-  entities_failed: string;
-  error: string | null;
-}
-
 const VALUE_COLUMNS = `feature, entity_id, value_json, ${epochMicrosSql("computed_at")} AS computed_us, run_id`;
 const RUN_COLUMNS = `run_id, feature, trigger, status, ${epochMicrosSql("started_at")} AS started_us,
   CASE WHEN finished_at IS NULL THEN NULL ELSE ${epochMicrosSql("finished_at")} END AS finished_us, entities_written, entities_failed, error`;
-
-const toValueRow = (r: ValueRow): FeatureValueRow => ({
-  feature: r.feature,
-  entityId: r.entity_id,
-  valueJson: r.value_json,
-  computedAt: fromEpochMicros(BigInt(r.computed_us)),
-  runId: visibleRunId(r.run_id),
-});
-
-const toRun = (r: RunRow): MaterializationRun => ({
-  runId: r.run_id,
-  feature: r.feature,
-  trigger: r.trigger as RunTrigger,
-  status: r.status as MaterializationRun["status"],
-  startedAt: fromEpochMicros(BigInt(r.started_us)),
-  finishedAt: r.finished_us === null ? null : fromEpochMicros(BigInt(r.finished_us)),
-  entitiesWritten: Number(r.entities_written),
-  entitiesFailed: Number(r.entities_failed),
-  error: r.error,
-});
 
 export class PostgresOfflineStore implements OfflineStore {
   readonly capabilities: OfflineCapabilities = { concurrentWriters: true, persistent: true, readsEventFiles: false };
@@ -146,7 +97,7 @@ export class PostgresOfflineStore implements OfflineStore {
       params.push(pgTimestamp(asOf));
       bound = "AND computed_at <= $3::timestamptz";
     }
-    const rows = await this.db.query<ValueRow>(
+    const rows = await this.db.query<StoredValueRow>(
       `SELECT ${VALUE_COLUMNS} FROM ${this.values} WHERE feature = $1 AND entity_id = $2 ${bound}
        ORDER BY computed_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
       params,
@@ -170,7 +121,7 @@ export class PostgresOfflineStore implements OfflineStore {
   async beginRun(feature: string, trigger: RunTrigger): Promise<{ run: MaterializationRun; resumed: boolean }> {
     const attempt = () =>
       this.db.transaction(async (tx) => {
-        const open = await tx.query<RunRow>(
+        const open = await tx.query<StoredRunRow>(
           `SELECT ${RUN_COLUMNS} FROM ${this.runs} WHERE feature = $1 AND status IN ('running', 'interrupted')
            ORDER BY started_at DESC, run_id DESC LIMIT 1 FOR UPDATE`,
           [feature],
@@ -215,7 +166,7 @@ export class PostgresOfflineStore implements OfflineStore {
 
   async endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun> {
     checkFinalStatus(outcome);
-    const rows = await this.db.query<RunRow>(
+    const rows = await this.db.query<StoredRunRow>(
       `UPDATE ${this.runs} SET status = $2, finished_at = $3::timestamptz, entities_written = $4, entities_failed = $5, error = $6
        WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`,
       [runId, outcome.status, nowDatetime(), outcome.entitiesWritten, outcome.entitiesFailed, outcome.error],
@@ -228,7 +179,7 @@ export class PostgresOfflineStore implements OfflineStore {
 
   async latestRuns(features?: string[]): Promise<MaterializationRun[]> {
     if (features && features.length === 0) return [];
-    const rows = await this.db.query<RunRow>(
+    const rows = await this.db.query<StoredRunRow>(
       `SELECT DISTINCT ON (feature) ${RUN_COLUMNS} FROM ${this.runs} ${features ? "WHERE feature = ANY($1::text[])" : ""}
        ORDER BY feature, started_at DESC, run_id DESC`,
       features ? [features] : [],

@@ -1,9 +1,11 @@
 // Rules of offline history every OfflineStore backend shares (no driver imports): run ids, the run id of values
-// computed on read, argument checks of pointInTime and endRun, and the errors of a user's entities query.
+// computed on read, rows as the databases return them, argument checks of pointInTime and endRun, and the errors
+// of a user's entities query.
 import { randomUUID } from "node:crypto";
 import { FabraError } from "../../errors.js";
+import { fromEpochMicros } from "../../record/datetime.js";
 import { newContextId } from "../../record/id.js";
-import type { PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome } from "../types.js";
+import type { FeatureValueRow, MaterializationRun, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
 
 /** Values computed on read have no run; they get a run id of their own (`read:<uuid>`) so each is kept. */
 export const READ_RUN_PREFIX = "read:";
@@ -16,6 +18,48 @@ export const visibleRunId = (stored: string): string | null => (stored.startsWit
 
 /** A new run id: `run_` + a UUIDv7, so later runs sort after earlier ones. */
 export const newRunId = (): string => `run_${newContextId().slice(4)}`;
+
+/** A history row as a database returns it (times as epoch microseconds: bigint from DuckDB, text from Postgres). */
+export interface StoredValueRow {
+  feature: string;
+  entity_id: string;
+  value_json: string;
+  computed_us: bigint | string;
+  run_id: string;
+}
+
+/** A run row as a database returns it. */
+export interface StoredRunRow {
+  run_id: string;
+  feature: string;
+  trigger: string;
+  status: string;
+  started_us: bigint | string;
+  finished_us: bigint | string | null;
+  entities_written: bigint | string;
+  entities_failed: bigint | string;
+  error: string | null;
+}
+
+export const toValueRow = (r: StoredValueRow): FeatureValueRow => ({
+  feature: r.feature,
+  entityId: r.entity_id,
+  valueJson: r.value_json,
+  computedAt: fromEpochMicros(BigInt(r.computed_us)),
+  runId: visibleRunId(r.run_id),
+});
+
+export const toRun = (r: StoredRunRow): MaterializationRun => ({
+  runId: r.run_id,
+  feature: r.feature,
+  trigger: r.trigger as RunTrigger,
+  status: r.status as MaterializationRun["status"],
+  startedAt: fromEpochMicros(BigInt(r.started_us)),
+  finishedAt: r.finished_us === null ? null : fromEpochMicros(BigInt(r.finished_us)),
+  entitiesWritten: Number(r.entities_written),
+  entitiesFailed: Number(r.entities_failed),
+  error: r.error,
+});
 
 const FINAL: readonly string[] = ["interrupted", "succeeded", "partial"];
 
