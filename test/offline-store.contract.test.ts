@@ -11,8 +11,8 @@ import { open as openPg, type PostgresOfflineStore } from "../src/stores/offline
 import { joinStatement } from "../src/stores/offline/postgres-pit.js";
 import type { FeatureValueRow, OfflineStore, PitFeature } from "../src/stores/types.js";
 import { offlineStoreContract } from "./contract/offline-store.js";
-import { migratedSchema, type TestSchema } from "./helpers/pg-stores.js";
-import { POSTGRES_URL, postgresUp, startPglite, proxiedPostgres, type PgliteServer } from "./helpers/services.js";
+import { describeOnPglite, migratedSchema, onMigratedSchema, type TestSchema } from "./helpers/pg-stores.js";
+import { POSTGRES_URL, postgresUp, proxiedPostgres } from "./helpers/services.js";
 
 const tempFile = () => join(mkdtempSync(join(tmpdir(), "fabra-offline-")), "fabra.duckdb");
 
@@ -20,14 +20,7 @@ offlineStoreContract("duckdb", { open: () => openDuck(tempFile()) });
 
 const pgUp = await postgresUp();
 describe.skipIf(!pgUp)("real Postgres", () => {
-  let schema: TestSchema;
-  offlineStoreContract("postgres", {
-    open: async () => {
-      schema = await migratedSchema(POSTGRES_URL);
-      return openPg(schema.target);
-    },
-    cleanup: () => schema.drop(),
-  });
+  offlineStoreContract("postgres", onMigratedSchema(() => POSTGRES_URL, (target) => openPg(target)));
 
   describe("Postgres specifics", () => {
     let s: TestSchema;
@@ -209,20 +202,6 @@ function oracle(rows: FeatureValueRow[], f: PitFeature, entity: string, at: stri
   return { valueJson: best.valueJson, computedAt: best.computedAt, determinate };
 }
 
-describe("PGlite over the wire protocol", () => {
-  let server: PgliteServer;
-  let schema: TestSchema;
-  beforeAll(async () => {
-    server = await startPglite();
-  }, 60_000);
-  afterAll(async () => {
-    await server?.stop();
-  });
-  offlineStoreContract("postgres (PGlite socket)", {
-    open: async () => {
-      schema = await migratedSchema(server.url);
-      return openPg(schema.target);
-    },
-    cleanup: () => schema.drop(),
-  });
+describeOnPglite("PGlite over the wire protocol", (url) => {
+  offlineStoreContract("postgres (PGlite socket)", onMigratedSchema(url, (target) => openPg(target)));
 });

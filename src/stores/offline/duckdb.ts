@@ -10,7 +10,7 @@ import {
   checkFinalStatus,
   entityQueryFailed,
   entityQueryText,
-  newRunId,
+  newRun,
   toRun,
   toValueRow,
   unknownRun,
@@ -107,17 +107,7 @@ export class DuckDBOfflineStore implements OfflineStore {
         await run("UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1", [existing.run_id]);
         return { run: { ...toRun(existing), status: "running", finishedAt: null, error: null }, resumed: true };
       }
-      const created: MaterializationRun = {
-        runId: newRunId(),
-        feature,
-        trigger,
-        status: "running",
-        startedAt: nowDatetime(),
-        finishedAt: null,
-        entitiesWritten: 0,
-        entitiesFailed: 0,
-        error: null,
-      };
+      const created = newRun(feature, trigger);
       await run(
         `INSERT INTO fabra_materialize_runs (run_id, feature, trigger, status, started_at) VALUES ($1, $2, $3, 'running', $4)`,
         [created.runId, feature, trigger, new DuckDBTimestampValue(toEpochMicros(created.startedAt))],

@@ -5,14 +5,14 @@
 import pg from "pg";
 import { FabraError } from "../../errors.js";
 import { nowDatetime } from "../../record/datetime.js";
-import { requireMigrated } from "../shared/postgres-migrate.js";
-import { epochMicrosSql, isConnectionError, PgDatabase, type PgQueryable, type PgTarget } from "../shared/postgres.js";
+import { openMigrated } from "../shared/postgres-migrate.js";
+import { epochMicrosSql, isConnectionError, type PgDatabase, type PgQueryable, type PgTarget } from "../shared/postgres.js";
 import {
   checkEntityIds,
   checkFinalStatus,
   entityQueryFailed,
   entityQueryText,
-  newRunId,
+  newRun,
   storedRunId,
   toRun,
   toValueRow,
@@ -51,13 +51,7 @@ export class PostgresOfflineStore implements OfflineStore {
   }
 
   static async open(target: PgTarget, options: PostgresOfflineOptions = {}): Promise<PostgresOfflineStore> {
-    const db = await PgDatabase.open(target);
-    try {
-      await requireMigrated(db);
-    } catch (err) {
-      await db.close();
-      throw err;
-    }
+    const db = await openMigrated(target);
     return new PostgresOfflineStore(db, options);
   }
 
@@ -131,17 +125,7 @@ export class PostgresOfflineStore implements OfflineStore {
           await tx.query(`UPDATE ${this.runs} SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1`, [existing.run_id]);
           return { run: { ...toRun(existing), status: "running" as const, finishedAt: null, error: null }, resumed: true };
         }
-        const created: MaterializationRun = {
-          runId: newRunId(),
-          feature,
-          trigger,
-          status: "running",
-          startedAt: nowDatetime(),
-          finishedAt: null,
-          entitiesWritten: 0,
-          entitiesFailed: 0,
-          error: null,
-        };
+        const created = newRun(feature, trigger);
         await tx.query(`INSERT INTO ${this.runs} (run_id, feature, trigger, status, started_at) VALUES ($1, $2, $3, 'running', $4::timestamptz)`, [
           created.runId,
           feature,

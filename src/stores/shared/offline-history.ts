@@ -3,7 +3,7 @@
 // of a user's entities query.
 import { randomUUID } from "node:crypto";
 import { FabraError } from "../../errors.js";
-import { fromEpochMicros } from "../../record/datetime.js";
+import { fromEpochMicros, nowDatetime } from "../../record/datetime.js";
 import { newContextId } from "../../record/id.js";
 import type { FeatureValueRow, MaterializationRun, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
 
@@ -59,6 +59,19 @@ export const toRun = (r: StoredRunRow): MaterializationRun => ({
   entitiesWritten: Number(r.entities_written),
   entitiesFailed: Number(r.entities_failed),
   error: r.error,
+});
+
+/** A run just begun. */
+export const newRun = (feature: string, trigger: RunTrigger): MaterializationRun => ({
+  runId: newRunId(),
+  feature,
+  trigger,
+  status: "running",
+  startedAt: nowDatetime(),
+  finishedAt: null,
+  entitiesWritten: 0,
+  entitiesFailed: 0,
+  error: null,
 });
 
 const FINAL: readonly string[] = ["interrupted", "succeeded", "partial"];
