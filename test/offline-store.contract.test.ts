@@ -46,6 +46,19 @@ describe.skipIf(!pgUp)("real Postgres", () => {
       expect(await store.db.query("SELECT current_setting('statement_timeout') AS t")).toEqual([{ t: "0" }]);
     });
 
+    it("processes beginning a run of one feature at the same moment share one run (one unfinished run per feature)", async () => {
+      const others = await Promise.all(Array.from({ length: 4 }, () => openPg({ ...s.target, poolSize: 2 })));
+      try {
+        const begun = await Promise.all([store, ...others].flatMap((st) => [st.beginRun("race", "schedule"), st.beginRun("race", "manual")]));
+        expect(new Set(begun.map((b) => b.run.runId)).size).toBe(1);
+        expect(begun.filter((b) => !b.resumed)).toHaveLength(1);
+        const rows = await store.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${store.db.ident("fabra_materialize_runs")} WHERE feature = 'race'`);
+        expect(rows[0]?.n).toBe("1");
+      } finally {
+        await Promise.all(others.map((o) => o.close()));
+      }
+    });
+
     it("point-in-time reads probe the (feature, entity_id, computed_at, run_id) index backwards, with no sort", async () => {
       // 20 entities with 300 values each (one per run).
       const rows = Array.from({ length: 6000 }, (_, i) => ({
