@@ -46,17 +46,22 @@ export async function pointInTime(db: PgDatabase, table: string, events: PitEven
   });
   const { sql, paramsFor } = joinStatement(table, features, bounds, options);
   const result = emptyPitResult(n, features.length, options);
+  const valueKeys = features.map((_, k) => `v${k}`);
+  const timeKeys = features.map((_, k) => `t${k}`);
   const place = (rows: Record<string, unknown>[], offset: number) => {
-    for (const row of rows) {
-      const i = offset + (row.i as number) - 1;
-      features.forEach((_, k) => {
-        const value = row[`v${k}`] as string | null;
-        (result.values[k] as (string | null)[])[i] = value;
-        if (result.computedAt) {
-          const at = row[`t${k}`] as string | null;
-          (result.computedAt[k] as (string | null)[])[i] = at === null ? null : fromEpochMicros(BigInt(at));
+    for (let k = 0; k < features.length; k++) {
+      const values = result.values[k] as (string | null)[];
+      const times = result.computedAt?.[k];
+      const valueKey = valueKeys[k] as string;
+      const timeKey = timeKeys[k] as string;
+      for (const row of rows) {
+        const i = offset + (row.i as number) - 1;
+        values[i] = row[valueKey] as string | null;
+        if (times) {
+          const at = row[timeKey] as string | null;
+          times[i] = at === null ? null : fromEpochMicros(BigInt(at));
         }
-      });
+      }
     }
   };
   const slice = (from: number) => paramsFor(events.entityIds.slice(from, from + PIT_CHUNK), timestamps.slice(from, from + PIT_CHUNK), from, PIT_CHUNK);
