@@ -18,7 +18,9 @@ export default defineConfig({
     vector: { type: "memory" }, // exact cosine search in memory; chunks kept in the DuckDB file
 
     // Production mode: one Postgres (with pgvector if available) and one Redis, shared by every process.
-    // Run `fabra migrate` once to create the tables, `fabra doctor` to check everything.
+    // Run `fabra migrate` once to create the tables, `fabra doctor` to check everything, `fabra worker` (any number)
+    // for scheduled refreshes. Postgres holds the ledger, feature history and runs (features' `entities: { sql }`
+    // run there, read-only); Redis holds the online cache and the refresh locks.
     // offline: { type: "postgres", url: "postgres://fabra@db:5432/fabra", poolSize: 10, schema: "public" }, // or FABRA_POSTGRES_URL
     // online: { type: "redis", url: "redis://cache:6379", keyPrefix: "fabra:", timeoutMs: 1000 },           // or FABRA_REDIS_URL
     // vector: { type: "pgvector" }, // url and schema default to the offline ones; exact scan if the server lacks pgvector

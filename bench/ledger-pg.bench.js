@@ -12,7 +12,8 @@ import { readRecordText } from "../dist/record/read.js";
 import { open } from "../dist/stores/records/postgres.js";
 import { applyMigrations } from "../dist/stores/shared/postgres-migrate.js";
 import { PgDatabase } from "../dist/stores/shared/postgres.js";
-import { dropSchema, POSTGRES_URL, round, runIfMain, uniqueName, withDefaults } from "./prod-services.js";
+import { benchOptions, round, runIfMain } from "./lib.js";
+import { dropSchema, POSTGRES_URL, uniqueName } from "./prod-services.js";
 
 const TARGET = 0.8;
 const FIXTURES = join(import.meta.dirname, "..", "test", "fixtures", "crs-001");
@@ -34,8 +35,8 @@ function mint(count) {
   });
 }
 
-export default async function run(options) {
-  const { quick, log } = withDefaults(options);
+export default async function run(options = benchOptions()) {
+  const { quick, log } = options;
   const n = quick ? 2000 : 20000;
   const schema = uniqueName();
   const target = { url: POSTGRES_URL, schema, poolSize: 10, service: "stores.offline" };

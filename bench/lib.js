@@ -18,6 +18,11 @@ export function percentile(values, p) {
   return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
 }
 
+/** The median as the benches report it: the upper middle element of a sorted copy (the middle one for odd counts). */
+export function median(values) {
+  return [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+}
+
 /** p50 / p90 / p99 / mean / min / max of a list of samples. */
 export function summarize(values) {
   const mean = values.reduce((a, b) => a + b, 0) / values.length;

@@ -5,9 +5,9 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { DuckDBTimestampValue } from "@duckdb/node-api";
 import { createFabra, entity, feature } from "../dist/index.js";
+import { median, runIfMain } from "./lib.js";
 
 export default async function run(options = {}) {
   const log = options.log ?? ((m) => process.stderr.write(`${m}\n`));
@@ -95,14 +95,4 @@ export default async function run(options = {}) {
   }
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run({ quick: process.argv.includes("--quick") || process.env.BENCH_QUICK === "1" }).then(
-    (result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
-    (err) => {
-      process.stderr.write(`${err.stack ?? err}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, run);

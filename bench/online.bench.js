@@ -7,12 +7,13 @@ import { join } from "node:path";
 import { resolveConfig } from "../dist/config/resolve.js";
 import { createFabraFromConfig } from "../dist/fabra.js";
 import { entity, feature } from "../dist/index.js";
-import { percentile, REDIS_URL, round, runIfMain, uniqueName, withDefaults } from "./prod-services.js";
+import { benchOptions, percentile, round, runIfMain } from "./lib.js";
+import { REDIS_URL, uniqueName } from "./prod-services.js";
 
 const TARGET = 1.3;
 
-export default async function run(options) {
-  const { quick, log } = withDefaults(options);
+export default async function run(options = benchOptions()) {
+  const { quick, log } = options;
   const iterations = quick ? 2000 : 20000;
   const dir = mkdtempSync(join(tmpdir(), "fabra-bench-online-"));
   const prefix = `${uniqueName()}:`;

@@ -5,8 +5,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { pathToFileURL } from "node:url";
 import { createFabra, entity, feature } from "../dist/index.js";
+import { median, round, runIfMain } from "./lib.js";
 
 const FEATURES = ["f_spend", "f_tier"];
 
@@ -130,15 +130,4 @@ function check(mine, raw, events) {
   if (nulls === 0 || nulls === events) throw new Error(`pit: degenerate data (${nulls} events before any value)`);
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const round = (x) => Math.round(x * 1000) / 1000;
-
-if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  run({ quick: process.argv.includes("--quick") || process.env.BENCH_QUICK === "1" }).then(
-    (result) => process.stdout.write(`${JSON.stringify(result, null, 2)}\n`),
-    (err) => {
-      process.stderr.write(`${err.stack ?? err}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, run);

@@ -1,21 +1,12 @@
-// Helpers for the production-store benches (online, ledger-pg, vector): service URLs, a private Postgres schema
-// or Redis prefix, PGlite+pgvector over the wire protocol, percentiles, and running a bench file on its own.
+// Services for the production-store benches (online, ledger-pg, vector): URLs, a private Postgres schema or Redis
+// key prefix, PGlite+pgvector over the wire protocol. Timing, percentiles and running alone are in lib.js.
 import { randomBytes } from "node:crypto";
-import { pathToFileURL } from "node:url";
 import pg from "pg";
 
 export const POSTGRES_URL = process.env.FABRA_BENCH_POSTGRES_URL ?? process.env.FABRA_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
 export const REDIS_URL = process.env.FABRA_BENCH_REDIS_URL ?? process.env.FABRA_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export const uniqueName = (prefix = "fabra_bench") => `${prefix}_${randomBytes(5).toString("hex")}`;
-
-export function percentile(values, p) {
-  const sorted = Float64Array.from(values).sort();
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length - 1, Math.max(0, rank - 1))];
-}
-
-export const round = (v, digits = 3) => (Number.isFinite(v) ? Math.round(v * 10 ** digits) / 10 ** digits : v);
 
 export async function dropSchema(url, schema) {
   const client = new pg.Client({ connectionString: url });
@@ -43,27 +34,4 @@ export async function startPglite() {
       await db.close();
     },
   };
-}
-
-/** Options as the harness passes them, when a bench file runs alone (`node bench/x.bench.js [--quick]`). */
-export function aloneOptions() {
-  const quick = process.argv.includes("--quick") || process.env.BENCH_QUICK === "1";
-  return { quick, log: (m) => process.stderr.write(`${m}\n`) };
-}
-
-/** Runs `run` when the file is executed directly, printing the result as JSON on stdout. */
-export function runIfMain(metaUrl, run) {
-  if (!process.argv[1] || metaUrl !== pathToFileURL(process.argv[1]).href) return;
-  run(aloneOptions()).then(
-    (result) => process.stdout.write(JSON.stringify(result, null, 2) + "\n"),
-    (err) => {
-      process.stderr.write(`${err?.stack ?? err}\n`);
-      process.exitCode = 1;
-    },
-  );
-}
-
-/** Fills in options the harness would give, so run() works both ways. */
-export function withDefaults(options = {}) {
-  return { quick: Boolean(options.quick), log: options.log ?? ((m) => process.stderr.write(`${m}\n`)) };
 }

@@ -10,7 +10,8 @@ import { open as openMemory } from "../dist/stores/vector/memory.js";
 import { applyMigrations } from "../dist/stores/shared/postgres-migrate.js";
 import { ensureHnswIndex, ensureVectorExtension } from "../dist/stores/shared/pgvector-extension.js";
 import { PgDatabase } from "../dist/stores/shared/postgres.js";
-import { percentile, round, runIfMain, startPglite, withDefaults } from "./prod-services.js";
+import { benchOptions, percentile, round, runIfMain } from "./lib.js";
+import { startPglite } from "./prod-services.js";
 
 const DIMS = 384;
 const MIN_SPEEDUP = 2;
@@ -29,8 +30,8 @@ function generator(seed) {
   return { uniform, gauss };
 }
 
-export default async function run(options) {
-  const { quick, log } = withDefaults(options);
+export default async function run(options = benchOptions()) {
+  const { quick, log } = options;
   const n = quick ? 10_000 : 100_000;
   const queries = quick ? 50 : 200;
   const { uniform, gauss } = generator(20250514);

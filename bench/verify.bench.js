@@ -11,7 +11,7 @@ import { readRecordText } from "../dist/record/read.js";
 import { fromEpochMicros } from "../dist/record/datetime.js";
 import { openRecordStore } from "../dist/stores/index.js";
 import { documents, openSupportFabra, queries } from "./fixtures.js";
-import { collectGarbage, now, round, runIfMain, tempDir } from "./lib.js";
+import { collectGarbage, median, now, round, runIfMain, tempDir } from "./lib.js";
 
 const TARGET = 0.5;
 
@@ -76,7 +76,6 @@ function timed(fn) {
   return now() - start;
 }
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 export default async function run(options) {
   const count = options.quick ? 1000 : 5000;

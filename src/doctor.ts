@@ -46,7 +46,7 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
     checks.push(await checkDuckLedger(config));
   } else if (probe) {
     const sameAsVector = vector.type === "pgvector" && vector.url === offline.url && vector.schema === offline.schema;
-    checks.push(...(await probe.probePostgres(offlineTarget(offline), { ledger: true, vector: sameAsVector, embedderDims: dims })));
+    checks.push(...(await probe.probePostgres(offlineTarget(offline), { ledger: true, history: true, vector: sameAsVector, embedderDims: dims })));
   }
   if (online.type === "memory") checks.push({ name: "stores.online", state: "ok", detail: "memory: in-process cache (one process; use redis for several)" });
   else if (probe) checks.push(...(await probe.probeRedis(redisTarget(online), online)));

@@ -46,12 +46,14 @@ describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
     const first = await run(["migrate"]);
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain("✓ applied 001 context record ledger");
+    expect(first.stdout).toContain("✓ applied 003 feature history and materialization runs");
     expect(first.stdout).toMatch(/! pgvector is not installed on this Postgres server; vector search uses an exact scan/);
     const second = await run(["migrate"]);
     expect(second.stdout).toContain("✓ up to date");
 
     const after = await run(["doctor"]);
     expect(after.stdout).toContain("✓ ledger writable");
+    expect(after.stdout).toContain("✓ feature history writable");
     expect(after.stdout).toMatch(/✓ stores\.online \(Redis\): Redis \d+\./);
     expect(after.stdout).toMatch(/! pgvector: not installed/);
     expect(after.exitCode).toBe(0);

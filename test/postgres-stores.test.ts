@@ -10,7 +10,7 @@ import { applyMigrations, migrationStatus } from "../src/stores/shared/postgres-
 import { PgDatabase, type PgTarget } from "../src/stores/shared/postgres.js";
 import { specVectorRows, syntheticRow } from "./contract/record-store.js";
 import { migratedSchema, type TestSchema } from "./helpers/pg-stores.js";
-import { dropSchema, freePort, POSTGRES_URL, postgresUp, startProxy, uniqueName } from "./helpers/services.js";
+import { dropSchema, freePort, POSTGRES_URL, postgresUp, proxiedPostgres, uniqueName } from "./helpers/services.js";
 
 const up = await postgresUp();
 
@@ -151,12 +151,9 @@ describe.skipIf(!up)("Postgres failures", () => {
   });
 
   it("connections dropped mid-run and restored: the pool recovers and no partial record is ever written", async () => {
-    const base = new URL(POSTGRES_URL);
-    const proxy = await startProxy(base.hostname, Number(base.port || 5432));
+    const { proxy, url: viaProxy } = await proxiedPostgres(POSTGRES_URL);
     const schema = await migratedSchema(POSTGRES_URL);
-    const viaProxy = new URL(POSTGRES_URL);
-    viaProxy.host = `127.0.0.1:${proxy.port}`;
-    const store = await openPg({ ...schema.target, url: viaProxy.toString() });
+    const store = await openPg({ ...schema.target, url: viaProxy });
     try {
       const rows = Array.from({ length: 60 }, (_, i) => syntheticRow(5000 + i, `2025-05-05T05:05:05.${String(i).padStart(6, "0")}Z`, "fault"));
       for (const r of rows.slice(0, 20)) expect(await store.append(r)).toBe("inserted");

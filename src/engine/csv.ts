@@ -1,5 +1,6 @@
 // Minimal RFC 4180 CSV: parsing small files (entity lists) and writing rows (training data to stdout or a file).
 import { FabraError } from "../errors.js";
+import { encodeValue, toJsonValue } from "./values.js";
 
 /** Parses CSV text into rows of fields; quoted fields may hold commas, quotes ("") and newlines. */
 export function parseCsv(text: string, source: string): string[][] {
@@ -48,14 +49,14 @@ export function parseCsv(text: string, source: string): string[][] {
   return rows;
 }
 
-/** One CSV field: values as text (objects and arrays as JSON), quoted when needed; null/undefined as empty. */
+/** One CSV field: values as text (objects and arrays as canonical JSON), quoted when needed; null/undefined as empty. */
 export function csvField(value: unknown): string {
   if (value === null || value === undefined) return "";
   let text: string;
   if (typeof value === "string") text = value;
   else if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") text = String(value);
   else if (value instanceof Date) text = value.toISOString();
-  else text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
+  else text = encodeValue(toJsonValue(value, "a CSV field")); // JSON that keeps integers beyond 2^53 exact
   return /[",\r\n]/.test(text) || text !== text.trim() ? `"${text.replace(/"/g, '""')}"` : text;
 }
 

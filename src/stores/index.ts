@@ -1,7 +1,6 @@
 // The store registry: maps each configured backend to its module, imported lazily so `pg` and `ioredis` load
 // only when configured. The engine never imports a backend; it gets a `Stores` from here.
 import type { OfflineConfig, OnlineConfig, ResolvedConfig, VectorConfig } from "../config/resolve.js";
-import { FabraError } from "../errors.js";
 import type { PgTarget } from "./shared/postgres.js";
 import type { RedisTarget } from "./shared/redis.js";
 import type { LockStore, OfflineStore, OnlineStore, RecordStore, Stores, VectorStore } from "./types.js";
@@ -31,7 +30,7 @@ export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineS
     case "duckdb":
       return (await import("./offline/duckdb.js")).open(offline.path);
     case "postgres":
-      return unavailable("./offline/postgres.js");
+      return (await import("./offline/postgres.js")).open(offlineTarget(offline));
   }
 }
 
@@ -112,13 +111,6 @@ async function closeAll(stores: { close(): Promise<void> }[]): Promise<void> {
   stores.length = 0;
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
-}
-
-// A backend not in this build yet fails loudly, never silently.
-function unavailable(module: string): never {
-  throw new FabraError("INVALID_CONFIG", `The store backend ${module.replace(/^\.\/|\.js$/g, "")} is not available in this version of fabra`, {
-    hint: "Use stores.offline duckdb for now; stores.online redis and stores.vector pgvector work with it.",
-  });
 }
 
 /** Writes rows to a Parquet file; an in-memory DuckDB does it, whatever stores are configured. */

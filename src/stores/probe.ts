@@ -1,6 +1,6 @@
 // Health probes of the production stores for `fabra doctor` and `fabra migrate`: connectivity and versions,
-// migrations, the pgvector extension, ledger writability (an insert in a transaction that is rolled back, so
-// nothing is ever written to the append-only ledger) and a Redis round trip. Loaded lazily (it pulls in pg/ioredis).
+// migrations, the pgvector extension, ledger and feature-history writability (inserts in a transaction that is
+// rolled back, so nothing is ever left behind) and a Redis round trip. Loaded lazily (it pulls in pg/ioredis).
 import { randomUUID } from "node:crypto";
 import type { OnlineConfig } from "../config/resolve.js";
 import { FabraError } from "../errors.js";
@@ -26,8 +26,8 @@ const fail = (name: string, err: unknown): Check => {
   return { name, state: "fail", detail: e.message, fix: e.hint };
 };
 
-/** Postgres: reachable, version, migrations, and for the ledger an insert that is rolled back. */
-export async function probePostgres(target: PgTarget, opts: { ledger: boolean; vector: boolean; embedderDims: number }): Promise<Check[]> {
+/** Postgres: reachable, version, migrations, and for the offline store (ledger, history) inserts that are rolled back. */
+export async function probePostgres(target: PgTarget, opts: { ledger: boolean; history?: boolean; vector: boolean; embedderDims: number }): Promise<Check[]> {
   const label = `${target.service} (Postgres)`;
   let db: PgDatabase;
   try {
@@ -53,6 +53,7 @@ export async function probePostgres(target: PgTarget, opts: { ledger: boolean; v
       checks.push({ name: "migrations", state: "ok", detail: `schema "${target.schema}" at migration ${Math.max(0, ...status.applied)}` });
     }
     if (opts.ledger) checks.push(await probeLedger(db));
+    if (opts.history) checks.push(await probeHistory(db));
     if (opts.vector) checks.push(...(await probeVector(db, opts.embedderDims)));
   } catch (err) {
     checks.push(fail(`${label} checks`, err));
@@ -86,6 +87,39 @@ async function probeLedger(db: PgDatabase): Promise<Check> {
       return { name, state: "fail", detail: "the ledger's append-only triggers are missing or disabled", fix: "Re-create them (see migration 1) or restore the schema; records must not be alterable." };
     }
     return { name, state: "ok", detail: "insert accepted (in a transaction rolled back: nothing written); UPDATE/DELETE refused by triggers" };
+  } catch (err) {
+    return fail(name, err);
+  }
+}
+
+/** A value and a run written, read back through the point-in-time index, then rolled back. */
+async function probeHistory(db: PgDatabase): Promise<Check> {
+  const name = "feature history writable";
+  try {
+    const runId = `run_doctor-probe-${randomUUID()}`;
+    const now = nowDatetime();
+    const read = await db.withClient(async (c) => {
+      await c.query("BEGIN");
+      try {
+        await c.query(`INSERT INTO ${db.ident("fabra_materialize_runs")} (run_id, feature, trigger, status, started_at) VALUES ($1, $2, 'manual', 'running', $3::timestamptz)`, [
+          runId,
+          runId,
+          now,
+        ]);
+        await c.query(`INSERT INTO ${db.ident("fabra_feature_values")} (feature, entity_id, value_json, computed_at, run_id) VALUES ($1, 'probe', '12.0', $2::timestamptz, $1)`, [runId, now]);
+        return await c.query<{ value_json: string }>(
+          `SELECT value_json FROM ${db.ident("fabra_feature_values")} WHERE feature = $1 AND entity_id = 'probe' AND computed_at <= $2::timestamptz
+           ORDER BY computed_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
+          [runId, now],
+        );
+      } finally {
+        await c.query("ROLLBACK");
+      }
+    });
+    if (read[0]?.value_json !== "12.0") {
+      return { name, state: "fail", detail: "a value written was not read back as written", fix: "Check the fabra_feature_values table against migration 3 (`fabra migrate`)." };
+    }
+    return { name, state: "ok", detail: "value and run inserted and read back point-in-time (in a transaction rolled back: nothing written)" };
   } catch (err) {
     return fail(name, err);
   }

@@ -200,3 +200,12 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
     },
   };
 }
+
+/** A proxy in front of the Postgres at `url`, and the same URL going through it. */
+export async function proxiedPostgres(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const base = new URL(url);
+  const proxy = await startProxy(base.hostname, Number(base.port || 5432));
+  const through = new URL(url);
+  through.host = `127.0.0.1:${proxy.port}`;
+  return { proxy, url: through.toString() };
+}

@@ -7,6 +7,7 @@ import { basename } from "node:path";
 import { DuckDBTimestampValue, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import type { DuckDatabase } from "../shared/duckdb-database.js";
+import { checkPitFeatures, checkPitKeys, emptyPitResult } from "../shared/offline-history.js";
 import type { PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult } from "../types.js";
 import { epochMicros, featuresWithTies } from "./duckdb-write.js";
 
@@ -20,22 +21,15 @@ const normalForm = (x: string) =>
 let tableCounter = 0;
 
 export async function pointInTime(db: DuckDatabase, events: PitEventKeys | PitEventFile, features: PitFeature[], options: PitOptions): Promise<PitResult> {
-  for (const f of features) {
-    if (f.maxAgeMs !== undefined && !(Number.isFinite(f.maxAgeMs) && f.maxAgeMs >= 0)) {
-      throw new FabraError("INVALID_ARGUMENT", `maxAgeMs of ${f.name} is ${f.maxAgeMs}; it must be a non-negative number`);
-    }
-  }
+  checkPitFeatures(features);
   return events.kind === "keys" ? joinKeys(db, events, features, options) : joinFile(db, events, features, options);
 }
 
 // ---------------------------------------------------------------- events from memory
 
 async function joinKeys(db: DuckDatabase, events: PitEventKeys, features: PitFeature[], options: PitOptions): Promise<PitResult> {
-  const n = events.entityIds.length;
-  if (events.timestamps.length !== n) {
-    throw new FabraError("INVALID_ARGUMENT", `pointInTime: ${n} entity ids but ${events.timestamps.length} timestamps`);
-  }
-  if (n === 0 || features.length === 0) return emptyResult(n, features.length, options);
+  const n = checkPitKeys(events);
+  if (n === 0 || features.length === 0) return emptyPitResult(n, features.length, options);
   const micros = events.timestamps.map(epochMicros);
   const table = `fabra_pit_events_${++tableCounter}`;
   return db.exclusive(async (c) => {
@@ -210,11 +204,6 @@ function splitResult(columns: unknown[][], offset: number, featureCount: number,
     if (options.includeComputedAt) computedAt.push(columns[offset + f * per + 1] as (string | null)[]);
   }
   return options.includeComputedAt ? { values, computedAt } : { values };
-}
-
-function emptyResult(n: number, featureCount: number, options: PitOptions): PitResult {
-  const nulls = () => Array.from({ length: featureCount }, () => new Array<string | null>(n).fill(null));
-  return options.includeComputedAt ? { values: nulls(), computedAt: nulls() } : { values: nulls() };
 }
 
 const MIN_SAFE = BigInt(Number.MIN_SAFE_INTEGER);

@@ -6,15 +6,13 @@
 // than everything stored for its feature; the newest computed_at per feature is kept in memory for the open file
 // (exact: one process writes a DuckDB file, and writes to it are serialized here), so the usual batch costs no
 // extra statement, and the exact check runs only on older or same-instant batches (backfills, interleaved writers).
-import { randomUUID } from "node:crypto";
 import { DuckDBTimestampValue, listValue, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { normalFormMicros, toEpochMicros } from "../../record/datetime.js";
 import type { DuckDatabase } from "../shared/duckdb-database.js";
+import { storedRunId } from "../shared/offline-history.js";
 import type { FeatureValueRow } from "../types.js";
 
-/** Values computed on read have no run; they get a run id of their own so each is kept. */
-export const READ_RUN_PREFIX = "read:";
 
 const TIES_TABLE = "fabra_feature_ties";
 
@@ -69,7 +67,7 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
     }
     return lastMicros;
   });
-  const runIds = rows.map((r) => r.runId ?? READ_RUN_PREFIX + randomUUID());
+  const runIds = rows.map((r) => storedRunId(r.runId));
   const spans = new Map<string, Span>();
   const seen = new Set<string>();
   rows.forEach((r, i) => {

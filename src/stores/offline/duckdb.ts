@@ -2,25 +2,23 @@
 // (feature, entity, run) so a re-run of a materialization never duplicates a value; materialization runs; the
 // point-in-time join (duckdb-pit.ts).
 import { DuckDBTimestampValue, listValue } from "@duckdb/node-api";
-import { FabraError } from "../../errors.js";
-import { fromEpochMicros, nowDatetime, toEpochMicros } from "../../record/datetime.js";
-import { newContextId } from "../../record/id.js";
+import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
-import type {
-  FeatureValueRow,
-  MaterializationRun,
-  OfflineCapabilities,
-  OfflineStore,
-  PitEventFile,
-  PitEventKeys,
-  PitFeature,
-  PitOptions,
-  PitResult,
-  RunOutcome,
-  RunTrigger,
-} from "../types.js";
+import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
+import {
+  checkEntityIds,
+  checkFinalStatus,
+  entityQueryFailed,
+  entityQueryText,
+  newRun,
+  toRun,
+  toValueRow,
+  unknownRun,
+  type StoredRunRow,
+  type StoredValueRow,
+} from "../shared/offline-history.js";
 import { pointInTime } from "./duckdb-pit.js";
-import { ensureTiesTable, READ_RUN_PREFIX, writeValues } from "./duckdb-write.js";
+import { ensureTiesTable, writeValues } from "./duckdb-write.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_feature_values (
@@ -50,53 +48,8 @@ const SCHEMA = [
   "SET TimeZone = 'UTC'",
 ];
 
-const FINAL: string[] = ["interrupted", "succeeded", "partial"];
-
-interface ValueRow {
-  feature: string;
-  entity_id: string;
-  value_json: string;
-  computed_us: bigint;
-  run_id: string;
-}
-
-interface RunRow {
-  run_id: string;
-  feature: string;
-  trigger: string;
-  status: string;
-  started_us: bigint;
-  finished_us: bigint | null;
-  entities_written: bigint;
-  entities_failed: bigint;
-  error: string | null;
-}
-
 const RUN_COLUMNS =
   "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error";
-
-const toValueRow = (r: ValueRow): FeatureValueRow => ({
-  feature: r.feature,
-  entityId: r.entity_id,
-  valueJson: r.value_json,
-  computedAt: fromEpochMicros(r.computed_us),
-  runId: r.run_id.startsWith(READ_RUN_PREFIX) ? null : r.run_id,
-});
-
-const toRun = (r: RunRow): MaterializationRun => ({
-  runId: r.run_id,
-  feature: r.feature,
-  trigger: r.trigger as RunTrigger,
-  status: r.status as MaterializationRun["status"],
-  startedAt: fromEpochMicros(r.started_us),
-  finishedAt: r.finished_us === null ? null : fromEpochMicros(r.finished_us),
-  entitiesWritten: Number(r.entities_written),
-  entitiesFailed: Number(r.entities_failed),
-  error: r.error,
-});
-
-/** A new run id: `run_` + a UUIDv7, so later runs sort after earlier ones. */
-export const newRunId = (): string => `run_${newContextId().slice(4)}`;
 
 export class DuckDBOfflineStore implements OfflineStore {
   readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, readsEventFiles: true };
@@ -126,7 +79,7 @@ export class DuckDBOfflineStore implements OfflineStore {
       params.push(new DuckDBTimestampValue(toEpochMicros(asOf)));
       bound = "AND computed_at <= $3";
     }
-    const rows = await this.db.query<ValueRow>(
+    const rows = await this.db.query<StoredValueRow>(
       `SELECT feature, entity_id, value_json, epoch_us(computed_at) AS computed_us, run_id FROM fabra_feature_values
        WHERE feature = $1 AND entity_id = $2 ${bound} ORDER BY computed_at DESC, run_id DESC LIMIT 1`,
       params,
@@ -148,23 +101,13 @@ export class DuckDBOfflineStore implements OfflineStore {
            ORDER BY started_at DESC, run_id DESC LIMIT 1`,
           [feature],
         )
-      ).getRowObjectsJS() as unknown as RunRow[];
+      ).getRowObjectsJS() as unknown as StoredRunRow[];
       const existing = open[0];
       if (existing) {
         await run("UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1", [existing.run_id]);
         return { run: { ...toRun(existing), status: "running", finishedAt: null, error: null }, resumed: true };
       }
-      const created: MaterializationRun = {
-        runId: newRunId(),
-        feature,
-        trigger,
-        status: "running",
-        startedAt: nowDatetime(),
-        finishedAt: null,
-        entitiesWritten: 0,
-        entitiesFailed: 0,
-        error: null,
-      };
+      const created = newRun(feature, trigger);
       await run(
         `INSERT INTO fabra_materialize_runs (run_id, feature, trigger, status, started_at) VALUES ($1, $2, $3, 'running', $4)`,
         [created.runId, feature, trigger, new DuckDBTimestampValue(toEpochMicros(created.startedAt))],
@@ -181,26 +124,24 @@ export class DuckDBOfflineStore implements OfflineStore {
   }
 
   async endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun> {
-    if (!FINAL.includes(outcome.status)) {
-      throw new FabraError("INVALID_ARGUMENT", `endRun: ${JSON.stringify(outcome.status)} is not a final run status`);
-    }
+    checkFinalStatus(outcome);
     const rows = await this.db.transaction(async (run, connection) => {
       const changed = await run(
         `UPDATE fabra_materialize_runs SET status = $2, finished_at = $3, entities_written = $4, entities_failed = $5, error = $6 WHERE run_id = $1`,
         [runId, outcome.status, new DuckDBTimestampValue(toEpochMicros(nowDatetime())), outcome.entitiesWritten, outcome.entitiesFailed, outcome.error],
       );
       if (changed === 0) return [];
-      return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as RunRow[];
+      return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as StoredRunRow[];
     });
     const row = rows[0];
-    if (!row) throw new FabraError("NOT_FOUND", `No materialization run ${runId}`, { hint: "Runs are created by beginRun." });
+    if (!row) throw unknownRun(runId);
     return toRun(row);
   }
 
   async latestRuns(features?: string[]): Promise<MaterializationRun[]> {
     if (features && features.length === 0) return [];
     const filter = features ? "WHERE feature IN (SELECT unnest($1::VARCHAR[]))" : "";
-    const rows = await this.db.query<RunRow>(
+    const rows = await this.db.query<StoredRunRow>(
       `SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs ${filter}
        QUALIFY row_number() OVER (PARTITION BY feature ORDER BY started_at DESC, run_id DESC) = 1 ORDER BY feature`,
       features ? [listValue(features)] : [],
@@ -211,7 +152,7 @@ export class DuckDBOfflineStore implements OfflineStore {
   // ---------------------------------------------------------------- entity sources
 
   async queryEntityIds(sql: string): Promise<string[]> {
-    const text = sql.trim().replace(/;\s*$/, "");
+    const text = entityQueryText(sql);
     let columns: unknown[][];
     try {
       columns = await this.db.exclusive(async (c) => {
@@ -219,19 +160,9 @@ export class DuckDBOfflineStore implements OfflineStore {
         return reader.getColumnsJS();
       });
     } catch (err) {
-      throw new FabraError("INVALID_DEFINITION", `The entities query failed: ${(err as Error).message.split("\n")[0]}`, {
-        hint: `Query: ${text}. It runs against the offline store (DuckDB: ${this.db.path}); its first column is the entity id.`,
-        cause: err,
-      });
+      throw entityQueryFailed(err, text, `DuckDB: ${this.db.path}`);
     }
-    const ids = (columns[0] ?? []) as (string | null)[];
-    const nullAt = ids.indexOf(null);
-    if (nullAt >= 0) {
-      throw new FabraError("INVALID_DEFINITION", `The entities query returned a null id (row ${nullAt + 1})`, {
-        hint: `Filter nulls out: ... WHERE <id column> IS NOT NULL. Query: ${text}`,
-      });
-    }
-    return ids as string[];
+    return checkEntityIds((columns[0] ?? []) as (string | null)[], text);
   }
 
   close(): Promise<void> {

@@ -3,8 +3,8 @@
 // itself; nothing here tries. Many processes may append at once.
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
-import { requireMigrated } from "../shared/postgres-migrate.js";
-import { epochMicrosSql, PgDatabase, type PgTarget } from "../shared/postgres.js";
+import { openMigrated } from "../shared/postgres-migrate.js";
+import { epochMicrosSql, type PgDatabase, type PgTarget } from "../shared/postgres.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
 import { conflictError } from "./conflict.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "./filter.js";
@@ -44,13 +44,7 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   static async open(target: PgTarget): Promise<PostgresRecordStore> {
-    const db = await PgDatabase.open(target);
-    try {
-      await requireMigrated(db);
-    } catch (err) {
-      await db.close();
-      throw err;
-    }
+    const db = await openMigrated(target);
     return new PostgresRecordStore(db);
   }
 

@@ -5,7 +5,7 @@ import { createHash } from "node:crypto";
 import pg from "pg";
 import { FabraError } from "../../errors.js";
 import { MIGRATIONS, type Migration } from "../migrations/postgres/index.js";
-import type { PgDatabase, PgQueryable } from "./postgres.js";
+import { PgDatabase, type PgQueryable, type PgTarget } from "./postgres.js";
 
 export interface MigrationStatus {
   /** Versions recorded in fabra_migrations (empty when the table does not exist yet). */
@@ -81,6 +81,18 @@ export async function applyMigrations(db: PgDatabase, migrations: readonly Migra
       await c.query("SELECT pg_advisory_unlock($1::bigint)", [lockKey(db.target.schema)]).catch(() => undefined);
     }
   });
+}
+
+/** Opens the database of a store whose schema must be migrated (closed again if it is not). */
+export async function openMigrated(target: PgTarget): Promise<PgDatabase> {
+  const db = await PgDatabase.open(target);
+  try {
+    await requireMigrated(db);
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+  return db;
 }
 
 const checked = new Set<string>();

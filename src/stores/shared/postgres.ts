@@ -116,6 +116,11 @@ export class PgDatabase implements PgQueryable {
       throw this.failed(err);
     }
     let broken: Error | undefined;
+    // A checked-out client whose connection drops emits "error"; without a listener that would crash the process.
+    const onError = (err: Error) => {
+      broken = err;
+    };
+    client.on("error", onError);
     const queryable: PgQueryable = {
       query: async <R>(sql: string, params: unknown[] = []) => {
         try {
@@ -132,6 +137,7 @@ export class PgDatabase implements PgQueryable {
       throw this.failed(err);
     } finally {
       // A client whose connection broke is destroyed, never handed to the next caller.
+      client.removeListener("error", onError);
       client.release(broken);
     }
   }

@@ -1,9 +1,10 @@
 // Every Postgres migration, in order. To change the schema, add the next numbered file here (e.g.
-// 003-feature-history.ts) and list it below; never edit a released migration.
+// 004-...ts) and list it below; never edit a released migration.
 import { ledger } from "./001-ledger.js";
 import { vectorChunks } from "./002-vector-chunks.js";
+import { featureHistory } from "./003-feature-history.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks];
+export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory];
