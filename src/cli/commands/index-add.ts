@@ -4,7 +4,7 @@ import { readDocuments } from "../../documents.js";
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../project.js";
 import { print, projectOptions } from "../options.js";
-import { ok } from "../render/format.js";
+import { ok, warn } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
 
 export function registerIndexCommands(program: Command): void {
@@ -24,6 +24,12 @@ export function registerIndexCommands(program: Command): void {
         const result = await fabra.index.add(flags.index, documents, (done) => progress.update(done));
         progress.done();
         print(ok(`Indexed ${result.documents} documents as ${result.chunks} chunks into "${flags.index}"`));
+        if (!fabra.stores.vector.capabilities.persistent) {
+          process.stderr.write(
+            warn(`the vector store keeps chunks in this process only, so they are gone when this command ends. ` +
+              `Use stores.vector: { type: "pgvector" } with a postgres offline store, or the local duckdb offline store.`) + "\n",
+          );
+        }
       });
     });
   index

@@ -46,5 +46,6 @@ export function showValue(v: JsonValue, max = 60): string {
 
 export const ok = (text: string) => `${chalk.green("✓")} ${text}`;
 export const bad = (text: string) => `${chalk.red("✗")} ${text}`;
+export const warn = (text: string) => `${chalk.yellow("!")} ${text}`;
 export const heading = (text: string) => chalk.bold.underline(text);
 export const dim = (text: string) => chalk.dim(text);

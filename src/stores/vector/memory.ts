@@ -57,13 +57,16 @@ class IndexData {
 }
 
 export class MemoryVectorStore implements VectorStore {
-  readonly capabilities = { concurrentWriters: false, persistent: false };
+  readonly capabilities: { concurrentWriters: false; persistent: boolean };
   private readonly indexes = new Map<string, Promise<IndexData>>();
 
   constructor(
     readonly dimensions: number,
     private readonly persistence: ChunkPersistence | null = null,
-  ) {}
+  ) {
+    // Chunks outlive the process only when they are kept somewhere (the local DuckDB file).
+    this.capabilities = { concurrentWriters: false, persistent: persistence !== null };
+  }
 
   async upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void> {
     for (const c of chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
