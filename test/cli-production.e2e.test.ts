@@ -71,7 +71,7 @@ describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
     expect(verified.exitCode).toBe(0);
     expect(verified.stdout).toMatch(/4 records verified/);
     const listed = await run(["context", "list", "--format", "json"]);
-    expect(JSON.parse(listed.stdout)).toHaveLength(4);
+    expect(JSON.parse(listed.stdout).items).toHaveLength(4);
   });
 });
 

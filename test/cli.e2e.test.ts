@@ -100,11 +100,11 @@ describe("fabra CLI", () => {
     expect(bare.stdout).toContain("✓ Record integrity verified");
 
     const list = await run(["context", "list", "--format", "json"]);
-    const ids = (JSON.parse(list.stdout) as { context_id: string }[]).map((r) => r.context_id);
+    const ids = (JSON.parse(list.stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id);
     expect(ids.sort()).toEqual(Object.values(VECTOR_IDS).sort());
 
     const filtered = await run(["context", "list", "--function", "tiny_budget", "--format", "json"]);
-    expect((JSON.parse(filtered.stdout) as { context_id: string }[]).map((r) => r.context_id)).toEqual([VECTOR_IDS.empty_content]);
+    expect((JSON.parse(filtered.stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id)).toEqual([VECTOR_IDS.empty_content]);
 
     const out = join(dir, "exported.json");
     const exported = await run(["context", "export", VECTOR_IDS.features_unicode_numbers, "-o", out]);
@@ -126,7 +126,7 @@ describe("fabra CLI", () => {
     const r = await run2(["context", "import", vector("empty_content"), file]);
     expectCleanError(r, 1, /record_hash mismatch.*nothing was imported/);
     const list = await run2(["context", "list", "--format", "json"]);
-    expect(JSON.parse(list.stdout)).toEqual([]);
+    expect(JSON.parse(list.stdout)).toEqual({ items: [], next_cursor: null });
     expect(env.FABRA_DUCKDB_PATH).toContain("ledger.duckdb");
   });
 

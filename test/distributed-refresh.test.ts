@@ -44,7 +44,7 @@ interface WorkerEvent {
   at: string;
   type: string;
   feature?: string;
-  runId?: string;
+  run_id?: string;
   resumed?: boolean;
   reason?: string;
 }
@@ -175,7 +175,7 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     }
     await waitFor("worker B skipping the locked feature", () => b.events.some((e) => e.type === "skipped" && e.reason === "locked"));
     expect(await redis.get(lockKey)).toBe(token);
-    const runId = a.events.find((e) => e.type === "started")?.runId;
+    const runId = a.events.find((e) => e.type === "started")?.run_id;
     expect(runId).toMatch(/^run_/);
     a.proc.kill("SIGKILL");
     const killed = await a.proc;
@@ -192,7 +192,7 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     expect(expiredAt - killedAt).toBeLessThanOrEqual(ttl + 500);
     await waitFor("B to finish slow", () => b.events.some((e) => e.type === "finished" && e.feature === "slow"), 30_000);
     const resumedEvent = b.events.find((e) => e.type === "started");
-    expect(resumedEvent).toMatchObject({ feature: "slow", runId, resumed: true });
+    expect(resumedEvent).toMatchObject({ feature: "slow", run_id: runId, resumed: true });
     expect(datetimeToMs(resumedEvent?.at ?? "")).toBeGreaterThanOrEqual(expiredAt - 200);
     b.proc.kill("SIGTERM");
     expect((await b.proc).exitCode).toBe(0);

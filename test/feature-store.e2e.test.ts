@@ -90,13 +90,13 @@ describe("fabra materialize / features / training-data / worker", () => {
     expect(out).toMatchObject({ ok: false, exit_code: 1 });
     expect(out.features[0]).toMatchObject({
       feature: "slow",
-      runId,
+      run_id: runId,
       resumed: true,
       status: "partial",
-      alreadyWritten: writtenBefore,
+      already_written: writtenBefore,
       written: ENTITIES - 1 - writtenBefore,
       failed: 1,
-      errors: [{ entityId: "u13", error: "no data for u13" }],
+      errors: [{ entity_id: "u13", error: "no data for u13" }],
     });
 
     const perRun = await query<{ run_id: string; n: bigint; entities: bigint }>(
@@ -177,7 +177,7 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["training-data", "--events", "events.csv", "--features", "tier"], /events\.csv has no entity column "entity_id" \(its columns: user, at, label\)/],
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--ttl", "soon"], /ttl is "soon", which is not a duration/],
       [["worker", "--features", "slow"], /Feature slow has no refresh schedule/],
-      [["worker", "--lock-ttl", "forever"], /--lock-ttl is "forever"/],
+      [["worker", "--lock-ttl", "forever"], /--lock-ttl "forever" is not a duration/],
     ];
     // In parallel, each on its own DuckDB file (one file has one writer process at a time).
     const results = await Promise.all(cases.map(([args], i) => run(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) })));

@@ -148,9 +148,9 @@ describe.skipIf(!up)("production mode end to end (Postgres + Redis + pgvector fa
     tiers({ u1: "platinum", u2: "silver", u3: "free" });
     const materialized = await run(["materialize", "--json"]);
     expect(materialized.exitCode, materialized.stderr).toBe(0);
-    const result = JSON.parse(materialized.stdout) as { features: { feature: string; status: string; total: number; written: number; runId: string }[] };
+    const result = JSON.parse(materialized.stdout) as { features: { feature: string; status: string; total: number; written: number; run_id: string }[] };
     expect(result.features).toMatchObject([{ feature: "tier", status: "succeeded", total: 3, written: 3 }]);
-    const runId = result.features[0]?.runId ?? "";
+    const runId = result.features[0]?.run_id ?? "";
     const rows = await sql<{ entity_id: string; value_json: string }>(`SELECT entity_id, value_json FROM ${ident("fabra_feature_values")} WHERE run_id = $1 ORDER BY entity_id`, [runId]);
     expect(rows).toEqual([
       { entity_id: "u1", value_json: '"platinum"' },
@@ -164,20 +164,20 @@ describe.skipIf(!up)("production mode end to end (Postgres + Redis + pgvector fa
 
     const list = await run(["features", "list", "--json"]);
     expect(list.exitCode, list.stderr).toBe(0);
-    const features = JSON.parse(list.stdout) as { name: string; last_run: { runId: string; status: string } | null }[];
-    expect(features.map((f) => [f.name, f.last_run?.runId ?? null, f.last_run?.status ?? null])).toEqual([
+    const features = JSON.parse(list.stdout) as { name: string; last_run: { run_id: string; status: string } | null }[];
+    expect(features.map((f) => [f.name, f.last_run?.run_id ?? null, f.last_run?.status ?? null])).toEqual([
       ["ratio", null, null],
       ["tier", runId, "succeeded"],
     ]);
     const now = await run(["features", "get", "tier", "u1", "--json"]);
-    expect(JSON.parse(now.stdout)).toMatchObject({ value: "platinum", source: "cache" });
+    expect(JSON.parse(now.stdout)).toMatchObject({ value: "platinum", served_from: "cache" });
     const before = await run(["features", "get", "tier", "u1", "--as-of", "2000-01-01T00:00:00Z"]);
     expect(before.exitCode).toBe(2);
     expect(before.stderr).toMatch(/No value of tier for u1 at or before 2000-01-01T00:00:00Z/);
     const [readAt] = await sql<{ at: string }>(`SELECT to_char(computed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS at FROM ${ident("fabra_feature_values")} WHERE feature = 'tier' AND run_id LIKE 'read:%'`);
     const asOf = await run(["features", "get", "tier", "u1", "--as-of", readAt?.at ?? "", "--json"]);
     expect(asOf.exitCode, asOf.stderr).toBe(0);
-    expect(JSON.parse(asOf.stdout)).toMatchObject({ value: "gold", source: "history" });
+    expect(JSON.parse(asOf.stdout)).toMatchObject({ value: "gold", served_from: "history" });
   }, 60_000);
 
   it("training-data joins point-in-time from Postgres history (the events file read by fabra)", async () => {

@@ -39,7 +39,7 @@ async function serve(p: ReturnType<typeof project>, extra: Record<string, string
   return { child, url };
 }
 
-const ids = (stdout: string) => (JSON.parse(stdout) as { context_id: string }[]).map((r) => r.context_id);
+const ids = (stdout: string) => (JSON.parse(stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id);
 
 describe("context commands while `fabra serve` holds the DuckDB file", () => {
   const p = project();

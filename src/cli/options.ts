@@ -1,12 +1,14 @@
-// Shared CLI option handling: the global --config, output formats, numbers.
+// Shared CLI option handling: the global --config, output formats (--format, with --json as its alias), numbers,
+// durations, times and repeatable flags.
 import type { Command } from "commander";
+import { isDuration, parseDuration } from "../engine/duration.js";
 import { FabraError } from "../errors.js";
 import type { ProjectOptions } from "../project.js";
+import { normalizeDatetime } from "../record/datetime.js";
 
 /** Project options from the global flags of the program a command belongs to. */
 export function projectOptions(cmd: Command): ProjectOptions {
-  const globals = cmd.optsWithGlobals<{ config?: string }>();
-  return { cwd: process.cwd(), configPath: globals.config };
+  return { cwd: process.cwd(), configPath: cmd.optsWithGlobals<{ config?: string }>().config };
 }
 
 export function parseFormat<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
@@ -17,12 +19,53 @@ export function parseFormat<T extends string>(value: string | undefined, allowed
   });
 }
 
+/** The output format from `--format` and its alias `--json` (given together, they must agree). */
+export function outputFormat<T extends string>(flags: { format?: string; json?: boolean }, allowed: readonly T[], fallback: T): T {
+  const format = parseFormat(flags.format, allowed, fallback);
+  if (flags.json === true) {
+    if (flags.format !== undefined && flags.format !== "json") {
+      throw new FabraError("INVALID_ARGUMENT", `--json and --format ${flags.format} contradict each other`, { hint: "Give one of them." });
+    }
+    return "json" as T;
+  }
+  return format;
+}
+
 export function parsePositiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
     throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a positive whole number`, { hint: `Use e.g. ${flag} 20.` });
   }
   return n;
+}
+
+/** A duration flag (`500ms`, `30s`, `5m`, or plain milliseconds) in milliseconds, at least `minMs`. */
+export function parseDurationFlag(value: string, flag: string, minMs = 1): number {
+  const text = value.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) : isDuration(text) ? parseDuration(text, flag) : NaN;
+  if (!Number.isSafeInteger(ms) || ms < minMs) {
+    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a duration${Number.isNaN(ms) ? "" : ` of at least ${minMs}ms`}`, {
+      hint: `Use e.g. ${flag} 10s (units: ms, s, m, h, d; a plain number is milliseconds).`,
+    });
+  }
+  return ms;
+}
+
+/** An ISO-8601 time, or a duration ago (`1h` = one hour ago), as a normal-form datetime. */
+export function parseTime(value: string, flag: string): string {
+  if (isDuration(value)) return normalizeDatetime(new Date(Date.now() - parseDuration(value, flag)).toISOString());
+  try {
+    return normalizeDatetime(value, flag);
+  } catch {
+    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a time`, {
+      hint: "Use an ISO-8601 time like 2026-03-01T09:00:00Z or a duration ago like 30m, 2h, 7d.",
+    });
+  }
+}
+
+/** Commander's argument parser for a repeatable flag: every value, in order. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** Writes text to stdout, ending with one newline. */

@@ -1,16 +1,20 @@
 // `fabra context run <function> --input key=value ...`: assemble a context, print content, id and drops.
 import type { Command } from "commander";
-import { FabraError } from "../../errors.js";
+import { FabraError, isFabraError } from "../../errors.js";
 import type { ContextResult } from "../../define/types.js";
-import type { assemblyJson } from "../../engine/json-shapes.js";
+import { assemblyJson } from "../../engine/json-shapes.js";
 import { withFabraOrServer } from "../../project.js";
+import { parseJson } from "../../record/json.js";
+import { isJsonObject, toPlain, type JsonObject } from "../../record/json-value.js";
+import { toJsonText } from "../../record/json-text.js";
 import { recordFromJson } from "../../record/schema.js";
-import { print, projectOptions } from "../options.js";
+import { collect, outputFormat, print, projectOptions } from "../options.js";
 import { renderAssembly } from "../render/assembly-view.js";
 
 interface RunFlags {
   input: string[];
   inputs?: string;
+  format?: string;
   json?: boolean;
 }
 
@@ -19,48 +23,55 @@ export function registerContextRun(context: Command): void {
     .command("run <function>")
     .description("Assemble a context with the given inputs, write its record, print the content")
     .option("-i, --input <key=value>", "an input (string value); repeat for several", collect, [])
-    .option("--inputs <json>", "all inputs as one JSON object (for numbers, booleans, nested values)")
-    .option("--json", "print the result as JSON")
+    .option("--inputs <json>", "all inputs as one JSON object (for numbers, booleans, nested values; 12.0 stays a float)")
+    .option("--format <format>", "text | json: the result as POST /v1/context/:name returns it")
+    .option("--json", "the same as --format json")
     .action(async (name: string, flags: RunFlags, cmd: Command) => {
+      const format = outputFormat(flags, ["text", "json"] as const, "text");
+      // The inputs exactly as given (12.0 a float, big integers exact) go into the record, as over HTTP; the
+      // function gets plain JS values.
       const inputs = parseInputs(flags);
       const result = await withFabraOrServer(
         projectOptions(cmd),
-        (fabra) => fabra.assemble(name, inputs),
-        // A `fabra serve` holds the local ledger: assemble in that server, then read its record back.
+        (fabra) => fabra.runContext(name, toPlain(inputs) as Record<string, unknown>, { recordedInputs: inputs }),
+        // A `fabra serve` holds the local ledger: assemble in that server (the body sent kind-preserving), then read
+        // its record back.
         async (server) => {
           const res = await server.callPlain<ReturnType<typeof assemblyJson>>("POST", `/v1/context/${encodeURIComponent(name)}`, inputs);
           const record = recordFromJson(await server.call("GET", `/v1/contexts/${res.context_id}`));
           const m = res.meta;
-          const meta = { budgetExceeded: m.budget_exceeded, freshnessStatus: m.freshness_status, freshnessViolations: m.freshness_violations, latencyMs: m.latency_ms, estimatedCostUsd: m.estimated_cost_usd, recordHash: res.record_hash, persisted: m.persisted };
+          const meta = {
+            budgetExceeded: m.budget_exceeded,
+            freshnessStatus: m.freshness_status,
+            freshnessViolations: m.freshness_violations,
+            latencyMs: m.latency_ms,
+            estimatedCostUsd: m.estimated_cost_usd,
+            recordHash: res.record_hash,
+            persisted: m.persisted,
+          };
           return { id: res.context_id, content: res.content, tokenCount: res.token_count, dropped: res.dropped, meta, record } satisfies ContextResult;
         },
       );
-      if (flags.json) {
-        return print(
-          JSON.stringify({ context_id: result.id, content: result.content, token_count: result.tokenCount, dropped: result.dropped, meta: result.meta }, null, 2),
-        );
-      }
+      if (format === "json") return print(toJsonText(assemblyJson(result), 2));
       print(renderAssembly(result));
     });
 }
 
-function collect(value: string, previous: string[]): string[] {
-  return [...previous, value];
-}
-
-export function parseInputs(flags: { input: string[]; inputs?: string }): Record<string, unknown> {
-  let inputs: Record<string, unknown> = {};
+/** `--inputs` (read losslessly) with each `--input key=value` on top, as kind-preserving JSON. */
+export function parseInputs(flags: { input: string[]; inputs?: string }): JsonObject {
+  let inputs: JsonObject = {};
   if (flags.inputs !== undefined) {
-    let parsed: unknown;
+    let parsed;
     try {
-      parsed = JSON.parse(flags.inputs);
+      parsed = parseJson(flags.inputs, "--inputs");
     } catch (err) {
-      throw new FabraError("INVALID_JSON", `--inputs is not valid JSON: ${(err as Error).message}`, { hint: `Use e.g. --inputs '{"userId":"u_1","limit":3}'.` });
+      if (!isFabraError(err)) throw err;
+      throw new FabraError("INVALID_JSON", err.message, { hint: `Use e.g. --inputs '{"userId":"u_1","limit":3}' (quote it for the shell).` });
     }
-    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    if (!isJsonObject(parsed)) {
       throw new FabraError("INVALID_ARGUMENT", "--inputs must be a JSON object", { hint: `Use e.g. --inputs '{"userId":"u_1"}'.` });
     }
-    inputs = parsed as Record<string, unknown>;
+    inputs = parsed;
   }
   for (const pair of flags.input) {
     const eq = pair.indexOf("=");

@@ -2,6 +2,7 @@
 // its last materialization run (from the offline store) and when the next one is due.
 import type { FeatureDef } from "../../define/feature.js";
 import { entityName } from "../../define/feature.js";
+import { materializationRunJson } from "../../engine/json-shapes.js";
 import { nextDueMs, refreshScheduleOf, type RefreshSchedule } from "../../engine/refresh.js";
 import type { FabraRuntime } from "../../engine/runtime.js";
 import { datetimeToMs, toDatetime } from "../../record/datetime.js";
@@ -26,7 +27,7 @@ export async function listFeatures(fabra: FabraRuntime, options: { json: boolean
   const runs = new Map((await fabra.stores.offline.latestRuns(defs.map(([n]) => n))).map((r) => [r.feature, r]));
   const now = Date.now();
   const listing = defs.map(([name, def]) => describe(name, def, runs.get(name) ?? null, now));
-  if (options.json) return print(JSON.stringify(listing, null, 2));
+  if (options.json) return print(JSON.stringify(listing.map((f) => ({ ...f, last_run: f.last_run && materializationRunJson(f.last_run) })), null, 2));
   if (listing.length === 0) return print(dim("No features are defined; add a module with feature(...) to `definitions` in fabra.config.ts."));
   print(
     table(

@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { readDocuments } from "../../documents.js";
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../project.js";
-import { print, projectOptions } from "../options.js";
+import { outputFormat, print, projectOptions } from "../options.js";
 import { ok, warn } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
 
@@ -35,9 +35,13 @@ export function registerIndexCommands(program: Command): void {
   index
     .command("list")
     .description("List indexes with their chunk counts and dimensions")
-    .action(async (_flags: unknown, cmd: Command) => {
+    .option("--format <format>", "text | json")
+    .option("--json", "the same as --format json")
+    .action(async (flags: { format?: string; json?: boolean }, cmd: Command) => {
+      const format = outputFormat(flags, ["text", "json"] as const, "text");
       await withFabra(projectOptions(cmd), async (fabra) => {
         const indexes = await fabra.stores.vector.listIndexes();
+        if (format === "json") return print(JSON.stringify(indexes, null, 2));
         if (indexes.length === 0) return print("No indexes yet. Add documents with: fabra index add <path> --index <name>");
         for (const i of indexes) print(`${i.name}  ${i.chunks} chunks  ${i.dimensions} dims`);
       });

@@ -7,8 +7,10 @@ import type { Command } from "commander";
 import { entityName } from "../../define/feature.js";
 import { readEntitiesFile } from "../../engine/entity-source.js";
 import { materialize, planMaterialize, type FeatureRunResult } from "../../engine/materialize.js";
+import { runResultJson } from "../../engine/json-shapes.js";
+import { exitCodeFor, isFabraError } from "../../errors.js";
 import { withFabra } from "../../project.js";
-import { parsePositiveInt, print, projectOptions } from "../options.js";
+import { outputFormat, parsePositiveInt, print, projectOptions } from "../options.js";
 import { dim } from "../render/format.js";
 import { inkView, plainView, summary, type MaterializeView } from "../render/materialize-view.js";
 
@@ -17,8 +19,11 @@ interface MaterializeFlags {
   entityColumn?: string;
   concurrency?: string;
   batchSize?: string;
+  format?: string;
   json?: boolean;
 }
+
+const FORMATS = ["text", "json"] as const;
 
 export function registerMaterialize(program: Command): void {
   program
@@ -28,44 +33,61 @@ export function registerMaterialize(program: Command): void {
     .option("--entity-column <name>", "the entity column of a CSV --entities file")
     .option("--concurrency <n>", "entities computed at once", "8")
     .option("--batch-size <n>", "values per transactional write", "1000")
-    .option("--json", "print the outcome as JSON (no progress view)")
+    .option("--format <format>", "text | json: the outcome as JSON, errors included (no progress view)")
+    .option("--json", "the same as --format json")
     .addHelpText("after", "\nExit codes: 0 all written, 1 some entities failed, 2 bad input, 3 a run did not finish (re-run to resume it).")
     .action(async (features: string[], flags: MaterializeFlags, cmd: Command) => {
-      const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
-      const batchSize = parsePositiveInt(flags.batchSize ?? "1000", "--batch-size");
-      const options = projectOptions(cmd);
-      await withFabra(options, async (fabra, config) => {
-        const planned = planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
-        let entities: string[] | undefined;
-        if (flags.entities !== undefined) {
-          const first = fabra.definitions.features.get(planned[0] ?? "");
-          entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
-        }
-        const names = planMaterialize(fabra, { features, entities });
-        if (!flags.json && config.stores.online.type === "memory") {
-          print(dim("note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)"));
-        }
-        const view: MaterializeView | null = flags.json ? null : process.stdout.isTTY ? inkView(names) : plainView(print);
-
-        const stop = new AbortController();
-        const onSignal = () => {
-          process.stderr.write("\nfabra: stopping after the current batch (Ctrl-C again to quit at once)\n");
-          stop.abort(new Error("interrupted by a signal"));
-        };
-        process.once("SIGINT", onSignal);
-        process.once("SIGTERM", onSignal);
-        let results: FeatureRunResult[];
-        try {
-          results = await materialize(fabra, { features: names, entities, concurrency, batchSize, signal: stop.signal, onProgress: view?.update });
-        } finally {
-          process.removeListener("SIGINT", onSignal);
-          process.removeListener("SIGTERM", onSignal);
-          view?.finish();
-        }
-        const code = results.some((r) => r.status === "interrupted" || r.status === "locked") || results.length < names.length ? 3 : results.some((r) => r.failed > 0) ? 1 : 0;
-        if (flags.json) print(JSON.stringify({ ok: code === 0, exit_code: code, features: results }, null, 2));
-        else for (const line of summary(results)) print(line);
-        process.exitCode = code;
-      });
+      const json = outputFormat(flags, FORMATS, "text") === "json";
+      try {
+        await run(features, flags, json, cmd);
+      } catch (err) {
+        // A machine caller gets JSON for every outcome: the error goes to stdout too (and, as always, to stderr).
+        if (json) print(JSON.stringify({ ok: false, exit_code: exitCodeFor(err), error: errorJson(err) }, null, 2));
+        throw err;
+      }
     });
+}
+
+function errorJson(err: unknown): { code: string; message: string; hint?: string } {
+  if (isFabraError(err)) return err.toJSON();
+  return { code: "INTERNAL", message: err instanceof Error ? err.message : String(err) };
+}
+
+async function run(features: string[], flags: MaterializeFlags, json: boolean, cmd: Command): Promise<void> {
+  const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
+  const batchSize = parsePositiveInt(flags.batchSize ?? "1000", "--batch-size");
+  const options = projectOptions(cmd);
+  await withFabra(options, async (fabra, config) => {
+    const planned = planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
+    let entities: string[] | undefined;
+    if (flags.entities !== undefined) {
+      const first = fabra.definitions.features.get(planned[0] ?? "");
+      entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
+    }
+    const names = planMaterialize(fabra, { features, entities });
+    if (!json && config.stores.online.type === "memory") {
+      print(dim("note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)"));
+    }
+    const view: MaterializeView | null = json ? null : process.stdout.isTTY ? inkView(names) : plainView(print);
+
+    const stop = new AbortController();
+    const onSignal = () => {
+      process.stderr.write("\nfabra: stopping after the current batch (Ctrl-C again to quit at once)\n");
+      stop.abort(new Error("interrupted by a signal"));
+    };
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    let results: FeatureRunResult[];
+    try {
+      results = await materialize(fabra, { features: names, entities, concurrency, batchSize, signal: stop.signal, onProgress: view?.update });
+    } finally {
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
+      view?.finish();
+    }
+    const code = results.some((r) => r.status === "interrupted" || r.status === "locked") || results.length < names.length ? 3 : results.some((r) => r.failed > 0) ? 1 : 0;
+    if (json) print(JSON.stringify({ ok: code === 0, exit_code: code, features: results.map((r) => runResultJson(r)) }, null, 2));
+    else for (const line of summary(results)) print(line);
+    process.exitCode = code;
+  });
 }

@@ -1,8 +1,8 @@
-// `fabra serve [--port 8000] [--host 127.0.0.1] [--no-scheduler]`: the HTTP API, until SIGTERM / SIGINT.
+// `fabra serve [--port 8000] [--host 127.0.0.1] [--no-scheduler] [--drain-timeout 10s]`: the HTTP API, until SIGTERM / SIGINT.
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
 import { runServer } from "../../server/run.js";
-import { parsePositiveInt, projectOptions } from "../options.js";
+import { parseDurationFlag, projectOptions } from "../options.js";
 
 interface ServeFlags {
   port?: string;
@@ -18,14 +18,14 @@ export function registerServe(program: Command): void {
     .option("-p, --port <port>", "port to listen on (default: server.port in the config, else 8000; 0 picks a free port)")
     .option("--host <host>", "address to listen on (default: server.host in the config, else 127.0.0.1)")
     .option("--no-scheduler", "do not run the feature refresh scheduler")
-    .option("--drain-timeout <ms>", "on shutdown, how long to wait for requests in flight", "10000")
+    .option("--drain-timeout <duration>", "on shutdown, how long to wait for requests in flight (e.g. 10s, 500ms; a plain number is ms)", "10s")
     .action(async (flags: ServeFlags, cmd: Command) => {
       await runServer({
         ...projectOptions(cmd),
         port: flags.port === undefined ? undefined : parsePort(flags.port),
         host: flags.host,
         scheduler: flags.scheduler,
-        drainTimeoutMs: parsePositiveInt(flags.drainTimeout, "--drain-timeout"),
+        drainTimeoutMs: parseDurationFlag(flags.drainTimeout, "--drain-timeout"),
       });
     });
 }

@@ -7,7 +7,7 @@ import { formatCsv } from "../../engine/csv.js";
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../project.js";
 import { writeParquetFile } from "../../stores/index.js";
-import { print, projectOptions } from "../options.js";
+import { collect, print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
 
 interface TrainingFlags {
@@ -64,10 +64,6 @@ export function registerTrainingData(program: Command): void {
         print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (values found: ${coverage.join(", ")})`));
       });
     });
-}
-
-function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
 }
 
 function parseTtls(values: string[]): { defaultTtl: string | undefined; ttls: Map<string, string> } {

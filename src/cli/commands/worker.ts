@@ -2,12 +2,12 @@
 // running refresh write its current batch (the run is left to resume) and exits 0. Any number of workers may run
 // against the same stores: the refresh lock (Redis in production) makes each refresh run once.
 import type { Command } from "commander";
-import { parseDuration } from "../../engine/duration.js";
+import { schedulerEventJson } from "../../engine/json-shapes.js";
 import { scheduledFeatures, type SchedulerEvent } from "../../engine/schedule.js";
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../project.js";
 import { nowDatetime } from "../../record/datetime.js";
-import { parsePositiveInt, print, projectOptions } from "../options.js";
+import { outputFormat, parseDurationFlag, parsePositiveInt, print, projectOptions } from "../options.js";
 import { outcome } from "../render/materialize-view.js";
 
 interface WorkerFlags {
@@ -15,8 +15,11 @@ interface WorkerFlags {
   concurrency?: string;
   maxRuns?: string;
   lockTtl?: string;
+  format?: string;
   json?: boolean;
 }
+
+const FORMATS = ["text", "json"] as const;
 
 export function registerWorker(program: Command): void {
   program
@@ -26,12 +29,13 @@ export function registerWorker(program: Command): void {
     .option("--concurrency <n>", "entities computed at once within a refresh", "8")
     .option("--max-runs <n>", "refreshes run at once by this worker", "1")
     .option("--lock-ttl <duration>", "refresh lock TTL; a dead worker's refresh is taken over after it", "30s")
-    .option("--json", "log events as JSON lines")
+    .option("--format <format>", "text | json: log events as JSON lines")
+    .option("--json", "the same as --format json")
     .action(async (flags: WorkerFlags, cmd: Command) => {
       const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
       const maxConcurrentRuns = parsePositiveInt(flags.maxRuns ?? "1", "--max-runs");
-      const lockTtlMs = parseDuration(flags.lockTtl ?? "30s", "--lock-ttl");
-      if (lockTtlMs < 100) throw new FabraError("INVALID_ARGUMENT", `--lock-ttl ${flags.lockTtl} is too short`, { hint: "Use at least 100ms; 30s suits most refreshes." });
+      const lockTtlMs = parseDurationFlag(flags.lockTtl ?? "30s", "--lock-ttl", 100);
+      const json = outputFormat(flags, FORMATS, "text") === "json";
       const only = flags.features?.split(",").map((s) => s.trim()).filter(Boolean);
       await withFabra(projectOptions(cmd), async (fabra, config) => {
         const jobs = scheduledFeatures(fabra.definitions.features, only);
@@ -40,7 +44,7 @@ export function registerWorker(program: Command): void {
             hint: 'Give a feature e.g. { refresh: "1h", materialize: true, entities: [...] }.',
           });
         }
-        const log = (event: Record<string, unknown>, text: string) => print(flags.json ? JSON.stringify({ at: nowDatetime(), ...event }) : `${nowDatetime()}  ${text}`);
+        const log = (event: Record<string, unknown>, text: string) => print(json ? JSON.stringify({ at: nowDatetime(), ...event }) : `${nowDatetime()}  ${text}`);
         log({ type: "worker-started", features: jobs.map((j) => j.feature) }, `worker: refreshing ${jobs.map((j) => `${j.feature} (${j.schedule.text})`).join(", ")}`);
         if (config.stores.online.type === "memory") {
           log({ type: "note", note: "memory-online-store" }, "note: the online store is memory, so refreshed values are cached in this process only (use redis to share them)");
@@ -52,7 +56,7 @@ export function registerWorker(program: Command): void {
           lockTtlMs,
           onEvent: (e) => {
             const text = describe(e);
-            if (text !== null) log(toJson(e), text);
+            if (text !== null) log(schedulerEventJson(e), text);
           },
         });
         const signal = await new Promise<string>((resolve) => {
@@ -85,10 +89,4 @@ function describe(e: SchedulerEvent): string | null {
     case "error":
       return `${e.feature}: error: ${e.error}`;
   }
-}
-
-function toJson(e: SchedulerEvent): Record<string, unknown> {
-  if (e.type !== "finished") return { ...e };
-  const { errors, ...rest } = e.result;
-  return { type: e.type, feature: e.feature, result: { ...rest, errors: errors.slice(0, 20) } };
 }

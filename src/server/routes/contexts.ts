@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import type { ContextResult } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
 import { compareRecords, loadVerified } from "../../engine/compare.js";
-import { assemblyJson, comparisonJson, recordSummaryJson, replayJson, verificationJson } from "../../engine/json-shapes.js";
+import { assemblyJson, comparisonJson, recordPageJson, replayJson, verificationJson } from "../../engine/json-shapes.js";
 import { getLedgerRow, verifyLedgerRow } from "../../engine/ledger.js";
 import { replayContext } from "../../engine/replay.js";
 import { normalizeContextId } from "../../record/id.js";
@@ -45,8 +45,7 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
       limit,
       cursor: cursor === undefined ? undefined : normalizeContextId(cursor),
     });
-    const last = rows[rows.length - 1];
-    return sendJson(c, { items: rows.map(recordSummaryJson), next_cursor: rows.length === limit && last ? last.contextId : null });
+    return sendJson(c, recordPageJson(rows, limit));
   });
 
   app.get("/v1/contexts/:id", async (c) => {

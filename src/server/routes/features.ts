@@ -2,17 +2,13 @@
 // POST /v1/features (many features × entities in one call; each result carries its own error).
 import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
-import type { FeatureValue } from "../../engine/runtime.js";
+import { featureValueJson } from "../../engine/json-shapes.js";
 import type { JsonObject, JsonValue } from "../../record/json-value.js";
 import { JSON_TYPE, queryDatetime, readJsonObject, requiredQuery, respond, sendJson } from "../http.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 
 /** Most reads one batch request may ask for. */
 export const MAX_BATCH = 1000;
-
-type Served = Omit<FeatureValue, "source"> & { source: string };
-
-const featureJson = (v: Served) => ({ name: v.name, entity_id: v.entityId, value: v.value, as_of: v.asOf, freshness_ms: v.freshnessMs, served_from: v.source });
 
 export function featureRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
   app.get("/v1/features/:name", async (c) => {
@@ -21,7 +17,7 @@ export function featureRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
     const asOf = queryDatetime(c, "as_of");
     const value = asOf === undefined ? await deps.runtime.getFeatureValue(name, entityId) : await deps.runtime.getFeatureAsOf(name, entityId, asOf);
     deps.metrics.featureReads.inc({ feature: name, source: value.source });
-    const body = featureJson(value);
+    const body = featureValueJson(value);
     // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).
     return typeof body.value === "object" || typeof body.value === "bigint" ? sendJson(c, body) : respond(c, JSON.stringify(body), 200, JSON_TYPE);
   });
@@ -33,7 +29,7 @@ export function featureRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
       results: results.map((r) => {
         if ("error" in r) return { name: r.name, entity_id: r.entityId, error: r.error.toJSON() };
         deps.metrics.featureReads.inc({ feature: r.name, source: r.source });
-        return featureJson(r);
+        return featureValueJson(r);
       }),
     });
   });
