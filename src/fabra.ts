@@ -28,7 +28,7 @@ export async function createFabra(options: CreateFabraOptions = {}): Promise<Fab
   const { definitions, cwd = process.cwd(), warn, ...config } = options;
   const paths = Array.isArray(definitions) && definitions.every((d) => typeof d === "string") ? (definitions as string[]) : [];
   const objects = paths.length > 0 || definitions === undefined ? [] : Array.isArray(definitions) ? (definitions as Record<string, unknown>[]) : [definitions];
-  const resolved = resolveConfig({ config: { ...config, definitions: paths }, configPath: null, rootDir: cwd }, process.env);
+  const resolved = resolveConfig({ config: { ...config, definitions: paths }, configPath: null, rootDir: cwd }, process.env, cwd);
   return createFabraFromConfig(resolved, { objects, warn });
 }
 

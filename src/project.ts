@@ -19,7 +19,7 @@ export interface ProjectOptions {
 export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
   const env = opts.env ?? process.env;
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
-  return resolveConfig(loaded, env);
+  return resolveConfig(loaded, env, opts.cwd);
 }
 
 /** Runs `fn` with the project's ledger open, and closes it afterwards whatever happens. */

@@ -3,6 +3,7 @@
 import { CommanderError } from "commander";
 import chalk from "chalk";
 import { exitCodeFor, isFabraError } from "../errors.js";
+import { debugEnabled } from "../config/resolve.js";
 import { buildProgram } from "./program.js";
 
 export async function main(argv: string[]): Promise<void> {
@@ -28,12 +29,12 @@ function reportError(err: unknown): number {
   if (isFabraError(err)) {
     process.stderr.write(`${chalk.red("✗")} ${err.message}\n`);
     if (err.hint) process.stderr.write(`  ${chalk.dim("hint:")} ${err.hint}\n`);
-    if (process.env.FABRA_DEBUG && err.cause instanceof Error) process.stderr.write(`${err.cause.stack ?? ""}\n`);
+    if (debugEnabled() && err.cause instanceof Error) process.stderr.write(`${err.cause.stack ?? ""}\n`);
     return exitCodeFor(err);
   }
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`${chalk.red("✗")} Internal error: ${message}\n`);
-  if (process.env.FABRA_DEBUG && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
+  if (debugEnabled() && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
   else process.stderr.write(`  ${chalk.dim("hint:")} this is a bug in fabra; re-run with FABRA_DEBUG=1 for the stack trace and report it.\n`);
   return exitCodeFor(err);
 }

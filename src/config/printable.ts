@@ -1,5 +1,5 @@
 // The effective config as it may be shown (`fabra doctor`): every setting after env overrides and defaults,
-// with passwords in service URLs masked.
+// with passwords in every URL masked (stores and the embedder's baseUrl).
 import { maskUrl } from "../stores/shared/mask-url.js";
 import type { ResolvedConfig } from "./resolve.js";
 
@@ -15,7 +15,7 @@ export function printableConfig(config: ResolvedConfig): Record<string, unknown>
       online: online.type === "redis" ? { ...online, url: maskUrl(online.url) } : online,
       vector: vector.type === "pgvector" ? { ...vector, url: maskUrl(vector.url) } : vector,
     },
-    embedder: config.embedder,
+    embedder: config.embedder.type === "openai" && config.embedder.baseUrl ? { ...config.embedder, baseUrl: maskUrl(config.embedder.baseUrl) } : config.embedder,
     chunking: config.chunking,
     evidence: config.evidence,
     signing: config.signing,

@@ -1,5 +1,7 @@
 // Effective settings: the validated config file, then environment variables on top (they win), with paths made
-// absolute and defaults filled in. Everything the runtime and the stores read comes from here.
+// absolute and defaults filled in. Everything the runtime and the stores read comes from here. Relative paths in
+// the file are from its directory; a relative FABRA_DUCKDB_PATH is from the current directory, like any path
+// typed in a shell.
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
@@ -32,27 +34,26 @@ export interface ResolvedConfig {
 
 export const DEFAULT_DUCKDB_PATH = join(homedir(), ".fabra", "fabra.duckdb");
 
-export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env): ResolvedConfig {
+export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ResolvedConfig {
   const parsed = configSchema.safeParse(loaded.config ?? {}, { reportInput: true });
   if (!parsed.success) throw configError(parsed.error, loaded.configPath);
   const c: ParsedConfig = parsed.data;
   const root = loaded.rootDir;
   const fromRoot = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(root, p));
+  const fromCwd = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(cwd, p));
 
   const environment = envChoice(env, "FABRA_ENV", ["development", "staging", "production"] as const) ?? c.environment ?? "development";
   const evidenceMode =
     envChoice(env, "FABRA_EVIDENCE_MODE", ["required", "best_effort"] as const) ?? c.evidence.mode ?? (environment === "production" ? "required" : "best_effort");
-  const includeContentEnv = env.FABRA_RECORD_INCLUDE_CONTENT;
-  const includeContent =
-    includeContentEnv === undefined || includeContentEnv === "" ? (c.evidence.includeContent ?? true) : !["0", "false", "no", "off"].includes(includeContentEnv.toLowerCase());
+  const includeContent = envBoolean(env, "FABRA_RECORD_INCLUDE_CONTENT") ?? c.evidence.includeContent ?? true;
 
   const offlineConf = c.stores.offline ?? { type: "duckdb" as const };
   const offline: OfflineConfig =
     offlineConf.type === "duckdb"
-      ? { type: "duckdb", path: env.FABRA_DUCKDB_PATH ? fromRoot(env.FABRA_DUCKDB_PATH) : offlineConf.path ? fromRoot(offlineConf.path) : DEFAULT_DUCKDB_PATH }
+      ? { type: "duckdb", path: env.FABRA_DUCKDB_PATH ? fromCwd(env.FABRA_DUCKDB_PATH) : offlineConf.path ? fromRoot(offlineConf.path) : DEFAULT_DUCKDB_PATH }
       : {
           type: "postgres",
-          url: required(env.FABRA_POSTGRES_URL || offlineConf.url, "stores.offline.url", "FABRA_POSTGRES_URL", "postgres://user@127.0.0.1:5432/db"),
+          url: serviceUrl(env, "FABRA_POSTGRES_URL", offlineConf.url, "stores.offline.url", POSTGRES),
           poolSize: offlineConf.poolSize ?? 10,
           schema: offlineConf.schema ?? "public",
         };
@@ -63,7 +64,7 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
       ? { type: "memory" }
       : {
           type: "redis",
-          url: required(env.FABRA_REDIS_URL || onlineConf.url, "stores.online.url", "FABRA_REDIS_URL", "redis://127.0.0.1:6379"),
+          url: serviceUrl(env, "FABRA_REDIS_URL", onlineConf.url, "stores.online.url", REDIS),
           keyPrefix: onlineConf.keyPrefix ?? "fabra:",
           timeoutMs: onlineConf.timeoutMs ?? 1000,
         };
@@ -74,12 +75,8 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
       ? { type: "memory" }
       : {
           type: "pgvector",
-          url: required(
-            vectorConf.url || env.FABRA_POSTGRES_URL || (offline.type === "postgres" ? offline.url : undefined),
-            "stores.vector.url",
-            "FABRA_POSTGRES_URL",
-            "postgres://user@127.0.0.1:5432/db",
-          ),
+          // FABRA_POSTGRES_URL wins over the file here too; without either, the offline store's URL.
+          url: serviceUrl(env, "FABRA_POSTGRES_URL", vectorConf.url || (offline.type === "postgres" ? offline.url : undefined), "stores.vector.url", POSTGRES),
           schema: vectorConf.schema ?? (offline.type === "postgres" ? offline.schema : "public"),
         };
 
@@ -109,11 +106,57 @@ function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, allow
   });
 }
 
-function required(value: string | undefined, key: string, envName: string, example: string): string {
-  if (value) return value;
-  throw new FabraError("INVALID_CONFIG", `${key} is not set (and neither is ${envName})`, {
-    hint: `Set ${envName}=${example} or give ${key} in fabra.config.ts.`,
+const TRUE_WORDS = ["1", "true", "yes", "on"];
+const FALSE_WORDS = ["0", "false", "no", "off"];
+
+/** A yes/no environment variable: undefined when unset or empty; any other word is an INVALID_CONFIG error. */
+export function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return undefined;
+  const value = raw.trim().toLowerCase();
+  if (TRUE_WORDS.includes(value)) return true;
+  if (FALSE_WORDS.includes(value)) return false;
+  throw new FabraError("INVALID_CONFIG", `${name}=${JSON.stringify(raw)} is not one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(", ")}`, {
+    hint: `Set ${name} to 1 or 0 (true/false, yes/no, on/off), or unset it.`,
   });
+}
+
+/** FABRA_DEBUG as the CLI's error reporter reads it: never throws; 0/false/no/off (or unset) is off. */
+export function debugEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  const raw = env.FABRA_DEBUG?.trim().toLowerCase();
+  return raw !== undefined && raw !== "" && !FALSE_WORDS.includes(raw);
+}
+
+interface ServiceKind {
+  name: string;
+  protocols: string[];
+  example: string;
+}
+const POSTGRES: ServiceKind = { name: "postgres://", protocols: ["postgres:", "postgresql:"], example: "postgres://user@127.0.0.1:5432/db" };
+const REDIS: ServiceKind = { name: "redis://", protocols: ["redis:", "rediss:"], example: "redis://127.0.0.1:6379" };
+
+/** A service URL: the environment variable, else the file's value; checked to be a URL of the right kind. */
+function serviceUrl(env: NodeJS.ProcessEnv, envName: string, fileValue: string | undefined, key: string, kind: ServiceKind): string {
+  const fromEnv = env[envName] || undefined;
+  const value = fromEnv ?? fileValue;
+  if (!value) {
+    throw new FabraError("INVALID_CONFIG", `${key} is not set (and neither is ${envName})`, {
+      hint: `Set ${envName}=${kind.example} or give ${key} in fabra.config.ts.`,
+    });
+  }
+  const where = fromEnv === undefined ? key : envName;
+  let protocol: string | null = null;
+  try {
+    protocol = new URL(value).protocol;
+  } catch {
+    // reported below, without echoing the value (it may hold a password)
+  }
+  if (protocol === null || !kind.protocols.includes(protocol)) {
+    throw new FabraError("INVALID_CONFIG", `${where} is not a ${kind.name} URL${protocol === null ? "" : ` (it starts with ${protocol})`}`, {
+      hint: `Use e.g. ${kind.example}${fromEnv === undefined ? ` for ${key} in fabra.config.ts` : ` in ${envName}`}.`,
+    });
+  }
+  return value;
 }
 
 /** One line per problem: the key, what was wrong, what was there. */

@@ -3,6 +3,7 @@
 // No network, no model download: good for the demo, tests and keyword-heavy docs. For semantic search use an
 // OpenAI-compatible endpoint (`embedder: { type: "openai", ... }`, key from the environment).
 import { FabraError } from "../errors.js";
+import { maskUrl } from "../stores/shared/mask-url.js";
 
 export interface Embedder {
   /** Names the model in the vector store, so an index built with one embedder is not searched with another. */
@@ -133,7 +134,7 @@ class OpenAIEmbedder implements Embedder {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      throw new FabraError("EMBEDDER_FAILED", `Could not reach the embeddings endpoint ${this.url}: ${(err as Error).message}`, {
+      throw new FabraError("EMBEDDER_FAILED", `Could not reach the embeddings endpoint ${maskUrl(this.url)}: ${(err as Error).message}`, {
         hint: "Check embedder.baseUrl and the network; the lexical embedder works offline.",
         cause: err,
       });
