@@ -12,6 +12,7 @@ export type FabraErrorCode =
   | "INVALID_INPUT"
   | "FILE_NOT_FOUND"
   | "FILE_UNREADABLE"
+  | "FILE_UNWRITABLE"
   | "FILE_EXISTS"
   | "NOT_FOUND"
   | "RECORD_NOT_FOUND"
@@ -79,6 +80,7 @@ const USER_ERRORS = new Set<FabraErrorCode>([
   "INVALID_INPUT",
   "FILE_NOT_FOUND",
   "FILE_UNREADABLE",
+  "FILE_UNWRITABLE",
   "FILE_EXISTS",
   "NOT_FOUND",
   "RECORD_NOT_FOUND",

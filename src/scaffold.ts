@@ -1,7 +1,8 @@
-// `fabra init`: renders a template from templates/ into a project directory. Never overwrites without `force`.
+// `fabra init`: renders a template from templates/ into a project directory, plus a .gitignore for fabra's local
+// files. Never overwrites without `force`.
 import { existsSync } from "node:fs";
-import { mkdir, readdir, readFile, stat } from "node:fs/promises";
-import { basename, join, relative, resolve } from "node:path";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FabraError } from "./errors.js";
 import { writeFileAtomic } from "./fs-atomic.js";
@@ -10,6 +11,20 @@ export const TEMPLATES = ["basic", "rag"] as const;
 export type TemplateName = (typeof TEMPLATES)[number];
 
 const TEMPLATES_DIR = fileURLToPath(new URL("../templates/", import.meta.url));
+/** The root of this fabra package (where `npm install <path>` installs it from). */
+export const FABRA_PACKAGE_ROOT = fileURLToPath(new URL("..", import.meta.url)).replace(/[\\/]$/, "");
+
+/** True when `npx fabra` in `dir` finds fabra: installed in `dir` or a parent, or `dir` is inside fabra's own clone. */
+export function fabraInstalledFor(dir: string): boolean {
+  for (let p = resolve(dir); ; p = dirname(p)) {
+    if (existsSync(join(p, "node_modules", "fabra", "package.json"))) return true;
+    if (p === FABRA_PACKAGE_ROOT) return true;
+    if (dirname(p) === p) return false;
+  }
+}
+
+/** What a fabra project should not commit: the local stores and the server state file (it holds a token). */
+export const GITIGNORE_LINES = [".fabra/", "*.duckdb", "*.duckdb.wal", "*.server.json", "node_modules/"];
 
 export interface InitOptions {
   dir: string;
@@ -21,6 +36,7 @@ export interface InitOptions {
 export interface InitResult {
   dir: string;
   template: TemplateName;
+  /** Files written, relative to `dir` (.gitignore included when it was written or extended). */
   files: string[];
 }
 
@@ -30,9 +46,7 @@ export async function initProject(opts: InitOptions): Promise<InitResult> {
     throw new FabraError("INVALID_ARGUMENT", `Unknown template "${opts.template}"`, { hint: `Use --template ${TEMPLATES.join(" or --template ")}.` });
   }
   const dir = resolve(opts.dir);
-  if (existsSync(dir) && !(await stat(dir)).isDirectory()) {
-    throw new FabraError("FILE_EXISTS", `${dir} exists and is not a directory`, { hint: "Choose another directory for the project." });
-  }
+  await checkProjectDir(dir);
   const source = join(TEMPLATES_DIR, template);
   const files = await listFiles(source);
   const name = opts.name ?? (basename(dir).replace(/[^A-Za-z0-9_-]/g, "-") || "fabra-project");
@@ -44,12 +58,41 @@ export async function initProject(opts: InitOptions): Promise<InitResult> {
       hint: "Nothing was written. Use --force to overwrite those files, or init into an empty directory.",
     });
   }
-  await mkdir(dir, { recursive: true });
   for (const file of files) {
     const text = await readFile(join(source, file), "utf8");
-    await writeFileAtomic(join(dir, file), text.replaceAll("{{name}}", name));
+    await writeFileAtomic(join(dir, file), text.replaceAll("{{name}}", name), { createDirs: true });
+  }
+  // An existing .gitignore is the user's: only the lines it lacks are added.
+  const gitignore = join(dir, ".gitignore");
+  const existing = existsSync(gitignore) ? await readFile(gitignore, "utf8") : null;
+  const missing = GITIGNORE_LINES.filter((line) => !(existing ?? "").split(/\r?\n/).some((l) => l.trim() === line));
+  if (missing.length > 0) {
+    const prefix = existing === null || existing === "" ? "" : existing.endsWith("\n") ? "\n" : "\n\n";
+    const block = `# fabra: local stores, and the server state file (it holds a token)\n${missing.join("\n")}\n`;
+    await writeFileAtomic(gitignore, (existing ?? "") + prefix + block);
+    files.push(".gitignore");
   }
   return { dir, template, files };
+}
+
+/** The project directory must be a directory, or creatable: refuse a file, or a path that runs through one. */
+async function checkProjectDir(dir: string): Promise<void> {
+  for (let p = dir; ; p = dirname(p)) {
+    let info;
+    try {
+      info = await stat(p);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if ((code === "ENOENT" || code === "ENOTDIR") && dirname(p) !== p) continue;
+      throw new FabraError("FILE_UNWRITABLE", `Cannot create the project in ${dir}: ${(err as Error).message}`, { hint: "Choose another directory for the project." });
+    }
+    if (info.isDirectory()) return;
+    throw new FabraError(
+      "FILE_EXISTS",
+      p === dir ? `${dir} exists and is not a directory` : `Cannot create the project in ${dir}: ${p} is a file, not a directory`,
+      { hint: "Choose another directory for the project." },
+    );
+  }
 }
 
 async function listFiles(root: string, dir = root): Promise<string[]> {

@@ -13,5 +13,7 @@ export default defineConfig({
   // Offline, deterministic lexical embeddings (matches shared words, not meaning). For semantic search use
   // { type: "openai", model: "text-embedding-3-small", dimensions: 1536 } with OPENAI_API_KEY set.
   embedder: { type: "lexical" },
-  chunking: { chunkTokens: 120, overlapTokens: 20 },
+  // Small docs, small chunks. No overlap: when two neighbouring chunks of a document are both retrieved, an overlap
+  // would appear twice in the assembled content. (Overlap helps a query that spans a chunk boundary match.)
+  chunking: { chunkTokens: 120, overlapTokens: 0 },
 });

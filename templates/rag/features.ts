@@ -14,7 +14,8 @@ export const openTickets = feature(
   async (userId: string) => customers[userId]?.openTickets ?? 0,
 );
 
+// Computed on read and cached for a day (no refresh: a schedule needs materialize: true and entities).
 export const monthlySpend = feature(
-  { entity: user, refresh: "1d", ttl: "1d" },
+  { entity: user, ttl: "1d" },
   (userId: string) => customers[userId]?.monthlySpend ?? 0,
 );

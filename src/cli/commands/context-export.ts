@@ -1,7 +1,7 @@
 // `fabra context export <id> [-o file]`: the record's canonical JSON, to stdout or atomically to a file.
 import type { Command } from "commander";
 import { getLedgerRow } from "../../engine/ledger.js";
-import { writeFileAtomic } from "../../fs-atomic.js";
+import { checkOutputPath, writeFileAtomic } from "../../fs-atomic.js";
 import { withRecordStore } from "../../project.js";
 import { print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
@@ -12,6 +12,7 @@ export function registerContextExport(context: Command): void {
     .description("Write a record's canonical JSON (verifiable anywhere, e.g. by the Python implementation)")
     .option("-o, --output <file>", "write to this file instead of stdout")
     .action(async (id: string, flags: { output?: string }, cmd: Command) => {
+      if (flags.output !== undefined) await checkOutputPath(flags.output); // a directory or a missing one: say so before any work
       await withRecordStore(projectOptions(cmd), async (records) => {
         const row = await getLedgerRow(records, id);
         if (flags.output === undefined) return print(row.canonicalText);

@@ -1,6 +1,6 @@
 // `fabra init [dir]`: scaffold a working project from a template.
 import type { Command } from "commander";
-import { initProject, TEMPLATES } from "../../scaffold.js";
+import { FABRA_PACKAGE_ROOT, fabraInstalledFor, initProject, TEMPLATES } from "../../scaffold.js";
 import { print } from "../options.js";
 import { dim, ok } from "../render/format.js";
 
@@ -15,6 +15,21 @@ export function registerInit(program: Command): void {
       print(ok(`Created a ${result.template} project in ${result.dir}`));
       for (const f of result.files) print(dim(`  ${f}`));
       print("");
-      print(`Next: ${dir ? `cd ${dir} && ` : ""}${result.template === "rag" ? "fabra index add docs --index support_docs && " : ""}fabra context run ${result.template === "rag" ? "supportContext --input userId=u_1 --input query=\"reset password\"" : "greetingContext --input userId=u_1 --input message=hi"}`);
+      // fabra is not on the npm registry: `npx fabra` must find it installed, or npx would fetch another package.
+      const install = fabraInstalledFor(result.dir) ? [] : [`npm install --save-dev ${quote(FABRA_PACKAGE_ROOT)}`];
+      const steps = [
+        ...(dir ? [`cd ${quote(dir)}`] : []),
+        ...install,
+        ...(result.template === "rag" ? ["npx fabra index add docs --index support_docs"] : []),
+        result.template === "rag"
+          ? 'npx fabra context run supportContext --input userId=u_1 --input query="reset password"'
+          : "npx fabra context run greetingContext --input userId=u_1 --input message=hi",
+      ];
+      print(`Next: ${steps.join(" && ")}`);
     });
+}
+
+/** A path as a shell word (quoted only when it needs to be). */
+function quote(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }

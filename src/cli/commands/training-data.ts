@@ -1,11 +1,12 @@
 // `fabra training-data --events FILE --features a,b`: point-in-time training rows (each event with each feature's
 // value as of the event's time) to CSV on stdout, or to a .csv, .parquet or .json file.
-import { writeFile } from "node:fs/promises";
 import { extname, resolve } from "node:path";
 import type { Command } from "commander";
 import { formatCsv } from "../../engine/csv.js";
 import { FabraError } from "../../errors.js";
+import { checkOutputPath, writeFileAtomic } from "../../fs-atomic.js";
 import { withFabra } from "../../project.js";
+import { toJsonText } from "../../record/json-text.js";
 import { writeParquetFile } from "../../stores/index.js";
 import { collect, print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
@@ -36,6 +37,8 @@ export function registerTrainingData(program: Command): void {
       const { defaultTtl, ttls } = parseTtls(flags.ttl ?? []);
       const format = outputFormat(flags.output);
       const options = projectOptions(cmd);
+      const path = resolve(options.cwd, flags.output);
+      if (format !== "stdout") await checkOutputPath(path); // before the join, not after it
       await withFabra(options, async (fabra) => {
         for (const name of ttls.keys()) {
           if (!features.includes(name)) throw new FabraError("INVALID_ARGUMENT", `--ttl names ${name}, which is not in --features`, { hint: `Features: ${features.join(", ")}.` });
@@ -52,14 +55,8 @@ export function registerTrainingData(program: Command): void {
         const added = features.flatMap((f) => (flags.asOf ? [f, `${f}_as_of`] : [f]));
         const columns = [...Object.keys(rows[0] ?? {}).filter((c) => !added.includes(c)), ...added];
         if (format === "stdout") return void process.stdout.write(formatCsv(columns, rows));
-        const path = resolve(options.cwd, flags.output);
-        try {
-          if (format === "parquet") await writeParquetFile(path, columns, rows, [flags.timestampColumn, ...features.map((f) => `${f}_as_of`)]);
-          else await writeFile(path, format === "csv" ? formatCsv(columns, rows) : `${JSON.stringify(rows, (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v), 2)}\n`);
-        } catch (err) {
-          if (err instanceof FabraError) throw err;
-          throw new FabraError("FILE_UNREADABLE", `Cannot write ${flags.output}: ${(err as Error).message}`, { hint: "Check that the directory exists and is writable.", cause: err });
-        }
+        if (format === "parquet") await writeParquetFile(path, columns, rows, [flags.timestampColumn, ...features.map((f) => `${f}_as_of`)]);
+        else await writeFileAtomic(path, format === "csv" ? formatCsv(columns, rows) : `${toJsonText(rows, 2)}\n`);
         const coverage = features.map((f) => `${f} ${rows.length === 0 ? 0 : Math.round((100 * rows.filter((r) => r[f] !== null).length) / rows.length)}%`);
         print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (values found: ${coverage.join(", ")})`));
       });

@@ -122,7 +122,8 @@ export function mapDuckError(err: unknown, path: string): FabraError {
     return new FabraError("LEDGER_LOCKED", `The DuckDB file ${path} is in use by another process (PID ${locked[3]}: ${locked[2]})`, {
       hint:
         "An embedded DuckDB file has one writer at a time. Stop that process, wait for it to finish, or point this " +
-        "command at another file with FABRA_DUCKDB_PATH. For many processes at once, use the postgres stores.",
+        "command at another file with FABRA_DUCKDB_PATH. For many processes on one project, use production mode: " +
+        'stores.offline { type: "postgres" } (every command works there; see "Production mode" in the README).',
       cause: err,
       details: { pid: Number(locked[3]), holder: locked[2] },
     });

@@ -73,7 +73,7 @@ export async function writeParquet(path: string, columns: string[], rows: Record
     await c.run(`COPY out TO '${path.replace(/'/g, "''")}' (FORMAT parquet)`);
   } catch (err) {
     if (err instanceof FabraError) throw err;
-    throw new FabraError("FILE_UNREADABLE", `Cannot write ${path}: ${(err as Error).message.split("\n")[0]}`, {
+    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${(err as Error).message.split("\n")[0]}`, {
       hint: "Check that the directory exists and is writable.",
       cause: err,
     });
