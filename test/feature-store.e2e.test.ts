@@ -154,13 +154,25 @@ describe("fabra materialize / features / training-data / worker", () => {
     );
     const parquet = await run(["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--as-of", "-o", "out.parquet"]);
     expect(parquet.exitCode, parquet.stderr).toBe(0);
-    expect(parquet.stdout).toMatch(/✓ Wrote 3 rows × 5 columns to out.parquet \(values found: tier 67%\)/);
+    expect(parquet.stdout).toMatch(/✓ Wrote 3 rows × 5 columns to out.parquet \(entity column user, time column at; values found: tier 67%\)/);
     const rows = await query<Record<string, unknown>>(":memory:", `SELECT "user", label, tier, tier_as_of IS NOT NULL AS has_as_of, typeof("at") AS at_type FROM '${join(dir, "out.parquet")}'`);
     expect(rows.map((r) => [r.user, r.label, r.tier, r.has_as_of, r.at_type])).toEqual([
       ["u1", 0n, null, false, "TIMESTAMP"],
       ["u1", 1n, "gold", true, "TIMESTAMP"],
       ["u2", 1n, "free", true, "TIMESTAMP"],
     ]);
+
+    // Default columns: <entity>_id and ts are found without flags; an events file with no rows keeps its columns.
+    writeFileSync(join(dir, "events2.csv"), "user_id,ts,label\nu1,2999-01-01T00:00:00Z,1\n");
+    const detected = await run(["training-data", "--events", "events2.csv", "--features", "tier"]);
+    expect(detected.exitCode, detected.stderr).toBe(0);
+    expect(detected.stdout).toBe("user_id,ts,label,tier\nu1,2999-01-01T00:00:00Z,1,gold");
+    writeFileSync(join(dir, "empty.csv"), "user_id,ts,label\n");
+    const empty = await run(["training-data", "--events", "empty.csv", "--features", "tier", "--as-of"]);
+    expect(empty.exitCode, empty.stderr).toBe(0);
+    expect(empty.stdout).toBe("user_id,ts,label,tier,tier_as_of");
+    const emptyJson = await run(["training-data", "--events", "empty.csv", "--features", "tier", "-o", "empty.parquet"]);
+    expect(emptyJson.stdout).toMatch(/Wrote 0 rows × 4 columns to empty\.parquet/);
   }, 60_000);
 
   it("gives one clear line and exit 2 for bad input", async () => {
@@ -174,7 +186,10 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["training-data", "--events", "missing.csv", "--features", "tier"], /No such events file: missing\.csv/],
       [["training-data", "--events", "events.csv", "--features", "teir"], /Unknown feature "teir"/],
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "-o", "x.xlsx"], /cannot tell the format/],
-      [["training-data", "--events", "events.csv", "--features", "tier"], /events\.csv has no entity column "entity_id" \(its columns: user, at, label\)/],
+      [["training-data", "--events", "events.csv", "--features", "tier"], /events\.csv has no timestamp column: none of timestamp, ts, event_time, time \(its columns: user, at, label\)/],
+      [["training-data", "--events", "bad.csv", "--features", "tier"], /bad\.csv has no entity column: none of entity_id, user_id, user, id \(its columns: name, email\)/],
+      [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "name"], /events\.csv has no entity column "name" \(its columns: user, at, label\)/],
+      [["training-data", "--events", "events.csv", "--features", " , "], /--features names no feature[\s\S]*hint: Use e\.g\. --features slow,tier \(features: slow, tier\)/],
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--ttl", "soon"], /ttl is "soon", which is not a duration/],
       [["worker", "--features", "slow"], /Feature slow has no refresh schedule/],
       [["worker", "--lock-ttl", "forever"], /--lock-ttl "forever" is not a duration/],

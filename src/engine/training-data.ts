@@ -3,11 +3,12 @@
 // age). Events are rows in memory or a CSV/Parquet file; the offline store does the join (DuckDB: ASOF LEFT JOIN
 // reading the file itself). Errors are never swallowed: a bad row, column or file fails the whole call.
 import { stat } from "node:fs/promises";
-import { resolve } from "node:path";
+import { basename, resolve } from "node:path";
 import { suggest, type Definitions } from "../define/collect.js";
 import { FabraError } from "../errors.js";
 import { normalFormMicros, normalizeDatetime, toDatetime } from "../record/datetime.js";
-import { openOfflineStore } from "../stores/index.js";
+import { entityName } from "../define/feature.js";
+import { eventFileColumns, openOfflineStore } from "../stores/index.js";
 import type { OfflineStore, PitEventFile, PitFeature, PitResult } from "../stores/types.js";
 import { parseDuration } from "./duration.js";
 import { unknownFeature } from "./features.js";
@@ -18,9 +19,15 @@ export interface TrainingDataOptions {
   entities: Record<string, unknown>[] | string;
   /** Feature names, or `{ name, ttl }` to give one feature a max age (a duration: older values → null). */
   features: (string | { name: string; ttl?: string | number })[];
-  /** Column holding the entity id (default "entity_id"). */
+  /**
+   * Column holding the entity id. Default: the first of `entity_id`, `<entity>_id`, `<entity>` (for the requested
+   * features' entities) and `id` that the events have.
+   */
   entityColumn?: string;
-  /** Column holding the event time: Date, ISO-8601 text (no offset = UTC) or epoch ms (default "timestamp"). */
+  /**
+   * Column holding the event time: Date, ISO-8601 text (no offset = UTC) or epoch ms. Default: the first of
+   * `timestamp`, `ts`, `event_time`, `time` that the events have.
+   */
   timestampColumn?: string;
   /** Max age for every feature without its own ttl. */
   ttl?: string | number;
@@ -35,18 +42,62 @@ export interface TrainingDataDeps {
   offline: OfflineStore;
 }
 
+export interface TrainingTable {
+  /** The event columns (a file's in file order, even with no events), then the added feature and `_as_of` columns. */
+  columns: string[];
+  rows: Record<string, unknown>[];
+  /** The entity and timestamp columns joined on (given, or found by their default names). */
+  entityColumn: string;
+  timestampColumn: string;
+}
+
+const TIMESTAMP_COLUMNS = ["timestamp", "ts", "event_time", "time"];
+
 /** The training rows, in event order: every event column plus one column per feature (and `_as_of` columns). */
 export async function getTrainingData(deps: TrainingDataDeps, options: TrainingDataOptions): Promise<Record<string, unknown>[]> {
-  const entityColumn = options.entityColumn ?? "entity_id";
-  const timestampColumn = options.timestampColumn ?? "timestamp";
+  return (await getTrainingTable(deps, options)).rows;
+}
+
+/** The training rows with their columns, and the entity and timestamp columns they were joined on. */
+export async function getTrainingTable(deps: TrainingDataDeps, options: TrainingDataOptions): Promise<TrainingTable> {
   const features = resolveFeatures(deps.definitions, options);
   const outputNames = features.flatMap((f) => (options.includeAsOf ? [f.name, `${f.name}_as_of`] : [f.name]));
   const pitOptions = { includeComputedAt: options.includeAsOf === true };
+  if (typeof options.entities !== "string" && !Array.isArray(options.entities)) {
+    throw new FabraError("INVALID_ARGUMENT", "entities must be an array of event rows or the path of a CSV/Parquet file", {
+      hint: "Pass e.g. [{ entity_id: \"u_1\", timestamp: \"2026-03-01T09:00:00Z\" }] or \"events.parquet\".",
+    });
+  }
+  const file = typeof options.entities === "string" ? await eventFile(options.entities, options.cwd ?? process.cwd()) : null;
+  const given = typeof options.entities === "string" ? [] : options.entities;
+  // A file's header is read only when needed: to find a default column, or for the columns of an empty file.
+  const header: { columns: string[] | null } = { columns: null };
+  const eventColumns = async () => (header.columns ??= file ? await eventFileColumns(file.path, file.format) : Object.keys(given[0] ?? {}));
+  // The first candidate the events have. A file without one is an error naming them all; rows in memory fall back to
+  // the first candidate (each row missing it is then reported by its index).
+  const defaultColumn = async (candidates: string[], what: "entity" | "timestamp") => {
+    const columns = await eventColumns();
+    const found = candidates.find((c) => columns.includes(c));
+    if (found !== undefined || !file) return found ?? (candidates[0] as string);
+    throw new FabraError("INVALID_ARGUMENT", `${basename(file.path)} has no ${what} column: none of ${candidates.join(", ")} (its columns: ${columns.join(", ") || "none"})`, {
+      hint: `Name the column with --${what}-column (${what}Column in getTrainingData).`,
+    });
+  };
+  const entityCandidates = ["entity_id", ...entityNames(deps.definitions, features).flatMap((e) => [`${e}_id`, e]), "id"];
+  if (file && (options.entityColumn === undefined || options.timestampColumn === undefined)) {
+    // The header is read anyway: a named column it lacks is reported first, with the columns there are.
+    const columns = await eventColumns();
+    if (options.entityColumn !== undefined) missingColumn(columns, options.entityColumn, "entity", file);
+    if (options.timestampColumn !== undefined) missingColumn(columns, options.timestampColumn, "timestamp", file);
+  }
+  const entityColumn = options.entityColumn ?? (await defaultColumn(entityCandidates, "entity"));
+  const timestampColumn = options.timestampColumn ?? (await defaultColumn(TIMESTAMP_COLUMNS, "timestamp"));
 
   let rows: Record<string, unknown>[];
   let result: PitResult;
-  if (typeof options.entities === "string") {
-    const file = await eventFile(options.entities, options.cwd ?? process.cwd(), entityColumn, timestampColumn);
+  if (file) {
+    file.entityColumn = entityColumn;
+    file.timestampColumn = timestampColumn;
     if (deps.offline.capabilities.readsEventFiles) {
       result = await deps.offline.pointInTime(file, features, pitOptions);
       rows = result.events ?? [];
@@ -55,16 +106,26 @@ export async function getTrainingData(deps: TrainingDataDeps, options: TrainingD
       result = await deps.offline.pointInTime(keysOf(rows, entityColumn, timestampColumn, file.path), features, pitOptions);
     }
   } else {
-    if (!Array.isArray(options.entities)) {
-      throw new FabraError("INVALID_ARGUMENT", "entities must be an array of event rows or the path of a CSV/Parquet file", {
-        hint: "Pass e.g. [{ entity_id: \"u_1\", timestamp: \"2026-03-01T09:00:00Z\" }] or \"events.parquet\".",
-      });
-    }
-    rows = options.entities;
+    rows = given;
     result = await deps.offline.pointInTime(keysOf(rows, entityColumn, timestampColumn, "entities"), features, pitOptions);
   }
+  const columns = rows.length > 0 ? Object.keys(rows[0] as object).filter((c) => !outputNames.includes(c)) : await eventColumns();
   // Rows read from a file are ours to extend; the caller's rows are copied.
-  return merge(rows, features, outputNames, result, options.includeAsOf === true, typeof options.entities === "string");
+  const merged = merge(rows, features, outputNames, result, options.includeAsOf === true, file !== null);
+  return { columns: [...columns, ...outputNames], rows: merged, entityColumn, timestampColumn };
+}
+
+/** The entities of the requested features, each once, in request order. */
+function entityNames(definitions: Definitions, features: PitFeature[]): string[] {
+  const names = features.map((f) => definitions.features.get(f.name)).flatMap((def) => (def ? [entityName(def)] : []));
+  return [...new Set(names)];
+}
+
+function missingColumn(columns: string[], column: string, what: "entity" | "timestamp", file: PitEventFile): void {
+  if (columns.includes(column)) return;
+  throw new FabraError("INVALID_ARGUMENT", `${basename(file.path)} has no ${what} column "${column}" (its columns: ${columns.join(", ")})`, {
+    hint: `Name the column with --${what}-column (${what}Column in getTrainingData).`,
+  });
 }
 
 function resolveFeatures(definitions: Definitions, options: TrainingDataOptions): PitFeature[] {
@@ -83,7 +144,8 @@ function resolveFeatures(definitions: Definitions, options: TrainingDataOptions)
   });
 }
 
-async function eventFile(path: string, cwd: string, entityColumn: string, timestampColumn: string): Promise<PitEventFile> {
+/** The events file, checked to exist; its entity and timestamp columns are filled in once known. */
+async function eventFile(path: string, cwd: string): Promise<PitEventFile> {
   const full = resolve(cwd, path);
   const lower = full.toLowerCase();
   const format = /\.parquet$|\.pq$/.test(lower) ? "parquet" : /\.(csv|tsv|txt)(\.gz|\.zst)?$/.test(lower) ? "csv" : null;
@@ -97,7 +159,7 @@ async function eventFile(path: string, cwd: string, entityColumn: string, timest
     if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new FabraError("FILE_NOT_FOUND", `No such events file: ${path}`, { hint: "Check the path." });
     throw new FabraError("FILE_UNREADABLE", `Cannot read the events file ${path}: ${(err as Error).message}`, { cause: err });
   }
-  return { kind: "file", path: full, format, entityColumn, timestampColumn };
+  return { kind: "file", path: full, format, entityColumn: "", timestampColumn: "" };
 }
 
 /** For stores that do not read files: DuckDB in memory reads it (same parsing and column types as the DuckDB store). */

@@ -117,3 +117,8 @@ async function closeAll(stores: { close(): Promise<void> }[]): Promise<void> {
 export async function writeParquetFile(path: string, columns: string[], rows: Record<string, unknown>[], datetimeColumns: string[] = []): Promise<void> {
   return (await import("./shared/duckdb-files.js")).writeParquet(path, columns, rows, datetimeColumns);
 }
+
+/** The column names of a CSV (header row) or Parquet events file; an in-memory DuckDB reads them, whatever the stores. */
+export async function eventFileColumns(path: string, format: "csv" | "parquet"): Promise<string[]> {
+  return (await import("./offline/duckdb-pit.js")).eventFileColumns(path, format);
+}

@@ -3,6 +3,7 @@
 import { extname, resolve } from "node:path";
 import type { Command } from "commander";
 import { formatCsv } from "../../engine/csv.js";
+import { getTrainingTable } from "../../engine/training-data.js";
 import { FabraError } from "../../errors.js";
 import { checkOutputPath, writeFileAtomic } from "../../fs-atomic.js";
 import { withFabra } from "../../project.js";
@@ -14,8 +15,8 @@ import { ok } from "../render/format.js";
 interface TrainingFlags {
   events: string;
   features: string;
-  entityColumn: string;
-  timestampColumn: string;
+  entityColumn?: string;
+  timestampColumn?: string;
   ttl?: string[];
   asOf?: boolean;
   output: string;
@@ -27,8 +28,8 @@ export function registerTrainingData(program: Command): void {
     .description("Join feature values to events as of each event's time (never a value computed after it)")
     .requiredOption("--events <file>", "events: a CSV file with a header row, or a Parquet file")
     .requiredOption("--features <names>", "features to join (comma-separated)")
-    .option("--entity-column <name>", "the events' entity id column", "entity_id")
-    .option("--timestamp-column <name>", "the events' time column", "timestamp")
+    .option("--entity-column <name>", "the events' entity id column (default: the first of entity_id, <entity>_id, <entity>, id there is)")
+    .option("--timestamp-column <name>", "the events' time column (default: the first of timestamp, ts, event_time, time there is)")
     .option("--ttl <[feature=]duration>", "max age of a joined value (older → empty); repeatable, e.g. --ttl 1d --ttl tier=1h", collect)
     .option("--as-of", "add a <feature>_as_of column: when each joined value was computed")
     .option("-o, --output <file>", "where to write: out.csv, out.parquet, out.json, or - for CSV on stdout", "-")
@@ -40,10 +41,16 @@ export function registerTrainingData(program: Command): void {
       const path = resolve(options.cwd, flags.output);
       if (format !== "stdout") await checkOutputPath(path); // before the join, not after it
       await withFabra(options, async (fabra) => {
+        if (features.length === 0) {
+          const known = [...fabra.definitions.features.keys()];
+          throw new FabraError("INVALID_ARGUMENT", "--features names no feature", {
+            hint: `Use e.g. --features ${known.slice(0, 2).join(",") || "userTier"}${known.length > 0 ? ` (features: ${known.join(", ")})` : ""}.`,
+          });
+        }
         for (const name of ttls.keys()) {
           if (!features.includes(name)) throw new FabraError("INVALID_ARGUMENT", `--ttl names ${name}, which is not in --features`, { hint: `Features: ${features.join(", ")}.` });
         }
-        const rows = await fabra.getTrainingData({
+        const { columns, rows, entityColumn, timestampColumn } = await getTrainingTable({ definitions: fabra.definitions, offline: fabra.stores.offline }, {
           entities: flags.events,
           features: features.map((name) => (ttls.has(name) ? { name, ttl: ttls.get(name) } : name)),
           entityColumn: flags.entityColumn,
@@ -52,13 +59,11 @@ export function registerTrainingData(program: Command): void {
           includeAsOf: flags.asOf === true,
           cwd: options.cwd,
         });
-        const added = features.flatMap((f) => (flags.asOf ? [f, `${f}_as_of`] : [f]));
-        const columns = [...Object.keys(rows[0] ?? {}).filter((c) => !added.includes(c)), ...added];
         if (format === "stdout") return void process.stdout.write(formatCsv(columns, rows));
-        if (format === "parquet") await writeParquetFile(path, columns, rows, [flags.timestampColumn, ...features.map((f) => `${f}_as_of`)]);
+        if (format === "parquet") await writeParquetFile(path, columns, rows, [timestampColumn, ...features.map((f) => `${f}_as_of`)]);
         else await writeFileAtomic(path, format === "csv" ? formatCsv(columns, rows) : `${toJsonText(rows, 2)}\n`);
         const coverage = features.map((f) => `${f} ${rows.length === 0 ? 0 : Math.round((100 * rows.filter((r) => r[f] !== null).length) / rows.length)}%`);
-        print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (values found: ${coverage.join(", ")})`));
+        print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (entity column ${entityColumn}, time column ${timestampColumn}; values found: ${coverage.join(", ")})`));
       });
     });
 }

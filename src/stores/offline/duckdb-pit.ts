@@ -4,7 +4,7 @@
 // join key is the struct (computed_at, run_id) and an event's key is (its time, a string above every run id), so a
 // value at exactly the event's time is still visible; other features join on computed_at alone (cheaper).
 import { basename } from "node:path";
-import { DuckDBTimestampValue, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import { DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import type { DuckDatabase } from "../shared/duckdb-database.js";
 import { checkPitFeatures, checkPitKeys, emptyPitResult } from "../shared/offline-history.js";
@@ -130,6 +130,19 @@ function outputExpression(col: string, type: string): string {
   if (type.startsWith("DECIMAL")) return `CAST(${col} AS DOUBLE)`;
   if (type.startsWith("TIME") || type === "INTERVAL") return `CAST(${col} AS VARCHAR)`;
   return col;
+}
+
+/** The column names of an events file, in file order (an in-memory DuckDB reads only its header / schema). */
+export async function eventFileColumns(path: string, format: PitEventFile["format"]): Promise<string[]> {
+  const instance = await DuckDBInstance.create(":memory:");
+  const c = await instance.connect();
+  try {
+    const plain = format === "csv" ? `read_csv($1, header = true)` : `read_parquet($1)`;
+    return ((await readFileOrFail(c, `DESCRIBE SELECT * FROM ${plain}`, path)).getRowObjectsJS() as unknown as Described[]).map((d) => d.column_name);
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
 }
 
 async function readFileOrFail(c: DuckDBConnection, sql: string, path: string) {
