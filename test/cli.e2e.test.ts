@@ -94,6 +94,8 @@ describe("fabra CLI", () => {
     const show = await run(["context", "show", VECTOR_IDS.retrieval_drops_signed]);
     expect(show.exitCode, show.stderr).toBe(0);
     for (const part of ["doc_2#3", "budget_exceeded", "degraded", "search_docs", "Record integrity verified"]) expect(show.stdout).toContain(part);
+    // The lineage block: one key per line, values in one column.
+    expect(show.stdout).toMatch(/^Lineage\n {2}features {3}-\n {2}retrievers search_docs\n {2}indexes {4}support_docs\n {2}code {7}9f1c2e7\n {2}fabra {6}0\.1\.0$/m);
 
     const bare = await run(["context", "verify", VECTOR_IDS.plain.slice(4)]);
     expect(bare.exitCode).toBe(0);

@@ -66,9 +66,14 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
   out.push(`  ${status} (${sla})${a.freshness_violations.length > 0 ? `   violations: ${a.freshness_violations.join(", ")}` : ""}`);
 
   out.push("", heading("Lineage"));
-  out.push(`  features  ${l.features_used.join(", ") || dim("-")}`);
-  out.push(`  retrievers ${l.retrievers_used.join(", ") || dim("-")}   indexes ${l.indexes_used.join(", ") || dim("-")}`);
-  out.push(`  code ${l.code_version ?? dim("unknown")}   fabra ${l.fabra_version}`);
+  const lineage: [string, string][] = [
+    ["features", l.features_used.join(", ") || dim("-")],
+    ["retrievers", l.retrievers_used.join(", ") || dim("-")],
+    ["indexes", l.indexes_used.join(", ") || dim("-")],
+    ["code", l.code_version ?? dim("unknown")],
+    ["fabra", l.fabra_version],
+  ];
+  for (const [key, value] of lineage) out.push(`  ${key.padEnd(11)}${value}`);
 
   out.push("", heading("Content"));
   out.push(record.content === "" ? dim("  (empty, or not stored: FABRA_RECORD_INCLUDE_CONTENT=0)") : indent(record.content));
