@@ -151,6 +151,7 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
     expect(value.served_from).toBe("history");
     expect(value.freshness_ms).toBeGreaterThan(3_500_000);
     expectCleanError(await p.run(["features", "get", "nope", "u1", "--as-of", "1h"]), /Unknown feature "nope"/);
+    expectCleanError(await p.run(["features", "get", "big", " "]), /The entity id is empty/);
   });
 
   it("materialize, features list, index list: snake_case, and errors as JSON too", async () => {

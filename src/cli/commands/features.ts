@@ -2,6 +2,7 @@
 // `fabra features list`: every feature with its schedule, TTL and last/next materialization run.
 import type { Command } from "commander";
 import { featureValueJson } from "../../engine/json-shapes.js";
+import { FabraError } from "../../errors.js";
 import { withFabra } from "../../project.js";
 import { toJsonText } from "../../record/json-text.js";
 import { outputFormat, parseTime, print, projectOptions } from "../options.js";
@@ -30,6 +31,7 @@ export function registerFeatureCommands(program: Command): void {
     .action(async (name: string, entityId: string, flags: { asOf?: string; format?: string; json?: boolean }, cmd: Command) => {
       const format = outputFormat(flags, FORMATS, "text");
       const asOf = flags.asOf === undefined ? undefined : parseTime(flags.asOf, "--as-of");
+      if (entityId.trim() === "") throw new FabraError("INVALID_ARGUMENT", "The entity id is empty", { hint: `Name the entity, e.g. fabra features get ${name} u_1.` });
       await withFabra(projectOptions(cmd), async (fabra) => {
         const v = asOf === undefined ? await fabra.getFeatureValue(name, entityId) : await fabra.getFeatureAsOf(name, entityId, asOf);
         // The same shape and serializer as GET /v1/features/:name (big integers stay exact).
