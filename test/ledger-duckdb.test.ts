@@ -1,5 +1,6 @@
-// The DuckDB ledger's append (inserted / exists / conflict) and its paged scan: every row exactly once, in
-// (created_at, context_id) order, also when many rows share a created_at across page boundaries.
+// The DuckDB ledger's append (inserted / exists / conflict), its paged scan (every row exactly once, in
+// (created_at, context_id) order, also when many rows share a created_at across page boundaries), and its raw scan
+// for verification (its own connection: the store stays usable during it and after a caller stops early).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -68,5 +69,34 @@ describe("DuckDB ledger", () => {
       expect(seen).toEqual(expected);
       for (const r of all) expect(texts.get(r.contextId)).toBe(r.canonicalText);
     }
+  });
+
+  it("scans raw rows on a connection of its own: appends go on meanwhile, and stopping early frees it", async () => {
+    const total = await store.count();
+    for (const batchSize of [1, 7, 5000]) {
+      const ids = new Set<string>();
+      for await (const batch of store.scanRaw(batchSize)) {
+        expect(batch.length).toBeLessThanOrEqual(batchSize);
+        for (const r of batch) ids.add(r.contextId);
+      }
+      expect(ids.size).toBe(total);
+    }
+    let appended = false;
+    for await (const batch of store.scanRaw(3)) {
+      expect(batch).toHaveLength(3);
+      // The store's own connection is free while a scan is in progress (no wait, no deadlock) ...
+      expect(await store.append(row(7001, "2024-06-01T00:00:00Z"))).toBe("inserted");
+      appended = true;
+      break; // ... and stopping early ends the scan's read
+    }
+    expect(appended).toBe(true);
+    expect(await store.count()).toBe(total + 1);
+    let again = 0;
+    for await (const batch of store.scanRaw()) again += batch.length;
+    expect(again).toBe(total + 1);
+    const bad = await (async () => {
+      for await (const _ of store.scanRaw(0)) return null;
+    })().catch((e: unknown) => e);
+    expect(isFabraError(bad) && bad.code).toBe("INVALID_ARGUMENT");
   });
 });
