@@ -1,8 +1,10 @@
-// The fast path of stored-record verification: canonical text is pure ASCII (every other character is \uXXXX-
-// escaped), so the stored bytes are verified as bytes. The top-level `integrity` object and `content` string are
-// found by byte search, record_hash is taken over the bytes with only that object swapped for its hashing form, and
-// content_hash over the content's decoded UTF-8; no string is built for the record. It only ever confirms a row:
-// whatever it does not recognize, or finds wrong, is left to the full path (verify-stored.ts), which decides.
+// The fast path of stored-record verification, on the stored text's UTF-8 bytes: the top-level `integrity` object
+// and `content` string are found by byte search, record_hash is taken over the bytes with only the integrity
+// object's blanked fields swapped for their hashing form, and content_hash over the content's decoded UTF-8; no
+// string is built for the record. Canonical text is printable ASCII (every other character is \uXXXX-escaped); the
+// searched-for bytes are ASCII, which never occur inside a multi-byte UTF-8 sequence, so other UTF-8 text is searched
+// just as correctly (and fails its hash). It only ever confirms a row: whatever it does not recognize, or finds
+// wrong, is left to the full path (verify-stored.ts), which decides.
 import { createHash } from "node:crypto";
 import { quoteString } from "./canonical.js";
 import { normalizeDatetime } from "./datetime.js";
@@ -35,6 +37,7 @@ function isNormalDatetime(text: string): boolean {
   }
 }
 
+const RECORD_HASH_MEMBER = ',"record_hash":"';
 /** What follows `"record_hash":"` in the hashing form of a canonical integrity object. */
 const HASHING_TAIL = Buffer.from('","signature":null,"signed_at":null}', "latin1");
 
@@ -72,8 +75,8 @@ function readIntegrity(stored: string): StoredIntegrity | null {
     signature: signature ?? null,
   };
   if (keyIdMember !== undefined) integrity.signing_key_id = keyId ?? null;
-  const sharedLength = '{"content_hash":"'.length + (contentHash as string).length + '","previous_context_id":'.length + (previous === undefined ? 4 : previous.length + 2) + ',"record_hash":"'.length;
-  return { integrity, sharedLength };
+  // The strings before it hold no quote, so the first `,"record_hash":"` is the member itself.
+  return { integrity, sharedLength: stored.indexOf(RECORD_HASH_MEMBER) + RECORD_HASH_MEMBER.length };
 }
 
 /** readIntegrity for text with escapes: parsed, checked, and compared with its canonical form. */

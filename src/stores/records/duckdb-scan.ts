@@ -1,15 +1,19 @@
-// Reading the whole DuckDB ledger for verification (scanRaw): one streaming read in storage order on a connection
-// of its own, so every row's large canonical_text is read once, with no sort, and other users of the store are not
-// held up. Each row is handed over as bytes: the driver copies a BLOB once and decodes nothing.
-import type { DuckDBBigIntVector, DuckDBBlobVector, DuckDBDataChunk, DuckDBIntegerVector } from "@duckdb/node-api";
+// Reading the whole DuckDB ledger for verification (scanRaw): pages of rows by rowid (the ledger is append-only, so
+// rowids run 0..n-1 in insertion order), each one short query on the store's connection, read with no sort and
+// from whole column vectors only; the next page is read while the caller verifies this one. Each row comes as
+// bytes: the driver copies one BLOB per row and decodes nothing.
+import type { DuckDBBigIntVector, DuckDBBlobVector, DuckDBIntegerVector } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
-import { DuckDatabase } from "../shared/duckdb-database.js";
+import type { DuckDatabase } from "../shared/duckdb-database.js";
 import type { RawLedgerRow } from "../types.js";
 
+/** Rows per page: DuckDB's vector size, so a page reads whole vectors of the large canonical_text column. */
+const PAGE = 2048;
+
 // The three text columns as one BLOB, with the lengths of the first two: one copy per row for the driver.
-const RAW_SQL = `SELECT epoch_us(created_at), strlen(context_id)::INTEGER, strlen(record_hash)::INTEGER,
-  encode(context_id || record_hash || canonical_text) FROM fabra_context_records`;
+const PAGE_SQL = `SELECT epoch_us(created_at), strlen(context_id)::INTEGER, strlen(record_hash)::INTEGER,
+  encode(context_id || record_hash || canonical_text) FROM fabra_context_records WHERE rowid >= $1 AND rowid < $2`;
 
 /** A raw row whose created_at is formatted only if it is read (for a row being reported). */
 class DuckRawRow implements RawLedgerRow {
@@ -25,33 +29,45 @@ class DuckRawRow implements RawLedgerRow {
   }
 }
 
-function rawRows(chunk: DuckDBDataChunk): RawLedgerRow[] {
-  const created = chunk.getColumnVector(0) as DuckDBBigIntVector;
-  const idLengths = chunk.getColumnVector(1) as DuckDBIntegerVector;
-  const hashLengths = chunk.getColumnVector(2) as DuckDBIntegerVector;
-  const texts = chunk.getColumnVector(3) as DuckDBBlobVector;
-  const rows: RawLedgerRow[] = new Array(chunk.rowCount);
-  for (let i = 0; i < chunk.rowCount; i++) {
-    const item = texts.getItemBytes(i) as Uint8Array;
-    const bytes = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
-    const idEnd = idLengths.getItem(i) as number;
-    const hashEnd = idEnd + (hashLengths.getItem(i) as number);
-    rows[i] = new DuckRawRow(bytes.toString("utf8", 0, idEnd), bytes.toString("utf8", idEnd, hashEnd), bytes.subarray(hashEnd), created.getItem(i) as bigint);
-  }
-  return rows;
+function readPage(db: DuckDatabase, from: number): Promise<RawLedgerRow[]> {
+  const page = db.exclusive(async (c) => {
+    const rows: RawLedgerRow[] = [];
+    const result = await c.stream(PAGE_SQL, [from, from + PAGE]);
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) return rows;
+      const created = chunk.getColumnVector(0) as DuckDBBigIntVector;
+      const idLengths = chunk.getColumnVector(1) as DuckDBIntegerVector;
+      const hashLengths = chunk.getColumnVector(2) as DuckDBIntegerVector;
+      const texts = chunk.getColumnVector(3) as DuckDBBlobVector;
+      for (let i = 0; i < chunk.rowCount; i++) {
+        const item = texts.getItemBytes(i) as Uint8Array;
+        const bytes = Buffer.from(item.buffer, item.byteOffset, item.byteLength);
+        const idEnd = idLengths.getItem(i) as number;
+        const hashEnd = idEnd + (hashLengths.getItem(i) as number);
+        rows.push(new DuckRawRow(bytes.toString("utf8", 0, idEnd), bytes.toString("utf8", idEnd, hashEnd), bytes.subarray(hashEnd), created.getItem(i) as bigint));
+      }
+    }
+  });
+  page.catch(() => undefined); // awaited by the scan, unless its caller stops first
+  return page;
 }
 
-/** Every row of the ledger in `path` once, in storage order, in batches of at most `batchSize`. */
-export async function* scanRawRows(path: string, batchSize: number): AsyncIterable<RawLedgerRow[]> {
+/**
+ * Every row present when the scan starts, once, in insertion order, in batches of at most `batchSize`. The store's
+ * connection is taken for one page at a time, so it stays free for others between pages.
+ */
+export async function* scanRawPages(db: DuckDatabase, batchSize: number): AsyncIterable<RawLedgerRow[]> {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
     throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, { hint: "Use e.g. 1000." });
   }
-  const db = await DuckDatabase.open(path);
-  try {
-    for await (const rows of db.stream(RAW_SQL, [], rawRows)) {
-      for (let i = 0; i < rows.length; i += batchSize) yield rows.length <= batchSize ? rows : rows.slice(i, i + batchSize);
-    }
-  } finally {
-    await db.close();
+  const [top] = await db.query<{ last: bigint | null }>("SELECT max(rowid) AS last FROM fabra_context_records");
+  if (top?.last === null || top?.last === undefined) return;
+  const last = Number(top.last);
+  let next = readPage(db, 0);
+  for (let from = 0; from <= last; from += PAGE) {
+    const rows = await next;
+    if (from + PAGE <= last) next = readPage(db, from + PAGE);
+    for (let i = 0; i < rows.length; i += batchSize) yield rows.length <= batchSize ? rows : rows.slice(i, i + batchSize);
   }
 }

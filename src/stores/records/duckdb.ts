@@ -6,7 +6,7 @@ import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore } from "../types.js";
 import { conflictError } from "./conflict.js";
-import { scanRawRows } from "./duckdb-scan.js";
+import { scanRawPages } from "./duckdb-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "./filter.js";
 
 const SCHEMA = [
@@ -159,7 +159,7 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
-    return scanRawRows(this.db.path, batchSize);
+    return scanRawPages(this.db, batchSize);
   }
 
   close(): Promise<void> {

@@ -4,7 +4,7 @@
 // another caller's statements) and map driver errors to FabraErrors.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DuckDBInstance, type DuckDBConnection, type DuckDBDataChunk, type DuckDBValue } from "@duckdb/node-api";
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 
 interface OpenFile {
@@ -59,47 +59,6 @@ export class DuckDatabase {
   /** Rows as plain JS objects (BIGINT as bigint). */
   query<T = Record<string, unknown>>(sql: string, params: DuckDBValue[] = []): Promise<T[]> {
     return this.exclusive(async (c) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as T[]);
-  }
-
-  /**
-   * Streams a query's result chunk by chunk, each turned into `T` by `convert` (which must copy what it keeps: a
-   * chunk is not read after it). The next chunk is fetched while the caller works on this one. The connection is
-   * held until the stream ends or the caller stops, so a long read should use a connection of its own.
-   */
-  async *stream<T>(sql: string, params: DuckDBValue[], convert: (chunk: DuckDBDataChunk) => T): AsyncGenerator<T> {
-    if (this.closed) throw new FabraError("STORE_UNAVAILABLE", `The DuckDB file ${this.path} is closed`, { hint: "This is a bug: a store was used after close()." });
-    let release = (): void => undefined;
-    const turn = new Promise<void>((resolve) => (release = resolve));
-    const previous = this.queue;
-    this.queue = previous.then(() => turn);
-    await previous;
-    let next: Promise<DuckDBDataChunk | null> | undefined;
-    try {
-      const fetch = async (): Promise<DuckDBDataChunk | null> => {
-        try {
-          return await result.fetchChunk();
-        } catch (err) {
-          throw mapDuckError(err, this.path);
-        }
-      };
-      const result = await this.connection.stream(sql, params).catch((err: unknown) => {
-        throw mapDuckError(err, this.path);
-      });
-      next = fetch();
-      for (;;) {
-        const chunk = await next;
-        next = undefined;
-        if (!chunk || chunk.rowCount === 0) return;
-        const converted = convert(chunk);
-        next = fetch();
-        next.catch(() => undefined); // handled when awaited; this keeps a failure meanwhile from going unhandled
-        yield converted;
-      }
-    } finally {
-      // A caller that stops early leaves a fetch in flight: let it end before the connection runs anything else.
-      await next?.catch(() => undefined);
-      release();
-    }
   }
 
   /** Runs a statement; returns the number of rows it changed. */
