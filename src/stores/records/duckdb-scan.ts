@@ -1,8 +1,8 @@
 // Reading the whole DuckDB ledger for verification (scanRaw): pages of rows by rowid (the ledger is append-only, so
 // rowids run 0..n-1 in insertion order), each one short query on the store's connection with no sort; the next page
-// is read while the caller verifies this one. Each row's text comes as bytes, never decoded to a string. (A key-range
-// page, as scan() reads, makes DuckDB read the text of every row in the vectors the range touches and sort it; a
-// single streaming query would keep the store's connection for the whole scan.)
+// is read while the caller verifies this one. Each row comes as bytes: the driver copies one BLOB per row and
+// decodes nothing. (A key-range page, as scan() reads, makes DuckDB read the text of every row in the vectors the
+// range touches and sort it; a single streaming query keeps the connection for the whole scan.)
 import type { DuckDBBigIntVector, DuckDBBlobVector, DuckDBIntegerVector } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
@@ -16,10 +16,9 @@ import type { RawLedgerRow } from "../types.js";
  */
 const PAGE = 512;
 
-// The text columns as BLOBs: the two short ones together (with the first one's length), the record on its own, so
-// the driver copies two BLOBs per row, decodes nothing, and DuckDB copies no record text.
-const PAGE_SQL = `SELECT epoch_us(created_at), strlen(context_id)::INTEGER, encode(context_id || record_hash), encode(canonical_text)
-  FROM fabra_context_records WHERE rowid >= $1 AND rowid < $2`;
+// The three text columns as one BLOB, with the lengths of the first two: one copy per row for the driver.
+const PAGE_SQL = `SELECT epoch_us(created_at), strlen(context_id)::INTEGER, strlen(record_hash)::INTEGER,
+  encode(context_id || record_hash || canonical_text) FROM fabra_context_records WHERE rowid >= $1 AND rowid < $2`;
 
 /** A raw row whose created_at is formatted only if it is read (for a row being reported). */
 class DuckRawRow implements RawLedgerRow {
@@ -49,12 +48,13 @@ function readPage(db: DuckDatabase, from: number): Promise<RawLedgerRow[]> {
       if (!chunk || chunk.rowCount === 0) return rows;
       const created = chunk.getColumnVector(0) as DuckDBBigIntVector;
       const idLengths = chunk.getColumnVector(1) as DuckDBIntegerVector;
-      const keys = chunk.getColumnVector(2) as DuckDBBlobVector;
+      const hashLengths = chunk.getColumnVector(2) as DuckDBIntegerVector;
       const texts = chunk.getColumnVector(3) as DuckDBBlobVector;
       for (let i = 0; i < chunk.rowCount; i++) {
-        const key = owned(keys.getItemBytes(i) as Uint8Array);
+        const bytes = owned(texts.getItemBytes(i) as Uint8Array);
         const idEnd = idLengths.getItem(i) as number;
-        rows.push(new DuckRawRow(key.toString("utf8", 0, idEnd), key.toString("utf8", idEnd), owned(texts.getItemBytes(i) as Uint8Array), created.getItem(i) as bigint));
+        const hashEnd = idEnd + (hashLengths.getItem(i) as number);
+        rows.push(new DuckRawRow(bytes.toString("utf8", 0, idEnd), bytes.toString("utf8", idEnd, hashEnd), bytes.subarray(hashEnd), created.getItem(i) as bigint));
       }
     }
   });
