@@ -3,7 +3,7 @@
 // is read while the caller verifies this one. Each row comes as bytes: the driver copies one BLOB per row and
 // decodes nothing. (A key-range page, as scan() reads, makes DuckDB read the text of every row in the vectors the
 // range touches and sort it; a single streaming query keeps the connection for the whole scan.)
-import type { DuckDBBigIntVector, DuckDBBlobVector, DuckDBIntegerVector } from "@duckdb/node-api";
+import type { DuckDBBigIntVector, DuckDBBlobVector, DuckDBConnection, DuckDBIntegerVector, DuckDBPreparedStatement } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import type { DuckDatabase } from "../shared/duckdb-database.js";
@@ -39,10 +39,23 @@ function owned(item: Uint8Array): Buffer {
   return item.byteLength <= 12 ? Buffer.from(item) : Buffer.from(item.buffer, item.byteOffset, item.byteLength);
 }
 
+/**
+ * The page statement, prepared once per connection (and closed with it): a page is then one call to the driver that
+ * runs the whole query off the main thread, so it overlaps the verification of the page before. Running the SQL
+ * text would first take several round trips through the main thread (extract, prepare), each waiting for it.
+ */
+const statements = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
+
 function readPage(db: DuckDatabase, from: number): Promise<RawLedgerRow[]> {
   const page = db.exclusive(async (c) => {
     const rows: RawLedgerRow[] = [];
-    const result = await c.stream(PAGE_SQL, [from, from + PAGE]);
+    let statement = statements.get(c);
+    if (!statement) {
+      statement = await c.prepare(PAGE_SQL);
+      statements.set(c, statement);
+    }
+    statement.bind([from, from + PAGE]);
+    const result = await statement.stream();
     for (;;) {
       const chunk = await result.fetchChunk();
       if (!chunk || chunk.rowCount === 0) return rows;
