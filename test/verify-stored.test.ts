@@ -16,7 +16,7 @@ import { parseSigningKey, signRecord } from "../src/record/sign.js";
 import type { ContextRecord } from "../src/record/types.js";
 import { verifyStoredBytesFast } from "../src/record/verify-bytes.js";
 import { verifyStoredTextFull } from "../src/record/verify-stored.js";
-import { verifyCanonicalBytes, verifyCanonicalText, verifyRecordText, type VerifyOptions } from "../src/record/verify.js";
+import { verifyCanonicalBytes, verifyCanonicalText, verifyRecordText, type VerifyOptions, type VerifyResult } from "../src/record/verify.js";
 
 const ID = "ctx_test";
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
@@ -44,11 +44,22 @@ function expectFastAgrees(text: string, label: string): void {
     else expect(got, label).toBeNull(); // it only ever confirms
     expect(verifyCanonicalBytes(bytes, ID, opts), label).toEqual(expected);
     expect(verifyCanonicalText(text, ID, opts), label).toEqual(expected);
+    expectScratchAgrees(bytes, opts, expected, label);
   }
   // Intact: the full path passes (no key) with the same checks as verifying the parsed record.
   const intact = full(bytes);
   expect(intact.ok, label).toBe(true);
   expect(intact.checks).toEqual(verifyRecordText(text).result.checks);
+}
+
+/**
+ * The scratch mode (the hashing text built in the bytes themselves) gives the same result; bytes that go to the full
+ * path are restored first, so a failing row is left exactly as it was.
+ */
+function expectScratchAgrees(bytes: Buffer, opts: VerifyOptions, expected: VerifyResult, label: string): void {
+  const copy = Buffer.from(bytes);
+  expect(verifyCanonicalBytes(copy, ID, opts, { scratch: true }), label).toEqual(expected);
+  if (!expected.ok) expect(copy.equals(bytes), `${label}: bytes restored`).toBe(true);
 }
 
 const sealed = (record: ContextRecord): ContextRecord =>
@@ -191,6 +202,7 @@ describe("tampered stored text", () => {
         const got = fast(bytes, opts);
         if (got !== null) expect(got).toEqual(expected);
         expect(verifyCanonicalBytes(bytes, ID, opts)).toEqual(expected);
+        expectScratchAgrees(bytes, opts, expected, "tampered");
         expect(() => verifyCanonicalBytes(bytes, ID, opts)).not.toThrow();
         if (expected.ok && !bytes.equals(Buffer.from(text, "latin1"))) {
           // Only the signature fields (outside record_hash) may have changed: the hashed text is the original's.

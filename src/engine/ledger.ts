@@ -37,9 +37,12 @@ export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): Verif
   return checkHashColumn(verifyCanonicalText(row.canonicalText, row.contextId, opts), row.recordHash);
 }
 
-/** verifyLedgerRow for a row read as bytes (scanRaw). */
-export function verifyRawLedgerRow(row: RawLedgerRow, opts: VerifyOptions = {}): VerifyResult {
-  return checkHashColumn(verifyCanonicalBytes(row.canonicalBytes, row.contextId, opts), row.recordHash);
+/**
+ * verifyLedgerRow for a row read as bytes (scanRaw). With `consume`, the row's bytes are read for nothing else
+ * afterwards, and verification may use them as scratch space (they are left changed when the row verifies).
+ */
+export function verifyRawLedgerRow(row: RawLedgerRow, opts: VerifyOptions = {}, consume = false): VerifyResult {
+  return checkHashColumn(verifyCanonicalBytes(row.canonicalBytes, row.contextId, opts, { scratch: consume }), row.recordHash);
 }
 
 function checkHashColumn(result: VerifyResult, column: string): VerifyResult {
@@ -71,7 +74,7 @@ export async function verifyLedger(records: RecordStore, opts: VerifyOptions = {
   let checked = 0;
   for await (const batch of scanRawRows(records)) {
     for (const row of batch) {
-      const result = verifyRawLedgerRow(row, opts);
+      const result = verifyRawLedgerRow(row, opts, true);
       if (!result.ok) failures.push({ createdUs: toEpochMicros(row.createdAt), result });
     }
     checked += batch.length;

@@ -3,11 +3,12 @@
 import { contentHash, computeRecordHash } from "./hash.js";
 import { readRecordText } from "./read.js";
 import type { ContextRecord } from "./types.js";
-import { verifyStoredBytesFast } from "./verify-bytes.js";
+import { verifyStoredBytesFast, type FastPathOptions } from "./verify-bytes.js";
 import { verifyResult, type VerifyOptions, type VerifyResult } from "./verify-result.js";
 import { verifyStoredTextFull } from "./verify-stored.js";
 
 export type { CheckName, VerifyCheck, VerifyOptions, VerifyResult } from "./verify-result.js";
+export type { FastPathOptions } from "./verify-bytes.js";
 
 /** Verifies a record already read into memory. */
 export function verifyRecord(record: ContextRecord, opts: VerifyOptions = {}): VerifyResult {
@@ -30,7 +31,10 @@ export function verifyCanonicalText(text: string, contextId: string, opts: Verif
   return verifyStoredBytesFast(Buffer.from(text, "utf8"), contextId, opts) ?? verifyStoredTextFull(text, contextId, opts);
 }
 
-/** verifyCanonicalText for the stored text's UTF-8 bytes, as a store can hand them over without decoding. */
-export function verifyCanonicalBytes(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}): VerifyResult {
-  return verifyStoredBytesFast(bytes, contextId, opts) ?? verifyStoredTextFull(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), contextId, opts);
+/**
+ * verifyCanonicalText for the stored text's UTF-8 bytes, as a store can hand them over without decoding. With
+ * `scratch`, the bytes are the caller's own copy and may be left changed (see FastPathOptions).
+ */
+export function verifyCanonicalBytes(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}, fast: FastPathOptions = {}): VerifyResult {
+  return verifyStoredBytesFast(bytes, contextId, opts, fast) ?? verifyStoredTextFull(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), contextId, opts);
 }
