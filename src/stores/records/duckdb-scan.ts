@@ -15,6 +15,7 @@ import type { RawLedgerRow } from "../types.js";
  * µs a row, at 512 ~0.6. Large enough that the per-query cost does not show.
  */
 const PAGE = 512;
+const FIRST_PAGE = 32;
 
 // The three text columns as one BLOB, with the lengths of the first two: one copy per row for the driver.
 const PAGE_SQL = `SELECT epoch_us(created_at), strlen(context_id)::INTEGER, strlen(record_hash)::INTEGER,
@@ -46,7 +47,7 @@ function owned(item: Uint8Array): Buffer {
  */
 const statements = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
 
-function readPage(db: DuckDatabase, from: number): Promise<RawLedgerRow[]> {
+function readPage(db: DuckDatabase, from: number, size: number): Promise<RawLedgerRow[]> {
   const page = db.exclusive(async (c) => {
     const rows: RawLedgerRow[] = [];
     let statement = statements.get(c);
@@ -54,7 +55,7 @@ function readPage(db: DuckDatabase, from: number): Promise<RawLedgerRow[]> {
       statement = await c.prepare(PAGE_SQL);
       statements.set(c, statement);
     }
-    statement.bind([from, from + PAGE]);
+    statement.bind([from, from + size]);
     const result = await statement.stream();
     for (;;) {
       const chunk = await result.fetchChunk();
@@ -86,10 +87,14 @@ export async function* scanRawPages(db: DuckDatabase, batchSize: number): AsyncI
   const [top] = await db.query<{ last: bigint | null }>("SELECT max(rowid) AS last FROM fabra_context_records");
   if (top?.last === null || top?.last === undefined) return;
   const last = Number(top.last);
-  let next = readPage(db, 0);
-  for (let from = 0; from <= last; from += PAGE) {
+  // The first page is read while the caller waits: small ones first, growing to PAGE, so it starts soon.
+  let size = FIRST_PAGE;
+  let next = readPage(db, 0, size);
+  for (let from = 0; from <= last; ) {
     const rows = await next;
-    if (from + PAGE <= last) next = readPage(db, from + PAGE);
+    from += size;
+    size = Math.min(PAGE, size * 2);
+    if (from <= last) next = readPage(db, from, size);
     for (let i = 0; i < rows.length; i += batchSize) yield rows.length <= batchSize ? rows : rows.slice(i, i + batchSize);
   }
 }
