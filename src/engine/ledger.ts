@@ -58,7 +58,12 @@ export async function* scanRawRows(records: RecordStore, batchSize = 1000): Asyn
     return;
   }
   for await (const batch of records.scan(batchSize)) {
-    yield batch.map((row) => ({ contextId: row.contextId, createdAt: row.createdAt, recordHash: row.recordHash, canonicalBytes: Buffer.from(row.canonicalText, "utf8") }));
+    yield batch.map(({ contextId, createdAt, recordHash, canonicalText }) => ({
+      contextId,
+      createdAt,
+      recordHash,
+      canonicalBytes: Buffer.from(canonicalText, "utf8"),
+    }));
   }
 }
 

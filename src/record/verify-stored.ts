@@ -10,7 +10,7 @@ import { recordFromJson } from "./schema.js";
 import { failRecordHash, verifyResult, type VerifyOptions, type VerifyResult } from "./verify-result.js";
 
 /** Says why stored text cannot be verified at all (not JSON, not a CRS-001 record). */
-export function unreadableResult(contextId: string, reason: string): VerifyResult {
+function unreadableResult(contextId: string, reason: string): VerifyResult {
   const failed = { name: "record_hash" as const, ok: false, expected: "a CRS-001 record", actual: reason };
   return { ok: false, contextId, checks: [failed], failed };
 }

@@ -36,5 +36,7 @@ export function verifyCanonicalText(text: string, contextId: string, opts: Verif
  * `scratch`, the bytes are the caller's own copy and may be left changed (see FastPathOptions).
  */
 export function verifyCanonicalBytes(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}, fast: FastPathOptions = {}): VerifyResult {
-  return verifyStoredBytesFast(bytes, contextId, opts, fast) ?? verifyStoredTextFull(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), contextId, opts);
+  const fastResult = verifyStoredBytesFast(bytes, contextId, opts, fast);
+  if (fastResult) return fastResult;
+  return verifyStoredTextFull(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), contextId, opts);
 }

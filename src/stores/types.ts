@@ -67,7 +67,7 @@ export interface RecordStore {
   get(contextId: string): Promise<LedgerRow | null>;
   list(filter?: RecordFilter): Promise<LedgerRow[]>;
   count(filter?: Omit<RecordFilter, "limit" | "cursor" | "order">): Promise<number>;
-  /** Every row in created_at order, in batches, for `verify --all` and export. */
+  /** Every row in created_at order, in batches, for export (and `verify --all` on stores without scanRaw). */
   scan(batchSize?: number): AsyncIterable<LedgerRow[]>;
   /**
    * Every row once, reduced to what verification reads, for `verify --all`: in batches, in whatever order the store
