@@ -1,10 +1,10 @@
 // "ledger-pg" (issue 5): records/s appended to the Postgres ledger through fabra's RecordStore (one at a time, as
 // the engine does, and 16 in flight), against raw pg INSERTs of the same rows into an identical table in the same
-// run; and `verify --all` records/s (scan + verifyLedgerRow) over the ledger. Target: sequential append ratio >= 0.8.
+// run; and `verify --all` records/s (verifyLedger, as the CLI) over the ledger. Target: sequential append ratio >= 0.8.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { verifyLedgerRow, recordToRow } from "../dist/engine/ledger.js";
+import { recordToRow, verifyLedger } from "../dist/engine/ledger.js";
 import { fromEpochMicros } from "../dist/record/datetime.js";
 import { sealRecord } from "../dist/record/hash.js";
 import { newContextId } from "../dist/record/id.js";
@@ -74,15 +74,9 @@ export default async function run(options = benchOptions()) {
 
     log("ledger-pg: verify --all");
     t = performance.now();
-    let checked = 0;
-    let failed = 0;
-    for await (const batch of store.scan(1000)) {
-      for (const row of batch) {
-        checked++;
-        if (!verifyLedgerRow(row).ok) failed++;
-      }
-    }
+    const { checked, failures } = await verifyLedger(store);
     const verifyMs = performance.now() - t;
+    const failed = failures.length;
     if (checked !== 2 * n || failed !== 0) throw new Error(`verify --all checked ${checked} (expected ${2 * n}), ${failed} failed`);
 
     const fabraRate = (n * 1000) / fabraMs;

@@ -1,12 +1,14 @@
 // Ledger operations behind the `context` commands and routes: fetch, verify, import, export records.
 import { readFile } from "node:fs/promises";
 import { FabraError } from "../errors.js";
+import { toEpochMicros } from "../record/datetime.js";
 import { canonicalRecordText } from "../record/hash.js";
 import { normalizeContextId } from "../record/id.js";
 import { readRecordText } from "../record/read.js";
 import type { ContextRecord } from "../record/types.js";
-import { verifyCanonicalText, verifyRecord, type VerifyOptions, type VerifyResult } from "../record/verify.js";
-import type { LedgerRow, RecordStore } from "../stores/types.js";
+import { verifyCanonicalBytes, verifyCanonicalText, verifyRecord, type VerifyOptions, type VerifyResult } from "../record/verify.js";
+import { failRecordHash } from "../record/verify-result.js";
+import type { LedgerRow, RawLedgerRow, RecordStore } from "../stores/types.js";
 
 export async function getLedgerRow(records: RecordStore, id: string): Promise<LedgerRow> {
   const contextId = normalizeContextId(id);
@@ -28,18 +30,66 @@ export async function getRecord(records: RecordStore, id: string): Promise<Conte
 }
 
 /**
- * Verifies a ledger row: its text against its own hashes (fast path), and the indexed record_hash column
+ * Verifies a ledger row: its text against its own hashes, byte for byte, and the indexed record_hash column
  * against the text, so a row altered behind fabra's back fails either way.
  */
 export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): VerifyResult {
-  const result = verifyCanonicalText(row.canonicalText, row.contextId, opts);
-  const recordCheck = result.checks.find((c) => c.name === "record_hash");
-  if (result.ok && recordCheck && row.recordHash !== recordCheck.actual) {
-    const failed = { name: "record_hash" as const, ok: false, expected: row.recordHash, actual: recordCheck.actual };
-    return { ...result, ok: false, failed, checks: result.checks.map((c) => (c.name === "record_hash" ? failed : c)) };
-  }
-  return result;
+  return checkHashColumn(verifyCanonicalText(row.canonicalText, row.contextId, opts), row.recordHash);
 }
+
+/**
+ * verifyLedgerRow for a row read as bytes (scanRaw). With `consume`, the row's bytes are read for nothing else
+ * afterwards, and verification may use them as scratch space (they are left changed when the row verifies).
+ */
+export function verifyRawLedgerRow(row: RawLedgerRow, opts: VerifyOptions = {}, consume = false): VerifyResult {
+  return checkHashColumn(verifyCanonicalBytes(row.canonicalBytes, row.contextId, opts, { scratch: consume }), row.recordHash);
+}
+
+function checkHashColumn(result: VerifyResult, column: string): VerifyResult {
+  if (!result.ok) return result;
+  const actual = result.checks.find((c) => c.name === "record_hash")?.actual;
+  return actual !== undefined && actual !== column ? failRecordHash(result, column, actual) : result;
+}
+
+/** Every row as verification reads it: the store's scanRaw(), or scan() with each text encoded. */
+export async function* scanRawRows(records: RecordStore, batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
+  if (records.scanRaw) {
+    yield* records.scanRaw(batchSize);
+    return;
+  }
+  for await (const batch of records.scan(batchSize)) {
+    yield batch.map(({ contextId, createdAt, recordHash, canonicalText }) => ({
+      contextId,
+      createdAt,
+      recordHash,
+      canonicalBytes: Buffer.from(canonicalText, "utf8"),
+    }));
+  }
+}
+
+export interface LedgerVerification {
+  checked: number;
+  /** The rows that failed, oldest first (created_at, then context_id). */
+  failures: VerifyResult[];
+}
+
+/** Verifies every row of the ledger (`fabra context verify --all`); `progress` hears the count after each batch. */
+export async function verifyLedger(records: RecordStore, opts: VerifyOptions = {}, progress?: (checked: number) => void): Promise<LedgerVerification> {
+  const failures: { createdUs: bigint; result: VerifyResult }[] = [];
+  let checked = 0;
+  for await (const batch of scanRawRows(records)) {
+    for (const row of batch) {
+      const result = verifyRawLedgerRow(row, opts, true);
+      if (!result.ok) failures.push({ createdUs: toEpochMicros(row.createdAt), result });
+    }
+    checked += batch.length;
+    progress?.(checked);
+  }
+  failures.sort((a, b) => compare(a.createdUs, b.createdUs) || compare(a.result.contextId, b.result.contextId));
+  return { checked, failures: failures.map((f) => f.result) };
+}
+
+const compare = <T extends string | bigint>(a: T, b: T): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Reads a record file from anywhere (another implementation, an export) and verifies it. */
 export async function readRecordFile(path: string, opts: VerifyOptions = {}): Promise<{ record: ContextRecord; result: VerifyResult }> {

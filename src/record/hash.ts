@@ -6,10 +6,12 @@ import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
 import type { ContextRecord, FloatField, IntegrityRecord } from "./types.js";
 
 // One-shot hashing (node >= 20.12) skips the Hash object; older nodes take the streaming path. Same bytes, same hash.
-const oneShot = (crypto as { hash?: (algorithm: string, data: string, encoding: "hex") => string }).hash;
+const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Array, encoding: "hex") => string }).hash;
 
-export function sha256Hex(text: string): string {
-  return oneShot ? oneShot("sha256", text, "hex") : crypto.createHash("sha256").update(text, "utf8").digest("hex");
+/** sha256 of a string's UTF-8 bytes, or of the bytes given, as hex. */
+export function sha256Hex(data: string | Uint8Array): string {
+  if (oneShot) return oneShot("sha256", data, "hex");
+  return typeof data === "string" ? crypto.createHash("sha256").update(data, "utf8").digest("hex") : crypto.createHash("sha256").update(data).digest("hex");
 }
 
 export function contentHash(content: string): string {

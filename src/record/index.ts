@@ -6,7 +6,7 @@ export { canonicalJson, formatFloat, quoteString, compareCodePoints } from "./ca
 export { normalizeDatetime, toDatetime, nowDatetime, datetimeToMs, parseInstant, formatInstant } from "./datetime.js";
 export { sha256Hex, contentHash, computeRecordHash, hashingText, canonicalRecordText, sealRecord, recordToJsonValue } from "./hash.js";
 export { recordFromJson } from "./schema.js";
-export { verifyRecord, verifyRecordText, verifyCanonicalText } from "./verify.js";
+export { verifyRecord, verifyRecordText, verifyCanonicalText, verifyCanonicalBytes } from "./verify.js";
 export type { VerifyResult, VerifyCheck, VerifyOptions, CheckName } from "./verify.js";
 export { newContextId, normalizeContextId, contextIdTime } from "./id.js";
 export { signRecord, parseSigningKey, signingKeyFromEnv, signatureModeFromEnv, signatureMatches, computeSignature } from "./sign.js";

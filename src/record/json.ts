@@ -145,7 +145,8 @@ class Reader {
     }
   }
 
-  object(): JsonObject {
+  /** Reads an object; `member` (top level only) hears where each value starts and ends. */
+  object(member?: (key: string, start: number, end: number) => void): JsonObject {
     this.pos++;
     const out: JsonObject = {};
     this.skipWhitespace();
@@ -159,7 +160,10 @@ class Reader {
       const key = this.string();
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos++) !== 0x3a) this.fail("expected : after key", this.pos - 1);
+      this.skipWhitespace();
+      const start = this.pos;
       const value = this.value();
+      member?.(key, start, this.pos);
       if (key === "__proto__") {
         Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
       } else {
@@ -188,4 +192,22 @@ export function parseJsonAt(text: string, offset: number): { value: JsonValue; e
   reader.pos = offset;
   const value = reader.value();
   return { value, end: reader.pos };
+}
+
+/** Where a top-level member's value lies in the text: [start, end). */
+export type Span = readonly [number, number];
+
+/**
+ * Parses text that must be one JSON object (no byte-order mark, as stored text never has one) and also says
+ * where each top-level member's value lies in the text, for the key's last occurrence (the value kept).
+ */
+export function parseJsonObjectSpans(text: string, source = "input"): { value: JsonObject; spans: Map<string, Span> } {
+  const reader = new Reader(text, source);
+  const spans = new Map<string, Span>();
+  reader.skipWhitespace();
+  if (text.charCodeAt(reader.pos) !== 0x7b) reader.fail("expected a JSON object");
+  const value = reader.object((key, start, end) => spans.set(key, [start, end]));
+  reader.skipWhitespace();
+  if (reader.pos !== text.length) reader.fail("unexpected text after the JSON value");
+  return { value, spans };
 }

@@ -3,7 +3,7 @@
 import { FabraError } from "../errors.js";
 import { normalizeDatetime } from "./datetime.js";
 import { JsonFloat, isJsonObject, type JsonValue } from "./json-value.js";
-import type { ContextRecord } from "./types.js";
+import type { ContextRecord, IntegrityRecord } from "./types.js";
 
 type Check = (v: JsonValue | undefined, path: string) => unknown;
 
@@ -92,6 +92,18 @@ const shape =
     return out;
   };
 
+const integrityShape = shape(
+  {
+    record_hash: string,
+    content_hash: string,
+    previous_context_id: nullable(string),
+    signed_at: nullable(datetime),
+    signing_key_id: nullable(string),
+    signature: nullable(string),
+  },
+  ["signing_key_id"],
+);
+
 const recordShape = shape({
   context_id: string,
   created_at: datetime,
@@ -154,20 +166,15 @@ const recordShape = shape({
     assembly_latency_ms: float,
     estimated_cost_usd: float,
   }),
-  integrity: shape(
-    {
-      record_hash: string,
-      content_hash: string,
-      previous_context_id: nullable(string),
-      signed_at: nullable(datetime),
-      signing_key_id: nullable(string),
-      signature: nullable(string),
-    },
-    ["signing_key_id"],
-  ),
+  integrity: integrityShape,
 });
 
 /** Checks and normalizes a parsed value as a CRS-001 record; throws INVALID_RECORD naming the bad field. */
 export function recordFromJson(value: JsonValue): ContextRecord {
   return recordShape(value, "") as ContextRecord;
+}
+
+/** Checks and normalizes a record's `integrity` object alone, as recordFromJson does; throws INVALID_RECORD. */
+export function integrityFromJson(value: JsonValue): IntegrityRecord {
+  return integrityShape(value, "integrity") as IntegrityRecord;
 }

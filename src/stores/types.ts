@@ -30,6 +30,18 @@ export interface LedgerRow {
   canonicalText: string;
 }
 
+/**
+ * A ledger row as verification reads it: the record's canonical text as its UTF-8 bytes, not decoded to a string,
+ * with the indexed record_hash column it is cross-checked against.
+ */
+export interface RawLedgerRow {
+  readonly contextId: string;
+  /** Normal-form datetime. Only read for rows being reported, so a store may compute it on demand. */
+  readonly createdAt: string;
+  readonly recordHash: string;
+  readonly canonicalBytes: Uint8Array;
+}
+
 export interface RecordFilter {
   contextFunction?: string;
   /** Inclusive lower bound on created_at (normal-form datetime). */
@@ -55,8 +67,14 @@ export interface RecordStore {
   get(contextId: string): Promise<LedgerRow | null>;
   list(filter?: RecordFilter): Promise<LedgerRow[]>;
   count(filter?: Omit<RecordFilter, "limit" | "cursor" | "order">): Promise<number>;
-  /** Every row in created_at order, in batches, for `verify --all` and export. */
+  /** Every row in created_at order, in batches, for export (and `verify --all` on stores without scanRaw). */
   scan(batchSize?: number): AsyncIterable<LedgerRow[]>;
+  /**
+   * Every row once, reduced to what verification reads, for `verify --all`: in batches, in whatever order the store
+   * reads fastest. Optional: a store that can hand the text over as bytes more cheaply than scan() implements it;
+   * `scanRawRows` (engine/ledger.ts) reads scan() for the others.
+   */
+  scanRaw?(batchSize?: number): AsyncIterable<RawLedgerRow[]>;
   close(): Promise<void>;
 }
 

@@ -1,7 +1,7 @@
 // `fabra context verify <id> | --file <record.json> | --all`: recompute hashes; exit 0 when intact, 1 when not.
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
-import { getLedgerRow, readRecordFile, verifyLedgerRow } from "../../engine/ledger.js";
+import { getLedgerRow, readRecordFile, verifyLedger, verifyLedgerRow } from "../../engine/ledger.js";
 import { withRecordStore } from "../../project.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import type { VerifyResult } from "../../record/verify.js";
@@ -50,17 +50,8 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
   await withRecordStore(projectOptions(cmd), async (records) => {
     const total = await records.count();
     const progress = format === "text" ? createProgress("verifying", total) : null;
-    const failures: VerifyResult[] = [];
-    let checked = 0;
     const started = performance.now();
-    for await (const batch of records.scan(1000)) {
-      for (const row of batch) {
-        const result = verifyLedgerRow(row, opts);
-        if (!result.ok) failures.push(result);
-        checked++;
-      }
-      progress?.update(checked);
-    }
+    const { checked, failures } = await verifyLedger(records, opts, (n) => progress?.update(n));
     progress?.done();
     const seconds = (performance.now() - started) / 1000;
     if (format === "json") {

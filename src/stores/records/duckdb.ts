@@ -4,8 +4,9 @@ import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "../shared/duckdb-database.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
+import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore } from "../types.js";
 import { conflictError } from "./conflict.js";
+import { scanRawPages } from "./duckdb-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "./filter.js";
 
 const SCHEMA = [
@@ -155,6 +156,10 @@ export class DuckDBRecordStore implements RecordStore {
       params,
     );
     return rows.map(toLedgerRow);
+  }
+
+  scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
+    return scanRawPages(this.db, batchSize);
   }
 
   close(): Promise<void> {
