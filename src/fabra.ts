@@ -4,6 +4,7 @@ import type { FabraConfig } from "./config/schema.js";
 import { resolveConfig, type ResolvedConfig } from "./config/resolve.js";
 import { addDefinitions, emptyDefinitions, type Definitions } from "./define/collect.js";
 import { loadDefinitionModules } from "./define/load.js";
+import { checkDefinitions } from "./engine/definition-checks.js";
 import { createEmbedder } from "./engine/embedder.js";
 import { encoderFor } from "./engine/tokens.js";
 import { FabraRuntime } from "./engine/runtime.js";
@@ -39,6 +40,7 @@ export async function createFabraFromConfig(
   const warn = extra.warn ?? ((message: string) => process.stderr.write(`fabra: warning: ${message}\n`));
   const definitions: Definitions = await loadDefinitionModules(config.definitions);
   (extra.objects ?? []).forEach((exports, i) => addDefinitions(definitions, exports, `definitions[${i}]`));
+  checkDefinitions(definitions);
 
   const signingKey = signingKeyFromEnv();
   if (config.signing.mode === "required" && !signingKey) {

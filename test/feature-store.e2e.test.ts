@@ -178,6 +178,7 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--ttl", "soon"], /ttl is "soon", which is not a duration/],
       [["worker", "--features", "slow"], /Feature slow has no refresh schedule/],
       [["worker", "--lock-ttl", "forever"], /--lock-ttl is "forever"/],
+      [["features", "get", "tier", ""], /The entity id of feature tier is "" \(empty\), not an entity id/],
     ];
     // In parallel, each on its own DuckDB file (one file has one writer process at a time).
     const results = await Promise.all(cases.map(([args], i) => run(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) })));

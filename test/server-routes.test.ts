@@ -55,6 +55,22 @@ describe("routes", () => {
     expect(pairs.results).toEqual([expect.objectContaining({ name: "score", entity_id: "u3", value: 3.5 })]);
   });
 
+  it("takes whole-number entity ids as their strings, as feature.get does, and refuses empty or fractional ones", async () => {
+    const byNumber = await json<{ results: unknown[] }>(await post("/v1/features", { features: ["score"], entity_ids: [41, "41"] }));
+    expect(byNumber.results).toEqual([expect.objectContaining({ entity_id: "41", value: 41.5 }), expect.objectContaining({ entity_id: "41", value: 41.5 })]);
+    const single = await json<{ results: unknown[] }>(await post("/v1/features", { requests: [{ feature: "score", entity_id: 42 }] }));
+    expect(single.results).toEqual([expect.objectContaining({ entity_id: "42", value: 42.5 })]);
+    for (const [body, message] of [
+      [{ features: ["score"], entity_ids: ["u1", ""] }, '"entity_ids"[1] must be a non-empty string (or a whole number)'],
+      [{ features: ["score"], entity_id: 1.5 }, '"entity_id" must be a non-empty string (or a whole number)'],
+      [{ requests: [{ feature: "score", entity_id: {} }] }, "requests[0].entity_id must be a non-empty string (or a whole number)"],
+    ] as const) {
+      const res = await post("/v1/features", body);
+      expect(res.status).toBe(400);
+      expect(await json(res)).toMatchObject({ error: { code: "INVALID_ARGUMENT", message } });
+    }
+  });
+
   it("POST /v1/context/:name assembles, records, and the record routes find, verify, diff and replay it", async () => {
     const res = await post("/v1/context/chat", { userId: "u1", query: "reset password", verbose: true });
     expect(res.status).toBe(200);

@@ -12,6 +12,7 @@ import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./assemble.js";
 import type { Embedder } from "./embedder.js";
 import { emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
+import { entityIdOf, requireEntityId } from "./entity-id.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./schedule.js";
 import { getTrainingData, type TrainingDataOptions } from "./training-data.js";
@@ -69,6 +70,7 @@ export class FabraRuntime implements Runtime {
   /** Reads a feature with its provenance; inside a context call the read is recorded. */
   async getFeatureValue(name: string, entityId: string, opts: { cacheDown?: boolean } = {}): Promise<FeatureValue> {
     const def = this.featureDef(name);
+    entityId = requireEntityId(entityId, `The entity id of feature ${name}`);
     const trace = currentTrace();
     const read = trace?.replay
       ? await this.replayedFeature(trace.replay, name, entityId)
@@ -94,6 +96,7 @@ export class FabraRuntime implements Runtime {
   /** The value as it was at `asOf`, from offline history (NOT_FOUND when history has none by then). */
   async getFeatureAsOf(name: string, entityId: string, asOf: string): Promise<Omit<FeatureValue, "source"> & { source: "history" }> {
     this.featureDef(name);
+    entityId = requireEntityId(entityId, `The entity id of feature ${name}`);
     const row = await this.stores.offline.latest(name, entityId, asOf);
     if (!row) {
       throw new FabraError("NOT_FOUND", `No value of ${name} for ${entityId} at or before ${asOf}`, {
@@ -119,12 +122,18 @@ export class FabraRuntime implements Runtime {
    */
   async getFeatures(requests: { feature: string; entityId: string }[]): Promise<(FeatureValue | { name: string; entityId: string; error: FabraError })[]> {
     const defs = requests.map((r) => this.definitions.features.get(r.feature));
+    // Unknown features and bad entity ids are answered without asking the cache (getFeatureValue gives their errors).
+    const ids = requests.map((r, i) => (defs[i] ? entityIdOf(r.entityId) : null));
+    const lookups = requests.flatMap((r, i) => (ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }]));
     let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;
     try {
-      if (!replaying) cached = await this.stores.online.getMany(requests.map((r) => ({ feature: r.feature, entityId: r.entityId })));
+      if (!replaying && lookups.length > 0) {
+        const hits = await this.stores.online.getMany(lookups.map((l) => l.key));
+        lookups.forEach((l, j) => (cached[l.request] = hits[j] ?? null));
+      }
     } catch (err) {
       // One failed round trip is enough: every value is computed (recorded as a fallback) without asking again.
       cacheDown = true;
@@ -135,18 +144,19 @@ export class FabraRuntime implements Runtime {
     return Promise.all(
       requests.map(async (r, i) => {
         try {
-          const def = defs[i];
-          if (!def) return await this.getFeatureValue(r.feature, r.entityId); // throws FEATURE_NOT_FOUND with a hint
+          const entityId = ids[i];
+          // An unknown feature or a bad id: getFeatureValue throws FEATURE_NOT_FOUND / INVALID_ARGUMENT with a hint.
+          if (entityId == null) return await this.getFeatureValue(r.feature, r.entityId);
           const hit = cached[i];
-          if (!hit) return await this.getFeatureValue(r.feature, r.entityId, { cacheDown });
+          if (!hit) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
           const read: FeatureRead = {
             value: decodeValue(hit.valueJson) as JsonValue,
             source: "cache",
             asOf: hit.asOf,
             freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))),
           };
-          currentTrace()?.addFeature(toFeatureRecord(r.feature, r.entityId, read));
-          return { name: r.feature, entityId: r.entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
+          currentTrace()?.addFeature(toFeatureRecord(r.feature, entityId, read));
+          return { name: r.feature, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
         } catch (err) {
           if (!(err instanceof FabraError)) throw err;
           return { name: r.feature, entityId: r.entityId, error: err };
