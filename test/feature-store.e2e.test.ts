@@ -176,7 +176,8 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "-o", "x.xlsx"], /cannot tell the format/],
       [["training-data", "--events", "events.csv", "--features", "tier"], /events\.csv has no entity column "entity_id" \(its columns: user, at, label\)/],
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--ttl", "soon"], /ttl is "soon", which is not a duration/],
-      [["worker", "--features", "slow"], /Feature slow has no refresh schedule/],
+      [["worker", "--features", "slow"], /Feature slow has no refresh schedule, so it cannot be refreshed on a schedule[\s\S]*Features refreshed on a schedule: tier\./],
+      [["worker", "--features", "tiar"], /Unknown feature "tiar"[\s\S]*Did you mean "tier"\?/],
       [["worker", "--lock-ttl", "forever"], /--lock-ttl is "forever"/],
       [["features", "get", "tier", ""], /The entity id of feature tier is "" \(empty\), not an entity id/],
     ];

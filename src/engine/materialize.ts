@@ -79,13 +79,15 @@ export function planMaterialize(runtime: MaterializeRuntime, options: Pick<Mater
   for (const name of names) {
     const def = defs.get(name);
     if (!def) throw unknownFeature(name, defs.keys(), suggest(name, defs.keys()));
-    if (options.entities === undefined && def.options.entities === undefined) {
-      throw new FabraError("INVALID_DEFINITION", `Feature ${name} has no entities to materialize`, {
-        hint: "Give the feature `entities` (a list, { sql }, or a function returning ids), or pass --entities FILE.",
-      });
-    }
+    if (options.entities === undefined && def.options.entities === undefined) throw noEntities(name);
   }
   return names;
+}
+
+function noEntities(name: string): FabraError {
+  return new FabraError("INVALID_DEFINITION", `Feature ${name} has no entities to materialize`, {
+    hint: "Give the feature `entities` (a list, { sql }, or a function returning ids), or pass --entities FILE.",
+  });
 }
 
 /** Materializes features one after another; each result says how its run went (nothing is thrown per feature). */
@@ -123,10 +125,12 @@ function emptyResult(feature: string, startedAt: string): FeatureRunResult {
   return { feature, runId: null, resumed: false, status: "running", total: null, alreadyWritten: 0, computed: 0, written: 0, failed: 0, errors: [], error: null, startedAt, durationMs: 0 };
 }
 
-/** Runs (or resumes) the feature's run; the caller holds the refresh lock. Only beginRun failing throws. */
+/** Runs (or resumes) the feature's run; the caller holds the refresh lock. Throws only before a run exists (no entities, beginRun failing). */
 export async function runFeature(runtime: MaterializeRuntime, name: string, options: MaterializeOptions, signal: AbortSignal): Promise<FeatureRunResult> {
   const def = runtime.definitions.features.get(name);
   if (!def) throw unknownFeature(name, runtime.definitions.features.keys(), suggest(name, runtime.definitions.features.keys()));
+  // A definition error is no run: nothing to resume, and a retry cannot fix it.
+  if (options.entities === undefined && def.options.entities === undefined) throw noEntities(name);
   const { offline } = runtime.stores;
   const began = Date.now();
   const { run, resumed } = await offline.beginRun(name, options.trigger ?? "manual");
