@@ -136,6 +136,27 @@ describe("replay", () => {
     await expect(replayContext(fabra, original.id)).rejects.toMatchObject({ code: "REPLAY_INCOMPATIBLE", message: expect.stringMatching(/different content/) });
   });
 
+  it("of a record kept without content writes no content either, even from a process that keeps content", async () => {
+    const path = ledger();
+    const writer = await start(path, { tiers: { u1: "gold" }, spend: {} }, "v1", { includeContent: false });
+    const original = await writer.assemble("chat", { userId: "u1", query: "reset password" });
+    await writer.close();
+    open.splice(open.indexOf(writer), 1);
+    const fabra = await start(path, { tiers: { u1: "gold" }, spend: {} }); // keeps content
+    for (const live of [false, true]) {
+      const { replay } = await replayContext(fabra, original.id, { live });
+      expect(replay.content).toBe(original.content); // the caller gets the content ...
+      expect(replay.record.content).toBe(""); // ... the record does not keep it
+      expect(replay.record.retrieved_items.length).toBeGreaterThan(0);
+      expect(replay.record.retrieved_items.every((i) => i.content === null)).toBe(true);
+      const row = await fabra.stores.records.get(replay.id);
+      expect(row?.canonicalText).not.toContain("Forgot password");
+    }
+    // A record that kept its content is replayed with content, as before.
+    const kept = await fabra.assemble("chat", { userId: "u1", query: "reset password" });
+    expect((await replayContext(fabra, kept.id)).replay.record.content).toBe(kept.content);
+  });
+
   it("changed code: a different function shows in the diff; a removed function or changed inputs are clear errors", async () => {
     const path = ledger();
     const v1 = await start(path, { tiers: { u1: "gold" }, spend: {} });

@@ -49,9 +49,12 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   const live = options.live === true;
   const inputs = toPlain(original.inputs) as Record<string, unknown>;
   const trace = live ? new Trace() : new Trace(await replaySource(fabra, original));
+  // A record written without content (FABRA_RECORD_INCLUDE_CONTENT=0, sensitive data) is replayed into one
+  // without content too, whatever this process keeps: replaying must never store what the original kept out.
+  const includeContent = fabra.settings.includeContent && keptContent(original);
   let replay: ContextResult;
   try {
-    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, records: fabra.stores.records }, {
+    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, includeContent, records: fabra.stores.records }, {
       previousContextId: original.context_id,
       trace,
       recordedInputs: original.inputs,
@@ -68,6 +71,12 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
     sameContent: stored ? replay.content === original.content : null,
     diff: diffRecords(original, replay.record),
   };
+}
+
+/** Whether a record kept its content and chunk texts (false: written with FABRA_RECORD_INCLUDE_CONTENT=0). */
+function keptContent(record: ContextRecord): boolean {
+  if (record.content === "" && record.token_count > 0) return false;
+  return !record.retrieved_items.some((item) => item.content === null);
 }
 
 /** Errors of the re-run, said in terms of the replay. */
