@@ -17,6 +17,7 @@ import { materialize, type FeatureRunResult, type MaterializeOptions } from "./m
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./schedule.js";
 import { getTrainingData, type TrainingDataOptions } from "./training-data.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval.js";
+import { checkRetrievedChunks } from "./retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./tracking.js";
 import { decodeValue } from "./values.js";
 
@@ -199,7 +200,7 @@ export class FabraRuntime implements Runtime {
     return chunks;
   }
 
-  private retrieve(def: RetrieverDef, name: string, query: string): Promise<RetrievedChunk[]> | RetrievedChunk[] {
+  private async retrieve(def: RetrieverDef, name: string, query: string): Promise<RetrievedChunk[]> {
     const deps = { vector: this.stores.vector, embedder: this.settings.embedder };
     const search = (q: string, options: { topK?: number; minSimilarity?: number } = {}) =>
       searchIndex(deps, def.options.index, q, {
@@ -207,7 +208,8 @@ export class FabraRuntime implements Runtime {
         minSimilarity: options.minSimilarity ?? def.options.minSimilarity,
         retriever: name,
       });
-    return def.body ? def.body(query, { search }) : search(query);
+    if (!def.body) return search(query);
+    return checkRetrievedChunks(await def.body(query, { search }), name, def.options.index);
   }
 
   // ------------------------------------------------------------------ contexts
