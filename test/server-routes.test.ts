@@ -99,10 +99,14 @@ describe("routes", () => {
     expect(diff.diff.inputs.changed.map((c) => c.name)).toEqual(["query", "userId"]);
     expect(diff.diff.summary).toMatch(/^content \d/);
 
+    const reads = () => t.server.metrics.featureReads.get({ feature: "userTier", source: "cache" }) + t.server.metrics.featureReads.get({ feature: "userTier", source: "compute" });
+    const readsBefore = reads();
     const replay = await json<{ original_id: string; context_id: string; same_content: boolean; mode: string }>(await post(`/v1/contexts/${a.context_id}/replay`, ""));
     expect(replay).toMatchObject({ original_id: a.context_id, same_content: true, mode: "recorded" });
+    expect(reads()).toBe(readsBefore); // a recorded replay serves the record's values: no feature was read
     const live = await json(await post(`/v1/contexts/${a.context_id}/replay`, { live: true }));
     expect(live).toMatchObject({ mode: "live", same_content: true });
+    expect(reads()).toBe(readsBefore + 1); // a live replay reads today's value
     const linked = readRecordText(await (await t.fetch(`/v1/contexts/${replay.context_id}`)).text());
     expect(linked.integrity.previous_context_id).toBe(a.context_id);
   });

@@ -11,7 +11,7 @@ import { toPlain, type JsonValue } from "../record/json-value.js";
 import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./assemble.js";
 import type { Embedder } from "./embedder.js";
-import { emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
+import { decodeCached, emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
 import { entityIdOf, requireEntityId } from "./entity-id.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./schedule.js";
@@ -80,13 +80,19 @@ export class FabraRuntime implements Runtime {
     return { name, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
   }
 
-  /** In a replay: the value the original record saw, else the value in history as of the original's time. */
+  /**
+   * In a replay: the value the original record saw (with its recorded source), else the value in history as of the
+   * original's time, recorded as `fallback` — CRS-001 knows only cache | compute | fallback, and `fallback` is what
+   * fabra records whenever a value comes from history instead of the cache or a fresh compute. Neither is a read of
+   * the live feature store, so neither counts as a degraded read (DegradedCounts, the server's feature-read metrics).
+   */
   private async replayedFeature(replay: ReplaySource, name: string, entityId: string): Promise<FeatureRead> {
     const recorded = replay.features.get(featureKey(name, entityId));
     if (recorded) return { value: recorded.value, source: recorded.source, asOf: recorded.as_of, freshnessMs: recorded.freshness_ms };
     const past = await this.stores.offline.latest(name, entityId, replay.asOf);
     if (!past) {
-      throw new FabraError("NOT_FOUND", `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`, {
+      // The record exists and is fine; today's code asks for something it cannot reproduce.
+      throw new FabraError("REPLAY_INCOMPATIBLE", `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`, {
         hint: "The function now reads a feature the original did not; replay with --live to use today's values.",
       });
     }
@@ -149,13 +155,10 @@ export class FabraRuntime implements Runtime {
           // An unknown feature or a bad id: getFeatureValue throws FEATURE_NOT_FOUND / INVALID_ARGUMENT with a hint.
           if (entityId == null) return await this.getFeatureValue(r.feature, r.entityId);
           const hit = cached[i];
-          if (!hit) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
-          const read: FeatureRead = {
-            value: decodeValue(hit.valueJson) as JsonValue,
-            source: "cache",
-            asOf: hit.asOf,
-            freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))),
-          };
+          const value = hit ? decodeCached(hit.valueJson) : undefined;
+          // A miss, or an entry that does not decode (read again on its own: recomputed, and the entry replaced).
+          if (!hit || value === undefined) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
+          const read: FeatureRead = { value, source: "cache", asOf: hit.asOf, freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))) };
           currentTrace()?.addFeature(toFeatureRecord(r.feature, entityId, read));
           return { name: r.feature, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
         } catch (err) {
