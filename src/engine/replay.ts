@@ -63,7 +63,7 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   } catch (err) {
     throw explain(err, original);
   }
-  const stored = !(original.content === "" && original.token_count > 0);
+  const stored = contentStored(original);
   return {
     original,
     replay,
@@ -73,10 +73,14 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   };
 }
 
-/** Whether a record kept its content and chunk texts (false: written with FABRA_RECORD_INCLUDE_CONTENT=0). */
+/** Whether a record kept its content (false: written with FABRA_RECORD_INCLUDE_CONTENT=0, `content: ""`). */
+function contentStored(record: ContextRecord): boolean {
+  return !(record.content === "" && record.token_count > 0);
+}
+
+/** Whether a record kept its content and its chunks' texts. */
 function keptContent(record: ContextRecord): boolean {
-  if (record.content === "" && record.token_count > 0) return false;
-  return !record.retrieved_items.some((item) => item.content === null);
+  return contentStored(record) && !record.retrieved_items.some((item) => item.content === null);
 }
 
 /** Errors of the re-run, said in terms of the replay. */
