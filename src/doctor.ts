@@ -1,10 +1,13 @@
-// `fabra doctor` as a library: checks the config, the definitions and every configured store (connectivity,
-// versions, migrations, pgvector, ledger writability) and returns one ✓/!/✗ line per check with a fix.
+// `fabra doctor` as a library: checks the config, signing, the definitions (they load, and every option is valid)
+// and every configured store (connectivity, versions, migrations, pgvector, ledger writability), and returns one
+// ✓/!/✗ line per check with a fix: what makes every command fail shows up here first.
 import { printableConfig } from "./config/printable.js";
 import type { ResolvedConfig } from "./config/resolve.js";
 import { loadDefinitionModules } from "./define/load.js";
+import { definitionProblems } from "./engine/definition-checks.js";
 import { createEmbedder } from "./engine/embedder.js";
 import { FabraError } from "./errors.js";
+import { signingSettings } from "./fabra.js";
 import { resolveProject, type ProjectOptions } from "./project.js";
 import { offlineTarget, openRecordStore, redisTarget, vectorTarget } from "./stores/index.js";
 import type { Check } from "./stores/probe.js";
@@ -30,7 +33,8 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
     return { ok: false, config: null, checks: [failed("config", err)] };
   }
   const checks: Check[] = [{ name: "config", state: "ok", detail: config.configPath ?? "no config file: defaults (local mode)" }];
-  checks.push(await checkDefinitions(config));
+  checks.push(checkSigning(config, opts.env ?? process.env));
+  checks.push(...(await checkDefinitions(config)));
 
   let dims = 0;
   try {
@@ -57,12 +61,30 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
   return { ok: checks.every((c) => c.state !== "fail"), config: printableConfig(config), checks };
 }
 
-async function checkDefinitions(config: ResolvedConfig): Promise<Check> {
+/** The definitions load, and every definition's options are valid (each problem its own line). */
+async function checkDefinitions(config: ResolvedConfig): Promise<Check[]> {
   try {
     const defs = await loadDefinitionModules(config.definitions);
-    return { name: "definitions", state: "ok", detail: `${defs.features.size} features, ${defs.retrievers.size} retrievers, ${defs.contexts.size} contexts` };
+    const problems = definitionProblems(defs);
+    if (problems.length > 0) return problems.map((p) => failed("definitions", p));
+    return [{ name: "definitions", state: "ok", detail: `${defs.features.size} features, ${defs.retrievers.size} retrievers, ${defs.contexts.size} contexts` }];
   } catch (err) {
-    return failed("definitions", err);
+    return [failed("definitions", err)];
+  }
+}
+
+/** The signing mode with its key, as every command that writes or verifies records reads them. */
+function checkSigning(config: ResolvedConfig, env: NodeJS.ProcessEnv): Check {
+  try {
+    const { mode, key } = signingSettings(config, env);
+    if (mode === "off") {
+      return key
+        ? { name: "signing", state: "warn", detail: "off, although FABRA_SIGNING_KEY is set: records are not signed", fix: "Set FABRA_SIGNATURE_MODE=optional (or required) to sign records, or unset FABRA_SIGNING_KEY." }
+        : { name: "signing", state: "ok", detail: "off: records are not signed" };
+    }
+    return { name: "signing", state: "ok", detail: key ? `${mode}: records are signed with key ${key.id}` : `${mode}: no FABRA_SIGNING_KEY, so records are not signed` };
+  } catch (err) {
+    return failed("signing", err);
   }
 }
 

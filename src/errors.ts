@@ -1,43 +1,58 @@
 // FabraError: every failure a user can act on carries a stable code, a message and a hint.
 // The CLI maps codes to exit codes (exitCodeFor) and the server to HTTP statuses (httpStatusFor), each in one place.
 
-export type FabraErrorCode =
-  // bad input from the user (exit 2, HTTP 400/404/413)
-  | "INVALID_ARGUMENT"
-  | "INVALID_ID"
-  | "INVALID_JSON"
-  | "INVALID_RECORD"
-  | "INVALID_CONFIG"
-  | "INVALID_DEFINITION"
-  | "INVALID_INPUT"
-  | "FILE_NOT_FOUND"
-  | "FILE_UNREADABLE"
-  | "FILE_UNWRITABLE"
-  | "FILE_EXISTS"
-  | "NOT_FOUND"
-  | "RECORD_NOT_FOUND"
-  | "FEATURE_NOT_FOUND"
-  | "CONTEXT_NOT_FOUND"
-  | "INDEX_NOT_FOUND"
-  | "UNAUTHORIZED"
-  | "PAYLOAD_TOO_LARGE"
-  // integrity and replay (exit 1 for verify, HTTP 409/422)
-  | "VERIFICATION_FAILED"
-  | "RECORD_CONFLICT"
-  | "REPLAY_INCOMPATIBLE"
-  // runtime faults (exit 3, HTTP 5xx)
-  | "LEDGER_LOCKED"
-  | "STORE_UNAVAILABLE"
-  | "PERSIST_FAILED"
-  | "FEATURE_COMPUTE_FAILED"
-  | "FRESHNESS_VIOLATION"
-  | "DIMENSION_MISMATCH"
-  | "EMBEDDER_FAILED"
-  | "MIGRATION_FAILED"
-  | "SCHEMA_OUTDATED"
-  | "CONTEXT_FAILED"
-  | "SHUTTING_DOWN"
-  | "INTERNAL";
+/**
+ * Every code with its CLI exit code and HTTP status, in one table (so no code can fall through to a default).
+ * Exit codes: 1 = verification failed, 2 = bad input (arguments, files, config, definitions, records), 3 = a runtime
+ * fault. HTTP statuses are what a *client* of `fabra serve` should read: 4xx when its request is at fault; 5xx when
+ * the server is (its stores, or its own config and definitions, which were loaded at start and which the client
+ * cannot change, so a 4xx would tell the client to fix a request that is fine and hide a broken deployment from
+ * alerting). The error body always carries the code, message and hint; 5xx ones also the request id in the log.
+ */
+const CODES = {
+  // the caller's input
+  INVALID_ARGUMENT: { exit: 2, http: 400 },
+  INVALID_ID: { exit: 2, http: 400 },
+  INVALID_JSON: { exit: 2, http: 400 },
+  INVALID_RECORD: { exit: 2, http: 400 },
+  INVALID_INPUT: { exit: 2, http: 400 },
+  UNAUTHORIZED: { exit: 2, http: 401 },
+  NOT_FOUND: { exit: 2, http: 404 },
+  RECORD_NOT_FOUND: { exit: 2, http: 404 },
+  FEATURE_NOT_FOUND: { exit: 2, http: 404 },
+  CONTEXT_NOT_FOUND: { exit: 2, http: 404 },
+  INDEX_NOT_FOUND: { exit: 2, http: 404 },
+  PAYLOAD_TOO_LARGE: { exit: 2, http: 413 },
+  // files named on the command line (no route reads a file a client names; in a server they are its own)
+  FILE_NOT_FOUND: { exit: 2, http: 404 },
+  FILE_EXISTS: { exit: 2, http: 409 },
+  FILE_UNREADABLE: { exit: 2, http: 500 },
+  FILE_UNWRITABLE: { exit: 2, http: 500 },
+  // the project's own config and definitions: the user's to fix on the command line, the operator's in a server
+  INVALID_CONFIG: { exit: 2, http: 500 },
+  INVALID_DEFINITION: { exit: 2, http: 500 },
+  // a request that is well-formed but conflicts with what is stored or configured
+  RECORD_CONFLICT: { exit: 2, http: 409 },
+  REPLAY_INCOMPATIBLE: { exit: 2, http: 422 },
+  DIMENSION_MISMATCH: { exit: 2, http: 422 },
+  // integrity: a record fails verification
+  VERIFICATION_FAILED: { exit: 1, http: 422 },
+  // the context could not be served within its freshness SLA (freshnessPolicy: "fail")
+  FRESHNESS_VIOLATION: { exit: 3, http: 422 },
+  // runtime faults: stores, user code, shutdown
+  LEDGER_LOCKED: { exit: 3, http: 503 },
+  STORE_UNAVAILABLE: { exit: 3, http: 503 },
+  PERSIST_FAILED: { exit: 3, http: 503 },
+  SCHEMA_OUTDATED: { exit: 3, http: 503 },
+  SHUTTING_DOWN: { exit: 3, http: 503 },
+  MIGRATION_FAILED: { exit: 3, http: 500 },
+  EMBEDDER_FAILED: { exit: 3, http: 500 },
+  FEATURE_COMPUTE_FAILED: { exit: 3, http: 500 },
+  CONTEXT_FAILED: { exit: 3, http: 500 },
+  INTERNAL: { exit: 3, http: 500 },
+} as const satisfies Record<string, { exit: 1 | 2 | 3; http: number }>;
+
+export type FabraErrorCode = keyof typeof CODES;
 
 export interface FabraErrorOptions {
   hint?: string;
@@ -70,70 +85,23 @@ export function isFabraError(err: unknown): err is FabraError {
   return err instanceof FabraError;
 }
 
-const USER_ERRORS = new Set<FabraErrorCode>([
-  "INVALID_ARGUMENT",
-  "INVALID_ID",
-  "INVALID_JSON",
-  "INVALID_RECORD",
-  "INVALID_CONFIG",
-  "INVALID_DEFINITION",
-  "INVALID_INPUT",
-  "FILE_NOT_FOUND",
-  "FILE_UNREADABLE",
-  "FILE_UNWRITABLE",
-  "FILE_EXISTS",
-  "NOT_FOUND",
-  "RECORD_NOT_FOUND",
-  "FEATURE_NOT_FOUND",
-  "CONTEXT_NOT_FOUND",
-  "INDEX_NOT_FOUND",
-  "UNAUTHORIZED",
-  "PAYLOAD_TOO_LARGE",
-  "RECORD_CONFLICT",
-  "REPLAY_INCOMPATIBLE",
-  "DIMENSION_MISMATCH",
-]);
-
-/** Process exit code for an error: 1 = verification failed, 2 = bad input, 3 = runtime fault. */
+/** Process exit code for an error: 1 = verification failed, 2 = bad input, 3 = runtime fault (and anything not a FabraError). */
 export function exitCodeFor(err: unknown): number {
-  if (!isFabraError(err)) return 3;
-  if (err.code === "VERIFICATION_FAILED") return 1;
-  return USER_ERRORS.has(err.code) ? 2 : 3;
+  return isFabraError(err) ? CODES[err.code].exit : 3;
 }
 
-const HTTP_STATUS: Partial<Record<FabraErrorCode, number>> = {
-  INVALID_ARGUMENT: 400,
-  INVALID_ID: 400,
-  INVALID_JSON: 400,
-  INVALID_RECORD: 400,
-  INVALID_INPUT: 400,
-  NOT_FOUND: 404,
-  RECORD_NOT_FOUND: 404,
-  FEATURE_NOT_FOUND: 404,
-  CONTEXT_NOT_FOUND: 404,
-  INDEX_NOT_FOUND: 404,
-  UNAUTHORIZED: 401,
-  PAYLOAD_TOO_LARGE: 413,
-  RECORD_CONFLICT: 409,
-  VERIFICATION_FAILED: 422,
-  REPLAY_INCOMPATIBLE: 422,
-  FRESHNESS_VIOLATION: 422,
-  DIMENSION_MISMATCH: 422,
-  PERSIST_FAILED: 503,
-  STORE_UNAVAILABLE: 503,
-  SCHEMA_OUTDATED: 503,
-  LEDGER_LOCKED: 503,
-  SHUTTING_DOWN: 503,
-};
-
+/** HTTP status for an error (500 for anything not a FabraError). */
 export function httpStatusFor(err: unknown): number {
-  if (!isFabraError(err)) return 500;
-  return HTTP_STATUS[err.code] ?? 500;
+  return isFabraError(err) ? CODES[err.code].http : 500;
+}
+
+/** The message of anything thrown (an Error's message, else its string form). */
+export function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
 }
 
 /** Wraps an unknown thrown value as a FabraError, keeping FabraErrors as they are. */
 export function toFabraError(err: unknown, code: FabraErrorCode, message: string, hint?: string): FabraError {
   if (isFabraError(err)) return err;
-  const reason = err instanceof Error ? err.message : String(err);
-  return new FabraError(code, `${message}: ${reason}`, { hint, cause: err });
+  return new FabraError(code, `${message}: ${errorMessage(err)}`, { hint, cause: err });
 }

@@ -4,12 +4,13 @@ import type { FabraConfig } from "./config/schema.js";
 import { resolveConfig, type ResolvedConfig } from "./config/resolve.js";
 import { addDefinitions, emptyDefinitions, type Definitions } from "./define/collect.js";
 import { loadDefinitionModules } from "./define/load.js";
+import { checkDefinitions } from "./engine/definition-checks.js";
 import { createEmbedder } from "./engine/embedder.js";
 import { encoderFor } from "./engine/tokens.js";
 import { FabraRuntime } from "./engine/runtime.js";
 import { fabraVersion, gitCodeVersion } from "./engine/version.js";
 import { FabraError } from "./errors.js";
-import { signingKeyFromEnv } from "./record/sign.js";
+import { signingKeyFromEnv, type SignatureMode, type SigningKey } from "./record/sign.js";
 import { createStores } from "./stores/index.js";
 
 export { FabraRuntime };
@@ -32,6 +33,20 @@ export async function createFabra(options: CreateFabraOptions = {}): Promise<Fab
   return createFabraFromConfig(resolved, { objects, warn });
 }
 
+/**
+ * The signing mode (config / FABRA_SIGNATURE_MODE) with its key (FABRA_SIGNING_KEY, FABRA_SIGNING_KEY_ID). Throws
+ * INVALID_CONFIG when the key does not parse, or signing is required and no key is set. `fabra doctor` checks it too.
+ */
+export function signingSettings(config: Pick<ResolvedConfig, "signing">, env: NodeJS.ProcessEnv = process.env): { mode: SignatureMode; key: SigningKey | null } {
+  const key = signingKeyFromEnv(env);
+  if (config.signing.mode === "required" && !key) {
+    throw new FabraError("INVALID_CONFIG", "Signing is required (signing.mode / FABRA_SIGNATURE_MODE) but FABRA_SIGNING_KEY is not set", {
+      hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
+    });
+  }
+  return { mode: config.signing.mode, key };
+}
+
 export async function createFabraFromConfig(
   config: ResolvedConfig,
   extra: { objects?: Record<string, unknown>[]; warn?: (message: string) => void } = {},
@@ -39,13 +54,9 @@ export async function createFabraFromConfig(
   const warn = extra.warn ?? ((message: string) => process.stderr.write(`fabra: warning: ${message}\n`));
   const definitions: Definitions = await loadDefinitionModules(config.definitions);
   (extra.objects ?? []).forEach((exports, i) => addDefinitions(definitions, exports, `definitions[${i}]`));
+  checkDefinitions(definitions);
 
-  const signingKey = signingKeyFromEnv();
-  if (config.signing.mode === "required" && !signingKey) {
-    throw new FabraError("INVALID_CONFIG", "Signing is required (signing.mode / FABRA_SIGNATURE_MODE) but FABRA_SIGNING_KEY is not set", {
-      hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
-    });
-  }
+  const signing = signingSettings(config);
   // Load each context's tokenizer now, so the first assembly's recorded latency is the assembly's own.
   for (const def of definitions.contexts.values()) encoderFor(def.options.model);
   const embedder = createEmbedder(config.embedder);
@@ -54,7 +65,7 @@ export async function createFabraFromConfig(
     environment: config.environment,
     evidenceMode: config.evidence.mode,
     includeContent: config.evidence.includeContent,
-    signing: { mode: config.signing.mode, key: signingKey },
+    signing,
     codeVersion: config.codeVersion ?? gitCodeVersion(config.rootDir),
     fabraVersion: fabraVersion(),
     warn,

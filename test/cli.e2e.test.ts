@@ -170,6 +170,13 @@ describe("init → index → run → verify", () => {
     const indexed = await run(["index", "add", "docs", "--index", "support_docs"], { cwd: project });
     expect(indexed.exitCode, indexed.stderr).toBe(0);
     expect(indexed.stdout).toMatch(/Indexed 3 documents as \d+ chunks/);
+    // The same files indexed from another directory keep their ids (relative to the project root): replaced, not doubled.
+    const listed = await run(["index", "list"], { cwd: project });
+    const again2 = await run(["-c", "bot/fabra.config.ts", "index", "add", "bot/docs", "--index", "support_docs"]);
+    expect(again2.exitCode, again2.stderr).toBe(0);
+    expect((await run(["index", "list"], { cwd: project })).stdout).toBe(listed.stdout);
+    writeFileSync(join(dir, "blob.dat"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]));
+    expectCleanError(await run(["index", "add", "../blob.dat", "--index", "support_docs"], { cwd: project }), 2, /\.\.\/blob\.dat is not a text file/);
 
     const ran = await run(["context", "run", "supportContext", "--input", "userId=u_1", "--input", "query=how do I reset my password?", "--json"], {
       cwd: project,

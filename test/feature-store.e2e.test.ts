@@ -191,7 +191,8 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "name"], /events\.csv has no entity column "name" \(its columns: user, at, label\)/],
       [["training-data", "--events", "events.csv", "--features", " , "], /--features names no feature[\s\S]*hint: Use e\.g\. --features slow,tier \(features: slow, tier\)/],
       [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--ttl", "soon"], /ttl is "soon", which is not a duration/],
-      [["worker", "--features", "slow"], /Feature slow has no refresh schedule/],
+      [["worker", "--features", "slow"], /Feature slow has no refresh schedule, so it cannot be refreshed on a schedule[\s\S]*Features refreshed on a schedule: tier\./],
+      [["worker", "--features", "tiar"], /Unknown feature "tiar"[\s\S]*Did you mean "tier"\?/],
       [["worker", "--lock-ttl", "forever"], /--lock-ttl "forever" is not a duration/],
     ];
     // In parallel, each on its own DuckDB file (one file has one writer process at a time).

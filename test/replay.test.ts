@@ -136,6 +136,49 @@ describe("replay", () => {
     await expect(replayContext(fabra, original.id)).rejects.toMatchObject({ code: "REPLAY_INCOMPATIBLE", message: expect.stringMatching(/different content/) });
   });
 
+  it("of a record kept without content writes no content either, even from a process that keeps content", async () => {
+    const path = ledger();
+    const writer = await start(path, { tiers: { u1: "gold" }, spend: {} }, "v1", { includeContent: false });
+    const original = await writer.assemble("chat", { userId: "u1", query: "reset password" });
+    await writer.close();
+    open.splice(open.indexOf(writer), 1);
+    const fabra = await start(path, { tiers: { u1: "gold" }, spend: {} }); // keeps content
+    for (const live of [false, true]) {
+      const { replay } = await replayContext(fabra, original.id, { live });
+      expect(replay.content).toBe(original.content); // the caller gets the content ...
+      expect(replay.record.content).toBe(""); // ... the record does not keep it
+      expect(replay.record.retrieved_items.length).toBeGreaterThan(0);
+      expect(replay.record.retrieved_items.every((i) => i.content === null)).toBe(true);
+      const row = await fabra.stores.records.get(replay.id);
+      expect(row?.canonicalText).not.toContain("Forgot password");
+    }
+    // A record that kept its content is replayed with content, as before.
+    const kept = await fabra.assemble("chat", { userId: "u1", query: "reset password" });
+    expect((await replayContext(fabra, kept.id)).replay.record.content).toBe(kept.content);
+  });
+
+  it("serves a feature the original did not read from history as of its time; one history lacks is REPLAY_INCOMPATIBLE", async () => {
+    const path = ledger();
+    const user = entity("user");
+    let version = 1;
+    const plan = feature({ entity: user }, () => (version === 1 ? "basic" : "pro"));
+    const region = feature({ entity: user }, () => "eu");
+    const c = context({}, async () => [{ content: version === 1 ? "v1" : `plan ${String(await plan.get("u1"))}` }, ...(version === 3 ? [{ content: String(await region.get("u1")) }] : [])]);
+    const fabra = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: { user, plan, region, c }, warn: () => {} });
+    open.push(fabra);
+    await plan.get("u1"); // history: basic, before the original
+    await sleep(5);
+    const original = await c({});
+    version = 2;
+    await fabra.getFeatureValue("plan", "u1"); // cached "basic"; history has it as of the original's time
+    const { replay } = await replayContext(fabra, original.id);
+    expect(replay.content).toBe("plan basic");
+    expect(replay.record.features).toEqual([expect.objectContaining({ name: "plan", entity_id: "u1", value: "basic", source: "fallback" })]);
+    expect(fabra.degraded.fallbackReads).toBe(0); // a replay's history read is no degraded read
+    version = 3; // now also reads region, which history never had
+    await expect(replayContext(fabra, original.id)).rejects.toMatchObject({ code: "REPLAY_INCOMPATIBLE", message: expect.stringContaining("Replay needs region(u1)") });
+  });
+
   it("changed code: a different function shows in the diff; a removed function or changed inputs are clear errors", async () => {
     const path = ledger();
     const v1 = await start(path, { tiers: { u1: "gold" }, spend: {} });

@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabra, entity, feature, type FabraRuntime, type Scheduler, type SchedulerEvent } from "../src/index.js";
 import { datetimeToMs } from "../src/record/datetime.js";
+import { materializeFeature } from "../src/engine/materialize.js";
 
 const open: (FabraRuntime | Scheduler)[] = [];
 afterEach(async () => {
@@ -136,8 +137,61 @@ describe("scheduler", () => {
     expect((await fabra.stores.offline.latestRuns(["score"]))[0]).toMatchObject({ runId: run.runId, status: "succeeded", entitiesWritten: 30 });
   });
 
-  it("rejects a refresh that is neither a duration nor a cron expression", async () => {
-    const { fabra } = await setup({ refresh: "every tuesday", computeMs: 1 });
-    expect(() => fabra.startScheduler()).toThrow(expect.objectContaining({ code: "INVALID_DEFINITION", message: expect.stringMatching(/refresh of feature score is "every tuesday": neither a duration nor a cron/) }));
+  it("rejects a refresh that is neither a duration nor a cron expression (when the definitions load)", async () => {
+    await expect(setup({ refresh: "every tuesday", computeMs: 1 })).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringMatching(/refresh of feature score is "every tuesday": neither a duration nor a cron/),
+    });
+  });
+});
+
+describe("scheduler failures", () => {
+  async function failing() {
+    const user = entity("user");
+    // The entities query fails every time: each attempt interrupts the run, and nothing a retry does can fix it.
+    const broken = feature({ entity: user, refresh: "1h", materialize: true, entities: { sql: "SELECT id FROM no_such_table" } }, (id: string) => id);
+    const monthly = feature({ entity: user, refresh: "1h", materialize: true }, () => 1); // no entities
+    const onDemand = feature({ entity: user }, () => 1);
+    const warnings: string[] = [];
+    const path = join(mkdtempSync(join(tmpdir(), "fabra-sched-fail-")), "fabra.duckdb");
+    const fabra = await createFabra({ definitions: { user, broken, monthly, onDemand }, stores: { offline: { type: "duckdb", path } }, warn: (w) => warnings.push(w) });
+    open.push(fabra);
+    return { fabra, warnings };
+  }
+
+  it("backs off a run that keeps failing (1 s, 2 s, ...) instead of retrying it in a loop", async () => {
+    const { fabra, warnings } = await failing();
+    const events: (SchedulerEvent & { t: number })[] = [];
+    const scheduler = fabra.startScheduler({ jitterMs: 0, onEvent: (e) => events.push({ ...e, t: Date.now() }) });
+    open.push(scheduler);
+    await sleep(2600);
+    await scheduler.stop();
+    const finished = events.filter((e) => e.type === "finished") as (Extract<SchedulerEvent, { type: "finished" }> & { t: number })[];
+    // Attempts at about 0 s, 1 s and 3 s: two in 2.6 s, never dozens.
+    expect(finished.length).toBeGreaterThanOrEqual(2);
+    expect(finished.length).toBeLessThanOrEqual(3);
+    expect(finished.every((e) => e.feature === "broken" && e.result.status === "interrupted")).toBe(true);
+    expect(finished[0]?.result.error).toMatch(/no_such_table/);
+    expect((finished[1]?.t ?? 0) - (finished[0]?.t ?? 0)).toBeGreaterThanOrEqual(950);
+    // Only the schedulable feature is scheduled; the one without entities is named in a warning, and never gets a run.
+    expect(scheduler.status().map((s) => s.feature)).toEqual(["broken"]);
+    expect(warnings).toContain("feature monthly has refresh and materialize: true but no entities, so no scheduler refreshes it");
+    expect(await fabra.stores.offline.latestRuns(["monthly"])).toEqual([]);
+  });
+
+  it("refuses named features it cannot refresh, saying why, and unknown ones with a did-you-mean", async () => {
+    const { fabra } = await failing();
+    expect(() => fabra.startScheduler({ features: ["brokn"] })).toThrow(expect.objectContaining({ code: "FEATURE_NOT_FOUND", hint: 'Did you mean "broken"?' }));
+    expect(() => fabra.startScheduler({ features: ["zzzzzzzzzz"] })).toThrow(expect.objectContaining({ hint: "Known features: broken, monthly, onDemand." }));
+    expect(() => fabra.startScheduler({ features: ["monthly"] })).toThrow(
+      expect.objectContaining({ code: "INVALID_ARGUMENT", message: "Feature monthly declares no entities to refresh, so it cannot be refreshed on a schedule", hint: expect.stringContaining("Features refreshed on a schedule: broken.") }),
+    );
+    expect(() => fabra.startScheduler({ features: ["onDemand"] })).toThrow(expect.objectContaining({ message: expect.stringContaining("Feature onDemand has no refresh schedule") }));
+  });
+
+  it("a feature without entities never begins a run (a definition error is no run to resume)", async () => {
+    const { fabra } = await failing();
+    await expect(materializeFeature(fabra, "monthly")).rejects.toMatchObject({ code: "INVALID_DEFINITION", message: "Feature monthly has no entities to materialize" });
+    expect(await fabra.stores.offline.latestRuns(["monthly"])).toEqual([]);
   });
 });

@@ -55,6 +55,22 @@ describe("routes", () => {
     expect(pairs.results).toEqual([expect.objectContaining({ name: "score", entity_id: "u3", value: 3.5 })]);
   });
 
+  it("takes whole-number entity ids as their strings, as feature.get does, and refuses empty or fractional ones", async () => {
+    const byNumber = await json<{ results: unknown[] }>(await post("/v1/features", { features: ["score"], entity_ids: [41, "41"] }));
+    expect(byNumber.results).toEqual([expect.objectContaining({ entity_id: "41", value: 41.5 }), expect.objectContaining({ entity_id: "41", value: 41.5 })]);
+    const single = await json<{ results: unknown[] }>(await post("/v1/features", { requests: [{ feature: "score", entity_id: 42 }] }));
+    expect(single.results).toEqual([expect.objectContaining({ entity_id: "42", value: 42.5 })]);
+    for (const [body, message] of [
+      [{ features: ["score"], entity_ids: ["u1", ""] }, '"entity_ids"[1] must be a non-empty string (or a whole number)'],
+      [{ features: ["score"], entity_id: 1.5 }, '"entity_id" must be a non-empty string (or a whole number)'],
+      [{ requests: [{ feature: "score", entity_id: {} }] }, "requests[0].entity_id must be a non-empty string (or a whole number)"],
+    ] as const) {
+      const res = await post("/v1/features", body);
+      expect(res.status).toBe(400);
+      expect(await json(res)).toMatchObject({ error: { code: "INVALID_ARGUMENT", message } });
+    }
+  });
+
   it("POST /v1/context/:name assembles, records, and the record routes find, verify, diff and replay it", async () => {
     const res = await post("/v1/context/chat", { userId: "u1", query: "reset password", verbose: true });
     expect(res.status).toBe(200);
@@ -83,10 +99,14 @@ describe("routes", () => {
     expect(diff.diff.inputs.changed.map((c) => c.name)).toEqual(["query", "userId"]);
     expect(diff.diff.summary).toMatch(/^content \d/);
 
+    const reads = () => t.server.metrics.featureReads.get({ feature: "userTier", source: "cache" }) + t.server.metrics.featureReads.get({ feature: "userTier", source: "compute" });
+    const readsBefore = reads();
     const replay = await json<{ original_id: string; context_id: string; same_content: boolean; mode: string }>(await post(`/v1/contexts/${a.context_id}/replay`, ""));
     expect(replay).toMatchObject({ original_id: a.context_id, same_content: true, mode: "recorded" });
+    expect(reads()).toBe(readsBefore); // a recorded replay serves the record's values: no feature was read
     const live = await json(await post(`/v1/contexts/${a.context_id}/replay`, { live: true }));
     expect(live).toMatchObject({ mode: "live", same_content: true });
+    expect(reads()).toBe(readsBefore + 1); // a live replay reads today's value
     const linked = readRecordText(await (await t.fetch(`/v1/contexts/${replay.context_id}`)).text());
     expect(linked.integrity.previous_context_id).toBe(a.context_id);
   });

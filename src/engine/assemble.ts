@@ -182,13 +182,27 @@ function checkItems(value: unknown, name: string): ContextItem[] {
     if (typeof item !== "object" || item === null || typeof (item as ContextItem).content !== "string") {
       throw new FabraError("CONTEXT_FAILED", `${where} has no string \`content\``, { hint: "Each item needs content: string." });
     }
-    const { priority, required } = item as ContextItem;
+    const { priority, required, id, source } = item as ContextItem;
     if (priority !== undefined && !Number.isSafeInteger(priority)) {
       throw new FabraError("CONTEXT_FAILED", `${where} has priority ${String(priority)}`, { hint: "priority is a whole number; 0 is most important." });
     }
     if (required !== undefined && typeof required !== "boolean") {
       throw new FabraError("CONTEXT_FAILED", `${where} has required=${String(required)}`, { hint: "required is true or false." });
     }
+    // The id names the item in `dropped_items[].source_id`, a string in CRS-001.
+    if (id !== undefined && (typeof id !== "string" || id === "")) {
+      throw new FabraError("CONTEXT_FAILED", `${where} has id ${JSON.stringify(id) ?? String(id)}, not a non-empty string`, {
+        hint: `Give items string ids, e.g. id: "${typeof id === "number" ? String(id) : "system_prompt"}", or leave id out.`,
+      });
+    }
+    const sources = source === undefined ? [] : Array.isArray(source) ? source : [source];
+    sources.forEach((chunk: unknown, j) => {
+      if (typeof chunk !== "object" || chunk === null || typeof (chunk as RetrievedChunk).chunkId !== "string") {
+        throw new FabraError("CONTEXT_FAILED", `${where} has a source${Array.isArray(source) ? `[${j}]` : ""} that is not a retrieved chunk`, {
+          hint: "source takes chunks a retriever returned (objects with a chunkId), or a list of them.",
+        });
+      }
+    });
   });
   return value as ContextItem[];
 }

@@ -6,6 +6,7 @@ import type { EntitySource, FeatureDef } from "../define/feature.js";
 import { FabraError } from "../errors.js";
 import type { OfflineStore } from "../stores/types.js";
 import { parseCsv } from "./csv.js";
+import { entityIdOf } from "./entity-id.js";
 
 /** Entity ids to materialize; `total` is known for lists and queries, not for generators. */
 export interface EntityList {
@@ -61,8 +62,8 @@ async function* checkedIds(ids: Iterable<unknown> | AsyncIterable<unknown>, name
 }
 
 function checkId(id: unknown, where: string): string {
-  if (typeof id === "string" && id !== "") return id;
-  if ((typeof id === "number" && Number.isInteger(id)) || typeof id === "bigint") return String(id);
+  const entityId = entityIdOf(id);
+  if (entityId !== null) return entityId;
   throw new FabraError("INVALID_DEFINITION", `${where} is ${JSON.stringify(id) ?? String(id)}, not an entity id`, {
     hint: "Entity ids are non-empty strings (or whole numbers).",
   });

@@ -1,7 +1,7 @@
 // Feature reads: online cache first, compute on a miss (written to the cache with its TTL and to history),
 // and a recorded `fallback` when the cache is down or the function fails. Never a silent wrong value.
 import type { FeatureDef } from "../define/feature.js";
-import { FabraError, toFabraError } from "../errors.js";
+import { errorMessage, FabraError, toFabraError } from "../errors.js";
 import { datetimeToMs, nowDatetime } from "../record/datetime.js";
 import type { JsonValue } from "../record/json-value.js";
 import type { FeatureRecord, FeatureSource } from "../record/types.js";
@@ -61,16 +61,24 @@ async function readThrough(def: FeatureDef, entityId: string, deps: FeatureReade
   const name = def.name ?? "";
   let cacheDown = knownDown;
   if (!cacheDown) {
+    let hit: { valueJson: string; asOf: string } | null = null;
     try {
-      const hit = await deps.online.get({ feature: name, entityId });
-      if (hit) {
-        const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(hit.asOf)));
-        return { value: decodeValue(hit.valueJson), source: "cache", asOf: hit.asOf, freshnessMs };
-      }
+      hit = await deps.online.get({ feature: name, entityId });
     } catch (err) {
       cacheDown = true;
       if (deps.degraded) deps.degraded.onlineReadFailures++;
-      deps.warn(`online store read failed for ${name}(${entityId}); computing instead: ${(err as Error).message}`);
+      deps.warn(`online store read failed for ${name}(${entityId}); computing instead: ${errorMessage(err)}`);
+    }
+    if (hit) {
+      const value = decodeCached(hit.valueJson);
+      if (value !== undefined) {
+        const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(hit.asOf)));
+        return { value, source: "cache", asOf: hit.asOf, freshnessMs };
+      }
+      // The cache answered, with an entry that does not decode: a miss, so the computed value overwrites it
+      // (treating it as "cache down" would serve fallbacks until its TTL ran out, or forever without one).
+      if (deps.degraded) deps.degraded.onlineReadFailures++;
+      deps.warn(`the cached value of ${name}(${entityId}) is unreadable; computing it again to replace it`);
     }
   }
 
@@ -120,6 +128,15 @@ async function fallback(def: FeatureDef, entityId: string, err: unknown, deps: F
     return { value: decodeValue(last.valueJson), source: "fallback", asOf: last.computedAt, freshnessMs };
   }
   throw toFabraError(err, "FEATURE_COMPUTE_FAILED", `Feature ${name} failed for entity ${JSON.stringify(entityId)}`, `Fix the feature function, or give the feature a \`default\` to serve when it fails.`);
+}
+
+/** A cached value's text as a value, or undefined when it does not decode (a corrupt or foreign entry). */
+export function decodeCached(valueJson: string): JsonValue | undefined {
+  try {
+    return decodeValue(valueJson);
+  } catch {
+    return undefined;
+  }
 }
 
 /** A read as it goes into the record. */

@@ -6,7 +6,7 @@
 import type { Definitions } from "../define/collect.js";
 import { suggest } from "../define/collect.js";
 import type { FeatureDef } from "../define/feature.js";
-import { FabraError } from "../errors.js";
+import { errorMessage, FabraError } from "../errors.js";
 import { nowDatetime, toDatetime } from "../record/datetime.js";
 import type { RunStatus, RunTrigger, Stores } from "../stores/types.js";
 import { featureEntities, type EntityList } from "./entity-source.js";
@@ -45,7 +45,7 @@ export interface MaterializeOptions {
 export interface FeatureRunResult {
   feature: string;
   runId: string | null;
-  /** The run continued one a crash, error or shutdown left unfinished. */
+  /** The run continued one that a crash, error or shutdown left unfinished. */
   resumed: boolean;
   /** "locked": another process holds the feature's refresh lock; nothing was done. */
   status: RunStatus | "locked";
@@ -79,13 +79,15 @@ export function planMaterialize(runtime: MaterializeRuntime, options: Pick<Mater
   for (const name of names) {
     const def = defs.get(name);
     if (!def) throw unknownFeature(name, defs.keys(), suggest(name, defs.keys()));
-    if (options.entities === undefined && def.options.entities === undefined) {
-      throw new FabraError("INVALID_DEFINITION", `Feature ${name} has no entities to materialize`, {
-        hint: "Give the feature `entities` (a list, { sql }, or a function returning ids), or pass --entities FILE.",
-      });
-    }
+    if (options.entities === undefined && def.options.entities === undefined) throw noEntities(name);
   }
   return names;
+}
+
+function noEntities(name: string): FabraError {
+  return new FabraError("INVALID_DEFINITION", `Feature ${name} has no entities to materialize`, {
+    hint: "Give the feature `entities` (a list, { sql }, or a function returning ids), or pass --entities FILE.",
+  });
 }
 
 /** Materializes features one after another; each result says how its run went (nothing is thrown per feature). */
@@ -123,10 +125,12 @@ function emptyResult(feature: string, startedAt: string): FeatureRunResult {
   return { feature, runId: null, resumed: false, status: "running", total: null, alreadyWritten: 0, computed: 0, written: 0, failed: 0, errors: [], error: null, startedAt, durationMs: 0 };
 }
 
-/** Runs (or resumes) the feature's run; the caller holds the refresh lock. Only beginRun failing throws. */
+/** Runs (or resumes) the feature's run; the caller holds the refresh lock. Throws only before a run exists (no entities, beginRun failing). */
 export async function runFeature(runtime: MaterializeRuntime, name: string, options: MaterializeOptions, signal: AbortSignal): Promise<FeatureRunResult> {
   const def = runtime.definitions.features.get(name);
   if (!def) throw unknownFeature(name, runtime.definitions.features.keys(), suggest(name, runtime.definitions.features.keys()));
+  // A definition error is no run: nothing to resume, and a retry cannot fix it.
+  if (options.entities === undefined && def.options.entities === undefined) throw noEntities(name);
   const { offline } = runtime.stores;
   const began = Date.now();
   const { run, resumed } = await offline.beginRun(name, options.trigger ?? "manual");
@@ -156,7 +160,7 @@ export async function runFeature(runtime: MaterializeRuntime, name: string, opti
   const stopped = failure === null && signal.aborted;
   const status: RunStatus = failure !== null || stopped ? "interrupted" : progress.failed > 0 ? "partial" : "succeeded";
   progress.status = status;
-  progress.error = failure !== null ? messageOf(failure) : stopped ? `stopped before the end (${messageOf(signal.reason ?? "shutdown")})` : null;
+  progress.error = failure !== null ? errorMessage(failure) : stopped ? `stopped before the end (${errorMessage(signal.reason ?? "shutdown")})` : null;
   await offline.endRun(run.runId, {
     status,
     entitiesWritten: progress.alreadyWritten + progress.written,
@@ -242,7 +246,7 @@ async function computeAndWrite(
       try {
         id = await nextId();
       } catch (err) {
-        failure ??= new FabraError("FEATURE_COMPUTE_FAILED", `The ${list.origin} of ${name} failed: ${messageOf(err)}`, { cause: err });
+        failure ??= new FabraError("FEATURE_COMPUTE_FAILED", `The ${list.origin} of ${name} failed: ${errorMessage(err)}`, { cause: err });
         return;
       }
       if (id === undefined) return;
@@ -253,7 +257,7 @@ async function computeAndWrite(
         report(false);
       } catch (err) {
         progress.failed++;
-        if (progress.errors.length < MAX_ERRORS_KEPT) progress.errors.push({ entityId: id, error: messageOf(err) });
+        if (progress.errors.length < MAX_ERRORS_KEPT) progress.errors.push({ entityId: id, error: errorMessage(err) });
         report();
         continue;
       }
@@ -271,9 +275,4 @@ async function computeAndWrite(
   }
   if (progress.total === null && failure === null && !signal.aborted) progress.total = seen.size;
   return failure;
-}
-
-function messageOf(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return typeof err === "string" ? err : String(err);
 }

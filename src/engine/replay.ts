@@ -49,9 +49,12 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   const live = options.live === true;
   const inputs = toPlain(original.inputs) as Record<string, unknown>;
   const trace = live ? new Trace() : new Trace(await replaySource(fabra, original));
+  // A record written without content (FABRA_RECORD_INCLUDE_CONTENT=0, sensitive data) is replayed into one
+  // without content too, whatever this process keeps: replaying must never store what the original kept out.
+  const includeContent = fabra.settings.includeContent && keptContent(original);
   let replay: ContextResult;
   try {
-    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, records: fabra.stores.records }, {
+    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, includeContent, records: fabra.stores.records }, {
       previousContextId: original.context_id,
       trace,
       recordedInputs: original.inputs,
@@ -60,7 +63,7 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   } catch (err) {
     throw explain(err, original);
   }
-  const stored = !(original.content === "" && original.token_count > 0);
+  const stored = contentStored(original);
   return {
     original,
     replay,
@@ -68,6 +71,16 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
     sameContent: stored ? replay.content === original.content : null,
     diff: diffRecords(original, replay.record),
   };
+}
+
+/** Whether a record kept its content (false: written with FABRA_RECORD_INCLUDE_CONTENT=0, `content: ""`). */
+function contentStored(record: ContextRecord): boolean {
+  return !(record.content === "" && record.token_count > 0);
+}
+
+/** Whether a record kept its content and its chunks' texts. */
+function keptContent(record: ContextRecord): boolean {
+  return contentStored(record) && !record.retrieved_items.some((item) => item.content === null);
 }
 
 /** Errors of the re-run, said in terms of the replay. */

@@ -11,11 +11,13 @@ import { toPlain, type JsonValue } from "../record/json-value.js";
 import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./assemble.js";
 import type { Embedder } from "./embedder.js";
-import { emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
+import { decodeCached, emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
+import { entityIdOf, requireEntityId } from "./entity-id.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./schedule.js";
 import { getTrainingData, type TrainingDataOptions } from "./training-data.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval.js";
+import { checkRetrievedChunks } from "./retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./tracking.js";
 import { decodeValue } from "./values.js";
 
@@ -69,6 +71,7 @@ export class FabraRuntime implements Runtime {
   /** Reads a feature with its provenance; inside a context call the read is recorded. */
   async getFeatureValue(name: string, entityId: string, opts: { cacheDown?: boolean } = {}): Promise<FeatureValue> {
     const def = this.featureDef(name);
+    entityId = requireEntityId(entityId, `The entity id of feature ${name}`);
     const trace = currentTrace();
     const read = trace?.replay
       ? await this.replayedFeature(trace.replay, name, entityId)
@@ -77,13 +80,19 @@ export class FabraRuntime implements Runtime {
     return { name, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
   }
 
-  /** In a replay: the value the original record saw, else the value in history as of the original's time. */
+  /**
+   * In a replay: the value the original record saw (with its recorded source), else the value in history as of the
+   * original's time, recorded as `fallback` — CRS-001 knows only cache | compute | fallback, and `fallback` is what
+   * fabra records whenever a value comes from history instead of the cache or a fresh compute. Neither is a read of
+   * the live feature store, so neither counts as a degraded read (DegradedCounts, the server's feature-read metrics).
+   */
   private async replayedFeature(replay: ReplaySource, name: string, entityId: string): Promise<FeatureRead> {
     const recorded = replay.features.get(featureKey(name, entityId));
     if (recorded) return { value: recorded.value, source: recorded.source, asOf: recorded.as_of, freshnessMs: recorded.freshness_ms };
     const past = await this.stores.offline.latest(name, entityId, replay.asOf);
     if (!past) {
-      throw new FabraError("NOT_FOUND", `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`, {
+      // The record exists and is fine; today's code asks for something it cannot reproduce.
+      throw new FabraError("REPLAY_INCOMPATIBLE", `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`, {
         hint: "The function now reads a feature the original did not; replay with --live to use today's values.",
       });
     }
@@ -94,6 +103,7 @@ export class FabraRuntime implements Runtime {
   /** The value as it was at `asOf`, from offline history (NOT_FOUND when history has none by then). */
   async getFeatureAsOf(name: string, entityId: string, asOf: string): Promise<Omit<FeatureValue, "source"> & { source: "history" }> {
     this.featureDef(name);
+    entityId = requireEntityId(entityId, `The entity id of feature ${name}`);
     const row = await this.stores.offline.latest(name, entityId, asOf);
     if (!row) {
       throw new FabraError("NOT_FOUND", `No value of ${name} for ${entityId} at or before ${asOf}`, {
@@ -119,12 +129,18 @@ export class FabraRuntime implements Runtime {
    */
   async getFeatures(requests: { feature: string; entityId: string }[]): Promise<(FeatureValue | { name: string; entityId: string; error: FabraError })[]> {
     const defs = requests.map((r) => this.definitions.features.get(r.feature));
+    // Unknown features and bad entity ids are answered without asking the cache (getFeatureValue gives their errors).
+    const ids = requests.map((r, i) => (defs[i] ? entityIdOf(r.entityId) : null));
+    const lookups = requests.flatMap((r, i) => (ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }]));
     let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;
     try {
-      if (!replaying) cached = await this.stores.online.getMany(requests.map((r) => ({ feature: r.feature, entityId: r.entityId })));
+      if (!replaying && lookups.length > 0) {
+        const hits = await this.stores.online.getMany(lookups.map((l) => l.key));
+        lookups.forEach((l, j) => (cached[l.request] = hits[j] ?? null));
+      }
     } catch (err) {
       // One failed round trip is enough: every value is computed (recorded as a fallback) without asking again.
       cacheDown = true;
@@ -135,18 +151,16 @@ export class FabraRuntime implements Runtime {
     return Promise.all(
       requests.map(async (r, i) => {
         try {
-          const def = defs[i];
-          if (!def) return await this.getFeatureValue(r.feature, r.entityId); // throws FEATURE_NOT_FOUND with a hint
+          const entityId = ids[i];
+          // An unknown feature or a bad id: getFeatureValue throws FEATURE_NOT_FOUND / INVALID_ARGUMENT with a hint.
+          if (entityId == null) return await this.getFeatureValue(r.feature, r.entityId);
           const hit = cached[i];
-          if (!hit) return await this.getFeatureValue(r.feature, r.entityId, { cacheDown });
-          const read: FeatureRead = {
-            value: decodeValue(hit.valueJson) as JsonValue,
-            source: "cache",
-            asOf: hit.asOf,
-            freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))),
-          };
-          currentTrace()?.addFeature(toFeatureRecord(r.feature, r.entityId, read));
-          return { name: r.feature, entityId: r.entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
+          const value = hit ? decodeCached(hit.valueJson) : undefined;
+          // A miss, or an entry that does not decode (read again on its own: recomputed, and the entry replaced).
+          if (!hit || value === undefined) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
+          const read: FeatureRead = { value, source: "cache", asOf: hit.asOf, freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))) };
+          currentTrace()?.addFeature(toFeatureRecord(r.feature, entityId, read));
+          return { name: r.feature, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
         } catch (err) {
           if (!(err instanceof FabraError)) throw err;
           return { name: r.feature, entityId: r.entityId, error: err };
@@ -189,7 +203,7 @@ export class FabraRuntime implements Runtime {
     return chunks;
   }
 
-  private retrieve(def: RetrieverDef, name: string, query: string): Promise<RetrievedChunk[]> | RetrievedChunk[] {
+  private async retrieve(def: RetrieverDef, name: string, query: string): Promise<RetrievedChunk[]> {
     const deps = { vector: this.stores.vector, embedder: this.settings.embedder };
     const search = (q: string, options: { topK?: number; minSimilarity?: number } = {}) =>
       searchIndex(deps, def.options.index, q, {
@@ -197,7 +211,8 @@ export class FabraRuntime implements Runtime {
         minSimilarity: options.minSimilarity ?? def.options.minSimilarity,
         retriever: name,
       });
-    return def.body ? def.body(query, { search }) : search(query);
+    if (!def.body) return search(query);
+    return checkRetrievedChunks(await def.body(query, { search }), name, def.options.index);
   }
 
   // ------------------------------------------------------------------ contexts

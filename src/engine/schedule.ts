@@ -1,5 +1,5 @@
-// The refresh scheduler run by `fabra serve` and `fabra worker`: every feature with `refresh` and `materialize: true`
-// is materialized when due. No leader: each process arms timers for every job; when one fires it takes the
+// The refresh scheduler run by `fabra serve` and `fabra worker`: every feature with `refresh`, `materialize: true`
+// and `entities` is materialized when due. No leader: each process arms timers for every job; when one fires it takes the
 // feature's refresh lock (LockStore, extended while the run goes on), re-reads the last run from the offline store
 // and runs only if still due — so a refresh is never started twice, in one process or across many (Redis locks).
 // Due jobs are taken in random order and timers get a random jitter, so workers spread the work.
@@ -8,6 +8,8 @@ import { FabraError } from "../errors.js";
 import { toDatetime } from "../record/datetime.js";
 import type { LockStore, MaterializationRun } from "../stores/types.js";
 import { DEFAULT_LOCK_TTL_MS, refreshLockKey, withLock } from "./locks.js";
+import { suggest } from "../define/collect.js";
+import { unknownFeature } from "./features.js";
 import { runFeature, type FeatureRunResult, type MaterializeRuntime } from "./materialize.js";
 import { isDue, nextDueMs, refreshScheduleOf, type RefreshSchedule } from "./refresh.js";
 
@@ -70,14 +72,30 @@ interface Job {
 const MAX_TIMER_MS = 2 ** 31 - 1;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
-/** The features a scheduler runs: refresh set and materialize true (or the named ones, which must have refresh). */
+/** Why a feature cannot be refreshed on a schedule, or null when it can (refresh, materialize: true and entities). */
+export function unschedulableReason(def: FeatureDef): string | null {
+  if (def.options.refresh === undefined) return "has no refresh schedule";
+  if (def.options.materialize !== true) return "is not materialized (materialize: true)";
+  if (def.options.entities === undefined) return "declares no entities to refresh";
+  return null;
+}
+
+/**
+ * The features a scheduler runs: every feature with refresh, materialize: true and entities, or the named ones
+ * (unknown names and features that cannot be refreshed on a schedule are refused, saying why).
+ */
 export function scheduledFeatures(features: Map<string, FeatureDef>, only?: string[]): { feature: string; schedule: RefreshSchedule }[] {
-  const names = only ?? [...features].filter(([, d]) => d.options.refresh !== undefined && d.options.materialize === true).map(([n]) => n);
+  const names = only ?? [...features].filter(([, d]) => unschedulableReason(d) === null).map(([n]) => n);
   return names.map((feature) => {
     const def = features.get(feature);
-    const schedule = def ? refreshScheduleOf(def, feature) : null;
-    if (!def || !schedule) {
-      throw new FabraError("INVALID_ARGUMENT", `Feature ${feature} ${def ? "has no refresh schedule" : "is not defined"}`, { hint: "Give it refresh: \"1h\" (or a cron expression) and materialize: true." });
+    if (!def) throw unknownFeature(feature, features.keys(), suggest(feature, features.keys()));
+    const reason = unschedulableReason(def);
+    const schedule = reason === null ? refreshScheduleOf(def, feature) : null;
+    if (!schedule) {
+      const schedulable = [...features].filter(([, d]) => unschedulableReason(d) === null).map(([n]) => n);
+      throw new FabraError("INVALID_ARGUMENT", `Feature ${feature} ${reason ?? "has no refresh schedule"}, so it cannot be refreshed on a schedule`, {
+        hint: `Give it refresh: "1h" (or a cron expression), materialize: true and entities. ${schedulable.length > 0 ? `Features refreshed on a schedule: ${schedulable.join(", ")}.` : "No feature is refreshed on a schedule yet."}`,
+      });
     }
     return { feature, schedule };
   });
@@ -96,6 +114,11 @@ export function startScheduler(runtime: MaterializeRuntime, options: SchedulerOp
       runtime.settings.warn(`scheduler event handler failed: ${(err as Error).message}`);
     }
   };
+  for (const [name, def] of runtime.definitions.features) {
+    if (def.options.refresh !== undefined && def.options.materialize === true && def.options.entities === undefined) {
+      runtime.settings.warn(`feature ${name} has refresh and materialize: true but no entities, so no scheduler refreshes it`);
+    }
+  }
   const jobs: Job[] = scheduledFeatures(runtime.definitions.features, options.features).map(({ feature, schedule }) => ({
     feature,
     schedule,
@@ -140,7 +163,9 @@ export function startScheduler(runtime: MaterializeRuntime, options: SchedulerOp
     }
     const now = Date.now();
     const due = nextDueMs(job.schedule, job.lastRun, now);
-    const at = retryAt === undefined ? due : Math.min(due, retryAt);
+    // A retry waits out its backoff even when the run is due now (an unfinished run is always due): a failure that
+    // persists is retried at 1 s, 2 s, 4 s ... 5 min, never in a loop. It never delays a later due time either.
+    const at = retryAt === undefined ? due : Math.max(due, retryAt);
     arm(job, at, job.schedule.kind === "cron" && at === due && due > now ? due : job.slot);
   };
 

@@ -1,6 +1,6 @@
 // The HTTP app (hono): request ids, metrics, auth and the routes (bodies are read under the size limit in http.ts),
-// with one error handler that maps every FabraError to its HTTP status and a JSON
-// `{ error: { code, message, hint } }`, never a stack trace.
+// with one error handler that maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }`,
+// never a stack trace.
 import { randomUUID } from "node:crypto";
 import { Hono, type Context } from "hono";
 import { HTTPException } from "hono/http-exception";

@@ -180,6 +180,8 @@ export function createServerMetrics() {
     ledgerWrites: registry.counter("fabra_ledger_writes_total", "Ledger appends by outcome (inserted, exists).", ["outcome"]),
     ledgerFailures: registry.counter("fabra_ledger_write_failures_total", "Ledger appends that failed, by error code.", ["code"]),
     replays: registry.counter("fabra_context_replays_total", "Replays by mode (recorded, live) and outcome.", ["mode", "outcome"]),
+    schedulerRuns: registry.counter("fabra_scheduler_runs_total", "Scheduled refresh runs this server finished, by feature and status (succeeded, partial, interrupted).", ["feature", "status"]),
+    schedulerErrors: registry.counter("fabra_scheduler_errors_total", "Scheduled refreshes that could not run (stores unreachable, a definition error), by feature.", ["feature"]),
     startTime: registry.gauge("fabra_server_start_time_seconds", "When the server started (unix time)."),
   };
   metrics.startTime.set(Math.floor(Date.now() / 1000));

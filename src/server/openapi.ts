@@ -22,6 +22,8 @@ const ERROR_TEXT: Record<number, string> = {
 const query = (name: string, description: string, schema: Schema = { type: "string" }, required = false) => ({ name, in: "query", required, description, schema });
 const path = (name: string, description: string, schema: Schema = { type: "string" }) => ({ name, in: "path", required: true, description, schema });
 const idParam = path("id", "A context id (ctx_<uuid>, or the bare UUID)");
+/** An entity id in a body: a non-empty string, or a whole number taken as its decimal string. */
+const ENTITY_ID: Schema = { oneOf: [{ type: "string", minLength: 1 }, { type: "integer" }] };
 const listFilters = [
   query("function", "Only records of this context function"),
   query("since", "created_at >= this (ISO-8601)", { type: "string", format: "date-time" }),
@@ -143,8 +145,8 @@ export function buildOpenApi(definitions: Definitions, version: string): Schema 
           requestBody: json(
             {
               oneOf: [
-                { type: "object", required: ["features"], properties: { features: { type: "array", items: { type: "string" } }, entity_ids: { type: "array", items: { type: "string" } }, entity_id: { type: "string" } } },
-                { type: "object", required: ["requests"], properties: { requests: { type: "array", items: { type: "object", properties: { feature: { type: "string" }, entity_id: { type: "string" } } } } } },
+                { type: "object", required: ["features"], properties: { features: { type: "array", items: { type: "string" } }, entity_ids: { type: "array", items: ENTITY_ID }, entity_id: ENTITY_ID } },
+                { type: "object", required: ["requests"], properties: { requests: { type: "array", items: { type: "object", properties: { feature: { type: "string" }, entity_id: ENTITY_ID } } } } },
               ],
             },
             "Features × entities, or explicit pairs",

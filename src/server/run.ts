@@ -71,7 +71,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   say(`fabra serving on ${server.url}`);
   say(`  ledger     ${offline.type === "duckdb" ? `duckdb ${offline.path}` : "postgres"}`);
   say(`  auth       ${apiKeys.length > 0 ? `API keys (${apiKeys.length})` : "loopback only"}`);
-  say(`  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.name).join(", ") : "no scheduled features"}`);
+  say(`  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.description).join("; ") : "no scheduled features"}`);
   say(`  routes     ${server.url}/openapi.json`);
   opts.onListening?.(server);
 

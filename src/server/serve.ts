@@ -76,7 +76,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const started: BackgroundService[] = [];
   try {
     for (const service of services) {
-      await service.start();
+      await service.start({ metrics, log });
       started.push(service);
     }
     if (options.stateFile) await writeStateFile(options.stateFile, { pid: process.pid, url: localUrl, token: localToken, started_at: new Date().toISOString(), version: deps.version });

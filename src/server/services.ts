@@ -1,21 +1,34 @@
-// Background services that live as long as `fabra serve`: started after the server listens, stopped (in reverse
-// order) after requests have drained and before the stores close.
+// Background services that live as long as `fabra serve`: started after the server listens (with the server's
+// metrics and log), stopped (in reverse order) after requests have drained and before the stores close.
 import type { FabraRuntime } from "../engine/runtime.js";
-import { scheduledFeatures } from "../engine/schedule.js";
+import { scheduledFeatures, type SchedulerEvent } from "../engine/schedule.js";
+import type { ServerMetrics } from "./metrics.js";
+
+/** What a service gets from the server it runs in. */
+export interface ServiceContext {
+  metrics: ServerMetrics;
+  /** The server's log (stderr, `fabra serve: ` prefixed). */
+  log: (line: string) => void;
+}
 
 export interface BackgroundService {
   readonly name: string;
-  start(): void | Promise<void>;
+  /** What it does, for the serve banner (e.g. the features the scheduler refreshes). */
+  readonly description: string;
+  start(context: ServiceContext): void | Promise<void>;
   stop(): void | Promise<void>;
 }
 
+type Handle = { stop(): void | Promise<void> };
+
 /** Adapts a `start() → { stop() }` function (the scheduler's shape) to a BackgroundService. */
-export function serviceFrom(name: string, start: () => { stop(): void | Promise<void> } | Promise<{ stop(): void | Promise<void> }>): BackgroundService {
-  let handle: { stop(): void | Promise<void> } | null = null;
+export function serviceFrom(name: string, description: string, start: (context: ServiceContext) => Handle | Promise<Handle>): BackgroundService {
+  let handle: Handle | null = null;
   return {
     name,
-    async start() {
-      handle = await start();
+    description,
+    async start(context) {
+      handle = await start(context);
     },
     async stop() {
       const h = handle;
@@ -27,10 +40,38 @@ export function serviceFrom(name: string, start: () => { stop(): void | Promise<
 
 /**
  * The services `fabra serve` runs unless `--no-scheduler`: the feature refresh scheduler (src/engine/schedule.ts),
- * when some feature has `refresh` and `materialize: true`. It uses the runtime's lock store, so several servers
- * (with Redis) never run one refresh twice.
+ * when some feature has `refresh`, `materialize: true` and entities. It uses the runtime's lock store, so several
+ * servers (with Redis) never run one refresh twice; its runs and errors are logged and counted in /metrics.
  */
 export function backgroundServices(runtime: FabraRuntime): BackgroundService[] {
-  if (scheduledFeatures(runtime.definitions.features).length === 0) return [];
-  return [serviceFrom("scheduler", () => runtime.startScheduler())];
+  const jobs = scheduledFeatures(runtime.definitions.features);
+  if (jobs.length === 0) return [];
+  const description = `refreshes ${jobs.map((j) => `${j.feature} (${j.schedule.text})`).join(", ")}`;
+  return [serviceFrom("scheduler", description, (context) => runtime.startScheduler({ onEvent: schedulerObserver(context) }))];
+}
+
+/** Scheduler events → one concise log line for what an operator needs to see, and the scheduler metrics. */
+export function schedulerObserver({ metrics, log }: ServiceContext): (event: SchedulerEvent) => void {
+  return (e) => {
+    switch (e.type) {
+      case "started":
+        if (e.resumed) log(`scheduler: ${e.feature}: resuming ${e.runId}`);
+        return;
+      case "finished": {
+        const r = e.result;
+        metrics.schedulerRuns.inc({ feature: e.feature, status: r.status });
+        const counts = `${r.written} written${r.failed > 0 ? `, ${r.failed} failed` : ""}`;
+        if (r.status === "interrupted") log(`scheduler: ${e.feature}: ${r.runId} interrupted after ${counts}: ${r.error ?? "stopped"} (retried with backoff)`);
+        else log(`scheduler: ${e.feature}: ${r.runId} ${r.status}, ${counts} in ${r.durationMs} ms`);
+        return;
+      }
+      case "error":
+        metrics.schedulerErrors.inc({ feature: e.feature });
+        log(`scheduler: ${e.feature}: error: ${e.error} (retried with backoff)`);
+        return;
+      case "skipped":
+      case "scheduled":
+        return;
+    }
+  };
 }

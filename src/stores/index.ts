@@ -79,34 +79,40 @@ export function redisTarget(online: Extract<OnlineConfig, { type: "redis" }>): R
 
 /** Opens every store the config names; if one fails, those already open are closed again. */
 export async function createStores(config: Pick<ResolvedConfig, "stores">, options: StoreOptions): Promise<Stores> {
-  const opened: { close(): Promise<void> }[] = [];
-  const track = async <T extends { close(): Promise<void> }>(p: Promise<T>): Promise<T> => {
+  const { offline: offlineConfig, online: onlineConfig, vector: vectorConfig } = config.stores;
+  const { value, close } = await openAllOrNone(async (track) => ({
+    records: await track(openRecordStore(config)),
+    offline: await track(openOfflineStore(offlineConfig)),
+    online: await track(openOnlineStore(onlineConfig)),
+    vector: await track(openVectorStore(vectorConfig, offlineConfig, options)),
+    locks: await track(openLockStore(onlineConfig)),
+  }));
+  return { ...value, close };
+}
+
+type Closable = { close(): Promise<void> };
+
+/**
+ * Runs `open`, which opens stores through `track`. If it throws, the stores already open are closed (newest first)
+ * and its error is thrown: a store failing to close then never replaces the failure that matters. Otherwise
+ * returns its value with a `close` for every tracked store.
+ */
+export async function openAllOrNone<T>(open: (track: <S extends Closable>(store: Promise<S>) => Promise<S>) => Promise<T>): Promise<{ value: T; close: () => Promise<void> }> {
+  const opened: Closable[] = [];
+  const track = async <S extends Closable>(p: Promise<S>): Promise<S> => {
     const store = await p;
     opened.push(store);
     return store;
   };
   try {
-    const { offline: offlineConfig, online: onlineConfig, vector: vectorConfig } = config.stores;
-    const records = await track(openRecordStore(config));
-    const offline = await track(openOfflineStore(offlineConfig));
-    const online = await track(openOnlineStore(onlineConfig));
-    const vector = await track(openVectorStore(vectorConfig, offlineConfig, options));
-    const locks = await track(openLockStore(onlineConfig));
-    return {
-      records,
-      offline,
-      online,
-      vector,
-      locks,
-      close: () => closeAll(opened),
-    };
+    return { value: await open(track), close: () => closeAll(opened) };
   } catch (err) {
-    await closeAll(opened);
+    await closeAll(opened).catch(() => undefined);
     throw err;
   }
 }
 
-async function closeAll(stores: { close(): Promise<void> }[]): Promise<void> {
+async function closeAll(stores: Closable[]): Promise<void> {
   const results = await Promise.allSettled([...stores].reverse().map((s) => s.close()));
   stores.length = 0;
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");

@@ -18,8 +18,8 @@ export function registerIndexCommands(program: Command): void {
         throw new FabraError("INVALID_ARGUMENT", `Index name ${JSON.stringify(flags.index)} is not valid`, { hint: "Use letters, digits, _ . and -." });
       }
       const options = projectOptions(cmd);
-      const documents = await readDocuments(paths, options.cwd);
-      await withFabra(options, async (fabra) => {
+      await withFabra(options, async (fabra, config) => {
+        const documents = await readDocuments(paths, options.cwd, config.rootDir);
         const progress = createProgress("indexing", documents.length);
         const result = await fabra.index.add(flags.index, documents, (done) => progress.update(done));
         progress.done();

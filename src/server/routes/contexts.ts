@@ -76,7 +76,8 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
     try {
       const result = await replayContext(runtime, c.req.param("id"), { live });
       metrics.replays.inc({ mode, outcome: "ok" });
-      observeAssembly(metrics, result.original.context_function, result.replay, result.replay.meta.latencyMs / 1000);
+      // A recorded replay reads no feature (values come from the record or history): only a live one counts reads.
+      observeAssembly(metrics, result.original.context_function, result.replay, result.replay.meta.latencyMs / 1000, { featureReads: live });
       return sendJson(c, replayJson(result));
     } catch (err) {
       metrics.replays.inc({ mode, outcome: err instanceof FabraError ? err.code : "INTERNAL" });
@@ -85,8 +86,8 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
   });
 }
 
-/** Counts an assembly: outcome, latency, drops, budget, stale features and chunks, feature sources. */
-export function observeAssembly(metrics: ServerMetrics, name: string, result: ContextResult, seconds: number): void {
+/** Counts an assembly: outcome, latency, drops, budget, stale features and chunks, feature sources (unless `featureReads` is false). */
+export function observeAssembly(metrics: ServerMetrics, name: string, result: ContextResult, seconds: number, options: { featureReads?: boolean } = {}): void {
   const r = result.record;
   metrics.assemblies.inc({ function: name, outcome: "ok" });
   metrics.assemblySeconds.observe(seconds, { function: name });
@@ -97,5 +98,5 @@ export function observeAssembly(metrics: ServerMetrics, name: string, result: Co
     if (featureNames.has(v)) metrics.staleFeatures.inc({ feature: v });
     else metrics.staleChunks.inc({ function: name });
   }
-  for (const f of r.features) metrics.featureReads.inc({ feature: f.name, source: f.source });
+  if (options.featureReads !== false) for (const f of r.features) metrics.featureReads.inc({ feature: f.name, source: f.source });
 }

@@ -3,6 +3,7 @@
 import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
 import { featureValueJson } from "../../engine/json-shapes.js";
+import { entityIdOf } from "../../engine/entity-id.js";
 import type { JsonObject, JsonValue } from "../../record/json-value.js";
 import { JSON_TYPE, queryDatetime, readJsonObject, requiredQuery, respond, sendJson } from "../http.js";
 import type { AppEnv, ServerDeps } from "../types.js";
@@ -45,7 +46,7 @@ function batchRequests(body: JsonObject): { feature: string; entityId: string }[
     requests = stringPairs(body.requests);
   } else {
     const features = stringList(body.features, "features");
-    const entities = body.entity_ids !== undefined ? stringList(body.entity_ids, "entity_ids") : body.entity_id !== undefined ? [single(body.entity_id, "entity_id")] : null;
+    const entities = body.entity_ids !== undefined ? entityList(body.entity_ids) : body.entity_id !== undefined ? [entityField(body.entity_id, '"entity_id"')] : null;
     if (entities === null) throw new FabraError("INVALID_ARGUMENT", 'The body names no entities', { hint: 'Add "entity_ids": ["u_1", ...] (or "entity_id": "u_1").' });
     requests = entities.flatMap((entityId) => features.map((feature) => ({ feature, entityId })));
   }
@@ -62,9 +63,16 @@ function stringList(v: JsonValue | undefined, field: string): string[] {
   return v as string[];
 }
 
-function single(v: JsonValue, field: string): string {
-  if (typeof v !== "string") throw new FabraError("INVALID_ARGUMENT", `"${field}" must be a string`, { hint: `Send e.g. "${field}": "u_1".` });
-  return v;
+/** An entity id in a body: a non-empty string or a whole number (taken as its decimal string), as everywhere. */
+function entityField(v: JsonValue | undefined, where: string): string {
+  const id = entityIdOf(v);
+  if (id === null) throw new FabraError("INVALID_ARGUMENT", `${where} must be a non-empty string (or a whole number)`, { hint: 'Send e.g. "entity_id": "u_1".' });
+  return id;
+}
+
+function entityList(v: JsonValue): string[] {
+  if (!Array.isArray(v) || v.length === 0) throw new FabraError("INVALID_ARGUMENT", '"entity_ids" must be a non-empty array of entity ids', { hint: 'Send e.g. "entity_ids": ["u_1", "u_2"].' });
+  return v.map((x, i) => entityField(x, `"entity_ids"[${i}]`));
 }
 
 function stringPairs(v: JsonValue): { feature: string; entityId: string }[] {
@@ -73,9 +81,9 @@ function stringPairs(v: JsonValue): { feature: string; entityId: string }[] {
   }
   return v.map((item, i) => {
     const o = item as JsonObject;
-    if (typeof item !== "object" || item === null || Array.isArray(item) || typeof o.feature !== "string" || typeof o.entity_id !== "string") {
+    if (typeof item !== "object" || item === null || Array.isArray(item) || typeof o.feature !== "string" || o.entity_id === undefined) {
       throw new FabraError("INVALID_ARGUMENT", `requests[${i}] needs string "feature" and "entity_id"`, { hint: 'Send e.g. {"feature": "user_tier", "entity_id": "u_1"}.' });
     }
-    return { feature: o.feature, entityId: o.entity_id };
+    return { feature: o.feature, entityId: entityField(o.entity_id, `requests[${i}].entity_id`) };
   });
 }
