@@ -6,7 +6,8 @@ import { canonicalRecordText } from "../record/hash.js";
 import { normalizeContextId } from "../record/id.js";
 import { readRecordText } from "../record/read.js";
 import type { ContextRecord } from "../record/types.js";
-import { verifyCanonicalBytes, verifyCanonicalText, verifyRecord, type VerifyOptions, type VerifyResult } from "../record/verify.js";
+import { verifyCanonicalBytes, verifyRecord, type VerifyOptions, type VerifyResult } from "../record/verify.js";
+import { verifyStoredTextFull } from "../record/verify-stored.js";
 import { failRecordHash } from "../record/verify-result.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../stores/types.js";
 
@@ -25,16 +26,14 @@ export function rowToRecord(row: LedgerRow): ContextRecord {
   return readRecordText(row.canonicalText, `ledger row ${row.contextId}`);
 }
 
-export async function getRecord(records: RecordStore, id: string): Promise<ContextRecord> {
-  return rowToRecord(await getLedgerRow(records, id));
-}
-
 /**
- * Verifies a ledger row: its text against its own hashes, byte for byte, and the indexed record_hash column
- * against the text, so a row altered behind fabra's back fails either way.
+ * Verifies one ledger row (`verify <id>`, `show`, replay, the HTTP routes): its text against its own hashes, byte for
+ * byte, and the indexed record_hash column against the text, so a row altered behind fabra's back fails either way.
+ * One row takes the full path, which parses the whole text and refuses a key that appears twice: the record shown
+ * must be the record hashed. (`verify --all` takes the fast byte path per row; see verifyLedger.)
  */
 export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): VerifyResult {
-  return checkHashColumn(verifyCanonicalText(row.canonicalText, row.contextId, opts), row.recordHash);
+  return checkHashColumn(verifyStoredTextFull(row.canonicalText, row.contextId, opts), row.recordHash);
 }
 
 /**
@@ -73,7 +72,12 @@ export interface LedgerVerification {
   failures: VerifyResult[];
 }
 
-/** Verifies every row of the ledger (`fabra context verify --all`); `progress` hears the count after each batch. */
+/**
+ * Verifies every row of the ledger (`fabra context verify --all`); `progress` hears the count after each batch.
+ * Rows take the fast byte path (verify-bytes.ts), which hashes every byte but reads the top-level content where
+ * canonical text has it without parsing the rest, so a row re-sealed with a second top-level `content` key (a forgery
+ * that recomputed both hashes, which signatures catch) passes here and fails `verify <id>`, `show` and export.
+ */
 export async function verifyLedger(records: RecordStore, opts: VerifyOptions = {}, progress?: (checked: number) => void): Promise<LedgerVerification> {
   const failures: { createdUs: bigint; result: VerifyResult }[] = [];
   let checked = 0;
@@ -129,8 +133,9 @@ export interface ImportOutcome {
 }
 
 /**
- * Imports record files: every file is read and verified first; if any is malformed or fails verification,
- * nothing is written and the error names the file and the reason.
+ * Imports record files: every file is read and verified, and checked against the ledger (and the other files) for
+ * an id already there with another record_hash, before anything is written; if any file fails, nothing is written
+ * and the error names the file and the reason.
  */
 export async function importRecordFiles(records: RecordStore, files: string[], opts: VerifyOptions = {}): Promise<ImportOutcome[]> {
   const checked: { file: string; record: ContextRecord }[] = [];
@@ -143,6 +148,21 @@ export async function importRecordFiles(records: RecordStore, files: string[], o
     }
     normalizeContextId(record.context_id);
     checked.push({ file, record });
+  }
+  const seen = new Map<string, { file: string; hash: string }>();
+  for (const { file, record } of checked) {
+    const id = record.context_id;
+    const hash = record.integrity.record_hash;
+    const earlier = seen.get(id);
+    const stored = earlier ? null : await records.get(id);
+    const other = earlier ? { hash: earlier.hash, where: earlier.file } : stored ? { hash: stored.recordHash, where: "the ledger" } : null;
+    if (other && other.hash !== hash) {
+      throw new FabraError("RECORD_CONFLICT", `${file}: record ${id} is already in ${other.where} with record_hash ${other.hash}, not ${hash}; nothing was imported`, {
+        hint: "Records are immutable: an id is written once. Leave that file out to import the others.",
+        details: { contextId: id, storedHash: other.hash, newHash: hash },
+      });
+    }
+    seen.set(id, { file, hash });
   }
   const outcomes: ImportOutcome[] = [];
   for (const { file, record } of checked) {

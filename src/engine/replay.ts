@@ -33,7 +33,7 @@ export interface ReplayResult {
 
 export async function replayContext(fabra: FabraRuntime, id: string, options: ReplayOptions = {}): Promise<ReplayResult> {
   const row = await getLedgerRow(fabra.stores.records, id);
-  const verification = verifyLedgerRow(row, verifyOptionsFromEnv());
+  const verification = verifyLedgerRow(row, verifyOptionsFromEnv(process.env, fabra.settings.signing.mode));
   if (!verification.ok) {
     throw new FabraError("VERIFICATION_FAILED", `Record ${row.contextId} fails verification (${verification.failed?.name}); it will not be replayed`, {
       hint: "A replay of an altered record proves nothing. `fabra context verify` shows the mismatch.",

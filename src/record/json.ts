@@ -1,5 +1,6 @@
 // Lossless JSON reader: like JSON.parse, but `12.0` stays a float (JsonFloat), big integers stay exact (bigint),
-// and errors say where the text is wrong. Duplicate keys keep the last value, as Python's json module does.
+// and errors say where the text is wrong. Duplicate keys keep the last value, as Python's json module does, except
+// when reading records (`uniqueKeys`): a record with a key twice could show one value and have hashed the other.
 import { FabraError } from "../errors.js";
 import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
 
@@ -9,7 +10,11 @@ const CONTROL = /[\u0000-\u001f]/;
 
 class Reader {
   pos = 0;
-  constructor(readonly text: string, readonly source: string) {}
+  constructor(
+    readonly text: string,
+    readonly source: string,
+    readonly uniqueKeys = false,
+  ) {}
 
   fail(message: string, at = this.pos): never {
     const before = this.text.slice(0, at);
@@ -157,7 +162,9 @@ class Reader {
     for (;;) {
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos) !== 0x22) this.fail("expected a string key");
+      const keyAt = this.pos;
       const key = this.string();
+      if (this.uniqueKeys && Object.prototype.hasOwnProperty.call(out, key)) this.fail(`the key ${JSON.stringify(key)} appears twice in one object`, keyAt);
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos++) !== 0x3a) this.fail("expected : after key", this.pos - 1);
       this.skipWhitespace();
@@ -177,9 +184,12 @@ class Reader {
   }
 }
 
-/** Parses JSON text keeping number kinds. `source` names the input in error messages. */
-export function parseJson(text: string, source = "input"): JsonValue {
-  const reader = new Reader(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, source);
+/**
+ * Parses JSON text keeping number kinds. `source` names the input in error messages. With `uniqueKeys`, a key that
+ * appears twice in one object is an error (records), instead of the last one winning.
+ */
+export function parseJson(text: string, source = "input", options: { uniqueKeys?: boolean } = {}): JsonValue {
+  const reader = new Reader(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text, source, options.uniqueKeys);
   const value = reader.value();
   reader.skipWhitespace();
   if (reader.pos !== reader.text.length) reader.fail("unexpected text after the JSON value");
@@ -199,10 +209,10 @@ export type Span = readonly [number, number];
 
 /**
  * Parses text that must be one JSON object (no byte-order mark, as stored text never has one) and also says
- * where each top-level member's value lies in the text, for the key's last occurrence (the value kept).
+ * where each top-level member's value lies in the text. Keys must be unique (it reads stored records).
  */
 export function parseJsonObjectSpans(text: string, source = "input"): { value: JsonObject; spans: Map<string, Span> } {
-  const reader = new Reader(text, source);
+  const reader = new Reader(text, source, true);
   const spans = new Map<string, Span>();
   reader.skipWhitespace();
   if (text.charCodeAt(reader.pos) !== 0x7b) reader.fail("expected a JSON object");

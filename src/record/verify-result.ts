@@ -50,26 +50,31 @@ export function verifyResult(
     { name: "record_hash", ok: integrity.record_hash === actualRecordHash, expected: integrity.record_hash, actual: actualRecordHash },
   ];
   const signature = integrity.signature;
-  if (signature !== null || opts.requireSignature) {
-    if (signature === null) {
-      checks.push({ name: "signature", ok: false, expected: "a signature", actual: "none" });
-    } else if (!opts.signingKey) {
-      checks.push({ name: "signature", ok: true, expected: signature, actual: "", skipped: "no signing key configured (FABRA_SIGNING_KEY)" });
-    } else if (integrity.signing_key_id && integrity.signing_key_id !== opts.signingKey.id) {
-      checks.push({
-        name: "signature",
-        ok: true,
-        expected: signature,
-        actual: "",
-        skipped: `signed with key ${integrity.signing_key_id}, configured key is ${opts.signingKey.id}`,
-      });
-    } else {
-      const ok = signatureMatches(actualRecordHash, signature, opts.signingKey);
-      checks.push({ name: "signature", ok, expected: signature, actual: ok ? signature : "(does not match the key)" });
-    }
-  }
+  if (signature !== null || opts.requireSignature) checks.push(signatureCheck(signature, integrity.signing_key_id ?? null, actualRecordHash, opts));
   const failed = checks.find((c) => !c.ok) ?? null;
   return { ok: failed === null, contextId, checks, failed };
+}
+
+/**
+ * The signature check. signing_key_id is outside the record hash (CRS-001), so a signature that cannot be checked
+ * never passes when checking was asked for: with signatures required, or with a key configured (a record naming
+ * another key could have been re-sealed by anyone and given a foreign key id). With no key and signatures optional,
+ * the check is skipped and says so; the hashes are still verified.
+ */
+function signatureCheck(signature: string | null, keyId: string | null, actualRecordHash: string, opts: VerifyOptions): VerifyCheck {
+  if (signature === null) return { name: "signature", ok: false, expected: "a signature", actual: "none" };
+  const key = opts.signingKey;
+  if (!key) {
+    const reason = "no signing key configured (FABRA_SIGNING_KEY)";
+    return opts.requireSignature
+      ? { name: "signature", ok: false, expected: signature, actual: `(cannot be checked: ${reason})` }
+      : { name: "signature", ok: true, expected: signature, actual: "", skipped: reason };
+  }
+  if (keyId !== null && keyId !== key.id) {
+    return { name: "signature", ok: false, expected: signature, actual: `(signed with key ${keyId}; the configured key is ${key.id}, so it cannot be checked)` };
+  }
+  const ok = signatureMatches(actualRecordHash, signature, key);
+  return { name: "signature", ok, expected: signature, actual: ok ? signature : "(does not match the key)" };
 }
 
 /** The result with its record_hash check replaced by a failed one (expected, actual). */

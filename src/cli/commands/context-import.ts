@@ -11,8 +11,8 @@ export function registerContextImport(context: Command): void {
     .command("import <files...>")
     .description("Import record files into the ledger after verifying each one")
     .action(async (files: string[], _flags: unknown, cmd: Command) => {
-      await withRecordStore(projectOptions(cmd), async (records) => {
-        const outcomes = await importRecordFiles(records, files, verifyOptionsFromEnv());
+      await withRecordStore(projectOptions(cmd), async (records, config) => {
+        const outcomes = await importRecordFiles(records, files, verifyOptionsFromEnv(process.env, config.signing.mode));
         for (const o of outcomes) {
           print(o.outcome === "inserted" ? ok(`Imported ${o.contextId} from ${o.file}`) : dim(`= ${o.contextId} already in the ledger (identical)`));
         }

@@ -13,10 +13,10 @@ export function registerContextShow(context: Command): void {
     .option("--format <format>", "text | json", "text")
     .action(async (id: string, opts: { format?: string }, cmd: Command) => {
       const format = parseFormat(opts.format, ["text", "json"] as const, "text");
-      await withRecordStore(projectOptions(cmd), async (records) => {
+      await withRecordStore(projectOptions(cmd), async (records, config) => {
         const row = await getLedgerRow(records, id);
         if (format === "json") return print(row.canonicalText);
-        print(renderRecord(rowToRecord(row), verifyLedgerRow(row, verifyOptionsFromEnv())));
+        print(renderRecord(rowToRecord(row), verifyLedgerRow(row, verifyOptionsFromEnv(process.env, config.signing.mode))));
       });
     });
 }

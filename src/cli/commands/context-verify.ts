@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
 import { getLedgerRow, readRecordFile, verifyLedger, verifyLedgerRow } from "../../engine/ledger.js";
 import { withRecordStore } from "../../project.js";
+import { verificationJson } from "../../engine/json-shapes.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import type { VerifyResult } from "../../record/verify.js";
 import { parseFormat, print, projectOptions } from "../options.js";
@@ -27,27 +28,29 @@ export function registerContextVerify(context: Command): void {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
       const chosen = [id !== undefined, flags.file !== undefined, flags.all === true].filter(Boolean).length;
       if (chosen !== 1) {
-        throw new FabraError("INVALID_ARGUMENT", "Say what to verify: a context id, --file <record.json>, or --all", {
+        throw new FabraError("INVALID_ARGUMENT", `Give exactly one thing to verify (${chosen === 0 ? "none was given" : `${chosen} were given`}): a context id, --file <record.json>, or --all`, {
           hint: "e.g. fabra context verify ctx_0190a1b2-...  |  fabra context verify --file record.json  |  fabra context verify --all",
         });
       }
-      const opts = verifyOptionsFromEnv();
       if (flags.all) return verifyAll(cmd, format);
       let result: VerifyResult;
       if (flags.file !== undefined) {
-        result = (await readRecordFile(flags.file, opts)).result;
+        // A file from anywhere: no project needed, so signatures are required only by FABRA_SIGNATURE_MODE.
+        result = (await readRecordFile(flags.file, verifyOptionsFromEnv())).result;
       } else {
-        result = await withRecordStore(projectOptions(cmd), async (records) => verifyLedgerRow(await getLedgerRow(records, id as string), opts));
+        result = await withRecordStore(projectOptions(cmd), async (records, config) =>
+          verifyLedgerRow(await getLedgerRow(records, id as string), verifyOptionsFromEnv(process.env, config.signing.mode)),
+        );
       }
-      if (format === "json") print(JSON.stringify(result, null, 2));
+      if (format === "json") print(JSON.stringify(verificationJson(result), null, 2));
       else print(`${result.contextId}\n${verificationLine(result)}`);
       if (!result.ok) process.exitCode = 1;
     });
 }
 
 async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
-  const opts = verifyOptionsFromEnv();
-  await withRecordStore(projectOptions(cmd), async (records) => {
+  await withRecordStore(projectOptions(cmd), async (records, config) => {
+    const opts = verifyOptionsFromEnv(process.env, config.signing.mode);
     const total = await records.count();
     const progress = format === "text" ? createProgress("verifying", total) : null;
     const started = performance.now();
@@ -55,11 +58,12 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
     progress?.done();
     const seconds = (performance.now() - started) / 1000;
     if (format === "json") {
-      print(JSON.stringify({ checked, ok: checked - failures.length, failed: failures.length, failures }, null, 2));
+      print(JSON.stringify({ checked, ok: checked - failures.length, failed: failures.length, failures: failures.map(verificationJson) }, null, 2));
     } else {
       for (const f of failures) print(bad(`${f.contextId}: ${f.failed?.name} mismatch (expected ${f.failed?.expected}, actual ${f.failed?.actual})`));
       const rate = seconds > 0 ? ` in ${seconds.toFixed(2)}s (${Math.round(checked / seconds)}/s)` : "";
-      print(failures.length === 0 ? ok(`${checked} records verified${rate}`) : bad(`${failures.length} of ${checked} records FAILED verification${rate}`));
+      const records = (n: number) => `${n} record${n === 1 ? "" : "s"}`;
+      print(failures.length === 0 ? ok(`${records(checked)} verified${rate}`) : bad(`${failures.length} of ${records(checked)} FAILED verification${rate}`));
     }
     if (failures.length > 0) process.exitCode = 1;
   });

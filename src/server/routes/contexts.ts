@@ -56,14 +56,14 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
 
   app.get("/v1/contexts/:id/verify", async (c) => {
     const row = await getLedgerRow(runtime.stores.records, c.req.param("id"));
-    return sendJson(c, verificationJson(verifyLedgerRow(row, verifyOptionsFromEnv())));
+    return sendJson(c, verificationJson(verifyLedgerRow(row, verifyOptionsFromEnv(process.env, deps.runtime.settings.signing.mode))));
   });
 
   app.post("/v1/contexts/diff", async (c) => {
     const body = await readJsonObject(c, "The body");
     const a = stringField(body, "a", "The body");
     const b = stringField(body, "b", "The body");
-    const opts = verifyOptionsFromEnv();
+    const opts = verifyOptionsFromEnv(process.env, deps.runtime.settings.signing.mode);
     const [ra, rb] = await Promise.all([loadVerified(runtime.stores.records, a, opts), loadVerified(runtime.stores.records, b, opts)]);
     return sendJson(c, comparisonJson(compareRecords(ra, rb)));
   });

@@ -51,7 +51,7 @@ export function ledgerRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
       throw new FabraError("INVALID_RECORD", `canonical_text of ${record.context_id} is not in CRS-001 canonical form`, { hint: "Send the record as `fabra context export` writes it." });
     }
     normalizeContextId(record.context_id);
-    const verification = verifyLedgerRow(row, verifyOptionsFromEnv());
+    const verification = verifyLedgerRow(row, verifyOptionsFromEnv(process.env, deps.runtime.settings.signing.mode));
     if (!verification.ok) {
       throw new FabraError("VERIFICATION_FAILED", `${record.context_id}: ${verification.failed?.name} mismatch (expected ${verification.failed?.expected}, actual ${verification.failed?.actual}); not appended`, {
         hint: "Only intact records enter the ledger.",
