@@ -94,3 +94,36 @@ describe("import", () => {
     }
   });
 });
+
+describe("a record filed under another id", () => {
+  it("fails one-row verification and verify --all, naming both ids", async () => {
+    const { verifyLedger } = await import("../src/engine/ledger.js");
+    const dir = mkdtempSync(join(tmpdir(), "fabra-refiled-"));
+    const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
+    try {
+      const record = plain();
+      const row = {
+        contextId: record.context_id,
+        createdAt: record.created_at,
+        contextFunction: record.context_function,
+        environment: record.environment,
+        tokenCount: record.token_count,
+        recordHash: record.integrity.record_hash,
+        previousContextId: null,
+        canonicalText: canonicalRecordText(record),
+      };
+      const otherId = "ctx_0190a1b2-0000-7000-8000-0000000000aa";
+      await records.append(row);
+      await records.append({ ...row, contextId: otherId }); // the same, valid text under another id
+      expect(verifyLedgerRow(row).ok).toBe(true);
+      const refiled = verifyLedgerRow({ ...row, contextId: otherId });
+      expect(refiled.ok).toBe(false);
+      expect(refiled.failed?.actual).toBe(`the row ${otherId} holds the record ${record.context_id}`);
+      const all = await verifyLedger(records);
+      expect(all.checked).toBe(2);
+      expect(all.failures.map((f) => f.contextId)).toEqual([otherId]);
+    } finally {
+      await records.close();
+    }
+  });
+});

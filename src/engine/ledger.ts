@@ -33,7 +33,8 @@ export function rowToRecord(row: LedgerRow): ContextRecord {
  * must be the record hashed. (`verify --all` takes the fast byte path per row; see verifyLedger.)
  */
 export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): VerifyResult {
-  return checkHashColumn(verifyStoredTextFull(row.canonicalText, row.contextId, opts), row.recordHash);
+  const filedAs = storedContextId(Buffer.from(row.canonicalText, "latin1"));
+  return checkColumns(verifyStoredTextFull(row.canonicalText, row.contextId, opts), row, filedAs);
 }
 
 /**
@@ -41,13 +42,36 @@ export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): Verif
  * afterwards, and verification may use them as scratch space (they are left changed when the row verifies).
  */
 export function verifyRawLedgerRow(row: RawLedgerRow, opts: VerifyOptions = {}, consume = false): VerifyResult {
-  return checkHashColumn(verifyCanonicalBytes(row.canonicalBytes, row.contextId, opts, { scratch: consume }), row.recordHash);
+  const filedAs = storedContextId(row.canonicalBytes); // read before verification may reuse the bytes
+  return checkColumns(verifyCanonicalBytes(row.canonicalBytes, row.contextId, opts, { scratch: consume }), row, filedAs);
 }
 
-function checkHashColumn(result: VerifyResult, column: string): VerifyResult {
+/**
+ * The indexed columns must agree with the text: the record_hash column with the recomputed hash, and the row's id
+ * with the record's own context_id (a record copied under another id would otherwise verify and be shown as it).
+ */
+function checkColumns(result: VerifyResult, row: { contextId: string; recordHash: string }, idInText: string | null): VerifyResult {
   if (!result.ok) return result;
   const actual = result.checks.find((c) => c.name === "record_hash")?.actual;
-  return actual !== undefined && actual !== column ? failRecordHash(result, column, actual) : result;
+  if (actual !== undefined && actual !== row.recordHash) return failRecordHash(result, row.recordHash, actual);
+  if (idInText !== row.contextId) return failRecordHash(result, row.recordHash, `the row ${row.contextId} holds the record ${idInText ?? "(no context_id)"}`);
+  return result;
+}
+
+const CONTEXT_ID_KEY = Buffer.from(',"context_id":"', "latin1");
+
+/**
+ * The top-level context_id of canonical record text, without parsing it: the first `,"context_id":"` (only
+ * assembly, content and context_function come before it, none of which holds that key, and a quote inside a string
+ * is always escaped). Text that is not canonical has failed its hash before this matters.
+ */
+function storedContextId(bytes: Uint8Array): string | null {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const at = buffer.indexOf(CONTEXT_ID_KEY);
+  if (at < 0) return null;
+  const start = at + CONTEXT_ID_KEY.length;
+  const end = buffer.indexOf(0x22, start);
+  return end < 0 ? null : buffer.toString("latin1", start, end);
 }
 
 /** Every row as verification reads it: the store's scanRaw(), or scan() with each text encoded. */
