@@ -33,7 +33,7 @@ export function rowToRecord(row: LedgerRow): ContextRecord {
  * must be the record hashed. (`verify --all` takes the fast byte path per row; see verifyLedger.)
  */
 export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): VerifyResult {
-  const filedAs = storedContextId(Buffer.from(row.canonicalText, "latin1"));
+  const filedAs = storedContextId(row.canonicalText);
   return checkColumns(verifyStoredTextFull(row.canonicalText, row.contextId, opts), row, filedAs);
 }
 
@@ -58,20 +58,21 @@ function checkColumns(result: VerifyResult, row: { contextId: string; recordHash
   return result;
 }
 
-const CONTEXT_ID_KEY = Buffer.from(',"context_id":"', "latin1");
+const CONTEXT_ID_KEY = ',"context_id":"';
 
 /**
  * The top-level context_id of canonical record text, without parsing it: the first `,"context_id":"` (only
  * assembly, content and context_function come before it, none of which holds that key, and a quote inside a string
  * is always escaped). Text that is not canonical has failed its hash before this matters.
  */
-function storedContextId(bytes: Uint8Array): string | null {
-  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = buffer.indexOf(CONTEXT_ID_KEY);
+function storedContextId(stored: string | Uint8Array): string | null {
+  const text = typeof stored === "string" ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength);
+  const at = text.indexOf(CONTEXT_ID_KEY);
   if (at < 0) return null;
   const start = at + CONTEXT_ID_KEY.length;
-  const end = buffer.indexOf(0x22, start);
-  return end < 0 ? null : buffer.toString("latin1", start, end);
+  const end = text.indexOf('"', start);
+  if (end < 0) return null;
+  return typeof text === "string" ? text.slice(start, end) : text.toString("latin1", start, end);
 }
 
 /** Every row as verification reads it: the store's scanRaw(), or scan() with each text encoded. */
