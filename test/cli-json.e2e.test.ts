@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServeProcess } from "./helpers/serve-process.js";
 
 const BIN = join(import.meta.dirname, "..", "bin", "fabra.js");
 
@@ -67,17 +68,7 @@ describe("through a running fabra serve", () => {
   let server: { child: ResultPromise; url: string };
 
   beforeAll(async () => {
-    const child = execa("node", [BIN, "serve", "--port", "0", "--drain-timeout", "2s", "--no-scheduler"], { cwd: p.dir, env: p.env, reject: false });
-    const url = await new Promise<string>((resolve, reject) => {
-      let out = "";
-      child.stdout?.on("data", (d: Buffer) => {
-        out += d.toString();
-        const m = /fabra serving on (http:\/\/\S+)/.exec(out);
-        if (m) resolve(m[1] as string);
-      });
-      void child.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${r.stderr}`)));
-    });
-    server = { child, url };
+    server = await startServeProcess(["--drain-timeout", "2s", "--no-scheduler"], { cwd: p.dir, env: p.env });
   });
 
   afterAll(async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startServeProcess } from "./helpers/serve-process.js";
 
 const BIN = join(import.meta.dirname, "..", "bin", "fabra.js");
 const FIXTURES = join(import.meta.dirname, "fixtures");
@@ -25,18 +26,8 @@ function project() {
 }
 
 /** Starts `fabra serve --port 0` and waits for its URL. */
-async function serve(p: ReturnType<typeof project>, extra: Record<string, string> = {}) {
-  const child = execa("node", [BIN, "serve", "--port", "0"], { cwd: p.cwd, env: { ...p.env, ...extra }, reject: false });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = "";
-    child.stdout?.on("data", (d: Buffer) => {
-      out += d.toString();
-      const m = /fabra serving on (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1] as string);
-    });
-    void child.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${r.stderr}`)));
-  });
-  return { child, url };
+function serve(p: ReturnType<typeof project>, extra: Record<string, string> = {}) {
+  return startServeProcess([], { cwd: p.cwd, env: { ...p.env, ...extra } });
 }
 
 const ids = (stdout: string) => (JSON.parse(stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id);

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { importRecordFiles, verifyLedgerRow } from "../src/engine/ledger.js";
+import { importRecordFiles, recordToRow, verifyLedgerRow } from "../src/engine/ledger.js";
 import { canonicalRecordText, readRecordText, sealRecord, signRecord, verifyRecord } from "../src/record/index.js";
 import { parseSigningKey } from "../src/record/sign.js";
 import { openRecordStore } from "../src/stores/index.js";
@@ -48,16 +48,7 @@ describe("a key twice in one object", () => {
   });
 
   it("fails verification of a ledger row even with both hashes recomputed over the doubled text", () => {
-    const result = verifyLedgerRow({
-      contextId: record.context_id,
-      createdAt: record.created_at,
-      contextFunction: record.context_function,
-      environment: record.environment,
-      tokenCount: record.token_count,
-      recordHash: record.integrity.record_hash,
-      previousContextId: null,
-      canonicalText: doubled,
-    });
+    const result = verifyLedgerRow({ ...recordToRow(record), canonicalText: doubled });
     expect(result.ok).toBe(false);
     expect(result.failed?.actual).toMatch(/appears twice/);
   });
@@ -102,16 +93,7 @@ describe("a record filed under another id", () => {
     const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
     try {
       const record = plain();
-      const row = {
-        contextId: record.context_id,
-        createdAt: record.created_at,
-        contextFunction: record.context_function,
-        environment: record.environment,
-        tokenCount: record.token_count,
-        recordHash: record.integrity.record_hash,
-        previousContextId: null,
-        canonicalText: canonicalRecordText(record),
-      };
+      const row = recordToRow(record);
       const otherId = "ctx_0190a1b2-0000-7000-8000-0000000000aa";
       await records.append(row);
       await records.append({ ...row, contextId: otherId }); // the same, valid text under another id
