@@ -3,8 +3,8 @@
 // Overhead = the assembly's total time minus the time of the same raw reads done directly in the same iteration
 // (the 3 online-store reads, embedding the query and the vector search). Target: p99 overhead under 2 ms.
 import { join } from "node:path";
-import { applyBudget } from "../dist/engine/budget.js";
-import { countTokens } from "../dist/engine/tokens.js";
+import { applyBudget } from "../dist/engine/context/budget.js";
+import { countTokens } from "../dist/engine/context/tokens.js";
 import { canonicalRecordText, sealRecord } from "../dist/record/hash.js";
 import { newContextId } from "../dist/record/id.js";
 import { documents, openSupportFabra, queries } from "./fixtures.js";

@@ -4,14 +4,14 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { recordToRow, verifyLedger } from "../dist/engine/ledger.js";
+import { recordToRow, verifyLedger } from "../dist/engine/ledger/ledger.js";
 import { fromEpochMicros } from "../dist/record/datetime.js";
 import { sealRecord } from "../dist/record/hash.js";
 import { newContextId } from "../dist/record/id.js";
 import { readRecordText } from "../dist/record/read.js";
-import { open } from "../dist/stores/records/postgres.js";
-import { applyMigrations } from "../dist/stores/shared/postgres-migrate.js";
-import { PgDatabase } from "../dist/stores/shared/postgres.js";
+import { open } from "../dist/stores/postgres/records.js";
+import { applyMigrations } from "../dist/stores/postgres/migrate.js";
+import { PgDatabase } from "../dist/stores/postgres/pool.js";
 import { benchOptions, round, runIfMain } from "./lib.js";
 import { dropSchema, POSTGRES_URL, uniqueName } from "./prod-services.js";
 

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { resolveConfig } from "../dist/config/resolve.js";
-import { createFabraFromConfig } from "../dist/fabra.js";
+import { createFabraFromConfig } from "../dist/engine/create.js";
 import { entity, feature } from "../dist/index.js";
 import { benchOptions, percentile, round, runIfMain } from "./lib.js";
 import { REDIS_URL, uniqueName } from "./prod-services.js";

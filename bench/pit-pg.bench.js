@@ -6,9 +6,9 @@
 // Run alone: node bench/pit-pg.bench.js [--quick]      (needs `npm run build` and the Postgres of the tests)
 import pg from "pg";
 import { toDatetime } from "../dist/record/datetime.js";
-import { open } from "../dist/stores/offline/postgres.js";
-import { applyMigrations } from "../dist/stores/shared/postgres-migrate.js";
-import { PgDatabase } from "../dist/stores/shared/postgres.js";
+import { open } from "../dist/stores/postgres/offline.js";
+import { applyMigrations } from "../dist/stores/postgres/migrate.js";
+import { PgDatabase } from "../dist/stores/postgres/pool.js";
 import { benchOptions, median, round, runIfMain } from "./lib.js";
 import { dropSchema, POSTGRES_URL, uniqueName } from "./prod-services.js";
 

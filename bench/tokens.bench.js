@@ -1,7 +1,7 @@
 // "tokens" (issue 3): tokens per second through fabra's counting path (countTokens: model → encoding, cached
 // encoder, encode_ordinary) against tiktoken called directly on the same texts in the same run.
 import { get_encoding } from "tiktoken";
-import { countTokens } from "../dist/engine/tokens.js";
+import { countTokens } from "../dist/engine/context/tokens.js";
 import { corpus } from "./fixtures.js";
 import { collectGarbage, now, round, runIfMain } from "./lib.js";
 

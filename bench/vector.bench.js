@@ -5,11 +5,11 @@
 // The index is built the way `fabra migrate` builds it for an index loaded before pgvector was there.
 // Target: HNSW at least 2× faster than the exact scan (p50) with recall@10 >= 0.9.
 import pg from "pg";
-import { open as openPgVector } from "../dist/stores/vector/pgvector.js";
-import { open as openMemory } from "../dist/stores/vector/memory.js";
-import { applyMigrations } from "../dist/stores/shared/postgres-migrate.js";
-import { ensureHnswIndex, ensureVectorExtension } from "../dist/stores/shared/pgvector-extension.js";
-import { PgDatabase } from "../dist/stores/shared/postgres.js";
+import { open as openPgVector } from "../dist/stores/postgres/vector.js";
+import { open as openMemory } from "../dist/stores/memory/vector.js";
+import { applyMigrations } from "../dist/stores/postgres/migrate.js";
+import { ensureHnswIndex, ensureVectorExtension } from "../dist/stores/postgres/pgvector-extension.js";
+import { PgDatabase } from "../dist/stores/postgres/pool.js";
 import { benchOptions, percentile, round, runIfMain } from "./lib.js";
 import { startPglite } from "./prod-services.js";
 

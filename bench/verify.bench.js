@@ -5,7 +5,7 @@
 // hashing rather than parsing or serializing.
 import * as crypto from "node:crypto";
 import { join } from "node:path";
-import { recordToRow, scanRawRows, verifyLedger, verifyRawLedgerRow } from "../dist/engine/ledger.js";
+import { recordToRow, scanRawRows, verifyLedger, verifyRawLedgerRow } from "../dist/engine/ledger/ledger.js";
 import { newContextId } from "../dist/record/id.js";
 import { hashingText, sealRecord } from "../dist/record/hash.js";
 import { readRecordText } from "../dist/record/read.js";

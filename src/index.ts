@@ -4,11 +4,11 @@ export { feature, type FeatureDef, type FeatureOptions, type FeatureFn, type Ent
 export { retriever, type RetrieverDef, type RetrieverOptions, type RetrieverBody } from "./define/retriever.js";
 export { context, type ContextDef, type ContextOptions, type ContextFn, type ContextInputs } from "./define/context.js";
 export type { ContextItem, ContextResult, ContextMeta, RetrievedChunk } from "./define/types.js";
-export { createFabra, type CreateFabraOptions, FabraRuntime } from "./fabra.js";
+export { createFabra, type CreateFabraOptions, FabraRuntime } from "./engine/create.js";
 export type { FeatureValue } from "./engine/runtime.js";
-export type { TrainingDataOptions } from "./engine/training-data.js";
-export type { MaterializeOptions, FeatureRunResult } from "./engine/materialize.js";
-export { startScheduler, type Scheduler, type SchedulerOptions, type SchedulerEvent, type JobStatus } from "./engine/schedule.js";
+export type { TrainingDataOptions } from "./engine/features/training-data.js";
+export type { MaterializeOptions, FeatureRunResult } from "./engine/features/materialize.js";
+export { startScheduler, type Scheduler, type SchedulerOptions, type SchedulerEvent, type JobStatus } from "./engine/features/schedule.js";
 export { defineConfig, type FabraConfig } from "./config/schema.js";
 export { FabraError, type FabraErrorCode } from "./errors.js";
 export {

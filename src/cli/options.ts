@@ -1,9 +1,9 @@
 // Shared CLI option handling: the global --config, output formats (--format, with --json as its alias), numbers,
 // durations, times and repeatable flags.
 import type { Command } from "commander";
-import { isDuration, parseDuration } from "../engine/duration.js";
+import { isDuration, parseDuration } from "../util/duration.js";
 import { FabraError } from "../errors.js";
-import type { ProjectOptions } from "../project.js";
+import type { ProjectOptions } from "../app/project.js";
 import { normalizeDatetime } from "../record/datetime.js";
 
 /** Project options from the global flags of the program a command belongs to. */

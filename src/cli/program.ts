@@ -1,6 +1,6 @@
 // The command tree. Each command lives in its own file under commands/ and registers itself here.
 import { Command } from "commander";
-import { fabraVersion } from "../engine/version.js";
+import { fabraVersion } from "../util/version.js";
 import { registerContextCommands } from "./commands/context.js";
 import { registerDemo } from "./commands/demo.js";
 import { registerDoctor } from "./commands/doctor.js";

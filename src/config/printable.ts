@@ -1,6 +1,6 @@
 // The effective config as it may be shown (`fabra doctor`): every setting after env overrides and defaults,
 // with passwords in every URL masked (stores and the embedder's baseUrl).
-import { maskUrl } from "../stores/shared/mask-url.js";
+import { maskUrl } from "../util/mask-url.js";
 import type { ResolvedConfig } from "./resolve.js";
 
 export function printableConfig(config: ResolvedConfig): Record<string, unknown> {

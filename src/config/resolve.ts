@@ -5,7 +5,7 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
-import type { EmbedderConfig } from "../engine/embedder.js";
+import type { EmbedderConfig } from "../engine/retrieval/embedder.js";
 import { FabraError } from "../errors.js";
 import type { Environment } from "../record/types.js";
 import type { SignatureMode } from "../record/sign.js";

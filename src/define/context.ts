@@ -1,5 +1,5 @@
 // context(): a function returning ContextItems; calling it assembles them within the token budget and writes a record.
-import type { InputSpec } from "../engine/inputs.js";
+import type { InputSpec } from "./inputs.js";
 import { nameOf, runtimeOf } from "./registry.js";
 import type { ContextItem, ContextResult } from "./types.js";
 

@@ -6,11 +6,11 @@ import type { ContextDef } from "../define/context.js";
 import type { FeatureDef } from "../define/feature.js";
 import type { RetrieverDef } from "../define/retriever.js";
 import { FabraError } from "../errors.js";
-import { parseDuration } from "./duration.js";
-import { entityIdOf } from "./entity-id.js";
-import { parseInputSpec } from "./inputs.js";
-import { refreshScheduleOf } from "./refresh.js";
-import { toJsonValue } from "./values.js";
+import { parseDuration } from "../util/duration.js";
+import { entityIdOf } from "./features/entity-id.js";
+import { parseInputSpec } from "../define/inputs.js";
+import { refreshScheduleOf } from "./features/refresh.js";
+import { toJsonValue } from "./features/values.js";
 
 type Problem = (where: string) => FabraError;
 

@@ -9,17 +9,17 @@ import { FabraError } from "../errors.js";
 import { datetimeToMs } from "../record/datetime.js";
 import { toPlain, type JsonValue } from "../record/json-value.js";
 import type { Stores } from "../stores/types.js";
-import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./assemble.js";
-import type { Embedder } from "./embedder.js";
-import { decodeCached, emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features.js";
-import { entityIdOf, requireEntityId } from "./entity-id.js";
-import { materialize, type FeatureRunResult, type MaterializeOptions } from "./materialize.js";
-import { startScheduler, type Scheduler, type SchedulerOptions } from "./schedule.js";
-import { getTrainingData, type TrainingDataOptions } from "./training-data.js";
-import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval.js";
-import { checkRetrievedChunks } from "./retrieved-chunks.js";
-import { currentTrace, featureKey, type ReplaySource } from "./tracking.js";
-import { decodeValue } from "./values.js";
+import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./context/assemble.js";
+import type { Embedder } from "./retrieval/embedder.js";
+import { decodeCached, emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features/read.js";
+import { entityIdOf, requireEntityId } from "./features/entity-id.js";
+import { materialize, type FeatureRunResult, type MaterializeOptions } from "./features/materialize.js";
+import { startScheduler, type Scheduler, type SchedulerOptions } from "./features/schedule.js";
+import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
+import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
+import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
+import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
+import { decodeValue } from "./features/values.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "records"> {
   embedder: Embedder;

@@ -1,7 +1,7 @@
 // GET /openapi.json: an OpenAPI 3.1 description of every route, with the project's own features and contexts
 // (and each context's declared inputs) filled in from the loaded definitions.
 import type { Definitions } from "../define/collect.js";
-import { parseInputSpec, type InputKind } from "../engine/inputs.js";
+import { parseInputSpec, type InputKind } from "../define/inputs.js";
 import { MAX_BATCH } from "./routes/features.js";
 import { MAX_LIST } from "./routes/contexts.js";
 

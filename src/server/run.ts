@@ -1,12 +1,12 @@
 // `fabra serve` as a library call: open the project, start the server with its background services, announce
 // it, and shut down gracefully on SIGTERM / SIGINT (a second signal cuts open connections at once).
 import { isFabraError, FabraError } from "../errors.js";
-import { createFabraFromConfig } from "../fabra.js";
-import { resolveProject, type ProjectOptions } from "../project.js";
+import { createFabraFromConfig } from "../engine/create.js";
+import { resolveProject, type ProjectOptions } from "../app/project.js";
 import { apiKeysFromEnv, isLoopback } from "./auth.js";
 import { startServer, type RunningServer } from "./serve.js";
 import { backgroundServices } from "./services.js";
-import { readLiveState, stateFilePath } from "./state-file.js";
+import { readLiveState, stateFilePath } from "../remote/state-file.js";
 
 export interface RunServerOptions extends ProjectOptions {
   port?: number;

@@ -5,14 +5,14 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { FabraRuntime } from "../engine/runtime.js";
-import { fabraVersion } from "../engine/version.js";
+import { fabraVersion } from "../util/version.js";
 import { FabraError } from "../errors.js";
 import type { AppendOutcome, RecordStore } from "../stores/types.js";
 import { createApp } from "./app.js";
 import { createAuth } from "./auth.js";
 import { createServerMetrics, type ServerMetrics } from "./metrics.js";
 import type { BackgroundService } from "./services.js";
-import { removeStateFile, writeStateFile } from "./state-file.js";
+import { removeStateFile, writeStateFile } from "../remote/state-file.js";
 import type { ServerDeps } from "./types.js";
 
 export interface ServeOptions {

@@ -1,7 +1,7 @@
 // Background services that live as long as `fabra serve`: started after the server listens (with the server's
 // metrics and log), stopped (in reverse order) after requests have drained and before the stores close.
 import type { FabraRuntime } from "../engine/runtime.js";
-import { scheduledFeatures, type SchedulerEvent } from "../engine/schedule.js";
+import { scheduledFeatures, type SchedulerEvent } from "../engine/features/schedule.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** What a service gets from the server it runs in. */

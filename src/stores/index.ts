@@ -1,8 +1,8 @@
 // The store registry: maps each configured backend to its module, imported lazily so `pg` and `ioredis` load
 // only when configured. The engine never imports a backend; it gets a `Stores` from here.
 import type { OfflineConfig, OnlineConfig, ResolvedConfig, VectorConfig } from "../config/resolve.js";
-import type { PgTarget } from "./shared/postgres.js";
-import type { RedisTarget } from "./shared/redis.js";
+import type { PgTarget } from "./postgres/pool.js";
+import type { RedisTarget } from "./redis/client.js";
 import type { LockStore, OfflineStore, OnlineStore, RecordStore, Stores, VectorStore } from "./types.js";
 
 export interface StoreOptions {
@@ -14,32 +14,32 @@ export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): P
   const offline = config.stores.offline;
   switch (offline.type) {
     case "duckdb":
-      return (await import("./records/duckdb.js")).open(offline.path);
+      return (await import("./duckdb/records.js")).open(offline.path);
     case "postgres":
-      return (await import("./records/postgres.js")).open(offlineTarget(offline));
+      return (await import("./postgres/records.js")).open(offlineTarget(offline));
   }
 }
 
 /** The ledger through a running `fabra serve` that holds the local DuckDB file (see src/server/state-file.ts). */
 export async function openRemoteRecordStore(url: string, token: string): Promise<RecordStore> {
-  return (await import("./records/remote.js")).open(url, token);
+  return (await import("./remote/records.js")).open(url, token);
 }
 
 export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineStore> {
   switch (offline.type) {
     case "duckdb":
-      return (await import("./offline/duckdb.js")).open(offline.path);
+      return (await import("./duckdb/offline.js")).open(offline.path);
     case "postgres":
-      return (await import("./offline/postgres.js")).open(offlineTarget(offline));
+      return (await import("./postgres/offline.js")).open(offlineTarget(offline));
   }
 }
 
 export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore> {
   switch (online.type) {
     case "memory":
-      return (await import("./online/memory.js")).open();
+      return (await import("./memory/online.js")).open();
     case "redis":
-      return (await import("./online/redis.js")).open(redisTarget(online), online.keyPrefix);
+      return (await import("./redis/online.js")).open(redisTarget(online), online.keyPrefix);
   }
 }
 
@@ -47,20 +47,20 @@ export async function openVectorStore(vector: VectorConfig, offline: OfflineConf
   switch (vector.type) {
     case "memory": {
       // In local mode the in-memory index keeps its chunks in the DuckDB file, so they outlive the process.
-      const persistence = offline.type === "duckdb" ? await (await import("./vector/duckdb-chunks.js")).DuckDBChunkPersistence.open(offline.path) : null;
-      return (await import("./vector/memory.js")).open(options.dimensions, persistence);
+      const persistence = offline.type === "duckdb" ? await (await import("./duckdb/vector-chunks.js")).DuckDBChunkPersistence.open(offline.path) : null;
+      return (await import("./memory/vector.js")).open(options.dimensions, persistence);
     }
     case "pgvector":
-      return (await import("./vector/pgvector.js")).open(vectorTarget(vector), options.dimensions);
+      return (await import("./postgres/vector.js")).open(vectorTarget(vector), options.dimensions);
   }
 }
 
 export async function openLockStore(online: OnlineConfig): Promise<LockStore> {
   switch (online.type) {
     case "memory":
-      return (await import("./locks/memory.js")).open();
+      return (await import("./memory/locks.js")).open();
     case "redis":
-      return (await import("./locks/redis.js")).open(redisTarget(online), online.keyPrefix);
+      return (await import("./redis/locks.js")).open(redisTarget(online), online.keyPrefix);
   }
 }
 
@@ -121,10 +121,10 @@ async function closeAll(stores: Closable[]): Promise<void> {
 
 /** Writes rows to a Parquet file; an in-memory DuckDB does it, whatever stores are configured. */
 export async function writeParquetFile(path: string, columns: string[], rows: Record<string, unknown>[], datetimeColumns: string[] = []): Promise<void> {
-  return (await import("./shared/duckdb-files.js")).writeParquet(path, columns, rows, datetimeColumns);
+  return (await import("../io/duckdb-files.js")).writeParquet(path, columns, rows, datetimeColumns);
 }
 
 /** The column names of a CSV (header row) or Parquet events file; an in-memory DuckDB reads them, whatever the stores. */
 export async function eventFileColumns(path: string, format: "csv" | "parquet"): Promise<string[]> {
-  return (await import("./offline/duckdb-pit.js")).eventFileColumns(path, format);
+  return (await import("./duckdb/offline-pit.js")).eventFileColumns(path, format);
 }

@@ -5,11 +5,11 @@ import { randomUUID } from "node:crypto";
 import type { OnlineConfig } from "../config/resolve.js";
 import { FabraError } from "../errors.js";
 import { nowDatetime } from "../record/datetime.js";
-import { maskUrl } from "./shared/mask-url.js";
-import { applyMigrations, migrationStatus } from "./shared/postgres-migrate.js";
-import { ensureHnswIndex, ensureVectorExtension, vectorExtension, type EnsureVectorResult } from "./shared/pgvector-extension.js";
-import { formatPgVersion, PgDatabase, type PgTarget } from "./shared/postgres.js";
-import { closeRedis, openRedis, redisVersion, type RedisTarget } from "./shared/redis.js";
+import { maskUrl } from "../util/mask-url.js";
+import { applyMigrations, migrationStatus } from "./postgres/migrate.js";
+import { ensureHnswIndex, ensureVectorExtension, vectorExtension, type EnsureVectorResult } from "./postgres/pgvector-extension.js";
+import { formatPgVersion, PgDatabase, type PgTarget } from "./postgres/pool.js";
+import { closeRedis, openRedis, redisVersion, type RedisTarget } from "./redis/client.js";
 
 export type CheckState = "ok" | "warn" | "fail";
 

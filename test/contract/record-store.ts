@@ -3,7 +3,7 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordToRow, scanRawRows, verifyLedger, verifyLedgerRow } from "../../src/engine/ledger.js";
+import { recordToRow, scanRawRows, verifyLedger, verifyLedgerRow } from "../../src/engine/ledger/ledger.js";
 import { FabraError } from "../../src/errors.js";
 import { normalizeDatetime, readRecordText, verifyCanonicalText } from "../../src/record/index.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../../src/stores/types.js";

@@ -1,6 +1,6 @@
 // Opening Postgres-backed stores on a private, migrated schema for a test file.
-import { applyMigrations } from "../../src/stores/shared/postgres-migrate.js";
-import { PgDatabase, type PgTarget } from "../../src/stores/shared/postgres.js";
+import { applyMigrations } from "../../src/stores/postgres/migrate.js";
+import { PgDatabase, type PgTarget } from "../../src/stores/postgres/pool.js";
 import { afterAll, beforeAll, describe } from "vitest";
 import { dropSchema, startPglite, uniqueName, type PgliteServer } from "./services.js";
 

@@ -3,9 +3,9 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
-import { compareRecords, loadVerified, loadVerifiedFile, type VerifiedRecord } from "../../engine/compare.js";
-import { comparisonJson } from "../../engine/json-shapes.js";
-import { withRecordStore } from "../../project.js";
+import { compareRecords, loadVerified, loadVerifiedFile, type VerifiedRecord } from "../../engine/ledger/compare.js";
+import { comparisonJson } from "../../api/shapes.js";
+import { withRecordStore } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
 import { toJsonText } from "../../record/json-text.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";

@@ -1,8 +1,8 @@
 // `fabra context export <id> [-o file]`: the record's canonical JSON, to stdout or atomically to a file.
 import type { Command } from "commander";
-import { getLedgerRow } from "../../engine/ledger.js";
-import { checkOutputPath, writeFileAtomic } from "../../fs-atomic.js";
-import { withRecordStore } from "../../project.js";
+import { getLedgerRow } from "../../engine/ledger/ledger.js";
+import { checkOutputPath, writeFileAtomic } from "../../util/fs-atomic.js";
+import { withRecordStore } from "../../app/project.js";
 import { print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
 

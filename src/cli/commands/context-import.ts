@@ -1,7 +1,7 @@
 // `fabra context import <file...>`: verify record files, then append them to the ledger (all or nothing on bad input).
 import type { Command } from "commander";
-import { importRecordFiles } from "../../engine/ledger.js";
-import { withRecordStore } from "../../project.js";
+import { importRecordFiles } from "../../engine/ledger/ledger.js";
+import { withRecordStore } from "../../app/project.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import { print, projectOptions } from "../options.js";
 import { dim, ok } from "../render/format.js";

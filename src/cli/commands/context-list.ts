@@ -1,7 +1,7 @@
 // `fabra context list`: recent records, filtered by function and time.
 import type { Command } from "commander";
-import { recordPageJson } from "../../engine/json-shapes.js";
-import { withRecordStore } from "../../project.js";
+import { recordPageJson } from "../../api/shapes.js";
+import { withRecordStore } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
 import { outputFormat, parsePositiveInt, parseTime, print, projectOptions } from "../options.js";
 import { dim, table } from "../render/format.js";

@@ -2,10 +2,10 @@
 // inputs (recorded features and chunks, or today's with --live), write the new record, show the diff.
 // While a `fabra serve` holds the local ledger, the replay runs in that server.
 import type { Command } from "commander";
-import type { ReplayJson } from "../../engine/json-shapes.js";
-import { replayJson } from "../../engine/json-shapes.js";
-import { replayContext } from "../../engine/replay.js";
-import { withFabraOrServer } from "../../project.js";
+import type { ReplayJson } from "../../api/shapes.js";
+import { replayJson } from "../../api/shapes.js";
+import { replayContext } from "../../engine/context/replay.js";
+import { withFabraOrServer } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
 import { toJsonText } from "../../record/json-text.js";
 import { parseFormat, print, projectOptions } from "../options.js";

@@ -2,8 +2,8 @@
 import type { Command } from "commander";
 import { FabraError, isFabraError } from "../../errors.js";
 import type { ContextResult } from "../../define/types.js";
-import { assemblyJson } from "../../engine/json-shapes.js";
-import { withFabraOrServer } from "../../project.js";
+import { assemblyJson } from "../../api/shapes.js";
+import { withFabraOrServer } from "../../app/project.js";
 import { parseJson } from "../../record/json.js";
 import { isJsonObject, toPlain, type JsonObject } from "../../record/json-value.js";
 import { toJsonText } from "../../record/json-text.js";

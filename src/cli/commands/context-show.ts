@@ -1,7 +1,7 @@
 // `fabra context show <id>`: one record, as readable text or as canonical JSON.
 import type { Command } from "commander";
-import { getLedgerRow, rowToRecord, verifyLedgerRow } from "../../engine/ledger.js";
-import { withRecordStore } from "../../project.js";
+import { getLedgerRow, rowToRecord, verifyLedgerRow } from "../../engine/ledger/ledger.js";
+import { withRecordStore } from "../../app/project.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { renderRecord } from "../render/record-view.js";

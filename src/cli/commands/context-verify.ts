@@ -1,9 +1,9 @@
 // `fabra context verify <id> | --file <record.json> | --all`: recompute hashes; exit 0 when intact, 1 when not.
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
-import { getLedgerRow, readRecordFile, verifyLedger, verifyLedgerRow } from "../../engine/ledger.js";
-import { withRecordStore } from "../../project.js";
-import { verificationJson } from "../../engine/json-shapes.js";
+import { getLedgerRow, readRecordFile, verifyLedger, verifyLedgerRow } from "../../engine/ledger/ledger.js";
+import { withRecordStore } from "../../app/project.js";
+import { verificationJson } from "../../api/shapes.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import type { VerifyResult } from "../../record/verify.js";
 import { parseFormat, print, projectOptions } from "../options.js";

@@ -1,7 +1,7 @@
 // `fabra doctor`: the effective config (passwords masked) and one ✓/!/✗ line per check with its fix; exit 3 if any fails.
 import chalk from "chalk";
 import type { Command } from "commander";
-import { runDoctor, type Check } from "../../doctor.js";
+import { runDoctor, type Check } from "../../app/doctor.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 
 const MARK = { ok: chalk.green("✓"), warn: chalk.yellow("!"), fail: chalk.red("✗") } as const;

@@ -2,8 +2,8 @@
 // its last materialization run (from the offline store) and when the next one is due.
 import type { FeatureDef } from "../../define/feature.js";
 import { entityName } from "../../define/feature.js";
-import { materializationRunJson } from "../../engine/json-shapes.js";
-import { nextDueMs, refreshScheduleOf, type RefreshSchedule } from "../../engine/refresh.js";
+import { materializationRunJson } from "../../api/shapes.js";
+import { nextDueMs, refreshScheduleOf, type RefreshSchedule } from "../../engine/features/refresh.js";
 import type { FabraRuntime } from "../../engine/runtime.js";
 import { datetimeToMs, toDatetime } from "../../record/datetime.js";
 import type { MaterializationRun } from "../../stores/types.js";

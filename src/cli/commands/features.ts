@@ -1,9 +1,9 @@
 // `fabra features get <name> <entity>`: one feature value with its provenance (or as of a past time);
 // `fabra features list`: every feature with its schedule, TTL and last/next materialization run.
 import type { Command } from "commander";
-import { featureValueJson } from "../../engine/json-shapes.js";
+import { featureValueJson } from "../../api/shapes.js";
 import { FabraError } from "../../errors.js";
-import { withFabra } from "../../project.js";
+import { withFabra } from "../../app/project.js";
 import { toJsonText } from "../../record/json-text.js";
 import { outputFormat, parseTime, print, projectOptions } from "../options.js";
 import { formatMs } from "../render/format.js";

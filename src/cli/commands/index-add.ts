@@ -1,8 +1,8 @@
 // `fabra index add <path...> --index NAME`: chunk, embed and store documents in a vector index.
 import type { Command } from "commander";
-import { readDocuments } from "../../documents.js";
+import { readDocuments } from "../../engine/retrieval/documents.js";
 import { FabraError } from "../../errors.js";
-import { withFabra } from "../../project.js";
+import { withFabra } from "../../app/project.js";
 import { outputFormat, print, projectOptions } from "../options.js";
 import { ok, warn } from "../render/format.js";
 import { createProgress } from "../render/progress.js";

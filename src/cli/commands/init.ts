@@ -1,6 +1,6 @@
 // `fabra init [dir]`: scaffold a working project from a template.
 import type { Command } from "commander";
-import { FABRA_PACKAGE_ROOT, fabraInstalledFor, initProject, TEMPLATES } from "../../scaffold.js";
+import { FABRA_PACKAGE_ROOT, fabraInstalledFor, initProject, TEMPLATES } from "../../app/init.js";
 import { print } from "../options.js";
 import { dim, ok } from "../render/format.js";
 

@@ -5,11 +5,11 @@
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { entityName } from "../../define/feature.js";
-import { readEntitiesFile } from "../../engine/entity-source.js";
-import { materialize, planMaterialize, type FeatureRunResult } from "../../engine/materialize.js";
-import { runResultJson } from "../../engine/json-shapes.js";
+import { readEntitiesFile } from "../../engine/features/entity-source.js";
+import { materialize, planMaterialize, type FeatureRunResult } from "../../engine/features/materialize.js";
+import { runResultJson } from "../../api/shapes.js";
 import { exitCodeFor, isFabraError } from "../../errors.js";
-import { withFabra } from "../../project.js";
+import { withFabra } from "../../app/project.js";
 import { outputFormat, parsePositiveInt, print, projectOptions } from "../options.js";
 import { dim } from "../render/format.js";
 import { inkView, plainView, summary, type MaterializeView } from "../render/materialize-view.js";

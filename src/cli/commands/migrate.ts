@@ -1,7 +1,7 @@
 // `fabra migrate`: create or update fabra's tables in the configured Postgres (numbered migrations, advisory lock).
 import chalk from "chalk";
 import type { Command } from "commander";
-import { migrateProject } from "../../migrate.js";
+import { migrateProject } from "../../app/migrate.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 
 export function registerMigrate(program: Command): void {

@@ -2,11 +2,11 @@
 // value as of the event's time) to CSV on stdout, or to a .csv, .parquet or .json file.
 import { extname, resolve } from "node:path";
 import type { Command } from "commander";
-import { formatCsv } from "../../engine/csv.js";
-import { getTrainingTable } from "../../engine/training-data.js";
+import { formatCsv } from "../../io/csv.js";
+import { getTrainingTable } from "../../engine/features/training-data.js";
 import { FabraError } from "../../errors.js";
-import { checkOutputPath, writeFileAtomic } from "../../fs-atomic.js";
-import { withFabra } from "../../project.js";
+import { checkOutputPath, writeFileAtomic } from "../../util/fs-atomic.js";
+import { withFabra } from "../../app/project.js";
 import { toJsonText } from "../../record/json-text.js";
 import { writeParquetFile } from "../../stores/index.js";
 import { collect, print, projectOptions } from "../options.js";

@@ -2,10 +2,10 @@
 // running refresh write its current batch (the run is left to resume) and exits 0. Any number of workers may run
 // against the same stores: the refresh lock (Redis in production) makes each refresh run once.
 import type { Command } from "commander";
-import { schedulerEventJson } from "../../engine/json-shapes.js";
-import { scheduledFeatures, type SchedulerEvent } from "../../engine/schedule.js";
+import { schedulerEventJson } from "../../api/shapes.js";
+import { scheduledFeatures, type SchedulerEvent } from "../../engine/features/schedule.js";
 import { FabraError } from "../../errors.js";
-import { withFabra } from "../../project.js";
+import { withFabra } from "../../app/project.js";
 import { nowDatetime } from "../../record/datetime.js";
 import { outputFormat, parseDurationFlag, parsePositiveInt, print, projectOptions } from "../options.js";
 import { outcome } from "../render/materialize-view.js";

@@ -2,7 +2,7 @@
 // lines otherwise (pipes, CI logs); then a summary naming every failure.
 import chalk from "chalk";
 import { Box, render, Text } from "ink";
-import type { FeatureRunResult } from "../../engine/materialize.js";
+import type { FeatureRunResult } from "../../engine/features/materialize.js";
 import { formatMs } from "./format.js";
 
 export interface MaterializeView {

@@ -1,6 +1,6 @@
 // The text view of a replay (`fabra context replay`): what was re-run, whether it reproduced the original, the diff.
 import chalk from "chalk";
-import type { ReplayJson } from "../../engine/json-shapes.js";
+import type { ReplayJson } from "../../api/shapes.js";
 import { renderDiff } from "./diff-view.js";
 import { bad, dim, ok } from "./format.js";
 

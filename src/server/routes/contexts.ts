@@ -3,10 +3,10 @@
 import type { Hono } from "hono";
 import type { ContextResult } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
-import { compareRecords, loadVerified } from "../../engine/compare.js";
-import { assemblyJson, comparisonJson, recordPageJson, replayJson, verificationJson } from "../../engine/json-shapes.js";
-import { getLedgerRow, verifyLedgerRow } from "../../engine/ledger.js";
-import { replayContext } from "../../engine/replay.js";
+import { compareRecords, loadVerified } from "../../engine/ledger/compare.js";
+import { assemblyJson, comparisonJson, recordPageJson, replayJson, verificationJson } from "../../api/shapes.js";
+import { getLedgerRow, verifyLedgerRow } from "../../engine/ledger/ledger.js";
+import { replayContext } from "../../engine/context/replay.js";
 import { normalizeContextId } from "../../record/id.js";
 import { toPlain } from "../../record/json-value.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";

@@ -2,8 +2,8 @@
 // POST /v1/features (many features × entities in one call; each result carries its own error).
 import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
-import { featureValueJson } from "../../engine/json-shapes.js";
-import { entityIdOf } from "../../engine/entity-id.js";
+import { featureValueJson } from "../../api/shapes.js";
+import { entityIdOf } from "../../engine/features/entity-id.js";
 import type { JsonObject, JsonValue } from "../../record/json-value.js";
 import { JSON_TYPE, queryDatetime, readJsonObject, requiredQuery, respond, sendJson } from "../http.js";
 import type { AppEnv, ServerDeps } from "../types.js";

@@ -2,8 +2,8 @@
 // stores/records/remote.ts) while this server holds an embedded DuckDB file. Appends are verified first.
 import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
-import { recordSummaryJson } from "../../engine/json-shapes.js";
-import { recordToRow, verifyLedgerRow } from "../../engine/ledger.js";
+import { recordSummaryJson } from "../../api/shapes.js";
+import { recordToRow, verifyLedgerRow } from "../../engine/ledger/ledger.js";
 import { normalizeContextId } from "../../record/id.js";
 import { readRecordText } from "../../record/read.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";

@@ -1,0 +1,89 @@
+// Opening a project: find and resolve its config, then open just the stores a command needs.
+// CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the project's
+// embedded DuckDB file, the ledger is reached through that server instead (see src/server/state-file.ts).
+import { loadConfig } from "../config/load.js";
+import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { FabraError, isFabraError } from "../errors.js";
+import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
+import { readLiveState, stateFilePath, type ServerState } from "../remote/state-file.js";
+import { openRecordStore, openRemoteRecordStore } from "../stores/index.js";
+import { FabraHttpClient } from "../remote/client.js";
+import type { RecordStore } from "../stores/types.js";
+
+export interface ProjectOptions {
+  cwd: string;
+  configPath?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+}
+
+export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
+  const env = opts.env ?? process.env;
+  const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
+  return resolveConfig(loaded, env, opts.cwd);
+}
+
+/** Runs `fn` with the project's ledger open, and closes it afterwards whatever happens. */
+export async function withRecordStore<T>(opts: ProjectOptions, fn: (records: RecordStore, config: ResolvedConfig) => Promise<T>): Promise<T> {
+  const config = await resolveProject(opts);
+  const records = await openLedger(config);
+  try {
+    return await fn(records, config);
+  } finally {
+    await records.close();
+  }
+}
+
+/** Runs `fn` with the whole runtime (definitions loaded, all stores open), and closes it afterwards. */
+export async function withFabra<T>(opts: ProjectOptions, fn: (fabra: FabraRuntime, config: ResolvedConfig) => Promise<T>): Promise<T> {
+  return withFabraOrServer(opts, fn, async (_client, _config, server) => {
+    throw new FabraError("LEDGER_LOCKED", `The ledger file is held by a fabra server (PID ${server.pid}) at ${server.url}`, {
+      hint: "This command needs the file itself: stop the server (Ctrl-C / SIGTERM) first, or use its HTTP API. `fabra context show|list|verify|diff|export|import|replay|run` work through it.",
+    });
+  });
+}
+
+/**
+ * Runs `local` with the runtime; when a `fabra serve` holds the project's DuckDB file, runs `remote` with a client
+ * for that server instead (for commands the server's API can do, like run and replay).
+ */
+export async function withFabraOrServer<T>(
+  opts: ProjectOptions,
+  local: (fabra: FabraRuntime, config: ResolvedConfig) => Promise<T>,
+  remote: (client: FabraHttpClient, config: ResolvedConfig, server: ServerState) => Promise<T>,
+): Promise<T> {
+  const config = await resolveProject(opts);
+  let fabra: FabraRuntime;
+  try {
+    fabra = await createFabraFromConfig(config);
+  } catch (err) {
+    const server = await serverHolding(config, err);
+    if (!server) throw err;
+    return remote(new FabraHttpClient(server.url, server.token), config, server);
+  }
+  try {
+    return await local(fabra, config);
+  } finally {
+    await fabra.close();
+  }
+}
+
+async function openLedger(config: ResolvedConfig): Promise<RecordStore> {
+  try {
+    return await openRecordStore(config);
+  } catch (err) {
+    const server = await serverHolding(config, err);
+    if (!server) throw err;
+    return openRemoteRecordStore(server.url, server.token);
+  }
+}
+
+/** When `err` is the DuckDB file lock and the holder is a live `fabra serve` (per its state file): that server. */
+async function serverHolding(config: ResolvedConfig, err: unknown): Promise<ServerState | null> {
+  if (!isFabraError(err) || err.code !== "LEDGER_LOCKED") return null;
+  const offline = config.stores.offline;
+  if (offline.type !== "duckdb" || offline.path === ":memory:") return null;
+  const state = await readLiveState(stateFilePath(offline.path));
+  if (!state) return null;
+  const holder = err.details?.pid;
+  return typeof holder === "number" && holder !== state.pid ? null : state;
+}

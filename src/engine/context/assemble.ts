@@ -1,0 +1,291 @@
+// Context assembly: run the context function under a trace, apply the token budget, judge freshness,
+// build the CRS-001 record, seal (and sign) it, and persist it before the content is handed out.
+import type { ContextDef } from "../../define/context.js";
+import type { ContextItem, ContextResult, RetrievedChunk } from "../../define/types.js";
+import { FabraError, isFabraError } from "../../errors.js";
+import { nowDatetime, datetimeToMs } from "../../record/datetime.js";
+import { sealRecord } from "../../record/hash.js";
+import { newContextId } from "../../record/id.js";
+import { float, isJsonObject, type JsonObject } from "../../record/json-value.js";
+import { signRecord, type SignatureMode, type SigningKey } from "../../record/sign.js";
+import { SCHEMA_VERSION, type ContextRecord, type Environment, type RetrievedItemRecord } from "../../record/types.js";
+import type { RecordStore } from "../../stores/types.js";
+import { applyBudget, type BudgetItem } from "./budget.js";
+import { parseDuration } from "../../util/duration.js";
+import { judgeFreshness } from "./freshness.js";
+import { recordToRow } from "../ledger/ledger.js";
+import { checkInputs } from "../../define/inputs.js";
+import { estimateCostUsd } from "./pricing.js";
+import { countTokensCached } from "./tokens.js";
+import { Trace, withTrace } from "./tracking.js";
+import { toJsonValue } from "../features/values.js";
+
+export type EvidenceMode = "required" | "best_effort";
+
+export interface AssemblySettings {
+  records: RecordStore;
+  environment: Environment;
+  evidenceMode: EvidenceMode;
+  /** false: the record keeps `content: ""` (hashes cover ""); the caller still gets the content. */
+  includeContent: boolean;
+  signing: { mode: SignatureMode; key: SigningKey | null };
+  codeVersion: string | null;
+  fabraVersion: string;
+  warn: (message: string) => void;
+}
+
+export interface AssemblyOptions {
+  /** Links the new record to an earlier one (replay). */
+  previousContextId?: string | null;
+  /** Runs the context function under this trace (replay pre-loads it with its as-of reads). */
+  trace?: Trace;
+  /**
+   * The inputs as they go into the record, when the caller has them kind-preserving (JSON read losslessly, or a
+   * replayed record's inputs); the function still receives the plain `inputs`.
+   */
+  recordedInputs?: JsonObject;
+  /** The time chunk freshness is measured against (epoch ms; default now). A replay uses the original's time. */
+  referenceTimeMs?: number;
+}
+
+export async function assembleContext(
+  def: ContextDef,
+  name: string,
+  inputs: Record<string, unknown>,
+  settings: AssemblySettings,
+  options: AssemblyOptions = {},
+): Promise<ContextResult> {
+  const started = performance.now();
+  const createdAt = nowDatetime();
+  const contextId = newContextId();
+  const recordedInputs = options.recordedInputs ?? toJsonValue(inputs, "inputs");
+  if (!isJsonObject(recordedInputs)) {
+    throw new FabraError("INVALID_ARGUMENT", `Context ${name} takes one object of inputs`, {
+      hint: `Call it as ${name}({ userId: "u_1", query: "..." }).`,
+    });
+  }
+  checkInputs(def.options.inputs, name, inputs);
+  const { model, maxTokens, separator = "\n" } = def.options;
+  const slaMs = def.options.freshnessSla === undefined ? null : parseDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
+
+  const trace = options.trace ?? new Trace();
+  const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
+
+  const budgetItems: BudgetItem[] = items.map((item, index) => ({
+    key: itemKey(item, index),
+    content: item.content,
+    priority: item.priority ?? 0,
+    required: item.required ?? false,
+    tokens: countTokensCached(item.content, model),
+    index,
+  }));
+  const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokensCached(text, model), separator);
+  const includedKeys = new Set(budget.included.map((i) => i.key));
+
+  const nowMs = options.referenceTimeMs ?? Date.now();
+  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
+  const freshness = judgeFreshness(slaMs, {
+    features: trace.features,
+    chunks: retrieved.map((r) => ({ chunk_id: r.record.chunk_id, freshness_ms: r.record.freshness_ms, included: r.included })),
+  });
+  if (freshness.status === "degraded" && def.options.freshnessPolicy === "fail") {
+    throw new FabraError("FRESHNESS_VIOLATION", `Context ${name} is over its freshness SLA of ${slaMs} ms: ${freshness.violations.join(", ")}`, {
+      hint: "Refresh those features or re-index those documents, or use freshnessPolicy: \"degrade\" to serve and record the violation.",
+      details: { violations: freshness.violations },
+    });
+  }
+
+  const latencyMs = performance.now() - started;
+  const unsealed: ContextRecord = {
+    context_id: contextId,
+    created_at: createdAt,
+    environment: settings.environment,
+    schema_version: SCHEMA_VERSION,
+    inputs: recordedInputs,
+    context_function: name,
+    content: settings.includeContent ? budget.content : "",
+    token_count: budget.tokensUsed,
+    features: trace.features,
+    retrieved_items: retrieved.map((r) => r.record),
+    assembly: {
+      max_tokens: maxTokens ?? null,
+      tokens_used: budget.tokensUsed,
+      items_provided: items.length,
+      items_included: budget.included.length,
+      dropped_items: budget.dropped.map(({ item, reason }) => ({ source_id: item.key, priority: item.priority, token_count: item.tokens, reason })),
+      required_items_included: !budget.budgetExceeded,
+      freshness_sla_ms: slaMs,
+      freshness_status: freshness.status,
+      freshness_violations: freshness.violations,
+    },
+    lineage: {
+      features_used: unique(trace.features.map((f) => f.name)),
+      retrievers_used: unique(trace.retrievals.map((r) => r.retriever)),
+      indexes_used: unique(trace.retrievals.flatMap((r) => (r.index === null ? [] : [r.index]))),
+      code_version: settings.codeVersion,
+      fabra_version: settings.fabraVersion,
+      assembly_latency_ms: float(latencyMs),
+      estimated_cost_usd: float(estimateCostUsd(model, budget.tokensUsed)),
+    },
+    integrity: {
+      record_hash: "",
+      content_hash: "",
+      previous_context_id: options.previousContextId ?? null,
+      signed_at: null,
+      signing_key_id: null,
+      signature: null,
+    },
+  };
+  let record = sealRecord(unsealed);
+  if (settings.signing.key && settings.signing.mode !== "off") record = signRecord(record, settings.signing.key);
+
+  const persisted = await persist(record, settings);
+  return {
+    id: contextId,
+    content: budget.content,
+    tokenCount: budget.tokensUsed,
+    dropped: record.assembly.dropped_items,
+    meta: {
+      budgetExceeded: budget.budgetExceeded,
+      freshnessStatus: freshness.status,
+      freshnessViolations: freshness.violations,
+      latencyMs,
+      estimatedCostUsd: estimateCostUsd(model, budget.tokensUsed),
+      recordHash: record.integrity.record_hash,
+      persisted,
+    },
+    record,
+  };
+}
+
+async function runContextFunction(def: ContextDef, name: string, inputs: Record<string, unknown>, trace: Trace): Promise<unknown> {
+  try {
+    return await withTrace(trace, () => def.fn(inputs));
+  } catch (err) {
+    if (isFabraError(err)) throw err;
+    const reason = err instanceof Error ? err.message : String(err);
+    throw new FabraError("CONTEXT_FAILED", `Context function ${name} threw: ${reason}`, {
+      hint: "No record was written. Fix the error in the context function (its stack is in the cause).",
+      cause: err,
+    });
+  }
+}
+
+function checkItems(value: unknown, name: string): ContextItem[] {
+  if (!Array.isArray(value)) {
+    throw new FabraError("CONTEXT_FAILED", `Context function ${name} returned ${value === null ? "null" : typeof value}, not an array of items`, {
+      hint: "Return an array like [{ content: \"...\", priority: 0, required: true }].",
+    });
+  }
+  value.forEach((item: unknown, i) => {
+    const where = `item ${i} returned by context ${name}`;
+    if (typeof item !== "object" || item === null || typeof (item as ContextItem).content !== "string") {
+      throw new FabraError("CONTEXT_FAILED", `${where} has no string \`content\``, { hint: "Each item needs content: string." });
+    }
+    const { priority, required, id, source } = item as ContextItem;
+    if (priority !== undefined && !Number.isSafeInteger(priority)) {
+      throw new FabraError("CONTEXT_FAILED", `${where} has priority ${String(priority)}`, { hint: "priority is a whole number; 0 is most important." });
+    }
+    if (required !== undefined && typeof required !== "boolean") {
+      throw new FabraError("CONTEXT_FAILED", `${where} has required=${String(required)}`, { hint: "required is true or false." });
+    }
+    // The id names the item in `dropped_items[].source_id`, a string in CRS-001.
+    if (id !== undefined && (typeof id !== "string" || id === "")) {
+      throw new FabraError("CONTEXT_FAILED", `${where} has id ${JSON.stringify(id) ?? String(id)}, not a non-empty string`, {
+        hint: `Give items string ids, e.g. id: "${typeof id === "number" ? String(id) : "system_prompt"}", or leave id out.`,
+      });
+    }
+    const sources = source === undefined ? [] : Array.isArray(source) ? source : [source];
+    sources.forEach((chunk: unknown, j) => {
+      if (typeof chunk !== "object" || chunk === null || typeof (chunk as RetrievedChunk).chunkId !== "string") {
+        throw new FabraError("CONTEXT_FAILED", `${where} has a source${Array.isArray(source) ? `[${j}]` : ""} that is not a retrieved chunk`, {
+          hint: "source takes chunks a retriever returned (objects with a chunkId), or a list of them.",
+        });
+      }
+    });
+  });
+  return value as ContextItem[];
+}
+
+function sourcesOf(item: ContextItem): RetrievedChunk[] {
+  if (!item.source) return [];
+  return Array.isArray(item.source) ? item.source : [item.source];
+}
+
+function itemKey(item: ContextItem, index: number): string {
+  if (item.id) return item.id;
+  const first = sourcesOf(item)[0];
+  return first ? first.chunkId : `item_${index}`;
+}
+
+/** Each retrieved chunk once per retriever, with the priority (and inclusion) of the item that carried it. */
+function retrievedItems(
+  trace: Trace,
+  items: ContextItem[],
+  includedKeys: Set<string>,
+  budgetItems: BudgetItem[],
+  nowMs: number,
+  slaMs: number | null,
+  includeContent: boolean,
+): { record: RetrievedItemRecord; included: boolean }[] {
+  const out: { record: RetrievedItemRecord; included: boolean }[] = [];
+  const seen = new Set<string>();
+  for (const retrieval of trace.retrievals) {
+    for (const chunk of retrieval.chunks) {
+      const key = `${retrieval.retriever}\u0000${chunk.chunkId}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const carrier = findCarrier(chunk, items);
+      const carrierItem = carrier === -1 ? undefined : budgetItems[carrier];
+      const freshnessMs = Math.max(0, Math.round(nowMs - datetimeToMs(chunk.indexedAt)));
+      out.push({
+        included: carrierItem === undefined || includedKeys.has(carrierItem.key),
+        record: {
+          retriever: retrieval.retriever,
+          chunk_id: chunk.chunkId,
+          document_id: chunk.documentId,
+          content_hash: chunk.contentHash,
+          content: includeContent ? chunk.content : null,
+          token_count: chunk.tokenCount,
+          priority: carrierItem?.priority ?? 0,
+          similarity_score: float(chunk.similarity),
+          source_url: chunk.sourceUrl,
+          as_of: chunk.indexedAt,
+          freshness_ms: freshnessMs,
+          is_stale: slaMs !== null && freshnessMs > slaMs,
+        },
+      });
+    }
+  }
+  return out;
+}
+
+/** The item carrying a chunk: by `source`, then by id, then the first item whose content contains the chunk. */
+function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
+  const bySource = items.findIndex((item) => sourcesOf(item).some((s) => s.chunkId === chunk.chunkId));
+  if (bySource !== -1) return bySource;
+  const byId = items.findIndex((item) => item.id === chunk.chunkId);
+  if (byId !== -1) return byId;
+  return chunk.content ? items.findIndex((item) => item.content.includes(chunk.content)) : -1;
+}
+
+async function persist(record: ContextRecord, settings: AssemblySettings): Promise<boolean> {
+  try {
+    await settings.records.append(recordToRow(record));
+    return true;
+  } catch (err) {
+    const reason = err instanceof Error ? err.message : String(err);
+    if (settings.evidenceMode === "required") {
+      throw new FabraError("PERSIST_FAILED", `The context record ${record.context_id} could not be written: ${reason}`, {
+        hint: "Evidence mode is `required`, so no context is served without its record. Fix the ledger store, or set evidence.mode: \"best_effort\".",
+        cause: err,
+      });
+    }
+    settings.warn(`context record ${record.context_id} was not persisted (best_effort): ${reason}`);
+    return false;
+  }
+}
+
+function unique(values: string[]): string[] {
+  return [...new Set(values)];
+}

@@ -1,0 +1,55 @@
+// Lineage tracking: every feature read and retrieval made inside a context call is captured into that call's
+// trace. AsyncLocalStorage keeps concurrent, interleaved context calls from mixing their lineage.
+import { AsyncLocalStorage } from "node:async_hooks";
+import type { RetrievedChunk } from "../../define/types.js";
+import type { FeatureRecord } from "../../record/types.js";
+
+export interface TracedRetrieval {
+  retriever: string;
+  index: string | null;
+  chunks: RetrievedChunk[];
+}
+
+/** What a replay serves instead of live reads: the original record's feature values and chunks. */
+export interface ReplaySource {
+  /** The original record's created_at: features it did not read are taken from history as of this time. */
+  asOf: string;
+  features: Map<string, FeatureRecord>;
+  chunks: Map<string, RetrievedChunk[]>;
+}
+
+export function featureKey(name: string, entityId: string): string {
+  return `${name}\u0000${entityId}`;
+}
+
+export class Trace {
+  readonly features: FeatureRecord[] = [];
+  readonly retrievals: TracedRetrieval[] = [];
+  private readonly seenFeatures = new Set<string>();
+
+  constructor(readonly replay: ReplaySource | null = null) {}
+
+  /** Records a feature read; a second read of the same feature and entity keeps the first. */
+  addFeature(read: FeatureRecord): void {
+    const key = featureKey(read.name, read.entity_id);
+    if (this.seenFeatures.has(key)) return;
+    this.seenFeatures.add(key);
+    this.features.push(read);
+  }
+
+  addRetrieval(retrieval: TracedRetrieval): void {
+    this.retrievals.push(retrieval);
+  }
+}
+
+const storage = new AsyncLocalStorage<Trace>();
+
+/** Runs `fn` with a fresh trace; everything it reads (through any number of awaits) lands in that trace. */
+export function withTrace<T>(trace: Trace, fn: () => T): T {
+  return storage.run(trace, fn);
+}
+
+/** The trace of the context call we are inside, if any. */
+export function currentTrace(): Trace | undefined {
+  return storage.getStore();
+}

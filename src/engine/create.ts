@@ -1,0 +1,75 @@
+// createFabra(): the library entry point. Resolves config, opens the configured stores, loads and binds
+// the definitions, and returns the runtime (`fabra.getFeature`, `fabra.assemble`, `fabra.index.add` ...).
+import type { FabraConfig } from "../config/schema.js";
+import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { addDefinitions, emptyDefinitions, type Definitions } from "../define/collect.js";
+import { loadDefinitionModules } from "../define/load.js";
+import { checkDefinitions } from "./definition-checks.js";
+import { createEmbedder } from "./retrieval/embedder.js";
+import { encoderFor } from "./context/tokens.js";
+import { FabraRuntime } from "./runtime.js";
+import { fabraVersion, gitCodeVersion } from "../util/version.js";
+import { FabraError } from "../errors.js";
+import { signingKeyFromEnv, type SignatureMode, type SigningKey } from "../record/sign.js";
+import { createStores } from "../stores/index.js";
+
+export { FabraRuntime };
+
+export interface CreateFabraOptions extends Omit<FabraConfig, "definitions"> {
+  /** Definition objects (e.g. `{ user, userTier, chatContext }` or `import * as defs`), or module paths. */
+  definitions?: Record<string, unknown> | Record<string, unknown>[] | string[];
+  /** Base directory for relative paths (default: process.cwd()). */
+  cwd?: string;
+  /** Where warnings go (default: stderr). */
+  warn?: (message: string) => void;
+}
+
+/** Creates a fabra runtime from inline options (no config file is read; FABRA_* env vars still apply). */
+export async function createFabra(options: CreateFabraOptions = {}): Promise<FabraRuntime> {
+  const { definitions, cwd = process.cwd(), warn, ...config } = options;
+  const paths = Array.isArray(definitions) && definitions.every((d) => typeof d === "string") ? (definitions as string[]) : [];
+  const objects = paths.length > 0 || definitions === undefined ? [] : Array.isArray(definitions) ? (definitions as Record<string, unknown>[]) : [definitions];
+  const resolved = resolveConfig({ config: { ...config, definitions: paths }, configPath: null, rootDir: cwd }, process.env, cwd);
+  return createFabraFromConfig(resolved, { objects, warn });
+}
+
+/**
+ * The signing mode (config / FABRA_SIGNATURE_MODE) with its key (FABRA_SIGNING_KEY, FABRA_SIGNING_KEY_ID). Throws
+ * INVALID_CONFIG when the key does not parse, or signing is required and no key is set. `fabra doctor` checks it too.
+ */
+export function signingSettings(config: Pick<ResolvedConfig, "signing">, env: NodeJS.ProcessEnv = process.env): { mode: SignatureMode; key: SigningKey | null } {
+  const key = signingKeyFromEnv(env);
+  if (config.signing.mode === "required" && !key) {
+    throw new FabraError("INVALID_CONFIG", "Signing is required (signing.mode / FABRA_SIGNATURE_MODE) but FABRA_SIGNING_KEY is not set", {
+      hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
+    });
+  }
+  return { mode: config.signing.mode, key };
+}
+
+export async function createFabraFromConfig(
+  config: ResolvedConfig,
+  extra: { objects?: Record<string, unknown>[]; warn?: (message: string) => void } = {},
+): Promise<FabraRuntime> {
+  const warn = extra.warn ?? ((message: string) => process.stderr.write(`fabra: warning: ${message}\n`));
+  const definitions: Definitions = await loadDefinitionModules(config.definitions);
+  (extra.objects ?? []).forEach((exports, i) => addDefinitions(definitions, exports, `definitions[${i}]`));
+  checkDefinitions(definitions);
+
+  const signing = signingSettings(config);
+  // Load each context's tokenizer now, so the first assembly's recorded latency is the assembly's own.
+  for (const def of definitions.contexts.values()) encoderFor(def.options.model);
+  const embedder = createEmbedder(config.embedder);
+  const stores = await createStores(config, { dimensions: embedder.dimensions });
+  return new FabraRuntime(stores, definitions, {
+    environment: config.environment,
+    evidenceMode: config.evidence.mode,
+    includeContent: config.evidence.includeContent,
+    signing,
+    codeVersion: config.codeVersion ?? gitCodeVersion(config.rootDir),
+    fabraVersion: fabraVersion(),
+    warn,
+    embedder,
+    chunking: config.chunking,
+  });
+}

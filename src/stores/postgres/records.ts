@@ -1,0 +1,109 @@
+// The ledger on Postgres: append-only rows holding each record's exact canonical text (`text`, the source of every
+// hash), plus indexed lookup columns. Triggers (migration 1) refuse UPDATE, DELETE and TRUNCATE in the database
+// itself; nothing here tries. Many processes may append at once.
+import { FabraError } from "../../errors.js";
+import { fromEpochMicros } from "../../record/datetime.js";
+import { openMigrated } from "./migrate.js";
+import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
+import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
+import { conflictError } from "../record-conflict.js";
+import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
+
+const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text`;
+
+const UNIQUE_VIOLATION = "23505";
+
+interface Row {
+  context_id: string;
+  created_us: string;
+  context_function: string;
+  environment: string;
+  token_count: string;
+  record_hash: string;
+  previous_context_id: string | null;
+  canonical_text: string;
+}
+
+const toLedgerRow = (r: Row): LedgerRow => ({
+  contextId: r.context_id,
+  createdAt: fromEpochMicros(BigInt(r.created_us)),
+  contextFunction: r.context_function,
+  environment: r.environment,
+  tokenCount: Number(r.token_count),
+  recordHash: r.record_hash,
+  previousContextId: r.previous_context_id,
+  canonicalText: r.canonical_text,
+});
+
+export class PostgresRecordStore implements RecordStore {
+  readonly capabilities = { concurrentWriters: true, persistent: true };
+  private readonly table: string;
+
+  private constructor(readonly db: PgDatabase) {
+    this.table = db.ident("fabra_context_records");
+  }
+
+  static async open(target: PgTarget): Promise<PostgresRecordStore> {
+    const db = await openMigrated(target);
+    return new PostgresRecordStore(db);
+  }
+
+  /**
+   * One plain INSERT: the row is whole or absent. An id already there (unique violation) is then compared by hash:
+   * the same record is "exists", another is RECORD_CONFLICT. Idempotent, so after a dropped connection it is
+   * retried once on a fresh one, whether or not the first attempt reached the server.
+   */
+  async append(row: LedgerRow): Promise<AppendOutcome> {
+    try {
+      await this.db.query(
+        `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text)
+         VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8)`,
+        [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
+        { retry: true },
+      );
+      return "inserted";
+    } catch (err) {
+      if (!(err instanceof FabraError) || err.details?.code !== UNIQUE_VIOLATION) throw err;
+    }
+    const existing = await this.get(row.contextId);
+    if (existing && existing.recordHash === row.recordHash) return "exists";
+    throw conflictError(row.contextId, existing?.recordHash ?? "(unknown)", row.recordHash);
+  }
+
+  async get(contextId: string): Promise<LedgerRow | null> {
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} WHERE context_id = $1`, [contextId], { retry: true });
+    return rows[0] ? toLedgerRow(rows[0]) : null;
+  }
+
+  async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
+    const { where, params } = await this.whereClause(filter);
+    const dir = filter.order === "asc" ? "ASC" : "DESC";
+    params.push(listLimit(filter));
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} ${where} ORDER BY created_at ${dir}, context_id ${dir} LIMIT $${params.length}`, params, {
+      retry: true,
+    });
+    return rows.map(toLedgerRow);
+  }
+
+  async count(filter: Omit<RecordFilter, "limit" | "cursor" | "order"> = {}): Promise<number> {
+    const { where, params } = await this.whereClause(filter);
+    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} ${where}`, params, { retry: true });
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
+    return scanLedger((f) => this.list(f), batchSize);
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  private async whereClause(filter: RecordFilter): Promise<LedgerWhere> {
+    return ledgerWhere(filter, filter.cursor === undefined ? null : await this.get(filter.cursor), "timestamptz");
+  }
+}
+
+export function open(target: PgTarget): Promise<PostgresRecordStore> {
+  return PostgresRecordStore.open(target);
+}

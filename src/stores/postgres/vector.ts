@@ -1,0 +1,217 @@
+// The Postgres vector store. With pgvector: top-k by cosine distance over a per-index HNSW index
+// (`vector_cosine_ops`), similarity = 1 - distance. Without pgvector on the server: the same table, searched by an
+// exact scan computing cosine similarity in SQL over the float4 arrays, so retrieval still works (and is exact).
+import { FabraError } from "../../errors.js";
+import { fromEpochMicros } from "../../record/datetime.js";
+import { requireMigrated } from "./migrate.js";
+import { epochMicrosSql, PgDatabase, type PgTarget } from "./pool.js";
+import { ensureHnswIndex, vectorExtension } from "./pgvector-extension.js";
+import type { Chunk, ChunkWithEmbedding, VectorHit, VectorStore } from "../types.js";
+
+const ROWS_PER_STATEMENT = 200;
+
+const CHUNK_COLUMNS = `c.chunk_id, c.document_id, c.content, c.content_hash, c.source_url, ${epochMicrosSql("c.indexed_at")} AS indexed_us, c.token_count`;
+
+interface ChunkRow {
+  chunk_id: string;
+  document_id: string;
+  content: string;
+  content_hash: string;
+  source_url: string | null;
+  indexed_us: string;
+  token_count: number;
+  similarity?: number | null;
+}
+
+const toChunk = (r: ChunkRow): Chunk => ({
+  chunkId: r.chunk_id,
+  documentId: r.document_id,
+  content: r.content,
+  contentHash: r.content_hash,
+  sourceUrl: r.source_url,
+  indexedAt: fromEpochMicros(BigInt(r.indexed_us)),
+  tokenCount: Number(r.token_count),
+});
+
+export class PgVectorStore implements VectorStore {
+  readonly capabilities = { concurrentWriters: true, persistent: true };
+  /** Index name → dimensions, once checked against the embedder. */
+  private readonly known = new Map<string, number>();
+
+  private constructor(
+    private readonly db: PgDatabase,
+    readonly dimensions: number,
+    /** "pgvector": HNSW cosine indexes; "exact": exact scan in SQL (the server has no pgvector). */
+    readonly mode: "pgvector" | "exact",
+  ) {}
+
+  static async open(target: PgTarget, dimensions: number): Promise<PgVectorStore> {
+    const db = await PgDatabase.open(target);
+    try {
+      await requireMigrated(db);
+      const ext = await vectorExtension(db);
+      return new PgVectorStore(db, dimensions, ext.installed ? "pgvector" : "exact");
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  async upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void> {
+    for (const c of chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
+    if (chunks.length === 0) return;
+    await this.register(index);
+    const table = this.db.ident("fabra_chunks");
+    await this.db.transaction(async (tx) => {
+      for (let i = 0; i < chunks.length; i += ROWS_PER_STATEMENT) {
+        const params: unknown[] = [];
+        const tuples = chunks.slice(i, i + ROWS_PER_STATEMENT).map((c) => {
+          params.push(index, c.chunkId, c.documentId, c.content, c.contentHash, c.sourceUrl, c.indexedAt, c.tokenCount, Array.from(c.embedding));
+          const n = params.length;
+          return `($${n - 8}, $${n - 7}, $${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}::timestamptz, $${n - 1}, $${n}::real[])`;
+        });
+        await tx.query(
+          `INSERT INTO ${table} (index_name, chunk_id, document_id, content, content_hash, source_url, indexed_at, token_count, embedding)
+           VALUES ${tuples.join(", ")}
+           ON CONFLICT (index_name, chunk_id) DO UPDATE SET document_id = EXCLUDED.document_id, content = EXCLUDED.content,
+             content_hash = EXCLUDED.content_hash, source_url = EXCLUDED.source_url, indexed_at = EXCLUDED.indexed_at,
+             token_count = EXCLUDED.token_count, embedding = EXCLUDED.embedding`,
+          params,
+        );
+      }
+    });
+  }
+
+  async search(index: string, embedding: Float32Array, topK: number, minSimilarity = -Infinity): Promise<VectorHit[]> {
+    this.checkDimensions(embedding, "the query embedding");
+    if (!Number.isSafeInteger(topK) || topK < 1) throw new FabraError("INVALID_ARGUMENT", `topK ${topK} is not a positive whole number`, { hint: "Use e.g. topK: 5." });
+    const dims = await this.indexDimensions(index);
+    const query = Array.from(embedding);
+    const table = this.db.ident("fabra_chunks");
+    let rows: ChunkRow[];
+    if (this.mode === "pgvector") {
+      // The ORDER BY expression matches the partial HNSW index, so the planner walks the index.
+      const distance = `c.embedding::vector(${dims}) <=> $2::real[]::vector(${dims})`;
+      rows = await this.db.query<ChunkRow>(
+        `SELECT ${CHUNK_COLUMNS}, 1 - (${distance}) AS similarity FROM ${table} c WHERE c.index_name = $1 ORDER BY ${distance} LIMIT $3`,
+        [index, query, topK],
+        { retry: true },
+      );
+    } else {
+      const norm = Math.sqrt(query.reduce((s, x) => s + x * x, 0));
+      rows = await this.db.query<ChunkRow>(
+        `SELECT ${CHUNK_COLUMNS}, s.similarity FROM ${table} c
+         CROSS JOIN LATERAL (
+           SELECT sum(a::float8 * b::float8) / nullif(sqrt(sum(a::float8 * a::float8)) * $3::float8, 0) AS similarity
+           FROM unnest(c.embedding, $2::real[]) AS u(a, b)
+         ) s
+         WHERE c.index_name = $1 ORDER BY s.similarity DESC NULLS LAST, c.chunk_id LIMIT $4`,
+        [index, query, norm, topK],
+        { retry: true },
+      );
+    }
+    if (rows.length === 0 && (await this.count(index)) === 0) throw await this.notFound(index);
+    return rows
+      .map((r) => ({ chunk: toChunk(r), similarity: clampSimilarity(r.similarity) }))
+      .filter((h) => h.similarity >= minSimilarity);
+  }
+
+  async getChunks(index: string, chunkIds: string[]): Promise<Chunk[]> {
+    if (chunkIds.length === 0) return [];
+    const rows = await this.db.query<ChunkRow>(
+      `SELECT ${CHUNK_COLUMNS} FROM ${this.db.ident("fabra_chunks")} c WHERE c.index_name = $1 AND c.chunk_id = ANY($2::text[])`,
+      [index, chunkIds],
+      { retry: true },
+    );
+    const byId = new Map(rows.map((r) => [r.chunk_id, toChunk(r)]));
+    return chunkIds.flatMap((id) => {
+      const chunk = byId.get(id);
+      return chunk ? [chunk] : [];
+    });
+  }
+
+  async deleteDocument(index: string, documentId: string): Promise<void> {
+    await this.db.query(`DELETE FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1 AND document_id = $2`, [index, documentId], { retry: true });
+  }
+
+  async count(index: string): Promise<number> {
+    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1`, [index], { retry: true });
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async listIndexes(): Promise<{ name: string; chunks: number; dimensions: number }[]> {
+    const rows = await this.db.query<{ name: string; dimensions: number; chunks: string }>(
+      `SELECT i.name, i.dimensions, count(c.chunk_id) AS chunks FROM ${this.db.ident("fabra_vector_indexes")} i
+       JOIN ${this.db.ident("fabra_chunks")} c ON c.index_name = i.name GROUP BY i.name, i.dimensions ORDER BY i.name`,
+      [],
+      { retry: true },
+    );
+    return rows.map((r) => ({ name: r.name, chunks: Number(r.chunks), dimensions: Number(r.dimensions) }));
+  }
+
+  close(): Promise<void> {
+    return this.db.close();
+  }
+
+  /** Registers an index with the embedder's dimensions (or checks it), and gives it its HNSW index. */
+  private async register(index: string): Promise<void> {
+    if (this.known.has(index)) return;
+    await this.db.query(`INSERT INTO ${this.db.ident("fabra_vector_indexes")} (name, dimensions) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [index, this.dimensions], {
+      retry: true,
+    });
+    const dims = await this.storedDimensions(index);
+    if (dims === null) throw new FabraError("INTERNAL", `The vector index "${index}" vanished while being created`);
+    this.checkIndexDimensions(index, dims);
+    if (this.mode === "pgvector") await ensureHnswIndex(this.db, index, dims);
+    this.known.set(index, dims);
+  }
+
+  /** The dimensions of a registered index, checked against the embedder; INDEX_NOT_FOUND if there is none. */
+  private async indexDimensions(index: string): Promise<number> {
+    const known = this.known.get(index);
+    if (known !== undefined) return known;
+    const dims = await this.storedDimensions(index);
+    if (dims === null) throw await this.notFound(index);
+    this.checkIndexDimensions(index, dims);
+    this.known.set(index, dims);
+    return dims;
+  }
+
+  private async notFound(index: string): Promise<FabraError> {
+    const names = (await this.listIndexes()).map((i) => i.name);
+    return new FabraError("INDEX_NOT_FOUND", `The vector index "${index}" is empty or does not exist`, {
+      hint: `Add documents with: fabra index add <path> --index ${index}${names.length > 0 ? ` (indexes here: ${names.join(", ")})` : ""}`,
+    });
+  }
+
+  private async storedDimensions(index: string): Promise<number | null> {
+    const rows = await this.db.query<{ dimensions: number }>(`SELECT dimensions FROM ${this.db.ident("fabra_vector_indexes")} WHERE name = $1`, [index], { retry: true });
+    return rows[0] ? Number(rows[0].dimensions) : null;
+  }
+
+  private checkIndexDimensions(index: string, dims: number): void {
+    if (dims !== this.dimensions) {
+      throw new FabraError("DIMENSION_MISMATCH", `The index "${index}" holds ${dims}-dimension embeddings, but the configured embedder makes ${this.dimensions}`, {
+        hint: `The embedder changed since the index was built: re-index its documents into a new index (e.g. --index ${index}_v2), or restore the old embedder config.`,
+      });
+    }
+  }
+
+  private checkDimensions(embedding: Float32Array, what: string): void {
+    if (embedding.length !== this.dimensions) {
+      throw new FabraError("DIMENSION_MISMATCH", `${what} has ${embedding.length} dimensions; the vector store expects ${this.dimensions}`, {
+        hint: "Check embedder.dimensions matches the model's output.",
+      });
+    }
+  }
+}
+
+/** Cosine similarity of a zero vector is undefined (NaN/NULL); like the memory store it counts as 0. */
+function clampSimilarity(value: number | null | undefined): number {
+  const n = Number(value);
+  return Number.isFinite(n) ? Math.max(-1, Math.min(1, n)) : 0;
+}
+
+export function open(target: PgTarget, dimensions: number): Promise<PgVectorStore> {
+  return PgVectorStore.open(target, dimensions);
+}

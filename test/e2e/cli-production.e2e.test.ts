@@ -1,0 +1,93 @@
+// `fabra migrate` and `fabra doctor` end to end on the built binary against the real Postgres and Redis, and the
+// record commands on a Postgres ledger (import the spec vectors, verify them all).
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { afterAll, describe, expect, it } from "vitest";
+import { deleteKeys, dropSchema, freePort, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
+
+const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
+const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
+const up = (await postgresUp()) && (await redisUp());
+
+function project(stores: Record<string, unknown>) {
+  const dir = mkdtempSync(join(tmpdir(), "fabra-prod-e2e-"));
+  writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ stores }));
+  // The shared FABRA_* URLs of the developer's shell must not override the test's config.
+  const env = { HOME: dir, NO_COLOR: "1", FABRA_POSTGRES_URL: "", FABRA_REDIS_URL: "", FABRA_DUCKDB_PATH: "", FABRA_ENV: "", FABRA_SIGNING_KEY: "" };
+  return (args: string[]) => execa("node", [BIN, ...args], { cwd: dir, env, reject: false, extendEnv: true });
+}
+
+describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
+  const schema = uniqueName();
+  const prefix = `${uniqueName()}:`;
+  const run = project({
+    offline: { type: "postgres", url: POSTGRES_URL, schema },
+    online: { type: "redis", url: REDIS_URL, keyPrefix: prefix },
+    vector: { type: "pgvector" },
+  });
+  afterAll(async () => {
+    await dropSchema(POSTGRES_URL, schema);
+    await deleteKeys(REDIS_URL, prefix);
+  });
+
+  it("doctor fails before migrate and says to run it; migrate applies, then is a no-op; doctor passes", async () => {
+    const before = await run(["doctor"]);
+    expect(before.exitCode).toBe(3);
+    expect(before.stdout).toMatch(/✗ migrations: missing 1 \(context record ledger\)/);
+    expect(before.stdout).toContain("fix: Run `fabra migrate`.");
+
+    const list = await run(["context", "list"]);
+    expect(list.exitCode).toBe(3);
+    expect(list.stderr).toMatch(/stores\.offline: the Postgres schema "fabra_test_\w+" is missing migrations/);
+    expect(list.stderr).toContain("Run `fabra migrate`");
+
+    const first = await run(["migrate"]);
+    expect(first.exitCode).toBe(0);
+    expect(first.stdout).toContain("✓ applied 001 context record ledger");
+    expect(first.stdout).toContain("✓ applied 003 feature history and materialization runs");
+    expect(first.stdout).toMatch(/! pgvector is not installed on this Postgres server; vector search uses an exact scan/);
+    const second = await run(["migrate"]);
+    expect(second.stdout).toContain("✓ up to date");
+
+    const after = await run(["doctor"]);
+    expect(after.stdout).toContain("✓ ledger writable");
+    expect(after.stdout).toContain("✓ feature history writable");
+    expect(after.stdout).toMatch(/✓ stores\.online \(Redis\): Redis \d+\./);
+    expect(after.stdout).toMatch(/! pgvector: not installed/);
+    expect(after.exitCode).toBe(0);
+    expect(after.stdout).toContain("All checks passed (1 warning)");
+    const json = JSON.parse((await run(["doctor", "--format", "json"])).stdout) as { ok: boolean; config: { stores: { offline: { schema: string } } } };
+    expect(json.ok).toBe(true);
+    expect(json.config.stores.offline.schema).toBe(schema);
+  });
+
+  it("record commands work on the Postgres ledger: import the spec vectors, verify all, list", async () => {
+    const files = ["plain", "features_unicode_numbers", "retrieval_drops_signed", "empty_content"].map((n) => join(VECTORS, `${n}.json`));
+    const imported = await run(["context", "import", ...files]);
+    expect(imported.exitCode).toBe(0);
+    const verified = await run(["context", "verify", "--all"]);
+    expect(verified.exitCode).toBe(0);
+    expect(verified.stdout).toMatch(/4 records verified/);
+    const listed = await run(["context", "list", "--format", "json"]);
+    expect(JSON.parse(listed.stdout).items).toHaveLength(4);
+  });
+});
+
+describe("fabra doctor with services unreachable", () => {
+  it("prints ✗ with the masked URL and a fix for each, and exits non-zero", async () => {
+    const [pgPort, redisPort] = [await freePort(), await freePort()];
+    const run = project({
+      offline: { type: "postgres", url: `postgres://fabra:t0psecret@127.0.0.1:${pgPort}/fabra` },
+      online: { type: "redis", url: `redis://:t0psecret@127.0.0.1:${redisPort}` },
+    });
+    const result = await run(["doctor"]);
+    expect(result.exitCode).toBe(3);
+    expect(result.stdout).toContain(`✗ stores.offline (Postgres): stores.offline: Postgres at postgres://fabra:***@127.0.0.1:${pgPort}/fabra refused the connection`);
+    expect(result.stdout).toContain(`✗ stores.online (Redis): stores.online: Redis at redis://:***@127.0.0.1:${redisPort} refused the connection`);
+    expect(result.stdout.match(/fix: /g)?.length).toBeGreaterThanOrEqual(2);
+    expect(result.stdout).not.toContain("t0psecret");
+    expect(result.stdout).toContain("2 checks failed.");
+  });
+});
