@@ -5,7 +5,7 @@
 import { join } from "node:path";
 import { applyBudget } from "../dist/engine/context/budget.js";
 import { countTokens } from "../dist/engine/context/tokens.js";
-import { canonicalRecordText, sealRecord } from "../dist/record/hash.js";
+import { sealRecord } from "../dist/record/seal.js";
 import { newContextId } from "../dist/record/id.js";
 import { documents, openSupportFabra, queries } from "./fixtures.js";
 import { collectGarbage, now, round, runIfMain, summarize, tempDir } from "./lib.js";
@@ -52,8 +52,7 @@ async function breakdown(fabra, defs, users, asks, n) {
     const { record } = await defs.support(inputs);
     const unsealed = { ...record, context_id: newContextId(), integrity: { ...record.integrity, record_hash: "", content_hash: "" } };
     start = now();
-    const sealed = sealRecord(unsealed);
-    const canonicalText = canonicalRecordText(sealed);
+    const { record: sealed, canonicalText } = sealRecord(unsealed);
     seal.push(now() - start);
 
     start = now();

@@ -6,9 +6,9 @@ import { join } from "node:path";
 import pg from "pg";
 import { recordToRow, verifyLedger } from "../dist/engine/ledger/ledger.js";
 import { fromEpochMicros } from "../dist/record/datetime.js";
-import { sealRecord } from "../dist/record/hash.js";
 import { newContextId } from "../dist/record/id.js";
-import { readRecordText } from "../dist/record/read.js";
+import { sealRecord } from "../dist/record/seal.js";
+import { readRecordText } from "../dist/record/verify.js";
 import { open } from "../dist/stores/postgres/records.js";
 import { applyMigrations } from "../dist/stores/postgres/migrate.js";
 import { PgDatabase } from "../dist/stores/postgres/pool.js";
@@ -23,15 +23,14 @@ function mint(count) {
   const start = BigInt(Date.now()) * 1000n - BigInt(count) * 1000n;
   return Array.from({ length: count }, (_, i) => {
     const base = seeds[i % seeds.length];
-    return recordToRow(
-      sealRecord({
-        ...base,
-        context_id: newContextId(),
-        created_at: fromEpochMicros(start + BigInt(i) * 1000n),
-        inputs: { ...base.inputs, n: i },
-        integrity: { ...base.integrity, record_hash: "", content_hash: "" },
-      }),
-    );
+    const { record, canonicalText } = sealRecord({
+      ...base,
+      context_id: newContextId(),
+      created_at: fromEpochMicros(start + BigInt(i) * 1000n),
+      inputs: { ...base.inputs, n: i },
+      integrity: { ...base.integrity, record_hash: "", content_hash: "" },
+    });
+    return recordToRow(record, canonicalText);
   });
 }
 

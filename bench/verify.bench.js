@@ -7,8 +7,9 @@ import * as crypto from "node:crypto";
 import { join } from "node:path";
 import { recordToRow, scanRawRows, verifyLedger, verifyRawLedgerRow } from "../dist/engine/ledger/ledger.js";
 import { newContextId } from "../dist/record/id.js";
-import { hashingText, sealRecord } from "../dist/record/hash.js";
-import { readRecordText } from "../dist/record/read.js";
+import { hashingText } from "../dist/record/hash.js";
+import { sealRecord } from "../dist/record/seal.js";
+import { readRecordText } from "../dist/record/verify.js";
 import { fromEpochMicros } from "../dist/record/datetime.js";
 import { openRecordStore } from "../dist/stores/index.js";
 import { documents, openSupportFabra, queries } from "./fixtures.js";
@@ -33,14 +34,14 @@ export async function buildLedger(path, count, log) {
     const start = Date.now() * 1000 - count * 1000;
     for (let i = seeds.length; i < count; i++) {
       const base = seeds[i % seeds.length];
-      const record = sealRecord({
+      const { record, canonicalText } = sealRecord({
         ...base,
         context_id: newContextId(),
         created_at: fromEpochMicros(BigInt(start + i * 1000)),
         inputs: { ...base.inputs, userId: `user-${i}` },
         integrity: { ...base.integrity, record_hash: "", content_hash: "" },
       });
-      await fabra.stores.records.append(recordToRow(record));
+      await fabra.stores.records.append(recordToRow(record, canonicalText));
     }
   } finally {
     await fabra.close();

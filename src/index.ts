@@ -13,7 +13,7 @@ export { defineConfig, type FabraConfig } from "./config/schema.js";
 export { FabraError, type FabraErrorCode } from "./errors.js";
 export {
   verifyRecord,
-  verifyRecordText,
+  verifyStored,
   readRecordText,
   canonicalRecordText,
   type ContextRecord,

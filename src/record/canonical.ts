@@ -1,8 +1,8 @@
 // CRS-001 canonical JSON text: the exact bytes that are hashed (spec rules 1-7).
-// It must match the reference Python serializer byte for byte: json.dumps(sort_keys=True,
-// separators=(",", ":"), ensure_ascii=True) with Python's float repr.
+// Hand-written because it must match the reference Python serializer byte for byte, which no JS library does:
+// json.dumps(sort_keys=True, separators=(",", ":"), ensure_ascii=True), keys in code point order, Python's float repr.
 import { FabraError } from "../errors.js";
-import { JsonFloat, type JsonValue } from "./json-value.js";
+import { formatFloat, JsonFloat, type JsonValue } from "./json.js";
 
 /** Serializes a kind-preserving JSON value in canonical form. */
 export function canonicalJson(value: JsonValue): string {
@@ -91,47 +91,4 @@ export function quoteString(s: string): string {
     runStart = i + 1;
   }
   return out + s.slice(runStart) + '"';
-}
-
-/**
- * Formats a double the way Python's repr does, from the shortest round-trip digits JS finds:
- * `12.0`, `-0.0`, `0.0001`, `1e-05`, `1.2e-05`, `1e+16`, `123.456`.
- */
-export function formatFloat(n: number): string {
-  if (!Number.isFinite(n)) {
-    throw new FabraError("INVALID_RECORD", `${n} is not a valid number in a record`, {
-      hint: "CRS-001 records cannot hold NaN or infinity; replace the value with null or a finite number.",
-    });
-  }
-  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
-  const sign = n < 0 ? "-" : "";
-  let s = String(Math.abs(n));
-  let exp10 = 0;
-  const e = s.indexOf("e");
-  if (e >= 0) {
-    exp10 = Number(s.slice(e + 1));
-    s = s.slice(0, e);
-  }
-  const dot = s.indexOf(".");
-  const intPart = dot < 0 ? s : s.slice(0, dot);
-  let digits = intPart + (dot < 0 ? "" : s.slice(dot + 1));
-  // The decimal point sits after `point` digits of `digits`.
-  let point = intPart.length + exp10;
-  let lead = 0;
-  while (digits.charCodeAt(lead) === 0x30) lead++;
-  digits = digits.slice(lead);
-  point -= lead;
-  let end = digits.length;
-  while (end > 1 && digits.charCodeAt(end - 1) === 0x30) end--;
-  digits = digits.slice(0, end);
-
-  const exponent = point - 1;
-  if (exponent < -4 || exponent >= 16) {
-    const mantissa = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
-    const expAbs = String(Math.abs(exponent)).padStart(2, "0");
-    return `${sign}${mantissa}e${exponent < 0 ? "-" : "+"}${expAbs}`;
-  }
-  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
-  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}.0`;
-  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
 }

@@ -1,4 +1,5 @@
 // CRS-001 datetimes: UTC, `YYYY-MM-DDTHH:MM:SSZ` plus `.ffffff` only when the sub-second part is not zero.
+// Hand-written because Date and the date libraries stop at milliseconds and format otherwise than the reference.
 // Microsecond precision is kept (JS Date has only milliseconds), so parsing and formatting work on
 // whole seconds since the epoch plus a microsecond remainder.
 import { FabraError } from "../errors.js";
@@ -7,7 +8,7 @@ const ISO =
   /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d+))?)?)?\s*(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
 /** A UTC instant at microsecond precision. */
-export interface Instant {
+interface Instant {
   /** Whole seconds since 1970-01-01T00:00:00Z. */
   seconds: number;
   /** 0..999999 */
@@ -21,7 +22,7 @@ function invalid(input: string, field: string): FabraError {
 }
 
 /** Parses ISO-8601 text (any offset, any number of fractional digits; naive means UTC). */
-export function parseInstant(input: string, field = "datetime"): Instant {
+function parseInstant(input: string, field = "datetime"): Instant {
   const m = ISO.exec(input.trim());
   if (!m) throw invalid(input, field);
   const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", tz] = m;
@@ -55,7 +56,7 @@ export function parseInstant(input: string, field = "datetime"): Instant {
 }
 
 /** Formats an instant in CRS-001 normal form. */
-export function formatInstant(t: Instant): string {
+function formatInstant(t: Instant): string {
   const date = new Date(t.seconds * 1000);
   const year = date.getUTCFullYear();
   if (year < 1 || year > 9999) {

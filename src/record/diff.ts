@@ -1,7 +1,7 @@
 // Diff of two CRS-001 records: inputs, features, retrieved chunks, dropped items, content (unified line diff with
 // a similarity figure), tokens and cost, with a one-line summary. Pure; every list in a stable order.
 import { canonicalJson, compareCodePoints } from "./canonical.js";
-import type { JsonValue } from "./json-value.js";
+import type { JsonValue } from "./json.js";
 import { diffSequences, similarityRatio, unifiedHunks } from "./sequence-diff.js";
 import type { ContextRecord, DroppedItemRecord, FeatureRecord, FeatureSource, FreshnessStatus, RetrievedItemRecord } from "./types.js";
 

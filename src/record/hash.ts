@@ -1,8 +1,8 @@
 // CRS-001 hashes: content_hash over the content's UTF-8 bytes, record_hash over the record's canonical text
-// with the integrity fields that cannot be part of their own hash blanked (spec "Hashes").
+// with the integrity fields that cannot be part of their own hash blanked (spec "Hashes"). Sealing is seal.ts.
 import * as crypto from "node:crypto";
 import { canonicalJson } from "./canonical.js";
-import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
+import { JsonFloat, type JsonObject, type JsonValue } from "./json.js";
 import type { ContextRecord, FloatField, IntegrityRecord } from "./types.js";
 
 // One-shot hashing (node >= 20.12) skips the Hash object; older nodes take the streaming path. Same bytes, same hash.
@@ -57,13 +57,4 @@ export function hashingText(record: ContextRecord): string {
 
 export function computeRecordHash(record: ContextRecord): string {
   return "sha256:" + sha256Hex(hashingText(record));
-}
-
-/** Fills in content_hash and record_hash; everything else must already be in normal form. */
-export function sealRecord(record: ContextRecord): ContextRecord {
-  const withContent: ContextRecord = {
-    ...record,
-    integrity: { ...record.integrity, content_hash: contentHash(record.content) },
-  };
-  return { ...withContent, integrity: { ...withContent.integrity, record_hash: computeRecordHash(withContent) } };
 }

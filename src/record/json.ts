@@ -1,8 +1,67 @@
-// Lossless JSON reader: like JSON.parse, but `12.0` stays a float (JsonFloat), big integers stay exact (bigint),
-// and errors say where the text is wrong. Duplicate keys keep the last value, as Python's json module does, except
-// when reading records (`uniqueKeys`): a record with a key twice could show one value and have hashed the other.
+// Lossless JSON, the one module for JSON text in fabra: values that keep what plain JS numbers lose (a float stays a
+// float, 12.0 vs 12; big integers stay exact), a reader that keeps them (with an option refusing a key twice, and the
+// spans of an object's members), and a writer for output (`toJsonText`). CRS-001's canonical form is canonical.ts.
+import { randomUUID } from "node:crypto";
 import { FabraError } from "../errors.js";
-import { JsonFloat, type JsonObject, type JsonValue } from "./json-value.js";
+
+// ---------------------------------------------------------------- values
+//
+// Kinds, as CRS-001 rule 5 defines them:
+// - a JS `number` is an int when Number.isInteger(n) (and n is not -0), otherwise a float;
+// - a `JsonFloat` is always a float, even when integral (12.0, -0.0, 1e+16 read from JSON text);
+// - a `bigint` is an int of any size (integers beyond 2^53 read from JSON text).
+
+/** A number that must be written as a float even when its value is integral. */
+export class JsonFloat {
+  constructor(readonly value: number) {}
+  valueOf(): number {
+    return this.value;
+  }
+  toJSON(): number {
+    return this.value;
+  }
+}
+
+export type JsonValue =
+  | null
+  | boolean
+  | string
+  | number
+  | bigint
+  | JsonFloat
+  | JsonValue[]
+  | { [key: string]: JsonValue };
+
+export type JsonObject = { [key: string]: JsonValue };
+
+export function isJsonObject(v: unknown): v is JsonObject {
+  return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof JsonFloat);
+}
+
+/** Wraps a number as a float for fields CRS-001 types as float (latency, cost, similarity). */
+export function float(n: number): JsonFloat {
+  return new JsonFloat(n);
+}
+
+/** Converts a kind-preserving value to what user code expects: floats become plain numbers, safe bigints numbers. */
+export function toPlain(v: JsonValue): unknown {
+  if (v instanceof JsonFloat) return v.value;
+  if (typeof v === "bigint") {
+    return v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v;
+  }
+  if (Array.isArray(v)) return v.map(toPlain);
+  if (isJsonObject(v)) {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = toPlain(x);
+    return out;
+  }
+  return v;
+}
+
+// ---------------------------------------------------------------- reading
+// Like JSON.parse, but `12.0` stays a float (JsonFloat), big integers stay exact (bigint), and errors say where the
+// text is wrong. Duplicate keys keep the last value, as Python's json module does, except when reading records
+// (`uniqueKeys`): a record with a key twice could show one value and have hashed the other.
 
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
@@ -196,14 +255,6 @@ export function parseJson(text: string, source = "input", options: { uniqueKeys?
   return value;
 }
 
-/** Parses one JSON value starting at `offset`; returns it with the offset just past it. */
-export function parseJsonAt(text: string, offset: number): { value: JsonValue; end: number } {
-  const reader = new Reader(text, "input");
-  reader.pos = offset;
-  const value = reader.value();
-  return { value, end: reader.pos };
-}
-
 /** Where a top-level member's value lies in the text: [start, end). */
 export type Span = readonly [number, number];
 
@@ -220,4 +271,80 @@ export function parseJsonObjectSpans(text: string, source = "input"): { value: J
   reader.skipWhitespace();
   if (reader.pos !== text.length) reader.fail("unexpected text after the JSON value");
   return { value, spans };
+}
+
+// ---------------------------------------------------------------- writing
+
+/**
+ * Formats a double the way Python's repr does (json.dumps writes floats so; JS's String(n) gives `12`, `0.00001`,
+ * `1e21`), from the shortest round-trip digits JS finds:
+ * `12.0`, `-0.0`, `0.0001`, `1e-05`, `1.2e-05`, `1e+16`, `123.456`.
+ */
+export function formatFloat(n: number): string {
+  if (!Number.isFinite(n)) {
+    throw new FabraError("INVALID_RECORD", `${n} is not a valid number in a record`, {
+      hint: "CRS-001 records cannot hold NaN or infinity; replace the value with null or a finite number.",
+    });
+  }
+  if (n === 0) return Object.is(n, -0) ? "-0.0" : "0.0";
+  const sign = n < 0 ? "-" : "";
+  let s = String(Math.abs(n));
+  let exp10 = 0;
+  const e = s.indexOf("e");
+  if (e >= 0) {
+    exp10 = Number(s.slice(e + 1));
+    s = s.slice(0, e);
+  }
+  const dot = s.indexOf(".");
+  const intPart = dot < 0 ? s : s.slice(0, dot);
+  let digits = intPart + (dot < 0 ? "" : s.slice(dot + 1));
+  // The decimal point sits after `point` digits of `digits`.
+  let point = intPart.length + exp10;
+  let lead = 0;
+  while (digits.charCodeAt(lead) === 0x30) lead++;
+  digits = digits.slice(lead);
+  point -= lead;
+  let end = digits.length;
+  while (end > 1 && digits.charCodeAt(end - 1) === 0x30) end--;
+  digits = digits.slice(0, end);
+
+  const exponent = point - 1;
+  if (exponent < -4 || exponent >= 16) {
+    const mantissa = digits.length > 1 ? digits[0] + "." + digits.slice(1) : digits;
+    const expAbs = String(Math.abs(exponent)).padStart(2, "0");
+    return `${sign}${mantissa}e${exponent < 0 ? "-" : "+"}${expAbs}`;
+  }
+  if (point <= 0) return `${sign}0.${"0".repeat(-point)}${digits}`;
+  if (point >= digits.length) return `${sign}${digits}${"0".repeat(point - digits.length)}.0`;
+  return `${sign}${digits.slice(0, point)}.${digits.slice(point)}`;
+}
+
+// Marks a float's or bigint's text in JSON.stringify's output, unquoted afterwards. A per-process nonce, so no string
+// a user stores can be mistaken for a marker.
+const MARK = `\u0000${randomUUID()}:`;
+const MARKED = new RegExp(`"\\\\u0000${MARK.slice(1)}([^"]*)"`, "g");
+
+/**
+ * Lossless JSON text for output (API responses, `--format json`): like JSON.stringify (`indent` as there), but a
+ * JsonFloat keeps its float form (12.0) and a bigint is written as its exact digits instead of throwing.
+ */
+export function toJsonText(value: unknown, indent?: number): string {
+  let marked = false;
+  const text = JSON.stringify(
+    value,
+    function (this: Record<string, unknown>, key: string, v: unknown) {
+      const original = this[key];
+      if (original instanceof JsonFloat) {
+        marked = true;
+        return MARK + formatFloat(original.value);
+      }
+      if (typeof original === "bigint") {
+        marked = true;
+        return MARK + original.toString();
+      }
+      return v;
+    },
+    indent,
+  );
+  return marked ? text.replace(MARKED, "$1") : text;
 }

@@ -2,8 +2,8 @@
 // normalizes it the way the reference verifier does (datetimes to normal form, float fields as floats).
 import { FabraError } from "../errors.js";
 import { normalizeDatetime } from "./datetime.js";
-import { JsonFloat, isJsonObject, type JsonValue } from "./json-value.js";
-import type { ContextRecord, IntegrityRecord } from "./types.js";
+import { JsonFloat, isJsonObject, type JsonValue } from "./json.js";
+import type { ContextRecord } from "./types.js";
 
 type Check = (v: JsonValue | undefined, path: string) => unknown;
 
@@ -172,9 +172,4 @@ const recordShape = shape({
 /** Checks and normalizes a parsed value as a CRS-001 record; throws INVALID_RECORD naming the bad field. */
 export function recordFromJson(value: JsonValue): ContextRecord {
   return recordShape(value, "") as ContextRecord;
-}
-
-/** Checks and normalizes a record's `integrity` object alone, as recordFromJson does; throws INVALID_RECORD. */
-export function integrityFromJson(value: JsonValue): IntegrityRecord {
-  return integrityShape(value, "integrity") as IntegrityRecord;
 }

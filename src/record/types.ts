@@ -1,5 +1,5 @@
 // CRS-001 Context Record types (see ../shared/spec/CRS-001.md). Field names are the wire names.
-import type { JsonFloat, JsonObject, JsonValue } from "./json-value.js";
+import type { JsonFloat, JsonObject, JsonValue } from "./json.js";
 
 export const SCHEMA_VERSION = "1.0.0";
 

@@ -1,42 +1,66 @@
-// Verification: recompute a record's hashes (and signature, when a key is at hand) and say which check failed,
-// with the expected (stored) and actual (recomputed) values.
-import { contentHash, computeRecordHash } from "./hash.js";
-import { readRecordText } from "./read.js";
+// Verifying CRS-001 records, the one API: `verifyRecord` for a record read into memory, `verifyStored` for a record as
+// stored (its canonical text or bytes: a ledger row), and `readRecordText` to read record text from anywhere. Each
+// check says what the record claims (expected) and what recomputing gives (actual). The parts are in verify/.
+import { computeRecordHash, contentHash } from "./hash.js";
+import { parseJson } from "./json.js";
+import { recordFromJson } from "./schema.js";
 import type { ContextRecord } from "./types.js";
-import { verifyStoredBytesFast, type FastPathOptions } from "./verify-bytes.js";
-import { verifyResult, type VerifyOptions, type VerifyResult } from "./verify-result.js";
-import { verifyStoredTextFull } from "./verify-stored.js";
+import { verifyResult, type VerifyOptions, type VerifyResult } from "./verify/result.js";
+import { verifyStoredFast } from "./verify/stored-fast.js";
+import { verifyStoredFull } from "./verify/stored-full.js";
 
-export type { CheckName, VerifyCheck, VerifyOptions, VerifyResult } from "./verify-result.js";
-export type { FastPathOptions } from "./verify-bytes.js";
+export type { CheckName, VerifyCheck, VerifyOptions, VerifyResult } from "./verify/result.js";
+/** For checks a caller adds on top (the ledger's indexed columns): the result with record_hash failed. */
+export { failRecordHash } from "./verify/result.js";
 
-/** Verifies a record already read into memory. */
+/**
+ * Parses record text (canonical or pretty-printed, a file, another implementation) into a checked, normalized
+ * record; throws INVALID_JSON / INVALID_RECORD naming where. A key twice in one object is refused: the record shown
+ * must be the record hashed.
+ */
+export function readRecordText(text: string, source = "input"): ContextRecord {
+  return recordFromJson(parseJson(text, source, { uniqueKeys: true }));
+}
+
+/** Verifies a record read into memory: both hashes recomputed from its fields, and its signature. */
 export function verifyRecord(record: ContextRecord, opts: VerifyOptions = {}): VerifyResult {
   return verifyResult(record.context_id, record.integrity, contentHash(record.content), computeRecordHash(record), opts);
 }
 
-/** Parses, checks and verifies record text from anywhere (a file, another implementation). */
-export function verifyRecordText(text: string, source = "input", opts: VerifyOptions = {}): { record: ContextRecord; result: VerifyResult } {
-  const record = readRecordText(text, source);
-  return { record, result: verifyRecord(record, opts) };
+/** How `verifyStored` goes about it; for the ledger's bulk verification, not needed otherwise. */
+export interface VerifyStoredInternal {
+  /**
+   * Try the fast byte path first (`verify --all`): it gives the same result for every row it accepts and leaves the
+   * others to the full parse, but it reads only the top-level `content` canonical text has, so a row re-sealed with
+   * a second `content` key (which signatures catch) passes it, where the full parse refuses the key twice.
+   */
+  fast?: boolean;
+  /**
+   * With `fast`: the bytes are the caller's own copy, read for nothing else afterwards (a row fresh from a scan), so
+   * the hashing text may be built in them. They are left changed when the row verifies, restored when it does not.
+   */
+  scratch?: boolean;
 }
 
 /**
- * Verifies a record as stored in canonical form (a ledger row), byte for byte: its record_hash is recomputed over
- * the stored text itself (only the integrity fields CRS-001 leaves out are blanked), so text that is not canonical
- * fails. Intact rows take the fast byte path; anything else is decided by parsing the whole text. Never throws for
- * bad text: an unreadable row fails record_hash with the reason.
+ * Verifies a record as stored in canonical form (a ledger row), byte for byte: its record_hash is recomputed over the
+ * stored text itself (only the integrity fields CRS-001 leaves out are blanked), so text that is not canonical fails,
+ * as does a key twice in one object. Never throws for bad text: an unreadable row fails record_hash with the reason.
+ * `contextId` is the id the row is filed under, named in the result.
  */
-export function verifyCanonicalText(text: string, contextId: string, opts: VerifyOptions = {}): VerifyResult {
-  return verifyStoredBytesFast(Buffer.from(text, "utf8"), contextId, opts) ?? verifyStoredTextFull(text, contextId, opts);
-}
-
-/**
- * verifyCanonicalText for the stored text's UTF-8 bytes, as a store can hand them over without decoding. With
- * `scratch`, the bytes are the caller's own copy and may be left changed (see FastPathOptions).
- */
-export function verifyCanonicalBytes(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}, fast: FastPathOptions = {}): VerifyResult {
-  const fastResult = verifyStoredBytesFast(bytes, contextId, opts, fast);
-  if (fastResult) return fastResult;
-  return verifyStoredTextFull(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("utf8"), contextId, opts);
+export function verifyStored(
+  stored: string | Uint8Array,
+  contextId: string,
+  opts: VerifyOptions = {},
+  internal: VerifyStoredInternal = {},
+): VerifyResult {
+  const isText = typeof stored === "string";
+  if (internal.fast) {
+    // Bytes made here from the text are this call's own, so they can always be scratch space.
+    const bytes = isText ? Buffer.from(stored, "utf8") : stored;
+    const result = verifyStoredFast(bytes, contextId, opts, { scratch: isText || internal.scratch === true });
+    if (result) return result;
+  }
+  const text = isText ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("utf8");
+  return verifyStoredFull(text, contextId, opts);
 }

@@ -1,9 +1,7 @@
 // A small client for a running fabra server's HTTP API (found through its state file): JSON in and out, read
 // losslessly, and the server's `{ error: { code, message, hint } }` turned back into the same FabraError.
 import { FabraError, type FabraErrorCode } from "../errors.js";
-import { parseJson } from "../record/json.js";
-import type { JsonValue } from "../record/json-value.js";
-import { toJsonText } from "../record/json-text.js";
+import { parseJson, type JsonValue, toJsonText } from "../record/json.js";
 
 export class FabraHttpClient {
   constructor(

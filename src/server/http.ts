@@ -3,9 +3,7 @@
 import type { Context } from "hono";
 import { FabraError, httpStatusFor, isFabraError } from "../errors.js";
 import { normalizeDatetime } from "../record/datetime.js";
-import { parseJson } from "../record/json.js";
-import { isJsonObject, type JsonObject, type JsonValue } from "../record/json-value.js";
-import { toJsonText } from "../record/json-text.js";
+import { parseJson, isJsonObject, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
 import type { AppEnv } from "./types.js";
 
 export const JSON_TYPE = "application/json; charset=utf-8";

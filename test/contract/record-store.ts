@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { recordToRow, scanRawRows, verifyLedger, verifyLedgerRow } from "../../src/engine/ledger/ledger.js";
 import { FabraError } from "../../src/errors.js";
-import { normalizeDatetime, readRecordText, verifyCanonicalText } from "../../src/record/index.js";
+import { normalizeDatetime, readRecordText, verifyStored } from "../../src/record/index.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../../src/stores/types.js";
 
 export interface RecordStoreHarness {
@@ -59,7 +59,7 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
         expect(back, file).toEqual(row);
         // The stored text is the record's canonical form; its hashing text is the vector's canonical text.
         expect(back?.canonicalText).toBe(row.canonicalText);
-        expect(verifyCanonicalText(back?.canonicalText ?? "", file).ok, file).toBe(true);
+        expect(verifyStored(back?.canonicalText ?? "", file).ok, file).toBe(true);
         expect(verifyLedgerRow(back as LedgerRow).ok, file).toBe(true);
         expect(canonical.length).toBeGreaterThan(0);
       }

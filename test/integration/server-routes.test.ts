@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/server/app.js";
 import { createAuth } from "../../src/server/auth.js";
 import { createServerMetrics } from "../../src/server/metrics.js";
-import { readRecordText, verifyRecordText } from "../../src/record/index.js";
+import { readRecordText, verifyRecord } from "../../src/record/index.js";
 import { json, startTestServer, type TestServer } from "../helpers/server-app.js";
 
 let t: TestServer;
@@ -81,7 +81,7 @@ describe("routes", () => {
 
     const record = await t.fetch(`/v1/contexts/${a.context_id}`);
     const text = await record.text();
-    expect(verifyRecordText(text).result.ok).toBe(true);
+    expect(verifyRecord(readRecordText(text)).ok).toBe(true);
     expect(readRecordText(text).integrity.record_hash).toBe(a.record_hash);
     expect(readRecordText(text).inputs).toEqual({ userId: "u1", query: "reset password", verbose: true });
     expect(await json(await t.fetch(`/v1/contexts/${a.context_id.slice(4)}/verify`))).toMatchObject({ context_id: a.context_id, ok: true });

@@ -4,9 +4,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { canonicalJson, compareCodePoints, formatFloat, quoteString } from "../../src/record/canonical.js";
-import { parseJson } from "../../src/record/json.js";
-import { JsonFloat, type JsonValue } from "../../src/record/json-value.js";
+import { canonicalJson, compareCodePoints, quoteString } from "../../src/record/canonical.js";
+import { formatFloat, JsonFloat, parseJson, type JsonValue } from "../../src/record/json.js";
 
 const fixtures = join(import.meta.dirname, "..", "fixtures", "canonical");
 const floats = JSON.parse(readFileSync(join(fixtures, "floats.json"), "utf8")) as [string, string][];

@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { FabraRuntime as Runtime } from "../../src/engine/runtime.js";
-import { canonicalRecordText, readRecordText, verifyCanonicalText } from "../../src/record/index.js";
-import { JsonFloat } from "../../src/record/json-value.js";
+import { canonicalRecordText, readRecordText, verifyStored } from "../../src/record/index.js";
+import { JsonFloat } from "../../src/record/json.js";
 
 const open: FabraRuntime[] = [];
 afterEach(async () => {
@@ -127,7 +127,7 @@ describe("records from the engine", () => {
     const text = row?.canonicalText as string;
     expect(canonicalRecordText(readRecordText(text))).toBe(text);
     expect(text).toBe(canonicalRecordText(result.record));
-    expect(verifyCanonicalText(text, result.id).ok).toBe(true);
+    expect(verifyStored(text, result.id).ok).toBe(true);
     expect(result.record.lineage.assembly_latency_ms).toBeInstanceOf(JsonFloat);
     expect(text).toMatch(/"similarity_score":-?\d+\.\d+/);
     expect(result.record.lineage.features_used).toEqual(["userTier", "score"]);

@@ -10,7 +10,7 @@ import { compareRecords } from "../../src/engine/ledger/compare.js";
 import { comparisonJson } from "../../src/api/shapes.js";
 import { diffRecords } from "../../src/record/diff.js";
 import { readRecordText, verifyRecord, type ContextRecord } from "../../src/record/index.js";
-import { toJsonText } from "../../src/record/json-text.js";
+import { toJsonText } from "../../src/record/json.js";
 import { diffSequences, similarityRatio, unifiedHunks, type EditOp } from "../../src/record/sequence-diff.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");

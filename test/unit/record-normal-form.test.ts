@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
-import { canonicalRecordText, parseJson, recordFromJson, verifyCanonicalText } from "../../src/record/index.js";
+import { canonicalRecordText, parseJson, recordFromJson, verifyStored } from "../../src/record/index.js";
 import { definitionProblems } from "../../src/engine/definition-checks.js";
 import { addDefinitions, emptyDefinitions } from "../../src/define/collect.js";
 
@@ -33,7 +33,7 @@ async function expectNormalForm(fabra: FabraRuntime, id: string): Promise<void> 
   const text = row?.canonicalText ?? "";
   const record = recordFromJson(parseJson(text, "ledger row"));
   expect(canonicalRecordText(record)).toBe(text);
-  expect(verifyCanonicalText(text).ok).toBe(true);
+  expect(verifyStored(text, id).ok).toBe(true);
 }
 
 describe("definitions are checked when loaded", () => {

@@ -8,7 +8,7 @@ import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { replayContext } from "../../src/engine/context/replay.js";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
-import { contentHash, nowDatetime, verifyCanonicalText } from "../../src/record/index.js";
+import { contentHash, nowDatetime, verifyStored } from "../../src/record/index.js";
 
 const open: FabraRuntime[] = [];
 afterEach(async () => {
@@ -76,7 +76,7 @@ describe("replay", () => {
     expect(replay.diff.summary).toMatch(/^same evidence; content identical/);
 
     const stored = await fabra.stores.records.get(replay.replay.id);
-    expect(stored && verifyCanonicalText(stored.canonicalText, stored.contextId).ok).toBe(true);
+    expect(stored && verifyStored(stored.canonicalText, stored.contextId).ok).toBe(true);
     expect(await fabra.stores.records.get(original.id)).toEqual(before);
     expect(await fabra.stores.records.count()).toBe(2);
 

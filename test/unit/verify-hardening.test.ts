@@ -16,7 +16,7 @@ const key = parseSigningKey("secret-1", "k1");
 describe("signatures", () => {
   const signed = signRecord(plain(), key);
   // A forger changes the content, re-seals both hashes and names a key the verifier does not have.
-  const resealed = sealRecord({ ...signed, content: "FORGED" });
+  const resealed = sealRecord({ ...signed, content: "FORGED" }).record;
   const forged = { ...resealed, integrity: { ...resealed.integrity, signing_key_id: "k2" } };
 
   it("a genuine signature verifies with its key", () => {
@@ -61,7 +61,7 @@ describe("import", () => {
     try {
       await importRecordFiles(records, [join(VECTORS, "plain.json")]);
       // Same id as plain.json, other content, correctly sealed: a conflict, not tampering.
-      const other = sealRecord({ ...plain(), content: "another record with the same id" });
+      const other = sealRecord({ ...plain(), content: "another record with the same id" }).record;
       const conflict = join(dir, "conflict.json");
       writeFileSync(conflict, canonicalRecordText(other));
       await expect(importRecordFiles(records, [join(VECTORS, "empty_content.json"), conflict])).rejects.toMatchObject({

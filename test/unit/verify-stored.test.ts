@@ -1,5 +1,5 @@
-// Verifying stored records: the fast byte path (verify-bytes.ts) against the full parse (verify-stored.ts) on the
-// spec vectors, on records the engine makes, on variations of every integrity field, and on texts tampered at
+// Verifying stored records: the fast byte path (record/verify/stored-fast.ts) against the full parse (stored-full.ts)
+// on the spec vectors, on records the engine makes, on variations of every integrity field, and on texts tampered at
 // random; what ledger text that is not canonical or not a record gives; and the byte-level string decoder.
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,14 +9,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { quoteString } from "../../src/record/canonical.js";
 import { toDatetime } from "../../src/record/datetime.js";
-import { canonicalRecordText, hashingText, sealRecord } from "../../src/record/hash.js";
-import { closingQuote, unescapeUtf8 } from "../../src/record/json-bytes.js";
-import { readRecordText } from "../../src/record/read.js";
+import { canonicalRecordText, hashingText } from "../../src/record/hash.js";
+import { sealRecord } from "../../src/record/seal.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
 import type { ContextRecord } from "../../src/record/types.js";
-import { verifyStoredBytesFast } from "../../src/record/verify-bytes.js";
-import { verifyStoredTextFull } from "../../src/record/verify-stored.js";
-import { verifyCanonicalBytes, verifyCanonicalText, verifyRecordText, type VerifyOptions, type VerifyResult } from "../../src/record/verify.js";
+import { readRecordText, verifyRecord, verifyStored, type VerifyOptions, type VerifyResult } from "../../src/record/verify.js";
+import { verifyStoredFast } from "../../src/record/verify/stored-fast.js";
+import { verifyStoredFull } from "../../src/record/verify/stored-full.js";
+import { closingQuote, unescapeUtf8 } from "../../src/record/verify/string-bytes.js";
 
 const ID = "ctx_test";
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
@@ -30,8 +30,10 @@ const vectors = readdirSync(fixtures)
   .sort()
   .map((f) => ({ name: f, record: readRecordText(readFileSync(join(fixtures, f), "utf8")) }));
 
-const fast = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredBytesFast(bytes, ID, opts);
-const full = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredTextFull(Buffer.from(bytes).toString("utf8"), ID, opts);
+const fast = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredFast(bytes, ID, opts);
+const full = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredFull(Buffer.from(bytes).toString("utf8"), ID, opts);
+/** verifyStored as `verify --all` calls it: the fast path first, the full parse for what it does not accept. */
+const fastFirst = { fast: true } as const;
 
 /** The fast path accepts intact stored text, with exactly the full path's result, under every option set. */
 function expectFastAgrees(text: string, label: string): void {
@@ -42,14 +44,16 @@ function expectFastAgrees(text: string, label: string): void {
     const got = fast(bytes, opts);
     if (expected.ok) expect(got, `${label}: the fast path gave up on an intact record`).not.toBeNull();
     else expect(got, label).toBeNull(); // it only ever confirms
-    expect(verifyCanonicalBytes(bytes, ID, opts), label).toEqual(expected);
-    expect(verifyCanonicalText(text, ID, opts), label).toEqual(expected);
+    expect(verifyStored(bytes, ID, opts, fastFirst), label).toEqual(expected);
+    expect(verifyStored(text, ID, opts, fastFirst), label).toEqual(expected);
+    expect(verifyStored(bytes, ID, opts), label).toEqual(expected);
+    expect(verifyStored(text, ID, opts), label).toEqual(expected);
     expectScratchAgrees(bytes, opts, expected, label);
   }
   // Intact: the full path passes (no key) with the same checks as verifying the parsed record.
   const intact = full(bytes);
   expect(intact.ok, label).toBe(true);
-  expect(intact.checks).toEqual(verifyRecordText(text).result.checks);
+  expect(intact.checks).toEqual(verifyRecord(readRecordText(text)).checks);
 }
 
 /**
@@ -58,12 +62,12 @@ function expectFastAgrees(text: string, label: string): void {
  */
 function expectScratchAgrees(bytes: Buffer, opts: VerifyOptions, expected: VerifyResult, label: string): void {
   const copy = Buffer.from(bytes);
-  expect(verifyCanonicalBytes(copy, ID, opts, { scratch: true }), label).toEqual(expected);
+  expect(verifyStored(copy, ID, opts, { fast: true, scratch: true }), label).toEqual(expected);
   if (!expected.ok) expect(copy.equals(bytes), `${label}: bytes restored`).toBe(true);
 }
 
 const sealed = (record: ContextRecord): ContextRecord =>
-  sealRecord({ ...record, integrity: { ...record.integrity, record_hash: "", content_hash: "", signature: null, signed_at: null } });
+  sealRecord({ ...record, integrity: { ...record.integrity, record_hash: "", content_hash: "", signature: null, signed_at: null } }).record;
 
 describe("the fast path agrees with the full parse", () => {
   for (const { name, record } of vectors) {
@@ -201,9 +205,9 @@ describe("tampered stored text", () => {
         const expected = full(bytes, opts);
         const got = fast(bytes, opts);
         if (got !== null) expect(got).toEqual(expected);
-        expect(verifyCanonicalBytes(bytes, ID, opts)).toEqual(expected);
+        expect(verifyStored(bytes, ID, opts, fastFirst)).toEqual(expected);
         expectScratchAgrees(bytes, opts, expected, "tampered");
-        expect(() => verifyCanonicalBytes(bytes, ID, opts)).not.toThrow();
+        expect(() => verifyStored(bytes, ID, opts, fastFirst)).not.toThrow();
         if (expected.ok && !bytes.equals(Buffer.from(text, "latin1"))) {
           // Only the signature fields (outside record_hash) may have changed: the hashed text is the original's.
           const changed = readRecordText(bytes.toString("utf8"));
@@ -229,13 +233,13 @@ describe("tampered stored text", () => {
     };
     for (const [label, variant] of Object.entries(variants)) {
       expect(variant, label).not.toBe(text);
-      const result = verifyCanonicalText(variant, ID);
+      const result = verifyStored(variant, ID, {}, fastFirst);
       expect(result.ok, label).toBe(false);
       expect(result.failed?.name, label).toBe("record_hash");
-      expect(result, label).toEqual(verifyStoredTextFull(variant, ID));
+      expect(result, label).toEqual(verifyStoredFull(variant, ID));
     }
     // Parsing and re-serializing (as for a record file) accepts the pretty-printed one: it is the same record.
-    expect(verifyRecordText(variants["pretty-printed"] as string).result.ok).toBe(true);
+    expect(verifyRecord(readRecordText(variants["pretty-printed"] as string)).ok).toBe(true);
   });
 
   it("reports text that is not a record as a record_hash failure with the reason, without throwing", () => {
@@ -248,7 +252,7 @@ describe("tampered stored text", () => {
       [text.replace('"schema_version":"1.0.0"', '"schema_version":"1.0.0","extra":1'), /^Not a CRS-001 record: unknown field `extra`/],
     ];
     for (const [bad, reason] of cases) {
-      const result = verifyCanonicalText(bad, ID);
+      const result = verifyStored(bad, ID, {}, fastFirst);
       expect(result.ok).toBe(false);
       expect(result.failed).toMatchObject({ name: "record_hash", expected: "a CRS-001 record" });
       expect(result.failed?.actual).toMatch(reason);

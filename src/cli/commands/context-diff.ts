@@ -7,7 +7,7 @@ import { compareRecords, loadVerified, loadVerifiedFile, type VerifiedRecord } f
 import { comparisonJson } from "../../api/shapes.js";
 import { withRecordStore } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
-import { toJsonText } from "../../record/json-text.js";
+import { toJsonText } from "../../record/json.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import type { RecordStore } from "../../stores/types.js";
 import { parseFormat, print, projectOptions } from "../options.js";

@@ -7,7 +7,7 @@ import { replayJson } from "../../api/shapes.js";
 import { replayContext } from "../../engine/context/replay.js";
 import { withFabraOrServer } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
-import { toJsonText } from "../../record/json-text.js";
+import { toJsonText } from "../../record/json.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { renderReplay } from "../render/replay-view.js";
 

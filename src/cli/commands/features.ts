@@ -4,7 +4,7 @@ import type { Command } from "commander";
 import { featureValueJson } from "../../api/shapes.js";
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../app/project.js";
-import { toJsonText } from "../../record/json-text.js";
+import { toJsonText } from "../../record/json.js";
 import { outputFormat, parseTime, print, projectOptions } from "../options.js";
 import { formatMs } from "../render/format.js";
 import { listFeatures } from "./features-list.js";

@@ -7,7 +7,7 @@ import { getTrainingTable } from "../../engine/features/training-data.js";
 import { FabraError } from "../../errors.js";
 import { checkOutputPath, writeFileAtomic } from "../../util/fs-atomic.js";
 import { withFabra } from "../../app/project.js";
-import { toJsonText } from "../../record/json-text.js";
+import { toJsonText } from "../../record/json.js";
 import { writeParquetFile } from "../../stores/index.js";
 import { collect, print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";

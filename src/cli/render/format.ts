@@ -1,7 +1,7 @@
 // Small text helpers shared by the command views: tables, truncation, durations, values.
 import chalk from "chalk";
 import { canonicalJson } from "../../record/canonical.js";
-import type { JsonValue } from "../../record/json-value.js";
+import type { JsonValue } from "../../record/json.js";
 
 /** A plain text table; columns padded to the widest cell (by code points). */
 export function table(headers: string[], rows: string[][]): string {

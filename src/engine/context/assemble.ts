@@ -4,10 +4,10 @@ import type { ContextDef } from "../../define/context.js";
 import type { ContextItem, ContextResult, RetrievedChunk } from "../../define/types.js";
 import { FabraError, isFabraError } from "../../errors.js";
 import { nowDatetime, datetimeToMs } from "../../record/datetime.js";
-import { sealRecord } from "../../record/hash.js";
 import { newContextId } from "../../record/id.js";
-import { float, isJsonObject, type JsonObject } from "../../record/json-value.js";
-import { signRecord, type SignatureMode, type SigningKey } from "../../record/sign.js";
+import { float, isJsonObject, type JsonObject } from "../../record/json.js";
+import { sealRecord, type SealedRecord } from "../../record/seal.js";
+import type { SignatureMode, SigningKey } from "../../record/sign.js";
 import { SCHEMA_VERSION, type ContextRecord, type Environment, type RetrievedItemRecord } from "../../record/types.js";
 import type { RecordStore } from "../../stores/types.js";
 import { applyBudget, type BudgetItem } from "./budget.js";
@@ -136,10 +136,10 @@ export async function assembleContext(
       signature: null,
     },
   };
-  let record = sealRecord(unsealed);
-  if (settings.signing.key && settings.signing.mode !== "off") record = signRecord(record, settings.signing.key);
+  const sealed = sealRecord(unsealed, { signingKey: settings.signing.mode !== "off" ? settings.signing.key : null });
+  const record = sealed.record;
 
-  const persisted = await persist(record, settings);
+  const persisted = await persist(sealed, settings);
   return {
     id: contextId,
     content: budget.content,
@@ -269,9 +269,9 @@ function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
   return chunk.content ? items.findIndex((item) => item.content.includes(chunk.content)) : -1;
 }
 
-async function persist(record: ContextRecord, settings: AssemblySettings): Promise<boolean> {
+async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
   try {
-    await settings.records.append(recordToRow(record));
+    await settings.records.append(recordToRow(record, canonicalText));
     return true;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

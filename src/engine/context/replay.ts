@@ -8,7 +8,7 @@ import { FabraError } from "../../errors.js";
 import { datetimeToMs } from "../../record/datetime.js";
 import { diffRecords, type RecordDiff } from "../../record/diff.js";
 import { contentHash } from "../../record/hash.js";
-import { toPlain } from "../../record/json-value.js";
+import { toPlain } from "../../record/json.js";
 import type { ContextRecord, RetrievedItemRecord } from "../../record/types.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import { assembleContext } from "./assemble.js";

@@ -3,7 +3,7 @@
 import type { FeatureDef } from "../../define/feature.js";
 import { errorMessage, FabraError, toFabraError } from "../../errors.js";
 import { datetimeToMs, nowDatetime } from "../../record/datetime.js";
-import type { JsonValue } from "../../record/json-value.js";
+import type { JsonValue } from "../../record/json.js";
 import type { FeatureRecord, FeatureSource } from "../../record/types.js";
 import type { OfflineStore, OnlineStore } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";

@@ -3,8 +3,7 @@
 import { FabraError } from "../../errors.js";
 import { canonicalJson } from "../../record/canonical.js";
 import { toDatetime } from "../../record/datetime.js";
-import { parseJson } from "../../record/json.js";
-import { JsonFloat, toPlain, type JsonObject, type JsonValue } from "../../record/json-value.js";
+import { parseJson, JsonFloat, toPlain, type JsonObject, type JsonValue } from "../../record/json.js";
 
 /** Converts a user value to a record value; `where` names it in errors. */
 export function toJsonValue(value: unknown, where: string): JsonValue {

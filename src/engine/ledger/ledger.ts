@@ -4,11 +4,8 @@ import { FabraError } from "../../errors.js";
 import { toEpochMicros } from "../../record/datetime.js";
 import { canonicalRecordText } from "../../record/hash.js";
 import { normalizeContextId } from "../../record/id.js";
-import { readRecordText } from "../../record/read.js";
 import type { ContextRecord } from "../../record/types.js";
-import { verifyCanonicalBytes, verifyRecord, type VerifyOptions, type VerifyResult } from "../../record/verify.js";
-import { verifyStoredTextFull } from "../../record/verify-stored.js";
-import { failRecordHash } from "../../record/verify-result.js";
+import { failRecordHash, readRecordText, verifyRecord, verifyStored, type VerifyOptions, type VerifyResult } from "../../record/verify.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../../stores/types.js";
 
 export async function getLedgerRow(records: RecordStore, id: string): Promise<LedgerRow> {
@@ -34,7 +31,7 @@ export function rowToRecord(row: LedgerRow): ContextRecord {
  */
 export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): VerifyResult {
   const filedAs = storedContextId(row.canonicalText);
-  return checkColumns(verifyStoredTextFull(row.canonicalText, row.contextId, opts), row, filedAs);
+  return checkColumns(verifyStored(row.canonicalText, row.contextId, opts), row, filedAs);
 }
 
 /**
@@ -43,7 +40,7 @@ export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): Verif
  */
 export function verifyRawLedgerRow(row: RawLedgerRow, opts: VerifyOptions = {}, consume = false): VerifyResult {
   const filedAs = storedContextId(row.canonicalBytes); // read before verification may reuse the bytes
-  return checkColumns(verifyCanonicalBytes(row.canonicalBytes, row.contextId, opts, { scratch: consume }), row, filedAs);
+  return checkColumns(verifyStored(row.canonicalBytes, row.contextId, opts, { fast: true, scratch: consume }), row, filedAs);
 }
 
 /**
@@ -99,7 +96,7 @@ export interface LedgerVerification {
 
 /**
  * Verifies every row of the ledger (`fabra context verify --all`); `progress` hears the count after each batch.
- * Rows take the fast byte path (verify-bytes.ts), which hashes every byte but reads the top-level content where
+ * Rows take the fast byte path (record/verify/stored-fast.ts), which hashes every byte but reads the top-level content where
  * canonical text has it without parsing the rest, so a row re-sealed with a second top-level `content` key (a forgery
  * that recomputed both hashes, which signatures catch) passes here and fails `verify <id>`, `show` and export.
  */
@@ -138,7 +135,8 @@ export async function readTextFile(path: string): Promise<string> {
   }
 }
 
-export function recordToRow(record: ContextRecord): LedgerRow {
+/** The ledger row of a record; a sealed record hands over its canonical text (sealRecord), so it is not built again. */
+export function recordToRow(record: ContextRecord, canonicalText: string = canonicalRecordText(record)): LedgerRow {
   return {
     contextId: record.context_id,
     createdAt: record.created_at,
@@ -147,7 +145,7 @@ export function recordToRow(record: ContextRecord): LedgerRow {
     tokenCount: record.token_count,
     recordHash: record.integrity.record_hash,
     previousContextId: record.integrity.previous_context_id,
-    canonicalText: canonicalRecordText(record),
+    canonicalText,
   };
 }
 

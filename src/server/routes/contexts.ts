@@ -8,7 +8,7 @@ import { assemblyJson, comparisonJson, recordPageJson, replayJson, verificationJ
 import { getLedgerRow, verifyLedgerRow } from "../../engine/ledger/ledger.js";
 import { replayContext } from "../../engine/context/replay.js";
 import { normalizeContextId } from "../../record/id.js";
-import { toPlain } from "../../record/json-value.js";
+import { toPlain } from "../../record/json.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import { JSON_TYPE, respond, queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
 import type { ServerMetrics } from "../metrics.js";

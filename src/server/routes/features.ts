@@ -4,7 +4,7 @@ import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
 import { featureValueJson } from "../../api/shapes.js";
 import { entityIdOf } from "../../engine/features/entity-id.js";
-import type { JsonObject, JsonValue } from "../../record/json-value.js";
+import type { JsonObject, JsonValue } from "../../record/json.js";
 import { JSON_TYPE, queryDatetime, readJsonObject, requiredQuery, respond, sendJson } from "../http.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 

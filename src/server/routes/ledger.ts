@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { recordSummaryJson } from "../../api/shapes.js";
 import { recordToRow, verifyLedgerRow } from "../../engine/ledger/ledger.js";
 import { normalizeContextId } from "../../record/id.js";
-import { readRecordText } from "../../record/read.js";
+import { readRecordText } from "../../record/verify.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import type { LedgerRow } from "../../stores/types.js";
 import { queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";

@@ -1,7 +1,7 @@
 // The ledger through a running `fabra serve` (its /v1/ledger routes), used by `fabra context ...` while that server
 // holds an embedded DuckDB file. Appends are verified by the server before they are written.
 import { FabraError } from "../../errors.js";
-import type { JsonObject } from "../../record/json-value.js";
+import type { JsonObject } from "../../record/json.js";
 import { FabraHttpClient } from "../../remote/client.js";
 import { scanLedger } from "../record-filter.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";

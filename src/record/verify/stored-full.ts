@@ -1,13 +1,12 @@
 // Verifying a record as stored (a ledger row: the record's exact canonical text), the full way: the text is parsed
-// whole and checked as a CRS-001 record, and its stored bytes are hashed. This is the reference the fast byte path
-// (verify-bytes.ts) must agree with, and what decides every row that path does not accept.
-import { FabraError } from "../errors.js";
-import { canonicalJson } from "./canonical.js";
-import { contentHash, integrityForHashing, sha256Hex } from "./hash.js";
-import { parseJsonObjectSpans } from "./json.js";
-import type { JsonObject } from "./json-value.js";
-import { recordFromJson } from "./schema.js";
-import { failRecordHash, verifyResult, type VerifyOptions, type VerifyResult } from "./verify-result.js";
+// whole and checked as a CRS-001 record, and its stored bytes are hashed. This is what `verifyStored` does, the
+// reference the fast byte path (stored-fast.ts) must agree with, and what decides every row that path does not accept.
+import { FabraError } from "../../errors.js";
+import { canonicalJson } from "../canonical.js";
+import { contentHash, integrityForHashing, sha256Hex } from "../hash.js";
+import { parseJsonObjectSpans, type JsonObject } from "../json.js";
+import { recordFromJson } from "../schema.js";
+import { failRecordHash, verifyResult, type VerifyOptions, type VerifyResult } from "./result.js";
 
 /** Says why stored text cannot be verified at all (not JSON, not a CRS-001 record). */
 function unreadableResult(contextId: string, reason: string): VerifyResult {
@@ -22,7 +21,7 @@ function unreadableResult(contextId: string, reason: string): VerifyResult {
  * integrity object itself must be in canonical form. Text that is not a CRS-001 record fails record_hash with the
  * reason as `actual`; it never throws for bad text, so `verify --all` reports the row and goes on.
  */
-export function verifyStoredTextFull(text: string, contextId: string, opts: VerifyOptions = {}): VerifyResult {
+export function verifyStoredFull(text: string, contextId: string, opts: VerifyOptions = {}): VerifyResult {
   let parsed: ReturnType<typeof parseJsonObjectSpans>;
   let record: ReturnType<typeof recordFromJson>;
   try {

@@ -4,14 +4,14 @@
 // string is built for the record. Canonical text is printable ASCII (every other character is \uXXXX-escaped); the
 // searched-for bytes are ASCII, which never occur inside a multi-byte UTF-8 sequence, so other UTF-8 text is searched
 // just as correctly (and fails its hash). It only ever confirms a row: whatever it does not recognize, or finds
-// wrong, is left to the full path (verify-stored.ts), which decides.
+// wrong, is left to the full path (stored-full.ts), which decides. Private to verify.ts (`verifyStored` with `fast`).
 import { createHash } from "node:crypto";
-import { quoteString } from "./canonical.js";
-import { normalizeDatetime } from "./datetime.js";
-import { sha256Hex } from "./hash.js";
-import { closingQuote, unescapeUtf8 } from "./json-bytes.js";
-import type { IntegrityRecord } from "./types.js";
-import { verifyResult, type VerifyOptions, type VerifyResult } from "./verify-result.js";
+import { quoteString } from "../canonical.js";
+import { normalizeDatetime } from "../datetime.js";
+import { sha256Hex } from "../hash.js";
+import type { IntegrityRecord } from "../types.js";
+import { verifyResult, type VerifyOptions, type VerifyResult } from "./result.js";
+import { closingQuote, unescapeUtf8 } from "./string-bytes.js";
 
 const INTEGRITY_KEY = Buffer.from('"integrity":{', "latin1");
 const CONTENT_KEY = Buffer.from(',"content":"', "latin1");
@@ -198,7 +198,7 @@ function restoreInPlace(text: Buffer, shared: number, end: number): void {
  * escaped, so `"integrity":{` and `,"content":"` cannot start within one. Text that is not canonical cannot reach
  * a match of both hashes unless someone hashed those very bytes.
  */
-export function verifyStoredBytesFast(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}, fast: FastPathOptions = {}): VerifyResult | null {
+export function verifyStoredFast(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}, fast: FastPathOptions = {}): VerifyResult | null {
   const text = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const keyAt = lastIntegrityKey(text);
   if (keyAt < 0) return null;

@@ -1,6 +1,7 @@
 // What a verification says: each check with the expected (stored) and actual (recomputed) value, and the first
-// that failed. Every verification path builds its result here, so equal inputs give equal results.
-import { signatureMatches, type SigningKey } from "./sign.js";
+// that failed. Every verification path (verify.ts and its private parts here) builds its result here, so equal
+// inputs give equal results.
+import { signatureMatches, type SigningKey } from "../sign.js";
 
 export type CheckName = "content_hash" | "record_hash" | "signature";
 

@@ -1,5 +1,6 @@
-// JSON string values read straight from ASCII bytes (canonical record text as stored): where a string ends, and
-// its value as UTF-8 bytes, without making a JS string. Anything these do not accept, the caller reads the slow way.
+// JSON string values read straight from ASCII bytes (canonical record text as stored), for the fast path: where a
+// string ends, and its value as UTF-8 bytes, without making a JS string. Anything these do not accept, the caller
+// reads the slow way.
 
 /** The index of the quote closing the string whose body starts at `from` (just after its opening quote), or -1. */
 export function closingQuote(bytes: Uint8Array & { indexOf(value: number, from: number): number }, from: number): number {
