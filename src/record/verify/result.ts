@@ -32,7 +32,7 @@ export interface VerifyOptions {
 }
 
 /** The integrity fields a verification reads. */
-export interface IntegrityFields {
+interface IntegrityFields {
   record_hash: string;
   content_hash: string;
   signature: string | null;
