@@ -23,7 +23,7 @@ export async function loadTable(c: DuckDBConnection, duck: DuckDriver, name: str
   const appender = await c.createAppender(name);
   try {
     for (const row of table.rows) {
-      table.columns.forEach((col, i) => append(appender, duck, kinds[i] as Kind, row[col]));
+      for (let i = 0; i < table.columns.length; i++) append(appender, duck, kinds[i] as Kind, row[table.columns[i] as string]);
       appender.endRow();
     }
     appender.flushSync();
@@ -68,21 +68,12 @@ function kindOf(values: unknown[], datetime: boolean): Kind {
 const jsonText = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
 
 function append(appender: DuckDBAppender, duck: DuckDriver, kind: Kind, v: unknown): void {
-  if (v === null || v === undefined) return appender.appendNull();
-  switch (kind) {
-    case "BOOLEAN":
-      return appender.appendBoolean(v as boolean);
-    case "BIGINT":
-      return appender.appendBigInt(BigInt(v as number | bigint));
-    case "DOUBLE":
-      return appender.appendDouble(Number(v));
-    case "TIMESTAMP":
-      return appender.appendTimestamp(new duck.DuckDBTimestampValue(toEpochMicros(v as string)));
-    case "VARCHAR":
-      return appender.appendVarchar(v as string);
-    case "JSON":
-      return appender.appendVarchar(jsonText(v));
-    case "TEXT":
-      return appender.appendVarchar(cellText(v));
-  }
+  if (v === null || v === undefined) appender.appendNull();
+  else if (kind === "BOOLEAN") appender.appendBoolean(v as boolean);
+  else if (kind === "BIGINT") appender.appendBigInt(BigInt(v as number | bigint));
+  else if (kind === "DOUBLE") appender.appendDouble(Number(v));
+  else if (kind === "TIMESTAMP") appender.appendTimestamp(new duck.DuckDBTimestampValue(toEpochMicros(v as string)));
+  else if (kind === "VARCHAR") appender.appendVarchar(v as string);
+  else if (kind === "JSON") appender.appendVarchar(jsonText(v));
+  else appender.appendVarchar(cellText(v));
 }

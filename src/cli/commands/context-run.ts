@@ -4,7 +4,7 @@ import { FabraError, isFabraError } from "../../errors.js";
 import { assemblyJson } from "../../api/contexts.js";
 import { withFabraOrServer } from "../../app/project.js";
 import { parseJson } from "../../record/json.js";
-import { isJsonObject, toPlain, type JsonObject } from "../../record/json-value.js";
+import { isJsonObject, toPlain, type JsonObject, type JsonValue } from "../../record/json-value.js";
 import { toJsonText } from "../../record/json-text.js";
 import { collect, outputFormat, print, projectOptions } from "../options.js";
 import { renderAssembly } from "../render/assembly-view.js";
@@ -45,7 +45,7 @@ export function registerContextRun(context: Command): void {
 export function parseInputs(flags: { input: string[]; inputs?: string }): JsonObject {
   let inputs: JsonObject = {};
   if (flags.inputs !== undefined) {
-    let parsed;
+    let parsed: JsonValue;
     try {
       parsed = parseJson(flags.inputs, "--inputs");
     } catch (err) {

@@ -214,7 +214,7 @@ function merge(
     // Rows read from a file were checked by the store (column names are the file's); the caller's are checked here.
     if (!owned) {
       for (const name of outputNames) {
-        if (Object.prototype.hasOwnProperty.call(row, name)) {
+        if (Object.hasOwn(row, name)) {
           throw new FabraError("INVALID_ARGUMENT", `Event ${i} already has a column "${name}", which the training data adds`, {
             hint: "Rename that column of the events; feature values are added as columns named after the features.",
           });
