@@ -5,12 +5,11 @@
 import { homedir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
-import type { EmbedderConfig } from "../engine/retrieval/embedder.js";
 import { FabraError } from "../errors.js";
 import type { Environment } from "../record/types.js";
 import type { SignatureMode } from "../record/sign.js";
 import type { LoadedConfig } from "./load.js";
-import { configSchema, type ParsedConfig } from "./schema.js";
+import { configSchema, type EmbedderConfig, type ParsedConfig } from "./schema.js";
 
 export type OfflineConfig = { type: "duckdb"; path: string } | { type: "postgres"; url: string; poolSize: number; schema: string };
 export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string; timeoutMs: number };

@@ -48,6 +48,9 @@ const openaiEmbedder = z.strictObject({
   apiKeyEnv: z.string().min(1).optional(),
   batchSize: z.number().int().min(1).max(2048).optional(),
 });
+/** The embedder setting; its type is the one `EmbedderConfig` (the embedder reads it from here). */
+export const embedderSchema = z.discriminatedUnion("type", [lexicalEmbedder, openaiEmbedder]);
+export type EmbedderConfig = z.infer<typeof embedderSchema>;
 
 export const configSchema = z.strictObject({
   /** A name for the project (shown by `fabra doctor`). */
@@ -63,7 +66,7 @@ export const configSchema = z.strictObject({
       vector: z.discriminatedUnion("type", [memoryVector, pgvectorVector]).optional(),
     })
     .default({}),
-  embedder: z.discriminatedUnion("type", [lexicalEmbedder, openaiEmbedder]).default({ type: "lexical" }),
+  embedder: embedderSchema.default({ type: "lexical" }),
   chunking: z
     .strictObject({ chunkTokens: z.number().int().min(8).default(256), overlapTokens: z.number().int().min(0).default(32) })
     .default({ chunkTokens: 256, overlapTokens: 32 }),

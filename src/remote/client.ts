@@ -1,7 +1,16 @@
-// A small client for a running fabra server's HTTP API (found through its state file): JSON in and out, read
-// losslessly, and the server's `{ error: { code, message, hint } }` turned back into the same FabraError.
+// The CLI's client for a running fabra server's HTTP API (found through its state file): one method per thing the
+// CLI asks of it, each sending and reading the api/ wire shapes (bodies kind-preserving, records read losslessly),
+// and the server's `{ error: { code, message, hint } }` turned back into the same FabraError.
+import type { ContextResult } from "../define/types.js";
 import { FabraError, type FabraErrorCode } from "../errors.js";
-import { parseJson, type JsonValue, toJsonText } from "../record/json.js";
+import { parseJson, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
+import { recordFromJson } from "../record/schema.js";
+import type { AppendOutcome, LedgerRow, RecordFilter } from "../stores/types.js";
+import { assemblyFromJson, assemblyShape, replayShape, type ReplayJson } from "../api/contexts.js";
+import { ledgerAppendShape, ledgerCountShape, ledgerRowFromJson, ledgerRowShape, ledgerRowsShape } from "../api/ledger-rows.js";
+import { parseShape } from "../api/wire.js";
+
+type Method = "GET" | "POST";
 
 export class FabraHttpClient {
   constructor(
@@ -9,18 +18,77 @@ export class FabraHttpClient {
     private readonly token: string,
   ) {}
 
+  // ---------------------------------------------------------------- contexts
+
+  /** Assembles a context in the server (its record written there) and reads the result and the record back. */
+  async runContext(name: string, inputs: JsonObject): Promise<ContextResult> {
+    const path = `/v1/context/${encodeURIComponent(name)}`;
+    const assembly = parseShape(assemblyShape, await this.plain("POST", path, inputs), this.answer("POST", path));
+    const record = recordFromJson(await this.lossless("GET", `/v1/contexts/${encodeURIComponent(assembly.context_id)}`));
+    return assemblyFromJson(assembly, record);
+  }
+
+  /** Replays a record in the server (recorded inputs, or today's with `live`); the new record is written there. */
+  async replay(contextId: string, live: boolean): Promise<ReplayJson> {
+    const path = `/v1/contexts/${encodeURIComponent(contextId)}/replay`;
+    return parseShape(replayShape, await this.plain("POST", path, { live }), this.answer("POST", path));
+  }
+
+  // ---------------------------------------------------------------- the ledger's rows (the remote record store)
+
+  /** Appends a record by its canonical text; the server verifies it first. */
+  async appendRow(canonicalText: string): Promise<AppendOutcome> {
+    const path = "/v1/ledger/rows";
+    return parseShape(ledgerAppendShape, await this.lossless("POST", path, { canonical_text: canonicalText }), this.answer("POST", path)).outcome;
+  }
+
+  /** The row of one record, or null when the ledger has none with that id. */
+  async getRow(contextId: string): Promise<LedgerRow | null> {
+    const path = `/v1/ledger/rows/${encodeURIComponent(contextId)}`;
+    let body: JsonValue;
+    try {
+      body = await this.lossless("GET", path);
+    } catch (err) {
+      if (err instanceof FabraError && err.code === "RECORD_NOT_FOUND") return null;
+      throw err;
+    }
+    return ledgerRowFromJson(parseShape(ledgerRowShape, body, this.answer("GET", path)));
+  }
+
+  /** One page of rows (the server caps `limit` at its largest page). */
+  async listRows(filter: RecordFilter): Promise<LedgerRow[]> {
+    const path = `/v1/ledger/rows?${filterQuery(filter)}`;
+    return parseShape(ledgerRowsShape, await this.lossless("GET", path), this.answer("GET", "/v1/ledger/rows")).rows.map(ledgerRowFromJson);
+  }
+
+  async countRows(filter: Omit<RecordFilter, "limit" | "cursor" | "order">): Promise<number> {
+    const path = `/v1/ledger/count?${filterQuery(filter)}`;
+    return parseShape(ledgerCountShape, await this.lossless("GET", path), this.answer("GET", "/v1/ledger/count")).count;
+  }
+
+  // ---------------------------------------------------------------- transport
+
+  private answer(method: Method, path: string): string {
+    return `The answer of ${this.url} to ${method} ${path}`;
+  }
+
   /** The response as a kind-preserving JSON value (12.0 stays a float, big integers exact). */
-  async call(method: "GET" | "POST", path: string, body?: unknown): Promise<JsonValue> {
+  private async lossless(method: Method, path: string, body?: unknown): Promise<JsonValue> {
     return parseJson(await this.text(method, path, body), `the response to ${method} ${path}`);
   }
 
   /** The response as plain JS values (for display). */
-  async callPlain<T = unknown>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
-    return JSON.parse(await this.text(method, path, body)) as T;
+  private async plain(method: Method, path: string, body?: unknown): Promise<unknown> {
+    const text = await this.text(method, path, body);
+    try {
+      return JSON.parse(text) as unknown;
+    } catch {
+      throw new FabraError("STORE_UNAVAILABLE", `${this.answer(method, path)} is not JSON`, { hint: "Check that the URL in the state file is a fabra server, and its log." });
+    }
   }
 
   /** The response body as text, or the server's error as a FabraError. */
-  async text(method: "GET" | "POST", path: string, body?: unknown): Promise<string> {
+  private async text(method: Method, path: string, body?: unknown): Promise<string> {
     let res: Response;
     try {
       res = await fetch(this.url + path, {
@@ -39,6 +107,18 @@ export class FabraHttpClient {
     if (!res.ok) throw errorFrom(res.status, text, this.url);
     return text;
   }
+}
+
+/** A record filter as the /v1/ledger query string. */
+function filterQuery(filter: RecordFilter): string {
+  const params = new URLSearchParams();
+  if (filter.contextFunction !== undefined) params.set("function", filter.contextFunction);
+  if (filter.since !== undefined) params.set("since", filter.since);
+  if (filter.until !== undefined) params.set("until", filter.until);
+  if (filter.order !== undefined) params.set("order", filter.order);
+  if (filter.limit !== undefined) params.set("limit", String(filter.limit));
+  if (filter.cursor !== undefined) params.set("cursor", filter.cursor);
+  return params.toString();
 }
 
 function errorFrom(status: number, text: string, url: string): FabraError {

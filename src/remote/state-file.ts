@@ -20,7 +20,7 @@ export function stateFilePath(duckdbPath: string): string {
 export async function writeStateFile(path: string, state: ServerState): Promise<void> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
-    await writeFile(tmp, JSON.stringify(state, null, 2) + "\n", { mode: 0o600 });
+    await writeFile(tmp, `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
     await chmod(tmp, 0o600); // whatever the umask
     await rename(tmp, path);
   } catch (err) {

@@ -20,7 +20,7 @@ export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): P
   }
 }
 
-/** The ledger through a running `fabra serve` that holds the local DuckDB file (see src/server/state-file.ts). */
+/** The ledger through a running `fabra serve` that holds the local DuckDB file (see src/remote/state-file.ts). */
 export async function openRemoteRecordStore(url: string, token: string): Promise<RecordStore> {
   return (await import("./remote/records.js")).open(url, token);
 }
@@ -117,14 +117,4 @@ async function closeAll(stores: Closable[]): Promise<void> {
   stores.length = 0;
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
-}
-
-/** Writes rows to a Parquet file; an in-memory DuckDB does it, whatever stores are configured. */
-export async function writeParquetFile(path: string, columns: string[], rows: Record<string, unknown>[], datetimeColumns: string[] = []): Promise<void> {
-  return (await import("../io/duckdb-files.js")).writeParquet(path, columns, rows, datetimeColumns);
-}
-
-/** The column names of a CSV (header row) or Parquet events file; an in-memory DuckDB reads them, whatever the stores. */
-export async function eventFileColumns(path: string, format: "csv" | "parquet"): Promise<string[]> {
-  return (await import("./duckdb/offline-pit.js")).eventFileColumns(path, format);
 }

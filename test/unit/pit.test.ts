@@ -197,6 +197,24 @@ describe("getTrainingData on a hand-built history", () => {
     expect(viaKeys).toHaveLength(5);
   });
 
+  it("fails the same way whether the store or fabra reads the events file", async () => {
+    const real = fabra.stores.offline;
+    const noFiles = Object.create(real, { capabilities: { value: { ...real.capabilities, readsEventFiles: false } } }) as typeof real;
+    const { getTrainingData } = await import("../../src/engine/features/training-data.js");
+    const cases = [
+      ["clash.csv", "entity_id,timestamp,score\nu1,2026-01-01T00:00:00Z,3\n", /clash\.csv already has a column "score", the name of a requested feature/],
+      ["no-entity.csv", "entity_id,timestamp\nu1,2026-01-01T00:00:00Z\n,2026-01-02T00:00:00Z\n", /no-entity\.csv row 2: the entity column "entity_id" is empty/],
+      ["bad-time.csv", "entity_id,timestamp\nu1,soon\n", /bad-time\.csv row 1: "soon" in column "timestamp" is not a datetime/],
+    ] as const;
+    for (const [name, text, message] of cases) {
+      const path = join(dir, name);
+      writeFileSync(path, text);
+      const args = { entities: path, features: ["score"] };
+      await expect(fabra.getTrainingData(args), name).rejects.toThrow(message);
+      await expect(getTrainingData({ definitions: fabra.definitions, offline: noFiles }, args), name).rejects.toThrow(message);
+    }
+  });
+
   it("fails loudly on bad input, never with a partial result", async () => {
     const bad = join(dir, "bad.csv");
     writeFileSync(bad, "entity_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,yesterday\n");

@@ -2,8 +2,7 @@
 // inputs (recorded features and chunks, or today's with --live), write the new record, show the diff.
 // While a `fabra serve` holds the local ledger, the replay runs in that server.
 import type { Command } from "commander";
-import type { ReplayJson } from "../../api/shapes.js";
-import { replayJson } from "../../api/shapes.js";
+import { replayJson, type ReplayJson } from "../../api/contexts.js";
 import { replayContext } from "../../engine/context/replay.js";
 import { withFabraOrServer } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
@@ -24,7 +23,7 @@ export function registerContextReplay(context: Command): void {
       const result = await withFabraOrServer<ReplayJson>(
         projectOptions(cmd),
         async (fabra) => replayJson(await replayContext(fabra, contextId, { live })),
-        (server) => server.callPlain<ReplayJson>("POST", `/v1/contexts/${contextId}/replay`, { live }),
+        (server) => server.replay(contextId, live),
       );
       print(format === "json" ? toJsonText(result, 2) : renderReplay(result));
     });

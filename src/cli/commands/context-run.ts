@@ -1,11 +1,9 @@
 // `fabra context run <function> --input key=value ...`: assemble a context, print content, id and drops.
 import type { Command } from "commander";
 import { FabraError, isFabraError } from "../../errors.js";
-import type { ContextResult } from "../../define/types.js";
-import { assemblyJson } from "../../api/shapes.js";
+import { assemblyJson } from "../../api/contexts.js";
 import { withFabraOrServer } from "../../app/project.js";
-import { parseJson, isJsonObject, toPlain, type JsonObject, toJsonText } from "../../record/json.js";
-import { recordFromJson } from "../../record/schema.js";
+import { parseJson, isJsonObject, toPlain, type JsonObject, type JsonValue, toJsonText } from "../../record/json.js";
 import { collect, outputFormat, print, projectOptions } from "../options.js";
 import { renderAssembly } from "../render/assembly-view.js";
 
@@ -32,23 +30,9 @@ export function registerContextRun(context: Command): void {
       const result = await withFabraOrServer(
         projectOptions(cmd),
         (fabra) => fabra.runContext(name, toPlain(inputs) as Record<string, unknown>, { recordedInputs: inputs }),
-        // A `fabra serve` holds the local ledger: assemble in that server (the body sent kind-preserving), then read
-        // its record back.
-        async (server) => {
-          const res = await server.callPlain<ReturnType<typeof assemblyJson>>("POST", `/v1/context/${encodeURIComponent(name)}`, inputs);
-          const record = recordFromJson(await server.call("GET", `/v1/contexts/${res.context_id}`));
-          const m = res.meta;
-          const meta = {
-            budgetExceeded: m.budget_exceeded,
-            freshnessStatus: m.freshness_status,
-            freshnessViolations: m.freshness_violations,
-            latencyMs: m.latency_ms,
-            estimatedCostUsd: m.estimated_cost_usd,
-            recordHash: res.record_hash,
-            persisted: m.persisted,
-          };
-          return { id: res.context_id, content: res.content, tokenCount: res.token_count, dropped: res.dropped, meta, record } satisfies ContextResult;
-        },
+        // A `fabra serve` holds the local ledger: assemble in that server (the inputs sent kind-preserving), then
+        // read its record back.
+        (server) => server.runContext(name, inputs),
       );
       if (format === "json") return print(toJsonText(assemblyJson(result), 2));
       print(renderAssembly(result));
@@ -59,7 +43,7 @@ export function registerContextRun(context: Command): void {
 export function parseInputs(flags: { input: string[]; inputs?: string }): JsonObject {
   let inputs: JsonObject = {};
   if (flags.inputs !== undefined) {
-    let parsed;
+    let parsed: JsonValue;
     try {
       parsed = parseJson(flags.inputs, "--inputs");
     } catch (err) {

@@ -2,13 +2,11 @@
 // value as of the event's time) to CSV on stdout, or to a .csv, .parquet or .json file.
 import { extname, resolve } from "node:path";
 import type { Command } from "commander";
-import { formatCsv } from "../../io/csv.js";
 import { getTrainingTable } from "../../engine/features/training-data.js";
 import { FabraError } from "../../errors.js";
-import { checkOutputPath, writeFileAtomic } from "../../util/fs-atomic.js";
+import { checkOutputPath } from "../../util/fs-atomic.js";
 import { withFabra } from "../../app/project.js";
-import { toJsonText } from "../../record/json.js";
-import { writeParquetFile } from "../../stores/index.js";
+import { writeCsvTo, writeTableFile } from "../../io/write-table.js";
 import { collect, print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
 
@@ -59,9 +57,8 @@ export function registerTrainingData(program: Command): void {
           includeAsOf: flags.asOf === true,
           cwd: options.cwd,
         });
-        if (format === "stdout") return void process.stdout.write(formatCsv(columns, rows));
-        if (format === "parquet") await writeParquetFile(path, columns, rows, [timestampColumn, ...features.map((f) => `${f}_as_of`)]);
-        else await writeFileAtomic(path, format === "csv" ? formatCsv(columns, rows) : `${toJsonText(rows, 2)}\n`);
+        if (format === "stdout") return writeCsvTo(process.stdout, { columns, rows });
+        await writeTableFile(path, format, { columns, rows }, { datetimeColumns: [timestampColumn, ...features.map((f) => `${f}_as_of`)] });
         const coverage = features.map((f) => `${f} ${rows.length === 0 ? 0 : Math.round((100 * rows.filter((r) => r[f] !== null).length) / rows.length)}%`);
         print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (entity column ${entityColumn}, time column ${timestampColumn}; values found: ${coverage.join(", ")})`));
       });

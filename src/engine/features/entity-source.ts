@@ -5,7 +5,7 @@ import { extname } from "node:path";
 import type { EntitySource, FeatureDef } from "../../define/feature.js";
 import { FabraError } from "../../errors.js";
 import type { OfflineStore } from "../../stores/types.js";
-import { parseCsv } from "../../io/csv.js";
+import { readCsvText } from "../../io/read-csv.js";
 import { entityIdOf } from "./entity-id.js";
 
 /** Entity ids to materialize; `total` is known for lists and queries, not for generators. */
@@ -87,7 +87,7 @@ export async function readEntitiesFile(path: string, options: { column?: string;
   }
   const firstLine = text.slice(0, text.search(/\r?\n|$/));
   const isCsv = extname(path).toLowerCase() === ".csv" || firstLine.includes(",") || options.column !== undefined;
-  const ids = isCsv ? csvIds(text, path, options) : lineIds(text);
+  const ids = isCsv ? await csvIds(path, options) : lineIds(text);
   if (ids.length === 0) throw new FabraError("INVALID_ARGUMENT", `The entities file ${path} has no entity ids`, { hint: "Put one entity id per line." });
   return ids;
 }
@@ -99,10 +99,8 @@ function lineIds(text: string): string[] {
     .filter((l) => l !== "" && !l.startsWith("#"));
 }
 
-function csvIds(text: string, path: string, options: { column?: string; entity?: string }): string[] {
-  const [header, ...rows] = parseCsv(text, path);
-  if (!header) return [];
-  const names = header.map((h) => h.trim());
+async function csvIds(path: string, options: { column?: string; entity?: string }): Promise<string[]> {
+  const { columns: names, rows } = await readCsvText(path, "the entities file");
   const entity = options.entity;
   const candidates = options.column !== undefined ? [options.column] : ["entity_id", ...(entity ? [`${entity}_id`, entity] : []), "id"];
   const index = candidates.map((c) => names.indexOf(c)).find((i) => i >= 0) ?? (options.column === undefined && names.length === 1 ? 0 : -1);
@@ -113,9 +111,9 @@ function csvIds(text: string, path: string, options: { column?: string; entity?:
   }
   const ids: string[] = [];
   rows.forEach((row, i) => {
-    if (row.length === 1 && row[0] === "") return; // blank line
+    if (names.length === 1 && row[0] === null) return; // a blank line (DuckDB skips those of wider files itself)
     const id = (row[index] ?? "").trim();
-    if (id === "") throw new FabraError("INVALID_ARGUMENT", `${path} line ${i + 2}: the entity column "${names[index]}" is empty`, { hint: "Every row needs an entity id." });
+    if (id === "") throw new FabraError("INVALID_ARGUMENT", `${path} row ${i + 1}: the entity column "${names[index]}" is empty`, { hint: "Every row needs an entity id." });
     ids.push(id);
   });
   return ids;

@@ -1,14 +1,15 @@
 // Point-in-time training data: each event row gets each feature's value as it was at the event's time (the latest
 // value computed at or before it, never after; null before the first value or when older than the feature's max
-// age). Events are rows in memory or a CSV/Parquet file; the offline store does the join (DuckDB: ASOF LEFT JOIN
-// reading the file itself). Errors are never swallowed: a bad row, column or file fails the whole call.
+// age). Events are rows in memory or a CSV/Parquet file (read by io/event-file.ts); the offline store does the join
+// (DuckDB: ASOF LEFT JOIN reading the file itself). Errors are never swallowed: a bad row, column or file fails the
+// whole call.
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import { suggest, type Definitions } from "../../define/collect.js";
 import { FabraError } from "../../errors.js";
 import { normalFormMicros, normalizeDatetime, toDatetime } from "../../record/datetime.js";
 import { entityName } from "../../define/feature.js";
-import { eventFileColumns, openOfflineStore } from "../../stores/index.js";
+import { eventFileColumns, readEventFile } from "../../io/event-file.js";
 import type { OfflineStore, PitEventFile, PitFeature, PitResult } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";
 import { unknownFeature } from "./read.js";
@@ -102,7 +103,8 @@ export async function getTrainingTable(deps: TrainingDataDeps, options: Training
       result = await deps.offline.pointInTime(file, features, pitOptions);
       rows = result.events ?? [];
     } else {
-      rows = await readEventFile(file);
+      // The store does not read files: io/ reads the events (same parsing, column types and errors as DuckDB's join).
+      rows = await readEventFile(file, features.map((f) => f.name));
       result = await deps.offline.pointInTime(keysOf(rows, entityColumn, timestampColumn, file.path), features, pitOptions);
     }
   } else {
@@ -162,16 +164,6 @@ async function eventFile(path: string, cwd: string): Promise<PitEventFile> {
   return { kind: "file", path: full, format, entityColumn: "", timestampColumn: "" };
 }
 
-/** For stores that do not read files: DuckDB in memory reads it (same parsing and column types as the DuckDB store). */
-async function readEventFile(file: PitEventFile): Promise<Record<string, unknown>[]> {
-  const scratch = await openOfflineStore({ type: "duckdb", path: ":memory:" });
-  try {
-    return (await scratch.pointInTime(file, [])).events ?? [];
-  } finally {
-    await scratch.close();
-  }
-}
-
 function keysOf(rows: Record<string, unknown>[], entityColumn: string, timestampColumn: string, source: string) {
   const entityIds = new Array<string>(rows.length);
   const timestamps = new Array<string>(rows.length);
@@ -222,7 +214,7 @@ function merge(
     // Rows read from a file were checked by the store (column names are the file's); the caller's are checked here.
     if (!owned) {
       for (const name of outputNames) {
-        if (Object.prototype.hasOwnProperty.call(row, name)) {
+        if (Object.hasOwn(row, name)) {
           throw new FabraError("INVALID_ARGUMENT", `Event ${i} already has a column "${name}", which the training data adds`, {
             hint: "Rename that column of the events; feature values are added as columns named after the features.",
           });

@@ -2,6 +2,7 @@
 // (hashed word and word-pair counts, L2-normalized), so cosine similarity measures shared words, not meaning.
 // No network, no model download: good for the demo, tests and keyword-heavy docs. For semantic search use an
 // OpenAI-compatible endpoint (`embedder: { type: "openai", ... }`, key from the environment).
+import type { EmbedderConfig } from "../../config/schema.js";
 import { FabraError } from "../../errors.js";
 import { maskUrl } from "../../util/mask-url.js";
 
@@ -11,10 +12,6 @@ export interface Embedder {
   readonly dimensions: number;
   embed(texts: string[]): Promise<Float32Array[]>;
 }
-
-export type EmbedderConfig =
-  | { type: "lexical"; dimensions?: number }
-  | { type: "openai"; model: string; dimensions: number; baseUrl?: string; apiKeyEnv?: string; batchSize?: number };
 
 export function createEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv = process.env): Embedder {
   return config.type === "openai" ? new OpenAIEmbedder(config, env) : new LexicalEmbedder(config.dimensions ?? 384);

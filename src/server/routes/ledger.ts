@@ -1,20 +1,15 @@
 // The ledger's rows over HTTP (/v1/ledger/*): what `fabra context ...` in another terminal uses (through
-// stores/records/remote.ts) while this server holds an embedded DuckDB file. Appends are verified first.
+// stores/remote/records.ts) while this server holds an embedded DuckDB file. Appends are verified first.
 import type { Hono } from "hono";
 import { FabraError } from "../../errors.js";
-import { recordSummaryJson } from "../../api/shapes.js";
+import { ledgerAppendJson, ledgerRowJson } from "../../api/ledger-rows.js";
 import { recordToRow, verifyLedgerRow } from "../../engine/ledger/ledger.js";
 import { normalizeContextId } from "../../record/id.js";
 import { readRecordText } from "../../record/verify.js";
 import { verifyOptionsFromEnv } from "../../record/verify-env.js";
-import type { LedgerRow } from "../../stores/types.js";
 import { queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 import { MAX_LIST } from "./contexts.js";
-
-export function rowJson(r: LedgerRow) {
-  return { ...recordSummaryJson(r), canonical_text: r.canonicalText };
-}
 
 export function ledgerRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
   const records = () => deps.runtime.stores.records;
@@ -29,13 +24,13 @@ export function ledgerRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
       limit: queryInt(c, "limit", 100, MAX_LIST),
       cursor: cursor === undefined ? undefined : normalizeContextId(cursor),
     });
-    return sendJson(c, { rows: rows.map(rowJson) });
+    return sendJson(c, { rows: rows.map(ledgerRowJson) });
   });
 
   app.get("/v1/ledger/rows/:id", async (c) => {
     const row = await records().get(normalizeContextId(c.req.param("id")));
     if (!row) throw new FabraError("RECORD_NOT_FOUND", `No context record ${normalizeContextId(c.req.param("id"))} in the ledger`, { hint: "GET /v1/contexts lists the records there." });
-    return sendJson(c, rowJson(row));
+    return sendJson(c, ledgerRowJson(row));
   });
 
   app.get("/v1/ledger/count", async (c) => {
@@ -57,6 +52,6 @@ export function ledgerRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
         hint: "Only intact records enter the ledger.",
       });
     }
-    return sendJson(c, { context_id: row.contextId, outcome: await records().append(row) });
+    return sendJson(c, ledgerAppendJson(row.contextId, await records().append(row)));
   });
 }

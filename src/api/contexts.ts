@@ -1,0 +1,157 @@
+// The wire shapes of contexts: an assembly (POST /v1/context/:name, `context run --format json`), a record's
+// summary and a page of them (GET /v1/contexts, `context list --json`), and a replay. Each with its inverse, so the
+// CLI going through a running server reads the server's answer back into the same values it would compute itself.
+import { z } from "zod";
+import type { ContextResult } from "../define/types.js";
+import type { RecordDiff } from "../record/diff.js";
+import type { ContextRecord } from "../record/types.js";
+import type { ReplayResult } from "../engine/context/replay.js";
+import type { LedgerRow } from "../stores/types.js";
+import { wireInt, wireNumber } from "./wire.js";
+
+// ---------------------------------------------------------------- an assembly
+
+export const droppedItemShape = z.object({
+  source_id: z.string(),
+  priority: wireNumber,
+  token_count: wireInt,
+  reason: z.enum(["budget_exceeded", "priority_cutoff"]),
+});
+
+export const assemblyShape = z.object({
+  context_id: z.string(),
+  content: z.string(),
+  token_count: wireInt,
+  dropped: z.array(droppedItemShape),
+  meta: z.object({
+    budget_exceeded: z.boolean(),
+    freshness_status: z.enum(["guaranteed", "degraded", "unknown"]),
+    freshness_violations: z.array(z.string()),
+    latency_ms: wireNumber,
+    estimated_cost_usd: wireNumber,
+    persisted: z.boolean(),
+  }),
+  record_hash: z.string(),
+});
+export type AssemblyJson = z.output<typeof assemblyShape>;
+
+export function assemblyJson(r: ContextResult): AssemblyJson {
+  return {
+    context_id: r.id,
+    content: r.content,
+    token_count: r.tokenCount,
+    dropped: r.dropped,
+    meta: {
+      budget_exceeded: r.meta.budgetExceeded,
+      freshness_status: r.meta.freshnessStatus,
+      freshness_violations: r.meta.freshnessViolations,
+      latency_ms: r.meta.latencyMs,
+      estimated_cost_usd: r.meta.estimatedCostUsd,
+      persisted: r.meta.persisted,
+    },
+    record_hash: r.meta.recordHash,
+  };
+}
+
+/** The inverse of `assemblyJson`; the record is not on the wire (fetch it by `context_id`). */
+export function assemblyFromJson(json: AssemblyJson, record: ContextRecord): ContextResult {
+  const m = json.meta;
+  return {
+    id: json.context_id,
+    content: json.content,
+    tokenCount: json.token_count,
+    dropped: json.dropped,
+    meta: {
+      budgetExceeded: m.budget_exceeded,
+      freshnessStatus: m.freshness_status,
+      freshnessViolations: m.freshness_violations,
+      latencyMs: m.latency_ms,
+      estimatedCostUsd: m.estimated_cost_usd,
+      recordHash: json.record_hash,
+      persisted: m.persisted,
+    },
+    record,
+  };
+}
+
+// ---------------------------------------------------------------- records in the ledger
+
+export const recordSummaryShape = z.object({
+  context_id: z.string(),
+  created_at: z.string(),
+  context_function: z.string(),
+  environment: z.string(),
+  token_count: wireInt,
+  record_hash: z.string(),
+  previous_context_id: z.string().nullable(),
+});
+export type RecordSummaryJson = z.output<typeof recordSummaryShape>;
+export type RecordSummary = Omit<LedgerRow, "canonicalText">;
+
+export function recordSummaryJson(r: RecordSummary): RecordSummaryJson {
+  return {
+    context_id: r.contextId,
+    created_at: r.createdAt,
+    context_function: r.contextFunction,
+    environment: r.environment,
+    token_count: r.tokenCount,
+    record_hash: r.recordHash,
+    previous_context_id: r.previousContextId,
+  };
+}
+
+export function recordSummaryFromJson(json: RecordSummaryJson): RecordSummary {
+  return {
+    contextId: json.context_id,
+    createdAt: json.created_at,
+    contextFunction: json.context_function,
+    environment: json.environment,
+    tokenCount: json.token_count,
+    recordHash: json.record_hash,
+    previousContextId: json.previous_context_id,
+  };
+}
+
+export const recordPageShape = z.object({ items: z.array(recordSummaryShape), next_cursor: z.string().nullable() });
+export type RecordPageJson = z.output<typeof recordPageShape>;
+
+/** A page of records, newest first (or as ordered); `next_cursor` is the last id when the page is full. */
+export function recordPageJson(rows: RecordSummary[], limit: number): RecordPageJson {
+  const last = rows[rows.length - 1];
+  return { items: rows.map(recordSummaryJson), next_cursor: rows.length === limit && last ? last.contextId : null };
+}
+
+export function recordPageFromJson(json: RecordPageJson): { rows: RecordSummary[]; nextCursor: string | null } {
+  return { rows: json.items.map(recordSummaryFromJson), nextCursor: json.next_cursor };
+}
+
+// ---------------------------------------------------------------- a replay
+
+export const replayShape = z.object({
+  original_id: z.string(),
+  context_id: z.string(),
+  mode: z.enum(["live", "recorded"]),
+  same_content: z.boolean().nullable(),
+  content: z.string(),
+  token_count: wireInt,
+  record_hash: z.string(),
+  persisted: z.boolean(),
+  // Already snake_case and display-only: taken as the server computed it.
+  diff: z.custom<RecordDiff>((v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string", "a record diff"),
+});
+/** What the CLI renders: the replay as the server (or this process) computed it. */
+export type ReplayJson = z.output<typeof replayShape>;
+
+export function replayJson(r: ReplayResult): ReplayJson {
+  return {
+    original_id: r.original.context_id,
+    context_id: r.replay.id,
+    mode: r.live ? "live" : "recorded",
+    same_content: r.sameContent,
+    content: r.replay.content,
+    token_count: r.replay.tokenCount,
+    record_hash: r.replay.meta.recordHash,
+    persisted: r.replay.meta.persisted,
+    diff: r.diff,
+  };
+}
