@@ -9,7 +9,7 @@ export { recordFromJson } from "./schema.js";
 export { verifyRecord, verifyRecordText, verifyCanonicalText, verifyCanonicalBytes } from "./verify.js";
 export type { VerifyResult, VerifyCheck, VerifyOptions, CheckName } from "./verify.js";
 export { newContextId, normalizeContextId, contextIdTime } from "./id.js";
-export { signRecord, parseSigningKey, signingKeyFromEnv, signatureModeFromEnv, signatureMatches, computeSignature } from "./sign.js";
+export { signRecord, parseSigningKey, signatureMatches, computeSignature } from "./sign.js";
 export type { SigningKey, SignatureMode } from "./sign.js";
 export { readRecordText } from "./read.js";
 export { toJsonText } from "./json-text.js";

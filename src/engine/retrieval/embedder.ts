@@ -14,10 +14,19 @@ export interface Embedder {
 
 export type EmbedderConfig =
   | { type: "lexical"; dimensions?: number }
-  | { type: "openai"; model: string; dimensions: number; baseUrl?: string; apiKeyEnv?: string; batchSize?: number };
+  | {
+      type: "openai";
+      model: string;
+      dimensions: number;
+      baseUrl?: string;
+      apiKeyEnv?: string;
+      batchSize?: number;
+      /** The key, read by config from the variable apiKeyEnv names (never from the file). */
+      apiKey?: string | undefined;
+    };
 
-export function createEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv = process.env): Embedder {
-  return config.type === "openai" ? new OpenAIEmbedder(config, env) : new LexicalEmbedder(config.dimensions ?? 384);
+export function createEmbedder(config: EmbedderConfig): Embedder {
+  return config.type === "openai" ? new OpenAIEmbedder(config) : new LexicalEmbedder(config.dimensions ?? 384);
 }
 
 // ------------------------------------------------------------------------------------------ lexical
@@ -100,12 +109,9 @@ class OpenAIEmbedder implements Embedder {
   private readonly apiKey: string;
   private readonly batchSize: number;
 
-  constructor(
-    private readonly config: Extract<EmbedderConfig, { type: "openai" }>,
-    env: NodeJS.ProcessEnv,
-  ) {
+  constructor(private readonly config: Extract<EmbedderConfig, { type: "openai" }>) {
     const keyVar = config.apiKeyEnv ?? "OPENAI_API_KEY";
-    const key = env[keyVar];
+    const key = config.apiKey;
     if (!key) {
       throw new FabraError("INVALID_CONFIG", `The openai embedder needs an API key in ${keyVar}, which is not set`, {
         hint: `export ${keyVar}=sk-...  (or set embedder.apiKeyEnv to the variable that holds it; keys never go in the config file).`,
