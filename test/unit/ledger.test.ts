@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withLedger } from "../../src/app/project.js";
 import { Ledger } from "../../src/engine/ledger/ledger.js";
+import { recordToRow } from "../../src/engine/ledger/rows.js";
 import { readRecordText } from "../../src/record/index.js";
 import { parseSigningKey, signRecord, type SignatureMode } from "../../src/record/sign.js";
 import { openRecordStore } from "../../src/stores/index.js";
@@ -71,6 +72,15 @@ describe("Ledger", () => {
     });
     await expect(ledger.intact(PLAIN_ID, "it will not be replayed")).rejects.toMatchObject({ message: expect.stringMatching(/it will not be replayed$/) });
     expect((await ledgerWith("optional").ledger.export(PLAIN_ID)).contextId).toBe(PLAIN_ID);
+  });
+
+  it("a row whose text does not parse fails verification (it is not an error); showing or exporting it is refused", async () => {
+    const id = "ctx_0190a1b2-0000-7000-8000-0000000000aa";
+    await store.append({ ...recordToRow(plain()), contextId: id, canonicalText: '{"context_id": "broken' });
+    const { ledger } = ledgerWith("optional");
+    expect((await ledger.verify(id)).verification).toMatchObject({ ok: false, failed: { name: expect.any(String) } });
+    await expect(ledger.getVerified(id)).rejects.toThrow();
+    await expect(ledger.export(id)).rejects.toMatchObject({ code: "VERIFICATION_FAILED" });
   });
 
   it("diffs records by id or file, each verified", async () => {

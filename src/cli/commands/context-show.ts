@@ -13,13 +13,15 @@ export function registerContextShow(context: Command): void {
     .action(async (id: string, opts: { format?: string }, cmd: Command) => {
       const format = parseFormat(opts.format, ["text", "json"] as const, "text");
       const verification = await withLedger(projectOptions(cmd), async (ledger) => {
-        const { row, record, verification } = await ledger.verify(id);
         if (format === "json") {
+          // The stored text as it is, parsed or not.
+          const { row, verification } = await ledger.verify(id);
           print(row.canonicalText);
           if (!verification.ok) process.stderr.write(`${row.contextId}\n${verificationLine(verification)}\n`);
-        } else {
-          print(renderRecord(record, verification));
+          return verification;
         }
+        const { record, verification } = await ledger.getVerified(id);
+        print(renderRecord(record, verification));
         return verification;
       });
       if (!verification.ok) process.exitCode = 1;

@@ -45,7 +45,7 @@ export function registerDemo(program: Command): void {
 
         step(5, `Read record ${second.id} back from the ledger and verify it`);
         // Verified as `context verify` would: with the demo project's signing mode and FABRA_SIGNING_KEY.
-        const { record, verification } = await fabra.ledger.verify(second.id);
+        const { record, verification } = await fabra.ledger.getVerified(second.id);
         print(renderRecord(record, verification));
         if (!verification.ok) process.exitCode = 1;
         return second;

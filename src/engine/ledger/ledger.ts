@@ -79,10 +79,15 @@ export class Ledger {
     return verifyLedgerRow(row, this.verifyOptions);
   }
 
-  /** The record filed under `id` with its verification. */
-  async verify(id: string): Promise<VerifiedRecord & { row: LedgerRow }> {
+  /** The row filed under `id` with its verification (never parsed otherwise: a row that does not parse fails). */
+  async verify(id: string): Promise<{ row: LedgerRow; verification: VerifyResult }> {
     const row = await this.row(id);
-    const verification = this.verifyRow(row);
+    return { row, verification: this.verifyRow(row) };
+  }
+
+  /** The record filed under `id` (parsed) with its verification, for showing and comparing it. */
+  async getVerified(id: string): Promise<VerifiedRecord & { row: LedgerRow }> {
+    const { row, verification } = await this.verify(id);
     return { row, record: rowToRecord(row), verification };
   }
 
@@ -99,9 +104,9 @@ export class Ledger {
 
   /** The record filed under `id` when it verifies; VERIFICATION_FAILED saying what did not happen (`consequence`). */
   async intact(id: string, consequence: string): Promise<{ row: LedgerRow; record: ContextRecord }> {
-    const { row, record, verification } = await this.verify(id);
+    const { row, verification } = await this.verify(id);
     if (!verification.ok) throw verificationError(verification, `Record ${row.contextId}`, consequence);
-    return { row, record };
+    return { row, record: rowToRecord(row) };
   }
 
   /** The canonical text of a record that verifies, as `context export` writes it. */
@@ -122,7 +127,7 @@ export class Ledger {
   }
 
   private load(ref: RecordRef): Promise<VerifiedRecord> {
-    return "file" in ref ? this.verifyFile(ref.file) : this.verify(ref.id);
+    return "file" in ref ? this.verifyFile(ref.file) : this.getVerified(ref.id);
   }
 
   /** Appends a record just sealed (assembly, replay). */
