@@ -2,7 +2,7 @@
 // the definitions, and returns the runtime (`fabra.getFeature`, `fabra.assemble`, `fabra.index.add` ...).
 import type { FabraConfig } from "../config/schema.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
-import { addDefinitions, emptyDefinitions, type Definitions } from "../define/collect.js";
+import { addDefinitions, type Definitions } from "../define/collect.js";
 import { loadDefinitionModules } from "../define/load.js";
 import { checkDefinitions } from "./definition-checks.js";
 import { createEmbedder } from "./retrieval/embedder.js";

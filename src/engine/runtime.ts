@@ -7,7 +7,7 @@ import type { RetrieverDef } from "../define/retriever.js";
 import type { ContextResult, RetrievedChunk, Runtime } from "../define/types.js";
 import { FabraError } from "../errors.js";
 import { datetimeToMs } from "../record/datetime.js";
-import { toPlain, type JsonValue } from "../record/json-value.js";
+import { toPlain } from "../record/json-value.js";
 import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./context/assemble.js";
 import type { Embedder } from "./retrieval/embedder.js";
