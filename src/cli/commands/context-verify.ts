@@ -17,7 +17,7 @@ interface VerifyFlags {
 export function registerContextVerify(context: Command): void {
   context
     .command("verify [id]")
-    .description("Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered")
+    .description("Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required")
     .option("-f, --file <record.json>", "verify a record file from anywhere (e.g. written by the Python implementation)")
     .option("--all", "verify every record in the ledger")
     .option("--format <format>", "text | json", "text")
