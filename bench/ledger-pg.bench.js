@@ -4,7 +4,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import pg from "pg";
-import { recordToRow, verifyLedger } from "../dist/engine/ledger/ledger.js";
+import { recordToRow } from "../dist/engine/ledger/rows.js";
+import { verifyLedger } from "../dist/engine/ledger/verify-rows.js";
 import { fromEpochMicros } from "../dist/record/datetime.js";
 import { newContextId } from "../dist/record/id.js";
 import { sealRecord } from "../dist/record/seal.js";

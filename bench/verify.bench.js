@@ -5,7 +5,8 @@
 // hashing rather than parsing or serializing.
 import * as crypto from "node:crypto";
 import { join } from "node:path";
-import { recordToRow, scanRawRows, verifyLedger, verifyRawLedgerRow } from "../dist/engine/ledger/ledger.js";
+import { recordToRow } from "../dist/engine/ledger/rows.js";
+import { scanRawRows, verifyLedger, verifyRawLedgerRow } from "../dist/engine/ledger/verify-rows.js";
 import { newContextId } from "../dist/record/id.js";
 import { hashingText } from "../dist/record/hash.js";
 import { sealRecord } from "../dist/record/seal.js";

@@ -6,6 +6,7 @@ export { context, type ContextDef, type ContextOptions, type ContextFn, type Con
 export type { ContextItem, ContextResult, ContextMeta, RetrievedChunk } from "./define/types.js";
 export { createFabra, type CreateFabraOptions, FabraRuntime } from "./engine/create.js";
 export type { FeatureValue } from "./engine/runtime.js";
+export type { Ledger, RecordRef } from "./engine/ledger/ledger.js";
 export type { TrainingDataOptions } from "./engine/features/training-data.js";
 export type { MaterializeOptions, FeatureRunResult } from "./engine/features/materialize.js";
 export { startScheduler, type Scheduler, type SchedulerOptions, type SchedulerEvent, type JobStatus } from "./engine/features/schedule.js";

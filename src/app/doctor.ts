@@ -7,7 +7,7 @@ import { loadDefinitionModules } from "../define/load.js";
 import { definitionProblems } from "../engine/definition-checks.js";
 import { createEmbedder } from "../engine/retrieval/embedder.js";
 import { FabraError } from "../errors.js";
-import { signingSettings } from "../engine/create.js";
+import { signingSettings } from "../config/signing.js";
 import { resolveProject, type ProjectOptions } from "./project.js";
 import { offlineTarget, openRecordStore, redisTarget, vectorTarget } from "../stores/index.js";
 import type { Check } from "../stores/probe.js";
@@ -33,7 +33,7 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
     return { ok: false, config: null, checks: [failed("config", err)] };
   }
   const checks: Check[] = [{ name: "config", state: "ok", detail: config.configPath ?? "no config file: defaults (local mode)" }];
-  checks.push(checkSigning(config, opts.env ?? process.env));
+  checks.push(checkSigning(config));
   checks.push(...(await checkDefinitions(config)));
 
   let dims = 0;
@@ -74,9 +74,9 @@ async function checkDefinitions(config: ResolvedConfig): Promise<Check[]> {
 }
 
 /** The signing mode with its key, as every command that writes or verifies records reads them. */
-function checkSigning(config: ResolvedConfig, env: NodeJS.ProcessEnv): Check {
+function checkSigning(config: ResolvedConfig): Check {
   try {
-    const { mode, key } = signingSettings(config, env);
+    const { mode, key } = signingSettings(config);
     if (mode === "off") {
       return key
         ? { name: "signing", state: "warn", detail: "off, although FABRA_SIGNING_KEY is set: records are not signed", fix: "Set FABRA_SIGNATURE_MODE=optional (or required) to sign records, or unset FABRA_SIGNING_KEY." }

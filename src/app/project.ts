@@ -1,10 +1,12 @@
-// Opening a project: find and resolve its config, then open just the stores a command needs.
-// CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the project's
-// embedded DuckDB file, the ledger is reached through that server instead (see src/server/state-file.ts).
+// Opening a project: find and resolve its config, then open just what a command needs (the whole runtime, or only
+// the ledger). CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the
+// project's embedded DuckDB file, the ledger's store is reached through that server instead (src/remote/state-file.ts).
 import { loadConfig } from "../config/load.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { verificationSigning } from "../config/signing.js";
 import { FabraError, isFabraError } from "../errors.js";
 import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
+import { Ledger } from "../engine/ledger/ledger.js";
 import { readLiveState, stateFilePath, type ServerState } from "../remote/state-file.js";
 import { openRecordStore, openRemoteRecordStore } from "../stores/index.js";
 import { FabraHttpClient } from "../remote/client.js";
@@ -13,23 +15,28 @@ import type { RecordStore } from "../stores/types.js";
 export interface ProjectOptions {
   cwd: string;
   configPath?: string | undefined;
-  env?: NodeJS.ProcessEnv;
+  /** The environment settings are resolved from (default: the process's, read in src/config/). */
+  env?: NodeJS.ProcessEnv | undefined;
 }
 
 export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
-  const env = opts.env ?? process.env;
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
-  return resolveConfig(loaded, env, opts.cwd);
+  return resolveConfig(loaded, opts.env, opts.cwd);
 }
 
-/** Runs `fn` with the project's ledger open, and closes it afterwards whatever happens. */
-export async function withRecordStore<T>(opts: ProjectOptions, fn: (records: RecordStore, config: ResolvedConfig) => Promise<T>): Promise<T> {
+/**
+ * Runs `fn` with the project's ledger (for ledger-only commands: no definitions loaded, no other store opened). Its
+ * store opens on first use (verifying record files needs none) and is closed afterwards whatever happens.
+ */
+export async function withLedger<T>(opts: ProjectOptions, fn: (ledger: Ledger, config: ResolvedConfig) => Promise<T>): Promise<T> {
   const config = await resolveProject(opts);
-  const records = await openLedger(config);
+  let opened: Promise<RecordStore> | null = null;
+  const ledger = new Ledger({ records: () => (opened ??= openLedgerStore(config)), signing: () => verificationSigning(config.signing) });
   try {
-    return await fn(records, config);
+    return await fn(ledger, config);
   } finally {
-    await records.close();
+    const store = opened === null ? null : await (opened as Promise<RecordStore>).catch(() => null);
+    await store?.close();
   }
 }
 
@@ -67,7 +74,7 @@ export async function withFabraOrServer<T>(
   }
 }
 
-async function openLedger(config: ResolvedConfig): Promise<RecordStore> {
+async function openLedgerStore(config: ResolvedConfig): Promise<RecordStore> {
   try {
     return await openRecordStore(config);
   } catch (err) {

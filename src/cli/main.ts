@@ -3,11 +3,12 @@
 import { CommanderError } from "commander";
 import chalk from "chalk";
 import { exitCodeFor, isFabraError } from "../errors.js";
+import { noColorRequested } from "../config/env.js";
 import { debugEnabled } from "../config/resolve.js";
 import { buildProgram } from "./program.js";
 
 export async function main(argv: string[]): Promise<void> {
-  if (process.env.NO_COLOR !== undefined && process.env.NO_COLOR !== "") chalk.level = 0;
+  if (noColorRequested()) chalk.level = 0;
   const program = buildProgram();
   let code = 0;
   try {

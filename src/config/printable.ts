@@ -1,5 +1,5 @@
 // The effective config as it may be shown (`fabra doctor`): every setting after env overrides and defaults,
-// with passwords in every URL masked (stores and the embedder's baseUrl).
+// with passwords in every URL masked (stores and the embedder's baseUrl) and no secret at all (keys, API keys).
 import { maskUrl } from "../util/mask-url.js";
 import type { ResolvedConfig } from "./resolve.js";
 
@@ -15,11 +15,17 @@ export function printableConfig(config: ResolvedConfig): Record<string, unknown>
       online: online.type === "redis" ? { ...online, url: maskUrl(online.url) } : online,
       vector: vector.type === "pgvector" ? { ...vector, url: maskUrl(vector.url) } : vector,
     },
-    embedder: config.embedder.type === "openai" && config.embedder.baseUrl ? { ...config.embedder, baseUrl: maskUrl(config.embedder.baseUrl) } : config.embedder,
+    embedder: printableEmbedder(config.embedder),
     chunking: config.chunking,
     evidence: config.evidence,
-    signing: config.signing,
+    signing: { mode: config.signing.mode },
     codeVersion: config.codeVersion ?? null,
-    server: config.server,
+    server: { port: config.server.port, host: config.server.host, bodyLimit: config.server.bodyLimit },
   };
+}
+
+function printableEmbedder(embedder: ResolvedConfig["embedder"]): Record<string, unknown> {
+  if (embedder.type !== "openai") return embedder;
+  const { apiKey: _secret, ...shown } = embedder;
+  return shown.baseUrl ? { ...shown, baseUrl: maskUrl(shown.baseUrl) } : shown;
 }

@@ -7,9 +7,10 @@ import { isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { FabraError } from "../errors.js";
 import type { Environment } from "../record/types.js";
-import type { SignatureMode } from "../record/sign.js";
+import { apiKeysFromEnv } from "./env.js";
 import type { LoadedConfig } from "./load.js";
-import { configSchema, type EmbedderConfig, type ParsedConfig } from "./schema.js";
+import { configSchema, type ParsedConfig, type ResolvedEmbedderConfig } from "./schema.js";
+import { signingKeySource, type SigningConfig } from "./signing.js";
 
 export type OfflineConfig = { type: "duckdb"; path: string } | { type: "postgres"; url: string; poolSize: number; schema: string };
 export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string; timeoutMs: number };
@@ -23,12 +24,14 @@ export interface ResolvedConfig {
   /** Absolute paths of the definition modules. */
   definitions: string[];
   stores: { offline: OfflineConfig; online: OnlineConfig; vector: VectorConfig };
-  embedder: EmbedderConfig;
+  embedder: ResolvedEmbedderConfig;
   chunking: { chunkTokens: number; overlapTokens: number };
   evidence: { mode: "required" | "best_effort"; includeContent: boolean };
-  signing: { mode: SignatureMode };
+  /** The mode, and the key from the environment (parsed where records are signed or verified: config/signing.ts). */
+  signing: SigningConfig;
   codeVersion: string | undefined;
-  server: { port: number; host: string; bodyLimit: number };
+  /** apiKeys: FABRA_API_KEYS / FABRA_API_KEY. */
+  server: { port: number; host: string; bodyLimit: number; apiKeys: string[] };
 }
 
 export const DEFAULT_DUCKDB_PATH = join(homedir(), ".fabra", "fabra.duckdb");
@@ -86,12 +89,15 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
     environment,
     definitions: c.definitions.map(fromRoot),
     stores: { offline, online, vector },
-    embedder: c.embedder,
+    embedder: c.embedder.type === "openai" ? { ...c.embedder, apiKey: env[c.embedder.apiKeyEnv ?? "OPENAI_API_KEY"] || undefined } : c.embedder,
     chunking: c.chunking,
     evidence: { mode: evidenceMode, includeContent },
-    signing: { mode: envChoice(env, "FABRA_SIGNATURE_MODE", ["off", "optional", "required"] as const) ?? c.signing.mode ?? "optional" },
+    signing: {
+      mode: envChoice(env, "FABRA_SIGNATURE_MODE", ["off", "optional", "required"] as const) ?? c.signing.mode ?? "optional",
+      key: signingKeySource(env),
+    },
     codeVersion: c.codeVersion,
-    server: { port: c.server.port ?? 8000, host: c.server.host ?? "127.0.0.1", bodyLimit: c.server.bodyLimit ?? 1024 * 1024 },
+    server: { port: c.server.port ?? 8000, host: c.server.host ?? "127.0.0.1", bodyLimit: c.server.bodyLimit ?? 1024 * 1024, apiKeys: apiKeysFromEnv(env) },
   };
 }
 

@@ -51,6 +51,10 @@ const openaiEmbedder = z.strictObject({
 /** The embedder setting; its type is the one `EmbedderConfig` (the embedder reads it from here). */
 export const embedderSchema = z.discriminatedUnion("type", [lexicalEmbedder, openaiEmbedder]);
 export type EmbedderConfig = z.infer<typeof embedderSchema>;
+/** The embedder setting as resolved: an OpenAI key is read by config from the variable `apiKeyEnv` names, never from the file. */
+export type ResolvedEmbedderConfig =
+  | Exclude<EmbedderConfig, { type: "openai" }>
+  | (Extract<EmbedderConfig, { type: "openai" }> & { apiKey?: string | undefined });
 
 export const configSchema = z.strictObject({
   /** A name for the project (shown by `fabra doctor`). */

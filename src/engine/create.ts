@@ -2,15 +2,14 @@
 // the definitions, and returns the runtime (`fabra.getFeature`, `fabra.assemble`, `fabra.index.add` ...).
 import type { FabraConfig } from "../config/schema.js";
 import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
-import { addDefinitions, emptyDefinitions, type Definitions } from "../define/collect.js";
+import { addDefinitions, type Definitions } from "../define/collect.js";
 import { loadDefinitionModules } from "../define/load.js";
 import { checkDefinitions } from "./definition-checks.js";
 import { createEmbedder } from "./retrieval/embedder.js";
 import { encoderFor } from "./context/tokens.js";
 import { FabraRuntime } from "./runtime.js";
 import { fabraVersion, gitCodeVersion } from "../util/version.js";
-import { FabraError } from "../errors.js";
-import { signingKeyFromEnv, type SignatureMode, type SigningKey } from "../record/sign.js";
+import { signingSettings } from "../config/signing.js";
 import { createStores } from "../stores/index.js";
 
 export { FabraRuntime };
@@ -29,22 +28,8 @@ export async function createFabra(options: CreateFabraOptions = {}): Promise<Fab
   const { definitions, cwd = process.cwd(), warn, ...config } = options;
   const paths = Array.isArray(definitions) && definitions.every((d) => typeof d === "string") ? (definitions as string[]) : [];
   const objects = paths.length > 0 || definitions === undefined ? [] : Array.isArray(definitions) ? (definitions as Record<string, unknown>[]) : [definitions];
-  const resolved = resolveConfig({ config: { ...config, definitions: paths }, configPath: null, rootDir: cwd }, process.env, cwd);
+  const resolved = resolveConfig({ config: { ...config, definitions: paths }, configPath: null, rootDir: cwd }, undefined, cwd);
   return createFabraFromConfig(resolved, { objects, warn });
-}
-
-/**
- * The signing mode (config / FABRA_SIGNATURE_MODE) with its key (FABRA_SIGNING_KEY, FABRA_SIGNING_KEY_ID). Throws
- * INVALID_CONFIG when the key does not parse, or signing is required and no key is set. `fabra doctor` checks it too.
- */
-export function signingSettings(config: Pick<ResolvedConfig, "signing">, env: NodeJS.ProcessEnv = process.env): { mode: SignatureMode; key: SigningKey | null } {
-  const key = signingKeyFromEnv(env);
-  if (config.signing.mode === "required" && !key) {
-    throw new FabraError("INVALID_CONFIG", "Signing is required (signing.mode / FABRA_SIGNATURE_MODE) but FABRA_SIGNING_KEY is not set", {
-      hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
-    });
-  }
-  return { mode: config.signing.mode, key };
 }
 
 export async function createFabraFromConfig(

@@ -20,8 +20,9 @@ import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/sea
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "./features/values.js";
+import { Ledger } from "./ledger/ledger.js";
 
-export interface RuntimeSettings extends Omit<AssemblySettings, "records"> {
+export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
   embedder: Embedder;
   chunking: { chunkTokens: number; overlapTokens: number };
 }
@@ -39,6 +40,8 @@ export interface FeatureValue {
 export class FabraRuntime implements Runtime {
   /** Degraded reads in this process (cache unreachable, fallbacks): for metrics and health checks. */
   readonly degraded: DegradedCounts = emptyDegradedCounts();
+  /** The records: get, list, verify, import, export, diff, append — with this runtime's signing settings. */
+  readonly ledger: Ledger;
   readonly index: {
     add: (index: string, documents: DocumentInput[], onProgress?: (done: number, total: number, chunks: number) => void) => Promise<{ documents: number; chunks: number }>;
     search: (index: string, query: string, options?: { topK?: number; minSimilarity?: number }) => Promise<RetrievedChunk[]>;
@@ -52,6 +55,8 @@ export class FabraRuntime implements Runtime {
     for (const table of [definitions.features, definitions.retrievers, definitions.contexts, definitions.entities]) {
       for (const def of table.values()) bindRuntime(def, this);
     }
+    // The store is read on each use: the server wraps stores.records after the runtime is made.
+    this.ledger = new Ledger({ records: () => this.stores.records, signing: () => settings.signing });
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
       add: (index, documents, onProgress) => indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
@@ -226,7 +231,7 @@ export class FabraRuntime implements Runtime {
   }
 
   async runContext(name: string, inputs: Record<string, unknown>, options: AssemblyOptions = {}): Promise<ContextResult> {
-    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, records: this.stores.records }, options);
+    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, ledger: this.ledger }, options);
   }
 
   /** Assembles a context by name or definition. */

@@ -11,7 +11,7 @@ export { recordFromJson } from "./schema.js";
 export { readRecordText, verifyRecord, verifyStored } from "./verify.js";
 export type { VerifyResult, VerifyCheck, VerifyOptions, CheckName } from "./verify.js";
 export { newContextId, normalizeContextId, contextIdTime } from "./id.js";
-export { signRecord, parseSigningKey, signingKeyFromEnv, signatureModeFromEnv, signatureMatches, computeSignature } from "./sign.js";
+export { signRecord, parseSigningKey, signatureMatches, computeSignature } from "./sign.js";
 export type { SigningKey, SignatureMode } from "./sign.js";
 export { diffRecords } from "./diff.js";
 export type { RecordDiff, RecordRef, FeatureChange, ChunkChange, ContentDiff } from "./diff.js";

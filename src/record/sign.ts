@@ -31,22 +31,6 @@ export function parseSigningKey(text: string, id = "default"): SigningKey {
   return { id, secret };
 }
 
-/** The key from FABRA_SIGNING_KEY / FABRA_SIGNING_KEY_ID, or null when none is set. */
-export function signingKeyFromEnv(env: NodeJS.ProcessEnv = process.env): SigningKey | null {
-  const text = env.FABRA_SIGNING_KEY;
-  if (!text) return null;
-  return parseSigningKey(text, env.FABRA_SIGNING_KEY_ID || "default");
-}
-
-export function signatureModeFromEnv(env: NodeJS.ProcessEnv = process.env): SignatureMode {
-  const mode = (env.FABRA_SIGNATURE_MODE ?? "").toLowerCase();
-  if (mode === "" ) return "optional";
-  if (mode === "off" || mode === "optional" || mode === "required") return mode;
-  throw new FabraError("INVALID_CONFIG", `FABRA_SIGNATURE_MODE=${JSON.stringify(env.FABRA_SIGNATURE_MODE)} is not a signature mode`, {
-    hint: "Use off, optional or required.",
-  });
-}
-
 export function computeSignature(recordHash: string, key: SigningKey): string {
   return "hmac-sha256:" + createHmac("sha256", key.secret).update("fabra:crs-001:" + recordHash, "utf8").digest("hex");
 }

@@ -1,14 +1,9 @@
 // API-key auth for `fabra serve`. Keys come from FABRA_API_KEYS (comma-separated) and FABRA_API_KEY (the original's
-// single key), sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time over
+// single key; both read by config: config.server.apiKeys), sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time over
 // equal-length SHA-256 digests. With no keys configured only loopback clients are let in. The per-run local token
 // (from the state file, for `fabra context ...` in another terminal) is always accepted.
 import * as crypto from "node:crypto";
 import { FabraError } from "../errors.js";
-
-export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const keys = [...(env.FABRA_API_KEYS ?? "").split(","), env.FABRA_API_KEY ?? ""].map((k) => k.trim()).filter((k) => k !== "");
-  return [...new Set(keys)];
-}
 
 // crypto.hash (Node >= 20.12) is the one-shot form, about twice as fast per request as createHash.
 const digest: (key: string) => Buffer =

@@ -3,7 +3,7 @@
 import { isFabraError, FabraError } from "../errors.js";
 import { createFabraFromConfig } from "../engine/create.js";
 import { resolveProject, type ProjectOptions } from "../app/project.js";
-import { apiKeysFromEnv, isLoopback } from "./auth.js";
+import { isLoopback } from "./auth.js";
 import { startServer, type RunningServer } from "./serve.js";
 import { backgroundServices } from "./services.js";
 import { readLiveState, stateFilePath } from "../remote/state-file.js";
@@ -25,7 +25,6 @@ export interface RunServerOptions extends ProjectOptions {
 export async function runServer(opts: RunServerOptions): Promise<void> {
   const say = opts.say ?? ((line: string) => process.stdout.write(line + "\n"));
   const warn = opts.warn ?? ((line: string) => process.stderr.write(`fabra serve: warning: ${line}\n`));
-  const env = opts.env ?? process.env;
   const config = await resolveProject(opts);
   const offline = config.stores.offline;
   const duckdbFile = offline.type === "duckdb" && offline.path !== ":memory:" ? offline.path : null;
@@ -44,7 +43,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   }
 
   const host = opts.host ?? config.server.host;
-  const apiKeys = apiKeysFromEnv(env);
+  const apiKeys = config.server.apiKeys;
   const services = opts.scheduler === false ? [] : backgroundServices(runtime);
   let server: RunningServer;
   try {

@@ -3,7 +3,8 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { recordToRow, scanRawRows, verifyLedger, verifyLedgerRow } from "../../src/engine/ledger/ledger.js";
+import { recordToRow } from "../../src/engine/ledger/rows.js";
+import { scanRawRows, verifyLedger, verifyLedgerRow } from "../../src/engine/ledger/verify-rows.js";
 import { FabraError } from "../../src/errors.js";
 import { normalizeDatetime, readRecordText, verifyStored } from "../../src/record/index.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../../src/stores/types.js";

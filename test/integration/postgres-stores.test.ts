@@ -2,7 +2,7 @@
 // enforced by the database, clear errors before any work, and a dropped connection that the pool recovers from.
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { verifyLedgerRow } from "../../src/engine/ledger/ledger.js";
+import { verifyLedgerRow } from "../../src/engine/ledger/verify-rows.js";
 import { FabraError } from "../../src/errors.js";
 import { open as openPg, PostgresRecordStore } from "../../src/stores/postgres/records.js";
 import { MIGRATIONS } from "../../src/stores/postgres/migrations/index.js";

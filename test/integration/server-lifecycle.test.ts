@@ -5,7 +5,8 @@ import { connect } from "node:net";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
 import { createApp } from "../../src/server/app.js";
-import { apiKeysFromEnv, createAuth } from "../../src/server/auth.js";
+import { apiKeysFromEnv } from "../../src/config/env.js";
+import { createAuth } from "../../src/server/auth.js";
 import { createServerMetrics } from "../../src/server/metrics.js";
 import { json, startTestServer } from "../helpers/server-app.js";
 

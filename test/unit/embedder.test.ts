@@ -56,7 +56,8 @@ describe("openai-compatible embedder", () => {
   afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
 
   const make = (env: NodeJS.ProcessEnv = { TEST_KEY: "sk-test" }) =>
-    createEmbedder({ type: "openai", model: "text-embedding-3-small", dimensions: 8, baseUrl, apiKeyEnv: "TEST_KEY", batchSize: 2 }, env);
+    // The key as config resolves it: from the variable apiKeyEnv names.
+    createEmbedder({ type: "openai", model: "text-embedding-3-small", dimensions: 8, baseUrl, apiKeyEnv: "TEST_KEY", batchSize: 2, apiKey: env.TEST_KEY });
 
   it("sends the model, dimensions and key, batches, and keeps input order", async () => {
     requests.length = 0;

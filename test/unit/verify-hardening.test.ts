@@ -4,7 +4,9 @@ import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { importRecordFiles, recordToRow, verifyLedgerRow } from "../../src/engine/ledger/ledger.js";
+import { importRecordFiles } from "../../src/engine/ledger/import.js";
+import { recordToRow } from "../../src/engine/ledger/rows.js";
+import { verifyLedgerRow } from "../../src/engine/ledger/verify-rows.js";
 import { canonicalRecordText, readRecordText, sealRecord, signRecord, verifyRecord } from "../../src/record/index.js";
 import { parseSigningKey } from "../../src/record/sign.js";
 import { openRecordStore } from "../../src/stores/index.js";
@@ -88,7 +90,7 @@ describe("import", () => {
 
 describe("a record filed under another id", () => {
   it("fails one-row verification and verify --all, naming both ids", async () => {
-    const { verifyLedger } = await import("../../src/engine/ledger/ledger.js");
+    const { verifyLedger } = await import("../../src/engine/ledger/verify-rows.js");
     const dir = mkdtempSync(join(tmpdir(), "fabra-refiled-"));
     const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
     try {

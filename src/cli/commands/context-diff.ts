@@ -3,13 +3,11 @@
 import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
-import { compareRecords, loadVerified, loadVerifiedFile, type VerifiedRecord } from "../../engine/ledger/compare.js";
+import type { RecordRef } from "../../engine/ledger/ledger.js";
 import { comparisonJson } from "../../api/shapes.js";
-import { withRecordStore } from "../../app/project.js";
+import { withLedger } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
 import { toJsonText } from "../../record/json.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
-import type { RecordStore } from "../../stores/types.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { renderDiff } from "../render/diff-view.js";
 
@@ -20,12 +18,9 @@ export function registerContextDiff(context: Command): void {
     .option("--format <format>", "text | json", "text")
     .action(async (a: string, b: string, flags: { format?: string }, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
-      const opts = verifyOptionsFromEnv();
-      const refs = [a, b].map((ref): { file: string } | { id: string } => (isRecordFile(ref) ? { file: ref } : { id: normalizeContextId(ref) }));
-      const loadAll = (records: RecordStore | null) =>
-        Promise.all(refs.map((r) => ("file" in r ? loadVerifiedFile(r.file, opts) : loadVerified(records as RecordStore, r.id, opts))));
-      const [ra, rb] = refs.some((r) => "id" in r) ? await withRecordStore(projectOptions(cmd), loadAll) : await loadAll(null);
-      const comparison = compareRecords(ra as VerifiedRecord, rb as VerifiedRecord);
+      const [ra, rb] = [a, b].map((ref): RecordRef => (isRecordFile(ref) ? { file: ref } : { id: normalizeContextId(ref) })) as [RecordRef, RecordRef];
+      // Verified with the project's signing settings, like `verify`; the ledger opens only when an id is given.
+      const comparison = await withLedger(projectOptions(cmd), (ledger) => ledger.diff(ra, rb));
       print(format === "json" ? toJsonText(comparisonJson(comparison), 2) : renderDiff(comparison.diff, comparison.verification));
       if (!comparison.verified) process.exitCode = 1;
     });

@@ -1,8 +1,8 @@
-// `fabra context export <id> [-o file]`: the record's canonical JSON, to stdout or atomically to a file.
+// `fabra context export <id> [-o file]`: the record's canonical JSON, to stdout or atomically to a file. Only a
+// record that verifies is exported (`show --format json` prints the stored text as it is).
 import type { Command } from "commander";
-import { getLedgerRow } from "../../engine/ledger/ledger.js";
 import { checkOutputPath, writeFileAtomic } from "../../util/fs-atomic.js";
-import { withRecordStore } from "../../app/project.js";
+import { withLedger } from "../../app/project.js";
 import { print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
 
@@ -13,8 +13,8 @@ export function registerContextExport(context: Command): void {
     .option("-o, --output <file>", "write to this file instead of stdout")
     .action(async (id: string, flags: { output?: string }, cmd: Command) => {
       if (flags.output !== undefined) await checkOutputPath(flags.output); // a directory or a missing one: say so before any work
-      await withRecordStore(projectOptions(cmd), async (records) => {
-        const row = await getLedgerRow(records, id);
+      await withLedger(projectOptions(cmd), async (ledger) => {
+        const row = await ledger.export(id);
         if (flags.output === undefined) return print(row.canonicalText);
         await writeFileAtomic(flags.output, row.canonicalText + "\n");
         process.stderr.write(ok(`Exported ${row.contextId} to ${flags.output}`) + "\n");

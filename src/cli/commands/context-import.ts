@@ -1,8 +1,6 @@
 // `fabra context import <file...>`: verify record files, then append them to the ledger (all or nothing on bad input).
 import type { Command } from "commander";
-import { importRecordFiles } from "../../engine/ledger/ledger.js";
-import { withRecordStore } from "../../app/project.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
+import { withLedger } from "../../app/project.js";
 import { print, projectOptions } from "../options.js";
 import { dim, ok } from "../render/format.js";
 
@@ -11,8 +9,8 @@ export function registerContextImport(context: Command): void {
     .command("import <files...>")
     .description("Import record files into the ledger after verifying each one")
     .action(async (files: string[], _flags: unknown, cmd: Command) => {
-      await withRecordStore(projectOptions(cmd), async (records, config) => {
-        const outcomes = await importRecordFiles(records, files, verifyOptionsFromEnv(process.env, config.signing.mode));
+      await withLedger(projectOptions(cmd), async (ledger) => {
+        const outcomes = await ledger.import(files);
         for (const o of outcomes) {
           print(o.outcome === "inserted" ? ok(`Imported ${o.contextId} from ${o.file}`) : dim(`= ${o.contextId} already in the ledger (identical)`));
         }

@@ -1,7 +1,7 @@
 // `fabra context list`: recent records, filtered by function and time.
 import type { Command } from "commander";
 import { recordPageJson } from "../../api/shapes.js";
-import { withRecordStore } from "../../app/project.js";
+import { withLedger } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
 import { outputFormat, parsePositiveInt, parseTime, print, projectOptions } from "../options.js";
 import { dim, table } from "../render/format.js";
@@ -39,8 +39,8 @@ export function registerContextList(context: Command): void {
         limit,
         cursor: flags.cursor === undefined ? undefined : normalizeContextId(flags.cursor),
       };
-      await withRecordStore(projectOptions(cmd), async (records) => {
-        const rows = await records.list(filter);
+      await withLedger(projectOptions(cmd), async (ledger) => {
+        const rows = await ledger.list(filter);
         if (format === "json") {
           return print(JSON.stringify(recordPageJson(rows, limit), null, 2));
         }

@@ -1,10 +1,9 @@
-// `fabra context show <id>`: one record, as readable text or as canonical JSON.
+// `fabra context show <id>`: one record, as readable text or as its stored canonical JSON; exit 1 when it fails
+// verification (the text view says why; with --format json the reason goes to stderr).
 import type { Command } from "commander";
-import { getLedgerRow, rowToRecord, verifyLedgerRow } from "../../engine/ledger/ledger.js";
-import { withRecordStore } from "../../app/project.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
+import { withLedger } from "../../app/project.js";
 import { parseFormat, print, projectOptions } from "../options.js";
-import { renderRecord } from "../render/record-view.js";
+import { renderRecord, verificationLine } from "../render/record-view.js";
 
 export function registerContextShow(context: Command): void {
   context
@@ -13,10 +12,18 @@ export function registerContextShow(context: Command): void {
     .option("--format <format>", "text | json", "text")
     .action(async (id: string, opts: { format?: string }, cmd: Command) => {
       const format = parseFormat(opts.format, ["text", "json"] as const, "text");
-      await withRecordStore(projectOptions(cmd), async (records, config) => {
-        const row = await getLedgerRow(records, id);
-        if (format === "json") return print(row.canonicalText);
-        print(renderRecord(rowToRecord(row), verifyLedgerRow(row, verifyOptionsFromEnv(process.env, config.signing.mode))));
+      const verification = await withLedger(projectOptions(cmd), async (ledger) => {
+        if (format === "json") {
+          // The stored text as it is, parsed or not.
+          const { row, verification } = await ledger.verify(id);
+          print(row.canonicalText);
+          if (!verification.ok) process.stderr.write(`${row.contextId}\n${verificationLine(verification)}\n`);
+          return verification;
+        }
+        const { record, verification } = await ledger.getVerified(id);
+        print(renderRecord(record, verification));
+        return verification;
       });
+      if (!verification.ok) process.exitCode = 1;
     });
 }

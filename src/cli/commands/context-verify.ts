@@ -1,11 +1,8 @@
 // `fabra context verify <id> | --file <record.json> | --all`: recompute hashes; exit 0 when intact, 1 when not.
 import type { Command } from "commander";
 import { FabraError } from "../../errors.js";
-import { getLedgerRow, readRecordFile, verifyLedger, verifyLedgerRow } from "../../engine/ledger/ledger.js";
-import { withRecordStore } from "../../app/project.js";
+import { withLedger } from "../../app/project.js";
 import { verificationJson } from "../../api/shapes.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
-import type { VerifyResult } from "../../record/verify.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { bad, ok } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
@@ -20,7 +17,7 @@ interface VerifyFlags {
 export function registerContextVerify(context: Command): void {
   context
     .command("verify [id]")
-    .description("Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered")
+    .description("Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required")
     .option("-f, --file <record.json>", "verify a record file from anywhere (e.g. written by the Python implementation)")
     .option("--all", "verify every record in the ledger")
     .option("--format <format>", "text | json", "text")
@@ -33,15 +30,12 @@ export function registerContextVerify(context: Command): void {
         });
       }
       if (flags.all) return verifyAll(cmd, format);
-      let result: VerifyResult;
-      if (flags.file !== undefined) {
-        // A file from anywhere: no project needed, so signatures are required only by FABRA_SIGNATURE_MODE.
-        result = (await readRecordFile(flags.file, verifyOptionsFromEnv())).result;
-      } else {
-        result = await withRecordStore(projectOptions(cmd), async (records, config) =>
-          verifyLedgerRow(await getLedgerRow(records, id as string), verifyOptionsFromEnv(process.env, config.signing.mode)),
-        );
-      }
+      // A file from anywhere is verified with the project's signing settings too (outside a project: the defaults
+      // and FABRA_SIGNATURE_MODE); the ledger's store is not opened for it.
+      const file = flags.file;
+      const result = await withLedger(projectOptions(cmd), async (ledger) =>
+        file !== undefined ? (await ledger.verifyFile(file)).verification : (await ledger.verify(id as string)).verification,
+      );
       if (format === "json") print(JSON.stringify(verificationJson(result), null, 2));
       else print(`${result.contextId}\n${verificationLine(result)}`);
       if (!result.ok) process.exitCode = 1;
@@ -49,12 +43,11 @@ export function registerContextVerify(context: Command): void {
 }
 
 async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
-  await withRecordStore(projectOptions(cmd), async (records, config) => {
-    const opts = verifyOptionsFromEnv(process.env, config.signing.mode);
-    const total = await records.count();
+  await withLedger(projectOptions(cmd), async (ledger) => {
+    const total = await ledger.count();
     const progress = format === "text" ? createProgress("verifying", total) : null;
     const started = performance.now();
-    const { checked, failures } = await verifyLedger(records, opts, (n) => progress?.update(n));
+    const { checked, failures } = await ledger.verifyAll((n) => progress?.update(n));
     progress?.done();
     const seconds = (performance.now() - started) / 1000;
     if (format === "json") {

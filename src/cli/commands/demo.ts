@@ -5,9 +5,8 @@ import { join } from "node:path";
 import chalk from "chalk";
 import type { Command } from "commander";
 import { readDocuments } from "../../engine/retrieval/documents.js";
-import { getLedgerRow, rowToRecord, verifyLedgerRow } from "../../engine/ledger/ledger.js";
 import { withFabra } from "../../app/project.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
+import { currentEnv } from "../../config/env.js";
 import { initProject } from "../../app/init.js";
 import { print } from "../options.js";
 import { renderAssembly } from "../render/assembly-view.js";
@@ -29,7 +28,7 @@ export function registerDemo(program: Command): void {
       print(ok(`project in ${dir} (local mode: embedded DuckDB at .fabra/fabra.duckdb, in-memory cache and vector index)`));
 
       // The demo's ledger is the project's own file, whatever FABRA_DUCKDB_PATH says.
-      const env = { ...process.env, FABRA_DUCKDB_PATH: join(dir, ".fabra", "fabra.duckdb") };
+      const env = currentEnv({ FABRA_DUCKDB_PATH: join(dir, ".fabra", "fabra.duckdb") });
       const second = await withFabra({ cwd: dir, env }, async (fabra) => {
         step(2, "Index the sample docs into support_docs");
         const docs = await readDocuments(["docs"], dir);
@@ -45,9 +44,10 @@ export function registerDemo(program: Command): void {
         print(renderAssembly(second));
 
         step(5, `Read record ${second.id} back from the ledger and verify it`);
-        const row = await getLedgerRow(fabra.stores.records, second.id);
-        print(renderRecord(rowToRecord(row), verifyLedgerRow(row, verifyOptionsFromEnv())));
-        if (!verifyLedgerRow(row).ok) process.exitCode = 1;
+        // Verified as `context verify` would: with the demo project's signing mode and FABRA_SIGNING_KEY.
+        const { record, verification } = await fabra.ledger.getVerified(second.id);
+        print(renderRecord(record, verification));
+        if (!verification.ok) process.exitCode = 1;
         return second;
       });
 

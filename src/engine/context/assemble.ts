@@ -9,11 +9,10 @@ import { float, isJsonObject, type JsonObject } from "../../record/json.js";
 import { sealRecord, type SealedRecord } from "../../record/seal.js";
 import type { SignatureMode, SigningKey } from "../../record/sign.js";
 import { SCHEMA_VERSION, type ContextRecord, type Environment, type RetrievedItemRecord } from "../../record/types.js";
-import type { RecordStore } from "../../stores/types.js";
 import { applyBudget, type BudgetItem } from "./budget.js";
 import { parseDuration } from "../../util/duration.js";
 import { judgeFreshness } from "./freshness.js";
-import { recordToRow } from "../ledger/ledger.js";
+import type { Ledger } from "../ledger/ledger.js";
 import { checkInputs } from "../../define/inputs.js";
 import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
@@ -23,7 +22,8 @@ import { toJsonValue } from "../features/values.js";
 export type EvidenceMode = "required" | "best_effort";
 
 export interface AssemblySettings {
-  records: RecordStore;
+  /** Where the sealed record is appended before the content is handed out. */
+  ledger: Pick<Ledger, "append">;
   environment: Environment;
   evidenceMode: EvidenceMode;
   /** false: the record keeps `content: ""` (hashes cover ""); the caller still gets the content. */
@@ -271,7 +271,7 @@ function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
 
 async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
   try {
-    await settings.records.append(recordToRow(record, canonicalText));
+    await settings.ledger.append(record, canonicalText);
     return true;
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);

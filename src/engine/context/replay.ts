@@ -10,9 +10,7 @@ import { diffRecords, type RecordDiff } from "../../record/diff.js";
 import { contentHash } from "../../record/hash.js";
 import { toPlain } from "../../record/json.js";
 import type { ContextRecord, RetrievedItemRecord } from "../../record/types.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import { assembleContext } from "./assemble.js";
-import { getLedgerRow, rowToRecord, verifyLedgerRow } from "../ledger/ledger.js";
 import type { FabraRuntime } from "../runtime.js";
 import { featureKey, Trace, type ReplaySource } from "./tracking.js";
 
@@ -32,14 +30,8 @@ export interface ReplayResult {
 }
 
 export async function replayContext(fabra: FabraRuntime, id: string, options: ReplayOptions = {}): Promise<ReplayResult> {
-  const row = await getLedgerRow(fabra.stores.records, id);
-  const verification = verifyLedgerRow(row, verifyOptionsFromEnv(process.env, fabra.settings.signing.mode));
-  if (!verification.ok) {
-    throw new FabraError("VERIFICATION_FAILED", `Record ${row.contextId} fails verification (${verification.failed?.name}); it will not be replayed`, {
-      hint: "A replay of an altered record proves nothing. `fabra context verify` shows the mismatch.",
-    });
-  }
-  const original = rowToRecord(row);
+  // A replay of a record that fails verification (altered, or unsigned where signatures are required) proves nothing.
+  const { record: original } = await fabra.ledger.intact(id, "it will not be replayed");
   const name = original.context_function;
   if (!fabra.definitions.contexts.has(name)) {
     throw new FabraError("CONTEXT_NOT_FOUND", `The context function "${name}" of ${original.context_id} no longer exists`, {
@@ -54,7 +46,7 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   const includeContent = fabra.settings.includeContent && keptContent(original);
   let replay: ContextResult;
   try {
-    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, includeContent, records: fabra.stores.records }, {
+    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, includeContent, ledger: fabra.ledger }, {
       previousContextId: original.context_id,
       trace,
       recordedInputs: original.inputs,

@@ -2,7 +2,7 @@
 // (hashed word and word-pair counts, L2-normalized), so cosine similarity measures shared words, not meaning.
 // No network, no model download: good for the demo, tests and keyword-heavy docs. For semantic search use an
 // OpenAI-compatible endpoint (`embedder: { type: "openai", ... }`, key from the environment).
-import type { EmbedderConfig } from "../../config/schema.js";
+import type { ResolvedEmbedderConfig } from "../../config/schema.js";
 import { FabraError } from "../../errors.js";
 import { maskUrl } from "../../util/mask-url.js";
 
@@ -13,8 +13,8 @@ export interface Embedder {
   embed(texts: string[]): Promise<Float32Array[]>;
 }
 
-export function createEmbedder(config: EmbedderConfig, env: NodeJS.ProcessEnv = process.env): Embedder {
-  return config.type === "openai" ? new OpenAIEmbedder(config, env) : new LexicalEmbedder(config.dimensions ?? 384);
+export function createEmbedder(config: ResolvedEmbedderConfig): Embedder {
+  return config.type === "openai" ? new OpenAIEmbedder(config) : new LexicalEmbedder(config.dimensions ?? 384);
 }
 
 // ------------------------------------------------------------------------------------------ lexical
@@ -97,12 +97,9 @@ class OpenAIEmbedder implements Embedder {
   private readonly apiKey: string;
   private readonly batchSize: number;
 
-  constructor(
-    private readonly config: Extract<EmbedderConfig, { type: "openai" }>,
-    env: NodeJS.ProcessEnv,
-  ) {
+  constructor(private readonly config: Extract<ResolvedEmbedderConfig, { type: "openai" }>) {
     const keyVar = config.apiKeyEnv ?? "OPENAI_API_KEY";
-    const key = env[keyVar];
+    const key = config.apiKey;
     if (!key) {
       throw new FabraError("INVALID_CONFIG", `The openai embedder needs an API key in ${keyVar}, which is not set`, {
         hint: `export ${keyVar}=sk-...  (or set embedder.apiKeyEnv to the variable that holds it; keys never go in the config file).`,

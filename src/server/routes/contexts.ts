@@ -3,13 +3,10 @@
 import type { Hono } from "hono";
 import type { ContextResult } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
-import { compareRecords, loadVerified } from "../../engine/ledger/compare.js";
 import { assemblyJson, comparisonJson, recordPageJson, replayJson, verificationJson } from "../../api/shapes.js";
-import { getLedgerRow, verifyLedgerRow } from "../../engine/ledger/ledger.js";
 import { replayContext } from "../../engine/context/replay.js";
 import { normalizeContextId } from "../../record/id.js";
 import { toPlain } from "../../record/json.js";
-import { verifyOptionsFromEnv } from "../../record/verify-env.js";
 import { JSON_TYPE, respond, queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
 import type { ServerMetrics } from "../metrics.js";
 import type { AppEnv, ServerDeps } from "../types.js";
@@ -37,7 +34,7 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
   app.get("/v1/contexts", async (c) => {
     const limit = queryInt(c, "limit", 20, MAX_LIST);
     const cursor = queryString(c, "cursor");
-    const rows = await runtime.stores.records.list({
+    const rows = await runtime.ledger.list({
       contextFunction: queryString(c, "function"),
       since: queryDatetime(c, "since"),
       until: queryDatetime(c, "until"),
@@ -49,23 +46,20 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
   });
 
   app.get("/v1/contexts/:id", async (c) => {
-    const row = await getLedgerRow(runtime.stores.records, c.req.param("id"));
+    const row = await runtime.ledger.row(c.req.param("id"));
     // The stored canonical text, byte for byte, so clients can verify it themselves.
     return respond(c, row.canonicalText, 200, JSON_TYPE);
   });
 
   app.get("/v1/contexts/:id/verify", async (c) => {
-    const row = await getLedgerRow(runtime.stores.records, c.req.param("id"));
-    return sendJson(c, verificationJson(verifyLedgerRow(row, verifyOptionsFromEnv(process.env, deps.runtime.settings.signing.mode))));
+    return sendJson(c, verificationJson((await runtime.ledger.verify(c.req.param("id"))).verification));
   });
 
   app.post("/v1/contexts/diff", async (c) => {
     const body = await readJsonObject(c, "The body");
     const a = stringField(body, "a", "The body");
     const b = stringField(body, "b", "The body");
-    const opts = verifyOptionsFromEnv(process.env, deps.runtime.settings.signing.mode);
-    const [ra, rb] = await Promise.all([loadVerified(runtime.stores.records, a, opts), loadVerified(runtime.stores.records, b, opts)]);
-    return sendJson(c, comparisonJson(compareRecords(ra, rb)));
+    return sendJson(c, comparisonJson(await runtime.ledger.diff({ id: a }, { id: b })));
   });
 
   app.post("/v1/contexts/:id/replay", async (c) => {

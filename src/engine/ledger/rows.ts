@@ -1,0 +1,23 @@
+// A record and its ledger row: the row a record is stored as (indexed columns + canonical text), and the record a
+// row holds (its text read back, strictly).
+import { canonicalRecordText } from "../../record/hash.js";
+import { readRecordText } from "../../record/verify.js";
+import type { ContextRecord } from "../../record/types.js";
+import type { LedgerRow } from "../../stores/types.js";
+
+export function recordToRow(record: ContextRecord, canonicalText: string = canonicalRecordText(record)): LedgerRow {
+  return {
+    contextId: record.context_id,
+    createdAt: record.created_at,
+    contextFunction: record.context_function,
+    environment: record.environment,
+    tokenCount: record.token_count,
+    recordHash: record.integrity.record_hash,
+    previousContextId: record.integrity.previous_context_id,
+    canonicalText,
+  };
+}
+
+export function rowToRecord(row: LedgerRow): ContextRecord {
+  return readRecordText(row.canonicalText, `ledger row ${row.contextId}`);
+}
