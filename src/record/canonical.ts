@@ -1,6 +1,7 @@
 // CRS-001 canonical JSON text: the exact bytes that are hashed (spec rules 1-7).
 // It must match the reference Python serializer byte for byte: json.dumps(sort_keys=True,
 // separators=(",", ":"), ensure_ascii=True) with Python's float repr.
+// Hand-written on purpose: no JSON library reproduces Python's float repr and ensure_ascii escapes byte for byte.
 import { FabraError } from "../errors.js";
 import { JsonFloat, type JsonValue } from "./json-value.js";
 

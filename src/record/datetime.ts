@@ -1,6 +1,7 @@
 // CRS-001 datetimes: UTC, `YYYY-MM-DDTHH:MM:SSZ` plus `.ffffff` only when the sub-second part is not zero.
 // Microsecond precision is kept (JS Date has only milliseconds), so parsing and formatting work on
 // whole seconds since the epoch plus a microsecond remainder.
+// Hand-written on purpose: Date and date libraries keep milliseconds only and accept forms CRS-001 refuses.
 import { FabraError } from "../errors.js";
 
 const ISO =
