@@ -1,6 +1,8 @@
 // Definition options are checked by strict zod schemas: a mistyped option is an INVALID_DEFINITION naming the
-// definition and the key, with one "did you mean" (src/util/suggest.ts) shared with unknown feature names.
+// definition and the key, with one "did you mean" (src/util/suggest.ts) shared with unknown feature names and
+// unknown config keys.
 import { describe, expect, it } from "vitest";
+import { resolveConfig } from "../../src/config/resolve.js";
 import { addDefinitions, emptyDefinitions } from "../../src/define/collect.js";
 import { definitionProblems } from "../../src/engine/definition-checks.js";
 import { context, createFabra, entity, feature, retriever } from "../../src/index.js";
@@ -59,5 +61,24 @@ describe("suggest", () => {
     expect(suggest("x", [])).toBeUndefined();
     expect(didYouMean("maxToken", ["maxTokens", "model"])).toBe('Did you mean "maxTokens"?');
     expect(didYouMean("zzz", ["maxTokens"])).toBeUndefined();
+  });
+});
+
+describe("config keys", () => {
+  const problem = (config: unknown) => {
+    try {
+      resolveConfig({ config, configPath: null, rootDir: "/tmp" }, {});
+    } catch (err) {
+      return err as { code: string; message: string };
+    }
+    throw new Error("the config was accepted");
+  };
+
+  it("names the key meant by a mistyped one, at any depth and in either branch of a union", () => {
+    expect(problem({ stors: {} }).message).toMatch(/\(top level\): Unrecognized key: "stors" \(Did you mean "stores"\?\)/);
+    expect(problem({ stores: { offline: { type: "postgres", poolsize: 3 } } }).message).toMatch(/stores\.offline: .*"poolsize".*\(Did you mean "poolSize"\?\)/);
+    expect(problem({ server: { bodyLimt: 2048 } }).message).toMatch(/\(Did you mean "bodyLimit"\?\)/);
+    expect(problem({ server: { colour: "red" } }).message).not.toMatch(/Did you mean/);
+    expect(problem({ stors: {} }).code).toBe("INVALID_CONFIG");
   });
 });
