@@ -1,7 +1,10 @@
 // Diff of two CRS-001 records: inputs, features, retrieved chunks, dropped items, content (unified line diff with
 // a similarity figure, both computed by jsdiff), tokens and cost, with a one-line summary. Pure; every list in a
 // stable order. Display only: nothing here feeds a hash.
-import { type ArrayChange, diffArrays, type StructuredPatchHunk, structuredPatch } from "diff";
+// jsdiff's own modules, not its index: the index loads every differ and takes about 3× as long to import.
+import { diffArrays } from "diff/lib/diff/array.js";
+import { structuredPatch } from "diff/lib/patch/create.js";
+import type { ArrayChange, StructuredPatchHunk } from "diff/lib/types.js";
 import { canonicalJson, compareCodePoints } from "./canonical.js";
 import type { JsonValue } from "./json-value.js";
 import type { ContextRecord, DroppedItemRecord, FeatureRecord, FeatureSource, FreshnessStatus, RetrievedItemRecord } from "./types.js";
