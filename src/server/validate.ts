@@ -40,8 +40,8 @@ export function validationHook(result: { success: true } | { success: false; err
   return undefined;
 }
 
-/** Runs `parse`; a FabraError it throws becomes a custom issue carrying it (so requestError gives it back as is). */
-function checkedBy<I, T>(parse: (value: I) => T) {
+/** A zod transform running `parse`; a FabraError it throws becomes an issue carrying it (requestError gives it back). */
+export function parsedBy<I, T>(parse: (value: I) => T) {
   return (value: I, ctx: z.core.$RefinementCtx<I>): T => {
     try {
       return parse(value);
@@ -58,7 +58,7 @@ function param<T>(parse: (text: string | undefined) => T, doc: Record<string, un
   return z
     .string()
     .optional()
-    .transform(checkedBy((text: string | undefined) => parse(text === "" ? undefined : text)))
+    .transform(parsedBy((text: string | undefined) => parse(text === "" ? undefined : text)))
     .openapi(doc);
 }
 
@@ -117,9 +117,6 @@ export async function readBody<S extends z.ZodType>(c: Context<AppEnv>, schema: 
   if (!result.success) throw requestError(result.error.issues, hint);
   return result.data;
 }
-
-/** Converts a body value with one of the routes' own parsers, whose FabraErrors name the field. */
-export const parsedBy = checkedBy;
 
 /**
  * A body schema as plain JSON Schema for the OpenAPI document. Routes declare their bodies this way because a zod
