@@ -4,7 +4,7 @@
 // option, at start, instead of a failure (or a record fabra's own reader rejects) at the first call.
 import { z } from "zod";
 import type { Definitions } from "../define/collect.js";
-import type { ContextDef, ContextOptions } from "../define/context.js";
+import type { ContextOptions } from "../define/context.js";
 import type { FeatureDef, FeatureOptions } from "../define/feature.js";
 import { parseInputSpec } from "../define/inputs.js";
 import type { RetrieverDef, RetrieverOptions } from "../define/retriever.js";
