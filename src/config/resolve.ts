@@ -8,6 +8,7 @@ import type { z } from "zod";
 import { FabraError } from "../errors.js";
 import type { Environment } from "../record/types.js";
 import { apiKeysFromEnv } from "./env.js";
+import { didYouMean } from "../util/suggest.js";
 import type { LoadedConfig } from "./load.js";
 import { configSchema, type ParsedConfig, type ResolvedEmbedderConfig } from "./schema.js";
 import { signingKeySource, type SigningConfig } from "./signing.js";
@@ -164,15 +165,39 @@ function serviceUrl(env: NodeJS.ProcessEnv, envName: string, fileValue: string |
   return value;
 }
 
-/** One line per problem: the key, what was wrong, what was there. */
+/** One line per problem: the key, what was wrong, what was there (and, for an unknown key, the one meant). */
 function configError(error: z.ZodError, configPath: string | null): FabraError {
   const problems = error.issues.map((issue) => {
     const key = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
     const input = "input" in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : "";
-    return `${key}: ${issue.message}${input}`;
+    const guesses = issue.code === "unrecognized_keys" ? issue.keys.map((k) => didYouMean(k, keysAt(issue.path))).filter((g) => g !== undefined) : [];
+    return `${key}: ${issue.message}${guesses.length > 0 ? ` (${guesses.join(" ")})` : ""}${input}`;
   });
   return new FabraError("INVALID_CONFIG", `Invalid fabra config${configPath ? ` in ${configPath}` : ""}: ${problems.join("; ")}`, {
     hint: "See fabra.config.example.ts in the fabra package for every key and its form.",
     details: { problems },
   });
+}
+
+type SchemaDef = { shape?: Record<string, unknown>; innerType?: unknown; options?: unknown[] };
+const defOf = (schema: unknown): SchemaDef => (schema as { _zod: { def: SchemaDef } })._zod.def;
+
+/** The object schemas a value may match, through optional, default and union wrappers. */
+function objectBranches(schema: unknown): unknown[] {
+  const def = defOf(schema);
+  if (def.innerType !== undefined) return objectBranches(def.innerType);
+  if (def.options !== undefined) return def.options.flatMap(objectBranches);
+  return def.shape !== undefined ? [schema] : [];
+}
+
+/** The keys the config schema allows at `path` (any branch of a union). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let schemas: unknown[] = [configSchema];
+  for (const key of path) {
+    schemas = schemas.flatMap(objectBranches).flatMap((s) => {
+      const child = defOf(s).shape?.[String(key)];
+      return child === undefined ? [] : [child];
+    });
+  }
+  return [...new Set(schemas.flatMap(objectBranches).flatMap((s) => Object.keys(defOf(s).shape ?? {})))];
 }

@@ -1,41 +1,26 @@
-// Checks every definition's options when the definitions are loaded (createFabra, every CLI command, `fabra doctor`),
-// so a bad `maxTokens`, `topK`, `ttl`, `refresh` or `freshnessSla` is one INVALID_DEFINITION naming the definition
-// and the option, at start, instead of a failure (or a record fabra's own reader rejects) at the first call.
+// Checks every definition's options when the definitions are loaded (createFabra, every CLI command, `fabra doctor`):
+// one strict zod schema per kind, so a bad `maxTokens`, `topK`, `ttl`, `refresh` or `freshnessSla`, or an option
+// that does not exist (`materialise`, `maxToken`, `topk`), is one INVALID_DEFINITION naming the definition and the
+// option, at start, instead of a failure (or a record fabra's own reader rejects) at the first call.
+import { z } from "zod";
 import type { Definitions } from "../define/collect.js";
-import type { ContextDef } from "../define/context.js";
-import type { FeatureDef } from "../define/feature.js";
-import type { RetrieverDef } from "../define/retriever.js";
+import type { ContextOptions } from "../define/context.js";
+import type { FeatureDef, FeatureOptions } from "../define/feature.js";
+import { parseInputSpec } from "../define/inputs.js";
+import type { RetrieverDef, RetrieverOptions } from "../define/retriever.js";
 import { FabraError } from "../errors.js";
 import { parseDuration } from "../util/duration.js";
+import { didYouMean } from "../util/suggest.js";
 import { entityIdOf } from "./features/entity-id.js";
-import { parseInputSpec } from "../define/inputs.js";
 import { refreshScheduleOf } from "./features/refresh.js";
 import { toJsonValue } from "./features/values.js";
-
-type Problem = (where: string) => FabraError;
-
-const problem =
-  (what: string, hint: string): Problem =>
-  (where) =>
-    new FabraError("INVALID_DEFINITION", `${where} ${what}`, { hint });
-
-const shown = (v: unknown) => (typeof v === "function" ? "a function" : (JSON.stringify(v) ?? String(v)));
-const isPositiveInt = (v: unknown) => typeof v === "number" && Number.isSafeInteger(v) && v > 0;
 
 /** Every problem with the definitions' options (empty when all are fine), for `fabra doctor`. */
 export function definitionProblems(defs: Definitions): FabraError[] {
   const problems: FabraError[] = [];
-  const check = (fn: () => void) => {
-    try {
-      fn();
-    } catch (err) {
-      if (!(err instanceof FabraError)) throw err;
-      problems.push(err.code === "INVALID_DEFINITION" ? err : new FabraError("INVALID_DEFINITION", err.message, { hint: err.hint, cause: err }));
-    }
-  };
-  for (const [name, def] of defs.features) featureChecks(def, name).forEach(check);
-  for (const [name, def] of defs.retrievers) retrieverChecks(def, name).forEach(check);
-  for (const [name, def] of defs.contexts) contextChecks(def, name).forEach(check);
+  for (const [name, def] of defs.features) problems.push(...check("Feature", name, def.compute, def.options, featureOptions(def, name)));
+  for (const [name, def] of defs.retrievers) problems.push(...retrieverBody(def, name), ...check("Retriever", name, null, def.options, retrieverOptions(def)));
+  for (const [name, def] of defs.contexts) problems.push(...check("Context", name, def.fn, def.options, contextOptions(name)));
   return problems;
 }
 
@@ -50,113 +35,142 @@ export function checkDefinitions(defs: Definitions): void {
   });
 }
 
-function featureChecks(def: FeatureDef, name: string): (() => void)[] {
-  const o = (def.options ?? {}) as Partial<FeatureDef["options"]> & Record<string, unknown>;
-  const at = (option: string) => `Feature ${name}: \`${option}\``;
-  return [
-    () => {
-      if (typeof def.compute !== "function") throw problem("is not a function", "Define it as feature({ entity: user }, (id) => ...).")(`Feature ${name}`);
-    },
-    () => {
-      const e = o.entity as unknown;
-      const ok = (typeof e === "string" && e !== "") || (typeof e === "object" && e !== null && (e as { kind?: unknown }).kind === "entity");
-      if (!ok) throw problem(`is ${shown(e)}, not an entity`, 'Use entity: user (from entity("user")) or entity: "user".')(at("entity"));
-    },
-    () => {
-      if (o.refresh !== undefined && typeof o.refresh !== "string" && typeof o.refresh !== "number") {
-        throw problem(`is ${shown(o.refresh)}`, 'Use a duration ("30s", "5m", "1h", or ms) or a cron expression ("*/15 * * * *").')(at("refresh"));
-      }
+type Kind = "Feature" | "Retriever" | "Context";
+/** The issue params every check below sets: the problem after "<Kind> <name>: `<option>`", and what to write. */
+type Said = { said: string; hint: string } | { error: FabraError };
+
+const shown = (v: unknown) => (typeof v === "function" ? "a function" : (JSON.stringify(v) ?? String(v)));
+const HOW: Record<Kind, string> = {
+  Feature: "Define it as feature({ entity: user }, (id) => ...).",
+  Retriever: "Define it as retriever({ index: \"docs\" }) or retriever({ index }, async (query, { search }) => ...).",
+  Context: "Define it as context({ maxTokens: 4000 }, async (inputs) => [...items]).",
+};
+
+/** `fn`: the definition's function, which must be one (null: it has none to check). */
+function check(kind: Kind, name: string, fn: unknown, options: unknown, schema: z.ZodObject): FabraError[] {
+  if (fn !== null && typeof fn !== "function") return [new FabraError("INVALID_DEFINITION", `${kind} ${name} is not a function`, { hint: HOW[kind] })];
+  const result = schema.safeParse(options ?? {});
+  if (result.success) return [];
+  return result.error.issues.flatMap((issue) => toProblem(issue, kind, name, options, Object.keys(schema.shape)));
+}
+
+function toProblem(issue: z.core.$ZodIssue, kind: Kind, name: string, options: unknown, known: string[]): FabraError[] {
+  if (issue.code === "unrecognized_keys") {
+    return issue.keys.map(
+      (key) =>
+        new FabraError("INVALID_DEFINITION", `${kind} ${name} has no option \`${key}\``, {
+          hint: didYouMean(key, known) ?? `The options of a ${kind.toLowerCase()} are ${known.join(", ")}.`,
+        }),
+    );
+  }
+  const option = issue.path.map(String).join(".");
+  const params = issue.code === "custom" ? (issue.params as Said | undefined) : undefined;
+  if (params && "error" in params) return [params.error];
+  if (issue.path.length === 0) {
+    return [new FabraError("INVALID_DEFINITION", `${kind} ${name}: its options are ${shown(options)}, not an object`, { hint: HOW[kind] })];
+  }
+  const said = params?.said ?? issue.message;
+  return [new FabraError("INVALID_DEFINITION", `${kind} ${name}: \`${option}\` ${said}`, { hint: params?.hint })];
+}
+
+/** An option checked by a zod schema; when it fails, the problem says what the value is and the hint what to write. */
+function option(accepts: z.ZodType, problem: (value: unknown) => string, hint: string, required = false) {
+  const checked = z.unknown().superRefine((value, ctx) => {
+    if (!accepts.safeParse(value).success) ctx.addIssue({ code: "custom", message: problem(value), params: { said: problem(value), hint } });
+  });
+  return required ? checked : checked.optional();
+}
+
+/** An option checked by one of fabra's own parsers (duration, cron, entity id, JSON value): its error is the problem. */
+function parsedBy(parse: (value: unknown) => void) {
+  const checked = z.unknown().superRefine((value, ctx) => {
+    try {
+      parse(value);
+    } catch (err) {
+      if (!(err instanceof FabraError)) throw err;
+      const error = err.code === "INVALID_DEFINITION" ? err : new FabraError("INVALID_DEFINITION", err.message, { hint: err.hint, cause: err });
+      ctx.addIssue({ code: "custom", message: error.message, params: { error } });
+    }
+  });
+  return checked.optional();
+}
+
+const text = (example: string) => option(z.string(), (v) => `is ${shown(v)}, not a string`, `Use e.g. ${example}.`);
+const nameOption = text('name: "user_tier", or leave it out to take the export name');
+const descriptionOption = text('description: "what it is for"');
+const isA = (v: unknown) => `is ${shown(v)}`;
+const positiveInt = z.int().min(1);
+
+function featureOptions(def: FeatureDef, name: string) {
+  const at = (key: string) => `Feature ${name}: \`${key}\``;
+  const fail = (key: string, said: string, hint: string) => new FabraError("INVALID_DEFINITION", `${at(key)} ${said}`, { hint });
+  const entityRef = z.union([z.string().min(1), z.looseObject({ kind: z.literal("entity") })]);
+  return z.strictObject({
+    name: nameOption,
+    description: descriptionOption,
+    entity: option(entityRef, (v) => `is ${shown(v)}, not an entity`, 'Use entity: user (from entity("user")) or entity: "user".', true),
+    refresh: parsedBy((v) => {
+      if (typeof v !== "string" && typeof v !== "number") throw fail("refresh", isA(v), 'Use a duration ("30s", "5m", "1h", or ms) or a cron expression ("*/15 * * * *").');
       refreshScheduleOf(def, name);
-    },
-    () => {
-      if (o.ttl === undefined) return;
-      const ms = typeof o.ttl === "string" || typeof o.ttl === "number" ? parseDuration(o.ttl, `Feature ${name}: \`ttl\``) : null;
-      if (ms === null || ms <= 0) {
-        throw problem(`is ${shown(o.ttl)}; it must be a duration longer than 0`, 'Use e.g. ttl: "1h", or leave ttl out for values that never expire.')(at("ttl"));
-      }
-    },
-    () => {
-      if (o.materialize !== undefined && typeof o.materialize !== "boolean") throw problem(`is ${shown(o.materialize)}`, "Use materialize: true or false.")(at("materialize"));
-    },
-    () => {
-      const s = o.entities as unknown;
-      if (s === undefined || typeof s === "function") return;
-      if (Array.isArray(s)) {
-        s.forEach((id, i) => {
-          if (entityIdOf(id) === null) throw problem(`is ${shown(id)}, not an entity id`, "Entity ids are non-empty strings (or whole numbers).")(at(`entities[${i}]`));
+    }),
+    ttl: parsedBy((v) => {
+      const ms = typeof v === "string" || typeof v === "number" ? parseDuration(v, at("ttl")) : null;
+      if (ms === null || ms <= 0) throw fail("ttl", `is ${shown(v)}; it must be a duration longer than 0`, 'Use e.g. ttl: "1h", or leave ttl out for values that never expire.');
+    }),
+    materialize: option(z.boolean(), isA, "Use materialize: true or false."),
+    entities: parsedBy((v) => {
+      if (typeof v === "function") return;
+      if (Array.isArray(v)) {
+        v.forEach((id, i) => {
+          if (entityIdOf(id) === null) throw fail(`entities[${i}]`, `is ${shown(id)}, not an entity id`, "Entity ids are non-empty strings (or whole numbers).");
         });
         return;
       }
-      const sql = typeof s === "object" && s !== null ? (s as { sql?: unknown }).sql : undefined;
+      const sql = typeof v === "object" && v !== null ? (v as { sql?: unknown }).sql : undefined;
       if (typeof sql !== "string" || sql.trim() === "") {
-        throw problem("is neither a list, { sql }, nor a function", 'Use e.g. entities: ["u_1", "u_2"], entities: { sql: "SELECT id FROM users" }, or entities: async () => ids.')(at("entities"));
+        throw fail("entities", "is neither a list, { sql }, nor a function", 'Use e.g. entities: ["u_1", "u_2"], entities: { sql: "SELECT id FROM users" }, or entities: async () => ids.');
       }
-    },
-    () => {
-      if (o.default !== undefined) toJsonValue(o.default, `Feature ${name}: \`default\``);
-    },
-  ];
+    }),
+    default: parsedBy((v) => void toJsonValue(v, at("default"))),
+  } satisfies Record<keyof FeatureOptions<unknown>, z.ZodType>);
 }
 
-function retrieverChecks(def: RetrieverDef, name: string): (() => void)[] {
-  const o = (def.options ?? {}) as Partial<RetrieverDef["options"]>;
-  const at = (option: string) => `Retriever ${name}: \`${option}\``;
-  return [
-    () => {
-      if (def.body !== undefined && typeof def.body !== "function") throw problem("is not a function", "Pass the body as retriever({ index }, async (query, { search }) => ...).")(`The body of retriever ${name}`);
-    },
-    () => {
-      const index = o.index as unknown;
-      if (index === undefined && def.body !== undefined) return; // a custom body may fetch chunks elsewhere
-      if (typeof index !== "string" || index === "") throw problem(`is ${shown(index)}, not an index name`, 'Name the vector index it searches: retriever({ index: "docs" }).')(at("index"));
-    },
-    () => {
-      if (o.topK !== undefined && !isPositiveInt(o.topK)) throw problem(`is ${shown(o.topK)}; it must be a whole number of at least 1`, "Use e.g. topK: 5.")(at("topK"));
-    },
-    () => {
-      const m = o.minSimilarity as unknown;
-      if (m !== undefined && (typeof m !== "number" || !Number.isFinite(m) || m < -1 || m > 1)) {
-        throw problem(`is ${shown(m)}; it must be a cosine similarity from -1 to 1`, "Use e.g. minSimilarity: 0.3.")(at("minSimilarity"));
-      }
-    },
-  ];
+function retrieverBody(def: RetrieverDef, name: string): FabraError[] {
+  if (def.body === undefined || typeof def.body === "function") return [];
+  return [new FabraError("INVALID_DEFINITION", `The body of retriever ${name} is not a function`, { hint: "Pass the body as retriever({ index }, async (query, { search }) => ...)." })];
 }
 
-function contextChecks(def: ContextDef, name: string): (() => void)[] {
-  const o = (def.options ?? {}) as Partial<ContextDef["options"]> & Record<string, unknown>;
-  const at = (option: string) => `Context ${name}: \`${option}\``;
-  return [
-    () => {
-      if (typeof def.fn !== "function") throw problem("is not a function", "Define it as context({ maxTokens: 4000 }, async (inputs) => [...items]).")(`Context ${name}`);
-    },
-    () => {
-      if (o.maxTokens !== undefined && o.maxTokens !== null && !isPositiveInt(o.maxTokens)) {
-        throw problem(`is ${shown(o.maxTokens)}; it must be a whole number of at least 1`, "Use e.g. maxTokens: 4000, or leave it out for no budget.")(at("maxTokens"));
+function retrieverOptions(def: RetrieverDef) {
+  return z.strictObject({
+    name: nameOption,
+    // a custom body may fetch chunks elsewhere, so only a plain retriever needs an index
+    index: option(z.string().min(1), (v) => `is ${shown(v)}, not an index name`, 'Name the vector index it searches: retriever({ index: "docs" }).', def.body === undefined),
+    topK: option(positiveInt, (v) => `is ${shown(v)}; it must be a whole number of at least 1`, "Use e.g. topK: 5."),
+    minSimilarity: option(z.number().min(-1).max(1), (v) => `is ${shown(v)}; it must be a cosine similarity from -1 to 1`, "Use e.g. minSimilarity: 0.3."),
+  } satisfies Record<keyof RetrieverOptions, z.ZodType>);
+}
+
+function contextOptions(name: string) {
+  return z.strictObject({
+    name: nameOption,
+    description: descriptionOption,
+    maxTokens: option(positiveInt.nullable(), (v) => `is ${shown(v)}; it must be a whole number of at least 1`, "Use e.g. maxTokens: 4000, or leave it out for no budget."),
+    freshnessSla: parsedBy((v) => {
+      if (typeof v !== "string" && typeof v !== "number") {
+        throw new FabraError("INVALID_DEFINITION", `Context ${name}: \`freshnessSla\` is ${shown(v)}, not a duration`, { hint: "Use a duration like 500ms, 30s, 5m, 1h." });
       }
-    },
-    () => {
-      const sla = o.freshnessSla as unknown;
-      if (sla === undefined) return;
-      if (typeof sla !== "string" && typeof sla !== "number") throw problem(`is ${shown(sla)}, not a duration`, "Use a duration like 500ms, 30s, 5m, 1h.")(at("freshnessSla"));
-      parseDuration(sla, `Context ${name}: \`freshnessSla\``);
-    },
-    () => {
-      const p = o.freshnessPolicy as unknown;
-      if (p !== undefined && p !== "degrade" && p !== "fail") throw problem(`is ${shown(p)}`, 'Use freshnessPolicy: "degrade" (serve and record the violation) or "fail".')(at("freshnessPolicy"));
-    },
-    () => {
-      if (o.model !== undefined && (typeof o.model !== "string" || o.model === "")) throw problem(`is ${shown(o.model)}, not a model name`, 'Use e.g. model: "gpt-4o".')(at("model"));
-    },
-    () => {
-      if (o.separator !== undefined && typeof o.separator !== "string") throw problem(`is ${shown(o.separator)}, not a string`, 'Use e.g. separator: "\\n\\n".')(at("separator"));
-    },
-    () => {
-      const spec = o.inputs as unknown;
-      if (spec === undefined) return;
-      if (typeof spec !== "object" || spec === null || Array.isArray(spec)) {
-        throw problem(`is ${shown(spec)}, not an object of input types`, 'Use e.g. inputs: { userId: "string", limit: "integer?" }.')(at("inputs"));
+      parseDuration(v, `Context ${name}: \`freshnessSla\``);
+    }),
+    freshnessPolicy: option(z.enum(["degrade", "fail"]), isA, 'Use freshnessPolicy: "degrade" (serve and record the violation) or "fail".'),
+    model: option(z.string().min(1), (v) => `is ${shown(v)}, not a model name`, 'Use e.g. model: "gpt-4o".'),
+    separator: option(z.string(), (v) => `is ${shown(v)}, not a string`, 'Use e.g. separator: "\\n\\n".'),
+    inputs: parsedBy((v) => {
+      if (typeof v !== "object" || v === null || Array.isArray(v)) {
+        throw new FabraError("INVALID_DEFINITION", `Context ${name}: \`inputs\` is ${shown(v)}, not an object of input types`, {
+          hint: 'Use e.g. inputs: { userId: "string", limit: "integer?" }.',
+        });
       }
-      parseInputSpec(spec as NonNullable<ContextDef["options"]["inputs"]>, name);
-    },
-  ];
+      parseInputSpec(v as NonNullable<ContextOptions["inputs"]>, name);
+    }),
+  } satisfies Record<keyof ContextOptions, z.ZodType>);
 }

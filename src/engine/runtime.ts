@@ -2,7 +2,8 @@
 // CLI and server drive. Definitions call back into it (`userTier.get(id)`, `chatContext(inputs)`).
 import type { ContextDef } from "../define/context.js";
 import { bindRuntime } from "../define/registry.js";
-import { suggest, type Definitions } from "../define/collect.js";
+import type { Definitions } from "../define/collect.js";
+import { didYouMean } from "../util/suggest.js";
 import type { RetrieverDef } from "../define/retriever.js";
 import type { ContextResult, RetrievedChunk, Runtime } from "../define/types.js";
 import { FabraError } from "../errors.js";
@@ -69,7 +70,7 @@ export class FabraRuntime implements Runtime {
 
   private featureDef(name: string) {
     const def = this.definitions.features.get(name);
-    if (!def) throw unknownFeature(name, this.definitions.features.keys(), suggest(name, this.definitions.features.keys()));
+    if (!def) throw unknownFeature(name, this.definitions.features.keys());
     return def;
   }
 
@@ -248,7 +249,5 @@ export class FabraRuntime implements Runtime {
 
 function hintFor(name: string, known: Iterable<string>): string {
   const list = [...known];
-  const guess = suggest(name, list);
-  if (guess) return `Did you mean "${guess}"?`;
-  return list.length > 0 ? `Known: ${list.join(", ")}.` : "None are defined; add a module to `definitions` in fabra.config.ts.";
+  return didYouMean(name, list) ?? (list.length > 0 ? `Known: ${list.join(", ")}.` : "None are defined; add a module to `definitions` in fabra.config.ts.");
 }

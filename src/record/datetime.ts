@@ -2,6 +2,7 @@
 // Hand-written because Date and the date libraries stop at milliseconds and format otherwise than the reference.
 // Microsecond precision is kept (JS Date has only milliseconds), so parsing and formatting work on
 // whole seconds since the epoch plus a microsecond remainder.
+// Hand-written on purpose: Date and date libraries keep milliseconds only and accept forms CRS-001 refuses.
 import { FabraError } from "../errors.js";
 
 const ISO =

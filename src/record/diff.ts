@@ -1,8 +1,12 @@
 // Diff of two CRS-001 records: inputs, features, retrieved chunks, dropped items, content (unified line diff with
-// a similarity figure), tokens and cost, with a one-line summary. Pure; every list in a stable order.
+// a similarity figure, both computed by jsdiff), tokens and cost, with a one-line summary. Pure; every list in a
+// stable order. Display only: nothing here feeds a hash.
+// jsdiff's own modules, not its index: the index loads every differ and takes about 3× as long to import.
+import { diffArrays } from "diff/lib/diff/array.js";
+import { structuredPatch } from "diff/lib/patch/create.js";
+import type { ArrayChange, StructuredPatchHunk } from "diff/lib/types.js";
 import { canonicalJson, compareCodePoints } from "./canonical.js";
 import type { JsonValue } from "./json.js";
-import { diffSequences, similarityRatio, unifiedHunks } from "./sequence-diff.js";
 import type { ContextRecord, DroppedItemRecord, FeatureRecord, FeatureSource, FreshnessStatus, RetrievedItemRecord } from "./types.js";
 
 export interface RecordRef {
@@ -239,21 +243,90 @@ function notStored(r: ContextRecord): boolean {
 function diffContent(a: ContextRecord, b: ContextRecord): ContentDiff {
   const not_stored = [...(notStored(a) ? (["a"] as const) : []), ...(notStored(b) ? (["b"] as const) : [])];
   if (a.content === b.content) return { identical: true, similarity: 1, lines_added: 0, lines_removed: 0, unified: [], not_stored };
-  const linesA = splitLines(a.content);
-  const linesB = splitLines(b.content);
-  const ops = diffSequences(linesA, linesB);
-  const hunks = unifiedHunks(linesA, linesB, ops);
-  const tokensA = tokens(a.content);
-  const tokensB = tokens(b.content);
-  const similarity = round(similarityRatio(diffSequences(tokensA, tokensB, 2000), tokensA.length, tokensB.length), 4);
+  const hunks = lineHunks(splitLines(a.content), splitLines(b.content));
+  const changedLines = hunks.flatMap((h) => h.lines);
+  const similarity = round(similarityRatio(tokens(a.content), tokens(b.content)), 4);
   return {
     identical: false,
     similarity: Math.min(similarity, 0.9999), // different content is never shown as 100% similar
-    lines_added: ops.filter((o) => o.op === "insert").length,
-    lines_removed: ops.filter((o) => o.op === "delete").length,
-    unified: [`--- a/${a.context_id}`, `+++ b/${b.context_id}`, ...hunks.map((h) => h.text)],
+    lines_added: changedLines.filter((l) => l.startsWith("+")).length,
+    lines_removed: changedLines.filter((l) => l.startsWith("-")).length,
+    unified: [`--- a/${a.context_id}`, `+++ b/${b.context_id}`, ...hunks.flatMap(hunkLines)],
     not_stored,
   };
+}
+
+/** Past this many edits jsdiff stops and the changed middle is shown replaced wholesale (correct, not minimal). */
+const MAX_LINE_EDITS = 4000;
+const MAX_TOKEN_EDITS = 2000;
+
+/** Unified-diff hunks (`@@ -a,n +b,m @@` then ` `/`-`/`+` lines) with `context` lines around each change. */
+export function unifiedHunks(a: readonly string[], b: readonly string[], context = 3): string[] {
+  return lineHunks(a, b, context).flatMap(hunkLines);
+}
+
+function lineHunks(a: readonly string[], b: readonly string[], context = 3): StructuredPatchHunk[] {
+  // jsdiff diffs text; each line gets its "\n" back so none is reported as "No newline at end of file".
+  const text = (lines: readonly string[]) => (lines.length === 0 ? "" : `${lines.join("\n")}\n`);
+  const patch = structuredPatch("a", "b", text(a), text(b), undefined, undefined, { context, maxEditLength: MAX_LINE_EDITS });
+  return patch?.hunks ?? [replacedWholesale(a, b, context)];
+}
+
+/** GNU diff's header: a count of 1 is left out; an empty range starts at the line before it. */
+function hunkLines(h: StructuredPatchHunk): string[] {
+  const range = (start: number, count: number) => (count === 1 ? String(start) : `${count === 0 ? start - 1 : start},${count}`);
+  return [`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`, ...h.lines];
+}
+
+/** The common prefix `[0, start)` and the suffixes from `endA`/`endB` on. */
+function commonEnds(a: readonly string[], b: readonly string[]): { start: number; endA: number; endB: number } {
+  let start = 0;
+  while (start < a.length && start < b.length && a[start] === b[start]) start++;
+  let endA = a.length;
+  let endB = b.length;
+  while (endA > start && endB > start && a[endA - 1] === b[endB - 1]) {
+    endA--;
+    endB--;
+  }
+  return { start, endA, endB };
+}
+
+function replacedWholesale(a: readonly string[], b: readonly string[], context: number): StructuredPatchHunk {
+  const { start, endA, endB } = commonEnds(a, b);
+  const from = Math.max(0, start - context);
+  const after = Math.min(context, a.length - endA);
+  const lines = [
+    ...a.slice(from, start).map((l) => ` ${l}`),
+    ...a.slice(start, endA).map((l) => `-${l}`),
+    ...b.slice(start, endB).map((l) => `+${l}`),
+    ...a.slice(endA, endA + after).map((l) => ` ${l}`),
+  ];
+  return { oldStart: from + 1, oldLines: endA + after - from, newStart: from + 1, newLines: endB + after - from, lines };
+}
+
+/**
+ * jsdiff's shortest edit script turning `a` into `b`; past `maxEdits` edits, the common prefix and suffix kept
+ * and the middle replaced wholesale (correct, not minimal).
+ */
+export function editScript(a: readonly string[], b: readonly string[], maxEdits = MAX_TOKEN_EDITS): ArrayChange<string>[] {
+  const changes = diffArrays([...a], [...b], { maxEditLength: maxEdits });
+  if (changes) return changes;
+  const { start, endA, endB } = commonEnds(a, b);
+  const part = (value: string[], kind: "equal" | "added" | "removed"): ArrayChange<string>[] =>
+    value.length === 0 ? [] : [{ value, count: value.length, added: kind === "added", removed: kind === "removed" }];
+  return [
+    ...part(a.slice(0, start), "equal"),
+    ...part(a.slice(start, endA), "removed"),
+    ...part(b.slice(start, endB), "added"),
+    ...part(a.slice(endA), "equal"),
+  ];
+}
+
+/** difflib's ratio: 2·matches / (len(a) + len(b)); 1 when both are empty. */
+export function similarityRatio(a: readonly string[], b: readonly string[], maxEdits = MAX_TOKEN_EDITS): number {
+  if (a.length + b.length === 0) return 1;
+  const matches = editScript(a, b, maxEdits).reduce((n, c) => (c.added || c.removed ? n : n + c.count), 0);
+  return (2 * matches) / (a.length + b.length);
 }
 
 function splitLines(text: string): string[] {

@@ -2,24 +2,41 @@
 // with one error handler that maps every FabraError to its HTTP status and a JSON `{ error: { code, message, hint } }`,
 // never a stack trace.
 import { randomUUID } from "node:crypto";
-import { Hono, type Context } from "hono";
+import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
 import { errorBody, JSON_TYPE, respond, sendJson } from "./http.js";
-import { buildOpenApi } from "./openapi.js";
+import { errors, openApiDocument, PUBLIC_ROUTE, serve } from "./openapi.js";
 import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import type { AppEnv, ServerDeps } from "./types.js";
+import { validationHook } from "./validate.js";
 
 /** Routes anyone may call: probes and the API description. */
 const PUBLIC = new Set(["/health", "/ready", "/openapi.json"]);
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
-export function createApp(deps: ServerDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+const metricsRoute = createRoute({
+  method: "get",
+  path: "/metrics",
+  summary: "Prometheus metrics",
+  responses: { 200: { description: "Text exposition format", content: { "text/plain": { schema: z.string() } } }, ...errors(401) },
+});
+const openApiRoute = createRoute({
+  method: "get",
+  path: "/openapi.json",
+  summary: "This document",
+  ...PUBLIC_ROUTE,
+  responses: { 200: { description: "OpenAPI 3.1", content: { "application/json": { schema: z.object({}) } } } },
+});
+
+export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
+  // Parameters are checked by each route's zod schemas; a failure is thrown to onError like any FabraError.
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const { metrics } = deps;
   const seriesCache = new Map<string, { count: { value: number }; latency: { observe(seconds: number): void } }>();
 
@@ -62,15 +79,16 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
   });
 
   healthRoutes(app, deps);
-  app.get("/metrics", (c) => {
+  serve(app, metricsRoute, (c) => {
     metrics.inFlight.set(deps.state.inFlight);
     return respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8");
   });
-  const openapi = JSON.stringify(buildOpenApi(deps.runtime.definitions, deps.version));
-  app.get("/openapi.json", (c) => respond(c, openapi, 200, JSON_TYPE));
+  let openapi = "";
+  serve(app, openApiRoute, (c) => respond(c, openapi, 200, JSON_TYPE));
   featureRoutes(app, deps);
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
+  openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>
     sendJson(c, { error: { code: "NOT_FOUND", message: `No route ${c.req.method} ${c.req.path}`, hint: "GET /openapi.json lists every route." } }, 404),

@@ -1,8 +1,7 @@
-// Request and response helpers shared by the routes: lossless JSON bodies, JSON responses, the error envelope,
-// and query-parameter parsing that fails with a 400 naming the parameter.
+// Request and response helpers shared by the routes: lossless JSON bodies read under the size limit, JSON
+// responses, and the error envelope. (Parameters and bodies are checked against zod schemas in validate.ts.)
 import type { Context } from "hono";
 import { FabraError, httpStatusFor, isFabraError } from "../errors.js";
-import { normalizeDatetime } from "../record/datetime.js";
 import { parseJson, isJsonObject, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
 import type { AppEnv } from "./types.js";
 
@@ -97,50 +96,4 @@ export function errorBody(err: unknown, requestId: string): { status: number; bo
     status: 500,
     body: { error: { code: "INTERNAL", message: "Internal server error", hint: `The server log has the details under request id ${requestId}.`, request_id: requestId } },
   };
-}
-
-export function queryString(c: Context, name: string): string | undefined {
-  const v = c.req.query(name);
-  return v === undefined || v === "" ? undefined : v;
-}
-
-export function requiredQuery(c: Context, name: string, example: string): string {
-  const v = queryString(c, name);
-  if (v === undefined) throw new FabraError("INVALID_ARGUMENT", `The query parameter ${name} is required`, { hint: `Add ?${name}=${example}.` });
-  return v;
-}
-
-export function queryDatetime(c: Context, name: string): string | undefined {
-  const v = queryString(c, name);
-  if (v === undefined) return undefined;
-  try {
-    return normalizeDatetime(v, name);
-  } catch {
-    throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not an ISO-8601 datetime`, { hint: `Use e.g. ${name}=2026-03-01T09:00:00Z.` });
-  }
-}
-
-export function queryInt(c: Context, name: string, fallback: number, max: number): number {
-  const v = queryString(c, name);
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-    throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not a whole number from 1 to ${max}`, { hint: `Use e.g. ${name}=${Math.min(fallback, max)}.` });
-  }
-  return n;
-}
-
-export function queryChoice<T extends string>(c: Context, name: string, allowed: readonly T[], fallback: T): T {
-  const v = queryString(c, name);
-  if (v === undefined) return fallback;
-  if ((allowed as readonly string[]).includes(v)) return v as T;
-  throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not one of ${allowed.join(", ")}`, { hint: `Use ${name}=${allowed[0]}.` });
-}
-
-/** A string field of a JSON body, or a 400 naming it. */
-export function stringField(body: JsonObject, field: string, where: string): string {
-  const v = body[field];
-  if (v === undefined || v === null) throw new FabraError("INVALID_ARGUMENT", `${where} is missing "${field}"`, { hint: `Add "${field}": "..." to the body.` });
-  if (typeof v !== "string") throw new FabraError("INVALID_ARGUMENT", `"${field}" in ${where} must be a string`, { hint: `Send "${field}": "..." as a string.` });
-  return v;
 }

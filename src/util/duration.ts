@@ -1,4 +1,5 @@
 // Durations in config and definitions: `500ms`, `30s`, `5m`, `1h`, `1d`, `1w` (case-insensitive), or milliseconds.
+// Hand-written on purpose: ms and friends accept more ("1.5 hours", years) and give no error naming the option.
 import { FabraError } from "../errors.js";
 
 const DURATION = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)\s*$/i;

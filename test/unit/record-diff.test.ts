@@ -8,10 +8,9 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { renderDiff } from "../../src/cli/render/diff-view.js";
 import { compareRecords } from "../../src/engine/ledger/compare.js";
 import { comparisonJson } from "../../src/api/shapes.js";
-import { diffRecords } from "../../src/record/diff.js";
+import { diffRecords, editScript, similarityRatio, unifiedHunks } from "../../src/record/diff.js";
 import { readRecordText, verifyRecord, type ContextRecord } from "../../src/record/index.js";
 import { toJsonText } from "../../src/record/json.js";
-import { diffSequences, similarityRatio, unifiedHunks, type EditOp } from "../../src/record/sequence-diff.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 export const DIFF_PAIRS = [
@@ -25,6 +24,23 @@ const pair = (p: (typeof DIFF_PAIRS)[number]) => ({
   a: load(join(FIXTURES, "crs-001", `${p.a}.json`)),
   b: load(join(FIXTURES, "diff", `${p.name}.b.json`)),
 });
+
+type EditOp = { op: "equal" | "delete" | "insert"; a: number; b: number };
+
+/** jsdiff's change runs as one op per element, `a`/`b` the indexes it refers to. */
+function diffSequences(a: string[], b: string[], maxEdits?: number): EditOp[] {
+  const ops: EditOp[] = [];
+  let i = 0;
+  let j = 0;
+  for (const change of editScript(a, b, maxEdits)) {
+    for (let n = 0; n < change.count; n++) {
+      if (change.added) ops.push({ op: "insert", a: i, b: j++ });
+      else if (change.removed) ops.push({ op: "delete", a: i++, b: j });
+      else ops.push({ op: "equal", a: i++, b: j++ });
+    }
+  }
+  return ops;
+}
 
 /** Applies an edit script to `a`; must give `b`. */
 function apply(a: string[], b: string[], ops: EditOp[]): string[] {
@@ -69,10 +85,37 @@ describe("sequence diff", () => {
   it("writes unified hunks with line numbers and three lines of context", () => {
     const a = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
     const b = ["1", "2", "three", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"];
-    const lines = unifiedHunks(a, b, diffSequences(a, b)).map((l) => l.text);
+    const lines = unifiedHunks(a, b);
     expect(lines).toEqual(["@@ -1,6 +1,6 @@", " 1", " 2", "-3", "+three", " 4", " 5", " 6", "@@ -10,3 +10,4 @@", " 10", " 11", " 12", "+13"]);
-    expect(unifiedHunks([], ["x"], diffSequences([], ["x"])).map((l) => l.text)).toEqual(["@@ -0,0 +1 @@", "+x"]);
-    expect(similarityRatio(diffSequences(a, b), a.length, b.length)).toBeCloseTo(22 / 25, 10);
+    expect(unifiedHunks([], ["x"])).toEqual(["@@ -0,0 +1 @@", "+x"]);
+    expect(similarityRatio(a, b)).toBeCloseTo(22 / 25, 10);
+  });
+});
+
+describe("content line diff (jsdiff)", () => {
+  it("keeps carriage returns and trailing empty lines, never a 'No newline' marker", () => {
+    expect(unifiedHunks(["a\r", "b"], ["a\r", "c"])).toEqual(["@@ -1,2 +1,2 @@", " a\r", "-b", "+c"]);
+    expect(unifiedHunks(["a", ""], ["a"])).toEqual(["@@ -1,2 +1 @@", " a", "-"]);
+    expect(unifiedHunks(["x"], [])).toEqual(["@@ -1 +0,0 @@", "-x"]);
+  });
+
+  it("shows the changed middle replaced wholesale, with context, once the line edit budget runs out", () => {
+    const middle = (tag: string) => Array.from({ length: 2100 }, (_, i) => `${tag}${i}`);
+    const a = ["h1", "h2", "h3", "h4", ...middle("a"), "t1", "t2", "t3", "t4"];
+    const b = ["h1", "h2", "h3", "h4", ...middle("b"), "t1", "t2", "t3", "t4"];
+    const lines = unifiedHunks(a, b);
+    expect(lines[0]).toBe("@@ -2,2106 +2,2106 @@");
+    expect(lines.slice(1, 5)).toEqual([" h2", " h3", " h4", "-a0"]);
+    expect(lines.filter((l) => l.startsWith("-"))).toHaveLength(2100);
+    expect(lines.filter((l) => l.startsWith("+"))).toHaveLength(2100);
+    expect(lines.slice(-3)).toEqual([" t1", " t2", " t3"]);
+    expect(lines).toHaveLength(1 + 3 + 4200 + 3);
+  });
+
+  it("counts only the common prefix and suffix as matching once the token edit budget runs out", () => {
+    expect(similarityRatio(["s", "x", "y", "e"], ["s", "y", "x", "e"], 1)).toBeCloseTo(4 / 8, 10);
+    expect(similarityRatio(["s", "x", "y", "e"], ["s", "y", "x", "e"])).toBeCloseTo(6 / 8, 10);
+    expect(similarityRatio([], [])).toBe(1);
   });
 });
 

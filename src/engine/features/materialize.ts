@@ -4,7 +4,6 @@
 // skipped, so history ends with exactly one row per (feature, entity, run). An entity whose function throws is
 // reported with its error and the others go on.
 import type { Definitions } from "../../define/collect.js";
-import { suggest } from "../../define/collect.js";
 import type { FeatureDef } from "../../define/feature.js";
 import { errorMessage, FabraError } from "../../errors.js";
 import { nowDatetime, toDatetime } from "../../record/datetime.js";
@@ -78,7 +77,7 @@ export function planMaterialize(runtime: MaterializeRuntime, options: Pick<Mater
   }
   for (const name of names) {
     const def = defs.get(name);
-    if (!def) throw unknownFeature(name, defs.keys(), suggest(name, defs.keys()));
+    if (!def) throw unknownFeature(name, defs.keys());
     if (options.entities === undefined && def.options.entities === undefined) throw noEntities(name);
   }
   return names;
@@ -128,7 +127,7 @@ function emptyResult(feature: string, startedAt: string): FeatureRunResult {
 /** Runs (or resumes) the feature's run; the caller holds the refresh lock. Throws only before a run exists (no entities, beginRun failing). */
 export async function runFeature(runtime: MaterializeRuntime, name: string, options: MaterializeOptions, signal: AbortSignal): Promise<FeatureRunResult> {
   const def = runtime.definitions.features.get(name);
-  if (!def) throw unknownFeature(name, runtime.definitions.features.keys(), suggest(name, runtime.definitions.features.keys()));
+  if (!def) throw unknownFeature(name, runtime.definitions.features.keys());
   // A definition error is no run: nothing to resume, and a retry cannot fix it.
   if (options.entities === undefined && def.options.entities === undefined) throw noEntities(name);
   const { offline } = runtime.stores;

@@ -7,6 +7,7 @@ import type { JsonValue } from "../../record/json.js";
 import type { FeatureRecord, FeatureSource } from "../../record/types.js";
 import type { OfflineStore, OnlineStore } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";
+import { didYouMean } from "../../util/suggest.js";
 import { decodeValue, encodeValue, toJsonValue } from "./values.js";
 
 export interface FeatureRead {
@@ -144,13 +145,11 @@ export function toFeatureRecord(name: string, entityId: string, read: FeatureRea
   return { name, entity_id: entityId, value: read.value, source: read.source, as_of: read.asOf, freshness_ms: read.freshnessMs };
 }
 
-export function unknownFeature(name: string, known: Iterable<string>, suggestion: string | undefined): FabraError {
+export function unknownFeature(name: string, known: Iterable<string>): FabraError {
   const list = [...known];
   return new FabraError("FEATURE_NOT_FOUND", `Unknown feature "${name}"`, {
-    hint: suggestion
-      ? `Did you mean "${suggestion}"?`
-      : list.length > 0
-        ? `Known features: ${list.join(", ")}.`
-        : "No features are defined; add a module to `definitions` in fabra.config.ts.",
+    hint:
+      didYouMean(name, list) ??
+      (list.length > 0 ? `Known features: ${list.join(", ")}.` : "No features are defined; add a module to `definitions` in fabra.config.ts."),
   });
 }

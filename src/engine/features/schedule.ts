@@ -8,7 +8,6 @@ import { FabraError } from "../../errors.js";
 import { toDatetime } from "../../record/datetime.js";
 import type { LockStore, MaterializationRun } from "../../stores/types.js";
 import { DEFAULT_LOCK_TTL_MS, refreshLockKey, withLock } from "./locks.js";
-import { suggest } from "../../define/collect.js";
 import { unknownFeature } from "./read.js";
 import { runFeature, type FeatureRunResult, type MaterializeRuntime } from "./materialize.js";
 import { isDue, nextDueMs, refreshScheduleOf, type RefreshSchedule } from "./refresh.js";
@@ -88,7 +87,7 @@ export function scheduledFeatures(features: Map<string, FeatureDef>, only?: stri
   const names = only ?? [...features].filter(([, d]) => unschedulableReason(d) === null).map(([n]) => n);
   return names.map((feature) => {
     const def = features.get(feature);
-    if (!def) throw unknownFeature(feature, features.keys(), suggest(feature, features.keys()));
+    if (!def) throw unknownFeature(feature, features.keys());
     const reason = unschedulableReason(def);
     const schedule = reason === null ? refreshScheduleOf(def, feature) : null;
     if (!schedule) {

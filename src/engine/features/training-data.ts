@@ -5,7 +5,7 @@
 // whole call.
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
-import { suggest, type Definitions } from "../../define/collect.js";
+import type { Definitions } from "../../define/collect.js";
 import { FabraError } from "../../errors.js";
 import { normalFormMicros, normalizeDatetime, toDatetime } from "../../record/datetime.js";
 import { entityName } from "../../define/feature.js";
@@ -138,7 +138,7 @@ function resolveFeatures(definitions: Definitions, options: TrainingDataOptions)
   const seen = new Set<string>();
   return options.features.map((f) => {
     const { name, ttl } = typeof f === "string" ? { name: f, ttl: undefined } : f;
-    if (!definitions.features.has(name)) throw unknownFeature(name, definitions.features.keys(), suggest(name, definitions.features.keys()));
+    if (!definitions.features.has(name)) throw unknownFeature(name, definitions.features.keys());
     if (seen.has(name)) throw new FabraError("INVALID_ARGUMENT", `Feature ${name} is requested twice`, { hint: "Name each feature once." });
     seen.add(name);
     const maxAgeMs = ttl === undefined ? defaultTtl : parseDuration(ttl, `ttl of ${name}`);

@@ -1,22 +1,90 @@
 // Contexts: POST /v1/context/:name assembles one (and writes its record); /v1/contexts/* list, fetch, verify,
 // diff and replay records.
-import type { Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ContextResult } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
 import { assemblyJson, comparisonJson, recordPageJson, replayJson, verificationJson } from "../../api/shapes.js";
 import { replayContext } from "../../engine/context/replay.js";
-import { normalizeContextId } from "../../record/id.js";
 import { toPlain } from "../../record/json.js";
-import { JSON_TYPE, respond, queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
+import { JSON_TYPE, readJsonObject, respond, sendJson } from "../http.js";
 import type { ServerMetrics } from "../metrics.js";
+import { Assembly, Comparison, ContextRecord, contextIdParam, errors, json, pathParam, RecordSummary, Replay, registerContextInputs, serve, Verification } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
+import { documented, query, readBody } from "../validate.js";
 
 export const MAX_LIST = 1000;
 
-export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
-  const { runtime, metrics } = deps;
+/** The filters GET /v1/contexts and GET /v1/ledger/rows share. */
+export const listFilters = {
+  function: query.text("Only records of this context function"),
+  since: query.datetime("since", "created_at >= this (ISO-8601)"),
+  until: query.datetime("until", "created_at < this (ISO-8601)"),
+  order: query.choice("order", ["desc", "asc"], "desc", "Newest (desc, default) or oldest (asc) first"),
+  cursor: query.contextId("Continue after this context_id (the previous page's next_cursor)"),
+};
 
-  app.post("/v1/context/:name", async (c) => {
+const DiffBody = z.object({
+  a: z.string({ error: (issue) => (issue.input === undefined ? 'The body is missing "a"' : '"a" in The body must be a string') }),
+  b: z.string({ error: (issue) => (issue.input === undefined ? 'The body is missing "b"' : '"b" in The body must be a string') }),
+});
+const ReplayBody = z.object({ live: z.boolean({ error: '"live" must be true or false' }).nullish() });
+
+function routes(contexts: readonly string[], inputsBody: Record<string, unknown>) {
+  return {
+    assemble: createRoute({
+      method: "post",
+      path: "/v1/context/{name}",
+      summary: "Assemble a context with the function's inputs and write its record",
+      request: {
+        params: z.object({ name: pathParam("Context function", contexts) }),
+        // Documentation only: the inputs keep their kind-preserving parse and the engine's declared-input check.
+        body: { required: true, ...json(inputsBody, "The inputs, by parameter name") },
+      },
+      responses: { 200: json(Assembly, "The assembled context"), ...errors(400, 401, 404, 413, 422, 503) },
+    }),
+    list: createRoute({
+      method: "get",
+      path: "/v1/contexts",
+      summary: "List records, newest first",
+      request: { query: z.object({ ...listFilters, limit: query.int("limit", 20, MAX_LIST, `At most this many (1..${MAX_LIST}, default 20)`) }) },
+      responses: { 200: json(z.object({ items: z.array(RecordSummary), next_cursor: z.string().nullable() }), "A page of records"), ...errors(400, 401) },
+    }),
+    get: createRoute({
+      method: "get",
+      path: "/v1/contexts/{id}",
+      summary: "A record, as stored (canonical JSON)",
+      request: { params: contextIdParam },
+      responses: { 200: json(ContextRecord, "The record"), ...errors(400, 401, 404) },
+    }),
+    verify: createRoute({
+      method: "get",
+      path: "/v1/contexts/{id}/verify",
+      summary: "Recompute a record's hashes (and signature)",
+      request: { params: contextIdParam },
+      responses: { 200: json(Verification, "ok tells whether it is intact"), ...errors(400, 401, 404) },
+    }),
+    diff: createRoute({
+      method: "post",
+      path: "/v1/contexts/diff",
+      summary: "Verify two records and diff them",
+      request: { body: { required: true, ...json(documented(DiffBody), "Two context ids") } },
+      responses: { 200: json(Comparison, "The diff, and whether both verified"), ...errors(400, 401, 404, 413) },
+    }),
+    replay: createRoute({
+      method: "post",
+      path: "/v1/contexts/{id}/replay",
+      summary: "Re-run a record's context function with its recorded inputs (recorded data, or live) and diff the result",
+      request: { params: contextIdParam, body: { required: false, ...json(documented(ReplayBody), "live: use today's data") } },
+      responses: { 200: json(Replay, "The new record and its diff against the original"), ...errors(400, 401, 404, 422, 503) },
+    }),
+  };
+}
+
+export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
+  const { runtime, metrics } = deps;
+  const route = routes([...runtime.definitions.contexts.keys()].sort(), registerContextInputs(app, runtime.definitions));
+
+  serve(app, route.assemble, async (c) => {
     const name = c.req.param("name");
     runtime.contextDef(name); // an unknown context is a 404 whatever the body says
     const inputs = await readJsonObject(c, `The inputs of context ${name}`);
@@ -31,41 +99,37 @@ export function contextRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
     }
   });
 
-  app.get("/v1/contexts", async (c) => {
-    const limit = queryInt(c, "limit", 20, MAX_LIST);
-    const cursor = queryString(c, "cursor");
+  serve(app, route.list, async (c) => {
+    const q = c.req.valid("query");
+    const limit = q.limit;
     const rows = await runtime.ledger.list({
-      contextFunction: queryString(c, "function"),
-      since: queryDatetime(c, "since"),
-      until: queryDatetime(c, "until"),
-      order: queryChoice(c, "order", ["desc", "asc"] as const, "desc"),
+      contextFunction: q.function,
+      since: q.since,
+      until: q.until,
+      order: q.order,
       limit,
-      cursor: cursor === undefined ? undefined : normalizeContextId(cursor),
+      cursor: q.cursor,
     });
     return sendJson(c, recordPageJson(rows, limit));
   });
 
-  app.get("/v1/contexts/:id", async (c) => {
+  serve(app, route.get, async (c) => {
     const row = await runtime.ledger.row(c.req.param("id"));
     // The stored canonical text, byte for byte, so clients can verify it themselves.
     return respond(c, row.canonicalText, 200, JSON_TYPE);
   });
 
-  app.get("/v1/contexts/:id/verify", async (c) => {
+  serve(app, route.verify, async (c) => {
     return sendJson(c, verificationJson((await runtime.ledger.verify(c.req.param("id"))).verification));
   });
 
-  app.post("/v1/contexts/diff", async (c) => {
-    const body = await readJsonObject(c, "The body");
-    const a = stringField(body, "a", "The body");
-    const b = stringField(body, "b", "The body");
+  serve(app, route.diff, async (c) => {
+    const { a, b } = await readBody(c, DiffBody, 'Send {"a": "<context id>", "b": "<context id>"}.');
     return sendJson(c, comparisonJson(await runtime.ledger.diff({ id: a }, { id: b })));
   });
 
-  app.post("/v1/contexts/:id/replay", async (c) => {
-    const body = await readJsonObject(c, "The body", true);
-    const live = body.live ?? false;
-    if (typeof live !== "boolean") throw new FabraError("INVALID_ARGUMENT", '"live" must be true or false', { hint: 'Send {"live": true} to replay with today\'s data.' });
+  serve(app, route.replay, async (c) => {
+    const live = (await readBody(c, ReplayBody, 'Send {"live": true} to replay with today\'s data.', true)).live ?? false;
     const mode = live ? "live" : "recorded";
     try {
       const result = await replayContext(runtime, c.req.param("id"), { live });

@@ -1,21 +1,65 @@
 // Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history) and
 // POST /v1/features (many features × entities in one call; each result carries its own error).
-import type { Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { FabraError } from "../../errors.js";
 import { featureValueJson } from "../../api/shapes.js";
 import { entityIdOf } from "../../engine/features/entity-id.js";
 import type { JsonObject, JsonValue } from "../../record/json.js";
-import { JSON_TYPE, queryDatetime, readJsonObject, requiredQuery, respond, sendJson } from "../http.js";
+import { JSON_TYPE, respond, sendJson } from "../http.js";
+import { ENTITY_ID, errors, FeatureValue, json, pathParam, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
+import { documented, parsedBy, query, readBody } from "../validate.js";
 
 /** Most reads one batch request may ask for. */
 export const MAX_BATCH = 1000;
 
-export function featureRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
-  app.get("/v1/features/:name", async (c) => {
+/** Either form of the batch body; `batchRequests` turns it into the reads, with a message naming any bad entity id. */
+const entityIdField = z.unknown().meta(ENTITY_ID);
+const BatchBody = z
+  .object({
+    features: z.array(z.string()).optional(),
+    entity_ids: z.array(entityIdField).optional(),
+    entity_id: entityIdField.optional(),
+    requests: z.array(z.object({ feature: z.string(), entity_id: entityIdField })).optional(),
+  })
+  .meta({ description: "Features × entities (`features` with `entity_ids` or `entity_id`), or explicit pairs (`requests`)" });
+// z.unknown() passes entity ids through as parsed (a big integer stays a bigint).
+const batchBody = BatchBody.transform(parsedBy((body) => batchRequests(body as JsonObject)));
+
+function routes(features: readonly string[]) {
+  const value = FeatureValue(features);
+  return {
+    one: createRoute({
+      method: "get",
+      path: "/v1/features/{name}",
+      summary: "Read a feature for an entity (cache, else computed on the miss; as_of reads history)",
+      request: {
+        params: z.object({ name: pathParam("Feature name", features) }),
+        query: z.object({
+          entity_id: query.required("entity_id", "u_1", "Entity id"),
+          as_of: query.datetime("as_of", "The value as it was at this time, from offline history"),
+        }),
+      },
+      responses: { 200: json(value, "The value with its provenance"), ...errors(400, 401, 404, 503) },
+    }),
+    batch: createRoute({
+      method: "post",
+      path: "/v1/features",
+      summary: `Read many features for many entities (at most ${MAX_BATCH}); each result carries its own error`,
+      request: { body: { required: true, ...json(documented(BatchBody), "Features × entities, or explicit pairs") } },
+      responses: {
+        200: json(z.object({ results: z.array(z.union([value, z.object({ name: z.string(), entity_id: z.string(), error: z.object({}) })])) }), "One result per read, in order"),
+        ...errors(400, 401, 413),
+      },
+    }),
+  };
+}
+
+export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
+  const route = routes([...deps.runtime.definitions.features.keys()].sort());
+  serve(app, route.one, async (c) => {
     const name = c.req.param("name");
-    const entityId = requiredQuery(c, "entity_id", "u_1");
-    const asOf = queryDatetime(c, "as_of");
+    const { entity_id: entityId, as_of: asOf } = c.req.valid("query");
     const value = asOf === undefined ? await deps.runtime.getFeatureValue(name, entityId) : await deps.runtime.getFeatureAsOf(name, entityId, asOf);
     deps.metrics.featureReads.inc({ feature: name, source: value.source });
     const body = featureValueJson(value);
@@ -23,8 +67,8 @@ export function featureRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
     return typeof body.value === "object" || typeof body.value === "bigint" ? sendJson(c, body) : respond(c, JSON.stringify(body), 200, JSON_TYPE);
   });
 
-  app.post("/v1/features", async (c) => {
-    const requests = batchRequests(await readJsonObject(c, "The body"));
+  serve(app, route.batch, async (c) => {
+    const requests = await readBody(c, batchBody, 'Send e.g. {"features": ["user_tier"], "entity_ids": ["u_1"]}.');
     const results = await deps.runtime.getFeatures(requests);
     return sendJson(c, {
       results: results.map((r) => {

@@ -1,17 +1,35 @@
 // GET /health (liveness: the process answers) and GET /ready (every store answers, and the server is not draining).
-import type { Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { sendJson } from "../http.js";
+import { json, PUBLIC_ROUTE, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 
 const CHECK_TIMEOUT_MS = 2000;
 
-export function healthRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
+const route = {
+  health: createRoute({
+    method: "get",
+    path: "/health",
+    summary: "Liveness",
+    ...PUBLIC_ROUTE,
+    responses: { 200: json(z.object({ status: z.enum(["ok", "draining"]), version: z.string(), uptime_s: z.int() }), "The process is up") },
+  }),
+  ready: createRoute({
+    method: "get",
+    path: "/ready",
+    summary: "Readiness: every store answers",
+    ...PUBLIC_ROUTE,
+    responses: { 200: json(z.object({}), "Ready"), 503: json(z.object({}), "A store is unreachable, or draining") },
+  }),
+};
+
+export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   const started = Date.now();
-  app.get("/health", (c) =>
+  serve(app, route.health, (c) =>
     sendJson(c, { status: deps.state.draining ? "draining" : "ok", version: deps.version, uptime_s: Math.round((Date.now() - started) / 1000) }),
   );
 
-  app.get("/ready", async (c) => {
+  serve(app, route.ready, async (c) => {
     const stores = deps.runtime.stores;
     const probes: Record<string, () => Promise<unknown>> = {
       records: () => stores.records.list({ limit: 1 }),

@@ -1,41 +1,80 @@
 // The ledger's rows over HTTP (/v1/ledger/*): what `fabra context ...` in another terminal uses (through
 // stores/remote/) while this server holds an embedded DuckDB file. Appends are verified first, by the runtime's Ledger.
-import type { Hono } from "hono";
+import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { ledgerAppendJson, ledgerRowJson } from "../../api/ledger-rows.js";
-import { recordSummaryJson } from "../../api/shapes.js";
-import { normalizeContextId } from "../../record/id.js";
-import type { LedgerRow } from "../../stores/types.js";
-import { queryChoice, queryDatetime, queryInt, queryString, readJsonObject, sendJson, stringField } from "../http.js";
+import { sendJson } from "../http.js";
+import { contextIdParam, ErrorSchema, errors, json, LedgerRowSchema, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
-import { MAX_LIST } from "./contexts.js";
+import { documented, query, readBody } from "../validate.js";
+import { listFilters, MAX_LIST } from "./contexts.js";
 
-export function ledgerRoutes(app: Hono<AppEnv>, deps: ServerDeps): void {
+const AppendBody = z.object({
+  canonical_text: z.string({ error: (issue) => (issue.input === undefined ? 'The body is missing "canonical_text"' : '"canonical_text" in The body must be a string') }),
+});
+
+const route = {
+  rows: createRoute({
+    method: "get",
+    path: "/v1/ledger/rows",
+    summary: "Ledger rows with their canonical text (used by the CLI while the server holds the ledger)",
+    request: { query: z.object({ ...listFilters, limit: query.int("limit", 100, MAX_LIST, `1..${MAX_LIST}, default 100`) }) },
+    responses: { 200: json(z.object({ rows: z.array(LedgerRowSchema) }), "Rows"), ...errors(400, 401) },
+  }),
+  row: createRoute({
+    method: "get",
+    path: "/v1/ledger/rows/{id}",
+    summary: "One ledger row",
+    request: { params: contextIdParam },
+    responses: { 200: json(LedgerRowSchema, "The row"), ...errors(400, 401, 404) },
+  }),
+  count: createRoute({
+    method: "get",
+    path: "/v1/ledger/count",
+    summary: "How many records match",
+    request: { query: z.object({ function: listFilters.function, since: listFilters.since, until: listFilters.until }) },
+    responses: { 200: json(z.object({ count: z.int() }), "The count"), ...errors(400, 401) },
+  }),
+  append: createRoute({
+    method: "post",
+    path: "/v1/ledger/rows",
+    summary: "Append a record (verified first; appending the same record again is a no-op)",
+    request: { body: { required: true, ...json(documented(AppendBody), "The record in canonical form") } },
+    responses: {
+      200: json(z.object({ context_id: z.string(), outcome: z.enum(["inserted", "exists"]) }), "Appended"),
+      409: json(ErrorSchema, "Same id, different record"),
+      ...errors(400, 401, 413, 422),
+    },
+  }),
+};
+
+export function ledgerRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   const ledger = deps.runtime.ledger;
 
-  app.get("/v1/ledger/rows", async (c) => {
-    const cursor = queryString(c, "cursor");
+  serve(app, route.rows, async (c) => {
+    const q = c.req.valid("query");
     const rows = await ledger.list({
-      contextFunction: queryString(c, "function"),
-      since: queryDatetime(c, "since"),
-      until: queryDatetime(c, "until"),
-      order: queryChoice(c, "order", ["desc", "asc"] as const, "desc"),
-      limit: queryInt(c, "limit", 100, MAX_LIST),
-      cursor: cursor === undefined ? undefined : normalizeContextId(cursor),
+      contextFunction: q.function,
+      since: q.since,
+      until: q.until,
+      order: q.order,
+      limit: q.limit,
+      cursor: q.cursor,
     });
     return sendJson(c, { rows: rows.map(ledgerRowJson) });
   });
 
-  app.get("/v1/ledger/rows/:id", async (c) => {
+  serve(app, route.row, async (c) => {
     return sendJson(c, ledgerRowJson(await ledger.row(c.req.param("id"))));
   });
 
-  app.get("/v1/ledger/count", async (c) => {
-    const count = await ledger.count({ contextFunction: queryString(c, "function"), since: queryDatetime(c, "since"), until: queryDatetime(c, "until") });
+  serve(app, route.count, async (c) => {
+    const q = c.req.valid("query");
+    const count = await ledger.count({ contextFunction: q.function, since: q.since, until: q.until });
     return sendJson(c, { count });
   });
 
-  app.post("/v1/ledger/rows", async (c) => {
-    const text = stringField(await readJsonObject(c, "The body"), "canonical_text", "The body");
+  serve(app, route.append, async (c) => {
+    const text = (await readBody(c, AppendBody, 'Send {"canonical_text": "<the record as `fabra context export` writes it>"}.')).canonical_text;
     const { contextId, outcome } = await ledger.appendCanonical(text, "canonical_text");
     return sendJson(c, ledgerAppendJson(contextId, outcome));
   });
