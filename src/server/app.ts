@@ -7,6 +7,7 @@ import { HTTPException } from "hono/http-exception";
 import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
 import { errorBody, JSON_TYPE, respond, sendJson } from "./http.js";
+import { renderMetrics } from "./metrics.js";
 import { buildOpenApi } from "./openapi.js";
 import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
@@ -21,7 +22,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createApp(deps: ServerDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
   const { metrics } = deps;
-  const seriesCache = new Map<string, { count: { value: number }; latency: { observe(seconds: number): void } }>();
+  const seriesCache = new Map<string, { count: { inc(): void }; latency: { observe(seconds: number): void } }>();
 
   app.use("*", async (c, next) => {
     // Headers straight from Node's raw header list: building a fetch Headers (or even Node's lazy headers object)
@@ -53,18 +54,18 @@ export function createApp(deps: ServerDeps): Hono<AppEnv> {
       const key = `${method} ${route} ${status}`;
       let series = seriesCache.get(key);
       if (!series) {
-        series = { count: metrics.requests.child([method, route, String(status)]), latency: metrics.requestSeconds.child([method, route]) };
+        series = { count: metrics.requests.labels(method, route, String(status)), latency: metrics.requestSeconds.labels(method, route) };
         seriesCache.set(key, series);
       }
-      series.count.value++;
+      series.count.inc();
       series.latency.observe((performance.now() - started) / 1000);
     }
   });
 
   healthRoutes(app, deps);
-  app.get("/metrics", (c) => {
+  app.get("/metrics", async (c) => {
     metrics.inFlight.set(deps.state.inFlight);
-    return respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8");
+    return respond(c, await renderMetrics(metrics), 200, metrics.registry.contentType);
   });
   const openapi = JSON.stringify(buildOpenApi(deps.runtime.definitions, deps.version));
   app.get("/openapi.json", (c) => respond(c, openapi, 200, JSON_TYPE));
