@@ -2,6 +2,7 @@
 // process, GC and event-loop metrics, in a registry per server (never prom-client's global one), so several servers
 // and tests in one process do not clash. Label sets are bounded: routes are patterns, names come from definitions.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
+import type { StoreObserver } from "../stores/types.js";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -30,6 +31,8 @@ export function createServerMetrics() {
     replays: counter("fabra_context_replays_total", "Replays by mode (recorded, live) and outcome.", ["mode", "outcome"]),
     schedulerRuns: counter("fabra_scheduler_runs_total", "Scheduled refresh runs this server finished, by feature and status (succeeded, partial, interrupted).", ["feature", "status"]),
     schedulerErrors: counter("fabra_scheduler_errors_total", "Scheduled refreshes that could not run (stores unreachable, a definition error), by feature.", ["feature"]),
+    storeSeconds: histogram("fabra_store_operation_duration_seconds", "Store call latency by store (records, offline, online, vector, locks) and operation.", ["store", "operation"]),
+    storeErrors: counter("fabra_store_errors_total", "Store calls that failed, by store, operation and error code.", ["store", "operation", "code"]),
     startTime: new Gauge({ name: "fabra_server_start_time_seconds", help: "When the server started (unix time).", registers }),
   };
   metrics.startTime.set(Math.floor(Date.now() / 1000));
@@ -37,6 +40,25 @@ export function createServerMetrics() {
 }
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
+
+/**
+ * What the server counts of its stores' calls (reported by src/stores/instrument.ts): every call's latency and
+ * failures, and the ledger's appends by outcome.
+ */
+export function storeMetricsObserver(metrics: ServerMetrics): StoreObserver {
+  const latency = new Map<string, { observe(seconds: number): void }>();
+  return (op) => {
+    const key = `${op.store}.${op.operation}`;
+    let series = latency.get(key);
+    if (!series) latency.set(key, (series = metrics.storeSeconds.labels(op.store, op.operation)));
+    series.observe(op.seconds);
+    if (op.error) metrics.storeErrors.inc({ store: op.store, operation: op.operation, code: op.error.code });
+    if (op.store === "records" && op.operation === "append") {
+      if (op.error) metrics.ledgerFailures.inc({ code: op.error.code });
+      else metrics.ledgerWrites.inc({ outcome: String(op.result) });
+    }
+  };
+}
 
 /** The current value of one counter series (0 when it was never incremented). */
 export async function counterValue<L extends string>(counter: Counter<L>, labels: LabelValues<L> = {}): Promise<number> {

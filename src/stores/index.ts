@@ -1,17 +1,41 @@
 // The store registry: maps each configured backend to its module, imported lazily so `pg` and `ioredis` load
-// only when configured. The engine never imports a backend; it gets a `Stores` from here.
+// only when configured, and wraps every store it opens in instrument.ts. The engine never imports a backend; it gets
+// a `Stores` from here.
 import type { OfflineConfig, OnlineConfig, ResolvedConfig, VectorConfig } from "../config/resolve.js";
 import type { PgTarget } from "./postgres/pool.js";
 import type { RedisTarget } from "./redis/client.js";
-import type { LockStore, OfflineStore, OnlineStore, RecordStore, Stores, VectorStore } from "./types.js";
+import { instrument } from "./instrument.js";
+import type { LockStore, OfflineStore, OnlineStore, RecordStore, StoreObserver, Stores, VectorStore } from "./types.js";
 
 export interface StoreOptions {
   /** Embedding size of the configured embedder (the vector store checks every vector against it). */
   dimensions: number;
 }
 
+/** Each store opened alone (the ledger for ledger-only commands, ...) is instrumented like those of createStores. */
+const unobserved: ReadonlySet<StoreObserver> = new Set();
+
 export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): Promise<RecordStore> {
-  const offline = config.stores.offline;
+  return instrument(await recordBackend(config.stores.offline), "records", unobserved);
+}
+
+export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineStore> {
+  return instrument(await offlineBackend(offline), "offline", unobserved);
+}
+
+export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore> {
+  return instrument(await onlineBackend(online), "online", unobserved);
+}
+
+export async function openVectorStore(vector: VectorConfig, offline: OfflineConfig, options: StoreOptions): Promise<VectorStore> {
+  return instrument(await vectorBackend(vector, offline, options), "vector", unobserved);
+}
+
+export async function openLockStore(online: OnlineConfig): Promise<LockStore> {
+  return instrument(await lockBackend(online), "locks", unobserved);
+}
+
+async function recordBackend(offline: OfflineConfig): Promise<RecordStore> {
   switch (offline.type) {
     case "duckdb":
       return (await import("./duckdb/records.js")).open(offline.path);
@@ -20,12 +44,12 @@ export async function openRecordStore(config: Pick<ResolvedConfig, "stores">): P
   }
 }
 
-/** The ledger through a running `fabra serve` that holds the local DuckDB file (see src/server/state-file.ts). */
+/** The ledger through a running `fabra serve` that holds the local DuckDB file (see src/remote/state-file.ts). */
 export async function openRemoteRecordStore(url: string, token: string): Promise<RecordStore> {
-  return (await import("./remote/records.js")).open(url, token);
+  return instrument(await (await import("./remote/records.js")).open(url, token), "records", unobserved);
 }
 
-export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineStore> {
+async function offlineBackend(offline: OfflineConfig): Promise<OfflineStore> {
   switch (offline.type) {
     case "duckdb":
       return (await import("./duckdb/offline.js")).open(offline.path);
@@ -34,7 +58,7 @@ export async function openOfflineStore(offline: OfflineConfig): Promise<OfflineS
   }
 }
 
-export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore> {
+async function onlineBackend(online: OnlineConfig): Promise<OnlineStore> {
   switch (online.type) {
     case "memory":
       return (await import("./memory/online.js")).open();
@@ -43,7 +67,7 @@ export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore
   }
 }
 
-export async function openVectorStore(vector: VectorConfig, offline: OfflineConfig, options: StoreOptions): Promise<VectorStore> {
+async function vectorBackend(vector: VectorConfig, offline: OfflineConfig, options: StoreOptions): Promise<VectorStore> {
   switch (vector.type) {
     case "memory": {
       // In local mode the in-memory index keeps its chunks in the DuckDB file, so they outlive the process.
@@ -55,7 +79,7 @@ export async function openVectorStore(vector: VectorConfig, offline: OfflineConf
   }
 }
 
-export async function openLockStore(online: OnlineConfig): Promise<LockStore> {
+async function lockBackend(online: OnlineConfig): Promise<LockStore> {
   switch (online.type) {
     case "memory":
       return (await import("./memory/locks.js")).open();
@@ -77,17 +101,26 @@ export function redisTarget(online: Extract<OnlineConfig, { type: "redis" }>): R
   return { url: online.url, timeoutMs: online.timeoutMs, service: "stores.online" };
 }
 
-/** Opens every store the config names; if one fails, those already open are closed again. */
+/**
+ * Opens every store the config names, each instrumented, with one set of observers for all; if one fails to open,
+ * those already open are closed again.
+ */
 export async function createStores(config: Pick<ResolvedConfig, "stores">, options: StoreOptions): Promise<Stores> {
   const { offline: offlineConfig, online: onlineConfig, vector: vectorConfig } = config.stores;
+  const observers = new Set<StoreObserver>();
   const { value, close } = await openAllOrNone(async (track) => ({
-    records: await track(openRecordStore(config)),
-    offline: await track(openOfflineStore(offlineConfig)),
-    online: await track(openOnlineStore(onlineConfig)),
-    vector: await track(openVectorStore(vectorConfig, offlineConfig, options)),
-    locks: await track(openLockStore(onlineConfig)),
+    records: instrument(await track(recordBackend(offlineConfig)), "records", observers),
+    offline: instrument(await track(offlineBackend(offlineConfig)), "offline", observers),
+    online: instrument(await track(onlineBackend(onlineConfig)), "online", observers),
+    vector: instrument(await track(vectorBackend(vectorConfig, offlineConfig, options)), "vector", observers),
+    locks: instrument(await track(lockBackend(onlineConfig)), "locks", observers),
   }));
-  return { ...value, close };
+  const observe = (observer: StoreObserver) => {
+    const own = (operation: Parameters<StoreObserver>[0]) => observer(operation);
+    observers.add(own);
+    return () => void observers.delete(own);
+  };
+  return { ...value, observe, close };
 }
 
 type Closable = { close(): Promise<void> };

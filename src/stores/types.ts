@@ -1,11 +1,12 @@
-// The small interfaces every storage backend implements. The engine talks only to these;
-// backends live one per file under records/, offline/, online/, vector/, locks/ and are loaded lazily by index.ts.
+// The small interfaces every storage backend implements. The engine talks only to these; backends live one folder
+// each (memory/, duckdb/, postgres/, redis/, remote/), are loaded lazily by index.ts and wrapped by instrument.ts.
 //
 // Conventions shared by every backend:
 // - Datetimes cross these interfaces as CRS-001 normal-form strings (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, UTC).
 // - Values cross them as kind-preserving JSON text (src/record/canonical.ts), never as JS numbers,
 //   so a float stays a float and a 70-bit integer stays exact in every store.
-// - Failures are FabraErrors (STORE_UNAVAILABLE, LEDGER_LOCKED, RECORD_CONFLICT, ...), never raw driver errors.
+// - Failures are FabraErrors (STORE_UNAVAILABLE, LEDGER_LOCKED, RECORD_CONFLICT, ...), never raw driver errors
+//   (instrument.ts maps any that a backend let through).
 
 /** What a backend can do; the engine reads these instead of checking backend names. */
 export interface StoreCapabilities {
@@ -284,6 +285,25 @@ export interface LockStore {
   close(): Promise<void>;
 }
 
+// ---------------------------------------------------------------- the set, and what watches it
+
+/** Which of the five stores a call went to. */
+export type StoreKind = "records" | "offline" | "online" | "vector" | "locks";
+
+/** One finished store call, as instrument.ts reports it. */
+export interface StoreOperation {
+  store: StoreKind;
+  /** The method called (append, get, latest, ...). */
+  operation: string;
+  seconds: number;
+  /** What it resolved to (e.g. an append's outcome); absent when it failed. */
+  result?: unknown;
+  /** Why it failed, already mapped to a FabraError. */
+  error?: { code: string; message: string };
+}
+
+export type StoreObserver = (operation: StoreOperation) => void;
+
 /** The store set the engine runs on. */
 export interface Stores {
   records: RecordStore;
@@ -291,5 +311,7 @@ export interface Stores {
   online: OnlineStore;
   vector: VectorStore;
   locks: LockStore;
+  /** Reports every call to any of the stores to `observer` (the server's metrics) until the returned function is called. */
+  observe(observer: StoreObserver): () => void;
   close(): Promise<void>;
 }
