@@ -2,10 +2,15 @@
 // only when configured, and wraps every store it opens in instrument.ts. The engine never imports a backend; it gets
 // a `Stores` from here.
 import type { OfflineConfig, OnlineConfig, ResolvedConfig, VectorConfig } from "../config/resolve.js";
+import { maskUrl } from "../util/mask-url.js";
+import { failedCheck } from "./check.js";
+import { instrument } from "./instrument.js";
+import type { MigrateReport } from "./postgres/migrate-target.js";
 import type { PgTarget } from "./postgres/pool.js";
 import type { RedisTarget } from "./redis/client.js";
-import { instrument } from "./instrument.js";
-import type { LockStore, OfflineStore, OnlineStore, RecordStore, StoreObserver, Stores, VectorStore } from "./types.js";
+import type { LockStore, OfflineStore, OnlineStore, Probed, RecordStore, StoreCheck, StoreObserver, Stores, VectorStore } from "./types.js";
+
+export type { MigrateReport };
 
 export interface StoreOptions {
   /** Embedding size of the configured embedder (the vector store checks every vector against it). */
@@ -150,6 +155,92 @@ async function closeAll(stores: Closable[]): Promise<void> {
   stores.length = 0;
   const failed = results.find((r): r is PromiseRejectedResult => r.status === "rejected");
   if (failed) throw failed.reason;
+}
+
+// ---------------------------------------------------------------- what the rest of fabra asks of the configured stores
+
+/** The file an embedded store holds locked while it is open (one process at a time), or null (a server, or in memory). */
+export function embeddedFile(stores: ResolvedConfig["stores"]): string | null {
+  const offline = stores.offline;
+  return offline.type === "duckdb" && offline.path !== ":memory:" ? offline.path : null;
+}
+
+/** One line per store for banners and logs: the backend and where it is (passwords masked). */
+export function describeStores(stores: ResolvedConfig["stores"]): { offline: string; online: string; vector: string } {
+  const { offline, online, vector } = stores;
+  return {
+    offline: offline.type === "duckdb" ? `duckdb ${offline.path}` : `postgres ${maskUrl(offline.url)}, schema "${offline.schema}"`,
+    online: online.type === "memory" ? "memory (this process only)" : `redis ${maskUrl(online.url)}, key prefix "${online.keyPrefix}"`,
+    vector: vector.type === "memory" ? "memory (exact search)" : `pgvector ${maskUrl(vector.url)}, schema "${vector.schema}"`,
+  };
+}
+
+/** The databases `fabra migrate` works on: each distinct Postgres target once, with whether the vector store is in it. */
+export function migrationTargets(stores: ResolvedConfig["stores"]): { target: PgTarget; vector: boolean }[] {
+  const { offline, vector } = stores;
+  const targets: { target: PgTarget; vector: boolean }[] = [];
+  if (offline.type === "postgres") targets.push({ target: offlineTarget(offline), vector: false });
+  if (vector.type === "pgvector") {
+    const same = targets.find((t) => t.target.url === vector.url && t.target.schema === vector.schema);
+    if (same) same.vector = true;
+    else targets.push({ target: vectorTarget(vector), vector: true });
+  }
+  return targets;
+}
+
+/** Applies the migrations to every migration target, one after another (none: local mode, nothing to do). */
+export async function migrateStores(stores: ResolvedConfig["stores"]): Promise<MigrateReport[]> {
+  const targets = migrationTargets(stores);
+  if (targets.length === 0) return [];
+  const { migrateTarget } = await import("./postgres/migrate-target.js");
+  const reports: MigrateReport[] = [];
+  for (const t of targets) reports.push(await migrateTarget(t.target, { vector: t.vector }));
+  return reports;
+}
+
+/**
+ * Every configured store checked for `fabra doctor`: each database first (reachable, version, migrations; a store
+ * on a database that is not current is not opened), then each store opened on its own and probed, so one that
+ * fails does not hide the others. Nothing is left written.
+ */
+export async function probeStores(config: Pick<ResolvedConfig, "stores">, options: StoreOptions): Promise<StoreCheck[]> {
+  const { offline, online, vector } = config.stores;
+  const checks: StoreCheck[] = [];
+  const current = new Map<string, boolean>();
+  const databases = migrationTargets(config.stores);
+  if (databases.length > 0) {
+    const { probeDatabase } = await import("./postgres/probe.js");
+    for (const { target } of databases) {
+      const database = await probeDatabase(target);
+      checks.push(...database.checks);
+      current.set(target.service, database.current);
+    }
+  }
+  /** Whether a store's database (if it has one) answered and is at the current migration; vector in offline's when shared. */
+  const usable = (service: string) => current.get(service) ?? current.get("stores.offline") ?? true;
+  // Closed together at the end, so stores sharing an embedded file open it once.
+  const opened: { close(): Promise<void> }[] = [];
+  const probe = async (label: string, open: () => Promise<Probed & { close(): Promise<void> }>) => {
+    try {
+      const store = await open();
+      opened.push(store);
+      checks.push(...(await store.probe()));
+    } catch (err) {
+      checks.push(failedCheck(label, err));
+    }
+  };
+  const title = { duckdb: "DuckDB", postgres: "Postgres", redis: "Redis", pgvector: "Postgres", memory: "memory" } as const;
+  try {
+    if (usable("stores.offline")) {
+      await probe(`stores.offline (${title[offline.type]})`, () => openRecordStore(config));
+      await probe(`stores.offline (${title[offline.type]})`, () => openOfflineStore(offline));
+    }
+    await probe(`stores.online (${title[online.type]})`, () => openOnlineStore(online));
+    if (vector.type === "memory" || usable("stores.vector")) await probe(`stores.vector (${title[vector.type]})`, () => openVectorStore(vector, offline, options));
+  } finally {
+    for (const store of opened.reverse()) await store.close().catch(() => undefined);
+  }
+  return checks;
 }
 
 /** Writes rows to a Parquet file; an in-memory DuckDB does it, whatever stores are configured. */

@@ -18,18 +18,19 @@ const CONFIG_KEY: Record<StoreKind, string> = {
  * (capabilities, a backend's own fields) read through unchanged, and optional methods stay absent.
  */
 export function instrument<S extends object>(store: S, kind: StoreKind, observers: ReadonlySet<StoreObserver>): S {
-  const wrapped = new Map<PropertyKey, unknown>();
+  // Keyed by the method itself, so a method replaced on the store (a test double) is wrapped afresh.
+  const wrapped = new WeakMap<object, unknown>();
   let closing: Promise<unknown> | null = null;
   return new Proxy(store, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
       if (typeof value !== "function" || prop === "constructor") return value;
-      let method = wrapped.get(prop);
+      let method = wrapped.get(value);
       if (!method) {
         const name = String(prop);
         const call = (...args: unknown[]): unknown => run(() => (value as (...a: unknown[]) => unknown).apply(target, args), kind, name, observers);
         method = prop === "close" ? () => (closing ??= call() as Promise<unknown>) : call;
-        wrapped.set(prop, method);
+        wrapped.set(value, method);
       }
       return method;
     },

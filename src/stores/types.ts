@@ -14,6 +14,25 @@ export interface StoreCapabilities {
   concurrentWriters: boolean;
   /** Data survives the process. */
   persistent: boolean;
+  /** Other processes running at the same time see what this one writes (Redis, Postgres; not the in-process cache). */
+  sharedAcrossProcesses: boolean;
+}
+
+/** How a health check came out: warn works but deserves a look (e.g. vector search without pgvector). */
+export type CheckState = "ok" | "warn" | "fail";
+
+/** One line of a store's health check, as `fabra doctor` prints it and `GET /ready` reads it. */
+export interface StoreCheck {
+  name: string;
+  state: CheckState;
+  detail: string;
+  /** What to do about a warn/fail. */
+  fix?: string;
+}
+
+/** What every store answers when asked whether it works: a real round trip, never writing anything that stays. */
+export interface Probed {
+  probe(): Promise<StoreCheck[]>;
 }
 
 // ---------------------------------------------------------------- records (the ledger)
@@ -58,7 +77,7 @@ export interface RecordFilter {
 
 export type AppendOutcome = "inserted" | "exists";
 
-export interface RecordStore {
+export interface RecordStore extends Probed {
   readonly capabilities: StoreCapabilities;
   /**
    * Appends a record. The same context_id with the same record_hash is a no-op ("exists");
@@ -180,7 +199,7 @@ export interface RunOutcome {
  * computed on read sort as run id "read:<uuid>"); null when there is none, or when maxAgeMs is set and
  * computed_at < T - maxAgeMs.
  */
-export interface OfflineStore {
+export interface OfflineStore extends Probed {
   readonly capabilities: OfflineCapabilities;
   /** Writes a batch in one transaction; a (feature, entity, run) already present is left as it is. */
   writeValues(rows: FeatureValueRow[]): Promise<void>;
@@ -224,7 +243,7 @@ export interface FeatureKey {
   entityId: string;
 }
 
-export interface OnlineStore {
+export interface OnlineStore extends Probed {
   readonly capabilities: StoreCapabilities;
   get(key: FeatureKey): Promise<OnlineValue | null>;
   /** Many keys in one round trip; results in the order of `keys`. */
@@ -258,7 +277,7 @@ export interface VectorHit {
   similarity: number;
 }
 
-export interface VectorStore {
+export interface VectorStore extends Probed {
   readonly capabilities: StoreCapabilities;
   /** Adds or replaces chunks (by chunkId) in an index; creates the index on first use. */
   upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void>;

@@ -27,6 +27,19 @@ describe("routes", () => {
     expect(Object.keys(ready.checks)).toEqual(["offline", "online", "records", "vector"]);
   });
 
+  it("GET /ready runs each store's own probe (the one `fabra doctor` runs): a failing one makes the server not ready", async () => {
+    const down = { probe: async () => [{ name: "stores.online (Redis)", state: "fail" as const, detail: "refused the connection", fix: "Start Redis." }] };
+    const stores = { ...t.fabra.stores, online: { ...t.fabra.stores.online, ...down } };
+    const runtime = Object.assign(Object.create(t.fabra) as typeof t.fabra, { stores });
+    const app = createApp({ runtime, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: false }, log: () => {}, version: "x" });
+    const res = await app.request("/ready");
+    expect(res.status).toBe(503);
+    const body = await json<{ status: string; checks: Record<string, { ok: boolean; error?: string }> }>(res);
+    expect(body.status).toBe("not_ready");
+    expect(body.checks.online).toMatchObject({ ok: false, error: "stores.online (Redis): refused the connection" });
+    expect(body.checks.records?.ok).toBe(true);
+  });
+
   it("GET /v1/features/:name computes on a cache miss, then serves the cache; as_of reads history", async () => {
     const first = await t.fetch("/v1/features/userTier?entity_id=u1");
     expect(first.status).toBe(200);

@@ -4,14 +4,14 @@ import { FabraError } from "../../errors.js";
 import type { JsonObject } from "../../record/json-value.js";
 import { FabraHttpClient } from "../../remote/client.js";
 import { scanLedger } from "../record-filter.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
+import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 
 /** The server's largest page. */
 const PAGE = 1000;
 
 export class RemoteRecordStore implements RecordStore {
   // The server serializes writes to its file, so any number of clients may write through it.
-  readonly capabilities = { concurrentWriters: true, persistent: true };
+  readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
   private readonly client: FabraHttpClient;
 
   constructor(url: string, token: string) {
@@ -54,6 +54,10 @@ export class RemoteRecordStore implements RecordStore {
 
   scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
     return scanLedger((filter) => this.list(filter), batchSize);
+  }
+
+  async probe(): Promise<StoreCheck[]> {
+    return [{ name: "stores.offline (through fabra serve)", state: "ok", detail: `${this.client.url}: ${await this.count()} records` }];
   }
 
   async close(): Promise<void> {}
