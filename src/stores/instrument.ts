@@ -73,13 +73,17 @@ function notify(observers: ReadonlySet<StoreObserver>, operation: Parameters<Sto
   }
 }
 
-/** FabraErrors pass through; anything else is a store fault naming the store and the call. */
+/**
+ * FabraErrors pass through; anything else becomes a STORE_UNAVAILABLE keeping the driver's message as it is (what
+ * callers and logs already show), with the store and the call in the hint and details.
+ */
 export function storeError(err: unknown, kind: StoreKind, operation: string): FabraError {
   if (err instanceof FabraError) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new FabraError("STORE_UNAVAILABLE", `${CONFIG_KEY[kind]}: ${kind}.${operation} failed: ${message}`, {
-    hint: "FABRA_DEBUG=1 shows the driver's stack; `fabra doctor` checks the stores.",
+  return new FabraError("STORE_UNAVAILABLE", message, {
+    hint: `${CONFIG_KEY[kind]} failed in ${kind}.${operation}; FABRA_DEBUG=1 shows the driver's stack, \`fabra doctor\` checks the stores.`,
     cause: err,
+    details: { store: kind, operation },
   });
 }
 

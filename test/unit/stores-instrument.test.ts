@@ -1,4 +1,4 @@
-// The one wrapper over every store: calls timed and reported, raw errors mapped to FabraErrors naming the store,
+// The one wrapper over every store: calls timed and reported, raw errors mapped to FabraErrors naming the store (hint),
 // properties and optional methods as they are, iterables passed through, close() once; createStores' observe().
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -52,7 +52,13 @@ describe("instrument", () => {
     const store = instrument(new FakeStore(), "online", new Set([(op: StoreOperation) => seen.push(op)]));
     const err = await store.broken().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(FabraError);
-    expect(err).toMatchObject({ code: "STORE_UNAVAILABLE", message: "stores.online: online.broken failed: socket hang up", cause: expect.any(Error) });
+    expect(err).toMatchObject({
+      code: "STORE_UNAVAILABLE",
+      message: "socket hang up",
+      hint: expect.stringContaining("stores.online failed in online.broken"),
+      details: { store: "online", operation: "broken" },
+      cause: expect.any(Error),
+    });
     await expect(store.conflict()).rejects.toMatchObject({ code: "RECORD_CONFLICT", message: "different hash" });
     expect(seen.map((s) => [s.operation, s.error?.code])).toEqual([
       ["broken", "STORE_UNAVAILABLE"],
