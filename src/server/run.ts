@@ -69,7 +69,10 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     warn(`no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`);
   }
   say(`fabra serving on ${server.url}`);
-  say(`  ledger     ${describeStores(config.stores).offline}`);
+  const stores = describeStores(config.stores);
+  say(`  ledger     ${stores.offline}`);
+  say(`  cache      ${stores.online}`);
+  say(`  vectors    ${stores.vector}`);
   say(`  auth       ${apiKeys.length > 0 ? `API keys (${apiKeys.length})` : "loopback only"}`);
   say(`  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.description).join("; ") : "no scheduled features"}`);
   say(`  routes     ${server.url}/openapi.json`);
