@@ -9,10 +9,11 @@ import { createEmbedder } from "../engine/retrieval/embedder.js";
 import { FabraError } from "../errors.js";
 import { signingSettings } from "../config/signing.js";
 import { resolveProject, type ProjectOptions } from "./project.js";
-import { offlineTarget, openRecordStore, redisTarget, vectorTarget } from "../stores/index.js";
-import type { Check } from "../stores/probe.js";
+import { failedCheck } from "../stores/check.js";
+import { probeStores } from "../stores/index.js";
+import type { StoreCheck } from "../stores/types.js";
 
-export type { Check };
+export type Check = StoreCheck;
 
 export interface DoctorReport {
   ok: boolean;
@@ -20,17 +21,12 @@ export interface DoctorReport {
   checks: Check[];
 }
 
-const failed = (name: string, err: unknown): Check => {
-  const e = err instanceof FabraError ? err : null;
-  return { name, state: "fail", detail: e?.message ?? String((err as Error)?.message ?? err), fix: e?.hint };
-};
-
 export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
   let config: ResolvedConfig;
   try {
     config = await resolveProject(opts);
   } catch (err) {
-    return { ok: false, config: null, checks: [failed("config", err)] };
+    return { ok: false, config: null, checks: [failedCheck("config", err)] };
   }
   const checks: Check[] = [{ name: "config", state: "ok", detail: config.configPath ?? "no config file: defaults (local mode)" }];
   checks.push(checkSigning(config));
@@ -41,23 +37,10 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
     dims = createEmbedder(config.embedder).dimensions;
     checks.push({ name: "embedder", state: "ok", detail: `${config.embedder.type}, ${dims} dimensions` });
   } catch (err) {
-    checks.push(failed("embedder", err));
+    checks.push(failedCheck("embedder", err));
   }
 
-  const { offline, online, vector } = config.stores;
-  const probe = offline.type === "postgres" || online.type === "redis" || vector.type === "pgvector" ? await import("../stores/probe.js") : null;
-  if (offline.type === "duckdb") {
-    checks.push(await checkDuckLedger(config));
-  } else if (probe) {
-    const sameAsVector = vector.type === "pgvector" && vector.url === offline.url && vector.schema === offline.schema;
-    checks.push(...(await probe.probePostgres(offlineTarget(offline), { ledger: true, history: true, vector: sameAsVector, embedderDims: dims })));
-  }
-  if (online.type === "memory") checks.push({ name: "stores.online", state: "ok", detail: "memory: in-process cache (one process; use redis for several)" });
-  else if (probe) checks.push(...(await probe.probeRedis(redisTarget(online), online)));
-  if (vector.type === "memory") checks.push({ name: "stores.vector", state: "ok", detail: "memory: exact cosine search in process" });
-  else if (probe && !(offline.type === "postgres" && vector.url === offline.url && vector.schema === offline.schema)) {
-    checks.push(...(await probe.probePostgres(vectorTarget(vector), { ledger: false, vector: true, embedderDims: dims })));
-  }
+  checks.push(...(await probeStores(config, { dimensions: dims })));
   return { ok: checks.every((c) => c.state !== "fail"), config: printableConfig(config), checks };
 }
 
@@ -66,10 +49,10 @@ async function checkDefinitions(config: ResolvedConfig): Promise<Check[]> {
   try {
     const defs = await loadDefinitionModules(config.definitions);
     const problems = definitionProblems(defs);
-    if (problems.length > 0) return problems.map((p) => failed("definitions", p));
+    if (problems.length > 0) return problems.map((p) => failedCheck("definitions", p));
     return [{ name: "definitions", state: "ok", detail: `${defs.features.size} features, ${defs.retrievers.size} retrievers, ${defs.contexts.size} contexts` }];
   } catch (err) {
-    return [failed("definitions", err)];
+    return [failedCheck("definitions", err)];
   }
 }
 
@@ -84,20 +67,6 @@ function checkSigning(config: ResolvedConfig): Check {
     }
     return { name: "signing", state: "ok", detail: key ? `${mode}: records are signed with key ${key.id}` : `${mode}: no FABRA_SIGNING_KEY, so records are not signed` };
   } catch (err) {
-    return failed("signing", err);
-  }
-}
-
-async function checkDuckLedger(config: ResolvedConfig): Promise<Check> {
-  const path = config.stores.offline.type === "duckdb" ? config.stores.offline.path : "";
-  try {
-    const records = await openRecordStore(config);
-    try {
-      return { name: "stores.offline (DuckDB)", state: "ok", detail: `${path}: opened for writing, ${await records.count()} records` };
-    } finally {
-      await records.close();
-    }
-  } catch (err) {
-    return failed("stores.offline (DuckDB)", err);
+    return failedCheck("signing", err);
   }
 }

@@ -8,7 +8,7 @@ import { FabraError, isFabraError } from "../errors.js";
 import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
 import { Ledger } from "../engine/ledger/ledger.js";
 import { readLiveState, stateFilePath, type ServerState } from "../remote/state-file.js";
-import { openRecordStore, openRemoteRecordStore } from "../stores/index.js";
+import { embeddedFile, openRecordStore, openRemoteRecordStore } from "../stores/index.js";
 import { FabraHttpClient } from "../remote/client.js";
 import type { RecordStore } from "../stores/types.js";
 
@@ -87,9 +87,9 @@ async function openLedgerStore(config: ResolvedConfig): Promise<RecordStore> {
 /** When `err` is the DuckDB file lock and the holder is a live `fabra serve` (per its state file): that server. */
 async function serverHolding(config: ResolvedConfig, err: unknown): Promise<ServerState | null> {
   if (!isFabraError(err) || err.code !== "LEDGER_LOCKED") return null;
-  const offline = config.stores.offline;
-  if (offline.type !== "duckdb" || offline.path === ":memory:") return null;
-  const state = await readLiveState(stateFilePath(offline.path));
+  const file = embeddedFile(config.stores);
+  if (!file) return null;
+  const state = await readLiveState(stateFilePath(file));
   if (!state) return null;
   const holder = err.details?.pid;
   return typeof holder === "number" && holder !== state.pid ? null : state;

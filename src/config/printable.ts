@@ -1,7 +1,13 @@
 // The effective config as it may be shown (`fabra doctor`): every setting after env overrides and defaults,
-// with passwords in every URL masked (stores and the embedder's baseUrl) and no secret at all (keys, API keys).
+// with passwords in every URL masked (any `url` or `...Url` setting of the stores and the embedder) and no secret at all
+// (keys, API keys).
 import { maskUrl } from "../util/mask-url.js";
 import type { ResolvedConfig } from "./resolve.js";
+
+/** A copy of a settings object with every URL-valued key (`url`, `baseUrl`, ...) masked, whatever its backend. */
+function maskUrls<T extends object>(settings: T): T {
+  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, /^url$|Url$/.test(key) && typeof value === "string" ? maskUrl(value) : value])) as T;
+}
 
 export function printableConfig(config: ResolvedConfig): Record<string, unknown> {
   const { offline, online, vector } = config.stores;
@@ -11,9 +17,9 @@ export function printableConfig(config: ResolvedConfig): Record<string, unknown>
     environment: config.environment,
     definitions: config.definitions,
     stores: {
-      offline: offline.type === "postgres" ? { ...offline, url: maskUrl(offline.url) } : offline,
-      online: online.type === "redis" ? { ...online, url: maskUrl(online.url) } : online,
-      vector: vector.type === "pgvector" ? { ...vector, url: maskUrl(vector.url) } : vector,
+      offline: maskUrls(offline),
+      online: maskUrls(online),
+      vector: maskUrls(vector),
     },
     embedder: printableEmbedder(config.embedder),
     chunking: config.chunking,
@@ -27,5 +33,5 @@ export function printableConfig(config: ResolvedConfig): Record<string, unknown>
 function printableEmbedder(embedder: ResolvedConfig["embedder"]): Record<string, unknown> {
   if (embedder.type !== "openai") return embedder;
   const { apiKey: _secret, ...shown } = embedder;
-  return shown.baseUrl ? { ...shown, baseUrl: maskUrl(shown.baseUrl) } : shown;
+  return maskUrls(shown);
 }

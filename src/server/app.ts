@@ -9,6 +9,7 @@ import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
 import { errorBody, JSON_TYPE, respond, sendJson } from "./http.js";
 import { errors, openApiDocument, PUBLIC_ROUTE, serve } from "./openapi.js";
+import { renderMetrics } from "./metrics.js";
 import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
@@ -38,7 +39,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   // Parameters are checked by each route's zod schemas; a failure is thrown to onError like any FabraError.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const { metrics } = deps;
-  const seriesCache = new Map<string, { count: { value: number }; latency: { observe(seconds: number): void } }>();
+  const seriesCache = new Map<string, { count: { inc(): void }; latency: { observe(seconds: number): void } }>();
 
   app.use("*", async (c, next) => {
     // Headers straight from Node's raw header list: building a fetch Headers (or even Node's lazy headers object)
@@ -70,18 +71,18 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
       const key = `${method} ${route} ${status}`;
       let series = seriesCache.get(key);
       if (!series) {
-        series = { count: metrics.requests.child([method, route, String(status)]), latency: metrics.requestSeconds.child([method, route]) };
+        series = { count: metrics.requests.labels(method, route, String(status)), latency: metrics.requestSeconds.labels(method, route) };
         seriesCache.set(key, series);
       }
-      series.count.value++;
+      series.count.inc();
       series.latency.observe((performance.now() - started) / 1000);
     }
   });
 
   healthRoutes(app, deps);
-  serve(app, metricsRoute, (c) => {
+  serve(app, metricsRoute, async (c) => {
     metrics.inFlight.set(deps.state.inFlight);
-    return respond(c, metrics.registry.render(), 200, "text/plain; version=0.0.4; charset=utf-8");
+    return respond(c, await renderMetrics(metrics), 200, metrics.registry.contentType);
   });
   let openapi = "";
   serve(app, openApiRoute, (c) => respond(c, openapi, 200, JSON_TYPE));

@@ -7,6 +7,7 @@ import { isLoopback } from "./auth.js";
 import { startServer, type RunningServer } from "./serve.js";
 import { backgroundServices } from "./services.js";
 import { readLiveState, stateFilePath } from "../remote/state-file.js";
+import { describeStores, embeddedFile } from "../stores/index.js";
 
 export interface RunServerOptions extends ProjectOptions {
   port?: number;
@@ -26,8 +27,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const say = opts.say ?? ((line: string) => process.stdout.write(line + "\n"));
   const warn = opts.warn ?? ((line: string) => process.stderr.write(`fabra serve: warning: ${line}\n`));
   const config = await resolveProject(opts);
-  const offline = config.stores.offline;
-  const duckdbFile = offline.type === "duckdb" && offline.path !== ":memory:" ? offline.path : null;
+  const duckdbFile = embeddedFile(config.stores);
 
   let runtime;
   try {
@@ -68,7 +68,10 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     warn(`no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`);
   }
   say(`fabra serving on ${server.url}`);
-  say(`  ledger     ${offline.type === "duckdb" ? `duckdb ${offline.path}` : "postgres"}`);
+  const stores = describeStores(config.stores);
+  say(`  ledger     ${stores.offline}`);
+  say(`  cache      ${stores.online}`);
+  say(`  vectors    ${stores.vector}`);
   say(`  auth       ${apiKeys.length > 0 ? `API keys (${apiKeys.length})` : "loopback only"}`);
   say(`  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.description).join("; ") : "no scheduled features"}`);
   say(`  routes     ${server.url}/openapi.json`);

@@ -7,10 +7,9 @@ import { getRequestListener } from "@hono/node-server";
 import type { FabraRuntime } from "../engine/runtime.js";
 import { fabraVersion } from "../util/version.js";
 import { FabraError } from "../errors.js";
-import type { AppendOutcome, RecordStore } from "../stores/types.js";
 import { createApp } from "./app.js";
 import { createAuth } from "./auth.js";
-import { createServerMetrics, type ServerMetrics } from "./metrics.js";
+import { createServerMetrics, storeMetricsObserver, type ServerMetrics } from "./metrics.js";
 import type { BackgroundService } from "./services.js";
 import { removeStateFile, writeStateFile } from "../remote/state-file.js";
 import type { ServerDeps } from "./types.js";
@@ -51,8 +50,6 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const localToken = randomBytes(32).toString("hex");
   const metrics = createServerMetrics();
   const runtime = options.runtime;
-  // Every ledger write the runtime makes (assemblies, replays, appends over HTTP) is counted.
-  runtime.stores.records = countWrites(runtime.stores.records, metrics);
   const deps: ServerDeps = {
     runtime,
     metrics,
@@ -67,6 +64,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   server.keepAliveTimeout = 5_000;
 
   await listen(server, options.host, options.port);
+  // Every store call the runtime makes is timed and counted; ledger writes (assemblies, replays, appends over HTTP) by outcome.
+  const unobserve = runtime.stores.observe(storeMetricsObserver(metrics));
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   // Clients on this machine (the state file's readers) reach a wildcard listener through loopback.
@@ -83,6 +82,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   } catch (err) {
     await stopServices(started, log);
     await new Promise<void>((resolve) => server.close(() => resolve()));
+    unobserve();
     throw err;
   }
 
@@ -111,6 +111,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       }
       await closedAll;
       await stopServices(started, log);
+      unobserve();
       try {
         await runtime.close();
       } finally {
@@ -154,26 +155,4 @@ async function stopServices(services: BackgroundService[], log: (line: string) =
       log(`stopping ${service.name} failed: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
-}
-
-/** The same store, with every append counted by outcome and every failure by error code. */
-function countWrites(store: RecordStore, metrics: ServerMetrics): RecordStore {
-  return new Proxy(store, {
-    get(target, prop, receiver) {
-      if (prop !== "append") {
-        const value = Reflect.get(target, prop, receiver) as unknown;
-        return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
-      }
-      return async (row: Parameters<RecordStore["append"]>[0]): Promise<AppendOutcome> => {
-        try {
-          const outcome = await target.append(row);
-          metrics.ledgerWrites.inc({ outcome });
-          return outcome;
-        } catch (err) {
-          metrics.ledgerFailures.inc({ code: err instanceof FabraError ? err.code : "INTERNAL" });
-          throw err;
-        }
-      };
-    },
-  });
 }

@@ -1,11 +1,12 @@
-// The small interfaces every storage backend implements. The engine talks only to these;
-// backends live one per file under records/, offline/, online/, vector/, locks/ and are loaded lazily by index.ts.
+// The small interfaces every storage backend implements. The engine talks only to these; backends live one folder
+// each (memory/, duckdb/, postgres/, redis/, remote/), are loaded lazily by index.ts and wrapped by instrument.ts.
 //
 // Conventions shared by every backend:
 // - Datetimes cross these interfaces as CRS-001 normal-form strings (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, UTC).
 // - Values cross them as kind-preserving JSON text (src/record/canonical.ts), never as JS numbers,
 //   so a float stays a float and a 70-bit integer stays exact in every store.
-// - Failures are FabraErrors (STORE_UNAVAILABLE, LEDGER_LOCKED, RECORD_CONFLICT, ...), never raw driver errors.
+// - Failures are FabraErrors (STORE_UNAVAILABLE, LEDGER_LOCKED, RECORD_CONFLICT, ...), never raw driver errors
+//   (instrument.ts maps any that a backend let through).
 
 /** What a backend can do; the engine reads these instead of checking backend names. */
 export interface StoreCapabilities {
@@ -13,6 +14,25 @@ export interface StoreCapabilities {
   concurrentWriters: boolean;
   /** Data survives the process. */
   persistent: boolean;
+  /** Other processes running at the same time see what this one writes (Redis, Postgres; not the in-process cache). */
+  sharedAcrossProcesses: boolean;
+}
+
+/** How a health check came out: warn works but deserves a look (e.g. vector search without pgvector). */
+export type CheckState = "ok" | "warn" | "fail";
+
+/** One line of a store's health check, as `fabra doctor` prints it and `GET /ready` reads it. */
+export interface StoreCheck {
+  name: string;
+  state: CheckState;
+  detail: string;
+  /** What to do about a warn/fail. */
+  fix?: string;
+}
+
+/** What every store answers when asked whether it works: a real round trip, never writing anything that stays. */
+export interface Probed {
+  probe(): Promise<StoreCheck[]>;
 }
 
 // ---------------------------------------------------------------- records (the ledger)
@@ -57,7 +77,7 @@ export interface RecordFilter {
 
 export type AppendOutcome = "inserted" | "exists";
 
-export interface RecordStore {
+export interface RecordStore extends Probed {
   readonly capabilities: StoreCapabilities;
   /**
    * Appends a record. The same context_id with the same record_hash is a no-op ("exists");
@@ -179,7 +199,7 @@ export interface RunOutcome {
  * computed on read sort as run id "read:<uuid>"); null when there is none, or when maxAgeMs is set and
  * computed_at < T - maxAgeMs.
  */
-export interface OfflineStore {
+export interface OfflineStore extends Probed {
   readonly capabilities: OfflineCapabilities;
   /** Writes a batch in one transaction; a (feature, entity, run) already present is left as it is. */
   writeValues(rows: FeatureValueRow[]): Promise<void>;
@@ -223,7 +243,7 @@ export interface FeatureKey {
   entityId: string;
 }
 
-export interface OnlineStore {
+export interface OnlineStore extends Probed {
   readonly capabilities: StoreCapabilities;
   get(key: FeatureKey): Promise<OnlineValue | null>;
   /** Many keys in one round trip; results in the order of `keys`. */
@@ -257,7 +277,7 @@ export interface VectorHit {
   similarity: number;
 }
 
-export interface VectorStore {
+export interface VectorStore extends Probed {
   readonly capabilities: StoreCapabilities;
   /** Adds or replaces chunks (by chunkId) in an index; creates the index on first use. */
   upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void>;
@@ -284,6 +304,25 @@ export interface LockStore {
   close(): Promise<void>;
 }
 
+// ---------------------------------------------------------------- the set, and what watches it
+
+/** Which of the five stores a call went to. */
+export type StoreKind = "records" | "offline" | "online" | "vector" | "locks";
+
+/** One finished store call, as instrument.ts reports it. */
+export interface StoreOperation {
+  store: StoreKind;
+  /** The method called (append, get, latest, ...). */
+  operation: string;
+  seconds: number;
+  /** What it resolved to (e.g. an append's outcome); absent when it failed. */
+  result?: unknown;
+  /** Why it failed, already mapped to a FabraError. */
+  error?: { code: string; message: string };
+}
+
+export type StoreObserver = (operation: StoreOperation) => void;
+
 /** The store set the engine runs on. */
 export interface Stores {
   records: RecordStore;
@@ -291,5 +330,7 @@ export interface Stores {
   online: OnlineStore;
   vector: VectorStore;
   locks: LockStore;
+  /** Reports every call to any of the stores to `observer` (the server's metrics) until the returned function is called. */
+  observe(observer: StoreObserver): () => void;
   close(): Promise<void>;
 }

@@ -49,6 +49,19 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
       await store?.close();
       await harness.cleanup?.();
     });
+
+    it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      const before = await store.latestRuns();
+      const checks = await store.probe();
+      expect(checks.length).toBeGreaterThan(0);
+      for (const check of checks) {
+        expect(check.name).toMatch(/\S/);
+        expect(check.detail).toMatch(/\S/);
+        expect(check.state, `${check.name}: ${check.detail}`).not.toBe("fail");
+      }
+      expect(await store.latestRuns()).toEqual(before);
+    });
     const pit = (feature: string, events: [string, string][], extra: { maxAgeMs?: number } = {}) =>
       store.pointInTime({ kind: "keys", entityIds: events.map((e) => e[0]), timestamps: events.map((e) => T(e[1])) }, [{ name: feature, ...extra }], {
         includeComputedAt: true,

@@ -22,6 +22,19 @@ export function onlineStoreContract(name: string, harness: OnlineStoreHarness): 
       await harness.cleanup?.();
     });
 
+    it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      const before = await store.get({ feature: "__probe__", entityId: "x" });
+      const checks = await store.probe();
+      expect(checks.length).toBeGreaterThan(0);
+      for (const check of checks) {
+        expect(check.name).toMatch(/\S/);
+        expect(check.detail).toMatch(/\S/);
+        expect(check.state, `${check.name}: ${check.detail}`).not.toBe("fail");
+      }
+      expect(await store.get({ feature: "__probe__", entityId: "x" })).toEqual(before);
+    });
+
     it("misses return null", async () => {
       expect(await store.get({ feature: "nothing", entityId: "u_0" })).toBeNull();
     });

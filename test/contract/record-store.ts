@@ -53,6 +53,19 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
       await harness.cleanup?.();
     });
 
+    it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      const before = await store.count();
+      const checks = await store.probe();
+      expect(checks.length).toBeGreaterThan(0);
+      for (const check of checks) {
+        expect(check.name).toMatch(/\S/);
+        expect(check.detail).toMatch(/\S/);
+        expect(check.state, `${check.name}: ${check.detail}`).not.toBe("fail");
+      }
+      expect(await store.count()).toEqual(before);
+    });
+
     it("stores the CRS-001 spec vectors byte for byte, and they verify when read back", async () => {
       for (const { row, canonical, name: file } of specVectorRows()) {
         expect(await store.append(row), file).toBe("inserted");

@@ -68,6 +68,19 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
       await harness.cleanup?.();
     });
 
+    it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      const before = await store.listIndexes();
+      const checks = await store.probe();
+      expect(checks.length).toBeGreaterThan(0);
+      for (const check of checks) {
+        expect(check.name).toMatch(/\S/);
+        expect(check.detail).toMatch(/\S/);
+        expect(check.state, `${check.name}: ${check.detail}`).not.toBe("fail");
+      }
+      expect(await store.listIndexes()).toEqual(before);
+    });
+
     it("returns the top-k by cosine similarity, best first, with the similarity", async () => {
       for (const q of queries) {
         const expected = chunks.map((c) => ({ id: c.chunkId, sim: cosine(q, c.embedding) })).sort((a, b) => b.sim - a.sim);

@@ -121,6 +121,8 @@ describe("fabra materialize / features / training-data / worker", () => {
     expect(plain.exitCode, plain.stderr).toBe(0);
     expect(plain.stdout).toMatch(/✓ tier: 2 written in .* \(run_/);
     expect(plain.stdout).toMatch(/1 feature: 2 values written, 0 failed/);
+    // The online store is not shared across processes (memory): the cache dies with the command, and it says so.
+    expect(plain.stdout).toContain("note: the online store is memory, so this command's cache dies with it");
 
     writeFileSync(join(dir, "ids.csv"), 'user_id,name\nu13,"Thirteen, the unlucky"\nu14,x\n');
     const fromCsv = await run(["materialize", "slow", "--entities", "ids.csv"]);
@@ -208,6 +210,7 @@ describe("fabra materialize / features / training-data / worker", () => {
     expect(output).toMatch(/worker: refreshing tier \(1h\)/);
     expect(output).toMatch(/tier: started run_/);
     expect(output).toMatch(/tier: 2 written in/);
+    expect(output).toContain("note: the online store is memory, so refreshed values are cached in this process only");
     worker.kill("SIGTERM");
     const done = await worker;
     expect(done.exitCode, done.stderr).toBe(0);

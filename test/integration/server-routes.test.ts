@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/server/app.js";
 import { createAuth } from "../../src/server/auth.js";
-import { createServerMetrics } from "../../src/server/metrics.js";
+import { counterValue, createServerMetrics } from "../../src/server/metrics.js";
 import { readRecordText, verifyRecord } from "../../src/record/index.js";
 import { json, startTestServer, type TestServer } from "../helpers/server-app.js";
 
@@ -25,6 +25,19 @@ describe("routes", () => {
     const ready = await json<{ status: string; checks: Record<string, { ok: boolean }> }>(await t.fetch("/ready"));
     expect(ready.status).toBe("ready");
     expect(Object.keys(ready.checks)).toEqual(["offline", "online", "records", "vector"]);
+  });
+
+  it("GET /ready runs each store's own probe (the one `fabra doctor` runs): a failing one makes the server not ready", async () => {
+    const down = { probe: async () => [{ name: "stores.online (Redis)", state: "fail" as const, detail: "refused the connection", fix: "Start Redis." }] };
+    const stores = { ...t.fabra.stores, online: { ...t.fabra.stores.online, ...down } };
+    const runtime = Object.assign(Object.create(t.fabra) as typeof t.fabra, { stores });
+    const app = createApp({ runtime, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: false }, log: () => {}, version: "x" });
+    const res = await app.request("/ready");
+    expect(res.status).toBe(503);
+    const body = await json<{ status: string; checks: Record<string, { ok: boolean; error?: string }> }>(res);
+    expect(body.status).toBe("not_ready");
+    expect(body.checks.online).toMatchObject({ ok: false, error: "stores.online (Redis): refused the connection" });
+    expect(body.checks.records?.ok).toBe(true);
   });
 
   it("GET /v1/features/:name computes on a cache miss, then serves the cache; as_of reads history", async () => {
@@ -99,14 +112,15 @@ describe("routes", () => {
     expect(diff.diff.inputs.changed.map((c) => c.name)).toEqual(["query", "userId"]);
     expect(diff.diff.summary).toMatch(/^content \d/);
 
-    const reads = () => t.server.metrics.featureReads.get({ feature: "userTier", source: "cache" }) + t.server.metrics.featureReads.get({ feature: "userTier", source: "compute" });
-    const readsBefore = reads();
+    const reads = async () =>
+      (await counterValue(t.server.metrics.featureReads, { feature: "userTier", source: "cache" })) + (await counterValue(t.server.metrics.featureReads, { feature: "userTier", source: "compute" }));
+    const readsBefore = await reads();
     const replay = await json<{ original_id: string; context_id: string; same_content: boolean; mode: string }>(await post(`/v1/contexts/${a.context_id}/replay`, ""));
     expect(replay).toMatchObject({ original_id: a.context_id, same_content: true, mode: "recorded" });
-    expect(reads()).toBe(readsBefore); // a recorded replay serves the record's values: no feature was read
+    expect(await reads()).toBe(readsBefore); // a recorded replay serves the record's values: no feature was read
     const live = await json(await post(`/v1/contexts/${a.context_id}/replay`, { live: true }));
     expect(live).toMatchObject({ mode: "live", same_content: true });
-    expect(reads()).toBe(readsBefore + 1); // a live replay reads today's value
+    expect(await reads()).toBe(readsBefore + 1); // a live replay reads today's value
     const linked = readRecordText(await (await t.fetch(`/v1/contexts/${replay.context_id}`)).text());
     expect(linked.integrity.previous_context_id).toBe(a.context_id);
   });
@@ -151,8 +165,8 @@ describe("routes", () => {
     expect(metrics).toMatch(/^fabra_ledger_writes_total\{outcome="exists"\} 1$/m);
     expect(metrics).toMatch(/^fabra_feature_reads_total\{feature="userTier",source="cache"\} [1-9]\d*$/m);
     expect(metrics).toMatch(/^fabra_context_replays_total\{mode="live",outcome="ok"\} 1$/m);
-    const writes = t.server.metrics.ledgerWrites.get({ outcome: "inserted" });
-    const assemblies = t.server.metrics.assemblies.get({ function: "chat", outcome: "ok" });
+    const writes = await counterValue(t.server.metrics.ledgerWrites, { outcome: "inserted" });
+    const assemblies = await counterValue(t.server.metrics.assemblies, { function: "chat", outcome: "ok" });
     expect(writes).toBe(assemblies); // every assembly and replay wrote its record once
   });
 });

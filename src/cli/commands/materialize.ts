@@ -57,7 +57,7 @@ async function run(features: string[], flags: MaterializeFlags, json: boolean, c
   const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
   const batchSize = parsePositiveInt(flags.batchSize ?? "1000", "--batch-size");
   const options = projectOptions(cmd);
-  await withFabra(options, async (fabra, config) => {
+  await withFabra(options, async (fabra) => {
     const planned = planMaterialize(fabra, { features, entities: flags.entities === undefined ? undefined : [] }); // unknown names → exit 2 before reading files
     let entities: string[] | undefined;
     if (flags.entities !== undefined) {
@@ -65,7 +65,7 @@ async function run(features: string[], flags: MaterializeFlags, json: boolean, c
       entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
     }
     const names = planMaterialize(fabra, { features, entities });
-    if (!json && config.stores.online.type === "memory") {
+    if (!json && !fabra.stores.online.capabilities.sharedAcrossProcesses) {
       print(dim("note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)"));
     }
     const view: MaterializeView | null = json ? null : process.stdout.isTTY ? inkView(names) : plainView(print);

@@ -37,7 +37,7 @@ export function registerWorker(program: Command): void {
       const lockTtlMs = parseDurationFlag(flags.lockTtl ?? "30s", "--lock-ttl", 100);
       const json = outputFormat(flags, FORMATS, "text") === "json";
       const only = flags.features?.split(",").map((s) => s.trim()).filter(Boolean);
-      await withFabra(projectOptions(cmd), async (fabra, config) => {
+      await withFabra(projectOptions(cmd), async (fabra) => {
         const jobs = scheduledFeatures(fabra.definitions.features, only);
         if (jobs.length === 0) {
           throw new FabraError("INVALID_ARGUMENT", "No feature has both refresh and materialize: true, so a worker has nothing to do", {
@@ -46,7 +46,7 @@ export function registerWorker(program: Command): void {
         }
         const log = (event: Record<string, unknown>, text: string) => print(json ? JSON.stringify({ at: nowDatetime(), ...event }) : `${nowDatetime()}  ${text}`);
         log({ type: "worker-started", features: jobs.map((j) => j.feature) }, `worker: refreshing ${jobs.map((j) => `${j.feature} (${j.schedule.text})`).join(", ")}`);
-        if (config.stores.online.type === "memory") {
+        if (!fabra.stores.online.capabilities.sharedAcrossProcesses) {
           log({ type: "note", note: "memory-online-store" }, "note: the online store is memory, so refreshed values are cached in this process only (use redis to share them)");
         }
         const scheduler = fabra.startScheduler({

@@ -148,7 +148,7 @@ export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
 export function observeAssembly(metrics: ServerMetrics, name: string, result: ContextResult, seconds: number, options: { featureReads?: boolean } = {}): void {
   const r = result.record;
   metrics.assemblies.inc({ function: name, outcome: "ok" });
-  metrics.assemblySeconds.observe(seconds, { function: name });
+  metrics.assemblySeconds.observe({ function: name }, seconds);
   for (const d of r.assembly.dropped_items) metrics.droppedItems.inc({ function: name, reason: d.reason });
   if (result.meta.budgetExceeded) metrics.budgetExceeded.inc({ function: name });
   const featureNames = new Set(r.features.map((f) => f.name));

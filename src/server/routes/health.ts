@@ -1,5 +1,7 @@
-// GET /health (liveness: the process answers) and GET /ready (every store answers, and the server is not draining).
+// GET /health (liveness: the process answers) and GET /ready (every store's probe passes, and the server is not
+// draining); the probes are the stores' own, the ones `fabra doctor` runs.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Probed } from "../../stores/types.js";
 import { sendJson } from "../http.js";
 import { json, PUBLIC_ROUTE, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
@@ -30,20 +32,16 @@ export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   );
 
   serve(app, route.ready, async (c) => {
-    const stores = deps.runtime.stores;
-    const probes: Record<string, () => Promise<unknown>> = {
-      records: () => stores.records.list({ limit: 1 }),
-      offline: () => stores.offline.latest("__fabra_ready__", "probe"),
-      online: () => stores.online.get({ feature: "__fabra_ready__", entityId: "probe" }),
-      vector: () => stores.vector.listIndexes(),
-    };
+    const { records, offline, online, vector } = deps.runtime.stores;
+    const stores: Record<string, Probed> = { records, offline, online, vector };
     const checks: Record<string, { ok: boolean; ms: number; error?: string }> = {};
     await Promise.all(
-      Object.entries(probes).map(async ([name, probe]) => {
+      Object.entries(stores).map(async ([name, store]) => {
         const t0 = performance.now();
         try {
-          await withTimeout(probe(), CHECK_TIMEOUT_MS, name);
-          checks[name] = { ok: true, ms: round(performance.now() - t0) };
+          const failed = (await withTimeout(store.probe(), CHECK_TIMEOUT_MS, name)).find((check) => check.state === "fail");
+          const ms = round(performance.now() - t0);
+          checks[name] = failed ? { ok: false, ms, error: `${failed.name}: ${failed.detail}` } : { ok: true, ms };
         } catch (err) {
           checks[name] = { ok: false, ms: round(performance.now() - t0), error: err instanceof Error ? err.message : String(err) };
         }

@@ -1,11 +1,12 @@
 // One embedded DuckDB file per process, shared by the stores that live in it (ledger, offline history, chunks).
-// Opening maps DuckDB's file-lock error to LEDGER_LOCKED naming the process that holds the file; every query
-// goes through `query`/`run`, which serialize work on a connection (a transaction is never interleaved with
-// another caller's statements) and map driver errors to FabraErrors.
+// Opening checks the file's schema version (schema-version.ts) and maps DuckDB's file-lock error to LEDGER_LOCKED
+// naming the process that holds the file; every query goes through `query`/`run`, which serialize work on a
+// connection (a transaction is never interleaved with another caller's statements) and map driver errors to FabraErrors.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
+import { ensureSchemaVersion } from "./schema-version.js";
 
 interface OpenFile {
   instance: DuckDBInstance;
@@ -106,11 +107,26 @@ async function createInstance(path: string): Promise<OpenFile> {
       });
     }
   }
+  let instance: DuckDBInstance;
   try {
-    return { instance: await DuckDBInstance.create(path), users: 0 };
+    instance = await DuckDBInstance.create(path);
   } catch (err) {
     throw mapDuckError(err, path);
   }
+  if (path === ":memory:") return { instance, users: 0 };
+  // Once per file and process, before any store reads it: the file's schema version (refused if newer, upgraded if older).
+  try {
+    const connection = await instance.connect();
+    try {
+      await ensureSchemaVersion(connection, path);
+    } finally {
+      connection.closeSync();
+    }
+  } catch (err) {
+    instance.closeSync();
+    throw mapDuckError(err, path);
+  }
+  return { instance, users: 0 };
 }
 
 /** Driver errors → FabraErrors; FabraErrors pass through. */

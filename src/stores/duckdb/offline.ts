@@ -4,7 +4,7 @@
 import { DuckDBTimestampValue, listValue } from "@duckdb/node-api";
 import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
-import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
+import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger, StoreCheck } from "../types.js";
 import {
   checkEntityIds,
   checkFinalStatus,
@@ -52,7 +52,7 @@ const RUN_COLUMNS =
   "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error";
 
 export class DuckDBOfflineStore implements OfflineStore {
-  readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, readsEventFiles: true };
+  readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, sharedAcrossProcesses: false, readsEventFiles: true };
 
   private constructor(readonly db: DuckDatabase) {}
 
@@ -163,6 +163,12 @@ export class DuckDBOfflineStore implements OfflineStore {
       throw entityQueryFailed(err, text, `DuckDB: ${this.db.path}`);
     }
     return checkEntityIds((columns[0] ?? []) as (string | null)[], text);
+  }
+
+  async probe(): Promise<StoreCheck[]> {
+    const rows = await this.db.query<{ v: bigint; r: bigint }>("SELECT (SELECT count(*) FROM fabra_feature_values) AS v, (SELECT count(*) FROM fabra_materialize_runs) AS r");
+    const counts = rows[0];
+    return [{ name: "feature history (DuckDB)", state: "ok", detail: `${this.db.path}: ${counts?.v ?? 0} feature values, ${counts?.r ?? 0} materialization runs` }];
   }
 
   close(): Promise<void> {

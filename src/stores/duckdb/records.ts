@@ -4,7 +4,7 @@ import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
-import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore } from "../types.js";
+import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
@@ -52,7 +52,7 @@ const toLedgerRow = (r: Row): LedgerRow => ({
 const INSERT = "INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)";
 
 export class DuckDBRecordStore implements RecordStore {
-  readonly capabilities = { concurrentWriters: false, persistent: true };
+  readonly capabilities = { concurrentWriters: false, persistent: true, sharedAcrossProcesses: false };
   /** The append statement, prepared once per connection (and closed with it). */
   private readonly inserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
 
@@ -156,6 +156,10 @@ export class DuckDBRecordStore implements RecordStore {
       params,
     );
     return rows.map(toLedgerRow);
+  }
+
+  async probe(): Promise<StoreCheck[]> {
+    return [{ name: "stores.offline (DuckDB)", state: "ok", detail: `${this.db.path}: opened for writing, ${await this.count()} records` }];
   }
 
   scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {

@@ -2,7 +2,7 @@
 // In local mode the chunks are also kept in the DuckDB file (a ChunkPersistence), so an index built by
 // `fabra index add` is there for the next process; it is loaded into memory on first use.
 import { FabraError } from "../../errors.js";
-import type { Chunk, ChunkWithEmbedding, VectorHit, VectorStore } from "../types.js";
+import type { Chunk, ChunkWithEmbedding, StoreCheck, VectorHit, VectorStore } from "../types.js";
 
 /** Where an in-memory index keeps its chunks between processes. */
 export interface ChunkPersistence {
@@ -57,7 +57,7 @@ class IndexData {
 }
 
 export class MemoryVectorStore implements VectorStore {
-  readonly capabilities: { concurrentWriters: false; persistent: boolean };
+  readonly capabilities: { concurrentWriters: false; persistent: boolean; sharedAcrossProcesses: false };
   private readonly indexes = new Map<string, Promise<IndexData>>();
 
   constructor(
@@ -65,7 +65,12 @@ export class MemoryVectorStore implements VectorStore {
     private readonly persistence: ChunkPersistence | null = null,
   ) {
     // Chunks outlive the process only when they are kept somewhere (the local DuckDB file).
-    this.capabilities = { concurrentWriters: false, persistent: persistence !== null };
+    this.capabilities = { concurrentWriters: false, persistent: persistence !== null, sharedAcrossProcesses: false };
+  }
+
+  async probe(): Promise<StoreCheck[]> {
+    const kept = this.persistence ? ", chunks kept in the local DuckDB file" : "";
+    return [{ name: "stores.vector", state: "ok", detail: `memory: exact cosine search in process${kept}` }];
   }
 
   async upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void> {

@@ -20,7 +20,8 @@ import {
   type StoredRunRow,
   type StoredValueRow,
 } from "../offline-history.js";
-import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "../types.js";
+import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger, StoreCheck } from "../types.js";
+import { probeHistory } from "./probe.js";
 import { pgTimestamp, pointInTime, retryOnDroppedConnection } from "./offline-pit.js";
 
 /** Rows per INSERT statement; a bigger batch is several statements in one transaction. */
@@ -38,7 +39,7 @@ const RUN_COLUMNS = `run_id, feature, trigger, status, ${epochMicrosSql("started
   CASE WHEN finished_at IS NULL THEN NULL ELSE ${epochMicrosSql("finished_at")} END AS finished_us, entities_written, entities_failed, error`;
 
 export class PostgresOfflineStore implements OfflineStore {
-  readonly capabilities: OfflineCapabilities = { concurrentWriters: true, persistent: true, readsEventFiles: false };
+  readonly capabilities: OfflineCapabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true, readsEventFiles: false };
   private readonly values: string;
   private readonly runs: string;
 
@@ -196,6 +197,11 @@ export class PostgresOfflineStore implements OfflineStore {
       }
     });
     return checkEntityIds(ids, text);
+  }
+
+  /** A value and a run written and read back point-in-time (rolled back: nothing written). */
+  async probe(): Promise<StoreCheck[]> {
+    return [await probeHistory(this.db)];
   }
 
   close(): Promise<void> {

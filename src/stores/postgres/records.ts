@@ -5,7 +5,8 @@ import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { openMigrated } from "./migrate.js";
 import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
+import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
+import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
 
@@ -36,7 +37,7 @@ const toLedgerRow = (r: Row): LedgerRow => ({
 });
 
 export class PostgresRecordStore implements RecordStore {
-  readonly capabilities = { concurrentWriters: true, persistent: true };
+  readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
   private readonly table: string;
 
   private constructor(readonly db: PgDatabase) {
@@ -93,6 +94,11 @@ export class PostgresRecordStore implements RecordStore {
 
   scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
     return scanLedger((f) => this.list(f), batchSize);
+  }
+
+  /** The append-only triggers are on and a row inserts (rolled back: nothing written). */
+  async probe(): Promise<StoreCheck[]> {
+    return [await probeLedger(this.db)];
   }
 
   close(): Promise<void> {

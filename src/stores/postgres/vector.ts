@@ -6,7 +6,8 @@ import { fromEpochMicros } from "../../record/datetime.js";
 import { requireMigrated } from "./migrate.js";
 import { epochMicrosSql, PgDatabase, type PgTarget } from "./pool.js";
 import { ensureHnswIndex, vectorExtension } from "./pgvector-extension.js";
-import type { Chunk, ChunkWithEmbedding, VectorHit, VectorStore } from "../types.js";
+import type { Chunk, ChunkWithEmbedding, StoreCheck, VectorHit, VectorStore } from "../types.js";
+import { probeVector } from "./probe.js";
 
 const ROWS_PER_STATEMENT = 200;
 
@@ -34,7 +35,7 @@ const toChunk = (r: ChunkRow): Chunk => ({
 });
 
 export class PgVectorStore implements VectorStore {
-  readonly capabilities = { concurrentWriters: true, persistent: true };
+  readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
   /** Index name → dimensions, once checked against the embedder. */
   private readonly known = new Map<string, number>();
 
@@ -55,6 +56,11 @@ export class PgVectorStore implements VectorStore {
       await db.close();
       throw err;
     }
+  }
+
+  /** pgvector (or exact scan, a warning) and every index's dimensions against the embedder's. */
+  probe(): Promise<StoreCheck[]> {
+    return probeVector(this.db, this.dimensions);
   }
 
   async upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void> {

@@ -5,7 +5,8 @@
 import { FabraError } from "../../errors.js";
 import { normalizeDatetime } from "../../record/datetime.js";
 import { closeRedis, mapRedisError, openRedis, type RedisConnection, type RedisTarget } from "./client.js";
-import type { FeatureKey, OnlineStore, OnlineValue } from "../types.js";
+import type { FeatureKey, OnlineStore, OnlineValue, StoreCheck } from "../types.js";
+import { probeRedis } from "./probe.js";
 
 /** Counts kept for degraded-mode reporting (`fabra doctor`, metrics). */
 export interface OnlineStats {
@@ -15,7 +16,7 @@ export interface OnlineStats {
 }
 
 export class RedisOnlineStore implements OnlineStore {
-  readonly capabilities = { concurrentWriters: true, persistent: true };
+  readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
   readonly stats: OnlineStats = { reads: 0, hits: 0, failures: 0 };
 
   private constructor(
@@ -25,6 +26,11 @@ export class RedisOnlineStore implements OnlineStore {
 
   static async open(target: RedisTarget, keyPrefix: string): Promise<RedisOnlineStore> {
     return new RedisOnlineStore(await openRedis(target), keyPrefix);
+  }
+
+  /** The server's version and a SET/GET/DEL round trip under the key prefix. */
+  probe(): Promise<StoreCheck[]> {
+    return probeRedis(this.conn, this.keyPrefix);
   }
 
   /** The Redis key of a feature value (the feature name is URI-encoded, so it never contains the ":" separator). */

@@ -2,14 +2,14 @@
 // `fabra context ...` while that server holds an embedded DuckDB file. Appends are verified by the server first.
 import { FabraHttpClient } from "../../remote/client.js";
 import { scanLedger } from "../record-filter.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
+import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 
 /** The server's largest page. */
 const PAGE = 1000;
 
 export class RemoteRecordStore implements RecordStore {
   // The server serializes writes to its file, so any number of clients may write through it.
-  readonly capabilities = { concurrentWriters: true, persistent: true };
+  readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
 
   constructor(private readonly client: FabraHttpClient) {}
 
@@ -41,6 +41,10 @@ export class RemoteRecordStore implements RecordStore {
 
   scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
     return scanLedger((filter) => this.list(filter), batchSize);
+  }
+
+  async probe(): Promise<StoreCheck[]> {
+    return [{ name: "stores.offline (through fabra serve)", state: "ok", detail: `${this.client.url}: ${await this.count()} records` }];
   }
 
   async close(): Promise<void> {}

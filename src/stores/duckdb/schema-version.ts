@@ -1,0 +1,57 @@
+// The schema version of a local DuckDB file, kept in its `fabra_meta` table: a file written by a newer fabra is
+// refused before anything touches it; an older one (no fabra_meta = a file from before versions) is upgraded in place.
+import type { DuckDBConnection } from "@duckdb/node-api";
+import { FabraError } from "../../errors.js";
+import { fabraVersion } from "../../util/version.js";
+
+/** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
+export const DUCKDB_SCHEMA_VERSION = 1;
+
+interface Upgrade {
+  /** The version a file has after these statements ran. */
+  to: number;
+  statements: readonly string[];
+}
+
+/**
+ * Steps from each older version, applied in order in one transaction. Version 1 is the layout of the files written
+ * before fabra_meta existed: its tables are created by the stores themselves (CREATE ... IF NOT EXISTS), so an
+ * unversioned file only needs its version stamped.
+ */
+const UPGRADES: readonly Upgrade[] = [{ to: 1, statements: [] }];
+
+const META = "CREATE TABLE IF NOT EXISTS fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)";
+
+/** Checks (and if older, upgrades) the file behind `c`; throws MIGRATION_FAILED for a file from a newer fabra. */
+export async function ensureSchemaVersion(c: DuckDBConnection, path: string): Promise<void> {
+  await c.run("BEGIN TRANSACTION");
+  try {
+    await c.run(META);
+    const meta = new Map(
+      ((await c.runAndReadAll("SELECT key, value FROM fabra_meta")).getRowObjectsJS() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+    );
+    const found = meta.has("schema_version") ? Number(meta.get("schema_version")) : 0;
+    if (!Number.isInteger(found) || found > DUCKDB_SCHEMA_VERSION) throw tooNew(path, meta.get("schema_version") ?? "", meta.get("fabra_version"));
+    if (found < DUCKDB_SCHEMA_VERSION) {
+      for (const upgrade of UPGRADES) if (upgrade.to > found) for (const sql of upgrade.statements) await c.run(sql);
+      const stamp = "INSERT OR REPLACE INTO fabra_meta VALUES ($1, $2)";
+      await c.run(stamp, ["schema_version", String(DUCKDB_SCHEMA_VERSION)]);
+      await c.run(stamp, ["fabra_version", fabraVersion()]);
+    }
+    await c.run("COMMIT");
+  } catch (err) {
+    await c.run("ROLLBACK").catch(() => undefined);
+    throw err;
+  }
+}
+
+function tooNew(path: string, found: string, writtenBy: string | undefined): FabraError {
+  return new FabraError(
+    "MIGRATION_FAILED",
+    `The DuckDB file ${path} has fabra schema version ${found}${writtenBy ? ` (written by fabra ${writtenBy})` : ""}; this fabra (${fabraVersion()}) reads up to version ${DUCKDB_SCHEMA_VERSION}`,
+    {
+      hint: `Use fabra ${writtenBy ?? "of the version that wrote it"} or newer with this file, or point FABRA_DUCKDB_PATH (or stores.offline.path) at another file. The file was left as it is.`,
+      details: { path, schemaVersion: found, supported: DUCKDB_SCHEMA_VERSION },
+    },
+  );
+}

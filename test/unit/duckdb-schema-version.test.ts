@@ -1,0 +1,78 @@
+// The schema version of local DuckDB files: a file from before versions is upgraded in place (its records kept),
+// a file written by a newer fabra is refused with an error naming the file and how to fix it, and left untouched.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { DuckDBInstance } from "@duckdb/node-api";
+import { afterAll, describe, expect, it } from "vitest";
+import { DUCKDB_SCHEMA_VERSION } from "../../src/stores/duckdb/schema-version.js";
+import { openRecordStore } from "../../src/stores/index.js";
+
+const dir = mkdtempSync(join(tmpdir(), "fabra-duck-version-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const config = (path: string) => ({ stores: { offline: { type: "duckdb" as const, path }, online: { type: "memory" as const }, vector: { type: "memory" as const } } });
+
+/** Runs SQL on the file directly, as another program (or an older / newer fabra) would. */
+async function raw<T = Record<string, unknown>>(path: string, statements: string[]): Promise<T[]> {
+  const instance = await DuckDBInstance.create(path);
+  const c = await instance.connect();
+  try {
+    let rows: T[] = [];
+    for (const sql of statements) rows = (await c.runAndReadAll(sql)).getRowObjectsJS() as T[];
+    return rows;
+  } finally {
+    c.closeSync();
+    instance.closeSync();
+  }
+}
+
+describe("DuckDB schema version", () => {
+  it("stamps a new file with the current version", async () => {
+    const path = join(dir, "new.duckdb");
+    await (await openRecordStore(config(path))).close();
+    const rows = await raw<{ key: string; value: string }>(path, ["SELECT key, value FROM fabra_meta ORDER BY key"]);
+    expect(rows.find((r) => r.key === "schema_version")?.value).toBe(String(DUCKDB_SCHEMA_VERSION));
+    expect(rows.find((r) => r.key === "fabra_version")?.value).toMatch(/^\d+\.\d+\.\d+/);
+  });
+
+  it("upgrades a file from before versions (no fabra_meta) in place, keeping its records", async () => {
+    const path = join(dir, "old.duckdb");
+    await raw(path, [
+      `CREATE TABLE fabra_context_records (context_id VARCHAR PRIMARY KEY, created_at TIMESTAMP NOT NULL, context_function VARCHAR NOT NULL,
+         environment VARCHAR NOT NULL, token_count BIGINT NOT NULL, record_hash VARCHAR NOT NULL, previous_context_id VARCHAR, canonical_text VARCHAR NOT NULL)`,
+      "INSERT INTO fabra_context_records VALUES ('ctx_old', TIMESTAMP '2026-01-02 03:04:05', 'chat', 'development', 3, 'sha256:x', NULL, '{}')",
+    ]);
+    const records = await openRecordStore(config(path));
+    try {
+      expect(await records.count()).toBe(1);
+      expect((await records.get("ctx_old"))?.createdAt).toBe("2026-01-02T03:04:05Z");
+    } finally {
+      await records.close();
+    }
+    const version = await raw<{ value: string }>(path, ["SELECT value FROM fabra_meta WHERE key = 'schema_version'"]);
+    expect(version[0]?.value).toBe(String(DUCKDB_SCHEMA_VERSION));
+  });
+
+  it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {
+    const path = join(dir, "newer.duckdb");
+    const newer = String(DUCKDB_SCHEMA_VERSION + 1);
+    await raw(path, [
+      "CREATE TABLE fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+      `INSERT INTO fabra_meta VALUES ('schema_version', '${newer}'), ('fabra_version', '99.0.0')`,
+    ]);
+    const error = await openRecordStore(config(path)).then(
+      () => null,
+      (err: unknown) => err,
+    );
+    expect(error).toMatchObject({
+      code: "MIGRATION_FAILED",
+      message: expect.stringContaining(`${path} has fabra schema version ${newer} (written by fabra 99.0.0)`),
+      hint: expect.stringMatching(/fabra 99\.0\.0 or newer.*FABRA_DUCKDB_PATH/),
+    });
+    const tables = await raw<{ name: string }>(path, ["SELECT table_name AS name FROM information_schema.tables ORDER BY 1"]);
+    expect(tables.map((t) => t.name)).toEqual(["fabra_meta"]);
+    // Refused again on the next open: nothing was cached or half-written by the first attempt.
+    await expect(openRecordStore(config(path))).rejects.toMatchObject({ code: "MIGRATION_FAILED" });
+  });
+});
