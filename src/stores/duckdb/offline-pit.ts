@@ -4,7 +4,8 @@
 // join key is the struct (computed_at, run_id) and an event's key is (its time, a string above every run id), so a
 // value at exactly the event's time is still visible; other features join on computed_at alone (cheaper).
 import { basename } from "node:path";
-import { DuckDBInstance, DuckDBTimestampValue, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { DuckDBInstance, DuckDBTimestampValue } from "./driver.js";
 import { FabraError } from "../../errors.js";
 import type { DuckDatabase } from "./database.js";
 import { checkPitFeatures, checkPitKeys, emptyPitResult } from "../offline-history.js";
