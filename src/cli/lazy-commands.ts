@@ -32,16 +32,11 @@ export const lazyHelp: Partial<Help> = {
 /**
  * Registers `commands` on `parent`, in order: the one `args` select (`<name> ...` or `help <name> ...`) for real,
  * the others as stubs that carry just the help line (for the command list, "did you mean", `help`).
- * `args` are the command-line words after `parent`'s own name; `optionsWithValue` are `parent`'s options that take
- * a separate value (`-c path`), so that value is not mistaken for a command name.
+ * `args` are the command-line words after `parent`'s own name. The value of an option of `parent` or of a command
+ * above it (`-c path`, which commander accepts after a sub-command's name too) is not taken for a command name.
  */
-export async function addLazyCommands(
-  parent: Command,
-  commands: readonly LazyCommand[],
-  args: readonly string[],
-  optionsWithValue: readonly string[] = [],
-): Promise<void> {
-  const words = operands(args, optionsWithValue);
+export async function addLazyCommands(parent: Command, commands: readonly LazyCommand[], args: readonly string[]): Promise<void> {
+  const words = operands(args, optionsWithValue(parent));
   const start = words[0]?.word === "help" ? 1 : 0;
   const selected = words[start];
   for (const command of commands) {
@@ -67,6 +62,15 @@ function addStub(parent: Command, command: LazyCommand): void {
       });
     });
   stubTerms.set(stub, command.term);
+}
+
+/** The flags of the options of `cmd` and the commands above it that take a value. */
+function optionsWithValue(cmd: Command): string[] {
+  const flags: string[] = [];
+  for (let c: Command | null = cmd; c; c = c.parent) {
+    for (const option of c.options) if (option.required || option.optional) flags.push(...[option.short, option.long].filter((f) => f !== undefined));
+  }
+  return flags;
 }
 
 /** The positional words of `args` (with their index), skipping options and the values of `optionsWithValue`. */

@@ -73,6 +73,6 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
     .exitOverride()
     .configureHelp(lazyHelp)
     .configureOutput({ outputError: (text, write) => write(text) });
-  await addLazyCommands(program, COMMANDS, argv.slice(2), ["-c", "--config"]);
+  await addLazyCommands(program, COMMANDS, argv.slice(2));
   return program;
 }

@@ -1,7 +1,7 @@
 // Finding and loading config and user modules: cosmiconfig searches from the current directory up for
 // fabra.config.ts|mts|js|mjs|json, .fabrarc(.json) or package.json#fabra; jiti loads TypeScript at run time.
 // `import ... from "fabra"` in user modules resolves to this very package, installed or not.
-import { existsSync } from "node:fs";
+import { existsSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -43,20 +43,23 @@ function userModuleLoader(): Jiti {
 /**
  * Where jiti keeps the transpiled user modules, so a second `fabra context run` does not transpile them again.
  * Never stale: an entry is used only when it ends with the hash of the source it was made from (and jiti's
- * version), so a changed file is transpiled afresh. One directory per OS user (another user's is not writable;
- * jiti then simply transpiles every time); FABRA_TRANSPILE_CACHE=off turns it off.
+ * version), so a changed file is transpiled afresh. A private directory per OS user: one that another user owns or
+ * can write to is not used (its entries would be code run as this user); then modules are transpiled every time.
+ * FABRA_TRANSPILE_CACHE=<dir> puts it elsewhere, FABRA_TRANSPILE_CACHE=off turns it off.
  */
 function transpileCacheDir(): string | false {
   const setting = process.env.FABRA_TRANSPILE_CACHE?.trim();
   if (setting === "0" || setting === "off" || setting === "false") return false;
-  if (setting) return resolve(setting);
-  let user: string;
+  const uid = process.getuid?.();
+  const dir = setting ? resolve(setting) : join(tmpdir(), `fabra-jiti-${uid ?? userInfo().username}`);
   try {
-    user = String(userInfo().uid);
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = statSync(dir);
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) return false;
+    return dir;
   } catch {
-    user = "user";
+    return false;
   }
-  return join(tmpdir(), `fabra-jiti-${user}`);
 }
 
 const SEARCH_PLACES = [

@@ -1,7 +1,7 @@
 // The built CLI starts in a blink: a command loads only the packages it needs (no ink, tiktoken or DuckDB for
 // --version; no ink or tiktoken to verify a record), help still lists every command, and the user's definitions are
 // transpiled once and never served stale after an edit.
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
@@ -108,6 +108,15 @@ describe("the transpile cache of the user's definitions", () => {
     const after = await run(args);
     expect(after.exitCode, after.stderr).toBe(0);
     expect(JSON.parse(after.stdout).content).toContain("Be short and precise..");
+  });
+
+  it("is not used when another user could write into it (its entries would run as this user)", async () => {
+    const shared = join(dir, "shared");
+    mkdirSync(shared);
+    chmodSync(shared, 0o777);
+    const result = await run(["context", "list"], { FABRA_TRANSPILE_CACHE: shared });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(readdirSync(shared)).toEqual([]);
   });
 
   it("can be turned off", async () => {

@@ -45,6 +45,8 @@ describe("buildProgram", () => {
       [["-c", "context", "context", "show", "x"], ["context"], ["show"]],
       [["--config=cfg.ts", "help", "context", "run"], ["context"], ["run"]],
       [["context", "help", "diff"], ["context"], ["diff"]],
+      [["context", "-c", "list", "list"], ["context"], ["list"]],
+      [["context", "--config", "cfg.ts", "export", "x"], ["context"], ["export"]],
       [["doctor", "--format", "json"], ["doctor"], []],
       [["contxt", "verify"], [], []],
     ];
