@@ -4,29 +4,30 @@ import { CommanderError } from "commander";
 import chalk from "chalk";
 import { exitCodeFor, isFabraError } from "../errors.js";
 import { noColorRequested } from "../config/env.js";
-import { debugEnabled } from "../config/resolve.js";
 import { buildProgram } from "./program.js";
 
 export async function main(argv: string[]): Promise<void> {
   if (noColorRequested()) chalk.level = 0;
-  const program = buildProgram();
   let code = 0;
   try {
+    const program = await buildProgram(argv);
     await program.parseAsync(argv);
     code = process.exitCode === undefined ? 0 : Number(process.exitCode);
   } catch (err) {
-    code = reportError(err);
+    code = await reportError(err);
   }
   // Let stdout/stderr drain before leaving (large JSON output piped to another process).
   await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
   process.exit(code);
 }
 
-function reportError(err: unknown): number {
+async function reportError(err: unknown): Promise<number> {
   if (err instanceof CommanderError) {
     // commander already printed its message (unknown option, missing argument...); --help/--version exit 0.
     return err.exitCode === 0 ? 0 : 2;
   }
+  // The config module (and zod with it) loads only on this path: `fabra --version` must not pay for it.
+  const { debugEnabled } = await import("../config/resolve.js");
   if (isFabraError(err)) {
     process.stderr.write(`${chalk.red("✗")} ${err.message}\n`);
     if (err.hint) process.stderr.write(`  ${chalk.dim("hint:")} ${err.hint}\n`);

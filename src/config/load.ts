@@ -1,11 +1,13 @@
 // Finding and loading config and user modules: cosmiconfig searches from the current directory up for
 // fabra.config.ts|mts|js|mjs|json, .fabrarc(.json) or package.json#fabra; jiti loads TypeScript at run time.
 // `import ... from "fabra"` in user modules resolves to this very package, installed or not.
-import { existsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { existsSync, mkdirSync, statSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir, userInfo } from "node:os";
+import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cosmiconfig, type Loader } from "cosmiconfig";
-import { createJiti } from "jiti";
+import type { Jiti } from "jiti";
 import { FabraError } from "../errors.js";
 
 export interface LoadedConfig {
@@ -20,12 +22,45 @@ export interface LoadedConfig {
 const PACKAGE_ENTRY = fileURLToPath(new URL("../index.js", import.meta.url));
 const RECORD_ENTRY = fileURLToPath(new URL("../record/index.js", import.meta.url));
 
-const jiti = createJiti(import.meta.url, {
-  alias: { "fabra/record": RECORD_ENTRY, fabra: PACKAGE_ENTRY },
-  interopDefault: true,
-  moduleCache: true,
-  fsCache: false,
-});
+let jiti: Jiti | null = null;
+
+/**
+ * The loader of user modules, made on first use (a JSON config needs none). jiti is required as CommonJS: imported
+ * as ESM, node would first scan its 190 kB bundle for export names on every start.
+ */
+function userModuleLoader(): Jiti {
+  if (jiti) return jiti;
+  const { createJiti } = createRequire(import.meta.url)("jiti") as typeof import("jiti");
+  jiti = createJiti(import.meta.url, {
+    alias: { "fabra/record": RECORD_ENTRY, fabra: PACKAGE_ENTRY },
+    interopDefault: true,
+    moduleCache: true,
+    fsCache: transpileCacheDir(),
+  });
+  return jiti;
+}
+
+/**
+ * Where jiti keeps the transpiled user modules, so a second `fabra context run` does not transpile them again.
+ * Never stale: an entry is used only when it ends with the hash of the source it was made from (and jiti's
+ * version), so a changed file is transpiled afresh. A private directory per OS user: one that another user owns or
+ * can write to is not used (its entries would be code run as this user); then modules are transpiled every time.
+ * FABRA_TRANSPILE_CACHE=<dir> puts it elsewhere, FABRA_TRANSPILE_CACHE=off turns it off.
+ */
+function transpileCacheDir(): string | false {
+  const setting = process.env.FABRA_TRANSPILE_CACHE?.trim();
+  if (setting === "0" || setting === "off" || setting === "false") return false;
+  const uid = process.getuid?.();
+  const dir = setting ? resolve(setting) : join(tmpdir(), `fabra-jiti-${uid ?? userInfo().username}`);
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const stat = statSync(dir);
+    if (uid !== undefined && (stat.uid !== uid || (stat.mode & 0o022) !== 0)) return false;
+    return dir;
+  } catch {
+    return false;
+  }
+}
 
 const SEARCH_PLACES = [
   "fabra.config.ts",
@@ -88,7 +123,7 @@ export async function importUserModule(path: string): Promise<Record<string, unk
     });
   }
   try {
-    return (await jiti.import(full)) as Record<string, unknown>;
+    return (await userModuleLoader().import(full)) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof FabraError) throw err;
     const where = userFrame(err, full);

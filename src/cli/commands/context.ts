@@ -1,22 +1,53 @@
-// `fabra context ...`: the record commands, one file each.
+// `fabra context ...`: the record commands, one file each, each imported only when the command line selects it.
 import type { Command } from "commander";
-import { registerContextDiff } from "./context-diff.js";
-import { registerContextExport } from "./context-export.js";
-import { registerContextImport } from "./context-import.js";
-import { registerContextList } from "./context-list.js";
-import { registerContextReplay } from "./context-replay.js";
-import { registerContextRun } from "./context-run.js";
-import { registerContextShow } from "./context-show.js";
-import { registerContextVerify } from "./context-verify.js";
+import { addLazyCommands, type LazyCommand } from "../lazy-commands.js";
 
-export function registerContextCommands(program: Command): void {
+/** Every `fabra context` sub-command, in the order `fabra context --help` lists them. */
+export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
+  {
+    term: "run [options] <function>",
+    description: "Assemble a context with the given inputs, write its record, print the content",
+    load: async () => (await import("./context-run.js")).registerContextRun,
+  },
+  {
+    term: "show [options] <id>",
+    description: "Show a context record: inputs, features, retrieved and dropped items, freshness, integrity",
+    load: async () => (await import("./context-show.js")).registerContextShow,
+  },
+  {
+    term: "verify [options] [id]",
+    description: "Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered",
+    load: async () => (await import("./context-verify.js")).registerContextVerify,
+  },
+  {
+    term: "list [options]",
+    description: "List context records, newest first",
+    load: async () => (await import("./context-list.js")).registerContextList,
+  },
+  {
+    term: "diff [options] <a> <b>",
+    description: "Verify two records and show what differs: inputs, features, chunks, drops, content, tokens and cost",
+    load: async () => (await import("./context-diff.js")).registerContextDiff,
+  },
+  {
+    term: "replay [options] <id>",
+    description: "Re-run a record's context function with its recorded inputs and show what changed (a new record links to it)",
+    load: async () => (await import("./context-replay.js")).registerContextReplay,
+  },
+  {
+    term: "export [options] <id>",
+    description: "Write a record's canonical JSON (verifiable anywhere, e.g. by the Python implementation)",
+    load: async () => (await import("./context-export.js")).registerContextExport,
+  },
+  {
+    term: "import <files...>",
+    description: "Import record files into the ledger after verifying each one",
+    load: async () => (await import("./context-import.js")).registerContextImport,
+  },
+];
+
+/** `fabra context`; `args` are the words after it, naming the sub-command to load. */
+export async function registerContextCommands(program: Command, args: readonly string[] = []): Promise<void> {
   const context = program.command("context").description("Inspect, verify, diff, replay, export and import Context Records");
-  registerContextRun(context);
-  registerContextShow(context);
-  registerContextVerify(context);
-  registerContextList(context);
-  registerContextDiff(context);
-  registerContextReplay(context);
-  registerContextExport(context);
-  registerContextImport(context);
+  await addLazyCommands(context, CONTEXT_COMMANDS, args);
 }

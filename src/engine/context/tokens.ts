@@ -1,8 +1,19 @@
 // Token counting with tiktoken. The encoding follows the model (o200k_base for the gpt-4o / gpt-4.1 / gpt-5 /
 // o-series families, cl100k_base otherwise, which also approximates non-OpenAI models). Each encoder is loaded
-// once per process and kept.
-import { get_encoding, type Tiktoken, type TiktokenEncoding } from "tiktoken";
+// once per process and kept; tiktoken itself (a 5.6 MB WebAssembly module) loads on the first count, so commands
+// that count nothing (verify, show, list...) never pay for it.
+import { createRequire } from "node:module";
+import type { Tiktoken, TiktokenEncoding } from "tiktoken";
 import { sha256Hex } from "../../record/hash.js";
+
+type TiktokenModule = typeof import("tiktoken");
+let tiktoken: TiktokenModule | null = null;
+
+/** tiktoken, loaded on first use: synchronously (counting is synchronous), as the CommonJS build node picks anyway. */
+function loadTiktoken(): TiktokenModule {
+  tiktoken ??= createRequire(import.meta.url)("tiktoken") as TiktokenModule;
+  return tiktoken;
+}
 
 const O200K_MODELS = /^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4)(\b|-|$)/i;
 const encoders = new Map<TiktokenEncoding, Tiktoken>();
@@ -15,7 +26,7 @@ export function encoderFor(model: string | undefined): Tiktoken {
   const name = encodingFor(model);
   let encoder = encoders.get(name);
   if (!encoder) {
-    encoder = get_encoding(name);
+    encoder = loadTiktoken().get_encoding(name);
     encoders.set(name, encoder);
   }
   return encoder;

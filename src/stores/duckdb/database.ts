@@ -4,7 +4,8 @@
 // connection (a transaction is never interleaved with another caller's statements) and map driver errors to FabraErrors.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { DuckDBInstance } from "./driver.js";
 import { FabraError } from "../../errors.js";
 import { ensureSchemaVersion } from "./schema-version.js";
 

@@ -4,7 +4,8 @@
 // Ties on computed_at go to the greatest run_id: for a feature whose history has ties (duckdb-write.ts tracks it) the
 // join key is the struct (computed_at, run_id) and an event's key is (its time, a string above every run id), so a
 // value at exactly the event's time is still visible; other features join on computed_at alone (cheaper).
-import { DuckDBTimestampValue, type DuckDBConnection, type DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import { DuckDBTimestampValue } from "./driver.js";
 import { normalForm } from "../../io/duckdb-sql.js";
 import { describeEventFile, eventFileError, eventRelation, rowObjects } from "../../io/event-file.js";
 import type { DuckDatabase } from "./database.js";

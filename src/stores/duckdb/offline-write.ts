@@ -6,7 +6,8 @@
 // than everything stored for its feature; the newest computed_at per feature is kept in memory for the open file
 // (exact: one process writes a DuckDB file, and writes to it are serialized here), so the usual batch costs no
 // extra statement, and the exact check runs only on older or same-instant batches (backfills, interleaved writers).
-import { DuckDBTimestampValue, listValue, type DuckDBAppender, type DuckDBConnection } from "@duckdb/node-api";
+import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import { DuckDBTimestampValue, listValue } from "./driver.js";
 import { FabraError } from "../../errors.js";
 import { normalFormMicros, toEpochMicros } from "../../record/datetime.js";
 import type { DuckDatabase } from "./database.js";

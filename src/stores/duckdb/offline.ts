@@ -1,7 +1,7 @@
 // Offline feature history on embedded DuckDB: one row per computed value, kind-preserving JSON text, unique per
 // (feature, entity, run) so a re-run of a materialization never duplicates a value; materialization runs; the
 // point-in-time join (duckdb-pit.ts).
-import { DuckDBTimestampValue, listValue } from "@duckdb/node-api";
+import { DuckDBTimestampValue, listValue } from "./driver.js";
 import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
 import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger, StoreCheck } from "../types.js";

@@ -1,6 +1,6 @@
 // Keeps the in-memory vector index's chunks in the local DuckDB file between processes (embeddings as
 // little-endian float32 blobs).
-import { blobValue } from "@duckdb/node-api";
+import { blobValue } from "./driver.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
 import type { ChunkWithEmbedding } from "../types.js";

@@ -1,7 +1,7 @@
-// The progress view of `fabra materialize`: live (ink) per-feature progress, rate and errors on a terminal; plain
-// lines otherwise (pipes, CI logs); then a summary naming every failure.
+// The progress view of `fabra materialize`: live per-feature progress, rate and errors on a terminal (ink, in
+// materialize-live.tsx, imported only when a live view is shown); plain lines otherwise (pipes, CI logs); then a
+// summary naming every failure.
 import chalk from "chalk";
-import { Box, render, Text } from "ink";
 import type { FeatureRunResult } from "../../engine/features/materialize.js";
 import { formatMs } from "./format.js";
 
@@ -11,10 +11,10 @@ export interface MaterializeView {
   finish(): void;
 }
 
-const rate = (r: FeatureRunResult) => (r.durationMs > 0 ? (r.computed * 1000) / r.durationMs : 0);
-const compact = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(Math.round(n)));
+export const rate = (r: FeatureRunResult) => (r.durationMs > 0 ? (r.computed * 1000) / r.durationMs : 0);
+export const compact = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(Math.round(n)));
 
-function statusIcon(r: FeatureRunResult | undefined): string {
+export function statusIcon(r: FeatureRunResult | undefined): string {
   if (!r) return chalk.dim("·");
   switch (r.status) {
     case "running":
@@ -28,66 +28,35 @@ function statusIcon(r: FeatureRunResult | undefined): string {
   }
 }
 
-function FeatureLine({ name, width, r }: { name: string; width: number; r: FeatureRunResult | undefined }) {
-  const label = name.padEnd(width);
-  if (!r) return <Text>{`${statusIcon(r)} ${label}  ${chalk.dim("waiting")}`}</Text>;
-  if (r.status === "locked") return <Text>{`${statusIcon(r)} ${label}  ${chalk.red(r.error ?? "locked")}`}</Text>;
-  const done = r.alreadyWritten + r.computed + r.failed;
-  const fraction = r.total ? Math.min(1, done / r.total) : r.status === "running" ? 0 : 1;
-  const barWidth = 24;
-  const filled = Math.round(fraction * barWidth);
-  const bar = chalk.green("█".repeat(filled)) + chalk.dim("░".repeat(barWidth - filled));
-  const counts = `${compact(done)}/${r.total === null ? "?" : compact(r.total)}`;
-  const parts = [`${compact(rate(r))}/s`, formatMs(r.durationMs)];
-  if (r.failed > 0) parts.push(chalk.red(`${r.failed} failed`));
-  if (r.resumed) parts.push(chalk.dim(`resumed, ${r.alreadyWritten} already written`));
-  if (r.status === "interrupted") parts.push(chalk.red(`interrupted: ${r.error ?? ""}`));
-  return <Text>{`${statusIcon(r)} ${label}  ${bar} ${counts.padStart(13)}  ${parts.join("  ")}`}</Text>;
-}
-
-function View({ names, results }: { names: string[]; results: Map<string, FeatureRunResult> }) {
-  const width = Math.max(...names.map((n) => n.length));
-  const recent = [...results.values()].flatMap((r) => r.errors.slice(-3).map((e) => ({ feature: r.feature, ...e }))).slice(-5);
-  return (
-    <Box flexDirection="column">
-      {names.map((name) => (
-        <FeatureLine key={name} name={name} width={width} r={results.get(name)} />
-      ))}
-      {recent.length > 0 && (
-        <Box flexDirection="column" marginTop={1}>
-          <Text dimColor>latest errors</Text>
-          {recent.map((e, i) => (
-            <Text key={i}>{`  ${chalk.red("✗")} ${e.feature}(${e.entityId}): ${e.error.split("\n")[0] ?? ""}`}</Text>
-          ))}
-        </Box>
-      )}
-    </Box>
-  );
-}
-
-/** The live view on a terminal (redrawn at most every 100 ms). */
+/**
+ * The live view on a terminal. ink and react load in the background; progress arriving before they have loaded is
+ * kept and drawn once they are, and a run that ends before that prints its final lines plainly instead.
+ */
 export function inkView(names: string[]): MaterializeView {
-  const results = new Map<string, FeatureRunResult>();
-  const instance = render(<View names={names} results={results} />, { exitOnCtrlC: false, patchConsole: false });
-  let last = 0;
-  let pending: NodeJS.Timeout | null = null;
-  const draw = () => {
-    pending = null;
-    last = Date.now();
-    instance.rerender(<View names={names} results={new Map(results)} />);
-  };
+  const latest = new Map<string, FeatureRunResult>();
+  let live: MaterializeView | null = null;
+  let finished = false;
+  void import("./materialize-live.js").then(
+    ({ liveView }) => {
+      if (finished) return;
+      live = liveView(names);
+      for (const r of latest.values()) live.update(r);
+    },
+    () => undefined, // no live view then; finish() still prints the outcome of every feature
+  );
   return {
     update(progress) {
-      results.set(progress.feature, progress);
-      if (pending) return;
-      const wait = 100 - (Date.now() - last);
-      if (wait <= 0 || progress.status !== "running") draw();
-      else pending = setTimeout(draw, wait);
+      latest.set(progress.feature, progress);
+      live?.update(progress);
     },
     finish() {
-      if (pending) clearTimeout(pending);
-      draw();
-      instance.unmount();
+      finished = true;
+      if (live) return live.finish();
+      const plain = plainView((line) => process.stdout.write(`${line}\n`));
+      for (const name of names) {
+        const r = latest.get(name);
+        if (r) plain.update(r);
+      }
     },
   };
 }
