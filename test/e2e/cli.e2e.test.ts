@@ -1,13 +1,10 @@
 // The built CLI end to end through execa: record commands, every error path, and init → run → verify.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
+import { expectCleanError, sandbox as cliSandbox, VECTORS } from "../helpers/cli.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const VECTOR_IDS = {
   plain: "ctx_0190a1b2-0000-7000-8000-000000000001",
   features_unicode_numbers: "ctx_0190a1b2-0000-7000-8000-000000000002",
@@ -15,22 +12,10 @@ const VECTOR_IDS = {
   empty_content: "ctx_0190a1b2-0000-7000-8000-000000000004",
 };
 
-function sandbox() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-e2e-"));
-  const env = { HOME: dir, FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb"), NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "" };
-  const run = (args: string[], opts: { cwd?: string } = {}) =>
-    execa("node", [BIN, ...args], { cwd: opts.cwd ?? dir, env, reject: false, extendEnv: true });
-  return { dir, env, run };
-}
+/** A sandbox with its own DuckDB ledger file. */
+const sandbox = () => cliSandbox("fabra-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
 
 const vector = (name: string) => join(VECTORS, `${name}.json`);
-
-function expectCleanError(result: { stderr: string; exitCode?: number }, code: number, pattern: RegExp) {
-  expect(result.exitCode).toBe(code);
-  expect(result.stderr).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  expect(result.stderr.split("\n").filter((l) => l.startsWith("✗"))).toHaveLength(1);
-}
 
 describe("fabra CLI", () => {
   const { dir, run } = sandbox();

@@ -1,14 +1,11 @@
 // `fabra serve` as a real process (the built bin/fabra.js) holding a project's DuckDB file, with `fabra context ...`
 // run from other processes meanwhile; SIGTERM with requests in flight; and `context diff` against its golden files.
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, sandbox } from "../helpers/cli.js";
 import { startServeProcess } from "../helpers/serve-process.js";
-
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 
 const SLOW_MODULE = `import { context } from "fabra";
 export const slowContext = context({ inputs: { n: "integer" } }, async ({ n }: { n: number }) => {
@@ -17,12 +14,12 @@ export const slowContext = context({ inputs: { n: "integer" } }, async ({ n }: {
 });
 `;
 
+/** A sandbox whose project (made by `init`) is in bot/; `run` runs there, `runInSandbox` in the sandbox itself. */
 function project() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-serve-e2e-"));
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "", FABRA_DUCKDB_PATH: "", FABRA_API_KEYS: "", FABRA_API_KEY: "" };
-  const cwd = join(dir, "bot");
-  const run = (args: string[], extra: Record<string, string> = {}) => execa("node", [BIN, ...args], { cwd, env: { ...env, ...extra }, reject: false });
-  return { dir, cwd, env, run, ledger: join(cwd, ".fabra", "fabra.duckdb") };
+  const box = sandbox("fabra-serve-e2e-");
+  const cwd = join(box.dir, "bot");
+  const run = (args: string[], extra: Record<string, string> = {}) => box.run(args, { cwd, env: extra });
+  return { dir: box.dir, cwd, env: box.env, run, runInSandbox: box.run, ledger: join(cwd, ".fabra", "fabra.duckdb") };
 }
 
 /** Starts `fabra serve --port 0` and waits for its URL. */
@@ -37,7 +34,7 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
   let server: { child: ResultPromise; url: string };
 
   beforeAll(async () => {
-    expect((await execa("node", [BIN, "init", p.cwd], { env: p.env, reject: false })).exitCode).toBe(0);
+    expect((await p.runInSandbox(["init", p.cwd])).exitCode).toBe(0);
     writeFileSync(join(p.cwd, "slow.ts"), SLOW_MODULE);
     const config = join(p.cwd, "fabra.config.ts");
     writeFileSync(config, readFileSync(config, "utf8").replace('"./contexts.ts"]', '"./contexts.ts", "./slow.ts"]'));
@@ -127,7 +124,7 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
 describe("SIGTERM", () => {
   it("drains the requests in flight (none lost), closes the file and removes the state file", async () => {
     const p = project();
-    expect((await execa("node", [BIN, "init", p.cwd, "--template", "basic"], { env: p.env, reject: false })).exitCode).toBe(0);
+    expect((await p.runInSandbox(["init", p.cwd, "--template", "basic"])).exitCode).toBe(0);
     writeFileSync(join(p.cwd, "slow.ts"), SLOW_MODULE);
     const config = join(p.cwd, "fabra.config.ts");
     writeFileSync(config, readFileSync(config, "utf8").replace(/definitions: \[([^\]]*)\]/, (_m, list: string) => `definitions: [${list}, "./slow.ts"]`));
@@ -144,7 +141,7 @@ describe("SIGTERM", () => {
     const responses = await Promise.all(requests);
     expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
     const made = await Promise.all(responses.map((r) => r.json() as Promise<{ context_id: string; content: string }>));
-    made.forEach((m, n) => expect(m.content).toBe(`slow ${n}`));
+    for (const [n, m] of made.entries()) expect(m.content).toBe(`slow ${n}`);
 
     const exited = await child;
     expect(exited.exitCode).toBe(0);
@@ -169,23 +166,23 @@ describe("fabra context diff (CLI)", () => {
   it("prints the golden text and JSON for record files", async () => {
     for (const [name, a] of pairs) {
       const args = ["context", "diff", join(FIXTURES, "crs-001", `${a}.json`), join(FIXTURES, "diff", `${name}.b.json`)];
-      const text = await execa("node", [BIN, ...args], { cwd: p.dir, env: p.env, reject: false });
+      const text = await p.runInSandbox(args);
       expect(text.exitCode, text.stderr).toBe(0);
       expect(text.stdout + "\n").toBe(readFileSync(join(FIXTURES, "diff", `${name}.diff.txt`), "utf8"));
-      const json = await execa("node", [BIN, ...args, "--format", "json"], { cwd: p.dir, env: p.env, reject: false });
+      const json = await p.runInSandbox([...args, "--format", "json"]);
       expect(json.stdout + "\n").toBe(readFileSync(join(FIXTURES, "diff", `${name}.diff.json`), "utf8"));
     }
   });
 
   it("colours the unified diff unless NO_COLOR, and exits 1 when a record fails verification", async () => {
     const args = ["context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), join(FIXTURES, "diff", "retrieval.b.json")];
-    const coloured = await execa("node", [BIN, ...args], { cwd: p.dir, env: { ...p.env, NO_COLOR: "", FORCE_COLOR: "1" }, reject: false });
+    const coloured = await p.runInSandbox(args, { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
     expect(coloured.stdout).toContain("\u001b[32m+Doc C explains rate limits.\u001b[39m");
     expect(coloured.stdout).toContain("\u001b[31m-Doc A says");
 
     const tampered = join(p.dir, "tampered.json");
     writeFileSync(tampered, readFileSync(join(FIXTURES, "diff", "retrieval.b.json"), "utf8").replace("rate limits", "rate limit"));
-    const r = await execa("node", [BIN, "context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), tampered], { cwd: p.dir, env: p.env, reject: false });
+    const r = await p.runInSandbox(["context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), tampered]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^B .*✗ \w+ mismatch: NOT verified/m);
   });

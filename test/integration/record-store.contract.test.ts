@@ -1,16 +1,14 @@
 // The RecordStore contract on every ledger backend: DuckDB file, the real Postgres, PGlite over the wire protocol.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe } from "vitest";
 import { open as openDuck } from "../../src/stores/duckdb/records.js";
 import { open as openPg } from "../../src/stores/postgres/records.js";
 import { recordStoreContract } from "../contract/record-store.js";
 import { describeOnPglite, onMigratedSchema } from "../helpers/pg-stores.js";
 import { POSTGRES_URL, postgresUp } from "../helpers/services.js";
+import { tempFile } from "../helpers/temp.js";
 
 recordStoreContract("duckdb", {
-  open: () => openDuck(join(mkdtempSync(join(tmpdir(), "fabra-ledger-")), "fabra.duckdb")),
+  open: () => openDuck(tempFile("fabra-ledger-", "fabra.duckdb")),
 });
 
 const pgUp = await postgresUp();

@@ -1,14 +1,12 @@
 // Replay against a real DuckDB ledger: an unchanged system reproduces the content; after data changes the default
 // replay still reproduces the original while --live shows the change; changed code fails with clear errors; the
 // original record is never touched.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { replayContext } from "../../src/engine/context/replay.js";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { contentHash, nowDatetime, verifyCanonicalText } from "../../src/record/index.js";
+import { tempFile } from "../helpers/temp.js";
 
 const open: FabraRuntime[] = [];
 afterEach(async () => {
@@ -55,7 +53,7 @@ async function start(path: string, data: Parameters<typeof app>[0], variant?: Pa
   return fabra;
 }
 
-const ledger = () => join(mkdtempSync(join(tmpdir(), "fabra-replay-")), "fabra.duckdb");
+const ledger = () => tempFile("fabra-replay-", "fabra.duckdb");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("replay", () => {

@@ -1,8 +1,7 @@
 // Verifying stored records: the fast byte path (verify-bytes.ts) against the full parse (verify-stored.ts) on the
 // spec vectors, on records the engine makes, on variations of every integrity field, and on texts tampered at
 // random; what ledger text that is not canonical or not a record gives; and the byte-level string decoder.
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import type { ContextRecord } from "../../src/record/types.js";
 import { verifyStoredBytesFast } from "../../src/record/verify-bytes.js";
 import { verifyStoredTextFull } from "../../src/record/verify-stored.js";
 import { verifyCanonicalBytes, verifyCanonicalText, verifyRecordText, type VerifyOptions, type VerifyResult } from "../../src/record/verify.js";
+import { tempFile } from "../helpers/temp.js";
 
 const ID = "ctx_test";
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
@@ -125,7 +125,7 @@ describe("the fast path agrees with the full parse", () => {
         ];
       });
       fabra = await createFabra({
-        stores: { offline: { type: "duckdb", path: join(mkdtempSync(join(tmpdir(), "fabra-verify-")), "fabra.duckdb") } },
+        stores: { offline: { type: "duckdb", path: tempFile("fabra-verify-", "fabra.duckdb") } },
         definitions: { user, profile, score, docs, chat },
         warn: () => {},
       });
