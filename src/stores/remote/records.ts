@@ -3,7 +3,7 @@
 import { FabraError } from "../../errors.js";
 import type { JsonObject } from "../../record/json-value.js";
 import { FabraHttpClient } from "../../remote/client.js";
-import { scanLedger } from "../record-filter.js";
+import { listLimit, scanLedger } from "../record-filter.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../types.js";
 
 /** The server's largest page. */
@@ -33,7 +33,7 @@ export class RemoteRecordStore implements RecordStore {
   }
 
   async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
-    const wanted = filter.limit ?? 100;
+    const wanted = listLimit(filter);
     const out: LedgerRow[] = [];
     let cursor = filter.cursor;
     while (out.length < wanted) {
