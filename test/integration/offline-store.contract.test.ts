@@ -1,6 +1,5 @@
 // The OfflineStore contract on every history backend: a DuckDB file, the real Postgres, PGlite over the wire
 // protocol; plus a property: on random histories and events, Postgres gives exactly DuckDB's point-in-time answers.
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromEpochMicros, normalizeDatetime, toEpochMicros } from "../../src/record/datetime.js";

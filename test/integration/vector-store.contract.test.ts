@@ -1,6 +1,5 @@
 // The VectorStore contract on memory (chunks persisted in DuckDB), pgvector with HNSW on PGlite over the wire
 // protocol, and the exact-scan fallback on the real Postgres (which has no pgvector here).
-import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBChunkPersistence } from "../../src/stores/duckdb/vector-chunks.js";

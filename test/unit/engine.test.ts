@@ -1,6 +1,5 @@
 // The engine end to end in-process: tracking under concurrency, budgets and drops in records, evidence modes,
 // and that a failed assembly leaves no record behind.
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { FabraRuntime as Runtime } from "../../src/engine/runtime.js";
