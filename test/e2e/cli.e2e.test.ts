@@ -144,17 +144,24 @@ describe("fabra CLI", () => {
 });
 
 describe("init → index → run → verify", () => {
-  it("scaffolds a project that runs with no edits", async () => {
-    const { dir, run } = sandbox();
-    const project = join(dir, "bot");
+  // One scaffolded project, step by step (each step works on what the ones before made): it runs with no edits.
+  const { dir, run } = sandbox();
+  const project = join(dir, "bot");
+
+  it("scaffolds a project, and refuses to scaffold over it", async () => {
     const init = await run(["init", project]);
     expect(init.exitCode, init.stderr).toBe(0);
     const again = await run(["init", project]);
     expectCleanError(again, 2, /already has .*fabra\.config\.ts.*/);
+  });
 
+  it("indexes its docs", async () => {
     const indexed = await run(["index", "add", "docs", "--index", "support_docs"], { cwd: project });
     expect(indexed.exitCode, indexed.stderr).toBe(0);
     expect(indexed.stdout).toMatch(/Indexed 3 documents as \d+ chunks/);
+  });
+
+  it("keeps the ids of docs indexed again from another directory, and refuses a binary file", async () => {
     // The same files indexed from another directory keep their ids (relative to the project root): replaced, not doubled.
     const listed = await run(["index", "list"], { cwd: project });
     const again2 = await run(["-c", "bot/fabra.config.ts", "index", "add", "bot/docs", "--index", "support_docs"]);
@@ -162,7 +169,9 @@ describe("init → index → run → verify", () => {
     expect((await run(["index", "list"], { cwd: project })).stdout).toBe(listed.stdout);
     writeFileSync(join(dir, "blob.dat"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]));
     expectCleanError(await run(["index", "add", "../blob.dat", "--index", "support_docs"], { cwd: project }), 2, /\.\.\/blob\.dat is not a text file/);
+  });
 
+  it("runs its context with no edits, and the record verifies; a misspelt context gets a did-you-mean", async () => {
     const ran = await run(["context", "run", "supportContext", "--input", "userId=u_1", "--input", "query=how do I reset my password?", "--json"], {
       cwd: project,
     });

@@ -56,17 +56,25 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it("run, list, show, verify, export, import, diff and replay all work from another process", async () => {
+  // From another process, in order (each step uses the records the steps before made): run, list, show, verify,
+  // export, import, diff and replay all work.
+  let a = "";
+  let b = "";
+  const file = () => join(p.dir, "a.json");
+
+  it("from another process: run two contexts, and list them newest first", async () => {
     const first = await p.run(["context", "run", "supportContext", "-i", "userId=u_1", "-i", "query=how do I reset my password?", "--json"]);
     expect(first.exitCode, first.stderr).toBe(0);
-    const a = (JSON.parse(first.stdout) as { context_id: string }).context_id;
+    a = (JSON.parse(first.stdout) as { context_id: string }).context_id;
     const second = await p.run(["context", "run", "supportContext", "-i", "userId=u_3", "-i", "query=rate limit exceeded", "--json"]);
-    const b = (JSON.parse(second.stdout) as { context_id: string }).context_id;
+    b = (JSON.parse(second.stdout) as { context_id: string }).context_id;
 
     const list = await p.run(["context", "list", "--format", "json"]);
     expect(list.exitCode, list.stderr).toBe(0);
     expect(ids(list.stdout)).toEqual([b, a]);
+  });
 
+  it("from another process: show and verify one, verify all", async () => {
     const show = await p.run(["context", "show", a]);
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toContain("Record integrity verified");
@@ -76,23 +84,28 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     const all = await p.run(["context", "verify", "--all"]);
     expect(all.exitCode, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/2 records verified/);
+  });
 
-    const file = join(p.dir, "a.json");
-    expect((await p.run(["context", "export", a, "-o", file])).exitCode).toBe(0);
-    const again = await p.run(["context", "import", file]);
+  it("from another process: export, import it again (already there), import a spec vector", async () => {
+    expect((await p.run(["context", "export", a, "-o", file()])).exitCode).toBe(0);
+    const again = await p.run(["context", "import", file()]);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toContain("already in the ledger");
     const vector = join(FIXTURES, "crs-001", "plain.json");
     const imported = await p.run(["context", "import", vector]);
     expect(imported.stdout).toContain("Imported ctx_0190a1b2-0000-7000-8000-000000000001");
+  });
 
+  it("from another process: diff two records, and a record with its exported file", async () => {
     const diff = await p.run(["context", "diff", a, b]);
     expect(diff.exitCode, diff.stderr).toBe(0);
     expect(diff.stdout.split("\n")[0]).toMatch(/^content \d+\.\d% similar .*inputs: 2 changed/);
     expect(diff.stdout).toMatch(/~ query: "how do I reset my password\?" → "rate limit exceeded"/);
-    const json = await p.run(["context", "diff", a, file, "--format", "json"]);
+    const json = await p.run(["context", "diff", a, file(), "--format", "json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ verified: true, diff: { same_evidence: true } });
+  });
 
+  it("from another process: replay from the record and live (a new record linked to the first)", async () => {
     const replay = await p.run(["context", "replay", a]);
     expect(replay.exitCode, replay.stderr).toBe(0);
     expect(replay.stdout).toContain("✓ content reproduced exactly");
@@ -101,8 +114,9 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     expect(liveResult).toMatchObject({ mode: "live", original_id: a });
     const linked = await p.run(["context", "show", liveResult.context_id, "--format", "json"]);
     expect(JSON.parse(linked.stdout).integrity.previous_context_id).toBe(a);
+  });
 
-    // Commands that need the file itself say who holds it.
+  it("commands that need the file itself say who holds it", async () => {
     const features = await p.run(["features", "get", "userTier", "u_1"]);
     expect(features.exitCode).toBe(3);
     expect(features.stderr).toContain(`held by a fabra server (PID ${server.child.pid}) at ${server.url}`);
