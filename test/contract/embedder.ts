@@ -72,7 +72,11 @@ export function embedderContract(name: string, harness: EmbedderHarness): void {
     });
 
     it("scores a text that shares words with the query above an unrelated one", async () => {
-      const [query, related, unrelated] = await embedder.embed([TEXTS[0] as string, TEXTS[1] as string, TEXTS[2] as string]);
+      const [query, related, unrelated] = await embedder.embed([
+        TEXTS[0] as string,
+        TEXTS[1] as string,
+        TEXTS[2] as string,
+      ]);
       const q = query as Float32Array;
       expect(cosine(q, related as Float32Array)).toBeGreaterThan(cosine(q, unrelated as Float32Array));
     });

@@ -16,7 +16,9 @@ export type Env = Record<string, string | undefined>;
 
 /** This process's environment without FABRA_* settings (the test services' FABRA_TEST_* URLs stay). */
 function inheritedEnv(): Env {
-  return Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith("FABRA_") || k.startsWith("FABRA_TEST_")));
+  return Object.fromEntries(
+    Object.entries(process.env).filter(([k]) => !k.startsWith("FABRA_") || k.startsWith("FABRA_TEST_")),
+  );
 }
 
 export type CliOptions = Omit<Options, "env" | "extendEnv" | "reject"> & { cwd: string; env?: Env };
@@ -26,7 +28,12 @@ export type CliRun = ResultPromise<{ reject: false }>;
 /** Runs `fabra <args>` on the built CLI, with this process's environment minus FABRA_* plus `options.env`. */
 export function fabra(args: readonly string[], options: CliOptions): CliRun {
   const env = { ...inheritedEnv(), ...options.env };
-  return execa(process.execPath, [BIN, ...args], { ...options, reject: false, env, extendEnv: false }) as unknown as CliRun;
+  return execa(process.execPath, [BIN, ...args], {
+    ...options,
+    reject: false,
+    env,
+    extendEnv: false,
+  }) as unknown as CliRun;
 }
 
 export interface Sandbox {

@@ -21,24 +21,38 @@ export interface EmbeddingsServer {
 }
 
 /** Starts the server; `vectorOf(text, dimensions)` computes each embedding. */
-export async function startEmbeddingsServer(vectorOf: (text: string, dimensions: number) => number[]): Promise<EmbeddingsServer> {
-  const state: EmbeddingsServer = { baseUrl: "", requests: [], status: 200, dimensionsOverride: null, close: async () => {} };
+export async function startEmbeddingsServer(
+  vectorOf: (text: string, dimensions: number) => number[],
+): Promise<EmbeddingsServer> {
+  const state: EmbeddingsServer = {
+    baseUrl: "",
+    requests: [],
+    status: 200,
+    dimensionsOverride: null,
+    close: async () => {},
+  };
   const server = createServer(async (req: IncomingMessage, res) => {
     let text = "";
     for await (const chunk of req) text += chunk;
     const body = JSON.parse(text) as EmbeddingsRequest["body"];
     state.requests.push({ auth: req.headers.authorization, body });
     if (req.method !== "POST" || !req.url?.endsWith("/embeddings")) {
-      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
+      res
+        .writeHead(404, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
       return;
     }
     if (state.status !== 200) {
-      res.writeHead(state.status, { "content-type": "application/json" }).end(JSON.stringify({ error: { message: "Incorrect API key provided" } }));
+      res
+        .writeHead(state.status, { "content-type": "application/json" })
+        .end(JSON.stringify({ error: { message: "Incorrect API key provided" } }));
       return;
     }
     const size = state.dimensionsOverride ?? body.dimensions;
     const data = body.input.map((s, index) => ({ object: "embedding", index, embedding: vectorOf(s, size) })).reverse();
-    res.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ object: "list", data, model: body.model }));
+    res
+      .writeHead(200, { "content-type": "application/json" })
+      .end(JSON.stringify({ object: "list", data, model: body.model }));
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   state.baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;

@@ -2,7 +2,10 @@
 import type { ResultPromise } from "execa";
 import { type Env, fabra } from "./cli.js";
 
-export async function startServeProcess(args: string[], opts: { cwd: string; env: Env }): Promise<{ child: ResultPromise; url: string }> {
+export async function startServeProcess(
+  args: string[],
+  opts: { cwd: string; env: Env },
+): Promise<{ child: ResultPromise; url: string }> {
   const child = fabra(["serve", "--port", "0", ...args], { cwd: opts.cwd, env: opts.env });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";

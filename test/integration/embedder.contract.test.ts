@@ -12,12 +12,21 @@ embedderContract("lexical", {
 let server: EmbeddingsServer | undefined;
 const openai = (dimensions: number) => {
   if (!server) throw new Error("the embeddings server did not start");
-  const config = { type: "openai" as const, model: "text-embedding-3-small", dimensions, baseUrl: server.baseUrl, apiKeyEnv: "TEST_KEY", batchSize: 4 };
+  const config = {
+    type: "openai" as const,
+    model: "text-embedding-3-small",
+    dimensions,
+    baseUrl: server.baseUrl,
+    apiKeyEnv: "TEST_KEY",
+    batchSize: 4,
+  };
   return createEmbedder(config, { TEST_KEY: "sk-test" });
 };
 embedderContract("openai-compatible (local embeddings server)", {
   setup: async () => {
-    server = await startEmbeddingsServer((text, dimensions) => Array.from(new LexicalEmbedder(dimensions).embedOne(text)));
+    server = await startEmbeddingsServer((text, dimensions) =>
+      Array.from(new LexicalEmbedder(dimensions).embedOne(text)),
+    );
   },
   cleanup: async () => {
     await server?.close();
