@@ -83,7 +83,7 @@ describe("through a running fabra serve", () => {
   it("stops within the drain timeout given as a duration", async () => {
     server.child.kill("SIGTERM");
     const exited = await server.child;
-    expect(exited.exitCode, exited.stderr).toBe(0);
+    expect(exited.exitCode, String(exited.stderr)).toBe(0);
     expect(exited.stdout).toContain("fabra server stopped");
   });
 });

@@ -14,7 +14,7 @@ function project(defs: string): string {
 }
 
 const GOOD = `export const tier = feature({ entity: user, ttl: "1h" }, () => "free");\nexport const chat = context({ maxTokens: 100 }, () => [{ content: "x" }]);`;
-const byName = (checks: { name: string }[], name: string) => checks.filter((c) => c.name === name);
+const byName = <C extends { name: string }>(checks: C[], name: string) => checks.filter((c) => c.name === name);
 
 describe("fabra doctor", () => {
   it("passes a healthy project and says how records are signed", async () => {
