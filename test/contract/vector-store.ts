@@ -86,7 +86,7 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
         const expected = chunks.map((c) => ({ id: c.chunkId, sim: cosine(q, c.embedding) })).sort((a, b) => b.sim - a.sim);
         const hits = await store.search("kb", q, 5);
         expect(hits.map((h) => h.chunk.chunkId)).toEqual(expected.slice(0, 5).map((e) => e.id));
-        hits.forEach((h, i) => expect(h.similarity).toBeCloseTo((expected[i] as { sim: number }).sim, 5));
+        for (const [i, h] of hits.entries()) expect(h.similarity).toBeCloseTo((expected[i] as { sim: number }).sim, 5);
       }
     });
 

@@ -1,14 +1,10 @@
 // The built CLI's machine-readable side: `context run --inputs` read losslessly and recorded as given (locally and
 // through a running `fabra serve`), every `--format json` / `--json` output in the HTTP API's snake_case shapes, and
 // the flags that take durations.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { expectCleanError, project as cliProject } from "../helpers/cli.js";
 import { startServeProcess } from "../helpers/serve-process.js";
-
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
 
 const DEFS = `
 import { context, entity, feature } from "fabra";
@@ -21,21 +17,14 @@ export const echoContext = context({ maxTokens: 100 }, async (inputs: Record<str
 ]);
 `;
 
-function project() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-json-e2e-"));
-  writeFileSync(join(dir, "fabra.config.ts"), `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`);
-  writeFileSync(join(dir, "defs.ts"), DEFS);
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "", FABRA_DUCKDB_PATH: "", FABRA_API_KEYS: "", FABRA_API_KEY: "" };
-  const run = (args: string[]) => execa("node", [BIN, ...args], { cwd: dir, env, reject: false });
-  return { dir, env, run };
-}
+const project = () =>
+  cliProject("fabra-json-e2e-", {
+    "fabra.config.ts": `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+    "defs.ts": DEFS,
+  });
 
-function expectCleanError(result: { stderr: string; exitCode?: number }, pattern: RegExp) {
-  expect(result.exitCode, result.stderr).toBe(2);
-  expect(result.stderr).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr.split("\n").filter((l) => l.startsWith("✗"))).toHaveLength(1);
-}
+/** A clean usage error (exit code 2). */
+const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) => expectCleanError(result, 2, pattern);
 
 const INPUTS = '{"x": 12.0, "n": 12345678901234567890, "s": "hi", "nested": {"f": -0.0, "a": [1, 2.50]}}';
 const RECORDED = '"inputs":{"n":12345678901234567890,"nested":{"a":[1,2.5],"f":-0.0},"s":"hi","x":12.0}';
@@ -57,9 +46,9 @@ describe("context run --inputs", () => {
   });
 
   it("refuses text that is not a JSON object with one clear line", async () => {
-    expectCleanError(await p.run(["context", "run", "echoContext", "--inputs", '{"x": 12.0']), /Invalid JSON in --inputs at line 1, column \d+/);
-    expectCleanError(await p.run(["context", "run", "echoContext", "--inputs", "[1]"]), /--inputs must be a JSON object/);
-    expectCleanError(await p.run(["context", "run", "echoContext", "--json", "--format", "text"]), /--json and --format text contradict/);
+    expectUsageError(await p.run(["context", "run", "echoContext", "--inputs", '{"x": 12.0']), /Invalid JSON in --inputs at line 1, column \d+/);
+    expectUsageError(await p.run(["context", "run", "echoContext", "--inputs", "[1]"]), /--inputs must be a JSON object/);
+    expectUsageError(await p.run(["context", "run", "echoContext", "--json", "--format", "text"]), /--json and --format text contradict/);
   });
 });
 
@@ -94,7 +83,7 @@ describe("through a running fabra serve", () => {
   it("stops within the drain timeout given as a duration", async () => {
     server.child.kill("SIGTERM");
     const exited = await server.child;
-    expect(exited.exitCode, exited.stderr).toBe(0);
+    expect(exited.exitCode, String(exited.stderr)).toBe(0);
     expect(exited.stdout).toContain("fabra server stopped");
   });
 });
@@ -121,7 +110,7 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
 
     const table = await p.run(["context", "list", "--limit", "2"]);
     expect(table.stdout).toContain(`(more with --cursor ${page1.next_cursor})`);
-    expectCleanError(await p.run(["context", "list", "--cursor", "nope"]), /is not a context id/);
+    expectUsageError(await p.run(["context", "list", "--cursor", "nope"]), /is not a context id/);
   });
 
   it("features get: the shape and serializer of GET /v1/features/:name (big integers exact); --as-of from history", async () => {
@@ -141,8 +130,8 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
     const value = JSON.parse(past.stdout) as { served_from: string; freshness_ms: number };
     expect(value.served_from).toBe("history");
     expect(value.freshness_ms).toBeGreaterThan(3_500_000);
-    expectCleanError(await p.run(["features", "get", "nope", "u1", "--as-of", "1h"]), /Unknown feature "nope"/);
-    expectCleanError(await p.run(["features", "get", "big", " "]), /The entity id is empty/);
+    expectUsageError(await p.run(["features", "get", "nope", "u1", "--as-of", "1h"]), /Unknown feature "nope"/);
+    expectUsageError(await p.run(["features", "get", "big", " "]), /The entity id is empty/);
   });
 
   it("materialize, features list, index list: snake_case, and errors as JSON too", async () => {
@@ -171,8 +160,8 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
   });
 
   it("duration flags take units; bad ones are one clear line", async () => {
-    expectCleanError(await p.run(["serve", "--drain-timeout", "10x"]), /--drain-timeout "10x" is not a duration/);
-    expectCleanError(await p.run(["serve", "--drain-timeout", "0"]), /--drain-timeout "0" is not a duration of at least 1ms/);
-    expectCleanError(await p.run(["worker", "--lock-ttl", "50ms"]), /--lock-ttl "50ms" is not a duration of at least 100ms/);
+    expectUsageError(await p.run(["serve", "--drain-timeout", "10x"]), /--drain-timeout "10x" is not a duration/);
+    expectUsageError(await p.run(["serve", "--drain-timeout", "0"]), /--drain-timeout "0" is not a duration of at least 1ms/);
+    expectUsageError(await p.run(["worker", "--lock-ttl", "50ms"]), /--lock-ttl "50ms" is not a duration of at least 100ms/);
   });
 });

@@ -1,46 +1,33 @@
 // The built CLI's messages for things users get wrong: output paths (a directory, a missing directory), init into a
 // path through a file, config URLs and env values, FABRA_DEBUG; and what a fresh `init` gives: a .gitignore, a
 // "Next:" line that runs as written, and a template that does not warn about itself.
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
 import { describe, expect, it } from "vitest";
+import { expectCleanError, ROOT, sandbox as cliSandbox, VECTORS } from "../helpers/cli.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const ROOT = join(import.meta.dirname, "..", "..");
-const PLAIN = join(import.meta.dirname, "..", "fixtures", "crs-001", "plain.json");
+const PLAIN = join(VECTORS, "plain.json");
 const PLAIN_ID = "ctx_0190a1b2-0000-7000-8000-000000000001";
 
-function sandbox() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-msg-e2e-"));
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "", FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb"), FABRA_DEBUG: "" };
-  const run = (args: string[], opts: { cwd?: string; env?: Record<string, string> } = {}) =>
-    execa("node", [BIN, ...args], { cwd: opts.cwd ?? dir, env: { ...env, ...opts.env }, reject: false });
-  return { dir, run };
-}
+const sandbox = () => cliSandbox("fabra-msg-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
 
-function expectCleanError(result: { stderr: string; exitCode?: number }, pattern: RegExp) {
-  expect(result.exitCode, result.stderr).toBe(2);
-  expect(result.stderr).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr.split("\n").filter((l) => l.startsWith("✗"))).toHaveLength(1);
-}
+/** A clean usage error (exit code 2). */
+const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) => expectCleanError(result, 2, pattern);
 
 describe("output paths", () => {
   it("export -o refuses a directory and a missing directory up front, creates nothing, leaks no temp name", async () => {
     const { dir, run } = sandbox();
     expect((await run(["context", "import", PLAIN])).exitCode).toBe(0);
     const asDir = await run(["context", "export", PLAIN_ID, "-o", dir]);
-    expectCleanError(asDir, new RegExp(`Cannot write ${dir}: it is a directory`));
+    expectUsageError(asDir, new RegExp(`Cannot write ${dir}: it is a directory`));
     expect(asDir.stderr).not.toMatch(/\.tmp|EISDIR|rename/);
 
     const missing = join(dir, "no", "such", "x.json");
-    expectCleanError(await run(["context", "export", PLAIN_ID, "-o", missing]), new RegExp(`the directory ${join(dir, "no", "such")} does not exist`));
+    expectUsageError(await run(["context", "export", PLAIN_ID, "-o", missing]), new RegExp(`the directory ${join(dir, "no", "such")} does not exist`));
     expect(existsSync(join(dir, "no"))).toBe(false);
 
     writeFileSync(join(dir, "afile"), "x");
-    expectCleanError(await run(["context", "export", PLAIN_ID, "-o", join(dir, "afile", "x.json")]), /a part of the path is a file, not a directory/);
+    expectUsageError(await run(["context", "export", PLAIN_ID, "-o", join(dir, "afile", "x.json")]), /a part of the path is a file, not a directory/);
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 
     const ok = await run(["context", "export", PLAIN_ID, "-o", "out.json"]);
@@ -53,8 +40,8 @@ describe("init", () => {
   it("under a path that runs through a file: exit 2 naming the file", async () => {
     const { dir, run } = sandbox();
     writeFileSync(join(dir, "README.md"), "x");
-    expectCleanError(await run(["init", join(dir, "README.md", "sub")]), new RegExp(`${join(dir, "README.md")} is a file, not a directory`));
-    expectCleanError(await run(["init", join(dir, "README.md")]), /exists and is not a directory/);
+    expectUsageError(await run(["init", join(dir, "README.md", "sub")]), new RegExp(`${join(dir, "README.md")} is a file, not a directory`));
+    expectUsageError(await run(["init", join(dir, "README.md")]), /exists and is not a directory/);
   });
 
   it("writes a .gitignore (extending the user's own), a runnable Next: line, and a template that does not warn about itself", async () => {
@@ -94,20 +81,20 @@ describe("config and environment errors", () => {
   it("an unparsable service URL in the config is exit 2 naming the key, not a connection failure", async () => {
     const { dir, run } = sandbox();
     writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ stores: { online: { type: "redis", url: "notaurl" } } }));
-    expectCleanError(await run(["context", "list"]), /^✗ stores\.online\.url is not a redis:\/\/ URL$/m);
-    expectCleanError(await run(["context", "list"], { env: { FABRA_REDIS_URL: "cache:6379" } }), /^✗ FABRA_REDIS_URL is not a redis:\/\/ URL/m);
+    expectUsageError(await run(["context", "list"]), /^✗ stores\.online\.url is not a redis:\/\/ URL$/m);
+    expectUsageError(await run(["context", "list"], { env: { FABRA_REDIS_URL: "cache:6379" } }), /^✗ FABRA_REDIS_URL is not a redis:\/\/ URL/m);
   });
 
   it("FABRA_RECORD_INCLUDE_CONTENT with a bad value is refused like the other variables", async () => {
     const { run } = sandbox();
-    expectCleanError(await run(["context", "list"], { env: { FABRA_RECORD_INCLUDE_CONTENT: "maybe" } }), /FABRA_RECORD_INCLUDE_CONTENT="maybe" is not one of/);
+    expectUsageError(await run(["context", "list"], { env: { FABRA_RECORD_INCLUDE_CONTENT: "maybe" } }), /FABRA_RECORD_INCLUDE_CONTENT="maybe" is not one of/);
   });
 
   it("FABRA_DEBUG=0 does not print stack traces; FABRA_DEBUG=1 does", async () => {
     const { dir, run } = sandbox();
     writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ definitions: ["./defs.ts"] }));
     writeFileSync(join(dir, "defs.ts"), 'throw new Error("broken module");\n');
-    expectCleanError(await run(["context", "run", "x"], { env: { FABRA_DEBUG: "0" } }), /broken module/);
+    expectUsageError(await run(["context", "run", "x"], { env: { FABRA_DEBUG: "0" } }), /broken module/);
     const debug = await run(["context", "run", "x"], { env: { FABRA_DEBUG: "1" } });
     expect(debug.exitCode).toBe(2);
     expect(debug.stderr).toMatch(/\n\s+at /);

@@ -1,23 +1,14 @@
 // `fabra migrate` and `fabra doctor` end to end on the built binary against the real Postgres and Redis, and the
 // record commands on a Postgres ledger (import the spec vectors, verify them all).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import { afterAll, describe, expect, it } from "vitest";
+import { project as cliProject, VECTORS } from "../helpers/cli.js";
 import { deleteKeys, dropSchema, freePort, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const up = (await postgresUp()) && (await redisUp());
 
-function project(stores: Record<string, unknown>) {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-prod-e2e-"));
-  writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ stores }));
-  // The shared FABRA_* URLs of the developer's shell must not override the test's config.
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_POSTGRES_URL: "", FABRA_REDIS_URL: "", FABRA_DUCKDB_PATH: "", FABRA_ENV: "", FABRA_SIGNING_KEY: "" };
-  return (args: string[]) => execa("node", [BIN, ...args], { cwd: dir, env, reject: false, extendEnv: true });
-}
+/** `fabra` in a project configured with `stores` (the shell's FABRA_* URLs never override it: the helper drops them). */
+const project = (stores: Record<string, unknown>) => cliProject("fabra-prod-e2e-", { "fabra.config.json": JSON.stringify({ stores }) }).run;
 
 describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
   const schema = uniqueName();

@@ -1,13 +1,10 @@
 // The built CLI end to end through execa: record commands, every error path, and init → run → verify.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
+import { expectCleanError, sandbox as cliSandbox, VECTORS } from "../helpers/cli.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const VECTOR_IDS = {
   plain: "ctx_0190a1b2-0000-7000-8000-000000000001",
   features_unicode_numbers: "ctx_0190a1b2-0000-7000-8000-000000000002",
@@ -15,22 +12,10 @@ const VECTOR_IDS = {
   empty_content: "ctx_0190a1b2-0000-7000-8000-000000000004",
 };
 
-function sandbox() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-e2e-"));
-  const env = { HOME: dir, FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb"), NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "" };
-  const run = (args: string[], opts: { cwd?: string } = {}) =>
-    execa("node", [BIN, ...args], { cwd: opts.cwd ?? dir, env, reject: false, extendEnv: true });
-  return { dir, env, run };
-}
+/** A sandbox with its own DuckDB ledger file. */
+const sandbox = () => cliSandbox("fabra-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
 
 const vector = (name: string) => join(VECTORS, `${name}.json`);
-
-function expectCleanError(result: { stderr: string; exitCode?: number }, code: number, pattern: RegExp) {
-  expect(result.exitCode).toBe(code);
-  expect(result.stderr).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /); // no stack trace
-  expect(result.stderr.split("\n").filter((l) => l.startsWith("✗"))).toHaveLength(1);
-}
 
 describe("fabra CLI", () => {
   const { dir, run } = sandbox();
@@ -159,17 +144,24 @@ describe("fabra CLI", () => {
 });
 
 describe("init → index → run → verify", () => {
-  it("scaffolds a project that runs with no edits", async () => {
-    const { dir, run } = sandbox();
-    const project = join(dir, "bot");
+  // One scaffolded project, step by step (each step works on what the ones before made): it runs with no edits.
+  const { dir, run } = sandbox();
+  const project = join(dir, "bot");
+
+  it("scaffolds a project, and refuses to scaffold over it", async () => {
     const init = await run(["init", project]);
     expect(init.exitCode, init.stderr).toBe(0);
     const again = await run(["init", project]);
     expectCleanError(again, 2, /already has .*fabra\.config\.ts.*/);
+  });
 
+  it("indexes its docs", async () => {
     const indexed = await run(["index", "add", "docs", "--index", "support_docs"], { cwd: project });
     expect(indexed.exitCode, indexed.stderr).toBe(0);
     expect(indexed.stdout).toMatch(/Indexed 3 documents as \d+ chunks/);
+  });
+
+  it("keeps the ids of docs indexed again from another directory, and refuses a binary file", async () => {
     // The same files indexed from another directory keep their ids (relative to the project root): replaced, not doubled.
     const listed = await run(["index", "list"], { cwd: project });
     const again2 = await run(["-c", "bot/fabra.config.ts", "index", "add", "bot/docs", "--index", "support_docs"]);
@@ -177,7 +169,9 @@ describe("init → index → run → verify", () => {
     expect((await run(["index", "list"], { cwd: project })).stdout).toBe(listed.stdout);
     writeFileSync(join(dir, "blob.dat"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]));
     expectCleanError(await run(["index", "add", "../blob.dat", "--index", "support_docs"], { cwd: project }), 2, /\.\.\/blob\.dat is not a text file/);
+  });
 
+  it("runs its context with no edits, and the record verifies; a misspelt context gets a did-you-mean", async () => {
     const ran = await run(["context", "run", "supportContext", "--input", "userId=u_1", "--input", "query=how do I reset my password?", "--json"], {
       cwd: project,
     });

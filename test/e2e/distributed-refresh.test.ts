@@ -3,19 +3,19 @@
 // the feature functions themselves), spread over the workers in random order. A worker killed with SIGKILL while it
 // holds a refresh lock: the lock is kept alive by extensions while the worker lives, then expires, and another worker
 // resumes the same run to the end.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { datetimeToMs } from "../../src/record/datetime.js";
+import { fabra } from "../helpers/cli.js";
+import { tempDir } from "../helpers/temp.js";
 import { migratedSchema, type TestSchema } from "../helpers/pg-stores.js";
 import { deleteKeys, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
 const JOBS = Array.from({ length: 50 }, (_, i) => `job_${String(i).padStart(2, "0")}`);
 const SLOW_ENTITIES = Array.from({ length: 12 }, (_, i) => `s${i + 1}`);
 const up = (await postgresUp()) && (await redisUp());
@@ -57,7 +57,7 @@ interface Worker {
 describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + Redis", () => {
   let schema: TestSchema;
   const prefix = `${uniqueName()}:`;
-  const dir = mkdtempSync(join(tmpdir(), "fabra-workers-"));
+  const dir = tempDir("fabra-workers-");
   let client: pg.Client;
   let redis: Redis;
   const workers: Worker[] = [];
@@ -65,9 +65,8 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
   const table = (name: string) => `${pg.escapeIdentifier(schema.target.schema)}.${pg.escapeIdentifier(name)}`;
 
   const startWorker = (args: string[]): Worker => {
-    const proc = execa("node", [BIN, "worker", "--json", ...args], {
+    const proc = fabra(["worker", "--json", ...args], {
       cwd: dir,
-      reject: false,
       env: {
         HOME: dir,
         NO_COLOR: "1",
@@ -130,7 +129,7 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     await sleep(1000); // room for a double execution to show up
     for (const w of four) w.proc.kill("SIGTERM");
     const results = await Promise.all(four.map((w) => w.proc));
-    results.forEach((r) => expect(r.exitCode, String(r.stderr)).toBe(0));
+    for (const r of results) expect(r.exitCode, String(r.stderr)).toBe(0);
 
     // Exactly one computation per (feature, entity), counted by the feature functions in Postgres.
     const executions = await sql<{ feature: string; entity_id: string; n: string }>(`SELECT feature, entity_id, count(*) AS n FROM ${table("executions")} GROUP BY 1, 2 ORDER BY 1, 2`);

@@ -1,14 +1,11 @@
 // The feature-store commands of the built CLI through execa: `fabra materialize` killed with SIGKILL mid-run and
 // re-run (one row per (feature, entity, run), no gaps), a throwing entity reported, `features list`,
 // `training-data` to CSV and Parquet, `fabra worker` until SIGTERM, and every bad-input path (exit 2, one line).
-import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
-import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
-
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
+import { expectCleanError, project as cliProject } from "../helpers/cli.js";
 const ENTITIES = 1500;
 
 const FEATURES_TS = `
@@ -33,12 +30,11 @@ export const tier = feature({ entity: user, refresh: "1h", ttl: "2h", materializ
 `;
 
 function project() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-fs-e2e-"));
-  writeFileSync(join(dir, "fabra.config.ts"), `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`);
-  writeFileSync(join(dir, "features.ts"), FEATURES_TS);
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_DUCKDB_PATH: "", FABRA_ENV: "" };
-  const run = (args: string[], extraEnv: Record<string, string> = {}) => execa("node", [BIN, ...args], { cwd: dir, env: { ...env, ...extraEnv }, reject: false });
-  return { dir, run };
+  const { dir, run } = cliProject("fabra-fs-e2e-", {
+    "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+    "features.ts": FEATURES_TS,
+  });
+  return { dir, run: (args: string[], extraEnv: Record<string, string> = {}) => run(args, { env: extraEnv }) };
 }
 
 async function query<T>(path: string, sql: string): Promise<T[]> {
@@ -52,12 +48,8 @@ async function query<T>(path: string, sql: string): Promise<T[]> {
   }
 }
 
-function expectCleanError(result: { stderr: string; exitCode?: number }, pattern: RegExp) {
-  expect(result.exitCode, result.stderr).toBe(2);
-  expect(result.stderr).toMatch(pattern);
-  expect(result.stderr).not.toMatch(/\n\s+at /);
-  expect(result.stderr.split("\n").filter((l) => l.startsWith("✗"))).toHaveLength(1);
-}
+/** A clean usage error (exit code 2). */
+const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) => expectCleanError(result, 2, pattern);
 
 describe("fabra materialize / features / training-data / worker", () => {
   const { dir, run } = project();
@@ -199,7 +191,7 @@ describe("fabra materialize / features / training-data / worker", () => {
     ];
     // In parallel, each on its own DuckDB file (one file has one writer process at a time).
     const results = await Promise.all(cases.map(([args], i) => run(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) })));
-    results.forEach((result, i) => expectCleanError(result, (cases[i] as [string[], RegExp])[1]));
+    for (const [i, result] of results.entries()) expectUsageError(result, (cases[i] as [string[], RegExp])[1]);
   }, 60_000);
 
   it("fabra worker refreshes due features and stops cleanly on SIGTERM", async () => {

@@ -1,15 +1,13 @@
 // A DuckDB ledger held by another process: a clear LEDGER_LOCKED error naming the holder, from the API and the
 // CLI, and nothing written or lost.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { execa } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { openRecordStore } from "../../src/stores/index.js";
+import { ROOT, sandbox } from "../helpers/cli.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const dir = mkdtempSync(join(tmpdir(), "fabra-lock-"));
-const path = join(dir, "held.duckdb");
+const box = sandbox("fabra-lock-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "held.duckdb") }));
+const path = join(box.dir, "held.duckdb");
 let holder: ReturnType<typeof execa> | undefined;
 
 beforeAll(async () => {
@@ -20,7 +18,7 @@ beforeAll(async () => {
     await (await db.connect()).run("CREATE TABLE IF NOT EXISTS t (x INT)");
     console.log("ready");
     setInterval(() => {}, 1000);
-  `], { cwd: join(import.meta.dirname, "..", ".."), reject: false });
+  `], { cwd: ROOT, reject: false });
   await new Promise<void>((resolve, reject) => {
     holder?.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
     holder?.catch(reject);
@@ -43,7 +41,7 @@ describe("a ledger held by another process", () => {
   });
 
   it("the CLI says so in one line with exit 3", async () => {
-    const r = await execa("node", [BIN, "context", "list"], { env: { FABRA_DUCKDB_PATH: path, NO_COLOR: "1", HOME: dir }, reject: false, cwd: dir });
+    const r = await box.run(["context", "list"]);
     expect(r.exitCode).toBe(3);
     expect(r.stderr).toMatch(/^✗ The DuckDB file .*held\.duckdb is in use by another process \(PID \d+/);
     expect(r.stderr).toMatch(/hint: .*one writer at a time/);

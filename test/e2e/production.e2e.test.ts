@@ -2,16 +2,13 @@
 // Redis (cache, its own key prefix) and pgvector (exact-scan fallback here): migrate → index add → context run →
 // verify → materialize (entities from SQL) → features list/get --as-of → training-data → doctor. Every step is
 // checked in the databases themselves, not only in the CLI's output.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { execa } from "execa";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sandbox } from "../helpers/cli.js";
 import { deleteKeys, dropSchema, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
-
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
 const up = (await postgresUp()) && (await redisUp());
 
 const FEATURES_TS = `
@@ -46,10 +43,8 @@ export const supportContext = context({ maxTokens: 400, model: "gpt-4o-mini" }, 
 describe.skipIf(!up)("production mode end to end (Postgres + Redis + pgvector fallback)", () => {
   const schema = uniqueName();
   const prefix = `${uniqueName()}:`;
-  const dir = mkdtempSync(join(tmpdir(), "fabra-prod-"));
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_POSTGRES_URL: "", FABRA_REDIS_URL: "", FABRA_DUCKDB_PATH: "", FABRA_ENV: "", FABRA_SIGNING_KEY: "" };
+  const { dir, run } = sandbox("fabra-prod-");
   const tiers = (t: Record<string, string>) => writeFileSync(join(dir, "tiers.json"), JSON.stringify(t));
-  const run = (args: string[]) => execa("node", [BIN, ...args], { cwd: dir, env, reject: false });
   const ident = (table: string) => `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`;
   let client: pg.Client;
   let redis: Redis;

@@ -1,14 +1,11 @@
 // `fabra serve` as a real process (the built bin/fabra.js) holding a project's DuckDB file, with `fabra context ...`
 // run from other processes meanwhile; SIGTERM with requests in flight; and `context diff` against its golden files.
-import { mkdtempSync, readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+import type { ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { FIXTURES, sandbox } from "../helpers/cli.js";
 import { startServeProcess } from "../helpers/serve-process.js";
-
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-const FIXTURES = join(import.meta.dirname, "..", "fixtures");
 
 const SLOW_MODULE = `import { context } from "fabra";
 export const slowContext = context({ inputs: { n: "integer" } }, async ({ n }: { n: number }) => {
@@ -17,12 +14,12 @@ export const slowContext = context({ inputs: { n: "integer" } }, async ({ n }: {
 });
 `;
 
+/** A sandbox whose project (made by `init`) is in bot/; `run` runs there, `runInSandbox` in the sandbox itself. */
 function project() {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-serve-e2e-"));
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "", FABRA_DUCKDB_PATH: "", FABRA_API_KEYS: "", FABRA_API_KEY: "" };
-  const cwd = join(dir, "bot");
-  const run = (args: string[], extra: Record<string, string> = {}) => execa("node", [BIN, ...args], { cwd, env: { ...env, ...extra }, reject: false });
-  return { dir, cwd, env, run, ledger: join(cwd, ".fabra", "fabra.duckdb") };
+  const box = sandbox("fabra-serve-e2e-");
+  const cwd = join(box.dir, "bot");
+  const run = (args: string[], extra: Record<string, string> = {}) => box.run(args, { cwd, env: extra });
+  return { dir: box.dir, cwd, env: box.env, run, runInSandbox: box.run, ledger: join(cwd, ".fabra", "fabra.duckdb") };
 }
 
 /** Starts `fabra serve --port 0` and waits for its URL. */
@@ -37,7 +34,7 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
   let server: { child: ResultPromise; url: string };
 
   beforeAll(async () => {
-    expect((await execa("node", [BIN, "init", p.cwd], { env: p.env, reject: false })).exitCode).toBe(0);
+    expect((await p.runInSandbox(["init", p.cwd])).exitCode).toBe(0);
     writeFileSync(join(p.cwd, "slow.ts"), SLOW_MODULE);
     const config = join(p.cwd, "fabra.config.ts");
     writeFileSync(config, readFileSync(config, "utf8").replace('"./contexts.ts"]', '"./contexts.ts", "./slow.ts"]'));
@@ -59,17 +56,25 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     expect(statSync(file).mode & 0o777).toBe(0o600);
   });
 
-  it("run, list, show, verify, export, import, diff and replay all work from another process", async () => {
+  // From another process, in order (each step uses the records the steps before made): run, list, show, verify,
+  // export, import, diff and replay all work.
+  let a = "";
+  let b = "";
+  const file = () => join(p.dir, "a.json");
+
+  it("from another process: run two contexts, and list them newest first", async () => {
     const first = await p.run(["context", "run", "supportContext", "-i", "userId=u_1", "-i", "query=how do I reset my password?", "--json"]);
     expect(first.exitCode, first.stderr).toBe(0);
-    const a = (JSON.parse(first.stdout) as { context_id: string }).context_id;
+    a = (JSON.parse(first.stdout) as { context_id: string }).context_id;
     const second = await p.run(["context", "run", "supportContext", "-i", "userId=u_3", "-i", "query=rate limit exceeded", "--json"]);
-    const b = (JSON.parse(second.stdout) as { context_id: string }).context_id;
+    b = (JSON.parse(second.stdout) as { context_id: string }).context_id;
 
     const list = await p.run(["context", "list", "--format", "json"]);
     expect(list.exitCode, list.stderr).toBe(0);
     expect(ids(list.stdout)).toEqual([b, a]);
+  });
 
+  it("from another process: show and verify one, verify all", async () => {
     const show = await p.run(["context", "show", a]);
     expect(show.exitCode, show.stderr).toBe(0);
     expect(show.stdout).toContain("Record integrity verified");
@@ -79,23 +84,28 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     const all = await p.run(["context", "verify", "--all"]);
     expect(all.exitCode, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/2 records verified/);
+  });
 
-    const file = join(p.dir, "a.json");
-    expect((await p.run(["context", "export", a, "-o", file])).exitCode).toBe(0);
-    const again = await p.run(["context", "import", file]);
+  it("from another process: export, import it again (already there), import a spec vector", async () => {
+    expect((await p.run(["context", "export", a, "-o", file()])).exitCode).toBe(0);
+    const again = await p.run(["context", "import", file()]);
     expect(again.exitCode, again.stderr).toBe(0);
     expect(again.stdout).toContain("already in the ledger");
     const vector = join(FIXTURES, "crs-001", "plain.json");
     const imported = await p.run(["context", "import", vector]);
     expect(imported.stdout).toContain("Imported ctx_0190a1b2-0000-7000-8000-000000000001");
+  });
 
+  it("from another process: diff two records, and a record with its exported file", async () => {
     const diff = await p.run(["context", "diff", a, b]);
     expect(diff.exitCode, diff.stderr).toBe(0);
     expect(diff.stdout.split("\n")[0]).toMatch(/^content \d+\.\d% similar .*inputs: 2 changed/);
     expect(diff.stdout).toMatch(/~ query: "how do I reset my password\?" → "rate limit exceeded"/);
-    const json = await p.run(["context", "diff", a, file, "--format", "json"]);
+    const json = await p.run(["context", "diff", a, file(), "--format", "json"]);
     expect(JSON.parse(json.stdout)).toMatchObject({ verified: true, diff: { same_evidence: true } });
+  });
 
+  it("from another process: replay from the record and live (a new record linked to the first)", async () => {
     const replay = await p.run(["context", "replay", a]);
     expect(replay.exitCode, replay.stderr).toBe(0);
     expect(replay.stdout).toContain("✓ content reproduced exactly");
@@ -104,8 +114,9 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     expect(liveResult).toMatchObject({ mode: "live", original_id: a });
     const linked = await p.run(["context", "show", liveResult.context_id, "--format", "json"]);
     expect(JSON.parse(linked.stdout).integrity.previous_context_id).toBe(a);
+  });
 
-    // Commands that need the file itself say who holds it.
+  it("commands that need the file itself say who holds it", async () => {
     const features = await p.run(["features", "get", "userTier", "u_1"]);
     expect(features.exitCode).toBe(3);
     expect(features.stderr).toContain(`held by a fabra server (PID ${server.child.pid}) at ${server.url}`);
@@ -127,7 +138,7 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
 describe("SIGTERM", () => {
   it("drains the requests in flight (none lost), closes the file and removes the state file", async () => {
     const p = project();
-    expect((await execa("node", [BIN, "init", p.cwd, "--template", "basic"], { env: p.env, reject: false })).exitCode).toBe(0);
+    expect((await p.runInSandbox(["init", p.cwd, "--template", "basic"])).exitCode).toBe(0);
     writeFileSync(join(p.cwd, "slow.ts"), SLOW_MODULE);
     const config = join(p.cwd, "fabra.config.ts");
     writeFileSync(config, readFileSync(config, "utf8").replace(/definitions: \[([^\]]*)\]/, (_m, list: string) => `definitions: [${list}, "./slow.ts"]`));
@@ -144,7 +155,7 @@ describe("SIGTERM", () => {
     const responses = await Promise.all(requests);
     expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
     const made = await Promise.all(responses.map((r) => r.json() as Promise<{ context_id: string; content: string }>));
-    made.forEach((m, n) => expect(m.content).toBe(`slow ${n}`));
+    for (const [n, m] of made.entries()) expect(m.content).toBe(`slow ${n}`);
 
     const exited = await child;
     expect(exited.exitCode).toBe(0);
@@ -169,23 +180,23 @@ describe("fabra context diff (CLI)", () => {
   it("prints the golden text and JSON for record files", async () => {
     for (const [name, a] of pairs) {
       const args = ["context", "diff", join(FIXTURES, "crs-001", `${a}.json`), join(FIXTURES, "diff", `${name}.b.json`)];
-      const text = await execa("node", [BIN, ...args], { cwd: p.dir, env: p.env, reject: false });
+      const text = await p.runInSandbox(args);
       expect(text.exitCode, text.stderr).toBe(0);
       expect(text.stdout + "\n").toBe(readFileSync(join(FIXTURES, "diff", `${name}.diff.txt`), "utf8"));
-      const json = await execa("node", [BIN, ...args, "--format", "json"], { cwd: p.dir, env: p.env, reject: false });
+      const json = await p.runInSandbox([...args, "--format", "json"]);
       expect(json.stdout + "\n").toBe(readFileSync(join(FIXTURES, "diff", `${name}.diff.json`), "utf8"));
     }
   });
 
   it("colours the unified diff unless NO_COLOR, and exits 1 when a record fails verification", async () => {
     const args = ["context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), join(FIXTURES, "diff", "retrieval.b.json")];
-    const coloured = await execa("node", [BIN, ...args], { cwd: p.dir, env: { ...p.env, NO_COLOR: "", FORCE_COLOR: "1" }, reject: false });
+    const coloured = await p.runInSandbox(args, { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
     expect(coloured.stdout).toContain("\u001b[32m+Doc C explains rate limits.\u001b[39m");
     expect(coloured.stdout).toContain("\u001b[31m-Doc A says");
 
     const tampered = join(p.dir, "tampered.json");
     writeFileSync(tampered, readFileSync(join(FIXTURES, "diff", "retrieval.b.json"), "utf8").replace("rate limits", "rate limit"));
-    const r = await execa("node", [BIN, "context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), tampered], { cwd: p.dir, env: p.env, reject: false });
+    const r = await p.runInSandbox(["context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), tampered]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^B .*✗ \w+ mismatch: NOT verified/m);
   });

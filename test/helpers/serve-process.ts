@@ -1,11 +1,12 @@
-// Starts the built CLI's `fabra serve` as a child process and waits for the URL it announces.
-import { join } from "node:path";
-import { execa, type ResultPromise } from "execa";
+// Starts the built CLI's `fabra serve` as a child process (through the CLI helper) and waits for the URL it announces.
+import type { ResultPromise } from "execa";
+import { type Env, fabra } from "./cli.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
-
-export async function startServeProcess(args: string[], opts: { cwd: string; env: Record<string, string | undefined> }): Promise<{ child: ResultPromise; url: string }> {
-  const child = execa("node", [BIN, "serve", "--port", "0", ...args], { cwd: opts.cwd, env: opts.env, reject: false });
+export async function startServeProcess(
+  args: string[],
+  opts: { cwd: string; env: Env },
+): Promise<{ child: ResultPromise; url: string }> {
+  const child = fabra(["serve", "--port", "0", ...args], { cwd: opts.cwd, env: opts.env });
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
     child.stdout?.on("data", (d: Buffer) => {
@@ -15,5 +16,5 @@ export async function startServeProcess(args: string[], opts: { cwd: string; env
     });
     void child.then((r) => reject(new Error(`serve exited early (${r.exitCode}): ${r.stderr}`)));
   });
-  return { child, url };
+  return { child: child as unknown as ResultPromise, url };
 }

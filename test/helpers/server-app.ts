@@ -1,10 +1,8 @@
 // A small fabra app served on a real, random port for the HTTP tests: features (one slow, one failing), a
 // retriever, contexts with declared inputs, and hooks to hold requests in flight.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { startServer, type RunningServer, type ServeOptions } from "../../src/server/serve.js";
+import { tempFile } from "./temp.js";
 
 export interface TestServer {
   server: RunningServer;
@@ -18,7 +16,7 @@ export interface TestServer {
 }
 
 export async function startTestServer(options: Partial<Omit<ServeOptions, "runtime">> = {}): Promise<TestServer> {
-  const ledger = join(mkdtempSync(join(tmpdir(), "fabra-server-")), "fabra.duckdb");
+  const ledger = tempFile("fabra-server-", "fabra.duckdb");
   let release!: () => void;
   let released = new Promise<void>((r) => (release = r));
   const gate = {

@@ -1,12 +1,10 @@
 // A cached value that does not decode is a miss: the value is computed (not a fallback) and the entry replaced,
 // on the in-process cache and on the real Redis (a private key prefix), one by one and in batches.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { createFabra, entity, feature, type FabraRuntime } from "../../src/index.js";
 import { nowDatetime } from "../../src/record/datetime.js";
 import { deleteKeys, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
+import { tempFile } from "../helpers/temp.js";
 
 const open: FabraRuntime[] = [];
 const prefixes: string[] = [];
@@ -31,7 +29,7 @@ for (const backend of ["memory", ...(redis ? ["redis"] : [])] as const) {
       });
       const fabra = await createFabra({
         stores: {
-          offline: { type: "duckdb", path: join(mkdtempSync(join(tmpdir(), "fabra-cache-")), "f.duckdb") },
+          offline: { type: "duckdb", path: tempFile("fabra-cache-", "f.duckdb") },
           online: backend === "redis" ? { type: "redis", url: REDIS_URL, keyPrefix: prefix } : { type: "memory" },
         },
         definitions: { user, tier },

@@ -1,8 +1,5 @@
 // The OfflineStore contract on every history backend: a DuckDB file, the real Postgres, PGlite over the wire
 // protocol; plus a property: on random histories and events, Postgres gives exactly DuckDB's point-in-time answers.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fromEpochMicros, normalizeDatetime, toEpochMicros } from "../../src/record/datetime.js";
@@ -13,10 +10,11 @@ import type { FeatureValueRow, OfflineStore, PitFeature } from "../../src/stores
 import { offlineStoreContract } from "../contract/offline-store.js";
 import { describeOnPglite, migratedSchema, onMigratedSchema, type TestSchema } from "../helpers/pg-stores.js";
 import { POSTGRES_URL, postgresUp, proxiedPostgres } from "../helpers/services.js";
+import { tempFile } from "../helpers/temp.js";
 
-const tempFile = () => join(mkdtempSync(join(tmpdir(), "fabra-offline-")), "fabra.duckdb");
+const duckFile = () => tempFile("fabra-offline-", "fabra.duckdb");
 
-offlineStoreContract("duckdb", { open: () => openDuck(tempFile()) });
+offlineStoreContract("duckdb", { open: () => openDuck(duckFile()) });
 
 const pgUp = await postgresUp();
 describe.skipIf(!pgUp)("real Postgres", () => {
@@ -131,7 +129,7 @@ describe.skipIf(!pgUp)("real Postgres", () => {
     beforeAll(async () => {
       s = await migratedSchema(POSTGRES_URL);
       pgStore = await openPg(s.target);
-      duck = await openDuck(tempFile());
+      duck = await openDuck(duckFile());
     });
     afterAll(async () => {
       await pgStore?.close();

@@ -1,8 +1,6 @@
 // Redis going away mid-run, on a throwaway redis-server of our own: reads degrade to computing the value, fast,
 // recorded as `source: "fallback"` and counted; when Redis is back, reads use it again. And an unreachable Redis
 // at start-up is a clear error before any work.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { resolveConfig } from "../../src/config/resolve.js";
@@ -11,6 +9,7 @@ import { createFabraFromConfig, type FabraRuntime } from "../../src/engine/creat
 import { FabraError } from "../../src/errors.js";
 import { readRecordText, verifyRecord } from "../../src/record/index.js";
 import { freePort, startOwnRedis, type OwnRedis } from "../helpers/services.js";
+import { tempDir } from "../helpers/temp.js";
 
 function definitions() {
   const user = entity("user");
@@ -24,7 +23,7 @@ function definitions() {
 }
 
 async function openFabra(redisUrl: string, warnings: string[]): Promise<FabraRuntime> {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-redis-fault-"));
+  const dir = tempDir("fabra-redis-fault-");
   const config = resolveConfig(
     { config: { stores: { offline: { type: "duckdb", path: join(dir, "fabra.duckdb") }, online: { type: "redis", url: redisUrl, keyPrefix: "t:", timeoutMs: 300 } } }, configPath: null, rootDir: dir },
     {},

@@ -1,12 +1,12 @@
 // `fabra serve` runs the feature refresh scheduler as a background service (and not with --no-scheduler).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabra, entity, feature, type FabraRuntime } from "../../src/index.js";
 import { startServer, type RunningServer } from "../../src/server/serve.js";
 import { runServer } from "../../src/server/run.js";
 import { backgroundServices } from "../../src/server/services.js";
+import { tempDir, tempFile } from "../helpers/temp.js";
 
 const cleanup: (() => Promise<void>)[] = [];
 afterEach(async () => {
@@ -22,7 +22,7 @@ async function serve(withScheduler: boolean, extra: Record<string, unknown> = {}
   });
   const onDemand = feature({ entity: user }, () => 1); // no refresh: never scheduled
   const fabra = await createFabra({
-    stores: { offline: { type: "duckdb", path: join(mkdtempSync(join(tmpdir(), "fabra-serve-sched-")), "f.duckdb") } },
+    stores: { offline: { type: "duckdb", path: tempFile("fabra-serve-sched-", "f.duckdb") } },
     definitions: { user, visits, onDemand, ...extra },
     warn: () => {},
   });
@@ -75,7 +75,7 @@ describe("serve with the scheduler", () => {
   });
 
   it("the serve banner says what the scheduler refreshes", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fabra-serve-banner-"));
+    const dir = tempDir("fabra-serve-banner-");
     writeFileSync(join(dir, "fabra.config.ts"), `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`);
     writeFileSync(
       join(dir, "defs.ts"),

@@ -100,9 +100,9 @@ describe("concurrency", () => {
       expect(read.map((r) => r.status)).toEqual(read.map(() => 200));
       const results = await Promise.all(made.map((r) => json<{ context_id: string; content: string }>(r)));
       expect(new Set(results.map((r) => r.context_id)).size).toBe(100);
-      results.forEach((r, i) => expect(r.content).toContain(`User u${i} is`));
+      for (const [i, r] of results.entries()) expect(r.content).toContain(`User u${i} is`);
       const values = await Promise.all(read.map((r) => json<{ value: number }>(r)));
-      values.forEach((v, i) => expect(v.value).toBe(i + 0.5));
+      for (const [i, v] of values.entries()) expect(v.value).toBe(i + 0.5);
       expect(await t.fabra.stores.records.count()).toBe(before + 100);
       for (const [i, r] of results.entries()) {
         const row = await t.fabra.stores.records.get(r.context_id);
@@ -139,7 +139,7 @@ describe("graceful shutdown", () => {
     const responses = await Promise.all(inFlight);
     expect(responses.map((r) => r.status)).toEqual(responses.map(() => 200));
     const bodies = await Promise.all(responses.map((r) => json<{ content: string; context_id: string }>(r)));
-    bodies.forEach((b, n) => expect(b.content).toBe(`slow ${n}`));
+    for (const [n, b] of bodies.entries()) expect(b.content).toBe(`slow ${n}`);
     await closing;
     await t.server.closed;
 
@@ -177,7 +177,7 @@ describe("graceful shutdown", () => {
     expect(t.logs.join("\n")).not.toMatch(/still running|SHUTTING_DOWN/);
 
     // What a request arriving during the drain gets (the app alone, in the draining state):
-    const app = createApp({ runtime: t.fabra, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: true }, log: () => {}, version: "x" });
+    const app = createApp({ runtime: t.fabra, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: true, inFlight: 0 }, log: () => {}, version: "x" });
     const late = await app.request("/v1/contexts");
     expect(late.status).toBe(503);
     expect(late.headers.get("connection")).toBe("close");

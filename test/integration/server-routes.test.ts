@@ -31,7 +31,7 @@ describe("routes", () => {
     const down = { probe: async () => [{ name: "stores.online (Redis)", state: "fail" as const, detail: "refused the connection", fix: "Start Redis." }] };
     const stores = { ...t.fabra.stores, online: { ...t.fabra.stores.online, ...down } };
     const runtime = Object.assign(Object.create(t.fabra) as typeof t.fabra, { stores });
-    const app = createApp({ runtime, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: false }, log: () => {}, version: "x" });
+    const app = createApp({ runtime, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: false, inFlight: 0 }, log: () => {}, version: "x" });
     const res = await app.request("/ready");
     expect(res.status).toBe(503);
     const body = await json<{ status: string; checks: Record<string, { ok: boolean; error?: string }> }>(res);
@@ -144,7 +144,7 @@ describe("routes", () => {
   it("GET /openapi.json describes every registered route; GET /metrics counts what happened", async () => {
     const doc = await json<{ openapi: string; paths: Record<string, Record<string, unknown>> }>(await t.fetch("/openapi.json"));
     expect(doc.openapi).toBe("3.1.0");
-    const app = createApp({ runtime: t.fabra, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: false }, log: () => {}, version: "x" });
+    const app = createApp({ runtime: t.fabra, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: false, inFlight: 0 }, log: () => {}, version: "x" });
     const registered = app.routes.filter((r) => r.method !== "ALL").map((r) => `${r.method.toLowerCase()} ${r.path.replace(/:(\w+)/g, "{$1}")}`);
     expect(registered.length).toBeGreaterThan(14);
     for (const route of registered) {

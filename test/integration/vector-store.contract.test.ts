@@ -1,8 +1,5 @@
 // The VectorStore contract on memory (chunks persisted in DuckDB), pgvector with HNSW on PGlite over the wire
 // protocol, and the exact-scan fallback on the real Postgres (which has no pgvector here).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { DuckDBChunkPersistence } from "../../src/stores/duckdb/vector-chunks.js";
@@ -13,8 +10,9 @@ import { PgDatabase } from "../../src/stores/postgres/pool.js";
 import { DIMS, seededVectors, vectorStoreContract } from "../contract/vector-store.js";
 import { migratedSchema, type TestSchema } from "../helpers/pg-stores.js";
 import { POSTGRES_URL, postgresUp, startPglite, type PgliteServer } from "../helpers/services.js";
+import { tempFile } from "../helpers/temp.js";
 
-const duckPath = join(mkdtempSync(join(tmpdir(), "fabra-vectors-")), "fabra.duckdb");
+const duckPath = tempFile("fabra-vectors-", "fabra.duckdb");
 vectorStoreContract("memory (DuckDB-persisted)", {
   open: async (dims) => openMemory(dims, await DuckDBChunkPersistence.open(duckPath)),
 });

@@ -62,7 +62,7 @@ describe("strings escape like Python's json.dumps(ensure_ascii=True)", () => {
         const text = quoteString(s);
         expect(text).toMatch(/^"[\x20-\x7e]*"$/);
         // Every escape is a known short one or \u with four lowercase hex digits.
-        for (const [escape] of text.matchAll(/\\(u.{4}|.)/g)) expect(escape).toMatch(/^\\(u[0-9a-f]{4}|["\\nrtbf])$/);
+        for (const [sequence] of text.matchAll(/\\(u.{4}|.)/g)) expect(sequence).toMatch(/^\\(u[0-9a-f]{4}|["\\nrtbf])$/);
         expect(parseJson(text)).toBe(s);
       }),
       { numRuns: 5000 },

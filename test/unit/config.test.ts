@@ -1,15 +1,15 @@
 // Config: found from the cwd up, validated with errors that name the key, the value and the expected form;
 // environment variables win; user modules load as TypeScript with their errors pointing at file and line.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../../src/config/load.js";
 import { resolveConfig } from "../../src/config/resolve.js";
 import { loadDefinitionModules } from "../../src/define/load.js";
+import { tempDir } from "../helpers/temp.js";
 
 function project(files: Record<string, string>): string {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-config-"));
+  const dir = tempDir("fabra-config-");
   for (const [name, text] of Object.entries(files)) {
     mkdirSync(join(dir, name, ".."), { recursive: true });
     writeFileSync(join(dir, name), text);

@@ -1,20 +1,20 @@
 // `fabra doctor` (in-process, local mode) catches what would make every command fail: signing that cannot work
 // and definitions with bad options, each on its own line with a fix.
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runDoctor } from "../../src/app/doctor.js";
+import { tempDir } from "../helpers/temp.js";
 
 function project(defs: string): string {
-  const dir = mkdtempSync(join(tmpdir(), "fabra-doctor-"));
+  const dir = tempDir("fabra-doctor-");
   writeFileSync(join(dir, "fabra.config.ts"), `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`);
   writeFileSync(join(dir, "defs.ts"), `import { context, entity, feature } from "fabra";\nexport const user = entity("user");\n${defs}\n`);
   return dir;
 }
 
 const GOOD = `export const tier = feature({ entity: user, ttl: "1h" }, () => "free");\nexport const chat = context({ maxTokens: 100 }, () => [{ content: "x" }]);`;
-const byName = (checks: { name: string }[], name: string) => checks.filter((c) => c.name === name);
+const byName = <C extends { name: string }>(checks: C[], name: string) => checks.filter((c) => c.name === name);
 
 describe("fabra doctor", () => {
   it("passes a healthy project and says how records are signed", async () => {

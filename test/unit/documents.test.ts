@@ -1,12 +1,12 @@
 // Documents for `fabra index add`: ids relative to the project root whatever the working directory, binary refused.
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readDocuments } from "../../src/engine/retrieval/documents.js";
+import { tempDir } from "../helpers/temp.js";
 
 describe("readDocuments", () => {
-  const parent = mkdtempSync(join(tmpdir(), "fabra-docs-"));
+  const parent = tempDir("fabra-docs-");
   const root = join(parent, "my-bot");
   mkdirSync(join(root, "docs", "sub"), { recursive: true });
   writeFileSync(join(root, "docs", "a.md"), "\uFEFFalpha");

@@ -1,13 +1,11 @@
 // The engine end to end in-process: tracking under concurrency, budgets and drops in records, evidence modes,
 // and that a failed assembly leaves no record behind.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { FabraRuntime as Runtime } from "../../src/engine/runtime.js";
 import { canonicalRecordText, readRecordText, verifyStored } from "../../src/record/index.js";
 import { JsonFloat } from "../../src/record/json.js";
+import { tempFile } from "../helpers/temp.js";
 
 const open: FabraRuntime[] = [];
 afterEach(async () => {
@@ -15,7 +13,7 @@ afterEach(async () => {
 });
 
 function tempLedger(): string {
-  return join(mkdtempSync(join(tmpdir(), "fabra-engine-")), "fabra.duckdb");
+  return tempFile("fabra-engine-", "fabra.duckdb");
 }
 
 function definitions() {

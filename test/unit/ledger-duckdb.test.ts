@@ -1,8 +1,7 @@
 // The DuckDB ledger's append (inserted / exists / conflict), its paged scan (every row exactly once, in
 // (created_at, context_id) order, also when many rows share a created_at across page boundaries), and its raw scan
 // for verification (every row once across rowid pages; the store stays usable during it and after a caller stops).
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -10,12 +9,13 @@ import { isFabraError } from "../../src/errors.js";
 import { fromEpochMicros } from "../../src/record/datetime.js";
 import { DuckDBRecordStore } from "../../src/stores/duckdb/records.js";
 import type { LedgerRow } from "../../src/stores/types.js";
+import { tempDir } from "../helpers/temp.js";
 
 let dir: string;
 let store: DuckDBRecordStore;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), "fabra-ledger-"));
+  dir = tempDir("fabra-ledger-");
   store = await DuckDBRecordStore.open(join(dir, "fabra.duckdb"));
 });
 

@@ -1,13 +1,11 @@
 // Materialization in-process: failures per entity, entity sources, resume after a crash/abort/store fault without
 // duplicates or gaps, the refresh lock, and the online cache's TTL.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabra, entity, feature, type FabraRuntime } from "../../src/index.js";
 import { planMaterialize } from "../../src/engine/features/materialize.js";
 import { refreshLockKey } from "../../src/engine/features/locks.js";
 import type { DuckDBOfflineStore } from "../../src/stores/duckdb/offline.js";
+import { tempFile } from "../helpers/temp.js";
 
 const open: FabraRuntime[] = [];
 afterEach(async () => {
@@ -15,7 +13,7 @@ afterEach(async () => {
 });
 
 async function runtime(defs: Record<string, unknown>): Promise<FabraRuntime> {
-  const path = join(mkdtempSync(join(tmpdir(), "fabra-mat-")), "fabra.duckdb");
+  const path = tempFile("fabra-mat-", "fabra.duckdb");
   const fabra = await createFabra({ definitions: defs, stores: { offline: { type: "duckdb", path } }, warn: () => {} });
   open.push(fabra);
   return fabra;

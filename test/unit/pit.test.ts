@@ -1,8 +1,7 @@
 // Point-in-time correctness of the offline store and getTrainingData on hand-built histories: exact ties, events
 // before the first value, interleaved entities, unsorted input, ttl expiry, every JSON kind, run-id tie-breaks,
 // CSV/Parquet events and their errors; plus a fast-check property against a brute-force oracle (no leakage).
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import fc from "fast-check";
@@ -11,8 +10,9 @@ import { createFabra, entity, feature, type FabraRuntime } from "../../src/index
 import { normalizeDatetime, toEpochMicros } from "../../src/record/datetime.js";
 import { openOfflineStore } from "../../src/stores/index.js";
 import type { FeatureValueRow, OfflineStore } from "../../src/stores/types.js";
+import { tempDir } from "../helpers/temp.js";
 
-const dir = mkdtempSync(join(tmpdir(), "fabra-pit-"));
+const dir = tempDir("fabra-pit-");
 const user = entity("user");
 const defs = {
   user,

@@ -1,15 +1,13 @@
 // Records fabra writes are CRS-001 normal form whatever the user passes: definitions are checked when loaded
 // (INVALID_DEFINITION naming the definition and the option), items and entity ids when used, and a property test
 // feeds arbitrary values through real assemblies and reads every stored record back with the strict reader.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { canonicalRecordText, parseJson, recordFromJson, verifyStored } from "../../src/record/index.js";
 import { definitionProblems } from "../../src/engine/definition-checks.js";
 import { addDefinitions, emptyDefinitions } from "../../src/define/collect.js";
+import { tempFile } from "../helpers/temp.js";
 
 const collectDefinitions = (exports: Record<string, unknown>) => addDefinitions(emptyDefinitions(), exports, "test");
 
@@ -18,7 +16,7 @@ afterAll(async () => {
   while (open.length > 0) await open.pop()?.close();
 });
 
-const ledger = () => join(mkdtempSync(join(tmpdir(), "fabra-nf-")), "fabra.duckdb");
+const ledger = () => tempFile("fabra-nf-", "fabra.duckdb");
 
 async function make(definitions: Record<string, unknown>): Promise<FabraRuntime> {
   const fabra = await createFabra({ stores: { offline: { type: "duckdb", path: ledger() } }, definitions, warn: () => {} });

@@ -1,14 +1,13 @@
 // Replay against a real DuckDB ledger: an unchanged system reproduces the content; after data changes the default
 // replay still reproduces the original while --live shows the change; changed code fails with clear errors; the
 // original record is never touched.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
 import { replayContext } from "../../src/engine/context/replay.js";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { contentHash, nowDatetime, verifyStored } from "../../src/record/index.js";
+import { tempFile } from "../helpers/temp.js";
+import type { InputSpec } from "../../src/define/inputs.js";
 
 const open: FabraRuntime[] = [];
 afterEach(async () => {
@@ -40,7 +39,7 @@ function app(data: { tiers: Record<string, string>; spend: Record<string, number
     if (variant === "v2") items.push({ content: "Be brief.", priority: 1, required: true });
     return items;
   };
-  const inputs = variant === "new-inputs" ? { userId: "string", query: "string", locale: "string" } as const : { userId: "string", query: "string" } as const;
+  const inputs: InputSpec = variant === "new-inputs" ? { userId: "string", query: "string", locale: "string" } : { userId: "string", query: "string" };
   const chat = context({ maxTokens: 200, inputs }, body);
   const defs = variant === "renamed" ? { user, userTier, spend, docs, chat2: chat } : { user, userTier, spend, docs, chat };
   return { defs, bind: (r: FabraRuntime) => (runtime = r) };
@@ -55,7 +54,7 @@ async function start(path: string, data: Parameters<typeof app>[0], variant?: Pa
   return fabra;
 }
 
-const ledger = () => join(mkdtempSync(join(tmpdir(), "fabra-replay-")), "fabra.duckdb");
+const ledger = () => tempFile("fabra-replay-", "fabra.duckdb");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("replay", () => {

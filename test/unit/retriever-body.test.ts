@@ -1,11 +1,9 @@
 // Custom retriever bodies: incomplete chunks are completed with what fabra can compute, wrong ones are one clear
 // error naming the retriever, the chunk and the field (never "Internal error"), and no record is written for them.
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { context, createFabra, retriever, type FabraRuntime, type RetrievedChunk } from "../../src/index.js";
 import { canonicalRecordText, contentHash, datetimeToMs, parseJson, recordFromJson } from "../../src/record/index.js";
+import { tempFile } from "../helpers/temp.js";
 
 let fabra: FabraRuntime;
 afterAll(async () => {
@@ -21,7 +19,7 @@ describe("custom retriever bodies", () => {
   const r = uses(rewriting);
 
   it("fills in what fabra can compute for a minimal chunk, and the record is normal form", async () => {
-    fabra = await createFabra({ stores: { offline: { type: "duckdb", path: join(mkdtempSync(join(tmpdir(), "fabra-rb-")), "f.duckdb") } }, definitions: { custom, rewriting, c, r }, warn: () => {} });
+    fabra = await createFabra({ stores: { offline: { type: "duckdb", path: tempFile("fabra-rb-", "f.duckdb") } }, definitions: { custom, rewriting, c, r }, warn: () => {} });
     await fabra.index.add("kb", [{ id: "d1", content: "reset your password from the sign-in page" }]);
     returned = [{ chunkId: "a", documentId: "d", content: "hello world", similarity: 1 }];
     const before = Date.now();

@@ -1,24 +1,40 @@
-// The refresh scheduler with short real intervals: it fires on its interval and on cron slots, never runs a refresh
-// twice at once (in one scheduler or two sharing the lock store), resumes an unfinished run at start, and stops
-// cleanly (the running refresh writes its batch and is left to resume).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+// The refresh scheduler with short intervals, in virtual time (fake timers; the DuckDB offline store's I/O takes
+// none): it fires on its interval and on cron slots, never runs a refresh twice at once (in one scheduler or two
+// sharing the lock store), resumes an unfinished run at start, and stops cleanly (the running refresh writes its
+// batch and is left to resume).
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabra, entity, feature, type FabraRuntime, type Scheduler, type SchedulerEvent } from "../../src/index.js";
 import { datetimeToMs } from "../../src/record/datetime.js";
 import { materializeFeature } from "../../src/engine/features/materialize.js";
+import { startScheduler, type SchedulerOptions } from "../../src/engine/features/schedule.js";
+import { tempFile } from "../helpers/temp.js";
+import { virtualTime, type VirtualTime } from "../helpers/virtual-time.js";
 
 const open: (FabraRuntime | Scheduler)[] = [];
+let clock: VirtualTime | null = null;
 afterEach(async () => {
   while (open.length > 0) {
     const x = open.pop();
-    if (x && "stop" in x) await x.stop();
+    if (x && "stop" in x) await (clock ? clock.settle(x.stop()) : x.stop());
     else await x?.close();
   }
+  clock?.restore();
+  clock = null;
 });
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** `ms` of virtual time. */
+const sleep = (ms: number) => (clock ? clock.advance(ms) : Promise.reject(new Error("no scheduler started")));
+/** Stops schedulers, letting virtual time run while their refreshes finish their batch. */
+const stopping = <T>(stop: Promise<T>) => (clock ? clock.settle(stop) : stop);
+
+/** Starts a scheduler on `fabra` in virtual time (installed by the first one), its offline store I/O tracked. */
+function scheduleOn(fabra: FabraRuntime, options: SchedulerOptions): Scheduler {
+  clock ??= virtualTime();
+  const stores = { ...fabra.stores, offline: clock.track(fabra.stores.offline) };
+  const s = startScheduler({ definitions: fabra.definitions, settings: fabra.settings, stores }, options);
+  open.push(s);
+  return s;
+}
 
 async function setup(options: { refresh: string; computeMs: number; entities?: number; name?: string }) {
   const user = entity("user");
@@ -31,19 +47,16 @@ async function setup(options: { refresh: string; computeMs: number; entities?: n
     active++;
     calls++;
     maxActive = Math.max(maxActive, active);
-    await sleep(options.computeMs);
+    await new Promise((r) => setTimeout(r, options.computeMs)); // virtual once the scheduler runs
     active--;
     return id;
   });
-  const path = join(mkdtempSync(join(tmpdir(), "fabra-sched-")), "fabra.duckdb");
+  const path = tempFile("fabra-sched-", "fabra.duckdb");
   const fabra = await createFabra({ definitions: { user, score }, stores: { offline: { type: "duckdb", path } }, warn: () => {} });
   open.push(fabra);
   const events: (SchedulerEvent & { t: number; by: string })[] = [];
-  const start = (by: string, extra: Parameters<FabraRuntime["startScheduler"]>[0] = {}) => {
-    const s = fabra.startScheduler({ jitterMs: 0, concurrency: 1, onEvent: (e) => events.push({ ...e, t: Date.now(), by }), ...extra });
-    open.push(s);
-    return s;
-  };
+  const start = (by: string, extra: SchedulerOptions = {}) =>
+    scheduleOn(fabra, { jitterMs: 0, concurrency: 1, onEvent: (e) => events.push({ ...e, t: Date.now(), by }), ...extra });
   return { fabra, events, start, stats: () => ({ calls, maxActive }), ids };
 }
 
@@ -63,7 +76,7 @@ describe("scheduler", () => {
     const { events, start, fabra } = await setup({ refresh: "300ms", computeMs: 5 });
     const scheduler = start("a");
     await sleep(1100);
-    await scheduler.stop();
+    await stopping(scheduler.stop());
     const finished = events.filter((e) => e.type === "finished") as Extract<SchedulerEvent, { type: "finished" }>[];
     expect(finished.length).toBeGreaterThanOrEqual(3);
     expect(finished.length).toBeLessThanOrEqual(4);
@@ -83,7 +96,7 @@ describe("scheduler", () => {
     const { events, start, stats } = await setup({ refresh: "100ms", computeMs: 150, entities: 2 });
     const scheduler = start("a");
     await sleep(1000);
-    await scheduler.stop();
+    await stopping(scheduler.stop());
     expectSequential(events);
     expect(stats().maxActive).toBe(1);
     expect(events.filter((e) => e.type === "started").length).toBeGreaterThanOrEqual(2);
@@ -94,7 +107,7 @@ describe("scheduler", () => {
     const a = start("a");
     const b = start("b");
     await sleep(1300);
-    await Promise.all([a.stop(), b.stop()]);
+    await stopping(Promise.all([a.stop(), b.stop()]));
     const finished = events.filter((e) => e.type === "finished") as (Extract<SchedulerEvent, { type: "finished" }> & { by: string })[];
     // ~1300 ms / 400 ms: 4 runs at most (at 0, 400, 800, 1200), not 8.
     expect(finished.length).toBeGreaterThanOrEqual(3);
@@ -108,7 +121,7 @@ describe("scheduler", () => {
     const a = start("a");
     const b = start("b");
     await sleep(2600);
-    await Promise.all([a.stop(), b.stop()]);
+    await stopping(Promise.all([a.stop(), b.stop()]));
     const finished = events.filter((e) => e.type === "finished") as Extract<SchedulerEvent, { type: "finished" }>[];
     expect(finished.length).toBeGreaterThanOrEqual(2);
     expect(finished.length).toBeLessThanOrEqual(3);
@@ -122,7 +135,7 @@ describe("scheduler", () => {
     await fabra.stores.offline.writeValues([{ feature: "score", entityId: "u0", valueJson: '"u0"', computedAt: run.startedAt, runId: run.runId }]);
     const scheduler = start("a", { concurrency: 2 });
     await sleep(250);
-    await scheduler.stop();
+    await stopping(scheduler.stop());
     const started = events.find((e) => e.type === "started");
     expect(started).toMatchObject({ runId: run.runId, resumed: true });
     const finished = events.find((e) => e.type === "finished") as Extract<SchedulerEvent, { type: "finished" }>;
@@ -132,7 +145,7 @@ describe("scheduler", () => {
     // Another scheduler picks it up and finishes the same run.
     const again = start("b", { concurrency: 8 });
     for (let i = 0; i < 100 && !events.some((e) => e.by === "b" && e.type === "finished"); i++) await sleep(20);
-    await again.stop();
+    await stopping(again.stop());
     expect(events.find((e) => e.by === "b" && e.type === "finished")).toMatchObject({ result: { runId: run.runId, status: "succeeded" } });
     expect((await fabra.stores.offline.latestRuns(["score"]))[0]).toMatchObject({ runId: run.runId, status: "succeeded", entitiesWritten: 30 });
   });
@@ -153,7 +166,7 @@ describe("scheduler failures", () => {
     const monthly = feature({ entity: user, refresh: "1h", materialize: true }, () => 1); // no entities
     const onDemand = feature({ entity: user }, () => 1);
     const warnings: string[] = [];
-    const path = join(mkdtempSync(join(tmpdir(), "fabra-sched-fail-")), "fabra.duckdb");
+    const path = tempFile("fabra-sched-fail-", "fabra.duckdb");
     const fabra = await createFabra({ definitions: { user, broken, monthly, onDemand }, stores: { offline: { type: "duckdb", path } }, warn: (w) => warnings.push(w) });
     open.push(fabra);
     return { fabra, warnings };
@@ -162,10 +175,9 @@ describe("scheduler failures", () => {
   it("backs off a run that keeps failing (1 s, 2 s, ...) instead of retrying it in a loop", async () => {
     const { fabra, warnings } = await failing();
     const events: (SchedulerEvent & { t: number })[] = [];
-    const scheduler = fabra.startScheduler({ jitterMs: 0, onEvent: (e) => events.push({ ...e, t: Date.now() }) });
-    open.push(scheduler);
+    const scheduler = scheduleOn(fabra, { jitterMs: 0, onEvent: (e) => events.push({ ...e, t: Date.now() }) });
     await sleep(2600);
-    await scheduler.stop();
+    await stopping(scheduler.stop());
     const finished = events.filter((e) => e.type === "finished") as (Extract<SchedulerEvent, { type: "finished" }> & { t: number })[];
     // Attempts at about 0 s, 1 s and 3 s: two in 2.6 s, never dozens.
     expect(finished.length).toBeGreaterThanOrEqual(2);

@@ -1,11 +1,9 @@
 // The in-memory vector index: persistent across processes only when it keeps its chunks in the DuckDB file,
 // and it says so in its capabilities (the CLI warns when an index would vanish with the process).
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { openVectorStore } from "../../src/stores/index.js";
 import type { ChunkWithEmbedding } from "../../src/stores/types.js";
+import { tempFile } from "../helpers/temp.js";
 
 const chunk = (id: string, v: number[]): ChunkWithEmbedding => ({
   chunkId: id,
@@ -20,7 +18,7 @@ const chunk = (id: string, v: number[]): ChunkWithEmbedding => ({
 
 describe("memory vector store", () => {
   it("keeps chunks in the local DuckDB file for the next process, and says it is persistent", async () => {
-    const path = join(mkdtempSync(join(tmpdir(), "fabra-vec-")), "f.duckdb");
+    const path = tempFile("fabra-vec-", "f.duckdb");
     const offline = { type: "duckdb" as const, path };
     const first = await openVectorStore({ type: "memory" }, offline, { dimensions: 3 });
     expect(first.capabilities.persistent).toBe(true);

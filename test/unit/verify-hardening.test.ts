@@ -1,7 +1,6 @@
 // Verification holds against a forger who re-seals records: signatures that cannot be checked never pass when
 // checking was asked for, a key twice in one object is refused, and import is all or nothing.
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { importRecordFiles } from "../../src/engine/ledger/import.js";
@@ -10,6 +9,7 @@ import { verifyLedgerRow } from "../../src/engine/ledger/verify-rows.js";
 import { canonicalRecordText, readRecordText, sealRecord, signRecord, verifyRecord } from "../../src/record/index.js";
 import { parseSigningKey } from "../../src/record/sign.js";
 import { openRecordStore } from "../../src/stores/index.js";
+import { tempDir } from "../helpers/temp.js";
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const plain = () => readRecordText(readFileSync(join(VECTORS, "plain.json"), "utf8"));
@@ -58,7 +58,7 @@ describe("a key twice in one object", () => {
 
 describe("import", () => {
   it("writes nothing when a later file conflicts with the ledger", async () => {
-    const dir = mkdtempSync(join(tmpdir(), "fabra-import-"));
+    const dir = tempDir("fabra-import-");
     const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
     try {
       await importRecordFiles(records, [join(VECTORS, "plain.json")]);
@@ -91,7 +91,7 @@ describe("import", () => {
 describe("a record filed under another id", () => {
   it("fails one-row verification and verify --all, naming both ids", async () => {
     const { verifyLedger } = await import("../../src/engine/ledger/verify-rows.js");
-    const dir = mkdtempSync(join(tmpdir(), "fabra-refiled-"));
+    const dir = tempDir("fabra-refiled-");
     const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
     try {
       const record = plain();

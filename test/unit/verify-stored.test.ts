@@ -1,8 +1,7 @@
 // Verifying stored records: the fast byte path (record/verify/stored-fast.ts) against the full parse (stored-full.ts)
 // on the spec vectors, on records the engine makes, on variations of every integrity field, and on texts tampered at
 // random; what ledger text that is not canonical or not a record gives; and the byte-level string decoder.
-import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,6 +16,7 @@ import { readRecordText, verifyRecord, verifyStored, type VerifyOptions, type Ve
 import { verifyStoredFast } from "../../src/record/verify/stored-fast.js";
 import { verifyStoredFull } from "../../src/record/verify/stored-full.js";
 import { closingQuote, unescapeUtf8 } from "../../src/record/verify/string-bytes.js";
+import { tempFile } from "../helpers/temp.js";
 
 const ID = "ctx_test";
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
@@ -129,7 +129,7 @@ describe("the fast path agrees with the full parse", () => {
         ];
       });
       fabra = await createFabra({
-        stores: { offline: { type: "duckdb", path: join(mkdtempSync(join(tmpdir(), "fabra-verify-")), "fabra.duckdb") } },
+        stores: { offline: { type: "duckdb", path: tempFile("fabra-verify-", "fabra.duckdb") } },
         definitions: { user, profile, score, docs, chat },
         warn: () => {},
       });
@@ -150,7 +150,7 @@ describe("the fast path agrees with the full parse", () => {
 
     it("verifies each on the fast path, with the full path's result", () => {
       expect(texts).toHaveLength(4);
-      texts.forEach((text, i) => expectFastAgrees(text, `engine record ${i}`));
+      for (const [i, text] of texts.entries()) expectFastAgrees(text, `engine record ${i}`);
     });
   });
 });

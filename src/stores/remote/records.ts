@@ -1,7 +1,7 @@
 // The ledger through a running `fabra serve` (its /v1/ledger routes, through the remote/ client), used by
 // `fabra context ...` while that server holds an embedded DuckDB file. Appends are verified by the server first.
 import { FabraHttpClient } from "../../remote/client.js";
-import { scanLedger } from "../record-filter.js";
+import { listLimit, scanLedger } from "../record-filter.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 
 /** The server's largest page. */
@@ -22,7 +22,7 @@ export class RemoteRecordStore implements RecordStore {
   }
 
   async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
-    const wanted = filter.limit ?? 100;
+    const wanted = listLimit(filter);
     const out: LedgerRow[] = [];
     let cursor = filter.cursor;
     while (out.length < wanted) {
