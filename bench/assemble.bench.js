@@ -17,7 +17,8 @@ const FEATURES = ["tier", "openTickets", "profile"];
 async function rawReads(fabra, userId, query) {
   const { online, vector } = fabra.stores;
   const reads = await Promise.all(FEATURES.map((feature) => online.get({ feature, entityId: userId })));
-  if (reads.some((r) => r === null)) throw new Error(`feature cache miss for ${userId}: the bench expects cached features`);
+  if (reads.some((r) => r === null))
+    throw new Error(`feature cache miss for ${userId}: the bench expects cached features`);
   const [embedding] = await fabra.settings.embedder.embed([query]);
   const hits = await vector.search("kb", embedding, 5);
   if (hits.length !== 5) throw new Error(`the vector search returned ${hits.length} hits, expected 5`);
@@ -50,7 +51,11 @@ async function breakdown(fabra, defs, users, asks, n) {
     budget.push(now() - start);
 
     const { record } = await defs.support(inputs);
-    const unsealed = { ...record, context_id: newContextId(), integrity: { ...record.integrity, record_hash: "", content_hash: "" } };
+    const unsealed = {
+      ...record,
+      context_id: newContextId(),
+      integrity: { ...record.integrity, record_hash: "", content_hash: "" },
+    };
     start = now();
     const { record: sealed, canonicalText } = sealRecord(unsealed);
     seal.push(now() - start);
@@ -68,7 +73,12 @@ async function breakdown(fabra, defs, users, asks, n) {
     });
     append.push(now() - start);
   }
-  return { budget: summarize(budget), seal: summarize(seal), append: summarize(append), tokenizedPerAssembly: Math.round(tokenized / n) };
+  return {
+    budget: summarize(budget),
+    seal: summarize(seal),
+    append: summarize(append),
+    tokenizedPerAssembly: Math.round(tokenized / n),
+  };
 }
 
 export default async function run(options) {
@@ -86,7 +96,9 @@ export default async function run(options) {
       overlapTokens: 16,
     });
     try {
-      options.log(`indexed ${indexed.chunks} chunks from ${indexed.documents} documents in ${((now() - started) / 1000).toFixed(1)} s`);
+      options.log(
+        `indexed ${indexed.chunks} chunks from ${indexed.documents} documents in ${((now() - started) / 1000).toFixed(1)} s`,
+      );
       const users = Array.from({ length: 50 }, (_, i) => `user-${i}`);
       const asks = queries(97);
       for (const userId of users) for (const f of FEATURES) await fabra.getFeature(f, userId); // cache every feature
@@ -129,7 +141,8 @@ export default async function run(options) {
         cacheReads += result.record.features.filter((f) => f.source === "cache").length;
         if (!result.meta.persisted) throw new Error("a record was not persisted");
       }
-      if (cacheReads !== iterations * FEATURES.length) throw new Error(`only ${cacheReads} of ${iterations * FEATURES.length} feature reads hit the cache`);
+      if (cacheReads !== iterations * FEATURES.length)
+        throw new Error(`only ${cacheReads} of ${iterations * FEATURES.length} feature reads hit the cache`);
       if (dropped === 0) throw new Error("the budget dropped nothing; the bench must force drops");
 
       const parts = await breakdown(fabra, defs, users, asks, options.quick ? 50 : 200);

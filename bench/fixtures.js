@@ -65,7 +65,11 @@ export function corpus(seed = 7) {
 /** `count` documents of about `words` words each. */
 export function documents(count, words, seed = 11) {
   const text = corpus(seed);
-  return Array.from({ length: count }, (_, i) => ({ id: `doc-${i}`, content: text(words), sourceUrl: `https://docs.example.com/kb/${i}` }));
+  return Array.from({ length: count }, (_, i) => ({
+    id: `doc-${i}`,
+    content: text(words),
+    sourceUrl: `https://docs.example.com/kb/${i}`,
+  }));
 }
 
 const SYSTEM_PROMPT =
@@ -80,9 +84,14 @@ const SYSTEM_PROMPT =
  */
 export function supportDefinitions({ maxTokens = 1200, seed = 3 } = {}) {
   const turns = corpus(seed);
-  const history = Array.from({ length: 13 }, (_, i) => `${i % 2 === 0 ? "User" : "Assistant"}: ${turns(25 + ((i * 17) % 40))}`);
+  const history = Array.from(
+    { length: 13 },
+    (_, i) => `${i % 2 === 0 ? "User" : "Assistant"}: ${turns(25 + ((i * 17) % 40))}`,
+  );
   const user = entity("user");
-  const tier = feature({ entity: user, ttl: "1h" }, (id) => (id.length % 3 === 0 ? "enterprise" : id.length % 3 === 1 ? "pro" : "free"));
+  const tier = feature({ entity: user, ttl: "1h" }, (id) =>
+    id.length % 3 === 0 ? "enterprise" : id.length % 3 === 1 ? "pro" : "free",
+  );
   const openTickets = feature({ entity: user, ttl: "5m" }, (id) => id.length * 3);
   const profile = feature({ entity: user, ttl: "1h" }, (id) => ({
     id,
@@ -104,7 +113,11 @@ export function supportDefinitions({ maxTokens = 1200, seed = 3 } = {}) {
         required: true,
       },
       ...hits.map((h, i) => ({ content: h.content, priority: 1 + i, source: h })),
-      ...history.map((content, i) => ({ id: `turn-${i}`, content, priority: 3 + Math.floor((history.length - i) / 2) })),
+      ...history.map((content, i) => ({
+        id: `turn-${i}`,
+        content,
+        priority: 3 + Math.floor((history.length - i) / 2),
+      })),
     ];
   });
   return { user, tier, openTickets, profile, docs, support };

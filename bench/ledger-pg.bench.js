@@ -20,7 +20,9 @@ const TARGET = 0.8;
 const FIXTURES = join(import.meta.dirname, "..", "test", "fixtures", "crs-001");
 
 function mint(count) {
-  const seeds = ["plain", "features_unicode_numbers", "empty_content"].map((n) => readRecordText(readFileSync(join(FIXTURES, `${n}.json`), "utf8")));
+  const seeds = ["plain", "features_unicode_numbers", "empty_content"].map((n) =>
+    readRecordText(readFileSync(join(FIXTURES, `${n}.json`), "utf8")),
+  );
   const start = BigInt(Date.now()) * 1000n - BigInt(count) * 1000n;
   return Array.from({ length: count }, (_, i) => {
     const base = seeds[i % seeds.length];
@@ -49,7 +51,17 @@ export default async function run(options = benchOptions()) {
     log(`ledger-pg: minting ${n * 3} records`);
     const [seqRows, parRows, rawRows] = [mint(n), mint(n), mint(n)];
     const rawSql = `INSERT INTO ${db.ident("raw_ledger")} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text) VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8)`;
-    const rawInsert = (r) => raw.query(rawSql, [r.contextId, r.createdAt, r.contextFunction, r.environment, r.tokenCount, r.recordHash, r.previousContextId, r.canonicalText]);
+    const rawInsert = (r) =>
+      raw.query(rawSql, [
+        r.contextId,
+        r.createdAt,
+        r.contextFunction,
+        r.environment,
+        r.tokenCount,
+        r.recordHash,
+        r.previousContextId,
+        r.canonicalText,
+      ]);
 
     // Alternate fabra and raw record by record (who goes first alternates too), so both see the same server load.
     let fabraMs = 0;
@@ -77,14 +89,16 @@ export default async function run(options = benchOptions()) {
     const { checked, failures } = await verifyLedger(store);
     const verifyMs = performance.now() - t;
     const failed = failures.length;
-    if (checked !== 2 * n || failed !== 0) throw new Error(`verify --all checked ${checked} (expected ${2 * n}), ${failed} failed`);
+    if (checked !== 2 * n || failed !== 0)
+      throw new Error(`verify --all checked ${checked} (expected ${2 * n}), ${failed} failed`);
 
     const fabraRate = (n * 1000) / fabraMs;
     const rawRate = (n * 1000) / rawMs;
     const ratio = round(fabraRate / rawRate, 3);
     return {
       name: "ledger-pg",
-      description: "records/s appended to the Postgres ledger (fabra vs raw pg INSERT, sequential) and verify --all records/s",
+      description:
+        "records/s appended to the Postgres ledger (fabra vs raw pg INSERT, sequential) and verify --all records/s",
       metrics: {
         records: n,
         appendPerSecond: Math.round(fabraRate),

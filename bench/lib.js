@@ -92,12 +92,14 @@ export function benchOptions(overrides = {}) {
 /** Throws unless `result` keeps the bench contract ({ name, description, metrics, ratio, target, pass }). */
 export function checkResult(result, file) {
   const problems = [];
-  if (typeof result !== "object" || result === null) throw new Error(`${file}: run() returned ${String(result)}, not a result object`);
+  if (typeof result !== "object" || result === null)
+    throw new Error(`${file}: run() returned ${String(result)}, not a result object`);
   if (typeof result.name !== "string" || result.name === "") problems.push("`name` must be a non-empty string");
   if (typeof result.description !== "string") problems.push("`description` must be a string");
-  if (typeof result.metrics !== "object" || result.metrics === null || Array.isArray(result.metrics)) problems.push("`metrics` must be an object");
+  if (typeof result.metrics !== "object" || result.metrics === null || Array.isArray(result.metrics))
+    problems.push("`metrics` must be an object");
   if (typeof result.ratio !== "number" || Number.isNaN(result.ratio)) problems.push("`ratio` must be a number");
-  if (typeof result.target !== "string") problems.push("`target` must be a string such as \">= 0.5\"");
+  if (typeof result.target !== "string") problems.push('`target` must be a string such as ">= 0.5"');
   if (typeof result.pass !== "boolean") problems.push("`pass` must be a boolean");
   if (problems.length > 0) throw new Error(`${file}: run() broke the bench contract: ${problems.join("; ")}`);
   return result;
@@ -166,7 +168,10 @@ export function runIfMain(metaUrl, run) {
   run(benchOptions())
     .then((result) => {
       checkResult(result, file);
-      writeResult(file.replace(/\.bench\.js$/, ""), result, { measuredAt: new Date().toISOString(), machine: machine() });
+      writeResult(file.replace(/\.bench\.js$/, ""), result, {
+        measuredAt: new Date().toISOString(),
+        machine: machine(),
+      });
       const verdict = result.pass ? "PASS" : "MISS";
       process.stdout.write(`${result.name}: ${result.description}\n${formatMetrics(result.metrics)}\n`);
       process.stdout.write(`  ratio ${formatNumber(result.ratio)} (target ${result.target}) ${verdict}\n`);

@@ -18,7 +18,11 @@ export default async function run(options = {}) {
   const dir = mkdtempSync(join(tmpdir(), "fabra-bench-mat-"));
   const user = entity("user");
   const score = feature({ entity: user, materialize: true, entities: ids, ttl: "1h" }, (id) => id.length * 1.5);
-  const fabra = await createFabra({ definitions: { user, score }, stores: { offline: { type: "duckdb", path: join(dir, "mat.duckdb") } }, warn: log });
+  const fabra = await createFabra({
+    definitions: { user, score },
+    stores: { offline: { type: "duckdb", path: join(dir, "mat.duckdb") } },
+    warn: log,
+  });
   try {
     const db = fabra.stores.offline.db;
     await db.run(`CREATE TABLE raw_values (feature VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, value_json VARCHAR NOT NULL,
@@ -50,7 +54,8 @@ export default async function run(options = {}) {
     };
     const mine = async () => {
       const [result] = await fabra.materialize({ batchSize, concurrency: 8 });
-      if (result?.status !== "succeeded" || result.written !== entities) throw new Error(`materialize: ${JSON.stringify(result)}`);
+      if (result?.status !== "succeeded" || result.written !== entities)
+        throw new Error(`materialize: ${JSON.stringify(result)}`);
     };
 
     const rounds = quick ? 2 : 3;
@@ -58,15 +63,26 @@ export default async function run(options = {}) {
     const rawMs = [];
     for (let r = 0; r < rounds; r++) {
       log(`materialize: round ${r + 1}/${rounds}`);
-      for (const [fn, into] of r % 2 === 0 ? [[mine, fabraMs], [() => raw(r), rawMs]] : [[() => raw(r), rawMs], [mine, fabraMs]]) {
+      for (const [fn, into] of r % 2 === 0
+        ? [
+            [mine, fabraMs],
+            [() => raw(r), rawMs],
+          ]
+        : [
+            [() => raw(r), rawMs],
+            [mine, fabraMs],
+          ]) {
         globalThis.gc?.();
         const start = performance.now();
         await fn();
         into.push(performance.now() - start);
       }
     }
-    const rows = await db.query("SELECT count(*) AS n, count(DISTINCT run_id) AS runs FROM fabra_feature_values WHERE feature = 'score'");
-    if (Number(rows[0].n) !== entities * rounds || Number(rows[0].runs) !== rounds) throw new Error(`history has ${rows[0].n} rows in ${rows[0].runs} runs`);
+    const rows = await db.query(
+      "SELECT count(*) AS n, count(DISTINCT run_id) AS runs FROM fabra_feature_values WHERE feature = 'score'",
+    );
+    if (Number(rows[0].n) !== entities * rounds || Number(rows[0].runs) !== rounds)
+      throw new Error(`history has ${rows[0].n} rows in ${rows[0].runs} runs`);
     const cached = await fabra.stores.online.get({ feature: "score", entityId: ids[entities - 1] });
     if (!cached) throw new Error("the online cache is missing values");
 

@@ -20,9 +20,20 @@ export default async function run(options = benchOptions()) {
   const user = entity("user");
   const defs = { user };
   const names = ["tier", "plan", "score", "tickets", "region"];
-  names.forEach((n, i) => (defs[n] = feature({ entity: user, ttl: "1h" }, (id) => (i % 2 ? `${n}-${id}` : i + 0.5))));
+  names.forEach((n, i) => {
+    defs[n] = feature({ entity: user, ttl: "1h" }, (id) => (i % 2 ? `${n}-${id}` : i + 0.5));
+  });
   const config = resolveConfig(
-    { config: { stores: { offline: { type: "duckdb", path: join(dir, "fabra.duckdb") }, online: { type: "redis", url: REDIS_URL, keyPrefix: prefix } } }, configPath: null, rootDir: dir },
+    {
+      config: {
+        stores: {
+          offline: { type: "duckdb", path: join(dir, "fabra.duckdb") },
+          online: { type: "redis", url: REDIS_URL, keyPrefix: prefix },
+        },
+      },
+      configPath: null,
+      rootDir: dir,
+    },
     {},
   );
   const fabra = await createFabraFromConfig(config, { objects: [defs], warn: (m) => log(`warning: ${m}`) });
@@ -62,7 +73,8 @@ export default async function run(options = benchOptions()) {
     const ratio = round(percentile(fabraMs, 99) / percentile(rawMs, 99), 3);
     return {
       name: "online",
-      description: "getFeatures (5 features, Redis cache) vs 5 raw GETs pipelined on the same ioredis client; p99 ratio",
+      description:
+        "getFeatures (5 features, Redis cache) vs 5 raw GETs pipelined on the same ioredis client; p99 ratio",
       metrics: {
         iterations,
         fabraP50Ms: m(fabraMs, 50),

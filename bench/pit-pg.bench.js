@@ -39,7 +39,13 @@ export default async function run(options = benchOptions()) {
           const batch = new Array(entities);
           for (let e = 0; e < entities; e++) {
             const at = BASE + k * 30 * DAY + ((e * 7919 + f * 104729) % (20 * DAY));
-            batch[e] = { feature, entityId: `u${e}`, valueJson: f === 0 ? `${(e % 1000) + k}.5` : `"tier_${(e + k) % 4}"`, computedAt: toDatetime(at), runId: `run_${k + 100}` };
+            batch[e] = {
+              feature,
+              entityId: `u${e}`,
+              valueJson: f === 0 ? `${(e % 1000) + k}.5` : `"tier_${(e + k) % 4}"`,
+              computedAt: toDatetime(at),
+              runId: `run_${k + 100}`,
+            };
           }
           await store.writeValues(batch);
           rows += entities;
@@ -55,15 +61,22 @@ export default async function run(options = benchOptions()) {
 
     // Events: random entities at random times across (and before) the history.
     let seed = 42;
-    const next = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32);
+    const next = () => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return seed / 2 ** 32;
+    };
     const entityIds = Array.from({ length: events }, () => `u${Math.floor(next() * entities)}`);
     // Normal-form datetimes, as getTrainingData hands them to the store.
-    const timestamps = Array.from({ length: events }, () => toDatetime(BASE - 10 * DAY + Math.floor(next() * 170 * DAY)));
+    const timestamps = Array.from({ length: events }, () =>
+      toDatetime(BASE - 10 * DAY + Math.floor(next() * 170 * DAY)),
+    );
     const keys = { kind: "keys", entityIds, timestamps };
     const features = FEATURES.map((name) => ({ name }));
 
     const table = admin.ident("fabra_feature_values");
-    const lateral = (k) => `LEFT JOIN LATERAL (SELECT f.value_json FROM ${table} f WHERE f.feature = $${3 + k} AND f.entity_id = e.entity_id AND f.computed_at <= e.ts
+    const lateral = (
+      k,
+    ) => `LEFT JOIN LATERAL (SELECT f.value_json FROM ${table} f WHERE f.feature = $${3 + k} AND f.entity_id = e.entity_id AND f.computed_at <= e.ts
       ORDER BY f.computed_at DESC, f.run_id COLLATE "C" DESC LIMIT 1) h${k} ON TRUE`;
     const rawSql = `SELECT e.i::int AS i, h0.value_json AS v0, h1.value_json AS v1 FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS e(entity_id, ts, i) ${lateral(0)} ${lateral(1)}`;
     const rawRun = async () => {
@@ -78,7 +91,9 @@ export default async function run(options = benchOptions()) {
     const fabraRun = async () => (await store.pointInTime(keys, features)).values;
     // Shared buffers the join touches per (event, feature): index levels + one heap page, whatever the history size.
     const buffersPerProbe = async () => {
-      const [plan] = (await raw.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${rawSql}`, [entityIds, timestamps, ...FEATURES])).rows[0]["QUERY PLAN"];
+      const [plan] = (
+        await raw.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${rawSql}`, [entityIds, timestamps, ...FEATURES])
+      ).rows[0]["QUERY PLAN"];
       const buffers = plan.Plan["Shared Hit Blocks"] + plan.Plan["Shared Read Blocks"];
       return buffers / (events * FEATURES.length);
     };
@@ -88,11 +103,13 @@ export default async function run(options = benchOptions()) {
     let found = 0;
     for (let k = 0; k < FEATURES.length; k++) {
       for (let i = 0; i < events; i++) {
-        if (mine[k][i] !== theirs[k][i]) throw new Error(`pit-pg: event ${i} ${FEATURES[k]}: fabra ${mine[k][i]} vs raw ${theirs[k][i]}`);
+        if (mine[k][i] !== theirs[k][i])
+          throw new Error(`pit-pg: event ${i} ${FEATURES[k]}: fabra ${mine[k][i]} vs raw ${theirs[k][i]}`);
         if (mine[k][i] !== null) found++;
       }
     }
-    if (found === 0 || found === events * FEATURES.length) throw new Error(`pit-pg: degenerate data (${found} values found)`);
+    if (found === 0 || found === events * FEATURES.length)
+      throw new Error(`pit-pg: degenerate data (${found} values found)`);
 
     const time = async (fn) => {
       globalThis.gc?.();
@@ -104,7 +121,16 @@ export default async function run(options = benchOptions()) {
     const rawMs = [];
     for (let r = 0; r < rounds; r++) {
       log(`pit-pg: round ${r + 1}/${rounds}`);
-      for (const [fn, into] of r % 2 === 0 ? [[fabraRun, fabraMs], [rawRun, rawMs]] : [[rawRun, rawMs], [fabraRun, fabraMs]]) into.push(await time(fn));
+      for (const [fn, into] of r % 2 === 0
+        ? [
+            [fabraRun, fabraMs],
+            [rawRun, rawMs],
+          ]
+        : [
+            [rawRun, rawMs],
+            [fabraRun, fabraMs],
+          ])
+        into.push(await time(fn));
     }
 
     const probeBuffers = await buffersPerProbe();
@@ -114,7 +140,10 @@ export default async function run(options = benchOptions()) {
     const grownMs = [];
     for (let r = 0; r < rounds; r++) grownMs.push(await time(fabraRun));
     const after = await fabraRun();
-    for (let k = 0; k < FEATURES.length; k++) for (let i = 0; i < events; i++) if (after[k][i] !== mine[k][i] && mine[k][i] !== null) throw new Error("pit-pg: older values changed an answer");
+    for (let k = 0; k < FEATURES.length; k++)
+      for (let i = 0; i < events; i++)
+        if (after[k][i] !== mine[k][i] && mine[k][i] !== null)
+          throw new Error("pit-pg: older values changed an answer");
 
     const ratio = median(fabraMs) / median(rawMs);
     return {

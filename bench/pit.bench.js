@@ -21,7 +21,11 @@ export default async function run(options = {}) {
   const user = entity("user");
   const defs = { user };
   for (const name of FEATURES) defs[name] = feature({ name, entity: user }, () => null);
-  const fabra = await createFabra({ definitions: defs, stores: { offline: { type: "duckdb", path: join(dir, "pit.duckdb") } }, warn: log });
+  const fabra = await createFabra({
+    definitions: defs,
+    stores: { offline: { type: "duckdb", path: join(dir, "pit.duckdb") } },
+    warn: log,
+  });
   try {
     // ---- setup (not timed against the baseline): history through fabra's own bulk write path
     const base = Date.parse("2025-01-01T00:00:00Z");
@@ -35,7 +39,13 @@ export default async function run(options = {}) {
         for (let e = 0; e < entities; e++) {
           const at = base + k * 30 * day + ((e * 7919 + f * 104729) % (20 * day));
           const valueJson = f === 0 ? `${(e % 1000) + k}.5` : `"tier_${(e + k) % 4}"`;
-          rows[e] = { feature: name, entityId: `u${e}`, valueJson, computedAt: new Date(at).toISOString(), runId: `run_${k}` };
+          rows[e] = {
+            feature: name,
+            entityId: `u${e}`,
+            valueJson,
+            computedAt: new Date(at).toISOString(),
+            runId: `run_${k}`,
+          };
         }
         await fabra.stores.offline.writeValues(rows);
       }
@@ -53,7 +63,12 @@ export default async function run(options = {}) {
     );
 
     const fabraRun = () =>
-      fabra.getTrainingData({ entities: eventsPath, features: FEATURES, entityColumn: "user_id", timestampColumn: "ts" });
+      fabra.getTrainingData({
+        entities: eventsPath,
+        features: FEATURES,
+        entityColumn: "user_id",
+        timestampColumn: "ts",
+      });
     const rawSql = `WITH e AS (SELECT * FROM read_parquet($1)),
       a AS (SELECT entity_id, computed_at, value_json FROM fabra_feature_values WHERE feature = '${FEATURES[0]}'),
       b AS (SELECT entity_id, computed_at, value_json FROM fabra_feature_values WHERE feature = '${FEATURES[1]}')
@@ -68,15 +83,32 @@ export default async function run(options = {}) {
 
     // Secondary: the same events handed over as JS rows (appended to DuckDB by fabra) instead of a file.
     const eventRows = mine.map((row) => ({ user_id: row.user_id, ts: row.ts, label: row.label }));
-    const arrayRun = () => fabra.getTrainingData({ entities: eventRows, features: FEATURES, entityColumn: "user_id", timestampColumn: "ts" });
+    const arrayRun = () =>
+      fabra.getTrainingData({
+        entities: eventRows,
+        features: FEATURES,
+        entityColumn: "user_id",
+        timestampColumn: "ts",
+      });
     const fromArray = await arrayRun();
-    if (fromArray.some((row, i) => row[FEATURES[0]] !== mine[i][FEATURES[0]] || row[FEATURES[1]] !== mine[i][FEATURES[1]])) throw new Error("pit: array input disagrees with file input");
+    if (
+      fromArray.some((row, i) => row[FEATURES[0]] !== mine[i][FEATURES[0]] || row[FEATURES[1]] !== mine[i][FEATURES[1]])
+    )
+      throw new Error("pit: array input disagrees with file input");
 
     const fabraMs = [];
     const rawMs = [];
     const arrayMs = [];
     for (let r = 0; r < rounds; r++) {
-      for (const [fn, into] of r % 2 === 0 ? [[fabraRun, fabraMs], [rawRun, rawMs]] : [[rawRun, rawMs], [fabraRun, fabraMs]]) {
+      for (const [fn, into] of r % 2 === 0
+        ? [
+            [fabraRun, fabraMs],
+            [rawRun, rawMs],
+          ]
+        : [
+            [rawRun, rawMs],
+            [fabraRun, fabraMs],
+          ]) {
         globalThis.gc?.();
         const start = performance.now();
         await fn();
@@ -114,7 +146,8 @@ export default async function run(options = {}) {
 }
 
 function check(mine, raw, events) {
-  if (mine.length !== events || raw.length !== events) throw new Error(`pit: expected ${events} rows, got ${mine.length} and ${raw.length}`);
+  if (mine.length !== events || raw.length !== events)
+    throw new Error(`pit: expected ${events} rows, got ${mine.length} and ${raw.length}`);
   const key = (userId, ts) => `${userId}|${ts}`;
   const expected = new Map();
   for (const r of raw) expected.set(key(r.user_id, r.ts.toISOString().slice(0, 19)), [r[FEATURES[0]], r[FEATURES[1]]]);
@@ -124,7 +157,8 @@ function check(mine, raw, events) {
     if (!want) throw new Error(`pit: event ${r.user_id} at ${r.ts} missing from the raw result`);
     const got = [r[FEATURES[0]], r[FEATURES[1]]].map((v) => (v === null ? null : JSON.stringify(v)));
     const exp = want.map((v) => (v === null ? null : JSON.stringify(JSON.parse(v))));
-    if (got[0] !== exp[0] || got[1] !== exp[1]) throw new Error(`pit: ${r.user_id} at ${r.ts}: fabra ${got} vs raw ${exp}`);
+    if (got[0] !== exp[0] || got[1] !== exp[1])
+      throw new Error(`pit: ${r.user_id} at ${r.ts}: fabra ${got} vs raw ${exp}`);
     if (got[0] === null) nulls++;
   }
   if (nulls === 0 || nulls === events) throw new Error(`pit: degenerate data (${nulls} events before any value)`);

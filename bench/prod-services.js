@@ -3,8 +3,12 @@
 import { randomBytes } from "node:crypto";
 import pg from "pg";
 
-export const POSTGRES_URL = process.env.FABRA_BENCH_POSTGRES_URL ?? process.env.FABRA_TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/test";
-export const REDIS_URL = process.env.FABRA_BENCH_REDIS_URL ?? process.env.FABRA_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
+export const POSTGRES_URL =
+  process.env.FABRA_BENCH_POSTGRES_URL ??
+  process.env.FABRA_TEST_POSTGRES_URL ??
+  "postgres://postgres@127.0.0.1:5432/test";
+export const REDIS_URL =
+  process.env.FABRA_BENCH_REDIS_URL ?? process.env.FABRA_TEST_REDIS_URL ?? "redis://127.0.0.1:6379";
 
 export const uniqueName = (prefix = "fabra_bench") => `${prefix}_${randomBytes(5).toString("hex")}`;
 

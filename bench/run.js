@@ -31,7 +31,16 @@ import { spawn } from "node:child_process";
 import { readdirSync } from "node:fs";
 import { join, relative } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { BENCH_DIR, benchOptions, checkResult, describeMachine, formatMetrics, formatNumber, machine, writeResult } from "./lib.js";
+import {
+  BENCH_DIR,
+  benchOptions,
+  checkResult,
+  describeMachine,
+  formatMetrics,
+  formatNumber,
+  machine,
+  writeResult,
+} from "./lib.js";
 
 const SUFFIX = ".bench.js";
 
@@ -68,10 +77,12 @@ function usage(problem) {
 // ------------------------------------------------------------------ child: run one bench, send its result
 
 async function child(file, quick) {
-  const send = (message) => new Promise((resolve, reject) => process.send(message, (err) => (err ? reject(err) : resolve())));
+  const send = (message) =>
+    new Promise((resolve, reject) => process.send(message, (err) => (err ? reject(err) : resolve())));
   try {
     const mod = await import(pathToFileURL(file).href);
-    if (typeof mod.default !== "function") throw new Error(`${relative(process.cwd(), file)} has no default export run(options)`);
+    if (typeof mod.default !== "function")
+      throw new Error(`${relative(process.cwd(), file)} has no default export run(options)`);
     const result = checkResult(await mod.default(benchOptions({ quick })), relative(process.cwd(), file));
     await send({ result });
   } catch (err) {
@@ -84,7 +95,13 @@ async function child(file, quick) {
 
 function runChild(bench, flags) {
   return new Promise((resolve) => {
-    const args = ["--expose-gc", fileURLToPath(import.meta.url), "--child", bench.file, ...(flags.quick ? ["--quick"] : [])];
+    const args = [
+      "--expose-gc",
+      fileURLToPath(import.meta.url),
+      "--child",
+      bench.file,
+      ...(flags.quick ? ["--quick"] : []),
+    ];
     const proc = spawn(process.execPath, args, { stdio: ["ignore", "inherit", "inherit", "ipc"] });
     let result = null;
     let failure = null;
@@ -117,7 +134,8 @@ function table(rows) {
       : [r.name, "-", "-", "CRASH", r.seconds.toFixed(1)],
   );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells) => cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  const line = (cells) =>
+    cells.map((c, i) => (i === 0 || i === 2 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   return [line(head), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
 }
 
@@ -131,7 +149,8 @@ async function main() {
     return;
   }
   const unknown = names.filter((n) => !all.some((b) => b.name === n));
-  if (unknown.length > 0) usage(`no such bench: ${unknown.join(", ")} (have: ${all.map((b) => b.name).join(", ") || "none"})`);
+  if (unknown.length > 0)
+    usage(`no such bench: ${unknown.join(", ")} (have: ${all.map((b) => b.name).join(", ") || "none"})`);
   const chosen = names.length > 0 ? all.filter((b) => names.includes(b.name)) : all;
   process.stdout.write(`fabra benchmarks${flags.quick ? " (quick)" : ""} on ${describeMachine()}\n\n`);
 
@@ -145,9 +164,16 @@ async function main() {
     if (result) {
       const after = machine();
       const where = { ...after, loadAverage1m: Math.max(before.loadAverage1m, after.loadAverage1m) };
-      const path = writeResult(bench.name, result, { measuredAt: new Date().toISOString(), machine: where, quick: flags.quick, seconds });
+      const path = writeResult(bench.name, result, {
+        measuredAt: new Date().toISOString(),
+        machine: where,
+        quick: flags.quick,
+        seconds,
+      });
       process.stdout.write(`  ${result.description}\n${formatMetrics(result.metrics)}\n`);
-      process.stdout.write(`  ratio ${formatNumber(result.ratio)} (target ${result.target}) ${result.pass ? "PASS" : "MISS"}, load ${where.loadAverage1m} → ${relative(process.cwd(), path)}\n\n`);
+      process.stdout.write(
+        `  ratio ${formatNumber(result.ratio)} (target ${result.target}) ${result.pass ? "PASS" : "MISS"}, load ${where.loadAverage1m} → ${relative(process.cwd(), path)}\n\n`,
+      );
     } else {
       process.stdout.write(`  CRASHED: ${error}\n\n`);
     }

@@ -47,9 +47,19 @@ async function serveChild() {
     });
     await fabra.index.add("kb", [
       { id: "reset", content: "To reset your password open the sign-in page and choose Forgot password." },
-      { id: "limits", content: "The API allows 600 requests per minute on the Pro plan; over it, requests get HTTP 429." },
+      {
+        id: "limits",
+        content: "The API allows 600 requests per minute on the Pro plan; over it, requests get HTTP 429.",
+      },
     ]);
-    const server = await startServer({ runtime: fabra, host: "127.0.0.1", port: 0, bodyLimit: 1 << 20, apiKeys, log: () => {} });
+    const server = await startServer({
+      runtime: fabra,
+      host: "127.0.0.1",
+      port: 0,
+      bodyLimit: 1 << 20,
+      apiKeys,
+      log: () => {},
+    });
     return { fabra, server };
   };
   // Local mode as configured by default (no API keys: loopback clients only), and the same with an API key.
@@ -58,8 +68,17 @@ async function serveChild() {
 
   // The bare route answers with the same payload a feature read returns, without fabra in between.
   const bareApp = new Hono();
-  const payload = { name: "userTier", entity_id: "u_1", value: "enterprise", as_of: "2026-03-01T09:15:02.123000Z", freshness_ms: 0, served_from: "cache" };
-  bareApp.get("/bare/:name", (c) => c.json({ ...payload, name: c.req.param("name"), entity_id: c.req.query("entity_id") }));
+  const payload = {
+    name: "userTier",
+    entity_id: "u_1",
+    value: "enterprise",
+    as_of: "2026-03-01T09:15:02.123000Z",
+    freshness_ms: 0,
+    served_from: "cache",
+  };
+  bareApp.get("/bare/:name", (c) =>
+    c.json({ ...payload, name: c.req.param("name"), entity_id: c.req.query("entity_id") }),
+  );
   const bare = createServer(getRequestListener(bareApp.fetch));
   await new Promise((resolve) => bare.listen(0, "127.0.0.1", resolve));
 
@@ -86,9 +105,17 @@ function ask(child, message) {
 
 async function load(child, url, { duration, connections, method = "GET", body, headers = {} }) {
   const before = (await ask(child, "cpu")).cpu;
-  const result = await autocannon({ url, method, body, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) }, duration, connections });
+  const result = await autocannon({
+    url,
+    method,
+    body,
+    headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) },
+    duration,
+    connections,
+  });
   const after = (await ask(child, "cpu")).cpu;
-  if (result.non2xx > 0 || result.errors > 0) throw new Error(`${method} ${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
+  if (result.non2xx > 0 || result.errors > 0)
+    throw new Error(`${method} ${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors`);
   const cpuUs = after.user - before.user + after.system - before.system;
   return {
     req_per_s: Math.round(result.requests.average),
@@ -114,7 +141,10 @@ export default async function run(options = {}) {
     const featureUrl = `${urls.fabra}/v1/features/userTier?entity_id=u_1`;
     const keyedUrl = `${urls.keyed}/v1/features/userTier?entity_id=u_1`;
     const bareUrl = `${urls.bare}/bare/userTier?entity_id=u_1`;
-    for (const [url, headers] of [[featureUrl, {}], [keyedUrl, auth]]) {
+    for (const [url, headers] of [
+      [featureUrl, {}],
+      [keyedUrl, auth],
+    ]) {
       const warm = await fetch(url, { headers }); // computed once; every measured read is a cache hit
       if (warm.status !== 200) throw new Error(`warm-up read failed: HTTP ${warm.status}`);
       const check = await (await fetch(url, { headers })).json();
@@ -131,7 +161,13 @@ export default async function run(options = {}) {
       const bare = await load(child, bareUrl, { duration, connections });
       const feature = await load(child, featureUrl, { duration, connections });
       const withKey = await load(child, keyedUrl, { duration, connections, headers: auth });
-      rounds.push({ bare, feature, withKey, ratio: feature.req_per_s / bare.req_per_s, keyedRatio: withKey.req_per_s / bare.req_per_s });
+      rounds.push({
+        bare,
+        feature,
+        withKey,
+        ratio: feature.req_per_s / bare.req_per_s,
+        keyedRatio: withKey.req_per_s / bare.req_per_s,
+      });
     }
     rounds.sort((x, y) => x.ratio - y.ratio);
     const median = rounds[Math.floor(rounds.length / 2)];

@@ -21,7 +21,8 @@ function spawnTimed(args, cwd, env) {
   const start = now();
   const res = spawnSync(process.execPath, args, { cwd, env, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   const ms = now() - start;
-  if (res.status !== 0) throw new Error(`node ${args.join(" ")} exited ${res.status ?? res.signal}: ${res.stderr || res.stdout}`);
+  if (res.status !== 0)
+    throw new Error(`node ${args.join(" ")} exited ${res.status ?? res.signal}: ${res.stderr || res.stdout}`);
   return { ms, stdout: res.stdout };
 }
 
@@ -35,7 +36,8 @@ export default async function run(options) {
     const runArgs = [BIN, "context", "run", "greetingContext", "--input", "userId=u_1", "--input", "message=hi"];
     const first = spawnTimed([...runArgs, "--json"], project, env);
     const id = JSON.parse(first.stdout).context_id;
-    if (typeof id !== "string") throw new Error(`context run --json printed no context_id: ${first.stdout.slice(0, 200)}`);
+    if (typeof id !== "string")
+      throw new Error(`context run --json printed no context_id: ${first.stdout.slice(0, 200)}`);
     options.log(`project in ${project}, record ${id} (first context run ${first.ms.toFixed(0)} ms)`);
 
     const commands = [
@@ -69,11 +71,14 @@ export default async function run(options) {
       metrics[`${c.key}Target`] = `<= ${c.target}`;
       worst = Math.max(worst, ratio / c.target);
       if (ratio > c.target) pass = false;
-      options.log(`${c.args.slice(1).join(" ")}: ${ms.toFixed(0)} ms = ${ratio.toFixed(2)}× node (target ${c.target}×)`);
+      options.log(
+        `${c.args.slice(1).join(" ")}: ${ms.toFixed(0)} ms = ${ratio.toFixed(2)}× node (target ${c.target}×)`,
+      );
     }
     return {
       name: "startup",
-      description: "CLI wall time ÷ `node -e 0` (medians); ratio = the worst command's ratio ÷ its target (version/help 3, verify/show 6, run 10)",
+      description:
+        "CLI wall time ÷ `node -e 0` (medians); ratio = the worst command's ratio ÷ its target (version/help 3, verify/show 6, run 10)",
       metrics,
       ratio: round(worst),
       target: "<= 1",

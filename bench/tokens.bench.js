@@ -12,7 +12,8 @@ function texts(quick) {
   const text = corpus(21);
   const out = [];
   for (let i = 0; i < 200; i++) out.push(text(5 + (i % 40)));
-  for (let i = 0; i < 40; i++) out.push(text(150 + i * 5) + (i % 4 === 0 ? " Grüße aus Köln 👋🏽 — 東京でのサポート ✓" : ""));
+  for (let i = 0; i < 40; i++)
+    out.push(text(150 + i * 5) + (i % 4 === 0 ? " Grüße aus Köln 👋🏽 — 東京でのサポート ✓" : ""));
   for (let i = 0; i < (quick ? 2 : 6); i++) out.push(text(4000));
   return out;
 }
@@ -63,9 +64,12 @@ export default async function run(options) {
     const count = (t) => countTokens(t, model);
     compare(encode, count, list, 2); // warm-up: JIT, both encoders loaded
     const r = compare(encode, count, list, rounds);
-    if (r.tokens.fabra !== r.tokens.tiktoken) throw new Error(`${label}: fabra counted ${r.tokens.fabra} tokens, tiktoken ${r.tokens.tiktoken}`);
+    if (r.tokens.fabra !== r.tokens.tiktoken)
+      throw new Error(`${label}: fabra counted ${r.tokens.fabra} tokens, tiktoken ${r.tokens.tiktoken}`);
     const ratio = r.ratio;
-    options.log(`${label}: ${r.tokens.fabra} tokens per pass, tiktoken ${r.tiktokenMs.toFixed(1)} ms, fabra ${r.fabraMs.toFixed(1)} ms (medians)`);
+    options.log(
+      `${label}: ${r.tokens.fabra} tokens per pass, tiktoken ${r.tiktokenMs.toFixed(1)} ms, fabra ${r.fabraMs.toFixed(1)} ms (medians)`,
+    );
     metrics[`${label}Tokens`] = r.tokens.fabra;
     metrics[`${label}TiktokenTokensPerSecond`] = Math.round((r.tokens.tiktoken * 1000) / r.tiktokenMs);
     metrics[`${label}FabraTokensPerSecond`] = Math.round((r.tokens.fabra * 1000) / r.fabraMs);
@@ -75,7 +79,8 @@ export default async function run(options) {
   }
   return {
     name: "tokens",
-    description: "tokens/s of fabra's countTokens vs tiktoken encode_ordinary called directly (worse of cl100k_base, o200k_base)",
+    description:
+      "tokens/s of fabra's countTokens vs tiktoken encode_ordinary called directly (worse of cl100k_base, o200k_base)",
     metrics,
     ratio: round(worst),
     target: `>= ${TARGET}`,

@@ -80,7 +80,19 @@ export default async function run(options = benchOptions()) {
     const store = await openPgVector(target, DIMS);
     if (store.mode !== "pgvector") throw new Error(`expected pgvector mode, got ${store.mode}`);
     const memory = openMemory(DIMS);
-    await memory.upsert("kb", embeddings.map((embedding, i) => ({ chunkId: `c${i}`, documentId: "d", content: "", contentHash: "", sourceUrl: null, indexedAt: "2025-01-01T00:00:00Z", tokenCount: 1, embedding })));
+    await memory.upsert(
+      "kb",
+      embeddings.map((embedding, i) => ({
+        chunkId: `c${i}`,
+        documentId: "d",
+        content: "",
+        contentHash: "",
+        sourceUrl: null,
+        indexedAt: "2025-01-01T00:00:00Z",
+        tokenCount: 1,
+        embedding,
+      })),
+    );
 
     const exactSql = `SELECT chunk_id FROM fabra_chunks WHERE index_name = 'kb' ORDER BY embedding::vector(${DIMS}) <=> $1::real[]::vector(${DIMS}) LIMIT 10`;
     const hnswMs = [];

@@ -19,7 +19,9 @@ import { collectGarbage, median, now, round, runIfMain, tempDir } from "./lib.js
 const TARGET = 0.5;
 
 /** Raw sha256 of a string's UTF-8 bytes (or of bytes), the fastest way node offers (one-shot crypto.hash on node >= 20.12). */
-const rawSha256 = crypto.hash ? (data) => crypto.hash("sha256", data, "hex") : (data) => crypto.createHash("sha256").update(data).digest("hex");
+const rawSha256 = crypto.hash
+  ? (data) => crypto.hash("sha256", data, "hex")
+  : (data) => crypto.createHash("sha256").update(data).digest("hex");
 
 /**
  * A ledger of `count` realistic records: `seeds` assembled by the engine (3 features, 5 retrieved chunks with
@@ -30,7 +32,8 @@ export async function buildLedger(path, count, log) {
   const seeds = [];
   const asks = queries(Math.min(count, 200));
   try {
-    for (let i = 0; i < asks.length; i++) seeds.push((await defs.support({ userId: `user-${i}`, query: asks[i] })).record);
+    for (let i = 0; i < asks.length; i++)
+      seeds.push((await defs.support({ userId: `user-${i}`, query: asks[i] })).record);
     log(`${seeds.length} records assembled by the engine; minting ${count - seeds.length} more`);
     const start = Date.now() * 1000 - count * 1000;
     for (let i = seeds.length; i < count; i++) {
@@ -61,7 +64,8 @@ async function verifyAll(records, count) {
   const start = now();
   const { checked, failures } = await verifyLedger(records, {});
   const ms = now() - start;
-  if (failures.length > 0) throw new Error(`${failures.length} of ${checked} records failed verification; the bench ledger is broken`);
+  if (failures.length > 0)
+    throw new Error(`${failures.length} of ${checked} records failed verification; the bench ledger is broken`);
   if (checked !== count) throw new Error(`verified ${checked} records, expected ${count}`);
   return { ms, cpu: cpuMs(cpu) };
 }
@@ -104,7 +108,17 @@ export default async function run(options) {
       const sha = () => {
         for (const t of texts) rawSha256(t);
       };
-      const t = { verify: [], verifyCpu: [], sha: [], shaCpu: [], scan: [], sha2: [], shaBytes: [], inMemory: [], hashOnly: [] };
+      const t = {
+        verify: [],
+        verifyCpu: [],
+        sha: [],
+        shaCpu: [],
+        scan: [],
+        sha2: [],
+        shaBytes: [],
+        inMemory: [],
+        hashOnly: [],
+      };
 
       // 1. End to end, as a long `verify --all` runs: the process holds nothing else of size but the baseline's texts
       //    (data kept for the in-memory passes would make every garbage collection of the verification dearer), and
@@ -141,7 +155,8 @@ export default async function run(options) {
         }
       };
       const inMemory = () => {
-        for (const row of raw) if (!verifyRawLedgerRow(row, {}).ok) throw new Error(`${row.contextId} failed verification`);
+        for (const row of raw)
+          if (!verifyRawLedgerRow(row, {}).ok) throw new Error(`${row.contextId} failed verification`);
       };
       inMemory();
       shaBytes();

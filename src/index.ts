@@ -9,7 +9,13 @@ export type { FeatureValue } from "./engine/runtime.js";
 export type { Ledger, RecordRef } from "./engine/ledger/ledger.js";
 export type { TrainingDataOptions } from "./engine/features/training-data.js";
 export type { MaterializeOptions, FeatureRunResult } from "./engine/features/materialize.js";
-export { startScheduler, type Scheduler, type SchedulerOptions, type SchedulerEvent, type JobStatus } from "./engine/features/schedule.js";
+export {
+  startScheduler,
+  type Scheduler,
+  type SchedulerOptions,
+  type SchedulerEvent,
+  type JobStatus,
+} from "./engine/features/schedule.js";
 export { defineConfig, type FabraConfig } from "./config/schema.js";
 export { FabraError, type FabraErrorCode } from "./errors.js";
 export {

@@ -137,7 +137,10 @@ export const replayShape = z.object({
   record_hash: z.string(),
   persisted: z.boolean(),
   // Already snake_case and display-only: taken as the server computed it.
-  diff: z.custom<RecordDiff>((v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string", "a record diff"),
+  diff: z.custom<RecordDiff>(
+    (v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string",
+    "a record diff",
+  ),
 });
 /** What the CLI renders: the replay as the server (or this process) computed it. */
 export type ReplayJson = z.output<typeof replayShape>;

@@ -19,11 +19,25 @@ export type FeatureValueLike = Omit<FeatureValue, "source"> & { source: string }
 
 /** A feature value with its provenance; `served_from` is cache, computed, fallback or history. */
 export function featureValueJson(v: FeatureValueLike): FeatureValueJson {
-  return { name: v.name, entity_id: v.entityId, value: v.value, as_of: v.asOf, freshness_ms: v.freshnessMs, served_from: v.source };
+  return {
+    name: v.name,
+    entity_id: v.entityId,
+    value: v.value,
+    as_of: v.asOf,
+    freshness_ms: v.freshnessMs,
+    served_from: v.source,
+  };
 }
 
 export function featureValueFromJson(json: FeatureValueJson): FeatureValueLike {
-  return { name: json.name, entityId: json.entity_id, value: json.value, asOf: json.as_of, freshnessMs: json.freshness_ms, source: json.served_from };
+  return {
+    name: json.name,
+    entityId: json.entity_id,
+    value: json.value,
+    asOf: json.as_of,
+    freshnessMs: json.freshness_ms,
+    source: json.served_from,
+  };
 }
 
 export const materializationRunShape = z.object({

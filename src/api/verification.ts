@@ -26,7 +26,12 @@ export function verificationJson(v: VerifyResult): VerificationJson {
 }
 
 export function verificationFromJson(json: VerificationJson): VerifyResult {
-  return { contextId: json.context_id, ok: json.ok, checks: json.checks.map(check), failed: json.failed === null ? null : check(json.failed) };
+  return {
+    contextId: json.context_id,
+    ok: json.ok,
+    checks: json.checks.map(check),
+    failed: json.failed === null ? null : check(json.failed),
+  };
 }
 
 /** A check without an absent `skipped` key, as the verifier builds it. */
@@ -38,12 +43,19 @@ function check(c: z.output<typeof verifyCheckShape>): VerifyCheck {
 export const comparisonShape = z.object({
   verified: z.boolean(),
   verification: z.object({ a: verificationShape, b: verificationShape }),
-  diff: z.custom<RecordDiff>((v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string", "a record diff"),
+  diff: z.custom<RecordDiff>(
+    (v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string",
+    "a record diff",
+  ),
 });
 export type ComparisonJson = z.output<typeof comparisonShape>;
 
 export function comparisonJson(c: Comparison): ComparisonJson {
-  return { verified: c.verified, verification: { a: verificationJson(c.verification.a), b: verificationJson(c.verification.b) }, diff: c.diff };
+  return {
+    verified: c.verified,
+    verification: { a: verificationJson(c.verification.a), b: verificationJson(c.verification.b) },
+    diff: c.diff,
+  };
 }
 
 export function comparisonFromJson(json: ComparisonJson): Comparison {

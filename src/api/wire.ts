@@ -16,7 +16,11 @@ export function parseShape<S extends z.ZodType>(shape: S, value: unknown, what: 
   if (parsed.success) return parsed.data;
   const issue = parsed.error.issues[0];
   const at = issue && issue.path.length > 0 ? ` at ${issue.path.map(String).join(".")}` : "";
-  throw new FabraError("STORE_UNAVAILABLE", `${what} is not what this fabra expects${at}: ${issue?.message ?? "unreadable"}`, {
-    hint: "Is that server running the same fabra version as this command? Compare `fabra --version` with its /health.",
-  });
+  throw new FabraError(
+    "STORE_UNAVAILABLE",
+    `${what} is not what this fabra expects${at}: ${issue?.message ?? "unreadable"}`,
+    {
+      hint: "Is that server running the same fabra version as this command? Compare `fabra --version` with its /health.",
+    },
+  );
 }

@@ -28,7 +28,9 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
   } catch (err) {
     return { ok: false, config: null, checks: [failedCheck("config", err)] };
   }
-  const checks: Check[] = [{ name: "config", state: "ok", detail: config.configPath ?? "no config file: defaults (local mode)" }];
+  const checks: Check[] = [
+    { name: "config", state: "ok", detail: config.configPath ?? "no config file: defaults (local mode)" },
+  ];
   checks.push(checkSigning(config));
   checks.push(...(await checkDefinitions(config)));
 
@@ -50,7 +52,13 @@ async function checkDefinitions(config: ResolvedConfig): Promise<Check[]> {
     const defs = await loadDefinitionModules(config.definitions);
     const problems = definitionProblems(defs);
     if (problems.length > 0) return problems.map((p) => failedCheck("definitions", p));
-    return [{ name: "definitions", state: "ok", detail: `${defs.features.size} features, ${defs.retrievers.size} retrievers, ${defs.contexts.size} contexts` }];
+    return [
+      {
+        name: "definitions",
+        state: "ok",
+        detail: `${defs.features.size} features, ${defs.retrievers.size} retrievers, ${defs.contexts.size} contexts`,
+      },
+    ];
   } catch (err) {
     return [failedCheck("definitions", err)];
   }
@@ -62,10 +70,21 @@ function checkSigning(config: ResolvedConfig): Check {
     const { mode, key } = signingSettings(config);
     if (mode === "off") {
       return key
-        ? { name: "signing", state: "warn", detail: "off, although FABRA_SIGNING_KEY is set: records are not signed", fix: "Set FABRA_SIGNATURE_MODE=optional (or required) to sign records, or unset FABRA_SIGNING_KEY." }
+        ? {
+            name: "signing",
+            state: "warn",
+            detail: "off, although FABRA_SIGNING_KEY is set: records are not signed",
+            fix: "Set FABRA_SIGNATURE_MODE=optional (or required) to sign records, or unset FABRA_SIGNING_KEY.",
+          }
         : { name: "signing", state: "ok", detail: "off: records are not signed" };
     }
-    return { name: "signing", state: "ok", detail: key ? `${mode}: records are signed with key ${key.id}` : `${mode}: no FABRA_SIGNING_KEY, so records are not signed` };
+    return {
+      name: "signing",
+      state: "ok",
+      detail: key
+        ? `${mode}: records are signed with key ${key.id}`
+        : `${mode}: no FABRA_SIGNING_KEY, so records are not signed`,
+    };
   } catch (err) {
     return failedCheck("signing", err);
   }

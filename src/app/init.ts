@@ -43,7 +43,9 @@ export interface InitResult {
 export async function initProject(opts: InitOptions): Promise<InitResult> {
   const template = (opts.template ?? "rag") as TemplateName;
   if (!TEMPLATES.includes(template)) {
-    throw new FabraError("INVALID_ARGUMENT", `Unknown template "${opts.template}"`, { hint: `Use --template ${TEMPLATES.join(" or --template ")}.` });
+    throw new FabraError("INVALID_ARGUMENT", `Unknown template "${opts.template}"`, {
+      hint: `Use --template ${TEMPLATES.join(" or --template ")}.`,
+    });
   }
   const dir = resolve(opts.dir);
   await checkProjectDir(dir);
@@ -84,12 +86,16 @@ async function checkProjectDir(dir: string): Promise<void> {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if ((code === "ENOENT" || code === "ENOTDIR") && dirname(p) !== p) continue;
-      throw new FabraError("FILE_UNWRITABLE", `Cannot create the project in ${dir}: ${(err as Error).message}`, { hint: "Choose another directory for the project." });
+      throw new FabraError("FILE_UNWRITABLE", `Cannot create the project in ${dir}: ${(err as Error).message}`, {
+        hint: "Choose another directory for the project.",
+      });
     }
     if (info.isDirectory()) return;
     throw new FabraError(
       "FILE_EXISTS",
-      p === dir ? `${dir} exists and is not a directory` : `Cannot create the project in ${dir}: ${p} is a file, not a directory`,
+      p === dir
+        ? `${dir} exists and is not a directory`
+        : `Cannot create the project in ${dir}: ${p} is a file, not a directory`,
       { hint: "Choose another directory for the project." },
     );
   }

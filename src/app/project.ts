@@ -28,10 +28,16 @@ export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConf
  * Runs `fn` with the project's ledger (for ledger-only commands: no definitions loaded, no other store opened). Its
  * store opens on first use (verifying record files needs none) and is closed afterwards whatever happens.
  */
-export async function withLedger<T>(opts: ProjectOptions, fn: (ledger: Ledger, config: ResolvedConfig) => Promise<T>): Promise<T> {
+export async function withLedger<T>(
+  opts: ProjectOptions,
+  fn: (ledger: Ledger, config: ResolvedConfig) => Promise<T>,
+): Promise<T> {
   const config = await resolveProject(opts);
   let opened: Promise<RecordStore> | null = null;
-  const ledger = new Ledger({ records: () => (opened ??= openLedgerStore(config)), signing: () => verificationSigning(config.signing) });
+  const ledger = new Ledger({
+    records: () => (opened ??= openLedgerStore(config)),
+    signing: () => verificationSigning(config.signing),
+  });
   try {
     return await fn(ledger, config);
   } finally {
@@ -41,11 +47,18 @@ export async function withLedger<T>(opts: ProjectOptions, fn: (ledger: Ledger, c
 }
 
 /** Runs `fn` with the whole runtime (definitions loaded, all stores open), and closes it afterwards. */
-export async function withFabra<T>(opts: ProjectOptions, fn: (fabra: FabraRuntime, config: ResolvedConfig) => Promise<T>): Promise<T> {
+export async function withFabra<T>(
+  opts: ProjectOptions,
+  fn: (fabra: FabraRuntime, config: ResolvedConfig) => Promise<T>,
+): Promise<T> {
   return withFabraOrServer(opts, fn, async (_client, _config, server) => {
-    throw new FabraError("LEDGER_LOCKED", `The ledger file is held by a fabra server (PID ${server.pid}) at ${server.url}`, {
-      hint: "This command needs the file itself: stop the server (Ctrl-C / SIGTERM) first, or use its HTTP API. `fabra context show|list|verify|diff|export|import|replay|run` work through it.",
-    });
+    throw new FabraError(
+      "LEDGER_LOCKED",
+      `The ledger file is held by a fabra server (PID ${server.pid}) at ${server.url}`,
+      {
+        hint: "This command needs the file itself: stop the server (Ctrl-C / SIGTERM) first, or use its HTTP API. `fabra context show|list|verify|diff|export|import|replay|run` work through it.",
+      },
+    );
   });
 }
 

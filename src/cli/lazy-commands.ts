@@ -35,7 +35,11 @@ export const lazyHelp: Partial<Help> = {
  * `args` are the command-line words after `parent`'s own name. The value of an option of `parent` or of a command
  * above it (`-c path`, which commander accepts after a sub-command's name too) is not taken for a command name.
  */
-export async function addLazyCommands(parent: Command, commands: readonly LazyCommand[], args: readonly string[]): Promise<void> {
+export async function addLazyCommands(
+  parent: Command,
+  commands: readonly LazyCommand[],
+  args: readonly string[],
+): Promise<void> {
   const words = operands(args, optionsWithValue(parent));
   const start = words[0]?.word === "help" ? 1 : 0;
   const selected = words[start];
@@ -68,7 +72,8 @@ function addStub(parent: Command, command: LazyCommand): void {
 function optionsWithValue(cmd: Command): string[] {
   const flags: string[] = [];
   for (let c: Command | null = cmd; c; c = c.parent) {
-    for (const option of c.options) if (option.required || option.optional) flags.push(...[option.short, option.long].filter((f) => f !== undefined));
+    for (const option of c.options)
+      if (option.required || option.optional) flags.push(...[option.short, option.long].filter((f) => f !== undefined));
   }
   return flags;
 }

@@ -37,6 +37,9 @@ async function reportError(err: unknown): Promise<number> {
   const message = err instanceof Error ? err.message : String(err);
   process.stderr.write(`${chalk.red("✗")} Internal error: ${message}\n`);
   if (debugEnabled() && err instanceof Error) process.stderr.write(`${err.stack ?? ""}\n`);
-  else process.stderr.write(`  ${chalk.dim("hint:")} this is a bug in fabra; re-run with FABRA_DEBUG=1 for the stack trace and report it.\n`);
+  else
+    process.stderr.write(
+      `  ${chalk.dim("hint:")} this is a bug in fabra; re-run with FABRA_DEBUG=1 for the stack trace and report it.\n`,
+    );
   return exitCodeFor(err);
 }

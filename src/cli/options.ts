@@ -20,11 +20,17 @@ export function parseFormat<T extends string>(value: string | undefined, allowed
 }
 
 /** The output format from `--format` and its alias `--json` (given together, they must agree). */
-export function outputFormat<T extends string>(flags: { format?: string; json?: boolean }, allowed: readonly T[], fallback: T): T {
+export function outputFormat<T extends string>(
+  flags: { format?: string; json?: boolean },
+  allowed: readonly T[],
+  fallback: T,
+): T {
   const format = parseFormat(flags.format, allowed, fallback);
   if (flags.json === true) {
     if (flags.format !== undefined && flags.format !== "json") {
-      throw new FabraError("INVALID_ARGUMENT", `--json and --format ${flags.format} contradict each other`, { hint: "Give one of them." });
+      throw new FabraError("INVALID_ARGUMENT", `--json and --format ${flags.format} contradict each other`, {
+        hint: "Give one of them.",
+      });
     }
     return "json" as T;
   }
@@ -34,7 +40,9 @@ export function outputFormat<T extends string>(flags: { format?: string; json?: 
 export function parsePositiveInt(value: string, flag: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
-    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a positive whole number`, { hint: `Use e.g. ${flag} 20.` });
+    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a positive whole number`, {
+      hint: `Use e.g. ${flag} 20.`,
+    });
   }
   return n;
 }
@@ -44,9 +52,13 @@ export function parseDurationFlag(value: string, flag: string, minMs = 1): numbe
   const text = value.trim();
   const ms = /^\d+$/.test(text) ? Number(text) : isDuration(text) ? parseDuration(text, flag) : NaN;
   if (!Number.isSafeInteger(ms) || ms < minMs) {
-    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a duration${Number.isNaN(ms) ? "" : ` of at least ${minMs}ms`}`, {
-      hint: `Use e.g. ${flag} 10s (units: ms, s, m, h, d; a plain number is milliseconds).`,
-    });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      `${flag} ${JSON.stringify(value)} is not a duration${Number.isNaN(ms) ? "" : ` of at least ${minMs}ms`}`,
+      {
+        hint: `Use e.g. ${flag} 10s (units: ms, s, m, h, d; a plain number is milliseconds).`,
+      },
+    );
   }
   return ms;
 }

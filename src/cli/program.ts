@@ -43,7 +43,8 @@ export const COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "materialize [options] [features...]",
-    description: "Compute features for their entities into history and the online cache (default: every feature with materialize: true)",
+    description:
+      "Compute features for their entities into history and the online cache (default: every feature with materialize: true)",
     load: async () => (await import("./commands/materialize.js")).registerMaterialize,
   },
   {
@@ -58,7 +59,8 @@ export const COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "serve [options]",
-    description: "Serve features, context assembly and the record ledger over HTTP (GET /openapi.json lists the routes)",
+    description:
+      "Serve features, context assembly and the record ledger over HTTP (GET /openapi.json lists the routes)",
     load: async () => (await import("./commands/serve.js")).registerServe,
   },
 ];
@@ -68,7 +70,10 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
   const program = new Command("fabra")
     .description("Context Records for AI applications: every assembled context recorded, hash-verified and replayable.")
     .version(fabraVersion(), "-v, --version")
-    .option("-c, --config <path>", "config file (default: fabra.config.ts|js|json or .fabrarc found from the current directory up)")
+    .option(
+      "-c, --config <path>",
+      "config file (default: fabra.config.ts|js|json or .fabrarc found from the current directory up)",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureHelp(lazyHelp)

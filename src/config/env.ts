@@ -11,6 +11,8 @@ export function noColorRequested(env: NodeJS.ProcessEnv = process.env): boolean 
 
 /** The server's API keys: FABRA_API_KEYS (comma-separated) and FABRA_API_KEY (the original's single key), deduplicated. */
 export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const keys = [...(env.FABRA_API_KEYS ?? "").split(","), env.FABRA_API_KEY ?? ""].map((k) => k.trim()).filter((k) => k !== "");
+  const keys = [...(env.FABRA_API_KEYS ?? "").split(","), env.FABRA_API_KEY ?? ""]
+    .map((k) => k.trim())
+    .filter((k) => k !== "");
   return [...new Set(keys)];
 }

@@ -81,7 +81,10 @@ const loadModule: Loader = async (filepath) => {
   } catch (err) {
     // The same loader as definition modules; the error is about the config here.
     if (err instanceof FabraError && err.code === "INVALID_DEFINITION") {
-      throw new FabraError("INVALID_CONFIG", err.message, { hint: "Fix the error in the config file.", cause: err.cause });
+      throw new FabraError("INVALID_CONFIG", err.message, {
+        hint: "Fix the error in the config file.",
+        cause: err.cause,
+      });
     }
     throw err;
   }
@@ -97,13 +100,16 @@ export async function loadConfig(opts: { cwd: string; configPath?: string | unde
     if (opts.configPath !== undefined) {
       const path = resolve(opts.cwd, opts.configPath);
       if (!existsSync(path)) {
-        throw new FabraError("FILE_NOT_FOUND", `Config file ${opts.configPath} does not exist`, { hint: "Check --config, or run `fabra init` to create one." });
+        throw new FabraError("FILE_NOT_FOUND", `Config file ${opts.configPath} does not exist`, {
+          hint: "Check --config, or run `fabra init` to create one.",
+        });
       }
       const found = await explorer.load(path);
       return { config: found?.config ?? {}, configPath: path, rootDir: dirname(path) };
     }
     const found = await explorer.search(opts.cwd);
-    if (!found || found.isEmpty) return { config: {}, configPath: found?.filepath ?? null, rootDir: found ? dirname(found.filepath) : opts.cwd };
+    if (!found || found.isEmpty)
+      return { config: {}, configPath: found?.filepath ?? null, rootDir: found ? dirname(found.filepath) : opts.cwd };
     return { config: found.config, configPath: found.filepath, rootDir: dirname(found.filepath) };
   } catch (err) {
     if (err instanceof FabraError) throw err;
@@ -127,10 +133,14 @@ export async function importUserModule(path: string): Promise<Record<string, unk
   } catch (err) {
     if (err instanceof FabraError) throw err;
     const where = userFrame(err, full);
-    throw new FabraError("INVALID_DEFINITION", `Loading ${path} failed${where ? ` at ${where}` : ""}: ${firstLine(err)}`, {
-      hint: "Fix the error in that module; run with FABRA_DEBUG=1 for the full stack.",
-      cause: err,
-    });
+    throw new FabraError(
+      "INVALID_DEFINITION",
+      `Loading ${path} failed${where ? ` at ${where}` : ""}: ${firstLine(err)}`,
+      {
+        hint: "Fix the error in that module; run with FABRA_DEBUG=1 for the full stack.",
+        cause: err,
+      },
+    );
   }
 }
 

@@ -6,7 +6,12 @@ import type { ResolvedConfig } from "./resolve.js";
 
 /** A copy of a settings object with every URL-valued key (`url`, `baseUrl`, ...) masked, whatever its backend. */
 function maskUrls<T extends object>(settings: T): T {
-  return Object.fromEntries(Object.entries(settings).map(([key, value]) => [key, /^url$|Url$/.test(key) && typeof value === "string" ? maskUrl(value) : value])) as T;
+  return Object.fromEntries(
+    Object.entries(settings).map(([key, value]) => [
+      key,
+      /^url$|Url$/.test(key) && typeof value === "string" ? maskUrl(value) : value,
+    ]),
+  ) as T;
 }
 
 export function printableConfig(config: ResolvedConfig): Record<string, unknown> {

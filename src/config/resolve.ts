@@ -13,7 +13,9 @@ import type { LoadedConfig } from "./load.js";
 import { configSchema, type ParsedConfig, type ResolvedEmbedderConfig } from "./schema.js";
 import { signingKeySource, type SigningConfig } from "./signing.js";
 
-export type OfflineConfig = { type: "duckdb"; path: string } | { type: "postgres"; url: string; poolSize: number; schema: string };
+export type OfflineConfig =
+  | { type: "duckdb"; path: string }
+  | { type: "postgres"; url: string; poolSize: number; schema: string };
 export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string; timeoutMs: number };
 export type VectorConfig = { type: "memory" } | { type: "pgvector"; url: string; schema: string };
 
@@ -37,7 +39,11 @@ export interface ResolvedConfig {
 
 export const DEFAULT_DUCKDB_PATH = join(homedir(), ".fabra", "fabra.duckdb");
 
-export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = process.env, cwd: string = process.cwd()): ResolvedConfig {
+export function resolveConfig(
+  loaded: LoadedConfig,
+  env: NodeJS.ProcessEnv = process.env,
+  cwd: string = process.cwd(),
+): ResolvedConfig {
   const parsed = configSchema.safeParse(loaded.config ?? {}, { reportInput: true });
   if (!parsed.success) throw configError(parsed.error, loaded.configPath);
   const c: ParsedConfig = parsed.data;
@@ -45,15 +51,25 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
   const fromRoot = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(root, p));
   const fromCwd = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(cwd, p));
 
-  const environment = envChoice(env, "FABRA_ENV", ["development", "staging", "production"] as const) ?? c.environment ?? "development";
+  const environment =
+    envChoice(env, "FABRA_ENV", ["development", "staging", "production"] as const) ?? c.environment ?? "development";
   const evidenceMode =
-    envChoice(env, "FABRA_EVIDENCE_MODE", ["required", "best_effort"] as const) ?? c.evidence.mode ?? (environment === "production" ? "required" : "best_effort");
+    envChoice(env, "FABRA_EVIDENCE_MODE", ["required", "best_effort"] as const) ??
+    c.evidence.mode ??
+    (environment === "production" ? "required" : "best_effort");
   const includeContent = envBoolean(env, "FABRA_RECORD_INCLUDE_CONTENT") ?? c.evidence.includeContent ?? true;
 
   const offlineConf = c.stores.offline ?? { type: "duckdb" as const };
   const offline: OfflineConfig =
     offlineConf.type === "duckdb"
-      ? { type: "duckdb", path: env.FABRA_DUCKDB_PATH ? fromCwd(env.FABRA_DUCKDB_PATH) : offlineConf.path ? fromRoot(offlineConf.path) : DEFAULT_DUCKDB_PATH }
+      ? {
+          type: "duckdb",
+          path: env.FABRA_DUCKDB_PATH
+            ? fromCwd(env.FABRA_DUCKDB_PATH)
+            : offlineConf.path
+              ? fromRoot(offlineConf.path)
+              : DEFAULT_DUCKDB_PATH,
+        }
       : {
           type: "postgres",
           url: serviceUrl(env, "FABRA_POSTGRES_URL", offlineConf.url, "stores.offline.url", POSTGRES),
@@ -79,7 +95,13 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
       : {
           type: "pgvector",
           // FABRA_POSTGRES_URL wins over the file here too; without either, the offline store's URL.
-          url: serviceUrl(env, "FABRA_POSTGRES_URL", vectorConf.url || (offline.type === "postgres" ? offline.url : undefined), "stores.vector.url", POSTGRES),
+          url: serviceUrl(
+            env,
+            "FABRA_POSTGRES_URL",
+            vectorConf.url || (offline.type === "postgres" ? offline.url : undefined),
+            "stores.vector.url",
+            POSTGRES,
+          ),
           schema: vectorConf.schema ?? (offline.type === "postgres" ? offline.schema : "public"),
         };
 
@@ -90,15 +112,26 @@ export function resolveConfig(loaded: LoadedConfig, env: NodeJS.ProcessEnv = pro
     environment,
     definitions: c.definitions.map(fromRoot),
     stores: { offline, online, vector },
-    embedder: c.embedder.type === "openai" ? { ...c.embedder, apiKey: env[c.embedder.apiKeyEnv ?? "OPENAI_API_KEY"] || undefined } : c.embedder,
+    embedder:
+      c.embedder.type === "openai"
+        ? { ...c.embedder, apiKey: env[c.embedder.apiKeyEnv ?? "OPENAI_API_KEY"] || undefined }
+        : c.embedder,
     chunking: c.chunking,
     evidence: { mode: evidenceMode, includeContent },
     signing: {
-      mode: envChoice(env, "FABRA_SIGNATURE_MODE", ["off", "optional", "required"] as const) ?? c.signing.mode ?? "optional",
+      mode:
+        envChoice(env, "FABRA_SIGNATURE_MODE", ["off", "optional", "required"] as const) ??
+        c.signing.mode ??
+        "optional",
       key: signingKeySource(env),
     },
     codeVersion: c.codeVersion,
-    server: { port: c.server.port ?? 8000, host: c.server.host ?? "127.0.0.1", bodyLimit: c.server.bodyLimit ?? 1024 * 1024, apiKeys: apiKeysFromEnv(env) },
+    server: {
+      port: c.server.port ?? 8000,
+      host: c.server.host ?? "127.0.0.1",
+      bodyLimit: c.server.bodyLimit ?? 1024 * 1024,
+      apiKeys: apiKeysFromEnv(env),
+    },
   };
 }
 
@@ -122,9 +155,13 @@ export function envBoolean(env: NodeJS.ProcessEnv, name: string): boolean | unde
   const value = raw.trim().toLowerCase();
   if (TRUE_WORDS.includes(value)) return true;
   if (FALSE_WORDS.includes(value)) return false;
-  throw new FabraError("INVALID_CONFIG", `${name}=${JSON.stringify(raw)} is not one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(", ")}`, {
-    hint: `Set ${name} to 1 or 0 (true/false, yes/no, on/off), or unset it.`,
-  });
+  throw new FabraError(
+    "INVALID_CONFIG",
+    `${name}=${JSON.stringify(raw)} is not one of ${[...TRUE_WORDS, ...FALSE_WORDS].join(", ")}`,
+    {
+      hint: `Set ${name} to 1 or 0 (true/false, yes/no, on/off), or unset it.`,
+    },
+  );
 }
 
 /** FABRA_DEBUG as the CLI's error reporter reads it: never throws; 0/false/no/off (or unset) is off. */
@@ -138,11 +175,21 @@ interface ServiceKind {
   protocols: string[];
   example: string;
 }
-const POSTGRES: ServiceKind = { name: "postgres://", protocols: ["postgres:", "postgresql:"], example: "postgres://user@127.0.0.1:5432/db" };
+const POSTGRES: ServiceKind = {
+  name: "postgres://",
+  protocols: ["postgres:", "postgresql:"],
+  example: "postgres://user@127.0.0.1:5432/db",
+};
 const REDIS: ServiceKind = { name: "redis://", protocols: ["redis:", "rediss:"], example: "redis://127.0.0.1:6379" };
 
 /** A service URL: the environment variable, else the file's value; checked to be a URL of the right kind. */
-function serviceUrl(env: NodeJS.ProcessEnv, envName: string, fileValue: string | undefined, key: string, kind: ServiceKind): string {
+function serviceUrl(
+  env: NodeJS.ProcessEnv,
+  envName: string,
+  fileValue: string | undefined,
+  key: string,
+  kind: ServiceKind,
+): string {
   const fromEnv = env[envName] || undefined;
   const value = fromEnv ?? fileValue;
   if (!value) {
@@ -158,9 +205,13 @@ function serviceUrl(env: NodeJS.ProcessEnv, envName: string, fileValue: string |
     // reported below, without echoing the value (it may hold a password)
   }
   if (protocol === null || !kind.protocols.includes(protocol)) {
-    throw new FabraError("INVALID_CONFIG", `${where} is not a ${kind.name} URL${protocol === null ? "" : ` (it starts with ${protocol})`}`, {
-      hint: `Use e.g. ${kind.example}${fromEnv === undefined ? ` for ${key} in fabra.config.ts` : ` in ${envName}`}.`,
-    });
+    throw new FabraError(
+      "INVALID_CONFIG",
+      `${where} is not a ${kind.name} URL${protocol === null ? "" : ` (it starts with ${protocol})`}`,
+      {
+        hint: `Use e.g. ${kind.example}${fromEnv === undefined ? ` for ${key} in fabra.config.ts` : ` in ${envName}`}.`,
+      },
+    );
   }
   return value;
 }
@@ -170,13 +221,20 @@ function configError(error: z.ZodError, configPath: string | null): FabraError {
   const problems = error.issues.map((issue) => {
     const key = issue.path.length > 0 ? issue.path.join(".") : "(top level)";
     const input = "input" in issue && issue.input !== undefined ? ` (got ${JSON.stringify(issue.input)})` : "";
-    const guesses = issue.code === "unrecognized_keys" ? issue.keys.map((k) => didYouMean(k, keysAt(issue.path))).filter((g) => g !== undefined) : [];
+    const guesses =
+      issue.code === "unrecognized_keys"
+        ? issue.keys.map((k) => didYouMean(k, keysAt(issue.path))).filter((g) => g !== undefined)
+        : [];
     return `${key}: ${issue.message}${guesses.length > 0 ? ` (${guesses.join(" ")})` : ""}${input}`;
   });
-  return new FabraError("INVALID_CONFIG", `Invalid fabra config${configPath ? ` in ${configPath}` : ""}: ${problems.join("; ")}`, {
-    hint: "See fabra.config.example.ts in the fabra package for every key and its form.",
-    details: { problems },
-  });
+  return new FabraError(
+    "INVALID_CONFIG",
+    `Invalid fabra config${configPath ? ` in ${configPath}` : ""}: ${problems.join("; ")}`,
+    {
+      hint: "See fabra.config.example.ts in the fabra package for every key and its form.",
+      details: { problems },
+    },
+  );
 }
 
 type SchemaDef = { shape?: Record<string, unknown>; innerType?: unknown; options?: unknown[] };

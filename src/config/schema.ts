@@ -2,7 +2,9 @@
 // resolve.ts turns a parsed config plus the environment into the effective settings.
 import { z } from "zod";
 
-const pgIdentifier = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a plain Postgres identifier (letters, digits, _; at most 63)");
+const pgIdentifier = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,62}$/, "must be a plain Postgres identifier (letters, digits, _; at most 63)");
 
 const duckdbOffline = z.strictObject({
   type: z.literal("duckdb"),
@@ -37,7 +39,10 @@ const pgvectorVector = z.strictObject({
   schema: pgIdentifier.optional(),
 });
 
-const lexicalEmbedder = z.strictObject({ type: z.literal("lexical"), dimensions: z.number().int().min(16).max(8192).optional() });
+const lexicalEmbedder = z.strictObject({
+  type: z.literal("lexical"),
+  dimensions: z.number().int().min(16).max(8192).optional(),
+});
 const openaiEmbedder = z.strictObject({
   type: z.literal("openai"),
   model: z.string().min(1),
@@ -72,7 +77,10 @@ export const configSchema = z.strictObject({
     .default({}),
   embedder: embedderSchema.default({ type: "lexical" }),
   chunking: z
-    .strictObject({ chunkTokens: z.number().int().min(8).default(256), overlapTokens: z.number().int().min(0).default(32) })
+    .strictObject({
+      chunkTokens: z.number().int().min(8).default(256),
+      overlapTokens: z.number().int().min(0).default(32),
+    })
     .default({ chunkTokens: 256, overlapTokens: 32 }),
   evidence: z
     .strictObject({

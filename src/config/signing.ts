@@ -37,9 +37,13 @@ export function verificationSigning(signing: SigningConfig): SigningSettings {
 export function signingSettings(config: { signing: SigningConfig }): SigningSettings {
   const settings = verificationSigning(config.signing);
   if (settings.mode === "required" && !settings.key) {
-    throw new FabraError("INVALID_CONFIG", "Signing is required (signing.mode / FABRA_SIGNATURE_MODE) but FABRA_SIGNING_KEY is not set", {
-      hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
-    });
+    throw new FabraError(
+      "INVALID_CONFIG",
+      "Signing is required (signing.mode / FABRA_SIGNATURE_MODE) but FABRA_SIGNING_KEY is not set",
+      {
+        hint: "Set FABRA_SIGNING_KEY (raw, hex:..., or base64:...) or use signing mode optional/off.",
+      },
+    );
   }
   return settings;
 }

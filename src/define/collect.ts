@@ -39,7 +39,7 @@ export function addDefinitions(into: Definitions, exports: Record<string, unknow
     const existing = table.get(name);
     if (existing && existing !== value) {
       throw new FabraError("INVALID_DEFINITION", `Two ${value.kind}s are named "${name}" (the second in ${origin})`, {
-        hint: "Names must be unique per kind; rename one with { name: \"...\" }.",
+        hint: 'Names must be unique per kind; rename one with { name: "..." }.',
       });
     }
     table.set(name, value);

@@ -21,9 +21,13 @@ export function parseInputSpec(spec: InputSpec, context: string): ParsedInput[] 
     const optional = typeof type === "string" && type.endsWith("?");
     const kind = (optional ? type.slice(0, -1) : type) as InputKind;
     if (!INPUT_KINDS.includes(kind)) {
-      throw new FabraError("INVALID_DEFINITION", `Context ${context} declares input "${name}" as ${JSON.stringify(type)}`, {
-        hint: `Use one of ${INPUT_KINDS.join(", ")}, with a trailing "?" for optional inputs.`,
-      });
+      throw new FabraError(
+        "INVALID_DEFINITION",
+        `Context ${context} declares input "${name}" as ${JSON.stringify(type)}`,
+        {
+          hint: `Use one of ${INPUT_KINDS.join(", ")}, with a trailing "?" for optional inputs.`,
+        },
+      );
     }
     return { name, kind, optional };
   });
@@ -64,18 +68,29 @@ export function checkInputs(spec: InputSpec | undefined, context: string, inputs
     const value = inputs[d.name];
     if (value === undefined || value === null) {
       if (d.optional) continue;
-      throw new FabraError("INVALID_INPUT", `Context ${context} is missing input "${d.name}" (${d.kind})`, { hint, details: { input: d.name } });
+      throw new FabraError("INVALID_INPUT", `Context ${context} is missing input "${d.name}" (${d.kind})`, {
+        hint,
+        details: { input: d.name },
+      });
     }
     if (!fits(d.kind, value)) {
-      throw new FabraError("INVALID_INPUT", `Input "${d.name}" of context ${context} is ${kindOf(value)}, expected ${d.kind}`, { hint, details: { input: d.name } });
+      throw new FabraError(
+        "INVALID_INPUT",
+        `Input "${d.name}" of context ${context} is ${kindOf(value)}, expected ${d.kind}`,
+        { hint, details: { input: d.name } },
+      );
     }
   }
   const known = new Set(declared.map((d) => d.name));
   const unknown = Object.keys(inputs).filter((k) => !known.has(k) && inputs[k] !== undefined);
   if (unknown.length > 0) {
-    throw new FabraError("INVALID_INPUT", `Context ${context} has no input ${unknown.map((k) => `"${k}"`).join(", ")}`, {
-      hint,
-      details: { input: unknown[0] },
-    });
+    throw new FabraError(
+      "INVALID_INPUT",
+      `Context ${context} has no input ${unknown.map((k) => `"${k}"`).join(", ")}`,
+      {
+        hint,
+        details: { input: unknown[0] },
+      },
+    );
   }
 }

@@ -11,7 +11,9 @@ export interface Bindable {
 // Kept on globalThis: a project's modules may import "fabra" through another copy of this package (the CLI
 // aliases it; an app may have its own install), and every copy must see the same bindings.
 const REGISTRY = Symbol.for("fabra.runtimes");
-const runtimes: WeakMap<object, Runtime> = ((globalThis as Record<symbol, unknown>)[REGISTRY] ??= new WeakMap<object, Runtime>()) as WeakMap<object, Runtime>;
+const shared = globalThis as Record<symbol, unknown>;
+shared[REGISTRY] ??= new WeakMap<object, Runtime>();
+const runtimes = shared[REGISTRY] as WeakMap<object, Runtime>;
 
 export function bindRuntime(def: object, runtime: Runtime): void {
   runtimes.set(def, runtime);
@@ -20,9 +22,13 @@ export function bindRuntime(def: object, runtime: Runtime): void {
 export function runtimeOf(def: Bindable): Runtime {
   const runtime = runtimes.get(def);
   if (!runtime) {
-    throw new FabraError("INVALID_DEFINITION", `The ${def.kind} ${def.name ?? "(unnamed)"} is not registered with a fabra instance`, {
-      hint: "List the module in `definitions` of fabra.config.ts, or pass it to createFabra({ definitions: { ... } }).",
-    });
+    throw new FabraError(
+      "INVALID_DEFINITION",
+      `The ${def.kind} ${def.name ?? "(unnamed)"} is not registered with a fabra instance`,
+      {
+        hint: "List the module in `definitions` of fabra.config.ts, or pass it to createFabra({ definitions: { ... } }).",
+      },
+    );
   }
   return runtime;
 }

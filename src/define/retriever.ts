@@ -16,7 +16,9 @@ export interface RetrieverOptions {
 /** A custom retriever body: may post-process fabra's search or fetch chunks elsewhere. */
 export type RetrieverBody = (
   query: string,
-  helpers: { search: (query: string, options?: { topK?: number; minSimilarity?: number }) => Promise<RetrievedChunk[]> },
+  helpers: {
+    search: (query: string, options?: { topK?: number; minSimilarity?: number }) => Promise<RetrievedChunk[]>;
+  },
 ) => Promise<RetrievedChunk[]> | RetrievedChunk[];
 
 export interface RetrieverDef {

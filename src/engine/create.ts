@@ -26,9 +26,19 @@ export interface CreateFabraOptions extends Omit<FabraConfig, "definitions"> {
 /** Creates a fabra runtime from inline options (no config file is read; FABRA_* env vars still apply). */
 export async function createFabra(options: CreateFabraOptions = {}): Promise<FabraRuntime> {
   const { definitions, cwd = process.cwd(), warn, ...config } = options;
-  const paths = Array.isArray(definitions) && definitions.every((d) => typeof d === "string") ? (definitions as string[]) : [];
-  const objects = paths.length > 0 || definitions === undefined ? [] : Array.isArray(definitions) ? (definitions as Record<string, unknown>[]) : [definitions];
-  const resolved = resolveConfig({ config: { ...config, definitions: paths }, configPath: null, rootDir: cwd }, undefined, cwd);
+  const paths =
+    Array.isArray(definitions) && definitions.every((d) => typeof d === "string") ? (definitions as string[]) : [];
+  const objects =
+    paths.length > 0 || definitions === undefined
+      ? []
+      : Array.isArray(definitions)
+        ? (definitions as Record<string, unknown>[])
+        : [definitions];
+  const resolved = resolveConfig(
+    { config: { ...config, definitions: paths }, configPath: null, rootDir: cwd },
+    undefined,
+    cwd,
+  );
   return createFabraFromConfig(resolved, { objects, warn });
 }
 
@@ -38,7 +48,9 @@ export async function createFabraFromConfig(
 ): Promise<FabraRuntime> {
   const warn = extra.warn ?? ((message: string) => process.stderr.write(`fabra: warning: ${message}\n`));
   const definitions: Definitions = await loadDefinitionModules(config.definitions);
-  (extra.objects ?? []).forEach((exports, i) => addDefinitions(definitions, exports, `definitions[${i}]`));
+  (extra.objects ?? []).forEach((exports, i) => {
+    addDefinitions(definitions, exports, `definitions[${i}]`);
+  });
   checkDefinitions(definitions);
 
   const signing = signingSettings(config);

@@ -12,7 +12,15 @@ import { toPlain, type JsonValue } from "../record/json.js";
 import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./context/assemble.js";
 import type { Embedder } from "./retrieval/embedder.js";
-import { decodeCached, emptyDegradedCounts, readFeature, toFeatureRecord, unknownFeature, type DegradedCounts, type FeatureRead } from "./features/read.js";
+import {
+  decodeCached,
+  emptyDegradedCounts,
+  readFeature,
+  toFeatureRecord,
+  unknownFeature,
+  type DegradedCounts,
+  type FeatureRead,
+} from "./features/read.js";
 import { entityIdOf, requireEntityId } from "./features/entity-id.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./features/materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./features/schedule.js";
@@ -20,7 +28,7 @@ import { getTrainingData, type TrainingDataOptions } from "./features/training-d
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
-import { decodeValue } from "./features/values.js";
+import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
@@ -44,8 +52,16 @@ export class FabraRuntime implements Runtime {
   /** The records: get, list, verify, import, export, diff, append — with this runtime's signing settings. */
   readonly ledger: Ledger;
   readonly index: {
-    add: (index: string, documents: DocumentInput[], onProgress?: (done: number, total: number, chunks: number) => void) => Promise<{ documents: number; chunks: number }>;
-    search: (index: string, query: string, options?: { topK?: number; minSimilarity?: number }) => Promise<RetrievedChunk[]>;
+    add: (
+      index: string,
+      documents: DocumentInput[],
+      onProgress?: (done: number, total: number, chunks: number) => void,
+    ) => Promise<{ documents: number; chunks: number }>;
+    search: (
+      index: string,
+      query: string,
+      options?: { topK?: number; minSimilarity?: number },
+    ) => Promise<RetrievedChunk[]>;
   };
 
   constructor(
@@ -60,9 +76,14 @@ export class FabraRuntime implements Runtime {
     this.ledger = new Ledger({ records: () => this.stores.records, signing: () => settings.signing });
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
-      add: (index, documents, onProgress) => indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
+      add: (index, documents, onProgress) =>
+        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
       search: (index, query, options = {}) =>
-        searchIndex(deps, index, query, { topK: options.topK ?? 5, minSimilarity: options.minSimilarity, retriever: "search" }),
+        searchIndex(deps, index, query, {
+          topK: options.topK ?? 5,
+          minSimilarity: options.minSimilarity,
+          retriever: "search",
+        }),
     };
   }
 
@@ -81,9 +102,26 @@ export class FabraRuntime implements Runtime {
     const trace = currentTrace();
     const read = trace?.replay
       ? await this.replayedFeature(trace.replay, name, entityId)
-      : await readFeature(def, entityId, { online: this.stores.online, offline: this.stores.offline, warn: this.settings.warn, degraded: this.degraded }, opts);
+      : await readFeature(
+          def,
+          entityId,
+          {
+            online: this.stores.online,
+            offline: this.stores.offline,
+            warn: this.settings.warn,
+            degraded: this.degraded,
+          },
+          opts,
+        );
     trace?.addFeature(toFeatureRecord(name, entityId, read));
-    return { name, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
+    return {
+      name,
+      entityId,
+      value: toPlain(read.value),
+      source: read.source,
+      asOf: read.asOf,
+      freshnessMs: read.freshnessMs,
+    };
   }
 
   /**
@@ -94,20 +132,34 @@ export class FabraRuntime implements Runtime {
    */
   private async replayedFeature(replay: ReplaySource, name: string, entityId: string): Promise<FeatureRead> {
     const recorded = replay.features.get(featureKey(name, entityId));
-    if (recorded) return { value: recorded.value, source: recorded.source, asOf: recorded.as_of, freshnessMs: recorded.freshness_ms };
+    if (recorded)
+      return {
+        value: recorded.value,
+        source: recorded.source,
+        asOf: recorded.as_of,
+        freshnessMs: recorded.freshness_ms,
+      };
     const past = await this.stores.offline.latest(name, entityId, replay.asOf);
     if (!past) {
       // The record exists and is fine; today's code asks for something it cannot reproduce.
-      throw new FabraError("REPLAY_INCOMPATIBLE", `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`, {
-        hint: "The function now reads a feature the original did not; replay with --live to use today's values.",
-      });
+      throw new FabraError(
+        "REPLAY_INCOMPATIBLE",
+        `Replay needs ${name}(${entityId}) as of ${replay.asOf}, but history has no value then`,
+        {
+          hint: "The function now reads a feature the original did not; replay with --live to use today's values.",
+        },
+      );
     }
     const freshnessMs = Math.max(0, Math.round(datetimeToMs(replay.asOf) - datetimeToMs(past.computedAt)));
     return { value: decodeValue(past.valueJson), source: "fallback", asOf: past.computedAt, freshnessMs };
   }
 
   /** The value as it was at `asOf`, from offline history (NOT_FOUND when history has none by then). */
-  async getFeatureAsOf(name: string, entityId: string, asOf: string): Promise<Omit<FeatureValue, "source"> & { source: "history" }> {
+  async getFeatureAsOf(
+    name: string,
+    entityId: string,
+    asOf: string,
+  ): Promise<Omit<FeatureValue, "source"> & { source: "history" }> {
     this.featureDef(name);
     entityId = requireEntityId(entityId, `The entity id of feature ${name}`);
     const row = await this.stores.offline.latest(name, entityId, asOf);
@@ -117,7 +169,14 @@ export class FabraRuntime implements Runtime {
       });
     }
     const freshnessMs = Math.max(0, Math.round(datetimeToMs(asOf) - datetimeToMs(row.computedAt)));
-    return { name, entityId, value: toPlain(decodeValue(row.valueJson)), source: "history", asOf: row.computedAt, freshnessMs };
+    return {
+      name,
+      entityId,
+      value: toPlain(decodeValue(row.valueJson)),
+      source: "history",
+      asOf: row.computedAt,
+      freshnessMs,
+    };
   }
 
   async readFeature(name: string, entityId: string): Promise<unknown> {
@@ -133,11 +192,15 @@ export class FabraRuntime implements Runtime {
    * Many features × entities: cached values come from one online round trip (getMany); misses are computed.
    * Each result carries its own error instead of failing the batch.
    */
-  async getFeatures(requests: { feature: string; entityId: string }[]): Promise<(FeatureValue | { name: string; entityId: string; error: FabraError })[]> {
+  async getFeatures(
+    requests: { feature: string; entityId: string }[],
+  ): Promise<(FeatureValue | { name: string; entityId: string; error: FabraError })[]> {
     const defs = requests.map((r) => this.definitions.features.get(r.feature));
     // Unknown features and bad entity ids are answered without asking the cache (getFeatureValue gives their errors).
     const ids = requests.map((r, i) => (defs[i] ? entityIdOf(r.entityId) : null));
-    const lookups = requests.flatMap((r, i) => (ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }]));
+    const lookups = requests.flatMap((r, i) =>
+      ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }],
+    );
     let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
@@ -145,7 +208,9 @@ export class FabraRuntime implements Runtime {
     try {
       if (!replaying && lookups.length > 0) {
         const hits = await this.stores.online.getMany(lookups.map((l) => l.key));
-        lookups.forEach((l, j) => (cached[l.request] = hits[j] ?? null));
+        lookups.forEach((l, j) => {
+          cached[l.request] = hits[j] ?? null;
+        });
       }
     } catch (err) {
       // One failed round trip is enough: every value is computed (recorded as a fallback) without asking again.
@@ -164,9 +229,21 @@ export class FabraRuntime implements Runtime {
           const value = hit ? decodeCached(hit.valueJson) : undefined;
           // A miss, or an entry that does not decode (read again on its own: recomputed, and the entry replaced).
           if (!hit || value === undefined) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
-          const read: FeatureRead = { value, source: "cache", asOf: hit.asOf, freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))) };
+          const read: FeatureRead = {
+            value,
+            source: "cache",
+            asOf: hit.asOf,
+            freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))),
+          };
           currentTrace()?.addFeature(toFeatureRecord(r.feature, entityId, read));
-          return { name: r.feature, entityId, value: toPlain(read.value), source: read.source, asOf: read.asOf, freshnessMs: read.freshnessMs };
+          return {
+            name: r.feature,
+            entityId,
+            value: toPlain(read.value),
+            source: read.source,
+            asOf: read.asOf,
+            freshnessMs: read.freshnessMs,
+          };
         } catch (err) {
           if (!(err instanceof FabraError)) throw err;
           return { name: r.feature, entityId: r.entityId, error: err };
@@ -200,7 +277,9 @@ export class FabraRuntime implements Runtime {
   async runRetriever(name: string, query: string): Promise<RetrievedChunk[]> {
     const def = this.definitions.retrievers.get(name);
     if (!def) {
-      throw new FabraError("NOT_FOUND", `Unknown retriever "${name}"`, { hint: hintFor(name, this.definitions.retrievers.keys()) });
+      throw new FabraError("NOT_FOUND", `Unknown retriever "${name}"`, {
+        hint: hintFor(name, this.definitions.retrievers.keys()),
+      });
     }
     const trace = currentTrace();
     // A replay hands back the chunks the original saw, in its order, whatever the index holds today.
@@ -226,19 +305,28 @@ export class FabraRuntime implements Runtime {
   contextDef(name: string): ContextDef {
     const def = this.definitions.contexts.get(name);
     if (!def) {
-      throw new FabraError("CONTEXT_NOT_FOUND", `Unknown context "${name}"`, { hint: hintFor(name, this.definitions.contexts.keys()) });
+      throw new FabraError("CONTEXT_NOT_FOUND", `Unknown context "${name}"`, {
+        hint: hintFor(name, this.definitions.contexts.keys()),
+      });
     }
     return def;
   }
 
-  async runContext(name: string, inputs: Record<string, unknown>, options: AssemblyOptions = {}): Promise<ContextResult> {
+  async runContext(
+    name: string,
+    inputs: Record<string, unknown>,
+    options: AssemblyOptions = {},
+  ): Promise<ContextResult> {
     return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, ledger: this.ledger }, options);
   }
 
   /** Assembles a context by name or definition. */
   async assemble(context: string | ContextDef, inputs: Record<string, unknown>): Promise<ContextResult> {
     const name = typeof context === "string" ? context : context.name;
-    if (!name) throw new FabraError("INVALID_DEFINITION", "The context has no name", { hint: "Register it with createFabra first." });
+    if (!name)
+      throw new FabraError("INVALID_DEFINITION", "The context has no name", {
+        hint: "Register it with createFabra first.",
+      });
     return this.runContext(name, inputs);
   }
 
@@ -249,5 +337,10 @@ export class FabraRuntime implements Runtime {
 
 function hintFor(name: string, known: Iterable<string>): string {
   const list = [...known];
-  return didYouMean(name, list) ?? (list.length > 0 ? `Known: ${list.join(", ")}.` : "None are defined; add a module to `definitions` in fabra.config.ts.");
+  return (
+    didYouMean(name, list) ??
+    (list.length > 0
+      ? `Known: ${list.join(", ")}.`
+      : "None are defined; add a module to `definitions` in fabra.config.ts.")
+  );
 }

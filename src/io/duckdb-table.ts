@@ -2,7 +2,7 @@
 // values (booleans, whole numbers as BIGINT, numbers as DOUBLE, text, the named datetime columns as TIMESTAMP; a
 // column mixing kinds, or holding objects/arrays, is JSON text); for CSV every column as the text of its cells.
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
-import { encodeValue, toJsonValue } from "../engine/features/values.js";
+import { encodeValue, toJsonValue } from "../record/values.js";
 import { toEpochMicros } from "../record/datetime.js";
 import { quoteId } from "./duckdb-sql.js";
 import type { DuckDriver } from "./memory-duckdb.js";
@@ -16,14 +16,30 @@ export interface Table {
 type Kind = "BOOLEAN" | "BIGINT" | "DOUBLE" | "VARCHAR" | "TIMESTAMP" | "JSON" | "TEXT";
 
 /** Creates table `name` holding `table`: typed columns (`typed`, for Parquet) or all text (for CSV). */
-export async function loadTable(c: DuckDBConnection, duck: DuckDriver, name: string, table: Table, typed: { datetimeColumns: string[] } | null): Promise<void> {
-  const kinds: Kind[] = table.columns.map((col) => (typed ? kindOf(table.rows.map((r) => r[col]), typed.datetimeColumns.includes(col)) : "TEXT"));
+export async function loadTable(
+  c: DuckDBConnection,
+  duck: DuckDriver,
+  name: string,
+  table: Table,
+  typed: { datetimeColumns: string[] } | null,
+): Promise<void> {
+  const kinds: Kind[] = table.columns.map((col) =>
+    typed
+      ? kindOf(
+          table.rows.map((r) => r[col]),
+          typed.datetimeColumns.includes(col),
+        )
+      : "TEXT",
+  );
   const sqlType = (k: Kind) => (k === "JSON" || k === "TEXT" ? "VARCHAR" : k);
-  await c.run(`CREATE TABLE ${quoteId(name)} (${table.columns.map((col, i) => `${quoteId(col)} ${sqlType(kinds[i] as Kind)}`).join(", ")})`);
+  await c.run(
+    `CREATE TABLE ${quoteId(name)} (${table.columns.map((col, i) => `${quoteId(col)} ${sqlType(kinds[i] as Kind)}`).join(", ")})`,
+  );
   const appender = await c.createAppender(name);
   try {
     for (const row of table.rows) {
-      for (let i = 0; i < table.columns.length; i++) append(appender, duck, kinds[i] as Kind, row[table.columns[i] as string]);
+      for (let i = 0; i < table.columns.length; i++)
+        append(appender, duck, kinds[i] as Kind, row[table.columns[i] as string]);
       appender.endRow();
     }
     appender.flushSync();

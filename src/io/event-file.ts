@@ -25,10 +25,15 @@ export interface EventRelation {
   select: string[];
 }
 
-const plainReader = (format: EventFileFormat) => (format === "csv" ? `read_csv($1, header = true)` : `read_parquet($1)`);
+const plainReader = (format: EventFileFormat) =>
+  format === "csv" ? `read_csv($1, header = true)` : `read_parquet($1)`;
 
 /** The columns of an events file, in file order (only its header / schema is read). */
-export async function describeEventFile(c: DuckDBConnection, path: string, format: EventFileFormat): Promise<EventColumn[]> {
+export async function describeEventFile(
+  c: DuckDBConnection,
+  path: string,
+  format: EventFileFormat,
+): Promise<EventColumn[]> {
   let described: Record<string, unknown>[];
   try {
     described = (await c.runAndReadAll(`DESCRIBE SELECT * FROM ${plainReader(format)}`, [path])).getRowObjectsJS();
@@ -50,18 +55,29 @@ export async function eventFileColumns(path: string, format: EventFileFormat): P
 export function eventRelation(file: PitEventFile, columns: EventColumn[], featureNames: string[]): EventRelation {
   const name = basename(file.path);
   const names = columns.map((d) => d.name);
-  for (const [flag, column] of [["entity", file.entityColumn], ["timestamp", file.timestampColumn]] as const) {
+  for (const [flag, column] of [
+    ["entity", file.entityColumn],
+    ["timestamp", file.timestampColumn],
+  ] as const) {
     if (!names.includes(column)) {
-      throw new FabraError("INVALID_ARGUMENT", `${name} has no ${flag} column "${column}" (its columns: ${names.join(", ")})`, {
-        hint: `Name the column with --${flag}-column (${flag}Column in getTrainingData).`,
-      });
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        `${name} has no ${flag} column "${column}" (its columns: ${names.join(", ")})`,
+        {
+          hint: `Name the column with --${flag}-column (${flag}Column in getTrainingData).`,
+        },
+      );
     }
   }
   for (const feature of featureNames) {
     if (names.includes(feature)) {
-      throw new FabraError("INVALID_ARGUMENT", `${name} already has a column "${feature}", the name of a requested feature`, {
-        hint: "Rename that column in the events file; feature values are added as columns named after the features.",
-      });
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        `${name} already has a column "${feature}", the name of a requested feature`,
+        {
+          hint: "Rename that column in the events file; feature values are added as columns named after the features.",
+        },
+      );
     }
   }
   // CSV: the entity and timestamp columns are read as text, so "007" stays "007" and every timestamp is parsed one way.
@@ -69,9 +85,11 @@ export function eventRelation(file: PitEventFile, columns: EventColumn[], featur
     file.format === "csv"
       ? `read_csv($1, header = true, types = {${[file.entityColumn, file.timestampColumn].map((col) => `${quoteText(col)}: 'VARCHAR'`).join(", ")}})`
       : plainReader(file.format);
-  const tsType = file.format === "csv" ? "VARCHAR" : (columns.find((d) => d.name === file.timestampColumn) as EventColumn).type;
+  const tsType =
+    file.format === "csv" ? "VARCHAR" : (columns.find((d) => d.name === file.timestampColumn) as EventColumn).type;
   const ts = quoteId(file.timestampColumn);
-  const where = (what: string) => `'${name.replace(/'/g, "''")} row ' || (__fabra_rn + 1) || ': ${what.replace(/'/g, "''")}'`;
+  const where = (what: string) =>
+    `'${name.replace(/'/g, "''")} row ' || (__fabra_rn + 1) || ': ${what.replace(/'/g, "''")}'`;
   const parsed = timestampExpression(ts, tsType, name, file.timestampColumn);
   const entity = quoteId(file.entityColumn);
   const source = `WITH raw AS (SELECT row_number() OVER () - 1 AS __fabra_rn, * FROM ${reader})
@@ -82,7 +100,9 @@ export function eventRelation(file: PitEventFile, columns: EventColumn[], featur
              ELSE ${parsed} END AS __fabra_ts
       FROM raw`;
   const select = columns.map((d) =>
-    d.name === file.timestampColumn ? `${normalForm("e.__fabra_ts")} AS ${quoteId(d.name)}` : `${outputExpression(`e.${quoteId(d.name)}`, d.type)} AS ${quoteId(d.name)}`,
+    d.name === file.timestampColumn
+      ? `${normalForm("e.__fabra_ts")} AS ${quoteId(d.name)}`
+      : `${outputExpression(`e.${quoteId(d.name)}`, d.type)} AS ${quoteId(d.name)}`,
   );
   return { columns, source, select };
 }
@@ -91,7 +111,10 @@ export function eventRelation(file: PitEventFile, columns: EventColumn[], featur
  * The rows of an events file, in file order, as the DuckDB store's join reads them (same parsing, types and
  * per-row errors), for offline stores that do not read files themselves.
  */
-export async function readEventFile(file: PitEventFile, featureNames: string[] = []): Promise<Record<string, unknown>[]> {
+export async function readEventFile(
+  file: PitEventFile,
+  featureNames: string[] = [],
+): Promise<Record<string, unknown>[]> {
   return withMemoryDuckDB(async (c) => {
     const relation = eventRelation(file, await describeEventFile(c, file.path, file.format), featureNames);
     // The entity column is selected too, so an empty one fails here as it does in the join.
@@ -102,7 +125,10 @@ export async function readEventFile(file: PitEventFile, featureNames: string[] =
     } catch (err) {
       throw eventFileError(err, file.path);
     }
-    return rowObjects(relation.columns.map((d) => d.name), columns.slice(0, relation.columns.length));
+    return rowObjects(
+      relation.columns.map((d) => d.name),
+      columns.slice(0, relation.columns.length),
+    );
   });
 }
 
@@ -129,10 +155,16 @@ export function eventFileError(err: unknown, path: string): FabraError {
   if (err instanceof FabraError) return err;
   const message = firstLine(err);
   if (/No files found|Cannot open file|No such file/i.test(message)) {
-    return new FabraError("FILE_NOT_FOUND", `No such events file: ${path}`, { hint: "Check the path (relative paths start at the current directory)." });
+    return new FabraError("FILE_NOT_FOUND", `No such events file: ${path}`, {
+      hint: "Check the path (relative paths start at the current directory).",
+    });
   }
   const input = /^Invalid Input Error: (.*)$/.exec(message);
-  if (input) return new FabraError("INVALID_ARGUMENT", input[1] as string, { hint: "Fix that row of the events file.", cause: err });
+  if (input)
+    return new FabraError("INVALID_ARGUMENT", input[1] as string, {
+      hint: "Fix that row of the events file.",
+      cause: err,
+    });
   return new FabraError("FILE_UNREADABLE", `Cannot read events from ${path}: ${message}`, {
     hint: "Events are a CSV file with a header row, or a Parquet file.",
     cause: err,

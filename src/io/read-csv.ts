@@ -22,10 +22,14 @@ export async function readCsvText(path: string, what: string): Promise<CsvText> 
       );
       return { columns: reader.columnNames().map((n) => n.trim()), rows: reader.getRowsJS() as (string | null)[][] };
     } catch (err) {
-      throw new FabraError("FILE_UNREADABLE", `Cannot read ${what} ${path} as CSV: ${firstLine(err).replace(/^[A-Za-z ]+ Error: /, "")}`, {
-        hint: 'Use CSV with a header row; a field holding a comma, a quote or a line break goes in double quotes, with quotes doubled ("").',
-        cause: err,
-      });
+      throw new FabraError(
+        "FILE_UNREADABLE",
+        `Cannot read ${what} ${path} as CSV: ${firstLine(err).replace(/^[A-Za-z ]+ Error: /, "")}`,
+        {
+          hint: 'Use CSV with a header row; a field holding a comma, a quote or a line break goes in double quotes, with quotes doubled ("").',
+          cause: err,
+        },
+      );
     }
   });
 }

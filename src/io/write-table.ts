@@ -24,7 +24,12 @@ export interface WriteTableOptions {
 }
 
 /** Writes `table` to `path` in `format` (the header row first for CSV, even with no rows). */
-export async function writeTableFile(path: string, format: TableFormat, table: Table, options: WriteTableOptions = {}): Promise<void> {
+export async function writeTableFile(
+  path: string,
+  format: TableFormat,
+  table: Table,
+  options: WriteTableOptions = {},
+): Promise<void> {
   if (format === "json") return writeFileAtomic(path, `${toJsonText(table.rows, 2)}\n`);
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
@@ -33,10 +38,14 @@ export async function writeTableFile(path: string, format: TableFormat, table: T
   } catch (err) {
     await rm(tmp, { force: true });
     if (err instanceof FabraError) throw err;
-    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${isFsError(err) ? fsReason(err) : firstLine(err)}`, {
-      hint: "Check that the directory exists and is writable.",
-      cause: err,
-    });
+    throw new FabraError(
+      "FILE_UNWRITABLE",
+      `Cannot write ${path}: ${isFsError(err) ? fsReason(err) : firstLine(err)}`,
+      {
+        hint: "Check that the directory exists and is writable.",
+        cause: err,
+      },
+    );
   }
 }
 
@@ -48,7 +57,10 @@ export async function writeCsvTo(out: NodeJS.WritableStream, table: Table): Prom
     try {
       await copyTo(file, "csv", table, {});
     } catch (err) {
-      throw new FabraError("FILE_UNWRITABLE", `Cannot write the table as CSV: ${firstLine(err)}`, { hint: `Check that ${tmpdir()} is writable (or set TMPDIR).`, cause: err });
+      throw new FabraError("FILE_UNWRITABLE", `Cannot write the table as CSV: ${firstLine(err)}`, {
+        hint: `Check that ${tmpdir()} is writable (or set TMPDIR).`,
+        cause: err,
+      });
     }
     for await (const chunk of createReadStream(file)) {
       if (!out.write(chunk as Buffer)) await once(out, "drain");
@@ -58,13 +70,27 @@ export async function writeCsvTo(out: NodeJS.WritableStream, table: Table): Prom
   }
 }
 
-async function copyTo(path: string, format: "csv" | "parquet", table: Table, options: WriteTableOptions): Promise<void> {
+async function copyTo(
+  path: string,
+  format: "csv" | "parquet",
+  table: Table,
+  options: WriteTableOptions,
+): Promise<void> {
   await withMemoryDuckDB(async (c, duck) => {
-    await loadTable(c, duck, "out", table, format === "parquet" ? { datetimeColumns: options.datetimeColumns ?? [] } : null);
+    await loadTable(
+      c,
+      duck,
+      "out",
+      table,
+      format === "parquet" ? { datetimeColumns: options.datetimeColumns ?? [] } : null,
+    );
     // CSV: RFC 4180 (fields with a comma, quote or line break quoted, quotes doubled); null cells empty, "" quoted.
-    const spec = format === "parquet" ? "FORMAT parquet" : `FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"'`;
+    const spec =
+      format === "parquet" ? "FORMAT parquet" : `FORMAT csv, HEADER true, DELIMITER ',', QUOTE '"', ESCAPE '"'`;
     await c.run(`COPY out TO ${quoteText(path)} (${spec})`);
   });
 }
 
-const isFsError = (err: unknown) => typeof (err as NodeJS.ErrnoException | null)?.code === "string" && typeof (err as NodeJS.ErrnoException).syscall === "string";
+const isFsError = (err: unknown) =>
+  typeof (err as NodeJS.ErrnoException | null)?.code === "string" &&
+  typeof (err as NodeJS.ErrnoException).syscall === "string";

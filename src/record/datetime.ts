@@ -37,8 +37,14 @@ function parseInstant(input: string, field = "datetime"): Instant {
   date.setUTCFullYear(year, month - 1, day);
   date.setUTCHours(hour, minute, second, 0);
   if (
-    month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59 ||
-    date.getUTCDate() !== day || date.getUTCMonth() !== month - 1
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59 ||
+    date.getUTCDate() !== day ||
+    date.getUTCMonth() !== month - 1
   ) {
     throw invalid(input, field);
   }
@@ -61,7 +67,9 @@ function formatInstant(t: Instant): string {
   const date = new Date(t.seconds * 1000);
   const year = date.getUTCFullYear();
   if (year < 1 || year > 9999) {
-    throw new FabraError("INVALID_RECORD", `datetime year ${year} is out of range`, { hint: "Years run from 0001 to 9999." });
+    throw new FabraError("INVALID_RECORD", `datetime year ${year} is out of range`, {
+      hint: "Years run from 0001 to 9999.",
+    });
   }
   const p2 = (n: number) => String(n).padStart(2, "0");
   const base =
@@ -78,10 +86,14 @@ export function normalizeDatetime(input: string, field = "datetime"): string {
 /** A JS Date or epoch milliseconds in normal form. */
 export function toDatetime(when: Date | number): string {
   const ms = typeof when === "number" ? when : when.getTime();
-  if (!Number.isFinite(ms)) throw new FabraError("INVALID_ARGUMENT", "Invalid date", { hint: "Pass a valid Date or epoch milliseconds." });
+  if (!Number.isFinite(ms))
+    throw new FabraError("INVALID_ARGUMENT", "Invalid date", { hint: "Pass a valid Date or epoch milliseconds." });
   const whole = Math.floor(ms);
   const seconds = Math.floor(whole / 1000);
-  return formatInstant({ seconds, micros: (whole - seconds * 1000) * 1000 + Math.min(999, Math.round((ms - whole) * 1000)) });
+  return formatInstant({
+    seconds,
+    micros: (whole - seconds * 1000) * 1000 + Math.min(999, Math.round((ms - whole) * 1000)),
+  });
 }
 
 /** Now, in normal form. */

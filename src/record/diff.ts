@@ -7,7 +7,14 @@ import { structuredPatch } from "diff/lib/patch/create.js";
 import type { ArrayChange, StructuredPatchHunk } from "diff/lib/types.js";
 import { canonicalJson, compareCodePoints } from "./canonical.js";
 import type { JsonValue } from "./json.js";
-import type { ContextRecord, DroppedItemRecord, FeatureRecord, FeatureSource, FreshnessStatus, RetrievedItemRecord } from "./types.js";
+import type {
+  ContextRecord,
+  DroppedItemRecord,
+  FeatureRecord,
+  FeatureSource,
+  FreshnessStatus,
+  RetrievedItemRecord,
+} from "./types.js";
 
 export interface RecordRef {
   context_id: string;
@@ -143,7 +150,10 @@ function ref(r: ContextRecord): RecordRef {
 }
 
 const same = (x: JsonValue, y: JsonValue) => canonicalJson(x) === canonicalJson(y);
-const byKey = <T>(key: (t: T) => string) => (x: T, y: T) => compareCodePoints(key(x), key(y));
+const byKey =
+  <T>(key: (t: T) => string) =>
+  (x: T, y: T) =>
+    compareCodePoints(key(x), key(y));
 
 function diffInputs(a: Record<string, JsonValue>, b: Record<string, JsonValue>): RecordDiff["inputs"] {
   const names = [...new Set([...Object.keys(a), ...Object.keys(b)])].sort(compareCodePoints);
@@ -153,7 +163,8 @@ function diffInputs(a: Record<string, JsonValue>, b: Record<string, JsonValue>):
     const inB = Object.hasOwn(b, name);
     if (inA && !inB) out.removed.push({ name, value: a[name] as JsonValue });
     else if (!inA && inB) out.added.push({ name, value: b[name] as JsonValue });
-    else if (!same(a[name] as JsonValue, b[name] as JsonValue)) out.changed.push({ name, before: a[name] as JsonValue, after: b[name] as JsonValue });
+    else if (!same(a[name] as JsonValue, b[name] as JsonValue))
+      out.changed.push({ name, before: a[name] as JsonValue, after: b[name] as JsonValue });
   }
   return out;
 }
@@ -165,7 +176,13 @@ function keyed<T>(items: readonly T[], key: (t: T) => string): Map<string, T> {
 }
 
 /** Pairs A's and B's items by key: only in B → added, only in A → removed, in both → `change` (null: same); sorted by key. */
-function matchByKey<T, E, C>(a: readonly T[], b: readonly T[], key: (t: T) => string, entry: (t: T) => E, change: (x: T, y: T) => C | null) {
+function matchByKey<T, E, C>(
+  a: readonly T[],
+  b: readonly T[],
+  key: (t: T) => string,
+  entry: (t: T) => E,
+  change: (x: T, y: T) => C | null,
+) {
   const mapA = keyed(a, key);
   const mapB = keyed(b, key);
   const added: [string, E][] = [];
@@ -185,14 +202,26 @@ function matchByKey<T, E, C>(a: readonly T[], b: readonly T[], key: (t: T) => st
 }
 
 const featureKey = (f: FeatureRecord) => `${f.name}\u0000${f.entity_id}`;
-const featureState = (f: FeatureRecord): FeatureState => ({ value: f.value, source: f.source, as_of: f.as_of, freshness_ms: f.freshness_ms });
+const featureState = (f: FeatureRecord): FeatureState => ({
+  value: f.value,
+  source: f.source,
+  as_of: f.as_of,
+  freshness_ms: f.freshness_ms,
+});
 const featureEntry = (f: FeatureRecord): FeatureEntry => ({ name: f.name, entity_id: f.entity_id, ...featureState(f) });
 
 function diffFeatures(a: readonly FeatureRecord[], b: readonly FeatureRecord[]): RecordDiff["features"] {
   return matchByKey(a, b, featureKey, featureEntry, (fa, fb): FeatureChange | null => {
     const valueChanged = !same(fa.value, fb.value);
-    if (!valueChanged && fa.source === fb.source && fa.as_of === fb.as_of && fa.freshness_ms === fb.freshness_ms) return null;
-    return { name: fa.name, entity_id: fa.entity_id, value_changed: valueChanged, before: featureState(fa), after: featureState(fb) };
+    if (!valueChanged && fa.source === fb.source && fa.as_of === fb.as_of && fa.freshness_ms === fb.freshness_ms)
+      return null;
+    return {
+      name: fa.name,
+      entity_id: fa.entity_id,
+      value_changed: valueChanged,
+      before: featureState(fa),
+      after: featureState(fb),
+    };
   });
 }
 
@@ -206,7 +235,10 @@ const chunkEntry = (c: RetrievedItemRecord): ChunkEntry => ({
   priority: c.priority,
 });
 
-function diffChunks(a: readonly RetrievedItemRecord[], b: readonly RetrievedItemRecord[]): RecordDiff["retrieved_items"] {
+function diffChunks(
+  a: readonly RetrievedItemRecord[],
+  b: readonly RetrievedItemRecord[],
+): RecordDiff["retrieved_items"] {
   return matchByKey(a, b, chunkKey, chunkEntry, (ca, cb): ChunkChange | null => {
     const before = Number(ca.similarity_score);
     const after = Number(cb.similarity_score);
@@ -242,7 +274,8 @@ function notStored(r: ContextRecord): boolean {
 
 function diffContent(a: ContextRecord, b: ContextRecord): ContentDiff {
   const not_stored = [...(notStored(a) ? (["a"] as const) : []), ...(notStored(b) ? (["b"] as const) : [])];
-  if (a.content === b.content) return { identical: true, similarity: 1, lines_added: 0, lines_removed: 0, unified: [], not_stored };
+  if (a.content === b.content)
+    return { identical: true, similarity: 1, lines_added: 0, lines_removed: 0, unified: [], not_stored };
   const hunks = lineHunks(splitLines(a.content), splitLines(b.content));
   const changedLines = hunks.flatMap((h) => h.lines);
   const similarity = round(similarityRatio(tokens(a.content), tokens(b.content)), 4);
@@ -268,13 +301,17 @@ export function unifiedHunks(a: readonly string[], b: readonly string[], context
 function lineHunks(a: readonly string[], b: readonly string[], context = 3): StructuredPatchHunk[] {
   // jsdiff diffs text; each line gets its "\n" back so none is reported as "No newline at end of file".
   const text = (lines: readonly string[]) => (lines.length === 0 ? "" : `${lines.join("\n")}\n`);
-  const patch = structuredPatch("a", "b", text(a), text(b), undefined, undefined, { context, maxEditLength: MAX_LINE_EDITS });
+  const patch = structuredPatch("a", "b", text(a), text(b), undefined, undefined, {
+    context,
+    maxEditLength: MAX_LINE_EDITS,
+  });
   return patch?.hunks ?? [replacedWholesale(a, b, context)];
 }
 
 /** GNU diff's header: a count of 1 is left out; an empty range starts at the line before it. */
 function hunkLines(h: StructuredPatchHunk): string[] {
-  const range = (start: number, count: number) => (count === 1 ? String(start) : `${count === 0 ? start - 1 : start},${count}`);
+  const range = (start: number, count: number) =>
+    count === 1 ? String(start) : `${count === 0 ? start - 1 : start},${count}`;
   return [`@@ -${range(h.oldStart, h.oldLines)} +${range(h.newStart, h.newLines)} @@`, ...h.lines];
 }
 
@@ -301,14 +338,24 @@ function replacedWholesale(a: readonly string[], b: readonly string[], context: 
     ...b.slice(start, endB).map((l) => `+${l}`),
     ...a.slice(endA, endA + after).map((l) => ` ${l}`),
   ];
-  return { oldStart: from + 1, oldLines: endA + after - from, newStart: from + 1, newLines: endB + after - from, lines };
+  return {
+    oldStart: from + 1,
+    oldLines: endA + after - from,
+    newStart: from + 1,
+    newLines: endB + after - from,
+    lines,
+  };
 }
 
 /**
  * jsdiff's shortest edit script turning `a` into `b`; past `maxEdits` edits, the common prefix and suffix kept
  * and the middle replaced wholesale (correct, not minimal).
  */
-export function editScript(a: readonly string[], b: readonly string[], maxEdits = MAX_TOKEN_EDITS): ArrayChange<string>[] {
+export function editScript(
+  a: readonly string[],
+  b: readonly string[],
+  maxEdits = MAX_TOKEN_EDITS,
+): ArrayChange<string>[] {
   const changes = diffArrays([...a], [...b], { maxEditLength: maxEdits });
   if (changes) return changes;
   const { start, endA, endB } = commonEnds(a, b);
@@ -350,9 +397,14 @@ function plural(n: number, word: string): string {
 
 function summarize(d: RecordDiff): string {
   const parts: string[] = [];
-  if (d.a.context_function !== d.b.context_function) parts.push(`function ${d.a.context_function} → ${d.b.context_function}`);
+  if (d.a.context_function !== d.b.context_function)
+    parts.push(`function ${d.a.context_function} → ${d.b.context_function}`);
   const c = d.content;
-  parts.push(c.identical ? "content identical" : `content ${(c.similarity * 100).toFixed(1)}% similar (+${c.lines_added} -${c.lines_removed} lines)`);
+  parts.push(
+    c.identical
+      ? "content identical"
+      : `content ${(c.similarity * 100).toFixed(1)}% similar (+${c.lines_added} -${c.lines_removed} lines)`,
+  );
 
   const list = (label: string, counts: [number, string][]) => {
     const said = counts.filter(([n]) => n > 0).map(([n, w]) => plural(n, w));

@@ -11,7 +11,9 @@ const oneShot = (crypto as { hash?: (algorithm: string, data: string | Uint8Arra
 /** sha256 of a string's UTF-8 bytes, or of the bytes given, as hex. */
 export function sha256Hex(data: string | Uint8Array): string {
   if (oneShot) return oneShot("sha256", data, "hex");
-  return typeof data === "string" ? crypto.createHash("sha256").update(data, "utf8").digest("hex") : crypto.createHash("sha256").update(data).digest("hex");
+  return typeof data === "string"
+    ? crypto.createHash("sha256").update(data, "utf8").digest("hex")
+    : crypto.createHash("sha256").update(data).digest("hex");
 }
 
 export function contentHash(content: string): string {

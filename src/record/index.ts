@@ -4,7 +4,14 @@ export { JsonFloat, float, isJsonObject, toPlain, parseJson, toJsonText } from "
 export type { JsonValue, JsonObject } from "./json.js";
 export { canonicalJson } from "./canonical.js";
 export { normalizeDatetime, toDatetime, nowDatetime, datetimeToMs } from "./datetime.js";
-export { sha256Hex, contentHash, computeRecordHash, hashingText, canonicalRecordText, recordToJsonValue } from "./hash.js";
+export {
+  sha256Hex,
+  contentHash,
+  computeRecordHash,
+  hashingText,
+  canonicalRecordText,
+  recordToJsonValue,
+} from "./hash.js";
 export { sealRecord } from "./seal.js";
 export type { SealedRecord, SealOptions } from "./seal.js";
 export { recordFromJson } from "./schema.js";

@@ -79,9 +79,13 @@ class Reader {
     const before = this.text.slice(0, at);
     const line = before.split("\n").length;
     const column = at - before.lastIndexOf("\n");
-    throw new FabraError("INVALID_JSON", `Invalid JSON in ${this.source} at line ${line}, column ${column}: ${message}`, {
-      hint: "Check the file is complete JSON (a record exported by `fabra context export`, or written by another CRS-001 implementation).",
-    });
+    throw new FabraError(
+      "INVALID_JSON",
+      `Invalid JSON in ${this.source} at line ${line}, column ${column}: ${message}`,
+      {
+        hint: "Check the file is complete JSON (a record exported by `fabra context export`, or written by another CRS-001 implementation).",
+      },
+    );
   }
 
   skipWhitespace(): void {
@@ -108,7 +112,11 @@ class Reader {
         return this.literal("null", null);
       default:
         if (c === 0x2d || (c >= 0x30 && c <= 0x39)) return this.number();
-        return this.fail(this.pos >= this.text.length ? "unexpected end of input" : `unexpected character ${JSON.stringify(this.text[this.pos])}`);
+        return this.fail(
+          this.pos >= this.text.length
+            ? "unexpected end of input"
+            : `unexpected character ${JSON.stringify(this.text[this.pos])}`,
+        );
     }
   }
 
@@ -223,7 +231,8 @@ class Reader {
       if (this.text.charCodeAt(this.pos) !== 0x22) this.fail("expected a string key");
       const keyAt = this.pos;
       const key = this.string();
-      if (this.uniqueKeys && Object.prototype.hasOwnProperty.call(out, key)) this.fail(`the key ${JSON.stringify(key)} appears twice in one object`, keyAt);
+      if (this.uniqueKeys && Object.prototype.hasOwnProperty.call(out, key))
+        this.fail(`the key ${JSON.stringify(key)} appears twice in one object`, keyAt);
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos++) !== 0x3a) this.fail("expected : after key", this.pos - 1);
       this.skipWhitespace();

@@ -9,10 +9,14 @@ type Check = (v: JsonValue | undefined, path: string) => unknown;
 
 function fail(path: string, expected: string, got: JsonValue | undefined): never {
   const shown = got === undefined ? "nothing (the field is missing)" : describe(got);
-  throw new FabraError("INVALID_RECORD", `Not a CRS-001 record: field \`${path}\` should be ${expected}, got ${shown}`, {
-    hint: "Records follow CRS-001 (schema 1.0.0); export a known-good one with `fabra context export <id>` to compare.",
-    details: { field: path },
-  });
+  throw new FabraError(
+    "INVALID_RECORD",
+    `Not a CRS-001 record: field \`${path}\` should be ${expected}, got ${shown}`,
+    {
+      hint: "Records follow CRS-001 (schema 1.0.0); export a known-good one with `fabra context export <id>` to compare.",
+      details: { field: path },
+    },
+  );
 }
 
 function describe(v: JsonValue): string {
@@ -83,10 +87,14 @@ const shape =
     }
     for (const key of Object.keys(v)) {
       if (!(key in fields)) {
-        throw new FabraError("INVALID_RECORD", `Not a CRS-001 record: unknown field \`${path ? `${path}.${key}` : key}\``, {
-          hint: "CRS-001 1.0.0 has no such field; the record may come from another format or version.",
-          details: { field: path ? `${path}.${key}` : key },
-        });
+        throw new FabraError(
+          "INVALID_RECORD",
+          `Not a CRS-001 record: unknown field \`${path ? `${path}.${key}` : key}\``,
+          {
+            hint: "CRS-001 1.0.0 has no such field; the record may come from another format or version.",
+            details: { field: path ? `${path}.${key}` : key },
+          },
+        );
       }
     }
     return out;

@@ -26,12 +26,21 @@ export interface SealOptions {
  * there stays, as signing_key_id does): sealing recomputes the hashes, it does not judge the record.
  */
 export function sealRecord(record: ContextRecord, options: SealOptions = {}): SealedRecord {
-  const withContent: ContextRecord = { ...record, integrity: { ...record.integrity, content_hash: contentHash(record.content) } };
+  const withContent: ContextRecord = {
+    ...record,
+    integrity: { ...record.integrity, content_hash: contentHash(record.content) },
+  };
   const [before, after] = canonicalAround(recordToJsonValue(withContent), "integrity");
   const hashing = before + canonicalJson(integrityForHashing(withContent.integrity)) + after;
-  let sealed: ContextRecord = { ...withContent, integrity: { ...withContent.integrity, record_hash: "sha256:" + sha256Hex(hashing) } };
+  let sealed: ContextRecord = {
+    ...withContent,
+    integrity: { ...withContent.integrity, record_hash: "sha256:" + sha256Hex(hashing) },
+  };
   if (options.signingKey) sealed = signRecord(sealed, options.signingKey, options.signedAt);
-  return { record: sealed, canonicalText: before + canonicalJson({ ...(sealed.integrity as unknown as JsonObject) }) + after };
+  return {
+    record: sealed,
+    canonicalText: before + canonicalJson({ ...(sealed.integrity as unknown as JsonObject) }) + after,
+  };
 }
 
 /**

@@ -26,13 +26,20 @@ export function parseSigningKey(text: string, id = "default"): SigningKey {
     secret = Buffer.from(hex, "hex");
   } else secret = Buffer.from(text, "utf8");
   if (secret.length === 0) {
-    throw new FabraError("INVALID_CONFIG", "The signing key is empty", { hint: "Set FABRA_SIGNING_KEY to a non-empty secret." });
+    throw new FabraError("INVALID_CONFIG", "The signing key is empty", {
+      hint: "Set FABRA_SIGNING_KEY to a non-empty secret.",
+    });
   }
   return { id, secret };
 }
 
 export function computeSignature(recordHash: string, key: SigningKey): string {
-  return "hmac-sha256:" + createHmac("sha256", key.secret).update("fabra:crs-001:" + recordHash, "utf8").digest("hex");
+  return (
+    "hmac-sha256:" +
+    createHmac("sha256", key.secret)
+      .update("fabra:crs-001:" + recordHash, "utf8")
+      .digest("hex")
+  );
 }
 
 /** Returns the record signed with `key` (record_hash unchanged). */

@@ -24,7 +24,13 @@ export function readRecordText(text: string, source = "input"): ContextRecord {
 
 /** Verifies a record read into memory: both hashes recomputed from its fields, and its signature. */
 export function verifyRecord(record: ContextRecord, opts: VerifyOptions = {}): VerifyResult {
-  return verifyResult(record.context_id, record.integrity, contentHash(record.content), computeRecordHash(record), opts);
+  return verifyResult(
+    record.context_id,
+    record.integrity,
+    contentHash(record.content),
+    computeRecordHash(record),
+    opts,
+  );
 }
 
 /** How `verifyStored` goes about it; for the ledger's bulk verification, not needed otherwise. */

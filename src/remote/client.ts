@@ -7,7 +7,13 @@ import { parseJson, type JsonObject, type JsonValue, toJsonText } from "../recor
 import { recordFromJson } from "../record/schema.js";
 import type { AppendOutcome, LedgerRow, RecordFilter } from "../stores/types.js";
 import { assemblyFromJson, assemblyShape, replayShape, type ReplayJson } from "../api/contexts.js";
-import { ledgerAppendShape, ledgerCountShape, ledgerRowFromJson, ledgerRowShape, ledgerRowsShape } from "../api/ledger-rows.js";
+import {
+  ledgerAppendShape,
+  ledgerCountShape,
+  ledgerRowFromJson,
+  ledgerRowShape,
+  ledgerRowsShape,
+} from "../api/ledger-rows.js";
 import { parseShape } from "../api/wire.js";
 
 type Method = "GET" | "POST";
@@ -24,7 +30,9 @@ export class FabraHttpClient {
   async runContext(name: string, inputs: JsonObject): Promise<ContextResult> {
     const path = `/v1/context/${encodeURIComponent(name)}`;
     const assembly = parseShape(assemblyShape, await this.plain("POST", path, inputs), this.answer("POST", path));
-    const record = recordFromJson(await this.lossless("GET", `/v1/contexts/${encodeURIComponent(assembly.context_id)}`));
+    const record = recordFromJson(
+      await this.lossless("GET", `/v1/contexts/${encodeURIComponent(assembly.context_id)}`),
+    );
     return assemblyFromJson(assembly, record);
   }
 
@@ -39,7 +47,11 @@ export class FabraHttpClient {
   /** Appends a record by its canonical text; the server verifies it first. */
   async appendRow(canonicalText: string): Promise<AppendOutcome> {
     const path = "/v1/ledger/rows";
-    return parseShape(ledgerAppendShape, await this.lossless("POST", path, { canonical_text: canonicalText }), this.answer("POST", path)).outcome;
+    return parseShape(
+      ledgerAppendShape,
+      await this.lossless("POST", path, { canonical_text: canonicalText }),
+      this.answer("POST", path),
+    ).outcome;
   }
 
   /** The row of one record, or null when the ledger has none with that id. */
@@ -58,7 +70,11 @@ export class FabraHttpClient {
   /** One page of rows (the server caps `limit` at its largest page). */
   async listRows(filter: RecordFilter): Promise<LedgerRow[]> {
     const path = `/v1/ledger/rows?${filterQuery(filter)}`;
-    return parseShape(ledgerRowsShape, await this.lossless("GET", path), this.answer("GET", "/v1/ledger/rows")).rows.map(ledgerRowFromJson);
+    return parseShape(
+      ledgerRowsShape,
+      await this.lossless("GET", path),
+      this.answer("GET", "/v1/ledger/rows"),
+    ).rows.map(ledgerRowFromJson);
   }
 
   async countRows(filter: Omit<RecordFilter, "limit" | "cursor" | "order">): Promise<number> {
@@ -83,7 +99,9 @@ export class FabraHttpClient {
     try {
       return JSON.parse(text) as unknown;
     } catch {
-      throw new FabraError("STORE_UNAVAILABLE", `${this.answer(method, path)} is not JSON`, { hint: "Check that the URL in the state file is a fabra server, and its log." });
+      throw new FabraError("STORE_UNAVAILABLE", `${this.answer(method, path)} is not JSON`, {
+        hint: "Check that the URL in the state file is a fabra server, and its log.",
+      });
     }
   }
 
@@ -93,15 +111,27 @@ export class FabraHttpClient {
     try {
       res = await fetch(this.url + path, {
         method,
-        headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: {
+          authorization: `Bearer ${this.token}`,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
         body: body === undefined ? undefined : toJsonText(body),
       });
     } catch (err) {
-      const reason = err instanceof Error && err.cause instanceof Error ? err.cause.message : err instanceof Error ? err.message : String(err);
-      throw new FabraError("STORE_UNAVAILABLE", `The fabra server at ${this.url} did not answer ${method} ${path}: ${reason}`, {
-        hint: "That server holds the ledger file; check it is still running, or stop it and run the command again.",
-        cause: err,
-      });
+      const reason =
+        err instanceof Error && err.cause instanceof Error
+          ? err.cause.message
+          : err instanceof Error
+            ? err.message
+            : String(err);
+      throw new FabraError(
+        "STORE_UNAVAILABLE",
+        `The fabra server at ${this.url} did not answer ${method} ${path}: ${reason}`,
+        {
+          hint: "That server holds the ledger file; check it is still running, or stop it and run the command again.",
+          cause: err,
+        },
+      );
     }
     const text = await res.text();
     if (!res.ok) throw errorFrom(res.status, text, this.url);
@@ -125,10 +155,16 @@ function errorFrom(status: number, text: string, url: string): FabraError {
   try {
     const body = JSON.parse(text) as { error?: { code?: string; message?: string; hint?: string } };
     if (body.error?.code && body.error.message) {
-      return new FabraError(body.error.code as FabraErrorCode, body.error.message, body.error.hint === undefined ? {} : { hint: body.error.hint });
+      return new FabraError(
+        body.error.code as FabraErrorCode,
+        body.error.message,
+        body.error.hint === undefined ? {} : { hint: body.error.hint },
+      );
     }
   } catch {
     // not our envelope
   }
-  return new FabraError("STORE_UNAVAILABLE", `The fabra server at ${url} answered HTTP ${status}`, { hint: "Check the server's log." });
+  return new FabraError("STORE_UNAVAILABLE", `The fabra server at ${url} answered HTTP ${status}`, {
+    hint: "Check the server's log.",
+  });
 }

@@ -25,7 +25,10 @@ const metricsRoute = createRoute({
   method: "get",
   path: "/metrics",
   summary: "Prometheus metrics",
-  responses: { 200: { description: "Text exposition format", content: { "text/plain": { schema: z.string() } } }, ...errors(401) },
+  responses: {
+    200: { description: "Text exposition format", content: { "text/plain": { schema: z.string() } } },
+    ...errors(401),
+  },
 });
 const openApiRoute = createRoute({
   method: "get",
@@ -55,9 +58,16 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
     try {
       if (deps.state.draining) {
         c.set("closeConnection", true);
-        if (c.req.path !== "/health") throw new FabraError("SHUTTING_DOWN", "The server is shutting down", { hint: "Retry against another instance, or once it is back." });
+        if (c.req.path !== "/health")
+          throw new FabraError("SHUTTING_DOWN", "The server is shutting down", {
+            hint: "Retry against another instance, or once it is back.",
+          });
       }
-      if (!PUBLIC.has(c.req.path)) deps.auth.check({ authorization: header("authorization"), apiKey: header("x-api-key") }, () => c.env?.incoming?.socket?.remoteAddress);
+      if (!PUBLIC.has(c.req.path))
+        deps.auth.check(
+          { authorization: header("authorization"), apiKey: header("x-api-key") },
+          () => c.env?.incoming?.socket?.remoteAddress,
+        );
       await next();
     } catch (err) {
       // Thrown by this middleware itself (auth, draining): hono's handler runs only for errors further in.
@@ -71,7 +81,10 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
       const key = `${method} ${route} ${status}`;
       let series = seriesCache.get(key);
       if (!series) {
-        series = { count: metrics.requests.labels(method, route, String(status)), latency: metrics.requestSeconds.labels(method, route) };
+        series = {
+          count: metrics.requests.labels(method, route, String(status)),
+          latency: metrics.requestSeconds.labels(method, route),
+        };
         seriesCache.set(key, series);
       }
       series.count.inc();
@@ -92,7 +105,17 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>
-    sendJson(c, { error: { code: "NOT_FOUND", message: `No route ${c.req.method} ${c.req.path}`, hint: "GET /openapi.json lists every route." } }, 404),
+    sendJson(
+      c,
+      {
+        error: {
+          code: "NOT_FOUND",
+          message: `No route ${c.req.method} ${c.req.path}`,
+          hint: "GET /openapi.json lists every route.",
+        },
+      },
+      404,
+    ),
   );
 
   app.onError((err, c) => respondError(err, c, deps.log));
@@ -105,12 +128,23 @@ function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => v
   if (err instanceof HTTPException) {
     // hono's own (e.g. a malformed request): keep its status, in our envelope.
     const status = err.status;
-    return sendJson(c, { error: { code: status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT", message: err.message || "Bad request" } }, status);
+    return sendJson(
+      c,
+      {
+        error: {
+          code: status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT",
+          message: err.message || "Bad request",
+        },
+      },
+      status,
+    );
   }
   const { status, body } = errorBody(err, requestId);
   if (status >= 500 && body.error.code !== "SHUTTING_DOWN") {
     const detail = err instanceof FabraError && err.cause instanceof Error ? err.cause : err;
-    log(`[${requestId}] ${status} ${body.error.code} ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd());
+    log(
+      `[${requestId}] ${status} ${body.error.code} ${c.req.method} ${c.req.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd(),
+    );
   }
   return sendJson(c, body, status, status === 401 ? { "www-authenticate": 'Bearer realm="fabra"' } : undefined);
 }

@@ -7,13 +7,18 @@ import { FabraError } from "../errors.js";
 
 // crypto.hash (Node >= 20.12) is the one-shot form, about twice as fast per request as createHash.
 const digest: (key: string) => Buffer =
-  typeof crypto.hash === "function" ? (key) => crypto.hash("sha256", key, "buffer") : (key) => crypto.createHash("sha256").update(key, "utf8").digest();
+  typeof crypto.hash === "function"
+    ? (key) => crypto.hash("sha256", key, "buffer")
+    : (key) => crypto.createHash("sha256").update(key, "utf8").digest();
 
 export interface Auth {
   /** "keys": every request needs a key; "loopback": no keys configured, only loopback clients are allowed. */
   readonly mode: "keys" | "loopback";
   /** Throws UNAUTHORIZED unless the request may proceed. */
-  check(headers: { authorization?: string | undefined; apiKey?: string | undefined }, remoteAddress: string | undefined | (() => string | undefined)): void;
+  check(
+    headers: { authorization?: string | undefined; apiKey?: string | undefined },
+    remoteAddress: string | undefined | (() => string | undefined),
+  ): void;
 }
 
 export function createAuth(apiKeys: readonly string[], localToken?: string): Auth {
@@ -31,11 +36,16 @@ export function createAuth(apiKeys: readonly string[], localToken?: string): Aut
         for (const k of keyDigests) ok = crypto.timingSafeEqual(d, k) || ok;
         if (tokenDigest) ok = crypto.timingSafeEqual(d, tokenDigest) || ok;
         if (ok) return;
-        throw new FabraError("UNAUTHORIZED", "The API key is not valid", { hint: "Send one of the server's FABRA_API_KEYS as `Authorization: Bearer <key>` or `X-API-Key: <key>`." });
+        throw new FabraError("UNAUTHORIZED", "The API key is not valid", {
+          hint: "Send one of the server's FABRA_API_KEYS as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
+        });
       }
-      if (mode === "loopback" && isLoopback(typeof remoteAddress === "function" ? remoteAddress() : remoteAddress)) return;
+      if (mode === "loopback" && isLoopback(typeof remoteAddress === "function" ? remoteAddress() : remoteAddress))
+        return;
       throw mode === "keys"
-        ? new FabraError("UNAUTHORIZED", "This server requires an API key", { hint: "Send `Authorization: Bearer <key>` or `X-API-Key: <key>` with one of the server's FABRA_API_KEYS." })
+        ? new FabraError("UNAUTHORIZED", "This server requires an API key", {
+            hint: "Send `Authorization: Bearer <key>` or `X-API-Key: <key>` with one of the server's FABRA_API_KEYS.",
+          })
         : new FabraError("UNAUTHORIZED", "No API keys are configured, so this server only accepts loopback clients", {
             hint: "Set FABRA_API_KEYS on the server and send `Authorization: Bearer <key>`, or call it from the same host.",
           });

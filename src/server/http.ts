@@ -12,7 +12,13 @@ export const JSON_TYPE = "application/json; charset=utf-8";
  * Node's adapter that is written out directly, where a fetch `Headers` object (what `c.header()` builds) costs
  * more than the rest of a cached feature read.
  */
-export function respond(c: Context<AppEnv>, body: string, status: number, contentType: string, extra?: Record<string, string>): Response {
+export function respond(
+  c: Context<AppEnv>,
+  body: string,
+  status: number,
+  contentType: string,
+  extra?: Record<string, string>,
+): Response {
   const headers: Record<string, string> = { "content-type": contentType, "x-request-id": c.get("requestId") ?? "" };
   if (c.get("closeConnection")) headers.connection = "close";
   if (extra) Object.assign(headers, extra);
@@ -58,12 +64,17 @@ export async function readJson(c: Context<AppEnv>, optional = false): Promise<Js
   const text = await readBodyText(c, c.get("bodyLimit"));
   if (text.trim() === "") {
     if (optional) return undefined;
-    throw new FabraError("INVALID_JSON", "The request body is empty", { hint: "Send a JSON object with Content-Type: application/json." });
+    throw new FabraError("INVALID_JSON", "The request body is empty", {
+      hint: "Send a JSON object with Content-Type: application/json.",
+    });
   }
   try {
     return parseJson(text, "the request body");
   } catch (err) {
-    if (isFabraError(err)) throw new FabraError("INVALID_JSON", err.message, { hint: "Send valid JSON with Content-Type: application/json." });
+    if (isFabraError(err))
+      throw new FabraError("INVALID_JSON", err.message, {
+        hint: "Send valid JSON with Content-Type: application/json.",
+      });
     throw err;
   }
 }
@@ -72,9 +83,13 @@ export async function readJsonObject(c: Context<AppEnv>, what: string, optional 
   const body = await readJson(c, optional);
   if (body === undefined) return {};
   if (!isJsonObject(body)) {
-    throw new FabraError("INVALID_ARGUMENT", `${what} must be a JSON object, not ${Array.isArray(body) ? "an array" : body === null ? "null" : typeof body}`, {
-      hint: 'Send e.g. {"userId": "u_1"}.',
-    });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      `${what} must be a JSON object, not ${Array.isArray(body) ? "an array" : body === null ? "null" : typeof body}`,
+      {
+        hint: 'Send e.g. {"userId": "u_1"}.',
+      },
+    );
   }
   return body;
 }
@@ -94,6 +109,13 @@ export function errorBody(err: unknown, requestId: string): { status: number; bo
   }
   return {
     status: 500,
-    body: { error: { code: "INTERNAL", message: "Internal server error", hint: `The server log has the details under request id ${requestId}.`, request_id: requestId } },
+    body: {
+      error: {
+        code: "INTERNAL",
+        message: "Internal server error",
+        hint: `The server log has the details under request id ${requestId}.`,
+        request_id: requestId,
+      },
+    },
   };
 }

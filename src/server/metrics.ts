@@ -11,29 +11,89 @@ export function createServerMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) => new Counter<L>({ name, help, labelNames, registers });
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new Counter<L>({ name, help, labelNames, registers });
   const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Histogram<L>({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers });
   const metrics = {
     registry,
-    requests: counter("fabra_http_requests_total", "HTTP requests by method, route pattern and status.", ["method", "route", "status"]),
-    requestSeconds: histogram("fabra_http_request_duration_seconds", "HTTP request latency by method and route pattern.", ["method", "route"]),
+    requests: counter("fabra_http_requests_total", "HTTP requests by method, route pattern and status.", [
+      "method",
+      "route",
+      "status",
+    ]),
+    requestSeconds: histogram(
+      "fabra_http_request_duration_seconds",
+      "HTTP request latency by method and route pattern.",
+      ["method", "route"],
+    ),
     inFlight: new Gauge({ name: "fabra_http_requests_in_flight", help: "HTTP requests being served now.", registers }),
-    assemblies: counter("fabra_context_assemblies_total", "Context assemblies by function and outcome (ok or the error code).", ["function", "outcome"]),
-    assemblySeconds: histogram("fabra_context_assembly_duration_seconds", "Context assembly latency by function.", ["function"]),
-    droppedItems: counter("fabra_context_dropped_items_total", "Items dropped to fit the token budget, by function and reason.", ["function", "reason"]),
-    budgetExceeded: counter("fabra_context_budget_exceeded_total", "Assemblies whose required items alone exceeded the budget.", ["function"]),
-    staleFeatures: counter("fabra_stale_features_total", "Feature reads over their context's freshness SLA, by feature.", ["feature"]),
-    staleChunks: counter("fabra_stale_chunks_total", "Included chunks over their context's freshness SLA, by function.", ["function"]),
-    featureReads: counter("fabra_feature_reads_total", "Feature reads by feature and source (cache, compute, fallback).", ["feature", "source"]),
+    assemblies: counter(
+      "fabra_context_assemblies_total",
+      "Context assemblies by function and outcome (ok or the error code).",
+      ["function", "outcome"],
+    ),
+    assemblySeconds: histogram("fabra_context_assembly_duration_seconds", "Context assembly latency by function.", [
+      "function",
+    ]),
+    droppedItems: counter(
+      "fabra_context_dropped_items_total",
+      "Items dropped to fit the token budget, by function and reason.",
+      ["function", "reason"],
+    ),
+    budgetExceeded: counter(
+      "fabra_context_budget_exceeded_total",
+      "Assemblies whose required items alone exceeded the budget.",
+      ["function"],
+    ),
+    staleFeatures: counter(
+      "fabra_stale_features_total",
+      "Feature reads over their context's freshness SLA, by feature.",
+      ["feature"],
+    ),
+    staleChunks: counter(
+      "fabra_stale_chunks_total",
+      "Included chunks over their context's freshness SLA, by function.",
+      ["function"],
+    ),
+    featureReads: counter(
+      "fabra_feature_reads_total",
+      "Feature reads by feature and source (cache, compute, fallback).",
+      ["feature", "source"],
+    ),
     ledgerWrites: counter("fabra_ledger_writes_total", "Ledger appends by outcome (inserted, exists).", ["outcome"]),
-    ledgerFailures: counter("fabra_ledger_write_failures_total", "Ledger appends that failed, by error code.", ["code"]),
-    replays: counter("fabra_context_replays_total", "Replays by mode (recorded, live) and outcome.", ["mode", "outcome"]),
-    schedulerRuns: counter("fabra_scheduler_runs_total", "Scheduled refresh runs this server finished, by feature and status (succeeded, partial, interrupted).", ["feature", "status"]),
-    schedulerErrors: counter("fabra_scheduler_errors_total", "Scheduled refreshes that could not run (stores unreachable, a definition error), by feature.", ["feature"]),
-    storeSeconds: histogram("fabra_store_operation_duration_seconds", "Store call latency by store (records, offline, online, vector, locks) and operation.", ["store", "operation"]),
-    storeErrors: counter("fabra_store_errors_total", "Store calls that failed, by store, operation and error code.", ["store", "operation", "code"]),
-    startTime: new Gauge({ name: "fabra_server_start_time_seconds", help: "When the server started (unix time).", registers }),
+    ledgerFailures: counter("fabra_ledger_write_failures_total", "Ledger appends that failed, by error code.", [
+      "code",
+    ]),
+    replays: counter("fabra_context_replays_total", "Replays by mode (recorded, live) and outcome.", [
+      "mode",
+      "outcome",
+    ]),
+    schedulerRuns: counter(
+      "fabra_scheduler_runs_total",
+      "Scheduled refresh runs this server finished, by feature and status (succeeded, partial, interrupted).",
+      ["feature", "status"],
+    ),
+    schedulerErrors: counter(
+      "fabra_scheduler_errors_total",
+      "Scheduled refreshes that could not run (stores unreachable, a definition error), by feature.",
+      ["feature"],
+    ),
+    storeSeconds: histogram(
+      "fabra_store_operation_duration_seconds",
+      "Store call latency by store (records, offline, online, vector, locks) and operation.",
+      ["store", "operation"],
+    ),
+    storeErrors: counter("fabra_store_errors_total", "Store calls that failed, by store, operation and error code.", [
+      "store",
+      "operation",
+      "code",
+    ]),
+    startTime: new Gauge({
+      name: "fabra_server_start_time_seconds",
+      help: "When the server started (unix time).",
+      registers,
+    }),
   };
   metrics.startTime.set(Math.floor(Date.now() / 1000));
   return metrics;
@@ -50,7 +110,10 @@ export function storeMetricsObserver(metrics: ServerMetrics): StoreObserver {
   return (op) => {
     const key = `${op.store}.${op.operation}`;
     let series = latency.get(key);
-    if (!series) latency.set(key, (series = metrics.storeSeconds.labels(op.store, op.operation)));
+    if (!series) {
+      series = metrics.storeSeconds.labels(op.store, op.operation);
+      latency.set(key, series);
+    }
     series.observe(op.seconds);
     if (op.error) metrics.storeErrors.inc({ store: op.store, operation: op.operation, code: op.error.code });
     if (op.store === "records" && op.operation === "append") {
@@ -61,9 +124,16 @@ export function storeMetricsObserver(metrics: ServerMetrics): StoreObserver {
 }
 
 /** The current value of one counter series (0 when it was never incremented). */
-export async function counterValue<L extends string>(counter: Counter<L>, labels: LabelValues<L> = {}): Promise<number> {
+export async function counterValue<L extends string>(
+  counter: Counter<L>,
+  labels: LabelValues<L> = {},
+): Promise<number> {
   const wanted = Object.entries(labels);
-  const series = (await counter.get()).values.find((v) => wanted.every(([k, value]) => String(v.labels[k as L]) === String(value)) && Object.keys(v.labels).length === wanted.length);
+  const series = (await counter.get()).values.find(
+    (v) =>
+      wanted.every(([k, value]) => String(v.labels[k as L]) === String(value)) &&
+      Object.keys(v.labels).length === wanted.length,
+  );
   return series?.value ?? 0;
 }
 

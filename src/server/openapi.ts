@@ -8,7 +8,14 @@ import type { AppEnv } from "./types.js";
 type Schema = Record<string, unknown>;
 
 export const ErrorSchema = z
-  .object({ error: z.object({ code: z.string(), message: z.string(), hint: z.string().optional(), request_id: z.string().optional() }) })
+  .object({
+    error: z.object({
+      code: z.string(),
+      message: z.string(),
+      hint: z.string().optional(),
+      request_id: z.string().optional(),
+    }),
+  })
   .openapi("Error");
 
 const ERROR_TEXT: Record<number, string> = {
@@ -22,13 +29,18 @@ const ERROR_TEXT: Record<number, string> = {
 };
 
 /** A JSON response (or request body) of this schema. */
-export const json = (schema: z.ZodType | Schema, description: string) => ({ description, content: { "application/json": { schema } } });
+export const json = (schema: z.ZodType | Schema, description: string) => ({
+  description,
+  content: { "application/json": { schema } },
+});
 
 /** The error responses a route may give, all in the one envelope. */
-export const errors = (...statuses: number[]) => Object.fromEntries(statuses.map((s) => [s, json(ErrorSchema, ERROR_TEXT[s] ?? "Error")]));
+export const errors = (...statuses: number[]) =>
+  Object.fromEntries(statuses.map((s) => [s, json(ErrorSchema, ERROR_TEXT[s] ?? "Error")]));
 
 /** A path parameter's schema (documentation only: the handlers resolve and refuse the value themselves). */
-export const pathParam = (description: string, names?: readonly string[]) => z.string().openapi({ description, ...(names && names.length > 0 ? { enum: [...names] } : {}) });
+export const pathParam = (description: string, names?: readonly string[]) =>
+  z.string().openapi({ description, ...(names && names.length > 0 ? { enum: [...names] } : {}) });
 
 export const contextIdParam = z.object({ id: pathParam("A context id (ctx_<uuid>, or the bare UUID)") });
 
@@ -73,9 +85,17 @@ export const RecordSummary = z
   .partial()
   .openapi("RecordSummary");
 
-export const ContextRecord = z.object({}).openapi("ContextRecord", { description: "A CRS-001 Context Record in canonical form" });
-export const Verification = z.object({ context_id: z.string(), ok: z.boolean(), checks: z.array(z.unknown()), failed: z.unknown() }).partial().openapi("Verification");
-export const Comparison = z.object({ verified: z.boolean(), verification: z.object({}), diff: z.object({}) }).partial().openapi("Comparison");
+export const ContextRecord = z
+  .object({})
+  .openapi("ContextRecord", { description: "A CRS-001 Context Record in canonical form" });
+export const Verification = z
+  .object({ context_id: z.string(), ok: z.boolean(), checks: z.array(z.unknown()), failed: z.unknown() })
+  .partial()
+  .openapi("Verification");
+export const Comparison = z
+  .object({ verified: z.boolean(), verification: z.object({}), diff: z.object({}) })
+  .partial()
+  .openapi("Comparison");
 export const Replay = z
   .object({
     original_id: z.string(),
@@ -90,7 +110,10 @@ export const Replay = z
   })
   .partial()
   .openapi("Replay");
-export const LedgerRowSchema = z.object({ context_id: z.string(), canonical_text: z.string() }).partial().openapi("LedgerRow");
+export const LedgerRowSchema = z
+  .object({ context_id: z.string(), canonical_text: z.string() })
+  .partial()
+  .openapi("LedgerRow");
 
 const KIND_SCHEMA: Record<InputKind, () => z.ZodType> = {
   string: () => z.string(),
@@ -111,7 +134,12 @@ export function registerContextInputs(app: OpenAPIHono<AppEnv>, definitions: Def
   for (const name of [...definitions.contexts.keys()].sort()) {
     const spec = definitions.contexts.get(name)?.options.inputs;
     if (!spec) continue;
-    const shape = Object.fromEntries(parseInputSpec(spec, name).map((d) => [d.name, d.optional ? KIND_SCHEMA[d.kind]().nullable().optional() : KIND_SCHEMA[d.kind]()]));
+    const shape = Object.fromEntries(
+      parseInputSpec(spec, name).map((d) => [
+        d.name,
+        d.optional ? KIND_SCHEMA[d.kind]().nullable().optional() : KIND_SCHEMA[d.kind](),
+      ]),
+    );
     app.openAPIRegistry.register(`Inputs_${name}`, z.strictObject(shape).openapi({ title: `Inputs of ${name}` }));
     refs.push({ $ref: `#/components/schemas/Inputs_${name}` });
   }
@@ -120,11 +148,24 @@ export function registerContextInputs(app: OpenAPIHono<AppEnv>, definitions: Def
 
 /** The whole document, once every route is declared. */
 export function openApiDocument(app: OpenAPIHono<AppEnv>, version: string): Schema {
-  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", { type: "http", scheme: "bearer", description: "One of the server's FABRA_API_KEYS" });
-  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", { type: "apiKey", in: "header", name: "X-API-Key" });
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "One of the server's FABRA_API_KEYS",
+  });
+  app.openAPIRegistry.registerComponent("securitySchemes", "apiKey", {
+    type: "apiKey",
+    in: "header",
+    name: "X-API-Key",
+  });
   return app.getOpenAPI31Document({
     openapi: "3.1.0",
-    info: { title: "fabra", version, description: "Context Records for AI applications: features, context assembly, and the hash-verified record ledger." },
+    info: {
+      title: "fabra",
+      version,
+      description:
+        "Context Records for AI applications: features, context assembly, and the hash-verified record ledger.",
+    },
     security: [{ bearer: [] }, { apiKey: [] }],
   }) as unknown as Schema;
 }
@@ -133,7 +174,9 @@ export function openApiDocument(app: OpenAPIHono<AppEnv>, version: string): Sche
 export const PUBLIC_ROUTE = { security: [] };
 
 /** A handler of a declared route: its validated query via `c.req.valid("query")`; it answers with any Response. */
-export type DeclaredHandler<R extends RouteConfig> = (c: Parameters<RouteHandler<R, AppEnv>>[0]) => Response | Promise<Response>;
+export type DeclaredHandler<R extends RouteConfig> = (
+  c: Parameters<RouteHandler<R, AppEnv>>[0],
+) => Response | Promise<Response>;
 
 /** Adds a route declared with createRoute: documented in /openapi.json, its parameters checked before `handler`. */
 export function serve<R extends RouteConfig>(app: OpenAPIHono<AppEnv>, route: R, handler: DeclaredHandler<R>): void {

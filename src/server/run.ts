@@ -33,11 +33,18 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   try {
     runtime = await createFabraFromConfig(config, { warn });
   } catch (err) {
-    const other = isFabraError(err) && err.code === "LEDGER_LOCKED" && duckdbFile ? await readLiveState(stateFilePath(duckdbFile)) : null;
+    const other =
+      isFabraError(err) && err.code === "LEDGER_LOCKED" && duckdbFile
+        ? await readLiveState(stateFilePath(duckdbFile))
+        : null;
     if (other) {
-      throw new FabraError("LEDGER_LOCKED", `A fabra server (PID ${other.pid}) is already serving ${duckdbFile} at ${other.url}`, {
-        hint: "Use that server, stop it first, or serve another ledger (FABRA_DUCKDB_PATH). For several servers on one ledger use the postgres stores.",
-      });
+      throw new FabraError(
+        "LEDGER_LOCKED",
+        `A fabra server (PID ${other.pid}) is already serving ${duckdbFile} at ${other.url}`,
+        {
+          hint: "Use that server, stop it first, or serve another ledger (FABRA_DUCKDB_PATH). For several servers on one ledger use the postgres stores.",
+        },
+      );
     }
     throw err;
   }
@@ -56,7 +63,8 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       services,
       drainTimeoutMs: opts.drainTimeoutMs,
       // Only an embedded file needs the state file: other processes cannot open it while we hold it.
-      stateFile: duckdbFile && !runtime.stores.records.capabilities.concurrentWriters ? stateFilePath(duckdbFile) : null,
+      stateFile:
+        duckdbFile && !runtime.stores.records.capabilities.concurrentWriters ? stateFilePath(duckdbFile) : null,
       log: (line) => process.stderr.write(`fabra serve: ${line}\n`),
     });
   } catch (err) {
@@ -65,7 +73,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   }
 
   if (apiKeys.length === 0) {
-    warn(`no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`);
+    warn(
+      `no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`,
+    );
   }
   say(`fabra serving on ${server.url}`);
   const stores = describeStores(config.stores);
@@ -73,7 +83,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   say(`  cache      ${stores.online}`);
   say(`  vectors    ${stores.vector}`);
   say(`  auth       ${apiKeys.length > 0 ? `API keys (${apiKeys.length})` : "loopback only"}`);
-  say(`  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.description).join("; ") : "no scheduled features"}`);
+  say(
+    `  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.description).join("; ") : "no scheduled features"}`,
+  );
   say(`  routes     ${server.url}/openapi.json`);
   opts.onListening?.(server);
 
@@ -82,7 +94,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     signals++;
     if (signals === 1) {
       say(`${signal}: shutting down (draining requests in flight; send it again to cut them off)`);
-      server.close().catch((err: unknown) => warn(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`));
+      server
+        .close()
+        .catch((err: unknown) => warn(`shutdown failed: ${err instanceof Error ? err.message : String(err)}`));
     } else {
       void server.close({ force: true });
     }

@@ -69,7 +69,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (server.address() as AddressInfo).port;
   const url = `http://${options.host.includes(":") ? `[${options.host}]` : options.host}:${port}`;
   // Clients on this machine (the state file's readers) reach a wildcard listener through loopback.
-  const localUrl = options.host === "0.0.0.0" ? `http://127.0.0.1:${port}` : options.host === "::" ? `http://[::1]:${port}` : url;
+  const localUrl =
+    options.host === "0.0.0.0" ? `http://127.0.0.1:${port}` : options.host === "::" ? `http://[::1]:${port}` : url;
 
   const services = options.services ?? [];
   const started: BackgroundService[] = [];
@@ -78,7 +79,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       await service.start({ metrics, log });
       started.push(service);
     }
-    if (options.stateFile) await writeStateFile(options.stateFile, { pid: process.pid, url: localUrl, token: localToken, started_at: new Date().toISOString(), version: deps.version });
+    if (options.stateFile)
+      await writeStateFile(options.stateFile, {
+        pid: process.pid,
+        url: localUrl,
+        token: localToken,
+        started_at: new Date().toISOString(),
+        version: deps.version,
+      });
   } catch (err) {
     await stopServices(started, log);
     await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -106,7 +114,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         await Promise.race([closedAll, new Promise((r) => setTimeout(r, 10))]);
       }
       if (!stopped || deps.state.inFlight > 0) {
-        if (deps.state.inFlight > 0) log(`${deps.state.inFlight} request(s) still running after ${timeoutMs} ms; closing their connections`);
+        if (deps.state.inFlight > 0)
+          log(`${deps.state.inFlight} request(s) still running after ${timeoutMs} ms; closing their connections`);
         server.closeAllConnections();
       }
       await closedAll;
@@ -130,11 +139,23 @@ function listen(server: Server, host: string, port: number): Promise<void> {
     const onError = (err: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
       if (err.code === "EADDRINUSE") {
-        reject(new FabraError("INVALID_ARGUMENT", `Port ${port} on ${host} is already in use`, { hint: "Stop what is using it or pass another --port (0 picks a free one)." }));
+        reject(
+          new FabraError("INVALID_ARGUMENT", `Port ${port} on ${host} is already in use`, {
+            hint: "Stop what is using it or pass another --port (0 picks a free one).",
+          }),
+        );
       } else if (err.code === "EADDRNOTAVAIL" || err.code === "ENOTFOUND") {
-        reject(new FabraError("INVALID_ARGUMENT", `Cannot listen on ${host}: ${err.message}`, { hint: "Use --host 127.0.0.1, 0.0.0.0 or an address of this machine." }));
+        reject(
+          new FabraError("INVALID_ARGUMENT", `Cannot listen on ${host}: ${err.message}`, {
+            hint: "Use --host 127.0.0.1, 0.0.0.0 or an address of this machine.",
+          }),
+        );
       } else if (err.code === "EACCES") {
-        reject(new FabraError("INVALID_ARGUMENT", `No permission to listen on port ${port}`, { hint: "Use a port above 1023." }));
+        reject(
+          new FabraError("INVALID_ARGUMENT", `No permission to listen on port ${port}`, {
+            hint: "Use a port above 1023.",
+          }),
+        );
       } else reject(err);
     };
     const onListening = () => {

@@ -22,7 +22,11 @@ export interface BackgroundService {
 type Handle = { stop(): void | Promise<void> };
 
 /** Adapts a `start() → { stop() }` function (the scheduler's shape) to a BackgroundService. */
-export function serviceFrom(name: string, description: string, start: (context: ServiceContext) => Handle | Promise<Handle>): BackgroundService {
+export function serviceFrom(
+  name: string,
+  description: string,
+  start: (context: ServiceContext) => Handle | Promise<Handle>,
+): BackgroundService {
   let handle: Handle | null = null;
   return {
     name,
@@ -47,7 +51,9 @@ export function backgroundServices(runtime: FabraRuntime): BackgroundService[] {
   const jobs = scheduledFeatures(runtime.definitions.features);
   if (jobs.length === 0) return [];
   const description = `refreshes ${jobs.map((j) => `${j.feature} (${j.schedule.text})`).join(", ")}`;
-  return [serviceFrom("scheduler", description, (context) => runtime.startScheduler({ onEvent: schedulerObserver(context) }))];
+  return [
+    serviceFrom("scheduler", description, (context) => runtime.startScheduler({ onEvent: schedulerObserver(context) })),
+  ];
 }
 
 /** Scheduler events → one concise log line for what an operator needs to see, and the scheduler metrics. */
@@ -61,7 +67,10 @@ export function schedulerObserver({ metrics, log }: ServiceContext): (event: Sch
         const r = e.result;
         metrics.schedulerRuns.inc({ feature: e.feature, status: r.status });
         const counts = `${r.written} written${r.failed > 0 ? `, ${r.failed} failed` : ""}`;
-        if (r.status === "interrupted") log(`scheduler: ${e.feature}: ${r.runId} interrupted after ${counts}: ${r.error ?? "stopped"} (retried with backoff)`);
+        if (r.status === "interrupted")
+          log(
+            `scheduler: ${e.feature}: ${r.runId} interrupted after ${counts}: ${r.error ?? "stopped"} (retried with backoff)`,
+          );
         else log(`scheduler: ${e.feature}: ${r.runId} ${r.status}, ${counts} in ${r.durationMs} ms`);
         return;
       }

@@ -17,4 +17,7 @@ export interface ServerDeps {
   version: string;
 }
 
-export type AppEnv = { Bindings: HttpBindings; Variables: { requestId: string; bodyLimit: number; closeConnection: boolean } };
+export type AppEnv = {
+  Bindings: HttpBindings;
+  Variables: { requestId: string; bodyLimit: number; closeConnection: boolean };
+};

@@ -34,7 +34,9 @@ function namedMessage(issue: z.core.$ZodRawIssue): string {
 /** zod-openapi's hook for every route: a failed check is thrown, and the app's error handler answers it. */
 export function validationHook(result: { success: true } | { success: false; error: z.ZodError }): undefined {
   if (!result.success) {
-    const issues = result.error.issues.map((issue) => (issue.code === "custom" ? issue : { ...issue, message: `${fieldPath(issue.path)}: ${issue.message}` }));
+    const issues = result.error.issues.map((issue) =>
+      issue.code === "custom" ? issue : { ...issue, message: `${fieldPath(issue.path)}: ${issue.message}` },
+    );
     throw requestError(issues, "GET /openapi.json describes every parameter.");
   }
   return undefined;
@@ -68,7 +70,10 @@ export const query = {
   required: (name: string, example: string, description: string) =>
     param(
       (v) => {
-        if (v === undefined) throw new FabraError("INVALID_ARGUMENT", `The query parameter ${name} is required`, { hint: `Add ?${name}=${example}.` });
+        if (v === undefined)
+          throw new FabraError("INVALID_ARGUMENT", `The query parameter ${name} is required`, {
+            hint: `Add ?${name}=${example}.`,
+          });
         return v;
       },
       { description, type: "string", param: { required: true } },
@@ -80,7 +85,9 @@ export const query = {
         try {
           return normalizeDatetime(v, name);
         } catch {
-          throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not an ISO-8601 datetime`, { hint: `Use e.g. ${name}=2026-03-01T09:00:00Z.` });
+          throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not an ISO-8601 datetime`, {
+            hint: `Use e.g. ${name}=2026-03-01T09:00:00Z.`,
+          });
         }
       },
       { description, type: "string", format: "date-time" },
@@ -91,7 +98,11 @@ export const query = {
         if (v === undefined) return fallback;
         const n = Number(v);
         if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n < 1 || n > max) {
-          throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not a whole number from 1 to ${max}`, { hint: `Use e.g. ${name}=${Math.min(fallback, max)}.` });
+          throw new FabraError(
+            "INVALID_ARGUMENT",
+            `${name}=${JSON.stringify(v)} is not a whole number from 1 to ${max}`,
+            { hint: `Use e.g. ${name}=${Math.min(fallback, max)}.` },
+          );
         }
         return n;
       },
@@ -102,16 +113,24 @@ export const query = {
       (v): T => {
         if (v === undefined) return fallback;
         if ((allowed as readonly string[]).includes(v)) return v as T;
-        throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not one of ${allowed.join(", ")}`, { hint: `Use ${name}=${allowed[0]}.` });
+        throw new FabraError("INVALID_ARGUMENT", `${name}=${JSON.stringify(v)} is not one of ${allowed.join(", ")}`, {
+          hint: `Use ${name}=${allowed[0]}.`,
+        });
       },
       { description, type: "string", enum: [...allowed], default: fallback },
     ),
   /** A context id (ctx_<uuid> or the bare UUID), normalized; a malformed one is INVALID_ID. */
-  contextId: (description: string) => param((v) => (v === undefined ? undefined : normalizeContextId(v)), { description, type: "string" }),
+  contextId: (description: string) =>
+    param((v) => (v === undefined ? undefined : normalizeContextId(v)), { description, type: "string" }),
 };
 
 /** The JSON body, read kind-preserving under the size limit (an object; `optional`: may be empty), parsed by `schema`. */
-export async function readBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S, hint: string, optional = false): Promise<z.output<S>> {
+export async function readBody<S extends z.ZodType>(
+  c: Context<AppEnv>,
+  schema: S,
+  hint: string,
+  optional = false,
+): Promise<z.output<S>> {
   const body = await readJsonObject(c, "The body", optional);
   const result = schema.safeParse(body, { error: namedMessage });
   if (!result.success) throw requestError(result.error.issues, hint);
@@ -123,6 +142,9 @@ export async function readBody<S extends z.ZodType>(c: Context<AppEnv>, schema: 
  * schema there would make zod-openapi read the body itself (as lossy JSON, past the size limit); readBody does.
  */
 export function documented(schema: z.ZodType): Record<string, unknown> {
-  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<string, unknown>;
+  const { $schema: _, ...rest } = z.toJSONSchema(schema, { io: "input", unrepresentable: "any" }) as Record<
+    string,
+    unknown
+  >;
   return rest;
 }

@@ -8,7 +8,17 @@ import { instrument } from "./instrument.js";
 import type { MigrateReport } from "./postgres/migrate-target.js";
 import type { PgTarget } from "./postgres/pool.js";
 import type { RedisTarget } from "./redis/client.js";
-import type { LockStore, OfflineStore, OnlineStore, Probed, RecordStore, StoreCheck, StoreObserver, Stores, VectorStore } from "./types.js";
+import type {
+  LockStore,
+  OfflineStore,
+  OnlineStore,
+  Probed,
+  RecordStore,
+  StoreCheck,
+  StoreObserver,
+  Stores,
+  VectorStore,
+} from "./types.js";
 
 export type { MigrateReport };
 
@@ -32,7 +42,11 @@ export async function openOnlineStore(online: OnlineConfig): Promise<OnlineStore
   return instrument(await onlineBackend(online), "online", unobserved);
 }
 
-export async function openVectorStore(vector: VectorConfig, offline: OfflineConfig, options: StoreOptions): Promise<VectorStore> {
+export async function openVectorStore(
+  vector: VectorConfig,
+  offline: OfflineConfig,
+  options: StoreOptions,
+): Promise<VectorStore> {
   return instrument(await vectorBackend(vector, offline, options), "vector", unobserved);
 }
 
@@ -72,11 +86,18 @@ async function onlineBackend(online: OnlineConfig): Promise<OnlineStore> {
   }
 }
 
-async function vectorBackend(vector: VectorConfig, offline: OfflineConfig, options: StoreOptions): Promise<VectorStore> {
+async function vectorBackend(
+  vector: VectorConfig,
+  offline: OfflineConfig,
+  options: StoreOptions,
+): Promise<VectorStore> {
   switch (vector.type) {
     case "memory": {
       // In local mode the in-memory index keeps its chunks in the DuckDB file, so they outlive the process.
-      const persistence = offline.type === "duckdb" ? await (await import("./duckdb/vector-chunks.js")).DuckDBChunkPersistence.open(offline.path) : null;
+      const persistence =
+        offline.type === "duckdb"
+          ? await (await import("./duckdb/vector-chunks.js")).DuckDBChunkPersistence.open(offline.path)
+          : null;
       return (await import("./memory/vector.js")).open(options.dimensions, persistence);
     }
     case "pgvector":
@@ -135,7 +156,9 @@ type Closable = { close(): Promise<void> };
  * and its error is thrown: a store failing to close then never replaces the failure that matters. Otherwise
  * returns its value with a `close` for every tracked store.
  */
-export async function openAllOrNone<T>(open: (track: <S extends Closable>(store: Promise<S>) => Promise<S>) => Promise<T>): Promise<{ value: T; close: () => Promise<void> }> {
+export async function openAllOrNone<T>(
+  open: (track: <S extends Closable>(store: Promise<S>) => Promise<S>) => Promise<T>,
+): Promise<{ value: T; close: () => Promise<void> }> {
   const opened: Closable[] = [];
   const track = async <S extends Closable>(p: Promise<S>): Promise<S> => {
     const store = await p;
@@ -169,9 +192,16 @@ export function embeddedFile(stores: ResolvedConfig["stores"]): string | null {
 export function describeStores(stores: ResolvedConfig["stores"]): { offline: string; online: string; vector: string } {
   const { offline, online, vector } = stores;
   return {
-    offline: offline.type === "duckdb" ? `duckdb ${offline.path}` : `postgres ${maskUrl(offline.url)}, schema "${offline.schema}"`,
-    online: online.type === "memory" ? "memory (this process only)" : `redis ${maskUrl(online.url)}, key prefix "${online.keyPrefix}"`,
-    vector: vector.type === "memory" ? "memory (exact search)" : `pgvector ${maskUrl(vector.url)}, schema "${vector.schema}"`,
+    offline:
+      offline.type === "duckdb"
+        ? `duckdb ${offline.path}`
+        : `postgres ${maskUrl(offline.url)}, schema "${offline.schema}"`,
+    online:
+      online.type === "memory"
+        ? "memory (this process only)"
+        : `redis ${maskUrl(online.url)}, key prefix "${online.keyPrefix}"`,
+    vector:
+      vector.type === "memory" ? "memory (exact search)" : `pgvector ${maskUrl(vector.url)}, schema "${vector.schema}"`,
   };
 }
 
@@ -203,7 +233,10 @@ export async function migrateStores(stores: ResolvedConfig["stores"]): Promise<M
  * on a database that is not current is not opened), then each store opened on its own and probed, so one that
  * fails does not hide the others. Nothing is left written.
  */
-export async function probeStores(config: Pick<ResolvedConfig, "stores">, options: StoreOptions): Promise<StoreCheck[]> {
+export async function probeStores(
+  config: Pick<ResolvedConfig, "stores">,
+  options: StoreOptions,
+): Promise<StoreCheck[]> {
   const { offline, online, vector } = config.stores;
   const checks: StoreCheck[] = [];
   const current = new Map<string, boolean>();
@@ -229,14 +262,21 @@ export async function probeStores(config: Pick<ResolvedConfig, "stores">, option
       checks.push(failedCheck(label, err));
     }
   };
-  const title = { duckdb: "DuckDB", postgres: "Postgres", redis: "Redis", pgvector: "Postgres", memory: "memory" } as const;
+  const title = {
+    duckdb: "DuckDB",
+    postgres: "Postgres",
+    redis: "Redis",
+    pgvector: "Postgres",
+    memory: "memory",
+  } as const;
   try {
     if (usable("stores.offline")) {
       await probe(`stores.offline (${title[offline.type]})`, () => openRecordStore(config));
       await probe(`stores.offline (${title[offline.type]})`, () => openOfflineStore(offline));
     }
     await probe(`stores.online (${title[online.type]})`, () => openOnlineStore(online));
-    if (vector.type === "memory" || usable("stores.vector")) await probe(`stores.vector (${title[vector.type]})`, () => openVectorStore(vector, offline, options));
+    if (vector.type === "memory" || usable("stores.vector"))
+      await probe(`stores.vector (${title[vector.type]})`, () => openVectorStore(vector, offline, options));
   } finally {
     for (const store of opened.reverse()) await store.close().catch(() => undefined);
   }

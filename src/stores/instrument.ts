@@ -28,7 +28,8 @@ export function instrument<S extends object>(store: S, kind: StoreKind, observer
       let method = wrapped.get(value);
       if (!method) {
         const name = String(prop);
-        const call = (...args: unknown[]): unknown => run(() => (value as (...a: unknown[]) => unknown).apply(target, args), kind, name, observers);
+        const call = (...args: unknown[]): unknown =>
+          run(() => (value as (...a: unknown[]) => unknown).apply(target, args), kind, name, observers);
         method = prop === "close" ? () => (closing ??= call() as Promise<unknown>) : call;
         wrapped.set(value, method);
       }
@@ -48,7 +49,8 @@ function run(call: () => unknown, kind: StoreKind, operation: string, observers:
   if (!isPromise(result)) return result;
   return result.then(
     (value) => {
-      if (observers.size > 0) notify(observers, { store: kind, operation, seconds: (performance.now() - started) / 1000, result: value });
+      if (observers.size > 0)
+        notify(observers, { store: kind, operation, seconds: (performance.now() - started) / 1000, result: value });
       return value;
     },
     (err: unknown) => {
@@ -57,8 +59,20 @@ function run(call: () => unknown, kind: StoreKind, operation: string, observers:
   );
 }
 
-function report(error: FabraError, kind: StoreKind, operation: string, started: number, observers: ReadonlySet<StoreObserver>): FabraError {
-  if (observers.size > 0) notify(observers, { store: kind, operation, seconds: (performance.now() - started) / 1000, error: { code: error.code, message: error.message } });
+function report(
+  error: FabraError,
+  kind: StoreKind,
+  operation: string,
+  started: number,
+  observers: ReadonlySet<StoreObserver>,
+): FabraError {
+  if (observers.size > 0)
+    notify(observers, {
+      store: kind,
+      operation,
+      seconds: (performance.now() - started) / 1000,
+      error: { code: error.code, message: error.message },
+    });
   return error;
 }
 
@@ -87,4 +101,5 @@ export function storeError(err: unknown, kind: StoreKind, operation: string): Fa
   });
 }
 
-const isPromise = (value: unknown): value is Promise<unknown> => typeof (value as { then?: unknown } | null)?.then === "function";
+const isPromise = (value: unknown): value is Promise<unknown> =>
+  typeof (value as { then?: unknown } | null)?.then === "function";

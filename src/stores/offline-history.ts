@@ -5,7 +5,16 @@ import { randomUUID } from "node:crypto";
 import { FabraError } from "../errors.js";
 import { fromEpochMicros, nowDatetime } from "../record/datetime.js";
 import { newContextId } from "../record/id.js";
-import type { FeatureValueRow, MaterializationRun, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger } from "./types.js";
+import type {
+  FeatureValueRow,
+  MaterializationRun,
+  PitEventKeys,
+  PitFeature,
+  PitOptions,
+  PitResult,
+  RunOutcome,
+  RunTrigger,
+} from "./types.js";
 
 /** Values computed on read have no run; they get a run id of their own (`read:<uuid>`) so each is kept. */
 export const READ_RUN_PREFIX = "read:";
@@ -91,7 +100,10 @@ export function unknownRun(runId: string): FabraError {
 export function checkPitFeatures(features: PitFeature[]): void {
   for (const f of features) {
     if (f.maxAgeMs !== undefined && !(Number.isFinite(f.maxAgeMs) && f.maxAgeMs >= 0)) {
-      throw new FabraError("INVALID_ARGUMENT", `maxAgeMs of ${f.name} is ${f.maxAgeMs}; it must be a non-negative number`);
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        `maxAgeMs of ${f.name} is ${f.maxAgeMs}; it must be a non-negative number`,
+      );
     }
   }
 }

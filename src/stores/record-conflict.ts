@@ -2,8 +2,12 @@
 import { FabraError } from "../errors.js";
 
 export function conflictError(contextId: string, storedHash: string, newHash: string): FabraError {
-  return new FabraError("RECORD_CONFLICT", `Record ${contextId} is already in the ledger with record_hash ${storedHash}; refusing a different record_hash ${newHash}`, {
-    hint: "Records are immutable: an id is written once. Appending the identical record again is a no-op.",
-    details: { contextId, storedHash, newHash },
-  });
+  return new FabraError(
+    "RECORD_CONFLICT",
+    `Record ${contextId} is already in the ledger with record_hash ${storedHash}; refusing a different record_hash ${newHash}`,
+    {
+      hint: "Records are immutable: an id is written once. Appending the identical record again is a no-op.",
+      details: { contextId, storedHash, newHash },
+    },
+  );
 }

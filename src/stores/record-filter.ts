@@ -25,7 +25,10 @@ export function ledgerWhere(filter: RecordFilter, after: LedgerRow | null, ts: s
     clauses.push(`created_at < $${params.length}::${ts}`);
   }
   if (filter.cursor !== undefined) {
-    if (!after) throw new FabraError("INVALID_ARGUMENT", `cursor ${filter.cursor} is not a record in this ledger`, { hint: "Pass the last context_id of the previous page." });
+    if (!after)
+      throw new FabraError("INVALID_ARGUMENT", `cursor ${filter.cursor} is not a record in this ledger`, {
+        hint: "Pass the last context_id of the previous page.",
+      });
     const op = filter.order === "asc" ? ">" : "<";
     params.push(after.createdAt, after.contextId);
     const t = `$${params.length - 1}::${ts}`;
@@ -37,12 +40,16 @@ export function ledgerWhere(filter: RecordFilter, after: LedgerRow | null, ts: s
 /** The page size of `list` (default 100), checked. */
 export function listLimit(filter: RecordFilter): number {
   const limit = filter.limit ?? 100;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new FabraError("INVALID_ARGUMENT", `limit ${limit} is not a positive whole number`, { hint: "Use e.g. 20." });
+  if (!Number.isSafeInteger(limit) || limit < 1)
+    throw new FabraError("INVALID_ARGUMENT", `limit ${limit} is not a positive whole number`, { hint: "Use e.g. 20." });
   return limit;
 }
 
 /** Every row in created_at order, page by page (for `verify --all` and export). */
-export async function* scanLedger(list: (filter: RecordFilter) => Promise<LedgerRow[]>, batchSize: number): AsyncIterable<LedgerRow[]> {
+export async function* scanLedger(
+  list: (filter: RecordFilter) => Promise<LedgerRow[]>,
+  batchSize: number,
+): AsyncIterable<LedgerRow[]> {
   let cursor: string | undefined;
   for (;;) {
     const batch = await list({ order: "asc", limit: batchSize, cursor });

@@ -14,16 +14,28 @@ export interface WriteOptions {
 export async function checkOutputPath(path: string, options: WriteOptions = {}): Promise<void> {
   const target = await statOrNull(path);
   if (target?.isDirectory()) {
-    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: it is a directory`, { hint: `Give a file path, e.g. ${join(path, "out.json")}.` });
+    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: it is a directory`, {
+      hint: `Give a file path, e.g. ${join(path, "out.json")}.`,
+    });
   }
   if (options.createDirs) return;
   const dir = dirname(path);
   const parent = await statOrNull(dir);
-  if (parent === null) throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: the directory ${dir} does not exist`, { hint: "Create it first, or choose another path." });
-  if (!parent.isDirectory()) throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${dir} is not a directory`, { hint: "Choose another path." });
+  if (parent === null)
+    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: the directory ${dir} does not exist`, {
+      hint: "Create it first, or choose another path.",
+    });
+  if (!parent.isDirectory())
+    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${dir} is not a directory`, {
+      hint: "Choose another path.",
+    });
 }
 
-export async function writeFileAtomic(path: string, data: string | Uint8Array, options: WriteOptions = {}): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  options: WriteOptions = {},
+): Promise<void> {
   await checkOutputPath(path, options);
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
@@ -39,7 +51,10 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array, o
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true });
-    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${fsReason(err)}`, { hint: "Check the directory exists and is writable.", cause: err });
+    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${fsReason(err)}`, {
+      hint: "Check the directory exists and is writable.",
+      cause: err,
+    });
   }
 }
 
@@ -66,7 +81,13 @@ async function statOrNull(path: string) {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") return null;
-    if (code === "ENOTDIR") throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: a part of the path is a file, not a directory`, { hint: "Choose another path." });
-    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${fsReason(err)}`, { hint: "Check the directory exists and is writable.", cause: err });
+    if (code === "ENOTDIR")
+      throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: a part of the path is a file, not a directory`, {
+        hint: "Choose another path.",
+      });
+    throw new FabraError("FILE_UNWRITABLE", `Cannot write ${path}: ${fsReason(err)}`, {
+      hint: "Check the directory exists and is writable.",
+      cause: err,
+    });
   }
 }

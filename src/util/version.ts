@@ -15,7 +15,11 @@ export function fabraVersion(): string {
 /** The short git SHA of `dir`, or null outside a git checkout. Run once at start-up, never per request. */
 export function gitCodeVersion(dir: string): string | null {
   try {
-    const sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], { cwd: dir, stdio: ["ignore", "pipe", "ignore"], timeout: 2000 });
+    const sha = execFileSync("git", ["rev-parse", "--short=12", "HEAD"], {
+      cwd: dir,
+      stdio: ["ignore", "pipe", "ignore"],
+      timeout: 2000,
+    });
     const text = sha.toString().trim();
     return /^[0-9a-f]{7,40}$/.test(text) ? text : null;
   } catch {

@@ -9,7 +9,13 @@ export const greetingContext = context(
     return [
       { content: "You are Acme Cloud's assistant. Be brief and friendly.", priority: 0, required: true },
       { content: `The customer is on the ${tier} tier.`, priority: 1 },
-      { content: tickets > 0 ? `They have ${tickets} open support tickets; offer to help with them.` : "They have no open tickets.", priority: 2 },
+      {
+        content:
+          tickets > 0
+            ? `They have ${tickets} open support tickets; offer to help with them.`
+            : "They have no open tickets.",
+        priority: 2,
+      },
       // Content is joined in priority order; a required item is never dropped, so the message goes last.
       { content: `Message: ${message}`, priority: 99, required: true },
     ];

@@ -23,7 +23,8 @@ export function onlineStoreContract(name: string, harness: OnlineStoreHarness): 
     });
 
     it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
-      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const)
+        expect(typeof store.capabilities[flag], flag).toBe("boolean");
       const before = await store.get({ feature: "__probe__", entityId: "x" });
       const checks = await store.probe();
       expect(checks.length).toBeGreaterThan(0);
@@ -40,7 +41,17 @@ export function onlineStoreContract(name: string, harness: OnlineStoreHarness): 
     });
 
     it("round-trips values as exact kind-preserving JSON text with their as_of", async () => {
-      const values = ["12.0", "12", "123456789012345678901234567890", "-0.0", '"caf\\u00e9 | pipe"', "null", "true", '{"a":[1,2.5,{"b":null}]}', '""'];
+      const values = [
+        "12.0",
+        "12",
+        "123456789012345678901234567890",
+        "-0.0",
+        '"caf\\u00e9 | pipe"',
+        "null",
+        "true",
+        '{"a":[1,2.5,{"b":null}]}',
+        '""',
+      ];
       for (const [i, valueJson] of values.entries()) {
         const asOf = normalizeDatetime(`2025-01-02T03:04:05.${String(i + 1).padStart(6, "0")}Z`);
         await store.set({ feature: "kinds", entityId: `e${i}` }, { valueJson, asOf });
@@ -87,7 +98,9 @@ export function onlineStoreContract(name: string, harness: OnlineStoreHarness): 
       await store.set({ feature: "ttl", entityId: "none" }, { valueJson: "2", asOf });
       await store.set({ feature: "ttl", entityId: "replaced" }, { valueJson: "3", asOf }, 150);
       await store.set({ feature: "ttl", entityId: "replaced" }, { valueJson: "4", asOf });
-      await store.setMany([{ key: { feature: "ttl", entityId: "batch" }, value: { valueJson: "5", asOf }, ttlMs: 150 }]);
+      await store.setMany([
+        { key: { feature: "ttl", entityId: "batch" }, value: { valueJson: "5", asOf }, ttlMs: 150 },
+      ]);
       expect((await store.get({ feature: "ttl", entityId: "short" }))?.valueJson).toBe("1");
       expect((await store.get({ feature: "ttl", entityId: "batch" }))?.valueJson).toBe("5");
       await sleep(400);

@@ -28,7 +28,11 @@ export function specVectorRows(): { name: string; row: LedgerRow; canonical: str
     .sort()
     .map((f) => {
       const record = readRecordText(readFileSync(join(VECTORS, f), "utf8"));
-      return { name: f, row: recordToRow(record), canonical: readFileSync(join(VECTORS, f.replace(/\.json$/, ".canonical.txt")), "utf8").replace(/\n$/, "") };
+      return {
+        name: f,
+        row: recordToRow(record),
+        canonical: readFileSync(join(VECTORS, f.replace(/\.json$/, ".canonical.txt")), "utf8").replace(/\n$/, ""),
+      };
     });
 }
 
@@ -83,7 +87,8 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
     });
 
     it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
-      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const)
+        expect(typeof store.capabilities[flag], flag).toBe("boolean");
       const before = await store.count();
       const checks = await store.probe();
       expect(checks.length).toBeGreaterThan(0);
@@ -165,7 +170,12 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
 
       it("filters by function and by [since, until)", async () => {
         const summarize = await store.list({ ...ours, contextFunction: "summarize", limit: 100 });
-        expect(summarize.map((r) => r.contextId).sort()).toEqual(rows.filter((r) => r.contextFunction === "summarize").map((r) => r.contextId).sort());
+        expect(summarize.map((r) => r.contextId).sort()).toEqual(
+          rows
+            .filter((r) => r.contextFunction === "summarize")
+            .map((r) => r.contextId)
+            .sort(),
+        );
         const pivot = [...rows].sort(byTime(1))[10] as LedgerRow;
         const since = await store.list({ since: pivot.createdAt, until: ours.until, limit: 100 });
         expect(since.every((r) => r.createdAt >= pivot.createdAt)).toBe(true);

@@ -61,7 +61,10 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
     beforeAll(async () => {
       store = await harness.open(DIMS);
       await store.upsert("kb", chunks);
-      await store.upsert("other", chunks.slice(0, 3).map((c) => ({ ...c, chunkId: `o_${c.chunkId}` })));
+      await store.upsert(
+        "other",
+        chunks.slice(0, 3).map((c) => ({ ...c, chunkId: `o_${c.chunkId}` })),
+      );
     });
     afterAll(async () => {
       await store?.close();
@@ -69,7 +72,8 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
     });
 
     it("declares its capabilities, and its probe passes with named checks, leaving nothing behind", async () => {
-      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const) expect(typeof store.capabilities[flag], flag).toBe("boolean");
+      for (const flag of ["concurrentWriters", "persistent", "sharedAcrossProcesses"] as const)
+        expect(typeof store.capabilities[flag], flag).toBe("boolean");
       const before = await store.listIndexes();
       const checks = await store.probe();
       expect(checks.length).toBeGreaterThan(0);
@@ -83,7 +87,9 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
 
     it("returns the top-k by cosine similarity, best first, with the similarity", async () => {
       for (const q of queries) {
-        const expected = chunks.map((c) => ({ id: c.chunkId, sim: cosine(q, c.embedding) })).sort((a, b) => b.sim - a.sim);
+        const expected = chunks
+          .map((c) => ({ id: c.chunkId, sim: cosine(q, c.embedding) }))
+          .sort((a, b) => b.sim - a.sim);
         const hits = await store.search("kb", q, 5);
         expect(hits.map((h) => h.chunk.chunkId)).toEqual(expected.slice(0, 5).map((e) => e.id));
         for (const [i, h] of hits.entries()) expect(h.similarity).toBeCloseTo((expected[i] as { sim: number }).sim, 5);

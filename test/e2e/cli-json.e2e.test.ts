@@ -24,7 +24,8 @@ const project = () =>
   });
 
 /** A clean usage error (exit code 2). */
-const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) => expectCleanError(result, 2, pattern);
+const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) =>
+  expectCleanError(result, 2, pattern);
 
 const INPUTS = '{"x": 12.0, "n": 12345678901234567890, "s": "hi", "nested": {"f": -0.0, "a": [1, 2.50]}}';
 const RECORDED = '"inputs":{"n":12345678901234567890,"nested":{"a":[1,2.5],"f":-0.0},"s":"hi","x":12.0}';
@@ -33,22 +34,57 @@ describe("context run --inputs", () => {
   const p = project();
 
   it("records the inputs losslessly (12.0 a float, big integers exact), like POST /v1/context, and passes plain values", async () => {
-    const ran = await p.run(["context", "run", "echoContext", "--inputs", INPUTS, "--input", "s=over", "--format", "json"]);
+    const ran = await p.run([
+      "context",
+      "run",
+      "echoContext",
+      "--inputs",
+      INPUTS,
+      "--input",
+      "s=over",
+      "--format",
+      "json",
+    ]);
     expect(ran.exitCode, ran.stderr).toBe(0);
     const result = JSON.parse(ran.stdout) as Record<string, unknown>;
     // The HTTP API's shape: snake_case, record_hash at the top.
-    expect(Object.keys(result).sort()).toEqual(["content", "context_id", "dropped", "meta", "record_hash", "token_count"]);
-    expect(Object.keys(result.meta as object).sort()).toEqual(["budget_exceeded", "estimated_cost_usd", "freshness_status", "freshness_violations", "latency_ms", "persisted"]);
-    expect(result.content).toBe("n=bigint:12345678901234567890 nested=object:[object Object] s=string:over x=number:12");
+    expect(Object.keys(result).sort()).toEqual([
+      "content",
+      "context_id",
+      "dropped",
+      "meta",
+      "record_hash",
+      "token_count",
+    ]);
+    expect(Object.keys(result.meta as object).sort()).toEqual([
+      "budget_exceeded",
+      "estimated_cost_usd",
+      "freshness_status",
+      "freshness_violations",
+      "latency_ms",
+      "persisted",
+    ]);
+    expect(result.content).toBe(
+      "n=bigint:12345678901234567890 nested=object:[object Object] s=string:over x=number:12",
+    );
     const shown = await p.run(["context", "show", result.context_id as string, "--format", "json"]);
     expect(shown.stdout).toContain(RECORDED.replace('"s":"hi"', '"s":"over"'));
     expect(shown.stdout).toContain(`"record_hash":"${result.record_hash as string}"`);
   });
 
   it("refuses text that is not a JSON object with one clear line", async () => {
-    expectUsageError(await p.run(["context", "run", "echoContext", "--inputs", '{"x": 12.0']), /Invalid JSON in --inputs at line 1, column \d+/);
-    expectUsageError(await p.run(["context", "run", "echoContext", "--inputs", "[1]"]), /--inputs must be a JSON object/);
-    expectUsageError(await p.run(["context", "run", "echoContext", "--json", "--format", "text"]), /--json and --format text contradict/);
+    expectUsageError(
+      await p.run(["context", "run", "echoContext", "--inputs", '{"x": 12.0']),
+      /Invalid JSON in --inputs at line 1, column \d+/,
+    );
+    expectUsageError(
+      await p.run(["context", "run", "echoContext", "--inputs", "[1]"]),
+      /--inputs must be a JSON object/,
+    );
+    expectUsageError(
+      await p.run(["context", "run", "echoContext", "--json", "--format", "text"]),
+      /--json and --format text contradict/,
+    );
   });
 });
 
@@ -92,17 +128,30 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
   const p = project();
 
   beforeAll(async () => {
-    for (let i = 0; i < 3; i++) expect((await p.run(["context", "run", "echoContext", "--input", `i=${i}`])).exitCode).toBe(0);
+    for (let i = 0; i < 3; i++)
+      expect((await p.run(["context", "run", "echoContext", "--input", `i=${i}`])).exitCode).toBe(0);
   });
 
   it("context list: { items, next_cursor } as GET /v1/contexts, paged with --cursor", async () => {
     const first = await p.run(["context", "list", "--limit", "2", "--json"]);
     expect(first.exitCode, first.stderr).toBe(0);
-    const page1 = JSON.parse(first.stdout) as { items: { context_id: string; context_function: string }[]; next_cursor: string | null };
+    const page1 = JSON.parse(first.stdout) as {
+      items: { context_id: string; context_function: string }[];
+      next_cursor: string | null;
+    };
     expect(page1.items).toHaveLength(2);
     expect(page1.items[0]?.context_function).toBe("echoContext");
     expect(page1.next_cursor).toBe(page1.items[1]?.context_id);
-    const second = await p.run(["context", "list", "--limit", "2", "--format", "json", "--cursor", page1.next_cursor as string]);
+    const second = await p.run([
+      "context",
+      "list",
+      "--limit",
+      "2",
+      "--format",
+      "json",
+      "--cursor",
+      page1.next_cursor as string,
+    ]);
     const page2 = JSON.parse(second.stdout) as { items: { context_id: string }[]; next_cursor: string | null };
     expect(page2.items).toHaveLength(1);
     expect(page2.next_cursor).toBeNull();
@@ -118,7 +167,12 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
       const got = await p.run(["features", "get", "big", "u1", ...args]);
       expect(got.exitCode, got.stderr).toBe(0);
       expect(got.stdout).toMatch(/"value": 12345678901234567890,/);
-      expect(JSON.parse(got.stdout)).toMatchObject({ name: "big", entity_id: "u1", served_from: "compute", freshness_ms: 0 });
+      expect(JSON.parse(got.stdout)).toMatchObject({
+        name: "big",
+        entity_id: "u1",
+        served_from: "compute",
+        freshness_ms: 0,
+      });
     }
     const text = await p.run(["features", "get", "big", "u1"]);
     expect(text.stdout).toContain("big(u1) = 12345678901234567890");
@@ -139,7 +193,15 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
     expect(done.exitCode, done.stderr).toBe(0);
     const out = JSON.parse(done.stdout) as { ok: boolean; exit_code: number; features: Record<string, unknown>[] };
     expect(out).toMatchObject({ ok: true, exit_code: 0 });
-    expect(out.features[0]).toMatchObject({ feature: "tier", status: "succeeded", resumed: false, total: 2, written: 2, already_written: 0, errors: [] });
+    expect(out.features[0]).toMatchObject({
+      feature: "tier",
+      status: "succeeded",
+      resumed: false,
+      total: 2,
+      written: 2,
+      already_written: 0,
+      errors: [],
+    });
     expect(out.features[0]?.run_id).toMatch(/^run_/);
     expect(Object.keys(out.features[0] ?? {}).filter((k) => /[A-Z]/.test(k))).toEqual([]);
 
@@ -152,7 +214,13 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
     expect(list.exitCode, list.stderr).toBe(0);
     const features = JSON.parse(list.stdout) as { name: string; last_run: Record<string, unknown> | null }[];
     const tier = features.find((f) => f.name === "tier");
-    expect(tier?.last_run).toMatchObject({ run_id: out.features[0]?.run_id, feature: "tier", status: "succeeded", entities_written: 2, entities_failed: 0 });
+    expect(tier?.last_run).toMatchObject({
+      run_id: out.features[0]?.run_id,
+      feature: "tier",
+      status: "succeeded",
+      entities_written: 2,
+      entities_failed: 0,
+    });
 
     const indexes = await p.run(["index", "list", "--format", "json"]);
     expect(indexes.exitCode, indexes.stderr).toBe(0);
@@ -161,7 +229,13 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
 
   it("duration flags take units; bad ones are one clear line", async () => {
     expectUsageError(await p.run(["serve", "--drain-timeout", "10x"]), /--drain-timeout "10x" is not a duration/);
-    expectUsageError(await p.run(["serve", "--drain-timeout", "0"]), /--drain-timeout "0" is not a duration of at least 1ms/);
-    expectUsageError(await p.run(["worker", "--lock-ttl", "50ms"]), /--lock-ttl "50ms" is not a duration of at least 100ms/);
+    expectUsageError(
+      await p.run(["serve", "--drain-timeout", "0"]),
+      /--drain-timeout "0" is not a duration of at least 1ms/,
+    );
+    expectUsageError(
+      await p.run(["worker", "--lock-ttl", "50ms"]),
+      /--lock-ttl "50ms" is not a duration of at least 100ms/,
+    );
   });
 });

@@ -12,7 +12,8 @@ const PLAIN_ID = "ctx_0190a1b2-0000-7000-8000-000000000001";
 const sandbox = () => cliSandbox("fabra-msg-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
 
 /** A clean usage error (exit code 2). */
-const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) => expectCleanError(result, 2, pattern);
+const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) =>
+  expectCleanError(result, 2, pattern);
 
 describe("output paths", () => {
   it("export -o refuses a directory and a missing directory up front, creates nothing, leaks no temp name", async () => {
@@ -23,11 +24,17 @@ describe("output paths", () => {
     expect(asDir.stderr).not.toMatch(/\.tmp|EISDIR|rename/);
 
     const missing = join(dir, "no", "such", "x.json");
-    expectUsageError(await run(["context", "export", PLAIN_ID, "-o", missing]), new RegExp(`the directory ${join(dir, "no", "such")} does not exist`));
+    expectUsageError(
+      await run(["context", "export", PLAIN_ID, "-o", missing]),
+      new RegExp(`the directory ${join(dir, "no", "such")} does not exist`),
+    );
     expect(existsSync(join(dir, "no"))).toBe(false);
 
     writeFileSync(join(dir, "afile"), "x");
-    expectUsageError(await run(["context", "export", PLAIN_ID, "-o", join(dir, "afile", "x.json")]), /a part of the path is a file, not a directory/);
+    expectUsageError(
+      await run(["context", "export", PLAIN_ID, "-o", join(dir, "afile", "x.json")]),
+      /a part of the path is a file, not a directory/,
+    );
     expect(readdirSync(dir).filter((f) => f.endsWith(".tmp"))).toEqual([]);
 
     const ok = await run(["context", "export", PLAIN_ID, "-o", "out.json"]);
@@ -40,7 +47,10 @@ describe("init", () => {
   it("under a path that runs through a file: exit 2 naming the file", async () => {
     const { dir, run } = sandbox();
     writeFileSync(join(dir, "README.md"), "x");
-    expectUsageError(await run(["init", join(dir, "README.md", "sub")]), new RegExp(`${join(dir, "README.md")} is a file, not a directory`));
+    expectUsageError(
+      await run(["init", join(dir, "README.md", "sub")]),
+      new RegExp(`${join(dir, "README.md")} is a file, not a directory`),
+    );
     expectUsageError(await run(["init", join(dir, "README.md")]), /exists and is not a directory/);
   });
 
@@ -66,7 +76,9 @@ describe("init", () => {
 
     const fresh = join(dir, "basic-bot");
     expect((await run(["init", fresh, "--template", "basic"])).exitCode).toBe(0);
-    expect(readFileSync(join(fresh, ".gitignore"), "utf8")).toMatch(/^# fabra: .*\n\.fabra\/\n\*\.duckdb\n\*\.duckdb\.wal\n\*\.server\.json\nnode_modules\/\n$/);
+    expect(readFileSync(join(fresh, ".gitignore"), "utf8")).toMatch(
+      /^# fabra: .*\n\.fabra\/\n\*\.duckdb\n\*\.duckdb\.wal\n\*\.server\.json\nnode_modules\/\n$/,
+    );
 
     for (const p of [project, fresh]) {
       const list = await run(["features", "list"], { cwd: p, env: { FABRA_DUCKDB_PATH: "" } });
@@ -80,14 +92,23 @@ describe("init", () => {
 describe("config and environment errors", () => {
   it("an unparsable service URL in the config is exit 2 naming the key, not a connection failure", async () => {
     const { dir, run } = sandbox();
-    writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ stores: { online: { type: "redis", url: "notaurl" } } }));
+    writeFileSync(
+      join(dir, "fabra.config.json"),
+      JSON.stringify({ stores: { online: { type: "redis", url: "notaurl" } } }),
+    );
     expectUsageError(await run(["context", "list"]), /^✗ stores\.online\.url is not a redis:\/\/ URL$/m);
-    expectUsageError(await run(["context", "list"], { env: { FABRA_REDIS_URL: "cache:6379" } }), /^✗ FABRA_REDIS_URL is not a redis:\/\/ URL/m);
+    expectUsageError(
+      await run(["context", "list"], { env: { FABRA_REDIS_URL: "cache:6379" } }),
+      /^✗ FABRA_REDIS_URL is not a redis:\/\/ URL/m,
+    );
   });
 
   it("FABRA_RECORD_INCLUDE_CONTENT with a bad value is refused like the other variables", async () => {
     const { run } = sandbox();
-    expectUsageError(await run(["context", "list"], { env: { FABRA_RECORD_INCLUDE_CONTENT: "maybe" } }), /FABRA_RECORD_INCLUDE_CONTENT="maybe" is not one of/);
+    expectUsageError(
+      await run(["context", "list"], { env: { FABRA_RECORD_INCLUDE_CONTENT: "maybe" } }),
+      /FABRA_RECORD_INCLUDE_CONTENT="maybe" is not one of/,
+    );
   });
 
   it("FABRA_DEBUG=0 does not print stack traces; FABRA_DEBUG=1 does", async () => {

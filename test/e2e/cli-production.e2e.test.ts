@@ -3,12 +3,22 @@
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { project as cliProject, VECTORS } from "../helpers/cli.js";
-import { deleteKeys, dropSchema, freePort, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
+import {
+  deleteKeys,
+  dropSchema,
+  freePort,
+  POSTGRES_URL,
+  postgresUp,
+  REDIS_URL,
+  redisUp,
+  uniqueName,
+} from "../helpers/services.js";
 
 const up = (await postgresUp()) && (await redisUp());
 
 /** `fabra` in a project configured with `stores` (the shell's FABRA_* URLs never override it: the helper drops them). */
-const project = (stores: Record<string, unknown>) => cliProject("fabra-prod-e2e-", { "fabra.config.json": JSON.stringify({ stores }) }).run;
+const project = (stores: Record<string, unknown>) =>
+  cliProject("fabra-prod-e2e-", { "fabra.config.json": JSON.stringify({ stores }) }).run;
 
 describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
   const schema = uniqueName();
@@ -38,7 +48,9 @@ describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
     expect(first.exitCode).toBe(0);
     expect(first.stdout).toContain("✓ applied 001 context record ledger");
     expect(first.stdout).toContain("✓ applied 003 feature history and materialization runs");
-    expect(first.stdout).toMatch(/! pgvector is not installed on this Postgres server; vector search uses an exact scan/);
+    expect(first.stdout).toMatch(
+      /! pgvector is not installed on this Postgres server; vector search uses an exact scan/,
+    );
     const second = await run(["migrate"]);
     expect(second.stdout).toContain("✓ up to date");
 
@@ -49,13 +61,18 @@ describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
     expect(after.stdout).toMatch(/! pgvector: not installed/);
     expect(after.exitCode).toBe(0);
     expect(after.stdout).toContain("All checks passed (1 warning)");
-    const json = JSON.parse((await run(["doctor", "--format", "json"])).stdout) as { ok: boolean; config: { stores: { offline: { schema: string } } } };
+    const json = JSON.parse((await run(["doctor", "--format", "json"])).stdout) as {
+      ok: boolean;
+      config: { stores: { offline: { schema: string } } };
+    };
     expect(json.ok).toBe(true);
     expect(json.config.stores.offline.schema).toBe(schema);
   });
 
   it("record commands work on the Postgres ledger: import the spec vectors, verify all, list", async () => {
-    const files = ["plain", "features_unicode_numbers", "retrieval_drops_signed", "empty_content"].map((n) => join(VECTORS, `${n}.json`));
+    const files = ["plain", "features_unicode_numbers", "retrieval_drops_signed", "empty_content"].map((n) =>
+      join(VECTORS, `${n}.json`),
+    );
     const imported = await run(["context", "import", ...files]);
     expect(imported.exitCode).toBe(0);
     const verified = await run(["context", "verify", "--all"]);
@@ -75,8 +92,12 @@ describe("fabra doctor with services unreachable", () => {
     });
     const result = await run(["doctor"]);
     expect(result.exitCode).toBe(3);
-    expect(result.stdout).toContain(`✗ stores.offline (Postgres): stores.offline: Postgres at postgres://fabra:***@127.0.0.1:${pgPort}/fabra refused the connection`);
-    expect(result.stdout).toContain(`✗ stores.online (Redis): stores.online: Redis at redis://:***@127.0.0.1:${redisPort} refused the connection`);
+    expect(result.stdout).toContain(
+      `✗ stores.offline (Postgres): stores.offline: Postgres at postgres://fabra:***@127.0.0.1:${pgPort}/fabra refused the connection`,
+    );
+    expect(result.stdout).toContain(
+      `✗ stores.online (Redis): stores.online: Redis at redis://:***@127.0.0.1:${redisPort} refused the connection`,
+    );
     expect(result.stdout.match(/fix: /g)?.length).toBeGreaterThanOrEqual(2);
     expect(result.stdout).not.toContain("t0psecret");
     expect(result.stdout).toContain("2 checks failed.");

@@ -20,7 +20,19 @@ import { appendFileSync } from "node:fs";
 register(new URL("./hooks.mjs", import.meta.url));
 process.on("exit", () => appendFileSync(process.env.FABRA_TEST_MODULES_LOG, Object.keys(Module._cache).join("\\n") + "\\n"));`;
 
-const HEAVY = ["ink", "react", "yoga-layout", "tiktoken", "@duckdb/node-api", "jiti", "pg", "ioredis", "hono", "zod", "prom-client"];
+const HEAVY = [
+  "ink",
+  "react",
+  "yoga-layout",
+  "tiktoken",
+  "@duckdb/node-api",
+  "jiti",
+  "pg",
+  "ioredis",
+  "hono",
+  "zod",
+  "prom-client",
+];
 
 let dir: string;
 let project: string;
@@ -28,14 +40,21 @@ let cacheDir: string;
 let id: string;
 let env: Record<string, string>;
 
-const run = (args: string[], extra: Record<string, string> = {}) => execa("node", [BIN, ...args], { cwd: project, env: { ...env, ...extra }, reject: false });
+const run = (args: string[], extra: Record<string, string> = {}) =>
+  execa("node", [BIN, ...args], { cwd: project, env: { ...env, ...extra }, reject: false });
 
 /** The packages (names under node_modules) a CLI run loads. */
 async function packagesLoadedBy(args: string[]): Promise<Set<string>> {
   const log = join(dir, `modules-${Math.random().toString(36).slice(2)}.log`);
-  const result = await execa("node", ["--import", join(dir, "preload.mjs"), BIN, ...args], { cwd: project, env: { ...env, FABRA_TEST_MODULES_LOG: log }, reject: false });
+  const result = await execa("node", ["--import", join(dir, "preload.mjs"), BIN, ...args], {
+    cwd: project,
+    env: { ...env, FABRA_TEST_MODULES_LOG: log },
+    reject: false,
+  });
   expect(result.exitCode, result.stderr).toBe(0);
-  const names = readFileSync(log, "utf8").split("\n").flatMap((line) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line)?.[1] ?? []);
+  const names = readFileSync(log, "utf8")
+    .split("\n")
+    .flatMap((line) => /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(line)?.[1] ?? []);
   return new Set(names);
 }
 
@@ -45,10 +64,26 @@ beforeAll(async () => {
   cacheDir = join(dir, "transpiled");
   writeFileSync(join(dir, "hooks.mjs"), HOOKS);
   writeFileSync(join(dir, "preload.mjs"), PRELOAD);
-  env = { HOME: dir, NO_COLOR: "1", FABRA_SIGNING_KEY: "", FABRA_ENV: "", FABRA_DUCKDB_PATH: "", FABRA_TRANSPILE_CACHE: cacheDir };
+  env = {
+    HOME: dir,
+    NO_COLOR: "1",
+    FABRA_SIGNING_KEY: "",
+    FABRA_ENV: "",
+    FABRA_DUCKDB_PATH: "",
+    FABRA_TRANSPILE_CACHE: cacheDir,
+  };
   const init = await execa("node", [BIN, "init", project, "--template", "basic"], { cwd: dir, env, reject: false });
   expect(init.exitCode, init.stderr).toBe(0);
-  const first = await run(["context", "run", "greetingContext", "--input", "userId=u_1", "--input", "message=hi", "--json"]);
+  const first = await run([
+    "context",
+    "run",
+    "greetingContext",
+    "--input",
+    "userId=u_1",
+    "--input",
+    "message=hi",
+    "--json",
+  ]);
   expect(first.exitCode, first.stderr).toBe(0);
   id = JSON.parse(first.stdout).context_id;
 }, 60_000);
@@ -57,7 +92,10 @@ describe("what a command loads", () => {
   it("--version and --help load no heavy package", async () => {
     for (const args of [["--version"], ["--help"]]) {
       const loaded = await packagesLoadedBy(args);
-      expect(HEAVY.filter((p) => loaded.has(p)), args.join(" ")).toEqual([]);
+      expect(
+        HEAVY.filter((p) => loaded.has(p)),
+        args.join(" "),
+      ).toEqual([]);
     }
   });
 
@@ -65,11 +103,20 @@ describe("what a command loads", () => {
     const loaded = await packagesLoadedBy(["context", "verify", id]);
     expect(loaded.has("@duckdb/node-api")).toBe(true);
     expect(loaded.has("jiti")).toBe(true);
-    for (const p of ["ink", "react", "tiktoken", "pg", "ioredis", "hono", "prom-client"]) expect(loaded.has(p), p).toBe(false);
+    for (const p of ["ink", "react", "tiktoken", "pg", "ioredis", "hono", "prom-client"])
+      expect(loaded.has(p), p).toBe(false);
   });
 
   it("context run loads the tokenizer but no ink, Postgres, Redis or HTTP server", async () => {
-    const loaded = await packagesLoadedBy(["context", "run", "greetingContext", "--input", "userId=u_1", "--input", "message=hi"]);
+    const loaded = await packagesLoadedBy([
+      "context",
+      "run",
+      "greetingContext",
+      "--input",
+      "userId=u_1",
+      "--input",
+      "message=hi",
+    ]);
     expect(loaded.has("tiktoken")).toBe(true);
     for (const p of ["ink", "react", "pg", "ioredis", "hono", "prom-client"]) expect(loaded.has(p), p).toBe(false);
   });
@@ -79,7 +126,13 @@ describe("help with lazy commands", () => {
   it("lists every command with its description, and each command's own help shows its options", async () => {
     const help = await run(["--help"]);
     expect(help.exitCode).toBe(0);
-    for (const line of ["init [options] [dir]", "context ", "materialize [options] [features...]", "serve [options]", "Join feature values to events"]) {
+    for (const line of [
+      "init [options] [dir]",
+      "context ",
+      "materialize [options] [features...]",
+      "serve [options]",
+      "Join feature values to events",
+    ]) {
       expect(help.stdout).toContain(line);
     }
     const verify = await run(["context", "verify", "--help"]);

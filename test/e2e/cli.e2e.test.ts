@@ -29,11 +29,15 @@ describe("fabra CLI", () => {
   it("--help lists every command, --version prints the version", async () => {
     const help = await run(["--help"]);
     expect(help.exitCode).toBe(0);
-    for (const cmd of ["demo", "init", "context", "index", "features"]) expect(help.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
+    for (const cmd of ["demo", "init", "context", "index", "features"])
+      expect(help.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
     const contextHelp = await run(["context", "--help"]);
-    for (const cmd of ["run", "show", "verify", "list", "export", "import"]) expect(contextHelp.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
+    for (const cmd of ["run", "show", "verify", "list", "export", "import"])
+      expect(contextHelp.stdout).toMatch(new RegExp(`^\\s+${cmd}\\b`, "m"));
     const version = await run(["--version"]);
-    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")).version);
+    expect(version.stdout.trim()).toBe(
+      JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "package.json"), "utf8")).version,
+    );
   });
 
   it("verifies every spec vector from a file", async () => {
@@ -67,7 +71,11 @@ describe("fabra CLI", () => {
 
     expectCleanError(await run(["context", "verify", "--file", join(dir, "missing.json")]), 2, /No such file/);
     expectCleanError(await run(["context", "verify", "--file", dir]), 2, /is a directory/);
-    expectCleanError(await run(["context", "show", "ctx_0190a1b2-0000-7000-8000-0000000000ff"]), 2, /No context record/);
+    expectCleanError(
+      await run(["context", "show", "ctx_0190a1b2-0000-7000-8000-0000000000ff"]),
+      2,
+      /No context record/,
+    );
     expectCleanError(await run(["context", "show", "not-an-id"]), 2, /is not a context id/);
     expectCleanError(await run(["context", "list", "--limit", "zero"]), 2, /--limit/);
     expectCleanError(await run(["context", "show", VECTOR_IDS.plain, "--format", "xml"]), 2, /--format/);
@@ -78,9 +86,12 @@ describe("fabra CLI", () => {
   it("shows, lists, exports and verifies imported records by id or bare uuid", async () => {
     const show = await run(["context", "show", VECTOR_IDS.retrieval_drops_signed]);
     expect(show.exitCode, show.stderr).toBe(0);
-    for (const part of ["doc_2#3", "budget_exceeded", "degraded", "search_docs", "Record integrity verified"]) expect(show.stdout).toContain(part);
+    for (const part of ["doc_2#3", "budget_exceeded", "degraded", "search_docs", "Record integrity verified"])
+      expect(show.stdout).toContain(part);
     // The lineage block: one key per line, values in one column.
-    expect(show.stdout).toMatch(/^Lineage\n {2}features {3}-\n {2}retrievers search_docs\n {2}indexes {4}support_docs\n {2}code {7}9f1c2e7\n {2}fabra {6}0\.1\.0$/m);
+    expect(show.stdout).toMatch(
+      /^Lineage\n {2}features {3}-\n {2}retrievers search_docs\n {2}indexes {4}support_docs\n {2}code {7}9f1c2e7\n {2}fabra {6}0\.1\.0$/m,
+    );
 
     const bare = await run(["context", "verify", VECTOR_IDS.plain.slice(4)]);
     expect(bare.exitCode).toBe(0);
@@ -91,7 +102,9 @@ describe("fabra CLI", () => {
     expect(ids.sort()).toEqual(Object.values(VECTOR_IDS).sort());
 
     const filtered = await run(["context", "list", "--function", "tiny_budget", "--format", "json"]);
-    expect((JSON.parse(filtered.stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id)).toEqual([VECTOR_IDS.empty_content]);
+    expect((JSON.parse(filtered.stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id)).toEqual(
+      [VECTOR_IDS.empty_content],
+    );
 
     const out = join(dir, "exported.json");
     const exported = await run(["context", "export", VECTOR_IDS.features_unicode_numbers, "-o", out]);
@@ -102,7 +115,11 @@ describe("fabra CLI", () => {
     const canonical = readFileSync(join(VECTORS, "features_unicode_numbers.canonical.txt"), "utf8").trim();
     const exportedText = readFileSync(out, "utf8").trim();
     // (signing_key_id is left out of the hashing text, as the spec says.)
-    expect(exportedText.replace(/"record_hash":"sha256:[0-9a-f]{64}"/, '"record_hash":""').replace(',"signing_key_id":null', "")).toBe(canonical);
+    expect(
+      exportedText
+        .replace(/"record_hash":"sha256:[0-9a-f]{64}"/, '"record_hash":""')
+        .replace(',"signing_key_id":null', ""),
+    ).toBe(canonical);
   });
 
   it("import refuses a tampered file and writes nothing", async () => {
@@ -126,11 +143,10 @@ describe("fabra CLI", () => {
 
     const db = await DuckDBInstance.create(env.FABRA_DUCKDB_PATH);
     const conn = await db.connect();
-    await conn.run("UPDATE fabra_context_records SET canonical_text = replace(canonical_text, $1, $2) WHERE context_id = $3", [
-      '"environment":"development"',
-      '"environment":"staging"',
-      VECTOR_IDS.plain,
-    ]);
+    await conn.run(
+      "UPDATE fabra_context_records SET canonical_text = replace(canonical_text, $1, $2) WHERE context_id = $3",
+      ['"environment":"development"', '"environment":"staging"', VECTOR_IDS.plain],
+    );
     conn.closeSync();
     db.closeSync();
 
@@ -168,13 +184,29 @@ describe("init → index → run → verify", () => {
     expect(again2.exitCode, again2.stderr).toBe(0);
     expect((await run(["index", "list"], { cwd: project })).stdout).toBe(listed.stdout);
     writeFileSync(join(dir, "blob.dat"), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x00, 0xff, 0xfe]));
-    expectCleanError(await run(["index", "add", "../blob.dat", "--index", "support_docs"], { cwd: project }), 2, /\.\.\/blob\.dat is not a text file/);
+    expectCleanError(
+      await run(["index", "add", "../blob.dat", "--index", "support_docs"], { cwd: project }),
+      2,
+      /\.\.\/blob\.dat is not a text file/,
+    );
   });
 
   it("runs its context with no edits, and the record verifies; a misspelt context gets a did-you-mean", async () => {
-    const ran = await run(["context", "run", "supportContext", "--input", "userId=u_1", "--input", "query=how do I reset my password?", "--json"], {
-      cwd: project,
-    });
+    const ran = await run(
+      [
+        "context",
+        "run",
+        "supportContext",
+        "--input",
+        "userId=u_1",
+        "--input",
+        "query=how do I reset my password?",
+        "--json",
+      ],
+      {
+        cwd: project,
+      },
+    );
     expect(ran.exitCode, ran.stderr).toBe(0);
     const result = JSON.parse(ran.stdout) as { context_id: string; content: string; token_count: number };
     expect(result.content).toContain("Forgot password");

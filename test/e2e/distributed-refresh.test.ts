@@ -61,7 +61,8 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
   let client: pg.Client;
   let redis: Redis;
   const workers: Worker[] = [];
-  const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []) => (await client.query(text, params)).rows as T[];
+  const sql = async <T = Record<string, unknown>>(text: string, params: unknown[] = []) =>
+    (await client.query(text, params)).rows as T[];
   const table = (name: string) => `${pg.escapeIdentifier(schema.target.schema)}.${pg.escapeIdentifier(name)}`;
 
   const startWorker = (args: string[]): Worker => {
@@ -101,7 +102,9 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     client = new pg.Client({ connectionString: POSTGRES_URL });
     await client.connect();
     redis = new Redis(REDIS_URL);
-    await sql(`CREATE TABLE ${table("executions")} (feature text NOT NULL, entity_id text NOT NULL, pid integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`);
+    await sql(
+      `CREATE TABLE ${table("executions")} (feature text NOT NULL, entity_id text NOT NULL, pid integer NOT NULL, at timestamptz NOT NULL DEFAULT clock_timestamp())`,
+    );
     writeFileSync(
       join(dir, "fabra.config.ts"),
       `export default {
@@ -125,26 +128,48 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
 
   it("4 workers, 50 due features: each refreshed exactly once, by whichever worker took its lock", async () => {
     const four = Array.from({ length: 4 }, () => startWorker(["--features", JOBS.join(","), "--lock-ttl", "5s"]));
-    await waitFor("50 succeeded runs", async () => Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table("fabra_materialize_runs")} WHERE status = 'succeeded'`))[0]?.n) === 50);
+    await waitFor(
+      "50 succeeded runs",
+      async () =>
+        Number(
+          (
+            await sql<{ n: string }>(
+              `SELECT count(*) AS n FROM ${table("fabra_materialize_runs")} WHERE status = 'succeeded'`,
+            )
+          )[0]?.n,
+        ) === 50,
+    );
     await sleep(1000); // room for a double execution to show up
     for (const w of four) w.proc.kill("SIGTERM");
     const results = await Promise.all(four.map((w) => w.proc));
     for (const r of results) expect(r.exitCode, String(r.stderr)).toBe(0);
 
     // Exactly one computation per (feature, entity), counted by the feature functions in Postgres.
-    const executions = await sql<{ feature: string; entity_id: string; n: string }>(`SELECT feature, entity_id, count(*) AS n FROM ${table("executions")} GROUP BY 1, 2 ORDER BY 1, 2`);
-    expect(executions).toEqual(JOBS.flatMap((feature) => ["a", "b"].map((entity_id) => ({ feature, entity_id, n: "1" }))));
+    const executions = await sql<{ feature: string; entity_id: string; n: string }>(
+      `SELECT feature, entity_id, count(*) AS n FROM ${table("executions")} GROUP BY 1, 2 ORDER BY 1, 2`,
+    );
+    expect(executions).toEqual(
+      JOBS.flatMap((feature) => ["a", "b"].map((entity_id) => ({ feature, entity_id, n: "1" }))),
+    );
     const runs = await sql<{ feature: string; n: string; status: string; trigger: string; written: string }>(
       `SELECT feature, count(*) OVER (PARTITION BY feature) AS n, status, trigger, entities_written AS written FROM ${table("fabra_materialize_runs")} ORDER BY feature`,
     );
-    expect(runs).toEqual(JOBS.map((feature) => ({ feature, n: "1", status: "succeeded", trigger: "schedule", written: "2" })));
+    expect(runs).toEqual(
+      JOBS.map((feature) => ({ feature, n: "1", status: "succeeded", trigger: "schedule", written: "2" })),
+    );
     const history = await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table("fabra_feature_values")}`);
     expect(history[0]?.n).toBe("100");
 
     // Each run was announced by exactly one worker, and the one whose pid computed it.
-    const started = four.flatMap((w, i) => w.events.filter((e) => e.type === "started").map((e) => ({ ...e, worker: i, pid: w.proc.pid })));
+    const started = four.flatMap((w, i) =>
+      w.events.filter((e) => e.type === "started").map((e) => ({ ...e, worker: i, pid: w.proc.pid })),
+    );
     expect(started.map((e) => e.feature).sort()).toEqual(JOBS);
-    const pidOf = new Map((await sql<{ feature: string; pid: number }>(`SELECT DISTINCT feature, pid FROM ${table("executions")}`)).map((r) => [r.feature, r.pid]));
+    const pidOf = new Map(
+      (await sql<{ feature: string; pid: number }>(`SELECT DISTINCT feature, pid FROM ${table("executions")}`)).map(
+        (r) => [r.feature, r.pid],
+      ),
+    );
     for (const e of started) expect(pidOf.get(e.feature ?? ""), e.feature).toBe(e.pid);
     // No leader: the work is spread, in a random order (not the definitions' order).
     const perWorker = four.map((_, i) => started.filter((e) => e.worker === i).length);
@@ -160,7 +185,13 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     const lockKey = `${prefix}lock:refresh:slow`;
     const ttl = 1000;
     const a = startWorker(["--features", "slow", "--lock-ttl", "1s", "--concurrency", "1"]);
-    await waitFor("worker A computing slow", async () => Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table("executions")} WHERE feature = 'slow'`))[0]?.n) > 0);
+    await waitFor(
+      "worker A computing slow",
+      async () =>
+        Number(
+          (await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table("executions")} WHERE feature = 'slow'`))[0]?.n,
+        ) > 0,
+    );
     const token = await redis.get(lockKey);
     expect(token).not.toBeNull();
     // A second worker starts meanwhile; it will find the feature locked and leave it.
@@ -172,7 +203,9 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
       expect(await redis.pttl(lockKey)).toBeGreaterThan(0);
       await sleep(50);
     }
-    await waitFor("worker B skipping the locked feature", () => b.events.some((e) => e.type === "skipped" && e.reason === "locked"));
+    await waitFor("worker B skipping the locked feature", () =>
+      b.events.some((e) => e.type === "skipped" && e.reason === "locked"),
+    );
     expect(await redis.get(lockKey)).toBe(token);
     const runId = a.events.find((e) => e.type === "started")?.run_id;
     expect(runId).toMatch(/^run_/);
@@ -180,28 +213,48 @@ describe.skipIf(!up)("distributed refresh: fabra worker processes on Postgres + 
     const killed = await a.proc;
     expect(killed.signal).toBe("SIGKILL");
     const killedAt = Date.now();
-    const [runAtKill] = await sql<{ status: string }>(`SELECT status FROM ${table("fabra_materialize_runs")} WHERE run_id = $1`, [runId]);
+    const [runAtKill] = await sql<{ status: string }>(
+      `SELECT status FROM ${table("fabra_materialize_runs")} WHERE run_id = $1`,
+      [runId],
+    );
     expect(runAtKill?.status).toBe("running"); // the dead worker could not say otherwise
-    const writtenByA = Number((await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table("fabra_feature_values")} WHERE run_id = $1`, [runId]))[0]?.n);
+    const writtenByA = Number(
+      (
+        await sql<{ n: string }>(`SELECT count(*) AS n FROM ${table("fabra_feature_values")} WHERE run_id = $1`, [
+          runId,
+        ])
+      )[0]?.n,
+    );
     expect(writtenByA).toBeLessThan(SLOW_ENTITIES.length);
 
     // The lock expires by itself (nobody extends it any more); only then does B take the feature over.
     await waitFor("the dead worker's lock to expire", async () => (await redis.get(lockKey)) !== token, 10_000);
     const expiredAt = Date.now();
     expect(expiredAt - killedAt).toBeLessThanOrEqual(ttl + 500);
-    await waitFor("B to finish slow", () => b.events.some((e) => e.type === "finished" && e.feature === "slow"), 30_000);
+    await waitFor(
+      "B to finish slow",
+      () => b.events.some((e) => e.type === "finished" && e.feature === "slow"),
+      30_000,
+    );
     const resumedEvent = b.events.find((e) => e.type === "started");
     expect(resumedEvent).toMatchObject({ feature: "slow", run_id: runId, resumed: true });
     expect(datetimeToMs(resumedEvent?.at ?? "")).toBeGreaterThanOrEqual(expiredAt - 200);
     b.proc.kill("SIGTERM");
     expect((await b.proc).exitCode).toBe(0);
 
-    const runs = await sql<{ run_id: string; status: string; written: string }>(`SELECT run_id, status, entities_written AS written FROM ${table("fabra_materialize_runs")} WHERE feature = 'slow'`);
+    const runs = await sql<{ run_id: string; status: string; written: string }>(
+      `SELECT run_id, status, entities_written AS written FROM ${table("fabra_materialize_runs")} WHERE feature = 'slow'`,
+    );
     expect(runs).toEqual([{ run_id: runId, status: "succeeded", written: String(SLOW_ENTITIES.length) }]);
-    const history = await sql<{ entity_id: string; n: string }>(`SELECT entity_id, count(*) AS n FROM ${table("fabra_feature_values")} WHERE feature = 'slow' GROUP BY 1 ORDER BY 1`);
+    const history = await sql<{ entity_id: string; n: string }>(
+      `SELECT entity_id, count(*) AS n FROM ${table("fabra_feature_values")} WHERE feature = 'slow' GROUP BY 1 ORDER BY 1`,
+    );
     expect(history).toEqual([...SLOW_ENTITIES].sort().map((entity_id) => ({ entity_id, n: "1" })));
     // B computed exactly the entities A had not written (work A computed but never wrote is redone), each once.
-    const byB = await sql<{ entity_id: string; n: string }>(`SELECT entity_id, count(*) AS n FROM ${table("executions")} WHERE feature = 'slow' AND pid = $1 GROUP BY 1`, [b.proc.pid]);
+    const byB = await sql<{ entity_id: string; n: string }>(
+      `SELECT entity_id, count(*) AS n FROM ${table("executions")} WHERE feature = 'slow' AND pid = $1 GROUP BY 1`,
+      [b.proc.pid],
+    );
     expect(byB).toHaveLength(SLOW_ENTITIES.length - writtenByA);
     expect(byB.every((r) => r.n === "1")).toBe(true);
   }, 90_000);

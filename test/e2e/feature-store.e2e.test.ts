@@ -49,7 +49,8 @@ async function query<T>(path: string, sql: string): Promise<T[]> {
 }
 
 /** A clean usage error (exit code 2). */
-const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) => expectCleanError(result, 2, pattern);
+const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) =>
+  expectCleanError(result, 2, pattern);
 
 describe("fabra materialize / features / training-data / worker", () => {
   const { dir, run } = project();
@@ -71,7 +72,10 @@ describe("fabra materialize / features / training-data / worker", () => {
     runId = /▶ slow: run (run_[0-9a-f-]+)/.exec(killed.stdout)?.[1] ?? "";
     expect(runId).not.toBe("");
 
-    const before = await query<{ n: bigint }>(db, `SELECT count(*) AS n FROM fabra_feature_values WHERE feature = 'slow'`);
+    const before = await query<{ n: bigint }>(
+      db,
+      `SELECT count(*) AS n FROM fabra_feature_values WHERE feature = 'slow'`,
+    );
     const writtenBefore = Number(before[0]?.n);
     expect(writtenBefore).toBeGreaterThan(0);
     expect(writtenBefore).toBeLessThan(ENTITIES - 1);
@@ -105,7 +109,9 @@ describe("fabra materialize / features / training-data / worker", () => {
       db,
       `SELECT run_id, status, entities_written, entities_failed FROM fabra_materialize_runs WHERE feature = 'slow'`,
     );
-    expect(runs).toEqual([{ run_id: runId, status: "partial", entities_written: BigInt(ENTITIES - 1), entities_failed: 1n }]);
+    expect(runs).toEqual([
+      { run_id: runId, status: "partial", entities_written: BigInt(ENTITIES - 1), entities_failed: 1n },
+    ]);
   }, 90_000);
 
   it("prints a summary naming the failure, lists features with their runs, and takes --entities files", async () => {
@@ -124,7 +130,13 @@ describe("fabra materialize / features / training-data / worker", () => {
 
     const list = await run(["features", "list", "--json"]);
     expect(list.exitCode, list.stderr).toBe(0);
-    const features = JSON.parse(list.stdout) as { name: string; refresh: string | null; materialize: boolean; last_run: { status: string } | null; next_run: string | null }[];
+    const features = JSON.parse(list.stdout) as {
+      name: string;
+      refresh: string | null;
+      materialize: boolean;
+      last_run: { status: string } | null;
+      next_run: string | null;
+    }[];
     expect(features.map((f) => [f.name, f.refresh, f.materialize, f.last_run?.status, f.next_run === null])).toEqual([
       ["slow", null, true, "partial", true],
       ["tier", "1h", true, "succeeded", false],
@@ -135,8 +147,21 @@ describe("fabra materialize / features / training-data / worker", () => {
   }, 60_000);
 
   it("writes point-in-time training data to CSV on stdout and to Parquet", async () => {
-    writeFileSync(join(dir, "events.csv"), "user,at,label\nu1,2000-01-01T00:00:00Z,0\nu1,2999-01-01T00:00:00Z,1\nu2,2999-01-01,1\n");
-    const csv = await run(["training-data", "--events", "events.csv", "--features", "tier,slow", "--entity-column", "user", "--timestamp-column", "at"]);
+    writeFileSync(
+      join(dir, "events.csv"),
+      "user,at,label\nu1,2000-01-01T00:00:00Z,0\nu1,2999-01-01T00:00:00Z,1\nu2,2999-01-01,1\n",
+    );
+    const csv = await run([
+      "training-data",
+      "--events",
+      "events.csv",
+      "--features",
+      "tier,slow",
+      "--entity-column",
+      "user",
+      "--timestamp-column",
+      "at",
+    ]);
     expect(csv.exitCode, csv.stderr).toBe(0);
     expect(csv.stdout).toBe(
       [
@@ -146,10 +171,28 @@ describe("fabra materialize / features / training-data / worker", () => {
         'u2,2999-01-01T00:00:00Z,1,free,"{""id"":""u2"",""score"":2.5}"', // (execa strips the final newline)
       ].join("\n"),
     );
-    const parquet = await run(["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--as-of", "-o", "out.parquet"]);
+    const parquet = await run([
+      "training-data",
+      "--events",
+      "events.csv",
+      "--features",
+      "tier",
+      "--entity-column",
+      "user",
+      "--timestamp-column",
+      "at",
+      "--as-of",
+      "-o",
+      "out.parquet",
+    ]);
     expect(parquet.exitCode, parquet.stderr).toBe(0);
-    expect(parquet.stdout).toMatch(/✓ Wrote 3 rows × 5 columns to out.parquet \(entity column user, time column at; values found: tier 67%\)/);
-    const rows = await query<Record<string, unknown>>(":memory:", `SELECT "user", label, tier, tier_as_of IS NOT NULL AS has_as_of, typeof("at") AS at_type FROM '${join(dir, "out.parquet")}'`);
+    expect(parquet.stdout).toMatch(
+      /✓ Wrote 3 rows × 5 columns to out.parquet \(entity column user, time column at; values found: tier 67%\)/,
+    );
+    const rows = await query<Record<string, unknown>>(
+      ":memory:",
+      `SELECT "user", label, tier, tier_as_of IS NOT NULL AS has_as_of, typeof("at") AS at_type FROM '${join(dir, "out.parquet")}'`,
+    );
     expect(rows.map((r) => [r.user, r.label, r.tier, r.has_as_of, r.at_type])).toEqual([
       ["u1", 0n, null, false, "TIMESTAMP"],
       ["u1", 1n, "gold", true, "TIMESTAMP"],
@@ -165,7 +208,15 @@ describe("fabra materialize / features / training-data / worker", () => {
     const empty = await run(["training-data", "--events", "empty.csv", "--features", "tier", "--as-of"]);
     expect(empty.exitCode, empty.stderr).toBe(0);
     expect(empty.stdout).toBe("user_id,ts,label,tier,tier_as_of");
-    const emptyJson = await run(["training-data", "--events", "empty.csv", "--features", "tier", "-o", "empty.parquet"]);
+    const emptyJson = await run([
+      "training-data",
+      "--events",
+      "empty.csv",
+      "--features",
+      "tier",
+      "-o",
+      "empty.parquet",
+    ]);
     expect(emptyJson.stdout).toMatch(/Wrote 0 rows × 4 columns to empty\.parquet/);
   }, 60_000);
 
@@ -175,22 +226,72 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["materialize", "slwo"], /Unknown feature "slwo"[\s\S]*Did you mean "slow"\?/],
       [["materialize", "--entities", "nope.txt"], /No such entities file: .*nope\.txt/],
       [["materialize", "--entities", "empty-dir"], /is a directory/],
-      [["materialize", "slow", "--entities", "bad.csv"], /has no column "entity_id" or "user_id" or "user" or "id" \(its columns: name, email\)/],
+      [
+        ["materialize", "slow", "--entities", "bad.csv"],
+        /has no column "entity_id" or "user_id" or "user" or "id" \(its columns: name, email\)/,
+      ],
       [["materialize", "--concurrency", "0"], /--concurrency "0" is not a positive whole number/],
       [["training-data", "--events", "missing.csv", "--features", "tier"], /No such events file: missing\.csv/],
       [["training-data", "--events", "events.csv", "--features", "teir"], /Unknown feature "teir"/],
-      [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "-o", "x.xlsx"], /cannot tell the format/],
-      [["training-data", "--events", "events.csv", "--features", "tier"], /events\.csv has no timestamp column: none of timestamp, ts, event_time, time \(its columns: user, at, label\)/],
-      [["training-data", "--events", "bad.csv", "--features", "tier"], /bad\.csv has no entity column: none of entity_id, user_id, user, id \(its columns: name, email\)/],
-      [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "name"], /events\.csv has no entity column "name" \(its columns: user, at, label\)/],
-      [["training-data", "--events", "events.csv", "--features", " , "], /--features names no feature[\s\S]*hint: Use e\.g\. --features slow,tier \(features: slow, tier\)/],
-      [["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "user", "--timestamp-column", "at", "--ttl", "soon"], /ttl is "soon", which is not a duration/],
-      [["worker", "--features", "slow"], /Feature slow has no refresh schedule, so it cannot be refreshed on a schedule[\s\S]*Features refreshed on a schedule: tier\./],
+      [
+        [
+          "training-data",
+          "--events",
+          "events.csv",
+          "--features",
+          "tier",
+          "--entity-column",
+          "user",
+          "--timestamp-column",
+          "at",
+          "-o",
+          "x.xlsx",
+        ],
+        /cannot tell the format/,
+      ],
+      [
+        ["training-data", "--events", "events.csv", "--features", "tier"],
+        /events\.csv has no timestamp column: none of timestamp, ts, event_time, time \(its columns: user, at, label\)/,
+      ],
+      [
+        ["training-data", "--events", "bad.csv", "--features", "tier"],
+        /bad\.csv has no entity column: none of entity_id, user_id, user, id \(its columns: name, email\)/,
+      ],
+      [
+        ["training-data", "--events", "events.csv", "--features", "tier", "--entity-column", "name"],
+        /events\.csv has no entity column "name" \(its columns: user, at, label\)/,
+      ],
+      [
+        ["training-data", "--events", "events.csv", "--features", " , "],
+        /--features names no feature[\s\S]*hint: Use e\.g\. --features slow,tier \(features: slow, tier\)/,
+      ],
+      [
+        [
+          "training-data",
+          "--events",
+          "events.csv",
+          "--features",
+          "tier",
+          "--entity-column",
+          "user",
+          "--timestamp-column",
+          "at",
+          "--ttl",
+          "soon",
+        ],
+        /ttl is "soon", which is not a duration/,
+      ],
+      [
+        ["worker", "--features", "slow"],
+        /Feature slow has no refresh schedule, so it cannot be refreshed on a schedule[\s\S]*Features refreshed on a schedule: tier\./,
+      ],
       [["worker", "--features", "tiar"], /Unknown feature "tiar"[\s\S]*Did you mean "tier"\?/],
       [["worker", "--lock-ttl", "forever"], /--lock-ttl "forever" is not a duration/],
     ];
     // In parallel, each on its own DuckDB file (one file has one writer process at a time).
-    const results = await Promise.all(cases.map(([args], i) => run(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) })));
+    const results = await Promise.all(
+      cases.map(([args], i) => run(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) })),
+    );
     for (const [i, result] of results.entries()) expectUsageError(result, (cases[i] as [string[], RegExp])[1]);
   }, 60_000);
 
@@ -208,7 +309,10 @@ describe("fabra materialize / features / training-data / worker", () => {
     expect(done.exitCode, done.stderr).toBe(0);
     expect(done.stdout).toMatch(/worker: SIGTERM: stopping after the current batch/);
     expect(done.stdout).toMatch(/worker: stopped$/m);
-    const runs = await query<{ status: string; trigger: string }>(join(dir, "worker.duckdb"), "SELECT status, trigger FROM fabra_materialize_runs");
+    const runs = await query<{ status: string; trigger: string }>(
+      join(dir, "worker.duckdb"),
+      "SELECT status, trigger FROM fabra_materialize_runs",
+    );
     expect(runs).toEqual([{ status: "succeeded", trigger: "schedule" }]);
   }, 60_000);
 });

@@ -12,13 +12,21 @@ let holder: ReturnType<typeof execa> | undefined;
 
 beforeAll(async () => {
   // Another process opens the ledger and keeps it open until killed.
-  holder = execa("node", ["--input-type=module", "-e", `
+  holder = execa(
+    "node",
+    [
+      "--input-type=module",
+      "-e",
+      `
     import { DuckDBInstance } from "@duckdb/node-api";
     const db = await DuckDBInstance.create(${JSON.stringify(path)});
     await (await db.connect()).run("CREATE TABLE IF NOT EXISTS t (x INT)");
     console.log("ready");
     setInterval(() => {}, 1000);
-  `], { cwd: ROOT, reject: false });
+  `,
+    ],
+    { cwd: ROOT, reject: false },
+  );
   await new Promise<void>((resolve, reject) => {
     holder?.stdout?.on("data", (d: Buffer) => d.toString().includes("ready") && resolve());
     holder?.catch(reject);
@@ -31,7 +39,9 @@ afterAll(() => {
 
 describe("a ledger held by another process", () => {
   it("fails to open with LEDGER_LOCKED naming the holder's PID and what to do", async () => {
-    const error = await openRecordStore({ stores: { offline: { type: "duckdb", path }, online: { type: "memory" }, vector: { type: "memory" } } }).then(
+    const error = await openRecordStore({
+      stores: { offline: { type: "duckdb", path }, online: { type: "memory" }, vector: { type: "memory" } },
+    }).then(
       () => null,
       (err: unknown) => err,
     );

@@ -27,7 +27,8 @@ function serve(p: ReturnType<typeof project>, extra: Record<string, string> = {}
   return startServeProcess([], { cwd: p.cwd, env: { ...p.env, ...extra } });
 }
 
-const ids = (stdout: string) => (JSON.parse(stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id);
+const ids = (stdout: string) =>
+  (JSON.parse(stdout) as { items: { context_id: string }[] }).items.map((r) => r.context_id);
 
 describe("context commands while `fabra serve` holds the DuckDB file", () => {
   const p = project();
@@ -63,10 +64,28 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
   const file = () => join(p.dir, "a.json");
 
   it("from another process: run two contexts, and list them newest first", async () => {
-    const first = await p.run(["context", "run", "supportContext", "-i", "userId=u_1", "-i", "query=how do I reset my password?", "--json"]);
+    const first = await p.run([
+      "context",
+      "run",
+      "supportContext",
+      "-i",
+      "userId=u_1",
+      "-i",
+      "query=how do I reset my password?",
+      "--json",
+    ]);
     expect(first.exitCode, first.stderr).toBe(0);
     a = (JSON.parse(first.stdout) as { context_id: string }).context_id;
-    const second = await p.run(["context", "run", "supportContext", "-i", "userId=u_3", "-i", "query=rate limit exceeded", "--json"]);
+    const second = await p.run([
+      "context",
+      "run",
+      "supportContext",
+      "-i",
+      "userId=u_3",
+      "-i",
+      "query=rate limit exceeded",
+      "--json",
+    ]);
     b = (JSON.parse(second.stdout) as { context_id: string }).context_id;
 
     const list = await p.run(["context", "list", "--format", "json"]);
@@ -125,7 +144,9 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
 
   it("keeps API keys required over HTTP while the CLI uses its local token", async () => {
     expect((await fetch(`${server.url}/v1/contexts`)).status).toBe(401);
-    expect((await fetch(`${server.url}/v1/contexts`, { headers: { authorization: "Bearer team-key" } })).status).toBe(200);
+    expect((await fetch(`${server.url}/v1/contexts`, { headers: { authorization: "Bearer team-key" } })).status).toBe(
+      200,
+    );
   });
 
   it("a second server on the same file is refused, naming the first", async () => {
@@ -141,10 +162,20 @@ describe("SIGTERM", () => {
     expect((await p.runInSandbox(["init", p.cwd, "--template", "basic"])).exitCode).toBe(0);
     writeFileSync(join(p.cwd, "slow.ts"), SLOW_MODULE);
     const config = join(p.cwd, "fabra.config.ts");
-    writeFileSync(config, readFileSync(config, "utf8").replace(/definitions: \[([^\]]*)\]/, (_m, list: string) => `definitions: [${list}, "./slow.ts"]`));
+    writeFileSync(
+      config,
+      readFileSync(config, "utf8").replace(
+        /definitions: \[([^\]]*)\]/,
+        (_m, list: string) => `definitions: [${list}, "./slow.ts"]`,
+      ),
+    );
     const { child, url } = await serve(p);
     const requests = Array.from({ length: 16 }, (_, n) =>
-      fetch(`${url}/v1/context/slowContext`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ n }) }),
+      fetch(`${url}/v1/context/slowContext`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ n }),
+      }),
     );
     // Wait until all 16 are running in the server (each takes 400 ms): the in-flight gauge counts them (and this probe).
     for (;;) {
@@ -179,7 +210,12 @@ describe("fabra context diff (CLI)", () => {
 
   it("prints the golden text and JSON for record files", async () => {
     for (const [name, a] of pairs) {
-      const args = ["context", "diff", join(FIXTURES, "crs-001", `${a}.json`), join(FIXTURES, "diff", `${name}.b.json`)];
+      const args = [
+        "context",
+        "diff",
+        join(FIXTURES, "crs-001", `${a}.json`),
+        join(FIXTURES, "diff", `${name}.b.json`),
+      ];
       const text = await p.runInSandbox(args);
       expect(text.exitCode, text.stderr).toBe(0);
       expect(text.stdout + "\n").toBe(readFileSync(join(FIXTURES, "diff", `${name}.diff.txt`), "utf8"));
@@ -189,14 +225,27 @@ describe("fabra context diff (CLI)", () => {
   });
 
   it("colours the unified diff unless NO_COLOR, and exits 1 when a record fails verification", async () => {
-    const args = ["context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), join(FIXTURES, "diff", "retrieval.b.json")];
+    const args = [
+      "context",
+      "diff",
+      join(FIXTURES, "crs-001", "retrieval_drops_signed.json"),
+      join(FIXTURES, "diff", "retrieval.b.json"),
+    ];
     const coloured = await p.runInSandbox(args, { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
     expect(coloured.stdout).toContain("\u001b[32m+Doc C explains rate limits.\u001b[39m");
     expect(coloured.stdout).toContain("\u001b[31m-Doc A says");
 
     const tampered = join(p.dir, "tampered.json");
-    writeFileSync(tampered, readFileSync(join(FIXTURES, "diff", "retrieval.b.json"), "utf8").replace("rate limits", "rate limit"));
-    const r = await p.runInSandbox(["context", "diff", join(FIXTURES, "crs-001", "retrieval_drops_signed.json"), tampered]);
+    writeFileSync(
+      tampered,
+      readFileSync(join(FIXTURES, "diff", "retrieval.b.json"), "utf8").replace("rate limits", "rate limit"),
+    );
+    const r = await p.runInSandbox([
+      "context",
+      "diff",
+      join(FIXTURES, "crs-001", "retrieval_drops_signed.json"),
+      tampered,
+    ]);
     expect(r.exitCode).toBe(1);
     expect(r.stdout).toMatch(/^B .*✗ \w+ mismatch: NOT verified/m);
   });

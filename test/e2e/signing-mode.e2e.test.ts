@@ -17,17 +17,34 @@ const SIGNED = "ctx_0190a1b2-0000-7000-8000-000000000002"; // features_unicode_n
 
 function project(mode: "required" | "optional" = "required") {
   const dir = mkdtempSync(join(tmpdir(), "fabra-signing-e2e-"));
-  writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ signing: { mode }, stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } }));
+  writeFileSync(
+    join(dir, "fabra.config.json"),
+    JSON.stringify({ signing: { mode }, stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } }),
+  );
   // FABRA_SIGNATURE_MODE is empty, so the config file's mode is the one in force.
-  const env = { HOME: dir, NO_COLOR: "1", FABRA_SIGNING_KEY: KEY, FABRA_SIGNING_KEY_ID: "", FABRA_SIGNATURE_MODE: "", FABRA_DUCKDB_PATH: "", FABRA_ENV: "" };
-  const run = (args: string[], extra: Record<string, string> = {}) => execa("node", [BIN, ...args], { cwd: dir, env: { ...env, ...extra }, reject: false });
+  const env = {
+    HOME: dir,
+    NO_COLOR: "1",
+    FABRA_SIGNING_KEY: KEY,
+    FABRA_SIGNING_KEY_ID: "",
+    FABRA_SIGNATURE_MODE: "",
+    FABRA_DUCKDB_PATH: "",
+    FABRA_ENV: "",
+  };
+  const run = (args: string[], extra: Record<string, string> = {}) =>
+    execa("node", [BIN, ...args], { cwd: dir, env: { ...env, ...extra }, reject: false });
   return { dir, run };
 }
 
 /** The one way an unsigned record fails under required signatures: exit 1, the signature check expecting one. */
-function expectUnsignedFailure(result: { exitCode?: number; stdout: string; stderr: string }, where: "stdout" | "stderr" = "stdout") {
+function expectUnsignedFailure(
+  result: { exitCode?: number; stdout: string; stderr: string },
+  where: "stdout" | "stderr" = "stdout",
+) {
   expect(result.exitCode, result.stderr).toBe(1);
-  expect(result[where]).toMatch(/Record integrity FAILED: signature mismatch\n\s+expected a signature\n\s+actual\s+none/);
+  expect(result[where]).toMatch(
+    /Record integrity FAILED: signature mismatch\n\s+expected a signature\n\s+actual\s+none/,
+  );
 }
 
 /** The error of a command that refuses an unsigned record: it says so, and never that the record was altered. */
@@ -45,7 +62,9 @@ describe("signing.mode required in the config file", () => {
 
   beforeAll(async () => {
     // An unsigned record enters the ledger while signatures are optional (the environment wins over the file).
-    const optional = await run(["context", "import", join(VECTORS, "plain.json")], { FABRA_SIGNATURE_MODE: "optional" });
+    const optional = await run(["context", "import", join(VECTORS, "plain.json")], {
+      FABRA_SIGNATURE_MODE: "optional",
+    });
     expect(optional.exitCode, optional.stderr).toBe(0);
     const record = readRecordText(readFileSync(join(VECTORS, "features_unicode_numbers.json"), "utf8"), "vector");
     writeFileSync(signedFile, canonicalRecordText(signRecord(record, parseSigningKey(KEY))));

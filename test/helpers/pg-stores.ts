@@ -22,7 +22,10 @@ export async function migratedSchema(url: string, service = "stores.offline"): P
 }
 
 /** A contract harness for a Postgres-backed store: each open() gets a fresh migrated schema, cleanup() drops it. */
-export function onMigratedSchema<T>(url: () => string, open: (target: PgTarget) => Promise<T>): { open(): Promise<T>; cleanup(): Promise<void> } {
+export function onMigratedSchema<T>(
+  url: () => string,
+  open: (target: PgTarget) => Promise<T>,
+): { open(): Promise<T>; cleanup(): Promise<void> } {
   let schema: TestSchema | undefined;
   return {
     open: async () => {

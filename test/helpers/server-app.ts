@@ -33,15 +33,18 @@ export async function startTestServer(options: Partial<Omit<ServeOptions, "runti
     throw new Error("warehouse down");
   });
   const docs = retriever({ index: "kb", topK: 2 });
-  const chat = context({ maxTokens: 40, inputs: { userId: "string", query: "string", verbose: "boolean?" } }, async ({ userId, query }: { userId: string; query: string }) => {
-    const tier = await userTier.get(userId);
-    const hits = await docs(query);
-    return [
-      { content: "System prompt.", priority: 0, required: true },
-      { content: `User ${userId} is ${tier}.`, priority: 1, required: true },
-      ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
-    ];
-  });
+  const chat = context(
+    { maxTokens: 40, inputs: { userId: "string", query: "string", verbose: "boolean?" } },
+    async ({ userId, query }: { userId: string; query: string }) => {
+      const tier = await userTier.get(userId);
+      const hits = await docs(query);
+      return [
+        { content: "System prompt.", priority: 0, required: true },
+        { content: `User ${userId} is ${tier}.`, priority: 1, required: true },
+        ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
+      ];
+    },
+  );
   const slow = context({ inputs: { n: "integer" } }, async ({ n }: { n: number }) => {
     gate.entered++;
     await released;
@@ -64,11 +67,22 @@ export async function startTestServer(options: Partial<Omit<ServeOptions, "runti
   });
   await fabra.index.add("kb", [
     { id: "reset", content: "To reset your password open the sign-in page and choose Forgot password." },
-    { id: "billing", content: "Invoices are sent monthly to the billing contact, with the amount due and the due date." },
+    {
+      id: "billing",
+      content: "Invoices are sent monthly to the billing contact, with the amount due and the due date.",
+    },
     { id: "limits", content: "The API allows 600 requests per minute on the Pro plan." },
   ]);
   const logs: string[] = [];
-  const server = await startServer({ runtime: fabra, host: "127.0.0.1", port: 0, bodyLimit: 4096, apiKeys: [], log: (l) => logs.push(l), ...options });
+  const server = await startServer({
+    runtime: fabra,
+    host: "127.0.0.1",
+    port: 0,
+    bodyLimit: 4096,
+    apiKeys: [],
+    log: (l) => logs.push(l),
+    ...options,
+  });
   return {
     server,
     fabra,

@@ -36,7 +36,8 @@ for (const backend of ["memory", ...(redis ? ["redis"] : [])] as const) {
         warn: (w) => warnings.push(w),
       });
       open.push(fabra);
-      const corrupt = (entityId: string) => fabra.stores.online.set({ feature: "tier", entityId }, { valueJson: "{not json", asOf: nowDatetime() });
+      const corrupt = (entityId: string) =>
+        fabra.stores.online.set({ feature: "tier", entityId }, { valueJson: "{not json", asOf: nowDatetime() });
 
       await corrupt("u1");
       const first = await fabra.getFeatureValue("tier", "u1");
@@ -50,7 +51,10 @@ for (const backend of ["memory", ...(redis ? ["redis"] : [])] as const) {
         { feature: "tier", entityId: "u1" },
         { feature: "tier", entityId: "u2" },
       ]);
-      expect(batch).toEqual([expect.objectContaining({ value: "gold-u1", source: "cache" }), expect.objectContaining({ value: "gold-u2", source: "compute" })]);
+      expect(batch).toEqual([
+        expect.objectContaining({ value: "gold-u1", source: "cache" }),
+        expect.objectContaining({ value: "gold-u2", source: "compute" }),
+      ]);
       expect((await fabra.stores.online.get({ feature: "tier", entityId: "u2" }))?.valueJson).toBe('"gold-u2"');
       expect(computed).toBe(2);
       expect(fabra.degraded).toEqual({ onlineReadFailures: 2, fallbackReads: 0 });

@@ -62,14 +62,18 @@ describe.skipIf(!up)("Postgres migrations", () => {
   it("is safe when many processes migrate at once (advisory lock): one row per version", async () => {
     const t = target();
     // Separate pools, like separate processes.
-    const dbs = await Promise.all(Array.from({ length: 5 }, (_, i) => PgDatabase.open({ ...t, url: `${POSTGRES_URL}?application_name=m${i}` })));
+    const dbs = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => PgDatabase.open({ ...t, url: `${POSTGRES_URL}?application_name=m${i}` })),
+    );
     try {
       const results = await Promise.all(dbs.map((db) => applyMigrations(db)));
       expect(results.reduce((n, r) => n + r.applied.length, 0)).toBe(MIGRATIONS.length);
     } finally {
       await Promise.all(dbs.map((db) => db.close()));
     }
-    const rows = await sql(`SELECT version, count(*)::int AS n FROM ${pg.escapeIdentifier(t.schema)}.fabra_migrations GROUP BY version ORDER BY version`);
+    const rows = await sql(
+      `SELECT version, count(*)::int AS n FROM ${pg.escapeIdentifier(t.schema)}.fabra_migrations GROUP BY version ORDER BY version`,
+    );
     expect(rows.rows).toEqual(MIGRATIONS.map((m) => ({ version: m.version, n: 1 })));
   });
 
@@ -77,7 +81,14 @@ describe.skipIf(!up)("Postgres migrations", () => {
     const t = target();
     const db = await PgDatabase.open(t);
     try {
-      const broken = [...MIGRATIONS, { version: 99, name: "broken", up: ["CREATE TABLE {{schema}}.half_done (x int)", "SELECT * FROM no_such_table"] }];
+      const broken = [
+        ...MIGRATIONS,
+        {
+          version: 99,
+          name: "broken",
+          up: ["CREATE TABLE {{schema}}.half_done (x int)", "SELECT * FROM no_such_table"],
+        },
+      ];
       const err = await applyMigrations(db, broken).catch((e: unknown) => e);
       expect((err as FabraError).code).toBe("MIGRATION_FAILED");
       expect((err as FabraError).message).toContain("migration 99 (broken)");
@@ -123,8 +134,13 @@ describe.skipIf(!up)("Postgres ledger", () => {
   });
 
   it("stores canonical text as text, never re-encoded (no jsonb as the hash source)", async () => {
-    const types = await sql("SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'fabra_context_records'", [schema.target.schema]);
-    const byName = Object.fromEntries(types.rows.map((r: { column_name: string; data_type: string }) => [r.column_name, r.data_type]));
+    const types = await sql(
+      "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'fabra_context_records'",
+      [schema.target.schema],
+    );
+    const byName = Object.fromEntries(
+      types.rows.map((r: { column_name: string; data_type: string }) => [r.column_name, r.data_type]),
+    );
     expect(byName.canonical_text).toBe("text");
     expect(byName.created_at).toBe("timestamp with time zone");
   });
@@ -145,7 +161,11 @@ describe.skipIf(!up)("Postgres failures", () => {
   });
 
   it("a missing database is named with how to create it", async () => {
-    const err = await openPg({ url: POSTGRES_URL.replace(/\/[^/]*$/, `/${uniqueName("nodb")}`), schema: "public", service: "stores.offline" }).catch((e: unknown) => e);
+    const err = await openPg({
+      url: POSTGRES_URL.replace(/\/[^/]*$/, `/${uniqueName("nodb")}`),
+      schema: "public",
+      service: "stores.offline",
+    }).catch((e: unknown) => e);
     expect((err as FabraError).code).toBe("STORE_UNAVAILABLE");
     expect((err as FabraError).hint).toMatch(/createdb/);
   });
@@ -155,11 +175,18 @@ describe.skipIf(!up)("Postgres failures", () => {
     const schema = await migratedSchema(POSTGRES_URL);
     const store = await openPg({ ...schema.target, url: viaProxy });
     try {
-      const rows = Array.from({ length: 60 }, (_, i) => syntheticRow(5000 + i, `2025-05-05T05:05:05.${String(i).padStart(6, "0")}Z`, "fault"));
+      const rows = Array.from({ length: 60 }, (_, i) =>
+        syntheticRow(5000 + i, `2025-05-05T05:05:05.${String(i).padStart(6, "0")}Z`, "fault"),
+      );
       for (const r of rows.slice(0, 20)) expect(await store.append(r)).toBe("inserted");
 
       // Cut every connection while appends are in flight, keep it down for a moment, then restore.
-      const inflight = rows.slice(20, 40).map((r) => store.append(r).then(() => "ok", (e: unknown) => e));
+      const inflight = rows.slice(20, 40).map((r) =>
+        store.append(r).then(
+          () => "ok",
+          (e: unknown) => e,
+        ),
+      );
       proxy.cut();
       const during = await Promise.all(inflight);
       const failures = during.filter((o): o is FabraError => o !== "ok");
@@ -176,11 +203,16 @@ describe.skipIf(!up)("Postgres failures", () => {
       for (const r of rows.slice(20)) expect(["inserted", "exists"]).toContain(await store.append(r));
       expect(await store.count({ contextFunction: "fault" })).toBe(60);
       for (const r of rows) expect(await store.get(r.contextId)).toEqual(r);
-      const direct = await sql(`SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(schema.target.schema)}.fabra_context_records WHERE context_function = 'fault'`);
+      const direct = await sql(
+        `SELECT count(*)::int AS n FROM ${pg.escapeIdentifier(schema.target.schema)}.fabra_context_records WHERE context_function = 'fault'`,
+      );
       expect(direct.rows[0].n).toBe(60);
       for (const vector of specVectorRows()) {
         await store.append(vector.row);
-        expect(verifyLedgerRow((await store.get(vector.row.contextId)) as NonNullable<Awaited<ReturnType<typeof store.get>>>).ok).toBe(true);
+        expect(
+          verifyLedgerRow((await store.get(vector.row.contextId)) as NonNullable<Awaited<ReturnType<typeof store.get>>>)
+            .ok,
+        ).toBe(true);
       }
     } finally {
       await store.close();

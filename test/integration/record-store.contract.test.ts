@@ -22,17 +22,28 @@ recordStoreContract("duckdb", {
 recordStoreContract("duckdb, instrumented (through the registry)", {
   open: () => {
     const path = join(mkdtempSync(join(tmpdir(), "fabra-ledger-")), "fabra.duckdb");
-    return openRecordStore({ stores: { offline: { type: "duckdb", path }, online: { type: "memory" }, vector: { type: "memory" } } });
+    return openRecordStore({
+      stores: { offline: { type: "duckdb", path }, online: { type: "memory" }, vector: { type: "memory" } },
+    });
   },
 });
 
 const pgUp = await postgresUp();
 describe.skipIf(!pgUp)("real Postgres", () => {
-  recordStoreContract("postgres", onMigratedSchema(() => POSTGRES_URL, (target) => openPg(target)));
+  recordStoreContract(
+    "postgres",
+    onMigratedSchema(
+      () => POSTGRES_URL,
+      (target) => openPg(target),
+    ),
+  );
 });
 
 describeOnPglite("PGlite over the wire protocol", (url) => {
-  recordStoreContract("postgres (PGlite socket)", onMigratedSchema(url, (target) => openPg(target)));
+  recordStoreContract(
+    "postgres (PGlite socket)",
+    onMigratedSchema(url, (target) => openPg(target)),
+  );
 });
 
 /** `fabra context ...` beside a running `fabra serve`: the remote store, talking to the server's /v1/ledger routes. */
@@ -44,7 +55,14 @@ function throughServe(): RecordStoreHarness {
     open: async () => {
       const path = tempFile("fabra-remote-ledger-", "fabra.duckdb");
       runtime = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: {}, warn: () => {} });
-      server = await startServer({ runtime, host: "127.0.0.1", port: 0, bodyLimit: 1 << 20, apiKeys: [], log: () => {} });
+      server = await startServer({
+        runtime,
+        host: "127.0.0.1",
+        port: 0,
+        bodyLimit: 1 << 20,
+        apiKeys: [],
+        log: () => {},
+      });
       return openRemoteRecordStore(server.url, server.localToken);
     },
     cleanup: async () => {

@@ -15,9 +15,15 @@ function definitions() {
   const user = entity("user");
   const tier = feature({ entity: user, ttl: "1h" }, (id: string) => `tier-of-${id}`);
   const score = feature({ entity: user }, (id: string) => id.length + 0.5);
-  const extra = Object.fromEntries(Array.from({ length: 3 }, (_, i) => [`f${i}`, feature({ entity: user }, (id: string) => `${i}:${id}`)]));
+  const extra = Object.fromEntries(
+    Array.from({ length: 3 }, (_, i) => [`f${i}`, feature({ entity: user }, (id: string) => `${i}:${id}`)]),
+  );
   const greet = context({ maxTokens: 100 }, async ({ userId }: { userId: string }) => [
-    { content: `Hello ${userId}, you are ${await tier.get(userId)} (${await score.get(userId)}).`, priority: 0, required: true },
+    {
+      content: `Hello ${userId}, you are ${await tier.get(userId)} (${await score.get(userId)}).`,
+      priority: 0,
+      required: true,
+    },
   ]);
   return { user, tier, score, greet, ...extra };
 }
@@ -25,7 +31,16 @@ function definitions() {
 async function openFabra(redisUrl: string, warnings: string[]): Promise<FabraRuntime> {
   const dir = tempDir("fabra-redis-fault-");
   const config = resolveConfig(
-    { config: { stores: { offline: { type: "duckdb", path: join(dir, "fabra.duckdb") }, online: { type: "redis", url: redisUrl, keyPrefix: "t:", timeoutMs: 300 } } }, configPath: null, rootDir: dir },
+    {
+      config: {
+        stores: {
+          offline: { type: "duckdb", path: join(dir, "fabra.duckdb") },
+          online: { type: "redis", url: redisUrl, keyPrefix: "t:", timeoutMs: 300 },
+        },
+      },
+      configPath: null,
+      rootDir: dir,
+    },
     {},
   );
   return createFabraFromConfig(config, { objects: [definitions()], warn: (m) => warnings.push(m) });
@@ -63,7 +78,9 @@ describe("Redis stopped mid-run", () => {
     expect(verifyRecord(readRecordText(JSON.stringify(during.record))).ok).toBe(true);
 
     const batchStart = performance.now();
-    const batch = await fabra.getFeatures(["tier", "score", "f0", "f1", "f2"].map((feature) => ({ feature, entityId: "u_2" })));
+    const batch = await fabra.getFeatures(
+      ["tier", "score", "f0", "f1", "f2"].map((feature) => ({ feature, entityId: "u_2" })),
+    );
     expect(performance.now() - batchStart).toBeLessThan(1000);
     expect(batch.map((r) => ("source" in r ? r.source : r.error.code))).toEqual(Array(5).fill("fallback"));
     expect(batch.map((r) => ("value" in r ? r.value : null))).toEqual(["tier-of-u_2", 3.5, "0:u_2", "1:u_2", "2:u_2"]);

@@ -21,7 +21,11 @@ describe("FabraHttpClient", () => {
     const result = await client.runContext("chat", { userId: "u1", query: "reset password" });
     expect(result.content).toContain("User u1 is gold.");
     expect(result.record.context_id).toBe(result.id);
-    expect(result.meta).toMatchObject({ recordHash: result.record.integrity.record_hash, persisted: true, freshnessStatus: expect.any(String) });
+    expect(result.meta).toMatchObject({
+      recordHash: result.record.integrity.record_hash,
+      persisted: true,
+      freshnessStatus: expect.any(String),
+    });
     expect(verifyRecord(result.record).ok).toBe(true);
     const stored = await t.fabra.stores.records.get(result.id);
     expect(stored?.recordHash).toBe(result.meta.recordHash);
@@ -33,12 +37,17 @@ describe("FabraHttpClient", () => {
     expect(replay).toMatchObject({ original_id: id, mode: "recorded", same_content: true });
     expect(replay.diff.summary).toEqual(expect.any(String));
     await expect(client.runContext("nope", {})).rejects.toMatchObject({ code: "CONTEXT_NOT_FOUND" });
-    await expect(client.replay("ctx_0190a1b2-c3d4-7e5f-8a9b-000000000000", false)).rejects.toMatchObject({ code: "RECORD_NOT_FOUND" });
+    await expect(client.replay("ctx_0190a1b2-c3d4-7e5f-8a9b-000000000000", false)).rejects.toMatchObject({
+      code: "RECORD_NOT_FOUND",
+    });
   });
 
   it("says which server did not answer", async () => {
     const gone = new FabraHttpClient("http://127.0.0.1:9", "the-key");
-    await expect(gone.getRow("ctx_x")).rejects.toMatchObject({ code: "STORE_UNAVAILABLE", message: expect.stringContaining("http://127.0.0.1:9 did not answer GET /v1/ledger/rows/ctx_x") });
+    await expect(gone.getRow("ctx_x")).rejects.toMatchObject({
+      code: "STORE_UNAVAILABLE",
+      message: expect.stringContaining("http://127.0.0.1:9 did not answer GET /v1/ledger/rows/ctx_x"),
+    });
   });
 });
 

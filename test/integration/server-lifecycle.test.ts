@@ -17,7 +17,9 @@ describe("auth", () => {
       const none = await t.fetch("/v1/features/userTier?entity_id=u1");
       expect(none.status).toBe(401);
       expect(none.headers.get("www-authenticate")).toBe('Bearer realm="fabra"');
-      expect(await json(none)).toMatchObject({ error: { code: "UNAUTHORIZED", message: "This server requires an API key" } });
+      expect(await json(none)).toMatchObject({
+        error: { code: "UNAUTHORIZED", message: "This server requires an API key" },
+      });
       const wrong = await t.fetch("/v1/contexts", { key: "key-three" });
       expect(wrong.status).toBe(401);
       expect(await json(wrong)).toMatchObject({ error: { message: "The API key is not valid" } });
@@ -41,9 +43,12 @@ describe("auth", () => {
     }
     const auth = createAuth([]);
     expect(auth.mode).toBe("loopback");
-    for (const local of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"]) expect(() => auth.check({}, local)).not.toThrow();
+    for (const local of ["127.0.0.1", "127.8.9.10", "::1", "::ffff:127.0.0.1"])
+      expect(() => auth.check({}, local)).not.toThrow();
     for (const remote of ["10.0.0.5", "192.168.1.20", "::ffff:10.0.0.5", "2001:db8::1", undefined]) {
-      expect(() => auth.check({}, remote)).toThrow(expect.objectContaining({ code: "UNAUTHORIZED", message: expect.stringMatching(/only accepts loopback/) }));
+      expect(() => auth.check({}, remote)).toThrow(
+        expect.objectContaining({ code: "UNAUTHORIZED", message: expect.stringMatching(/only accepts loopback/) }),
+      );
     }
     expect(() => createAuth(["k"]).check({}, "127.0.0.1")).toThrow(expect.objectContaining({ code: "UNAUTHORIZED" }));
     expect(() => createAuth(["k"]).check({ authorization: "bearer k" }, "10.0.0.5")).not.toThrow();
@@ -63,14 +68,20 @@ describe("body limit", () => {
       const big = JSON.stringify({ userId: "u1", query: "x".repeat(4000) });
       const sized = await t.fetch("/v1/context/chat", { method: "POST", body: big });
       expect(sized.status).toBe(413);
-      expect(await json(sized)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE", message: expect.stringContaining("2048 bytes") } });
+      expect(await json(sized)).toMatchObject({
+        error: { code: "PAYLOAD_TOO_LARGE", message: expect.stringContaining("2048 bytes") },
+      });
 
       const chunked = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-        const req = request(`${t.url}/v1/context/chat`, { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } }, (res) => {
-          let body = "";
-          res.on("data", (d: Buffer) => (body += d.toString()));
-          res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-        });
+        const req = request(
+          `${t.url}/v1/context/chat`,
+          { method: "POST", headers: { "content-type": "application/json", "transfer-encoding": "chunked" } },
+          (res) => {
+            let body = "";
+            res.on("data", (d: Buffer) => (body += d.toString()));
+            res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+          },
+        );
         req.on("error", reject);
         for (let i = 0; i < 8; i++) req.write(big.slice(i * 512, (i + 1) * 512));
         req.end();
@@ -78,7 +89,10 @@ describe("body limit", () => {
       expect(chunked.status).toBe(413);
       expect(JSON.parse(chunked.body)).toMatchObject({ error: { code: "PAYLOAD_TOO_LARGE" } });
 
-      expect((await t.fetch("/v1/context/chat", { method: "POST", body: JSON.stringify({ userId: "u1", query: "fits" }) })).status).toBe(200);
+      expect(
+        (await t.fetch("/v1/context/chat", { method: "POST", body: JSON.stringify({ userId: "u1", query: "fits" }) }))
+          .status,
+      ).toBe(200);
     } finally {
       await t.server.close();
     }
@@ -92,7 +106,10 @@ describe("concurrency", () => {
       const before = await t.fabra.stores.records.count();
       const queries = ["reset password", "invoice due date", "requests per minute"];
       const assemblies = Array.from({ length: 100 }, (_, i) =>
-        t.fetch("/v1/context/chat", { method: "POST", body: JSON.stringify({ userId: `u${i}`, query: queries[i % 3] }) }),
+        t.fetch("/v1/context/chat", {
+          method: "POST",
+          body: JSON.stringify({ userId: `u${i}`, query: queries[i % 3] }),
+        }),
       );
       const reads = Array.from({ length: 50 }, (_, i) => t.fetch(`/v1/features/score?entity_id=u${i}`));
       const [made, read] = await Promise.all([Promise.all(assemblies), Promise.all(reads)]);
@@ -117,7 +134,9 @@ describe("concurrency", () => {
 describe("graceful shutdown", () => {
   it("stops accepting, finishes every request in flight, then closes the stores", async () => {
     const t = await startTestServer();
-    const inFlight = Array.from({ length: 12 }, (_, n) => t.fetch("/v1/context/slow", { method: "POST", body: JSON.stringify({ n }) }));
+    const inFlight = Array.from({ length: 12 }, (_, n) =>
+      t.fetch("/v1/context/slow", { method: "POST", body: JSON.stringify({ n }) }),
+    );
     while (t.gate.entered < 12) await new Promise((r) => setTimeout(r, 5));
 
     const closing = t.server.close();
@@ -146,7 +165,9 @@ describe("graceful shutdown", () => {
     // Every one of them is in the ledger, and the file is free again (the stores were closed).
     const db = await DuckDBInstance.create(t.ledger);
     const conn = await db.connect();
-    const rows = (await conn.runAndReadAll("SELECT context_id FROM fabra_context_records WHERE context_function = 'slow'")).getRowObjectsJS();
+    const rows = (
+      await conn.runAndReadAll("SELECT context_id FROM fabra_context_records WHERE context_function = 'slow'")
+    ).getRowObjectsJS();
     conn.closeSync();
     db.closeSync();
     expect(rows.map((r) => r.context_id).sort()).toEqual(bodies.map((b) => b.context_id).sort());
@@ -160,7 +181,9 @@ describe("graceful shutdown", () => {
     socket.on("data", (d: Buffer) => (received += d.toString()));
     const ended = new Promise((r) => socket.once("close", r));
     const body = '{"n": 7}';
-    socket.write(`POST /v1/context/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    socket.write(
+      `POST /v1/context/slow HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+    );
     while (t.gate.entered < 1) await new Promise((r) => setTimeout(r, 5));
     const started = performance.now();
     const closing = t.server.close();
@@ -177,7 +200,15 @@ describe("graceful shutdown", () => {
     expect(t.logs.join("\n")).not.toMatch(/still running|SHUTTING_DOWN/);
 
     // What a request arriving during the drain gets (the app alone, in the draining state):
-    const app = createApp({ runtime: t.fabra, metrics: createServerMetrics(), auth: createAuth([]), bodyLimit: 1024, state: { draining: true, inFlight: 0 }, log: () => {}, version: "x" });
+    const app = createApp({
+      runtime: t.fabra,
+      metrics: createServerMetrics(),
+      auth: createAuth([]),
+      bodyLimit: 1024,
+      state: { draining: true, inFlight: 0 },
+      log: () => {},
+      version: "x",
+    });
     const late = await app.request("/v1/contexts");
     expect(late.status).toBe(503);
     expect(late.headers.get("connection")).toBe("close");

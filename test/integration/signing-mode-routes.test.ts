@@ -24,7 +24,14 @@ let signedId = "";
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "fabra-signing-routes-"));
   const config = resolveConfig(
-    { config: { signing: { mode: "required" }, stores: { offline: { type: "duckdb", path: join(dir, "fabra.duckdb") } } }, configPath: null, rootDir: dir },
+    {
+      config: {
+        signing: { mode: "required" },
+        stores: { offline: { type: "duckdb", path: join(dir, "fabra.duckdb") } },
+      },
+      configPath: null,
+      rootDir: dir,
+    },
     { FABRA_SIGNING_KEY: "routes-secret" },
     dir,
   );
@@ -33,14 +40,26 @@ beforeAll(async () => {
   // The unsigned record goes in behind the ledger's back (as an import under signing mode optional would have).
   await runtime.stores.records.append(recordToRow(readRecordText(vectorText("plain"), "plain.json")));
   signedId = (await runtime.runContext("hello", {})).id;
-  server = await startServer({ runtime, host: "127.0.0.1", port: 0, bodyLimit: 1024 * 1024, apiKeys: [], log: () => {} });
+  server = await startServer({
+    runtime,
+    host: "127.0.0.1",
+    port: 0,
+    bodyLimit: 1024 * 1024,
+    apiKeys: [],
+    log: () => {},
+  });
 });
 afterAll(async () => {
   await server.close();
 });
 
 const call = (path: string, body?: unknown) =>
-  fetch(server.url + path, body === undefined ? {} : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+  fetch(
+    server.url + path,
+    body === undefined
+      ? {}
+      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+  );
 
 /** The signature check as an unsigned record fails it under required signatures. */
 const UNSIGNED_CHECK = { name: "signature", ok: false, expected: "a signature", actual: "none" };
@@ -59,7 +78,10 @@ async function expectUnsignedRefusal(res: Response, consequence: RegExp) {
 describe("signing.mode required: routes", () => {
   it("assembly signs its records (the runtime's ledger appends them)", async () => {
     const verify = await json(await call(`/v1/contexts/${signedId}/verify`));
-    expect(verify).toMatchObject({ ok: true, checks: expect.arrayContaining([expect.objectContaining({ name: "signature", ok: true })]) });
+    expect(verify).toMatchObject({
+      ok: true,
+      checks: expect.arrayContaining([expect.objectContaining({ name: "signature", ok: true })]),
+    });
   });
 
   it("GET /v1/contexts/:id/verify fails the unsigned record", async () => {
@@ -70,7 +92,10 @@ describe("signing.mode required: routes", () => {
 
   it("POST /v1/contexts/diff does not call the unsigned record verified", async () => {
     const body = await json(await call("/v1/contexts/diff", { a: UNSIGNED, b: signedId }));
-    expect(body).toMatchObject({ verified: false, verification: { a: { ok: false, failed: UNSIGNED_CHECK }, b: { ok: true } } });
+    expect(body).toMatchObject({
+      verified: false,
+      verification: { a: { ok: false, failed: UNSIGNED_CHECK }, b: { ok: true } },
+    });
   });
 
   it("POST /v1/contexts/:id/replay refuses the unsigned record", async () => {
@@ -80,9 +105,15 @@ describe("signing.mode required: routes", () => {
   it("POST /v1/ledger/rows refuses an unsigned record and appends nothing; a signed one goes in", async () => {
     const unsigned = readRecordText(vectorText("empty_content"), "empty_content.json");
     const before = await runtime.ledger.count();
-    await expectUnsignedRefusal(await call("/v1/ledger/rows", { canonical_text: recordToRow(unsigned).canonicalText }), /not appended/);
+    await expectUnsignedRefusal(
+      await call("/v1/ledger/rows", { canonical_text: recordToRow(unsigned).canonicalText }),
+      /not appended/,
+    );
     expect(await runtime.ledger.count()).toBe(before);
     const signed = await runtime.ledger.row(signedId);
-    expect(await json(await call("/v1/ledger/rows", { canonical_text: signed.canonicalText }))).toEqual({ context_id: signedId, outcome: "exists" });
+    expect(await json(await call("/v1/ledger/rows", { canonical_text: signed.canonicalText }))).toEqual({
+      context_id: signedId,
+      outcome: "exists",
+    });
   });
 });

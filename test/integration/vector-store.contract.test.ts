@@ -46,13 +46,26 @@ describe("pgvector on PGlite over the wire protocol", () => {
   it("searches through the index's HNSW cosine index (index name bound as a parameter, as the store does)", async () => {
     const store = await openPgVector(schema.target, DIMS);
     try {
-      await store.upsert("plan", seededVectors(50, DIMS, 3).map((embedding, i) => ({
-        chunkId: `c${i}`, documentId: "d", content: "x", contentHash: "sha256:0", sourceUrl: null, indexedAt: "2025-01-01T00:00:00Z", tokenCount: 1, embedding,
-      })));
+      await store.upsert(
+        "plan",
+        seededVectors(50, DIMS, 3).map((embedding, i) => ({
+          chunkId: `c${i}`,
+          documentId: "d",
+          content: "x",
+          contentHash: "sha256:0",
+          sourceUrl: null,
+          indexedAt: "2025-01-01T00:00:00Z",
+          tokenCount: 1,
+          embedding,
+        })),
+      );
       const client = new pg.Client({ connectionString: server.url });
       await client.connect();
       try {
-        const idx = await client.query("SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2", [schema.target.schema, hnswIndexName("plan")]);
+        const idx = await client.query("SELECT indexdef FROM pg_indexes WHERE schemaname = $1 AND indexname = $2", [
+          schema.target.schema,
+          hnswIndexName("plan"),
+        ]);
         expect(idx.rows[0]?.indexdef).toMatch(/USING hnsw .*vector_cosine_ops.*WHERE \(index_name = 'plan'::text\)/);
         await client.query("SET enable_seqscan = off");
         const q = `[${Array.from(seededVectors(1, DIMS, 9)[0] as Float32Array).join(",")}]`;
@@ -61,7 +74,9 @@ describe("pgvector on PGlite over the wire protocol", () => {
            ORDER BY c.embedding::vector(${DIMS}) <=> $1::real[]::vector(${DIMS}) LIMIT 5`,
           [q.replace("[", "{").replace("]", "}"), "plan"],
         );
-        expect(plan.rows.map((r: { "QUERY PLAN": string }) => r["QUERY PLAN"]).join("\n")).toContain(hnswIndexName("plan"));
+        expect(plan.rows.map((r: { "QUERY PLAN": string }) => r["QUERY PLAN"]).join("\n")).toContain(
+          hnswIndexName("plan"),
+        );
       } finally {
         await client.end();
       }

@@ -38,10 +38,15 @@ import { parseJson } from "../../src/record/json.js";
 import { toJsonText } from "../../src/record/json.js";
 import type { LedgerRow, MaterializationRun } from "../../src/stores/types.js";
 
-const record = readRecordText(readFileSync(join(import.meta.dirname, "..", "fixtures", "crs-001", "plain.json"), "utf8"));
+const record = readRecordText(
+  readFileSync(join(import.meta.dirname, "..", "fixtures", "crs-001", "plain.json"), "utf8"),
+);
 
 /** Both ways a client reads an answer: plain JSON.parse and the lossless reader (bigints, JsonFloat). */
-const overTheWire = (value: unknown) => [JSON.parse(toJsonText(value)) as unknown, parseJson(toJsonText(value), "the answer")];
+const overTheWire = (value: unknown) => [
+  JSON.parse(toJsonText(value)) as unknown,
+  parseJson(toJsonText(value), "the answer"),
+];
 
 const result: ContextResult = {
   id: record.context_id,
@@ -73,7 +78,8 @@ const row: LedgerRow = {
 
 describe("wire shapes read back into the values they were made from", () => {
   it("an assembly (the record fetched separately)", () => {
-    for (const wire of overTheWire(assemblyJson(result))) expect(assemblyFromJson(parseShape(assemblyShape, wire, "it"), record)).toEqual(result);
+    for (const wire of overTheWire(assemblyJson(result)))
+      expect(assemblyFromJson(parseShape(assemblyShape, wire, "it"), record)).toEqual(result);
   });
 
   it("a page of records and a ledger row, canonical text byte for byte", () => {
@@ -81,21 +87,41 @@ describe("wire shapes read back into the values they were made from", () => {
     for (const wire of overTheWire(recordPageJson([row, second], 2))) {
       const { canonicalText: _a, ...first } = row;
       const { canonicalText: _b, ...next } = second;
-      expect(recordPageFromJson(parseShape(recordPageShape, wire, "it"))).toEqual({ rows: [first, next], nextCursor: "ctx_other" });
+      expect(recordPageFromJson(parseShape(recordPageShape, wire, "it"))).toEqual({
+        rows: [first, next],
+        nextCursor: "ctx_other",
+      });
     }
-    for (const wire of overTheWire(ledgerRowJson(row))) expect(ledgerRowFromJson(parseShape(ledgerRowShape, wire, "it"))).toEqual(row);
+    for (const wire of overTheWire(ledgerRowJson(row)))
+      expect(ledgerRowFromJson(parseShape(ledgerRowShape, wire, "it"))).toEqual(row);
   });
 
   it("a verification and a comparison", () => {
     const verification = verifyRecord(record);
-    for (const wire of overTheWire(verificationJson(verification))) expect(verificationFromJson(parseShape(verificationShape, wire, "it"))).toEqual(verification);
-    const comparison = { verified: true, verification: { a: verification, b: verification }, diff: diffRecords(record, record) };
-    for (const wire of overTheWire(comparisonJson(comparison))) expect(comparisonFromJson(parseShape(comparisonShape, wire, "it"))).toEqual(JSON.parse(JSON.stringify(comparison)));
+    for (const wire of overTheWire(verificationJson(verification)))
+      expect(verificationFromJson(parseShape(verificationShape, wire, "it"))).toEqual(verification);
+    const comparison = {
+      verified: true,
+      verification: { a: verification, b: verification },
+      diff: diffRecords(record, record),
+    };
+    for (const wire of overTheWire(comparisonJson(comparison)))
+      expect(comparisonFromJson(parseShape(comparisonShape, wire, "it"))).toEqual(
+        JSON.parse(JSON.stringify(comparison)),
+      );
   });
 
   it("a feature value, a materialization run and a run's outcome", () => {
-    const value = { name: "userTier", entityId: "u1", value: { tier: "gold", score: 1.5 }, asOf: "2026-03-01T09:00:00Z", freshnessMs: 1200, source: "cache" };
-    for (const wire of overTheWire(featureValueJson(value))) expect(featureValueFromJson(parseShape(featureValueShape, wire, "it"))).toEqual(value);
+    const value = {
+      name: "userTier",
+      entityId: "u1",
+      value: { tier: "gold", score: 1.5 },
+      asOf: "2026-03-01T09:00:00Z",
+      freshnessMs: 1200,
+      source: "cache",
+    };
+    for (const wire of overTheWire(featureValueJson(value)))
+      expect(featureValueFromJson(parseShape(featureValueShape, wire, "it"))).toEqual(value);
     const run: MaterializationRun = {
       runId: "run_1",
       feature: "userTier",
@@ -107,7 +133,8 @@ describe("wire shapes read back into the values they were made from", () => {
       entitiesFailed: 1,
       error: "no data for u4",
     };
-    for (const wire of overTheWire(materializationRunJson(run))) expect(materializationRunFromJson(parseShape(materializationRunShape, wire, "it"))).toEqual(run);
+    for (const wire of overTheWire(materializationRunJson(run)))
+      expect(materializationRunFromJson(parseShape(materializationRunShape, wire, "it"))).toEqual(run);
     const outcome: FeatureRunResult = {
       feature: "userTier",
       runId: "run_1",
@@ -123,7 +150,8 @@ describe("wire shapes read back into the values they were made from", () => {
       startedAt: "2026-03-01T09:00:00Z",
       durationMs: 41,
     };
-    for (const wire of overTheWire(runResultJson(outcome))) expect(runResultFromJson(parseShape(runResultShape, wire, "it"))).toEqual(outcome);
+    for (const wire of overTheWire(runResultJson(outcome)))
+      expect(runResultFromJson(parseShape(runResultShape, wire, "it"))).toEqual(outcome);
   });
 });
 
@@ -132,9 +160,16 @@ describe("an answer that does not fit its shape", () => {
     const wire = JSON.parse(toJsonText(assemblyJson(result))) as { meta: Record<string, unknown> };
     delete wire.meta.persisted;
     expect(() => parseShape(assemblyShape, wire, "The answer of http://x to POST /v1/context/chat")).toThrow(
-      expect.objectContaining({ code: "STORE_UNAVAILABLE", message: expect.stringMatching(/^The answer of http:\/\/x to POST \/v1\/context\/chat is not what this fabra expects at meta\.persisted: /) }),
+      expect.objectContaining({
+        code: "STORE_UNAVAILABLE",
+        message: expect.stringMatching(
+          /^The answer of http:\/\/x to POST \/v1\/context\/chat is not what this fabra expects at meta\.persisted: /,
+        ),
+      }),
     );
-    expect(() => parseShape(ledgerRowShape, { ...ledgerRowJson(row), token_count: 1.5 }, "it")).toThrow(/at token_count/);
+    expect(() => parseShape(ledgerRowShape, { ...ledgerRowJson(row), token_count: 1.5 }, "it")).toThrow(
+      /at token_count/,
+    );
     expect(() => parseShape(ledgerRowShape, "<html>", "it")).toThrow(/^it is not what this fabra expects: /);
   });
 });

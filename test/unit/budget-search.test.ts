@@ -11,13 +11,31 @@ function literalRule(items: BudgetItem[], maxTokens: number, separator: string) 
   let drops = 0;
   const contentAfter = (d: number) => {
     const gone = new Set(queue.slice(0, d));
-    return ordered.filter((i) => !gone.has(i)).map((i) => i.content).join(separator);
+    return ordered
+      .filter((i) => !gone.has(i))
+      .map((i) => i.content)
+      .join(separator);
   };
   while (countTokens(contentAfter(drops)) > maxTokens && drops < queue.length) drops++;
   return { content: contentAfter(drops), dropped: queue.slice(0, drops).map((i) => i.key) };
 }
 
-const words = ["the", "invoice", "password", " reset", "\n", "Grüße", "👋🏽", "api", "limit", "600", "requests.", "  ", "—", "東京"];
+const words = [
+  "the",
+  "invoice",
+  "password",
+  " reset",
+  "\n",
+  "Grüße",
+  "👋🏽",
+  "api",
+  "limit",
+  "600",
+  "requests.",
+  "  ",
+  "—",
+  "東京",
+];
 
 describe("token budget search", () => {
   it("drops exactly what the one-at-a-time rule drops", () => {
@@ -36,7 +54,14 @@ describe("token budget search", () => {
         (specs, separator, fraction) => {
           const items: BudgetItem[] = specs.map((s, index) => {
             const content = s.text.join(" ");
-            return { key: `item_${index}`, content, priority: s.priority, required: s.required, tokens: countTokens(content), index };
+            return {
+              key: `item_${index}`,
+              content,
+              priority: s.priority,
+              required: s.required,
+              tokens: countTokens(content),
+              index,
+            };
           });
           const maxTokens = Math.floor(fraction * countTokens(items.map((i) => i.content).join(separator)));
           const result = applyBudget(items, maxTokens, (text) => countTokens(text), separator);

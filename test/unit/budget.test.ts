@@ -26,16 +26,79 @@ interface Case {
 }
 
 const cases: Case[] = [
-  { name: "no budget keeps everything, in priority order", items: list(item("c", 3, 2), item("a", 2, 0), item("b", 1, 1)), max: null, kept: ["a", "b", "c"], dropped: [], exceeded: false },
-  { name: "exact fit drops nothing", items: list(item("a", 2, 0, true), item("b", 3, 1)), max: 5, kept: ["a", "b"], dropped: [], exceeded: false },
-  { name: "one token over drops the least important", items: list(item("a", 2, 0, true), item("b", 3, 1), item("c", 1, 2)), max: 5, kept: ["a", "b"], dropped: ["c"], exceeded: false },
-  { name: "drops highest priority value first, several if needed", items: list(item("a", 2, 0, true), item("b", 3, 3), item("c", 3, 2), item("d", 3, 1)), max: 6, kept: ["a", "d"], dropped: ["b", "c"], exceeded: false },
-  { name: "ties: the later item goes first", items: list(item("a", 1, 0, true), item("x", 2, 5), item("y", 2, 5)), max: 3, kept: ["a", "x"], dropped: ["y"], exceeded: false },
-  { name: "required items are never dropped, even with a high priority value", items: list(item("r", 2, 9, true), item("o", 2, 1)), max: 2, kept: ["r"], dropped: ["o"], exceeded: false },
-  { name: "all required over budget: returned and flagged, optional all dropped", items: list(item("a", 4, 0, true), item("b", 4, 1, true), item("c", 1, 2)), max: 5, kept: ["a", "b"], dropped: ["c"], exceeded: true },
+  {
+    name: "no budget keeps everything, in priority order",
+    items: list(item("c", 3, 2), item("a", 2, 0), item("b", 1, 1)),
+    max: null,
+    kept: ["a", "b", "c"],
+    dropped: [],
+    exceeded: false,
+  },
+  {
+    name: "exact fit drops nothing",
+    items: list(item("a", 2, 0, true), item("b", 3, 1)),
+    max: 5,
+    kept: ["a", "b"],
+    dropped: [],
+    exceeded: false,
+  },
+  {
+    name: "one token over drops the least important",
+    items: list(item("a", 2, 0, true), item("b", 3, 1), item("c", 1, 2)),
+    max: 5,
+    kept: ["a", "b"],
+    dropped: ["c"],
+    exceeded: false,
+  },
+  {
+    name: "drops highest priority value first, several if needed",
+    items: list(item("a", 2, 0, true), item("b", 3, 3), item("c", 3, 2), item("d", 3, 1)),
+    max: 6,
+    kept: ["a", "d"],
+    dropped: ["b", "c"],
+    exceeded: false,
+  },
+  {
+    name: "ties: the later item goes first",
+    items: list(item("a", 1, 0, true), item("x", 2, 5), item("y", 2, 5)),
+    max: 3,
+    kept: ["a", "x"],
+    dropped: ["y"],
+    exceeded: false,
+  },
+  {
+    name: "required items are never dropped, even with a high priority value",
+    items: list(item("r", 2, 9, true), item("o", 2, 1)),
+    max: 2,
+    kept: ["r"],
+    dropped: ["o"],
+    exceeded: false,
+  },
+  {
+    name: "all required over budget: returned and flagged, optional all dropped",
+    items: list(item("a", 4, 0, true), item("b", 4, 1, true), item("c", 1, 2)),
+    max: 5,
+    kept: ["a", "b"],
+    dropped: ["c"],
+    exceeded: true,
+  },
   { name: "empty list", items: [], max: 10, kept: [], dropped: [], exceeded: false },
-  { name: "zero budget with only optional items drops them all", items: list(item("a", 1, 0), item("b", 1, 1)), max: 0, kept: [], dropped: ["b", "a"], exceeded: false },
-  { name: "drops only as many as needed (a big low-priority item frees enough)", items: list(item("a", 1, 0), item("b", 1, 1), item("big", 10, 2)), max: 3, kept: ["a", "b"], dropped: ["big"], exceeded: false },
+  {
+    name: "zero budget with only optional items drops them all",
+    items: list(item("a", 1, 0), item("b", 1, 1)),
+    max: 0,
+    kept: [],
+    dropped: ["b", "a"],
+    exceeded: false,
+  },
+  {
+    name: "drops only as many as needed (a big low-priority item frees enough)",
+    items: list(item("a", 1, 0), item("b", 1, 1), item("big", 10, 2)),
+    max: 3,
+    kept: ["a", "b"],
+    dropped: ["big"],
+    exceeded: false,
+  },
 ];
 
 describe("applyBudget", () => {
@@ -69,7 +132,15 @@ describe("applyBudget", () => {
 });
 
 describe("token counts", () => {
-  const samples = ["", "hello world", "héllo wörld — ünïcödé", "emoji 😀👩‍👩‍👧‍👦🇩🇪 mixed", "中文字符和日本語のテキスト", "<|endoftext|> is plain text here", "a".repeat(1000)];
+  const samples = [
+    "",
+    "hello world",
+    "héllo wörld — ünïcödé",
+    "emoji 😀👩‍👩‍👧‍👦🇩🇪 mixed",
+    "中文字符和日本語のテキスト",
+    "<|endoftext|> is plain text here",
+    "a".repeat(1000),
+  ];
 
   it("match tiktoken called directly, for the encoding each model uses", () => {
     for (const [model, encoding] of [

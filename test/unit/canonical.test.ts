@@ -62,7 +62,8 @@ describe("strings escape like Python's json.dumps(ensure_ascii=True)", () => {
         const text = quoteString(s);
         expect(text).toMatch(/^"[\x20-\x7e]*"$/);
         // Every escape is a known short one or \u with four lowercase hex digits.
-        for (const [sequence] of text.matchAll(/\\(u.{4}|.)/g)) expect(sequence).toMatch(/^\\(u[0-9a-f]{4}|["\\nrtbf])$/);
+        for (const [sequence] of text.matchAll(/\\(u.{4}|.)/g))
+          expect(sequence).toMatch(/^\\(u[0-9a-f]{4}|["\\nrtbf])$/);
         expect(parseJson(text)).toBe(s);
       }),
       { numRuns: 5000 },
@@ -78,7 +79,8 @@ describe("objects", () => {
         const byCodePoint = (x: string, y: string) => {
           const xs = [...x].map((c) => c.codePointAt(0) as number);
           const ys = [...y].map((c) => c.codePointAt(0) as number);
-          for (let i = 0; i < Math.min(xs.length, ys.length); i++) if (xs[i] !== ys[i]) return (xs[i] as number) - (ys[i] as number);
+          for (let i = 0; i < Math.min(xs.length, ys.length); i++)
+            if (xs[i] !== ys[i]) return (xs[i] as number) - (ys[i] as number);
           return xs.length - ys.length;
         };
         expect(Math.sign(compareCodePoints(a, b))).toBe(Math.sign(byCodePoint(a, b)));
@@ -94,7 +96,9 @@ describe("objects", () => {
       fc.boolean(),
       fc.string({ unit: "binary" }),
       fc.integer(),
-      fc.bigInt({ min: -(2n ** 70n), max: 2n ** 70n }).filter((b) => b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)),
+      fc
+        .bigInt({ min: -(2n ** 70n), max: 2n ** 70n })
+        .filter((b) => b > BigInt(Number.MAX_SAFE_INTEGER) || b < BigInt(Number.MIN_SAFE_INTEGER)),
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => new JsonFloat(x)),
       fc.array(tie("value"), { maxLength: 4 }),
       fc.dictionary(fc.string({ unit: "binary" }), tie("value"), { maxKeys: 4 }),

@@ -4,11 +4,16 @@ import { describe, expect, it } from "vitest";
 import { chunkText } from "../../src/engine/retrieval/chunking.js";
 import { countTokens } from "../../src/engine/context/tokens.js";
 
-const prose = Array.from({ length: 300 }, (_, i) => `Sentence ${i} says the café at naïve élan serves ${i % 7} 😀 coffees.`).join(" ");
+const prose = Array.from(
+  { length: 300 },
+  (_, i) => `Sentence ${i} says the café at naïve élan serves ${i % 7} 😀 coffees.`,
+).join(" ");
 
 describe("chunkText", () => {
   it("keeps a short text whole", () => {
-    expect(chunkText("  a short text  ", { chunkTokens: 64, overlapTokens: 8 })).toEqual([{ index: 0, content: "a short text", tokenCount: countTokens("a short text") }]);
+    expect(chunkText("  a short text  ", { chunkTokens: 64, overlapTokens: 8 })).toEqual([
+      { index: 0, content: "a short text", tokenCount: countTokens("a short text") },
+    ]);
     expect(chunkText(" \n ", { chunkTokens: 64, overlapTokens: 8 })).toEqual([]);
   });
 
@@ -22,7 +27,8 @@ describe("chunkText", () => {
       expect(c.content).not.toContain("\uFFFD");
     });
     const words = new Set(prose.split(/\s+/));
-    for (const c of chunks) for (const w of c.content.split(/\s+/)) expect(words.has(w), `"${w}" is a cut word`).toBe(true);
+    for (const c of chunks)
+      for (const w of c.content.split(/\s+/)) expect(words.has(w), `"${w}" is a cut word`).toBe(true);
     const seen = new Set(chunks.flatMap((c) => c.content.split(/\s+/)));
     for (const w of words) expect(seen.has(w), `"${w}" was lost`).toBe(true);
     // Consecutive chunks share text (the overlap).
@@ -34,9 +40,13 @@ describe("chunkText", () => {
 
   it("never splits a character, for any text", () => {
     fc.assert(
-      fc.property(fc.string({ unit: "grapheme", minLength: 200, maxLength: 2000 }).filter((t) => !t.includes("\uFFFD")), (text) => {
-        for (const c of chunkText(text, { chunkTokens: 16, overlapTokens: 4 })) expect(c.content).not.toContain("\uFFFD");
-      }),
+      fc.property(
+        fc.string({ unit: "grapheme", minLength: 200, maxLength: 2000 }).filter((t) => !t.includes("\uFFFD")),
+        (text) => {
+          for (const c of chunkText(text, { chunkTokens: 16, overlapTokens: 4 }))
+            expect(c.content).not.toContain("\uFFFD");
+        },
+      ),
       { numRuns: 50 },
     );
   });

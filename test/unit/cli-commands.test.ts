@@ -19,15 +19,19 @@ describe.each([
   ["fabra", COMMANDS],
   ["fabra context", CONTEXT_COMMANDS],
 ])("the lazy table of %s", (_parent, table) => {
-  it.each(table.map((entry) => [entry.term, entry] as const))("%s: matches the command's own definition", async (_term, entry) => {
-    const real = await loadReal(entry);
-    expect(new Help().subcommandTerm(real)).toBe(entry.term);
-    expect(real.description()).toBe(entry.description);
-  });
+  it.each(table.map((entry) => [entry.term, entry] as const))(
+    "%s: matches the command's own definition",
+    async (_term, entry) => {
+      const real = await loadReal(entry);
+      expect(new Help().subcommandTerm(real)).toBe(entry.term);
+      expect(real.description()).toBe(entry.description);
+    },
+  );
 });
 
 /** The loaded (not stub) commands: a stub has no options, every real command here has at least one or sub-commands. */
-const loaded = (cmd: Command) => cmd.commands.filter((c) => c.options.length > 0 || c.commands.length > 0).map((c) => c.name());
+const loaded = (cmd: Command) =>
+  cmd.commands.filter((c) => c.options.length > 0 || c.commands.length > 0).map((c) => c.name());
 
 describe("buildProgram", () => {
   it("loads no command for --version or --help, but lists them all", async () => {

@@ -37,8 +37,17 @@ describe("config", () => {
   });
 
   it("environment variables win over the file", async () => {
-    const dir = project({ "fabra.config.json": JSON.stringify({ environment: "staging", stores: { offline: { type: "duckdb", path: "a.duckdb" } } }) });
-    const config = await resolveIn(dir, { FABRA_ENV: "production", FABRA_DUCKDB_PATH: ":memory:", FABRA_RECORD_INCLUDE_CONTENT: "0" });
+    const dir = project({
+      "fabra.config.json": JSON.stringify({
+        environment: "staging",
+        stores: { offline: { type: "duckdb", path: "a.duckdb" } },
+      }),
+    });
+    const config = await resolveIn(dir, {
+      FABRA_ENV: "production",
+      FABRA_DUCKDB_PATH: ":memory:",
+      FABRA_RECORD_INCLUDE_CONTENT: "0",
+    });
     expect(config.environment).toBe("production");
     expect(config.evidence).toEqual({ mode: "required", includeContent: false }); // required by default in production
     expect(config.stores.offline).toEqual({ type: "duckdb", path: ":memory:" });
@@ -46,7 +55,11 @@ describe("config", () => {
 
   it("names the key, the bad value and the expected form", async () => {
     const dir = project({
-      "fabra.config.json": JSON.stringify({ stores: { offline: { type: "duckbd" } }, chunking: { chunkTokens: "big" }, evidnce: {} }),
+      "fabra.config.json": JSON.stringify({
+        stores: { offline: { type: "duckbd" } },
+        chunking: { chunkTokens: "big" },
+        evidnce: {},
+      }),
     });
     const error = (await resolveIn(dir).catch((e: unknown) => e)) as { code: string; message: string };
     expect(error.code).toBe("INVALID_CONFIG");
@@ -86,7 +99,10 @@ describe("definition modules", () => {
 
   it("a module that throws while loading names its file and line", async () => {
     const dir = project({ "broken.ts": `const a = 1;\n\nthrow new Error("no database configured");\n` });
-    const error = (await loadDefinitionModules([join(dir, "broken.ts")]).catch((e: unknown) => e)) as { code: string; message: string };
+    const error = (await loadDefinitionModules([join(dir, "broken.ts")]).catch((e: unknown) => e)) as {
+      code: string;
+      message: string;
+    };
     expect(error.code).toBe("INVALID_DEFINITION");
     expect(error.message).toContain(`${join(dir, "broken.ts")}:3`);
     expect(error.message).toContain("no database configured");
@@ -94,7 +110,10 @@ describe("definition modules", () => {
 
   it("a syntax error names the file", async () => {
     const dir = project({ "syntax.ts": `export const x = ;\n` });
-    const error = (await loadDefinitionModules([join(dir, "syntax.ts")]).catch((e: unknown) => e)) as { code: string; message: string };
+    const error = (await loadDefinitionModules([join(dir, "syntax.ts")]).catch((e: unknown) => e)) as {
+      code: string;
+      message: string;
+    };
     expect(error.code).toBe("INVALID_DEFINITION");
     expect(error.message).toContain("syntax.ts");
   });

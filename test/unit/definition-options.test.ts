@@ -9,16 +9,32 @@ import { context, createFabra, entity, feature, retriever } from "../../src/inde
 import { didYouMean, suggest } from "../../src/util/suggest.js";
 
 const user = entity("user");
-const problems = (exports: Record<string, unknown>) => definitionProblems(addDefinitions(emptyDefinitions(), { user, ...exports }, "test"));
+const problems = (exports: Record<string, unknown>) =>
+  definitionProblems(addDefinitions(emptyDefinitions(), { user, ...exports }, "test"));
 const f = (options: Record<string, unknown>) => feature({ entity: user, ...options } as never, () => 1);
 const c = (options: unknown) => context(options as never, () => [{ content: "x" }]);
 
 describe("mistyped definition options", () => {
   it.each([
-    ["feature", { f: f({ materialise: true }) }, "Feature f has no option `materialise`", 'Did you mean "materialize"?'],
+    [
+      "feature",
+      { f: f({ materialise: true }) },
+      "Feature f has no option `materialise`",
+      'Did you mean "materialize"?',
+    ],
     ["context", { c: c({ maxToken: 100 }) }, "Context c has no option `maxToken`", 'Did you mean "maxTokens"?'],
-    ["retriever", { r: retriever({ index: "kb", topk: 3 } as never) }, "Retriever r has no option `topk`", 'Did you mean "topK"?'],
-    ["context policy", { c: c({ freshnesPolicy: "fail" }) }, "Context c has no option `freshnesPolicy`", 'Did you mean "freshnessPolicy"?'],
+    [
+      "retriever",
+      { r: retriever({ index: "kb", topk: 3 } as never) },
+      "Retriever r has no option `topk`",
+      'Did you mean "topK"?',
+    ],
+    [
+      "context policy",
+      { c: c({ freshnesPolicy: "fail" }) },
+      "Context c has no option `freshnesPolicy`",
+      'Did you mean "freshnessPolicy"?',
+    ],
   ])("names the %s and the key, with did you mean", (_, defs, message, hint) => {
     expect(problems(defs)).toEqual([expect.objectContaining({ code: "INVALID_DEFINITION", message, hint })]);
   });
@@ -39,13 +55,28 @@ describe("mistyped definition options", () => {
   });
 
   it("checks the types of options that had no check before, and options that are not an object", () => {
-    expect(problems({ f: f({ description: 5 }) }).map((p) => p.message)).toEqual(["Feature f: `description` is 5, not a string"]);
-    expect(problems({ c: c("fast") }).map((p) => p.message)).toEqual(['Context c: its options are "fast", not an object']);
-    expect(problems({ f: f({ materialize: "yes" }) })).toEqual([expect.objectContaining({ message: 'Feature f: `materialize` is "yes"', hint: "Use materialize: true or false." })]);
+    expect(problems({ f: f({ description: 5 }) }).map((p) => p.message)).toEqual([
+      "Feature f: `description` is 5, not a string",
+    ]);
+    expect(problems({ c: c("fast") }).map((p) => p.message)).toEqual([
+      'Context c: its options are "fast", not an object',
+    ]);
+    expect(problems({ f: f({ materialize: "yes" }) })).toEqual([
+      expect.objectContaining({
+        message: 'Feature f: `materialize` is "yes"',
+        hint: "Use materialize: true or false.",
+      }),
+    ]);
   });
 
   it("is refused when createFabra loads the definitions", async () => {
-    await expect(createFabra({ stores: { offline: { type: "duckdb", path: ":memory:" } }, definitions: { user, f: f({ materialise: true }) }, warn: () => {} })).rejects.toMatchObject({
+    await expect(
+      createFabra({
+        stores: { offline: { type: "duckdb", path: ":memory:" } },
+        definitions: { user, f: f({ materialise: true }) },
+        warn: () => {},
+      }),
+    ).rejects.toMatchObject({
       code: "INVALID_DEFINITION",
       message: "Feature f has no option `materialise`",
       hint: 'Did you mean "materialize"?',
@@ -75,8 +106,12 @@ describe("config keys", () => {
   };
 
   it("names the key meant by a mistyped one, at any depth and in either branch of a union", () => {
-    expect(problem({ stors: {} }).message).toMatch(/\(top level\): Unrecognized key: "stors" \(Did you mean "stores"\?\)/);
-    expect(problem({ stores: { offline: { type: "postgres", poolsize: 3 } } }).message).toMatch(/stores\.offline: .*"poolsize".*\(Did you mean "poolSize"\?\)/);
+    expect(problem({ stors: {} }).message).toMatch(
+      /\(top level\): Unrecognized key: "stors" \(Did you mean "stores"\?\)/,
+    );
+    expect(problem({ stores: { offline: { type: "postgres", poolsize: 3 } } }).message).toMatch(
+      /stores\.offline: .*"poolsize".*\(Did you mean "poolSize"\?\)/,
+    );
     expect(problem({ server: { bodyLimt: 2048 } }).message).toMatch(/\(Did you mean "bodyLimit"\?\)/);
     expect(problem({ server: { colour: "red" } }).message).not.toMatch(/Did you mean/);
     expect(problem({ stors: {} }).code).toBe("INVALID_CONFIG");

@@ -8,8 +8,14 @@ import { tempDir } from "../helpers/temp.js";
 
 function project(defs: string): string {
   const dir = tempDir("fabra-doctor-");
-  writeFileSync(join(dir, "fabra.config.ts"), `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`);
-  writeFileSync(join(dir, "defs.ts"), `import { context, entity, feature } from "fabra";\nexport const user = entity("user");\n${defs}\n`);
+  writeFileSync(
+    join(dir, "fabra.config.ts"),
+    `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`,
+  );
+  writeFileSync(
+    join(dir, "defs.ts"),
+    `import { context, entity, feature } from "fabra";\nexport const user = entity("user");\n${defs}\n`,
+  );
   return dir;
 }
 
@@ -18,20 +24,35 @@ const byName = <C extends { name: string }>(checks: C[], name: string) => checks
 
 describe("fabra doctor", () => {
   it("passes a healthy project and says how records are signed", async () => {
-    const report = await runDoctor({ cwd: project(GOOD), env: { FABRA_SIGNING_KEY: "s3cret", FABRA_SIGNING_KEY_ID: "k1" } });
+    const report = await runDoctor({
+      cwd: project(GOOD),
+      env: { FABRA_SIGNING_KEY: "s3cret", FABRA_SIGNING_KEY_ID: "k1" },
+    });
     expect(report.ok).toBe(true);
-    expect(byName(report.checks, "signing")).toEqual([{ name: "signing", state: "ok", detail: "optional: records are signed with key k1" }]);
-    expect(byName(report.checks, "definitions")).toEqual([expect.objectContaining({ state: "ok", detail: "1 features, 0 retrievers, 1 contexts" })]);
+    expect(byName(report.checks, "signing")).toEqual([
+      { name: "signing", state: "ok", detail: "optional: records are signed with key k1" },
+    ]);
+    expect(byName(report.checks, "definitions")).toEqual([
+      expect.objectContaining({ state: "ok", detail: "1 features, 0 retrievers, 1 contexts" }),
+    ]);
   });
 
   it("fails when signing is required without a key, or the key does not parse", async () => {
     const dir = project(GOOD);
     const required = await runDoctor({ cwd: dir, env: { FABRA_SIGNATURE_MODE: "required" } });
     expect(required.ok).toBe(false);
-    expect(byName(required.checks, "signing")).toEqual([expect.objectContaining({ state: "fail", detail: expect.stringContaining("Signing is required"), fix: expect.stringContaining("FABRA_SIGNING_KEY") })]);
+    expect(byName(required.checks, "signing")).toEqual([
+      expect.objectContaining({
+        state: "fail",
+        detail: expect.stringContaining("Signing is required"),
+        fix: expect.stringContaining("FABRA_SIGNING_KEY"),
+      }),
+    ]);
     const badKey = await runDoctor({ cwd: dir, env: { FABRA_SIGNING_KEY: "hex:zz" } });
     expect(badKey.ok).toBe(false);
-    expect(byName(badKey.checks, "signing")).toEqual([expect.objectContaining({ state: "fail", detail: "FABRA_SIGNING_KEY has a hex: prefix but is not valid hex" })]);
+    expect(byName(badKey.checks, "signing")).toEqual([
+      expect.objectContaining({ state: "fail", detail: "FABRA_SIGNING_KEY has a hex: prefix but is not valid hex" }),
+    ]);
     const off = await runDoctor({ cwd: dir, env: { FABRA_SIGNATURE_MODE: "off", FABRA_SIGNING_KEY: "s3cret" } });
     expect(off.ok).toBe(true);
     expect(byName(off.checks, "signing")).toEqual([expect.objectContaining({ state: "warn" })]);

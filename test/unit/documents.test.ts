@@ -26,9 +26,18 @@ describe("readDocuments", () => {
   });
 
   it("reads an explicitly named text file of any extension, and refuses binary ones naming them", async () => {
-    expect((await readDocuments(["notes"], root, root))[0]).toMatchObject({ id: "notes", content: "plain text without an extension" });
-    await expect(readDocuments(["my-bot/bin.dat"], parent, root)).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: "my-bot/bin.dat is not a text file (its bytes are not UTF-8 text)" });
-    await expect(readDocuments(["docs.json"], root, root)).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringContaining("docs.json is not a text file") });
+    expect((await readDocuments(["notes"], root, root))[0]).toMatchObject({
+      id: "notes",
+      content: "plain text without an extension",
+    });
+    await expect(readDocuments(["my-bot/bin.dat"], parent, root)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: "my-bot/bin.dat is not a text file (its bytes are not UTF-8 text)",
+    });
+    await expect(readDocuments(["docs.json"], root, root)).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringContaining("docs.json is not a text file"),
+    });
     await expect(readDocuments(["nope"], root, root)).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
   });
 });

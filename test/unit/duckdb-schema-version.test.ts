@@ -11,7 +11,13 @@ import { openRecordStore } from "../../src/stores/index.js";
 const dir = mkdtempSync(join(tmpdir(), "fabra-duck-version-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const config = (path: string) => ({ stores: { offline: { type: "duckdb" as const, path }, online: { type: "memory" as const }, vector: { type: "memory" as const } } });
+const config = (path: string) => ({
+  stores: {
+    offline: { type: "duckdb" as const, path },
+    online: { type: "memory" as const },
+    vector: { type: "memory" as const },
+  },
+});
 
 /** Runs SQL on the file directly, as another program (or an older / newer fabra) would. */
 async function raw<T = Record<string, unknown>>(path: string, statements: string[]): Promise<T[]> {
@@ -70,7 +76,9 @@ describe("DuckDB schema version", () => {
       message: expect.stringContaining(`${path} has fabra schema version ${newer} (written by fabra 99.0.0)`),
       hint: expect.stringMatching(/fabra 99\.0\.0 or newer.*FABRA_DUCKDB_PATH/),
     });
-    const tables = await raw<{ name: string }>(path, ["SELECT table_name AS name FROM information_schema.tables ORDER BY 1"]);
+    const tables = await raw<{ name: string }>(path, [
+      "SELECT table_name AS name FROM information_schema.tables ORDER BY 1",
+    ]);
     expect(tables.map((t) => t.name)).toEqual(["fabra_meta"]);
     // Refused again on the next open: nothing was cached or half-written by the first attempt.
     await expect(openRecordStore(config(path))).rejects.toMatchObject({ code: "MIGRATION_FAILED" });

@@ -24,6 +24,8 @@ describe("lexical embedder", () => {
       "Invoices are sent monthly to the billing contact.",
     ]);
     expect(cosine(query as Float32Array, related as Float32Array)).toBeGreaterThan(0.3);
-    expect(cosine(query as Float32Array, related as Float32Array)).toBeGreaterThan(cosine(query as Float32Array, unrelated as Float32Array) + 0.2);
+    expect(cosine(query as Float32Array, related as Float32Array)).toBeGreaterThan(
+      cosine(query as Float32Array, unrelated as Float32Array) + 0.2,
+    );
   });
 });

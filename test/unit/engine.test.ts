@@ -51,14 +51,31 @@ function definitions() {
     await userTier.get(userId);
     throw new Error("template bug");
   });
-  const usesBroken = context({}, async ({ userId }: { userId: string }) => [{ content: String(await broken.get(userId)) }]);
-  const usesDefault = context({}, async ({ userId }: { userId: string }) => [{ content: String(await brokenWithDefault.get(userId)) }]);
+  const usesBroken = context({}, async ({ userId }: { userId: string }) => [
+    { content: String(await broken.get(userId)) },
+  ]);
+  const usesDefault = context({}, async ({ userId }: { userId: string }) => [
+    { content: String(await brokenWithDefault.get(userId)) },
+  ]);
   const strict = context({ freshnessSla: "1ms", freshnessPolicy: "fail" }, async ({ userId }: { userId: string }) => {
     await new Promise((r) => setTimeout(r, 5));
     return [{ content: String(await userTier.get(userId)) }];
   });
   return {
-    defs: { user, userTier, score, broken, brokenWithDefault, docs, chat, overBudget, failing, usesBroken, usesDefault, strict },
+    defs: {
+      user,
+      userTier,
+      score,
+      broken,
+      brokenWithDefault,
+      docs,
+      chat,
+      overBudget,
+      failing,
+      usesBroken,
+      usesDefault,
+      strict,
+    },
     computeCalls: () => computeCalls,
   };
 }
@@ -203,9 +220,15 @@ describe("failures leave no record", () => {
       }),
     };
     const required = new Runtime(failingStores, fabra.definitions, { ...fabra.settings, evidenceMode: "required" });
-    await expect(required.assemble("chat", { userId: "u1", query: "x" })).rejects.toMatchObject({ code: "PERSIST_FAILED" });
+    await expect(required.assemble("chat", { userId: "u1", query: "x" })).rejects.toMatchObject({
+      code: "PERSIST_FAILED",
+    });
     const warnings: string[] = [];
-    const bestEffort = new Runtime(failingStores, fabra.definitions, { ...fabra.settings, evidenceMode: "best_effort", warn: (m) => warnings.push(m) });
+    const bestEffort = new Runtime(failingStores, fabra.definitions, {
+      ...fabra.settings,
+      evidenceMode: "best_effort",
+      warn: (m) => warnings.push(m),
+    });
     const served = await bestEffort.assemble("chat", { userId: "u1", query: "x" });
     expect(served.meta.persisted).toBe(false);
     expect(warnings.join("\n")).toMatch(/not persisted.*disk full/);
@@ -214,7 +237,13 @@ describe("failures leave no record", () => {
 
   it("unknown names get a did-you-mean hint", async () => {
     const { fabra } = await makeFabra();
-    await expect(fabra.getFeature("userTeir", "u1")).rejects.toMatchObject({ code: "FEATURE_NOT_FOUND", hint: 'Did you mean "userTier"?' });
-    await expect(fabra.assemble("chta", {})).rejects.toMatchObject({ code: "CONTEXT_NOT_FOUND", hint: 'Did you mean "chat"?' });
+    await expect(fabra.getFeature("userTeir", "u1")).rejects.toMatchObject({
+      code: "FEATURE_NOT_FOUND",
+      hint: 'Did you mean "userTier"?',
+    });
+    await expect(fabra.assemble("chta", {})).rejects.toMatchObject({
+      code: "CONTEXT_NOT_FOUND",
+      hint: 'Did you mean "chat"?',
+    });
   });
 });

@@ -6,7 +6,16 @@ const err = (code: ConstructorParameters<typeof FabraError>[0]) => new FabraErro
 
 describe("error codes", () => {
   it("map the caller's faults to 4xx and the server's own to 5xx", () => {
-    for (const code of ["INVALID_ARGUMENT", "INVALID_INPUT", "INVALID_JSON", "FEATURE_NOT_FOUND", "UNAUTHORIZED", "PAYLOAD_TOO_LARGE", "RECORD_CONFLICT", "REPLAY_INCOMPATIBLE"] as const) {
+    for (const code of [
+      "INVALID_ARGUMENT",
+      "INVALID_INPUT",
+      "INVALID_JSON",
+      "FEATURE_NOT_FOUND",
+      "UNAUTHORIZED",
+      "PAYLOAD_TOO_LARGE",
+      "RECORD_CONFLICT",
+      "REPLAY_INCOMPATIBLE",
+    ] as const) {
       expect(httpStatusFor(err(code)), code).toBeGreaterThanOrEqual(400);
       expect(httpStatusFor(err(code)), code).toBeLessThan(500);
       expect(exitCodeFor(err(code)), code).toBe(2);

@@ -24,7 +24,13 @@ describe("context ids", () => {
     const id = "ctx_0190a1b2-0000-7000-8000-000000000001";
     expect(normalizeContextId(id)).toBe(id);
     expect(normalizeContextId(" 0190A1B2-0000-7000-8000-000000000001 ")).toBe(id);
-    for (const bad of ["", "ctx_", "ctx_123", "0190a1b2-0000-7000-8000-00000000000", "ctx_0190a1b2-0000-7000-8000-00000000000g"]) {
+    for (const bad of [
+      "",
+      "ctx_",
+      "ctx_123",
+      "0190a1b2-0000-7000-8000-00000000000",
+      "ctx_0190a1b2-0000-7000-8000-00000000000g",
+    ]) {
       expect(() => normalizeContextId(bad)).toThrow(expect.objectContaining({ code: "INVALID_ID" }));
     }
   });

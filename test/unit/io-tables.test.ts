@@ -39,14 +39,26 @@ describe("entities files", () => {
     await expect(readEntitiesFile(file("noid.csv", "name,email\nx,y\n"), { entity: "user" })).rejects.toThrow(
       /has no column "entity_id" or "user_id" or "user" or "id" \(its columns: name, email\)/,
     );
-    await expect(readEntitiesFile(file("gap.csv", "id,name\nu1,a\n,b\n"))).rejects.toMatchObject({ code: "INVALID_ARGUMENT", message: expect.stringMatching(/gap\.csv row 2: the entity column "id" is empty/) });
+    await expect(readEntitiesFile(file("gap.csv", "id,name\nu1,a\n,b\n"))).rejects.toMatchObject({
+      code: "INVALID_ARGUMENT",
+      message: expect.stringMatching(/gap\.csv row 2: the entity column "id" is empty/),
+    });
     await expect(readEntitiesFile(file("header.csv", "id\n"))).rejects.toThrow(/has no entity ids/);
-    await expect(readEntitiesFile(file("open.csv", 'id,name\nu1,"never closed\nu2,x\n'))).rejects.toMatchObject({ code: "FILE_UNREADABLE", message: expect.stringContaining("Cannot read the entities file") });
+    await expect(readEntitiesFile(file("open.csv", 'id,name\nu1,"never closed\nu2,x\n'))).rejects.toMatchObject({
+      code: "FILE_UNREADABLE",
+      message: expect.stringContaining("Cannot read the entities file"),
+    });
     await expect(readEntitiesFile(join(dir, "missing.csv"))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
   });
 
   it("readCsvText gives the header and text cells, nulls for empty or missing ones", async () => {
-    expect(await readCsvText(file("ragged.csv", "a,b,c\n1,2\n3,,x\n"), "the file")).toEqual({ columns: ["a", "b", "c"], rows: [["1", "2", null], ["3", null, "x"]] });
+    expect(await readCsvText(file("ragged.csv", "a,b,c\n1,2\n3,,x\n"), "the file")).toEqual({
+      columns: ["a", "b", "c"],
+      rows: [
+        ["1", "2", null],
+        ["3", null, "x"],
+      ],
+    });
   });
 });
 
@@ -55,7 +67,14 @@ describe("writing tables", () => {
     columns: ["user", "at", "label", "tier", "profile", "note"],
     rows: [
       { user: "u1", at: "2026-01-01T00:00:00Z", label: 0, tier: null, profile: null, note: "plain" },
-      { user: "u2", at: "2026-01-02T00:00:00.5Z", label: 1, tier: "gold", profile: { score: 1.5, id: "u2", big: 2n ** 70n }, note: 'a "quote", a comma\nand a line' },
+      {
+        user: "u2",
+        at: "2026-01-02T00:00:00.5Z",
+        label: 1,
+        tier: "gold",
+        profile: { score: 1.5, id: "u2", big: 2n ** 70n },
+        note: 'a "quote", a comma\nand a line',
+      },
     ],
   };
 
@@ -88,7 +107,9 @@ describe("writing tables", () => {
   it("Parquet: typed columns, the datetime columns as TIMESTAMP, objects as JSON text", async () => {
     const path = join(dir, "out.parquet");
     await writeTableFile(path, "parquet", table, { datetimeColumns: ["at"] });
-    const types = await withMemoryDuckDB(async (c) => (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path}')`)).getRowObjectsJS());
+    const types = await withMemoryDuckDB(async (c) =>
+      (await c.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet('${path}')`)).getRowObjectsJS(),
+    );
     expect(types.map((t) => [t.column_name, t.column_type])).toEqual([
       ["user", "VARCHAR"],
       ["at", "TIMESTAMP"],
@@ -104,17 +125,31 @@ describe("writing tables", () => {
     await writeTableFile(path, "json", table);
     expect(readFileSync(path, "utf8")).toContain('"big": 1180591620717411303424');
     const nowhere = join(dir, "no-such-dir", "out.parquet");
-    await expect(writeTableFile(nowhere, "parquet", table)).rejects.toMatchObject({ code: "FILE_UNWRITABLE", message: expect.stringContaining(`Cannot write ${nowhere}`) });
+    await expect(writeTableFile(nowhere, "parquet", table)).rejects.toMatchObject({
+      code: "FILE_UNWRITABLE",
+      message: expect.stringContaining(`Cannot write ${nowhere}`),
+    });
     mkdirSync(join(dir, "a-dir.csv"));
-    await expect(writeTableFile(join(dir, "a-dir.csv"), "csv", table)).rejects.toMatchObject({ code: "FILE_UNWRITABLE" });
+    await expect(writeTableFile(join(dir, "a-dir.csv"), "csv", table)).rejects.toMatchObject({
+      code: "FILE_UNWRITABLE",
+    });
   });
 });
 
 describe("events files read for stores that do not read files", () => {
-  const events = (path: string) => ({ kind: "file" as const, path, format: "csv" as const, entityColumn: "user", timestampColumn: "at" });
+  const events = (path: string) => ({
+    kind: "file" as const,
+    path,
+    format: "csv" as const,
+    entityColumn: "user",
+    timestampColumn: "at",
+  });
 
   it("gives the file's rows in order, entity ids as text, times in normal form", async () => {
-    const path = file("events.csv", "user,at,label,weight\n007,2026-01-01T13:00:00+01:00,a,1.5\nu1,2026-01-02 10:00:00,b,2\n");
+    const path = file(
+      "events.csv",
+      "user,at,label,weight\n007,2026-01-01T13:00:00+01:00,a,1.5\nu1,2026-01-02 10:00:00,b,2\n",
+    );
     expect(await eventFileColumns(path, "csv")).toEqual(["user", "at", "label", "weight"]);
     expect(await readEventFile(events(path))).toEqual([
       { user: "007", at: "2026-01-01T12:00:00Z", label: "a", weight: 1.5 },
@@ -123,9 +158,15 @@ describe("events files read for stores that do not read files", () => {
   });
 
   it("fails like the DuckDB store's join: a bad row by number, a column named like a feature, a missing file", async () => {
-    await expect(readEventFile(events(file("bad.csv", "user,at\nu1,2026-01-01\nu2,yesterday\n")))).rejects.toThrow(/bad\.csv row 2: "yesterday" in column "at" is not a datetime/);
-    await expect(readEventFile(events(file("noentity.csv", "user,at\n,2026-01-01\n")))).rejects.toThrow(/noentity\.csv row 1: the entity column "user" is empty/);
-    await expect(readEventFile(events(file("clash.csv", "user,at,tier\nu1,2026-01-01,x\n")), ["tier"])).rejects.toThrow(/clash\.csv already has a column "tier", the name of a requested feature/);
+    await expect(readEventFile(events(file("bad.csv", "user,at\nu1,2026-01-01\nu2,yesterday\n")))).rejects.toThrow(
+      /bad\.csv row 2: "yesterday" in column "at" is not a datetime/,
+    );
+    await expect(readEventFile(events(file("noentity.csv", "user,at\n,2026-01-01\n")))).rejects.toThrow(
+      /noentity\.csv row 1: the entity column "user" is empty/,
+    );
+    await expect(readEventFile(events(file("clash.csv", "user,at,tier\nu1,2026-01-01,x\n")), ["tier"])).rejects.toThrow(
+      /clash\.csv already has a column "tier", the name of a requested feature/,
+    );
     await expect(readEventFile(events(join(dir, "nope.csv")))).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
   });
 });

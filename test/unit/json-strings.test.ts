@@ -56,7 +56,23 @@ describe("JSON reader strings", () => {
   });
 
   it("agree with the checking loop on malformed strings: same value or same error at the same place", () => {
-    const piece = fc.constantFrom('"', "\\", "\\\\", '\\"', "u", "00e9", "a", "é", "😀", "\n", "\u0001", "\\n", "\\u12", "\\x", " ");
+    const piece = fc.constantFrom(
+      '"',
+      "\\",
+      "\\\\",
+      '\\"',
+      "u",
+      "00e9",
+      "a",
+      "é",
+      "😀",
+      "\n",
+      "\u0001",
+      "\\n",
+      "\\u12",
+      "\\x",
+      " ",
+    );
     fc.assert(
       fc.property(fc.array(piece, { maxLength: 12 }), (pieces) => {
         const text = `"${pieces.join("")}`;

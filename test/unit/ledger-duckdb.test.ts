@@ -50,13 +50,20 @@ describe("DuckDB ledger", () => {
 
   it("scans every row once in (created_at, context_id) order, across pages and created_at ties", async () => {
     // 4 distinct instants, many rows each (appended out of order), plus the row from the test above.
-    const instants = ["2024-05-01T09:00:00Z", "2024-05-01T09:00:00.000001Z", "2024-05-01T09:00:01.5Z", "2024-05-02T00:00:00Z"];
+    const instants = [
+      "2024-05-01T09:00:00Z",
+      "2024-05-01T09:00:00.000001Z",
+      "2024-05-01T09:00:01.5Z",
+      "2024-05-02T00:00:00Z",
+    ];
     const rows = Array.from({ length: 37 }, (_, i) => row(36 - i, instants[(i * 7) % instants.length] as string));
     for (const r of rows) await store.append(r);
     const all = [...rows, row(9001, "2024-05-01T10:00:00Z")];
     const micros = (t: string) => BigInt(Date.parse(t)) * 1000n + BigInt(/\.\d{3}(\d{3})Z$/.exec(t)?.[1] ?? "0");
     const before = (a: LedgerRow, b: LedgerRow) =>
-      micros(a.createdAt) === micros(b.createdAt) ? a.contextId < b.contextId : micros(a.createdAt) < micros(b.createdAt);
+      micros(a.createdAt) === micros(b.createdAt)
+        ? a.contextId < b.contextId
+        : micros(a.createdAt) < micros(b.createdAt);
     const expected = [...all].sort((a, b) => (before(a, b) ? -1 : 1)).map((r) => r.contextId);
     for (const batchSize of [1, 4, 5, 38, 1000]) {
       const seen: string[] = [];
@@ -124,11 +131,20 @@ describe("DuckDB ledger", () => {
         expect(batch.length).toBeLessThanOrEqual(1000);
         for (const r of batch) {
           expect(seen.has(r.contextId)).toBe(false);
-          seen.set(r.contextId, { hash: r.recordHash, text: Buffer.from(r.canonicalBytes).toString("utf8"), createdAt: r.createdAt });
+          seen.set(r.contextId, {
+            hash: r.recordHash,
+            text: Buffer.from(r.canonicalBytes).toString("utf8"),
+            createdAt: r.createdAt,
+          });
         }
       }
       expect(seen.size).toBe(n + 3);
-      for (const i of [0, 1, 2]) expect(seen.get(`c${i}`)).toEqual({ hash: `h${i}`, text: "{}", createdAt: fromEpochMicros(1600000000000000 + i) });
+      for (const i of [0, 1, 2])
+        expect(seen.get(`c${i}`)).toEqual({
+          hash: `h${i}`,
+          text: "{}",
+          createdAt: fromEpochMicros(1600000000000000 + i),
+        });
       for (const i of [0, 1, 2047, 2048, 4095, 4096, n - 1]) {
         const id = `ctx_${String(i).padStart(8, "0")}`;
         const row = await many.get(id);

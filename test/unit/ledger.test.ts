@@ -21,7 +21,9 @@ const KEY = parseSigningKey("unit-secret", "k1");
 
 let store: RecordStore;
 beforeAll(async () => {
-  store = await openRecordStore({ stores: { offline: { type: "duckdb", path: ":memory:" }, online: { type: "memory" }, vector: { type: "memory" } } });
+  store = await openRecordStore({
+    stores: { offline: { type: "duckdb", path: ":memory:" }, online: { type: "memory" }, vector: { type: "memory" } },
+  });
 });
 afterAll(() => store.close());
 
@@ -46,7 +48,9 @@ describe("Ledger", () => {
     expect(row.contextId).toBe(PLAIN_ID);
     expect(record.context_id).toBe(PLAIN_ID);
     expect((await ledger.list()).map((r) => r.contextId)).toContain(PLAIN_ID);
-    await expect(ledger.get("ctx_0190a1b2-0000-7000-8000-0000000000ff")).rejects.toMatchObject({ code: "RECORD_NOT_FOUND" });
+    await expect(ledger.get("ctx_0190a1b2-0000-7000-8000-0000000000ff")).rejects.toMatchObject({
+      code: "RECORD_NOT_FOUND",
+    });
   });
 
   it("verifies with its own signing settings, asked for once", async () => {
@@ -70,7 +74,9 @@ describe("Ledger", () => {
       message: expect.stringMatching(/not signed, and signatures are required.*it was not exported/),
       hint: expect.not.stringMatching(/altered/),
     });
-    await expect(ledger.intact(PLAIN_ID, "it will not be replayed")).rejects.toMatchObject({ message: expect.stringMatching(/it will not be replayed$/) });
+    await expect(ledger.intact(PLAIN_ID, "it will not be replayed")).rejects.toMatchObject({
+      message: expect.stringMatching(/it will not be replayed$/),
+    });
     expect((await ledgerWith("optional").ledger.export(PLAIN_ID)).contextId).toBe(PLAIN_ID);
   });
 
@@ -86,7 +92,10 @@ describe("Ledger", () => {
   it("diffs records by id or file, each verified", async () => {
     const dir = mkdtempSync(join(tmpdir(), "fabra-ledger-unit-"));
     const signedFile = join(dir, "signed.json");
-    const signed = signRecord(readRecordText(readFileSync(join(VECTORS, "empty_content.json"), "utf8"), "empty_content.json"), KEY);
+    const signed = signRecord(
+      readRecordText(readFileSync(join(VECTORS, "empty_content.json"), "utf8"), "empty_content.json"),
+      KEY,
+    );
     writeFileSync(signedFile, JSON.stringify(signed));
     const comparison = await ledgerWith("required").ledger.diff({ id: PLAIN_ID }, { file: signedFile });
     expect(comparison.verified).toBe(false);
@@ -115,9 +124,18 @@ describe("withLedger", () => {
     const dir = mkdtempSync(join(tmpdir(), "fabra-ledger-project-"));
     writeFileSync(join(dir, "not-a-dir"), "");
     // A ledger path that cannot be opened: only a command that needs the store fails.
-    writeFileSync(join(dir, "fabra.config.json"), JSON.stringify({ signing: { mode: "required" }, stores: { offline: { type: "duckdb", path: "not-a-dir/x.duckdb" } } }));
+    writeFileSync(
+      join(dir, "fabra.config.json"),
+      JSON.stringify({
+        signing: { mode: "required" },
+        stores: { offline: { type: "duckdb", path: "not-a-dir/x.duckdb" } },
+      }),
+    );
     const env = { FABRA_SIGNING_KEY: "unit-secret" };
-    const verification = await withLedger({ cwd: dir, env }, async (ledger) => (await ledger.verifyFile(PLAIN)).verification);
+    const verification = await withLedger(
+      { cwd: dir, env },
+      async (ledger) => (await ledger.verifyFile(PLAIN)).verification,
+    );
     expect(verification.failed).toMatchObject({ name: "signature", actual: "none" });
     await expect(withLedger({ cwd: dir, env }, (ledger) => ledger.list())).rejects.toThrow();
   });

@@ -27,7 +27,11 @@ async function historyOf(fabra: FabraRuntime, feature: string) {
     "SELECT entity_id, run_id, count(*) AS n FROM fabra_feature_values WHERE feature = $1 GROUP BY ALL ORDER BY entity_id",
     [feature],
   );
-  return { rows, runs: [...new Set(rows.map((r) => r.run_id))], maxPerEntityRun: Math.max(0, ...rows.map((r) => Number(r.n))) };
+  return {
+    rows,
+    runs: [...new Set(rows.map((r) => r.run_id))],
+    maxPerEntityRun: Math.max(0, ...rows.map((r) => Number(r.n))),
+  };
 }
 
 const ids = (n: number) => Array.from({ length: n }, (_, i) => `u${i}`);
@@ -36,32 +40,60 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 describe("materialize", () => {
   it("writes every entity to history and the cache; a throwing entity is reported and the rest go on", async () => {
     const user = entity("user");
-    const score = feature({ entity: user, materialize: true, entities: [...ids(50), "u3", "u7"], ttl: "1h" }, async (id: string) => {
-      if (id === "u13") throw new Error("no row for u13");
-      if (id === "u21") return new Map() as unknown as number; // not JSON: reported too
-      return Number(id.slice(1)) + 0.5;
-    });
+    const score = feature(
+      { entity: user, materialize: true, entities: [...ids(50), "u3", "u7"], ttl: "1h" },
+      async (id: string) => {
+        if (id === "u13") throw new Error("no row for u13");
+        if (id === "u21") return new Map() as unknown as number; // not JSON: reported too
+        return Number(id.slice(1)) + 0.5;
+      },
+    );
     const fabra = await runtime({ user, score });
     const [result] = await fabra.materialize({ concurrency: 4, batchSize: 7 });
-    expect(result).toMatchObject({ feature: "score", status: "partial", total: 52, written: 48, failed: 2, resumed: false });
+    expect(result).toMatchObject({
+      feature: "score",
+      status: "partial",
+      total: 52,
+      written: 48,
+      failed: 2,
+      resumed: false,
+    });
     expect(result?.errors).toEqual([
       { entityId: "u13", error: "no row for u13" },
       { entityId: "u21", error: expect.stringMatching(/Map object/) },
     ]);
     const history = await historyOf(fabra, "score");
     expect(history.runs).toEqual([result?.runId]);
-    expect(history.rows.map((r) => r.entity_id).sort()).toEqual(ids(50).filter((id) => id !== "u13" && id !== "u21").sort());
+    expect(history.rows.map((r) => r.entity_id).sort()).toEqual(
+      ids(50)
+        .filter((id) => id !== "u13" && id !== "u21")
+        .sort(),
+    );
     expect(history.maxPerEntityRun).toBe(1); // the duplicate ids in the list were computed once
     const cached = await fabra.stores.online.get({ feature: "score", entityId: "u7" });
     expect(cached?.valueJson).toBe("7.5");
     expect(await fabra.getFeatureValue("score", "u8")).toMatchObject({ value: 8.5, source: "cache" });
     const [run] = await fabra.stores.offline.latestRuns(["score"]);
-    expect(run).toMatchObject({ runId: result?.runId, status: "partial", entitiesWritten: 48, entitiesFailed: 2, error: "u13: no row for u13", trigger: "manual" });
+    expect(run).toMatchObject({
+      runId: result?.runId,
+      status: "partial",
+      entitiesWritten: 48,
+      entitiesFailed: 2,
+      error: "u13: no row for u13",
+      trigger: "manual",
+    });
   });
 
   it("takes entities from { sql } against the offline store, and from sync and async functions", async () => {
     const user = entity("user");
-    const fromSql = feature({ entity: user, materialize: true, entities: { sql: "SELECT 'u' || i AS id FROM range(5) t(i) ORDER BY i DESC;" } }, (id: string) => id.toUpperCase());
+    const fromSql = feature(
+      {
+        entity: user,
+        materialize: true,
+        entities: { sql: "SELECT 'u' || i AS id FROM range(5) t(i) ORDER BY i DESC;" },
+      },
+      (id: string) => id.toUpperCase(),
+    );
     const fromGen = feature(
       {
         entity: user,
@@ -75,7 +107,9 @@ describe("materialize", () => {
       },
       (id: string) => ({ id }),
     );
-    const fromFn = feature({ entity: user, materialize: true, entities: () => new Set(["x", "y"]) }, (id: string) => [id]);
+    const fromFn = feature({ entity: user, materialize: true, entities: () => new Set(["x", "y"]) }, (id: string) => [
+      id,
+    ]);
     const fabra = await runtime({ user, fromSql, fromGen, fromFn });
     const results = await fabra.materialize();
     expect(results.map((r) => [r.feature, r.status, r.total, r.written])).toEqual([
@@ -85,8 +119,14 @@ describe("materialize", () => {
     ]);
     expect((await historyOf(fabra, "fromSql")).rows.map((r) => r.entity_id)).toEqual(["u0", "u1", "u2", "u3", "u4"]);
     expect(await fabra.stores.offline.queryEntityIds("SELECT 42 UNION ALL SELECT 7")).toEqual(["42", "7"]);
-    await expect(fabra.stores.offline.queryEntityIds("SELECT NULL")).rejects.toMatchObject({ code: "INVALID_DEFINITION", message: expect.stringMatching(/null id \(row 1\)/) });
-    await expect(fabra.stores.offline.queryEntityIds("SELECT id FROM no_such_table")).rejects.toMatchObject({ code: "INVALID_DEFINITION", message: expect.stringMatching(/no_such_table/) });
+    await expect(fabra.stores.offline.queryEntityIds("SELECT NULL")).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringMatching(/null id \(row 1\)/),
+    });
+    await expect(fabra.stores.offline.queryEntityIds("SELECT id FROM no_such_table")).rejects.toMatchObject({
+      code: "INVALID_DEFINITION",
+      message: expect.stringMatching(/no_such_table/),
+    });
   });
 
   it("an entity source that fails interrupts the run with its error; the next run resumes it", async () => {
@@ -107,10 +147,19 @@ describe("materialize", () => {
     );
     const fabra = await runtime({ user, flaky });
     const [first] = await fabra.materialize({ concurrency: 1, batchSize: 1 });
-    expect(first).toMatchObject({ status: "interrupted", error: expect.stringMatching(/entities function of flaky failed: users table is gone/) });
+    expect(first).toMatchObject({
+      status: "interrupted",
+      error: expect.stringMatching(/entities function of flaky failed: users table is gone/),
+    });
     fail = false;
     const [second] = await fabra.materialize({ concurrency: 1 });
-    expect(second).toMatchObject({ status: "succeeded", resumed: true, runId: first?.runId, alreadyWritten: first?.written, total: 3 });
+    expect(second).toMatchObject({
+      status: "succeeded",
+      resumed: true,
+      runId: first?.runId,
+      alreadyWritten: first?.written,
+      total: 3,
+    });
     const history = await historyOf(fabra, "flaky");
     expect(history.runs).toEqual([first?.runId]);
     expect(history.rows.map((r) => r.entity_id)).toEqual(["a", "b", "c"]);
@@ -126,15 +175,35 @@ describe("materialize", () => {
     const fabra = await runtime({ user, score });
     // What a killed process leaves behind: a begun run with some committed batches.
     const { run } = await fabra.stores.offline.beginRun("score", "schedule");
-    await fabra.stores.offline.writeValues(ids(15).map((id) => ({ feature: "score", entityId: id, valueJson: "0", computedAt: run.startedAt, runId: run.runId })));
+    await fabra.stores.offline.writeValues(
+      ids(15).map((id) => ({
+        feature: "score",
+        entityId: id,
+        valueJson: "0",
+        computedAt: run.startedAt,
+        runId: run.runId,
+      })),
+    );
     const [result] = await fabra.materialize({ concurrency: 3, batchSize: 4 });
-    expect(result).toMatchObject({ runId: run.runId, resumed: true, status: "succeeded", alreadyWritten: 15, written: 25, total: 40 });
+    expect(result).toMatchObject({
+      runId: run.runId,
+      resumed: true,
+      status: "succeeded",
+      alreadyWritten: 15,
+      written: 25,
+      total: 40,
+    });
     expect(computed.sort()).toEqual(ids(40).slice(15).sort());
     const history = await historyOf(fabra, "score");
     expect(history.runs).toEqual([run.runId]);
     expect(history.rows).toHaveLength(40);
     expect(history.maxPerEntityRun).toBe(1);
-    expect((await fabra.stores.offline.latestRuns(["score"]))[0]).toMatchObject({ status: "succeeded", entitiesWritten: 40, trigger: "schedule", startedAt: run.startedAt });
+    expect((await fabra.stores.offline.latestRuns(["score"]))[0]).toMatchObject({
+      status: "succeeded",
+      entitiesWritten: 40,
+      trigger: "schedule",
+      startedAt: run.startedAt,
+    });
     // A finished run is not resumed: the next materialization is a new run.
     const [next] = await fabra.materialize();
     expect(next).toMatchObject({ resumed: false, written: 40 });
@@ -167,7 +236,13 @@ describe("materialize", () => {
     };
     const [second] = await fabra.materialize({ concurrency: 1, batchSize: 5 });
     online.setMany = realSetMany;
-    expect(second).toMatchObject({ status: "interrupted", resumed: true, runId: first?.runId, written: 5, error: "cache connection reset" });
+    expect(second).toMatchObject({
+      status: "interrupted",
+      resumed: true,
+      runId: first?.runId,
+      written: 5,
+      error: "cache connection reset",
+    });
     const [third] = await fabra.materialize({ concurrency: 4, batchSize: 5 });
     expect(third).toMatchObject({ status: "succeeded", resumed: true, runId: first?.runId });
     expect((third?.alreadyWritten ?? 0) + (third?.written ?? 0)).toBe(60);
@@ -184,7 +259,12 @@ describe("materialize", () => {
     const token = await fabra.stores.locks.acquire(refreshLockKey("score"), 10_000);
     expect(token).not.toBeNull();
     const [result] = await fabra.materialize();
-    expect(result).toMatchObject({ status: "locked", runId: null, written: 0, error: expect.stringMatching(/another process is materializing score/) });
+    expect(result).toMatchObject({
+      status: "locked",
+      runId: null,
+      written: 0,
+      error: expect.stringMatching(/another process is materializing score/),
+    });
     expect(await fabra.stores.offline.latestRuns(["score"])).toEqual([]);
     await fabra.stores.locks.release(refreshLockKey("score"), token as string);
     expect((await fabra.materialize())[0]?.status).toBe("succeeded");
@@ -206,8 +286,12 @@ describe("materialize", () => {
     const tier = feature({ entity: user }, () => "free");
     const fabra = await runtime({ user, tier });
     expect(() => planMaterialize(fabra)).toThrow(/No feature has materialize: true/);
-    expect(() => planMaterialize(fabra, { features: ["teir"] })).toThrow(expect.objectContaining({ code: "FEATURE_NOT_FOUND", hint: 'Did you mean "tier"?' }));
-    expect(() => planMaterialize(fabra, { features: ["tier"] })).toThrow(expect.objectContaining({ code: "INVALID_DEFINITION", message: "Feature tier has no entities to materialize" }));
+    expect(() => planMaterialize(fabra, { features: ["teir"] })).toThrow(
+      expect.objectContaining({ code: "FEATURE_NOT_FOUND", hint: 'Did you mean "tier"?' }),
+    );
+    expect(() => planMaterialize(fabra, { features: ["tier"] })).toThrow(
+      expect.objectContaining({ code: "INVALID_DEFINITION", message: "Feature tier has no entities to materialize" }),
+    );
     expect(planMaterialize(fabra, { features: ["tier"], entities: ["a"] })).toEqual(["tier"]);
     const [result] = await fabra.materialize({ features: ["tier"], entities: ["a", "b"] });
     expect(result).toMatchObject({ status: "succeeded", written: 2 });

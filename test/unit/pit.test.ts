@@ -24,7 +24,13 @@ const defs = {
 
 let fabra: FabraRuntime;
 const T = (s: string) => normalizeDatetime(s);
-const row = (feature: string, entityId: string, valueJson: string, at: string, runId: string | null = "run_a"): FeatureValueRow => ({
+const row = (
+  feature: string,
+  entityId: string,
+  valueJson: string,
+  at: string,
+  runId: string | null = "run_a",
+): FeatureValueRow => ({
   feature,
   entityId,
   valueJson,
@@ -33,7 +39,11 @@ const row = (feature: string, entityId: string, valueJson: string, at: string, r
 });
 
 beforeAll(async () => {
-  fabra = await createFabra({ definitions: defs, stores: { offline: { type: "duckdb", path: join(dir, "pit.duckdb") } }, warn: () => {} });
+  fabra = await createFabra({
+    definitions: defs,
+    stores: { offline: { type: "duckdb", path: join(dir, "pit.duckdb") } },
+    warn: () => {},
+  });
   // Written out of order, in several batches, interleaving entities.
   await fabra.stores.offline.writeValues([
     row("score", "u2", "20", "2026-01-02T00:00:00Z"),
@@ -106,7 +116,11 @@ describe("getTrainingData on a hand-built history", () => {
       ["k_str", '"héllo \\"q\\" 🎉"', 'héllo "q" 🎉'],
       ["k_bool", "false", false],
       ["k_null", "null", null],
-      ["k_obj", '{"a":[1,2.5,{"b":null}],"big":123456789012345678901234}', { a: [1, 2.5, { b: null }], big: 123456789012345678901234n }],
+      [
+        "k_obj",
+        '{"a":[1,2.5,{"b":null}],"big":123456789012345678901234}',
+        { a: [1, 2.5, { b: null }], big: 123456789012345678901234n },
+      ],
       ["k_arr", "[]", []],
     ];
     await store.writeValues(kinds.map(([id, json]) => row("kinds", id, json, "2026-02-01T00:00:00Z")));
@@ -129,9 +143,17 @@ describe("getTrainingData on a hand-built history", () => {
 
   it("breaks ties on computed_at by the greatest run id, also when the tie is written later", async () => {
     const store = fabra.stores.offline;
-    await store.writeValues([row("tied", "e1", '"newer run"', "2026-03-01T00:00:00Z", "run_b"), row("tied", "e2", '"only"', "2026-03-05T00:00:00Z", "run_a")]);
+    await store.writeValues([
+      row("tied", "e1", '"newer run"', "2026-03-01T00:00:00Z", "run_b"),
+      row("tied", "e2", '"only"', "2026-03-05T00:00:00Z", "run_a"),
+    ]);
     const ask = async () =>
-      (await store.pointInTime({ kind: "keys", entityIds: ["e1", "e1"], timestamps: [T("2026-03-01T00:00:00Z"), T("2026-03-02T00:00:00Z")] }, [{ name: "tied" }])).values[0];
+      (
+        await store.pointInTime(
+          { kind: "keys", entityIds: ["e1", "e1"], timestamps: [T("2026-03-01T00:00:00Z"), T("2026-03-02T00:00:00Z")] },
+          [{ name: "tied" }],
+        )
+      ).values[0];
     expect(await ask()).toEqual(['"newer run"', '"newer run"']);
     // A backfill writes an older run's value at the very same instant: still the greatest run id wins.
     await store.writeValues([row("tied", "e1", '"older run"', "2026-03-01T00:00:00Z", "run_a")]);
@@ -157,7 +179,12 @@ describe("getTrainingData on a hand-built history", () => {
         "u1,2025-01-01T00:00:00.5Z,e,5",
       ].join("\n") + "\n",
     );
-    const rows = await fabra.getTrainingData({ entities: csv, entityColumn: "user_id", timestampColumn: "ts", features: ["score", "tier"] });
+    const rows = await fabra.getTrainingData({
+      entities: csv,
+      entityColumn: "user_id",
+      timestampColumn: "ts",
+      features: ["score", "tier"],
+    });
     expect(rows).toEqual([
       { user_id: "u2", ts: "2026-01-05T00:00:00Z", label: "a", weight: 1.5, score: 20, tier: "free" },
       { user_id: "u1", ts: "2026-01-01T12:00:00Z", label: "b", weight: 2, score: 1, tier: "gold" },
@@ -169,10 +196,17 @@ describe("getTrainingData on a hand-built history", () => {
     const parquet = join(dir, "events.parquet");
     const instance = await DuckDBInstance.create(":memory:");
     const c = await instance.connect();
-    await c.run(`COPY (SELECT * FROM (VALUES (3, 'u1', TIMESTAMP '2026-01-03 00:00:00'), (1, 'u2', TIMESTAMP '2026-01-01 06:00:00')) t(n, who, seen_at)) TO '${parquet}' (FORMAT parquet)`);
+    await c.run(
+      `COPY (SELECT * FROM (VALUES (3, 'u1', TIMESTAMP '2026-01-03 00:00:00'), (1, 'u2', TIMESTAMP '2026-01-01 06:00:00')) t(n, who, seen_at)) TO '${parquet}' (FORMAT parquet)`,
+    );
     c.closeSync();
     instance.closeSync();
-    const fromParquet = await fabra.getTrainingData({ entities: parquet, entityColumn: "who", timestampColumn: "seen_at", features: ["score"] });
+    const fromParquet = await fabra.getTrainingData({
+      entities: parquet,
+      entityColumn: "who",
+      timestampColumn: "seen_at",
+      features: ["score"],
+    });
     expect(fromParquet).toEqual([
       { n: 3, who: "u1", seen_at: "2026-01-03T00:00:00Z", score: 2 },
       { n: 1, who: "u2", seen_at: "2026-01-01T06:00:00Z", score: 21 },
@@ -182,13 +216,21 @@ describe("getTrainingData on a hand-built history", () => {
   it("gives the same rows when the store cannot read files and fabra reads the events for it", async () => {
     const csv = join(dir, "events.csv"); // written by the previous test
     const real = fabra.stores.offline;
-    const noFiles = Object.create(real, { capabilities: { value: { ...real.capabilities, readsEventFiles: false } } }) as typeof real;
+    const noFiles = Object.create(real, {
+      capabilities: { value: { ...real.capabilities, readsEventFiles: false } },
+    }) as typeof real;
     let fileEvents = 0;
     noFiles.pointInTime = (events, features, options) => {
       if (events.kind === "file") fileEvents++;
       return real.pointInTime(events, features, options);
     };
-    const args = { entities: csv, entityColumn: "user_id", timestampColumn: "ts", features: ["score", "tier"], includeAsOf: true };
+    const args = {
+      entities: csv,
+      entityColumn: "user_id",
+      timestampColumn: "ts",
+      features: ["score", "tier"],
+      includeAsOf: true,
+    };
     const viaStore = await fabra.getTrainingData(args);
     const { getTrainingData } = await import("../../src/engine/features/training-data.js");
     const viaKeys = await getTrainingData({ definitions: fabra.definitions, offline: noFiles }, args);
@@ -199,19 +241,35 @@ describe("getTrainingData on a hand-built history", () => {
 
   it("fails the same way whether the store or fabra reads the events file", async () => {
     const real = fabra.stores.offline;
-    const noFiles = Object.create(real, { capabilities: { value: { ...real.capabilities, readsEventFiles: false } } }) as typeof real;
+    const noFiles = Object.create(real, {
+      capabilities: { value: { ...real.capabilities, readsEventFiles: false } },
+    }) as typeof real;
     const { getTrainingData } = await import("../../src/engine/features/training-data.js");
     const cases = [
-      ["clash.csv", "entity_id,timestamp,score\nu1,2026-01-01T00:00:00Z,3\n", /clash\.csv already has a column "score", the name of a requested feature/],
-      ["no-entity.csv", "entity_id,timestamp\nu1,2026-01-01T00:00:00Z\n,2026-01-02T00:00:00Z\n", /no-entity\.csv row 2: the entity column "entity_id" is empty/],
-      ["bad-time.csv", "entity_id,timestamp\nu1,soon\n", /bad-time\.csv row 1: "soon" in column "timestamp" is not a datetime/],
+      [
+        "clash.csv",
+        "entity_id,timestamp,score\nu1,2026-01-01T00:00:00Z,3\n",
+        /clash\.csv already has a column "score", the name of a requested feature/,
+      ],
+      [
+        "no-entity.csv",
+        "entity_id,timestamp\nu1,2026-01-01T00:00:00Z\n,2026-01-02T00:00:00Z\n",
+        /no-entity\.csv row 2: the entity column "entity_id" is empty/,
+      ],
+      [
+        "bad-time.csv",
+        "entity_id,timestamp\nu1,soon\n",
+        /bad-time\.csv row 1: "soon" in column "timestamp" is not a datetime/,
+      ],
     ] as const;
     for (const [name, text, message] of cases) {
       const path = join(dir, name);
       writeFileSync(path, text);
       const args = { entities: path, features: ["score"] };
       await expect(fabra.getTrainingData(args), name).rejects.toThrow(message);
-      await expect(getTrainingData({ definitions: fabra.definitions, offline: noFiles }, args), name).rejects.toThrow(message);
+      await expect(getTrainingData({ definitions: fabra.definitions, offline: noFiles }, args), name).rejects.toThrow(
+        message,
+      );
     }
   });
 
@@ -224,15 +282,37 @@ describe("getTrainingData on a hand-built history", () => {
     });
     const empty = join(dir, "empty-ts.csv");
     writeFileSync(empty, "entity_id,timestamp\nu1,\n");
-    await expect(fabra.getTrainingData({ entities: empty, features: ["score"] })).rejects.toThrow(/row 1: the timestamp column "timestamp" is empty/);
-    await expect(fabra.getTrainingData({ entities: bad, features: ["score"], entityColumn: "user" })).rejects.toThrow(/has no entity column "user" \(its columns: entity_id, timestamp\)/);
-    await expect(fabra.getTrainingData({ entities: join(dir, "nope.csv"), features: ["score"] })).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
-    await expect(fabra.getTrainingData({ entities: join(dir, "events.txt.bz2"), features: ["score"] })).rejects.toThrow(/Cannot tell the format/);
-    await expect(fabra.getTrainingData({ entities: [], features: ["scroe"] })).rejects.toMatchObject({ code: "FEATURE_NOT_FOUND", hint: 'Did you mean "score"?' });
-    await expect(fabra.getTrainingData({ entities: [{ entity_id: "u1", timestamp: "soon" }], features: ["score"] })).rejects.toThrow(/entities\[0\]\.timestamp/);
-    await expect(fabra.getTrainingData({ entities: [{ entity_id: "u1" }], features: ["score"] })).rejects.toThrow(/entities\[0\]\.timestamp is undefined/);
-    await expect(fabra.getTrainingData({ entities: [{ entity_id: { id: 1 }, timestamp: "2026-01-01" }], features: ["score"] })).rejects.toThrow(/not an entity id/);
-    await expect(fabra.getTrainingData({ entities: [{ entity_id: "u1", timestamp: "2026-01-01", score: 1 }], features: ["score"] })).rejects.toThrow(/already has a column "score"/);
+    await expect(fabra.getTrainingData({ entities: empty, features: ["score"] })).rejects.toThrow(
+      /row 1: the timestamp column "timestamp" is empty/,
+    );
+    await expect(fabra.getTrainingData({ entities: bad, features: ["score"], entityColumn: "user" })).rejects.toThrow(
+      /has no entity column "user" \(its columns: entity_id, timestamp\)/,
+    );
+    await expect(fabra.getTrainingData({ entities: join(dir, "nope.csv"), features: ["score"] })).rejects.toMatchObject(
+      { code: "FILE_NOT_FOUND" },
+    );
+    await expect(fabra.getTrainingData({ entities: join(dir, "events.txt.bz2"), features: ["score"] })).rejects.toThrow(
+      /Cannot tell the format/,
+    );
+    await expect(fabra.getTrainingData({ entities: [], features: ["scroe"] })).rejects.toMatchObject({
+      code: "FEATURE_NOT_FOUND",
+      hint: 'Did you mean "score"?',
+    });
+    await expect(
+      fabra.getTrainingData({ entities: [{ entity_id: "u1", timestamp: "soon" }], features: ["score"] }),
+    ).rejects.toThrow(/entities\[0\]\.timestamp/);
+    await expect(fabra.getTrainingData({ entities: [{ entity_id: "u1" }], features: ["score"] })).rejects.toThrow(
+      /entities\[0\]\.timestamp is undefined/,
+    );
+    await expect(
+      fabra.getTrainingData({ entities: [{ entity_id: { id: 1 }, timestamp: "2026-01-01" }], features: ["score"] }),
+    ).rejects.toThrow(/not an entity id/);
+    await expect(
+      fabra.getTrainingData({
+        entities: [{ entity_id: "u1", timestamp: "2026-01-01", score: 1 }],
+        features: ["score"],
+      }),
+    ).rejects.toThrow(/already has a column "score"/);
   });
 });
 
@@ -248,49 +328,74 @@ describe("point-in-time property", () => {
 
   const base = Date.parse("2026-01-01T00:00:00Z");
   const instant = fc.integer({ min: 0, max: 12 }).map((s) => new Date(base + s * 1000).toISOString()); // few instants: many ties
-  const historyRow = fc.record({ entity: fc.constantFrom("a", "b", "c"), at: instant, run: fc.constantFrom("run_1", "run_2", "run_3", null), value: fc.integer() });
+  const historyRow = fc.record({
+    entity: fc.constantFrom("a", "b", "c"),
+    at: instant,
+    run: fc.constantFrom("run_1", "run_2", "run_3", null),
+    value: fc.integer(),
+  });
   const event = fc.record({ entity: fc.constantFrom("a", "b", "c", "d"), at: instant });
 
   it("gives, for random histories and events, exactly the brute-force answer, and nothing computed after the event", async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(historyRow, { maxLength: 40 }), fc.array(event, { minLength: 1, maxLength: 30 }), fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }), async (history, events, maxAgeMs) => {
-        const feature = `prop_${++n}`;
-        // Several batches in random order, like interleaved writers and backfills.
-        const rows = history.map((h, i) => ({ feature, entityId: h.entity, valueJson: String(h.value), computedAt: T(h.at), runId: h.run === null ? null : `${h.run}_${i % 2}` }));
-        for (let i = 0; i < rows.length; i += 7) await store.writeValues(rows.slice(i, i + 7));
-        const stored = new Map<string, { computedAt: string; runId: string; valueJson: string }>(); // first write of (entity, run) wins
-        rows.forEach((r, i) => {
-          const runKey = r.runId ?? `read:${i}`;
-          const key = `${r.entityId}|${runKey}`;
-          if (!stored.has(key)) stored.set(key, { computedAt: r.computedAt, runId: runKey, valueJson: r.valueJson });
-        });
-        const result = await store.pointInTime(
-          { kind: "keys", entityIds: events.map((e) => e.entity), timestamps: events.map((e) => T(e.at)) },
-          [maxAgeMs === undefined ? { name: feature } : { name: feature, maxAgeMs }],
-          { includeComputedAt: true },
-        );
-        events.forEach((e, i) => {
-          const at = toEpochMicros(T(e.at));
-          const candidates = [...stored.entries()]
-            .filter(([k, v]) => k.startsWith(`${e.entity}|`) && toEpochMicros(v.computedAt) <= at)
-            .map(([, v]) => v)
-            .sort((x, y) => (x.computedAt === y.computedAt ? (x.runId < y.runId ? -1 : 1) : toEpochMicros(x.computedAt) < toEpochMicros(y.computedAt) ? -1 : 1));
-          let best = candidates.at(-1);
-          if (best && maxAgeMs !== undefined && toEpochMicros(best.computedAt) < at - BigInt(maxAgeMs) * 1000n) best = undefined;
-          const computedAt = result.computedAt?.[0]?.[i] ?? null;
-          // No leakage: a joined value was never computed after its event.
-          if (computedAt !== null) expect(toEpochMicros(computedAt) <= at).toBe(true);
-          if (best === undefined) {
-            expect(result.values[0]?.[i]).toBeNull();
-            expect(computedAt).toBeNull();
-          } else if (!best.runId.startsWith("read:")) {
-            expect([result.values[0]?.[i], computedAt]).toEqual([best.valueJson, best.computedAt]);
-          } else {
-            // Values computed on read get random run ids: only the instant is determined when such a value ties.
-            expect(computedAt).toBe(best.computedAt);
-          }
-        });
-      }),
+      fc.asyncProperty(
+        fc.array(historyRow, { maxLength: 40 }),
+        fc.array(event, { minLength: 1, maxLength: 30 }),
+        fc.option(fc.integer({ min: 0, max: 20_000 }), { nil: undefined }),
+        async (history, events, maxAgeMs) => {
+          const feature = `prop_${++n}`;
+          // Several batches in random order, like interleaved writers and backfills.
+          const rows = history.map((h, i) => ({
+            feature,
+            entityId: h.entity,
+            valueJson: String(h.value),
+            computedAt: T(h.at),
+            runId: h.run === null ? null : `${h.run}_${i % 2}`,
+          }));
+          for (let i = 0; i < rows.length; i += 7) await store.writeValues(rows.slice(i, i + 7));
+          const stored = new Map<string, { computedAt: string; runId: string; valueJson: string }>(); // first write of (entity, run) wins
+          rows.forEach((r, i) => {
+            const runKey = r.runId ?? `read:${i}`;
+            const key = `${r.entityId}|${runKey}`;
+            if (!stored.has(key)) stored.set(key, { computedAt: r.computedAt, runId: runKey, valueJson: r.valueJson });
+          });
+          const result = await store.pointInTime(
+            { kind: "keys", entityIds: events.map((e) => e.entity), timestamps: events.map((e) => T(e.at)) },
+            [maxAgeMs === undefined ? { name: feature } : { name: feature, maxAgeMs }],
+            { includeComputedAt: true },
+          );
+          events.forEach((e, i) => {
+            const at = toEpochMicros(T(e.at));
+            const candidates = [...stored.entries()]
+              .filter(([k, v]) => k.startsWith(`${e.entity}|`) && toEpochMicros(v.computedAt) <= at)
+              .map(([, v]) => v)
+              .sort((x, y) =>
+                x.computedAt === y.computedAt
+                  ? x.runId < y.runId
+                    ? -1
+                    : 1
+                  : toEpochMicros(x.computedAt) < toEpochMicros(y.computedAt)
+                    ? -1
+                    : 1,
+              );
+            let best = candidates.at(-1);
+            if (best && maxAgeMs !== undefined && toEpochMicros(best.computedAt) < at - BigInt(maxAgeMs) * 1000n)
+              best = undefined;
+            const computedAt = result.computedAt?.[0]?.[i] ?? null;
+            // No leakage: a joined value was never computed after its event.
+            if (computedAt !== null) expect(toEpochMicros(computedAt) <= at).toBe(true);
+            if (best === undefined) {
+              expect(result.values[0]?.[i]).toBeNull();
+              expect(computedAt).toBeNull();
+            } else if (!best.runId.startsWith("read:")) {
+              expect([result.values[0]?.[i], computedAt]).toEqual([best.valueJson, best.computedAt]);
+            } else {
+              // Values computed on read get random run ids: only the instant is determined when such a value ties.
+              expect(computedAt).toBe(best.computedAt);
+            }
+          });
+        },
+      ),
       { numRuns: 60 },
     );
   });

@@ -13,7 +13,7 @@ import { readRecordText, verifyRecord, type ContextRecord } from "../../src/reco
 import { toJsonText } from "../../src/record/json.js";
 
 const FIXTURES = join(import.meta.dirname, "..", "fixtures");
-export const DIFF_PAIRS = [
+const DIFF_PAIRS = [
   { name: "features", a: "features_unicode_numbers" },
   { name: "retrieval", a: "retrieval_drops_signed" },
   { name: "same-evidence", a: "plain" },
@@ -86,7 +86,21 @@ describe("sequence diff", () => {
     const a = ["1", "2", "3", "4", "5", "6", "7", "8", "9", "10", "11", "12"];
     const b = ["1", "2", "three", "4", "5", "6", "7", "8", "9", "10", "11", "12", "13"];
     const lines = unifiedHunks(a, b);
-    expect(lines).toEqual(["@@ -1,6 +1,6 @@", " 1", " 2", "-3", "+three", " 4", " 5", " 6", "@@ -10,3 +10,4 @@", " 10", " 11", " 12", "+13"]);
+    expect(lines).toEqual([
+      "@@ -1,6 +1,6 @@",
+      " 1",
+      " 2",
+      "-3",
+      "+three",
+      " 4",
+      " 5",
+      " 6",
+      "@@ -10,3 +10,4 @@",
+      " 10",
+      " 11",
+      " 12",
+      "+13",
+    ]);
     expect(unifiedHunks([], ["x"])).toEqual(["@@ -0,0 +1 @@", "+x"]);
     expect(similarityRatio(a, b)).toBeCloseTo(22 / 25, 10);
   });
@@ -127,10 +141,17 @@ describe("record diff golden files", () => {
   for (const p of DIFF_PAIRS) {
     it(`${p.name}: text and JSON match the golden files`, async () => {
       const { a, b } = pair(p);
-      const comparison = compareRecords({ record: a, verification: verifyRecord(a) }, { record: b, verification: verifyRecord(b) });
+      const comparison = compareRecords(
+        { record: a, verification: verifyRecord(a) },
+        { record: b, verification: verifyRecord(b) },
+      );
       expect(comparison.verified).toBe(true);
-      await expect(renderDiff(comparison.diff, comparison.verification) + "\n").toMatchFileSnapshot(join(FIXTURES, "diff", `${p.name}.diff.txt`));
-      await expect(toJsonText(comparisonJson(comparison), 2) + "\n").toMatchFileSnapshot(join(FIXTURES, "diff", `${p.name}.diff.json`));
+      await expect(renderDiff(comparison.diff, comparison.verification) + "\n").toMatchFileSnapshot(
+        join(FIXTURES, "diff", `${p.name}.diff.txt`),
+      );
+      await expect(toJsonText(comparisonJson(comparison), 2) + "\n").toMatchFileSnapshot(
+        join(FIXTURES, "diff", `${p.name}.diff.json`),
+      );
     });
   }
 
@@ -138,12 +159,20 @@ describe("record diff golden files", () => {
     const d = diffRecords(pair(DIFF_PAIRS[1]).a, pair(DIFF_PAIRS[1]).b);
     expect(d.retrieved_items.added.map((c) => c.chunk_id)).toEqual(["doc_3#1"]);
     expect(d.retrieved_items.changed).toEqual([
-      expect.objectContaining({ chunk_id: "doc_1#0", similarity_before: 0.8912345678901235, similarity_after: 0.85, content_changed: true }),
+      expect.objectContaining({
+        chunk_id: "doc_1#0",
+        similarity_before: 0.8912345678901235,
+        similarity_after: 0.85,
+        content_changed: true,
+      }),
     ]);
     expect(d.dropped_items.only_in_a.map((x) => x.source_id)).toEqual(["doc_2#3"]);
     expect(d.dropped_items.only_in_b.map((x) => x.source_id)).toEqual(["doc_3#1"]);
     expect(d.tokens).toEqual({ a: 1523, b: 1490, delta: -33 });
-    expect(d.content.unified.slice(0, 2)).toEqual(["--- a/ctx_0190a1b2-0000-7000-8000-000000000003", "+++ b/ctx_0190a1b2-0000-7000-8000-000000000013"]);
+    expect(d.content.unified.slice(0, 2)).toEqual([
+      "--- a/ctx_0190a1b2-0000-7000-8000-000000000003",
+      "+++ b/ctx_0190a1b2-0000-7000-8000-000000000013",
+    ]);
     expect(d.summary.split("; ")[0]).toMatch(/^content \d+\.\d% similar \(\+2 -1 lines\)$/);
     expect(d.same_evidence).toBe(false);
   });
@@ -175,7 +204,10 @@ describe("record diff determinism", () => {
     chalk.level = 0;
     const { a, b } = pair(DIFF_PAIRS[2]);
     const tampered = { ...b, content: "You are helpful.\nUser tier: \u001b[2Jpremium" };
-    const comparison = compareRecords({ record: a, verification: verifyRecord(a) }, { record: tampered, verification: verifyRecord(tampered) });
+    const comparison = compareRecords(
+      { record: a, verification: verifyRecord(a) },
+      { record: tampered, verification: verifyRecord(tampered) },
+    );
     expect(comparison.verified).toBe(false);
     const text = renderDiff(comparison.diff, comparison.verification);
     expect(text).toMatch(/^B .*✗ content_hash mismatch: NOT verified$/m);

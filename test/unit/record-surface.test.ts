@@ -6,15 +6,34 @@ import * as record from "../../src/record/index.js";
 
 describe("fabra/record", () => {
   it("has one verifier API and keeps its parts private", () => {
-    expect(Object.keys(record).filter((name) => /^verify/i.test(name)).sort()).toEqual(["verifyRecord", "verifyStored"]);
+    expect(
+      Object.keys(record)
+        .filter((name) => /^verify/i.test(name))
+        .sort(),
+    ).toEqual(["verifyRecord", "verifyStored"]);
     expect(typeof record.readRecordText).toBe("function");
-    for (const name of ["verifyStoredFast", "verifyStoredFull", "verifyResult", "failRecordHash", "closingQuote", "unescapeUtf8"]) {
+    for (const name of [
+      "verifyStoredFast",
+      "verifyStoredFull",
+      "verifyResult",
+      "failRecordHash",
+      "closingQuote",
+      "unescapeUtf8",
+    ]) {
       expect(record, name).not.toHaveProperty(name);
     }
   });
 
   it("exports no removed helper", () => {
-    for (const name of ["parseJsonAt", "integrityFromJson", "verifyRecordText", "verifyCanonicalText", "verifyCanonicalBytes", "parseInstant", "formatInstant"]) {
+    for (const name of [
+      "parseJsonAt",
+      "integrityFromJson",
+      "verifyRecordText",
+      "verifyCanonicalText",
+      "verifyCanonicalBytes",
+      "parseInstant",
+      "formatInstant",
+    ]) {
       expect(record, name).not.toHaveProperty(name);
       expect(pkg, name).not.toHaveProperty(name);
     }

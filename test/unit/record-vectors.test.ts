@@ -66,7 +66,8 @@ describe("tampering", () => {
   function leaves(value: unknown, path: string[] = []): string[][] {
     if (value instanceof JsonFloat) return [path];
     if (Array.isArray(value)) return value.flatMap((v, i) => leaves(v, [...path, String(i)]));
-    if (typeof value === "object" && value !== null) return Object.entries(value).flatMap(([k, v]) => leaves(v, [...path, k]));
+    if (typeof value === "object" && value !== null)
+      return Object.entries(value).flatMap(([k, v]) => leaves(v, [...path, k]));
     return [path];
   }
 

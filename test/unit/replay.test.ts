@@ -20,7 +20,10 @@ const DOCS = [
 ];
 
 /** A small app whose data (tiers, spend) the test changes between calls, as a database would. */
-function app(data: { tiers: Record<string, string>; spend: Record<string, number> }, variant: "v1" | "v2" | "renamed" | "new-inputs" = "v1") {
+function app(
+  data: { tiers: Record<string, string>; spend: Record<string, number> },
+  variant: "v1" | "v2" | "renamed" | "new-inputs" = "v1",
+) {
   const user = entity("user");
   const userTier = feature({ entity: user, ttl: "40ms" }, (id: string) => data.tiers[id] ?? "free");
   const spend = feature({ entity: user }, (id: string) => data.spend[id] ?? 0);
@@ -33,21 +36,39 @@ function app(data: { tiers: Record<string, string>; spend: Record<string, number
     const hits = await docs(query);
     const items = [
       { content: "You are a support assistant.", priority: 0, required: true },
-      { content: `Customer ${userId} is on the ${tier} tier and spends $${batched && "value" in batched ? String(batched.value) : "?"}.`, priority: 1, required: true },
+      {
+        content: `Customer ${userId} is on the ${tier} tier and spends $${batched && "value" in batched ? String(batched.value) : "?"}.`,
+        priority: 1,
+        required: true,
+      },
       ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
     ];
     if (variant === "v2") items.push({ content: "Be brief.", priority: 1, required: true });
     return items;
   };
-  const inputs: InputSpec = variant === "new-inputs" ? { userId: "string", query: "string", locale: "string" } : { userId: "string", query: "string" };
+  const inputs: InputSpec =
+    variant === "new-inputs"
+      ? { userId: "string", query: "string", locale: "string" }
+      : { userId: "string", query: "string" };
   const chat = context({ maxTokens: 200, inputs }, body);
-  const defs = variant === "renamed" ? { user, userTier, spend, docs, chat2: chat } : { user, userTier, spend, docs, chat };
+  const defs =
+    variant === "renamed" ? { user, userTier, spend, docs, chat2: chat } : { user, userTier, spend, docs, chat };
   return { defs, bind: (r: FabraRuntime) => (runtime = r) };
 }
 
-async function start(path: string, data: Parameters<typeof app>[0], variant?: Parameters<typeof app>[1], evidence?: { includeContent?: boolean }) {
+async function start(
+  path: string,
+  data: Parameters<typeof app>[0],
+  variant?: Parameters<typeof app>[1],
+  evidence?: { includeContent?: boolean },
+) {
   const { defs, bind } = app(data, variant);
-  const fabra = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: defs, warn: () => {}, ...(evidence ? { evidence } : {}) });
+  const fabra = await createFabra({
+    stores: { offline: { type: "duckdb", path } },
+    definitions: defs,
+    warn: () => {},
+    ...(evidence ? { evidence } : {}),
+  });
   bind(fabra);
   open.push(fabra);
   await fabra.index.add("kb", DOCS);
@@ -70,7 +91,9 @@ describe("replay", () => {
     expect(replay.replay.record.integrity.previous_context_id).toBe(original.id);
     expect(replay.replay.record.inputs).toEqual(original.record.inputs);
     expect(replay.replay.record.features).toEqual(original.record.features);
-    expect(replay.replay.record.retrieved_items.map((c) => c.chunk_id)).toEqual(original.record.retrieved_items.map((c) => c.chunk_id));
+    expect(replay.replay.record.retrieved_items.map((c) => c.chunk_id)).toEqual(
+      original.record.retrieved_items.map((c) => c.chunk_id),
+    );
     expect(replay.diff.same_evidence).toBe(true);
     expect(replay.diff.summary).toMatch(/^same evidence; content identical/);
 
@@ -106,8 +129,16 @@ describe("replay", () => {
     expect(live.sameContent).toBe(false);
     expect(live.replay.content).toContain("on the silver tier and spends $99");
     const tier = live.diff.features.changed.find((f) => f.name === "userTier");
-    expect(tier).toMatchObject({ entity_id: "u1", value_changed: true, before: { value: "gold" }, after: { value: "silver" } });
-    expect(live.diff.features.changed.find((f) => f.name === "spend")).toMatchObject({ value_changed: true, after: { value: 99 } });
+    expect(tier).toMatchObject({
+      entity_id: "u1",
+      value_changed: true,
+      before: { value: "gold" },
+      after: { value: "silver" },
+    });
+    expect(live.diff.features.changed.find((f) => f.name === "spend")).toMatchObject({
+      value_changed: true,
+      after: { value: 99 },
+    });
     expect(live.diff.content.unified).toContain("-Customer u1 is on the gold tier and spends $12.5.");
     expect(live.diff.content.unified).toContain("+Customer u1 is on the silver tier and spends $99.");
     expect(live.diff.summary).toMatch(/features: 2 value changed/);
@@ -132,7 +163,10 @@ describe("replay", () => {
     expect(replay.sameContent).toBeNull(); // nothing stored to compare against ...
     expect(replay.replay.content).toBe(original.content); // ... but it did reproduce what the caller got
     await fabra.index.add("kb", [{ id: "reset", content: "Changed text." }]);
-    await expect(replayContext(fabra, original.id)).rejects.toMatchObject({ code: "REPLAY_INCOMPATIBLE", message: expect.stringMatching(/different content/) });
+    await expect(replayContext(fabra, original.id)).rejects.toMatchObject({
+      code: "REPLAY_INCOMPATIBLE",
+      message: expect.stringMatching(/different content/),
+    });
   });
 
   it("of a record kept without content writes no content either, even from a process that keeps content", async () => {
@@ -162,8 +196,15 @@ describe("replay", () => {
     let version = 1;
     const plan = feature({ entity: user }, () => (version === 1 ? "basic" : "pro"));
     const region = feature({ entity: user }, () => "eu");
-    const c = context({}, async () => [{ content: version === 1 ? "v1" : `plan ${String(await plan.get("u1"))}` }, ...(version === 3 ? [{ content: String(await region.get("u1")) }] : [])]);
-    const fabra = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: { user, plan, region, c }, warn: () => {} });
+    const c = context({}, async () => [
+      { content: version === 1 ? "v1" : `plan ${String(await plan.get("u1"))}` },
+      ...(version === 3 ? [{ content: String(await region.get("u1")) }] : []),
+    ]);
+    const fabra = await createFabra({
+      stores: { offline: { type: "duckdb", path } },
+      definitions: { user, plan, region, c },
+      warn: () => {},
+    });
     open.push(fabra);
     await plan.get("u1"); // history: basic, before the original
     await sleep(5);
@@ -172,10 +213,15 @@ describe("replay", () => {
     await fabra.getFeatureValue("plan", "u1"); // cached "basic"; history has it as of the original's time
     const { replay } = await replayContext(fabra, original.id);
     expect(replay.content).toBe("plan basic");
-    expect(replay.record.features).toEqual([expect.objectContaining({ name: "plan", entity_id: "u1", value: "basic", source: "fallback" })]);
+    expect(replay.record.features).toEqual([
+      expect.objectContaining({ name: "plan", entity_id: "u1", value: "basic", source: "fallback" }),
+    ]);
     expect(fabra.degraded.fallbackReads).toBe(0); // a replay's history read is no degraded read
     version = 3; // now also reads region, which history never had
-    await expect(replayContext(fabra, original.id)).rejects.toMatchObject({ code: "REPLAY_INCOMPATIBLE", message: expect.stringContaining("Replay needs region(u1)") });
+    await expect(replayContext(fabra, original.id)).rejects.toMatchObject({
+      code: "REPLAY_INCOMPATIBLE",
+      message: expect.stringContaining("Replay needs region(u1)"),
+    });
   });
 
   it("changed code: a different function shows in the diff; a removed function or changed inputs are clear errors", async () => {
@@ -192,7 +238,10 @@ describe("replay", () => {
 
     const renamed = await start(path, { tiers: {}, spend: {} }, "renamed");
     const before = await renamed.stores.records.count();
-    await expect(replayContext(renamed, original.id)).rejects.toMatchObject({ code: "CONTEXT_NOT_FOUND", message: expect.stringMatching(/"chat" .* no longer exists/) });
+    await expect(replayContext(renamed, original.id)).rejects.toMatchObject({
+      code: "CONTEXT_NOT_FOUND",
+      message: expect.stringMatching(/"chat" .* no longer exists/),
+    });
     await open.pop()?.close();
 
     const newInputs = await start(path, { tiers: {}, spend: {} }, "new-inputs");
@@ -210,12 +259,17 @@ describe("replay", () => {
     await open.pop()?.close();
     const db = await DuckDBInstance.create(path);
     const conn = await db.connect();
-    await conn.run("UPDATE fabra_context_records SET canonical_text = replace(canonical_text, 'gold', 'platinum') WHERE context_id = $1", [original.id]);
+    await conn.run(
+      "UPDATE fabra_context_records SET canonical_text = replace(canonical_text, 'gold', 'platinum') WHERE context_id = $1",
+      [original.id],
+    );
     conn.closeSync();
     db.closeSync();
     const again = await start(path, { tiers: { u1: "gold" }, spend: {} });
     await expect(replayContext(again, original.id)).rejects.toMatchObject({ code: "VERIFICATION_FAILED" });
-    await expect(replayContext(again, "ctx_0190a1b2-0000-7000-8000-0000000000ff")).rejects.toMatchObject({ code: "RECORD_NOT_FOUND" });
+    await expect(replayContext(again, "ctx_0190a1b2-0000-7000-8000-0000000000ff")).rejects.toMatchObject({
+      code: "RECORD_NOT_FOUND",
+    });
     expect(contentHash("")).toMatch(/^sha256:/);
   });
 });

@@ -16,7 +16,9 @@ import { readRecordText, verifyRecord, verifyStored } from "../../src/record/ver
 // Every export of hash.js as a spy that calls the real one, so a test can see which the engine calls.
 vi.mock("../../src/record/hash.js", async (importOriginal) => {
   const real = await importOriginal<typeof import("../../src/record/hash.js")>();
-  return Object.fromEntries(Object.entries(real).map(([name, value]) => [name, typeof value === "function" ? vi.fn(value) : value]));
+  return Object.fromEntries(
+    Object.entries(real).map(([name, value]) => [name, typeof value === "function" ? vi.fn(value) : value]),
+  );
 });
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
@@ -29,7 +31,10 @@ const vectors = readdirSync(VECTORS)
     canonical: readFileSync(join(VECTORS, f.replace(/\.json$/, ".canonical.txt")), "utf8").replace(/\n$/, ""),
   }));
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
-const blank = (record: ContextRecord): ContextRecord => ({ ...record, integrity: { ...record.integrity, record_hash: "", content_hash: "" } });
+const blank = (record: ContextRecord): ContextRecord => ({
+  ...record,
+  integrity: { ...record.integrity, record_hash: "", content_hash: "" },
+});
 
 describe("sealRecord", () => {
   for (const { name, record, canonical } of vectors) {
@@ -43,18 +48,29 @@ describe("sealRecord", () => {
 
   it("signs without changing record_hash, and the text it gives is the signed record's", () => {
     for (const { name, record } of vectors) {
-      const unsigned = sealRecord(blank({ ...record, integrity: { ...record.integrity, signature: null, signed_at: null, signing_key_id: null } }));
+      const unsigned = sealRecord(
+        blank({
+          ...record,
+          integrity: { ...record.integrity, signature: null, signed_at: null, signing_key_id: null },
+        }),
+      );
       const signed = sealRecord(unsigned.record, { signingKey: KEY, signedAt: "2026-03-01T09:15:03.250000Z" });
       expect(signed.record.integrity.record_hash, name).toBe(unsigned.record.integrity.record_hash);
       expect(signed.record, name).toEqual(signRecord(unsigned.record, KEY, "2026-03-01T09:15:03.250000Z"));
       expect(signed.canonicalText, name).toBe(hash.canonicalRecordText(signed.record));
-      expect(verifyStored(signed.canonicalText, record.context_id, { signingKey: KEY, requireSignature: true }).ok, name).toBe(true);
+      expect(
+        verifyStored(signed.canonicalText, record.context_id, { signingKey: KEY, requireSignature: true }).ok,
+        name,
+      ).toBe(true);
     }
   });
 
   it("gives the record's own hashes and canonical text for any content, inputs and integrity fields", () => {
     const base = vectors[0]?.record as ContextRecord;
-    const text = fc.oneof(fc.string({ unit: "binary", maxLength: 30 }), fc.constantFrom("", '"', "\\", '"integrity":{', "}"));
+    const text = fc.oneof(
+      fc.string({ unit: "binary", maxLength: 30 }),
+      fc.constantFrom("", '"', "\\", '"integrity":{', "}"),
+    );
     fc.assert(
       fc.property(
         text,
@@ -66,7 +82,10 @@ describe("sealRecord", () => {
           const integrity = { ...base.integrity, previous_context_id: previous, signature: null, signed_at: null };
           if (keyId === undefined) delete (integrity as { signing_key_id?: unknown }).signing_key_id;
           else integrity.signing_key_id = keyId;
-          const sealed = sealRecord(blank({ ...base, content, inputs, integrity }), { signingKey: sign ? KEY : null, signedAt: "2026-03-01T09:15:03Z" });
+          const sealed = sealRecord(blank({ ...base, content, inputs, integrity }), {
+            signingKey: sign ? KEY : null,
+            signedAt: "2026-03-01T09:15:03Z",
+          });
           expect(sealed.record.integrity.record_hash).toBe(hash.computeRecordHash(sealed.record));
           expect(sealed.record.integrity.content_hash).toBe(hash.contentHash(content));
           expect(sealed.canonicalText).toBe(hash.canonicalRecordText(sealed.record));
@@ -87,7 +106,9 @@ describe("an assembly", () => {
   it("serializes its record once: the ledger row holds the text sealing built", async () => {
     const user = entity("user");
     const tier = feature({ entity: user }, (id: string) => `tier-of-${id}`);
-    const chat = context({ maxTokens: 50 }, async ({ userId }: { userId: string }) => [{ content: `User ${userId} is ${await tier.get(userId)}.` }]);
+    const chat = context({ maxTokens: 50 }, async ({ userId }: { userId: string }) => [
+      { content: `User ${userId} is ${await tier.get(userId)}.` },
+    ]);
     fabra = await createFabra({
       stores: { offline: { type: "duckdb", path: join(mkdtempSync(join(tmpdir(), "fabra-seal-")), "fabra.duckdb") } },
       definitions: { user, tier, chat },

@@ -28,7 +28,9 @@ describe("server metrics", () => {
     expect(text).toMatch(/^# TYPE nodejs_gc_duration_seconds histogram$/m);
     expect(text).toMatch(/^# TYPE nodejs_eventloop_lag_seconds gauge$/m);
     // `le` last on bucket lines, as before prom-client, also when a label value holds a quote or a brace.
-    expect(text).toMatch(/^fabra_http_request_duration_seconds_bucket\{method="GET",route="\/health",le="0\.005"\} 1$/m);
+    expect(text).toMatch(
+      /^fabra_http_request_duration_seconds_bucket\{method="GET",route="\/health",le="0\.005"\} 1$/m,
+    );
     expect(text).toMatch(/^fabra_http_request_duration_seconds_bucket\{method="GET",route="\/health",le="\+Inf"\} 1$/m);
     expect(text).toContain('fabra_context_assembly_duration_seconds_bucket{function="odd\\"}name",le="0.025"} 1');
     expect(text).not.toMatch(/_bucket\{le="[^"]*",/);

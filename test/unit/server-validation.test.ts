@@ -18,13 +18,28 @@ beforeAll(async () => {
   const tier = feature({ entity: user }, (id: string) => `tier of ${id}`);
   const chat = context({ inputs: { userId: "string", limit: "integer?" } }, () => [{ content: "x" }]);
   const plain = context({}, () => [{ content: "y" }]);
-  fabra = await createFabra({ stores: { offline: { type: "duckdb", path: ":memory:" } }, definitions: { user, tier, chat, plain }, warn: () => {} });
-  app = createApp({ runtime: fabra, metrics: createServerMetrics(), auth: createAuth(["k"]), bodyLimit: 1024, state: { draining: false, inFlight: 0 }, log: () => {}, version: "9.9.9" });
+  fabra = await createFabra({
+    stores: { offline: { type: "duckdb", path: ":memory:" } },
+    definitions: { user, tier, chat, plain },
+    warn: () => {},
+  });
+  app = createApp({
+    runtime: fabra,
+    metrics: createServerMetrics(),
+    auth: createAuth(["k"]),
+    bodyLimit: 1024,
+    state: { draining: false, inFlight: 0 },
+    log: () => {},
+    version: "9.9.9",
+  });
 });
 afterAll(() => fabra.close());
 
 const call = async (path: string, init: RequestInit = {}) => {
-  const res = await app.request(path, { ...init, headers: { authorization: "Bearer k", "content-type": "application/json", ...init.headers } });
+  const res = await app.request(path, {
+    ...init,
+    headers: { authorization: "Bearer k", "content-type": "application/json", ...init.headers },
+  });
   return { status: res.status, body: JSON.parse(await res.text()) as Json };
 };
 const post = (path: string, body: string) => call(path, { method: "POST", body });
@@ -34,9 +49,17 @@ describe("request validation", () => {
     ["/v1/contexts?limit=abc", 'limit="abc" is not a whole number from 1 to 1000', "Use e.g. limit=20."],
     ["/v1/ledger/rows?limit=5000", 'limit="5000" is not a whole number from 1 to 1000', "Use e.g. limit=100."],
     ["/v1/contexts?order=up", 'order="up" is not one of desc, asc', "Use order=desc."],
-    ["/v1/ledger/count?since=monday", 'since="monday" is not an ISO-8601 datetime', "Use e.g. since=2026-03-01T09:00:00Z."],
+    [
+      "/v1/ledger/count?since=monday",
+      'since="monday" is not an ISO-8601 datetime',
+      "Use e.g. since=2026-03-01T09:00:00Z.",
+    ],
     ["/v1/features/tier", "The query parameter entity_id is required", "Add ?entity_id=u_1."],
-    ["/v1/contexts?limit=1&limit=2", "limit: Invalid input: expected string, received array", "GET /openapi.json describes every parameter."],
+    [
+      "/v1/contexts?limit=1&limit=2",
+      "limit: Invalid input: expected string, received array",
+      "GET /openapi.json describes every parameter.",
+    ],
   ])("GET %s → 400 naming the parameter", async (path, message, hint) => {
     expect(await call(path)).toEqual({ status: 400, body: { error: { code: "INVALID_ARGUMENT", message, hint } } });
   });
@@ -51,8 +74,16 @@ describe("request validation", () => {
     ["/v1/contexts/diff", '{"a": 5, "b": "x"}', '"a" in The body must be a string'],
     ["/v1/contexts/diff", '{"a": "x"}', 'The body is missing "b"'],
     ["/v1/ledger/rows", "{}", 'The body is missing "canonical_text"'],
-    ["/v1/features", '{"features": "tier", "entity_id": "u1"}', "features: Invalid input: expected array, received string"],
-    ["/v1/features", '{"requests": [{"feature": 1, "entity_id": "u1"}]}', "requests[0].feature: Invalid input: expected string, received number"],
+    [
+      "/v1/features",
+      '{"features": "tier", "entity_id": "u1"}',
+      "features: Invalid input: expected array, received string",
+    ],
+    [
+      "/v1/features",
+      '{"requests": [{"feature": 1, "entity_id": "u1"}]}',
+      "requests[0].feature: Invalid input: expected string, received number",
+    ],
     ["/v1/contexts/ctx_0190a1b2-0000-7000-8000-0000000000ff/replay", '{"live": 1}', '"live" must be true or false'],
   ])("POST %s %s → 400 naming the field", async (path, body, message) => {
     const res = await post(path, body);
@@ -62,8 +93,14 @@ describe("request validation", () => {
 
   it("reads bodies kind-preserving and under the size limit, without asking for a content type", async () => {
     const big = await post("/v1/features", '{"features": ["tier"], "entity_ids": [12345678901234567890]}');
-    expect(big.body.results).toEqual([expect.objectContaining({ entity_id: "12345678901234567890", value: "tier of 12345678901234567890" })]);
-    const untyped = await app.request("/v1/features", { method: "POST", headers: { authorization: "Bearer k" }, body: '{"features": ["tier"], "entity_id": 7}' });
+    expect(big.body.results).toEqual([
+      expect.objectContaining({ entity_id: "12345678901234567890", value: "tier of 12345678901234567890" }),
+    ]);
+    const untyped = await app.request("/v1/features", {
+      method: "POST",
+      headers: { authorization: "Bearer k" },
+      body: '{"features": ["tier"], "entity_id": 7}',
+    });
     expect(untyped.status).toBe(200);
     const tooBig = await post("/v1/ledger/rows", JSON.stringify({ canonical_text: "x".repeat(2000) }));
     expect(tooBig).toMatchObject({ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE" } } });
@@ -75,14 +112,22 @@ describe("GET /openapi.json", () => {
     const { status, body: doc } = await call("/openapi.json");
     expect(status).toBe(200);
     expect(doc.info.version).toBe("9.9.9");
-    const param = (path: string, name: string) => doc.paths[path].get.parameters.find((p: { name: string }) => p.name === name);
+    const param = (path: string, name: string) =>
+      doc.paths[path].get.parameters.find((p: { name: string }) => p.name === name);
     expect(param("/v1/features/{name}", "name").schema.enum).toEqual(["tier"]);
     expect(param("/v1/features/{name}", "entity_id").required).toBe(true);
-    expect(param("/v1/contexts", "limit").schema).toMatchObject({ type: "integer", minimum: 1, maximum: 1000, default: 20 });
+    expect(param("/v1/contexts", "limit").schema).toMatchObject({
+      type: "integer",
+      minimum: 1,
+      maximum: 1000,
+      default: 20,
+    });
     expect(param("/v1/contexts", "order").schema.enum).toEqual(["desc", "asc"]);
     const assemble = doc.paths["/v1/context/{name}"].post;
     expect(assemble.parameters[0].schema.enum).toEqual(["chat", "plain"]);
-    expect(assemble.requestBody.content["application/json"].schema).toEqual({ oneOf: [{ $ref: "#/components/schemas/Inputs_chat" }, { type: "object" }] });
+    expect(assemble.requestBody.content["application/json"].schema).toEqual({
+      oneOf: [{ $ref: "#/components/schemas/Inputs_chat" }, { type: "object" }],
+    });
     expect(doc.components.schemas.Inputs_chat).toMatchObject({
       type: "object",
       additionalProperties: false,
@@ -90,10 +135,14 @@ describe("GET /openapi.json", () => {
       required: ["userId"],
     });
     expect(doc.components.schemas.Inputs_plain).toBeUndefined();
-    expect(doc.paths["/v1/contexts/diff"].post.requestBody.content["application/json"].schema).toMatchObject({ required: ["a", "b"] });
+    expect(doc.paths["/v1/contexts/diff"].post.requestBody.content["application/json"].schema).toMatchObject({
+      required: ["a", "b"],
+    });
     expect(doc.paths["/health"].get.security).toEqual([]);
     expect(doc.security).toEqual([{ bearer: [] }, { apiKey: [] }]);
     expect(Object.keys(doc.components.securitySchemes)).toEqual(["bearer", "apiKey"]);
-    expect(doc.paths["/v1/contexts"].get.responses["400"].content["application/json"].schema).toEqual({ $ref: "#/components/schemas/Error" });
+    expect(doc.paths["/v1/contexts"].get.responses["400"].content["application/json"].schema).toEqual({
+      $ref: "#/components/schemas/Error",
+    });
   });
 });

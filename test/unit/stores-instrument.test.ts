@@ -68,19 +68,36 @@ describe("instrument", () => {
 
   it("closes once however often close() is called, and an observer that throws breaks nothing", async () => {
     const raw = new FakeStore();
-    const store = instrument(raw, "vector", new Set([() => {
-      throw new Error("observer bug");
-    }]));
+    const store = instrument(
+      raw,
+      "vector",
+      new Set([
+        () => {
+          throw new Error("observer bug");
+        },
+      ]),
+    );
     await Promise.all([store.close(), store.close()]);
     await store.close();
     expect(raw.closes).toBe(1);
   });
 
   it("createStores reports every store's calls to its observers until they stop observing", async () => {
-    const stores = await createStores({ stores: { offline: { type: "duckdb", path: join(dir, "a.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } }, { dimensions: 3 });
+    const stores = await createStores(
+      {
+        stores: {
+          offline: { type: "duckdb", path: join(dir, "a.duckdb") },
+          online: { type: "memory" },
+          vector: { type: "memory" },
+        },
+      },
+      { dimensions: 3 },
+    );
     try {
       const seen: string[] = [];
-      const stop = stores.observe((op) => seen.push(`${op.store}.${op.operation}${op.error ? ` ${op.error.code}` : ""}`));
+      const stop = stores.observe((op) =>
+        seen.push(`${op.store}.${op.operation}${op.error ? ` ${op.error.code}` : ""}`),
+      );
       await stores.records.count();
       await stores.online.get({ feature: "f", entityId: "e" });
       await stores.vector.listIndexes();
@@ -88,7 +105,13 @@ describe("instrument", () => {
       await stores.offline.latestRuns();
       stop();
       await stores.records.count();
-      expect(seen).toEqual(["records.count", "online.get", "vector.listIndexes", "locks.acquire", "offline.latestRuns"]);
+      expect(seen).toEqual([
+        "records.count",
+        "online.get",
+        "vector.listIndexes",
+        "locks.acquire",
+        "offline.latestRuns",
+      ]);
     } finally {
       await stores.close();
     }

@@ -17,7 +17,10 @@ function store(name: string, log: string[], closeError?: Error) {
 describe("openAllOrNone", () => {
   it("reports the open failure, not a close failure after it, and closes what was open newest first", async () => {
     const log: string[] = [];
-    const openFailure = new FabraError("STORE_UNAVAILABLE", "stores.vector: Postgres at 127.0.0.1:1 refused the connection");
+    const openFailure = new FabraError(
+      "STORE_UNAVAILABLE",
+      "stores.vector: Postgres at 127.0.0.1:1 refused the connection",
+    );
     const result = openAllOrNone(async (track) => ({
       a: await track(Promise.resolve(store("a", log, new Error("a could not close")))),
       b: await track(Promise.resolve(store("b", log))),
@@ -29,7 +32,10 @@ describe("openAllOrNone", () => {
 
   it("hands back a close for every store it opened", async () => {
     const log: string[] = [];
-    const { value, close } = await openAllOrNone(async (track) => [await track(Promise.resolve(store("a", log))), await track(Promise.resolve(store("b", log)))]);
+    const { value, close } = await openAllOrNone(async (track) => [
+      await track(Promise.resolve(store("a", log))),
+      await track(Promise.resolve(store("b", log))),
+    ]);
     expect(value.map((s) => s.name)).toEqual(["a", "b"]);
     await close();
     expect(log).toEqual(["close b", "close a"]);

@@ -10,7 +10,13 @@ import { probeStores } from "../../src/stores/index.js";
 const dir = mkdtempSync(join(tmpdir(), "fabra-probe-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-const local = (path: string) => ({ stores: { offline: { type: "duckdb" as const, path }, online: { type: "memory" as const }, vector: { type: "memory" as const } } });
+const local = (path: string) => ({
+  stores: {
+    offline: { type: "duckdb" as const, path },
+    online: { type: "memory" as const },
+    vector: { type: "memory" as const },
+  },
+});
 
 describe("probeStores", () => {
   it("reports each store of a local project", async () => {
@@ -20,7 +26,11 @@ describe("probeStores", () => {
       { name: "stores.offline (DuckDB)", state: "ok", detail: `${path}: opened for writing, 0 records` },
       { name: "feature history (DuckDB)", state: "ok", detail: `${path}: 0 feature values, 0 materialization runs` },
       { name: "stores.online", state: "ok", detail: "memory: in-process cache (one process; use redis for several)" },
-      { name: "stores.vector", state: "ok", detail: "memory: exact cosine search in process, chunks kept in the local DuckDB file" },
+      {
+        name: "stores.vector",
+        state: "ok",
+        detail: "memory: exact cosine search in process, chunks kept in the local DuckDB file",
+      },
     ]);
   });
 
@@ -35,7 +45,11 @@ describe("probeStores", () => {
     const checks = await probeStores(local(path), { dimensions: 3 });
     const failed = checks.filter((check) => check.state === "fail");
     expect(failed.length).toBeGreaterThan(0);
-    expect(failed[0]).toMatchObject({ name: "stores.offline (DuckDB)", detail: expect.stringContaining("schema version 999"), fix: expect.stringContaining("FABRA_DUCKDB_PATH") });
+    expect(failed[0]).toMatchObject({
+      name: "stores.offline (DuckDB)",
+      detail: expect.stringContaining("schema version 999"),
+      fix: expect.stringContaining("FABRA_DUCKDB_PATH"),
+    });
     expect(checks).toContainEqual(expect.objectContaining({ name: "stores.online", state: "ok" }));
   });
 });

@@ -6,7 +6,11 @@ import type { ResolvedConfig } from "../../src/config/resolve.js";
 import { describeStores, embeddedFile, migrationTargets } from "../../src/stores/index.js";
 
 type StoresConfig = ResolvedConfig["stores"];
-const local = (path: string): StoresConfig => ({ offline: { type: "duckdb", path }, online: { type: "memory" }, vector: { type: "memory" } });
+const local = (path: string): StoresConfig => ({
+  offline: { type: "duckdb", path },
+  online: { type: "memory" },
+  vector: { type: "memory" },
+});
 const production = (vectorSchema: string): StoresConfig => ({
   offline: { type: "postgres", url: "postgres://fabra:s3cret@db/fabra", poolSize: 4, schema: "app" },
   online: { type: "redis", url: "redis://:s3cret@cache:6379", keyPrefix: "fabra:", timeoutMs: 500 },
@@ -21,7 +25,11 @@ describe("the store registry", () => {
   });
 
   it("describes each store in one line, passwords masked", () => {
-    expect(describeStores(local("/p/fabra.duckdb"))).toEqual({ offline: "duckdb /p/fabra.duckdb", online: "memory (this process only)", vector: "memory (exact search)" });
+    expect(describeStores(local("/p/fabra.duckdb"))).toEqual({
+      offline: "duckdb /p/fabra.duckdb",
+      online: "memory (this process only)",
+      vector: "memory (exact search)",
+    });
     const shown = describeStores(production("app"));
     expect(shown.offline).toBe('postgres postgres://fabra:***@db/fabra, schema "app"');
     expect(shown.online).toBe('redis redis://:***@cache:6379, key prefix "fabra:"');
@@ -30,7 +38,9 @@ describe("the store registry", () => {
 
   it("lists each Postgres database once for migrate, the vector store with the offline one when they share a schema", () => {
     expect(migrationTargets(local("/p/f.duckdb"))).toEqual([]);
-    expect(migrationTargets(production("app")).map((t) => [t.target.service, t.target.schema, t.vector])).toEqual([["stores.offline", "app", true]]);
+    expect(migrationTargets(production("app")).map((t) => [t.target.service, t.target.schema, t.vector])).toEqual([
+      ["stores.offline", "app", true],
+    ]);
     expect(migrationTargets(production("vectors")).map((t) => [t.target.service, t.target.schema, t.vector])).toEqual([
       ["stores.offline", "app", false],
       ["stores.vector", "vectors", true],

@@ -32,7 +32,11 @@ describe("memory vector store", () => {
   });
 
   it("is not persistent next to a non-DuckDB offline store", async () => {
-    const store = await openVectorStore({ type: "memory" }, { type: "postgres", url: "postgres://unused", poolSize: 1, schema: "public" } as never, { dimensions: 3 });
+    const store = await openVectorStore(
+      { type: "memory" },
+      { type: "postgres", url: "postgres://unused", poolSize: 1, schema: "public" } as never,
+      { dimensions: 3 },
+    );
     expect(store.capabilities.persistent).toBe(false);
     await store.close();
   });

@@ -32,7 +32,10 @@ describe("signatures", () => {
   });
 
   it("fails when signatures are required and no key is configured; is skipped (and says so) when optional", () => {
-    expect(verifyRecord(forged, { requireSignature: true }).failed).toMatchObject({ name: "signature", actual: expect.stringContaining("cannot be checked") });
+    expect(verifyRecord(forged, { requireSignature: true }).failed).toMatchObject({
+      name: "signature",
+      actual: expect.stringContaining("cannot be checked"),
+    });
     const optional = verifyRecord(forged, {});
     expect(optional.ok).toBe(true);
     expect(optional.checks.find((c) => c.name === "signature")?.skipped).toMatch(/no signing key/);
@@ -59,7 +62,13 @@ describe("a key twice in one object", () => {
 describe("import", () => {
   it("writes nothing when a later file conflicts with the ledger", async () => {
     const dir = tempDir("fabra-import-");
-    const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
+    const records = await openRecordStore({
+      stores: {
+        offline: { type: "duckdb", path: join(dir, "l.duckdb") },
+        online: { type: "memory" },
+        vector: { type: "memory" },
+      },
+    });
     try {
       await importRecordFiles(records, [join(VECTORS, "plain.json")]);
       // Same id as plain.json, other content, correctly sealed: a conflict, not tampering.
@@ -72,7 +81,13 @@ describe("import", () => {
       });
       expect(await records.count()).toBe(1); // empty_content.json was not written
       // Two files with one id and different hashes conflict with each other too, on an empty ledger.
-      const fresh = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "fresh.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
+      const fresh = await openRecordStore({
+        stores: {
+          offline: { type: "duckdb", path: join(dir, "fresh.duckdb") },
+          online: { type: "memory" },
+          vector: { type: "memory" },
+        },
+      });
       try {
         await expect(importRecordFiles(fresh, [join(VECTORS, "plain.json"), conflict])).rejects.toMatchObject({
           code: "RECORD_CONFLICT",
@@ -92,7 +107,13 @@ describe("a record filed under another id", () => {
   it("fails one-row verification and verify --all, naming both ids", async () => {
     const { verifyLedger } = await import("../../src/engine/ledger/verify-rows.js");
     const dir = tempDir("fabra-refiled-");
-    const records = await openRecordStore({ stores: { offline: { type: "duckdb", path: join(dir, "l.duckdb") }, online: { type: "memory" }, vector: { type: "memory" } } });
+    const records = await openRecordStore({
+      stores: {
+        offline: { type: "duckdb", path: join(dir, "l.duckdb") },
+        online: { type: "memory" },
+        vector: { type: "memory" },
+      },
+    });
     try {
       const record = plain();
       const row = recordToRow(record);

@@ -12,7 +12,13 @@ import { canonicalRecordText, hashingText } from "../../src/record/hash.js";
 import { sealRecord } from "../../src/record/seal.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
 import type { ContextRecord } from "../../src/record/types.js";
-import { readRecordText, verifyRecord, verifyStored, type VerifyOptions, type VerifyResult } from "../../src/record/verify.js";
+import {
+  readRecordText,
+  verifyRecord,
+  verifyStored,
+  type VerifyOptions,
+  type VerifyResult,
+} from "../../src/record/verify.js";
 import { verifyStoredFast } from "../../src/record/verify/stored-fast.js";
 import { verifyStoredFull } from "../../src/record/verify/stored-full.js";
 import { closingQuote, unescapeUtf8 } from "../../src/record/verify/string-bytes.js";
@@ -22,7 +28,12 @@ const ID = "ctx_test";
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
 const OTHER_KEY = parseSigningKey("another secret", "key-1");
 /** Every option set verification runs with: no key, the right key, a wrong key with the same id, signatures required. */
-const OPTION_SETS: VerifyOptions[] = [{}, { signingKey: KEY }, { signingKey: OTHER_KEY }, { requireSignature: true, signingKey: KEY }];
+const OPTION_SETS: VerifyOptions[] = [
+  {},
+  { signingKey: KEY },
+  { signingKey: OTHER_KEY },
+  { requireSignature: true, signingKey: KEY },
+];
 
 const fixtures = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const vectors = readdirSync(fixtures)
@@ -31,7 +42,8 @@ const vectors = readdirSync(fixtures)
   .map((f) => ({ name: f, record: readRecordText(readFileSync(join(fixtures, f), "utf8")) }));
 
 const fast = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredFast(bytes, ID, opts);
-const full = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredFull(Buffer.from(bytes).toString("utf8"), ID, opts);
+const full = (bytes: Uint8Array, opts: VerifyOptions = {}) =>
+  verifyStoredFull(Buffer.from(bytes).toString("utf8"), ID, opts);
 /** verifyStored as `verify --all` calls it: the fast path first, the full parse for what it does not accept. */
 const fastFirst = { fast: true } as const;
 
@@ -67,7 +79,10 @@ function expectScratchAgrees(bytes: Buffer, opts: VerifyOptions, expected: Verif
 }
 
 const sealed = (record: ContextRecord): ContextRecord =>
-  sealRecord({ ...record, integrity: { ...record.integrity, record_hash: "", content_hash: "", signature: null, signed_at: null } }).record;
+  sealRecord({
+    ...record,
+    integrity: { ...record.integrity, record_hash: "", content_hash: "", signature: null, signed_at: null },
+  }).record;
 
 describe("the fast path agrees with the full parse", () => {
   for (const { name, record } of vectors) {
@@ -82,22 +97,44 @@ describe("the fast path agrees with the full parse", () => {
       expectFastAgrees(canonicalRecordText(signed), `${name} signed`);
       const { signing_key_id: _dropped, ...noKeyId } = signed.integrity;
       expectFastAgrees(canonicalRecordText({ ...signed, integrity: noKeyId }), `${name} signed, no signing_key_id`);
-      expectFastAgrees(canonicalRecordText({ ...signed, integrity: { ...signed.integrity, signature: "hmac-sha256:" + "0".repeat(64) } }), `${name} bad signature`);
-      expectFastAgrees(canonicalRecordText({ ...signed, integrity: { ...signed.integrity, signing_key_id: "key-2" } }), `${name} other key`);
+      expectFastAgrees(
+        canonicalRecordText({
+          ...signed,
+          integrity: { ...signed.integrity, signature: "hmac-sha256:" + "0".repeat(64) },
+        }),
+        `${name} bad signature`,
+      );
+      expectFastAgrees(
+        canonicalRecordText({ ...signed, integrity: { ...signed.integrity, signing_key_id: "key-2" } }),
+        `${name} other key`,
+      );
     }
   });
 
   it("on any values of the integrity fields and content (escapes, non-ASCII, astral and lone surrogates)", () => {
     const base = vectors[0]?.record as ContextRecord;
-    const anyText = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 }).map((units) => String.fromCharCode(...units));
-    const text = fc.oneof(anyText, fc.string({ unit: "binary", maxLength: 40 }), fc.constantFrom("", '"', "\\", "}", '"integrity":{', ',"content":"'));
+    const anyText = fc
+      .array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 40 })
+      .map((units) => String.fromCharCode(...units));
+    const text = fc.oneof(
+      anyText,
+      fc.string({ unit: "binary", maxLength: 40 }),
+      fc.constantFrom("", '"', "\\", "}", '"integrity":{', ',"content":"'),
+    );
     fc.assert(
       fc.property(
         text,
         fc.option(text, { nil: null }),
         fc.option(text, { nil: null }),
         fc.option(fc.option(text, { nil: null }), { nil: undefined }),
-        fc.option(fc.date({ min: new Date("1970-01-01T00:00:00Z"), max: new Date("2200-01-01T00:00:00Z"), noInvalidDate: true }), { nil: null }),
+        fc.option(
+          fc.date({
+            min: new Date("1970-01-01T00:00:00Z"),
+            max: new Date("2200-01-01T00:00:00Z"),
+            noInvalidDate: true,
+          }),
+          { nil: null },
+        ),
         (content, previous, signature, keyId, signedAt) => {
           const record = sealed({ ...base, content, integrity: { ...base.integrity, previous_context_id: previous } });
           const integrity = { ...record.integrity, signature, signed_at: signedAt ? toDatetime(signedAt) : null };
@@ -116,14 +153,18 @@ describe("the fast path agrees with the full parse", () => {
     beforeAll(async () => {
       const user = entity("user");
       // Values that put `"integrity":{` and `,"content":"` inside the record before the real ones.
-      const profile = feature({ entity: user }, (id: string) => ({ integrity: { record_hash: "sha256:x", id }, content: "fake", note: 'a "quoted" } brace' }));
+      const profile = feature({ entity: user }, (id: string) => ({
+        integrity: { record_hash: "sha256:x", id },
+        content: "fake",
+        note: 'a "quoted" } brace',
+      }));
       const score = feature({ entity: user }, (id: string) => id.length + 0.5);
       const docs = retriever({ index: "kb", topK: 3 });
       const chat = context({ maxTokens: 60 }, async ({ userId, query }: { userId: string; query: string }) => {
         const p = await profile.get(userId);
         const hits = await docs(query);
         return [
-          { content: "System prompt — café ✓ 😀\n\"quoted\" \\ back", priority: 0, required: true },
+          { content: 'System prompt — café ✓ 😀\n"quoted" \\ back', priority: 0, required: true },
           { content: `User ${userId}: ${JSON.stringify(p)} score ${await score.get(userId)}`, priority: 1 },
           ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
         ];
@@ -135,10 +176,15 @@ describe("the fast path agrees with the full parse", () => {
       });
       await fabra.index.add("kb", [
         { id: "reset", content: 'To reset your password open the sign-in page. "integrity":{ is not a key here.' },
-        { id: "billing", content: "Invoices: ,\"content\":\" and naïve résumé — sent monthly." },
+        { id: "billing", content: 'Invoices: ,"content":" and naïve résumé — sent monthly.' },
         { id: "emoji", content: "Limits 😀 600 requests per minute; \\ backslash \t tab." },
       ]);
-      for (const [i, query] of ["reset password", "billing invoices", "requests per minute limits", "integrity content"].entries()) {
+      for (const [i, query] of [
+        "reset password",
+        "billing invoices",
+        "requests per minute limits",
+        "integrity content",
+      ].entries()) {
         const result = await chat({ userId: `u${i}"}\\`, query });
         const row = await fabra.stores.records.get(result.id);
         texts.push(row?.canonicalText as string);
@@ -169,7 +215,10 @@ const tamperArb: fc.Arbitrary<Tamper> = fc.record({
   where: fc.constantFrom("anywhere", "integrity", "content"),
   at: fc.nat(),
   // Mostly bytes that matter to JSON and canonical form; sometimes any byte (invalid UTF-8 included).
-  bytes: fc.array(fc.oneof(fc.constantFrom(...Buffer.from(' "\\{}[],:0aAuF/\n\x7f')), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 3 }),
+  bytes: fc.array(
+    fc.oneof(fc.constantFrom(...Buffer.from(' "\\{}[],:0aAuF/\n\x7f')), fc.integer({ min: 0, max: 255 })),
+    { minLength: 1, maxLength: 3 },
+  ),
   length: fc.integer({ min: 1, max: 3 }),
 });
 
@@ -186,7 +235,8 @@ function applyTamper(text: string, t: Tamper): Buffer {
   }
   const at = from + (t.at % Math.max(1, to - from));
   if (t.kind === "insert") return Buffer.concat([bytes.subarray(0, at), Buffer.from(t.bytes), bytes.subarray(at)]);
-  if (t.kind === "delete") return Buffer.concat([bytes.subarray(0, at), bytes.subarray(Math.min(bytes.length, at + t.length))]);
+  if (t.kind === "delete")
+    return Buffer.concat([bytes.subarray(0, at), bytes.subarray(Math.min(bytes.length, at + t.length))]);
   const out = Buffer.from(bytes);
   t.bytes.forEach((b, i) => {
     if (at + i < out.length) out[at + i] = b;
@@ -195,7 +245,9 @@ function applyTamper(text: string, t: Tamper): Buffer {
 }
 
 describe("tampered stored text", () => {
-  const signed = vectors.map(({ record }) => canonicalRecordText(signRecord(sealed(record), KEY, "2026-03-01T09:15:03Z")));
+  const signed = vectors.map(({ record }) =>
+    canonicalRecordText(signRecord(sealed(record), KEY, "2026-03-01T09:15:03Z")),
+  );
   const texts = [...vectors.map(({ record }) => canonicalRecordText(record)), ...signed];
 
   it("gets the same result from the fast path as from the full parse, and fails unless only an unhashed field changed", () => {
@@ -224,9 +276,15 @@ describe("tampered stored text", () => {
     const variants: Record<string, string> = {
       "pretty-printed": JSON.stringify(JSON.parse(text), null, 2),
       "a space inside integrity": text.replace('"integrity":{"content_hash"', '"integrity":{ "content_hash"'),
-      "integrity keys reordered": text.replace(/"integrity":\{("content_hash":"[^"]*"),("previous_context_id":(?:null|"[^"]*")),/, '"integrity":{$2,$1,'),
+      "integrity keys reordered": text.replace(
+        /"integrity":\{("content_hash":"[^"]*"),("previous_context_id":(?:null|"[^"]*")),/,
+        '"integrity":{$2,$1,',
+      ),
       "an escaped letter in content_hash": text.replace('"content_hash":"sha256:d', '"content_hash":"sha256:\\u0064'),
-      "signed_at not in normal form": text.replace('"signed_at":"2026-03-01T09:15:03Z"', '"signed_at":"2026-03-01T09:15:03+00:00"'),
+      "signed_at not in normal form": text.replace(
+        '"signed_at":"2026-03-01T09:15:03Z"',
+        '"signed_at":"2026-03-01T09:15:03+00:00"',
+      ),
       "a repeated integrity member": text.replace('"signature":', '"signature":null,"signature":'),
       "an uppercase escape in content": text.replace("\\u007f", "\\u007F"),
       "a newline spelled \\u000a in content": text.replace("System.\\n", "System.\\u000a"),
@@ -249,7 +307,10 @@ describe("tampered stored text", () => {
       [text + " x", /^Invalid JSON in ctx_test .*unexpected text after the JSON value/],
       ["", /^Invalid JSON/],
       ['{"context_id":"ctx_1","content":"x","integrity":{}}', /^Not a CRS-001 record: field `created_at`/],
-      [text.replace('"schema_version":"1.0.0"', '"schema_version":"1.0.0","extra":1'), /^Not a CRS-001 record: unknown field `extra`/],
+      [
+        text.replace('"schema_version":"1.0.0"', '"schema_version":"1.0.0","extra":1'),
+        /^Not a CRS-001 record: unknown field `extra`/,
+      ],
     ];
     for (const [bad, reason] of cases) {
       const result = verifyStored(bad, ID, {}, fastFirst);
@@ -306,7 +367,8 @@ describe("JSON string bodies read as bytes", () => {
   });
 
   it("refuse escapes JSON does not have", () => {
-    for (const bad of ['"\\x41"', '"\\u12G4"', '"\\u12"', '"ab\\u"', '"\\a"', '"\\U0041"']) expect(decode(bad), bad).toBe(-1);
+    for (const bad of ['"\\x41"', '"\\u12G4"', '"\\u12"', '"ab\\u"', '"\\a"', '"\\U0041"'])
+      expect(decode(bad), bad).toBe(-1);
   });
 
   it("find the closing quote past escaped quotes and runs of backslashes", () => {

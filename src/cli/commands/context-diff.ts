@@ -18,10 +18,16 @@ export function registerContextDiff(context: Command): void {
     .option("--format <format>", "text | json", "text")
     .action(async (a: string, b: string, flags: { format?: string }, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
-      const [ra, rb] = [a, b].map((ref): RecordRef => (isRecordFile(ref) ? { file: ref } : { id: normalizeContextId(ref) })) as [RecordRef, RecordRef];
+      const [ra, rb] = [a, b].map(
+        (ref): RecordRef => (isRecordFile(ref) ? { file: ref } : { id: normalizeContextId(ref) }),
+      ) as [RecordRef, RecordRef];
       // Verified with the project's signing settings, like `verify`; the ledger opens only when an id is given.
       const comparison = await withLedger(projectOptions(cmd), (ledger) => ledger.diff(ra, rb));
-      print(format === "json" ? toJsonText(comparisonJson(comparison), 2) : renderDiff(comparison.diff, comparison.verification));
+      print(
+        format === "json"
+          ? toJsonText(comparisonJson(comparison), 2)
+          : renderDiff(comparison.diff, comparison.verification),
+      );
       if (!comparison.verified) process.exitCode = 1;
     });
 }

@@ -12,7 +12,11 @@ export function registerContextImport(context: Command): void {
       await withLedger(projectOptions(cmd), async (ledger) => {
         const outcomes = await ledger.import(files);
         for (const o of outcomes) {
-          print(o.outcome === "inserted" ? ok(`Imported ${o.contextId} from ${o.file}`) : dim(`= ${o.contextId} already in the ledger (identical)`));
+          print(
+            o.outcome === "inserted"
+              ? ok(`Imported ${o.contextId} from ${o.file}`)
+              : dim(`= ${o.contextId} already in the ledger (identical)`),
+          );
         }
       });
     });

@@ -49,7 +49,13 @@ export function registerContextList(context: Command): void {
         print(
           table(
             ["context_id", "created_at", "function", "tokens", "record_hash"],
-            rows.map((r) => [r.contextId, r.createdAt, r.contextFunction, String(r.tokenCount), r.recordHash.slice(0, 19) + "…"]),
+            rows.map((r) => [
+              r.contextId,
+              r.createdAt,
+              r.contextFunction,
+              String(r.tokenCount),
+              r.recordHash.slice(0, 19) + "…",
+            ]),
           ),
         );
         if (more) print(more);

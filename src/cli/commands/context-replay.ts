@@ -13,7 +13,9 @@ import { renderReplay } from "../render/replay-view.js";
 export function registerContextReplay(context: Command): void {
   context
     .command("replay <id>")
-    .description("Re-run a record's context function with its recorded inputs and show what changed (a new record links to it)")
+    .description(
+      "Re-run a record's context function with its recorded inputs and show what changed (a new record links to it)",
+    )
     .option("--live", "use today's features and a fresh retrieval instead of the recorded ones")
     .option("--format <format>", "text | json", "text")
     .action(async (id: string, flags: { live?: boolean; format?: string }, cmd: Command) => {

@@ -19,7 +19,10 @@ export function registerContextRun(context: Command): void {
     .command("run <function>")
     .description("Assemble a context with the given inputs, write its record, print the content")
     .option("-i, --input <key=value>", "an input (string value); repeat for several", collect, [])
-    .option("--inputs <json>", "all inputs as one JSON object (for numbers, booleans, nested values; 12.0 stays a float)")
+    .option(
+      "--inputs <json>",
+      "all inputs as one JSON object (for numbers, booleans, nested values; 12.0 stays a float)",
+    )
     .option("--format <format>", "text | json: the result as POST /v1/context/:name returns it")
     .option("--json", "the same as --format json")
     .action(async (name: string, flags: RunFlags, cmd: Command) => {
@@ -48,17 +51,23 @@ export function parseInputs(flags: { input: string[]; inputs?: string }): JsonOb
       parsed = parseJson(flags.inputs, "--inputs");
     } catch (err) {
       if (!isFabraError(err)) throw err;
-      throw new FabraError("INVALID_JSON", err.message, { hint: `Use e.g. --inputs '{"userId":"u_1","limit":3}' (quote it for the shell).` });
+      throw new FabraError("INVALID_JSON", err.message, {
+        hint: `Use e.g. --inputs '{"userId":"u_1","limit":3}' (quote it for the shell).`,
+      });
     }
     if (!isJsonObject(parsed)) {
-      throw new FabraError("INVALID_ARGUMENT", "--inputs must be a JSON object", { hint: `Use e.g. --inputs '{"userId":"u_1"}'.` });
+      throw new FabraError("INVALID_ARGUMENT", "--inputs must be a JSON object", {
+        hint: `Use e.g. --inputs '{"userId":"u_1"}'.`,
+      });
     }
     inputs = parsed;
   }
   for (const pair of flags.input) {
     const eq = pair.indexOf("=");
     if (eq <= 0) {
-      throw new FabraError("INVALID_ARGUMENT", `--input ${JSON.stringify(pair)} is not key=value`, { hint: "Use e.g. --input userId=u_1 --input query=\"reset password\"." });
+      throw new FabraError("INVALID_ARGUMENT", `--input ${JSON.stringify(pair)} is not key=value`, {
+        hint: 'Use e.g. --input userId=u_1 --input query="reset password".',
+      });
     }
     inputs[pair.slice(0, eq)] = pair.slice(eq + 1);
   }

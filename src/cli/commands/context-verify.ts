@@ -17,24 +17,35 @@ interface VerifyFlags {
 export function registerContextVerify(context: Command): void {
   context
     .command("verify [id]")
-    .description("Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required")
-    .option("-f, --file <record.json>", "verify a record file from anywhere (e.g. written by the Python implementation)")
+    .description(
+      "Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required",
+    )
+    .option(
+      "-f, --file <record.json>",
+      "verify a record file from anywhere (e.g. written by the Python implementation)",
+    )
     .option("--all", "verify every record in the ledger")
     .option("--format <format>", "text | json", "text")
     .action(async (id: string | undefined, flags: VerifyFlags, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
       const chosen = [id !== undefined, flags.file !== undefined, flags.all === true].filter(Boolean).length;
       if (chosen !== 1) {
-        throw new FabraError("INVALID_ARGUMENT", `Give exactly one thing to verify (${chosen === 0 ? "none was given" : `${chosen} were given`}): a context id, --file <record.json>, or --all`, {
-          hint: "e.g. fabra context verify ctx_0190a1b2-...  |  fabra context verify --file record.json  |  fabra context verify --all",
-        });
+        throw new FabraError(
+          "INVALID_ARGUMENT",
+          `Give exactly one thing to verify (${chosen === 0 ? "none was given" : `${chosen} were given`}): a context id, --file <record.json>, or --all`,
+          {
+            hint: "e.g. fabra context verify ctx_0190a1b2-...  |  fabra context verify --file record.json  |  fabra context verify --all",
+          },
+        );
       }
       if (flags.all) return verifyAll(cmd, format);
       // A file from anywhere is verified with the project's signing settings too (outside a project: the defaults
       // and FABRA_SIGNATURE_MODE); the ledger's store is not opened for it.
       const file = flags.file;
       const result = await withLedger(projectOptions(cmd), async (ledger) =>
-        file !== undefined ? (await ledger.verifyFile(file)).verification : (await ledger.verify(id as string)).verification,
+        file !== undefined
+          ? (await ledger.verifyFile(file)).verification
+          : (await ledger.verify(id as string)).verification,
       );
       if (format === "json") print(JSON.stringify(verificationJson(result), null, 2));
       else print(`${result.contextId}\n${verificationLine(result)}`);
@@ -51,12 +62,27 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
     progress?.done();
     const seconds = (performance.now() - started) / 1000;
     if (format === "json") {
-      print(JSON.stringify({ checked, ok: checked - failures.length, failed: failures.length, failures: failures.map(verificationJson) }, null, 2));
+      print(
+        JSON.stringify(
+          { checked, ok: checked - failures.length, failed: failures.length, failures: failures.map(verificationJson) },
+          null,
+          2,
+        ),
+      );
     } else {
-      for (const f of failures) print(bad(`${f.contextId}: ${f.failed?.name} mismatch (expected ${f.failed?.expected}, actual ${f.failed?.actual})`));
+      for (const f of failures)
+        print(
+          bad(
+            `${f.contextId}: ${f.failed?.name} mismatch (expected ${f.failed?.expected}, actual ${f.failed?.actual})`,
+          ),
+        );
       const rate = seconds > 0 ? ` in ${seconds.toFixed(2)}s (${Math.round(checked / seconds)}/s)` : "";
       const records = (n: number) => `${n} record${n === 1 ? "" : "s"}`;
-      print(failures.length === 0 ? ok(`${records(checked)} verified${rate}`) : bad(`${failures.length} of ${records(checked)} FAILED verification${rate}`));
+      print(
+        failures.length === 0
+          ? ok(`${records(checked)} verified${rate}`)
+          : bad(`${failures.length} of ${records(checked)} FAILED verification${rate}`),
+      );
     }
     if (failures.length > 0) process.exitCode = 1;
   });

@@ -31,7 +31,8 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "replay [options] <id>",
-    description: "Re-run a record's context function with its recorded inputs and show what changed (a new record links to it)",
+    description:
+      "Re-run a record's context function with its recorded inputs and show what changed (a new record links to it)",
     load: async () => (await import("./context-replay.js")).registerContextReplay,
   },
   {
@@ -48,6 +49,8 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
 
 /** `fabra context`; `args` are the words after it, naming the sub-command to load. */
 export async function registerContextCommands(program: Command, args: readonly string[] = []): Promise<void> {
-  const context = program.command("context").description("Inspect, verify, diff, replay, export and import Context Records");
+  const context = program
+    .command("context")
+    .description("Inspect, verify, diff, replay, export and import Context Records");
   await addLazyCommands(context, CONTEXT_COMMANDS, args);
 }

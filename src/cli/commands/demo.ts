@@ -25,7 +25,9 @@ export function registerDemo(program: Command): void {
 
       step(1, "Create a project from the rag template");
       await initProject({ dir, template: "rag" });
-      print(ok(`project in ${dir} (local mode: embedded DuckDB at .fabra/fabra.duckdb, in-memory cache and vector index)`));
+      print(
+        ok(`project in ${dir} (local mode: embedded DuckDB at .fabra/fabra.duckdb, in-memory cache and vector index)`),
+      );
 
       // The demo's ledger is the project's own file, whatever FABRA_DUCKDB_PATH says.
       const env = currentEnv({ FABRA_DUCKDB_PATH: join(dir, ".fabra", "fabra.duckdb") });
@@ -35,12 +37,18 @@ export function registerDemo(program: Command): void {
         const indexed = await fabra.index.add("support_docs", docs);
         print(ok(`${indexed.documents} documents → ${indexed.chunks} chunks`));
 
-        step(3, "Assemble supportContext for u_1: \"How do I reset my password?\"");
+        step(3, 'Assemble supportContext for u_1: "How do I reset my password?"');
         const first = await fabra.assemble("supportContext", { userId: "u_1", query: "How do I reset my password?" });
         print(renderAssembly(first));
 
-        step(4, "Assemble again for u_1: \"What happens when I exceed the API rate limit?\" (features now come from the cache)");
-        const second = await fabra.assemble("supportContext", { userId: "u_1", query: "What happens when I exceed the API rate limit?" });
+        step(
+          4,
+          'Assemble again for u_1: "What happens when I exceed the API rate limit?" (features now come from the cache)',
+        );
+        const second = await fabra.assemble("supportContext", {
+          userId: "u_1",
+          query: "What happens when I exceed the API rate limit?",
+        });
         print(renderAssembly(second));
 
         step(5, `Read record ${second.id} back from the ledger and verify it`);
@@ -51,7 +59,13 @@ export function registerDemo(program: Command): void {
         return second;
       });
 
-      print("\n" + heading("Done") + dim(` in ${((performance.now() - started) / 1000).toFixed(1)}s. Explore the records (from here, or cd into the project):`));
+      print(
+        "\n" +
+          heading("Done") +
+          dim(
+            ` in ${((performance.now() - started) / 1000).toFixed(1)}s. Explore the records (from here, or cd into the project):`,
+          ),
+      );
       const config = join(dir, "fabra.config.ts");
       print(`  npx fabra -c ${config} context list`);
       print(`  npx fabra -c ${config} context show ${second.id}`);

@@ -25,7 +25,11 @@ function renderDoctor(config: Record<string, unknown> | null, checks: Check[], o
   const lines: string[] = [];
   if (config) {
     lines.push(chalk.bold("Effective config") + chalk.dim(" (config file + FABRA_* environment; passwords masked)"));
-    lines.push(...JSON.stringify(config, null, 2).split("\n").map((l) => chalk.dim("  " + l)));
+    lines.push(
+      ...JSON.stringify(config, null, 2)
+        .split("\n")
+        .map((l) => chalk.dim("  " + l)),
+    );
     lines.push("");
   }
   lines.push(chalk.bold("Checks"));
@@ -36,6 +40,10 @@ function renderDoctor(config: Record<string, unknown> | null, checks: Check[], o
   lines.push("");
   const failures = checks.filter((c) => c.state === "fail").length;
   const warnings = checks.filter((c) => c.state === "warn").length;
-  lines.push(ok ? chalk.green(`All checks passed${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}.`) : chalk.red(`${failures} check${failures > 1 ? "s" : ""} failed.`));
+  lines.push(
+    ok
+      ? chalk.green(`All checks passed${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}.`)
+      : chalk.red(`${failures} check${failures > 1 ? "s" : ""} failed.`),
+  );
   return lines.join("\n");
 }

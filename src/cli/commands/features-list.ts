@@ -27,12 +27,28 @@ export async function listFeatures(fabra: FabraRuntime, options: { json: boolean
   const runs = new Map((await fabra.stores.offline.latestRuns(defs.map(([n]) => n))).map((r) => [r.feature, r]));
   const now = Date.now();
   const listing = defs.map(([name, def]) => describe(name, def, runs.get(name) ?? null, now));
-  if (options.json) return print(JSON.stringify(listing.map((f) => ({ ...f, last_run: f.last_run && materializationRunJson(f.last_run) })), null, 2));
-  if (listing.length === 0) return print(dim("No features are defined; add a module with feature(...) to `definitions` in fabra.config.ts."));
+  if (options.json)
+    return print(
+      JSON.stringify(
+        listing.map((f) => ({ ...f, last_run: f.last_run && materializationRunJson(f.last_run) })),
+        null,
+        2,
+      ),
+    );
+  if (listing.length === 0)
+    return print(dim("No features are defined; add a module with feature(...) to `definitions` in fabra.config.ts."));
   print(
     table(
       ["name", "entity", "refresh", "ttl", "materialized", "last run", "next run"],
-      listing.map((f) => [f.name, f.entity, f.refresh ?? "-", f.ttl ?? "-", f.materialize ? "yes" : "no", lastRun(f.last_run, now), nextRun(f, now)]),
+      listing.map((f) => [
+        f.name,
+        f.entity,
+        f.refresh ?? "-",
+        f.ttl ?? "-",
+        f.materialize ? "yes" : "no",
+        lastRun(f.last_run, now),
+        nextRun(f, now),
+      ]),
     ),
   );
   for (const f of listing) if (f.problem) print(`${dim("note:")} ${f.name}: ${f.problem}`);
@@ -47,7 +63,9 @@ function describe(name: string, def: FeatureDef, last: MaterializationRun | null
   } catch (err) {
     problem = (err as Error).message;
   }
-  if (schedule && !materialize) problem = "has refresh but not materialize: true, so nothing refreshes it on a schedule (values are computed on read)";
+  if (schedule && !materialize)
+    problem =
+      "has refresh but not materialize: true, so nothing refreshes it on a schedule (values are computed on read)";
   const due = schedule && materialize ? nextDueMs(schedule, last, now) : null;
   return {
     name,

@@ -28,16 +28,31 @@ export function registerFeatureCommands(program: Command): void {
     .option("--as-of <time>", "the value as it was at this time (ISO-8601 or a duration ago), from offline history")
     .option("--format <format>", "text | json: as GET /v1/features/:name returns it")
     .option("--json", "the same as --format json")
-    .action(async (name: string, entityId: string, flags: { asOf?: string; format?: string; json?: boolean }, cmd: Command) => {
-      const format = outputFormat(flags, FORMATS, "text");
-      const asOf = flags.asOf === undefined ? undefined : parseTime(flags.asOf, "--as-of");
-      if (entityId.trim() === "") throw new FabraError("INVALID_ARGUMENT", "The entity id is empty", { hint: `Name the entity, e.g. fabra features get ${name} u_1.` });
-      await withFabra(projectOptions(cmd), async (fabra) => {
-        const v = asOf === undefined ? await fabra.getFeatureValue(name, entityId) : await fabra.getFeatureAsOf(name, entityId, asOf);
-        // The same shape and serializer as GET /v1/features/:name (big integers stay exact).
-        if (format === "json") return print(toJsonText(featureValueJson(v), 2));
-        print(`${v.name}(${v.entityId}) = ${toJsonText(v.value)}`);
-        print(`  source ${v.source}   as of ${v.asOf}   age ${formatMs(v.freshnessMs)}${asOf === undefined ? "" : ` at ${asOf}`}`);
-      });
-    });
+    .action(
+      async (
+        name: string,
+        entityId: string,
+        flags: { asOf?: string; format?: string; json?: boolean },
+        cmd: Command,
+      ) => {
+        const format = outputFormat(flags, FORMATS, "text");
+        const asOf = flags.asOf === undefined ? undefined : parseTime(flags.asOf, "--as-of");
+        if (entityId.trim() === "")
+          throw new FabraError("INVALID_ARGUMENT", "The entity id is empty", {
+            hint: `Name the entity, e.g. fabra features get ${name} u_1.`,
+          });
+        await withFabra(projectOptions(cmd), async (fabra) => {
+          const v =
+            asOf === undefined
+              ? await fabra.getFeatureValue(name, entityId)
+              : await fabra.getFeatureAsOf(name, entityId, asOf);
+          // The same shape and serializer as GET /v1/features/:name (big integers stay exact).
+          if (format === "json") return print(toJsonText(featureValueJson(v), 2));
+          print(`${v.name}(${v.entityId}) = ${toJsonText(v.value)}`);
+          print(
+            `  source ${v.source}   as of ${v.asOf}   age ${formatMs(v.freshnessMs)}${asOf === undefined ? "" : ` at ${asOf}`}`,
+          );
+        });
+      },
+    );
 }

@@ -15,7 +15,9 @@ export function registerIndexCommands(program: Command): void {
     .requiredOption("--index <name>", "the index to add to")
     .action(async (paths: string[], flags: { index: string }, cmd: Command) => {
       if (!/^[A-Za-z0-9_.-]+$/.test(flags.index)) {
-        throw new FabraError("INVALID_ARGUMENT", `Index name ${JSON.stringify(flags.index)} is not valid`, { hint: "Use letters, digits, _ . and -." });
+        throw new FabraError("INVALID_ARGUMENT", `Index name ${JSON.stringify(flags.index)} is not valid`, {
+          hint: "Use letters, digits, _ . and -.",
+        });
       }
       const options = projectOptions(cmd);
       await withFabra(options, async (fabra, config) => {
@@ -26,8 +28,10 @@ export function registerIndexCommands(program: Command): void {
         print(ok(`Indexed ${result.documents} documents as ${result.chunks} chunks into "${flags.index}"`));
         if (!fabra.stores.vector.capabilities.persistent) {
           process.stderr.write(
-            warn(`the vector store keeps chunks in this process only, so they are gone when this command ends. ` +
-              `Use stores.vector: { type: "pgvector" } with a postgres offline store, or the local duckdb offline store.`) + "\n",
+            warn(
+              `the vector store keeps chunks in this process only, so they are gone when this command ends. ` +
+                `Use stores.vector: { type: "pgvector" } with a postgres offline store, or the local duckdb offline store.`,
+            ) + "\n",
           );
         }
       });
@@ -42,7 +46,8 @@ export function registerIndexCommands(program: Command): void {
       await withFabra(projectOptions(cmd), async (fabra) => {
         const indexes = await fabra.stores.vector.listIndexes();
         if (format === "json") return print(JSON.stringify(indexes, null, 2));
-        if (indexes.length === 0) return print("No indexes yet. Add documents with: fabra index add <path> --index <name>");
+        if (indexes.length === 0)
+          return print("No indexes yet. Add documents with: fabra index add <path> --index <name>");
         for (const i of indexes) print(`${i.name}  ${i.chunks} chunks  ${i.dimensions} dims`);
       });
     });

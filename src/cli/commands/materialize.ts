@@ -28,14 +28,22 @@ const FORMATS = ["text", "json"] as const;
 export function registerMaterialize(program: Command): void {
   program
     .command("materialize [features...]")
-    .description("Compute features for their entities into history and the online cache (default: every feature with materialize: true)")
-    .option("--entities <file>", "entity ids to use instead of the features' own: one per line, or a CSV with an entity column")
+    .description(
+      "Compute features for their entities into history and the online cache (default: every feature with materialize: true)",
+    )
+    .option(
+      "--entities <file>",
+      "entity ids to use instead of the features' own: one per line, or a CSV with an entity column",
+    )
     .option("--entity-column <name>", "the entity column of a CSV --entities file")
     .option("--concurrency <n>", "entities computed at once", "8")
     .option("--batch-size <n>", "values per transactional write", "1000")
     .option("--format <format>", "text | json: the outcome as JSON, errors included (no progress view)")
     .option("--json", "the same as --format json")
-    .addHelpText("after", "\nExit codes: 0 all written, 1 some entities failed, 2 bad input, 3 a run did not finish (re-run to resume it).")
+    .addHelpText(
+      "after",
+      "\nExit codes: 0 all written, 1 some entities failed, 2 bad input, 3 a run did not finish (re-run to resume it).",
+    )
     .action(async (features: string[], flags: MaterializeFlags, cmd: Command) => {
       const json = outputFormat(flags, FORMATS, "text") === "json";
       try {
@@ -62,11 +70,18 @@ async function run(features: string[], flags: MaterializeFlags, json: boolean, c
     let entities: string[] | undefined;
     if (flags.entities !== undefined) {
       const first = fabra.definitions.features.get(planned[0] ?? "");
-      entities = await readEntitiesFile(resolve(options.cwd, flags.entities), { column: flags.entityColumn, entity: first ? entityName(first) : undefined });
+      entities = await readEntitiesFile(resolve(options.cwd, flags.entities), {
+        column: flags.entityColumn,
+        entity: first ? entityName(first) : undefined,
+      });
     }
     const names = planMaterialize(fabra, { features, entities });
     if (!json && !fabra.stores.online.capabilities.sharedAcrossProcesses) {
-      print(dim("note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)"));
+      print(
+        dim(
+          "note: the online store is memory, so this command's cache dies with it (history keeps every value; use redis to share the cache)",
+        ),
+      );
     }
     const view: MaterializeView | null = json ? null : process.stdout.isTTY ? inkView(names) : plainView(print);
 
@@ -79,14 +94,29 @@ async function run(features: string[], flags: MaterializeFlags, json: boolean, c
     process.once("SIGTERM", onSignal);
     let results: FeatureRunResult[];
     try {
-      results = await materialize(fabra, { features: names, entities, concurrency, batchSize, signal: stop.signal, onProgress: view?.update });
+      results = await materialize(fabra, {
+        features: names,
+        entities,
+        concurrency,
+        batchSize,
+        signal: stop.signal,
+        onProgress: view?.update,
+      });
     } finally {
       process.removeListener("SIGINT", onSignal);
       process.removeListener("SIGTERM", onSignal);
       view?.finish();
     }
-    const code = results.some((r) => r.status === "interrupted" || r.status === "locked") || results.length < names.length ? 3 : results.some((r) => r.failed > 0) ? 1 : 0;
-    if (json) print(JSON.stringify({ ok: code === 0, exit_code: code, features: results.map((r) => runResultJson(r)) }, null, 2));
+    const code =
+      results.some((r) => r.status === "interrupted" || r.status === "locked") || results.length < names.length
+        ? 3
+        : results.some((r) => r.failed > 0)
+          ? 1
+          : 0;
+    if (json)
+      print(
+        JSON.stringify({ ok: code === 0, exit_code: code, features: results.map((r) => runResultJson(r)) }, null, 2),
+      );
     else for (const line of summary(results)) print(line);
     process.exitCode = code;
   });

@@ -14,11 +14,20 @@ interface ServeFlags {
 export function registerServe(program: Command): void {
   program
     .command("serve")
-    .description("Serve features, context assembly and the record ledger over HTTP (GET /openapi.json lists the routes)")
-    .option("-p, --port <port>", "port to listen on (default: server.port in the config, else 8000; 0 picks a free port)")
+    .description(
+      "Serve features, context assembly and the record ledger over HTTP (GET /openapi.json lists the routes)",
+    )
+    .option(
+      "-p, --port <port>",
+      "port to listen on (default: server.port in the config, else 8000; 0 picks a free port)",
+    )
     .option("--host <host>", "address to listen on (default: server.host in the config, else 127.0.0.1)")
     .option("--no-scheduler", "do not run the feature refresh scheduler")
-    .option("--drain-timeout <duration>", "on shutdown, how long to wait for requests in flight (e.g. 10s, 500ms; a plain number is ms)", "10s")
+    .option(
+      "--drain-timeout <duration>",
+      "on shutdown, how long to wait for requests in flight (e.g. 10s, 500ms; a plain number is ms)",
+      "10s",
+    )
     .action(async (flags: ServeFlags, cmd: Command) => {
       await runServer({
         ...projectOptions(cmd),
@@ -33,7 +42,9 @@ export function registerServe(program: Command): void {
 function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n > 65535) {
-    throw new FabraError("INVALID_ARGUMENT", `--port ${JSON.stringify(value)} is not a port number`, { hint: "Use 0..65535, e.g. --port 8000 (0 picks a free port)." });
+    throw new FabraError("INVALID_ARGUMENT", `--port ${JSON.stringify(value)} is not a port number`, {
+      hint: "Use 0..65535, e.g. --port 8000 (0 picks a free port).",
+    });
   }
   return n;
 }

@@ -26,13 +26,26 @@ export function registerTrainingData(program: Command): void {
     .description("Join feature values to events as of each event's time (never a value computed after it)")
     .requiredOption("--events <file>", "events: a CSV file with a header row, or a Parquet file")
     .requiredOption("--features <names>", "features to join (comma-separated)")
-    .option("--entity-column <name>", "the events' entity id column (default: the first of entity_id, <entity>_id, <entity>, id there is)")
-    .option("--timestamp-column <name>", "the events' time column (default: the first of timestamp, ts, event_time, time there is)")
-    .option("--ttl <[feature=]duration>", "max age of a joined value (older → empty); repeatable, e.g. --ttl 1d --ttl tier=1h", collect)
+    .option(
+      "--entity-column <name>",
+      "the events' entity id column (default: the first of entity_id, <entity>_id, <entity>, id there is)",
+    )
+    .option(
+      "--timestamp-column <name>",
+      "the events' time column (default: the first of timestamp, ts, event_time, time there is)",
+    )
+    .option(
+      "--ttl <[feature=]duration>",
+      "max age of a joined value (older → empty); repeatable, e.g. --ttl 1d --ttl tier=1h",
+      collect,
+    )
     .option("--as-of", "add a <feature>_as_of column: when each joined value was computed")
     .option("-o, --output <file>", "where to write: out.csv, out.parquet, out.json, or - for CSV on stdout", "-")
     .action(async (flags: TrainingFlags, cmd: Command) => {
-      const features = flags.features.split(",").map((s) => s.trim()).filter(Boolean);
+      const features = flags.features
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       const { defaultTtl, ttls } = parseTtls(flags.ttl ?? []);
       const format = outputFormat(flags.output);
       const options = projectOptions(cmd);
@@ -46,21 +59,39 @@ export function registerTrainingData(program: Command): void {
           });
         }
         for (const name of ttls.keys()) {
-          if (!features.includes(name)) throw new FabraError("INVALID_ARGUMENT", `--ttl names ${name}, which is not in --features`, { hint: `Features: ${features.join(", ")}.` });
+          if (!features.includes(name))
+            throw new FabraError("INVALID_ARGUMENT", `--ttl names ${name}, which is not in --features`, {
+              hint: `Features: ${features.join(", ")}.`,
+            });
         }
-        const { columns, rows, entityColumn, timestampColumn } = await getTrainingTable({ definitions: fabra.definitions, offline: fabra.stores.offline }, {
-          entities: flags.events,
-          features: features.map((name) => (ttls.has(name) ? { name, ttl: ttls.get(name) } : name)),
-          entityColumn: flags.entityColumn,
-          timestampColumn: flags.timestampColumn,
-          ttl: defaultTtl,
-          includeAsOf: flags.asOf === true,
-          cwd: options.cwd,
-        });
+        const { columns, rows, entityColumn, timestampColumn } = await getTrainingTable(
+          { definitions: fabra.definitions, offline: fabra.stores.offline },
+          {
+            entities: flags.events,
+            features: features.map((name) => (ttls.has(name) ? { name, ttl: ttls.get(name) } : name)),
+            entityColumn: flags.entityColumn,
+            timestampColumn: flags.timestampColumn,
+            ttl: defaultTtl,
+            includeAsOf: flags.asOf === true,
+            cwd: options.cwd,
+          },
+        );
         if (format === "stdout") return writeCsvTo(process.stdout, { columns, rows });
-        await writeTableFile(path, format, { columns, rows }, { datetimeColumns: [timestampColumn, ...features.map((f) => `${f}_as_of`)] });
-        const coverage = features.map((f) => `${f} ${rows.length === 0 ? 0 : Math.round((100 * rows.filter((r) => r[f] !== null).length) / rows.length)}%`);
-        print(ok(`Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (entity column ${entityColumn}, time column ${timestampColumn}; values found: ${coverage.join(", ")})`));
+        await writeTableFile(
+          path,
+          format,
+          { columns, rows },
+          { datetimeColumns: [timestampColumn, ...features.map((f) => `${f}_as_of`)] },
+        );
+        const coverage = features.map(
+          (f) =>
+            `${f} ${rows.length === 0 ? 0 : Math.round((100 * rows.filter((r) => r[f] !== null).length) / rows.length)}%`,
+        );
+        print(
+          ok(
+            `Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (entity column ${entityColumn}, time column ${timestampColumn}; values found: ${coverage.join(", ")})`,
+          ),
+        );
       });
     });
 }
@@ -82,5 +113,7 @@ function outputFormat(output: string): "stdout" | "csv" | "parquet" | "json" {
   if (ext === ".csv") return "csv";
   if (ext === ".parquet") return "parquet";
   if (ext === ".json") return "json";
-  throw new FabraError("INVALID_ARGUMENT", `-o ${output}: cannot tell the format from the extension`, { hint: "Use a .csv, .parquet or .json file, or - for CSV on stdout." });
+  throw new FabraError("INVALID_ARGUMENT", `-o ${output}: cannot tell the format from the extension`, {
+    hint: "Use a .csv, .parquet or .json file, or - for CSV on stdout.",
+  });
 }

@@ -36,18 +36,32 @@ export function registerWorker(program: Command): void {
       const maxConcurrentRuns = parsePositiveInt(flags.maxRuns ?? "1", "--max-runs");
       const lockTtlMs = parseDurationFlag(flags.lockTtl ?? "30s", "--lock-ttl", 100);
       const json = outputFormat(flags, FORMATS, "text") === "json";
-      const only = flags.features?.split(",").map((s) => s.trim()).filter(Boolean);
+      const only = flags.features
+        ?.split(",")
+        .map((s) => s.trim())
+        .filter(Boolean);
       await withFabra(projectOptions(cmd), async (fabra) => {
         const jobs = scheduledFeatures(fabra.definitions.features, only);
         if (jobs.length === 0) {
-          throw new FabraError("INVALID_ARGUMENT", "No feature has both refresh and materialize: true, so a worker has nothing to do", {
-            hint: 'Give a feature e.g. { refresh: "1h", materialize: true, entities: [...] }.',
-          });
+          throw new FabraError(
+            "INVALID_ARGUMENT",
+            "No feature has both refresh and materialize: true, so a worker has nothing to do",
+            {
+              hint: 'Give a feature e.g. { refresh: "1h", materialize: true, entities: [...] }.',
+            },
+          );
         }
-        const log = (event: Record<string, unknown>, text: string) => print(json ? JSON.stringify({ at: nowDatetime(), ...event }) : `${nowDatetime()}  ${text}`);
-        log({ type: "worker-started", features: jobs.map((j) => j.feature) }, `worker: refreshing ${jobs.map((j) => `${j.feature} (${j.schedule.text})`).join(", ")}`);
+        const log = (event: Record<string, unknown>, text: string) =>
+          print(json ? JSON.stringify({ at: nowDatetime(), ...event }) : `${nowDatetime()}  ${text}`);
+        log(
+          { type: "worker-started", features: jobs.map((j) => j.feature) },
+          `worker: refreshing ${jobs.map((j) => `${j.feature} (${j.schedule.text})`).join(", ")}`,
+        );
         if (!fabra.stores.online.capabilities.sharedAcrossProcesses) {
-          log({ type: "note", note: "memory-online-store" }, "note: the online store is memory, so refreshed values are cached in this process only (use redis to share them)");
+          log(
+            { type: "note", note: "memory-online-store" },
+            "note: the online store is memory, so refreshed values are cached in this process only (use redis to share them)",
+          );
         }
         const scheduler = fabra.startScheduler({
           features: jobs.map((j) => j.feature),
@@ -69,7 +83,10 @@ export function registerWorker(program: Command): void {
           process.on("SIGINT", onSignal);
           process.on("SIGTERM", onSignal);
         });
-        log({ type: "stopping", signal }, `worker: ${signal}: stopping after the current batch (again to quit at once)`);
+        log(
+          { type: "stopping", signal },
+          `worker: ${signal}: stopping after the current batch (again to quit at once)`,
+        );
         await scheduler.stop();
         log({ type: "stopped" }, "worker: stopped");
       });

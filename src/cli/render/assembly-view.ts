@@ -16,7 +16,12 @@ export function renderAssembly(result: ContextResult): string {
   if (!result.meta.persisted) out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
   if (result.dropped.length > 0) {
     out.push("", heading(`Dropped (${result.dropped.length})`));
-    out.push(table(["item", "priority", "tokens", "reason"], result.dropped.map((d) => [d.source_id, String(d.priority), String(d.token_count), d.reason])));
+    out.push(
+      table(
+        ["item", "priority", "tokens", "reason"],
+        result.dropped.map((d) => [d.source_id, String(d.priority), String(d.token_count), d.reason]),
+      ),
+    );
   }
   out.push("", heading("Content"), result.content === "" ? dim("(empty)") : result.content);
   out.push("", dim(`record ${result.meta.recordHash}  ·  fabra context show ${result.id}`));

@@ -19,11 +19,16 @@ export function renderDiff(d: RecordDiff, verification?: DiffVerification): stri
   for (const side of ["a", "b"] as const) {
     const r = d[side];
     const v = verification?.[side];
-    const status = v === undefined ? "" : v.ok ? chalk.green("✓ verified") : chalk.red(`✗ ${v.failed?.name} mismatch: NOT verified`);
-    out.push(`${side.toUpperCase()}  ${chalk.cyan(r.context_id)}  ${r.context_function}  ${r.created_at}  ${status}`.trimEnd());
+    const status =
+      v === undefined ? "" : v.ok ? chalk.green("✓ verified") : chalk.red(`✗ ${v.failed?.name} mismatch: NOT verified`);
+    out.push(
+      `${side.toUpperCase()}  ${chalk.cyan(r.context_id)}  ${r.context_function}  ${r.created_at}  ${status}`.trimEnd(),
+    );
   }
   if (verification && (!verification.a.ok || !verification.b.ok)) {
-    out.push(chalk.red("! a record failed verification: it was altered after it was written, so this diff is not evidence"));
+    out.push(
+      chalk.red("! a record failed verification: it was altered after it was written, so this diff is not evidence"),
+    );
   }
 
   section(out, "Inputs", [
@@ -37,19 +42,39 @@ export function renderDiff(d: RecordDiff, verification?: DiffVerification): stri
       const name = `${f.name}(${f.entity_id})`;
       const provenance = `${f.before.source}, age ${formatMs(f.before.freshness_ms)} → ${f.after.source}, age ${formatMs(f.after.freshness_ms)}`;
       return f.value_changed
-        ? changed(`${name}: ${showValue(f.before.value, 40)} → ${showValue(f.after.value, 40)}  ${dim(`(${provenance})`)}`)
+        ? changed(
+            `${name}: ${showValue(f.before.value, 40)} → ${showValue(f.after.value, 40)}  ${dim(`(${provenance})`)}`,
+          )
         : dim(`  · ${name}: ${showValue(f.after.value, 40)} unchanged, refreshed (${provenance})`);
     }),
-    ...d.features.added.map((f) => added(`${f.name}(${f.entity_id}) = ${showValue(f.value, 40)}  ${dim(`(${f.source}, age ${formatMs(f.freshness_ms)})`)}`)),
-    ...d.features.removed.map((f) => removed(`${f.name}(${f.entity_id}) = ${showValue(f.value, 40)}  ${dim(`(${f.source}, age ${formatMs(f.freshness_ms)})`)}`)),
+    ...d.features.added.map((f) =>
+      added(
+        `${f.name}(${f.entity_id}) = ${showValue(f.value, 40)}  ${dim(`(${f.source}, age ${formatMs(f.freshness_ms)})`)}`,
+      ),
+    ),
+    ...d.features.removed.map((f) =>
+      removed(
+        `${f.name}(${f.entity_id}) = ${showValue(f.value, 40)}  ${dim(`(${f.source}, age ${formatMs(f.freshness_ms)})`)}`,
+      ),
+    ),
   ]);
 
   section(out, "Retrieved chunks", [
-    ...d.retrieved_items.added.map((c) => added(`${c.retriever} ${c.chunk_id} (${c.document_id})  similarity ${c.similarity.toFixed(3)}, ${c.token_count} tokens`)),
-    ...d.retrieved_items.removed.map((c) => removed(`${c.retriever} ${c.chunk_id} (${c.document_id})  similarity ${c.similarity.toFixed(3)}, ${c.token_count} tokens`)),
+    ...d.retrieved_items.added.map((c) =>
+      added(
+        `${c.retriever} ${c.chunk_id} (${c.document_id})  similarity ${c.similarity.toFixed(3)}, ${c.token_count} tokens`,
+      ),
+    ),
+    ...d.retrieved_items.removed.map((c) =>
+      removed(
+        `${c.retriever} ${c.chunk_id} (${c.document_id})  similarity ${c.similarity.toFixed(3)}, ${c.token_count} tokens`,
+      ),
+    ),
     ...d.retrieved_items.changed.map((c) => {
       const notes = [
-        c.similarity_delta === 0 ? `similarity ${c.similarity_after.toFixed(3)}` : `similarity ${c.similarity_before.toFixed(3)} → ${c.similarity_after.toFixed(3)} (${signed(c.similarity_delta, 3)})`,
+        c.similarity_delta === 0
+          ? `similarity ${c.similarity_after.toFixed(3)}`
+          : `similarity ${c.similarity_before.toFixed(3)} → ${c.similarity_after.toFixed(3)} (${signed(c.similarity_delta, 3)})`,
         ...(c.content_changed ? ["content changed (re-indexed)"] : []),
         ...(c.priority_before !== c.priority_after ? [`priority ${c.priority_before} → ${c.priority_after}`] : []),
       ];
@@ -62,13 +87,26 @@ export function renderDiff(d: RecordDiff, verification?: DiffVerification): stri
   section(out, "Dropped items", [
     ...d.dropped_items.only_in_a.map((x) => removed(`only in A: ${drop(x)}`)),
     ...d.dropped_items.only_in_b.map((x) => added(`only in B: ${drop(x)}`)),
-    ...(d.dropped_items.in_both.length > 0 ? [dim(`  dropped in both: ${d.dropped_items.in_both.map((x) => x.source_id).join(", ")}`)] : []),
+    ...(d.dropped_items.in_both.length > 0
+      ? [dim(`  dropped in both: ${d.dropped_items.in_both.map((x) => x.source_id).join(", ")}`)]
+      : []),
   ]);
 
   const c = d.content;
-  out.push("", heading(c.identical ? "Content (identical)" : `Content (${(c.similarity * 100).toFixed(1)}% similar, +${c.lines_added} -${c.lines_removed} lines)`));
+  out.push(
+    "",
+    heading(
+      c.identical
+        ? "Content (identical)"
+        : `Content (${(c.similarity * 100).toFixed(1)}% similar, +${c.lines_added} -${c.lines_removed} lines)`,
+    ),
+  );
   if (c.not_stored.length > 0) {
-    out.push(dim(`  content not stored in ${c.not_stored.map((s) => s.toUpperCase()).join(" and ")} (FABRA_RECORD_INCLUDE_CONTENT=0): compared by hash only`));
+    out.push(
+      dim(
+        `  content not stored in ${c.not_stored.map((s) => s.toUpperCase()).join(" and ")} (FABRA_RECORD_INCLUDE_CONTENT=0): compared by hash only`,
+      ),
+    );
   }
   for (const line of c.unified) out.push(colourDiffLine(line));
 
@@ -90,7 +128,10 @@ function section(out: string[], title: string, lines: string[]): void {
 /** Content lines are shown with control characters escaped (a record must not be able to drive the terminal). */
 function colourDiffLine(raw: string): string {
   // eslint-disable-next-line no-control-regex
-  const line = raw.replace(/[\u0000-\u0008\u000b-\u001f\u007f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  const line = raw.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
   if (line.startsWith("---") || line.startsWith("+++")) return chalk.bold(line);
   if (line.startsWith("@@")) return chalk.cyan(line);
   if (line.startsWith("+")) return chalk.green(line);

@@ -37,9 +37,9 @@ export function formatMs(ms: number): string {
 /** A record value as compact JSON text (kind-preserving, so 12.0 shows as 12.0). */
 export function showValue(v: JsonValue, max = 60): string {
   // Non-ASCII is shown as itself; control characters stay escaped (a record must not be able to drive the terminal).
-  const text = canonicalJson(v).replace(/\\u([0-9a-f]{4})/g, (escape: string, hex: string) => {
+  const text = canonicalJson(v).replace(/\\u([0-9a-f]{4})/g, (escaped: string, hex: string) => {
     const code = parseInt(hex, 16);
-    return code < 0x20 || (code >= 0x7f && code < 0xa0) ? escape : String.fromCharCode(code);
+    return code < 0x20 || (code >= 0x7f && code < 0xa0) ? escaped : String.fromCharCode(code);
   });
   return truncate(text, max);
 }

@@ -4,7 +4,7 @@ import chalk from "chalk";
 import { Box, render, Text } from "ink";
 import type { FeatureRunResult } from "../../engine/features/materialize.js";
 import { formatMs } from "./format.js";
-import { compact, rate, statusIcon, type MaterializeView } from "./materialize-view.js";
+import { compact, rate, statusIcon, type MaterializeView } from "./materialize-parts.js";
 
 function FeatureLine({ name, width, r }: { name: string; width: number; r: FeatureRunResult | undefined }) {
   const label = name.padEnd(width);
@@ -25,7 +25,9 @@ function FeatureLine({ name, width, r }: { name: string; width: number; r: Featu
 
 function View({ names, results }: { names: string[]; results: Map<string, FeatureRunResult> }) {
   const width = Math.max(...names.map((n) => n.length));
-  const recent = [...results.values()].flatMap((r) => r.errors.slice(-3).map((e) => ({ feature: r.feature, ...e }))).slice(-5);
+  const recent = [...results.values()]
+    .flatMap((r) => r.errors.slice(-3).map((e) => ({ feature: r.feature, ...e })))
+    .slice(-5);
   return (
     <Box flexDirection="column">
       {names.map((name) => (
@@ -34,8 +36,10 @@ function View({ names, results }: { names: string[]; results: Map<string, Featur
       {recent.length > 0 && (
         <Box flexDirection="column" marginTop={1}>
           <Text dimColor>latest errors</Text>
-          {recent.map((e, i) => (
-            <Text key={i}>{`  ${chalk.red("✗")} ${e.feature}(${e.entityId}): ${e.error.split("\n")[0] ?? ""}`}</Text>
+          {recent.map((e) => (
+            <Text
+              key={`${e.feature}\u0000${e.entityId}`}
+            >{`  ${chalk.red("✗")} ${e.feature}(${e.entityId}): ${e.error.split("\n")[0] ?? ""}`}</Text>
           ))}
         </Box>
       )}
@@ -69,4 +73,3 @@ export function liveView(names: string[]): MaterializeView {
     },
   };
 }
-

@@ -4,29 +4,9 @@
 import chalk from "chalk";
 import type { FeatureRunResult } from "../../engine/features/materialize.js";
 import { formatMs } from "./format.js";
+import { compact, type MaterializeView, rate, statusIcon } from "./materialize-parts.js";
 
-export interface MaterializeView {
-  update(progress: FeatureRunResult): void;
-  /** Draws the final state and releases the terminal. */
-  finish(): void;
-}
-
-export const rate = (r: FeatureRunResult) => (r.durationMs > 0 ? (r.computed * 1000) / r.durationMs : 0);
-export const compact = (n: number) => (n >= 10_000 ? `${(n / 1000).toFixed(n >= 100_000 ? 0 : 1)}k` : String(Math.round(n)));
-
-export function statusIcon(r: FeatureRunResult | undefined): string {
-  if (!r) return chalk.dim("·");
-  switch (r.status) {
-    case "running":
-      return chalk.cyan("▶");
-    case "succeeded":
-      return chalk.green("✓");
-    case "partial":
-      return chalk.yellow("!");
-    default:
-      return chalk.red("✗");
-  }
-}
+export type { MaterializeView };
 
 /**
  * The live view on a terminal. ink and react load in the background; progress arriving before they have loaded is
@@ -78,7 +58,9 @@ export function plainView(write: (line: string) => void): MaterializeView {
         if (Date.now() - (lastLine.get(r.feature) ?? 0) < 5000) return;
         lastLine.set(r.feature, Date.now());
         const done = r.alreadyWritten + r.computed + r.failed;
-        return write(`  ${r.feature}: ${done}/${r.total ?? "?"} (${r.written} written, ${r.failed} failed, ${compact(rate(r))}/s)`);
+        return write(
+          `  ${r.feature}: ${done}/${r.total ?? "?"} (${r.written} written, ${r.failed} failed, ${compact(rate(r))}/s)`,
+        );
       }
       write(`${statusIcon(r)} ${r.feature}: ${outcome(r)}`);
     },

@@ -18,7 +18,16 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
   );
   out.push("", heading("Inputs"));
   const inputs = Object.entries(record.inputs);
-  out.push(inputs.length === 0 ? dim("  (none)") : indent(table(["name", "value"], inputs.map(([k, v]) => [k, showValue(v)]))));
+  out.push(
+    inputs.length === 0
+      ? dim("  (none)")
+      : indent(
+          table(
+            ["name", "value"],
+            inputs.map(([k, v]) => [k, showValue(v)]),
+          ),
+        ),
+  );
 
   out.push("", heading(`Features (${record.features.length})`));
   out.push(
@@ -27,7 +36,14 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
       : indent(
           table(
             ["name", "entity", "value", "source", "as of", "age"],
-            record.features.map((f) => [f.name, f.entity_id, showValue(f.value, 40), sourceLabel(f.source), f.as_of, formatMs(f.freshness_ms)]),
+            record.features.map((f) => [
+              f.name,
+              f.entity_id,
+              showValue(f.value, 40),
+              sourceLabel(f.source),
+              f.as_of,
+              formatMs(f.freshness_ms),
+            ]),
           ),
         ),
   );
@@ -56,14 +72,27 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
   out.push(
     a.dropped_items.length === 0
       ? dim("  (none)")
-      : indent(table(["item", "priority", "tokens", "reason"], a.dropped_items.map((d) => [d.source_id, String(d.priority), String(d.token_count), d.reason]))),
+      : indent(
+          table(
+            ["item", "priority", "tokens", "reason"],
+            a.dropped_items.map((d) => [d.source_id, String(d.priority), String(d.token_count), d.reason]),
+          ),
+        ),
   );
-  if (!a.required_items_included) out.push(chalk.yellow("  ! required items alone exceed the token budget (budget_exceeded)"));
+  if (!a.required_items_included)
+    out.push(chalk.yellow("  ! required items alone exceed the token budget (budget_exceeded)"));
 
   out.push("", heading("Freshness"));
   const sla = a.freshness_sla_ms === null ? "no SLA" : `SLA ${formatMs(a.freshness_sla_ms)}`;
-  const status = a.freshness_status === "degraded" ? chalk.yellow(a.freshness_status) : a.freshness_status === "guaranteed" ? chalk.green(a.freshness_status) : a.freshness_status;
-  out.push(`  ${status} (${sla})${a.freshness_violations.length > 0 ? `   violations: ${a.freshness_violations.join(", ")}` : ""}`);
+  const status =
+    a.freshness_status === "degraded"
+      ? chalk.yellow(a.freshness_status)
+      : a.freshness_status === "guaranteed"
+        ? chalk.green(a.freshness_status)
+        : a.freshness_status;
+  out.push(
+    `  ${status} (${sla})${a.freshness_violations.length > 0 ? `   violations: ${a.freshness_violations.join(", ")}` : ""}`,
+  );
 
   out.push("", heading("Lineage"));
   const lineage: [string, string][] = [
@@ -76,13 +105,16 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
   for (const [key, value] of lineage) out.push(`  ${key.padEnd(11)}${value}`);
 
   out.push("", heading("Content"));
-  out.push(record.content === "" ? dim("  (empty, or not stored: FABRA_RECORD_INCLUDE_CONTENT=0)") : indent(record.content));
+  out.push(
+    record.content === "" ? dim("  (empty, or not stored: FABRA_RECORD_INCLUDE_CONTENT=0)") : indent(record.content),
+  );
 
   out.push("", heading("Integrity"));
   out.push(`  record_hash  ${record.integrity.record_hash}`);
   out.push(`  content_hash ${record.integrity.content_hash}`);
   if (record.integrity.previous_context_id) out.push(`  previous     ${record.integrity.previous_context_id}`);
-  if (record.integrity.signature) out.push(`  signed       ${record.integrity.signed_at ?? ""} by ${record.integrity.signing_key_id ?? "?"}`);
+  if (record.integrity.signature)
+    out.push(`  signed       ${record.integrity.signed_at ?? ""} by ${record.integrity.signing_key_id ?? "?"}`);
   out.push(verificationLine(verification));
   return out.join("\n");
 }
@@ -90,7 +122,11 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
 export function verificationLine(v: VerifyResult): string {
   if (v.ok) {
     const sig = v.checks.find((c) => c.name === "signature");
-    const note = sig ? (sig.skipped ? ` (signature not checked: ${sig.skipped})` : " (signature valid)") : " (hash matches)";
+    const note = sig
+      ? sig.skipped
+        ? ` (signature not checked: ${sig.skipped})`
+        : " (signature valid)"
+      : " (hash matches)";
     return `  ${ok("Record integrity verified")}${dim(note)}`;
   }
   const f = v.failed;

@@ -6,10 +6,22 @@ import { bad, dim, ok } from "./format.js";
 
 export function renderReplay(r: ReplayJson): string {
   const out: string[] = [];
-  const mode = r.mode === "live" ? "live data (today's features and a fresh retrieval)" : `recorded data (features and chunks as of ${r.diff.a.created_at})`;
-  out.push(`${chalk.bold("Replayed")} ${chalk.cyan(r.original_id)} ${chalk.bold("as")} ${chalk.cyan(r.context_id)} with ${mode}`);
+  const mode =
+    r.mode === "live"
+      ? "live data (today's features and a fresh retrieval)"
+      : `recorded data (features and chunks as of ${r.diff.a.created_at})`;
+  out.push(
+    `${chalk.bold("Replayed")} ${chalk.cyan(r.original_id)} ${chalk.bold("as")} ${chalk.cyan(r.context_id)} with ${mode}`,
+  );
   if (r.same_content === true) out.push(ok("content reproduced exactly"));
-  else if (r.same_content === false) out.push(bad(r.mode === "live" ? "content differs with today's data" : "content differs from the original: the function or its code changed"));
+  else if (r.same_content === false)
+    out.push(
+      bad(
+        r.mode === "live"
+          ? "content differs with today's data"
+          : "content differs from the original: the function or its code changed",
+      ),
+    );
   else out.push(dim("the original keeps no content (FABRA_RECORD_INCLUDE_CONTENT=0); compare by the diff below"));
   if (!r.persisted) out.push(chalk.yellow("! the replay's record was NOT persisted (best_effort evidence mode)"));
   out.push("", renderDiff(r.diff));

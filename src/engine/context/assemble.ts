@@ -17,7 +17,7 @@ import { checkInputs } from "../../define/inputs.js";
 import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
 import { Trace, withTrace } from "./tracking.js";
-import { toJsonValue } from "../features/values.js";
+import { toJsonValue } from "../../record/values.js";
 
 export type EvidenceMode = "required" | "best_effort";
 
@@ -66,7 +66,10 @@ export async function assembleContext(
   }
   checkInputs(def.options.inputs, name, inputs);
   const { model, maxTokens, separator = "\n" } = def.options;
-  const slaMs = def.options.freshnessSla === undefined ? null : parseDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
+  const slaMs =
+    def.options.freshnessSla === undefined
+      ? null
+      : parseDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
 
   const trace = options.trace ?? new Trace();
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
@@ -86,13 +89,21 @@ export async function assembleContext(
   const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
   const freshness = judgeFreshness(slaMs, {
     features: trace.features,
-    chunks: retrieved.map((r) => ({ chunk_id: r.record.chunk_id, freshness_ms: r.record.freshness_ms, included: r.included })),
+    chunks: retrieved.map((r) => ({
+      chunk_id: r.record.chunk_id,
+      freshness_ms: r.record.freshness_ms,
+      included: r.included,
+    })),
   });
   if (freshness.status === "degraded" && def.options.freshnessPolicy === "fail") {
-    throw new FabraError("FRESHNESS_VIOLATION", `Context ${name} is over its freshness SLA of ${slaMs} ms: ${freshness.violations.join(", ")}`, {
-      hint: "Refresh those features or re-index those documents, or use freshnessPolicy: \"degrade\" to serve and record the violation.",
-      details: { violations: freshness.violations },
-    });
+    throw new FabraError(
+      "FRESHNESS_VIOLATION",
+      `Context ${name} is over its freshness SLA of ${slaMs} ms: ${freshness.violations.join(", ")}`,
+      {
+        hint: 'Refresh those features or re-index those documents, or use freshnessPolicy: "degrade" to serve and record the violation.',
+        details: { violations: freshness.violations },
+      },
+    );
   }
 
   const latencyMs = performance.now() - started;
@@ -112,7 +123,12 @@ export async function assembleContext(
       tokens_used: budget.tokensUsed,
       items_provided: items.length,
       items_included: budget.included.length,
-      dropped_items: budget.dropped.map(({ item, reason }) => ({ source_id: item.key, priority: item.priority, token_count: item.tokens, reason })),
+      dropped_items: budget.dropped.map(({ item, reason }) => ({
+        source_id: item.key,
+        priority: item.priority,
+        token_count: item.tokens,
+        reason,
+      })),
       required_items_included: !budget.budgetExceeded,
       freshness_sla_ms: slaMs,
       freshness_status: freshness.status,
@@ -158,7 +174,12 @@ export async function assembleContext(
   };
 }
 
-async function runContextFunction(def: ContextDef, name: string, inputs: Record<string, unknown>, trace: Trace): Promise<unknown> {
+async function runContextFunction(
+  def: ContextDef,
+  name: string,
+  inputs: Record<string, unknown>,
+  trace: Trace,
+): Promise<unknown> {
   try {
     return await withTrace(trace, () => def.fn(inputs));
   } catch (err) {
@@ -173,34 +194,52 @@ async function runContextFunction(def: ContextDef, name: string, inputs: Record<
 
 function checkItems(value: unknown, name: string): ContextItem[] {
   if (!Array.isArray(value)) {
-    throw new FabraError("CONTEXT_FAILED", `Context function ${name} returned ${value === null ? "null" : typeof value}, not an array of items`, {
-      hint: "Return an array like [{ content: \"...\", priority: 0, required: true }].",
-    });
+    throw new FabraError(
+      "CONTEXT_FAILED",
+      `Context function ${name} returned ${value === null ? "null" : typeof value}, not an array of items`,
+      {
+        hint: 'Return an array like [{ content: "...", priority: 0, required: true }].',
+      },
+    );
   }
   value.forEach((item: unknown, i) => {
     const where = `item ${i} returned by context ${name}`;
     if (typeof item !== "object" || item === null || typeof (item as ContextItem).content !== "string") {
-      throw new FabraError("CONTEXT_FAILED", `${where} has no string \`content\``, { hint: "Each item needs content: string." });
+      throw new FabraError("CONTEXT_FAILED", `${where} has no string \`content\``, {
+        hint: "Each item needs content: string.",
+      });
     }
     const { priority, required, id, source } = item as ContextItem;
     if (priority !== undefined && !Number.isSafeInteger(priority)) {
-      throw new FabraError("CONTEXT_FAILED", `${where} has priority ${String(priority)}`, { hint: "priority is a whole number; 0 is most important." });
+      throw new FabraError("CONTEXT_FAILED", `${where} has priority ${String(priority)}`, {
+        hint: "priority is a whole number; 0 is most important.",
+      });
     }
     if (required !== undefined && typeof required !== "boolean") {
-      throw new FabraError("CONTEXT_FAILED", `${where} has required=${String(required)}`, { hint: "required is true or false." });
+      throw new FabraError("CONTEXT_FAILED", `${where} has required=${String(required)}`, {
+        hint: "required is true or false.",
+      });
     }
     // The id names the item in `dropped_items[].source_id`, a string in CRS-001.
     if (id !== undefined && (typeof id !== "string" || id === "")) {
-      throw new FabraError("CONTEXT_FAILED", `${where} has id ${JSON.stringify(id) ?? String(id)}, not a non-empty string`, {
-        hint: `Give items string ids, e.g. id: "${typeof id === "number" ? String(id) : "system_prompt"}", or leave id out.`,
-      });
+      throw new FabraError(
+        "CONTEXT_FAILED",
+        `${where} has id ${JSON.stringify(id) ?? String(id)}, not a non-empty string`,
+        {
+          hint: `Give items string ids, e.g. id: "${typeof id === "number" ? String(id) : "system_prompt"}", or leave id out.`,
+        },
+      );
     }
     const sources = source === undefined ? [] : Array.isArray(source) ? source : [source];
     sources.forEach((chunk: unknown, j) => {
       if (typeof chunk !== "object" || chunk === null || typeof (chunk as RetrievedChunk).chunkId !== "string") {
-        throw new FabraError("CONTEXT_FAILED", `${where} has a source${Array.isArray(source) ? `[${j}]` : ""} that is not a retrieved chunk`, {
-          hint: "source takes chunks a retriever returned (objects with a chunkId), or a list of them.",
-        });
+        throw new FabraError(
+          "CONTEXT_FAILED",
+          `${where} has a source${Array.isArray(source) ? `[${j}]` : ""} that is not a retrieved chunk`,
+          {
+            hint: "source takes chunks a retriever returned (objects with a chunkId), or a list of them.",
+          },
+        );
       }
     });
   });
@@ -276,10 +315,14 @@ async function persist({ record, canonicalText }: SealedRecord, settings: Assemb
   } catch (err) {
     const reason = err instanceof Error ? err.message : String(err);
     if (settings.evidenceMode === "required") {
-      throw new FabraError("PERSIST_FAILED", `The context record ${record.context_id} could not be written: ${reason}`, {
-        hint: "Evidence mode is `required`, so no context is served without its record. Fix the ledger store, or set evidence.mode: \"best_effort\".",
-        cause: err,
-      });
+      throw new FabraError(
+        "PERSIST_FAILED",
+        `The context record ${record.context_id} could not be written: ${reason}`,
+        {
+          hint: 'Evidence mode is `required`, so no context is served without its record. Fix the ledger store, or set evidence.mode: "best_effort".',
+          cause: err,
+        },
+      );
     }
     settings.warn(`context record ${record.context_id} was not persisted (best_effort): ${reason}`);
     return false;

@@ -42,7 +42,12 @@ interface Attempt {
 }
 
 /** The fewest drops (at least 1) whose items' own counts plus separators fit; dropQueue.length if none do. */
-function estimatedDrops(ordered: BudgetItem[], dropQueue: BudgetItem[], maxTokens: number, separatorTokens: number): number {
+function estimatedDrops(
+  ordered: BudgetItem[],
+  dropQueue: BudgetItem[],
+  maxTokens: number,
+  separatorTokens: number,
+): number {
   let tokens = 0;
   for (const item of ordered) tokens += item.tokens;
   let count = ordered.length;

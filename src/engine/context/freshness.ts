@@ -17,6 +17,7 @@ export function judgeFreshness(slaMs: number | null, input: FreshnessInput): Fre
   if (slaMs === null) return { status: "unknown", violations: [] };
   const violations: string[] = [];
   for (const f of input.features) if (f.freshness_ms > slaMs && !violations.includes(f.name)) violations.push(f.name);
-  for (const c of input.chunks) if (c.included && c.freshness_ms > slaMs && !violations.includes(c.chunk_id)) violations.push(c.chunk_id);
+  for (const c of input.chunks)
+    if (c.included && c.freshness_ms > slaMs && !violations.includes(c.chunk_id)) violations.push(c.chunk_id);
   return { status: violations.length > 0 ? "degraded" : "guaranteed", violations };
 }

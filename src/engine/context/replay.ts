@@ -29,14 +29,22 @@ export interface ReplayResult {
   diff: RecordDiff;
 }
 
-export async function replayContext(fabra: FabraRuntime, id: string, options: ReplayOptions = {}): Promise<ReplayResult> {
+export async function replayContext(
+  fabra: FabraRuntime,
+  id: string,
+  options: ReplayOptions = {},
+): Promise<ReplayResult> {
   // A replay of a record that fails verification (altered, or unsigned where signatures are required) proves nothing.
   const { record: original } = await fabra.ledger.intact(id, "it will not be replayed");
   const name = original.context_function;
   if (!fabra.definitions.contexts.has(name)) {
-    throw new FabraError("CONTEXT_NOT_FOUND", `The context function "${name}" of ${original.context_id} no longer exists`, {
-      hint: "Replay needs the function: restore it (or its module in `definitions`), or check out the code version the record names.",
-    });
+    throw new FabraError(
+      "CONTEXT_NOT_FOUND",
+      `The context function "${name}" of ${original.context_id} no longer exists`,
+      {
+        hint: "Replay needs the function: restore it (or its module in `definitions`), or check out the code version the record names.",
+      },
+    );
   }
   const live = options.live === true;
   const inputs = toPlain(original.inputs) as Record<string, unknown>;
@@ -46,12 +54,18 @@ export async function replayContext(fabra: FabraRuntime, id: string, options: Re
   const includeContent = fabra.settings.includeContent && keptContent(original);
   let replay: ContextResult;
   try {
-    replay = await assembleContext(fabra.contextDef(name), name, inputs, { ...fabra.settings, includeContent, ledger: fabra.ledger }, {
-      previousContextId: original.context_id,
-      trace,
-      recordedInputs: original.inputs,
-      referenceTimeMs: live ? undefined : datetimeToMs(original.created_at),
-    });
+    replay = await assembleContext(
+      fabra.contextDef(name),
+      name,
+      inputs,
+      { ...fabra.settings, includeContent, ledger: fabra.ledger },
+      {
+        previousContextId: original.context_id,
+        trace,
+        recordedInputs: original.inputs,
+        referenceTimeMs: live ? undefined : datetimeToMs(original.created_at),
+      },
+    );
   } catch (err) {
     throw explain(err, original);
   }
@@ -80,16 +94,24 @@ function explain(err: unknown, original: ContextRecord): unknown {
   if (!(err instanceof FabraError)) return err;
   const keys = JSON.stringify(Object.keys(original.inputs));
   if (err.code === "INVALID_INPUT") {
-    return new FabraError("REPLAY_INCOMPATIBLE", `The inputs recorded in ${original.context_id} (${keys}) no longer fit ${original.context_function}: ${err.message}`, {
-      hint: "The function's declared inputs changed since the record was written; replay it with the code version the record names.",
-      cause: err,
-    });
+    return new FabraError(
+      "REPLAY_INCOMPATIBLE",
+      `The inputs recorded in ${original.context_id} (${keys}) no longer fit ${original.context_function}: ${err.message}`,
+      {
+        hint: "The function's declared inputs changed since the record was written; replay it with the code version the record names.",
+        cause: err,
+      },
+    );
   }
   if (err.code === "CONTEXT_FAILED") {
-    return new FabraError("CONTEXT_FAILED", `${err.message} (replaying ${original.context_id} with its recorded inputs ${keys})`, {
-      hint: "The recorded inputs may no longer fit the function's parameters; compare them with `fabra context show`.",
-      cause: err,
-    });
+    return new FabraError(
+      "CONTEXT_FAILED",
+      `${err.message} (replaying ${original.context_id} with its recorded inputs ${keys})`,
+      {
+        hint: "The recorded inputs may no longer fit the function's parameters; compare them with `fabra context show`.",
+        cause: err,
+      },
+    );
   }
   return err;
 }
@@ -100,7 +122,8 @@ async function replaySource(fabra: FabraRuntime, record: ContextRecord): Promise
   const chunks = new Map<string, RetrievedChunk[]>();
   const contents = await storedChunkContents(fabra, record);
   for (const item of record.retrieved_items) {
-    const index = fabra.definitions.retrievers.get(item.retriever)?.options.index ?? record.lineage.indexes_used[0] ?? "";
+    const index =
+      fabra.definitions.retrievers.get(item.retriever)?.options.index ?? record.lineage.indexes_used[0] ?? "";
     const list = chunks.get(item.retriever) ?? [];
     list.push({
       chunkId: item.chunk_id,
@@ -130,17 +153,26 @@ async function storedChunkContents(fabra: FabraRuntime, record: ContextRecord): 
   const byIndex = new Map<string, RetrievedItemRecord[]>();
   for (const item of missing) {
     const index = fabra.definitions.retrievers.get(item.retriever)?.options.index;
-    for (const name of index ? [index] : record.lineage.indexes_used) byIndex.set(name, [...(byIndex.get(name) ?? []), item]);
+    for (const name of index ? [index] : record.lineage.indexes_used)
+      byIndex.set(name, [...(byIndex.get(name) ?? []), item]);
   }
   for (const [index, items] of byIndex) {
-    for (const chunk of await fabra.stores.vector.getChunks(index, items.map((i) => i.chunk_id))) found.set(chunk.chunkId, chunk.content);
+    for (const chunk of await fabra.stores.vector.getChunks(
+      index,
+      items.map((i) => i.chunk_id),
+    ))
+      found.set(chunk.chunkId, chunk.content);
   }
   for (const item of missing) {
     const content = found.get(item.chunk_id);
     if (content === undefined || contentHash(content) !== item.content_hash) {
-      throw new FabraError("REPLAY_INCOMPATIBLE", `Chunk ${item.chunk_id} of ${record.context_id} is ${content === undefined ? "no longer in the index" : "in the index with different content"}, and the record keeps only its hash`, {
-        hint: "Re-index the documents as they were, or replay with --live to use today's index.",
-      });
+      throw new FabraError(
+        "REPLAY_INCOMPATIBLE",
+        `Chunk ${item.chunk_id} of ${record.context_id} is ${content === undefined ? "no longer in the index" : "in the index with different content"}, and the record keeps only its hash`,
+        {
+          hint: "Re-index the documents as they were, or replay with --live to use today's index.",
+        },
+      );
     }
   }
   return found;

@@ -14,7 +14,10 @@ export function entityIdOf(value: unknown): string | null {
 export function requireEntityId(value: unknown, where: string): string {
   const id = entityIdOf(value);
   if (id !== null) return id;
-  const shown = typeof value === "string" ? '"" (empty)' : (JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)) ?? String(value));
+  const shown =
+    typeof value === "string"
+      ? '"" (empty)'
+      : (JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v)) ?? String(value));
   throw new FabraError("INVALID_ARGUMENT", `${where} is ${shown}, not an entity id`, {
     hint: "Entity ids are non-empty strings (or whole numbers, read as their decimal string).",
   });

@@ -24,22 +24,40 @@ export async function featureEntities(def: FeatureDef, name: string, offline: Of
       hint: "Give the feature `entities` (a list, { sql }, or a function returning ids), or pass --entities FILE.",
     });
   }
-  if (Array.isArray(source)) return { ids: source.map((id, i) => checkId(id, `${name}.entities[${i}]`)), total: source.length, origin: "entities list" };
+  if (Array.isArray(source))
+    return {
+      ids: source.map((id, i) => checkId(id, `${name}.entities[${i}]`)),
+      total: source.length,
+      origin: "entities list",
+    };
   if (typeof source === "function") {
     let produced: Iterable<unknown> | AsyncIterable<unknown>;
     try {
       produced = await source();
     } catch (err) {
-      throw new FabraError("FEATURE_COMPUTE_FAILED", `The entities function of ${name} failed: ${(err as Error).message ?? String(err)}`, {
-        hint: "Fix the function given as `entities` of the feature.",
-        cause: err,
-      });
+      throw new FabraError(
+        "FEATURE_COMPUTE_FAILED",
+        `The entities function of ${name} failed: ${(err as Error).message ?? String(err)}`,
+        {
+          hint: "Fix the function given as `entities` of the feature.",
+          cause: err,
+        },
+      );
     }
-    if (Array.isArray(produced)) return { ids: produced.map((id, i) => checkId(id, `${name} entities[${i}]`)), total: produced.length, origin: "entities function" };
+    if (Array.isArray(produced))
+      return {
+        ids: produced.map((id, i) => checkId(id, `${name} entities[${i}]`)),
+        total: produced.length,
+        origin: "entities function",
+      };
     if (!isIterable(produced)) {
-      throw new FabraError("INVALID_DEFINITION", `The entities function of ${name} returned ${typeof produced}, not a list or an iterable of ids`, {
-        hint: "Return an array, a Set, a generator or an async generator of entity ids.",
-      });
+      throw new FabraError(
+        "INVALID_DEFINITION",
+        `The entities function of ${name} returned ${typeof produced}, not a list or an iterable of ids`,
+        {
+          hint: "Return an array, a Set, a generator or an async generator of entity ids.",
+        },
+      );
     }
     return { ids: checkedIds(produced, name), total: null, origin: "entities function" };
   }
@@ -73,22 +91,37 @@ function checkId(id: unknown, where: string): string {
  * Ids from a file: one per line (blank lines and `#` comments skipped), or a CSV with a header (`.csv`, or a first
  * line with a comma) whose entity column is `column`, else `entity_id`, `<entity>_id`, `<entity>`, `id`, or its only column.
  */
-export async function readEntitiesFile(path: string, options: { column?: string; entity?: string } = {}): Promise<string[]> {
+export async function readEntitiesFile(
+  path: string,
+  options: { column?: string; entity?: string } = {},
+): Promise<string[]> {
   let text: string;
   try {
     const info = await stat(path);
-    if (info.isDirectory()) throw new FabraError("FILE_UNREADABLE", `The entities file ${path} is a directory`, { hint: "Pass a file with one entity id per line, or a CSV." });
+    if (info.isDirectory())
+      throw new FabraError("FILE_UNREADABLE", `The entities file ${path} is a directory`, {
+        hint: "Pass a file with one entity id per line, or a CSV.",
+      });
     text = await readFile(path, "utf8");
   } catch (err) {
     if (err instanceof FabraError) throw err;
     const code = (err as NodeJS.ErrnoException).code;
-    if (code === "ENOENT") throw new FabraError("FILE_NOT_FOUND", `No such entities file: ${path}`, { hint: "Check the path given to --entities." });
-    throw new FabraError("FILE_UNREADABLE", `Cannot read the entities file ${path}: ${(err as Error).message}`, { hint: "Check the file's permissions.", cause: err });
+    if (code === "ENOENT")
+      throw new FabraError("FILE_NOT_FOUND", `No such entities file: ${path}`, {
+        hint: "Check the path given to --entities.",
+      });
+    throw new FabraError("FILE_UNREADABLE", `Cannot read the entities file ${path}: ${(err as Error).message}`, {
+      hint: "Check the file's permissions.",
+      cause: err,
+    });
   }
   const firstLine = text.slice(0, text.search(/\r?\n|$/));
   const isCsv = extname(path).toLowerCase() === ".csv" || firstLine.includes(",") || options.column !== undefined;
   const ids = isCsv ? await csvIds(path, options) : lineIds(text);
-  if (ids.length === 0) throw new FabraError("INVALID_ARGUMENT", `The entities file ${path} has no entity ids`, { hint: "Put one entity id per line." });
+  if (ids.length === 0)
+    throw new FabraError("INVALID_ARGUMENT", `The entities file ${path} has no entity ids`, {
+      hint: "Put one entity id per line.",
+    });
   return ids;
 }
 
@@ -102,18 +135,28 @@ function lineIds(text: string): string[] {
 async function csvIds(path: string, options: { column?: string; entity?: string }): Promise<string[]> {
   const { columns: names, rows } = await readCsvText(path, "the entities file");
   const entity = options.entity;
-  const candidates = options.column !== undefined ? [options.column] : ["entity_id", ...(entity ? [`${entity}_id`, entity] : []), "id"];
-  const index = candidates.map((c) => names.indexOf(c)).find((i) => i >= 0) ?? (options.column === undefined && names.length === 1 ? 0 : -1);
+  const candidates =
+    options.column !== undefined ? [options.column] : ["entity_id", ...(entity ? [`${entity}_id`, entity] : []), "id"];
+  const index =
+    candidates.map((c) => names.indexOf(c)).find((i) => i >= 0) ??
+    (options.column === undefined && names.length === 1 ? 0 : -1);
   if (index < 0) {
-    throw new FabraError("INVALID_ARGUMENT", `The entities file ${path} has no column ${candidates.map((c) => JSON.stringify(c)).join(" or ")} (its columns: ${names.join(", ")})`, {
-      hint: "Name the column with --entity-column, or use a file with one id per line.",
-    });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      `The entities file ${path} has no column ${candidates.map((c) => JSON.stringify(c)).join(" or ")} (its columns: ${names.join(", ")})`,
+      {
+        hint: "Name the column with --entity-column, or use a file with one id per line.",
+      },
+    );
   }
   const ids: string[] = [];
   rows.forEach((row, i) => {
     if (names.length === 1 && row[0] === null) return; // a blank line (DuckDB skips those of wider files itself)
     const id = (row[index] ?? "").trim();
-    if (id === "") throw new FabraError("INVALID_ARGUMENT", `${path} row ${i + 1}: the entity column "${names[index]}" is empty`, { hint: "Every row needs an entity id." });
+    if (id === "")
+      throw new FabraError("INVALID_ARGUMENT", `${path} row ${i + 1}: the entity column "${names[index]}" is empty`, {
+        hint: "Every row needs an entity id.",
+      });
     ids.push(id);
   });
   return ids;

@@ -33,32 +33,39 @@ export async function withLock<T>(
   options.signal?.addEventListener("abort", onOuterAbort, { once: true });
   if (options.signal?.aborted) onOuterAbort();
   let extending = false;
-  const timer = setInterval(() => {
-    if (extending) return;
-    extending = true;
-    locks
-      .extend(key, token, ttlMs)
-      .then((held) => {
-        if (!held) {
-          options.warn?.(`lost the lock ${key}; stopping after the current batch`);
-          controller.abort(new Error(`lost the lock ${key}`));
-        }
-      })
-      .catch((err: unknown) => {
-        // Unconfirmed is as good as lost: another worker may take the lock once it expires.
-        options.warn?.(`could not extend the lock ${key} (${(err as Error).message}); stopping after the current batch`);
-        controller.abort(err);
-      })
-      .finally(() => {
-        extending = false;
-      });
-  }, Math.max(10, Math.floor(ttlMs / 3)));
+  const timer = setInterval(
+    () => {
+      if (extending) return;
+      extending = true;
+      locks
+        .extend(key, token, ttlMs)
+        .then((held) => {
+          if (!held) {
+            options.warn?.(`lost the lock ${key}; stopping after the current batch`);
+            controller.abort(new Error(`lost the lock ${key}`));
+          }
+        })
+        .catch((err: unknown) => {
+          // Unconfirmed is as good as lost: another worker may take the lock once it expires.
+          options.warn?.(
+            `could not extend the lock ${key} (${(err as Error).message}); stopping after the current batch`,
+          );
+          controller.abort(err);
+        })
+        .finally(() => {
+          extending = false;
+        });
+    },
+    Math.max(10, Math.floor(ttlMs / 3)),
+  );
   timer.unref?.();
   try {
     return { acquired: true, result: await fn(controller.signal) };
   } finally {
     clearInterval(timer);
     options.signal?.removeEventListener("abort", onOuterAbort);
-    await locks.release(key, token).catch((err: unknown) => options.warn?.(`could not release the lock ${key}: ${(err as Error).message}`));
+    await locks
+      .release(key, token)
+      .catch((err: unknown) => options.warn?.(`could not release the lock ${key}: ${(err as Error).message}`));
   }
 }

@@ -11,7 +11,7 @@ import type { RunStatus, RunTrigger, Stores } from "../../stores/types.js";
 import { featureEntities, type EntityList } from "./entity-source.js";
 import { computeFeature, ttlMsOf, unknownFeature } from "./read.js";
 import { refreshLockKey, withLock } from "./locks.js";
-import { encodeValue } from "./values.js";
+import { encodeValue } from "../../record/values.js";
 
 /** What materialization needs from the runtime. */
 export interface MaterializeRuntime {
@@ -67,9 +67,15 @@ export interface FeatureRunResult {
 const MAX_ERRORS_KEPT = 1000;
 
 /** The features a materialization covers, checked before any work: unknown names, features without entities. */
-export function planMaterialize(runtime: MaterializeRuntime, options: Pick<MaterializeOptions, "features" | "entities"> = {}): string[] {
+export function planMaterialize(
+  runtime: MaterializeRuntime,
+  options: Pick<MaterializeOptions, "features" | "entities"> = {},
+): string[] {
   const defs = runtime.definitions.features;
-  const names = options.features && options.features.length > 0 ? [...new Set(options.features)] : [...defs].filter(([, d]) => d.options.materialize === true).map(([n]) => n);
+  const names =
+    options.features && options.features.length > 0
+      ? [...new Set(options.features)]
+      : [...defs].filter(([, d]) => d.options.materialize === true).map(([n]) => n);
   if (names.length === 0) {
     throw new FabraError("INVALID_ARGUMENT", "No feature has materialize: true, so there is nothing to materialize", {
       hint: "Set materialize: true (and entities) on a feature, or name the features: fabra materialize <feature...>.",
@@ -90,7 +96,10 @@ function noEntities(name: string): FabraError {
 }
 
 /** Materializes features one after another; each result says how its run went (nothing is thrown per feature). */
-export async function materialize(runtime: MaterializeRuntime, options: MaterializeOptions = {}): Promise<FeatureRunResult[]> {
+export async function materialize(
+  runtime: MaterializeRuntime,
+  options: MaterializeOptions = {},
+): Promise<FeatureRunResult[]> {
   const names = planMaterialize(runtime, options);
   const results: FeatureRunResult[] = [];
   for (const name of names) {
@@ -101,14 +110,23 @@ export async function materialize(runtime: MaterializeRuntime, options: Material
 }
 
 /** One feature's run under its refresh lock. */
-export async function materializeFeature(runtime: MaterializeRuntime, name: string, options: MaterializeOptions = {}): Promise<FeatureRunResult> {
+export async function materializeFeature(
+  runtime: MaterializeRuntime,
+  name: string,
+  options: MaterializeOptions = {},
+): Promise<FeatureRunResult> {
   const startedAt = nowDatetime();
   const began = Date.now();
-  const outcome = await withLock(runtime.stores.locks, refreshLockKey(name), (signal) => runFeature(runtime, name, options, signal), {
-    ttlMs: options.lockTtlMs,
-    signal: options.signal,
-    warn: runtime.settings.warn,
-  });
+  const outcome = await withLock(
+    runtime.stores.locks,
+    refreshLockKey(name),
+    (signal) => runFeature(runtime, name, options, signal),
+    {
+      ttlMs: options.lockTtlMs,
+      signal: options.signal,
+      warn: runtime.settings.warn,
+    },
+  );
   if (outcome.acquired) return outcome.result;
   const locked: FeatureRunResult = {
     ...emptyResult(name, startedAt),
@@ -121,11 +139,30 @@ export async function materializeFeature(runtime: MaterializeRuntime, name: stri
 }
 
 function emptyResult(feature: string, startedAt: string): FeatureRunResult {
-  return { feature, runId: null, resumed: false, status: "running", total: null, alreadyWritten: 0, computed: 0, written: 0, failed: 0, errors: [], error: null, startedAt, durationMs: 0 };
+  return {
+    feature,
+    runId: null,
+    resumed: false,
+    status: "running",
+    total: null,
+    alreadyWritten: 0,
+    computed: 0,
+    written: 0,
+    failed: 0,
+    errors: [],
+    error: null,
+    startedAt,
+    durationMs: 0,
+  };
 }
 
 /** Runs (or resumes) the feature's run; the caller holds the refresh lock. Throws only before a run exists (no entities, beginRun failing). */
-export async function runFeature(runtime: MaterializeRuntime, name: string, options: MaterializeOptions, signal: AbortSignal): Promise<FeatureRunResult> {
+export async function runFeature(
+  runtime: MaterializeRuntime,
+  name: string,
+  options: MaterializeOptions,
+  signal: AbortSignal,
+): Promise<FeatureRunResult> {
   const def = runtime.definitions.features.get(name);
   if (!def) throw unknownFeature(name, runtime.definitions.features.keys());
   // A definition error is no run: nothing to resume, and a retry cannot fix it.
@@ -159,12 +196,18 @@ export async function runFeature(runtime: MaterializeRuntime, name: string, opti
   const stopped = failure === null && signal.aborted;
   const status: RunStatus = failure !== null || stopped ? "interrupted" : progress.failed > 0 ? "partial" : "succeeded";
   progress.status = status;
-  progress.error = failure !== null ? errorMessage(failure) : stopped ? `stopped before the end (${errorMessage(signal.reason ?? "shutdown")})` : null;
+  progress.error =
+    failure !== null
+      ? errorMessage(failure)
+      : stopped
+        ? `stopped before the end (${errorMessage(signal.reason ?? "shutdown")})`
+        : null;
   await offline.endRun(run.runId, {
     status,
     entitiesWritten: progress.alreadyWritten + progress.written,
     entitiesFailed: progress.failed,
-    error: progress.error ?? (progress.errors[0] ? `${progress.errors[0].entityId}: ${progress.errors[0].error}` : null),
+    error:
+      progress.error ?? (progress.errors[0] ? `${progress.errors[0].entityId}: ${progress.errors[0].error}` : null),
   });
   progress.durationMs = Date.now() - began;
   report();
@@ -212,8 +255,22 @@ async function computeAndWrite(
       if (failure !== null) return;
       try {
         // Cache first, history second: history is what a resumed run trusts, so it is written last.
-        await online.setMany(batch.map((b) => ({ key: { feature: name, entityId: b.entityId }, value: { valueJson: b.valueJson, asOf: b.computedAt }, ttlMs })));
-        await offline.writeValues(batch.map((b) => ({ feature: name, entityId: b.entityId, valueJson: b.valueJson, computedAt: b.computedAt, runId })));
+        await online.setMany(
+          batch.map((b) => ({
+            key: { feature: name, entityId: b.entityId },
+            value: { valueJson: b.valueJson, asOf: b.computedAt },
+            ttlMs,
+          })),
+        );
+        await offline.writeValues(
+          batch.map((b) => ({
+            feature: name,
+            entityId: b.entityId,
+            valueJson: b.valueJson,
+            computedAt: b.computedAt,
+            runId,
+          })),
+        );
         progress.written += batch.length;
         report();
       } catch (err) {
@@ -245,7 +302,11 @@ async function computeAndWrite(
       try {
         id = await nextId();
       } catch (err) {
-        failure ??= new FabraError("FEATURE_COMPUTE_FAILED", `The ${list.origin} of ${name} failed: ${errorMessage(err)}`, { cause: err });
+        failure ??= new FabraError(
+          "FEATURE_COMPUTE_FAILED",
+          `The ${list.origin} of ${name} failed: ${errorMessage(err)}`,
+          { cause: err },
+        );
         return;
       }
       if (id === undefined) return;

@@ -8,7 +8,7 @@ import type { FeatureRecord, FeatureSource } from "../../record/types.js";
 import type { OfflineStore, OnlineStore } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";
 import { didYouMean } from "../../util/suggest.js";
-import { decodeValue, encodeValue, toJsonValue } from "./values.js";
+import { decodeValue, encodeValue, toJsonValue } from "../../record/values.js";
 
 export interface FeatureRead {
   value: JsonValue;
@@ -52,13 +52,23 @@ export async function computeFeature(def: FeatureDef, entityId: string): Promise
  * Reads a feature value with its provenance. `cacheDown`: the caller already knows the online store failed
  * (a batch read), so it is not asked again and the value is computed as a fallback.
  */
-export async function readFeature(def: FeatureDef, entityId: string, deps: FeatureReaderDeps, opts: { cacheDown?: boolean } = {}): Promise<FeatureRead> {
+export async function readFeature(
+  def: FeatureDef,
+  entityId: string,
+  deps: FeatureReaderDeps,
+  opts: { cacheDown?: boolean } = {},
+): Promise<FeatureRead> {
   const read = await readThrough(def, entityId, deps, opts.cacheDown === true);
   if (read.source === "fallback" && deps.degraded) deps.degraded.fallbackReads++;
   return read;
 }
 
-async function readThrough(def: FeatureDef, entityId: string, deps: FeatureReaderDeps, knownDown: boolean): Promise<FeatureRead> {
+async function readThrough(
+  def: FeatureDef,
+  entityId: string,
+  deps: FeatureReaderDeps,
+  knownDown: boolean,
+): Promise<FeatureRead> {
   const name = def.name ?? "";
   let cacheDown = knownDown;
   if (!cacheDown) {
@@ -111,16 +121,27 @@ async function storeComputed(
   if (!skipCache) writes.push(deps.online.set({ feature: name, entityId }, { valueJson, asOf }, ttlMsOf(def)));
   const results = await Promise.allSettled(writes);
   for (const r of results) {
-    if (r.status === "rejected") deps.warn(`could not store computed ${name}(${entityId}): ${(r.reason as Error).message}`);
+    if (r.status === "rejected")
+      deps.warn(`could not store computed ${name}(${entityId}): ${(r.reason as Error).message}`);
   }
 }
 
-async function fallback(def: FeatureDef, entityId: string, err: unknown, deps: FeatureReaderDeps): Promise<FeatureRead> {
+async function fallback(
+  def: FeatureDef,
+  entityId: string,
+  err: unknown,
+  deps: FeatureReaderDeps,
+): Promise<FeatureRead> {
   const name = def.name ?? "";
   const reason = err instanceof Error ? err.message : String(err);
   if (def.options.default !== undefined) {
     deps.warn(`feature ${name}(${entityId}) failed (${reason}); serving its default`);
-    return { value: toJsonValue(def.options.default, `default of feature ${name}`), source: "fallback", asOf: nowDatetime(), freshnessMs: 0 };
+    return {
+      value: toJsonValue(def.options.default, `default of feature ${name}`),
+      source: "fallback",
+      asOf: nowDatetime(),
+      freshnessMs: 0,
+    };
   }
   const last = await deps.offline.latest(name, entityId).catch(() => null);
   if (last) {
@@ -128,7 +149,12 @@ async function fallback(def: FeatureDef, entityId: string, err: unknown, deps: F
     const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(last.computedAt)));
     return { value: decodeValue(last.valueJson), source: "fallback", asOf: last.computedAt, freshnessMs };
   }
-  throw toFabraError(err, "FEATURE_COMPUTE_FAILED", `Feature ${name} failed for entity ${JSON.stringify(entityId)}`, `Fix the feature function, or give the feature a \`default\` to serve when it fails.`);
+  throw toFabraError(
+    err,
+    "FEATURE_COMPUTE_FAILED",
+    `Feature ${name} failed for entity ${JSON.stringify(entityId)}`,
+    `Fix the feature function, or give the feature a \`default\` to serve when it fails.`,
+  );
 }
 
 /** A cached value's text as a value, or undefined when it does not decode (a corrupt or foreign entry). */
@@ -142,7 +168,14 @@ export function decodeCached(valueJson: string): JsonValue | undefined {
 
 /** A read as it goes into the record. */
 export function toFeatureRecord(name: string, entityId: string, read: FeatureRead): FeatureRecord {
-  return { name, entity_id: entityId, value: read.value, source: read.source, as_of: read.asOf, freshness_ms: read.freshnessMs };
+  return {
+    name,
+    entity_id: entityId,
+    value: read.value,
+    source: read.source,
+    as_of: read.asOf,
+    freshness_ms: read.freshnessMs,
+  };
 }
 
 export function unknownFeature(name: string, known: Iterable<string>): FabraError {
@@ -150,6 +183,8 @@ export function unknownFeature(name: string, known: Iterable<string>): FabraErro
   return new FabraError("FEATURE_NOT_FOUND", `Unknown feature "${name}"`, {
     hint:
       didYouMean(name, list) ??
-      (list.length > 0 ? `Known features: ${list.join(", ")}.` : "No features are defined; add a module to `definitions` in fabra.config.ts."),
+      (list.length > 0
+        ? `Known features: ${list.join(", ")}.`
+        : "No features are defined; add a module to `definitions` in fabra.config.ts."),
   });
 }

@@ -18,19 +18,29 @@ export function refreshScheduleOf(def: FeatureDef, name: string): RefreshSchedul
   const text = String(refresh);
   if (isDuration(refresh)) {
     const ms = parseDuration(refresh, `refresh of feature ${name}`);
-    if (ms <= 0) throw new FabraError("INVALID_DEFINITION", `refresh of feature ${name} is ${JSON.stringify(refresh)}; it must be longer than 0`, { hint: "Use e.g. refresh: \"5m\"." });
+    if (ms <= 0)
+      throw new FabraError(
+        "INVALID_DEFINITION",
+        `refresh of feature ${name} is ${JSON.stringify(refresh)}; it must be longer than 0`,
+        { hint: 'Use e.g. refresh: "5m".' },
+      );
     return { kind: "interval", text, ms };
   }
   try {
     return { kind: "cron", text, cron: new Cron(text, { paused: true }) };
   } catch (err) {
-    throw new FabraError("INVALID_DEFINITION", `refresh of feature ${name} is ${JSON.stringify(refresh)}: neither a duration nor a cron expression (${(err as Error).message})`, {
-      hint: 'Use a duration ("30s", "5m", "1h", or ms) or a cron expression ("*/15 * * * *"; 6 fields for seconds).',
-    });
+    throw new FabraError(
+      "INVALID_DEFINITION",
+      `refresh of feature ${name} is ${JSON.stringify(refresh)}: neither a duration nor a cron expression (${(err as Error).message})`,
+      {
+        hint: 'Use a duration ("30s", "5m", "1h", or ms) or a cron expression ("*/15 * * * *"; 6 fields for seconds).',
+      },
+    );
   }
 }
 
-const isUnfinished = (run: MaterializationRun | null) => run !== null && (run.status === "running" || run.status === "interrupted");
+const isUnfinished = (run: MaterializationRun | null) =>
+  run !== null && (run.status === "running" || run.status === "interrupted");
 
 /**
  * When the next run is due (epoch ms). An unfinished last run (crashed or interrupted) is due now: whoever holds
@@ -47,7 +57,12 @@ export function nextDueMs(schedule: RefreshSchedule, last: MaterializationRun | 
  * by another worker in the meantime is seen). For cron, `slot` is the time the firing was scheduled for: a run that
  * started in the second half of the gap before the slot already served it.
  */
-export function isDue(schedule: RefreshSchedule, last: MaterializationRun | null, now: number, slot: number | null): boolean {
+export function isDue(
+  schedule: RefreshSchedule,
+  last: MaterializationRun | null,
+  now: number,
+  slot: number | null,
+): boolean {
   if (isUnfinished(last)) return true;
   if (schedule.kind === "interval") return !last || now >= datetimeToMs(last.startedAt) + schedule.ms;
   if (slot === null) return false;

@@ -83,7 +83,10 @@ export function unschedulableReason(def: FeatureDef): string | null {
  * The features a scheduler runs: every feature with refresh, materialize: true and entities, or the named ones
  * (unknown names and features that cannot be refreshed on a schedule are refused, saying why).
  */
-export function scheduledFeatures(features: Map<string, FeatureDef>, only?: string[]): { feature: string; schedule: RefreshSchedule }[] {
+export function scheduledFeatures(
+  features: Map<string, FeatureDef>,
+  only?: string[],
+): { feature: string; schedule: RefreshSchedule }[] {
   const names = only ?? [...features].filter(([, d]) => unschedulableReason(d) === null).map(([n]) => n);
   return names.map((feature) => {
     const def = features.get(feature);
@@ -92,9 +95,13 @@ export function scheduledFeatures(features: Map<string, FeatureDef>, only?: stri
     const schedule = reason === null ? refreshScheduleOf(def, feature) : null;
     if (!schedule) {
       const schedulable = [...features].filter(([, d]) => unschedulableReason(d) === null).map(([n]) => n);
-      throw new FabraError("INVALID_ARGUMENT", `Feature ${feature} ${reason ?? "has no refresh schedule"}, so it cannot be refreshed on a schedule`, {
-        hint: `Give it refresh: "1h" (or a cron expression), materialize: true and entities. ${schedulable.length > 0 ? `Features refreshed on a schedule: ${schedulable.join(", ")}.` : "No feature is refreshed on a schedule yet."}`,
-      });
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        `Feature ${feature} ${reason ?? "has no refresh schedule"}, so it cannot be refreshed on a schedule`,
+        {
+          hint: `Give it refresh: "1h" (or a cron expression), materialize: true and entities. ${schedulable.length > 0 ? `Features refreshed on a schedule: ${schedulable.join(", ")}.` : "No feature is refreshed on a schedule yet."}`,
+        },
+      );
     }
     return { feature, schedule };
   });
@@ -115,28 +122,33 @@ export function startScheduler(runtime: MaterializeRuntime, options: SchedulerOp
   };
   for (const [name, def] of runtime.definitions.features) {
     if (def.options.refresh !== undefined && def.options.materialize === true && def.options.entities === undefined) {
-      runtime.settings.warn(`feature ${name} has refresh and materialize: true but no entities, so no scheduler refreshes it`);
+      runtime.settings.warn(
+        `feature ${name} has refresh and materialize: true but no entities, so no scheduler refreshes it`,
+      );
     }
   }
-  const jobs: Job[] = scheduledFeatures(runtime.definitions.features, options.features).map(({ feature, schedule }) => ({
-    feature,
-    schedule,
-    running: false,
-    queued: false,
-    timer: null,
-    nextAt: null,
-    slot: null,
-    lastRun: null,
-    lastResult: null,
-    failures: 0,
-  }));
+  const jobs: Job[] = scheduledFeatures(runtime.definitions.features, options.features).map(
+    ({ feature, schedule }) => ({
+      feature,
+      schedule,
+      running: false,
+      queued: false,
+      timer: null,
+      nextAt: null,
+      slot: null,
+      lastRun: null,
+      lastResult: null,
+      failures: 0,
+    }),
+  );
   const stopController = new AbortController();
   const queue: Job[] = [];
   const active = new Set<Promise<void>>();
   let stopped = false;
 
   const jitterFor = (job: Job) => {
-    const max = options.jitterMs ?? Math.min(1000, (job.schedule.kind === "interval" ? job.schedule.ms : 60_000) * 0.05);
+    const max =
+      options.jitterMs ?? Math.min(1000, (job.schedule.kind === "interval" ? job.schedule.ms : 60_000) * 0.05);
     return Math.floor(random() * max);
   };
 
@@ -149,7 +161,10 @@ export function startScheduler(runtime: MaterializeRuntime, options: SchedulerOp
     emit({ type: "scheduled", feature: job.feature, at: toDatetime(fireAt) });
     const delay = Math.max(0, fireAt - Date.now());
     // Long delays are re-armed in steps (setTimeout holds at most ~24.8 days).
-    job.timer = setTimeout(() => (delay > MAX_TIMER_MS ? arm(job, at, slot) : enqueue(job)), Math.min(delay, MAX_TIMER_MS));
+    job.timer = setTimeout(
+      () => (delay > MAX_TIMER_MS ? arm(job, at, slot) : enqueue(job)),
+      Math.min(delay, MAX_TIMER_MS),
+    );
   };
 
   /** Arms the job's next attempt from its last run (read from the store, so other workers' runs count). */
@@ -208,7 +223,12 @@ export function startScheduler(runtime: MaterializeRuntime, options: SchedulerOp
             announced = true;
             emit({ type: "started", feature: job.feature, runId: p.runId ?? "", resumed: p.resumed });
           };
-          return runFeature(runtime, job.feature, { trigger: "schedule", concurrency: options.concurrency, onProgress }, signal);
+          return runFeature(
+            runtime,
+            job.feature,
+            { trigger: "schedule", concurrency: options.concurrency, onProgress },
+            signal,
+          );
         },
         { ttlMs: lockTtlMs, signal: stopController.signal, warn: runtime.settings.warn },
       );

@@ -13,7 +13,7 @@ import { eventFileColumns, readEventFile } from "../../io/event-file.js";
 import type { OfflineStore, PitEventFile, PitFeature, PitResult } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";
 import { unknownFeature } from "./read.js";
-import { decodeForUser } from "./values.js";
+import { decodeForUser } from "../../record/values.js";
 
 export interface TrainingDataOptions {
   /** Event rows (objects), or the path of a CSV file (with a header row) or Parquet file of them. */
@@ -55,7 +55,10 @@ export interface TrainingTable {
 const TIMESTAMP_COLUMNS = ["timestamp", "ts", "event_time", "time"];
 
 /** The training rows, in event order: every event column plus one column per feature (and `_as_of` columns). */
-export async function getTrainingData(deps: TrainingDataDeps, options: TrainingDataOptions): Promise<Record<string, unknown>[]> {
+export async function getTrainingData(
+  deps: TrainingDataDeps,
+  options: TrainingDataOptions,
+): Promise<Record<string, unknown>[]> {
   return (await getTrainingTable(deps, options)).rows;
 }
 
@@ -65,26 +68,40 @@ export async function getTrainingTable(deps: TrainingDataDeps, options: Training
   const outputNames = features.flatMap((f) => (options.includeAsOf ? [f.name, `${f.name}_as_of`] : [f.name]));
   const pitOptions = { includeComputedAt: options.includeAsOf === true };
   if (typeof options.entities !== "string" && !Array.isArray(options.entities)) {
-    throw new FabraError("INVALID_ARGUMENT", "entities must be an array of event rows or the path of a CSV/Parquet file", {
-      hint: "Pass e.g. [{ entity_id: \"u_1\", timestamp: \"2026-03-01T09:00:00Z\" }] or \"events.parquet\".",
-    });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      "entities must be an array of event rows or the path of a CSV/Parquet file",
+      {
+        hint: 'Pass e.g. [{ entity_id: "u_1", timestamp: "2026-03-01T09:00:00Z" }] or "events.parquet".',
+      },
+    );
   }
-  const file = typeof options.entities === "string" ? await eventFile(options.entities, options.cwd ?? process.cwd()) : null;
+  const file =
+    typeof options.entities === "string" ? await eventFile(options.entities, options.cwd ?? process.cwd()) : null;
   const given = typeof options.entities === "string" ? [] : options.entities;
   // A file's header is read only when needed: to find a default column, or for the columns of an empty file.
   const header: { columns: string[] | null } = { columns: null };
-  const eventColumns = async () => (header.columns ??= file ? await eventFileColumns(file.path, file.format) : Object.keys(given[0] ?? {}));
+  const eventColumns = async () =>
+    (header.columns ??= file ? await eventFileColumns(file.path, file.format) : Object.keys(given[0] ?? {}));
   // The first candidate the events have. A file without one is an error naming them all; rows in memory fall back to
   // the first candidate (each row missing it is then reported by its index).
   const defaultColumn = async (candidates: string[], what: "entity" | "timestamp") => {
     const columns = await eventColumns();
     const found = candidates.find((c) => columns.includes(c));
     if (found !== undefined || !file) return found ?? (candidates[0] as string);
-    throw new FabraError("INVALID_ARGUMENT", `${basename(file.path)} has no ${what} column: none of ${candidates.join(", ")} (its columns: ${columns.join(", ") || "none"})`, {
-      hint: `Name the column with --${what}-column (${what}Column in getTrainingData).`,
-    });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      `${basename(file.path)} has no ${what} column: none of ${candidates.join(", ")} (its columns: ${columns.join(", ") || "none"})`,
+      {
+        hint: `Name the column with --${what}-column (${what}Column in getTrainingData).`,
+      },
+    );
   };
-  const entityCandidates = ["entity_id", ...entityNames(deps.definitions, features).flatMap((e) => [`${e}_id`, e]), "id"];
+  const entityCandidates = [
+    "entity_id",
+    ...entityNames(deps.definitions, features).flatMap((e) => [`${e}_id`, e]),
+    "id",
+  ];
   if (file && (options.entityColumn === undefined || options.timestampColumn === undefined)) {
     // The header is read anyway: a named column it lacks is reported first, with the columns there are.
     const columns = await eventColumns();
@@ -104,14 +121,26 @@ export async function getTrainingTable(deps: TrainingDataDeps, options: Training
       rows = result.events ?? [];
     } else {
       // The store does not read files: io/ reads the events (same parsing, column types and errors as DuckDB's join).
-      rows = await readEventFile(file, features.map((f) => f.name));
-      result = await deps.offline.pointInTime(keysOf(rows, entityColumn, timestampColumn, file.path), features, pitOptions);
+      rows = await readEventFile(
+        file,
+        features.map((f) => f.name),
+      );
+      result = await deps.offline.pointInTime(
+        keysOf(rows, entityColumn, timestampColumn, file.path),
+        features,
+        pitOptions,
+      );
     }
   } else {
     rows = given;
-    result = await deps.offline.pointInTime(keysOf(rows, entityColumn, timestampColumn, "entities"), features, pitOptions);
+    result = await deps.offline.pointInTime(
+      keysOf(rows, entityColumn, timestampColumn, "entities"),
+      features,
+      pitOptions,
+    );
   }
-  const columns = rows.length > 0 ? Object.keys(rows[0] as object).filter((c) => !outputNames.includes(c)) : await eventColumns();
+  const columns =
+    rows.length > 0 ? Object.keys(rows[0] as object).filter((c) => !outputNames.includes(c)) : await eventColumns();
   // Rows read from a file are ours to extend; the caller's rows are copied.
   const merged = merge(rows, features, outputNames, result, options.includeAsOf === true, file !== null);
   return { columns: [...columns, ...outputNames], rows: merged, entityColumn, timestampColumn };
@@ -125,21 +154,30 @@ function entityNames(definitions: Definitions, features: PitFeature[]): string[]
 
 function missingColumn(columns: string[], column: string, what: "entity" | "timestamp", file: PitEventFile): void {
   if (columns.includes(column)) return;
-  throw new FabraError("INVALID_ARGUMENT", `${basename(file.path)} has no ${what} column "${column}" (its columns: ${columns.join(", ")})`, {
-    hint: `Name the column with --${what}-column (${what}Column in getTrainingData).`,
-  });
+  throw new FabraError(
+    "INVALID_ARGUMENT",
+    `${basename(file.path)} has no ${what} column "${column}" (its columns: ${columns.join(", ")})`,
+    {
+      hint: `Name the column with --${what}-column (${what}Column in getTrainingData).`,
+    },
+  );
 }
 
 function resolveFeatures(definitions: Definitions, options: TrainingDataOptions): PitFeature[] {
   if (!Array.isArray(options.features) || options.features.length === 0) {
-    throw new FabraError("INVALID_ARGUMENT", "No features requested", { hint: "Name at least one feature: features: [\"user_tier\"]." });
+    throw new FabraError("INVALID_ARGUMENT", "No features requested", {
+      hint: 'Name at least one feature: features: ["user_tier"].',
+    });
   }
   const defaultTtl = options.ttl === undefined ? undefined : parseDuration(options.ttl, "ttl");
   const seen = new Set<string>();
   return options.features.map((f) => {
     const { name, ttl } = typeof f === "string" ? { name: f, ttl: undefined } : f;
     if (!definitions.features.has(name)) throw unknownFeature(name, definitions.features.keys());
-    if (seen.has(name)) throw new FabraError("INVALID_ARGUMENT", `Feature ${name} is requested twice`, { hint: "Name each feature once." });
+    if (seen.has(name))
+      throw new FabraError("INVALID_ARGUMENT", `Feature ${name} is requested twice`, {
+        hint: "Name each feature once.",
+      });
     seen.add(name);
     const maxAgeMs = ttl === undefined ? defaultTtl : parseDuration(ttl, `ttl of ${name}`);
     return maxAgeMs === undefined ? { name } : { name, maxAgeMs };
@@ -150,16 +188,28 @@ function resolveFeatures(definitions: Definitions, options: TrainingDataOptions)
 async function eventFile(path: string, cwd: string): Promise<PitEventFile> {
   const full = resolve(cwd, path);
   const lower = full.toLowerCase();
-  const format = /\.parquet$|\.pq$/.test(lower) ? "parquet" : /\.(csv|tsv|txt)(\.gz|\.zst)?$/.test(lower) ? "csv" : null;
+  const format = /\.parquet$|\.pq$/.test(lower)
+    ? "parquet"
+    : /\.(csv|tsv|txt)(\.gz|\.zst)?$/.test(lower)
+      ? "csv"
+      : null;
   if (!format) {
-    throw new FabraError("INVALID_ARGUMENT", `Cannot tell the format of the events file ${path}`, { hint: "Use a .csv file (with a header row) or a .parquet file." });
+    throw new FabraError("INVALID_ARGUMENT", `Cannot tell the format of the events file ${path}`, {
+      hint: "Use a .csv file (with a header row) or a .parquet file.",
+    });
   }
   try {
-    if ((await stat(full)).isDirectory()) throw new FabraError("FILE_UNREADABLE", `The events file ${path} is a directory`, { hint: "Pass a .csv or .parquet file." });
+    if ((await stat(full)).isDirectory())
+      throw new FabraError("FILE_UNREADABLE", `The events file ${path} is a directory`, {
+        hint: "Pass a .csv or .parquet file.",
+      });
   } catch (err) {
     if (err instanceof FabraError) throw err;
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") throw new FabraError("FILE_NOT_FOUND", `No such events file: ${path}`, { hint: "Check the path." });
-    throw new FabraError("FILE_UNREADABLE", `Cannot read the events file ${path}: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === "ENOENT")
+      throw new FabraError("FILE_NOT_FOUND", `No such events file: ${path}`, { hint: "Check the path." });
+    throw new FabraError("FILE_UNREADABLE", `Cannot read the events file ${path}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   return { kind: "file", path: full, format, entityColumn: "", timestampColumn: "" };
 }
@@ -168,14 +218,24 @@ function keysOf(rows: Record<string, unknown>[], entityColumn: string, timestamp
   const entityIds = new Array<string>(rows.length);
   const timestamps = new Array<string>(rows.length);
   rows.forEach((row, i) => {
-    if (typeof row !== "object" || row === null) throw new FabraError("INVALID_ARGUMENT", `${source}[${i}] is not an object`, { hint: "Each event is an object with an entity id and a timestamp." });
+    if (typeof row !== "object" || row === null)
+      throw new FabraError("INVALID_ARGUMENT", `${source}[${i}] is not an object`, {
+        hint: "Each event is an object with an entity id and a timestamp.",
+      });
     const id = row[entityColumn];
     if (typeof id === "string" && id !== "") entityIds[i] = id;
     else if ((typeof id === "number" && Number.isInteger(id)) || typeof id === "bigint") entityIds[i] = String(id);
     else {
-      throw new FabraError("INVALID_ARGUMENT", `${source}[${i}].${entityColumn} is ${JSON.stringify(id) ?? String(id)}, not an entity id`, {
-        hint: id === undefined ? `Each event needs an entity id in "${entityColumn}" (set entityColumn to the column that has it).` : "Entity ids are strings or whole numbers.",
-      });
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        `${source}[${i}].${entityColumn} is ${JSON.stringify(id) ?? String(id)}, not an entity id`,
+        {
+          hint:
+            id === undefined
+              ? `Each event needs an entity id in "${entityColumn}" (set entityColumn to the column that has it).`
+              : "Entity ids are strings or whole numbers.",
+        },
+      );
     }
     timestamps[i] = eventTime(row[timestampColumn], `${source}[${i}].${timestampColumn}`, timestampColumn);
   });
@@ -190,11 +250,16 @@ function eventTime(value: unknown, where: string, column: string): string {
     try {
       return normalizeDatetime(value, where);
     } catch (err) {
-      throw new FabraError("INVALID_ARGUMENT", (err as Error).message, { hint: "Use ISO-8601 text (e.g. 2026-03-01T09:15:02Z; no offset = UTC), a Date, or epoch milliseconds." });
+      throw new FabraError("INVALID_ARGUMENT", (err as Error).message, {
+        hint: "Use ISO-8601 text (e.g. 2026-03-01T09:15:02Z; no offset = UTC), a Date, or epoch milliseconds.",
+      });
     }
   }
   throw new FabraError("INVALID_ARGUMENT", `${where} is ${JSON.stringify(value) ?? String(value)}, not a datetime`, {
-    hint: value === undefined ? `Each event needs a time in "${column}" (set timestampColumn to the column that has it).` : "Use a Date, ISO-8601 text, or epoch milliseconds.",
+    hint:
+      value === undefined
+        ? `Each event needs a time in "${column}" (set timestampColumn to the column that has it).`
+        : "Use a Date, ISO-8601 text, or epoch milliseconds.",
   });
 }
 
@@ -215,9 +280,13 @@ function merge(
     if (!owned) {
       for (const name of outputNames) {
         if (Object.hasOwn(row, name)) {
-          throw new FabraError("INVALID_ARGUMENT", `Event ${i} already has a column "${name}", which the training data adds`, {
-            hint: "Rename that column of the events; feature values are added as columns named after the features.",
-          });
+          throw new FabraError(
+            "INVALID_ARGUMENT",
+            `Event ${i} already has a column "${name}", which the training data adds`,
+            {
+              hint: "Rename that column of the events; feature values are added as columns named after the features.",
+            },
+          );
         }
       }
     }

@@ -16,7 +16,11 @@ export interface ImportOutcome {
 }
 
 /** All or nothing on bad input: if any file fails, nothing is written and the error names the file and the reason. */
-export async function importRecordFiles(records: RecordStore, files: string[], opts: VerifyOptions = {}): Promise<ImportOutcome[]> {
+export async function importRecordFiles(
+  records: RecordStore,
+  files: string[],
+  opts: VerifyOptions = {},
+): Promise<ImportOutcome[]> {
   const checked: { file: string; record: ContextRecord }[] = [];
   for (const file of files) {
     const { record, result } = await readRecordFile(file, opts);
@@ -30,12 +34,20 @@ export async function importRecordFiles(records: RecordStore, files: string[], o
     const hash = record.integrity.record_hash;
     const earlier = seen.get(id);
     const stored = earlier ? null : await records.get(id);
-    const other = earlier ? { hash: earlier.hash, where: earlier.file } : stored ? { hash: stored.recordHash, where: "the ledger" } : null;
+    const other = earlier
+      ? { hash: earlier.hash, where: earlier.file }
+      : stored
+        ? { hash: stored.recordHash, where: "the ledger" }
+        : null;
     if (other && other.hash !== hash) {
-      throw new FabraError("RECORD_CONFLICT", `${file}: record ${id} is already in ${other.where} with record_hash ${other.hash}, not ${hash}; nothing was imported`, {
-        hint: "Records are immutable: an id is written once. Leave that file out to import the others.",
-        details: { contextId: id, storedHash: other.hash, newHash: hash },
-      });
+      throw new FabraError(
+        "RECORD_CONFLICT",
+        `${file}: record ${id} is already in ${other.where} with record_hash ${other.hash}, not ${hash}; nothing was imported`,
+        {
+          hint: "Records are immutable: an id is written once. Leave that file out to import the others.",
+          details: { contextId: id, storedHash: other.hash, newHash: hash },
+        },
+      );
     }
     seen.set(id, { file, hash });
   }

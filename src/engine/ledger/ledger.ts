@@ -143,7 +143,9 @@ export class Ledger {
     const record = readRecordText(text, source);
     const row = recordToRow(record);
     if (row.canonicalText !== text) {
-      throw new FabraError("INVALID_RECORD", `${source} of ${record.context_id} is not in CRS-001 canonical form`, { hint: "Send the record as `fabra context export` writes it." });
+      throw new FabraError("INVALID_RECORD", `${source} of ${record.context_id} is not in CRS-001 canonical form`, {
+        hint: "Send the record as `fabra context export` writes it.",
+      });
     }
     normalizeContextId(record.context_id);
     const verification = this.verifyRow(row);

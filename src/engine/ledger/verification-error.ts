@@ -9,21 +9,38 @@ import type { VerifyResult } from "../../record/verify.js";
  */
 export function verificationError(result: VerifyResult, where: string, consequence: string): FabraError {
   const f = result.failed;
-  const details = { contextId: result.contextId, check: f?.name ?? null, expected: f?.expected ?? null, actual: f?.actual ?? null };
+  const details = {
+    contextId: result.contextId,
+    check: f?.name ?? null,
+    expected: f?.expected ?? null,
+    actual: f?.actual ?? null,
+  };
   if (f?.name === "signature" && f.actual === "none") {
-    return new FabraError("VERIFICATION_FAILED", `${where}: the record is not signed, and signatures are required (signing mode required); ${consequence}`, {
-      hint: "Its hashes match, but this ledger accepts only signed records. Use a record written with FABRA_SIGNING_KEY set, or set signing.mode (or FABRA_SIGNATURE_MODE) to optional to accept unsigned ones.",
-      details,
-    });
+    return new FabraError(
+      "VERIFICATION_FAILED",
+      `${where}: the record is not signed, and signatures are required (signing mode required); ${consequence}`,
+      {
+        hint: "Its hashes match, but this ledger accepts only signed records. Use a record written with FABRA_SIGNING_KEY set, or set signing.mode (or FABRA_SIGNATURE_MODE) to optional to accept unsigned ones.",
+        details,
+      },
+    );
   }
   if (f?.name === "signature") {
-    return new FabraError("VERIFICATION_FAILED", `${where}: signature check failed (expected ${f.expected}, actual ${f.actual}); ${consequence}`, {
-      hint: "Its hashes match, but the signature does not check out with the configured key: set FABRA_SIGNING_KEY / FABRA_SIGNING_KEY_ID to the key it was signed with.",
-      details,
-    });
+    return new FabraError(
+      "VERIFICATION_FAILED",
+      `${where}: signature check failed (expected ${f.expected}, actual ${f.actual}); ${consequence}`,
+      {
+        hint: "Its hashes match, but the signature does not check out with the configured key: set FABRA_SIGNING_KEY / FABRA_SIGNING_KEY_ID to the key it was signed with.",
+        details,
+      },
+    );
   }
-  return new FabraError("VERIFICATION_FAILED", `${where}: ${f?.name} mismatch (expected ${f?.expected}, actual ${f?.actual}); ${consequence}`, {
-    hint: "The record was altered after it was written; use the original.",
-    details,
-  });
+  return new FabraError(
+    "VERIFICATION_FAILED",
+    `${where}: ${f?.name} mismatch (expected ${f?.expected}, actual ${f?.actual}); ${consequence}`,
+    {
+      hint: "The record was altered after it was written; use the original.",
+      details,
+    },
+  );
 }

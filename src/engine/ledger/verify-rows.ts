@@ -22,18 +22,31 @@ export function verifyLedgerRow(row: LedgerRow, opts: VerifyOptions = {}): Verif
  */
 export function verifyRawLedgerRow(row: RawLedgerRow, opts: VerifyOptions = {}, consume = false): VerifyResult {
   const filedAs = storedContextId(row.canonicalBytes); // read before verification may reuse the bytes
-  return checkColumns(verifyStored(row.canonicalBytes, row.contextId, opts, { fast: true, scratch: consume }), row, filedAs);
+  return checkColumns(
+    verifyStored(row.canonicalBytes, row.contextId, opts, { fast: true, scratch: consume }),
+    row,
+    filedAs,
+  );
 }
 
 /**
  * The indexed columns must agree with the text: the record_hash column with the recomputed hash, and the row's id
  * with the record's own context_id (a record copied under another id would otherwise verify and be shown as it).
  */
-function checkColumns(result: VerifyResult, row: { contextId: string; recordHash: string }, idInText: string | null): VerifyResult {
+function checkColumns(
+  result: VerifyResult,
+  row: { contextId: string; recordHash: string },
+  idInText: string | null,
+): VerifyResult {
   if (!result.ok) return result;
   const actual = result.checks.find((c) => c.name === "record_hash")?.actual;
   if (actual !== undefined && actual !== row.recordHash) return failRecordHash(result, row.recordHash, actual);
-  if (idInText !== row.contextId) return failRecordHash(result, row.recordHash, `the row ${row.contextId} holds the record ${idInText ?? "(no context_id)"}`);
+  if (idInText !== row.contextId)
+    return failRecordHash(
+      result,
+      row.recordHash,
+      `the row ${row.contextId} holds the record ${idInText ?? "(no context_id)"}`,
+    );
   return result;
 }
 
@@ -82,7 +95,11 @@ export interface LedgerVerification {
  * canonical text has it without parsing the rest, so a row re-sealed with a second top-level `content` key (a forgery
  * that recomputed both hashes, which signatures catch) passes here and fails `verify <id>`, `show` and export.
  */
-export async function verifyLedger(records: RecordStore, opts: VerifyOptions = {}, progress?: (checked: number) => void): Promise<LedgerVerification> {
+export async function verifyLedger(
+  records: RecordStore,
+  opts: VerifyOptions = {},
+  progress?: (checked: number) => void,
+): Promise<LedgerVerification> {
   const failures: { createdUs: bigint; result: VerifyResult }[] = [];
   let checked = 0;
   for await (const batch of scanRawRows(records)) {

@@ -18,7 +18,9 @@ export interface TextChunk {
 
 export function checkChunking(opts: ChunkingOptions): void {
   if (!Number.isInteger(opts.chunkTokens) || opts.chunkTokens < 8) {
-    throw new FabraError("INVALID_CONFIG", `chunking.chunkTokens is ${opts.chunkTokens}`, { hint: "Use a whole number of at least 8 (e.g. 256)." });
+    throw new FabraError("INVALID_CONFIG", `chunking.chunkTokens is ${opts.chunkTokens}`, {
+      hint: "Use a whole number of at least 8 (e.g. 256).",
+    });
   }
   if (!Number.isInteger(opts.overlapTokens) || opts.overlapTokens < 0 || opts.overlapTokens >= opts.chunkTokens) {
     throw new FabraError("INVALID_CONFIG", `chunking.overlapTokens is ${opts.overlapTokens}`, {

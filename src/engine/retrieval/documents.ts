@@ -20,7 +20,9 @@ export async function readDocuments(paths: string[], cwd: string, rootDir: strin
     try {
       info = await stat(full);
     } catch {
-      throw new FabraError("FILE_NOT_FOUND", `No such file or directory: ${p}`, { hint: "Check the path; directories are read recursively." });
+      throw new FabraError("FILE_NOT_FOUND", `No such file or directory: ${p}`, {
+        hint: "Check the path; directories are read recursively.",
+      });
     }
     if (info.isDirectory()) files.push(...(await walk(full)));
     else files.push(full);
@@ -47,7 +49,10 @@ async function readText(file: string, shown: string): Promise<string> {
   try {
     bytes = await readFile(file);
   } catch (err) {
-    throw new FabraError("FILE_UNREADABLE", `Cannot read ${shown}: ${(err as Error).message}`, { hint: "Check the file's permissions.", cause: err });
+    throw new FabraError("FILE_UNREADABLE", `Cannot read ${shown}: ${(err as Error).message}`, {
+      hint: "Check the file's permissions.",
+      cause: err,
+    });
   }
   let text: string | null;
   try {

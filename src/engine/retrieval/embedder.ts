@@ -20,16 +20,19 @@ export function createEmbedder(config: ResolvedEmbedderConfig): Embedder {
 // ------------------------------------------------------------------------------------------ lexical
 
 const STOPWORDS = new Set(
-  ("a an and are as at be but by can do does for from has have how i if in into is it its me my no not of on or our so " +
-    "that the their then there these this to was we were what when where which who why will with you your")
-    .split(" "),
+  (
+    "a an and are as at be but by can do does for from has have how i if in into is it its me my no not of on or our so " +
+    "that the their then there these this to was we were what when where which who why will with you your"
+  ).split(" "),
 );
 
 export class LexicalEmbedder implements Embedder {
   readonly id: string;
   constructor(readonly dimensions: number) {
     if (!Number.isInteger(dimensions) || dimensions < 16) {
-      throw new FabraError("INVALID_CONFIG", `embedder.dimensions is ${dimensions}`, { hint: "Use a whole number of at least 16 (default 384)." });
+      throw new FabraError("INVALID_CONFIG", `embedder.dimensions is ${dimensions}`, {
+        hint: "Use a whole number of at least 16 (default 384).",
+      });
     }
     this.id = `lexical-v1-${dimensions}`;
   }
@@ -40,7 +43,14 @@ export class LexicalEmbedder implements Embedder {
 
   embedOne(text: string): Float32Array {
     const vector = new Float32Array(this.dimensions);
-    const words = (text.toLowerCase().normalize("NFKC").match(/[\p{L}\p{N}]+/gu) ?? []).map(stem).filter((w) => !STOPWORDS.has(w));
+    const words = (
+      text
+        .toLowerCase()
+        .normalize("NFKC")
+        .match(/[\p{L}\p{N}]+/gu) ?? []
+    )
+      .map(stem)
+      .filter((w) => !STOPWORDS.has(w));
     for (let i = 0; i < words.length; i++) {
       this.add(vector, words[i] as string, 1);
       if (i + 1 < words.length) this.add(vector, `${words[i]} ${words[i + 1]}`, 0.5);
@@ -62,7 +72,7 @@ export class LexicalEmbedder implements Embedder {
   private add(vector: Float32Array, term: string, weight: number): void {
     const h = fnv1a(term);
     const slot = h % this.dimensions;
-    vector[slot] = (vector[slot] as number) + ((h >>> 31) === 1 ? -weight : weight);
+    vector[slot] = (vector[slot] as number) + (h >>> 31 === 1 ? -weight : weight);
   }
 }
 
@@ -114,7 +124,8 @@ class OpenAIEmbedder implements Embedder {
 
   async embed(texts: string[]): Promise<Float32Array[]> {
     const out: Float32Array[] = [];
-    for (let i = 0; i < texts.length; i += this.batchSize) out.push(...(await this.embedBatch(texts.slice(i, i + this.batchSize))));
+    for (let i = 0; i < texts.length; i += this.batchSize)
+      out.push(...(await this.embedBatch(texts.slice(i, i + this.batchSize))));
     return out;
   }
 
@@ -128,23 +139,34 @@ class OpenAIEmbedder implements Embedder {
         signal: AbortSignal.timeout(30_000),
       });
     } catch (err) {
-      throw new FabraError("EMBEDDER_FAILED", `Could not reach the embeddings endpoint ${maskUrl(this.url)}: ${(err as Error).message}`, {
-        hint: "Check embedder.baseUrl and the network; the lexical embedder works offline.",
-        cause: err,
-      });
+      throw new FabraError(
+        "EMBEDDER_FAILED",
+        `Could not reach the embeddings endpoint ${maskUrl(this.url)}: ${(err as Error).message}`,
+        {
+          hint: "Check embedder.baseUrl and the network; the lexical embedder works offline.",
+          cause: err,
+        },
+      );
     }
     if (!response.ok) {
       const body = (await response.text().catch(() => "")).slice(0, 300);
       throw new FabraError("EMBEDDER_FAILED", `The embeddings endpoint answered ${response.status}: ${body}`, {
-        hint: response.status === 401 ? "The API key was refused; check it." : "Check embedder.model and embedder.dimensions.",
+        hint:
+          response.status === 401
+            ? "The API key was refused; check it."
+            : "Check embedder.model and embedder.dimensions.",
       });
     }
     const json = (await response.json()) as { data?: { index: number; embedding: number[] }[] };
     const data = [...(json.data ?? [])].sort((a, b) => a.index - b.index);
     if (data.length !== input.length || data.some((d) => d.embedding.length !== this.dimensions)) {
-      throw new FabraError("DIMENSION_MISMATCH", `The embeddings endpoint returned ${data.length} vectors of ${data[0]?.embedding.length ?? 0} dimensions, expected ${input.length} of ${this.dimensions}`, {
-        hint: "Set embedder.dimensions to the model's output size.",
-      });
+      throw new FabraError(
+        "DIMENSION_MISMATCH",
+        `The embeddings endpoint returned ${data.length} vectors of ${data[0]?.embedding.length ?? 0} dimensions, expected ${input.length} of ${this.dimensions}`,
+        {
+          hint: "Set embedder.dimensions to the model's output size.",
+        },
+      );
     }
     return data.map((d) => Float32Array.from(d.embedding));
   }

@@ -14,12 +14,20 @@ const HINT =
 /** The body's return value as complete chunks of retriever `name` (searching `index`), or CONTEXT_FAILED. */
 export function checkRetrievedChunks(value: unknown, name: string, index: string | undefined): RetrievedChunk[] {
   if (!Array.isArray(value)) {
-    throw new FabraError("CONTEXT_FAILED", `Retriever ${name} returned ${value === null ? "null" : typeof value}, not an array of chunks`, { hint: HINT });
+    throw new FabraError(
+      "CONTEXT_FAILED",
+      `Retriever ${name} returned ${value === null ? "null" : typeof value}, not an array of chunks`,
+      { hint: HINT },
+    );
   }
   let now: string | undefined;
   return value.map((raw: unknown, i): RetrievedChunk => {
     const bad = (field: string, expected: string, got: unknown) =>
-      new FabraError("CONTEXT_FAILED", `Retriever ${name} returned chunk ${i} with ${field} ${describe(got)}; it should be ${expected}`, { hint: HINT });
+      new FabraError(
+        "CONTEXT_FAILED",
+        `Retriever ${name} returned chunk ${i} with ${field} ${describe(got)}; it should be ${expected}`,
+        { hint: HINT },
+      );
     if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw bad("value", "an object", raw);
     const c = raw as Partial<Record<keyof RetrievedChunk, unknown>>;
     const text = (field: "chunkId" | "documentId", value: unknown) => {
@@ -30,9 +38,14 @@ export function checkRetrievedChunks(value: unknown, name: string, index: string
     const documentId = text("documentId", c.documentId);
     if (typeof c.content !== "string") throw bad("`content`", "a string", c.content);
     const content = c.content;
-    if (typeof c.similarity !== "number" || !Number.isFinite(c.similarity)) throw bad("`similarity`", "a finite number", c.similarity);
-    if (c.sourceUrl !== undefined && c.sourceUrl !== null && typeof c.sourceUrl !== "string") throw bad("`sourceUrl`", "a string or null", c.sourceUrl);
-    if (c.tokenCount !== undefined && !(typeof c.tokenCount === "number" && Number.isSafeInteger(c.tokenCount) && c.tokenCount >= 0)) {
+    if (typeof c.similarity !== "number" || !Number.isFinite(c.similarity))
+      throw bad("`similarity`", "a finite number", c.similarity);
+    if (c.sourceUrl !== undefined && c.sourceUrl !== null && typeof c.sourceUrl !== "string")
+      throw bad("`sourceUrl`", "a string or null", c.sourceUrl);
+    if (
+      c.tokenCount !== undefined &&
+      !(typeof c.tokenCount === "number" && Number.isSafeInteger(c.tokenCount) && c.tokenCount >= 0)
+    ) {
       throw bad("`tokenCount`", "a whole number of at least 0", c.tokenCount);
     }
     let indexedAt: string;

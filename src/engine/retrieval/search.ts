@@ -18,9 +18,16 @@ export interface SearchOptions {
   retriever: string;
 }
 
-export async function searchIndex(deps: RetrievalDeps, index: string, query: string, opts: SearchOptions): Promise<RetrievedChunk[]> {
+export async function searchIndex(
+  deps: RetrievalDeps,
+  index: string,
+  query: string,
+  opts: SearchOptions,
+): Promise<RetrievedChunk[]> {
   if (!Number.isInteger(opts.topK) || opts.topK < 1) {
-    throw new FabraError("INVALID_ARGUMENT", `topK of retriever ${opts.retriever} is ${opts.topK}`, { hint: "topK must be a whole number of at least 1." });
+    throw new FabraError("INVALID_ARGUMENT", `topK of retriever ${opts.retriever} is ${opts.topK}`, {
+      hint: "topK must be a whole number of at least 1.",
+    });
   }
   const [embedding] = await deps.embedder.embed([query]);
   if (!embedding) return [];

@@ -47,11 +47,22 @@ export function verifyResult(
   opts: VerifyOptions,
 ): VerifyResult {
   const checks: VerifyCheck[] = [
-    { name: "content_hash", ok: integrity.content_hash === actualContentHash, expected: integrity.content_hash, actual: actualContentHash },
-    { name: "record_hash", ok: integrity.record_hash === actualRecordHash, expected: integrity.record_hash, actual: actualRecordHash },
+    {
+      name: "content_hash",
+      ok: integrity.content_hash === actualContentHash,
+      expected: integrity.content_hash,
+      actual: actualContentHash,
+    },
+    {
+      name: "record_hash",
+      ok: integrity.record_hash === actualRecordHash,
+      expected: integrity.record_hash,
+      actual: actualRecordHash,
+    },
   ];
   const signature = integrity.signature;
-  if (signature !== null || opts.requireSignature) checks.push(signatureCheck(signature, integrity.signing_key_id ?? null, actualRecordHash, opts));
+  if (signature !== null || opts.requireSignature)
+    checks.push(signatureCheck(signature, integrity.signing_key_id ?? null, actualRecordHash, opts));
   const failed = checks.find((c) => !c.ok) ?? null;
   return { ok: failed === null, contextId, checks, failed };
 }
@@ -62,7 +73,12 @@ export function verifyResult(
  * another key could have been re-sealed by anyone and given a foreign key id). With no key and signatures optional,
  * the check is skipped and says so; the hashes are still verified.
  */
-function signatureCheck(signature: string | null, keyId: string | null, actualRecordHash: string, opts: VerifyOptions): VerifyCheck {
+function signatureCheck(
+  signature: string | null,
+  keyId: string | null,
+  actualRecordHash: string,
+  opts: VerifyOptions,
+): VerifyCheck {
   if (signature === null) return { name: "signature", ok: false, expected: "a signature", actual: "none" };
   const key = opts.signingKey;
   if (!key) {
@@ -72,7 +88,12 @@ function signatureCheck(signature: string | null, keyId: string | null, actualRe
       : { name: "signature", ok: true, expected: signature, actual: "", skipped: reason };
   }
   if (keyId !== null && keyId !== key.id) {
-    return { name: "signature", ok: false, expected: signature, actual: `(signed with key ${keyId}; the configured key is ${key.id}, so it cannot be checked)` };
+    return {
+      name: "signature",
+      ok: false,
+      expected: signature,
+      actual: `(signed with key ${keyId}; the configured key is ${key.id}, so it cannot be checked)`,
+    };
   }
   const ok = signatureMatches(actualRecordHash, signature, key);
   return { name: "signature", ok, expected: signature, actual: ok ? signature : "(does not match the key)" };

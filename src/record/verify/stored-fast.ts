@@ -64,7 +64,10 @@ interface StoredIntegrity {
 function readIntegrity(stored: string): StoredIntegrity | null {
   const m = PLAIN_INTEGRITY.exec(stored);
   if (!m) return readIntegrityEscaped(stored);
-  const [, contentHash, previous, recordHash, signature, signedAt, keyIdMember, keyId] = m as unknown as (string | undefined)[];
+  const [, contentHash, previous, recordHash, signature, signedAt, keyIdMember, keyId] = m as unknown as (
+    | string
+    | undefined
+  )[];
   const signed_at = signedAt ?? null;
   if (signed_at !== null && !isNormalDatetime(signed_at)) return null;
   const integrity: IntegrityRecord = {
@@ -198,7 +201,12 @@ function restoreInPlace(text: Buffer, shared: number, end: number): void {
  * escaped, so `"integrity":{` and `,"content":"` cannot start within one. Text that is not canonical cannot reach
  * a match of both hashes unless someone hashed those very bytes.
  */
-export function verifyStoredFast(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}, fast: FastPathOptions = {}): VerifyResult | null {
+export function verifyStoredFast(
+  bytes: Uint8Array,
+  contextId: string,
+  opts: VerifyOptions = {},
+  fast: FastPathOptions = {},
+): VerifyResult | null {
   const text = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const keyAt = lastIntegrityKey(text);
   if (keyAt < 0) return null;
@@ -241,7 +249,13 @@ export function verifyStoredFast(bytes: Uint8Array, contextId: string, opts: Ver
     const [from, to] = hashingTextInPlace(text, shared, end);
     actualRecordHash = "sha256:" + sha256Hex(text.subarray(from, to));
   } else {
-    actualRecordHash = "sha256:" + createHash("sha256").update(text.subarray(0, shared)).update(HASHING_TAIL).update(text.subarray(end)).digest("hex");
+    actualRecordHash =
+      "sha256:" +
+      createHash("sha256")
+        .update(text.subarray(0, shared))
+        .update(HASHING_TAIL)
+        .update(text.subarray(end))
+        .digest("hex");
   }
 
   const result = verifyResult(contextId, read.integrity, actualContentHash, actualRecordHash, opts);

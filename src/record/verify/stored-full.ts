@@ -28,14 +28,21 @@ export function verifyStoredFull(text: string, contextId: string, opts: VerifyOp
     parsed = parseJsonObjectSpans(text, contextId);
     record = recordFromJson(parsed.value);
   } catch (err) {
-    if (err instanceof FabraError && (err.code === "INVALID_JSON" || err.code === "INVALID_RECORD")) return unreadableResult(contextId, err.message);
+    if (err instanceof FabraError && (err.code === "INVALID_JSON" || err.code === "INVALID_RECORD"))
+      return unreadableResult(contextId, err.message);
     throw err;
   }
   const span = parsed.spans.get("integrity");
   if (!span) return unreadableResult(contextId, "no integrity object"); // the schema requires one; kept for the type
   const integrity = record.integrity as unknown as JsonObject;
   const hashing = text.slice(0, span[0]) + canonicalJson(integrityForHashing(integrity)) + text.slice(span[1]);
-  const result = verifyResult(contextId, record.integrity, contentHash(record.content), "sha256:" + sha256Hex(hashing), opts);
+  const result = verifyResult(
+    contextId,
+    record.integrity,
+    contentHash(record.content),
+    "sha256:" + sha256Hex(hashing),
+    opts,
+  );
   if (result.ok && text.slice(span[0], span[1]) !== canonicalJson(integrity)) {
     return failRecordHash(result, record.integrity.record_hash, "the stored integrity object is not in canonical form");
   }

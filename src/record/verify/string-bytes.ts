@@ -3,7 +3,10 @@
 // reads the slow way.
 
 /** The index of the quote closing the string whose body starts at `from` (just after its opening quote), or -1. */
-export function closingQuote(bytes: Uint8Array & { indexOf(value: number, from: number): number }, from: number): number {
+export function closingQuote(
+  bytes: Uint8Array & { indexOf(value: number, from: number): number },
+  from: number,
+): number {
   for (let q = from - 1; ; ) {
     q = bytes.indexOf(0x22, q + 1);
     if (q < 0) return -1;
@@ -17,7 +20,16 @@ const SHORT_RUN = 24;
 
 /** What each one-letter escape stands for (-1: not an escape JSON has). */
 const SIMPLE = new Int16Array(128).fill(-1);
-for (const [letter, value] of [['"', 0x22], ["\\", 0x5c], ["/", 0x2f], ["b", 0x08], ["f", 0x0c], ["n", 0x0a], ["r", 0x0d], ["t", 0x09]] as const) {
+for (const [letter, value] of [
+  ['"', 0x22],
+  ["\\", 0x5c],
+  ["/", 0x2f],
+  ["b", 0x08],
+  ["f", 0x0c],
+  ["n", 0x0a],
+  ["r", 0x0d],
+  ["t", 0x09],
+] as const) {
   SIMPLE[letter.charCodeAt(0)] = value;
 }
 

@@ -8,7 +8,20 @@ import { replayContext } from "../../engine/context/replay.js";
 import { toPlain } from "../../record/json.js";
 import { JSON_TYPE, readJsonObject, respond, sendJson } from "../http.js";
 import type { ServerMetrics } from "../metrics.js";
-import { Assembly, Comparison, ContextRecord, contextIdParam, errors, json, pathParam, RecordSummary, Replay, registerContextInputs, serve, Verification } from "../openapi.js";
+import {
+  Assembly,
+  Comparison,
+  ContextRecord,
+  contextIdParam,
+  errors,
+  json,
+  pathParam,
+  RecordSummary,
+  Replay,
+  registerContextInputs,
+  serve,
+  Verification,
+} from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 import { documented, query, readBody } from "../validate.js";
 
@@ -24,8 +37,12 @@ export const listFilters = {
 };
 
 const DiffBody = z.object({
-  a: z.string({ error: (issue) => (issue.input === undefined ? 'The body is missing "a"' : '"a" in The body must be a string') }),
-  b: z.string({ error: (issue) => (issue.input === undefined ? 'The body is missing "b"' : '"b" in The body must be a string') }),
+  a: z.string({
+    error: (issue) => (issue.input === undefined ? 'The body is missing "a"' : '"a" in The body must be a string'),
+  }),
+  b: z.string({
+    error: (issue) => (issue.input === undefined ? 'The body is missing "b"' : '"b" in The body must be a string'),
+  }),
 });
 const ReplayBody = z.object({ live: z.boolean({ error: '"live" must be true or false' }).nullish() });
 
@@ -46,8 +63,16 @@ function routes(contexts: readonly string[], inputsBody: Record<string, unknown>
       method: "get",
       path: "/v1/contexts",
       summary: "List records, newest first",
-      request: { query: z.object({ ...listFilters, limit: query.int("limit", 20, MAX_LIST, `At most this many (1..${MAX_LIST}, default 20)`) }) },
-      responses: { 200: json(z.object({ items: z.array(RecordSummary), next_cursor: z.string().nullable() }), "A page of records"), ...errors(400, 401) },
+      request: {
+        query: z.object({
+          ...listFilters,
+          limit: query.int("limit", 20, MAX_LIST, `At most this many (1..${MAX_LIST}, default 20)`),
+        }),
+      },
+      responses: {
+        200: json(z.object({ items: z.array(RecordSummary), next_cursor: z.string().nullable() }), "A page of records"),
+        ...errors(400, 401),
+      },
     }),
     get: createRoute({
       method: "get",
@@ -73,16 +98,26 @@ function routes(contexts: readonly string[], inputsBody: Record<string, unknown>
     replay: createRoute({
       method: "post",
       path: "/v1/contexts/{id}/replay",
-      summary: "Re-run a record's context function with its recorded inputs (recorded data, or live) and diff the result",
-      request: { params: contextIdParam, body: { required: false, ...json(documented(ReplayBody), "live: use today's data") } },
-      responses: { 200: json(Replay, "The new record and its diff against the original"), ...errors(400, 401, 404, 422, 503) },
+      summary:
+        "Re-run a record's context function with its recorded inputs (recorded data, or live) and diff the result",
+      request: {
+        params: contextIdParam,
+        body: { required: false, ...json(documented(ReplayBody), "live: use today's data") },
+      },
+      responses: {
+        200: json(Replay, "The new record and its diff against the original"),
+        ...errors(400, 401, 404, 422, 503),
+      },
     }),
   };
 }
 
 export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   const { runtime, metrics } = deps;
-  const route = routes([...runtime.definitions.contexts.keys()].sort(), registerContextInputs(app, runtime.definitions));
+  const route = routes(
+    [...runtime.definitions.contexts.keys()].sort(),
+    registerContextInputs(app, runtime.definitions),
+  );
 
   serve(app, route.assemble, async (c) => {
     const name = c.req.param("name");
@@ -90,7 +125,9 @@ export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
     const inputs = await readJsonObject(c, `The inputs of context ${name}`);
     const started = performance.now();
     try {
-      const result = await runtime.runContext(name, toPlain(inputs) as Record<string, unknown>, { recordedInputs: inputs });
+      const result = await runtime.runContext(name, toPlain(inputs) as Record<string, unknown>, {
+        recordedInputs: inputs,
+      });
       observeAssembly(metrics, name, result, (performance.now() - started) / 1000);
       return sendJson(c, assemblyJson(result));
     } catch (err) {
@@ -129,13 +166,16 @@ export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
   });
 
   serve(app, route.replay, async (c) => {
-    const live = (await readBody(c, ReplayBody, 'Send {"live": true} to replay with today\'s data.', true)).live ?? false;
+    const live =
+      (await readBody(c, ReplayBody, 'Send {"live": true} to replay with today\'s data.', true)).live ?? false;
     const mode = live ? "live" : "recorded";
     try {
       const result = await replayContext(runtime, c.req.param("id"), { live });
       metrics.replays.inc({ mode, outcome: "ok" });
       // A recorded replay reads no feature (values come from the record or history): only a live one counts reads.
-      observeAssembly(metrics, result.original.context_function, result.replay, result.replay.meta.latencyMs / 1000, { featureReads: live });
+      observeAssembly(metrics, result.original.context_function, result.replay, result.replay.meta.latencyMs / 1000, {
+        featureReads: live,
+      });
       return sendJson(c, replayJson(result));
     } catch (err) {
       metrics.replays.inc({ mode, outcome: err instanceof FabraError ? err.code : "INTERNAL" });
@@ -145,7 +185,13 @@ export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
 }
 
 /** Counts an assembly: outcome, latency, drops, budget, stale features and chunks, feature sources (unless `featureReads` is false). */
-export function observeAssembly(metrics: ServerMetrics, name: string, result: ContextResult, seconds: number, options: { featureReads?: boolean } = {}): void {
+export function observeAssembly(
+  metrics: ServerMetrics,
+  name: string,
+  result: ContextResult,
+  seconds: number,
+  options: { featureReads?: boolean } = {},
+): void {
   const r = result.record;
   metrics.assemblies.inc({ function: name, outcome: "ok" });
   metrics.assemblySeconds.observe({ function: name }, seconds);
@@ -156,5 +202,6 @@ export function observeAssembly(metrics: ServerMetrics, name: string, result: Co
     if (featureNames.has(v)) metrics.staleFeatures.inc({ feature: v });
     else metrics.staleChunks.inc({ function: name });
   }
-  if (options.featureReads !== false) for (const f of r.features) metrics.featureReads.inc({ feature: f.name, source: f.source });
+  if (options.featureReads !== false)
+    for (const f of r.features) metrics.featureReads.inc({ feature: f.name, source: f.source });
 }

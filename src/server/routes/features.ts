@@ -22,7 +22,9 @@ const BatchBody = z
     entity_id: entityIdField.optional(),
     requests: z.array(z.object({ feature: z.string(), entity_id: entityIdField })).optional(),
   })
-  .meta({ description: "Features × entities (`features` with `entity_ids` or `entity_id`), or explicit pairs (`requests`)" });
+  .meta({
+    description: "Features × entities (`features` with `entity_ids` or `entity_id`), or explicit pairs (`requests`)",
+  });
 // z.unknown() passes entity ids through as parsed (a big integer stays a bigint).
 const batchBody = BatchBody.transform(parsedBy((body) => batchRequests(body as JsonObject)));
 
@@ -48,7 +50,14 @@ function routes(features: readonly string[]) {
       summary: `Read many features for many entities (at most ${MAX_BATCH}); each result carries its own error`,
       request: { body: { required: true, ...json(documented(BatchBody), "Features × entities, or explicit pairs") } },
       responses: {
-        200: json(z.object({ results: z.array(z.union([value, z.object({ name: z.string(), entity_id: z.string(), error: z.object({}) })])) }), "One result per read, in order"),
+        200: json(
+          z.object({
+            results: z.array(
+              z.union([value, z.object({ name: z.string(), entity_id: z.string(), error: z.object({}) })]),
+            ),
+          }),
+          "One result per read, in order",
+        ),
         ...errors(400, 401, 413),
       },
     }),
@@ -60,11 +69,16 @@ export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
   serve(app, route.one, async (c) => {
     const name = c.req.param("name");
     const { entity_id: entityId, as_of: asOf } = c.req.valid("query");
-    const value = asOf === undefined ? await deps.runtime.getFeatureValue(name, entityId) : await deps.runtime.getFeatureAsOf(name, entityId, asOf);
+    const value =
+      asOf === undefined
+        ? await deps.runtime.getFeatureValue(name, entityId)
+        : await deps.runtime.getFeatureAsOf(name, entityId, asOf);
     deps.metrics.featureReads.inc({ feature: name, source: value.source });
     const body = featureValueJson(value);
     // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).
-    return typeof body.value === "object" || typeof body.value === "bigint" ? sendJson(c, body) : respond(c, JSON.stringify(body), 200, JSON_TYPE);
+    return typeof body.value === "object" || typeof body.value === "bigint"
+      ? sendJson(c, body)
+      : respond(c, JSON.stringify(body), 200, JSON_TYPE);
   });
 
   serve(app, route.batch, async (c) => {
@@ -90,19 +104,33 @@ function batchRequests(body: JsonObject): { feature: string; entityId: string }[
     requests = stringPairs(body.requests);
   } else {
     const features = stringList(body.features, "features");
-    const entities = body.entity_ids !== undefined ? entityList(body.entity_ids) : body.entity_id !== undefined ? [entityField(body.entity_id, '"entity_id"')] : null;
-    if (entities === null) throw new FabraError("INVALID_ARGUMENT", 'The body names no entities', { hint: 'Add "entity_ids": ["u_1", ...] (or "entity_id": "u_1").' });
+    const entities =
+      body.entity_ids !== undefined
+        ? entityList(body.entity_ids)
+        : body.entity_id !== undefined
+          ? [entityField(body.entity_id, '"entity_id"')]
+          : null;
+    if (entities === null)
+      throw new FabraError("INVALID_ARGUMENT", "The body names no entities", {
+        hint: 'Add "entity_ids": ["u_1", ...] (or "entity_id": "u_1").',
+      });
     requests = entities.flatMap((entityId) => features.map((feature) => ({ feature, entityId })));
   }
   if (requests.length > MAX_BATCH) {
-    throw new FabraError("INVALID_ARGUMENT", `The batch asks for ${requests.length} reads; at most ${MAX_BATCH} are allowed per request`, { hint: "Split it into several requests." });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      `The batch asks for ${requests.length} reads; at most ${MAX_BATCH} are allowed per request`,
+      { hint: "Split it into several requests." },
+    );
   }
   return requests;
 }
 
 function stringList(v: JsonValue | undefined, field: string): string[] {
   if (!Array.isArray(v) || v.length === 0 || v.some((x) => typeof x !== "string")) {
-    throw new FabraError("INVALID_ARGUMENT", `"${field}" must be a non-empty array of strings`, { hint: `Send e.g. "${field}": ["${field === "features" ? "user_tier" : "u_1"}"].` });
+    throw new FabraError("INVALID_ARGUMENT", `"${field}" must be a non-empty array of strings`, {
+      hint: `Send e.g. "${field}": ["${field === "features" ? "user_tier" : "u_1"}"].`,
+    });
   }
   return v as string[];
 }
@@ -110,23 +138,39 @@ function stringList(v: JsonValue | undefined, field: string): string[] {
 /** An entity id in a body: a non-empty string or a whole number (taken as its decimal string), as everywhere. */
 function entityField(v: JsonValue | undefined, where: string): string {
   const id = entityIdOf(v);
-  if (id === null) throw new FabraError("INVALID_ARGUMENT", `${where} must be a non-empty string (or a whole number)`, { hint: 'Send e.g. "entity_id": "u_1".' });
+  if (id === null)
+    throw new FabraError("INVALID_ARGUMENT", `${where} must be a non-empty string (or a whole number)`, {
+      hint: 'Send e.g. "entity_id": "u_1".',
+    });
   return id;
 }
 
 function entityList(v: JsonValue): string[] {
-  if (!Array.isArray(v) || v.length === 0) throw new FabraError("INVALID_ARGUMENT", '"entity_ids" must be a non-empty array of entity ids', { hint: 'Send e.g. "entity_ids": ["u_1", "u_2"].' });
+  if (!Array.isArray(v) || v.length === 0)
+    throw new FabraError("INVALID_ARGUMENT", '"entity_ids" must be a non-empty array of entity ids', {
+      hint: 'Send e.g. "entity_ids": ["u_1", "u_2"].',
+    });
   return v.map((x, i) => entityField(x, `"entity_ids"[${i}]`));
 }
 
 function stringPairs(v: JsonValue): { feature: string; entityId: string }[] {
   if (!Array.isArray(v) || v.length === 0) {
-    throw new FabraError("INVALID_ARGUMENT", '"requests" must be a non-empty array', { hint: 'Send e.g. "requests": [{"feature": "user_tier", "entity_id": "u_1"}].' });
+    throw new FabraError("INVALID_ARGUMENT", '"requests" must be a non-empty array', {
+      hint: 'Send e.g. "requests": [{"feature": "user_tier", "entity_id": "u_1"}].',
+    });
   }
   return v.map((item, i) => {
     const o = item as JsonObject;
-    if (typeof item !== "object" || item === null || Array.isArray(item) || typeof o.feature !== "string" || o.entity_id === undefined) {
-      throw new FabraError("INVALID_ARGUMENT", `requests[${i}] needs string "feature" and "entity_id"`, { hint: 'Send e.g. {"feature": "user_tier", "entity_id": "u_1"}.' });
+    if (
+      typeof item !== "object" ||
+      item === null ||
+      Array.isArray(item) ||
+      typeof o.feature !== "string" ||
+      o.entity_id === undefined
+    ) {
+      throw new FabraError("INVALID_ARGUMENT", `requests[${i}] needs string "feature" and "entity_id"`, {
+        hint: 'Send e.g. {"feature": "user_tier", "entity_id": "u_1"}.',
+      });
     }
     return { feature: o.feature, entityId: entityField(o.entity_id, `requests[${i}].entity_id`) };
   });

@@ -14,7 +14,12 @@ const route = {
     path: "/health",
     summary: "Liveness",
     ...PUBLIC_ROUTE,
-    responses: { 200: json(z.object({ status: z.enum(["ok", "draining"]), version: z.string(), uptime_s: z.int() }), "The process is up") },
+    responses: {
+      200: json(
+        z.object({ status: z.enum(["ok", "draining"]), version: z.string(), uptime_s: z.int() }),
+        "The process is up",
+      ),
+    },
   }),
   ready: createRoute({
     method: "get",
@@ -28,7 +33,11 @@ const route = {
 export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   const started = Date.now();
   serve(app, route.health, (c) =>
-    sendJson(c, { status: deps.state.draining ? "draining" : "ok", version: deps.version, uptime_s: Math.round((Date.now() - started) / 1000) }),
+    sendJson(c, {
+      status: deps.state.draining ? "draining" : "ok",
+      version: deps.version,
+      uptime_s: Math.round((Date.now() - started) / 1000),
+    }),
   );
 
   serve(app, route.ready, async (c) => {
@@ -39,17 +48,27 @@ export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
       Object.entries(stores).map(async ([name, store]) => {
         const t0 = performance.now();
         try {
-          const failed = (await withTimeout(store.probe(), CHECK_TIMEOUT_MS, name)).find((check) => check.state === "fail");
+          const failed = (await withTimeout(store.probe(), CHECK_TIMEOUT_MS, name)).find(
+            (check) => check.state === "fail",
+          );
           const ms = round(performance.now() - t0);
           checks[name] = failed ? { ok: false, ms, error: `${failed.name}: ${failed.detail}` } : { ok: true, ms };
         } catch (err) {
-          checks[name] = { ok: false, ms: round(performance.now() - t0), error: err instanceof Error ? err.message : String(err) };
+          checks[name] = {
+            ok: false,
+            ms: round(performance.now() - t0),
+            error: err instanceof Error ? err.message : String(err),
+          };
         }
       }),
     );
     const ready = !deps.state.draining && Object.values(checks).every((x) => x.ok);
     const sorted = Object.fromEntries(Object.entries(checks).sort(([a], [b]) => (a < b ? -1 : 1)));
-    return sendJson(c, { status: ready ? "ready" : deps.state.draining ? "draining" : "not_ready", checks: sorted }, ready ? 200 : 503);
+    return sendJson(
+      c,
+      { status: ready ? "ready" : deps.state.draining ? "draining" : "not_ready", checks: sorted },
+      ready ? 200 : 503,
+    );
   });
 }
 

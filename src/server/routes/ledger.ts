@@ -9,7 +9,12 @@ import { documented, query, readBody } from "../validate.js";
 import { listFilters, MAX_LIST } from "./contexts.js";
 
 const AppendBody = z.object({
-  canonical_text: z.string({ error: (issue) => (issue.input === undefined ? 'The body is missing "canonical_text"' : '"canonical_text" in The body must be a string') }),
+  canonical_text: z.string({
+    error: (issue) =>
+      issue.input === undefined
+        ? 'The body is missing "canonical_text"'
+        : '"canonical_text" in The body must be a string',
+  }),
 });
 
 const route = {
@@ -17,7 +22,9 @@ const route = {
     method: "get",
     path: "/v1/ledger/rows",
     summary: "Ledger rows with their canonical text (used by the CLI while the server holds the ledger)",
-    request: { query: z.object({ ...listFilters, limit: query.int("limit", 100, MAX_LIST, `1..${MAX_LIST}, default 100`) }) },
+    request: {
+      query: z.object({ ...listFilters, limit: query.int("limit", 100, MAX_LIST, `1..${MAX_LIST}, default 100`) }),
+    },
     responses: { 200: json(z.object({ rows: z.array(LedgerRowSchema) }), "Rows"), ...errors(400, 401) },
   }),
   row: createRoute({
@@ -31,7 +38,9 @@ const route = {
     method: "get",
     path: "/v1/ledger/count",
     summary: "How many records match",
-    request: { query: z.object({ function: listFilters.function, since: listFilters.since, until: listFilters.until }) },
+    request: {
+      query: z.object({ function: listFilters.function, since: listFilters.since, until: listFilters.until }),
+    },
     responses: { 200: json(z.object({ count: z.int() }), "The count"), ...errors(400, 401) },
   }),
   append: createRoute({
@@ -74,7 +83,9 @@ export function ledgerRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   });
 
   serve(app, route.append, async (c) => {
-    const text = (await readBody(c, AppendBody, 'Send {"canonical_text": "<the record as `fabra context export` writes it>"}.')).canonical_text;
+    const text = (
+      await readBody(c, AppendBody, 'Send {"canonical_text": "<the record as `fabra context export` writes it>"}.')
+    ).canonical_text;
     const { contextId, outcome } = await ledger.appendCanonical(text, "canonical_text");
     return sendJson(c, ledgerAppendJson(contextId, outcome));
   });

@@ -50,7 +50,12 @@ export class DuckDatabase {
 
   /** Runs `fn` alone on this connection (queued behind earlier calls). */
   exclusive<T>(fn: (c: DuckDBConnection) => Promise<T>): Promise<T> {
-    if (this.closed) return Promise.reject(new FabraError("STORE_UNAVAILABLE", `The DuckDB file ${this.path} is closed`, { hint: "This is a bug: a store was used after close()." }));
+    if (this.closed)
+      return Promise.reject(
+        new FabraError("STORE_UNAVAILABLE", `The DuckDB file ${this.path} is closed`, {
+          hint: "This is a bug: a store was used after close().",
+        }),
+      );
     const run = this.queue.then(() => fn(this.connection));
     this.queue = run.catch(() => undefined);
     return run.catch((err: unknown) => {
@@ -69,7 +74,9 @@ export class DuckDatabase {
   }
 
   /** Runs `fn` in one transaction: all of it is written, or none of it. `connection` is for appenders. */
-  transaction<T>(fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>, connection: DuckDBConnection) => Promise<T>): Promise<T> {
+  transaction<T>(
+    fn: (run: (sql: string, params?: DuckDBValue[]) => Promise<number>, connection: DuckDBConnection) => Promise<T>,
+  ): Promise<T> {
     return this.exclusive(async (c) => {
       await c.run("BEGIN TRANSACTION");
       try {
@@ -136,14 +143,18 @@ export function mapDuckError(err: unknown, path: string): FabraError {
   const message = err instanceof Error ? err.message : String(err);
   const locked = LOCKED.exec(message);
   if (locked) {
-    return new FabraError("LEDGER_LOCKED", `The DuckDB file ${path} is in use by another process (PID ${locked[3]}: ${locked[2]})`, {
-      hint:
-        "An embedded DuckDB file has one writer at a time. Stop that process, wait for it to finish, or point this " +
-        "command at another file with FABRA_DUCKDB_PATH. For many processes on one project, use production mode: " +
-        'stores.offline { type: "postgres" } (every command works there; see "Production mode" in the README).',
-      cause: err,
-      details: { pid: Number(locked[3]), holder: locked[2] },
-    });
+    return new FabraError(
+      "LEDGER_LOCKED",
+      `The DuckDB file ${path} is in use by another process (PID ${locked[3]}: ${locked[2]})`,
+      {
+        hint:
+          "An embedded DuckDB file has one writer at a time. Stop that process, wait for it to finish, or point this " +
+          "command at another file with FABRA_DUCKDB_PATH. For many processes on one project, use production mode: " +
+          'stores.offline { type: "postgres" } (every command works there; see "Production mode" in the README).',
+        cause: err,
+        details: { pid: Number(locked[3]), holder: locked[2] },
+      },
+    );
   }
   return new FabraError("STORE_UNAVAILABLE", `DuckDB (${path}): ${message}`, {
     hint: "Check the file is a fabra DuckDB file and the disk is writable; FABRA_DEBUG=1 shows the driver's stack.",

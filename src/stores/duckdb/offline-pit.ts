@@ -15,14 +15,24 @@ import { epochMicros, featuresWithTies } from "./offline-write.js";
 
 let tableCounter = 0;
 
-export async function pointInTime(db: DuckDatabase, events: PitEventKeys | PitEventFile, features: PitFeature[], options: PitOptions): Promise<PitResult> {
+export async function pointInTime(
+  db: DuckDatabase,
+  events: PitEventKeys | PitEventFile,
+  features: PitFeature[],
+  options: PitOptions,
+): Promise<PitResult> {
   checkPitFeatures(features);
   return events.kind === "keys" ? joinKeys(db, events, features, options) : joinFile(db, events, features, options);
 }
 
 // ---------------------------------------------------------------- events from memory
 
-async function joinKeys(db: DuckDatabase, events: PitEventKeys, features: PitFeature[], options: PitOptions): Promise<PitResult> {
+async function joinKeys(
+  db: DuckDatabase,
+  events: PitEventKeys,
+  features: PitFeature[],
+  options: PitOptions,
+): Promise<PitResult> {
   const n = checkPitKeys(events);
   if (n === 0 || features.length === 0) return emptyPitResult(n, features.length, options);
   const micros = events.timestamps.map(epochMicros);
@@ -53,9 +63,18 @@ async function joinKeys(db: DuckDatabase, events: PitEventKeys, features: PitFea
 
 // ---------------------------------------------------------------- events from a file
 
-async function joinFile(db: DuckDatabase, events: PitEventFile, features: PitFeature[], options: PitOptions): Promise<PitResult> {
+async function joinFile(
+  db: DuckDatabase,
+  events: PitEventFile,
+  features: PitFeature[],
+  options: PitOptions,
+): Promise<PitResult> {
   return db.exclusive(async (c) => {
-    const relation = eventRelation(events, await describeEventFile(c, events.path, events.format), features.map((f) => f.name));
+    const relation = eventRelation(
+      events,
+      await describeEventFile(c, events.path, events.format),
+      features.map((f) => f.name),
+    );
     let result: unknown[][];
     try {
       result = await runJoin(c, relation.source, [events.path], features, options, relation.select);
@@ -83,8 +102,13 @@ async function runJoin(
     params.push(v);
     return `$${params.length}`;
   };
-  const tied = await featuresWithTies(c, features.map((f) => f.name));
-  const ctes = [`e AS (SELECT *${tied.size > 0 ? `, {'t': __fabra_ts, 'r': chr(1114111)} AS __fabra_k` : ""} FROM (${source}))`];
+  const tied = await featuresWithTies(
+    c,
+    features.map((f) => f.name),
+  );
+  const ctes = [
+    `e AS (SELECT *${tied.size > 0 ? `, {'t': __fabra_ts, 'r': chr(1114111)} AS __fabra_k` : ""} FROM (${source}))`,
+  ];
   const select = [...eventSelect];
   const joins: string[] = [];
   features.forEach((f, i) => {
@@ -92,10 +116,15 @@ async function runJoin(
     ctes.push(
       `h${i} AS (SELECT entity_id, ${byRun ? "{'t': computed_at, 'r': run_id}" : "computed_at"} AS k, computed_at, value_json FROM fabra_feature_values WHERE feature = ${param(f.name)})`,
     );
-    const fresh = f.maxAgeMs === undefined ? `h${i}.k IS NOT NULL` : `h${i}.computed_at >= e.__fabra_ts - to_microseconds(CAST(${param(BigInt(Math.round(f.maxAgeMs * 1000)))} AS BIGINT))`;
+    const fresh =
+      f.maxAgeMs === undefined
+        ? `h${i}.k IS NOT NULL`
+        : `h${i}.computed_at >= e.__fabra_ts - to_microseconds(CAST(${param(BigInt(Math.round(f.maxAgeMs * 1000)))} AS BIGINT))`;
     select.push(`CASE WHEN ${fresh} THEN h${i}.value_json END`);
     if (options.includeComputedAt) select.push(`CASE WHEN ${fresh} THEN ${normalForm(`h${i}.computed_at`)} END`);
-    joins.push(`ASOF LEFT JOIN h${i} ON e.__fabra_entity = h${i}.entity_id AND ${byRun ? "e.__fabra_k" : "e.__fabra_ts"} >= h${i}.k`);
+    joins.push(
+      `ASOF LEFT JOIN h${i} ON e.__fabra_entity = h${i}.entity_id AND ${byRun ? "e.__fabra_k" : "e.__fabra_ts"} >= h${i}.k`,
+    );
   });
   // No ORDER BY: the event's position comes back as the last column and the rows are put in place in JS (cheaper).
   select.push("CAST(e.__fabra_rn AS INTEGER)");

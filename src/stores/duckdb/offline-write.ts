@@ -14,7 +14,6 @@ import type { DuckDatabase } from "./database.js";
 import { storedRunId } from "../offline-history.js";
 import type { FeatureValueRow } from "../types.js";
 
-
 const TIES_TABLE = "fabra_feature_ties";
 
 /** Per open file: the newest computed_at of each feature written so far (loaded on first write), and a write queue. */
@@ -35,7 +34,11 @@ function stateOf(db: DuckDatabase): FileState {
 
 /** Creates the ties table; on a file written before it existed, finds the features with ties once. */
 export async function ensureTiesTable(db: DuckDatabase): Promise<void> {
-  const existed = (await db.query<{ n: bigint }>(`SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = '${TIES_TABLE}' AND NOT temporary`))[0]?.n;
+  const existed = (
+    await db.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM duckdb_tables() WHERE table_name = '${TIES_TABLE}' AND NOT temporary`,
+    )
+  )[0]?.n;
   await db.run(`CREATE TABLE IF NOT EXISTS ${TIES_TABLE} (feature VARCHAR PRIMARY KEY)`);
   if (existed) return;
   await db.run(
@@ -105,7 +108,8 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
           fill(appender);
           appender.flushSync();
         } catch (err) {
-          if (/Duplicate key|PRIMARY KEY or UNIQUE constraint/i.test((err as Error).message)) throw new DuplicateRows((err as Error).message);
+          if (/Duplicate key|PRIMARY KEY or UNIQUE constraint/i.test((err as Error).message))
+            throw new DuplicateRows((err as Error).message);
           throw err;
         } finally {
           try {
@@ -181,6 +185,9 @@ async function recordTies(connection: DuckDBConnection, state: FileState, spans:
 /** The features (of `features`) whose history has ties on computed_at. */
 export async function featuresWithTies(c: DuckDBConnection, features: string[]): Promise<Set<string>> {
   if (features.length === 0) return new Set();
-  const reader = await c.runAndReadAll(`SELECT feature FROM ${TIES_TABLE} WHERE feature IN (SELECT unnest($1::VARCHAR[]))`, [listValue(features)]);
+  const reader = await c.runAndReadAll(
+    `SELECT feature FROM ${TIES_TABLE} WHERE feature IN (SELECT unnest($1::VARCHAR[]))`,
+    [listValue(features)],
+  );
   return new Set((reader.getColumnsJS()[0] ?? []) as string[]);
 }

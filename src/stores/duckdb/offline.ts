@@ -4,7 +4,20 @@
 import { DuckDBTimestampValue, listValue } from "./driver.js";
 import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
-import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger, StoreCheck } from "../types.js";
+import type {
+  FeatureValueRow,
+  MaterializationRun,
+  OfflineCapabilities,
+  OfflineStore,
+  PitEventFile,
+  PitEventKeys,
+  PitFeature,
+  PitOptions,
+  PitResult,
+  RunOutcome,
+  RunTrigger,
+  StoreCheck,
+} from "../types.js";
 import {
   checkEntityIds,
   checkFinalStatus,
@@ -52,7 +65,12 @@ const RUN_COLUMNS =
   "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error";
 
 export class DuckDBOfflineStore implements OfflineStore {
-  readonly capabilities: OfflineCapabilities = { concurrentWriters: false, persistent: true, sharedAcrossProcesses: false, readsEventFiles: true };
+  readonly capabilities: OfflineCapabilities = {
+    concurrentWriters: false,
+    persistent: true,
+    sharedAcrossProcesses: false,
+    readsEventFiles: true,
+  };
 
   private constructor(readonly db: DuckDatabase) {}
 
@@ -87,7 +105,11 @@ export class DuckDBOfflineStore implements OfflineStore {
     return rows[0] ? toValueRow(rows[0]) : null;
   }
 
-  pointInTime(events: PitEventKeys | PitEventFile, features: PitFeature[], options: PitOptions = {}): Promise<PitResult> {
+  pointInTime(
+    events: PitEventKeys | PitEventFile,
+    features: PitFeature[],
+    options: PitOptions = {},
+  ): Promise<PitResult> {
     return pointInTime(this.db, events, features, options);
   }
 
@@ -104,7 +126,10 @@ export class DuckDBOfflineStore implements OfflineStore {
       ).getRowObjectsJS() as unknown as StoredRunRow[];
       const existing = open[0];
       if (existing) {
-        await run("UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1", [existing.run_id]);
+        await run(
+          "UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1",
+          [existing.run_id],
+        );
         return { run: { ...toRun(existing), status: "running", finishedAt: null, error: null }, resumed: true };
       }
       const created = newRun(feature, trigger);
@@ -118,7 +143,12 @@ export class DuckDBOfflineStore implements OfflineStore {
 
   async writtenEntities(feature: string, runId: string): Promise<Set<string>> {
     const rows = await this.db.exclusive(async (c) =>
-      (await c.runAndReadAll("SELECT entity_id FROM fabra_feature_values WHERE feature = $1 AND run_id = $2", [feature, runId])).getColumnsJS(),
+      (
+        await c.runAndReadAll("SELECT entity_id FROM fabra_feature_values WHERE feature = $1 AND run_id = $2", [
+          feature,
+          runId,
+        ])
+      ).getColumnsJS(),
     );
     return new Set((rows[0] ?? []) as string[]);
   }
@@ -128,10 +158,19 @@ export class DuckDBOfflineStore implements OfflineStore {
     const rows = await this.db.transaction(async (run, connection) => {
       const changed = await run(
         `UPDATE fabra_materialize_runs SET status = $2, finished_at = $3, entities_written = $4, entities_failed = $5, error = $6 WHERE run_id = $1`,
-        [runId, outcome.status, new DuckDBTimestampValue(toEpochMicros(nowDatetime())), outcome.entitiesWritten, outcome.entitiesFailed, outcome.error],
+        [
+          runId,
+          outcome.status,
+          new DuckDBTimestampValue(toEpochMicros(nowDatetime())),
+          outcome.entitiesWritten,
+          outcome.entitiesFailed,
+          outcome.error,
+        ],
       );
       if (changed === 0) return [];
-      return (await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])).getRowObjectsJS() as unknown as StoredRunRow[];
+      return (
+        await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])
+      ).getRowObjectsJS() as unknown as StoredRunRow[];
     });
     const row = rows[0];
     if (!row) throw unknownRun(runId);
@@ -166,9 +205,17 @@ export class DuckDBOfflineStore implements OfflineStore {
   }
 
   async probe(): Promise<StoreCheck[]> {
-    const rows = await this.db.query<{ v: bigint; r: bigint }>("SELECT (SELECT count(*) FROM fabra_feature_values) AS v, (SELECT count(*) FROM fabra_materialize_runs) AS r");
+    const rows = await this.db.query<{ v: bigint; r: bigint }>(
+      "SELECT (SELECT count(*) FROM fabra_feature_values) AS v, (SELECT count(*) FROM fabra_materialize_runs) AS r",
+    );
     const counts = rows[0];
-    return [{ name: "feature history (DuckDB)", state: "ok", detail: `${this.db.path}: ${counts?.v ?? 0} feature values, ${counts?.r ?? 0} materialization runs` }];
+    return [
+      {
+        name: "feature history (DuckDB)",
+        state: "ok",
+        detail: `${this.db.path}: ${counts?.v ?? 0} feature values, ${counts?.r ?? 0} materialization runs`,
+      },
+    ];
   }
 
   close(): Promise<void> {

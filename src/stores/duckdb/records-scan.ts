@@ -3,7 +3,13 @@
 // is read while the caller verifies this one. Each row comes as bytes: the driver copies one BLOB per row and
 // decodes nothing. (A key-range page, as scan() reads, makes DuckDB read the text of every row in the vectors the
 // range touches and sort it; a single streaming query keeps the connection for the whole scan.)
-import type { DuckDBBigIntVector, DuckDBBlobVector, DuckDBConnection, DuckDBIntegerVector, DuckDBPreparedStatement } from "@duckdb/node-api";
+import type {
+  DuckDBBigIntVector,
+  DuckDBBlobVector,
+  DuckDBConnection,
+  DuckDBIntegerVector,
+  DuckDBPreparedStatement,
+} from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import type { DuckDatabase } from "./database.js";
@@ -68,7 +74,14 @@ function readPage(db: DuckDatabase, from: number, size: number): Promise<RawLedg
         const bytes = owned(texts.getItemBytes(i) as Uint8Array);
         const idEnd = idLengths.getItem(i) as number;
         const hashEnd = idEnd + (hashLengths.getItem(i) as number);
-        rows.push(new DuckRawRow(bytes.toString("utf8", 0, idEnd), bytes.toString("utf8", idEnd, hashEnd), bytes.subarray(hashEnd), created.getItem(i) as bigint));
+        rows.push(
+          new DuckRawRow(
+            bytes.toString("utf8", 0, idEnd),
+            bytes.toString("utf8", idEnd, hashEnd),
+            bytes.subarray(hashEnd),
+            created.getItem(i) as bigint,
+          ),
+        );
       }
     }
   });
@@ -82,7 +95,9 @@ function readPage(db: DuckDatabase, from: number, size: number): Promise<RawLedg
  */
 export async function* scanRawPages(db: DuckDatabase, batchSize: number): AsyncIterable<RawLedgerRow[]> {
   if (!Number.isSafeInteger(batchSize) || batchSize < 1) {
-    throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, { hint: "Use e.g. 1000." });
+    throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, {
+      hint: "Use e.g. 1000.",
+    });
   }
   const [top] = await db.query<{ last: bigint | null }>("SELECT max(rowid) AS last FROM fabra_context_records");
   if (top?.last === null || top?.last === undefined) return;
@@ -95,6 +110,7 @@ export async function* scanRawPages(db: DuckDatabase, batchSize: number): AsyncI
     from += size;
     size = Math.min(PAGE, size * 2);
     if (from <= last) next = readPage(db, from, size);
-    for (let i = 0; i < rows.length; i += batchSize) yield rows.length <= batchSize ? rows : rows.slice(i, i + batchSize);
+    for (let i = 0; i < rows.length; i += batchSize)
+      yield rows.length <= batchSize ? rows : rows.slice(i, i + batchSize);
   }
 }

@@ -25,7 +25,8 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS fabra_context_records_hash ON fabra_context_records (record_hash)",
 ];
 
-const COLUMNS = "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text";
+const COLUMNS =
+  "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text";
 
 interface Row {
   context_id: string;
@@ -79,7 +80,16 @@ export class DuckDBRecordStore implements RecordStore {
           insert = await c.prepare(INSERT);
           this.inserts.set(c, insert);
         }
-        insert.bind([row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText]);
+        insert.bind([
+          row.contextId,
+          row.createdAt,
+          row.contextFunction,
+          row.environment,
+          row.tokenCount,
+          row.recordHash,
+          row.previousContextId,
+          row.canonicalText,
+        ]);
         await insert.run();
       });
       return "inserted";
@@ -92,7 +102,9 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM fabra_context_records WHERE context_id = $1`, [contextId]);
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM fabra_context_records WHERE context_id = $1`, [
+      contextId,
+    ]);
     return rows[0] ? toLedgerRow(rows[0]) : null;
   }
 
@@ -114,7 +126,10 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async *scan(batchSize = 1000): AsyncIterable<LedgerRow[]> {
-    if (!Number.isSafeInteger(batchSize) || batchSize < 1) throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, { hint: "Use e.g. 1000." });
+    if (!Number.isSafeInteger(batchSize) || batchSize < 1)
+      throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, {
+        hint: "Use e.g. 1000.",
+      });
     let after: LedgerRow | undefined;
     for (;;) {
       const batch = await this.pageAfter(after, batchSize);
@@ -159,7 +174,13 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async probe(): Promise<StoreCheck[]> {
-    return [{ name: "stores.offline (DuckDB)", state: "ok", detail: `${this.db.path}: opened for writing, ${await this.count()} records` }];
+    return [
+      {
+        name: "stores.offline (DuckDB)",
+        state: "ok",
+        detail: `${this.db.path}: opened for writing, ${await this.count()} records`,
+      },
+    ];
   }
 
   scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {

@@ -28,10 +28,16 @@ export async function ensureSchemaVersion(c: DuckDBConnection, path: string): Pr
   try {
     await c.run(META);
     const meta = new Map(
-      ((await c.runAndReadAll("SELECT key, value FROM fabra_meta")).getRowObjectsJS() as { key: string; value: string }[]).map((r) => [r.key, r.value]),
+      (
+        (await c.runAndReadAll("SELECT key, value FROM fabra_meta")).getRowObjectsJS() as {
+          key: string;
+          value: string;
+        }[]
+      ).map((r) => [r.key, r.value]),
     );
     const found = meta.has("schema_version") ? Number(meta.get("schema_version")) : 0;
-    if (!Number.isInteger(found) || found > DUCKDB_SCHEMA_VERSION) throw tooNew(path, meta.get("schema_version") ?? "", meta.get("fabra_version"));
+    if (!Number.isInteger(found) || found > DUCKDB_SCHEMA_VERSION)
+      throw tooNew(path, meta.get("schema_version") ?? "", meta.get("fabra_version"));
     if (found < DUCKDB_SCHEMA_VERSION) {
       for (const upgrade of UPGRADES) if (upgrade.to > found) for (const sql of upgrade.statements) await c.run(sql);
       const stamp = "INSERT OR REPLACE INTO fabra_meta VALUES ($1, $2)";

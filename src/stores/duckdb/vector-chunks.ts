@@ -58,12 +58,16 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
       sourceUrl: r.source_url,
       indexedAt: fromEpochMicros(r.indexed_us),
       tokenCount: Number(r.token_count),
-      embedding: new Float32Array(r.embedding.buffer.slice(r.embedding.byteOffset, r.embedding.byteOffset + r.embedding.byteLength)),
+      embedding: new Float32Array(
+        r.embedding.buffer.slice(r.embedding.byteOffset, r.embedding.byteOffset + r.embedding.byteLength),
+      ),
     }));
   }
 
   async listIndexes(): Promise<string[]> {
-    const rows = await this.db.query<{ index_name: string }>("SELECT DISTINCT index_name FROM fabra_chunks ORDER BY index_name");
+    const rows = await this.db.query<{ index_name: string }>(
+      "SELECT DISTINCT index_name FROM fabra_chunks ORDER BY index_name",
+    );
     return rows.map((r) => r.index_name);
   }
 
@@ -71,10 +75,17 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     await this.db.transaction(async (run) => {
       for (const c of chunks) {
         const bytes = new Uint8Array(c.embedding.buffer, c.embedding.byteOffset, c.embedding.byteLength);
-        await run(
-          `INSERT OR REPLACE INTO fabra_chunks VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP, $8, $9)`,
-          [index, c.chunkId, c.documentId, c.content, c.contentHash, c.sourceUrl, c.indexedAt, c.tokenCount, blobValue(bytes)],
-        );
+        await run(`INSERT OR REPLACE INTO fabra_chunks VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP, $8, $9)`, [
+          index,
+          c.chunkId,
+          c.documentId,
+          c.content,
+          c.contentHash,
+          c.sourceUrl,
+          c.indexedAt,
+          c.tokenCount,
+          blobValue(bytes),
+        ]);
       }
     });
   }

@@ -25,7 +25,9 @@ export class MemoryOnlineStore implements OnlineStore {
   }
 
   async probe(): Promise<StoreCheck[]> {
-    return [{ name: "stores.online", state: "ok", detail: "memory: in-process cache (one process; use redis for several)" }];
+    return [
+      { name: "stores.online", state: "ok", detail: "memory: in-process cache (one process; use redis for several)" },
+    ];
   }
 
   async close(): Promise<void> {

@@ -99,7 +99,10 @@ export class MemoryVectorStore implements VectorStore {
       best.splice(i, 0, { at, similarity: dot });
       if (best.length > topK) best.pop();
     }
-    return best.map(({ at, similarity }) => ({ chunk: data.chunks[at] as Chunk, similarity: Math.max(-1, Math.min(1, similarity)) }));
+    return best.map(({ at, similarity }) => ({
+      chunk: data.chunks[at] as Chunk,
+      similarity: Math.max(-1, Math.min(1, similarity)),
+    }));
   }
 
   async getChunks(index: string, chunkIds: string[]): Promise<Chunk[]> {
@@ -161,9 +164,13 @@ export class MemoryVectorStore implements VectorStore {
     const stored = (await this.persistence?.loadIndex(name)) ?? [];
     const wrong = stored.find((c) => c.embedding.length !== this.dimensions);
     if (wrong) {
-      throw new FabraError("DIMENSION_MISMATCH", `The index "${name}" holds ${wrong.embedding.length}-dimension embeddings, but the configured embedder makes ${this.dimensions}`, {
-        hint: `The embedder changed since the index was built: re-index its documents with \`fabra index add <path> --index ${name}\`, or restore the old embedder config.`,
-      });
+      throw new FabraError(
+        "DIMENSION_MISMATCH",
+        `The index "${name}" holds ${wrong.embedding.length}-dimension embeddings, but the configured embedder makes ${this.dimensions}`,
+        {
+          hint: `The embedder changed since the index was built: re-index its documents with \`fabra index add <path> --index ${name}\`, or restore the old embedder config.`,
+        },
+      );
     }
     for (const c of stored) data.put(c);
     return data;
@@ -171,9 +178,13 @@ export class MemoryVectorStore implements VectorStore {
 
   private checkDimensions(embedding: Float32Array, what: string): void {
     if (embedding.length !== this.dimensions) {
-      throw new FabraError("DIMENSION_MISMATCH", `${what} has ${embedding.length} dimensions; the vector store expects ${this.dimensions}`, {
-        hint: "Check embedder.dimensions matches the model's output.",
-      });
+      throw new FabraError(
+        "DIMENSION_MISMATCH",
+        `${what} has ${embedding.length} dimensions; the vector store expects ${this.dimensions}`,
+        {
+          hint: "Check embedder.dimensions matches the model's output.",
+        },
+      );
     }
   }
 }

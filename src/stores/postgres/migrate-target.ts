@@ -25,12 +25,22 @@ export async function migrateTarget(target: PgTarget, opts: { vector: boolean })
       const hnsw: string[] = [];
       const exact: string[] = [];
       if (ext.state === "installed" || ext.state === "created") {
-        const indexes = await db.query<{ name: string; dimensions: number }>(`SELECT name, dimensions FROM ${db.ident("fabra_vector_indexes")} ORDER BY name`);
-        for (const i of indexes) ((await ensureHnswIndex(db, i.name, Number(i.dimensions))) ? hnsw : exact).push(i.name);
+        const indexes = await db.query<{ name: string; dimensions: number }>(
+          `SELECT name, dimensions FROM ${db.ident("fabra_vector_indexes")} ORDER BY name`,
+        );
+        for (const i of indexes)
+          ((await ensureHnswIndex(db, i.name, Number(i.dimensions))) ? hnsw : exact).push(i.name);
       }
       vector = { ...ext, hnsw, exact };
     }
-    return { service: target.service, url: maskUrl(target.url), schema: target.schema, applied: result.applied.map((m) => ({ version: m.version, name: m.name })), alreadyApplied: result.alreadyApplied, vector };
+    return {
+      service: target.service,
+      url: maskUrl(target.url),
+      schema: target.schema,
+      applied: result.applied.map((m) => ({ version: m.version, name: m.name })),
+      alreadyApplied: result.alreadyApplied,
+      vector,
+    };
   } finally {
     await db.close();
   }

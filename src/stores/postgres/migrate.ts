@@ -23,7 +23,12 @@ export interface MigrateResult {
 }
 
 export function checksum(m: Migration): string {
-  return "sha256:" + createHash("sha256").update(JSON.stringify([m.version, m.name, m.up])).digest("hex");
+  return (
+    "sha256:" +
+    createHash("sha256")
+      .update(JSON.stringify([m.version, m.name, m.up]))
+      .digest("hex")
+  );
 }
 
 /** A 64-bit advisory lock key per schema, so migrations of different schemas do not wait for each other. */
@@ -31,24 +36,38 @@ function lockKey(schema: string): string {
   return createHash("sha256").update(`fabra:migrate:${schema}`).digest().readBigInt64BE(0).toString();
 }
 
-export async function migrationStatus(db: PgDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrationStatus> {
+export async function migrationStatus(
+  db: PgDatabase,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrationStatus> {
   return statusWith(db, db, migrations);
 }
 
 async function statusWith(db: PgDatabase, q: PgQueryable, migrations: readonly Migration[]): Promise<MigrationStatus> {
-  const exists = await q.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [`${pg.escapeIdentifier(db.target.schema)}.fabra_migrations`]);
-  const rows = exists[0]?.t ? await q.query<{ version: number; checksum: string }>(`SELECT version, checksum FROM ${db.ident("fabra_migrations")} ORDER BY version`) : [];
+  const exists = await q.query<{ t: string | null }>("SELECT to_regclass($1) AS t", [
+    `${pg.escapeIdentifier(db.target.schema)}.fabra_migrations`,
+  ]);
+  const rows = exists[0]?.t
+    ? await q.query<{ version: number; checksum: string }>(
+        `SELECT version, checksum FROM ${db.ident("fabra_migrations")} ORDER BY version`,
+      )
+    : [];
   const applied = new Map(rows.map((r) => [Number(r.version), r.checksum]));
   return {
     applied: [...applied.keys()],
     pending: migrations.filter((m) => !applied.has(m.version)),
-    changed: migrations.filter((m) => applied.has(m.version) && applied.get(m.version) !== checksum(m)).map((m) => m.version),
+    changed: migrations
+      .filter((m) => applied.has(m.version) && applied.get(m.version) !== checksum(m))
+      .map((m) => m.version),
     unknown: [...applied.keys()].filter((v) => !migrations.some((m) => m.version === v)),
   };
 }
 
 /** Applies every pending migration (idempotent; safe to run from many processes at once). */
-export async function applyMigrations(db: PgDatabase, migrations: readonly Migration[] = MIGRATIONS): Promise<MigrateResult> {
+export async function applyMigrations(
+  db: PgDatabase,
+  migrations: readonly Migration[] = MIGRATIONS,
+): Promise<MigrateResult> {
   const schema = pg.escapeIdentifier(db.target.schema);
   return db.withClient(async (c) => {
     await c.query("SELECT pg_advisory_lock($1::bigint)", [lockKey(db.target.schema)]);
@@ -65,15 +84,23 @@ export async function applyMigrations(db: PgDatabase, migrations: readonly Migra
         await c.query("BEGIN");
         try {
           for (const sql of m.up) await c.query(sql.replaceAll("{{schema}}", schema));
-          await c.query(`INSERT INTO ${db.ident("fabra_migrations")} (version, name, checksum) VALUES ($1, $2, $3)`, [m.version, m.name, checksum(m)]);
+          await c.query(`INSERT INTO ${db.ident("fabra_migrations")} (version, name, checksum) VALUES ($1, $2, $3)`, [
+            m.version,
+            m.name,
+            checksum(m),
+          ]);
           await c.query("COMMIT");
         } catch (err) {
           await c.query("ROLLBACK").catch(() => undefined);
           const reason = err instanceof Error ? err.message : String(err);
-          throw new FabraError("MIGRATION_FAILED", `${db.target.service}: migration ${m.version} (${m.name}) failed in schema "${db.target.schema}": ${reason}; nothing of it was applied`, {
-            hint: "Fix the cause (often privileges: run `fabra migrate` as the owner of the schema) and run it again.",
-            cause: err,
-          });
+          throw new FabraError(
+            "MIGRATION_FAILED",
+            `${db.target.service}: migration ${m.version} (${m.name}) failed in schema "${db.target.schema}": ${reason}; nothing of it was applied`,
+            {
+              hint: "Fix the cause (often privileges: run `fabra migrate` as the owner of the schema) and run it again.",
+              cause: err,
+            },
+          );
         }
       }
       return { applied: status.pending, alreadyApplied: status.applied.length };
@@ -105,16 +132,24 @@ export async function requireMigrated(db: PgDatabase): Promise<void> {
   if (status.changed.length > 0) throw changedError(status.changed, db.target.schema);
   if (status.pending.length > 0) {
     const versions = status.pending.map((m) => `${m.version} (${m.name})`).join(", ");
-    throw new FabraError("SCHEMA_OUTDATED", `${db.target.service}: the Postgres schema "${db.target.schema}" is missing migration${status.pending.length > 1 ? "s" : ""} ${versions}`, {
-      hint: "Run `fabra migrate` (with the same config) to create or update fabra's tables, then try again.",
-      details: { pending: status.pending.map((m) => m.version) },
-    });
+    throw new FabraError(
+      "SCHEMA_OUTDATED",
+      `${db.target.service}: the Postgres schema "${db.target.schema}" is missing migration${status.pending.length > 1 ? "s" : ""} ${versions}`,
+      {
+        hint: "Run `fabra migrate` (with the same config) to create or update fabra's tables, then try again.",
+        details: { pending: status.pending.map((m) => m.version) },
+      },
+    );
   }
   checked.add(key);
 }
 
 function changedError(versions: number[], schema: string): FabraError {
-  return new FabraError("MIGRATION_FAILED", `Migration${versions.length > 1 ? "s" : ""} ${versions.join(", ")} in schema "${schema}" differ from the ones this fabra ships`, {
-    hint: "A released migration was edited, or another fabra build migrated this database. Use the fabra version that migrated it.",
-  });
+  return new FabraError(
+    "MIGRATION_FAILED",
+    `Migration${versions.length > 1 ? "s" : ""} ${versions.join(", ")} in schema "${schema}" differ from the ones this fabra ships`,
+    {
+      hint: "A released migration was edited, or another fabra build migrated this database. Use the fabra version that migrated it.",
+    },
+  );
 }

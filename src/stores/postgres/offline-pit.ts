@@ -33,7 +33,13 @@ export async function retryOnDroppedConnection<T>(db: PgDatabase, fn: () => Prom
   }
 }
 
-export async function pointInTime(db: PgDatabase, table: string, events: PitEventKeys, features: PitFeature[], options: PitOptions): Promise<PitResult> {
+export async function pointInTime(
+  db: PgDatabase,
+  table: string,
+  events: PitEventKeys,
+  features: PitFeature[],
+  options: PitOptions,
+): Promise<PitResult> {
   checkPitFeatures(features);
   const n = checkPitKeys(events);
   if (n === 0 || features.length === 0) return emptyPitResult(n, features.length, options);
@@ -64,7 +70,13 @@ export async function pointInTime(db: PgDatabase, table: string, events: PitEven
       }
     }
   };
-  const slice = (from: number) => paramsFor(events.entityIds.slice(from, from + PIT_CHUNK), timestamps.slice(from, from + PIT_CHUNK), from, PIT_CHUNK);
+  const slice = (from: number) =>
+    paramsFor(
+      events.entityIds.slice(from, from + PIT_CHUNK),
+      timestamps.slice(from, from + PIT_CHUNK),
+      from,
+      PIT_CHUNK,
+    );
   if (n <= PIT_CHUNK) {
     place(await db.query(sql, slice(0), { retry: true }), 0);
     return result;
@@ -98,7 +110,10 @@ export function joinStatement(table: string, features: PitFeature[], bounds: (st
       lower = ` AND f.computed_at >= e.lo${k}`;
     }
     select.push(`h${k}.value_json AS v${k}`);
-    if (options.includeComputedAt) select.push(`CASE WHEN h${k}.computed_at IS NULL THEN NULL ELSE ${epochMicrosSql(`h${k}.computed_at`)} END AS t${k}`);
+    if (options.includeComputedAt)
+      select.push(
+        `CASE WHEN h${k}.computed_at IS NULL THEN NULL ELSE ${epochMicrosSql(`h${k}.computed_at`)} END AS t${k}`,
+      );
     joins.push(`LEFT JOIN LATERAL (
       SELECT f.value_json, f.computed_at FROM ${table} f
       WHERE f.feature = $${3 + k} AND f.entity_id = e.entity_id AND f.computed_at <= e.ts${lower}

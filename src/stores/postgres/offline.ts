@@ -20,7 +20,20 @@ import {
   type StoredRunRow,
   type StoredValueRow,
 } from "../offline-history.js";
-import type { FeatureValueRow, MaterializationRun, OfflineCapabilities, OfflineStore, PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult, RunOutcome, RunTrigger, StoreCheck } from "../types.js";
+import type {
+  FeatureValueRow,
+  MaterializationRun,
+  OfflineCapabilities,
+  OfflineStore,
+  PitEventFile,
+  PitEventKeys,
+  PitFeature,
+  PitOptions,
+  PitResult,
+  RunOutcome,
+  RunTrigger,
+  StoreCheck,
+} from "../types.js";
 import { probeHistory } from "./probe.js";
 import { pgTimestamp, pointInTime, retryOnDroppedConnection } from "./offline-pit.js";
 
@@ -39,7 +52,12 @@ const RUN_COLUMNS = `run_id, feature, trigger, status, ${epochMicrosSql("started
   CASE WHEN finished_at IS NULL THEN NULL ELSE ${epochMicrosSql("finished_at")} END AS finished_us, entities_written, entities_failed, error`;
 
 export class PostgresOfflineStore implements OfflineStore {
-  readonly capabilities: OfflineCapabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true, readsEventFiles: false };
+  readonly capabilities: OfflineCapabilities = {
+    concurrentWriters: true,
+    persistent: true,
+    sharedAcrossProcesses: true,
+    readsEventFiles: false,
+  };
   private readonly values: string;
   private readonly runs: string;
 
@@ -80,7 +98,11 @@ export class PostgresOfflineStore implements OfflineStore {
     }
     await retryOnDroppedConnection(this.db, () =>
       this.db.transaction(async (tx) => {
-        for (let i = 0; i < rows.length; i += WRITE_CHUNK) await tx.query(sql, columns.map((c) => c.slice(i, i + WRITE_CHUNK)));
+        for (let i = 0; i < rows.length; i += WRITE_CHUNK)
+          await tx.query(
+            sql,
+            columns.map((c) => c.slice(i, i + WRITE_CHUNK)),
+          );
       }),
     );
   }
@@ -101,11 +123,19 @@ export class PostgresOfflineStore implements OfflineStore {
     return rows[0] ? toValueRow(rows[0]) : null;
   }
 
-  pointInTime(events: PitEventKeys | PitEventFile, features: PitFeature[], options: PitOptions = {}): Promise<PitResult> {
+  pointInTime(
+    events: PitEventKeys | PitEventFile,
+    features: PitFeature[],
+    options: PitOptions = {},
+  ): Promise<PitResult> {
     if (events.kind === "file") {
-      throw new FabraError("INVALID_ARGUMENT", "The Postgres offline store does not read events files (capabilities.readsEventFiles is false)", {
-        hint: "Pass the events as keys; getTrainingData reads CSV/Parquet files itself for this store.",
-      });
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        "The Postgres offline store does not read events files (capabilities.readsEventFiles is false)",
+        {
+          hint: "Pass the events as keys; getTrainingData reads CSV/Parquet files itself for this store.",
+        },
+      );
     }
     return pointInTime(this.db, this.values, events, features, options);
   }
@@ -123,16 +153,20 @@ export class PostgresOfflineStore implements OfflineStore {
         );
         const existing = open[0];
         if (existing) {
-          await tx.query(`UPDATE ${this.runs} SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1`, [existing.run_id]);
-          return { run: { ...toRun(existing), status: "running" as const, finishedAt: null, error: null }, resumed: true };
+          await tx.query(
+            `UPDATE ${this.runs} SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1`,
+            [existing.run_id],
+          );
+          return {
+            run: { ...toRun(existing), status: "running" as const, finishedAt: null, error: null },
+            resumed: true,
+          };
         }
         const created = newRun(feature, trigger);
-        await tx.query(`INSERT INTO ${this.runs} (run_id, feature, trigger, status, started_at) VALUES ($1, $2, $3, 'running', $4::timestamptz)`, [
-          created.runId,
-          feature,
-          trigger,
-          created.startedAt,
-        ]);
+        await tx.query(
+          `INSERT INTO ${this.runs} (run_id, feature, trigger, status, started_at) VALUES ($1, $2, $3, 'running', $4::timestamptz)`,
+          [created.runId, feature, trigger, created.startedAt],
+        );
         return { run: created, resumed: false };
       });
     try {
@@ -145,7 +179,11 @@ export class PostgresOfflineStore implements OfflineStore {
   }
 
   async writtenEntities(feature: string, runId: string): Promise<Set<string>> {
-    const rows = await this.db.query<{ entity_id: string }>(`SELECT entity_id FROM ${this.values} WHERE feature = $1 AND run_id = $2`, [feature, runId], { retry: true });
+    const rows = await this.db.query<{ entity_id: string }>(
+      `SELECT entity_id FROM ${this.values} WHERE feature = $1 AND run_id = $2`,
+      [feature, runId],
+      { retry: true },
+    );
     return new Set(rows.map((r) => r.entity_id));
   }
 
@@ -186,10 +224,10 @@ export class PostgresOfflineStore implements OfflineStore {
     const ids = await this.db.withClient(async (c) => {
       await c.query("BEGIN READ ONLY");
       try {
-        await c.query("SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2 || ', ' || current_setting('search_path'), true)", [
-          `${Math.max(1, Math.round(timeoutMs))}ms`,
-          pg.escapeIdentifier(this.db.target.schema),
-        ]);
+        await c.query(
+          "SELECT set_config('statement_timeout', $1, true), set_config('search_path', $2 || ', ' || current_setting('search_path'), true)",
+          [`${Math.max(1, Math.round(timeoutMs))}ms`, pg.escapeIdentifier(this.db.target.schema)],
+        );
         const rows = await runUserQuery(c, text, where, timeoutMs);
         return rows.map((r) => r.id);
       } finally {
@@ -209,24 +247,40 @@ export class PostgresOfflineStore implements OfflineStore {
   }
 }
 
-async function runUserQuery(c: PgQueryable, text: string, where: string, timeoutMs: number): Promise<{ id: string | null }[]> {
+async function runUserQuery(
+  c: PgQueryable,
+  text: string,
+  where: string,
+  timeoutMs: number,
+): Promise<{ id: string | null }[]> {
   try {
     // The alias list renames only the first column (the id), whatever the query calls it; LIMIT NULL is no limit.
-    return await c.query<{ id: string | null }>(`SELECT CAST(q.fabra_entity_id AS text) AS id FROM (${text}) AS q(fabra_entity_id) LIMIT $1`, [null]);
+    return await c.query<{ id: string | null }>(
+      `SELECT CAST(q.fabra_entity_id AS text) AS id FROM (${text}) AS q(fabra_entity_id) LIMIT $1`,
+      [null],
+    );
   } catch (err) {
     if (isConnectionError(err)) throw err;
     const code = (err as { code?: unknown }).code;
     if (code === "57014") {
-      throw new FabraError("INVALID_DEFINITION", `The entities query ran longer than ${timeoutMs} ms and was cancelled`, {
-        hint: `Make it faster (an index, fewer rows), or materialize with --entities FILE. Query: ${text}`,
-        cause: err,
-      });
+      throw new FabraError(
+        "INVALID_DEFINITION",
+        `The entities query ran longer than ${timeoutMs} ms and was cancelled`,
+        {
+          hint: `Make it faster (an index, fewer rows), or materialize with --entities FILE. Query: ${text}`,
+          cause: err,
+        },
+      );
     }
     if (code === "25006") {
-      throw new FabraError("INVALID_DEFINITION", "The entities query tried to write; it runs in a read-only transaction", {
-        hint: `Select the entity ids only. Query: ${text}`,
-        cause: err,
-      });
+      throw new FabraError(
+        "INVALID_DEFINITION",
+        "The entities query tried to write; it runs in a read-only transaction",
+        {
+          hint: `Select the entity ids only. Query: ${text}`,
+          cause: err,
+        },
+      );
     }
     throw entityQueryFailed(err, text, where);
   }

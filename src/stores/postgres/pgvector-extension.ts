@@ -34,7 +34,12 @@ export interface EnsureVectorResult {
 /** Creates the extension when the server has it; otherwise says why not and what search falls back to. */
 export async function ensureVectorExtension(db: PgDatabase): Promise<EnsureVectorResult> {
   const state = await vectorExtension(db);
-  if (state.installed) return { state: "installed", version: state.installed, message: `pgvector ${state.installed} installed: HNSW cosine indexes` };
+  if (state.installed)
+    return {
+      state: "installed",
+      version: state.installed,
+      message: `pgvector ${state.installed} installed: HNSW cosine indexes`,
+    };
   if (!state.available) {
     return { state: "not-on-server", version: null, message: NOT_ON_SERVER };
   }
@@ -49,7 +54,11 @@ export async function ensureVectorExtension(db: PgDatabase): Promise<EnsureVecto
     };
   }
   const created = await vectorExtension(db);
-  return { state: "created", version: created.installed, message: `pgvector ${created.installed} created: HNSW cosine indexes` };
+  return {
+    state: "created",
+    version: created.installed,
+    message: `pgvector ${created.installed} created: HNSW cosine indexes`,
+  };
 }
 
 export const NOT_ON_SERVER =

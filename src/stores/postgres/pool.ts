@@ -76,7 +76,11 @@ export class PgDatabase implements PgQueryable {
   }
 
   /** Rows of one statement. `retry`: the statement is idempotent, so it is run once more after a dropped connection. */
-  async query<T = Record<string, unknown>>(sql: string, params: unknown[] = [], opts: { retry?: boolean } = {}): Promise<T[]> {
+  async query<T = Record<string, unknown>>(
+    sql: string,
+    params: unknown[] = [],
+    opts: { retry?: boolean } = {},
+  ): Promise<T[]> {
     this.checkOpen();
     try {
       return await this.timed(() => this.shared.pool.query(sql, params)).then((r) => r.rows as T[]);
@@ -167,7 +171,10 @@ export class PgDatabase implements PgQueryable {
   }
 
   private checkOpen(): void {
-    if (this.closed) throw new FabraError("STORE_UNAVAILABLE", `${this.target.service}: the Postgres store was used after close()`, { hint: "This is a bug in fabra." });
+    if (this.closed)
+      throw new FabraError("STORE_UNAVAILABLE", `${this.target.service}: the Postgres store was used after close()`, {
+        hint: "This is a bug in fabra.",
+      });
   }
 }
 
@@ -183,12 +190,17 @@ async function createPool(target: PgTarget): Promise<SharedPool> {
   // An idle client whose connection drops emits here; the pool discards it and the next query opens a new one.
   pool.on("error", () => undefined);
   try {
-    const rows = (await pool.query("SELECT current_setting('server_version_num')::int AS num, version() AS text")).rows as { num: number; text: string }[];
+    const rows = (await pool.query("SELECT current_setting('server_version_num')::int AS num, version() AS text"))
+      .rows as { num: number; text: string }[];
     const server = { versionNum: Number(rows[0]?.num ?? 0), version: String(rows[0]?.text ?? "") };
     if (server.versionNum < MIN_POSTGRES_VERSION) {
-      throw new FabraError("STORE_UNAVAILABLE", `${target.service}: Postgres at ${maskUrl(target.url)} is version ${formatPgVersion(server.versionNum)}; fabra needs 13 or newer`, {
-        hint: "Upgrade the server, or point the URL at a Postgres 13+ server.",
-      });
+      throw new FabraError(
+        "STORE_UNAVAILABLE",
+        `${target.service}: Postgres at ${maskUrl(target.url)} is version ${formatPgVersion(server.versionNum)}; fabra needs 13 or newer`,
+        {
+          hint: "Upgrade the server, or point the URL at a Postgres 13+ server.",
+        },
+      );
     }
     return { pool, server, users: 0 };
   } catch (err) {
@@ -201,7 +213,22 @@ export function formatPgVersion(num: number): string {
   return `${Math.floor(num / 10000)}.${num % 10000}`;
 }
 
-const CONNECTION_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "EPIPE", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+const CONNECTION_CODES = new Set([
+  "ECONNREFUSED",
+  "ECONNRESET",
+  "EPIPE",
+  "ETIMEDOUT",
+  "EHOSTUNREACH",
+  "ENETUNREACH",
+  "57P01",
+  "57P02",
+  "57P03",
+  "08000",
+  "08003",
+  "08006",
+  "08001",
+  "08004",
+]);
 
 /** The connection (not the statement) failed: safe to retry idempotent work on a fresh connection. */
 export function isConnectionError(err: unknown): boolean {
@@ -209,7 +236,9 @@ export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code === "string" && CONNECTION_CODES.has(code)) return true;
   const message = err instanceof Error ? err.message : String(err);
-  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|socket hang up/i.test(message);
+  return /Connection terminated|connection error|not queryable|timeout exceeded when trying to connect|socket hang up/i.test(
+    message,
+  );
 }
 
 /** Driver errors → FabraErrors that say which service, where (masked) and what to do. */
@@ -219,7 +248,12 @@ export function mapPgError(err: unknown, target: PgTarget): FabraError {
   const message = err instanceof Error ? err.message : String(err);
   const where = `${target.service}: Postgres at ${maskUrl(target.url)}`;
   const fixUrl = `Check the URL (FABRA_POSTGRES_URL or ${target.service}.url); \`fabra doctor\` checks every store.`;
-  const unavailable = (what: string, hint: string) => new FabraError("STORE_UNAVAILABLE", `${where} ${what}`, { hint, cause: err, details: { service: target.service, url: maskUrl(target.url), code } });
+  const unavailable = (what: string, hint: string) =>
+    new FabraError("STORE_UNAVAILABLE", `${where} ${what}`, {
+      hint,
+      cause: err,
+      details: { service: target.service, url: maskUrl(target.url), code },
+    });
   switch (code) {
     case "ECONNREFUSED":
       return unavailable("refused the connection (is it running?)", `Start Postgres, or fix the host/port. ${fixUrl}`);
@@ -228,17 +262,30 @@ export function mapPgError(err: unknown, target: PgTarget): FabraError {
       return unavailable("is unknown: the host name does not resolve", fixUrl);
     case "28P01":
     case "28000":
-      return unavailable(`refused the login: ${message}`, "Check the user and password in the URL, and pg_hba.conf on the server.");
+      return unavailable(
+        `refused the login: ${message}`,
+        "Check the user and password in the URL, and pg_hba.conf on the server.",
+      );
     case "3D000":
-      return unavailable(`has no such database: ${message}`, `Create it (e.g. \`createdb <name>\`), or fix the database name in the URL.`);
+      return unavailable(
+        `has no such database: ${message}`,
+        `Create it (e.g. \`createdb <name>\`), or fix the database name in the URL.`,
+      );
     case "42501":
-      return unavailable(`denied permission: ${message}`, `Grant the role the privileges fabra needs, or run \`fabra migrate\` as the owner of schema "${target.schema}".`);
+      return unavailable(
+        `denied permission: ${message}`,
+        `Grant the role the privileges fabra needs, or run \`fabra migrate\` as the owner of schema "${target.schema}".`,
+      );
     case "42P01":
     case "3F000":
-      return new FabraError("SCHEMA_OUTDATED", `${where} has no fabra tables in schema "${target.schema}" (${message})`, {
-        hint: "Run `fabra migrate` to create them.",
-        cause: err,
-      });
+      return new FabraError(
+        "SCHEMA_OUTDATED",
+        `${where} has no fabra tables in schema "${target.schema}" (${message})`,
+        {
+          hint: "Run `fabra migrate` to create them.",
+          cause: err,
+        },
+      );
   }
   if (isConnectionError(err)) {
     return unavailable(`is not reachable: ${message}`, `Check the server is up and reachable from here. ${fixUrl}`);

@@ -22,10 +22,19 @@ export async function probeDatabase(target: PgTarget): Promise<{ checks: StoreCh
   }
   const checks: StoreCheck[] = [];
   try {
-    checks.push({ name: label, state: "ok", detail: `Postgres ${formatPgVersion(db.server.versionNum)} at ${maskUrl(target.url)}, schema "${target.schema}"` });
+    checks.push({
+      name: label,
+      state: "ok",
+      detail: `Postgres ${formatPgVersion(db.server.versionNum)} at ${maskUrl(target.url)}, schema "${target.schema}"`,
+    });
     const status = await migrationStatus(db);
     if (status.changed.length > 0) {
-      checks.push({ name: "migrations", state: "fail", detail: `migration(s) ${status.changed.join(", ")} differ from this fabra's`, fix: "Use the fabra version that migrated this database." });
+      checks.push({
+        name: "migrations",
+        state: "fail",
+        detail: `migration(s) ${status.changed.join(", ")} differ from this fabra's`,
+        fix: "Use the fabra version that migrated this database.",
+      });
       return { checks, current: false };
     }
     if (status.pending.length > 0) {
@@ -37,7 +46,11 @@ export async function probeDatabase(target: PgTarget): Promise<{ checks: StoreCh
       });
       return { checks, current: false };
     }
-    checks.push({ name: "migrations", state: "ok", detail: `schema "${target.schema}" at migration ${Math.max(0, ...status.applied)}` });
+    checks.push({
+      name: "migrations",
+      state: "ok",
+      detail: `schema "${target.schema}" at migration ${Math.max(0, ...status.applied)}`,
+    });
     return { checks, current: true };
   } catch (err) {
     checks.push(failedCheck(`${label} checks`, err));
@@ -69,9 +82,18 @@ export async function probeLedger(db: PgDatabase): Promise<StoreCheck> {
       }
     });
     if (Number(triggers[0]?.n ?? 0) < 2) {
-      return { name, state: "fail", detail: "the ledger's append-only triggers are missing or disabled", fix: "Re-create them (see migration 1) or restore the schema; records must not be alterable." };
+      return {
+        name,
+        state: "fail",
+        detail: "the ledger's append-only triggers are missing or disabled",
+        fix: "Re-create them (see migration 1) or restore the schema; records must not be alterable.",
+      };
     }
-    return { name, state: "ok", detail: "insert accepted (in a transaction rolled back: nothing written); UPDATE/DELETE refused by triggers" };
+    return {
+      name,
+      state: "ok",
+      detail: "insert accepted (in a transaction rolled back: nothing written); UPDATE/DELETE refused by triggers",
+    };
   } catch (err) {
     return failedCheck(name, err);
   }
@@ -86,12 +108,14 @@ export async function probeHistory(db: PgDatabase): Promise<StoreCheck> {
     const read = await db.withClient(async (c) => {
       await c.query("BEGIN");
       try {
-        await c.query(`INSERT INTO ${db.ident("fabra_materialize_runs")} (run_id, feature, trigger, status, started_at) VALUES ($1, $2, 'manual', 'running', $3::timestamptz)`, [
-          runId,
-          runId,
-          now,
-        ]);
-        await c.query(`INSERT INTO ${db.ident("fabra_feature_values")} (feature, entity_id, value_json, computed_at, run_id) VALUES ($1, 'probe', '12.0', $2::timestamptz, $1)`, [runId, now]);
+        await c.query(
+          `INSERT INTO ${db.ident("fabra_materialize_runs")} (run_id, feature, trigger, status, started_at) VALUES ($1, $2, 'manual', 'running', $3::timestamptz)`,
+          [runId, runId, now],
+        );
+        await c.query(
+          `INSERT INTO ${db.ident("fabra_feature_values")} (feature, entity_id, value_json, computed_at, run_id) VALUES ($1, 'probe', '12.0', $2::timestamptz, $1)`,
+          [runId, now],
+        );
         return await c.query<{ value_json: string }>(
           `SELECT value_json FROM ${db.ident("fabra_feature_values")} WHERE feature = $1 AND entity_id = 'probe' AND computed_at <= $2::timestamptz
            ORDER BY computed_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
@@ -102,9 +126,18 @@ export async function probeHistory(db: PgDatabase): Promise<StoreCheck> {
       }
     });
     if (read[0]?.value_json !== "12.0") {
-      return { name, state: "fail", detail: "a value written was not read back as written", fix: "Check the fabra_feature_values table against migration 3 (`fabra migrate`)." };
+      return {
+        name,
+        state: "fail",
+        detail: "a value written was not read back as written",
+        fix: "Check the fabra_feature_values table against migration 3 (`fabra migrate`).",
+      };
     }
-    return { name, state: "ok", detail: "value and run inserted and read back point-in-time (in a transaction rolled back: nothing written)" };
+    return {
+      name,
+      state: "ok",
+      detail: "value and run inserted and read back point-in-time (in a transaction rolled back: nothing written)",
+    };
   } catch (err) {
     return failedCheck(name, err);
   }
@@ -119,14 +152,31 @@ export async function probeVector(db: PgDatabase, embedderDims: number): Promise
       ext.installed
         ? { name: "pgvector", state: "ok", detail: `vector ${ext.installed}: HNSW cosine indexes` }
         : ext.available
-          ? { name: "pgvector", state: "warn", detail: `vector ${ext.available} is on the server but not created in this database; searching by exact scan`, fix: "Run `fabra migrate` (it creates the extension when allowed)." }
-          : { name: "pgvector", state: "warn", detail: "not installed on this Postgres server; searching by exact scan (correct, but its cost grows with the number of chunks)", fix: "Install pgvector on the server (e.g. the postgresql-<version>-pgvector package) and run `fabra migrate` for HNSW indexes." },
+          ? {
+              name: "pgvector",
+              state: "warn",
+              detail: `vector ${ext.available} is on the server but not created in this database; searching by exact scan`,
+              fix: "Run `fabra migrate` (it creates the extension when allowed).",
+            }
+          : {
+              name: "pgvector",
+              state: "warn",
+              detail:
+                "not installed on this Postgres server; searching by exact scan (correct, but its cost grows with the number of chunks)",
+              fix: "Install pgvector on the server (e.g. the postgresql-<version>-pgvector package) and run `fabra migrate` for HNSW indexes.",
+            },
     );
-    const indexes = await db.query<{ name: string; dimensions: number }>(`SELECT name, dimensions FROM ${db.ident("fabra_vector_indexes")} ORDER BY name`);
+    const indexes = await db.query<{ name: string; dimensions: number }>(
+      `SELECT name, dimensions FROM ${db.ident("fabra_vector_indexes")} ORDER BY name`,
+    );
     const wrong = indexes.filter((i) => Number(i.dimensions) !== embedderDims);
     checks.push(
       wrong.length === 0
-        ? { name: "vector indexes", state: "ok", detail: `${indexes.length} index(es), all ${embedderDims}-dimension like the embedder` }
+        ? {
+            name: "vector indexes",
+            state: "ok",
+            detail: `${indexes.length} index(es), all ${embedderDims}-dimension like the embedder`,
+          }
         : {
             name: "vector indexes",
             state: "fail",

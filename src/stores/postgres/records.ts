@@ -59,7 +59,16 @@ export class PostgresRecordStore implements RecordStore {
       await this.db.query(
         `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text)
          VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8)`,
-        [row.contextId, row.createdAt, row.contextFunction, row.environment, row.tokenCount, row.recordHash, row.previousContextId, row.canonicalText],
+        [
+          row.contextId,
+          row.createdAt,
+          row.contextFunction,
+          row.environment,
+          row.tokenCount,
+          row.recordHash,
+          row.previousContextId,
+          row.canonicalText,
+        ],
         { retry: true },
       );
       return "inserted";
@@ -72,7 +81,9 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} WHERE context_id = $1`, [contextId], { retry: true });
+    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} WHERE context_id = $1`, [contextId], {
+      retry: true,
+    });
     return rows[0] ? toLedgerRow(rows[0]) : null;
   }
 
@@ -80,15 +91,21 @@ export class PostgresRecordStore implements RecordStore {
     const { where, params } = await this.whereClause(filter);
     const dir = filter.order === "asc" ? "ASC" : "DESC";
     params.push(listLimit(filter));
-    const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM ${this.table} ${where} ORDER BY created_at ${dir}, context_id ${dir} LIMIT $${params.length}`, params, {
-      retry: true,
-    });
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM ${this.table} ${where} ORDER BY created_at ${dir}, context_id ${dir} LIMIT $${params.length}`,
+      params,
+      {
+        retry: true,
+      },
+    );
     return rows.map(toLedgerRow);
   }
 
   async count(filter: Omit<RecordFilter, "limit" | "cursor" | "order"> = {}): Promise<number> {
     const { where, params } = await this.whereClause(filter);
-    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} ${where}`, params, { retry: true });
+    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.table} ${where}`, params, {
+      retry: true,
+    });
     return Number(rows[0]?.n ?? 0);
   }
 

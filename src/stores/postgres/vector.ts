@@ -72,7 +72,17 @@ export class PgVectorStore implements VectorStore {
       for (let i = 0; i < chunks.length; i += ROWS_PER_STATEMENT) {
         const params: unknown[] = [];
         const tuples = chunks.slice(i, i + ROWS_PER_STATEMENT).map((c) => {
-          params.push(index, c.chunkId, c.documentId, c.content, c.contentHash, c.sourceUrl, c.indexedAt, c.tokenCount, Array.from(c.embedding));
+          params.push(
+            index,
+            c.chunkId,
+            c.documentId,
+            c.content,
+            c.contentHash,
+            c.sourceUrl,
+            c.indexedAt,
+            c.tokenCount,
+            Array.from(c.embedding),
+          );
           const n = params.length;
           return `($${n - 8}, $${n - 7}, $${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}::timestamptz, $${n - 1}, $${n}::real[])`;
         });
@@ -90,7 +100,10 @@ export class PgVectorStore implements VectorStore {
 
   async search(index: string, embedding: Float32Array, topK: number, minSimilarity = -Infinity): Promise<VectorHit[]> {
     this.checkDimensions(embedding, "the query embedding");
-    if (!Number.isSafeInteger(topK) || topK < 1) throw new FabraError("INVALID_ARGUMENT", `topK ${topK} is not a positive whole number`, { hint: "Use e.g. topK: 5." });
+    if (!Number.isSafeInteger(topK) || topK < 1)
+      throw new FabraError("INVALID_ARGUMENT", `topK ${topK} is not a positive whole number`, {
+        hint: "Use e.g. topK: 5.",
+      });
     const dims = await this.indexDimensions(index);
     const query = Array.from(embedding);
     const table = this.db.ident("fabra_chunks");
@@ -137,11 +150,19 @@ export class PgVectorStore implements VectorStore {
   }
 
   async deleteDocument(index: string, documentId: string): Promise<void> {
-    await this.db.query(`DELETE FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1 AND document_id = $2`, [index, documentId], { retry: true });
+    await this.db.query(
+      `DELETE FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1 AND document_id = $2`,
+      [index, documentId],
+      { retry: true },
+    );
   }
 
   async count(index: string): Promise<number> {
-    const rows = await this.db.query<{ n: string }>(`SELECT count(*) AS n FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1`, [index], { retry: true });
+    const rows = await this.db.query<{ n: string }>(
+      `SELECT count(*) AS n FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1`,
+      [index],
+      { retry: true },
+    );
     return Number(rows[0]?.n ?? 0);
   }
 
@@ -162,9 +183,13 @@ export class PgVectorStore implements VectorStore {
   /** Registers an index with the embedder's dimensions (or checks it), and gives it its HNSW index. */
   private async register(index: string): Promise<void> {
     if (this.known.has(index)) return;
-    await this.db.query(`INSERT INTO ${this.db.ident("fabra_vector_indexes")} (name, dimensions) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [index, this.dimensions], {
-      retry: true,
-    });
+    await this.db.query(
+      `INSERT INTO ${this.db.ident("fabra_vector_indexes")} (name, dimensions) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`,
+      [index, this.dimensions],
+      {
+        retry: true,
+      },
+    );
     const dims = await this.storedDimensions(index);
     if (dims === null) throw new FabraError("INTERNAL", `The vector index "${index}" vanished while being created`);
     this.checkIndexDimensions(index, dims);
@@ -191,23 +216,35 @@ export class PgVectorStore implements VectorStore {
   }
 
   private async storedDimensions(index: string): Promise<number | null> {
-    const rows = await this.db.query<{ dimensions: number }>(`SELECT dimensions FROM ${this.db.ident("fabra_vector_indexes")} WHERE name = $1`, [index], { retry: true });
+    const rows = await this.db.query<{ dimensions: number }>(
+      `SELECT dimensions FROM ${this.db.ident("fabra_vector_indexes")} WHERE name = $1`,
+      [index],
+      { retry: true },
+    );
     return rows[0] ? Number(rows[0].dimensions) : null;
   }
 
   private checkIndexDimensions(index: string, dims: number): void {
     if (dims !== this.dimensions) {
-      throw new FabraError("DIMENSION_MISMATCH", `The index "${index}" holds ${dims}-dimension embeddings, but the configured embedder makes ${this.dimensions}`, {
-        hint: `The embedder changed since the index was built: re-index its documents into a new index (e.g. --index ${index}_v2), or restore the old embedder config.`,
-      });
+      throw new FabraError(
+        "DIMENSION_MISMATCH",
+        `The index "${index}" holds ${dims}-dimension embeddings, but the configured embedder makes ${this.dimensions}`,
+        {
+          hint: `The embedder changed since the index was built: re-index its documents into a new index (e.g. --index ${index}_v2), or restore the old embedder config.`,
+        },
+      );
     }
   }
 
   private checkDimensions(embedding: Float32Array, what: string): void {
     if (embedding.length !== this.dimensions) {
-      throw new FabraError("DIMENSION_MISMATCH", `${what} has ${embedding.length} dimensions; the vector store expects ${this.dimensions}`, {
-        hint: "Check embedder.dimensions matches the model's output.",
-      });
+      throw new FabraError(
+        "DIMENSION_MISMATCH",
+        `${what} has ${embedding.length} dimensions; the vector store expects ${this.dimensions}`,
+        {
+          hint: "Check embedder.dimensions matches the model's output.",
+        },
+      );
     }
   }
 }

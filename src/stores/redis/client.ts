@@ -81,16 +81,42 @@ export function mapRedisError(err: unknown, target: RedisTarget): FabraError {
   const where = `${target.service}: Redis at ${maskUrl(target.url)}`;
   const fixUrl = `Check the URL (FABRA_REDIS_URL or ${target.service}.url); \`fabra doctor\` checks every store.`;
   const details = { service: target.service, url: maskUrl(target.url), code };
-  if (code === "ECONNREFUSED") return new FabraError("STORE_UNAVAILABLE", `${where} refused the connection (is it running?)`, { hint: `Start Redis, or fix the host/port. ${fixUrl}`, cause: err, details });
-  if (code === "ENOTFOUND" || code === "EAI_AGAIN") return new FabraError("STORE_UNAVAILABLE", `${where} is unknown: the host name does not resolve`, { hint: fixUrl, cause: err, details });
+  if (code === "ECONNREFUSED")
+    return new FabraError("STORE_UNAVAILABLE", `${where} refused the connection (is it running?)`, {
+      hint: `Start Redis, or fix the host/port. ${fixUrl}`,
+      cause: err,
+      details,
+    });
+  if (code === "ENOTFOUND" || code === "EAI_AGAIN")
+    return new FabraError("STORE_UNAVAILABLE", `${where} is unknown: the host name does not resolve`, {
+      hint: fixUrl,
+      cause: err,
+      details,
+    });
   if (/NOAUTH|WRONGPASS|invalid password|invalid username/i.test(message)) {
-    return new FabraError("STORE_UNAVAILABLE", `${where} refused the login: ${message}`, { hint: "Check the user and password in the URL (redis://user:password@host:6379).", cause: err, details });
+    return new FabraError("STORE_UNAVAILABLE", `${where} refused the login: ${message}`, {
+      hint: "Check the user and password in the URL (redis://user:password@host:6379).",
+      cause: err,
+      details,
+    });
   }
   if (code === "ETIMEDOUT" || /timed? ?out/i.test(message)) {
-    return new FabraError("STORE_UNAVAILABLE", `${where} did not answer within ${target.timeoutMs} ms`, { hint: `Check the server is up and reachable, or raise ${target.service}.timeoutMs. ${fixUrl}`, cause: err, details });
+    return new FabraError("STORE_UNAVAILABLE", `${where} did not answer within ${target.timeoutMs} ms`, {
+      hint: `Check the server is up and reachable, or raise ${target.service}.timeoutMs. ${fixUrl}`,
+      cause: err,
+      details,
+    });
   }
   if (/Stream isn't writeable|Connection is closed|ECONNRESET|EPIPE/i.test(message + code)) {
-    return new FabraError("STORE_UNAVAILABLE", `${where} is not connected (${message})`, { hint: `Redis went away; fabra reconnects by itself when it is back. ${fixUrl}`, cause: err, details });
+    return new FabraError("STORE_UNAVAILABLE", `${where} is not connected (${message})`, {
+      hint: `Redis went away; fabra reconnects by itself when it is back. ${fixUrl}`,
+      cause: err,
+      details,
+    });
   }
-  return new FabraError("STORE_UNAVAILABLE", `${where}: ${message}`, { hint: "FABRA_DEBUG=1 shows the driver's stack; `fabra doctor` checks the setup.", cause: err, details });
+  return new FabraError("STORE_UNAVAILABLE", `${where}: ${message}`, {
+    hint: "FABRA_DEBUG=1 shows the driver's stack; `fabra doctor` checks the setup.",
+    cause: err,
+    details,
+  });
 }

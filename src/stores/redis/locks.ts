@@ -28,7 +28,9 @@ export class RedisLockStore implements LockStore {
   }
 
   async extend(key: string, token: string, ttlMs: number): Promise<boolean> {
-    return (await this.call(() => this.conn.client.eval(EXTEND, 1, this.key(key), token, String(positiveMs(ttlMs))))) === 1;
+    return (
+      (await this.call(() => this.conn.client.eval(EXTEND, 1, this.key(key), token, String(positiveMs(ttlMs))))) === 1
+    );
   }
 
   async release(key: string, token: string): Promise<boolean> {

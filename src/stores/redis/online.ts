@@ -63,7 +63,8 @@ export class RedisOnlineStore implements OnlineStore {
     }
     const results = await this.call(() => pipeline.exec(), 0);
     const failed = results?.find(([err]) => err !== null);
-    if (!results || failed) throw mapRedisError(failed?.[0] ?? new Error("the pipeline was not executed"), this.conn.target);
+    if (!results || failed)
+      throw mapRedisError(failed?.[0] ?? new Error("the pipeline was not executed"), this.conn.target);
   }
 
   close(): Promise<void> {
@@ -90,9 +91,13 @@ export class RedisOnlineStore implements OnlineStore {
       return value;
     } catch {
       // Not written by fabra (or by an incompatible version): never served as a value.
-      throw new FabraError("STORE_UNAVAILABLE", `stores.online: the Redis key ${this.key(key)} does not hold a fabra value`, {
-        hint: `Another program writes under the key prefix "${this.keyPrefix}"; give fabra its own stores.online.keyPrefix.`,
-      });
+      throw new FabraError(
+        "STORE_UNAVAILABLE",
+        `stores.online: the Redis key ${this.key(key)} does not hold a fabra value`,
+        {
+          hint: `Another program writes under the key prefix "${this.keyPrefix}"; give fabra its own stores.online.keyPrefix.`,
+        },
+      );
     }
   }
 }

@@ -15,7 +15,12 @@ export async function probeRedis(conn: RedisConnection, keyPrefix: string): Prom
     const checks: StoreCheck[] = [
       major >= 6
         ? { name: label, state: "ok", detail: `Redis ${version} at ${maskUrl(target.url)}, key prefix "${keyPrefix}"` }
-        : { name: label, state: "fail", detail: `Redis ${version} at ${maskUrl(target.url)}; fabra needs 6 or newer`, fix: "Upgrade Redis to 6+." },
+        : {
+            name: label,
+            state: "fail",
+            detail: `Redis ${version} at ${maskUrl(target.url)}; fabra needs 6 or newer`,
+            fix: "Upgrade Redis to 6+.",
+          },
     ];
     const key = `${keyPrefix}doctor:${randomUUID()}`;
     const started = performance.now();
@@ -26,7 +31,12 @@ export async function probeRedis(conn: RedisConnection, keyPrefix: string): Prom
     checks.push(
       back === "probe"
         ? { name: "cache writable", state: "ok", detail: `SET/GET/DEL round trip in ${ms.toFixed(1)} ms` }
-        : { name: "cache writable", state: "fail", detail: "a value written was not read back", fix: "Check the Redis server (maxmemory policy, replicas answering reads)." },
+        : {
+            name: "cache writable",
+            state: "fail",
+            detail: "a value written was not read back",
+            fix: "Check the Redis server (maxmemory policy, replicas answering reads).",
+          },
     );
     return checks;
   } catch (err) {

@@ -44,7 +44,13 @@ export class RemoteRecordStore implements RecordStore {
   }
 
   async probe(): Promise<StoreCheck[]> {
-    return [{ name: "stores.offline (through fabra serve)", state: "ok", detail: `${this.client.url}: ${await this.count()} records` }];
+    return [
+      {
+        name: "stores.offline (through fabra serve)",
+        state: "ok",
+        detail: `${this.client.url}: ${await this.count()} records`,
+      },
+    ];
   }
 
   async close(): Promise<void> {}

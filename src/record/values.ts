@@ -1,9 +1,9 @@
 // User values ⇄ record values. User code passes plain JS (ints when Number.isInteger, CRS-001 rule 5);
 // stores keep kind-preserving JSON text so floats stay floats across processes and implementations.
-import { FabraError } from "../../errors.js";
-import { canonicalJson } from "../../record/canonical.js";
-import { toDatetime } from "../../record/datetime.js";
-import { parseJson, JsonFloat, toPlain, type JsonObject, type JsonValue } from "../../record/json.js";
+import { FabraError } from "../errors.js";
+import { canonicalJson } from "./canonical.js";
+import { toDatetime } from "./datetime.js";
+import { parseJson, JsonFloat, toPlain, type JsonObject, type JsonValue } from "./json.js";
 
 /** Converts a user value to a record value; `where` names it in errors. */
 export function toJsonValue(value: unknown, where: string): JsonValue {
@@ -26,9 +26,13 @@ export function toJsonValue(value: unknown, where: string): JsonValue {
       if (Array.isArray(value)) return value.map((v, i) => toJsonValue(v, `${where}[${i}]`));
       const proto = Object.getPrototypeOf(value) as unknown;
       if (proto !== Object.prototype && proto !== null) {
-        throw new FabraError("INVALID_ARGUMENT", `${where} is a ${(value as object).constructor?.name ?? "non-plain"} object`, {
-          hint: "Records hold JSON: plain objects, arrays, strings, numbers, booleans, null (Dates become ISO strings).",
-        });
+        throw new FabraError(
+          "INVALID_ARGUMENT",
+          `${where} is a ${(value as object).constructor?.name ?? "non-plain"} object`,
+          {
+            hint: "Records hold JSON: plain objects, arrays, strings, numbers, booleans, null (Dates become ISO strings).",
+          },
+        );
       }
       const out: JsonObject = {};
       for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonValue(v, `${where}.${k}`);
