@@ -47,6 +47,7 @@ export async function createFabraFromConfig(
   extra: { objects?: Record<string, unknown>[]; warn?: (message: string) => void } = {},
 ): Promise<FabraRuntime> {
   const warn = extra.warn ?? ((message: string) => process.stderr.write(`fabra: warning: ${message}\n`));
+  const codeVersion = config.codeVersion ?? gitCodeVersion(config.rootDir); // git answers while the rest loads
   const definitions: Definitions = await loadDefinitionModules(config.definitions);
   (extra.objects ?? []).forEach((exports, i) => {
     addDefinitions(definitions, exports, `definitions[${i}]`);
@@ -54,16 +55,23 @@ export async function createFabraFromConfig(
   checkDefinitions(definitions);
 
   const signing = signingSettings(config);
-  // Load each context's tokenizer now, so the first assembly's recorded latency is the assembly's own.
-  for (const def of definitions.contexts.values()) encoderFor(def.options.model);
   const embedder = createEmbedder(config.embedder);
-  const stores = await createStores(config, { dimensions: embedder.dimensions });
+  // The stores open (DuckDB and the databases work off the main thread) while each context's tokenizer is built
+  // here, so the first assembly's recorded latency is the assembly's own and start-up pays for the two at once.
+  const opening = createStores(config, { dimensions: embedder.dimensions });
+  try {
+    for (const def of definitions.contexts.values()) encoderFor(def.options.model);
+  } catch (err) {
+    await opening.then((opened) => opened.close()).catch(() => undefined);
+    throw err;
+  }
+  const stores = await opening;
   return new FabraRuntime(stores, definitions, {
     environment: config.environment,
     evidenceMode: config.evidence.mode,
     includeContent: config.evidence.includeContent,
     signing,
-    codeVersion: config.codeVersion ?? gitCodeVersion(config.rootDir),
+    codeVersion: await codeVersion,
     fabraVersion: fabraVersion(),
     warn,
     embedder,
