@@ -33,7 +33,9 @@ const string: Check = (v, path) => (typeof v === "string" ? v : fail(path, "a st
 
 // Ids in the one stored form only: a record under `CTX_…` or `ctx_… ` would be a twin of the record under ctx_….
 const contextId: Check = (v, path) =>
-  typeof v === "string" && isNormalContextId(v) ? v : fail(path, "a context id in normal form (ctx_ + lowercase UUID)", v);
+  typeof v === "string" && isNormalContextId(v)
+    ? v
+    : fail(path, "a context id in normal form (ctx_ + lowercase UUID)", v);
 
 const int: Check = (v, path) => {
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;

@@ -67,7 +67,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
         c.set(
           "credential",
           deps.auth.check(
-          { authorization: header("authorization"), apiKey: header("x-api-key") },
+            { authorization: header("authorization"), apiKey: header("x-api-key") },
             () => c.env?.incoming?.socket?.remoteAddress,
           ),
         );
