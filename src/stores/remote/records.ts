@@ -14,7 +14,7 @@ export class RemoteRecordStore implements RecordStore {
 
   constructor(private readonly client: FabraHttpClient) {}
 
-  append(row: LedgerRow): Promise<AppendOutcome> {
+  async append(row: LedgerRow): Promise<AppendOutcome> {
     requireNormalContextId(row.contextId, "ledger append");
     return this.client.appendRow(row.canonicalText, row.imported === true);
   }
