@@ -84,8 +84,8 @@ export const recordSummaryShape = z.object({
   token_count: wireInt,
   record_hash: z.string(),
   previous_context_id: z.string().nullable(),
-  /** Brought in by `fabra context import`, not produced by this deployment (a ledger column, not a record field). */
-  imported: z.boolean().default(false),
+  /** true when `fabra context import` brought it in, not produced by this deployment (a ledger column, not a record field); absent otherwise. */
+  imported: z.boolean().optional(),
 });
 export type RecordSummaryJson = z.output<typeof recordSummaryShape>;
 export type RecordSummary = Omit<LedgerRow, "canonicalText">;
@@ -99,7 +99,7 @@ export function recordSummaryJson(r: RecordSummary): RecordSummaryJson {
     token_count: r.tokenCount,
     record_hash: r.recordHash,
     previous_context_id: r.previousContextId,
-    imported: r.imported === true,
+    ...(r.imported === true ? { imported: true } : {}),
   };
 }
 
@@ -112,7 +112,7 @@ export function recordSummaryFromJson(json: RecordSummaryJson): RecordSummary {
     tokenCount: json.token_count,
     recordHash: json.record_hash,
     previousContextId: json.previous_context_id,
-    imported: json.imported,
+    ...(json.imported === true ? { imported: true } : {}),
   };
 }
 

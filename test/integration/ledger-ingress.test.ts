@@ -88,7 +88,7 @@ describe("POST /v1/ledger/rows on a server holding a DuckDB file", () => {
     expect(imported.status).toBe(200);
     const row = await keyed.runtime.ledger.row(vector("plain").context_id);
     expect(row.imported).toBe(true);
-    expect((await keyed.runtime.ledger.row("ctx_0190a1b2-0000-7000-8000-00000000beef")).imported).toBe(false);
+    expect((await keyed.runtime.ledger.row("ctx_0190a1b2-0000-7000-8000-00000000beef")).imported === true).toBe(false);
   });
 
   it("the remote store (import while serving) marks imported rows and refuses twins", async () => {
@@ -175,7 +175,7 @@ async function expectImportMarks(store: RecordStore): Promise<void> {
   expect((await store.get(record.context_id))?.imported).toBe(true);
   const produced = vector("retrieval_drops_signed");
   await store.append(recordToRow(produced));
-  expect((await store.get(produced.context_id))?.imported).toBe(false);
+  expect((await store.get(produced.context_id))?.imported === true).toBe(false);
 }
 
 /** A twin of a stored record (same record, id spelled otherwise) is refused on import and on append. */

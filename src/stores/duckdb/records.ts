@@ -51,7 +51,7 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   recordHash: r.record_hash,
   previousContextId: r.previous_context_id,
   canonicalText: r.canonical_text,
-  imported: r.imported === true,
+  ...(r.imported === true ? { imported: true } : {}),
 });
 
 const INSERT =

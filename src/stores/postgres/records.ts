@@ -36,7 +36,7 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   recordHash: r.record_hash,
   previousContextId: r.previous_context_id,
   canonicalText: r.canonical_text,
-  imported: r.imported,
+  ...(r.imported === true ? { imported: true } : {}),
 });
 
 export class PostgresRecordStore implements RecordStore {
