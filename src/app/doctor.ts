@@ -7,7 +7,6 @@ import type { ResolvedConfig } from "../config/resolve.js";
 import { loadDefinitionModules } from "../define/load.js";
 import { definitionProblems } from "../engine/definition-checks.js";
 import { createEmbedder } from "../engine/retrieval/embedder.js";
-import { FabraError } from "../errors.js";
 import { signingSettings } from "../config/signing.js";
 import { resolveProject, type ProjectOptions } from "./project.js";
 import { failedCheck } from "../stores/check.js";
