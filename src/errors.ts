@@ -17,6 +17,7 @@ const CODES = {
   INVALID_RECORD: { exit: 2, http: 400 },
   INVALID_INPUT: { exit: 2, http: 400 },
   UNAUTHORIZED: { exit: 2, http: 401 },
+  FORBIDDEN: { exit: 2, http: 403 },
   NOT_FOUND: { exit: 2, http: 404 },
   RECORD_NOT_FOUND: { exit: 2, http: 404 },
   FEATURE_NOT_FOUND: { exit: 2, http: 404 },

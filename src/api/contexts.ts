@@ -84,6 +84,8 @@ export const recordSummaryShape = z.object({
   token_count: wireInt,
   record_hash: z.string(),
   previous_context_id: z.string().nullable(),
+  /** true when `fabra context import` brought it in, not produced by this deployment (a ledger column, not a record field); absent otherwise. */
+  imported: z.boolean().optional(),
 });
 export type RecordSummaryJson = z.output<typeof recordSummaryShape>;
 export type RecordSummary = Omit<LedgerRow, "canonicalText">;
@@ -97,6 +99,7 @@ export function recordSummaryJson(r: RecordSummary): RecordSummaryJson {
     token_count: r.tokenCount,
     record_hash: r.recordHash,
     previous_context_id: r.previousContextId,
+    ...(r.imported === true ? { imported: true } : {}),
   };
 }
 
@@ -109,6 +112,7 @@ export function recordSummaryFromJson(json: RecordSummaryJson): RecordSummary {
     tokenCount: json.token_count,
     recordHash: json.record_hash,
     previousContextId: json.previous_context_id,
+    ...(json.imported === true ? { imported: true } : {}),
   };
 }
 

@@ -1,17 +1,17 @@
 // `fabra doctor` as a library: checks the config, signing, the definitions (they load, and every option is valid)
 // and every configured store (connectivity, versions, migrations, pgvector, ledger writability), and returns one
-// ✓/!/✗ line per check with a fix: what makes every command fail shows up here first.
+// ✓/!/✗ line per check with a fix: what makes every command fail shows up here first. The ledger line counts what
+// is stored (signed, unsigned, imported), never what the config says new records will be.
 import { printableConfig } from "../config/printable.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { loadDefinitionModules } from "../define/load.js";
 import { definitionProblems } from "../engine/definition-checks.js";
 import { createEmbedder } from "../engine/retrieval/embedder.js";
-import { FabraError } from "../errors.js";
 import { signingSettings } from "../config/signing.js";
 import { resolveProject, type ProjectOptions } from "./project.js";
 import { failedCheck } from "../stores/check.js";
-import { probeStores } from "../stores/index.js";
-import type { StoreCheck } from "../stores/types.js";
+import { openRecordStore, probeStores } from "../stores/index.js";
+import type { RecordStore, StoreCheck } from "../stores/types.js";
 
 export type Check = StoreCheck;
 
@@ -43,6 +43,8 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
   }
 
   checks.push(...(await probeStores(config, { dimensions: dims })));
+  const ledger = await checkLedgerRecords(config);
+  if (ledger) checks.push(ledger);
   return { ok: checks.every((c) => c.state !== "fail"), config: printableConfig(config), checks };
 }
 
@@ -82,10 +84,83 @@ function checkSigning(config: ResolvedConfig): Check {
       name: "signing",
       state: "ok",
       detail: key
-        ? `${mode}: records are signed with key ${key.id}`
-        : `${mode}: no FABRA_SIGNING_KEY, so records are not signed`,
+        ? `${mode}: new records are signed with key ${key.id}`
+        : `${mode}: no FABRA_SIGNING_KEY, so new records are not signed`,
     };
   } catch (err) {
     return failedCheck("signing", err);
+  }
+}
+
+export interface LedgerRecordCounts {
+  total: number;
+  signed: number;
+  unsigned: number;
+  /** Rows whose text is not a record at all (verification reports them). */
+  unreadable: number;
+  /** Brought in by `fabra context import`, not produced here. */
+  imported: number;
+}
+
+/** Counts the ledger's records by what their stored integrity says: a signature or none, and imported ones. */
+export async function countLedgerRecords(records: RecordStore): Promise<LedgerRecordCounts> {
+  const counts: LedgerRecordCounts = { total: 0, signed: 0, unsigned: 0, unreadable: 0, imported: 0 };
+  for await (const batch of records.scan(1000)) {
+    for (const row of batch) {
+      counts.total++;
+      if (row.imported) counts.imported++;
+      const signature = storedSignature(row.canonicalText);
+      if (signature === undefined) counts.unreadable++;
+      else if (signature === null) counts.unsigned++;
+      else counts.signed++;
+    }
+  }
+  return counts;
+}
+
+/** The top-level integrity.signature of stored text: a string, null, or undefined when the text is not a record. */
+function storedSignature(text: string): string | null | undefined {
+  try {
+    const integrity = (JSON.parse(text) as { integrity?: { signature?: unknown } }).integrity;
+    const signature = integrity?.signature;
+    return typeof signature === "string" && signature !== "" ? signature : signature === null ? null : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The ledger's signed/unsigned/imported counts; a warning when a signing key is set and some records are unsigned. */
+async function checkLedgerRecords(config: ResolvedConfig): Promise<Check | null> {
+  let records: RecordStore;
+  try {
+    records = await openRecordStore(config);
+  } catch {
+    return null; // the store's own probe line says why
+  }
+  try {
+    const c = await countLedgerRecords(records);
+    const detail =
+      `${c.total} records: ${c.signed} signed, ${c.unsigned} unsigned` +
+      (c.imported > 0 ? `, ${c.imported} imported` : "") +
+      (c.unreadable > 0 ? `, ${c.unreadable} not readable as records` : "");
+    let key: string | null = null;
+    try {
+      key = signingSettings(config).key?.id ?? null;
+    } catch {
+      // the signing line reports it
+    }
+    if ((key !== null && c.unsigned > 0) || c.unreadable > 0) {
+      return {
+        name: "ledger records",
+        state: "warn",
+        detail: key !== null && c.unsigned > 0 ? `${detail} although signing key ${key} is configured` : detail,
+        fix: "Run `fabra context verify --all` to see which records fail, and why.",
+      };
+    }
+    return { name: "ledger records", state: "ok", detail };
+  } catch (err) {
+    return failedCheck("ledger records", err);
+  } finally {
+    await records.close().catch(() => undefined);
   }
 }

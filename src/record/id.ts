@@ -57,6 +57,31 @@ export function normalizeContextId(input: string): string {
   return `ctx_${uuid}`;
 }
 
+/** Whether `id` is already in the one form ids are stored in: `ctx_` + a lowercase UUID, nothing around it. */
+export function isNormalContextId(id: string): boolean {
+  return id.startsWith("ctx_") && UUID.test(id.slice(4));
+}
+
+/**
+ * Refuses an id that is not in normal form (`CTX_…`, a trailing space, uppercase hex): a record filed under such an
+ * id would be a twin of the record under its normal form. `where` names the record (a file, a row, a request).
+ */
+export function requireNormalContextId(id: string, where: string): string {
+  if (isNormalContextId(id)) return id;
+  let normal: string | null = null;
+  try {
+    normal = normalizeContextId(id);
+  } catch {
+    // not an id at all
+  }
+  throw new FabraError("INVALID_ID", `${where}: context id ${JSON.stringify(id)} is not in normal form`, {
+    hint: normal
+      ? `Records are filed under ctx_ + a lowercase UUID (${normal}); a record under any other spelling would be a twin of that one. Nothing was written.`
+      : "Context ids look like ctx_0190a1b2-0000-7000-8000-000000000001. Nothing was written.",
+    details: { contextId: id, ...(normal ? { normalForm: normal } : {}) },
+  });
+}
+
 /** The creation time encoded in a UUIDv7 context id, in epoch milliseconds (null for other UUID versions). */
 export function contextIdTime(contextId: string): number | null {
   const hex = normalizeContextId(contextId).slice(4).replace(/-/g, "");

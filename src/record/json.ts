@@ -66,9 +66,15 @@ export function toPlain(v: JsonValue): unknown {
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
 const CONTROL = /[\u0000-\u001f]/;
+/**
+ * The deepest nesting read (objects and arrays). The reader and everything after it (schema, canonical form) walk
+ * values recursively, so deeper text is refused as bad input here rather than overflowing the stack later.
+ */
+export const MAX_JSON_DEPTH = 512;
 
 class Reader {
   pos = 0;
+  depth = 0;
   constructor(
     readonly text: string,
     readonly source: string,
@@ -200,30 +206,42 @@ class Reader {
     }
   }
 
+  /** Enters an object or array: refuses nesting deeper than MAX_JSON_DEPTH. */
+  enter(): void {
+    if (++this.depth > MAX_JSON_DEPTH) this.fail(`nested deeper than ${MAX_JSON_DEPTH} levels`);
+  }
+
   array(): JsonValue[] {
+    this.enter();
     this.pos++;
     const out: JsonValue[] = [];
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) === 0x5d) {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
       out.push(this.value());
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos++);
-      if (c === 0x5d) return out;
+      if (c === 0x5d) {
+        this.depth--;
+        return out;
+      }
       if (c !== 0x2c) this.fail("expected , or ] in array", this.pos - 1);
     }
   }
 
   /** Reads an object; `member` (top level only) hears where each value starts and ends. */
   object(member?: (key: string, start: number, end: number) => void): JsonObject {
+    this.enter();
     this.pos++;
     const out: JsonObject = {};
     this.skipWhitespace();
     if (this.text.charCodeAt(this.pos) === 0x7d) {
       this.pos++;
+      this.depth--;
       return out;
     }
     for (;;) {
@@ -231,7 +249,7 @@ class Reader {
       if (this.text.charCodeAt(this.pos) !== 0x22) this.fail("expected a string key");
       const keyAt = this.pos;
       const key = this.string();
-      if (this.uniqueKeys && Object.prototype.hasOwnProperty.call(out, key))
+      if (this.uniqueKeys && Object.hasOwn(out, key))
         this.fail(`the key ${JSON.stringify(key)} appears twice in one object`, keyAt);
       this.skipWhitespace();
       if (this.text.charCodeAt(this.pos++) !== 0x3a) this.fail("expected : after key", this.pos - 1);
@@ -246,7 +264,10 @@ class Reader {
       }
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos++);
-      if (c === 0x7d) return out;
+      if (c === 0x7d) {
+        this.depth--;
+        return out;
+      }
       if (c !== 0x2c) this.fail("expected , or } in object", this.pos - 1);
     }
   }

@@ -2,6 +2,7 @@
 // normalizes it the way the reference verifier does (datetimes to normal form, float fields as floats).
 import { FabraError } from "../errors.js";
 import { normalizeDatetime } from "./datetime.js";
+import { isNormalContextId } from "./id.js";
 import { JsonFloat, isJsonObject, type JsonValue } from "./json.js";
 import type { ContextRecord } from "./types.js";
 
@@ -29,6 +30,12 @@ function describe(v: JsonValue): string {
 }
 
 const string: Check = (v, path) => (typeof v === "string" ? v : fail(path, "a string", v));
+
+// Ids in the one stored form only: a record under `CTX_…` or `ctx_… ` would be a twin of the record under ctx_….
+const contextId: Check = (v, path) =>
+  typeof v === "string" && isNormalContextId(v)
+    ? v
+    : fail(path, "a context id in normal form (ctx_ + lowercase UUID)", v);
 
 const int: Check = (v, path) => {
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;
@@ -113,7 +120,7 @@ const integrityShape = shape(
 );
 
 const recordShape = shape({
-  context_id: string,
+  context_id: contextId,
   created_at: datetime,
   environment: oneOf("development", "staging", "production"),
   schema_version: string,

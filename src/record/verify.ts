@@ -36,9 +36,9 @@ export function verifyRecord(record: ContextRecord, opts: VerifyOptions = {}): V
 /** How `verifyStored` goes about it; for the ledger's bulk verification, not needed otherwise. */
 export interface VerifyStoredInternal {
   /**
-   * Try the fast byte path first (`verify --all`): it gives the same result for every row it accepts and leaves the
-   * others to the full parse, but it reads only the top-level `content` canonical text has, so a row re-sealed with
-   * a second `content` key (which signatures catch) passes it, where the full parse refuses the key twice.
+   * Try the fast byte path first (`verify --all`): it only ever confirms, for a row whose text is exactly the
+   * canonical form of a valid record filed under `contextId` and whose hashes match (the result the full path gives
+   * too); every other row goes to the full parse, which decides.
    */
   fast?: boolean;
   /**
@@ -64,7 +64,10 @@ export function verifyStored(
   if (internal.fast) {
     // Bytes made here from the text are this call's own, so they can always be scratch space.
     const bytes = isText ? Buffer.from(stored, "utf8") : stored;
-    const result = verifyStoredFast(bytes, contextId, opts, { scratch: isText || internal.scratch === true });
+    const result = verifyStoredFast(bytes, contextId, opts, {
+      scratch: isText || internal.scratch === true,
+      ...(isText ? { text: stored } : {}),
+    });
     if (result) return result;
   }
   const text = isText ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("utf8");

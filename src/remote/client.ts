@@ -45,11 +45,12 @@ export class FabraHttpClient {
   // ---------------------------------------------------------------- the ledger's rows (the remote record store)
 
   /** Appends a record by its canonical text; the server verifies it first. */
-  async appendRow(canonicalText: string): Promise<AppendOutcome> {
+  /** Appends a record's canonical text; `imported` when `fabra context import` brought it in. */
+  async appendRow(canonicalText: string, imported = false): Promise<AppendOutcome> {
     const path = "/v1/ledger/rows";
     return parseShape(
       ledgerAppendShape,
-      await this.lossless("POST", path, { canonical_text: canonicalText }),
+      await this.lossless("POST", path, { canonical_text: canonicalText, ...(imported ? { imported: true } : {}) }),
       this.answer("POST", path),
     ).outcome;
   }

@@ -64,9 +64,12 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
           });
       }
       if (!PUBLIC.has(c.req.path))
-        deps.auth.check(
-          { authorization: header("authorization"), apiKey: header("x-api-key") },
-          () => c.env?.incoming?.socket?.remoteAddress,
+        c.set(
+          "credential",
+          deps.auth.check(
+            { authorization: header("authorization"), apiKey: header("x-api-key") },
+            () => c.env?.incoming?.socket?.remoteAddress,
+          ),
         );
       await next();
     } catch (err) {

@@ -1,7 +1,8 @@
 // API-key auth for `fabra serve`. Keys come from FABRA_API_KEYS (comma-separated) and FABRA_API_KEY (the original's
 // single key; both read by config: config.server.apiKeys), sent as `Authorization: Bearer <key>` or `X-API-Key: <key>`, compared in constant time over
 // equal-length SHA-256 digests. With no keys configured only loopback clients are let in. The per-run local token
-// (from the state file, for `fabra context ...` in another terminal) is always accepted.
+// (from the state file, for `fabra context ...` in another terminal) is always accepted, and check() says which
+// credential let a request in: only the local token may write ledger rows (routes/ledger.ts).
 import * as crypto from "node:crypto";
 import { FabraError } from "../errors.js";
 
@@ -11,14 +12,17 @@ const digest: (key: string) => Buffer =
     ? (key) => crypto.hash("sha256", key, "buffer")
     : (key) => crypto.createHash("sha256").update(key, "utf8").digest();
 
+/** What let a request in: an API key, the per-run local token, or (no keys configured) a loopback address. */
+export type Credential = "api-key" | "local-token" | "loopback";
+
 export interface Auth {
   /** "keys": every request needs a key; "loopback": no keys configured, only loopback clients are allowed. */
   readonly mode: "keys" | "loopback";
-  /** Throws UNAUTHORIZED unless the request may proceed. */
+  /** Throws UNAUTHORIZED unless the request may proceed; says which credential let it in. */
   check(
     headers: { authorization?: string | undefined; apiKey?: string | undefined },
     remoteAddress: string | undefined | (() => string | undefined),
-  ): void;
+  ): Credential;
 }
 
 export function createAuth(apiKeys: readonly string[], localToken?: string): Auth {
@@ -32,16 +36,17 @@ export function createAuth(apiKeys: readonly string[], localToken?: string): Aut
       if (presented !== null) {
         const d = digest(presented);
         // Compare against every key (no early exit), so timing does not say which key, or whether any, matched.
-        let ok = false;
-        for (const k of keyDigests) ok = crypto.timingSafeEqual(d, k) || ok;
-        if (tokenDigest) ok = crypto.timingSafeEqual(d, tokenDigest) || ok;
-        if (ok) return;
+        let key = false;
+        for (const k of keyDigests) key = crypto.timingSafeEqual(d, k) || key;
+        const token = tokenDigest ? crypto.timingSafeEqual(d, tokenDigest) : false;
+        if (token) return "local-token";
+        if (key) return "api-key";
         throw new FabraError("UNAUTHORIZED", "The API key is not valid", {
           hint: "Send one of the server's FABRA_API_KEYS as `Authorization: Bearer <key>` or `X-API-Key: <key>`.",
         });
       }
       if (mode === "loopback" && isLoopback(typeof remoteAddress === "function" ? remoteAddress() : remoteAddress))
-        return;
+        return "loopback";
       throw mode === "keys"
         ? new FabraError("UNAUTHORIZED", "This server requires an API key", {
             hint: "Send `Authorization: Bearer <key>` or `X-API-Key: <key>` with one of the server's FABRA_API_KEYS.",

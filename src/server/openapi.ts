@@ -21,6 +21,7 @@ export const ErrorSchema = z
 const ERROR_TEXT: Record<number, string> = {
   400: "Bad input: malformed JSON, a missing or mistyped input or parameter",
   401: "Missing or invalid API key",
+  403: "The credential may not do this (ledger writes take only the per-run token)",
   404: "Unknown feature, context, record or route",
   409: "Same id, different record",
   413: "Body over the size limit",

@@ -29,6 +29,11 @@ export interface ServeOptions {
   drainTimeoutMs?: number;
   /** Written once listening (pid, url, local token), removed on close: lets `fabra context ...` reach this server. */
   stateFile?: string | null;
+  /**
+   * Whether POST /v1/ledger/rows exists (for the per-run token only). Default: when the ledger is a local file other
+   * processes cannot open (no concurrent writers), never on Postgres.
+   */
+  ledgerWrites?: boolean;
   /** Where faults and lifecycle notes go (default stderr). */
   log?: (line: string) => void;
 }
@@ -58,6 +63,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     state: { draining: false, inFlight: 0 },
     log,
     version: fabraVersion(),
+    // A server over a ledger other processes cannot open (an embedded DuckDB file) takes their appends; a shared
+    // ledger (Postgres) is appended to by each process itself, so no write route exists there.
+    ledgerWrites: options.ledgerWrites ?? !runtime.stores.records.capabilities.concurrentWriters,
   };
   const app = createApp(deps);
   const server = createServer(getRequestListener(app.fetch));

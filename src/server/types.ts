@@ -1,7 +1,7 @@
 // What the server's routes share: the runtime they serve, metrics, auth, limits and the drain state.
 import type { HttpBindings } from "@hono/node-server";
 import type { FabraRuntime } from "../engine/runtime.js";
-import type { Auth } from "./auth.js";
+import type { Auth, Credential } from "./auth.js";
 import type { ServerMetrics } from "./metrics.js";
 
 export interface ServerDeps {
@@ -15,9 +15,14 @@ export interface ServerDeps {
   /** Where server faults are logged (one line per fault, with the request id). */
   log: (line: string) => void;
   version: string;
+  /**
+   * Whether POST /v1/ledger/rows exists: only while this server holds a local (embedded DuckDB) ledger file, for
+   * `fabra context ...` in another terminal, which sends the per-run token from the state file.
+   */
+  ledgerWrites: boolean;
 }
 
 export type AppEnv = {
   Bindings: HttpBindings;
-  Variables: { requestId: string; bodyLimit: number; closeConnection: boolean };
+  Variables: { requestId: string; bodyLimit: number; closeConnection: boolean; credential: Credential | undefined };
 };

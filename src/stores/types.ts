@@ -48,6 +48,11 @@ export interface LedgerRow {
   previousContextId: string | null;
   /** The whole record (hashes and signature included) in CRS-001 canonical form. */
   canonicalText: string;
+  /**
+   * Brought in by `fabra context import` (an operator's explicit action), not produced by this deployment's context
+   * assembly. A ledger column, never a record field; absent means false.
+   */
+  imported?: boolean;
 }
 
 /**

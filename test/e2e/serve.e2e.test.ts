@@ -113,6 +113,9 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     const vector = join(FIXTURES, "crs-001", "plain.json");
     const imported = await p.run(["context", "import", vector]);
     expect(imported.stdout).toContain("Imported ctx_0190a1b2-0000-7000-8000-000000000001");
+    // Through the server too, the row is marked imported (the per-run token's append carries it).
+    const shown = await p.run(["context", "show", "ctx_0190a1b2-0000-7000-8000-000000000001"]);
+    expect(shown.stdout).toContain("IMPORTED");
   });
 
   it("from another process: diff two records, and a record with its exported file", async () => {

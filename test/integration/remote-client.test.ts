@@ -64,7 +64,11 @@ describe("the remote record store", () => {
     if (!first) throw new Error("no rows");
     expect(await store.get(first.contextId)).toEqual(first);
     expect(await store.get("ctx_0190a1b2-c3d4-7e5f-8a9b-000000000000")).toBeNull();
-    expect(await store.append(first)).toBe("exists");
+    // Ledger writes take only the per-run token (the CLI beside the server), never an API key.
+    await expect(store.append(first)).rejects.toMatchObject({ code: "FORBIDDEN" });
+    const local = openRemote(t.url, t.server.localToken);
+    expect(await local.append(first)).toBe("exists");
+    await local.close();
     const paged = await store.list({ order: "asc", limit: 2, cursor: first.contextId });
     expect(paged).toEqual(all.slice(1, 3));
     await store.close();

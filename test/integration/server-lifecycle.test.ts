@@ -208,6 +208,7 @@ describe("graceful shutdown", () => {
       state: { draining: true, inFlight: 0 },
       log: () => {},
       version: "x",
+      ledgerWrites: true,
     });
     const late = await app.request("/v1/contexts");
     expect(late.status).toBe(503);

@@ -15,8 +15,13 @@ afterAll(async () => {
   await t.server.close();
 });
 
+// Ledger writes take only the per-run token from the state file (test/integration/ledger-ingress.test.ts).
 const post = (path: string, body: unknown) =>
-  t.fetch(path, { method: "POST", body: typeof body === "string" ? body : JSON.stringify(body) });
+  t.fetch(path, {
+    method: "POST",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    ...(path.startsWith("/v1/ledger/") ? { key: t.server.localToken } : {}),
+  });
 
 describe("routes", () => {
   it("GET /health and /ready", async () => {
@@ -49,6 +54,7 @@ describe("routes", () => {
       state: { draining: false, inFlight: 0 },
       log: () => {},
       version: "x",
+      ledgerWrites: true,
     });
     const res = await app.request("/ready");
     expect(res.status).toBe(503);
@@ -233,6 +239,7 @@ describe("routes", () => {
       state: { draining: false, inFlight: 0 },
       log: () => {},
       version: "x",
+      ledgerWrites: true,
     });
     const registered = app.routes
       .filter((r) => r.method !== "ALL")

@@ -58,7 +58,15 @@ const call = (path: string, body?: unknown) =>
     server.url + path,
     body === undefined
       ? {}
-      : { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) },
+      : {
+          method: "POST",
+          // Ledger writes take only the per-run token from the state file.
+          headers: {
+            "content-type": "application/json",
+            ...(path.startsWith("/v1/ledger/") ? { authorization: `Bearer ${server.localToken}` } : {}),
+          },
+          body: JSON.stringify(body),
+        },
   );
 
 /** The signature check as an unsigned record fails it under required signatures. */

@@ -1,9 +1,12 @@
 // `fabra doctor` (in-process, local mode) catches what would make every command fail: signing that cannot work
 // and definitions with bad options, each on its own line with a fix.
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { runDoctor } from "../../src/app/doctor.js";
+import { recordToRow } from "../../src/engine/ledger/rows.js";
+import { readRecordText } from "../../src/record/verify.js";
+import { DuckDBRecordStore } from "../../src/stores/duckdb/records.js";
 import { tempDir } from "../helpers/temp.js";
 
 function project(defs: string): string {
@@ -19,6 +22,7 @@ function project(defs: string): string {
   return dir;
 }
 
+const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const GOOD = `export const tier = feature({ entity: user, ttl: "1h" }, () => "free");\nexport const chat = context({ maxTokens: 100 }, () => [{ content: "x" }]);`;
 const byName = <C extends { name: string }>(checks: C[], name: string) => checks.filter((c) => c.name === name);
 
@@ -30,7 +34,10 @@ describe("fabra doctor", () => {
     });
     expect(report.ok).toBe(true);
     expect(byName(report.checks, "signing")).toEqual([
-      { name: "signing", state: "ok", detail: "optional: records are signed with key k1" },
+      { name: "signing", state: "ok", detail: "optional: new records are signed with key k1" },
+    ]);
+    expect(byName(report.checks, "ledger records")).toEqual([
+      { name: "ledger records", state: "ok", detail: "0 records: 0 signed, 0 unsigned" },
     ]);
     expect(byName(report.checks, "definitions")).toEqual([
       expect.objectContaining({ state: "ok", detail: "1 features, 0 retrievers, 1 contexts" }),
@@ -56,6 +63,27 @@ describe("fabra doctor", () => {
     const off = await runDoctor({ cwd: dir, env: { FABRA_SIGNATURE_MODE: "off", FABRA_SIGNING_KEY: "s3cret" } });
     expect(off.ok).toBe(true);
     expect(byName(off.checks, "signing")).toEqual([expect.objectContaining({ state: "warn" })]);
+  });
+
+  it("counts the ledger's signed, unsigned and imported records as stored, and warns of unsigned ones under a key", async () => {
+    const dir = project(GOOD);
+    const store = await DuckDBRecordStore.open(join(dir, "f.duckdb"));
+    const read = (name: string) => readRecordText(readFileSync(join(VECTORS, name), "utf8"));
+    await store.append(recordToRow(read("plain.json")));
+    await store.append(recordToRow(read("retrieval_drops_signed.json")));
+    await store.append({ ...recordToRow(read("empty_content.json")), imported: true });
+    await store.close();
+    const withKey = await runDoctor({ cwd: dir, env: { FABRA_SIGNING_KEY: "s3cret", FABRA_SIGNING_KEY_ID: "k1" } });
+    expect(byName(withKey.checks, "ledger records")).toEqual([
+      expect.objectContaining({
+        state: "warn",
+        detail: "3 records: 1 signed, 2 unsigned, 1 imported although signing key k1 is configured",
+      }),
+    ]);
+    const noKey = await runDoctor({ cwd: dir, env: {} });
+    expect(byName(noKey.checks, "ledger records")).toEqual([
+      { name: "ledger records", state: "ok", detail: "3 records: 1 signed, 2 unsigned, 1 imported" },
+    ]);
   });
 
   it("lists every definition whose options are wrong", async () => {

@@ -58,6 +58,10 @@ describe("DuckDB schema version", () => {
     }
     const version = await raw<{ value: string }>(path, ["SELECT value FROM fabra_meta WHERE key = 'schema_version'"]);
     expect(version[0]?.value).toBe(String(DUCKDB_SCHEMA_VERSION));
+    // Version 3: the `imported` column, false for the rows already there.
+    expect(await raw(path, ["SELECT context_id, imported FROM fabra_context_records"])).toEqual([
+      { context_id: "ctx_old", imported: false },
+    ]);
   });
 
   it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {

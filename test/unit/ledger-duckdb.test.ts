@@ -117,11 +117,11 @@ describe("DuckDB ledger", () => {
     const c = await instance.connect();
     await c.run(`INSERT INTO fabra_context_records
       SELECT 'ctx_' || lpad(i::VARCHAR, 8, '0'), make_timestamp(1700000000000000 + (i * 7919) % ${n} * 1000), 'f', 'development', i,
-             'sha256:' || i, NULL, '{"i":' || i || ',"pad":"' || repeat('x', i % 97) || '"}'
+             'sha256:' || i, NULL, '{"i":' || i || ',"pad":"' || repeat('x', i % 97) || '"}', false
       FROM range(${n}) t(i)`);
     // Rows whose BLOBs DuckDB stores inline (12 bytes or less): kept intact after later pages are read.
     await c.run(`INSERT INTO fabra_context_records
-      SELECT 'c' || i, make_timestamp(1600000000000000 + i), 'f', 'development', 0, 'h' || i, NULL, '{}' FROM range(3) t(i)`);
+      SELECT 'c' || i, make_timestamp(1600000000000000 + i), 'f', 'development', 0, 'h' || i, NULL, '{}', false FROM range(3) t(i)`);
     c.closeSync();
     instance.closeSync();
     const many = await DuckDBRecordStore.open(path);

@@ -13,6 +13,8 @@ type Json = Record<string, any>;
 let fabra: FabraRuntime;
 let app: ReturnType<typeof createApp>;
 
+const LOCAL_TOKEN = "per-run-token";
+
 beforeAll(async () => {
   const user = entity("user");
   const tier = feature({ entity: user }, (id: string) => `tier of ${id}`);
@@ -26,11 +28,12 @@ beforeAll(async () => {
   app = createApp({
     runtime: fabra,
     metrics: createServerMetrics(),
-    auth: createAuth(["k"]),
+    auth: createAuth(["k"], LOCAL_TOKEN),
     bodyLimit: 1024,
     state: { draining: false, inFlight: 0 },
     log: () => {},
     version: "9.9.9",
+    ledgerWrites: true,
   });
 });
 afterAll(() => fabra.close());
@@ -42,7 +45,13 @@ const call = async (path: string, init: RequestInit = {}) => {
   });
   return { status: res.status, body: JSON.parse(await res.text()) as Json };
 };
-const post = (path: string, body: string) => call(path, { method: "POST", body });
+// Ledger writes take only the per-run token (an API key is refused: test/integration/ledger-ingress.test.ts).
+const post = (path: string, body: string) =>
+  call(path, {
+    method: "POST",
+    body,
+    ...(path.startsWith("/v1/ledger/") ? { headers: { authorization: `Bearer ${LOCAL_TOKEN}` } } : {}),
+  });
 
 describe("request validation", () => {
   it.each([

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { quoteString } from "../../src/record/canonical.js";
 import { toDatetime } from "../../src/record/datetime.js";
+import { JsonFloat } from "../../src/record/json.js";
 import { canonicalRecordText, hashingText } from "../../src/record/hash.js";
 import { sealRecord } from "../../src/record/seal.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
@@ -25,6 +26,10 @@ import { closingQuote, unescapeUtf8 } from "../../src/record/verify/string-bytes
 import { tempFile } from "../helpers/temp.js";
 
 const ID = "ctx_test";
+/** The id a row holding this text is filed under: the record's own (the fast path confirms only a row under its own id). */
+const idIn = (stored: Uint8Array | string): string =>
+  /"context_id":"(ctx_[^"]*)"/.exec(typeof stored === "string" ? stored : Buffer.from(stored).toString("utf8"))?.[1] ??
+  ID;
 const KEY = parseSigningKey("hex:00112233445566778899aabbccddeeff", "key-1");
 const OTHER_KEY = parseSigningKey("another secret", "key-1");
 /** Every option set verification runs with: no key, the right key, a wrong key with the same id, signatures required. */
@@ -41,25 +46,44 @@ const vectors = readdirSync(fixtures)
   .sort()
   .map((f) => ({ name: f, record: readRecordText(readFileSync(join(fixtures, f), "utf8")) }));
 
-const fast = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredFast(bytes, ID, opts);
+const fast = (bytes: Uint8Array, opts: VerifyOptions = {}) => verifyStoredFast(bytes, idIn(bytes), opts);
 const full = (bytes: Uint8Array, opts: VerifyOptions = {}) =>
-  verifyStoredFull(Buffer.from(bytes).toString("utf8"), ID, opts);
+  verifyStoredFull(Buffer.from(bytes).toString("utf8"), idIn(bytes), opts);
 /** verifyStored as `verify --all` calls it: the fast path first, the full parse for what it does not accept. */
 const fastFirst = { fast: true } as const;
 
-/** The fast path accepts intact stored text, with exactly the full path's result, under every option set. */
+/**
+ * Whether the record holds user values (inputs, feature values) whose number kinds the native JSON.parse loses (an
+ * integral float such as 12.0, an integer beyond 2^53): the fast path leaves those records to the full path.
+ */
+function losesNumberKinds(text: string): boolean {
+  const record = readRecordText(text);
+  const lossy = (v: unknown): boolean =>
+    v instanceof JsonFloat
+      ? Number.isInteger(v.value)
+      : typeof v === "bigint" ||
+        (typeof v === "object" && v !== null && Object.values(v as Record<string, unknown>).some(lossy));
+  return lossy(record.inputs) || record.features.some((f) => lossy(f.value));
+}
+
+/**
+ * The fast path accepts intact stored text (unless its values need number kinds JSON.parse loses), with exactly the
+ * full path's result, under every option set.
+ */
 function expectFastAgrees(text: string, label: string): void {
+  const confirmable = !losesNumberKinds(text);
   const bytes = Buffer.from(text, "latin1");
   expect(text, label).toMatch(/^[\x20-\x7e]*$/); // canonical text is printable ASCII
   for (const opts of OPTION_SETS) {
     const expected = full(bytes, opts);
     const got = fast(bytes, opts);
-    if (expected.ok) expect(got, `${label}: the fast path gave up on an intact record`).not.toBeNull();
-    else expect(got, label).toBeNull(); // it only ever confirms
-    expect(verifyStored(bytes, ID, opts, fastFirst), label).toEqual(expected);
-    expect(verifyStored(text, ID, opts, fastFirst), label).toEqual(expected);
-    expect(verifyStored(bytes, ID, opts), label).toEqual(expected);
-    expect(verifyStored(text, ID, opts), label).toEqual(expected);
+    if (expected.ok && confirmable) expect(got, `${label}: the fast path gave up on an intact record`).not.toBeNull();
+    else if (!expected.ok) expect(got, label).toBeNull(); // it only ever confirms
+    if (got !== null) expect(got, label).toEqual(expected);
+    expect(verifyStored(bytes, idIn(bytes), opts, fastFirst), label).toEqual(expected);
+    expect(verifyStored(text, idIn(text), opts, fastFirst), label).toEqual(expected);
+    expect(verifyStored(bytes, idIn(bytes), opts), label).toEqual(expected);
+    expect(verifyStored(text, idIn(text), opts), label).toEqual(expected);
     expectScratchAgrees(bytes, opts, expected, label);
   }
   // Intact: the full path passes (no key) with the same checks as verifying the parsed record.
@@ -74,7 +98,7 @@ function expectFastAgrees(text: string, label: string): void {
  */
 function expectScratchAgrees(bytes: Buffer, opts: VerifyOptions, expected: VerifyResult, label: string): void {
   const copy = Buffer.from(bytes);
-  expect(verifyStored(copy, ID, opts, { fast: true, scratch: true }), label).toEqual(expected);
+  expect(verifyStored(copy, idIn(copy), opts, { fast: true, scratch: true }), label).toEqual(expected);
   if (!expected.ok) expect(copy.equals(bytes), `${label}: bytes restored`).toBe(true);
 }
 
@@ -257,9 +281,9 @@ describe("tampered stored text", () => {
         const expected = full(bytes, opts);
         const got = fast(bytes, opts);
         if (got !== null) expect(got).toEqual(expected);
-        expect(verifyStored(bytes, ID, opts, fastFirst)).toEqual(expected);
+        expect(verifyStored(bytes, idIn(bytes), opts, fastFirst)).toEqual(expected);
         expectScratchAgrees(bytes, opts, expected, "tampered");
-        expect(() => verifyStored(bytes, ID, opts, fastFirst)).not.toThrow();
+        expect(() => verifyStored(bytes, idIn(bytes), opts, fastFirst)).not.toThrow();
         if (expected.ok && !bytes.equals(Buffer.from(text, "latin1"))) {
           // Only the signature fields (outside record_hash) may have changed: the hashed text is the original's.
           const changed = readRecordText(bytes.toString("utf8"));
@@ -291,10 +315,10 @@ describe("tampered stored text", () => {
     };
     for (const [label, variant] of Object.entries(variants)) {
       expect(variant, label).not.toBe(text);
-      const result = verifyStored(variant, ID, {}, fastFirst);
+      const result = verifyStored(variant, idIn(variant), {}, fastFirst);
       expect(result.ok, label).toBe(false);
       expect(result.failed?.name, label).toBe("record_hash");
-      expect(result, label).toEqual(verifyStoredFull(variant, ID));
+      expect(result, label).toEqual(verifyStoredFull(variant, idIn(variant)));
     }
     // Parsing and re-serializing (as for a record file) accepts the pretty-printed one: it is the same record.
     expect(verifyRecord(readRecordText(variants["pretty-printed"] as string)).ok).toBe(true);
@@ -306,7 +330,10 @@ describe("tampered stored text", () => {
       [text.slice(0, -1), /^Invalid JSON in ctx_test at line 1, column \d+: /],
       [text + " x", /^Invalid JSON in ctx_test .*unexpected text after the JSON value/],
       ["", /^Invalid JSON/],
-      ['{"context_id":"ctx_1","content":"x","integrity":{}}', /^Not a CRS-001 record: field `created_at`/],
+      [
+        '{"context_id":"ctx_0190a1b2-0000-7000-8000-000000000001","content":"x","integrity":{}}',
+        /^Not a CRS-001 record: field `created_at`/,
+      ],
       [
         text.replace('"schema_version":"1.0.0"', '"schema_version":"1.0.0","extra":1'),
         /^Not a CRS-001 record: unknown field `extra`/,

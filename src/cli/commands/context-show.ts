@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { withLedger } from "../../app/project.js";
 import { parseFormat, print, projectOptions } from "../options.js";
-import { renderRecord, verificationLine } from "../render/record-view.js";
+import { IMPORTED_NOTE, renderRecord, verificationLine } from "../render/record-view.js";
 
 export function registerContextShow(context: Command): void {
   context
@@ -17,11 +17,12 @@ export function registerContextShow(context: Command): void {
           // The stored text as it is, parsed or not.
           const { row, verification } = await ledger.verify(id);
           print(row.canonicalText);
-          if (!verification.ok) process.stderr.write(`${row.contextId}\n${verificationLine(verification)}\n`);
+          if (!verification.ok) process.stderr.write(`${row.contextId}\n${verificationLine(verification, row)}\n`);
+          else if (row.imported) process.stderr.write(`${row.contextId}: ${IMPORTED_NOTE}\n`);
           return verification;
         }
-        const { record, verification } = await ledger.getVerified(id);
-        print(renderRecord(record, verification));
+        const { record, verification, row } = await ledger.getVerified(id);
+        print(renderRecord(record, verification, row));
         return verification;
       });
       if (!verification.ok) process.exitCode = 1;

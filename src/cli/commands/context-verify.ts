@@ -42,13 +42,17 @@ export function registerContextVerify(context: Command): void {
       // A file from anywhere is verified with the project's signing settings too (outside a project: the defaults
       // and FABRA_SIGNATURE_MODE); the ledger's store is not opened for it.
       const file = flags.file;
-      const result = await withLedger(projectOptions(cmd), async (ledger) =>
-        file !== undefined
-          ? (await ledger.verifyFile(file)).verification
-          : (await ledger.verify(id as string)).verification,
-      );
-      if (format === "json") print(JSON.stringify(verificationJson(result), null, 2));
-      else print(`${result.contextId}\n${verificationLine(result)}`);
+      // A ledger row says whether it was imported (never a record this deployment produced); a file says nothing.
+      const { result, imported } = await withLedger(projectOptions(cmd), async (ledger) => {
+        if (file !== undefined) return { result: (await ledger.verifyFile(file)).verification, imported: undefined };
+        const { row, verification } = await ledger.verify(id as string);
+        return { result: verification, imported: row.imported === true };
+      });
+      if (format === "json")
+        print(
+          JSON.stringify({ ...verificationJson(result), ...(imported === undefined ? {} : { imported }) }, null, 2),
+        );
+      else print(`${result.contextId}\n${verificationLine(result, { imported })}`);
       if (!result.ok) process.exitCode = 1;
     });
 }

@@ -4,11 +4,18 @@ import type { ContextRecord } from "../../record/types.js";
 import type { VerifyResult } from "../../record/verify.js";
 import { bad, dim, formatMs, heading, ok, showValue, table, truncate } from "./format.js";
 
-export function renderRecord(record: ContextRecord, verification: VerifyResult): string {
+/** How a ledger row came to be there: imported rows are never shown as records this deployment produced. */
+export interface RowOrigin {
+  imported?: boolean | undefined;
+}
+
+export function renderRecord(record: ContextRecord, verification: VerifyResult, origin: RowOrigin = {}): string {
   const a = record.assembly;
   const l = record.lineage;
   const out: string[] = [];
-  out.push(`${chalk.bold("Context Record")} ${chalk.cyan(record.context_id)}`);
+  out.push(
+    `${chalk.bold("Context Record")} ${chalk.cyan(record.context_id)}${origin.imported ? `  ${chalk.yellow("IMPORTED")}` : ""}`,
+  );
   out.push(
     `  function ${chalk.bold(record.context_function)}   created ${record.created_at}   env ${record.environment}   schema ${record.schema_version}`,
   );
@@ -115,11 +122,16 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult):
   if (record.integrity.previous_context_id) out.push(`  previous     ${record.integrity.previous_context_id}`);
   if (record.integrity.signature)
     out.push(`  signed       ${record.integrity.signed_at ?? ""} by ${record.integrity.signing_key_id ?? "?"}`);
-  out.push(verificationLine(verification));
+  out.push(verificationLine(verification, origin));
   return out.join("\n");
 }
 
-export function verificationLine(v: VerifyResult): string {
+/** Said of an imported row wherever it is shown verified. */
+export const IMPORTED_NOTE =
+  "imported: brought in by `fabra context import`, not produced by this deployment's context assembly";
+
+export function verificationLine(v: VerifyResult, origin: RowOrigin = {}): string {
+  const imported = origin.imported ? `\n  ${chalk.yellow(IMPORTED_NOTE)}` : "";
   if (v.ok) {
     const sig = v.checks.find((c) => c.name === "signature");
     const note = sig
@@ -127,10 +139,10 @@ export function verificationLine(v: VerifyResult): string {
         ? ` (signature not checked: ${sig.skipped})`
         : " (signature valid)"
       : " (hash matches)";
-    return `  ${ok("Record integrity verified")}${dim(note)}`;
+    return `  ${ok("Record integrity verified")}${dim(note)}${imported}`;
   }
   const f = v.failed;
-  return `  ${bad(`Record integrity FAILED: ${f?.name} mismatch`)}\n    expected ${f?.expected}\n    actual   ${f?.actual}`;
+  return `  ${bad(`Record integrity FAILED: ${f?.name} mismatch`)}\n    expected ${f?.expected}\n    actual   ${f?.actual}${imported}`;
 }
 
 function sourceLabel(source: string): string {

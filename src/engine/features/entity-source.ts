@@ -62,7 +62,11 @@ export async function featureEntities(def: FeatureDef, name: string, offline: Of
     return { ids: checkedIds(produced, name), total: null, origin: "entities function" };
   }
   if (typeof source === "object" && source !== null && typeof (source as { sql?: unknown }).sql === "string") {
-    const ids = await offline.queryEntityIds((source as { sql: string }).sql);
+    const ids = await offline.queryEntityIds((source as { sql: string }).sql).catch((err: unknown) => {
+      throw err instanceof FabraError && err.code === "INVALID_DEFINITION"
+        ? new FabraError(err.code, `${name}: ${err.message}`, { hint: err.hint, cause: err, details: err.details })
+        : err;
+    });
     return { ids, total: ids.length, origin: "entities query" };
   }
   throw new FabraError("INVALID_DEFINITION", `The entities of ${name} are neither a list, { sql }, nor a function`, {

@@ -1,7 +1,8 @@
 // Importing record files into a store: every file read and verified, and checked against the ledger (and the other
-// files) for an id already there with another record_hash, before anything is written.
+// files) for an id already there with another record_hash, before anything is written. Imported rows are marked
+// `imported` in the ledger, so they never pass for records this deployment produced.
 import { FabraError } from "../../errors.js";
-import { normalizeContextId } from "../../record/id.js";
+import { requireNormalContextId } from "../../record/id.js";
 import type { ContextRecord } from "../../record/types.js";
 import type { VerifyOptions } from "../../record/verify.js";
 import type { RecordStore } from "../../stores/types.js";
@@ -25,7 +26,7 @@ export async function importRecordFiles(
   for (const file of files) {
     const { record, result } = await readRecordFile(file, opts);
     if (!result.ok) throw verificationError(result, file, "nothing was imported");
-    normalizeContextId(record.context_id);
+    requireNormalContextId(record.context_id, file);
     checked.push({ file, record });
   }
   const seen = new Map<string, { file: string; hash: string }>();
@@ -53,7 +54,11 @@ export async function importRecordFiles(
   }
   const outcomes: ImportOutcome[] = [];
   for (const { file, record } of checked) {
-    outcomes.push({ file, contextId: record.context_id, outcome: await records.append(recordToRow(record)) });
+    outcomes.push({
+      file,
+      contextId: record.context_id,
+      outcome: await records.append({ ...recordToRow(record), imported: true }),
+    });
   }
   return outcomes;
 }

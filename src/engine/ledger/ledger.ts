@@ -2,7 +2,7 @@
 // once from config + env). Every `context` command, the demo, the /v1/contexts and /v1/ledger routes, replay and
 // assembly's append go through it; nothing else builds verify options.
 import { FabraError } from "../../errors.js";
-import { normalizeContextId } from "../../record/id.js";
+import { normalizeContextId, requireNormalContextId } from "../../record/id.js";
 import { readRecordText } from "../../record/verify.js";
 import type { SignatureMode, SigningKey } from "../../record/sign.js";
 import type { ContextRecord } from "../../record/types.js";
@@ -132,14 +132,20 @@ export class Ledger {
 
   /** Appends a record just sealed (assembly, replay), with its canonical text when the sealing built it. */
   async append(record: ContextRecord, canonicalText?: string): Promise<AppendOutcome> {
+    requireNormalContextId(record.context_id, "append");
     return (await this.store()).append(recordToRow(record, canonicalText));
   }
 
   /**
-   * Appends a record sent as canonical text (POST /v1/ledger/rows, which the remote record store uses): it must be in
-   * CRS-001 canonical form and verify, else nothing is appended.
+   * Appends a record sent as canonical text (POST /v1/ledger/rows, which only `fabra context ...` beside the server
+   * that holds the ledger file may use): it must be in CRS-001 canonical form and verify, else nothing is appended.
+   * `imported` marks a record `fabra context import` brought in.
    */
-  async appendCanonical(text: string, source: string): Promise<{ contextId: string; outcome: AppendOutcome }> {
+  async appendCanonical(
+    text: string,
+    source: string,
+    options: { imported?: boolean } = {},
+  ): Promise<{ contextId: string; outcome: AppendOutcome }> {
     const record = readRecordText(text, source);
     const row = recordToRow(record);
     if (row.canonicalText !== text) {
@@ -147,9 +153,10 @@ export class Ledger {
         hint: "Send the record as `fabra context export` writes it.",
       });
     }
-    normalizeContextId(record.context_id);
+    requireNormalContextId(record.context_id, source);
     const verification = this.verifyRow(row);
     if (!verification.ok) throw verificationError(verification, record.context_id, "not appended");
-    return { contextId: row.contextId, outcome: await (await this.store()).append(row) };
+    const outcome = await (await this.store()).append(options.imported ? { ...row, imported: true } : row);
+    return { contextId: row.contextId, outcome };
   }
 }

@@ -91,9 +91,9 @@ export interface LedgerVerification {
 
 /**
  * Verifies every row of the ledger (`fabra context verify --all`); `progress` hears the count after each batch.
- * Rows take the fast byte path (record/verify/stored-fast.ts), which hashes every byte but reads the top-level content where
- * canonical text has it without parsing the rest, so a row re-sealed with a second top-level `content` key (a forgery
- * that recomputed both hashes, which signatures catch) passes here and fails `verify <id>`, `show` and export.
+ * Rows take the fast byte path (record/verify/stored-fast.ts), which only confirms a row that is exactly a valid
+ * record's canonical text under its own id with matching hashes; any other row takes the full path, so `verify --all`
+ * says "verified" only for what `verify <id>` also verifies.
  */
 export async function verifyLedger(
   records: RecordStore,

@@ -1,4 +1,6 @@
-// The fast path of stored-record verification, on the stored text's UTF-8 bytes: the top-level `integrity` object
+// The fast path of stored-record verification, on the stored text's UTF-8 bytes. It may only confirm: first the
+// text must be exactly the canonical text of a valid record filed under the row's id (canonical-gate.ts: a real
+// parse, the CRS-001 schema and key set, no key twice, no deeper than the full path reads). Then the top-level `integrity` object
 // and `content` string are found by byte search, record_hash is taken over the bytes with only the integrity
 // object's blanked fields swapped for their hashing form, and content_hash over the content's decoded UTF-8; no
 // string is built for the record. Canonical text is printable ASCII (every other character is \uXXXX-escaped); the
@@ -10,6 +12,7 @@ import { quoteString } from "../canonical.js";
 import { normalizeDatetime } from "../datetime.js";
 import { sha256Hex } from "../hash.js";
 import type { IntegrityRecord } from "../types.js";
+import { canonicalRecordAt } from "./canonical-gate.js";
 import { verifyResult, type VerifyOptions, type VerifyResult } from "./result.js";
 import { closingQuote, unescapeUtf8 } from "./string-bytes.js";
 
@@ -161,6 +164,8 @@ export interface FastPathOptions {
    * when it goes to the full path.
    */
   scratch?: boolean;
+  /** The same text as a string, when the caller has it (saves decoding the bytes again). */
+  text?: string;
 }
 
 /** The swapped-out tail of the integrity object while the hashing text is built in place (sync: one at a time). */
@@ -208,6 +213,8 @@ export function verifyStoredFast(
   fast: FastPathOptions = {},
 ): VerifyResult | null {
   const text = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  // Only text that is exactly a valid record's canonical form, under this id, is the fast path's to confirm.
+  if (canonicalRecordAt(fast.text ?? text.toString("utf8"), contextId) === null) return null;
   const keyAt = lastIntegrityKey(text);
   if (keyAt < 0) return null;
   const start = keyAt + INTEGRITY_KEY.length - 1;

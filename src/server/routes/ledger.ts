@@ -1,6 +1,10 @@
 // The ledger's rows over HTTP (/v1/ledger/*): what `fabra context ...` in another terminal uses (through
-// stores/remote/) while this server holds an embedded DuckDB file. Appends are verified first, by the runtime's Ledger.
+// stores/remote/) while this server holds an embedded DuckDB file. Only context assembly produces records, so the
+// append route exists only on such a server and takes only the per-run token from the state file (never an API key):
+// it is that CLI's own ledger write. Appends are verified first, by the runtime's Ledger.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { FabraError } from "../../errors.js";
 import { ledgerAppendJson, ledgerRowJson } from "../../api/ledger-rows.js";
 import { sendJson } from "../http.js";
 import { contextIdParam, ErrorSchema, errors, json, LedgerRowSchema, serve } from "../openapi.js";
@@ -15,6 +19,8 @@ const AppendBody = z.object({
         ? 'The body is missing "canonical_text"'
         : '"canonical_text" in The body must be a string',
   }),
+  /** Set by `fabra context import` (an operator's explicit action): the row is marked imported. */
+  imported: z.boolean({ error: '"imported" in The body must be true or false' }).optional(),
 });
 
 const route = {
@@ -46,12 +52,13 @@ const route = {
   append: createRoute({
     method: "post",
     path: "/v1/ledger/rows",
-    summary: "Append a record (verified first; appending the same record again is a no-op)",
+    summary:
+      "Append a record (verified first; appending the same record again is a no-op). Only on a server holding a local DuckDB ledger, and only with the per-run token from its state file",
     request: { body: { required: true, ...json(documented(AppendBody), "The record in canonical form") } },
     responses: {
       200: json(z.object({ context_id: z.string(), outcome: z.enum(["inserted", "exists"]) }), "Appended"),
       409: json(ErrorSchema, "Same id, different record"),
-      ...errors(400, 401, 413, 422),
+      ...errors(400, 401, 403, 413, 422),
     },
   }),
 };
@@ -82,11 +89,26 @@ export function ledgerRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
     return sendJson(c, { count });
   });
 
+  // On a shared ledger (Postgres) every process appends itself: no write route at all (404).
+  if (!deps.ledgerWrites) return;
   serve(app, route.append, async (c) => {
-    const text = (
-      await readBody(c, AppendBody, 'Send {"canonical_text": "<the record as `fabra context export` writes it>"}.')
-    ).canonical_text;
-    const { contextId, outcome } = await ledger.appendCanonical(text, "canonical_text");
+    requireLocalToken(c);
+    const body = await readBody(
+      c,
+      AppendBody,
+      'Send {"canonical_text": "<the record as `fabra context export` writes it>"}.',
+    );
+    const { contextId, outcome } = await ledger.appendCanonical(body.canonical_text, "canonical_text", {
+      imported: body.imported === true,
+    });
     return sendJson(c, ledgerAppendJson(contextId, outcome));
+  });
+}
+
+/** Ledger writes are the CLI's beside this server: the per-run token from the state file, not an API key. */
+function requireLocalToken(c: Context<AppEnv>): void {
+  if (c.get("credential") === "local-token") return;
+  throw new FabraError("FORBIDDEN", "Only `fabra context ...` on this server's host may append ledger rows", {
+    hint: "Records are produced by context assembly (POST /v1/contexts/{name}); an API key cannot write the ledger. `fabra context import` on the server's host (which reads the state file's token) brings in record files.",
   });
 }

@@ -1,7 +1,8 @@
 // Offline feature history on embedded DuckDB: one row per computed value, kind-preserving JSON text, unique per
 // (feature, entity, run) so a re-run of a materialization never duplicates a value; materialization runs; the
 // point-in-time join (duckdb-pit.ts).
-import { DuckDBTimestampValue, listValue } from "./driver.js";
+import { DuckDBTimestampValue, listValue, SELECT_STATEMENT } from "./driver.js";
+import { FabraError } from "../../errors.js";
 import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
 import type {
@@ -190,16 +191,33 @@ export class DuckDBOfflineStore implements OfflineStore {
 
   // ---------------------------------------------------------------- entity sources
 
+  /**
+   * The user's SQL as ONE SELECT statement (a script of several, or a statement that writes, is refused before
+   * anything runs), run inside a transaction that is always rolled back: read-only, as on Postgres.
+   */
   async queryEntityIds(sql: string): Promise<string[]> {
     const text = entityQueryText(sql);
+    const where = `DuckDB: ${this.db.path}, one read-only SELECT`;
     let columns: unknown[][];
     try {
       columns = await this.db.exclusive(async (c) => {
-        const reader = await c.runAndReadAll(`SELECT CAST(#1 AS VARCHAR) FROM (${text}) AS fabra_entity_query`);
-        return reader.getColumnsJS();
+        const own = await c.extractStatements(text);
+        if (own.count !== 1) throw notOneSelect(text, `${own.count} statements`);
+        const type = (await own.prepare(0)).statementType;
+        if (type !== SELECT_STATEMENT) throw notOneSelect(text, "a statement other than SELECT");
+        const wrapped = await c.extractStatements(`SELECT CAST(#1 AS VARCHAR) FROM (${text}\n) AS fabra_entity_query`);
+        if (wrapped.count !== 1) throw notOneSelect(text, `${wrapped.count} statements`);
+        const query = await wrapped.prepare(0);
+        await c.run("BEGIN TRANSACTION");
+        try {
+          return (await query.runAndReadAll()).getColumnsJS();
+        } finally {
+          await c.run("ROLLBACK").catch(() => undefined);
+        }
       });
     } catch (err) {
-      throw entityQueryFailed(err, text, `DuckDB: ${this.db.path}`);
+      if (err instanceof FabraError && err.code === "INVALID_DEFINITION") throw err;
+      throw entityQueryFailed(err, text, where);
     }
     return checkEntityIds((columns[0] ?? []) as (string | null)[], text);
   }
@@ -225,4 +243,11 @@ export class DuckDBOfflineStore implements OfflineStore {
 
 export function open(path: string): Promise<DuckDBOfflineStore> {
   return DuckDBOfflineStore.open(path);
+}
+
+/** A `{ sql }` entity source that is not one SELECT: refused before anything runs (the caller names the feature). */
+function notOneSelect(text: string, found: string): FabraError {
+  return new FabraError("INVALID_DEFINITION", `The entities query must be one SELECT statement; it is ${found}`, {
+    hint: `Query: ${text}. An entities query only reads (it runs read-only against the offline store): write one SELECT whose first column is the entity id, without other statements.`,
+  });
 }

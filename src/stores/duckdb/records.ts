@@ -3,6 +3,7 @@
 import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
+import { requireNormalContextId } from "../../record/id.js";
 import { DuckDatabase } from "./database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { conflictError } from "../record-conflict.js";
@@ -18,7 +19,8 @@ const SCHEMA = [
      token_count BIGINT NOT NULL,
      record_hash VARCHAR NOT NULL,
      previous_context_id VARCHAR,
-     canonical_text VARCHAR NOT NULL
+     canonical_text VARCHAR NOT NULL,
+     imported BOOLEAN DEFAULT false
    )`,
   "CREATE INDEX IF NOT EXISTS fabra_context_records_created_at ON fabra_context_records (created_at)",
   "CREATE INDEX IF NOT EXISTS fabra_context_records_function ON fabra_context_records (context_function)",
@@ -26,7 +28,7 @@ const SCHEMA = [
 ];
 
 const COLUMNS =
-  "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text";
+  "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported";
 
 interface Row {
   context_id: string;
@@ -37,6 +39,7 @@ interface Row {
   record_hash: string;
   previous_context_id: string | null;
   canonical_text: string;
+  imported: boolean | null;
 }
 
 const toLedgerRow = (r: Row): LedgerRow => ({
@@ -48,9 +51,11 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   recordHash: r.record_hash,
   previousContextId: r.previous_context_id,
   canonicalText: r.canonical_text,
+  ...(r.imported === true ? { imported: true } : {}),
 });
 
-const INSERT = "INSERT INTO fabra_context_records VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)";
+const INSERT =
+  "INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported) VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8, $9)";
 
 export class DuckDBRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: false, persistent: true, sharedAcrossProcesses: false };
@@ -71,6 +76,7 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async append(row: LedgerRow): Promise<AppendOutcome> {
+    requireNormalContextId(row.contextId, "ledger append");
     // A plain INSERT: the primary key refuses a second row with the same id. (`ON CONFLICT DO NOTHING` would
     // say the same but costs DuckDB about 2 ms per append; a repeated id is rare, so it is sorted out after.)
     try {
@@ -89,6 +95,7 @@ export class DuckDBRecordStore implements RecordStore {
           row.recordHash,
           row.previousContextId,
           row.canonicalText,
+          row.imported === true,
         ]);
         await insert.run();
       });

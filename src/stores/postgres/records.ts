@@ -3,6 +3,7 @@
 // itself; nothing here tries. Many processes may append at once.
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
+import { requireNormalContextId } from "../../record/id.js";
 import { openMigrated } from "./migrate.js";
 import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
@@ -10,7 +11,7 @@ import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
 
-const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text`;
+const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported`;
 
 const UNIQUE_VIOLATION = "23505";
 
@@ -23,6 +24,7 @@ interface Row {
   record_hash: string;
   previous_context_id: string | null;
   canonical_text: string;
+  imported: boolean;
 }
 
 const toLedgerRow = (r: Row): LedgerRow => ({
@@ -34,6 +36,7 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   recordHash: r.record_hash,
   previousContextId: r.previous_context_id,
   canonicalText: r.canonical_text,
+  ...(r.imported === true ? { imported: true } : {}),
 });
 
 export class PostgresRecordStore implements RecordStore {
@@ -55,10 +58,11 @@ export class PostgresRecordStore implements RecordStore {
    * retried once on a fresh one, whether or not the first attempt reached the server.
    */
   async append(row: LedgerRow): Promise<AppendOutcome> {
+    requireNormalContextId(row.contextId, "ledger append");
     try {
       await this.db.query(
-        `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text)
-         VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8)`,
+        `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
+         VALUES ($1, $2::timestamptz, $3, $4, $5, $6, $7, $8, $9)`,
         [
           row.contextId,
           row.createdAt,
@@ -68,6 +72,7 @@ export class PostgresRecordStore implements RecordStore {
           row.recordHash,
           row.previousContextId,
           row.canonicalText,
+          row.imported === true,
         ],
         { retry: true },
       );

@@ -1,5 +1,6 @@
 // The ledger through a running `fabra serve` (its /v1/ledger routes, through the remote/ client), used by
 // `fabra context ...` while that server holds an embedded DuckDB file. Appends are verified by the server first.
+import { requireNormalContextId } from "../../record/id.js";
 import { FabraHttpClient } from "../../remote/client.js";
 import { listLimit, scanLedger } from "../record-filter.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
@@ -13,8 +14,9 @@ export class RemoteRecordStore implements RecordStore {
 
   constructor(private readonly client: FabraHttpClient) {}
 
-  append(row: LedgerRow): Promise<AppendOutcome> {
-    return this.client.appendRow(row.canonicalText);
+  async append(row: LedgerRow): Promise<AppendOutcome> {
+    requireNormalContextId(row.contextId, "ledger append");
+    return this.client.appendRow(row.canonicalText, row.imported === true);
   }
 
   get(contextId: string): Promise<LedgerRow | null> {
