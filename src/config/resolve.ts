@@ -51,8 +51,8 @@ export function resolveConfig(
   const fromRoot = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(root, p));
   const fromCwd = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(cwd, p));
 
-  const environment =
-    envChoice(env, "FABRA_ENV", ["development", "staging", "production"] as const) ?? c.environment ?? "development";
+  // Stamped as given, as the Python implementation does (`test`, `ci`, `prod` occur); only `production` means more.
+  const environment = env.FABRA_ENV || c.environment || "development";
   const evidenceMode =
     envChoice(env, "FABRA_EVIDENCE_MODE", ["required", "best_effort"] as const) ??
     c.evidence.mode ??

@@ -64,8 +64,8 @@ export type ResolvedEmbedderConfig =
 export const configSchema = z.strictObject({
   /** A name for the project (shown by `fabra doctor`). */
   project: z.string().optional(),
-  /** Stamped into every record; FABRA_ENV wins. */
-  environment: z.enum(["development", "staging", "production"]).optional(),
+  /** Stamped into every record as given (any name: development, staging, production, test, ci, ...); FABRA_ENV wins. */
+  environment: z.string().min(1).optional(),
   /** Modules (TypeScript or JavaScript) exporting entities, features, retrievers and contexts. */
   definitions: z.array(z.string().min(1)).default([]),
   stores: z

@@ -1,7 +1,8 @@
 // Reads a parsed JSON value as a CRS-001 record: checks every field (errors name the field path) and
-// normalizes it the way the reference verifier does (datetimes to normal form, float fields as floats).
+// normalizes it the way the reference verifier does (datetimes in the writer's normalized spelling, float fields as
+// floats, integral floats in int fields as ints).
 import { FabraError } from "../errors.js";
-import { normalizeDatetime } from "./datetime.js";
+import { recordDatetime } from "./datetime.js";
 import { JsonFloat, isJsonObject, type JsonValue } from "./json.js";
 import type { ContextRecord } from "./types.js";
 
@@ -49,7 +50,7 @@ const bool: Check = (v, path) => (typeof v === "boolean" ? v : fail(path, "true 
 const datetime: Check = (v, path) => {
   if (typeof v !== "string") return fail(path, "an ISO-8601 datetime string", v);
   try {
-    return normalizeDatetime(v, path);
+    return recordDatetime(v, path);
   } catch {
     return fail(path, "an ISO-8601 datetime string", v);
   }
@@ -115,7 +116,7 @@ const integrityShape = shape(
 const recordShape = shape({
   context_id: string,
   created_at: datetime,
-  environment: oneOf("development", "staging", "production"),
+  environment: string,
   schema_version: string,
   inputs: object,
   context_function: string,

@@ -3,7 +3,8 @@ import type { JsonFloat, JsonObject, JsonValue } from "./json.js";
 
 export const SCHEMA_VERSION = "1.0.0";
 
-export type Environment = "development" | "staging" | "production";
+/** Any string: fabra stamps FABRA_ENV as given (`development` by default), as the Python implementation does. */
+export type Environment = string;
 export type FeatureSource = "cache" | "compute" | "fallback";
 export type DropReason = "budget_exceeded" | "priority_cutoff";
 export type FreshnessStatus = "guaranteed" | "degraded" | "unknown";
