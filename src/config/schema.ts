@@ -90,7 +90,16 @@ export const configSchema = z.strictObject({
       includeContent: z.boolean().optional(),
     })
     .default({}),
-  signing: z.strictObject({ mode: z.enum(["off", "optional", "required"]).optional() }).default({}),
+  signing: z
+    .strictObject({
+      mode: z.enum(["off", "optional", "required"]).optional(),
+      /**
+       * With a signing key configured, unsigned records fail verification; those filed before this context id or
+       * datetime pass (records from before signing was turned on). FABRA_ACCEPT_UNSIGNED_BEFORE wins.
+       */
+      acceptUnsignedBefore: z.string().min(1).optional(),
+    })
+    .default({}),
   /** Stamped as lineage.code_version; default: the git SHA of the project, when there is one. */
   codeVersion: z.string().optional(),
   server: z

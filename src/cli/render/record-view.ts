@@ -125,7 +125,7 @@ export function verificationLine(v: VerifyResult): string {
     const note = sig
       ? sig.skipped
         ? ` (signature not checked: ${sig.skipped})`
-        : " (signature valid)"
+        : ` (signature valid${sig.keyId !== undefined ? `, key ${sig.keyId}` : ""})`
       : " (hash matches)";
     return `  ${ok("Record integrity verified")}${dim(note)}`;
   }
