@@ -3,6 +3,7 @@
 // floats, integral floats in int fields as ints).
 import { FabraError } from "../errors.js";
 import { recordDatetime } from "./datetime.js";
+import { isWellFormed } from "./unicode.js";
 import { JsonFloat, isJsonObject, type JsonValue } from "./json.js";
 import type { ContextRecord } from "./types.js";
 
@@ -31,10 +32,18 @@ function describe(v: JsonValue): string {
 
 const string: Check = (v, path) => (typeof v === "string" ? v : fail(path, "a string", v));
 
+/** Hashed text (content): a lone surrogate has no UTF-8 form, so no implementation can hash it faithfully. */
+const wellFormedString: Check = (v, path) =>
+  typeof v === "string" && isWellFormed(v) ? v : fail(path, "a string of well-formed Unicode (no lone surrogate)", v);
+
+/** Integers of any size (CRS-001 rule 3): a bigint beyond 2^53, a number otherwise. */
 const int: Check = (v, path) => {
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-  // An integral float is accepted for an int field, as the reference reader coerces it.
-  if (v instanceof JsonFloat && Number.isSafeInteger(v.value)) return v.value;
+  if (typeof v === "bigint") return v;
+  // An integral float is accepted for an int field, as the reference reader (pydantic) coerces it.
+  if (v instanceof JsonFloat && Number.isInteger(v.value)) {
+    return Number.isSafeInteger(v.value) ? v.value + 0 : BigInt(v.value); // + 0: -0.0 is the integer 0
+  }
   return fail(path, "an integer", v);
 };
 
@@ -120,7 +129,7 @@ const recordShape = shape({
   schema_version: string,
   inputs: object,
   context_function: string,
-  content: string,
+  content: wellFormedString,
   token_count: int,
   features: arrayOf(
     shape({

@@ -13,7 +13,7 @@ export function recordToRow(record: ContextRecord, canonicalText: string = canon
     createdAt: normalizeDatetime(record.created_at),
     contextFunction: record.context_function,
     environment: record.environment,
-    tokenCount: record.token_count,
+    tokenCount: Number(record.token_count),
     recordHash: record.integrity.record_hash,
     previousContextId: record.integrity.previous_context_id,
     canonicalText,
