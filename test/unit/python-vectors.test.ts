@@ -14,6 +14,7 @@ import {
   verifyRecord,
   verifyStored,
 } from "../../src/record/index.js";
+import { openRecordStore } from "../../src/stores/index.js";
 import type { RecordStore } from "../../src/stores/types.js";
 
 const dir = join(import.meta.dirname, "..", "fixtures", "compat");
@@ -58,4 +59,27 @@ describe("records the Python implementation writes", () => {
       });
     }
   }
+});
+
+describe("imported into a DuckDB ledger", () => {
+  it("every vector that verifies imports, and verify --all passes them all (fast path and full)", async () => {
+    const store = await openRecordStore({
+      stores: { offline: { type: "duckdb", path: ":memory:" }, online: { type: "memory" }, vector: { type: "memory" } },
+    });
+    try {
+      const ledger = new Ledger({ records: () => store, signing: () => ({ mode: "optional", key: null }) });
+      const files = manifest
+        .filter((v) => v.ok && Object.keys(v.env).length === 0)
+        .map((v) => join(dir, `${v.name}.${v.forms?.[0] ?? "pydantic"}.json`));
+      expect(files.length).toBeGreaterThanOrEqual(9);
+      await ledger.import(files);
+      const all = await ledger.verifyAll();
+      expect(all.failures).toEqual([]);
+      expect(await ledger.count()).toBe(files.length);
+      const { record } = await ledger.getVerified("ctx_019ca9f0-0000-7000-8000-000000000001");
+      expect(record.created_at).toBe("2026-03-01T14:45:00+05:30");
+    } finally {
+      await store.close();
+    }
+  });
 });

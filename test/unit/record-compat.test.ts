@@ -122,3 +122,14 @@ describe("lone surrogates in content", () => {
     expect(() => sealRecord({ ...record, content: "x\udc00" })).toThrow(/lone surrogate/);
   });
 });
+
+describe("a record with a huge int field in the ledger", () => {
+  it("its indexed token_count column is clamped; the stored text keeps the exact integer", async () => {
+    const { recordToRow } = await import("../../src/engine/ledger/rows.js");
+    const record = readRecordText(plainText().replace(/"token_count": ?\d+/, '"token_count": 1180591620717411303424'));
+    const row = recordToRow(record);
+    expect(row.tokenCount).toBe(Number.MAX_SAFE_INTEGER);
+    expect(row.canonicalText).toContain('"token_count":1180591620717411303424');
+    expect(row.createdAt).toBe("2026-03-01T09:15:02.123000Z");
+  });
+});

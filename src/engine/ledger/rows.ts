@@ -13,7 +13,9 @@ export function recordToRow(record: ContextRecord, canonicalText: string = canon
     createdAt: normalizeDatetime(record.created_at),
     contextFunction: record.context_function,
     environment: record.environment,
-    tokenCount: Number(record.token_count),
+    // An indexed column (BIGINT): an integer of any size (CRS-001 rule 3) is clamped to the safe range there; the
+    // record text keeps it exact.
+    tokenCount: Math.max(Number.MIN_SAFE_INTEGER, Math.min(Number.MAX_SAFE_INTEGER, Number(record.token_count))),
     recordHash: record.integrity.record_hash,
     previousContextId: record.integrity.previous_context_id,
     canonicalText,
