@@ -6,7 +6,7 @@ import { defineConfig } from "fabra";
 export default defineConfig({
   project: "my-assistant",
   // Stamped into every record. FABRA_ENV wins.
-  environment: "development", // development | staging | production
+  environment: "development", // any name, stamped into records as given (development, staging, production, test, ...)
 
   // Modules exporting entity(), feature(), retriever() and context() definitions; relative to this file.
   definitions: ["./features.ts", "./retrievers.ts", "./contexts.ts"],
@@ -42,8 +42,10 @@ export default defineConfig({
     includeContent: true,
   },
 
-  // HMAC signing of record hashes with FABRA_SIGNING_KEY: off | optional | required.
-  signing: { mode: "optional" },
+  // HMAC signing of record hashes with FABRA_SIGNING_KEY: off | optional | required. While a key is configured,
+  // unsigned records fail verification; acceptUnsignedBefore (a context id or a time) accepts older ones.
+  // More verification keys by id (rotation): FABRA_SIGNING_KEYS=old:hex:...,new:base64:...
+  signing: { mode: "optional" /* , acceptUnsignedBefore: "2026-03-01T00:00:00Z" */ },
 
   // lineage.code_version; default: the project's git SHA when it is a git checkout.
   // codeVersion: process.env.GIT_SHA,

@@ -40,7 +40,7 @@ export function assemblyJson(r: ContextResult): AssemblyJson {
     context_id: r.id,
     content: r.content,
     token_count: r.tokenCount,
-    dropped: r.dropped,
+    dropped: r.dropped.map((d) => ({ ...d, priority: Number(d.priority), token_count: Number(d.token_count) })),
     meta: {
       budget_exceeded: r.meta.budgetExceeded,
       freshness_status: r.meta.freshnessStatus,

@@ -11,6 +11,8 @@ export const verifyCheckShape = z.object({
   expected: z.string(),
   actual: z.string(),
   skipped: z.string().optional(),
+  /** The signature check: the id of the configured key the signature verified under. */
+  key_id: z.string().optional(),
 });
 
 export const verificationShape = z.object({
@@ -21,8 +23,19 @@ export const verificationShape = z.object({
 });
 export type VerificationJson = z.output<typeof verificationShape>;
 
+/** A check on the wire: `keyId` as `key_id`. */
+function checkJson(c: VerifyCheck): z.output<typeof verifyCheckShape> {
+  const { keyId, ...rest } = c;
+  return keyId === undefined ? rest : { ...rest, key_id: keyId };
+}
+
 export function verificationJson(v: VerifyResult): VerificationJson {
-  return { context_id: v.contextId, ok: v.ok, checks: v.checks, failed: v.failed };
+  return {
+    context_id: v.contextId,
+    ok: v.ok,
+    checks: v.checks.map(checkJson),
+    failed: v.failed === null ? null : checkJson(v.failed),
+  };
 }
 
 export function verificationFromJson(json: VerificationJson): VerifyResult {
@@ -34,10 +47,14 @@ export function verificationFromJson(json: VerificationJson): VerifyResult {
   };
 }
 
-/** A check without an absent `skipped` key, as the verifier builds it. */
+/** A check without absent `skipped` / `keyId` keys, as the verifier builds it. */
 function check(c: z.output<typeof verifyCheckShape>): VerifyCheck {
-  const { skipped, ...rest } = c;
-  return skipped === undefined ? rest : { ...rest, skipped };
+  const { skipped, key_id, ...rest } = c;
+  return {
+    ...rest,
+    ...(skipped === undefined ? {} : { skipped }),
+    ...(key_id === undefined ? {} : { keyId: key_id }),
+  };
 }
 
 export const comparisonShape = z.object({

@@ -29,7 +29,13 @@ export function printableConfig(config: ResolvedConfig): Record<string, unknown>
     embedder: printableEmbedder(config.embedder),
     chunking: config.chunking,
     evidence: config.evidence,
-    signing: { mode: config.signing.mode },
+    // Key ids only, never a key.
+    signing: {
+      mode: config.signing.mode,
+      keyId: config.signing.key?.id ?? null,
+      verificationKeyIds: config.signing.keys.map((k) => k.id),
+      acceptUnsignedBefore: config.signing.acceptUnsignedBefore,
+    },
     codeVersion: config.codeVersion ?? null,
     server: { port: config.server.port, host: config.server.host, bodyLimit: config.server.bodyLimit },
   };

@@ -11,7 +11,7 @@ import { apiKeysFromEnv } from "./env.js";
 import { didYouMean } from "../util/suggest.js";
 import type { LoadedConfig } from "./load.js";
 import { configSchema, type ParsedConfig, type ResolvedEmbedderConfig } from "./schema.js";
-import { signingKeySource, type SigningConfig } from "./signing.js";
+import { parseSignatureMode, signingKeySources, type SigningConfig } from "./signing.js";
 
 export type OfflineConfig =
   | { type: "duckdb"; path: string }
@@ -51,8 +51,8 @@ export function resolveConfig(
   const fromRoot = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(root, p));
   const fromCwd = (p: string) => (p === ":memory:" || isAbsolute(p) ? p : resolve(cwd, p));
 
-  const environment =
-    envChoice(env, "FABRA_ENV", ["development", "staging", "production"] as const) ?? c.environment ?? "development";
+  // Stamped as given, as the Python implementation does (`test`, `ci`, `prod` occur); only `production` means more.
+  const environment = env.FABRA_ENV || c.environment || "development";
   const evidenceMode =
     envChoice(env, "FABRA_EVIDENCE_MODE", ["required", "best_effort"] as const) ??
     c.evidence.mode ??
@@ -119,11 +119,9 @@ export function resolveConfig(
     chunking: c.chunking,
     evidence: { mode: evidenceMode, includeContent },
     signing: {
-      mode:
-        envChoice(env, "FABRA_SIGNATURE_MODE", ["off", "optional", "required"] as const) ??
-        c.signing.mode ??
-        "optional",
-      key: signingKeySource(env),
+      mode: parseSignatureMode(env.FABRA_SIGNATURE_MODE) ?? c.signing.mode ?? "optional",
+      ...signingKeySources(env),
+      acceptUnsignedBefore: env.FABRA_ACCEPT_UNSIGNED_BEFORE?.trim() || c.signing.acceptUnsignedBefore || null,
     },
     codeVersion: c.codeVersion,
     server: {

@@ -64,8 +64,8 @@ export type ResolvedEmbedderConfig =
 export const configSchema = z.strictObject({
   /** A name for the project (shown by `fabra doctor`). */
   project: z.string().optional(),
-  /** Stamped into every record; FABRA_ENV wins. */
-  environment: z.enum(["development", "staging", "production"]).optional(),
+  /** Stamped into every record as given (any name: development, staging, production, test, ci, ...); FABRA_ENV wins. */
+  environment: z.string().min(1).optional(),
   /** Modules (TypeScript or JavaScript) exporting entities, features, retrievers and contexts. */
   definitions: z.array(z.string().min(1)).default([]),
   stores: z
@@ -90,7 +90,16 @@ export const configSchema = z.strictObject({
       includeContent: z.boolean().optional(),
     })
     .default({}),
-  signing: z.strictObject({ mode: z.enum(["off", "optional", "required"]).optional() }).default({}),
+  signing: z
+    .strictObject({
+      mode: z.enum(["off", "optional", "required"]).optional(),
+      /**
+       * With a signing key configured, unsigned records fail verification; those filed before this context id or
+       * datetime pass (records from before signing was turned on). FABRA_ACCEPT_UNSIGNED_BEFORE wins.
+       */
+      acceptUnsignedBefore: z.string().min(1).optional(),
+    })
+    .default({}),
   /** Stamped as lineage.code_version; default: the git SHA of the project, when there is one. */
   codeVersion: z.string().optional(),
   server: z

@@ -64,8 +64,11 @@ export function checkInputs(spec: InputSpec | undefined, context: string, inputs
   const declared = parseInputSpec(spec, context);
   const usage = declared.map((d) => `${d.name}: ${d.kind}${d.optional ? "?" : ""}`).join(", ");
   const hint = `${context} takes { ${usage} }.`;
+  // Own members only: a value reached through the prototype (an input object whose `__proto__` was set) is not an
+  // input the record shows, so it never satisfies a declared input.
+  const own = (name: string): unknown => (Object.hasOwn(inputs, name) ? inputs[name] : undefined);
   for (const d of declared) {
-    const value = inputs[d.name];
+    const value = own(d.name);
     if (value === undefined || value === null) {
       if (d.optional) continue;
       throw new FabraError("INVALID_INPUT", `Context ${context} is missing input "${d.name}" (${d.kind})`, {
@@ -82,7 +85,7 @@ export function checkInputs(spec: InputSpec | undefined, context: string, inputs
     }
   }
   const known = new Set(declared.map((d) => d.name));
-  const unknown = Object.keys(inputs).filter((k) => !known.has(k) && inputs[k] !== undefined);
+  const unknown = Object.keys(inputs).filter((k) => !known.has(k) && own(k) !== undefined);
   if (unknown.length > 0) {
     throw new FabraError(
       "INVALID_INPUT",

@@ -137,7 +137,7 @@ export class FabraRuntime implements Runtime {
         value: recorded.value,
         source: recorded.source,
         asOf: recorded.as_of,
-        freshnessMs: recorded.freshness_ms,
+        freshnessMs: Number(recorded.freshness_ms),
       };
     const past = await this.stores.offline.latest(name, entityId, replay.asOf);
     if (!past) {
@@ -201,7 +201,7 @@ export class FabraRuntime implements Runtime {
     const lookups = requests.flatMap((r, i) =>
       ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }],
     );
-    let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    const cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;

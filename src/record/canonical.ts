@@ -10,7 +10,9 @@ export function canonicalJson(value: JsonValue): string {
     case "string":
       return quoteString(value);
     case "number":
-      return Number.isInteger(value) && !Object.is(value, -0) ? String(value) : formatFloat(value);
+      // Integral numbers are ints (rule 5): -0 is written `0`, and 1e21 and beyond in full digits, never `1e+21`.
+      if (!Number.isInteger(value)) return formatFloat(value);
+      return Math.abs(value) < 1e21 ? String(value + 0) : BigInt(value).toString();
     case "bigint":
       return value.toString();
     case "boolean":

@@ -1,6 +1,6 @@
-// CRS-001 datetimes: UTC, `YYYY-MM-DDTHH:MM:SSZ` plus `.ffffff` only when the sub-second part is not zero.
-// Hand-written because Date and the date libraries stop at milliseconds and format otherwise than the reference.
-// Microsecond precision is kept (JS Date has only milliseconds), so parsing and formatting work on
+// CRS-001 datetimes (rule 6): fabra writes UTC, `YYYY-MM-DDTHH:MM:SSZ` plus `.ffffff` only when the sub-second part is
+// not zero; a record read from another writer keeps its own offset (or none), normalized as pydantic writes it
+// (recordDatetime). Microsecond precision is kept (JS Date has only milliseconds), so parsing and formatting work on
 // whole seconds since the epoch plus a microsecond remainder.
 // Hand-written on purpose: Date and date libraries keep milliseconds only and accept forms CRS-001 refuses.
 import { FabraError } from "../errors.js";
@@ -22,8 +22,23 @@ function invalid(input: string, field: string): FabraError {
   });
 }
 
+/** A datetime as its writer spelled it: the wall-clock fields, and the offset (null when naive). */
+interface Spelled {
+  /** Whole seconds since 1970-01-01T00:00:00 of the wall-clock fields, read as if they were UTC. */
+  wallSeconds: number;
+  micros: number;
+  /** Minutes east of UTC; null for a naive datetime. */
+  offsetMinutes: number | null;
+}
+
 /** Parses ISO-8601 text (any offset, any number of fractional digits; naive means UTC). */
 function parseInstant(input: string, field = "datetime"): Instant {
+  const t = parseSpelled(input, field);
+  return { seconds: t.wallSeconds - (t.offsetMinutes ?? 0) * 60, micros: t.micros };
+}
+
+/** Parses ISO-8601 text, keeping the offset it was written with. */
+function parseSpelled(input: string, field: string): Spelled {
   const m = ISO.exec(input.trim());
   if (!m) throw invalid(input, field);
   const [, y, mo, d, h = "0", mi = "0", s = "0", frac = "", tz] = m;
@@ -48,7 +63,7 @@ function parseInstant(input: string, field = "datetime"): Instant {
   ) {
     throw invalid(input, field);
   }
-  let offsetMinutes = 0;
+  let offsetMinutes: number | null = tz ? 0 : null;
   if (tz && tz !== "Z" && tz !== "z") {
     const sign = tz[0] === "-" ? -1 : 1;
     const digits = tz.slice(1).replace(":", "");
@@ -59,7 +74,7 @@ function parseInstant(input: string, field = "datetime"): Instant {
   }
   // Digits beyond microseconds are truncated, as Python's fromisoformat does.
   const micros = Number((frac + "000000").slice(0, 6));
-  return { seconds: date.getTime() / 1000 - offsetMinutes * 60, micros };
+  return { wallSeconds: date.getTime() / 1000, micros, offsetMinutes };
 }
 
 /** Formats an instant in CRS-001 normal form. */
@@ -78,7 +93,22 @@ function formatInstant(t: Instant): string {
   return t.micros === 0 ? `${base}Z` : `${base}.${String(t.micros).padStart(6, "0")}Z`;
 }
 
-/** Normalizes any accepted ISO-8601 text to CRS-001 normal form. */
+/**
+ * A record's datetime as CRS-001 rule 6 hashes it: the writer's own spelling normalized as pydantic writes it. UTC
+ * (`Z`, `+00:00`, `-00:00`) as `Z`, any other offset kept as `±HH:MM`, a naive datetime kept naive, the fraction as
+ * six digits (extra digits truncated) or none when zero; never converted to another offset.
+ */
+export function recordDatetime(input: string, field = "datetime"): string {
+  const t = parseSpelled(input, field);
+  const wall = formatInstant({ seconds: t.wallSeconds, micros: t.micros }).slice(0, -1); // without the Z
+  if (t.offsetMinutes === null) return wall;
+  if (t.offsetMinutes === 0) return `${wall}Z`;
+  const abs = Math.abs(t.offsetMinutes);
+  const p2 = (n: number) => String(n).padStart(2, "0");
+  return `${wall}${t.offsetMinutes < 0 ? "-" : "+"}${p2(Math.floor(abs / 60))}:${p2(abs % 60)}`;
+}
+
+/** Normalizes any accepted ISO-8601 text to CRS-001 normal form (UTC), as fabra writes it. */
 export function normalizeDatetime(input: string, field = "datetime"): string {
   return formatInstant(parseInstant(input, field));
 }

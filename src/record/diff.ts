@@ -131,7 +131,11 @@ export function diffRecords(a: ContextRecord, b: ContextRecord): RecordDiff {
     retrieved_items: retrieved,
     dropped_items: dropped,
     content,
-    tokens: { a: a.token_count, b: b.token_count, delta: b.token_count - a.token_count },
+    tokens: {
+      a: Number(a.token_count),
+      b: Number(b.token_count),
+      delta: Number(b.token_count) - Number(a.token_count),
+    },
     estimated_cost_usd: { a: costA, b: costB, delta: round(costB - costA, 12) },
     freshness_status: { a: a.assembly.freshness_status, b: b.assembly.freshness_status },
   };
@@ -206,7 +210,7 @@ const featureState = (f: FeatureRecord): FeatureState => ({
   value: f.value,
   source: f.source,
   as_of: f.as_of,
-  freshness_ms: f.freshness_ms,
+  freshness_ms: Number(f.freshness_ms),
 });
 const featureEntry = (f: FeatureRecord): FeatureEntry => ({ name: f.name, entity_id: f.entity_id, ...featureState(f) });
 
@@ -231,8 +235,8 @@ const chunkEntry = (c: RetrievedItemRecord): ChunkEntry => ({
   chunk_id: c.chunk_id,
   document_id: c.document_id,
   similarity: Number(c.similarity_score),
-  token_count: c.token_count,
-  priority: c.priority,
+  token_count: Number(c.token_count),
+  priority: Number(c.priority),
 });
 
 function diffChunks(
@@ -251,8 +255,8 @@ function diffChunks(
       similarity_after: after,
       similarity_delta: round(after - before, 12),
       content_changed: contentChanged,
-      priority_before: ca.priority,
-      priority_after: cb.priority,
+      priority_before: Number(ca.priority),
+      priority_after: Number(cb.priority),
     };
   });
 }

@@ -7,7 +7,7 @@ import { FabraError } from "../errors.js";
 // ---------------------------------------------------------------- values
 //
 // Kinds, as CRS-001 rule 5 defines them:
-// - a JS `number` is an int when Number.isInteger(n) (and n is not -0), otherwise a float;
+// - a JS `number` is an int when Number.isInteger(n) (-0 is the int 0, written `0`), otherwise a float;
 // - a `JsonFloat` is always a float, even when integral (12.0, -0.0, 1e+16 read from JSON text);
 // - a `bigint` is an int of any size (integers beyond 2^53 read from JSON text).
 
@@ -38,6 +38,16 @@ export function isJsonObject(v: unknown): v is JsonObject {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !(v instanceof JsonFloat);
 }
 
+/**
+ * Sets `obj[key] = value` as an own data member, whatever the key: `__proto__` is kept as data (assignment would
+ * set the object's prototype instead, dropping the member and exposing its contents through inheritance).
+ */
+export function setMember<T>(obj: Record<string, T>, key: string, value: T): void {
+  if (key === "__proto__")
+    Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
+}
+
 /** Wraps a number as a float for fields CRS-001 types as float (latency, cost, similarity). */
 export function float(n: number): JsonFloat {
   return new JsonFloat(n);
@@ -52,7 +62,7 @@ export function toPlain(v: JsonValue): unknown {
   if (Array.isArray(v)) return v.map(toPlain);
   if (isJsonObject(v)) {
     const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(v)) out[k] = toPlain(x);
+    for (const [k, x] of Object.entries(v)) setMember(out, k, toPlain(x));
     return out;
   }
   return v;
@@ -140,7 +150,7 @@ class Reader {
     const literal = m[0];
     if (m[1] === undefined && m[2] === undefined) {
       const n = Number(literal);
-      if (Number.isSafeInteger(n)) return n;
+      if (Number.isSafeInteger(n)) return n + 0; // + 0: the integer literal -0 is the integer 0 (rule 3)
       return BigInt(literal);
     }
     const n = Number(literal);
@@ -257,11 +267,7 @@ class Reader {
       const start = this.pos;
       const value = this.value();
       member?.(key, start, this.pos);
-      if (key === "__proto__") {
-        Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
-      } else {
-        out[key] = value;
-      }
+      setMember(out, key, value);
       this.skipWhitespace();
       const c = this.text.charCodeAt(this.pos++);
       if (c === 0x7d) {
@@ -371,6 +377,10 @@ export function toJsonText(value: unknown, indent?: number): string {
       if (typeof original === "bigint") {
         marked = true;
         return MARK + original.toString();
+      }
+      if (typeof original === "number" && Number.isInteger(original) && Math.abs(original) >= 1e21) {
+        marked = true;
+        return MARK + BigInt(original).toString(); // an integer stays an integer, never `1e+21`
       }
       return v;
     },

@@ -1,8 +1,10 @@
 // Reads a parsed JSON value as a CRS-001 record: checks every field (errors name the field path) and
-// normalizes it the way the reference verifier does (datetimes to normal form, float fields as floats).
+// normalizes it the way the reference verifier does (datetimes in the writer's normalized spelling, float fields as
+// floats, integral floats in int fields as ints).
 import { FabraError } from "../errors.js";
-import { normalizeDatetime } from "./datetime.js";
 import { isNormalContextId } from "./id.js";
+import { recordDatetime } from "./datetime.js";
+import { isWellFormed } from "./unicode.js";
 import { JsonFloat, isJsonObject, type JsonValue } from "./json.js";
 import type { ContextRecord } from "./types.js";
 
@@ -37,10 +39,18 @@ const contextId: Check = (v, path) =>
     ? v
     : fail(path, "a context id in normal form (ctx_ + lowercase UUID)", v);
 
+/** Hashed text (content): a lone surrogate has no UTF-8 form, so no implementation can hash it faithfully. */
+const wellFormedString: Check = (v, path) =>
+  typeof v === "string" && isWellFormed(v) ? v : fail(path, "a string of well-formed Unicode (no lone surrogate)", v);
+
+/** Integers of any size (CRS-001 rule 3): a bigint beyond 2^53, a number otherwise. */
 const int: Check = (v, path) => {
   if (typeof v === "number" && Number.isSafeInteger(v)) return v;
-  // An integral float is accepted for an int field, as the reference reader coerces it.
-  if (v instanceof JsonFloat && Number.isSafeInteger(v.value)) return v.value;
+  if (typeof v === "bigint") return v;
+  // An integral float is accepted for an int field, as the reference reader (pydantic) coerces it.
+  if (v instanceof JsonFloat && Number.isInteger(v.value)) {
+    return Number.isSafeInteger(v.value) ? v.value + 0 : BigInt(v.value); // + 0: -0.0 is the integer 0
+  }
   return fail(path, "an integer", v);
 };
 
@@ -56,7 +66,7 @@ const bool: Check = (v, path) => (typeof v === "boolean" ? v : fail(path, "true 
 const datetime: Check = (v, path) => {
   if (typeof v !== "string") return fail(path, "an ISO-8601 datetime string", v);
   try {
-    return normalizeDatetime(v, path);
+    return recordDatetime(v, path);
   } catch {
     return fail(path, "an ISO-8601 datetime string", v);
   }
@@ -122,11 +132,11 @@ const integrityShape = shape(
 const recordShape = shape({
   context_id: contextId,
   created_at: datetime,
-  environment: oneOf("development", "staging", "production"),
+  environment: string,
   schema_version: string,
   inputs: object,
   context_function: string,
-  content: string,
+  content: wellFormedString,
   token_count: int,
   features: arrayOf(
     shape({

@@ -1,11 +1,13 @@
 // Sealing a record: its hashes filled in (and its signature, when a key is given) and its canonical text, the text the
 // ledger stores, built once. The hashing text and the stored text differ only in the integrity object, so the rest of
 // the record is serialized one time for both.
+import { FabraError } from "../errors.js";
 import { canonicalJson, compareCodePoints, quoteString } from "./canonical.js";
 import { contentHash, integrityForHashing, recordToJsonValue, sha256Hex } from "./hash.js";
 import type { JsonObject } from "./json.js";
 import { signRecord, type SigningKey } from "./sign.js";
 import type { ContextRecord } from "./types.js";
+import { isWellFormed } from "./unicode.js";
 
 /** A sealed record and its canonical text (equal to `canonicalRecordText(record)`). */
 export interface SealedRecord {
@@ -26,6 +28,11 @@ export interface SealOptions {
  * there stays, as signing_key_id does): sealing recomputes the hashes, it does not judge the record.
  */
 export function sealRecord(record: ContextRecord, options: SealOptions = {}): SealedRecord {
+  if (!isWellFormed(record.content)) {
+    throw new FabraError("INVALID_RECORD", "The record's content has a lone surrogate (not well-formed Unicode)", {
+      hint: "Make the text well-formed first (toWellFormed); a lone surrogate has no UTF-8 form, so it cannot be hashed.",
+    });
+  }
   const withContent: ContextRecord = {
     ...record,
     integrity: { ...record.integrity, content_hash: contentHash(record.content) },

@@ -12,25 +12,33 @@ export interface SigningKey {
 
 export type SignatureMode = "off" | "optional" | "required";
 
-/** Decodes a key: `base64:` and `hex:` prefixes are decoded, anything else is raw UTF-8. */
-export function parseSigningKey(text: string, id = "default"): SigningKey {
+/** Pairs of hex digits, whitespace allowed between pairs (what Python's bytes.fromhex accepts). */
+const HEX_PAIRS = /^\s*(?:[0-9a-fA-F]{2}\s*)+$/;
+
+/**
+ * Decodes a key as the Python implementation does: the text stripped of surrounding whitespace first (a mounted
+ * secret's trailing newline), then a `base64:` or `hex:` prefix decoded (`hex:00 ff`: spaces between byte pairs, as
+ * bytes.fromhex allows), anything else raw UTF-8. `where` names the setting in errors.
+ */
+export function parseSigningKey(text: string, id = "default", where = "FABRA_SIGNING_KEY"): SigningKey {
+  const value = text.trim();
   let secret: Buffer;
-  if (text.startsWith("base64:")) secret = Buffer.from(text.slice(7), "base64");
-  else if (text.startsWith("hex:")) {
-    const hex = text.slice(4);
-    if (!/^(?:[0-9a-fA-F]{2})+$/.test(hex)) {
-      throw new FabraError("INVALID_CONFIG", "FABRA_SIGNING_KEY has a hex: prefix but is not valid hex", {
-        hint: "Use hex:<even number of hex digits>, base64:<data>, or a raw string.",
+  if (value.startsWith("base64:")) secret = Buffer.from(value.slice(7), "base64");
+  else if (value.startsWith("hex:")) {
+    const hex = value.slice(4);
+    if (!HEX_PAIRS.test(hex)) {
+      throw new FabraError("INVALID_CONFIG", `${where} has a hex: prefix but is not valid hex`, {
+        hint: "Use hex:<pairs of hex digits, spaces allowed between pairs>, base64:<data>, or a raw string.",
       });
     }
-    secret = Buffer.from(hex, "hex");
-  } else secret = Buffer.from(text, "utf8");
+    secret = Buffer.from(hex.replace(/\s+/g, ""), "hex");
+  } else secret = Buffer.from(value, "utf8");
   if (secret.length === 0) {
-    throw new FabraError("INVALID_CONFIG", "The signing key is empty", {
-      hint: "Set FABRA_SIGNING_KEY to a non-empty secret.",
+    throw new FabraError("INVALID_CONFIG", `The signing key in ${where} is empty`, {
+      hint: `Set ${where} to a non-empty secret.`,
     });
   }
-  return { id, secret };
+  return { id: id.trim() || "default", secret };
 }
 
 export function computeSignature(recordHash: string, key: SigningKey): string {
@@ -53,6 +61,23 @@ export function signRecord(record: ContextRecord, key: SigningKey, signedAt: str
       signature: computeSignature(record.integrity.record_hash, key),
     },
   };
+}
+
+/**
+ * The configured key a signature verifies under, or null. Every key is tried whatever `signing_key_id` says (that
+ * field is outside the record hash, as the Python implementation reads it); the key it names is tried first.
+ */
+export function matchingKey(
+  recordHash: string,
+  signature: string,
+  keys: readonly SigningKey[],
+  namedId: string | null = null,
+): SigningKey | null {
+  const named = keys.filter((k) => k.id === namedId);
+  for (const key of [...named, ...keys.filter((k) => k.id !== namedId)]) {
+    if (signatureMatches(recordHash, signature, key)) return key;
+  }
+  return null;
 }
 
 /** Constant-time comparison of a stored signature against the one `key` gives for `recordHash`. */

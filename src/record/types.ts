@@ -3,13 +3,17 @@ import type { JsonFloat, JsonObject, JsonValue } from "./json.js";
 
 export const SCHEMA_VERSION = "1.0.0";
 
-export type Environment = "development" | "staging" | "production";
+/** Any string: fabra stamps FABRA_ENV as given (`development` by default), as the Python implementation does. */
+export type Environment = string;
 export type FeatureSource = "cache" | "compute" | "fallback";
 export type DropReason = "budget_exceeded" | "priority_cutoff";
 export type FreshnessStatus = "guaranteed" | "degraded" | "unknown";
 
 /** Datetimes are strings in CRS-001 normal form: `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. */
 export type Datetime = string;
+
+/** Int-typed fields: a number, or a bigint beyond 2^53 (CRS-001 rule 3: integers of any size, as read from records). */
+export type IntField = number | bigint;
 
 /** Float-typed fields accept a plain number (written as a float whatever its value) or a JsonFloat. */
 export type FloatField = number | JsonFloat;
@@ -20,7 +24,7 @@ export interface FeatureRecord {
   value: JsonValue;
   source: FeatureSource;
   as_of: Datetime;
-  freshness_ms: number;
+  freshness_ms: IntField;
 }
 
 export interface RetrievedItemRecord {
@@ -29,30 +33,30 @@ export interface RetrievedItemRecord {
   document_id: string;
   content_hash: string;
   content: string | null;
-  token_count: number;
-  priority: number;
+  token_count: IntField;
+  priority: IntField;
   similarity_score: FloatField;
   source_url: string | null;
   as_of: Datetime;
-  freshness_ms: number;
+  freshness_ms: IntField;
   is_stale: boolean;
 }
 
 export interface DroppedItemRecord {
   source_id: string;
-  priority: number;
-  token_count: number;
+  priority: IntField;
+  token_count: IntField;
   reason: DropReason;
 }
 
 export interface AssemblyRecord {
-  max_tokens: number | null;
-  tokens_used: number;
-  items_provided: number;
-  items_included: number;
+  max_tokens: IntField | null;
+  tokens_used: IntField;
+  items_provided: IntField;
+  items_included: IntField;
   dropped_items: DroppedItemRecord[];
   required_items_included: boolean;
-  freshness_sla_ms: number | null;
+  freshness_sla_ms: IntField | null;
   freshness_status: FreshnessStatus;
   freshness_violations: string[];
 }
@@ -85,7 +89,7 @@ export interface ContextRecord {
   inputs: JsonObject;
   context_function: string;
   content: string;
-  token_count: number;
+  token_count: IntField;
   features: FeatureRecord[];
   retrieved_items: RetrievedItemRecord[];
   assembly: AssemblyRecord;

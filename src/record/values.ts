@@ -3,7 +3,7 @@
 import { FabraError } from "../errors.js";
 import { canonicalJson } from "./canonical.js";
 import { toDatetime } from "./datetime.js";
-import { parseJson, JsonFloat, toPlain, type JsonObject, type JsonValue } from "./json.js";
+import { parseJson, JsonFloat, setMember, toPlain, type JsonObject, type JsonValue } from "./json.js";
 
 /** Converts a user value to a record value; `where` names it in errors. */
 export function toJsonValue(value: unknown, where: string): JsonValue {
@@ -35,7 +35,9 @@ export function toJsonValue(value: unknown, where: string): JsonValue {
         );
       }
       const out: JsonObject = {};
-      for (const [k, v] of Object.entries(value)) if (v !== undefined) out[k] = toJsonValue(v, `${where}.${k}`);
+      // `__proto__` stays data (setMember), never the copy's prototype.
+      for (const [k, v] of Object.entries(value))
+        if (v !== undefined) setMember(out, k, toJsonValue(v, `${where}.${k}`));
       return out;
     }
     default:

@@ -52,7 +52,7 @@ function expectUnsignedRefusal(result: { exitCode?: number; stdout: string; stde
   expect(result.exitCode, result.stderr).toBe(1);
   expect(result.stderr).toMatch(/the record is not signed, and signatures are required/);
   expect(result.stderr).toMatch(consequence);
-  expect(result.stderr).toMatch(/hint:.*signing\.mode \(or FABRA_SIGNATURE_MODE\) to optional/);
+  expect(result.stderr).toMatch(/hint:.*signing\.acceptUnsignedBefore \(or FABRA_ACCEPT_UNSIGNED_BEFORE\)/);
   expect(result.stderr).not.toMatch(/altered/);
 }
 
@@ -61,9 +61,9 @@ describe("signing.mode required in the config file", () => {
   const signedFile = join(dir, "signed.json");
 
   beforeAll(async () => {
-    // An unsigned record enters the ledger while signatures are optional (the environment wins over the file).
+    // An unsigned record enters the ledger while the operator accepts unsigned records from before a time.
     const optional = await run(["context", "import", join(VECTORS, "plain.json")], {
-      FABRA_SIGNATURE_MODE: "optional",
+      FABRA_ACCEPT_UNSIGNED_BEFORE: "2030-01-01T00:00:00Z",
     });
     expect(optional.exitCode, optional.stderr).toBe(0);
     const record = readRecordText(readFileSync(join(VECTORS, "features_unicode_numbers.json"), "utf8"), "vector");
@@ -76,7 +76,7 @@ describe("signing.mode required in the config file", () => {
     expectUnsignedFailure(await run(["context", "verify", UNSIGNED]));
     const signed = await run(["context", "verify", SIGNED]);
     expect(signed.exitCode, signed.stderr).toBe(0);
-    expect(signed.stdout).toContain("(signature valid)");
+    expect(signed.stdout).toContain("(signature valid, key default)");
   }, 60_000);
 
   it("verify --all names the unsigned record", async () => {
@@ -127,11 +127,16 @@ describe("signing.mode required in the config file", () => {
     expectUnsignedRefusal(await run(["context", "replay", UNSIGNED]), /it will not be replayed/);
   }, 60_000);
 
-  it("with signatures optional the same record verifies (the failures above come from the mode)", async () => {
+  it("with signatures optional and a key configured it fails too, unless the operator's cutoff accepts it", async () => {
     const optional = project("optional");
-    expect((await optional.run(["context", "import", join(VECTORS, "plain.json")])).exitCode).toBe(0);
-    const verified = await optional.run(["context", "verify", UNSIGNED]);
-    expect(verified.exitCode, verified.stderr).toBe(0);
+    const accept = { FABRA_ACCEPT_UNSIGNED_BEFORE: "ctx_0190a1b2-0000-7000-8000-000000000002" };
+    expect((await optional.run(["context", "import", join(VECTORS, "plain.json")], accept)).exitCode).toBe(0);
+    expectUnsignedFailure(await optional.run(["context", "verify", UNSIGNED]));
+    const accepted = await optional.run(["context", "verify", UNSIGNED], accept);
+    expect(accepted.exitCode, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toContain("unsigned, accepted: filed before ctx_0190a1b2-0000-7000-8000-000000000002");
+    // With no key at all, an unsigned record verifies (there is nothing to check it against).
+    expect((await optional.run(["context", "verify", UNSIGNED], { FABRA_SIGNING_KEY: "" })).exitCode).toBe(0);
   }, 60_000);
 });
 
@@ -140,6 +145,6 @@ describe("fabra demo", () => {
     const { dir, run } = project();
     const demo = await run(["demo", "--dir", join(dir, "demo")], { FABRA_SIGNATURE_MODE: "required" });
     expect(demo.exitCode, demo.stderr).toBe(0);
-    expect(demo.stdout).toContain("Record integrity verified (signature valid)");
+    expect(demo.stdout).toContain("Record integrity verified (signature valid, key default)");
   }, 120_000);
 });

@@ -79,7 +79,7 @@ async function expectUnsignedRefusal(res: Response, consequence: RegExp) {
   expect(error.code).toBe("VERIFICATION_FAILED");
   expect(error.message).toMatch(/the record is not signed, and signatures are required/);
   expect(error.message).toMatch(consequence);
-  expect(error.hint).toMatch(/signing\.mode \(or FABRA_SIGNATURE_MODE\) to optional/);
+  expect(error.hint).toMatch(/signing\.acceptUnsignedBefore \(or FABRA_ACCEPT_UNSIGNED_BEFORE\)/);
   expect(error.hint).not.toMatch(/altered/);
 }
 

@@ -15,16 +15,21 @@ const SRC = join(import.meta.dirname, "..", "..", "src");
 describe("config resolves the environment once", () => {
   it("signing: the file's mode (FABRA_SIGNATURE_MODE winning) and the key, parsed where it is used", () => {
     const c = resolve({ signing: { mode: "required" } }, { FABRA_SIGNING_KEY: "hex:0a0b", FABRA_SIGNING_KEY_ID: "k7" });
-    expect(c.signing).toEqual({ mode: "required", key: { text: "hex:0a0b", id: "k7" } });
-    expect(verificationSigning(c.signing)).toEqual({
-      mode: "required",
-      key: { id: "k7", secret: Buffer.from([10, 11]) },
-    });
+    const source = { text: "hex:0a0b", id: "k7", where: "FABRA_SIGNING_KEY" };
+    expect(c.signing).toEqual({ mode: "required", key: source, keys: [source], acceptUnsignedBefore: null });
+    const k7 = { id: "k7", secret: Buffer.from([10, 11]) };
+    expect(verificationSigning(c.signing)).toEqual({ mode: "required", key: k7, keys: [k7], acceptUnsigned: null });
     expect(resolve({ signing: { mode: "required" } }, { FABRA_SIGNATURE_MODE: "off" }).signing).toEqual({
       mode: "off",
       key: null,
+      keys: [],
+      acceptUnsignedBefore: null,
     });
-    expect(resolve({}, { FABRA_SIGNING_KEY: "s" }).signing.key).toEqual({ text: "s", id: "default" });
+    expect(resolve({}, { FABRA_SIGNING_KEY: "s" }).signing.key).toEqual({
+      text: "s",
+      id: "default",
+      where: "FABRA_SIGNING_KEY",
+    });
   });
 
   it("a key that does not parse fails where records are verified or signed; required without a key only where they are signed", () => {
@@ -33,7 +38,12 @@ describe("config resolves the environment once", () => {
       expect.objectContaining({ code: "INVALID_CONFIG", message: expect.stringContaining("not valid hex") }),
     );
     const required = resolve({ signing: { mode: "required" } });
-    expect(verificationSigning(required.signing)).toEqual({ mode: "required", key: null });
+    expect(verificationSigning(required.signing)).toEqual({
+      mode: "required",
+      key: null,
+      keys: [],
+      acceptUnsigned: null,
+    });
     expect(() => signingSettings(required)).toThrow(
       expect.objectContaining({ code: "INVALID_CONFIG", message: expect.stringContaining("Signing is required") }),
     );

@@ -9,7 +9,8 @@ import { withLedger } from "../../src/app/project.js";
 import { Ledger } from "../../src/engine/ledger/ledger.js";
 import { recordToRow } from "../../src/engine/ledger/rows.js";
 import { readRecordText } from "../../src/record/index.js";
-import { parseSigningKey, signRecord, type SignatureMode } from "../../src/record/sign.js";
+import { parseSigningKey, signRecord, type SignatureMode, type SigningKey } from "../../src/record/sign.js";
+import { parseUnsignedCutoff, type UnsignedCutoff } from "../../src/record/unsigned-cutoff.js";
 import { openRecordStore } from "../../src/stores/index.js";
 import type { RecordStore } from "../../src/stores/types.js";
 
@@ -27,13 +28,16 @@ beforeAll(async () => {
 });
 afterAll(() => store.close());
 
-function ledgerWith(mode: SignatureMode) {
+function ledgerWith(
+  mode: SignatureMode,
+  { key = KEY, acceptUnsigned = null }: { key?: SigningKey | null; acceptUnsigned?: UnsignedCutoff | null } = {},
+) {
   const asked = { signing: 0 };
   const ledger = new Ledger({
     records: () => store,
     signing: () => {
       asked.signing++;
-      return { mode, key: KEY };
+      return { mode, key, acceptUnsigned };
     },
   });
   return { ledger, asked };
@@ -54,10 +58,28 @@ describe("Ledger", () => {
   });
 
   it("verifies with its own signing settings, asked for once", async () => {
-    const optional = ledgerWith("optional");
+    const optional = ledgerWith("optional", { key: null });
     expect((await optional.ledger.verify(PLAIN_ID)).verification.ok).toBe(true);
     expect((await optional.ledger.verifyAll()).failures).toEqual([]);
     expect(optional.asked.signing).toBe(1);
+
+    // With a key configured, an unsigned record fails even in mode optional (a stripped signature is no pass)...
+    const keyed = ledgerWith("optional");
+    expect((await keyed.ledger.verify(PLAIN_ID)).verification.failed).toMatchObject({
+      name: "signature",
+      actual: "none",
+    });
+    expect((await keyed.ledger.verifyAll()).failures.map((f) => f.contextId)).toEqual([PLAIN_ID]);
+    // ...unless the operator accepts unsigned records filed before an id or a time.
+    const later = parseUnsignedCutoff("ctx_0190a1b2-0000-7000-8000-000000000002", "test");
+    const accepted = (await ledgerWith("optional", { acceptUnsigned: later }).ledger.verify(PLAIN_ID)).verification;
+    expect(accepted.ok).toBe(true);
+    expect(accepted.checks.find((c) => c.name === "signature")?.skipped).toMatch(/unsigned, accepted/);
+    const earlier = parseUnsignedCutoff("2024-01-01T00:00:00Z", "test"); // the id's time is 2024-07
+    expect((await ledgerWith("optional", { acceptUnsigned: earlier }).ledger.verify(PLAIN_ID)).verification.ok).toBe(
+      false,
+    );
+    expect((await ledgerWith("off").ledger.verify(PLAIN_ID)).verification.ok).toBe(true);
 
     const required = ledgerWith("required");
     const { verification } = await required.ledger.verify(PLAIN_ID);
@@ -77,7 +99,7 @@ describe("Ledger", () => {
     await expect(ledger.intact(PLAIN_ID, "it will not be replayed")).rejects.toMatchObject({
       message: expect.stringMatching(/it will not be replayed$/),
     });
-    expect((await ledgerWith("optional").ledger.export(PLAIN_ID)).contextId).toBe(PLAIN_ID);
+    expect((await ledgerWith("optional", { key: null }).ledger.export(PLAIN_ID)).contextId).toBe(PLAIN_ID);
   });
 
   it("a row whose text does not parse fails verification (it is not an error); showing or exporting it is refused", async () => {
@@ -101,7 +123,10 @@ describe("Ledger", () => {
     expect(comparison.verified).toBe(false);
     expect(comparison.verification.a.failed?.name).toBe("signature");
     expect(comparison.verification.b.ok).toBe(true);
-    expect((await ledgerWith("optional").ledger.diff({ id: PLAIN_ID }, { file: signedFile })).verified).toBe(true);
+    expect((await ledgerWith("optional").ledger.diff({ id: PLAIN_ID }, { file: signedFile })).verified).toBe(false);
+    const before = parseUnsignedCutoff("2030-01-01T00:00:00Z", "test");
+    const accepting = ledgerWith("optional", { acceptUnsigned: before });
+    expect((await accepting.ledger.diff({ id: PLAIN_ID }, { file: signedFile })).verified).toBe(true);
   });
 
   it("reads the store on each use, so a wrapper put over it later sees every append", async () => {

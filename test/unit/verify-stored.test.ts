@@ -22,6 +22,7 @@ import {
 } from "../../src/record/verify.js";
 import { verifyStoredFast } from "../../src/record/verify/stored-fast.js";
 import { verifyStoredFull } from "../../src/record/verify/stored-full.js";
+import { isWellFormed, toWellFormed } from "../../src/record/unicode.js";
 import { closingQuote, unescapeUtf8 } from "../../src/record/verify/string-bytes.js";
 import { tempFile } from "../helpers/temp.js";
 
@@ -160,11 +161,23 @@ describe("the fast path agrees with the full parse", () => {
           { nil: null },
         ),
         (content, previous, signature, keyId, signedAt) => {
-          const record = sealed({ ...base, content, integrity: { ...base.integrity, previous_context_id: previous } });
+          // Sealing refuses a lone surrogate in content: seal the well-formed text, then store the raw one (both
+          // paths must then refuse it alike).
+          const record = sealed({
+            ...base,
+            content: toWellFormed(content),
+            integrity: { ...base.integrity, previous_context_id: previous },
+          });
           const integrity = { ...record.integrity, signature, signed_at: signedAt ? toDatetime(signedAt) : null };
           if (keyId === undefined) delete (integrity as { signing_key_id?: unknown }).signing_key_id;
           else integrity.signing_key_id = keyId;
-          expectFastAgrees(canonicalRecordText({ ...record, integrity }), "generated");
+          const text = canonicalRecordText({ ...record, content, integrity });
+          if (isWellFormed(content)) expectFastAgrees(text, "generated");
+          else {
+            const bytes = Buffer.from(text, "latin1");
+            expect(full(bytes).failed?.actual).toMatch(/lone surrogate/);
+            expect(fast(bytes)).toBeNull();
+          }
         },
       ),
       { numRuns: 300 },
@@ -359,10 +372,10 @@ describe("JSON string bodies read as bytes", () => {
   };
   const units = fc.array(fc.integer({ min: 0, max: 0xffff }), { maxLength: 60 }).map((u) => String.fromCharCode(...u));
 
-  it("decode canonical escapes to the UTF-8 bytes node hashes for the string (lone surrogates as U+FFFD)", () => {
+  it("decode canonical escapes to the UTF-8 bytes node hashes for the string (a lone surrogate: -1, not U+FFFD)", () => {
     fc.assert(
       fc.property(fc.oneof(units, fc.string({ unit: "binary" })), (s) => {
-        expect(decode(quoteString(s))).toEqual(Buffer.from(s, "utf8"));
+        expect(decode(quoteString(s))).toEqual(isWellFormed(s) ? Buffer.from(s, "utf8") : -1);
       }),
       { numRuns: 2000 },
     );
@@ -387,7 +400,8 @@ describe("JSON string bodies read as bytes", () => {
     );
     fc.assert(
       fc.property(spelled, (quoted) => {
-        expect(decode(quoted)).toEqual(Buffer.from(JSON.parse(quoted) as string, "utf8"));
+        const s = JSON.parse(quoted) as string;
+        expect(decode(quoted)).toEqual(isWellFormed(s) ? Buffer.from(s, "utf8") : -1);
       }),
       { numRuns: 1000 },
     );

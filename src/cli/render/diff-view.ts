@@ -82,7 +82,7 @@ export function renderDiff(d: RecordDiff, verification?: DiffVerification): stri
     }),
   ]);
 
-  const drop = (x: { source_id: string; priority: number; token_count: number; reason: string }) =>
+  const drop = (x: { source_id: string; priority: number | bigint; token_count: number | bigint; reason: string }) =>
     `${x.source_id} (priority ${x.priority}, ${x.token_count} tokens, ${x.reason})`;
   section(out, "Dropped items", [
     ...d.dropped_items.only_in_a.map((x) => removed(`only in A: ${drop(x)}`)),

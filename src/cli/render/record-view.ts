@@ -49,7 +49,7 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult, 
               showValue(f.value, 40),
               sourceLabel(f.source),
               f.as_of,
-              formatMs(f.freshness_ms),
+              formatMs(Number(f.freshness_ms)),
             ]),
           ),
         ),
@@ -68,7 +68,7 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult, 
               Number(r.similarity_score).toFixed(3),
               String(r.token_count),
               String(r.priority),
-              formatMs(r.freshness_ms) + (r.is_stale ? chalk.yellow(" stale") : ""),
+              formatMs(Number(r.freshness_ms)) + (r.is_stale ? chalk.yellow(" stale") : ""),
               r.content === null ? dim("(not stored)") : truncate(r.content, 40),
             ]),
           ),
@@ -90,7 +90,7 @@ export function renderRecord(record: ContextRecord, verification: VerifyResult, 
     out.push(chalk.yellow("  ! required items alone exceed the token budget (budget_exceeded)"));
 
   out.push("", heading("Freshness"));
-  const sla = a.freshness_sla_ms === null ? "no SLA" : `SLA ${formatMs(a.freshness_sla_ms)}`;
+  const sla = a.freshness_sla_ms === null ? "no SLA" : `SLA ${formatMs(Number(a.freshness_sla_ms))}`;
   const status =
     a.freshness_status === "degraded"
       ? chalk.yellow(a.freshness_status)
@@ -137,7 +137,7 @@ export function verificationLine(v: VerifyResult, origin: RowOrigin = {}): strin
     const note = sig
       ? sig.skipped
         ? ` (signature not checked: ${sig.skipped})`
-        : " (signature valid)"
+        : ` (signature valid${sig.keyId !== undefined ? `, key ${sig.keyId}` : ""})`
       : " (hash matches)";
     return `  ${ok("Record integrity verified")}${dim(note)}${imported}`;
   }

@@ -14,6 +14,7 @@ import { parseDuration } from "../../util/duration.js";
 import { judgeFreshness } from "./freshness.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { checkInputs } from "../../define/inputs.js";
+import { toWellFormed } from "../../record/unicode.js";
 import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
 import { Trace, withTrace } from "./tracking.js";
@@ -107,6 +108,8 @@ export async function assembleContext(
   }
 
   const latencyMs = performance.now() - started;
+  // Lone surrogates become U+FFFD before hashing, and the caller gets that same text (README: compatibility).
+  const content = toWellFormed(budget.content);
   const unsealed: ContextRecord = {
     context_id: contextId,
     created_at: createdAt,
@@ -114,7 +117,7 @@ export async function assembleContext(
     schema_version: SCHEMA_VERSION,
     inputs: recordedInputs,
     context_function: name,
-    content: settings.includeContent ? budget.content : "",
+    content: settings.includeContent ? content : "",
     token_count: budget.tokensUsed,
     features: trace.features,
     retrieved_items: retrieved.map((r) => r.record),
@@ -158,7 +161,7 @@ export async function assembleContext(
   const persisted = await persist(sealed, settings);
   return {
     id: contextId,
-    content: budget.content,
+    content, // exactly what was hashed (well-formed)
     tokenCount: budget.tokensUsed,
     dropped: record.assembly.dropped_items,
     meta: {

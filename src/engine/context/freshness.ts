@@ -2,8 +2,8 @@
 import type { FreshnessStatus } from "../../record/types.js";
 
 export interface FreshnessInput {
-  features: { name: string; freshness_ms: number }[];
-  chunks: { chunk_id: string; freshness_ms: number; included: boolean }[];
+  features: { name: string; freshness_ms: number | bigint }[];
+  chunks: { chunk_id: string; freshness_ms: number | bigint; included: boolean }[];
 }
 
 export interface FreshnessVerdict {

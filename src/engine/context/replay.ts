@@ -131,7 +131,7 @@ async function replaySource(fabra: FabraRuntime, record: ContextRecord): Promise
       content: item.content ?? contents.get(item.chunk_id) ?? "",
       similarity: Number(item.similarity_score),
       sourceUrl: item.source_url,
-      tokenCount: item.token_count,
+      tokenCount: Number(item.token_count),
       indexedAt: item.as_of,
       contentHash: item.content_hash,
       retriever: item.retriever,

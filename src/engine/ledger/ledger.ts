@@ -5,6 +5,7 @@ import { FabraError } from "../../errors.js";
 import { normalizeContextId, requireNormalContextId } from "../../record/id.js";
 import { readRecordText } from "../../record/verify.js";
 import type { SignatureMode, SigningKey } from "../../record/sign.js";
+import type { UnsignedCutoff } from "../../record/unsigned-cutoff.js";
 import type { ContextRecord } from "../../record/types.js";
 import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../../stores/types.js";
@@ -26,8 +27,15 @@ export interface LedgerSource {
    * for metrics); a ledger-only command opens it on first use, so verifying files never opens it.
    */
   records: () => RecordStore | Promise<RecordStore>;
-  /** The signing mode and key, asked for once, at the first verification (a key that does not parse fails there). */
-  signing: () => { mode: SignatureMode; key: SigningKey | null };
+  /** The signing mode and keys, asked for once, at the first verification (a key that does not parse fails there). */
+  signing: () => {
+    mode: SignatureMode;
+    key: SigningKey | null;
+    /** Every verification key (rotation); `key` is one of them. */
+    keys?: SigningKey[];
+    /** Unsigned records accepted although a key is configured. */
+    acceptUnsigned?: UnsignedCutoff | null;
+  };
 }
 
 export class Ledger {
@@ -35,11 +43,20 @@ export class Ledger {
 
   constructor(private readonly source: LedgerSource) {}
 
-  /** The options every verification of this ledger uses. */
+  /**
+   * The options every verification of this ledger uses. With a signing key configured (and signing not off), an
+   * unsigned record fails unless the operator's cutoff accepts it: a stripped signature is not a pass.
+   */
   get verifyOptions(): VerifyOptions {
     if (!this.options) {
-      const { mode, key } = this.source.signing();
-      this.options = { signingKey: key, requireSignature: mode === "required" };
+      const { mode, key, keys = [], acceptUnsigned = null } = this.source.signing();
+      const anyKey = key !== null || keys.length > 0;
+      this.options = {
+        signingKey: key,
+        signingKeys: keys,
+        requireSignature: mode === "required" || (mode !== "off" && anyKey),
+        acceptUnsigned,
+      };
     }
     return this.options;
   }

@@ -18,9 +18,9 @@ export function verificationError(result: VerifyResult, where: string, consequen
   if (f?.name === "signature" && f.actual === "none") {
     return new FabraError(
       "VERIFICATION_FAILED",
-      `${where}: the record is not signed, and signatures are required (signing mode required); ${consequence}`,
+      `${where}: the record is not signed, and signatures are required (a signing key is configured, or signing mode required); ${consequence}`,
       {
-        hint: "Its hashes match, but this ledger accepts only signed records. Use a record written with FABRA_SIGNING_KEY set, or set signing.mode (or FABRA_SIGNATURE_MODE) to optional to accept unsigned ones.",
+        hint: "Its hashes match, but this ledger accepts only signed records (a stripped signature is not a pass). Use a record written with FABRA_SIGNING_KEY set; to accept unsigned records from before signing began, set signing.acceptUnsignedBefore (or FABRA_ACCEPT_UNSIGNED_BEFORE) to the first signed record's id or a time.",
         details,
       },
     );
@@ -30,7 +30,7 @@ export function verificationError(result: VerifyResult, where: string, consequen
       "VERIFICATION_FAILED",
       `${where}: signature check failed (expected ${f.expected}, actual ${f.actual}); ${consequence}`,
       {
-        hint: "Its hashes match, but the signature does not check out with the configured key: set FABRA_SIGNING_KEY / FABRA_SIGNING_KEY_ID to the key it was signed with.",
+        hint: "Its hashes match, but the signature does not check out with any configured key: add the key it was signed with (FABRA_SIGNING_KEY, or FABRA_SIGNING_KEYS=id:key,... for several).",
         details,
       },
     );

@@ -1,7 +1,8 @@
 // What a verification says: each check with the expected (stored) and actual (recomputed) value, and the first
 // that failed. Every verification path (verify.ts and its private parts here) builds its result here, so equal
 // inputs give equal results.
-import { signatureMatches, type SigningKey } from "../sign.js";
+import { matchingKey, type SigningKey } from "../sign.js";
+import { acceptsUnsigned, type UnsignedCutoff } from "../unsigned-cutoff.js";
 
 export type CheckName = "content_hash" | "record_hash" | "signature";
 
@@ -12,8 +13,10 @@ export interface VerifyCheck {
   expected: string;
   /** What recomputing gives. */
   actual: string;
-  /** Set when the check could not run (e.g. no signing key configured). */
+  /** Set when the check could not run (e.g. no signing key configured), or an unsigned record was accepted. */
   skipped?: string;
+  /** The signature check: the id of the configured key the signature verified under. */
+  keyId?: string;
 }
 
 export interface VerifyResult {
@@ -25,10 +28,20 @@ export interface VerifyResult {
 }
 
 export interface VerifyOptions {
-  /** Checks `integrity.signature` when given. */
+  /** Checks `integrity.signature` when given (with `signingKeys`: any of them may match). */
   signingKey?: SigningKey | null;
-  /** A record without a signature fails. */
+  /** More verification keys by id (key rotation); a signature passes when it verifies under any configured key. */
+  signingKeys?: readonly SigningKey[];
+  /** A record without a signature fails (unless `acceptUnsigned` takes it). */
   requireSignature?: boolean;
+  /** The unsigned records the operator accepts although signatures are required. */
+  acceptUnsigned?: UnsignedCutoff | null;
+}
+
+/** Every key a verification may use: `signingKey` and `signingKeys`, each once. */
+export function verificationKeys(opts: VerifyOptions): SigningKey[] {
+  const keys = [...(opts.signingKey ? [opts.signingKey] : []), ...(opts.signingKeys ?? [])];
+  return keys.filter((k, i) => keys.findIndex((o) => o.id === k.id && o.secret.equals(k.secret)) === i);
 }
 
 /** The integrity fields a verification reads. */
@@ -62,41 +75,54 @@ export function verifyResult(
   ];
   const signature = integrity.signature;
   if (signature !== null || opts.requireSignature)
-    checks.push(signatureCheck(signature, integrity.signing_key_id ?? null, actualRecordHash, opts));
+    checks.push(signatureCheck(contextId, signature, integrity.signing_key_id ?? null, actualRecordHash, opts));
   const failed = checks.find((c) => !c.ok) ?? null;
   return { ok: failed === null, contextId, checks, failed };
 }
 
 /**
- * The signature check. signing_key_id is outside the record hash (CRS-001), so a signature that cannot be checked
- * never passes when checking was asked for: with signatures required, or with a key configured (a record naming
- * another key could have been re-sealed by anyone and given a foreign key id). With no key and signatures optional,
- * the check is skipped and says so; the hashes are still verified.
+ * The signature check. A signature is checked with every configured key whatever signing_key_id says (that field is
+ * outside the record hash, as the Python implementation reads it): it passes when it verifies under one of them, and
+ * the check names that key. A signature that cannot be checked never passes when signatures are required. With no
+ * key and signatures optional, the check is skipped and says so; the hashes are still verified. An unsigned record
+ * fails when signatures are required, unless the operator's cutoff accepts it (the check says so).
  */
 function signatureCheck(
+  contextId: string,
   signature: string | null,
   keyId: string | null,
   actualRecordHash: string,
   opts: VerifyOptions,
 ): VerifyCheck {
-  if (signature === null) return { name: "signature", ok: false, expected: "a signature", actual: "none" };
-  const key = opts.signingKey;
-  if (!key) {
+  if (signature === null) {
+    if (acceptsUnsigned(opts.acceptUnsigned, contextId)) {
+      const text = opts.acceptUnsigned?.text ?? "";
+      return {
+        name: "signature",
+        ok: true,
+        expected: "a signature",
+        actual: "none",
+        skipped: `unsigned, accepted: filed before ${text} (signing.acceptUnsignedBefore / FABRA_ACCEPT_UNSIGNED_BEFORE)`,
+      };
+    }
+    return { name: "signature", ok: false, expected: "a signature", actual: "none" };
+  }
+  const keys = verificationKeys(opts);
+  if (keys.length === 0) {
     const reason = "no signing key configured (FABRA_SIGNING_KEY)";
     return opts.requireSignature
       ? { name: "signature", ok: false, expected: signature, actual: `(cannot be checked: ${reason})` }
       : { name: "signature", ok: true, expected: signature, actual: "", skipped: reason };
   }
-  if (keyId !== null && keyId !== key.id) {
-    return {
-      name: "signature",
-      ok: false,
-      expected: signature,
-      actual: `(signed with key ${keyId}; the configured key is ${key.id}, so it cannot be checked)`,
-    };
-  }
-  const ok = signatureMatches(actualRecordHash, signature, key);
-  return { name: "signature", ok, expected: signature, actual: ok ? signature : "(does not match the key)" };
+  const key = matchingKey(actualRecordHash, signature, keys, keyId);
+  if (key) return { name: "signature", ok: true, expected: signature, actual: signature, keyId: key.id };
+  const ids = keys.map((k) => k.id).join(", ");
+  return {
+    name: "signature",
+    ok: false,
+    expected: signature,
+    actual: `(does not match any configured key: ${ids}${keyId !== null ? `; the record names key ${keyId}` : ""})`,
+  };
 }
 
 /** The result with its record_hash check replaced by a failed one (expected, actual). */

@@ -62,8 +62,8 @@ function nextBackslash(bytes: Buffer, from: number, end: number): number {
 
 /**
  * Writes the value of the JSON string body `bytes[start, end)` (printable ASCII and escapes, as canonical text
- * holds) into `out` as UTF-8, the bytes node hashes for the same JS string: an escaped lone surrogate becomes
- * U+FFFD. Returns the length written, or -1 at an escape JSON does not allow. The bytes between escapes are taken
+ * holds) into `out` as UTF-8, the bytes node hashes for the same JS string. Returns the length written, or -1 at an
+ * escape JSON does not allow or at an escaped lone surrogate (it has no UTF-8 form; the strict reader refuses it). The bytes between escapes are taken
  * as they are (not checked for control characters). `out` must hold at least end - start bytes: the value's UTF-8
  * is never longer than its escaped ASCII form. The body is copied once and unescaped in place.
  */
@@ -86,7 +86,7 @@ export function unescapeUtf8(bytes: Buffer, start: number, end: number, out: Buf
       i = slash + 2;
       continue;
     }
-    let unit = slash + 6 <= n ? hex4(out, slash + 2) : -1;
+    const unit = slash + 6 <= n ? hex4(out, slash + 2) : -1;
     if (unit < 0) return -1;
     i = slash + 6;
     if (unit >= 0xd800 && unit <= 0xdbff && out[i] === 0x5c && out[i + 1] === 0x75 && i + 6 <= n) {
@@ -101,7 +101,7 @@ export function unescapeUtf8(bytes: Buffer, start: number, end: number, out: Buf
         continue;
       }
     }
-    if (unit >= 0xd800 && unit <= 0xdfff) unit = 0xfffd; // a lone surrogate
+    if (unit >= 0xd800 && unit <= 0xdfff) return -1; // a lone surrogate
     if (unit < 0x80) out[o++] = unit;
     else if (unit < 0x800) {
       out[o++] = 0xc0 | (unit >> 6);
