@@ -2,7 +2,7 @@
 // the ledger). CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the
 // project's embedded DuckDB file, the ledger's store is reached through that server instead (src/remote/state-file.ts).
 import { loadConfig } from "../config/load.js";
-import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { type ConfigWarning, resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import { verificationSigning } from "../config/signing.js";
 import { FabraError, isFabraError } from "../errors.js";
 import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
@@ -17,11 +17,15 @@ export interface ProjectOptions {
   configPath?: string | undefined;
   /** The environment settings are resolved from (default: the process's, read in src/config/). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Told about every setting that is set but unused (the CLI prints it loudly on stderr). */
+  onWarning?: ((warning: ConfigWarning) => void) | undefined;
 }
 
 export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
-  return resolveConfig(loaded, opts.env, opts.cwd);
+  const config = resolveConfig(loaded, opts.env, opts.cwd);
+  for (const warning of config.warnings) opts.onWarning?.(warning);
+  return config;
 }
 
 /**

@@ -1,5 +1,6 @@
 // Shared CLI option handling: the global --config, output formats (--format, with --json as its alias), numbers,
 // durations, times and repeatable flags.
+import chalk from "chalk";
 import type { Command } from "commander";
 import { isDuration, parseDuration } from "../util/duration.js";
 import { FabraError } from "../errors.js";
@@ -8,7 +9,11 @@ import { normalizeDatetime } from "../record/datetime.js";
 
 /** Project options from the global flags of the program a command belongs to. */
 export function projectOptions(cmd: Command): ProjectOptions {
-  return { cwd: process.cwd(), configPath: cmd.optsWithGlobals<{ config?: string }>().config };
+  return {
+    cwd: process.cwd(),
+    configPath: cmd.optsWithGlobals<{ config?: string }>().config,
+    onWarning: (w) => process.stderr.write(`${chalk.yellow.bold(`warning: ${w.message}`)}\n  ${w.fix}\n`),
+  };
 }
 
 export function parseFormat<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {
