@@ -1,5 +1,6 @@
 // `fabra migrate` and `fabra doctor` end to end on the built binary against the real Postgres and Redis, and the
 // record commands on a Postgres ledger (import the spec vectors, verify them all).
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { project as cliProject, sandbox, VECTORS } from "../helpers/cli.js";
@@ -138,6 +139,28 @@ describe.skipIf(!up)("a Python-style production environment: variables only, no 
     const listed = JSON.parse((await run(["context", "list", "--format", "json"])).stdout) as { items: unknown[] };
     expect(listed.items).toHaveLength(1);
     expect((await run(["context", "verify", "--all"])).stdout).toMatch(/1 record verified/);
+
+    // Named by its record hash, as the original's clients name records.
+    const plain = JSON.parse(readFileSync(join(VECTORS, "plain.json"), "utf8")) as {
+      context_id: string;
+      integrity: { record_hash: string };
+    };
+    const hash = plain.integrity.record_hash;
+    const shown = await run(["context", "show", hash.toUpperCase().replace("SHA256:", "sha256:")]);
+    expect(shown.exitCode, shown.stderr).toBe(0);
+    expect(shown.stdout).toContain(plain.context_id);
+    const verified = await run(["context", "verify", hash]);
+    expect(verified.exitCode).toBe(0);
+    expect(verified.stdout).toContain(plain.context_id);
+    const exported = await run(["context", "export", hash]);
+    expect(exported.exitCode).toBe(0);
+    expect(exported.stdout).toBe((await run(["context", "export", plain.context_id])).stdout);
+    expect(exported.stdout).toContain(hash);
+    const missing = await run(["context", "show", `sha256:${"0".repeat(64)}`]);
+    expect(missing.exitCode).not.toBe(0);
+    expect(missing.stderr).toContain(`No context record with record_hash sha256:${"0".repeat(64)}`);
+    const malformed = await run(["context", "show", "sha256:abc"]);
+    expect(malformed.stderr).toContain('"sha256:abc" is not a record hash');
   });
 
   it("refuses production without FABRA_REDIS_URL, naming it", async () => {
