@@ -33,9 +33,10 @@ export interface RemoteServer {
   onUse?: ((url: string) => void) | undefined;
 }
 
-export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
+/** The project's effective settings; `storesUnused`: the caller opens no store (it reads records from a server). */
+export async function resolveProject(opts: ProjectOptions, storesUnused = false): Promise<ResolvedConfig> {
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
-  const config = resolveConfig(loaded, opts.env, opts.cwd);
+  const config = resolveConfig(loaded, opts.env, opts.cwd, { storesUnused });
   for (const warning of config.warnings) opts.onWarning?.(warning);
   return config;
 }
@@ -48,8 +49,8 @@ export async function withLedger<T>(
   opts: ProjectOptions,
   fn: (ledger: Ledger, config: ResolvedConfig) => Promise<T>,
 ): Promise<T> {
-  const config = await resolveProject(opts);
   const remote = opts.remote;
+  const config = await resolveProject(opts, remote !== undefined);
   let opened: Promise<RecordStore> | null = null;
   const open = (): Promise<RecordStore> => {
     if (remote === undefined) return openLedgerStore(config);

@@ -52,6 +52,7 @@ export function resolveConfig(
   loaded: LoadedConfig,
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
+  options: { storesUnused?: boolean } = {},
 ): ResolvedConfig {
   const parsed = configSchema.safeParse(loaded.config ?? {}, { reportInput: true });
   if (!parsed.success) throw configError(parsed.error, loaded.configPath);
@@ -71,8 +72,13 @@ export function resolveConfig(
   // Without a stores section in the file, production selects Postgres and Redis from the environment (as the original does),
   // and refuses to start without them; elsewhere the local defaults (DuckDB, memory).
   const { offline: fileOffline, online: fileOnline, vector: fileVector } = c.stores;
+  // storesUnused: the command reads records from a server (--url), so no store is opened and none is required.
   const storesFromEnvironment =
-    environment === "production" && fileOffline === undefined && fileOnline === undefined && fileVector === undefined;
+    options.storesUnused !== true &&
+    environment === "production" &&
+    fileOffline === undefined &&
+    fileOnline === undefined &&
+    fileVector === undefined;
   const offlineConf: StoreSetting<"offline"> =
     c.stores.offline ?? (storesFromEnvironment ? productionStore(env, "offline") : { type: "duckdb" as const });
   const offline: OfflineConfig =
@@ -150,7 +156,7 @@ export function resolveConfig(
       bodyLimit: c.server.bodyLimit ?? 1024 * 1024,
       apiKeys: apiKeysFromEnv(env),
     },
-    warnings: unusedSettings(env, { offline, online, vector }),
+    warnings: options.storesUnused === true ? [] : unusedSettings(env, { offline, online, vector }),
   };
 }
 

@@ -85,6 +85,12 @@ describe("the CLI against a remote fabra server (--url / FABRA_URL)", () => {
     expect(diff.exitCode, diff.stderr).toBe(0);
   });
 
+  it("needs no store variables in a production shell", async () => {
+    const result = await remote(["context", "show", vector("plain").context_id], { FABRA_ENV: "production" });
+    expect(result.exitCode, result.stderr).toBe(0);
+    expect(result.stderr).not.toContain("FABRA_POSTGRES_URL");
+  });
+
   it("takes --url over FABRA_URL", async () => {
     const result = await support.run(["--url", serve.url, "context", "list"], {
       env: { FABRA_URL: "http://127.0.0.1:1", FABRA_API_KEY: "support-key" },

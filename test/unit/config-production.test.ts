@@ -145,4 +145,15 @@ describe("a Python-style production environment (variables only, no config file)
     );
     expect(pg.warnings.map((w) => w.variable)).toEqual(["FABRA_DUCKDB_PATH"]);
   });
+
+  it("reading records from a server (--url) needs no store variables, even in production", () => {
+    const c = resolveConfig(
+      { config: null, configPath: null, rootDir: "/tmp" },
+      { FABRA_ENV: "production", FABRA_REDIS_URL: "redis://cache" },
+      "/tmp",
+      { storesUnused: true },
+    );
+    expect(c.environment).toBe("production");
+    expect(c.warnings).toEqual([]);
+  });
 });
