@@ -30,6 +30,8 @@ export const assemblyShape = z.object({
     latency_ms: wireNumber,
     estimated_cost_usd: wireNumber,
     persisted: z.boolean(),
+    /** Absent from servers before it existed. */
+    interaction_ref: z.string().nullable().optional(),
   }),
   record_hash: z.string(),
 });
@@ -48,6 +50,7 @@ export function assemblyJson(r: ContextResult): AssemblyJson {
       latency_ms: r.meta.latencyMs,
       estimated_cost_usd: r.meta.estimatedCostUsd,
       persisted: r.meta.persisted,
+      interaction_ref: r.meta.interactionRef,
     },
     record_hash: r.meta.recordHash,
   };
@@ -69,6 +72,7 @@ export function assemblyFromJson(json: AssemblyJson, record: ContextRecord): Con
       estimatedCostUsd: m.estimated_cost_usd,
       recordHash: json.record_hash,
       persisted: m.persisted,
+      interactionRef: m.interaction_ref ?? null,
     },
     record,
   };

@@ -24,13 +24,14 @@ export interface DoctorReport {
 export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
   let config: ResolvedConfig;
   try {
-    config = await resolveProject(opts);
+    config = await resolveProject({ ...opts, onWarning: undefined }); // shown below as failed checks instead
   } catch (err) {
     return { ok: false, config: null, checks: [failedCheck("config", err)] };
   }
   const checks: Check[] = [
     { name: "config", state: "ok", detail: config.configPath ?? "no config file: defaults (local mode)" },
   ];
+  for (const w of config.warnings) checks.push({ name: "config", state: "fail", detail: w.message, fix: w.fix });
   checks.push(checkSigning(config));
   checks.push(...(await checkDefinitions(config)));
 

@@ -2,13 +2,13 @@
 // the ledger). CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the
 // project's embedded DuckDB file, the ledger's store is reached through that server instead (src/remote/state-file.ts).
 import { loadConfig } from "../config/load.js";
-import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { type ConfigWarning, resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import { verificationSigning } from "../config/signing.js";
 import { FabraError, isFabraError } from "../errors.js";
 import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
 import { Ledger } from "../engine/ledger/ledger.js";
 import { readLiveState, stateFilePath, type ServerState } from "../remote/state-file.js";
-import { embeddedFile, openRecordStore, openRemoteRecordStore } from "../stores/index.js";
+import { embeddedFile, openPublicRecordStore, openRecordStore, openRemoteRecordStore } from "../stores/index.js";
 import { FabraHttpClient } from "../remote/client.js";
 import type { RecordStore } from "../stores/types.js";
 
@@ -17,11 +17,28 @@ export interface ProjectOptions {
   configPath?: string | undefined;
   /** The environment settings are resolved from (default: the process's, read in src/config/). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Told about every setting that is set but unused (the CLI prints it loudly on stderr). */
+  onWarning?: ((warning: ConfigWarning) => void) | undefined;
+  /**
+   * A fabra server to read records from instead of the project's stores (`--url` / FABRA_URL, with FABRA_API_KEY):
+   * ledger commands read its public routes and verify the bytes received here; nothing is written there.
+   */
+  remote?: RemoteServer | undefined;
 }
 
-export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
+export interface RemoteServer {
+  url: string;
+  apiKey: string | undefined;
+  /** Told once, when the first record is fetched from it (the CLI says where records came from). */
+  onUse?: ((url: string) => void) | undefined;
+}
+
+/** The project's effective settings; `storesUnused`: the caller opens no store (it reads records from a server). */
+export async function resolveProject(opts: ProjectOptions, storesUnused = false): Promise<ResolvedConfig> {
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
-  return resolveConfig(loaded, opts.env, opts.cwd);
+  const config = resolveConfig(loaded, opts.env, opts.cwd, { storesUnused });
+  for (const warning of config.warnings) opts.onWarning?.(warning);
+  return config;
 }
 
 /**
@@ -32,10 +49,16 @@ export async function withLedger<T>(
   opts: ProjectOptions,
   fn: (ledger: Ledger, config: ResolvedConfig) => Promise<T>,
 ): Promise<T> {
-  const config = await resolveProject(opts);
+  const remote = opts.remote;
+  const config = await resolveProject(opts, remote !== undefined);
   let opened: Promise<RecordStore> | null = null;
+  const open = (): Promise<RecordStore> => {
+    if (remote === undefined) return openLedgerStore(config);
+    remote.onUse?.(remote.url);
+    return openPublicRecordStore(remote.url, remote.apiKey ?? "");
+  };
   const ledger = new Ledger({
-    records: () => (opened ??= openLedgerStore(config)),
+    records: () => (opened ??= open()),
     signing: () => verificationSigning(config.signing),
   });
   try {
@@ -71,6 +94,7 @@ export async function withFabraOrServer<T>(
   local: (fabra: FabraRuntime, config: ResolvedConfig) => Promise<T>,
   remote: (client: FabraHttpClient, config: ResolvedConfig, server: ServerState) => Promise<T>,
 ): Promise<T> {
+  if (opts.remote !== undefined) throw remoteUnsupported(opts.remote);
   const config = await resolveProject(opts);
   let fabra: FabraRuntime;
   try {
@@ -85,6 +109,13 @@ export async function withFabraOrServer<T>(
   } finally {
     await fabra.close();
   }
+}
+
+/** `--url` names a server to read records from; commands that need the runtime do not run against it. */
+function remoteUnsupported(remote: RemoteServer): FabraError {
+  return new FabraError("INVALID_ARGUMENT", `This command does not run against a fabra server (--url ${remote.url})`, {
+    hint: "--url / FABRA_URL works with `fabra context show|verify|diff|list|export`; use the server's HTTP API (POST /v1/context/{name}, POST /v1/contexts/{id}/replay) for the rest, or unset FABRA_URL.",
+  });
 }
 
 async function openLedgerStore(config: ResolvedConfig): Promise<RecordStore> {

@@ -1,14 +1,29 @@
 // Shared CLI option handling: the global --config, output formats (--format, with --json as its alias), numbers,
 // durations, times and repeatable flags.
+import chalk from "chalk";
 import type { Command } from "commander";
 import { isDuration, parseDuration } from "../util/duration.js";
 import { FabraError } from "../errors.js";
 import type { ProjectOptions } from "../app/project.js";
+import { remoteServerSetting } from "../config/env.js";
 import { normalizeDatetime } from "../record/datetime.js";
 
 /** Project options from the global flags of the program a command belongs to. */
 export function projectOptions(cmd: Command): ProjectOptions {
-  return { cwd: process.cwd(), configPath: cmd.optsWithGlobals<{ config?: string }>().config };
+  const flags = cmd.optsWithGlobals<{ config?: string; url?: string }>();
+  const remote = remoteServerSetting(flags.url);
+  return {
+    cwd: process.cwd(),
+    configPath: flags.config,
+    remote: remote && {
+      ...remote,
+      onUse: (url) =>
+        process.stderr.write(
+          `${chalk.cyan(`Records from the fabra server at ${url}`)} (verified here on the bytes received, not on the server's word)\n`,
+        ),
+    },
+    onWarning: (w) => process.stderr.write(`${chalk.yellow.bold(`warning: ${w.message}`)}\n  ${w.fix}\n`),
+  };
 }
 
 export function parseFormat<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {

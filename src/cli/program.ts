@@ -74,6 +74,10 @@ export async function buildProgram(argv: readonly string[]): Promise<Command> {
       "-c, --config <path>",
       "config file (default: fabra.config.ts|js|json or .fabrarc found from the current directory up)",
     )
+    .option(
+      "--url <url>",
+      "read records from this fabra server (default FABRA_URL; key: FABRA_API_KEY) for context show|verify|diff|list|export",
+    )
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureHelp(lazyHelp)

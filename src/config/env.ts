@@ -1,5 +1,8 @@
 // The process environment, read under src/config/ only: resolveConfig takes it as a whole; these are the few
-// settings read before (or without) a project: NO_COLOR, FABRA_API_KEYS, an environment with overrides on top.
+// settings read before (or without) a project: NO_COLOR, FABRA_API_KEYS, the server the CLI reads records from
+// (FABRA_URL), an environment with overrides on top.
+import { FabraError } from "../errors.js";
+
 export function currentEnv(overrides: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
   return { ...process.env, ...overrides };
 }
@@ -15,4 +18,39 @@ export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
     .map((k) => k.trim())
     .filter((k) => k !== "");
   return [...new Set(keys)];
+}
+
+/**
+ * The fabra server the CLI reads records from: `--url` (given here as `flag`), else FABRA_URL; with FABRA_API_KEY
+ * (the first of FABRA_API_KEYS when that is all there is). Undefined when neither names one. Must be http(s).
+ */
+export function remoteServerSetting(
+  flag: string | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { url: string; apiKey: string | undefined } | undefined {
+  const fromFlag = flag?.trim() || undefined;
+  const raw = fromFlag ?? (env.FABRA_URL?.trim() || undefined);
+  if (raw === undefined) return undefined;
+  const where = fromFlag === undefined ? "FABRA_URL" : "--url";
+  let url: URL | null = null;
+  try {
+    url = new URL(raw);
+  } catch {
+    // reported below
+  }
+  if (url === null || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      `${where} ${JSON.stringify(raw)} is not an http(s) URL of a fabra server`,
+      {
+        hint: `Give the server's base URL, e.g. ${where === "--url" ? "--url " : "FABRA_URL="}https://fabra.internal:8000`,
+      },
+    );
+  }
+  if (url.username !== "" || url.password !== "") {
+    throw new FabraError("INVALID_ARGUMENT", `${where} must not carry credentials`, {
+      hint: "Put the API key in FABRA_API_KEY instead (sent as X-API-Key).",
+    });
+  }
+  return { url: raw.replace(/\/+$/, ""), apiKey: env.FABRA_API_KEY?.trim() || apiKeysFromEnv(env)[0] };
 }

@@ -35,6 +35,15 @@ export interface ResolvedConfig {
   codeVersion: string | undefined;
   /** apiKeys: FABRA_API_KEYS / FABRA_API_KEY. */
   server: { port: number; host: string; bodyLimit: number; apiKeys: string[] };
+  /** Settings given but not used by this config (a FABRA_*_URL set for a store the config does not select). */
+  warnings: ConfigWarning[];
+}
+
+/** A setting that is set but has no effect: shown loudly by the CLI, and a failed `fabra doctor` check. */
+export interface ConfigWarning {
+  variable: string;
+  message: string;
+  fix: string;
 }
 
 export const DEFAULT_DUCKDB_PATH = join(homedir(), ".fabra", "fabra.duckdb");
@@ -43,6 +52,7 @@ export function resolveConfig(
   loaded: LoadedConfig,
   env: NodeJS.ProcessEnv = process.env,
   cwd: string = process.cwd(),
+  options: { storesUnused?: boolean } = {},
 ): ResolvedConfig {
   const parsed = configSchema.safeParse(loaded.config ?? {}, { reportInput: true });
   if (!parsed.success) throw configError(parsed.error, loaded.configPath);
@@ -59,7 +69,18 @@ export function resolveConfig(
     (environment === "production" ? "required" : "best_effort");
   const includeContent = envBoolean(env, "FABRA_RECORD_INCLUDE_CONTENT") ?? c.evidence.includeContent ?? true;
 
-  const offlineConf = c.stores.offline ?? { type: "duckdb" as const };
+  // Without a stores section in the file, production selects Postgres and Redis from the environment (as the original does),
+  // and refuses to start without them; elsewhere the local defaults (DuckDB, memory).
+  const { offline: fileOffline, online: fileOnline, vector: fileVector } = c.stores;
+  // storesUnused: the command reads records from a server (--url), so no store is opened and none is required.
+  const storesFromEnvironment =
+    options.storesUnused !== true &&
+    environment === "production" &&
+    fileOffline === undefined &&
+    fileOnline === undefined &&
+    fileVector === undefined;
+  const offlineConf: StoreSetting<"offline"> =
+    c.stores.offline ?? (storesFromEnvironment ? productionStore(env, "offline") : { type: "duckdb" as const });
   const offline: OfflineConfig =
     offlineConf.type === "duckdb"
       ? {
@@ -74,21 +95,24 @@ export function resolveConfig(
           type: "postgres",
           url: serviceUrl(env, "FABRA_POSTGRES_URL", offlineConf.url, "stores.offline.url", POSTGRES),
           poolSize: offlineConf.poolSize ?? 10,
-          schema: offlineConf.schema ?? "public",
+          schema: offlineConf.schema ?? (env.FABRA_POSTGRES_SCHEMA?.trim() || "public"),
         };
 
-  const onlineConf = c.stores.online ?? { type: "memory" as const };
+  const onlineConf: StoreSetting<"online"> =
+    c.stores.online ?? (storesFromEnvironment ? productionStore(env, "online") : { type: "memory" as const });
   const online: OnlineConfig =
     onlineConf.type === "memory"
       ? { type: "memory" }
       : {
           type: "redis",
           url: serviceUrl(env, "FABRA_REDIS_URL", onlineConf.url, "stores.online.url", REDIS),
-          keyPrefix: onlineConf.keyPrefix ?? "fabra:",
+          keyPrefix: onlineConf.keyPrefix ?? (env.FABRA_REDIS_KEY_PREFIX || "fabra:"),
           timeoutMs: onlineConf.timeoutMs ?? 1000,
         };
 
-  const vectorConf = c.stores.vector ?? { type: "memory" as const };
+  // pgvector beside a Postgres ledger selected by production defaults (the exact-scan fallback without the extension).
+  const vectorConf =
+    c.stores.vector ?? (storesFromEnvironment ? { type: "pgvector" as const } : { type: "memory" as const });
   const vector: VectorConfig =
     vectorConf.type === "memory"
       ? { type: "memory" }
@@ -130,8 +154,56 @@ export function resolveConfig(
       bodyLimit: c.server.bodyLimit ?? 1024 * 1024,
       apiKeys: apiKeysFromEnv(env),
     },
+    warnings: options.storesUnused === true ? [] : unusedSettings(env, { offline, online, vector }),
   };
 }
+
+type StoreSetting<K extends "offline" | "online" | "vector"> = NonNullable<ParsedConfig["stores"][K]>;
+
+const PRODUCTION_STORES = {
+  offline: { variable: "FABRA_POSTGRES_URL", type: "postgres", example: "postgres://user@db:5432/fabra" },
+  online: { variable: "FABRA_REDIS_URL", type: "redis", example: "redis://cache:6379" },
+} as const;
+
+/** The store production selects from the environment; its variable unset is an error naming it. */
+function productionStore<K extends keyof typeof PRODUCTION_STORES>(
+  env: NodeJS.ProcessEnv,
+  kind: K,
+): { type: (typeof PRODUCTION_STORES)[K]["type"] } {
+  const { variable, type, example } = PRODUCTION_STORES[kind];
+  if (!env[variable]) {
+    throw new FabraError(
+      "INVALID_CONFIG",
+      `FABRA_ENV=production needs ${variable} (stores.${kind} is not configured, and production does not fall back to ${kind === "offline" ? "a local DuckDB file" : "an in-memory cache"})`,
+      {
+        hint: `Set ${variable}=${example}, or configure stores.${kind} in fabra.config.ts.`,
+        details: { variable },
+      },
+    );
+  }
+  return { type };
+}
+
+/** FABRA_* store settings that are set while the resolved stores do not use them. */
+function unusedSettings(env: NodeJS.ProcessEnv, stores: ResolvedConfig["stores"]): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  const unused = (variable: string, used: boolean, what: string) => {
+    if (!env[variable] || used) return;
+    warnings.push({
+      variable,
+      message: `${variable} is set but not used: ${what}`,
+      fix: `Unset ${variable}, or select that store (FABRA_ENV=production without a stores section, or stores.* in fabra.config.ts).`,
+    });
+  };
+  const postgres = stores.offline.type === "postgres" || stores.vector.type === "pgvector";
+  unused("FABRA_POSTGRES_URL", postgres, `the stores are ${storeNames(stores)}, none of them Postgres`);
+  unused("FABRA_REDIS_URL", stores.online.type === "redis", `the online store is ${stores.online.type}`);
+  unused("FABRA_DUCKDB_PATH", stores.offline.type === "duckdb", `the offline store is ${stores.offline.type}`);
+  return warnings;
+}
+
+const storeNames = (stores: ResolvedConfig["stores"]) =>
+  `offline ${stores.offline.type}, online ${stores.online.type}, vector ${stores.vector.type}`;
 
 function envChoice<T extends string>(env: NodeJS.ProcessEnv, name: string, allowed: readonly T[]): T | undefined {
   const raw = env[name];

@@ -58,6 +58,33 @@ function fits(kind: InputKind, value: unknown): boolean {
   }
 }
 
+/**
+ * Inputs that name the interaction a context serves (as the original's clients send them): accepted by every
+ * context whether declared or not, kept in the record's inputs, and summed up as `meta.interaction_ref`.
+ */
+export const INTERACTION_INPUTS = ["interaction_ref", "call_id", "session_id", "turn_id"] as const;
+
+/**
+ * The interaction a call belongs to, as the original builds it: the `interaction_ref` input; else `call_id`; else
+ * `session_id`, with `:<turn_id>` when a turn is given. Null when none is given (strings and whole numbers count).
+ */
+export function interactionRef(inputs: Record<string, unknown>): string | null {
+  const text = (name: (typeof INTERACTION_INPUTS)[number]): string | null => {
+    const value = Object.hasOwn(inputs, name) ? inputs[name] : undefined;
+    if (typeof value === "string" && value.trim() !== "") return value;
+    if (typeof value === "number" && Number.isInteger(value)) return String(value);
+    if (typeof value === "bigint") return value.toString();
+    return null;
+  };
+  const session = text("session_id");
+  const turn = text("turn_id");
+  return (
+    text("interaction_ref") ??
+    text("call_id") ??
+    (session === null ? null : turn === null ? session : `${session}:${turn}`)
+  );
+}
+
 /** Checks inputs against a context's declared spec (no spec: anything goes). Throws INVALID_INPUT. */
 export function checkInputs(spec: InputSpec | undefined, context: string, inputs: Record<string, unknown>): void {
   if (spec === undefined) return;
@@ -84,7 +111,7 @@ export function checkInputs(spec: InputSpec | undefined, context: string, inputs
       );
     }
   }
-  const known = new Set(declared.map((d) => d.name));
+  const known = new Set<string>([...declared.map((d) => d.name), ...INTERACTION_INPUTS]);
   const unknown = Object.keys(inputs).filter((k) => !known.has(k) && own(k) !== undefined);
   if (unknown.length > 0) {
     throw new FabraError(

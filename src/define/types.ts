@@ -39,6 +39,8 @@ export interface ContextMeta {
   recordHash: string;
   /** False only in best_effort evidence mode when the record could not be written. */
   persisted: boolean;
+  /** The interaction this call serves, from its interaction inputs (define/inputs.ts interactionRef); null if none. */
+  interactionRef: string | null;
 }
 
 /** What calling a context function returns. */

@@ -6,7 +6,15 @@ import { FabraError, type FabraErrorCode } from "../errors.js";
 import { parseJson, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
 import { recordFromJson } from "../record/schema.js";
 import type { AppendOutcome, LedgerRow, RecordFilter } from "../stores/types.js";
-import { assemblyFromJson, assemblyShape, replayShape, type ReplayJson } from "../api/contexts.js";
+import {
+  assemblyFromJson,
+  assemblyShape,
+  type RecordSummary,
+  recordPageFromJson,
+  recordPageShape,
+  replayShape,
+  type ReplayJson,
+} from "../api/contexts.js";
 import {
   ledgerAppendShape,
   ledgerCountShape,
@@ -21,7 +29,10 @@ type Method = "GET" | "POST";
 export class FabraHttpClient {
   constructor(
     readonly url: string,
+    /** The state file's token, or an API key; none is sent when empty. */
     private readonly token: string,
+    /** What to do when the server does not answer. */
+    private readonly unreachableHint = "That server holds the ledger file; check it is still running, or stop it and run the command again.",
   ) {}
 
   // ---------------------------------------------------------------- contexts
@@ -83,6 +94,26 @@ export class FabraHttpClient {
     return parseShape(ledgerCountShape, await this.lossless("GET", path), this.answer("GET", "/v1/ledger/count")).count;
   }
 
+  // ---------------------------------------------------------------- the public read routes (`--url` / FABRA_URL)
+
+  /** The stored text of one record (by context id or sha256: record hash), exactly as received; null for a 404. */
+  async recordText(ref: string): Promise<string | null> {
+    try {
+      return await this.text("GET", `/v1/contexts/${encodeURIComponent(ref)}`);
+    } catch (err) {
+      if (err instanceof FabraError && err.code === "RECORD_NOT_FOUND") return null;
+      throw err;
+    }
+  }
+
+  /** One page of record summaries from GET /v1/contexts. */
+  async listRecords(filter: RecordFilter): Promise<RecordSummary[]> {
+    const path = `/v1/contexts?${filterQuery(filter)}`;
+    return recordPageFromJson(
+      parseShape(recordPageShape, await this.lossless("GET", path), this.answer("GET", "/v1/contexts")),
+    ).rows;
+  }
+
   // ---------------------------------------------------------------- transport
 
   private answer(method: Method, path: string): string {
@@ -113,7 +144,7 @@ export class FabraHttpClient {
       res = await fetch(this.url + path, {
         method,
         headers: {
-          authorization: `Bearer ${this.token}`,
+          ...(this.token === "" ? {} : { authorization: `Bearer ${this.token}` }),
           ...(body === undefined ? {} : { "content-type": "application/json" }),
         },
         body: body === undefined ? undefined : toJsonText(body),
@@ -129,7 +160,7 @@ export class FabraHttpClient {
         "STORE_UNAVAILABLE",
         `The fabra server at ${this.url} did not answer ${method} ${path}: ${reason}`,
         {
-          hint: "That server holds the ledger file; check it is still running, or stop it and run the command again.",
+          hint: this.unreachableHint,
           cause: err,
         },
       );

@@ -43,7 +43,11 @@ export const errors = (...statuses: number[]) =>
 export const pathParam = (description: string, names?: readonly string[]) =>
   z.string().openapi({ description, ...(names && names.length > 0 ? { enum: [...names] } : {}) });
 
-export const contextIdParam = z.object({ id: pathParam("A context id (ctx_<uuid>, or the bare UUID)") });
+export const contextIdParam = z.object({
+  id: pathParam(
+    "A context id (ctx_<uuid>, or the bare UUID), or a record hash (sha256:<64 hex>) where a record is read",
+  ),
+});
 
 /** An entity id in a body: a non-empty string, or a whole number taken as its decimal string. */
 export const ENTITY_ID: Schema = { oneOf: [{ type: "string", minLength: 1 }, { type: "integer" }] };

@@ -68,6 +68,11 @@ export async function openRemoteRecordStore(url: string, token: string): Promise
   return instrument(await (await import("./remote/records.js")).open(url, token), "records", unobserved);
 }
 
+/** The read-only ledger of a fabra server named by `--url` / FABRA_URL, through its public routes and API key. */
+export async function openPublicRecordStore(url: string, apiKey: string): Promise<RecordStore> {
+  return instrument(await (await import("./remote/public-records.js")).open(url, apiKey), "records", unobserved);
+}
+
 async function offlineBackend(offline: OfflineConfig): Promise<OfflineStore> {
   switch (offline.type) {
     case "duckdb":

@@ -90,6 +90,11 @@ export interface RecordStore extends Probed {
    */
   append(row: LedgerRow): Promise<AppendOutcome>;
   get(contextId: string): Promise<LedgerRow | null>;
+  /**
+   * The row whose record_hash is `recordHash` (`sha256:<64 hex>`, lower case), through the indexed record_hash
+   * column; the earliest one should several records share it. Null when there is none.
+   */
+  getByHash(recordHash: string): Promise<LedgerRow | null>;
   list(filter?: RecordFilter): Promise<LedgerRow[]>;
   count(filter?: Omit<RecordFilter, "limit" | "cursor" | "order">): Promise<number>;
   /** Every row in created_at order, in batches, for export (and `verify --all` on stores without scanRaw). */

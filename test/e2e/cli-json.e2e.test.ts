@@ -61,6 +61,7 @@ describe("context run --inputs", () => {
       "estimated_cost_usd",
       "freshness_status",
       "freshness_violations",
+      "interaction_ref",
       "latency_ms",
       "persisted",
     ]);

@@ -61,6 +61,7 @@ const result: ContextResult = {
     estimatedCostUsd: 0.000027,
     recordHash: record.integrity.record_hash,
     persisted: true,
+    interactionRef: "sess_1:3",
   },
   record,
 };

@@ -51,6 +51,9 @@ describe("buildProgram", () => {
       [["context", "help", "diff"], ["context"], ["diff"]],
       [["context", "-c", "list", "list"], ["context"], ["list"]],
       [["context", "--config", "cfg.ts", "export", "x"], ["context"], ["export"]],
+      [["--url", "context", "context", "list"], ["context"], ["list"]],
+      [["context", "--url=http://h:8000", "show", "x"], ["context"], ["show"]],
+      [["context", "--url", "verify", "diff", "a", "b"], ["context"], ["diff"]],
       [["doctor", "--format", "json"], ["doctor"], []],
       [["contxt", "verify"], [], []],
     ];

@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { printableConfig } from "../../src/config/printable.js";
 import { resolveConfig } from "../../src/config/resolve.js";
-import { FabraError } from "../../src/errors.js";
+import type { FabraError } from "../../src/errors.js";
 import { maskUrl } from "../../src/util/mask-url.js";
 
 const resolve = (stores: unknown, env: NodeJS.ProcessEnv = {}) =>
@@ -64,5 +64,96 @@ describe("production store config", () => {
     );
     expect(shown).not.toMatch(/pw1|pw2/);
     expect(shown).toContain("postgres://u:***@h/d");
+  });
+});
+
+describe("a Python-style production environment (variables only, no config file)", () => {
+  const fromEnv = (env: NodeJS.ProcessEnv) => resolveConfig({ config: null, configPath: null, rootDir: "/tmp" }, env);
+  const failure = (env: NodeJS.ProcessEnv) => {
+    try {
+      fromEnv(env);
+    } catch (e) {
+      return e as FabraError;
+    }
+    throw new Error("expected the config to be refused");
+  };
+
+  it("selects Postgres (ledger, history, pgvector) and Redis from FABRA_POSTGRES_URL / FABRA_REDIS_URL", () => {
+    const c = fromEnv({
+      FABRA_ENV: "production",
+      FABRA_POSTGRES_URL: "postgres://u@db:5432/app",
+      FABRA_REDIS_URL: "redis://cache:6379",
+    });
+    expect(c.stores.offline).toEqual({
+      type: "postgres",
+      url: "postgres://u@db:5432/app",
+      poolSize: 10,
+      schema: "public",
+    });
+    expect(c.stores.online).toEqual({ type: "redis", url: "redis://cache:6379", keyPrefix: "fabra:", timeoutMs: 1000 });
+    expect(c.stores.vector).toEqual({ type: "pgvector", url: "postgres://u@db:5432/app", schema: "public" });
+    expect(c.warnings).toEqual([]);
+  });
+
+  it("takes the schema and key prefix from FABRA_POSTGRES_SCHEMA / FABRA_REDIS_KEY_PREFIX", () => {
+    const c = fromEnv({
+      FABRA_ENV: "production",
+      FABRA_POSTGRES_URL: "postgres://u@db/app",
+      FABRA_REDIS_URL: "redis://cache",
+      FABRA_POSTGRES_SCHEMA: "fabra_prod",
+      FABRA_REDIS_KEY_PREFIX: "app:",
+    });
+    expect(c.stores.offline.type === "postgres" && c.stores.offline.schema).toBe("fabra_prod");
+    expect(c.stores.vector.type === "pgvector" && c.stores.vector.schema).toBe("fabra_prod");
+    expect(c.stores.online.type === "redis" && c.stores.online.keyPrefix).toBe("app:");
+  });
+
+  it("refuses production without FABRA_POSTGRES_URL or FABRA_REDIS_URL, naming the variable", () => {
+    const noPostgres = failure({ FABRA_ENV: "production", FABRA_REDIS_URL: "redis://cache" });
+    expect(noPostgres.code).toBe("INVALID_CONFIG");
+    expect(noPostgres.message).toContain("FABRA_ENV=production needs FABRA_POSTGRES_URL");
+    expect(noPostgres.hint).toContain("Set FABRA_POSTGRES_URL=");
+    const noRedis = failure({ FABRA_ENV: "production", FABRA_POSTGRES_URL: "postgres://u@db/app" });
+    expect(noRedis.message).toContain("FABRA_ENV=production needs FABRA_REDIS_URL");
+    expect(
+      failure({ FABRA_ENV: "production", FABRA_POSTGRES_URL: "mysql://x", FABRA_REDIS_URL: "redis://c" }).message,
+    ).toContain("FABRA_POSTGRES_URL is not a postgres:// URL");
+  });
+
+  it("keeps the local defaults outside production, and warns about the URLs it does not use", () => {
+    const c = fromEnv({ FABRA_POSTGRES_URL: "postgres://u@db/app", FABRA_REDIS_URL: "redis://cache" });
+    expect(c.stores.offline.type).toBe("duckdb");
+    expect(c.stores.online.type).toBe("memory");
+    expect(c.warnings.map((w) => w.variable)).toEqual(["FABRA_POSTGRES_URL", "FABRA_REDIS_URL"]);
+    expect(c.warnings[0]?.message).toMatch(/FABRA_POSTGRES_URL is set but not used: .*offline duckdb/);
+  });
+
+  it("a config file's stores win in production; the variables they leave unused are warnings", () => {
+    const c = resolveConfig(
+      {
+        config: { stores: { offline: { type: "duckdb", path: ":memory:" }, online: { type: "memory" } } },
+        configPath: "/tmp/fabra.config.json",
+        rootDir: "/tmp",
+      },
+      { FABRA_ENV: "production", FABRA_POSTGRES_URL: "postgres://u@db/app", FABRA_REDIS_URL: "redis://cache" },
+    );
+    expect(c.stores.offline.type).toBe("duckdb");
+    expect(c.warnings.map((w) => w.variable)).toEqual(["FABRA_POSTGRES_URL", "FABRA_REDIS_URL"]);
+    const pg = resolve(
+      { offline: { type: "postgres", url: "postgres://a@b/c" } },
+      { FABRA_DUCKDB_PATH: "/tmp/x.duckdb" },
+    );
+    expect(pg.warnings.map((w) => w.variable)).toEqual(["FABRA_DUCKDB_PATH"]);
+  });
+
+  it("reading records from a server (--url) needs no store variables, even in production", () => {
+    const c = resolveConfig(
+      { config: null, configPath: null, rootDir: "/tmp" },
+      { FABRA_ENV: "production", FABRA_REDIS_URL: "redis://cache" },
+      "/tmp",
+      { storesUnused: true },
+    );
+    expect(c.environment).toBe("production");
+    expect(c.warnings).toEqual([]);
   });
 });

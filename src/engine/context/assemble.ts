@@ -13,7 +13,7 @@ import { applyBudget, type BudgetItem } from "./budget.js";
 import { parseDuration } from "../../util/duration.js";
 import { judgeFreshness } from "./freshness.js";
 import type { Ledger } from "../ledger/ledger.js";
-import { checkInputs } from "../../define/inputs.js";
+import { checkInputs, interactionRef } from "../../define/inputs.js";
 import { toWellFormed } from "../../record/unicode.js";
 import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
@@ -172,6 +172,7 @@ export async function assembleContext(
       estimatedCostUsd: estimateCostUsd(model, budget.tokensUsed),
       recordHash: record.integrity.record_hash,
       persisted,
+      interactionRef: interactionRef(inputs),
     },
     record,
   };

@@ -12,6 +12,7 @@ import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../../
 import { compareRecords, type Comparison, type VerifiedRecord } from "./compare.js";
 import { importRecordFiles, type ImportOutcome } from "./import.js";
 import { readRecordFile } from "./record-files.js";
+import { parseLedgerRef, showLedgerRef } from "./record-ref.js";
 import { recordToRow, rowToRecord } from "./rows.js";
 import { verificationError } from "./verification-error.js";
 import { verifyLedger, verifyLedgerRow, type LedgerVerification } from "./verify-rows.js";
@@ -65,12 +66,16 @@ export class Ledger {
     return this.source.records();
   }
 
-  /** The row filed under `id` (a context id or its bare UUID); RECORD_NOT_FOUND when there is none. */
+  /**
+   * The row filed under `id` (a context id, its bare UUID, or a `sha256:` record hash looked up through the store's
+   * record_hash index); RECORD_NOT_FOUND when there is none.
+   */
   async row(id: string): Promise<LedgerRow> {
-    const contextId = normalizeContextId(id);
-    const row = await (await this.store()).get(contextId);
+    const ref = parseLedgerRef(id);
+    const store = await this.store();
+    const row = "recordHash" in ref ? await store.getByHash(ref.recordHash) : await store.get(ref.contextId);
     if (!row) {
-      throw new FabraError("RECORD_NOT_FOUND", `No context record ${contextId} in the ledger`, {
+      throw new FabraError("RECORD_NOT_FOUND", `No context record ${showLedgerRef(ref)} in the ledger`, {
         hint: "`fabra context list` shows the records there; check FABRA_DUCKDB_PATH / --config point at the right ledger.",
       });
     }

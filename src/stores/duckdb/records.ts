@@ -115,6 +115,14 @@ export class DuckDBRecordStore implements RecordStore {
     return rows[0] ? toLedgerRow(rows[0]) : null;
   }
 
+  async getByHash(recordHash: string): Promise<LedgerRow | null> {
+    const rows = await this.db.query<Row>(
+      `SELECT ${COLUMNS} FROM fabra_context_records WHERE record_hash = $1 ORDER BY created_at, context_id LIMIT 1`,
+      [recordHash],
+    );
+    return rows[0] ? toLedgerRow(rows[0]) : null;
+  }
+
   async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
     const { where, params } = await this.whereClause(filter);
     const dir = filter.order === "asc" ? "ASC" : "DESC";

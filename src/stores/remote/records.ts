@@ -23,6 +23,11 @@ export class RemoteRecordStore implements RecordStore {
     return this.client.getRow(contextId);
   }
 
+  /** The server's row route takes a `sha256:` record hash as well as an id. */
+  getByHash(recordHash: string): Promise<LedgerRow | null> {
+    return this.client.getRow(recordHash);
+  }
+
   async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
     const wanted = listLimit(filter);
     const out: LedgerRow[] = [];
