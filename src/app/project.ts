@@ -2,7 +2,7 @@
 // the ledger). CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the
 // project's embedded DuckDB file, the ledger's store is reached through that server instead (src/remote/state-file.ts).
 import { loadConfig } from "../config/load.js";
-import { type ConfigWarning, resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { type ConfigWarning, DEFAULT_DUCKDB_PATH, resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import { verificationSigning } from "../config/signing.js";
 import { FabraError, isFabraError } from "../errors.js";
 import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
@@ -24,6 +24,8 @@ export interface ProjectOptions {
    * ledger commands read its public routes and verify the bytes received here; nothing is written there.
    */
   remote?: RemoteServer | undefined;
+  /** Told when no project was found and the global default ledger is used (the CLI prints it on stderr). */
+  notice?: ((message: string) => void) | undefined;
 }
 
 export interface RemoteServer {
@@ -38,7 +40,19 @@ export async function resolveProject(opts: ProjectOptions, storesUnused = false)
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
   const config = resolveConfig(loaded, opts.env, opts.cwd, { storesUnused });
   for (const warning of config.warnings) opts.onWarning?.(warning);
+  const notice = storesUnused ? null : noProjectNotice(config, opts.cwd);
+  if (notice) opts.notice?.(notice);
   return config;
+}
+
+/**
+ * What to tell a user whose command found no config file and so uses the global default ledger (a ledger set by
+ * the environment was chosen on purpose, and says nothing): no project, which ledger, how to make one.
+ */
+export function noProjectNotice(config: ResolvedConfig, cwd: string): string | null {
+  const file = embeddedFile(config.stores);
+  if (config.configPath !== null || file !== DEFAULT_DUCKDB_PATH) return null;
+  return `no fabra project found (no fabra.config.* in ${cwd} or above): no definitions, and the global ledger ${file}. Run \`fabra init\` or pass --config.`;
 }
 
 /**
@@ -67,6 +81,29 @@ export async function withLedger<T>(
     const store = opened === null ? null : await (opened as Promise<RecordStore>).catch(() => null);
     await store?.close();
   }
+}
+
+/** A project's ledger opened for library code: read, verify, diff, export and import records; `close()` when done. */
+export type OpenLedger = Ledger & { close(): Promise<void> };
+
+/**
+ * The ledger of the project found from `opts.cwd` (its fabra.config.*, as the CLI finds it), or of the running
+ * `fabra serve` holding its DuckDB file. No definitions are loaded and no other store is opened; the record store
+ * opens on first use.
+ */
+export async function openProjectLedger(opts: ProjectOptions): Promise<OpenLedger> {
+  const config = await resolveProject(opts);
+  let opened: Promise<RecordStore> | null = null;
+  const ledger = new Ledger({
+    records: () => (opened ??= openLedgerStore(config)),
+    signing: () => verificationSigning(config.signing),
+  });
+  const close = async () => {
+    const store = opened === null ? null : await opened.catch(() => null);
+    opened = null;
+    await store?.close();
+  };
+  return Object.assign(ledger, { close });
 }
 
 /** Runs `fn` with the whole runtime (definitions loaded, all stores open), and closes it afterwards. */

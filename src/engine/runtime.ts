@@ -113,7 +113,7 @@ export class FabraRuntime implements Runtime {
           },
           opts,
         );
-    trace?.addFeature(toFeatureRecord(name, entityId, read));
+    trace?.addFeature(toFeatureRecord(name, entityId, read), read.fallback);
     return {
       name,
       entityId,

@@ -40,7 +40,7 @@ describe("fabra doctor", () => {
       { name: "ledger records", state: "ok", detail: "0 records: 0 signed, 0 unsigned" },
     ]);
     expect(byName(report.checks, "definitions")).toEqual([
-      expect.objectContaining({ state: "ok", detail: "1 features, 0 retrievers, 1 contexts" }),
+      expect.objectContaining({ state: "ok", detail: "1 feature, 0 retrievers, 1 context" }),
     ]);
   });
 
