@@ -1,7 +1,7 @@
 // `fabra init`: renders a template from templates/ into a project directory, plus a .gitignore for fabra's local
 // files. Never overwrites without `force`.
 import { existsSync } from "node:fs";
-import { readdir, readFile, stat } from "node:fs/promises";
+import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { FabraError } from "../errors.js";
@@ -25,6 +25,31 @@ export function fabraInstalledFor(dir: string): boolean {
 
 /** What a fabra project should not commit: the local stores and the server state file (it holds a token). */
 export const GITIGNORE_LINES = [".fabra/", "*.duckdb", "*.duckdb.wal", "*.server.json", "node_modules/"];
+
+/**
+ * The package.json and tsconfig.json a fresh project gets when it has none: an ES module package (fabra is ESM
+ * only), and a tsconfig under which `npx tsc` checks the definitions as fabra loads them (`.ts` imports, no emit).
+ */
+export function projectFiles(name: string): Record<string, string> {
+  const pkg = { name: name.toLowerCase(), private: true, type: "module", scripts: { typecheck: "tsc --noEmit" } };
+  const tsconfig = {
+    compilerOptions: {
+      target: "ES2022",
+      module: "NodeNext",
+      moduleResolution: "NodeNext",
+      strict: true,
+      noEmit: true,
+      allowImportingTsExtensions: true,
+      skipLibCheck: true,
+    },
+    include: ["**/*.ts"],
+    exclude: ["node_modules"],
+  };
+  return {
+    "package.json": `${JSON.stringify(pkg, null, 2)}\n`,
+    "tsconfig.json": `${JSON.stringify(tsconfig, null, 2)}\n`,
+  };
+}
 
 export interface InitOptions {
   dir: string;
@@ -60,9 +85,15 @@ export async function initProject(opts: InitOptions): Promise<InitResult> {
       hint: "Nothing was written. Use --force to overwrite those files, or init into an empty directory.",
     });
   }
+  await createProjectDir(dir);
   for (const file of files) {
     const text = await readFile(join(source, file), "utf8");
     await writeFileAtomic(join(dir, file), text.replaceAll("{{name}}", name), { createDirs: true });
+  }
+  for (const [file, text] of Object.entries(projectFiles(name))) {
+    if (existsSync(join(dir, file))) continue; // the user's own: kept as it is
+    await writeFileAtomic(join(dir, file), text);
+    files.push(file);
   }
   // An existing .gitignore is the user's: only the lines it lacks are added.
   const gitignore = join(dir, ".gitignore");
@@ -98,6 +129,27 @@ async function checkProjectDir(dir: string): Promise<void> {
         : `Cannot create the project in ${dir}: ${p} is a file, not a directory`,
       { hint: "Choose another directory for the project." },
     );
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents one level at a time. Not `mkdir({ recursive: true })`: where a directory
+ * cannot hold new entries (e.g. /proc/self) Node's recursive mkdir retries forever.
+ */
+async function createProjectDir(dir: string): Promise<void> {
+  const missing: string[] = [];
+  for (let p = dir; !existsSync(p) && dirname(p) !== p; p = dirname(p)) missing.unshift(p);
+  for (const p of missing) {
+    try {
+      await mkdir(p);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "EEXIST") continue;
+      throw new FabraError(
+        "FILE_UNWRITABLE",
+        `Cannot create the project in ${dir}: ${dirname(p)} cannot hold a new directory (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+        { hint: "Choose a directory you can write to, e.g. one under your home directory." },
+      );
+    }
   }
 }
 

@@ -65,13 +65,20 @@ export function parseDurationFlag(value: string, flag: string, minMs = 1): numbe
 
 /** An ISO-8601 time, or a duration ago (`1h` = one hour ago), as a normal-form datetime. */
 export function parseTime(value: string, flag: string): string {
-  if (isDuration(value)) return normalizeDatetime(new Date(Date.now() - parseDuration(value, flag)).toISOString());
+  const hint = "Use an ISO-8601 time like 2026-03-01T09:00:00Z or a duration ago like 30m, 2h, 7d.";
+  if (isDuration(value)) {
+    const ago = new Date(Date.now() - parseDuration(value, flag));
+    if (Number.isNaN(ago.getTime()) || ago.getUTCFullYear() < 1) {
+      throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is further back than year 1`, {
+        hint,
+      });
+    }
+    return normalizeDatetime(ago.toISOString());
+  }
   try {
     return normalizeDatetime(value, flag);
   } catch {
-    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a time`, {
-      hint: "Use an ISO-8601 time like 2026-03-01T09:00:00Z or a duration ago like 30m, 2h, 7d.",
-    });
+    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a time`, { hint });
   }
 }
 

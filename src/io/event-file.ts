@@ -5,6 +5,7 @@ import { basename } from "node:path";
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { FabraError } from "../errors.js";
 import type { PitEventFile } from "../stores/types.js";
+import { csvFileProblem, csvHeaderNames } from "./csv-problem.js";
 import { firstLine, normalForm, quoteId, quoteText } from "./duckdb-sql.js";
 import { withMemoryDuckDB } from "./memory-duckdb.js";
 
@@ -25,8 +26,10 @@ export interface EventRelation {
   select: string[];
 }
 
+/** RFC 4180 CSV, as read-csv.ts reads it: the sniffer only guesses column types, never the dialect. */
+const CSV_DIALECT = `header = true, delim = ',', quote = '"', escape = '"'`;
 const plainReader = (format: EventFileFormat) =>
-  format === "csv" ? `read_csv($1, header = true)` : `read_parquet($1)`;
+  format === "csv" ? `read_csv($1, ${CSV_DIALECT})` : `read_parquet($1)`;
 
 /** The columns of an events file, in file order (only its header / schema is read). */
 export async function describeEventFile(
@@ -38,9 +41,18 @@ export async function describeEventFile(
   try {
     described = (await c.runAndReadAll(`DESCRIBE SELECT * FROM ${plainReader(format)}`, [path])).getRowObjectsJS();
   } catch (err) {
-    throw eventFileError(err, path);
+    throw await csvAwareError(err, path, format);
   }
-  return described.map((d) => ({ name: String(d.column_name), type: String(d.column_type) }));
+  const columns = described.map((d) => ({ name: String(d.column_name), type: String(d.column_type) }));
+  // A malformed row can make DuckDB's sniffer take another row for the header: then say which row is wrong.
+  if (format === "csv") {
+    const header = await csvHeaderNames(path);
+    if (header && header.join("\u0000") !== columns.map((d) => d.name).join("\u0000")) {
+      const error = await csvAwareError(new Error("the header row was not read as the header"), path, format);
+      if (error.code === "INVALID_ARGUMENT") throw error;
+    }
+  }
+  return columns;
 }
 
 /** The column names of an events file, in file order; an in-memory DuckDB reads them, whatever the stores. */
@@ -83,7 +95,7 @@ export function eventRelation(file: PitEventFile, columns: EventColumn[], featur
   // CSV: the entity and timestamp columns are read as text, so "007" stays "007" and every timestamp is parsed one way.
   const reader =
     file.format === "csv"
-      ? `read_csv($1, header = true, types = {${[file.entityColumn, file.timestampColumn].map((col) => `${quoteText(col)}: 'VARCHAR'`).join(", ")}})`
+      ? `read_csv($1, ${CSV_DIALECT}, types = {${[file.entityColumn, file.timestampColumn].map((col) => `${quoteText(col)}: 'VARCHAR'`).join(", ")}})`
       : plainReader(file.format);
   const tsType =
     file.format === "csv" ? "VARCHAR" : (columns.find((d) => d.name === file.timestampColumn) as EventColumn).type;
@@ -123,7 +135,7 @@ export async function readEventFile(
     try {
       columns = (await c.runAndReadAll(sql, [file.path])).getColumnsJS() as unknown[][];
     } catch (err) {
-      throw eventFileError(err, file.path);
+      throw await csvAwareError(err, file.path, file.format);
     }
     return rowObjects(
       relation.columns.map((d) => d.name),
@@ -132,9 +144,28 @@ export async function readEventFile(
   });
 }
 
+/** A driver error on a CSV file, naming the first malformed line when there is one. */
+export async function csvAwareError(err: unknown, path: string, format: EventFileFormat): Promise<FabraError> {
+  if (format === "csv" && !(err instanceof FabraError)) {
+    const found = await csvFileProblem(path);
+    if (found) {
+      return new FabraError("INVALID_ARGUMENT", `${basename(path)} line ${found.line}: ${found.problem}`, {
+        hint: 'Fix that line: CSV with a header row, every row with as many fields; a field holding a comma, a quote or a line break goes in double quotes, with quotes doubled ("").',
+        cause: err,
+      });
+    }
+  }
+  return eventFileError(err, path);
+}
+
+/** Offsets CRS-001 refuses (hours over 23, minutes over 59) after a time of day: DuckDB would accept them. */
+const BAD_OFFSET = String.raw`':[0-9]{2}([.,][0-9]+)?\s*[+-]((2[4-9]|[3-9][0-9])(:?[0-9]{2})?|[0-9]{2}:?[6-9][0-9])\s*$'`;
+
 /** The event time as TIMESTAMP (UTC; the connection's TimeZone is UTC) or NULL when it does not parse. */
 function timestampExpression(col: string, type: string, file: string, column: string): string {
-  if (type === "VARCHAR") return `CAST(TRY_CAST(${col} AS TIMESTAMPTZ) AS TIMESTAMP)`;
+  if (type === "VARCHAR") {
+    return `CASE WHEN regexp_matches(${col}, ${BAD_OFFSET}) THEN NULL ELSE CAST(TRY_CAST(${col} AS TIMESTAMPTZ) AS TIMESTAMP) END`;
+  }
   if (type === "DATE" || type.startsWith("TIMESTAMP")) return `CAST(${col} AS TIMESTAMP)`;
   throw new FabraError("INVALID_ARGUMENT", `The timestamp column "${column}" of ${file} is ${type}, not a datetime`, {
     hint: "Store event times as timestamps or ISO-8601 text (e.g. 2026-03-01T09:15:02Z); epoch numbers are ambiguous.",

@@ -7,7 +7,7 @@
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { DuckDBTimestampValue } from "./driver.js";
 import { normalForm } from "../../io/duckdb-sql.js";
-import { describeEventFile, eventFileError, eventRelation, rowObjects } from "../../io/event-file.js";
+import { csvAwareError, describeEventFile, eventRelation, rowObjects } from "../../io/event-file.js";
 import type { DuckDatabase } from "./database.js";
 import { checkPitFeatures, checkPitKeys, emptyPitResult } from "../offline-history.js";
 import type { PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult } from "../types.js";
@@ -79,7 +79,7 @@ async function joinFile(
     try {
       result = await runJoin(c, relation.source, [events.path], features, options, relation.select);
     } catch (err) {
-      throw eventFileError(err, events.path);
+      throw await csvAwareError(err, events.path, events.format);
     }
     const columns = relation.columns.map((d) => d.name);
     const rows = rowObjects(columns, result.slice(0, columns.length));

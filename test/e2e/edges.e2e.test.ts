@@ -1,0 +1,75 @@
+// Issue 16's bad input and first-hour edges, on the built CLI: each reproduction of the issue, run as written,
+// behaves as the issue asks (a usage error naming the flag or the line, a refused path, a fresh init that
+// typechecks, clear notes and help).
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { execa } from "execa";
+import { describe, expect, it } from "vitest";
+import { expectCleanError, project, ROOT, sandbox } from "../helpers/cli.js";
+
+const TSC = join(ROOT, "node_modules", ".bin", "tsc");
+
+const FEATURES = {
+  "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+  "features.ts": `import { entity, feature } from "fabra";
+export const user = entity("user");
+export const tier = feature({ entity: user, materialize: true, entities: ["u1", "u2"] }, (id: string) => (id === "u1" ? "gold" : "free"));
+`,
+};
+
+describe("bad input", () => {
+  it("context list --since 99999999999d: exit 2 naming the flag", async () => {
+    const box = sandbox("fabra-edges-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
+    expectCleanError(await box.run(["context", "list", "--since", "99999999999d"]), 2, /--since "99999999999d"/);
+  });
+
+  it("init /proc/self/x is refused at once, not a spin", async () => {
+    const box = sandbox("fabra-edges-");
+    const started = Date.now();
+    const result = await box.run(["init", "/proc/self/x"], { timeout: 20_000 });
+    expectCleanError(result, 2, /Cannot create the project in \/proc\/self\/x/);
+    expect(Date.now() - started).toBeLessThan(20_000);
+  });
+
+  it("training-data names a malformed CSV line and refuses a +25:00 offset", async () => {
+    const box = project("fabra-edges-", {
+      ...FEATURES,
+      "unclosed.csv":
+        'user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,"2026-01-01T00:00:00Z,x\nu1,2026-01-02T00:00:00Z\n',
+      "extra.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,2026-01-01T00:00:00Z,extra\n",
+      "offset.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00+25:00\n",
+      "good.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,2026-01-01T00:00:00+05:30\n",
+    });
+    const td = (file: string) => box.run(["training-data", "--events", file, "--features", "tier"]);
+    expectCleanError(await td("unclosed.csv"), 2, /unclosed\.csv line 3: a quoted field is never closed/);
+    expectCleanError(await td("extra.csv"), 2, /extra\.csv line 3: it has 3 fields, the header has 2/);
+    expectCleanError(await td("offset.csv"), 2, /row 1: "2026-01-01T00:00:00\+25:00" .* is not a datetime/);
+    const good = await td("good.csv");
+    expect(good.exitCode, good.stderr).toBe(0);
+    expect(good.stdout).toContain("u2,2025-12-31T18:30:00Z,");
+  });
+});
+
+describe("first hour", () => {
+  it("a fresh init has a package.json and tsconfig.json under which tsc --noEmit passes", async () => {
+    const box = sandbox("fabra-edges-");
+    for (const template of ["rag", "basic"]) {
+      const dir = join(box.dir, template);
+      const init = await box.run(["init", dir, "--template", template]);
+      expect(init.exitCode, init.stderr).toBe(0);
+      expect(init.stdout).toMatch(/tsconfig\.json/);
+      expect(JSON.parse(readFileSync(join(dir, "package.json"), "utf8"))).toMatchObject({ type: "module" });
+      // fabra as `npm install <path>` leaves it: a link in the project's node_modules, and no @types/node there.
+      mkdirSync(join(dir, "node_modules"));
+      symlinkSync(ROOT, join(dir, "node_modules", "fabra"));
+      const tsc = await execa(TSC, ["--noEmit", "-p", dir], { cwd: dir, reject: false });
+      expect(tsc.exitCode, tsc.stdout + tsc.stderr).toBe(0);
+    }
+    // The user's own package.json is kept as it is.
+    const own = join(box.dir, "own");
+    mkdirSync(own);
+    writeFileSync(join(own, "package.json"), '{"name":"mine"}\n');
+    expect((await box.run(["init", own])).exitCode).toBe(0);
+    expect(readFileSync(join(own, "package.json"), "utf8")).toBe('{"name":"mine"}\n');
+  });
+});
