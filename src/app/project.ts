@@ -2,7 +2,7 @@
 // the ledger). CLI commands and the server call these with `{ cwd, configPath }`. While a `fabra serve` holds the
 // project's embedded DuckDB file, the ledger's store is reached through that server instead (src/remote/state-file.ts).
 import { loadConfig } from "../config/load.js";
-import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
+import { DEFAULT_DUCKDB_PATH, resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import { verificationSigning } from "../config/signing.js";
 import { FabraError, isFabraError } from "../errors.js";
 import { createFabraFromConfig, type FabraRuntime } from "../engine/create.js";
@@ -17,11 +17,26 @@ export interface ProjectOptions {
   configPath?: string | undefined;
   /** The environment settings are resolved from (default: the process's, read in src/config/). */
   env?: NodeJS.ProcessEnv | undefined;
+  /** Told when no project was found and the global default ledger is used (the CLI prints it on stderr). */
+  notice?: ((message: string) => void) | undefined;
 }
 
 export async function resolveProject(opts: ProjectOptions): Promise<ResolvedConfig> {
   const loaded = await loadConfig({ cwd: opts.cwd, configPath: opts.configPath });
-  return resolveConfig(loaded, opts.env, opts.cwd);
+  const config = resolveConfig(loaded, opts.env, opts.cwd);
+  const notice = noProjectNotice(config, opts.cwd);
+  if (notice) opts.notice?.(notice);
+  return config;
+}
+
+/**
+ * What to tell a user whose command found no config file and so uses the global default ledger (a ledger set by
+ * the environment was chosen on purpose, and says nothing): no project, which ledger, how to make one.
+ */
+export function noProjectNotice(config: ResolvedConfig, cwd: string): string | null {
+  const { offline } = config.stores;
+  if (config.configPath !== null || offline.type !== "duckdb" || offline.path !== DEFAULT_DUCKDB_PATH) return null;
+  return `no fabra project found (no fabra.config.* in ${cwd} or above): no definitions, and the global ledger ${offline.path}. Run \`fabra init\` or pass --config.`;
 }
 
 /**

@@ -8,7 +8,11 @@ import { normalizeDatetime } from "../record/datetime.js";
 
 /** Project options from the global flags of the program a command belongs to. */
 export function projectOptions(cmd: Command): ProjectOptions {
-  return { cwd: process.cwd(), configPath: cmd.optsWithGlobals<{ config?: string }>().config };
+  return {
+    cwd: process.cwd(),
+    configPath: cmd.optsWithGlobals<{ config?: string }>().config,
+    notice: (message) => process.stderr.write(`note: ${message}\n`),
+  };
 }
 
 export function parseFormat<T extends string>(value: string | undefined, allowed: readonly T[], fallback: T): T {

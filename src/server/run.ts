@@ -78,6 +78,12 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     );
   }
   say(`fabra serving on ${server.url}`);
+  const { features, contexts, retrievers } = runtime.definitions;
+  if (features.size + contexts.size + retrievers.size === 0) {
+    warn(
+      `it serves no definitions (no features, retrievers or contexts${config.configPath === null ? ": no fabra config was found" : ` in ${config.configPath}`}), only the ledger`,
+    );
+  }
   const stores = describeStores(config.stores);
   say(`  ledger     ${stores.offline}`);
   say(`  cache      ${stores.online}`);

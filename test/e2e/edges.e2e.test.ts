@@ -50,7 +50,62 @@ describe("bad input", () => {
   });
 });
 
+describe("--input by the declared kind", () => {
+  const box = project("fabra-edges-", {
+    "fabra.config.ts": `export default { definitions: ["./defs.ts"] };\n`,
+    "defs.ts": `import { context } from "fabra";
+export const quote = context(
+  { maxTokens: 100, inputs: { amount: "number", count: "integer?", vip: "boolean?", who: "string?" } },
+  ({ amount, count, vip, who }: { amount: number; count?: number; vip?: boolean; who?: string }) => [
+    { content: \`amount \${typeof amount} \${amount * 2}; count \${typeof count}; vip \${typeof vip}; who \${typeof who}\`, priority: 0 },
+  ],
+);
+`,
+  });
+
+  it("reads --input amount=1500 as the declared number (and integers, booleans); strings stay text", async () => {
+    const run = await box.run([
+      "context",
+      "run",
+      "quote",
+      "-i",
+      "amount=1500",
+      "-i",
+      "count=3",
+      "-i",
+      "vip=true",
+      "-i",
+      "who=7",
+      "--json",
+    ]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const result = JSON.parse(run.stdout) as { content: string; context_id: string };
+    expect(result.content).toBe("amount number 3000; count number; vip boolean; who string");
+    const shown = await box.run(["context", "show", result.context_id, "--format", "json"]);
+    expect(shown.stdout).toMatch(/"amount":1500\b/);
+  });
+
+  it("refuses text that is not the declared kind, with the --inputs form as the hint", async () => {
+    const bad = await box.run(["context", "run", "quote", "--input", "amount=lots"]);
+    expectCleanError(bad, 2, /--input amount="lots": context quote declares amount as number/);
+    expect(bad.stderr).toContain(`--inputs '{"amount": 1500}'`);
+    expectCleanError(
+      await box.run(["context", "run", "quote", "-i", "amount=1", "-i", "vip=yes"]),
+      2,
+      /vip as boolean/,
+    );
+  });
+});
+
 describe("first hour", () => {
+  it("with no config found, says there is no project and which ledger is used; ", async () => {
+    const box = sandbox("fabra-edges-");
+    const list = await box.run(["context", "list"]);
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(list.stderr).toContain(`note: no fabra project found (no fabra.config.* in ${box.dir} or above)`);
+    expect(list.stderr).toContain(join(box.dir, ".fabra", "fabra.duckdb"));
+  });
+
   it("a fresh init has a package.json and tsconfig.json under which tsc --noEmit passes", async () => {
     const box = sandbox("fabra-edges-");
     for (const template of ["rag", "basic"]) {
