@@ -12,6 +12,7 @@ import { resolveProject, type ProjectOptions } from "./project.js";
 import { failedCheck } from "../stores/check.js";
 import { probeStores } from "../stores/index.js";
 import type { StoreCheck } from "../stores/types.js";
+import { plural } from "../util/plural.js";
 
 export type Check = StoreCheck;
 
@@ -56,7 +57,7 @@ async function checkDefinitions(config: ResolvedConfig): Promise<Check[]> {
       {
         name: "definitions",
         state: "ok",
-        detail: `${defs.features.size} features, ${defs.retrievers.size} retrievers, ${defs.contexts.size} contexts`,
+        detail: `${plural(defs.features.size, "feature")}, ${plural(defs.retrievers.size, "retriever")}, ${plural(defs.contexts.size, "context")}`,
       },
     ];
   } catch (err) {

@@ -1,6 +1,6 @@
 // Lazy sub-commands: each command's help line (name, arguments, description) is known up front and its module is
 // imported only when the command line selects it, so `fabra --version` never loads what `fabra serve` needs.
-import { Command, Help } from "commander";
+import { type Command, Help } from "commander";
 import { FabraError } from "../errors.js";
 
 /** Adds a command's real definition (options, arguments, action) to `parent`; `args` are the words after its name. */
@@ -66,6 +66,17 @@ function addStub(parent: Command, command: LazyCommand): void {
       });
     });
   stubTerms.set(stub, command.term);
+}
+
+/**
+ * `help <command> <sub-command> ...` as `<command> <sub-command> ... --help` (commander's own help command reads
+ * only the first name, so `fabra help context run` would print `context`'s help). `args` are the words after the
+ * program's name; `valueFlags` the global options taking a value. Other command lines are returned as they are.
+ */
+export function helpAsFlag(args: readonly string[], valueFlags: readonly string[]): string[] {
+  const words = operands(args, valueFlags);
+  if (words[0]?.word !== "help" || words.length < 3) return [...args];
+  return [...args.slice(0, words[0].index), ...args.slice(words[0].index + 1), "--help"];
 }
 
 /** The flags of the options of `cmd` and the commands above it that take a value. */

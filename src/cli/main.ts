@@ -4,10 +4,12 @@ import { CommanderError } from "commander";
 import chalk from "chalk";
 import { exitCodeFor, isFabraError } from "../errors.js";
 import { noColorRequested } from "../config/env.js";
+import { helpAsFlag } from "./lazy-commands.js";
 import { buildProgram } from "./program.js";
 
-export async function main(argv: string[]): Promise<void> {
+export async function main(given: string[]): Promise<void> {
   if (noColorRequested()) chalk.level = 0;
+  const argv = [...given.slice(0, 2), ...helpAsFlag(given.slice(2), ["-c", "--config"])];
   let code = 0;
   try {
     const program = await buildProgram(argv);

@@ -127,4 +127,45 @@ describe("first hour", () => {
     expect((await box.run(["init", own])).exitCode).toBe(0);
     expect(readFileSync(join(own, "package.json"), "utf8")).toBe('{"name":"mine"}\n');
   });
+
+  it("fabra help context run prints context run's help", async () => {
+    const box = sandbox("fabra-edges-");
+    const help = await box.run(["help", "context", "run"]);
+    expect(help.exitCode, help.stderr).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: fabra context run \[options\] <function>/);
+    expect((await box.run(["help", "context"])).stdout).toMatch(/^Usage: fabra context \[options\] \[command\]/);
+  });
+
+  it("doctor prints its checks first and the config after, with plurals right", async () => {
+    const box = project("fabra-edges-", FEATURES);
+    const doctor = await box.run(["doctor"]);
+    expect(doctor.exitCode, doctor.stderr).toBe(0);
+    expect(doctor.stdout).toMatch(/^Checks\n/);
+    expect(doctor.stdout.indexOf("All checks passed")).toBeLessThan(doctor.stdout.indexOf("Effective config"));
+    expect(doctor.stdout).toContain("definitions: 1 feature, 0 retrievers, 0 contexts");
+  });
+
+  it("the demo prints its content once, its real wall time, and closing commands that run where printed", async () => {
+    const box = sandbox("fabra-edges-");
+    const started = Date.now();
+    const demo = await box.run(["demo", "--dir", join(box.dir, "demo")]);
+    const wallSeconds = (Date.now() - started) / 1000;
+    expect(demo.exitCode, demo.stderr).toBe(0);
+    expect(demo.stdout.match(/^\s*Content$/gm)).toHaveLength(1);
+    expect(demo.stdout).toContain("What happens when I exceed the API rate limit?");
+    const done = Number(/Done in ([\d.]+)s/.exec(demo.stdout)?.[1]);
+    // At least the time the process took up to printing it (less only the exit), never a part of it.
+    expect(done).toBeGreaterThan(wallSeconds * 0.6);
+    expect(done).toBeLessThanOrEqual(wallSeconds + 0.1);
+    const commands = demo.stdout.split("\n").filter((l) => l.startsWith("  node "));
+    expect(commands).toHaveLength(3);
+    expect(demo.stdout).not.toContain("npx fabra");
+    const list = await execa("sh", ["-c", (commands[0] as string).trim()], {
+      cwd: box.dir,
+      reject: false,
+      env: box.env,
+    });
+    expect(list.exitCode, list.stderr).toBe(0);
+    expect(list.stdout).toMatch(/supportContext/);
+  });
 });

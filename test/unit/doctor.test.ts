@@ -33,7 +33,7 @@ describe("fabra doctor", () => {
       { name: "signing", state: "ok", detail: "optional: records are signed with key k1" },
     ]);
     expect(byName(report.checks, "definitions")).toEqual([
-      expect.objectContaining({ state: "ok", detail: "1 features, 0 retrievers, 1 contexts" }),
+      expect.objectContaining({ state: "ok", detail: "1 feature, 0 retrievers, 1 context" }),
     ]);
   });
 

@@ -1,4 +1,5 @@
-// `fabra demo`: zero-config, end to end in a temp dir — init, index docs, assemble twice, show and verify a record.
+// `fabra demo`: zero-config, end to end in a temp dir — init, index docs, assemble twice, show and verify a record
+// (its content printed once, there), then commands to explore that work where they are printed.
 import { mkdtemp } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,11 +8,13 @@ import type { Command } from "commander";
 import { readDocuments } from "../../engine/retrieval/documents.js";
 import { withFabra } from "../../app/project.js";
 import { currentEnv } from "../../config/env.js";
-import { initProject } from "../../app/init.js";
+import { FABRA_PACKAGE_ROOT, fabraInstalledFor, initProject } from "../../app/init.js";
 import { print } from "../options.js";
+import { shellWord } from "../shell-word.js";
 import { renderAssembly } from "../render/assembly-view.js";
 import { dim, heading, ok } from "../render/format.js";
 import { renderRecord } from "../render/record-view.js";
+import { plural } from "../../util/plural.js";
 
 export function registerDemo(program: Command): void {
   program
@@ -19,7 +22,6 @@ export function registerDemo(program: Command): void {
     .description("Run fabra end to end in a temp project: init, index docs, assemble, show and verify a record")
     .option("--dir <dir>", "where to create the demo project (default: a new temp dir)")
     .action(async (flags: { dir?: string }) => {
-      const started = performance.now();
       const dir = flags.dir ?? (await mkdtemp(join(tmpdir(), "fabra-demo-")));
       const step = (n: number, text: string) => print(`\n${chalk.bold.cyan(`[${n}/5]`)} ${chalk.bold(text)}`);
 
@@ -35,11 +37,11 @@ export function registerDemo(program: Command): void {
         step(2, "Index the sample docs into support_docs");
         const docs = await readDocuments(["docs"], dir);
         const indexed = await fabra.index.add("support_docs", docs);
-        print(ok(`${indexed.documents} documents → ${indexed.chunks} chunks`));
+        print(ok(`${plural(indexed.documents, "document")} → ${plural(indexed.chunks, "chunk")}`));
 
         step(3, 'Assemble supportContext for u_1: "How do I reset my password?"');
         const first = await fabra.assemble("supportContext", { userId: "u_1", query: "How do I reset my password?" });
-        print(renderAssembly(first));
+        print(renderAssembly(first, { content: false }));
 
         step(
           4,
@@ -49,9 +51,9 @@ export function registerDemo(program: Command): void {
           userId: "u_1",
           query: "What happens when I exceed the API rate limit?",
         });
-        print(renderAssembly(second));
+        print(renderAssembly(second, { content: false }));
 
-        step(5, `Read record ${second.id} back from the ledger and verify it`);
+        step(5, `Read record ${second.id} back from the ledger, verify it, and show its content`);
         // Verified as `context verify` would: with the demo project's signing mode and FABRA_SIGNING_KEY.
         const { record, verification } = await fabra.ledger.getVerified(second.id);
         print(renderRecord(record, verification));
@@ -59,16 +61,16 @@ export function registerDemo(program: Command): void {
         return second;
       });
 
-      print(
-        "\n" +
-          heading("Done") +
-          dim(
-            ` in ${((performance.now() - started) / 1000).toFixed(1)}s. Explore the records (from here, or cd into the project):`,
-          ),
-      );
-      const config = join(dir, "fabra.config.ts");
-      print(`  npx fabra -c ${config} context list`);
-      print(`  npx fabra -c ${config} context show ${second.id}`);
-      print(`  npx fabra -c ${config} context verify --all`);
+      // The wall time of the whole command: performance.now() counts from the process's start.
+      const seconds = (performance.now() / 1000).toFixed(1);
+      print(`\n${heading("Done")}${dim(` in ${seconds}s. Explore the records (from here, or cd into the project):`)}`);
+      // `npx fabra` only where it finds fabra installed: elsewhere npx would fetch another package from the registry.
+      const fabraCommand = fabraInstalledFor(process.cwd())
+        ? "npx fabra"
+        : `node ${shellWord(join(FABRA_PACKAGE_ROOT, "bin", "fabra.js"))}`;
+      const config = shellWord(join(dir, "fabra.config.ts"));
+      print(`  ${fabraCommand} -c ${config} context list`);
+      print(`  ${fabraCommand} -c ${config} context show ${second.id}`);
+      print(`  ${fabraCommand} -c ${config} context verify --all`);
     });
 }

@@ -1,4 +1,4 @@
-// `fabra doctor`: the effective config (passwords masked) and one ✓/!/✗ line per check with its fix; exit 3 if any fails.
+// `fabra doctor`: one ✓/!/✗ line per check with its fix, then the effective config (passwords masked); exit 3 if any fails.
 import chalk from "chalk";
 import type { Command } from "commander";
 import { runDoctor, type Check } from "../../app/doctor.js";
@@ -21,18 +21,9 @@ export function registerDoctor(program: Command): void {
     });
 }
 
+/** The checks and their verdict first (what a user came for), then the effective config they were run on. */
 function renderDoctor(config: Record<string, unknown> | null, checks: Check[], ok: boolean): string {
-  const lines: string[] = [];
-  if (config) {
-    lines.push(chalk.bold("Effective config") + chalk.dim(" (config file + FABRA_* environment; passwords masked)"));
-    lines.push(
-      ...JSON.stringify(config, null, 2)
-        .split("\n")
-        .map((l) => chalk.dim("  " + l)),
-    );
-    lines.push("");
-  }
-  lines.push(chalk.bold("Checks"));
+  const lines: string[] = [chalk.bold("Checks")];
   for (const c of checks) {
     lines.push(`${MARK[c.state]} ${c.name}: ${c.detail}`);
     if (c.state !== "ok" && c.fix) lines.push(`    ${chalk.dim("fix:")} ${c.fix}`);
@@ -45,5 +36,14 @@ function renderDoctor(config: Record<string, unknown> | null, checks: Check[], o
       ? chalk.green(`All checks passed${warnings ? ` (${warnings} warning${warnings > 1 ? "s" : ""})` : ""}.`)
       : chalk.red(`${failures} check${failures > 1 ? "s" : ""} failed.`),
   );
+  if (config) {
+    lines.push("");
+    lines.push(chalk.bold("Effective config") + chalk.dim(" (config file + FABRA_* environment; passwords masked)"));
+    lines.push(
+      ...JSON.stringify(config, null, 2)
+        .split("\n")
+        .map((l) => chalk.dim("  " + l)),
+    );
+  }
   return lines.join("\n");
 }

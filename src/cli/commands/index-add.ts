@@ -6,6 +6,7 @@ import { withFabra } from "../../app/project.js";
 import { outputFormat, print, projectOptions } from "../options.js";
 import { ok, warn } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
+import { plural } from "../../util/plural.js";
 
 export function registerIndexCommands(program: Command): void {
   const index = program.command("index").description("Manage vector indexes of documents");
@@ -25,7 +26,11 @@ export function registerIndexCommands(program: Command): void {
         const progress = createProgress("indexing", documents.length);
         const result = await fabra.index.add(flags.index, documents, (done) => progress.update(done));
         progress.done();
-        print(ok(`Indexed ${result.documents} documents as ${result.chunks} chunks into "${flags.index}"`));
+        print(
+          ok(
+            `Indexed ${plural(result.documents, "document")} as ${plural(result.chunks, "chunk")} into "${flags.index}"`,
+          ),
+        );
         if (!fabra.stores.vector.capabilities.persistent) {
           process.stderr.write(
             warn(
@@ -48,7 +53,7 @@ export function registerIndexCommands(program: Command): void {
         if (format === "json") return print(JSON.stringify(indexes, null, 2));
         if (indexes.length === 0)
           return print("No indexes yet. Add documents with: fabra index add <path> --index <name>");
-        for (const i of indexes) print(`${i.name}  ${i.chunks} chunks  ${i.dimensions} dims`);
+        for (const i of indexes) print(`${i.name}  ${plural(i.chunks, "chunk")}  ${i.dimensions} dims`);
       });
     });
 }

@@ -2,6 +2,7 @@
 import type { Command } from "commander";
 import { FABRA_PACKAGE_ROOT, fabraInstalledFor, initProject, TEMPLATES } from "../../app/init.js";
 import { print } from "../options.js";
+import { shellWord } from "../shell-word.js";
 import { dim, ok } from "../render/format.js";
 
 export function registerInit(program: Command): void {
@@ -16,9 +17,9 @@ export function registerInit(program: Command): void {
       for (const f of result.files) print(dim(`  ${f}`));
       print("");
       // fabra is not on the npm registry: `npx fabra` must find it installed, or npx would fetch another package.
-      const install = fabraInstalledFor(result.dir) ? [] : [`npm install --save-dev ${quote(FABRA_PACKAGE_ROOT)}`];
+      const install = fabraInstalledFor(result.dir) ? [] : [`npm install --save-dev ${shellWord(FABRA_PACKAGE_ROOT)}`];
       const steps = [
-        ...(dir ? [`cd ${quote(dir)}`] : []),
+        ...(dir ? [`cd ${shellWord(dir)}`] : []),
         ...install,
         ...(result.template === "rag" ? ["npx fabra index add docs --index support_docs"] : []),
         result.template === "rag"
@@ -27,9 +28,4 @@ export function registerInit(program: Command): void {
       ];
       print(`Next: ${steps.join(" && ")}`);
     });
-}
-
-/** A path as a shell word (quoted only when it needs to be). */
-function quote(path: string): string {
-  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replace(/'/g, "'\\''")}'`;
 }

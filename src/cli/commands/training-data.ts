@@ -9,6 +9,7 @@ import { withFabra } from "../../app/project.js";
 import { writeCsvTo, writeTableFile } from "../../io/write-table.js";
 import { collect, print, projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
+import { plural } from "../../util/plural.js";
 
 interface TrainingFlags {
   events: string;
@@ -89,7 +90,7 @@ export function registerTrainingData(program: Command): void {
         );
         print(
           ok(
-            `Wrote ${rows.length} rows × ${columns.length} columns to ${flags.output} (entity column ${entityColumn}, time column ${timestampColumn}; values found: ${coverage.join(", ")})`,
+            `Wrote ${plural(rows.length, "row")} × ${plural(columns.length, "column")} to ${flags.output} (entity column ${entityColumn}, time column ${timestampColumn}; values found: ${coverage.join(", ")})`,
           ),
         );
       });

@@ -2,15 +2,17 @@
 import chalk from "chalk";
 import type { ContextResult } from "../../define/types.js";
 import { dim, heading, table } from "./format.js";
+import { plural } from "../../util/plural.js";
 
-export function renderAssembly(result: ContextResult): string {
+/** What an assembly printed: its summary, drops and content (`content: false` leaves the content out). */
+export function renderAssembly(result: ContextResult, options: { content?: boolean } = {}): string {
   const r = result.record;
   const out: string[] = [];
   out.push(`${chalk.bold("context_id")} ${chalk.cyan(result.id)}`);
   const budget = r.assembly.max_tokens === null ? "" : ` / ${r.assembly.max_tokens}`;
   out.push(
-    `${r.context_function}: ${result.tokenCount}${budget} tokens, ${r.assembly.items_included}/${r.assembly.items_provided} items, ` +
-      `${r.features.length} features, ${r.retrieved_items.length} chunks, freshness ${r.assembly.freshness_status}, ${result.meta.latencyMs.toFixed(1)}ms`,
+    `${r.context_function}: ${result.tokenCount}${budget} tokens, ${r.assembly.items_included}/${plural(r.assembly.items_provided, "item")}, ` +
+      `${plural(r.features.length, "feature")}, ${plural(r.retrieved_items.length, "chunk")}, freshness ${r.assembly.freshness_status}, ${result.meta.latencyMs.toFixed(1)}ms`,
   );
   if (result.meta.budgetExceeded) out.push(chalk.yellow("! required items alone exceed the token budget"));
   if (!result.meta.persisted) out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
@@ -23,7 +25,9 @@ export function renderAssembly(result: ContextResult): string {
       ),
     );
   }
-  out.push("", heading("Content"), result.content === "" ? dim("(empty)") : result.content);
+  if (options.content !== false) {
+    out.push("", heading("Content"), result.content === "" ? dim("(empty)") : result.content);
+  }
   out.push("", dim(`record ${result.meta.recordHash}  ·  fabra context show ${result.id}`));
   return out.join("\n");
 }

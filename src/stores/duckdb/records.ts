@@ -8,6 +8,7 @@ import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore,
 import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
+import { plural } from "../../util/plural.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -178,7 +179,7 @@ export class DuckDBRecordStore implements RecordStore {
       {
         name: "stores.offline (DuckDB)",
         state: "ok",
-        detail: `${this.db.path}: opened for writing, ${await this.count()} records`,
+        detail: `${this.db.path}: opened for writing, ${plural(await this.count(), "record")}`,
       },
     ];
   }

@@ -10,6 +10,7 @@ import type { StoreCheck } from "../types.js";
 import { migrationStatus } from "./migrate.js";
 import { vectorExtension } from "./pgvector-extension.js";
 import { formatPgVersion, PgDatabase, type PgTarget } from "./pool.js";
+import { plural } from "../../util/plural.js";
 
 /** The database behind `target`: reachable, its version, and whether fabra's migrations are all applied (`current`). */
 export async function probeDatabase(target: PgTarget): Promise<{ checks: StoreCheck[]; current: boolean }> {
@@ -32,7 +33,7 @@ export async function probeDatabase(target: PgTarget): Promise<{ checks: StoreCh
       checks.push({
         name: "migrations",
         state: "fail",
-        detail: `migration(s) ${status.changed.join(", ")} differ from this fabra's`,
+        detail: `${status.changed.length === 1 ? "migration" : "migrations"} ${status.changed.join(", ")} ${status.changed.length === 1 ? "differs" : "differ"} from this fabra's`,
         fix: "Use the fabra version that migrated this database.",
       });
       return { checks, current: false };
@@ -175,7 +176,7 @@ export async function probeVector(db: PgDatabase, embedderDims: number): Promise
         ? {
             name: "vector indexes",
             state: "ok",
-            detail: `${indexes.length} index(es), all ${embedderDims}-dimension like the embedder`,
+            detail: `${plural(indexes.length, "index", "indexes")}, all ${embedderDims}-dimension like the embedder`,
           }
         : {
             name: "vector indexes",

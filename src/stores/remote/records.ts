@@ -3,6 +3,7 @@
 import { FabraHttpClient } from "../../remote/client.js";
 import { listLimit, scanLedger } from "../record-filter.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
+import { plural } from "../../util/plural.js";
 
 /** The server's largest page. */
 const PAGE = 1000;
@@ -48,7 +49,7 @@ export class RemoteRecordStore implements RecordStore {
       {
         name: "stores.offline (through fabra serve)",
         state: "ok",
-        detail: `${this.client.url}: ${await this.count()} records`,
+        detail: `${this.client.url}: ${plural(await this.count(), "record")}`,
       },
     ];
   }
