@@ -168,4 +168,21 @@ describe("first hour", () => {
     expect(list.exitCode, list.stderr).toBe(0);
     expect(list.stdout).toMatch(/supportContext/);
   });
+
+  it('require("fabra") gives the package where Node can require() ES modules, else a clear message', async () => {
+    const box = sandbox("fabra-edges-");
+    mkdirSync(join(box.dir, "node_modules"));
+    symlinkSync(ROOT, join(box.dir, "node_modules", "fabra"));
+    const script =
+      'const f = require("fabra"); const r = require("fabra/record"); console.log(typeof f.createFabra, typeof r.verifyRecord)';
+    const required = await execa(process.execPath, ["-e", script], { cwd: box.dir, reject: false });
+    expect(required.stdout, required.stderr).toBe("function function");
+    const old = await execa(process.execPath, ["--no-experimental-require-module", "-e", 'require("fabra")'], {
+      cwd: box.dir,
+      reject: false,
+    });
+    expect(old.exitCode).not.toBe(0);
+    expect(old.stderr).toContain("fabra is an ES module package and this Node.js cannot require() it");
+    expect(old.stderr).not.toContain("ERR_PACKAGE_PATH_NOT_EXPORTED");
+  });
 });
