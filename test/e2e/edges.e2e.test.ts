@@ -185,4 +185,16 @@ describe("first hour", () => {
     expect(old.stderr).toContain("fabra is an ES module package and this Node.js cannot require() it");
     expect(old.stderr).not.toContain("ERR_PACKAGE_PATH_NOT_EXPORTED");
   });
+
+  it("index add says which files it skipped", async () => {
+    const box = sandbox("fabra-edges-");
+    const dir = join(box.dir, "bot");
+    expect((await box.run(["init", dir])).exitCode).toBe(0);
+    writeFileSync(join(dir, "docs", "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+    writeFileSync(join(dir, "docs", "faq.html"), "<h1>FAQ</h1><p>Ask us &amp; we answer.</p>");
+    const added = await box.run(["index", "add", "docs", "--index", "support_docs"], { cwd: dir });
+    expect(added.exitCode, added.stderr).toBe(0);
+    expect(added.stdout).toMatch(/Indexed 4 documents/);
+    expect(added.stderr).toMatch(/skipped 1 file that is not a text document .*: docs\/logo\.png/);
+  });
 });

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readDocuments } from "../../src/engine/retrieval/documents.js";
+import { readDocumentSet, readDocuments } from "../../src/engine/retrieval/documents.js";
 import { tempDir } from "../helpers/temp.js";
 
 describe("readDocuments", () => {
@@ -39,5 +39,26 @@ describe("readDocuments", () => {
       message: expect.stringContaining("docs.json is not a text file"),
     });
     await expect(readDocuments(["nope"], root, root)).rejects.toMatchObject({ code: "FILE_NOT_FOUND" });
+  });
+});
+
+describe("readDocumentSet", () => {
+  const parent = tempDir("fabra-docs-");
+  const root = join(parent, "bot");
+  mkdirSync(join(root, "docs"), { recursive: true });
+  writeFileSync(
+    join(root, "docs", "refunds.html"),
+    '<html><head><style>p{color:red}</style><script>var x = "<b>";</script></head><body><h1>Refunds &amp; returns</h1><p>Ask within <b>30</b>&nbsp;days &#8212; or &#x263A;.</p><!-- hidden --></body></html>',
+  );
+  writeFileSync(join(root, "docs", "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  writeFileSync(join(parent, "outside.md"), "outside");
+
+  it("says which files of a directory it skipped, indexes HTML as its text, ids outside the project absolute", async () => {
+    const set = await readDocumentSet(["docs", "../outside.md"], root, root);
+    expect(set.skipped).toEqual([join("docs", "logo.png")]);
+    const html = set.documents.find((d) => d.id === "docs/refunds.html");
+    expect(html?.content).toBe("Refunds & returns\n\nAsk within 30 days — or ☺.");
+    expect(set.documents.map((d) => d.id)).toContain(join(parent, "outside.md").split("\\").join("/"));
+    expect(set.documents.some((d) => d.id.startsWith(".."))).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 // `fabra index add <path...> --index NAME`: chunk, embed and store documents in a vector index.
 import type { Command } from "commander";
-import { readDocuments } from "../../engine/retrieval/documents.js";
+import { readDocumentSet, TEXT_EXTENSIONS_SHOWN } from "../../engine/retrieval/documents.js";
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../app/project.js";
 import { outputFormat, print, projectOptions } from "../options.js";
@@ -12,7 +12,9 @@ export function registerIndexCommands(program: Command): void {
   const index = program.command("index").description("Manage vector indexes of documents");
   index
     .command("add <paths...>")
-    .description("Chunk, embed and index files or directories (re-indexing a file replaces its chunks)")
+    .description(
+      "Chunk, embed and index files or directories (re-indexing a file replaces its chunks). A document's id is its path from the project root (its absolute path outside the project); HTML is indexed as its text",
+    )
     .requiredOption("--index <name>", "the index to add to")
     .action(async (paths: string[], flags: { index: string }, cmd: Command) => {
       if (!/^[A-Za-z0-9_.-]+$/.test(flags.index)) {
@@ -22,7 +24,14 @@ export function registerIndexCommands(program: Command): void {
       }
       const options = projectOptions(cmd);
       await withFabra(options, async (fabra, config) => {
-        const documents = await readDocuments(paths, options.cwd, config.rootDir);
+        const { documents, skipped } = await readDocumentSet(paths, options.cwd, config.rootDir);
+        if (skipped.length > 0) {
+          const shown =
+            skipped.slice(0, 10).join(", ") + (skipped.length > 10 ? `, and ${skipped.length - 10} more` : "");
+          process.stderr.write(
+            `${warn(`skipped ${plural(skipped.length, "file")} that ${skipped.length === 1 ? "is" : "are"} not a text document (${TEXT_EXTENSIONS_SHOWN}): ${shown}`)}\n`,
+          );
+        }
         const progress = createProgress("indexing", documents.length);
         const result = await fabra.index.add(flags.index, documents, (done) => progress.update(done));
         progress.done();

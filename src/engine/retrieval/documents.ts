@@ -1,19 +1,36 @@
-// Reading documents for `fabra index add`: files and directories (recursively) of text-like files.
+// Reading documents for `fabra index add`: files and directories (recursively) of text-like files, HTML as its text,
+// and what a directory held that is not a text document (skipped, and said so).
 import { readdir, readFile, stat } from "node:fs/promises";
-import { extname, join, relative, resolve } from "node:path";
+import { extname, isAbsolute, join, relative, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { DocumentInput } from "./search.js";
 import { FabraError } from "../../errors.js";
 
 const TEXT_EXTENSIONS = new Set([".md", ".mdx", ".txt", ".rst", ".html", ".htm", ".json", ".csv", ".adoc"]);
+/** The extensions a directory's files are indexed by, for messages. */
+export const TEXT_EXTENSIONS_SHOWN = [...TEXT_EXTENSIONS].join(" ");
+
+/** The documents read, and the files found in directories that were skipped (not a text extension), as shown. */
+export interface DocumentSet {
+  documents: DocumentInput[];
+  skipped: string[];
+}
+
+/** Documents from paths: see readDocumentSet (this drops the list of skipped files). */
+export async function readDocuments(paths: string[], cwd: string, rootDir: string = cwd): Promise<DocumentInput[]> {
+  return (await readDocumentSet(paths, cwd, rootDir)).documents;
+}
 
 /**
  * Documents from paths (resolved against `cwd`). Ids are paths relative to the project root `rootDir`, so the same
- * file has the same id from whichever directory it is indexed (and re-indexing replaces its chunks); source URLs
- * are file:// URLs. A file that is not UTF-8 text is refused, whether named or found in a directory.
+ * file has the same id from whichever directory it is indexed (and re-indexing replaces its chunks); a file outside
+ * the project has its absolute path as id. Source URLs are file:// URLs. HTML files are indexed as their text (tags,
+ * scripts, styles and comments removed). A file that is not UTF-8 text is refused, whether named or found in a
+ * directory; files in a directory without a text extension are skipped and listed in `skipped`.
  */
-export async function readDocuments(paths: string[], cwd: string, rootDir: string = cwd): Promise<DocumentInput[]> {
+export async function readDocumentSet(paths: string[], cwd: string, rootDir: string = cwd): Promise<DocumentSet> {
   const files: string[] = [];
+  const skipped: string[] = [];
   for (const p of paths) {
     const full = resolve(cwd, p);
     let info;
@@ -24,7 +41,7 @@ export async function readDocuments(paths: string[], cwd: string, rootDir: strin
         hint: "Check the path; directories are read recursively.",
       });
     }
-    if (info.isDirectory()) files.push(...(await walk(full)));
+    if (info.isDirectory()) files.push(...(await walk(full, skipped)));
     else files.push(full);
   }
   if (files.length === 0) {
@@ -32,13 +49,49 @@ export async function readDocuments(paths: string[], cwd: string, rootDir: strin
       hint: `fabra indexes ${[...TEXT_EXTENSIONS].join(" ")} files.`,
     });
   }
-  return Promise.all(
-    files.map(async (file) => ({
-      id: relative(rootDir, file).split("\\").join("/"),
-      content: await readText(file, relative(cwd, file) || file),
-      sourceUrl: pathToFileURL(file).href,
-    })),
+  const documents = await Promise.all(
+    files.map(async (file) => {
+      const text = await readText(file, relative(cwd, file) || file);
+      return {
+        id: documentId(file, rootDir),
+        content: HTML_EXTENSIONS.has(extname(file).toLowerCase()) ? htmlText(text) : text,
+        sourceUrl: pathToFileURL(file).href,
+      };
+    }),
   );
+  return { documents, skipped: skipped.map((f) => relative(cwd, f) || f) };
+}
+
+/** A file's document id: its path from the project root, or its absolute path when it is outside the project. */
+export function documentId(file: string, rootDir: string): string {
+  const inProject = relative(rootDir, file);
+  const id = inProject.startsWith("..") || isAbsolute(inProject) ? file : inProject;
+  return id.split("\\").join("/");
+}
+
+const HTML_EXTENSIONS = new Set([".html", ".htm"]);
+const ENTITIES: Record<string, string> = { amp: "&", lt: "<", gt: ">", quot: '"', apos: "'", nbsp: " " };
+
+/** The text of an HTML document: no scripts, styles, comments or tags; entities decoded; blank runs collapsed. */
+export function htmlText(html: string): string {
+  const text = html
+    .replace(/<!--[\s\S]*?-->/g, "")
+    .replace(/<(script|style|noscript|template)\b[\s\S]*?<\/\1\s*>/gi, "")
+    .replace(/<\/?(p|div|br|li|ul|ol|h[1-6]|tr|table|section|article|header|footer|pre|blockquote)\b[^>]*>/gi, "\n")
+    .replace(/<[^>]*>/g, "")
+    .replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (whole, name: string) => {
+      if (name[0] === "#") {
+        const code = name[1] === "x" || name[1] === "X" ? Number.parseInt(name.slice(2), 16) : Number(name.slice(1));
+        return Number.isInteger(code) && code > 0 && code <= 0x10ffff ? String.fromCodePoint(code) : whole;
+      }
+      return ENTITIES[name.toLowerCase()] ?? whole;
+    });
+  return text
+    .split("\n")
+    .map((line) => line.replace(/[ \t\f\v\r]+/g, " ").trim())
+    .join("\n")
+    .replace(/\n{3,}/g, "\n\n")
+    .trim();
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -68,13 +121,14 @@ async function readText(file: string, shown: string): Promise<string> {
   return text.startsWith("\uFEFF") ? text.slice(1) : text;
 }
 
-async function walk(dir: string): Promise<string[]> {
+async function walk(dir: string, skipped: string[]): Promise<string[]> {
   const out: string[] = [];
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     if (entry.name.startsWith(".") || entry.name === "node_modules") continue;
     const full = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(full)));
+    if (entry.isDirectory()) out.push(...(await walk(full, skipped)));
     else if (TEXT_EXTENSIONS.has(extname(entry.name).toLowerCase())) out.push(full);
+    else skipped.push(full);
   }
   return out.sort();
 }
