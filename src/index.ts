@@ -5,8 +5,10 @@ export { retriever, type RetrieverDef, type RetrieverOptions, type RetrieverBody
 export { context, type ContextDef, type ContextOptions, type ContextFn, type ContextInputs } from "./define/context.js";
 export type { ContextItem, ContextResult, ContextMeta, RetrievedChunk } from "./define/types.js";
 export { createFabra, type CreateFabraOptions, FabraRuntime } from "./engine/create.js";
+export { loadFabra, openLedger, type LoadFabraOptions } from "./app/load.js";
+export type { OpenLedger } from "./app/project.js";
 export type { FeatureValue } from "./engine/runtime.js";
-export type { Ledger, RecordRef } from "./engine/ledger/ledger.js";
+export type { Ledger, RecordRef, Comparison, LedgerVerification, VerifiedRecord } from "./engine/ledger/ledger.js";
 export type { TrainingDataOptions } from "./engine/features/training-data.js";
 export type { MaterializeOptions, FeatureRunResult } from "./engine/features/materialize.js";
 export {

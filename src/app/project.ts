@@ -61,6 +61,29 @@ export async function withLedger<T>(
   }
 }
 
+/** A project's ledger opened for library code: read, verify, diff, export and import records; `close()` when done. */
+export type OpenLedger = Ledger & { close(): Promise<void> };
+
+/**
+ * The ledger of the project found from `opts.cwd` (its fabra.config.*, as the CLI finds it), or of the running
+ * `fabra serve` holding its DuckDB file. No definitions are loaded and no other store is opened; the record store
+ * opens on first use.
+ */
+export async function openProjectLedger(opts: ProjectOptions): Promise<OpenLedger> {
+  const config = await resolveProject(opts);
+  let opened: Promise<RecordStore> | null = null;
+  const ledger = new Ledger({
+    records: () => (opened ??= openLedgerStore(config)),
+    signing: () => verificationSigning(config.signing),
+  });
+  const close = async () => {
+    const store = opened === null ? null : await opened.catch(() => null);
+    opened = null;
+    await store?.close();
+  };
+  return Object.assign(ledger, { close });
+}
+
 /** Runs `fn` with the whole runtime (definitions loaded, all stores open), and closes it afterwards. */
 export async function withFabra<T>(
   opts: ProjectOptions,

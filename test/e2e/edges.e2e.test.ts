@@ -197,4 +197,38 @@ describe("first hour", () => {
     expect(added.stdout).toMatch(/Indexed 4 documents/);
     expect(added.stderr).toMatch(/skipped 1 file that is not a text document .*: docs\/logo\.png/);
   });
+
+  it("loadFabra({ cwd }) reads the project's fabra.config.ts; openLedger reads, verifies and diffs its records", async () => {
+    const box = project("fabra-edges-", {
+      "fabra.config.ts": `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "own.duckdb" } } };\n`,
+      "defs.ts": `import { context } from "fabra";
+export const hello = context({ maxTokens: 50, inputs: { who: "string" } }, ({ who }: { who: string }) => [{ content: "hi " + who, priority: 0 }]);
+`,
+    });
+    mkdirSync(join(box.dir, "node_modules"));
+    symlinkSync(ROOT, join(box.dir, "node_modules", "fabra"));
+    const script = `
+      import { loadFabra, openLedger } from "fabra";
+      const fabra = await loadFabra({ cwd: process.argv[1] });
+      const a = await fabra.assemble("hello", { who: "ann" });
+      const b = await fabra.assemble("hello", { who: "bob" });
+      await fabra.close();
+      const ledger = await openLedger({ cwd: process.argv[1] });
+      const { record, verification } = await ledger.getVerified(a.id);
+      const diff = await ledger.diff({ id: a.id }, { id: b.id });
+      console.log(JSON.stringify({ content: record.content, ok: verification.ok, rows: (await ledger.list()).length, verified: diff.verified, inputsDiffer: JSON.stringify(diff.diff).includes("bob") }));
+      await ledger.close();
+    `;
+    const sub = join(box.dir, "sub");
+    mkdirSync(sub);
+    const ran = await execa(process.execPath, ["--input-type=module", "-e", script, sub], {
+      cwd: box.dir,
+      reject: false,
+      env: box.env,
+    });
+    expect(ran.exitCode, ran.stderr).toBe(0);
+    const out = JSON.parse(ran.stdout) as Record<string, unknown>;
+    expect(out).toEqual({ content: "hi ann", ok: true, rows: 2, verified: true, inputsDiffer: true });
+    expect(readFileSync(join(box.dir, "own.duckdb")).length).toBeGreaterThan(0);
+  });
 });
