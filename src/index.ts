@@ -3,7 +3,7 @@ export { entity, type EntityDef } from "./define/entity.js";
 export { feature, type FeatureDef, type FeatureOptions, type FeatureFn, type EntitySource } from "./define/feature.js";
 export { retriever, type RetrieverDef, type RetrieverOptions, type RetrieverBody } from "./define/retriever.js";
 export { context, type ContextDef, type ContextOptions, type ContextFn, type ContextInputs } from "./define/context.js";
-export type { ContextItem, ContextResult, ContextMeta, RetrievedChunk } from "./define/types.js";
+export type { ContextItem, ContextResult, ContextMeta, FeatureFallback, RetrievedChunk } from "./define/types.js";
 export { createFabra, type CreateFabraOptions, FabraRuntime } from "./engine/create.js";
 export { loadFabra, openLedger, type LoadFabraOptions } from "./app/load.js";
 export type { OpenLedger } from "./app/project.js";

@@ -27,6 +27,17 @@ export const assemblyShape = z.object({
     budget_exceeded: z.boolean(),
     freshness_status: z.enum(["guaranteed", "degraded", "unknown"]),
     freshness_violations: z.array(z.string()),
+    /** Feature reads that fell back, and why (a default counts as stale). */
+    feature_fallbacks: z
+      .array(
+        z.object({
+          feature: z.string(),
+          entity_id: z.string(),
+          served: z.enum(["default", "history", "computed"]),
+          reason: z.string(),
+        }),
+      )
+      .default([]),
     latency_ms: wireNumber,
     estimated_cost_usd: wireNumber,
     persisted: z.boolean(),
@@ -45,6 +56,12 @@ export function assemblyJson(r: ContextResult): AssemblyJson {
       budget_exceeded: r.meta.budgetExceeded,
       freshness_status: r.meta.freshnessStatus,
       freshness_violations: r.meta.freshnessViolations,
+      feature_fallbacks: r.meta.featureFallbacks.map((f) => ({
+        feature: f.feature,
+        entity_id: f.entityId,
+        served: f.served,
+        reason: f.reason,
+      })),
       latency_ms: r.meta.latencyMs,
       estimated_cost_usd: r.meta.estimatedCostUsd,
       persisted: r.meta.persisted,
@@ -65,6 +82,12 @@ export function assemblyFromJson(json: AssemblyJson, record: ContextRecord): Con
       budgetExceeded: m.budget_exceeded,
       freshnessStatus: m.freshness_status,
       freshnessViolations: m.freshness_violations,
+      featureFallbacks: m.feature_fallbacks.map((f) => ({
+        feature: f.feature,
+        entityId: f.entity_id,
+        served: f.served,
+        reason: f.reason,
+      })),
       latencyMs: m.latency_ms,
       estimatedCostUsd: m.estimated_cost_usd,
       recordHash: json.record_hash,

@@ -30,10 +30,23 @@ export interface ContextItem {
   source?: RetrievedChunk | RetrievedChunk[];
 }
 
+export interface FeatureFallback {
+  feature: string;
+  entityId: string;
+  served: "default" | "history" | "computed";
+  /** The error, as the function or store gave it. */
+  reason: string;
+}
+
 export interface ContextMeta {
   budgetExceeded: boolean;
   freshnessStatus: FreshnessStatus;
   freshnessViolations: string[];
+  /**
+   * The feature reads that fell back, and why: `served` is "default" (the function failed; the value counts as
+   * stale), "history" (the function failed; the last value, as old as it is) or "computed" (the cache was down).
+   */
+  featureFallbacks: FeatureFallback[];
   latencyMs: number;
   estimatedCostUsd: number;
   recordHash: string;

@@ -113,7 +113,7 @@ export class FabraRuntime implements Runtime {
           },
           opts,
         );
-    trace?.addFeature(toFeatureRecord(name, entityId, read));
+    trace?.addFeature(toFeatureRecord(name, entityId, read), read.fallback);
     return {
       name,
       entityId,
@@ -201,7 +201,7 @@ export class FabraRuntime implements Runtime {
     const lookups = requests.flatMap((r, i) =>
       ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }],
     );
-    let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    const cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;

@@ -97,6 +97,35 @@ export const quote = context(
   });
 });
 
+describe("a feature whose function threw", () => {
+  it("is not presented as fresh: its default counts as stale, and meta says which features fell back and why", async () => {
+    const box = project("fabra-edges-", {
+      "fabra.config.ts": `export default { definitions: ["./defs.ts"] };\n`,
+      "defs.ts": `import { context, entity, feature } from "fabra";
+export const user = entity("user");
+export const tier = feature({ entity: user, default: "free" }, (id: string) => { throw new Error("tier service down for " + id); });
+export const ctx = context({ maxTokens: 100, freshnessSla: "1h", inputs: { userId: "string" } }, async ({ userId }: { userId: string }) => [
+  { content: "tier " + (await tier.get(userId)), priority: 0 },
+]);
+`,
+    });
+    const run = await box.run(["context", "run", "ctx", "-i", "userId=u1", "--json"]);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const json = JSON.parse(run.stdout) as { context_id: string; meta: Record<string, unknown> };
+    expect(json.meta).toMatchObject({
+      freshness_status: "degraded",
+      freshness_violations: ["tier"],
+      feature_fallbacks: [{ feature: "tier", entity_id: "u1", served: "default", reason: "tier service down for u1" }],
+    });
+    const shown = JSON.parse((await box.run(["context", "show", json.context_id, "--format", "json"])).stdout);
+    const record = (shown.record ?? shown) as { features: { source: string }[]; assembly: Record<string, unknown> };
+    expect(record.features[0]?.source).toBe("fallback");
+    expect(record.assembly).toMatchObject({ freshness_status: "degraded", freshness_violations: ["tier"] });
+    const text = await box.run(["context", "run", "ctx", "-i", "userId=u2"]);
+    expect(text.stdout).toContain("! tier(u2) fell back to its default: tier service down for u2");
+  });
+});
+
 describe("first hour", () => {
   it("with no config found, says there is no project and which ledger is used; ", async () => {
     const box = sandbox("fabra-edges-");

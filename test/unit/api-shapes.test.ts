@@ -57,6 +57,7 @@ const result: ContextResult = {
     budgetExceeded: true,
     freshnessStatus: "degraded",
     freshnessViolations: ["userTier"],
+    featureFallbacks: [{ feature: "userTier", entityId: "u1", served: "default", reason: "tier service down" }],
     latencyMs: 12.0,
     estimatedCostUsd: 0.000027,
     recordHash: record.integrity.record_hash,

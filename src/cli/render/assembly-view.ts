@@ -15,6 +15,10 @@ export function renderAssembly(result: ContextResult, options: { content?: boole
       `${plural(r.features.length, "feature")}, ${plural(r.retrieved_items.length, "chunk")}, freshness ${r.assembly.freshness_status}, ${result.meta.latencyMs.toFixed(1)}ms`,
   );
   if (result.meta.budgetExceeded) out.push(chalk.yellow("! required items alone exceed the token budget"));
+  const SERVED = { default: "its default", history: "its last value from history", computed: "a computed value" };
+  for (const f of result.meta.featureFallbacks) {
+    out.push(chalk.yellow(`! ${f.feature}(${f.entityId}) fell back to ${SERVED[f.served]}: ${f.reason}`));
+  }
   if (!result.meta.persisted) out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
   if (result.dropped.length > 0) {
     out.push("", heading(`Dropped (${result.dropped.length})`));

@@ -88,7 +88,8 @@ export async function assembleContext(
   const nowMs = options.referenceTimeMs ?? Date.now();
   const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
   const freshness = judgeFreshness(slaMs, {
-    features: trace.features,
+    // A default served because the function failed has no age to judge: it is never a fresh value.
+    features: trace.features.map((f) => ({ ...f, stale: trace.servedDefault(f.name, f.entity_id) })),
     chunks: retrieved.map((r) => ({
       chunk_id: r.record.chunk_id,
       freshness_ms: r.record.freshness_ms,
@@ -166,6 +167,12 @@ export async function assembleContext(
       budgetExceeded: budget.budgetExceeded,
       freshnessStatus: freshness.status,
       freshnessViolations: freshness.violations,
+      featureFallbacks: trace.fallbacks.map(({ feature, entityId, served, reason }) => ({
+        feature,
+        entityId,
+        served,
+        reason,
+      })),
       latencyMs,
       estimatedCostUsd: estimateCostUsd(model, budget.tokensUsed),
       recordHash: record.integrity.record_hash,

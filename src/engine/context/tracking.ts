@@ -3,6 +3,13 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { RetrievedChunk } from "../../define/types.js";
 import type { FeatureRecord } from "../../record/types.js";
+import type { FallbackInfo } from "../features/read.js";
+
+/** A feature read of this call that fell back, with why. */
+export interface TracedFallback extends FallbackInfo {
+  feature: string;
+  entityId: string;
+}
 
 export interface TracedRetrieval {
   retriever: string;
@@ -25,16 +32,23 @@ export function featureKey(name: string, entityId: string): string {
 export class Trace {
   readonly features: FeatureRecord[] = [];
   readonly retrievals: TracedRetrieval[] = [];
+  readonly fallbacks: TracedFallback[] = [];
   private readonly seenFeatures = new Set<string>();
 
   constructor(readonly replay: ReplaySource | null = null) {}
 
-  /** Records a feature read; a second read of the same feature and entity keeps the first. */
-  addFeature(read: FeatureRecord): void {
+  /** Records a feature read (and why it fell back); a second read of the same feature and entity keeps the first. */
+  addFeature(read: FeatureRecord, fallback?: FallbackInfo): void {
     const key = featureKey(read.name, read.entity_id);
     if (this.seenFeatures.has(key)) return;
     this.seenFeatures.add(key);
     this.features.push(read);
+    if (fallback) this.fallbacks.push({ feature: read.name, entityId: read.entity_id, ...fallback });
+  }
+
+  /** True when the read of `name` for `entityId` served the feature's default: a value with no age, never fresh. */
+  servedDefault(name: string, entityId: string): boolean {
+    return this.fallbacks.some((f) => f.served === "default" && f.feature === name && f.entityId === entityId);
   }
 
   addRetrieval(retrieval: TracedRetrieval): void {

@@ -15,6 +15,17 @@ export interface FeatureRead {
   source: FeatureSource;
   asOf: string;
   freshnessMs: number;
+  /** Set when the read fell back: what was served instead of a fresh value, and why. */
+  fallback?: FallbackInfo;
+}
+
+/**
+ * Why a read is `source: "fallback"`: the function failed and its `default` (no age: counts as stale) or the last
+ * value from history (as old as it is) was served, or the online store was down and the value was computed.
+ */
+export interface FallbackInfo {
+  served: "default" | "history" | "computed";
+  reason: string;
 }
 
 export interface FeatureReaderDeps {
@@ -102,7 +113,9 @@ async function readThrough(
   const asOf = nowDatetime();
   await storeComputed(def, entityId, computed, asOf, deps, cacheDown);
   // A value computed because the cache was unreachable is recorded as a fallback, never as a normal read.
-  return { value: computed, source: cacheDown ? "fallback" : "compute", asOf, freshnessMs: 0 };
+  if (!cacheDown) return { value: computed, source: "compute", asOf, freshnessMs: 0 };
+  const fellBack: FallbackInfo = { served: "computed", reason: "the online store was unreachable" };
+  return { value: computed, source: "fallback", asOf, freshnessMs: 0, fallback: fellBack };
 }
 
 async function storeComputed(
@@ -141,13 +154,20 @@ async function fallback(
       source: "fallback",
       asOf: nowDatetime(),
       freshnessMs: 0,
+      fallback: { served: "default", reason },
     };
   }
   const last = await deps.offline.latest(name, entityId).catch(() => null);
   if (last) {
     deps.warn(`feature ${name}(${entityId}) failed (${reason}); serving the last value from history`);
     const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(last.computedAt)));
-    return { value: decodeValue(last.valueJson), source: "fallback", asOf: last.computedAt, freshnessMs };
+    return {
+      value: decodeValue(last.valueJson),
+      source: "fallback",
+      asOf: last.computedAt,
+      freshnessMs,
+      fallback: { served: "history", reason },
+    };
   }
   throw toFabraError(
     err,
