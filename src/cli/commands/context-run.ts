@@ -41,7 +41,12 @@ export function registerContextRun(context: Command): void {
         },
         // A `fabra serve` holds the local ledger: assemble in that server (the inputs sent kind-preserving), then
         // read its record back.
-        (server) => server.runContext(name, inputs),
+        async (server, config) => {
+          // The server's definitions are the project's: their declared kinds read the `--input` values here too.
+          const { loadDefinitionModules } = await import("../../define/load.js");
+          const declared = (await loadDefinitionModules(config.definitions)).contexts.get(name)?.options.inputs;
+          return server.runContext(name, coerceFlagInputs(inputs, flagKeys(flags), declared, name));
+        },
       );
       if (format === "json") return print(toJsonText(assemblyJson(result), 2));
       print(renderAssembly(result));
