@@ -59,6 +59,7 @@ describe("context run --inputs", () => {
     expect(Object.keys(result.meta as object).sort()).toEqual([
       "budget_exceeded",
       "estimated_cost_usd",
+      "feature_fallbacks",
       "freshness_status",
       "freshness_violations",
       "latency_ms",
