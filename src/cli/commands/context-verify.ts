@@ -18,7 +18,7 @@ export function registerContextVerify(context: Command): void {
   context
     .command("verify [id]")
     .description(
-      "Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required",
+      "Verify a record's hashes and signature (with the configured keys); exit 1 if altered, or unsigned while signing is on",
     )
     .option(
       "-f, --file <record.json>",

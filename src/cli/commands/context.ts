@@ -17,7 +17,7 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
   {
     term: "verify [options] [id]",
     description:
-      "Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required",
+      "Verify a record's hashes and signature (with the configured keys); exit 1 if altered, or unsigned while signing is on",
     load: async () => (await import("./context-verify.js")).registerContextVerify,
   },
   {
