@@ -43,7 +43,8 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "import <files...>",
-    description: "Import record files into the ledger after verifying each one",
+    description:
+      "Import record files into the ledger after verifying each one; they are marked imported (shown by show, verify and list --format json)",
     load: async () => (await import("./context-import.js")).registerContextImport,
   },
 ];
