@@ -25,6 +25,7 @@ import { entityIdOf, requireEntityId } from "./features/entity-id.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./features/materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./features/schedule.js";
 import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
+import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } from "./features/import.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
@@ -201,7 +202,7 @@ export class FabraRuntime implements Runtime {
     const lookups = requests.flatMap((r, i) =>
       ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }],
     );
-    let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    const cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;
@@ -260,6 +261,14 @@ export class FabraRuntime implements Runtime {
    */
   getTrainingData(options: TrainingDataOptions): Promise<Record<string, unknown>[]> {
     return getTrainingData({ definitions: this.definitions, offline: this.stores.offline }, options);
+  }
+
+  /**
+   * Backfill: a CSV / Parquet / JSON lines file of (entity, event time, value) rows into a feature's offline history,
+   * in transactional batches; importing the same file again adds nothing (see engine/features/import.ts).
+   */
+  importHistory(options: ImportHistoryOptions): Promise<ImportHistorySummary> {
+    return importHistory({ definitions: this.definitions, offline: this.stores.offline }, options);
   }
 
   /** Computes features for their entities into history and the online cache (see engine/materialize.ts). */

@@ -90,6 +90,8 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
           entityId: id,
           valueJson: json,
           computedAt: `2026-02-01T00:00:00.${String(i + 1).padStart(6, "0")}Z`,
+          // Known when it was computed, unless the writer says otherwise.
+          knownAt: `2026-02-01T00:00:00.${String(i + 1).padStart(6, "0")}Z`,
           runId: "run_a",
         });
       }

@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 1;
+export const DUCKDB_SCHEMA_VERSION = 4;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -18,7 +18,24 @@ interface Upgrade {
  * before fabra_meta existed: its tables are created by the stores themselves (CREATE ... IF NOT EXISTS), so an
  * unversioned file only needs its version stamped.
  */
-const UPGRADES: readonly Upgrade[] = [{ to: 1, statements: [] }];
+const UPGRADES: readonly Upgrade[] = [
+  { to: 1, statements: [] },
+  {
+    // Version 4: history keeps when each value was known (known_at) beside its event time (computed_at); values
+    // written before were known when they were computed. The table is created first (in its version 1 layout) on a
+    // file without history, so the statements hold on every file.
+    to: 4,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS fabra_feature_values (
+         feature VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, value_json VARCHAR NOT NULL,
+         computed_at TIMESTAMP NOT NULL, run_id VARCHAR NOT NULL, PRIMARY KEY (feature, entity_id, run_id)
+       )`,
+      "ALTER TABLE fabra_feature_values ADD COLUMN IF NOT EXISTS known_at TIMESTAMP",
+      "UPDATE fabra_feature_values SET known_at = computed_at WHERE known_at IS NULL",
+      "ALTER TABLE fabra_feature_values ALTER COLUMN known_at SET NOT NULL",
+    ],
+  },
+];
 
 const META = "CREATE TABLE IF NOT EXISTS fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)";
 
