@@ -23,7 +23,8 @@ const UPGRADES: readonly Upgrade[] = [
   {
     // Version 4: history keeps when each value was known (known_at) beside its event time (computed_at); values
     // written before were known when they were computed. The table is created first (in its version 1 layout) on a
-    // file without history, so the statements hold on every file.
+    // file without history, so the statements hold on every file. The column stays nullable on upgraded files
+    // (DuckDB cannot add the constraint in the transaction that filled it); every writer sets it.
     to: 4,
     statements: [
       `CREATE TABLE IF NOT EXISTS fabra_feature_values (
@@ -32,7 +33,6 @@ const UPGRADES: readonly Upgrade[] = [
        )`,
       "ALTER TABLE fabra_feature_values ADD COLUMN IF NOT EXISTS known_at TIMESTAMP",
       "UPDATE fabra_feature_values SET known_at = computed_at WHERE known_at IS NULL",
-      "ALTER TABLE fabra_feature_values ALTER COLUMN known_at SET NOT NULL",
     ],
   },
 ];
