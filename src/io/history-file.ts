@@ -86,7 +86,8 @@ export async function readHistoryFile(
     const timeSql = (name: string) =>
       typeOf(name).startsWith("TIMESTAMP") || typeOf(name) === "DATE"
         ? normalForm(`CAST(${quoteId(name)} AS TIMESTAMP)`)
-        : `CAST(${quoteId(name)} AS VARCHAR)`;
+        : // Text is parsed as the events file's times are (io/event-file.ts); what does not parse stays text for the error.
+          `coalesce(${normalForm(`CAST(TRY_CAST(${quoteId(name)} AS TIMESTAMPTZ) AS TIMESTAMP)`)}, CAST(${quoteId(name)} AS VARCHAR))`;
     const valueType = typeOf(columns.valueColumn);
     const valueSql = /^(STRUCT|MAP|LIST|JSON)|\[\]$/.test(valueType)
       ? `CAST(to_json(${quoteId(columns.valueColumn)}) AS VARCHAR)`
