@@ -25,6 +25,8 @@ import { entityIdOf, requireEntityId } from "./features/entity-id.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./features/materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./features/schedule.js";
 import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
+import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } from "./features/import.js";
+import { type PushedValue, type PushResult, pushValues } from "./features/push.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
@@ -260,6 +262,22 @@ export class FabraRuntime implements Runtime {
    */
   getTrainingData(options: TrainingDataOptions): Promise<Record<string, unknown>[]> {
     return getTrainingData({ definitions: this.definitions, offline: this.stores.offline }, options);
+  }
+
+  /**
+   * Backfill: a CSV / Parquet / JSON lines file of (entity, event time, value) rows into a feature's offline history,
+   * in transactional batches; importing the same file again adds nothing (see engine/features/import.ts).
+   */
+  importHistory(options: ImportHistoryOptions): Promise<ImportHistorySummary> {
+    return importHistory({ definitions: this.definitions, offline: this.stores.offline }, options);
+  }
+
+  /** Values pushed from outside: into history and the online cache in one step (see engine/features/push.ts). */
+  pushFeatureValues(values: PushedValue[]): Promise<PushResult> {
+    return pushValues(
+      { definitions: this.definitions, offline: this.stores.offline, online: this.stores.online },
+      values,
+    );
   }
 
   /** Computes features for their entities into history and the online cache (see engine/materialize.ts). */

@@ -34,6 +34,7 @@ export interface StoredValueRow {
   entity_id: string;
   value_json: string;
   computed_us: bigint | string;
+  known_us: bigint | string;
   run_id: string;
 }
 
@@ -55,6 +56,7 @@ export const toValueRow = (r: StoredValueRow): FeatureValueRow => ({
   entityId: r.entity_id,
   valueJson: r.value_json,
   computedAt: fromEpochMicros(BigInt(r.computed_us)),
+  knownAt: fromEpochMicros(BigInt(r.known_us)),
   runId: visibleRunId(r.run_id),
 });
 

@@ -115,8 +115,11 @@ export interface FeatureValueRow {
   entityId: string;
   /** Kind-preserving JSON text of the value. */
   valueJson: string;
+  /** The value's event time: from when it holds (for values fabra computes, when it computed them). */
   computedAt: string;
-  /** Materialization run that wrote it; null for values computed on read. */
+  /** When fabra learned the value (default: computedAt); a backfill of last year's values is known today. */
+  knownAt?: string;
+  /** Materialization run that wrote it (an import's `import:<digest>:<line>`); null for values computed on read. */
   runId: string | null;
 }
 
@@ -156,6 +159,8 @@ export interface PitFeature {
 export interface PitOptions {
   /** Also return when each joined value was computed. */
   includeComputedAt?: boolean;
+  /** Join only values already known at the event's time (known_at <= T), so a late backfill does not leak. */
+  knownTime?: boolean;
 }
 
 export interface PitResult {
@@ -204,10 +209,10 @@ export interface RunOutcome {
 
 /**
  * Feature history. Point-in-time semantics every backend must give identically (the contract suite checks it):
- * for an event at T, a feature's value is the row with the greatest computed_at <= T (a value at exactly T is
- * visible at T; never one after T); among rows with the same computed_at, the greatest run_id (byte order; values
- * computed on read sort as run id "read:<uuid>"); null when there is none, or when maxAgeMs is set and
- * computed_at < T - maxAgeMs.
+ * for an event at T, a feature's value is the row with the greatest computed_at (event time) <= T (a value at
+ * exactly T is visible at T; never one after T); among rows with the same computed_at, the greatest known_at, then
+ * the greatest run_id (byte order; values computed on read sort as run id "read:<uuid>"); null when there is none,
+ * or when maxAgeMs is set and computed_at < T - maxAgeMs. With `knownTime`, only rows with known_at <= T count.
  */
 export interface OfflineStore extends Probed {
   readonly capabilities: OfflineCapabilities;

@@ -90,6 +90,8 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
           entityId: id,
           valueJson: json,
           computedAt: `2026-02-01T00:00:00.${String(i + 1).padStart(6, "0")}Z`,
+          // Known when it was computed, unless the writer says otherwise.
+          knownAt: `2026-02-01T00:00:00.${String(i + 1).padStart(6, "0")}Z`,
           runId: "run_a",
         });
       }
@@ -275,6 +277,96 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
         null,
       ]);
       expect((await pit("age", [["u1", "0001-01-02T00:00:00Z"]], { maxAgeMs: 10 * day })).values[0]).toEqual([null]);
+    });
+
+    it("known time: by event time a late backfill counts at its event time; with knownTime only once it was known", async () => {
+      await store.writeValues([
+        { ...historyRow("known", "u1", "1", "2026-01-01T00:00:00Z"), knownAt: T("2026-01-01T00:00:00Z") },
+        // Backfilled on Mar 1 with an event time of Jan 15; the same event time learned twice: the later known wins.
+        { ...historyRow("known", "u1", "2", "2026-01-15T00:00:00Z", "run_z"), knownAt: T("2026-03-01T00:00:00Z") },
+        { ...historyRow("known", "u1", "3", "2026-01-15T00:00:00Z", "run_b"), knownAt: T("2026-04-01T00:00:00Z") },
+      ]);
+      const events: [string, string][] = [
+        ["u1", "2026-01-20T00:00:00Z"],
+        ["u1", "2026-03-01T00:00:00Z"],
+        ["u1", "2026-04-02T00:00:00Z"],
+        ["u2", "2026-04-02T00:00:00Z"],
+      ];
+      const keys = {
+        kind: "keys" as const,
+        entityIds: events.map((e) => e[0]),
+        timestamps: events.map((e) => T(e[1])),
+      };
+      const byEvent = await store.pointInTime(keys, [{ name: "known" }], { includeComputedAt: true });
+      expect(byEvent.values[0]).toEqual(["3", "3", "3", null]);
+      const byKnown = await store.pointInTime(keys, [{ name: "known" }], { includeComputedAt: true, knownTime: true });
+      expect(byKnown.values[0]).toEqual(["1", "2", "3", null]);
+      expect(byKnown.computedAt?.[0]).toEqual([
+        T("2026-01-01T00:00:00Z"),
+        T("2026-01-15T00:00:00Z"),
+        T("2026-01-15T00:00:00Z"),
+        null,
+      ]);
+      expect((await store.latest("known", "u1"))?.knownAt).toBe(T("2026-04-01T00:00:00Z"));
+    });
+
+    it("pointInTime equals a brute-force as-of join on random histories, by event time and by known time", async () => {
+      for (const seed of [1, 2, 3]) {
+        let s = seed * 7919;
+        const rand = () => {
+          s = (s * 1103515245 + 12345) % 2147483648;
+          return s / 2147483648;
+        };
+        const feature = `rand_${seed}`;
+        const base = Date.UTC(2026, 0, 1);
+        const at = (n: number) => new Date(base + n * 60_000).toISOString();
+        const rows: FeatureValueRow[] = [];
+        for (let i = 0; i < 300; i++) {
+          const t = Math.floor(rand() * 30);
+          const late = rand() < 0.4 ? Math.floor(rand() * 20) : 0;
+          rows.push({
+            ...historyRow(feature, `e${Math.floor(rand() * 8)}`, String(i), at(t), `run_${String(i).padStart(4, "0")}`),
+            knownAt: T(at(t + (rand() < 0.2 ? 0 : late))),
+          });
+        }
+        // Written in batches out of order (later event times first), as backfills are.
+        for (let b = rows.length - 100; b >= 0; b -= 100) await store.writeValues(rows.slice(b, b + 100));
+        const events: [string, string][] = Array.from({ length: 200 }, () => [
+          `e${Math.floor(rand() * 9)}`,
+          at(Math.floor(rand() * 52) - 2),
+        ]);
+        const keys = {
+          kind: "keys" as const,
+          entityIds: events.map((e) => e[0]),
+          timestamps: events.map((e) => T(e[1])),
+        };
+        for (const knownTime of [false, true]) {
+          const maxAgeMs = rand() < 0.5 ? undefined : 10 * 60_000;
+          const got = await store.pointInTime(keys, [{ name: feature, maxAgeMs }], {
+            includeComputedAt: true,
+            knownTime,
+          });
+          const want = events.map(([entity, time]) => {
+            const t = Date.parse(time);
+            let best: FeatureValueRow | null = null;
+            for (const r of rows) {
+              const rt = Date.parse(r.computedAt);
+              const rk = Date.parse(r.knownAt as string);
+              if (r.entityId !== entity || rt > t || (knownTime && rk > t)) continue;
+              if (best === null) best = r;
+              else {
+                const bt = Date.parse(best.computedAt);
+                const bk = Date.parse(best.knownAt as string);
+                if (rt > bt || (rt === bt && (rk > bk || (rk === bk && (r.runId as string) > (best.runId as string)))))
+                  best = r;
+              }
+            }
+            if (best === null || (maxAgeMs !== undefined && Date.parse(best.computedAt) < t - maxAgeMs)) return null;
+            return best.valueJson;
+          });
+          expect(got.values[0], `seed ${seed}, knownTime ${knownTime}, maxAge ${maxAgeMs}`).toEqual(want);
+        }
+      }
     });
 
     it("runs: begin, resume after a crash or an interruption (same id, startedAt and trigger), end, latestRuns", async () => {

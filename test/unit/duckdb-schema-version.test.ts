@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, describe, expect, it } from "vitest";
 import { DUCKDB_SCHEMA_VERSION } from "../../src/stores/duckdb/schema-version.js";
-import { openRecordStore } from "../../src/stores/index.js";
+import { openOfflineStore, openRecordStore } from "../../src/stores/index.js";
 
 const dir = mkdtempSync(join(tmpdir(), "fabra-duck-version-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -62,6 +62,40 @@ describe("DuckDB schema version", () => {
     expect(await raw(path, ["SELECT context_id, imported FROM fabra_context_records"])).toEqual([
       { context_id: "ctx_old", imported: false },
     ]);
+  });
+
+  it("version 4: history of a version 1 file gets known_at = computed_at, and reads and joins as before", async () => {
+    const path = join(dir, "history-v1.duckdb");
+    await raw(path, [
+      "CREATE TABLE fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+      "INSERT INTO fabra_meta VALUES ('schema_version', '1'), ('fabra_version', '0.1.0')",
+      `CREATE TABLE fabra_feature_values (feature VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, value_json VARCHAR NOT NULL,
+         computed_at TIMESTAMP NOT NULL, run_id VARCHAR NOT NULL, PRIMARY KEY (feature, entity_id, run_id))`,
+      "INSERT INTO fabra_feature_values VALUES ('f', 'u1', '1', TIMESTAMP '2026-01-01 00:00:00', 'run_a')",
+    ]);
+    const store = await openOfflineStore({ type: "duckdb", path } as Parameters<typeof openOfflineStore>[0]);
+    try {
+      expect(await store.latest("f", "u1")).toMatchObject({
+        valueJson: "1",
+        computedAt: "2026-01-01T00:00:00Z",
+        knownAt: "2026-01-01T00:00:00Z",
+      });
+      const keys = {
+        kind: "keys" as const,
+        entityIds: ["u1", "u1"],
+        timestamps: ["2025-12-31T00:00:00Z", "2026-01-01T00:00:00Z"],
+      };
+      expect((await store.pointInTime(keys, [{ name: "f" }], { knownTime: true })).values[0]).toEqual([null, "1"]);
+      await store.writeValues([
+        { feature: "f", entityId: "u2", valueJson: "2", computedAt: "2026-01-02T00:00:00Z", runId: "run_b" },
+      ]);
+    } finally {
+      await store.close();
+    }
+    const unknown = await raw<{ n: bigint }>(path, [
+      "SELECT count(*) AS n FROM fabra_feature_values WHERE known_at IS NULL OR (entity_id = 'u2' AND known_at <> computed_at)",
+    ]);
+    expect(unknown[0]?.n).toBe(0n);
   });
 
   it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {

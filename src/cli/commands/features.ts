@@ -8,6 +8,7 @@ import { toJsonText } from "../../record/json.js";
 import { outputFormat, parseTime, print, projectOptions } from "../options.js";
 import { formatMs } from "../render/format.js";
 import { listFeatures } from "./features-list.js";
+import { registerFeaturesImport } from "./features-import.js";
 
 const FORMATS = ["text", "json"] as const;
 
@@ -50,9 +51,10 @@ export function registerFeatureCommands(program: Command): void {
           if (format === "json") return print(toJsonText(featureValueJson(v), 2));
           print(`${v.name}(${v.entityId}) = ${toJsonText(v.value)}`);
           print(
-            `  source ${v.source}   as of ${v.asOf}   age ${formatMs(v.freshnessMs)}${asOf === undefined ? "" : ` at ${asOf}`}`,
+            `  source ${v.source}   as of ${v.asOf}   age ${formatMs(v.freshnessMs)}${asOf === undefined ? "" : ` at ${asOf} (by event time)`}`,
           );
         });
       },
     );
+  registerFeaturesImport(features);
 }

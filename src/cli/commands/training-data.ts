@@ -18,6 +18,7 @@ interface TrainingFlags {
   timestampColumn?: string;
   ttl?: string[];
   asOf?: boolean;
+  knownTime?: boolean;
   output: string;
 }
 
@@ -41,6 +42,7 @@ export function registerTrainingData(program: Command): void {
       collect,
     )
     .option("--as-of", "add a <feature>_as_of column: when each joined value was computed")
+    .option("--known-time", "join only values already known at each event's time (no leakage from a late backfill)")
     .option("-o, --output <file>", "where to write: out.csv, out.parquet, out.json, or - for CSV on stdout", "-")
     .action(async (flags: TrainingFlags, cmd: Command) => {
       const features = flags.features
@@ -74,6 +76,7 @@ export function registerTrainingData(program: Command): void {
             timestampColumn: flags.timestampColumn,
             ttl: defaultTtl,
             includeAsOf: flags.asOf === true,
+            knownTime: flags.knownTime === true,
             cwd: options.cwd,
           },
         );

@@ -36,6 +36,11 @@ export interface TrainingDataOptions {
   includeAsOf?: boolean;
   /** Base directory of a relative events path (default: process.cwd()). */
   cwd?: string;
+  /**
+   * Join only values fabra already knew at each event's time (known_at <= event time), so values backfilled later
+   * do not leak into earlier rows. Default: join on event time alone.
+   */
+  knownTime?: boolean;
 }
 
 export interface TrainingDataDeps {
@@ -66,7 +71,7 @@ export async function getTrainingData(
 export async function getTrainingTable(deps: TrainingDataDeps, options: TrainingDataOptions): Promise<TrainingTable> {
   const features = resolveFeatures(deps.definitions, options);
   const outputNames = features.flatMap((f) => (options.includeAsOf ? [f.name, `${f.name}_as_of`] : [f.name]));
-  const pitOptions = { includeComputedAt: options.includeAsOf === true };
+  const pitOptions = { includeComputedAt: options.includeAsOf === true, knownTime: options.knownTime === true };
   if (typeof options.entities !== "string" && !Array.isArray(options.entities)) {
     throw new FabraError(
       "INVALID_ARGUMENT",

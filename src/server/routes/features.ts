@@ -1,9 +1,11 @@
 // Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history) and
-// POST /v1/features (many features × entities in one call; each result carries its own error).
+// POST /v1/features (many features × entities in one call; each result carries its own error); POST
+// /v1/features/push (values from outside into history and the online cache, one or a batch).
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { FabraError } from "../../errors.js";
 import { featureValueJson } from "../../api/shapes.js";
 import { entityIdOf } from "../../engine/features/entity-id.js";
+import { MAX_PUSH } from "../../engine/features/push.js";
 import type { JsonObject, JsonValue } from "../../record/json.js";
 import { JSON_TYPE, respond, sendJson } from "../http.js";
 import { ENTITY_ID, errors, FeatureValue, json, pathParam, serve } from "../openapi.js";
@@ -27,6 +29,16 @@ const BatchBody = z
   });
 // z.unknown() passes entity ids through as parsed (a big integer stays a bigint).
 const batchBody = BatchBody.transform(parsedBy((body) => batchRequests(body as JsonObject)));
+
+const PushItem = z.object({
+  feature: z.string(),
+  entity_id: entityIdField,
+  value: z.unknown().meta({ description: "The value (any JSON; 12.0 stays a float)" }),
+  event_time: z.string().optional().meta({ description: "From when the value holds (ISO-8601; default: now)" }),
+});
+const PushBody = z
+  .union([PushItem, z.object({ pushes: z.array(PushItem).min(1).max(MAX_PUSH) })])
+  .meta({ description: "One value, or a batch as `pushes`" });
 
 function routes(features: readonly string[]) {
   const value = FeatureValue(features);
@@ -61,6 +73,19 @@ function routes(features: readonly string[]) {
         ...errors(400, 401, 413),
       },
     }),
+    push: createRoute({
+      method: "post",
+      path: "/v1/features/push",
+      summary: `Push values (one, or at most ${MAX_PUSH} as "pushes") into history and the online cache in one step`,
+      request: { body: { required: true, ...json(documented(PushBody), "One value, or a batch") } },
+      responses: {
+        200: json(
+          z.object({ written: z.number(), cached: z.number(), run_id: z.string() }),
+          "How many values went to history and to the cache",
+        ),
+        ...errors(400, 401, 404, 413),
+      },
+    }),
   };
 }
 
@@ -79,6 +104,24 @@ export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
     return typeof body.value === "object" || typeof body.value === "bigint"
       ? sendJson(c, body)
       : respond(c, JSON.stringify(body), 200, JSON_TYPE);
+  });
+
+  serve(app, route.push, async (c) => {
+    const body = await readBody(
+      c,
+      PushBody,
+      'Send e.g. {"feature": "user_tier", "entity_id": "u_1", "value": "gold"}.',
+    );
+    const items = "pushes" in body ? body.pushes : [body];
+    const result = await deps.runtime.pushFeatureValues(
+      items.map((p) => ({
+        feature: p.feature,
+        entityId: p.entity_id,
+        value: (p.value ?? null) as JsonValue,
+        ...(p.event_time === undefined ? {} : { eventTime: p.event_time }),
+      })),
+    );
+    return sendJson(c, { written: result.written, cached: result.cached, run_id: result.runId });
   });
 
   serve(app, route.batch, async (c) => {

@@ -1,9 +1,10 @@
 // The point-in-time join on DuckDB: one ASOF LEFT JOIN per feature against its history, events either appended
 // from memory or read straight from a CSV/Parquet file by DuckDB (no round trip through JS; io/event-file.ts
 // builds the file's relation).
-// Ties on computed_at go to the greatest run_id: for a feature whose history has ties (duckdb-write.ts tracks it) the
-// join key is the struct (computed_at, run_id) and an event's key is (its time, a string above every run id), so a
-// value at exactly the event's time is still visible; other features join on computed_at alone (cheaper).
+// Ties on computed_at go to the greatest known_at, then run_id: for a feature whose history has ties
+// (offline-write.ts tracks it) the join key is the struct (computed_at, known_at, run_id) and an event's key is
+// (its time, infinity, a string above every run id), so a value at exactly the event's time is still visible; other
+// features join on computed_at alone (cheaper). By known time (options.knownTime) a grouped join takes arg_max.
 import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
 import { DuckDBTimestampValue } from "./driver.js";
 import { normalForm } from "../../io/duckdb-sql.js";
@@ -107,24 +108,36 @@ async function runJoin(
     features.map((f) => f.name),
   );
   const ctes = [
-    `e AS (SELECT *${tied.size > 0 ? `, {'t': __fabra_ts, 'r': chr(1114111)} AS __fabra_k` : ""} FROM (${source}))`,
+    `e AS (SELECT *${tied.size > 0 ? `, {'t': __fabra_ts, 'k': 'infinity'::TIMESTAMP, 'r': chr(1114111)} AS __fabra_k` : ""} FROM (${source}))`,
   ];
   const select = [...eventSelect];
   const joins: string[] = [];
   features.forEach((f, i) => {
-    const byRun = tied.has(f.name);
-    ctes.push(
-      `h${i} AS (SELECT entity_id, ${byRun ? "{'t': computed_at, 'r': run_id}" : "computed_at"} AS k, computed_at, value_json FROM fabra_feature_values WHERE feature = ${param(f.name)})`,
-    );
+    const name = param(f.name);
+    if (options.knownTime) {
+      // Known time: a value counts only once it was known; no ASOF join takes a second bound, so the latest
+      // (computed_at, known_at, run_id) of each event's candidates is taken by arg_max.
+      ctes.push(
+        `h${i} AS (SELECT e.__fabra_rn AS rn, arg_max(f.value_json, {'t': f.computed_at, 'k': f.known_at, 'r': f.run_id}) AS value_json, max(f.computed_at) AS computed_at, true AS k
+          FROM e JOIN fabra_feature_values f ON f.feature = ${name} AND f.entity_id = e.__fabra_entity AND f.computed_at <= e.__fabra_ts AND f.known_at <= e.__fabra_ts
+          GROUP BY e.__fabra_rn)`,
+      );
+      joins.push(`LEFT JOIN h${i} ON e.__fabra_rn = h${i}.rn`);
+    } else {
+      const byRun = tied.has(f.name);
+      ctes.push(
+        `h${i} AS (SELECT entity_id, ${byRun ? "{'t': computed_at, 'k': known_at, 'r': run_id}" : "computed_at"} AS k, computed_at, value_json FROM fabra_feature_values WHERE feature = ${name})`,
+      );
+      joins.push(
+        `ASOF LEFT JOIN h${i} ON e.__fabra_entity = h${i}.entity_id AND ${byRun ? "e.__fabra_k" : "e.__fabra_ts"} >= h${i}.k`,
+      );
+    }
     const fresh =
       f.maxAgeMs === undefined
         ? `h${i}.k IS NOT NULL`
         : `h${i}.computed_at >= e.__fabra_ts - to_microseconds(CAST(${param(BigInt(Math.round(f.maxAgeMs * 1000)))} AS BIGINT))`;
     select.push(`CASE WHEN ${fresh} THEN h${i}.value_json END`);
     if (options.includeComputedAt) select.push(`CASE WHEN ${fresh} THEN ${normalForm(`h${i}.computed_at`)} END`);
-    joins.push(
-      `ASOF LEFT JOIN h${i} ON e.__fabra_entity = h${i}.entity_id AND ${byRun ? "e.__fabra_k" : "e.__fabra_ts"} >= h${i}.k`,
-    );
   });
   // No ORDER BY: the event's position comes back as the last column and the rows are put in place in JS (cheaper).
   select.push("CAST(e.__fabra_rn AS INTEGER)");

@@ -71,6 +71,7 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
     }
     return lastMicros;
   });
+  const known = rows.map((r, i) => (r.knownAt === undefined ? (micros[i] as bigint) : epochMicros(r.knownAt)));
   const runIds = rows.map((r) => storedRunId(r.runId));
   const spans = new Map<string, Span>();
   const seen = new Set<string>();
@@ -93,6 +94,7 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
       appender.appendVarchar(r.valueJson);
       appender.appendTimestamp(new DuckDBTimestampValue(micros[i] as bigint));
       appender.appendVarchar(runIds[i] as string);
+      appender.appendTimestamp(new DuckDBTimestampValue(known[i] as bigint));
       appender.endRow();
     });
   };

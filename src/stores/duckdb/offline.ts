@@ -41,6 +41,7 @@ const SCHEMA = [
      value_json VARCHAR NOT NULL,
      computed_at TIMESTAMP NOT NULL,
      run_id VARCHAR NOT NULL,
+     known_at TIMESTAMP NOT NULL,
      PRIMARY KEY (feature, entity_id, run_id)
    )`,
   `CREATE TABLE IF NOT EXISTS fabra_materialize_runs (
@@ -56,7 +57,7 @@ const SCHEMA = [
    )`,
   // Per connection: batches are appended here, then moved into history with ON CONFLICT DO NOTHING (duckdb-write.ts).
   `CREATE TEMP TABLE IF NOT EXISTS fabra_stage_values (
-     feature VARCHAR, entity_id VARCHAR, value_json VARCHAR, computed_at TIMESTAMP, run_id VARCHAR
+     feature VARCHAR, entity_id VARCHAR, value_json VARCHAR, computed_at TIMESTAMP, run_id VARCHAR, known_at TIMESTAMP
    )`,
   // Event times without an offset are UTC, whatever the machine's zone (this connection only).
   "SET TimeZone = 'UTC'",
@@ -99,8 +100,9 @@ export class DuckDBOfflineStore implements OfflineStore {
       bound = "AND computed_at <= $3";
     }
     const rows = await this.db.query<StoredValueRow>(
-      `SELECT feature, entity_id, value_json, epoch_us(computed_at) AS computed_us, run_id FROM fabra_feature_values
-       WHERE feature = $1 AND entity_id = $2 ${bound} ORDER BY computed_at DESC, run_id DESC LIMIT 1`,
+      `SELECT feature, entity_id, value_json, epoch_us(computed_at) AS computed_us, epoch_us(known_at) AS known_us, run_id
+       FROM fabra_feature_values WHERE feature = $1 AND entity_id = $2 ${bound}
+       ORDER BY computed_at DESC, known_at DESC, run_id DESC LIMIT 1`,
       params,
     );
     return rows[0] ? toValueRow(rows[0]) : null;

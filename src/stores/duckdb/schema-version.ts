@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 3;
+export const DUCKDB_SCHEMA_VERSION = 4;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -24,6 +24,21 @@ const UPGRADES: readonly Upgrade[] = [
     // Records brought in by `fabra context import` are marked as such (DuckDB adds no NOT NULL column; absent = false).
     to: 3,
     statements: ["ALTER TABLE IF EXISTS fabra_context_records ADD COLUMN IF NOT EXISTS imported BOOLEAN DEFAULT false"],
+  },
+  {
+    // Version 4: history keeps when each value was known (known_at) beside its event time (computed_at); values
+    // written before were known when they were computed. The table is created first (in its version 1 layout) on a
+    // file without history, so the statements hold on every file. The column stays nullable on upgraded files
+    // (DuckDB cannot add the constraint in the transaction that filled it); every writer sets it.
+    to: 4,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS fabra_feature_values (
+         feature VARCHAR NOT NULL, entity_id VARCHAR NOT NULL, value_json VARCHAR NOT NULL,
+         computed_at TIMESTAMP NOT NULL, run_id VARCHAR NOT NULL, PRIMARY KEY (feature, entity_id, run_id)
+       )`,
+      "ALTER TABLE fabra_feature_values ADD COLUMN IF NOT EXISTS known_at TIMESTAMP",
+      "UPDATE fabra_feature_values SET known_at = computed_at WHERE known_at IS NULL",
+    ],
   },
 ];
 

@@ -1,7 +1,7 @@
 // The point-in-time join on Postgres: the events go in as arrays (unnest ... WITH ORDINALITY), and each feature is a
 // LEFT JOIN LATERAL (... WHERE entity_id = e.entity_id AND computed_at <= e.ts ORDER BY computed_at DESC,
-// run_id COLLATE "C" DESC LIMIT 1): one backward probe of the (feature, entity_id, computed_at, run_id) index per
-// event and feature, whatever the history's size. A max age is a lower bound computed exactly in microseconds here.
+// known_at DESC, run_id COLLATE "C" DESC LIMIT 1): one backward probe of the (feature, entity_id, computed_at,
+// known_at, run_id) index per event and feature, whatever the history's size (by known time, known_at <= e.ts too). A max age is a lower bound computed exactly in microseconds here.
 // Big inputs go in slices, all read in one REPEATABLE READ READ ONLY transaction (one snapshot).
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros, normalFormMicros, toEpochMicros } from "../../record/datetime.js";
@@ -109,6 +109,7 @@ export function joinStatement(table: string, features: PitFeature[], bounds: (st
       boundColumns.push(`lo${k}`);
       lower = ` AND f.computed_at >= e.lo${k}`;
     }
+    if (options.knownTime) lower += " AND f.known_at <= e.ts";
     select.push(`h${k}.value_json AS v${k}`);
     if (options.includeComputedAt)
       select.push(
@@ -117,7 +118,7 @@ export function joinStatement(table: string, features: PitFeature[], bounds: (st
     joins.push(`LEFT JOIN LATERAL (
       SELECT f.value_json, f.computed_at FROM ${table} f
       WHERE f.feature = $${3 + k} AND f.entity_id = e.entity_id AND f.computed_at <= e.ts${lower}
-      ORDER BY f.computed_at DESC, f.run_id COLLATE "C" DESC LIMIT 1
+      ORDER BY f.computed_at DESC, f.known_at DESC, f.run_id COLLATE "C" DESC LIMIT 1
     ) h${k} ON TRUE`);
   });
   const source = `unnest($1::text[], $2::timestamptz[]${boundArrays.map((a) => `, ${a}`).join("")}) WITH ORDINALITY AS e(entity_id, ts, ${[...boundColumns, "i"].join(", ")})`;

@@ -47,7 +47,7 @@ export interface PostgresOfflineOptions {
   entityQueryTimeoutMs?: number;
 }
 
-const VALUE_COLUMNS = `feature, entity_id, value_json, ${epochMicrosSql("computed_at")} AS computed_us, run_id`;
+const VALUE_COLUMNS = `feature, entity_id, value_json, ${epochMicrosSql("computed_at")} AS computed_us, ${epochMicrosSql("known_at")} AS known_us, run_id`;
 const RUN_COLUMNS = `run_id, feature, trigger, status, ${epochMicrosSql("started_at")} AS started_us,
   CASE WHEN finished_at IS NULL THEN NULL ELSE ${epochMicrosSql("finished_at")} END AS finished_us, entities_written, entities_failed, error`;
 
@@ -81,16 +81,17 @@ export class PostgresOfflineStore implements OfflineStore {
    */
   async writeValues(rows: FeatureValueRow[]): Promise<void> {
     if (rows.length === 0) return;
-    const columns: [string[], string[], string[], string[], string[]] = [[], [], [], [], []];
+    const columns: [string[], string[], string[], string[], string[], string[]] = [[], [], [], [], [], []];
     for (const r of rows) {
       columns[0].push(r.feature);
       columns[1].push(r.entityId);
       columns[2].push(r.valueJson);
       columns[3].push(pgTimestamp(r.computedAt));
       columns[4].push(storedRunId(r.runId));
+      columns[5].push(r.knownAt === undefined ? (columns[3].at(-1) as string) : pgTimestamp(r.knownAt));
     }
-    const sql = `INSERT INTO ${this.values} (feature, entity_id, value_json, computed_at, run_id)
-      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])
+    const sql = `INSERT INTO ${this.values} (feature, entity_id, value_json, computed_at, run_id, known_at)
+      SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[])
       ON CONFLICT (feature, entity_id, run_id) DO NOTHING`;
     if (rows.length <= WRITE_CHUNK) {
       await this.db.query(sql, columns, { retry: true });
@@ -116,7 +117,7 @@ export class PostgresOfflineStore implements OfflineStore {
     }
     const rows = await this.db.query<StoredValueRow>(
       `SELECT ${VALUE_COLUMNS} FROM ${this.values} WHERE feature = $1 AND entity_id = $2 ${bound}
-       ORDER BY computed_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
+       ORDER BY computed_at DESC, known_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
       params,
       { retry: true },
     );

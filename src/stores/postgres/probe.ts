@@ -114,12 +114,12 @@ export async function probeHistory(db: PgDatabase): Promise<StoreCheck> {
           [runId, runId, now],
         );
         await c.query(
-          `INSERT INTO ${db.ident("fabra_feature_values")} (feature, entity_id, value_json, computed_at, run_id) VALUES ($1, 'probe', '12.0', $2::timestamptz, $1)`,
+          `INSERT INTO ${db.ident("fabra_feature_values")} (feature, entity_id, value_json, computed_at, run_id, known_at) VALUES ($1, 'probe', '12.0', $2::timestamptz, $1, $2::timestamptz)`,
           [runId, now],
         );
         return await c.query<{ value_json: string }>(
           `SELECT value_json FROM ${db.ident("fabra_feature_values")} WHERE feature = $1 AND entity_id = 'probe' AND computed_at <= $2::timestamptz
-           ORDER BY computed_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
+           ORDER BY computed_at DESC, known_at DESC, run_id COLLATE "C" DESC LIMIT 1`,
           [runId, now],
         );
       } finally {

@@ -4,8 +4,9 @@ import { ledger } from "./001-ledger.js";
 import { vectorChunks } from "./002-vector-chunks.js";
 import { featureHistory } from "./003-feature-history.js";
 import { importedRecords } from "./005-imported-records.js";
+import { knownTime } from "./006-known-time.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory, importedRecords];
+export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory, importedRecords, knownTime];
