@@ -16,7 +16,8 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "verify [options] [id]",
-    description: "Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered",
+    description:
+      "Verify a record's hashes (and signature when FABRA_SIGNING_KEY is set); exit 1 if altered, or unsigned while signatures are required",
     load: async () => (await import("./context-verify.js")).registerContextVerify,
   },
   {
@@ -42,7 +43,8 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "import <files...>",
-    description: "Import record files into the ledger after verifying each one",
+    description:
+      "Import record files into the ledger after verifying each one; they are marked imported (shown by show, verify and list --format json)",
     load: async () => (await import("./context-import.js")).registerContextImport,
   },
 ];
