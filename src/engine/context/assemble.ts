@@ -18,6 +18,7 @@ import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "../../record/values.js";
+import { checkRole, groupMessages, hasRoles, serializeMessages } from "./messages.js";
 
 export type EvidenceMode = "required" | "best_effort";
 
@@ -84,6 +85,7 @@ export async function assembleContext(
   }));
   const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokensCached(text, model), separator);
   const includedKeys = new Set(budget.included.map((i) => i.key));
+  const { content, messages } = sentContent(items, budget.included, budget.content, separator);
 
   const nowMs = options.referenceTimeMs ?? Date.now();
   const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
@@ -114,7 +116,7 @@ export async function assembleContext(
     schema_version: SCHEMA_VERSION,
     inputs: recordedInputs,
     context_function: name,
-    content: settings.includeContent ? budget.content : "",
+    content: settings.includeContent ? content : "",
     token_count: budget.tokensUsed,
     features: trace.features,
     retrieved_items: retrieved.map((r) => r.record),
@@ -158,7 +160,8 @@ export async function assembleContext(
   const persisted = await persist(sealed, settings);
   return {
     id: contextId,
-    content: budget.content,
+    content,
+    messages,
     tokenCount: budget.tokensUsed,
     dropped: record.assembly.dropped_items,
     meta: {
@@ -209,7 +212,8 @@ function checkItems(value: unknown, name: string): ContextItem[] {
         hint: "Each item needs content: string.",
       });
     }
-    const { priority, required, id, source } = item as ContextItem;
+    const { priority, required, id, source, role } = item as ContextItem;
+    if (role !== undefined) checkRole(role, where);
     if (priority !== undefined && !Number.isSafeInteger(priority)) {
       throw new FabraError("CONTEXT_FAILED", `${where} has priority ${String(priority)}`, {
         hint: "priority is a whole number; 0 is most important.",
@@ -244,6 +248,24 @@ function checkItems(value: unknown, name: string): ContextItem[] {
     });
   });
   return value as ContextItem[];
+}
+
+/** What the model is sent: without roles the joined text (one system message); with roles the serialized messages. */
+function sentContent(
+  items: ContextItem[],
+  included: BudgetItem[],
+  joined: string,
+  separator: string,
+): { content: string; messages: ReturnType<typeof groupMessages> } {
+  if (!hasRoles(items))
+    return { content: joined, messages: joined === "" ? [] : [{ role: "system", content: joined }] };
+  // Messages keep the order the function returned its items in; priority only decides what is dropped.
+  const kept = [...included].sort((a, b) => a.index - b.index);
+  const messages = groupMessages(
+    kept.map((b) => items[b.index] as ContextItem),
+    separator,
+  );
+  return { content: serializeMessages(messages), messages };
 }
 
 function sourcesOf(item: ContextItem): RetrievedChunk[] {
