@@ -30,6 +30,7 @@ import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
+import { makeOutcome, type OutcomeEntry, type OutcomeInput } from "./ledger/outcome.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
   embedder: Embedder;
@@ -201,7 +202,7 @@ export class FabraRuntime implements Runtime {
     const lookups = requests.flatMap((r, i) =>
       ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }],
     );
-    let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    const cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;
@@ -328,6 +329,21 @@ export class FabraRuntime implements Runtime {
         hint: "Register it with createFabra first.",
       });
     return this.runContext(name, inputs);
+  }
+
+  // ------------------------------------------------------------------ outcomes
+
+  /**
+   * Links a model call's outcome to the record `contextId` (an append-only ledger entry beside the record; the record
+   * and its hash never change). The output text is kept only when `evidence.includeContent` is on; its hash always.
+   */
+  async recordOutcome(contextId: string, outcome: OutcomeInput): Promise<OutcomeEntry> {
+    return this.ledger.appendOutcome(makeOutcome(contextId, outcome, this.settings.includeContent));
+  }
+
+  /** The outcome entries linked to a record, oldest first. */
+  outcomes(contextId: string): Promise<OutcomeEntry[]> {
+    return this.ledger.outcomes(contextId);
   }
 
   close(): Promise<void> {
