@@ -30,6 +30,7 @@ import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
+import { recordReceipt, type ReceiptInput } from "./context/receipt.js";
 import { makeOutcome, type OutcomeEntry, type OutcomeInput } from "./ledger/outcome.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
@@ -329,6 +330,14 @@ export class FabraRuntime implements Runtime {
         hint: "Register it with createFabra first.",
       });
     return this.runContext(name, inputs);
+  }
+
+  /**
+   * Writes a CRS-001 record for a prompt the app built itself (content or messages, inputs, and the features and
+   * chunks it used): sealed, signed and persisted per the evidence mode, like an assembly.
+   */
+  record(receipt: ReceiptInput): Promise<ContextResult> {
+    return recordReceipt(receipt, { ...this.settings, ledger: this.ledger });
   }
 
   // ------------------------------------------------------------------ outcomes

@@ -4,11 +4,14 @@ import type { Command } from "commander";
 import { withLedger } from "../../app/project.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { renderRecord, verificationLine } from "../render/record-view.js";
+import { renderOutcomes } from "../render/outcome-view.js";
 
 export function registerContextShow(context: Command): void {
   context
     .command("show <id>")
-    .description("Show a context record: inputs, features, retrieved and dropped items, freshness, integrity")
+    .description(
+      "Show a context record: inputs, features, retrieved and dropped items, freshness, integrity, linked outcomes",
+    )
     .option("--format <format>", "text | json", "text")
     .action(async (id: string, opts: { format?: string }, cmd: Command) => {
       const format = parseFormat(opts.format, ["text", "json"] as const, "text");
@@ -21,7 +24,7 @@ export function registerContextShow(context: Command): void {
           return verification;
         }
         const { record, verification } = await ledger.getVerified(id);
-        print(renderRecord(record, verification));
+        print(renderRecord(record, verification) + renderOutcomes(await ledger.outcomes(record.context_id)));
         return verification;
       });
       if (!verification.ok) process.exitCode = 1;

@@ -330,7 +330,7 @@ function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
   return chunk.content ? items.findIndex((item) => item.content.includes(chunk.content)) : -1;
 }
 
-async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
+export async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
   try {
     await settings.ledger.append(record, canonicalText);
     return true;

@@ -174,6 +174,6 @@ export class Ledger {
 
 function noOutcomes(): FabraError {
   return new FabraError("INVALID_ARGUMENT", "This ledger store keeps no outcome entries", {
-    hint: "Outcomes are kept by the DuckDB and Postgres ledgers and by a `fabra serve` in front of them.",
+    hint: "Outcomes are written by a runtime over the DuckDB or Postgres ledger (createFabra), or sent to a running server with POST /v1/contexts/:id/outcomes.",
   });
 }

@@ -2,7 +2,7 @@
 // `fabra context ...` while that server holds an embedded DuckDB file. Appends are verified by the server first.
 import { FabraHttpClient } from "../../remote/client.js";
 import { listLimit, scanLedger } from "../record-filter.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
+import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 
 /** The server's largest page. */
 const PAGE = 1000;
@@ -33,6 +33,10 @@ export class RemoteRecordStore implements RecordStore {
       cursor = rows[rows.length - 1]?.contextId;
     }
     return out;
+  }
+
+  listOutcomes(contextId: string): Promise<OutcomeRow[]> {
+    return this.client.listOutcomes(contextId);
   }
 
   count(filter: Omit<RecordFilter, "limit" | "cursor" | "order"> = {}): Promise<number> {
