@@ -30,6 +30,7 @@ export interface ResolvedConfig {
   embedder: ResolvedEmbedderConfig;
   chunking: { chunkTokens: number; overlapTokens: number };
   evidence: { mode: "required" | "best_effort"; includeContent: boolean };
+  telemetry: { captureContent: boolean; jsonLogs: boolean };
   /** The mode, and the key from the environment (parsed where records are signed or verified: config/signing.ts). */
   signing: SigningConfig;
   codeVersion: string | undefined;
@@ -118,6 +119,7 @@ export function resolveConfig(
         : c.embedder,
     chunking: c.chunking,
     evidence: { mode: evidenceMode, includeContent },
+    telemetry: c.telemetry,
     signing: {
       mode:
         envChoice(env, "FABRA_SIGNATURE_MODE", ["off", "optional", "required"] as const) ??

@@ -62,6 +62,7 @@ export async function createFabraFromConfig(
     environment: config.environment,
     evidenceMode: config.evidence.mode,
     includeContent: config.evidence.includeContent,
+    telemetry: config.telemetry,
     signing,
     codeVersion: config.codeVersion ?? gitCodeVersion(config.rootDir),
     fabraVersion: fabraVersion(),

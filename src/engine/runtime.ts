@@ -27,13 +27,16 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from "./feature
 import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
-import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
+import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
 import { recordReceipt, type ReceiptInput } from "./context/receipt.js";
+import { observeAssembly, type TelemetrySettings } from "./context/telemetry.js";
 import { makeOutcome, type OutcomeEntry, type OutcomeInput } from "./ledger/outcome.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
+  /** Spans and JSON log lines per assembly (engine/context/telemetry.ts); absent = off. */
+  telemetry?: TelemetrySettings;
   embedder: Embedder;
   chunking: { chunkTokens: number; overlapTokens: number };
 }
@@ -284,9 +287,10 @@ export class FabraRuntime implements Runtime {
       });
     }
     const trace = currentTrace();
+    const startedAt = Date.now();
     // A replay hands back the chunks the original saw, in its order, whatever the index holds today.
     const chunks = trace?.replay ? (trace.replay.chunks.get(name) ?? []) : await this.retrieve(def, name, query);
-    trace?.addRetrieval({ retriever: name, index: def.options.index ?? null, chunks });
+    trace?.addRetrieval({ retriever: name, index: def.options.index ?? null, chunks, startedAt, endedAt: Date.now() });
     return chunks;
   }
 
@@ -319,7 +323,13 @@ export class FabraRuntime implements Runtime {
     inputs: Record<string, unknown>,
     options: AssemblyOptions = {},
   ): Promise<ContextResult> {
-    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, ledger: this.ledger }, options);
+    const def = this.contextDef(name);
+    const telemetry = this.settings.telemetry;
+    if (!telemetry) return assembleContext(def, name, inputs, { ...this.settings, ledger: this.ledger }, options);
+    const trace = options.trace ?? new Trace();
+    return observeAssembly(telemetry, { name, model: def.options.model ?? null, trace, warn: this.settings.warn }, () =>
+      assembleContext(def, name, inputs, { ...this.settings, ledger: this.ledger }, { ...options, trace }),
+    );
   }
 
   /** Assembles a context by name or definition. */
