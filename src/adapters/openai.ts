@@ -1,6 +1,7 @@
 // fabra/openai: chat.completions and responses parameters from a context, and wrappers around the client's calls
 // (plain and streaming) that link the response (id, model, usage, finish reason, latency, output) to the context_id.
 // Works on the shapes of the `openai` package (optional peer); nothing here imports it.
+import { FabraError } from "../errors.js";
 import {
   failedOutcome,
   linkCall,
@@ -14,20 +15,38 @@ export type { ContextForModel, OutcomeRecorder };
 
 const PROVIDER = "openai";
 
-/** `client.chat.completions.create` parameters: the context's messages (after any `before`), then `extra` ones. */
+/** A text message both chat.completions and responses accept. */
+export interface TextMessage {
+  role: "system" | "user" | "assistant";
+  content: string;
+}
+
+/** The context's messages as OpenAI text messages (tool messages need a tool_call_id a context cannot give). */
+export function openAIMessages(context: ContextForModel): TextMessage[] {
+  return context.messages.map((m, i) => {
+    if (m.role === "tool") {
+      throw new FabraError("INVALID_ARGUMENT", `Message ${i} of context ${context.id} has role tool`, {
+        hint: "OpenAI tool messages answer a tool call by its id; keep tool output in a user or system item.",
+      });
+    }
+    return { role: m.role, content: m.content };
+  });
+}
+
+/** `client.chat.completions.create` parameters: `params` with the context's messages. */
 export function chatCompletionParams<P extends { model: string }>(
   context: ContextForModel,
   params: P,
-): P & { messages: { role: string; content: string }[] } {
-  return { ...params, messages: context.messages.map((m) => ({ role: m.role, content: m.content })) };
+): P & { messages: TextMessage[] } {
+  return { ...params, messages: openAIMessages(context) };
 }
 
-/** `client.responses.create` parameters: the context's messages as `input`. */
+/** `client.responses.create` parameters: `params` with the context's messages as `input`. */
 export function responsesParams<P extends { model: string }>(
   context: ContextForModel,
   params: P,
-): P & { input: { role: string; content: string }[] } {
-  return { ...params, input: context.messages.map((m) => ({ role: m.role, content: m.content })) };
+): P & { input: TextMessage[] } {
+  return { ...params, input: openAIMessages(context) };
 }
 
 interface ChatCompletionLike {
