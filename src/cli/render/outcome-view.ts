@@ -5,7 +5,7 @@ import { outcomeHash } from "../../engine/ledger/outcome.js";
 import { bad, dim, formatMs, heading, showValue } from "./format.js";
 
 export function renderOutcomes(outcomes: readonly OutcomeEntry[]): string {
-  const out = ["", heading(`Outcomes (${outcomes.length})`)];
+  const out = ["", "", heading(`Outcomes (${outcomes.length})`)];
   if (outcomes.length === 0) {
     out.push(dim("  (none linked: wrap the model call with fabra/openai, fabra/ai-sdk or fabra/langchain)"));
     return out.join("\n");
