@@ -9,9 +9,7 @@ import { renderOutcomes } from "../render/outcome-view.js";
 export function registerContextShow(context: Command): void {
   context
     .command("show <id>")
-    .description(
-      "Show a context record: inputs, features, retrieved and dropped items, freshness, integrity, linked outcomes",
-    )
+    .description("Show a context record: inputs, features, retrieved and dropped items, freshness, integrity")
     .option("--format <format>", "text | json", "text")
     .action(async (id: string, opts: { format?: string }, cmd: Command) => {
       const format = parseFormat(opts.format, ["text", "json"] as const, "text");
