@@ -8,6 +8,7 @@ import type { ContextRecord } from "../record/types.js";
 import type { ReplayResult } from "../engine/context/replay.js";
 import type { LedgerRow } from "../stores/types.js";
 import { wireInt, wireNumber } from "./wire.js";
+import { messagesOfContent } from "../engine/context/messages.js";
 
 // ---------------------------------------------------------------- an assembly
 
@@ -18,9 +19,16 @@ export const droppedItemShape = z.object({
   reason: z.enum(["budget_exceeded", "priority_cutoff"]),
 });
 
+export const messageShape = z.object({
+  role: z.enum(["system", "user", "assistant", "tool"]),
+  content: z.string(),
+});
+
 export const assemblyShape = z.object({
   context_id: z.string(),
   content: z.string(),
+  /** The included items grouped by role; absent from servers before messages (read back from content). */
+  messages: z.array(messageShape).optional(),
   token_count: wireInt,
   dropped: z.array(droppedItemShape),
   meta: z.object({
@@ -52,6 +60,7 @@ export function assemblyJson(r: ContextResult): AssemblyJson {
   return {
     context_id: r.id,
     content: r.content,
+    messages: r.messages,
     token_count: r.tokenCount,
     dropped: r.dropped.map((d) => ({ ...d, priority: Number(d.priority), token_count: Number(d.token_count) })),
     meta: {
@@ -79,6 +88,7 @@ export function assemblyFromJson(json: AssemblyJson, record: ContextRecord): Con
   return {
     id: json.context_id,
     content: json.content,
+    messages: json.messages ?? messagesOfContent(json.content),
     tokenCount: json.token_count,
     dropped: json.dropped,
     meta: {

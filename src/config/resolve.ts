@@ -30,6 +30,7 @@ export interface ResolvedConfig {
   embedder: ResolvedEmbedderConfig;
   chunking: { chunkTokens: number; overlapTokens: number };
   evidence: { mode: "required" | "best_effort"; includeContent: boolean };
+  telemetry: { captureContent: boolean; jsonLogs: boolean };
   /** The mode, and the key from the environment (parsed where records are signed or verified: config/signing.ts). */
   signing: SigningConfig;
   codeVersion: string | undefined;
@@ -142,6 +143,7 @@ export function resolveConfig(
         : c.embedder,
     chunking: c.chunking,
     evidence: { mode: evidenceMode, includeContent },
+    telemetry: c.telemetry,
     signing: {
       mode: parseSignatureMode(env.FABRA_SIGNATURE_MODE) ?? c.signing.mode ?? "optional",
       ...signingKeySources(env),

@@ -100,6 +100,15 @@ export const configSchema = z.strictObject({
       acceptUnsignedBefore: z.string().min(1).optional(),
     })
     .default({}),
+  /** OpenTelemetry spans (when @opentelemetry/api is installed and a tracer provider is registered) and JSON logs. */
+  telemetry: z
+    .strictObject({
+      /** Put prompt and document text on spans (off by default: spans carry ids, hashes and counts). */
+      captureContent: z.boolean().default(false),
+      /** One JSON line per assembly on stderr (`{"event":"fabra.context","context_id":...}`). */
+      jsonLogs: z.boolean().default(false),
+    })
+    .default({ captureContent: false, jsonLogs: false }),
   /** Stamped as lineage.code_version; default: the git SHA of the project, when there is one. */
   codeVersion: z.string().optional(),
   server: z

@@ -17,6 +17,15 @@ export interface RetrievedChunk {
   index: string;
 }
 
+/** Who a message is from, as the chat APIs name it. */
+export type MessageRole = "system" | "user" | "assistant" | "tool";
+
+/** One chat message: consecutive included items of one role, joined. */
+export interface ContextMessage {
+  role: MessageRole;
+  content: string;
+}
+
 /** One piece of context. Lower `priority` = more important; optional items with higher values are dropped first. */
 export interface ContextItem {
   content: string;
@@ -28,6 +37,8 @@ export interface ContextItem {
   id?: string;
   /** The chunk this item carries, linking it to `retrieved_items` (its priority is recorded there). */
   source?: RetrievedChunk | RetrievedChunk[];
+  /** The message this item goes into; an item without one takes the role before it (`system` first). */
+  role?: MessageRole;
 }
 
 export interface FeatureFallback {
@@ -59,7 +70,10 @@ export interface ContextMeta {
 /** What calling a context function returns. */
 export interface ContextResult {
   id: string;
+  /** Exactly what the record's content commits to: the joined items, or the serialized messages when items have roles. */
   content: string;
+  /** The included items in order, grouped by role (no roles: one system message holding `content`). */
+  messages: ContextMessage[];
   tokenCount: number;
   dropped: DroppedItemRecord[];
   meta: ContextMeta;

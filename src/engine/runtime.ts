@@ -29,11 +29,16 @@ import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } f
 import { type PushedValue, type PushResult, pushValues } from "./features/push.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
-import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
+import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
+import { recordReceipt, type ReceiptInput } from "./context/receipt.js";
+import { observeAssembly, type TelemetrySettings } from "./context/telemetry.js";
+import { makeOutcome, type OutcomeEntry, type OutcomeInput } from "./ledger/outcome.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
+  /** Spans and JSON log lines per assembly (engine/context/telemetry.ts); absent = off. */
+  telemetry?: TelemetrySettings;
   embedder: Embedder;
   chunking: { chunkTokens: number; overlapTokens: number };
 }
@@ -300,9 +305,10 @@ export class FabraRuntime implements Runtime {
       });
     }
     const trace = currentTrace();
+    const startedAt = Date.now();
     // A replay hands back the chunks the original saw, in its order, whatever the index holds today.
     const chunks = trace?.replay ? (trace.replay.chunks.get(name) ?? []) : await this.retrieve(def, name, query);
-    trace?.addRetrieval({ retriever: name, index: def.options.index ?? null, chunks });
+    trace?.addRetrieval({ retriever: name, index: def.options.index ?? null, chunks, startedAt, endedAt: Date.now() });
     return chunks;
   }
 
@@ -335,7 +341,13 @@ export class FabraRuntime implements Runtime {
     inputs: Record<string, unknown>,
     options: AssemblyOptions = {},
   ): Promise<ContextResult> {
-    return assembleContext(this.contextDef(name), name, inputs, { ...this.settings, ledger: this.ledger }, options);
+    const def = this.contextDef(name);
+    const telemetry = this.settings.telemetry;
+    if (!telemetry) return assembleContext(def, name, inputs, { ...this.settings, ledger: this.ledger }, options);
+    const trace = options.trace ?? new Trace();
+    return observeAssembly(telemetry, { name, model: def.options.model ?? null, trace, warn: this.settings.warn }, () =>
+      assembleContext(def, name, inputs, { ...this.settings, ledger: this.ledger }, { ...options, trace }),
+    );
   }
 
   /** Assembles a context by name or definition. */
@@ -346,6 +358,29 @@ export class FabraRuntime implements Runtime {
         hint: "Register it with createFabra first.",
       });
     return this.runContext(name, inputs);
+  }
+
+  /**
+   * Writes a CRS-001 record for a prompt the app built itself (content or messages, inputs, and the features and
+   * chunks it used): sealed, signed and persisted per the evidence mode, like an assembly.
+   */
+  record(receipt: ReceiptInput): Promise<ContextResult> {
+    return recordReceipt(receipt, { ...this.settings, ledger: this.ledger });
+  }
+
+  // ------------------------------------------------------------------ outcomes
+
+  /**
+   * Links a model call's outcome to the record `contextId` (an append-only ledger entry beside the record; the record
+   * and its hash never change). The output text is kept only when `evidence.includeContent` is on; its hash always.
+   */
+  async recordOutcome(contextId: string, outcome: OutcomeInput): Promise<OutcomeEntry> {
+    return this.ledger.appendOutcome(makeOutcome(contextId, outcome, this.settings.includeContent));
+  }
+
+  /** The outcome entries linked to a record, oldest first. */
+  outcomes(contextId: string): Promise<OutcomeEntry[]> {
+    return this.ledger.outcomes(contextId);
   }
 
   close(): Promise<void> {

@@ -5,7 +5,7 @@ import type { ContextResult } from "../define/types.js";
 import { FabraError, type FabraErrorCode } from "../errors.js";
 import { parseJson, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
 import { recordFromJson } from "../record/schema.js";
-import type { AppendOutcome, LedgerRow, RecordFilter } from "../stores/types.js";
+import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter } from "../stores/types.js";
 import {
   assemblyFromJson,
   assemblyShape,
@@ -23,6 +23,7 @@ import {
   ledgerRowsShape,
 } from "../api/ledger-rows.js";
 import { parseShape } from "../api/wire.js";
+import { outcomeListShape, outcomeRowFromJson } from "../api/outcomes.js";
 
 type Method = "GET" | "POST";
 
@@ -112,6 +113,14 @@ export class FabraHttpClient {
     return recordPageFromJson(
       parseShape(recordPageShape, await this.lossless("GET", path), this.answer("GET", "/v1/contexts")),
     ).rows;
+  }
+
+  /** The outcome entries linked to a record (none when the server predates outcomes). */
+  async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
+    const path = `/v1/contexts/${encodeURIComponent(contextId)}/outcomes`;
+    return parseShape(outcomeListShape, await this.plain("GET", path), this.answer("GET", path)).outcomes.map(
+      outcomeRowFromJson,
+    );
   }
 
   // ---------------------------------------------------------------- transport

@@ -15,6 +15,7 @@ import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { pythonRoutes } from "./routes/python.js";
+import { receiptRoutes } from "./routes/receipts.js";
 import type { AppEnv, ServerDeps } from "./types.js";
 import { validationHook } from "./validate.js";
 
@@ -107,6 +108,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
   pythonRoutes(app, deps);
+  receiptRoutes(app, deps);
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>

@@ -82,6 +82,16 @@ export interface RecordFilter {
 
 export type AppendOutcome = "inserted" | "exists";
 
+/** One outcome entry (a model call's answer, linked to a record): its canonical JSON and its domain-separated hash. */
+export interface OutcomeRow {
+  outcomeId: string;
+  contextId: string;
+  recordedAt: string;
+  /** `sha256:` over `fabra:outcome:v1\n` + canonicalText (engine/ledger/outcome.ts). */
+  entryHash: string;
+  canonicalText: string;
+}
+
 export interface RecordStore extends Probed {
   readonly capabilities: StoreCapabilities;
   /**
@@ -105,6 +115,10 @@ export interface RecordStore extends Probed {
    * `scanRawRows` (engine/ledger.ts) reads scan() for the others.
    */
   scanRaw?(batchSize?: number): AsyncIterable<RawLedgerRow[]>;
+  /** Appends an outcome entry (append-only; the same outcome_id twice is refused). Optional: stores without it say so. */
+  appendOutcome?(row: OutcomeRow): Promise<void>;
+  /** The outcome entries linked to a record, oldest first. */
+  listOutcomes?(contextId: string): Promise<OutcomeRow[]>;
   close(): Promise<void>;
 }
 

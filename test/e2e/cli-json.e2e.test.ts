@@ -52,6 +52,7 @@ describe("context run --inputs", () => {
       "content",
       "context_id",
       "dropped",
+      "messages",
       "meta",
       "record_hash",
       "token_count",

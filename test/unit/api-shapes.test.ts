@@ -51,6 +51,7 @@ const overTheWire = (value: unknown) => [
 const result: ContextResult = {
   id: record.context_id,
   content: "System prompt.\nUser u1 is gold.",
+  messages: [{ role: "system", content: "System prompt.\nUser u1 is gold." }],
   tokenCount: 9,
   dropped: [{ source_id: "kb:limits", priority: 3, token_count: 12, reason: "budget_exceeded" }],
   meta: {

@@ -4,6 +4,7 @@ import type { Command } from "commander";
 import { withLedger } from "../../app/project.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { IMPORTED_NOTE, renderRecord, verificationLine } from "../render/record-view.js";
+import { renderOutcomes } from "../render/outcome-view.js";
 
 export function registerContextShow(context: Command): void {
   context
@@ -22,7 +23,7 @@ export function registerContextShow(context: Command): void {
           return verification;
         }
         const { record, verification, row } = await ledger.getVerified(id);
-        print(renderRecord(record, verification, row));
+        print(renderRecord(record, verification, row) + renderOutcomes(await ledger.outcomes(record.context_id)));
         return verification;
       });
       if (!verification.ok) process.exitCode = 1;

@@ -19,6 +19,7 @@ import { estimateCostUsd } from "./pricing.js";
 import { countTokensCached } from "./tokens.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "../../record/values.js";
+import { checkRole, groupMessages, hasRoles, serializeMessages } from "./messages.js";
 
 export type EvidenceMode = "required" | "best_effort";
 
@@ -85,6 +86,7 @@ export async function assembleContext(
   }));
   const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokensCached(text, model), separator);
   const includedKeys = new Set(budget.included.map((i) => i.key));
+  const sent = sentContent(items, budget.included, budget.content, separator);
 
   const nowMs = options.referenceTimeMs ?? Date.now();
   const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
@@ -111,7 +113,8 @@ export async function assembleContext(
   // Microseconds are all a timer says: no float noise (63.1506159999999) in the record or on screen.
   const latencyMs = Math.round((performance.now() - started) * 1000) / 1000;
   // Lone surrogates become U+FFFD before hashing, and the caller gets that same text (README: compatibility).
-  const content = toWellFormed(budget.content);
+  const content = toWellFormed(sent.content);
+  const messages = sent.messages.map((m) => ({ ...m, content: toWellFormed(m.content) }));
   const unsealed: ContextRecord = {
     context_id: contextId,
     created_at: createdAt,
@@ -164,6 +167,7 @@ export async function assembleContext(
   return {
     id: contextId,
     content, // exactly what was hashed (well-formed)
+    messages,
     tokenCount: budget.tokensUsed,
     dropped: record.assembly.dropped_items,
     meta: {
@@ -221,7 +225,8 @@ function checkItems(value: unknown, name: string): ContextItem[] {
         hint: "Each item needs content: string.",
       });
     }
-    const { priority, required, id, source } = item as ContextItem;
+    const { priority, required, id, source, role } = item as ContextItem;
+    if (role !== undefined) checkRole(role, where);
     if (priority !== undefined && !Number.isSafeInteger(priority)) {
       throw new FabraError("CONTEXT_FAILED", `${where} has priority ${String(priority)}`, {
         hint: "priority is a whole number; 0 is most important.",
@@ -256,6 +261,24 @@ function checkItems(value: unknown, name: string): ContextItem[] {
     });
   });
   return value as ContextItem[];
+}
+
+/** What the model is sent: without roles the joined text (one system message); with roles the serialized messages. */
+function sentContent(
+  items: ContextItem[],
+  included: BudgetItem[],
+  joined: string,
+  separator: string,
+): { content: string; messages: ReturnType<typeof groupMessages> } {
+  if (!hasRoles(items))
+    return { content: joined, messages: joined === "" ? [] : [{ role: "system", content: joined }] };
+  // Messages keep the order the function returned its items in; priority only decides what is dropped.
+  const kept = [...included].sort((a, b) => a.index - b.index);
+  const messages = groupMessages(
+    kept.map((b) => items[b.index] as ContextItem),
+    separator,
+  );
+  return { content: serializeMessages(messages), messages };
 }
 
 function sourcesOf(item: ContextItem): RetrievedChunk[] {
@@ -320,7 +343,7 @@ function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
   return chunk.content ? items.findIndex((item) => item.content.includes(chunk.content)) : -1;
 }
 
-async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
+export async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
   try {
     await settings.ledger.append(record, canonicalText);
     return true;

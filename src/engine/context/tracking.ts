@@ -15,6 +15,9 @@ export interface TracedRetrieval {
   retriever: string;
   index: string | null;
   chunks: RetrievedChunk[];
+  /** When the retrieval started and ended (epoch ms), for its telemetry span. */
+  startedAt?: number;
+  endedAt?: number;
 }
 
 /** What a replay serves instead of live reads: the original record's feature values and chunks. */

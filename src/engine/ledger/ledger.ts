@@ -16,6 +16,7 @@ import { parseLedgerRef, showLedgerRef } from "./record-ref.js";
 import { recordToRow, rowToRecord } from "./rows.js";
 import { verificationError } from "./verification-error.js";
 import { verifyLedger, verifyLedgerRow, type LedgerVerification } from "./verify-rows.js";
+import { outcomeToRow, rowToOutcome, type OutcomeEntry } from "./outcome.js";
 
 export type { Comparison, ImportOutcome, LedgerVerification, VerifiedRecord };
 
@@ -181,4 +182,27 @@ export class Ledger {
     const outcome = await (await this.store()).append(options.imported ? { ...row, imported: true } : row);
     return { contextId: row.contextId, outcome };
   }
+
+  /** Appends an outcome entry for a record in this ledger (RECORD_NOT_FOUND when there is none). */
+  async appendOutcome(entry: OutcomeEntry): Promise<OutcomeEntry> {
+    const store = await this.store();
+    if (!store.appendOutcome) throw noOutcomes();
+    await this.row(entry.context_id);
+    await store.appendOutcome(outcomeToRow(entry));
+    return entry;
+  }
+
+  /** The outcome entries linked to the record filed under `id`, oldest first, each checked against its hash. */
+  async outcomes(id: string): Promise<OutcomeEntry[]> {
+    const contextId = normalizeContextId(id);
+    const store = await this.store();
+    if (!store.listOutcomes) return [];
+    return (await store.listOutcomes(contextId)).map(rowToOutcome);
+  }
+}
+
+function noOutcomes(): FabraError {
+  return new FabraError("INVALID_ARGUMENT", "This ledger store keeps no outcome entries", {
+    hint: "Outcomes are written by a runtime over the DuckDB or Postgres ledger (createFabra), or sent to a running server with POST /v1/contexts/:id/outcomes.",
+  });
 }

@@ -10,6 +10,19 @@ import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
+import type { OutcomeRow } from "../types.js";
+
+/** Outcome entries (schema version 5): append-only like the records, looked up by context_id. */
+export const OUTCOMES_SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS fabra_outcomes (
+     outcome_id VARCHAR PRIMARY KEY,
+     context_id VARCHAR NOT NULL,
+     recorded_at TIMESTAMP NOT NULL,
+     entry_hash VARCHAR NOT NULL,
+     canonical_text VARCHAR NOT NULL
+   )`,
+  "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
+];
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -26,6 +39,7 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS fabra_context_records_created_at ON fabra_context_records (created_at)",
   "CREATE INDEX IF NOT EXISTS fabra_context_records_function ON fabra_context_records (context_function)",
   "CREATE INDEX IF NOT EXISTS fabra_context_records_hash ON fabra_context_records (record_hash)",
+  ...OUTCOMES_SCHEMA,
 ];
 
 const COLUMNS =
@@ -201,6 +215,36 @@ export class DuckDBRecordStore implements RecordStore {
 
   scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
     return scanRawPages(this.db, batchSize);
+  }
+
+  async appendOutcome(row: OutcomeRow): Promise<void> {
+    await this.db.run("INSERT INTO fabra_outcomes VALUES ($1, $2, $3::TIMESTAMP, $4, $5)", [
+      row.outcomeId,
+      row.contextId,
+      row.recordedAt,
+      row.entryHash,
+      row.canonicalText,
+    ]);
+  }
+
+  async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
+    const rows = await this.db.query<{
+      outcome_id: string;
+      context_id: string;
+      recorded_us: bigint;
+      entry_hash: string;
+      canonical_text: string;
+    }>(
+      "SELECT outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text FROM fabra_outcomes WHERE context_id = $1 ORDER BY recorded_at, outcome_id",
+      [contextId],
+    );
+    return rows.map((r) => ({
+      outcomeId: r.outcome_id,
+      contextId: r.context_id,
+      recordedAt: fromEpochMicros(r.recorded_us),
+      entryHash: r.entry_hash,
+      canonicalText: r.canonical_text,
+    }));
   }
 
   close(): Promise<void> {

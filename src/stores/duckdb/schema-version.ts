@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 4;
+export const DUCKDB_SCHEMA_VERSION = 5;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -38,6 +38,20 @@ const UPGRADES: readonly Upgrade[] = [
        )`,
       "ALTER TABLE fabra_feature_values ADD COLUMN IF NOT EXISTS known_at TIMESTAMP",
       "UPDATE fabra_feature_values SET known_at = computed_at WHERE known_at IS NULL",
+    ],
+  },
+  // 5: outcome entries (a model call's answer linked to a record), append-only beside the records.
+  {
+    to: 5,
+    statements: [
+      `CREATE TABLE IF NOT EXISTS fabra_outcomes (
+         outcome_id VARCHAR PRIMARY KEY,
+         context_id VARCHAR NOT NULL,
+         recorded_at TIMESTAMP NOT NULL,
+         entry_hash VARCHAR NOT NULL,
+         canonical_text VARCHAR NOT NULL
+       )`,
+      "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
     ],
   },
 ];

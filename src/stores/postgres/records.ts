@@ -6,7 +6,7 @@ import { fromEpochMicros } from "../../record/datetime.js";
 import { requireNormalContextId } from "../../record/id.js";
 import { openMigrated } from "./migrate.js";
 import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
+import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
@@ -128,6 +128,35 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   /** The append-only triggers are on and a row inserts (rolled back: nothing written). */
+  async appendOutcome(row: OutcomeRow): Promise<void> {
+    await this.db.query(
+      `INSERT INTO ${this.db.ident("fabra_outcomes")} (outcome_id, context_id, recorded_at, entry_hash, canonical_text)
+       VALUES ($1, $2, $3::timestamptz, $4, $5)`,
+      [row.outcomeId, row.contextId, row.recordedAt, row.entryHash, row.canonicalText],
+    );
+  }
+
+  async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
+    const rows = await this.db.query<{
+      outcome_id: string;
+      context_id: string;
+      recorded_us: string;
+      entry_hash: string;
+      canonical_text: string;
+    }>(
+      `SELECT outcome_id, context_id, ${epochMicrosSql("recorded_at")} AS recorded_us, entry_hash, canonical_text
+       FROM ${this.db.ident("fabra_outcomes")} WHERE context_id = $1 ORDER BY recorded_at, outcome_id`,
+      [contextId],
+    );
+    return rows.map((r) => ({
+      outcomeId: r.outcome_id,
+      contextId: r.context_id,
+      recordedAt: fromEpochMicros(BigInt(r.recorded_us)),
+      entryHash: r.entry_hash,
+      canonicalText: r.canonical_text,
+    }));
+  }
+
   async probe(): Promise<StoreCheck[]> {
     return [await probeLedger(this.db)];
   }

@@ -3,7 +3,7 @@
 import { requireNormalContextId } from "../../record/id.js";
 import { FabraHttpClient } from "../../remote/client.js";
 import { listLimit, scanLedger } from "../record-filter.js";
-import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
+import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { plural } from "../../util/plural.js";
 
 /** The server's largest page. */
@@ -41,6 +41,10 @@ export class RemoteRecordStore implements RecordStore {
       cursor = rows[rows.length - 1]?.contextId;
     }
     return out;
+  }
+
+  listOutcomes(contextId: string): Promise<OutcomeRow[]> {
+    return this.client.listOutcomes(contextId);
   }
 
   count(filter: Omit<RecordFilter, "limit" | "cursor" | "order"> = {}): Promise<number> {

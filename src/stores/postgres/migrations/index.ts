@@ -5,8 +5,16 @@ import { vectorChunks } from "./002-vector-chunks.js";
 import { featureHistory } from "./003-feature-history.js";
 import { importedRecords } from "./005-imported-records.js";
 import { knownTime } from "./006-known-time.js";
+import { outcomes } from "./007-outcomes.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory, importedRecords, knownTime];
+export const MIGRATIONS: readonly Migration[] = [
+  ledger,
+  vectorChunks,
+  featureHistory,
+  importedRecords,
+  knownTime,
+  outcomes,
+];
