@@ -48,6 +48,7 @@ export interface StoredRunRow {
   entities_written: bigint | string;
   entities_failed: bigint | string;
   error: string | null;
+  attempt: number | bigint | string;
 }
 
 export const toValueRow = (r: StoredValueRow): FeatureValueRow => ({
@@ -68,6 +69,7 @@ export const toRun = (r: StoredRunRow): MaterializationRun => ({
   entitiesWritten: Number(r.entities_written),
   entitiesFailed: Number(r.entities_failed),
   error: r.error,
+  attempt: Number(r.attempt),
 });
 
 /** A run just begun. */
@@ -81,6 +83,7 @@ export const newRun = (feature: string, trigger: RunTrigger): MaterializationRun
   entitiesWritten: 0,
   entitiesFailed: 0,
   error: null,
+  attempt: 1,
 });
 
 const FINAL: readonly string[] = ["interrupted", "succeeded", "partial"];

@@ -202,13 +202,21 @@ export async function runFeature(
       : stopped
         ? `stopped before the end (${errorMessage(signal.reason ?? "shutdown")})`
         : null;
-  await offline.endRun(run.runId, {
+  // Fenced by the attempt: if this worker was paused past its lock's TTL and another one resumed (or finished) the
+  // run meanwhile, this stale outcome changes nothing.
+  const stored = await offline.endRun(run.runId, {
     status,
+    attempt: run.attempt,
     entitiesWritten: progress.alreadyWritten + progress.written,
     entitiesFailed: progress.failed,
     error:
       progress.error ?? (progress.errors[0] ? `${progress.errors[0].entityId}: ${progress.errors[0].error}` : null),
   });
+  if (stored.attempt !== run.attempt || stored.status !== status) {
+    progress.status = "interrupted";
+    progress.error = `another worker took over run ${run.runId} (attempt ${stored.attempt}, ${stored.status}); this attempt's outcome (${status}) was not recorded`;
+    runtime.settings.warn(`${name}: ${progress.error}`);
+  }
   progress.durationMs = Date.now() - began;
   report();
   return progress;

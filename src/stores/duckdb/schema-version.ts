@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 1;
+export const DUCKDB_SCHEMA_VERSION = 6;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -18,7 +18,14 @@ interface Upgrade {
  * before fabra_meta existed: its tables are created by the stores themselves (CREATE ... IF NOT EXISTS), so an
  * unversioned file only needs its version stamped.
  */
-const UPGRADES: readonly Upgrade[] = [{ to: 1, statements: [] }];
+const UPGRADES: readonly Upgrade[] = [
+  { to: 1, statements: [] },
+  // Run generations (the fence of endRun). IF EXISTS: a new file's tables are created by the stores after this.
+  {
+    to: 6,
+    statements: ["ALTER TABLE IF EXISTS fabra_materialize_runs ADD COLUMN IF NOT EXISTS attempt INTEGER DEFAULT 1"],
+  },
+];
 
 const META = "CREATE TABLE IF NOT EXISTS fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)";
 

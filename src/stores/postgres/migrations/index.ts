@@ -3,8 +3,9 @@
 import { ledger } from "./001-ledger.js";
 import { vectorChunks } from "./002-vector-chunks.js";
 import { featureHistory } from "./003-feature-history.js";
+import { runAttempts } from "./008-run-attempts.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory];
+export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory, runAttempts];
