@@ -307,9 +307,24 @@ export interface VectorStore extends Probed {
 
 // ---------------------------------------------------------------- distributed locks
 
+/** Who holds a lock (carried in the lock's value), so a refused caller can say who and until when. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** When it was taken (ISO). */
+  acquiredAt: string;
+  /** When it lapses unless extended (ISO), or null when unknown. */
+  expiresAt: string | null;
+}
+
 export interface LockStore {
-  /** Takes the lock if free; returns the owner token, or null if someone else holds it. */
+  /**
+   * Takes the lock if free, or if its holder is a process on this host that is no longer alive (it died without
+   * releasing it); returns the owner token, or null if someone else holds it.
+   */
   acquire(key: string, ttlMs: number): Promise<string | null>;
+  /** Who holds `key` now, or null when nobody does (or the holder cannot be told). */
+  holder(key: string): Promise<LockHolder | null>;
   /** Extends a lock we still own; false if it expired or was taken. */
   extend(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases a lock only if `token` still owns it. */

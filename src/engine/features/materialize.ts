@@ -10,7 +10,7 @@ import { nowDatetime, toDatetime } from "../../record/datetime.js";
 import type { RunStatus, RunTrigger, Stores } from "../../stores/types.js";
 import { featureEntities, type EntityList } from "./entity-source.js";
 import { computeFeature, ttlMsOf, unknownFeature } from "./read.js";
-import { refreshLockKey, withLock } from "./locks.js";
+import { describeHolder, refreshLockKey, withLock } from "./locks.js";
 import { encodeValue } from "../../record/values.js";
 
 /** What materialization needs from the runtime. */
@@ -131,7 +131,7 @@ export async function materializeFeature(
   const locked: FeatureRunResult = {
     ...emptyResult(name, startedAt),
     status: "locked",
-    error: `another process is materializing ${name} (its refresh lock is held)`,
+    error: `another process is materializing ${name} (${describeHolder(outcome.holder)})`,
     durationMs: Date.now() - began,
   };
   options.onProgress?.(locked);
