@@ -11,6 +11,9 @@ import { wireInt, wireNumber } from "./wire.js";
 
 // ---------------------------------------------------------------- an assembly
 
+/** true: the record is in the ledger; false: it is not; "unknown": the append failed and could not be checked. */
+const persistedShape = z.union([z.boolean(), z.literal("unknown")]);
+
 export const droppedItemShape = z.object({
   source_id: z.string(),
   priority: wireNumber,
@@ -29,7 +32,7 @@ export const assemblyShape = z.object({
     freshness_violations: z.array(z.string()),
     latency_ms: wireNumber,
     estimated_cost_usd: wireNumber,
-    persisted: z.boolean(),
+    persisted: persistedShape,
   }),
   record_hash: z.string(),
 });
@@ -135,7 +138,7 @@ export const replayShape = z.object({
   content: z.string(),
   token_count: wireInt,
   record_hash: z.string(),
-  persisted: z.boolean(),
+  persisted: persistedShape,
   // Already snake_case and display-only: taken as the server computed it.
   diff: z.custom<RecordDiff>(
     (v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string",

@@ -13,7 +13,10 @@ export function renderAssembly(result: ContextResult): string {
       `${r.features.length} features, ${r.retrieved_items.length} chunks, freshness ${r.assembly.freshness_status}, ${result.meta.latencyMs.toFixed(1)}ms`,
   );
   if (result.meta.budgetExceeded) out.push(chalk.yellow("! required items alone exceed the token budget"));
-  if (!result.meta.persisted) out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
+  if (result.meta.persisted === false)
+    out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
+  else if (result.meta.persisted === "unknown")
+    out.push(chalk.yellow("! the record may not have been persisted: the ledger could not be read back (best_effort)"));
   if (result.dropped.length > 0) {
     out.push("", heading(`Dropped (${result.dropped.length})`));
     out.push(
