@@ -12,6 +12,9 @@ import { messagesOfContent } from "../engine/context/messages.js";
 
 // ---------------------------------------------------------------- an assembly
 
+/** true: the record is in the ledger; false: it is not; "unknown": the append failed and could not be checked. */
+const persistedShape = z.union([z.boolean(), z.literal("unknown")]);
+
 export const droppedItemShape = z.object({
   source_id: z.string(),
   priority: wireNumber,
@@ -48,7 +51,7 @@ export const assemblyShape = z.object({
       .default([]),
     latency_ms: wireNumber,
     estimated_cost_usd: wireNumber,
-    persisted: z.boolean(),
+    persisted: persistedShape,
     /** Absent from servers before it existed. */
     interaction_ref: z.string().nullable().optional(),
   }),
@@ -176,7 +179,7 @@ export const replayShape = z.object({
   content: z.string(),
   token_count: wireInt,
   record_hash: z.string(),
-  persisted: z.boolean(),
+  persisted: persistedShape,
   // Already snake_case and display-only: taken as the server computed it.
   diff: z.custom<RecordDiff>(
     (v) => typeof v === "object" && v !== null && typeof (v as { summary?: unknown }).summary === "string",

@@ -50,6 +50,8 @@ export const materializationRunShape = z.object({
   entities_written: wireInt,
   entities_failed: wireInt,
   error: z.string().nullable(),
+  /** The run's generation (1, +1 per resume); absent from servers before it existed. */
+  attempt: wireInt.optional(),
 });
 export type MaterializationRunJson = z.output<typeof materializationRunShape>;
 
@@ -64,6 +66,7 @@ export function materializationRunJson(r: MaterializationRun): MaterializationRu
     entities_written: r.entitiesWritten,
     entities_failed: r.entitiesFailed,
     error: r.error,
+    attempt: r.attempt,
   };
 }
 
@@ -78,5 +81,6 @@ export function materializationRunFromJson(json: MaterializationRunJson): Materi
     entitiesWritten: json.entities_written,
     entitiesFailed: json.entities_failed,
     error: json.error,
+    attempt: json.attempt ?? 1,
   };
 }

@@ -15,7 +15,7 @@ import { parseSignatureMode, signingKeySources, type SigningConfig } from "./sig
 
 export type OfflineConfig =
   | { type: "duckdb"; path: string }
-  | { type: "postgres"; url: string; poolSize: number; schema: string };
+  | { type: "postgres"; url: string; poolSize: number; schema: string; statementTimeoutMs?: number };
 export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string; timeoutMs: number };
 export type VectorConfig = { type: "memory" } | { type: "pgvector"; url: string; schema: string };
 
@@ -97,6 +97,9 @@ export function resolveConfig(
           url: serviceUrl(env, "FABRA_POSTGRES_URL", offlineConf.url, "stores.offline.url", POSTGRES),
           poolSize: offlineConf.poolSize ?? 10,
           schema: offlineConf.schema ?? (env.FABRA_POSTGRES_SCHEMA?.trim() || "public"),
+          ...(offlineConf.statementTimeoutMs !== undefined
+            ? { statementTimeoutMs: offlineConf.statementTimeoutMs }
+            : {}),
         };
 
   const onlineConf: StoreSetting<"online"> =

@@ -17,6 +17,8 @@ const postgresOffline = z.strictObject({
   url: z.string().min(1).optional(),
   /** Connection pool size (default 10). */
   poolSize: z.number().int().min(1).max(1000).optional(),
+  /** How long one statement may run (server statement_timeout and a client-side timer) before it fails (default 10000 ms). */
+  statementTimeoutMs: z.number().int().min(100).max(3_600_000).optional(),
   /** The Postgres schema fabra's tables live in (default "public"; created by `fabra migrate`). */
   schema: pgIdentifier.optional(),
 });

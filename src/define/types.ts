@@ -49,6 +49,12 @@ export interface FeatureFallback {
   reason: string;
 }
 
+/**
+ * Whether the record is in the ledger: true (seen there), false (the ledger said it is not: best_effort only), or
+ * "unknown" (the append failed and the ledger could not be read back: best_effort only).
+ */
+export type Persisted = boolean | "unknown";
+
 export interface ContextMeta {
   budgetExceeded: boolean;
   freshnessStatus: FreshnessStatus;
@@ -61,8 +67,8 @@ export interface ContextMeta {
   latencyMs: number;
   estimatedCostUsd: number;
   recordHash: string;
-  /** False only in best_effort evidence mode when the record could not be written. */
-  persisted: boolean;
+  /** Not true only in best_effort evidence mode, when the record was not (false) or may not have been ("unknown") written. */
+  persisted: Persisted;
   /** The interaction this call serves, from its interaction inputs (define/inputs.ts interactionRef); null if none. */
   interactionRef: string | null;
 }

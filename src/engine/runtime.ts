@@ -1,6 +1,7 @@
 // The fabra runtime: definitions bound to a set of stores. This is what `createFabra()` returns and what the
 // CLI and server drive. Definitions call back into it (`userTier.get(id)`, `chatContext(inputs)`).
 import type { ContextDef } from "../define/context.js";
+import type { FeatureDef } from "../define/feature.js";
 import { bindRuntime } from "../define/registry.js";
 import type { Definitions } from "../define/collect.js";
 import { didYouMean } from "../util/suggest.js";
@@ -13,7 +14,7 @@ import type { Stores } from "../stores/types.js";
 import { assembleContext, type AssemblyOptions, type AssemblySettings } from "./context/assemble.js";
 import type { Embedder } from "./retrieval/embedder.js";
 import {
-  decodeCached,
+  checkCached,
   emptyDegradedCounts,
   readFeature,
   toFeatureRecord,
@@ -233,14 +234,15 @@ export class FabraRuntime implements Runtime {
           // An unknown feature or a bad id: getFeatureValue throws FEATURE_NOT_FOUND / INVALID_ARGUMENT with a hint.
           if (entityId == null) return await this.getFeatureValue(r.feature, r.entityId);
           const hit = cached[i];
-          const value = hit ? decodeCached(hit.valueJson) : undefined;
-          // A miss, or an entry that does not decode (read again on its own: recomputed, and the entry replaced).
-          if (!hit || value === undefined) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
+          const check = hit ? checkCached(defs[i] as FeatureDef, hit, now) : undefined;
+          // A miss, or an entry that does not decode or cannot be trusted (read again on its own: refused and counted
+          // there, recomputed, and the entry replaced).
+          if (!hit || !check?.ok) return await this.getFeatureValue(r.feature, entityId, { cacheDown });
           const read: FeatureRead = {
-            value,
+            value: check.value,
             source: "cache",
             asOf: hit.asOf,
-            freshnessMs: Math.max(0, Math.round(now - datetimeToMs(hit.asOf))),
+            freshnessMs: check.freshnessMs,
           };
           currentTrace()?.addFeature(toFeatureRecord(r.feature, entityId, read));
           return {

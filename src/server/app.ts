@@ -100,6 +100,10 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   healthRoutes(app, deps);
   serve(app, metricsRoute, async (c) => {
     metrics.inFlight.set(deps.state.inFlight);
+    const degraded = deps.runtime.degraded;
+    metrics.degradedReads.set({ kind: "online_read_failure" }, degraded.onlineReadFailures);
+    metrics.degradedReads.set({ kind: "fallback" }, degraded.fallbackReads);
+    metrics.degradedReads.set({ kind: "rejected_cache_entry" }, degraded.rejectedCacheEntries);
     return respond(c, await renderMetrics(metrics), 200, metrics.registry.contentType);
   });
   let openapi = "";

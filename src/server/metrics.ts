@@ -89,6 +89,12 @@ export function createServerMetrics() {
       "operation",
       "code",
     ]),
+    degradedReads: new Gauge({
+      name: "fabra_degraded_feature_reads",
+      help: "Feature reads that took a degraded path since the server started, by kind (online_read_failure, fallback, rejected_cache_entry).",
+      labelNames: ["kind"],
+      registers,
+    }),
     startTime: new Gauge({
       name: "fabra_server_start_time_seconds",
       help: "When the server started (unix time).",

@@ -110,7 +110,7 @@ export const Replay = z
     content: z.string(),
     token_count: z.int(),
     record_hash: z.string(),
-    persisted: z.boolean(),
+    persisted: z.union([z.boolean(), z.literal("unknown")]),
     diff: z.object({}),
   })
   .partial()

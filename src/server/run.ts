@@ -1,5 +1,6 @@
 // `fabra serve` as a library call: open the project, start the server with its background services, announce
-// it, and shut down gracefully on SIGTERM / SIGINT (a second signal cuts open connections at once).
+// it, and shut down gracefully on SIGTERM / SIGINT (a second signal cuts open connections at once), or when the
+// parent process dies (npx does not forward SIGTERM: without this the server would outlive it, holding the file).
 import { isFabraError, FabraError } from "../errors.js";
 import { createFabraFromConfig } from "../engine/create.js";
 import { resolveProject, type ProjectOptions } from "../app/project.js";
@@ -109,11 +110,45 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   };
   process.on("SIGTERM", onSignal);
   process.on("SIGINT", onSignal);
+  // A dead parent may have held our stdout / stderr pipes: writing to them then fails with EPIPE, which must not
+  // crash the shutdown (the state file would stay behind).
+  const ignoreBrokenPipe = (err: NodeJS.ErrnoException) => {
+    if (err.code !== "EPIPE") throw err;
+  };
+  process.stdout.on("error", ignoreBrokenPipe);
+  process.stderr.on("error", ignoreBrokenPipe);
+  const stopWatching = watchParent(() => {
+    say("the parent process exited: shutting down (draining requests in flight)");
+    onSignal("SIGTERM");
+  });
   try {
     await server.closed;
     say("fabra server stopped");
   } finally {
+    stopWatching();
+    process.stdout.off("error", ignoreBrokenPipe);
+    process.stderr.off("error", ignoreBrokenPipe);
     process.off("SIGTERM", onSignal);
     process.off("SIGINT", onSignal);
   }
+}
+
+/** How often serve checks that the process that started it is still alive. */
+const PARENT_POLL_MS = 1_000;
+
+/**
+ * Calls `onOrphaned` once when this process's parent changes (it died and we were re-parented, e.g. to init): a
+ * wrapper such as npx that got SIGTERM and did not forward it. A server started by init (ppid 1) or as PID 1 in a
+ * container is not watched.
+ */
+function watchParent(onOrphaned: () => void): () => void {
+  const parent = process.ppid;
+  if (parent <= 1) return () => undefined;
+  const timer = setInterval(() => {
+    if (process.ppid === parent) return;
+    clearInterval(timer);
+    onOrphaned();
+  }, PARENT_POLL_MS);
+  timer.unref();
+  return () => clearInterval(timer);
 }

@@ -2,7 +2,7 @@
 // the requests in flight (new ones get 503), stop services, close the stores, remove the state file.
 import { randomBytes } from "node:crypto";
 import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { Server as NetServer, type AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { FabraRuntime } from "../engine/runtime.js";
 import { fabraVersion } from "../util/version.js";
@@ -112,13 +112,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     closing = (async () => {
       deps.state.draining = true;
       let stopped = false;
-      const closedAll = new Promise<void>((resolve) => server.close(() => resolve())).then(() => (stopped = true));
-      // Until every handler has finished (even one whose client went away) and every connection has gone idle
-      // (each is closed as soon as it is), or the timeout.
+      // Stop listening, but do not drop idle keep-alive connections yet: http.Server.close() would, and a request
+      // already on its way on one of them would be reset (ECONNRESET) instead of answered. Every request arriving on
+      // an open connection from now on gets 503 SHUTTING_DOWN with `Connection: close`, so its client lets go.
+      const closedAll = new Promise<void>((resolve) => NetServer.prototype.close.call(server, () => resolve())).then(
+        () => (stopped = true),
+      );
+      // Until every handler has finished (even one whose client went away) and the connections have been quiet for
+      // DRAIN_QUIET_MS (then the idle ones are closed), or the timeout.
       const timeoutMs = options.drainTimeoutMs ?? 10_000;
       const deadline = Date.now() + timeoutMs;
+      const quietMs = Math.min(DRAIN_QUIET_MS, timeoutMs / 2);
+      let quietSince: number | null = null;
       while ((!stopped || deps.state.inFlight > 0) && Date.now() < deadline) {
-        server.closeIdleConnections();
+        if (deps.state.inFlight > 0) quietSince = null;
+        else {
+          quietSince ??= Date.now();
+          if (Date.now() - quietSince >= quietMs) server.closeIdleConnections();
+        }
         await Promise.race([closedAll, new Promise((r) => setTimeout(r, 10))]);
       }
       if (!stopped || deps.state.inFlight > 0) {
@@ -141,6 +152,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 
   return { url, port, localToken, metrics, close, closed };
 }
+
+/** How long no request may be running before a draining server closes its idle keep-alive connections. */
+const DRAIN_QUIET_MS = 300;
 
 function listen(server: Server, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -121,7 +121,13 @@ async function lockBackend(online: OnlineConfig): Promise<LockStore> {
 
 /** Where the Postgres ledger and offline history connect (errors name `stores.offline`). */
 export function offlineTarget(offline: Extract<OfflineConfig, { type: "postgres" }>): PgTarget {
-  return { url: offline.url, schema: offline.schema, poolSize: offline.poolSize, service: "stores.offline" };
+  return {
+    url: offline.url,
+    schema: offline.schema,
+    poolSize: offline.poolSize,
+    statementTimeoutMs: offline.statementTimeoutMs,
+    service: "stores.offline",
+  };
 }
 
 export function vectorTarget(vector: Extract<VectorConfig, { type: "pgvector" }>): PgTarget {

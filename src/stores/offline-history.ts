@@ -49,6 +49,7 @@ export interface StoredRunRow {
   entities_written: bigint | string;
   entities_failed: bigint | string;
   error: string | null;
+  attempt: number | bigint | string;
 }
 
 export const toValueRow = (r: StoredValueRow): FeatureValueRow => ({
@@ -70,6 +71,7 @@ export const toRun = (r: StoredRunRow): MaterializationRun => ({
   entitiesWritten: Number(r.entities_written),
   entitiesFailed: Number(r.entities_failed),
   error: r.error,
+  attempt: Number(r.attempt),
 });
 
 /** A run just begun. */
@@ -83,6 +85,7 @@ export const newRun = (feature: string, trigger: RunTrigger): MaterializationRun
   entitiesWritten: 0,
   entitiesFailed: 0,
   error: null,
+  attempt: 1,
 });
 
 const FINAL: readonly string[] = ["interrupted", "succeeded", "partial"];

@@ -212,10 +212,20 @@ export interface MaterializationRun {
   entitiesFailed: number;
   /** Why it was interrupted, or the first entity error of a partial run. */
   error: string | null;
+  /**
+   * The run's generation: 1 when begun, +1 each time it is resumed. The attempt that began or resumed it last is its
+   * current owner; endRun with an older attempt (a stale worker) changes nothing.
+   */
+  attempt: number;
 }
 
 export interface RunOutcome {
   status: Exclude<RunStatus, "running">;
+  /**
+   * The fence: the attempt beginRun returned. When given, the run is ended only if it is still running as that
+   * attempt; otherwise it is left as it is (another worker resumed or finished it) and returned as stored.
+   */
+  attempt?: number;
   entitiesWritten: number;
   entitiesFailed: number;
   error: string | null;
@@ -240,13 +250,16 @@ export interface OfflineStore extends Probed {
   /**
    * Starts a materialization run of `feature`, or resumes its unfinished one (status running or interrupted) so a
    * re-run after a crash continues the same run id. A resumed run goes back to `running` (finishedAt null, error
-   * null) and keeps its startedAt and trigger. Callers hold the feature's refresh lock, so at most one run of a
+   * null), keeps its startedAt and trigger, and gets the next `attempt`. Callers hold the feature's refresh lock, so at most one run of a
    * feature is unfinished at any time.
    */
   beginRun(feature: string, trigger: RunTrigger): Promise<{ run: MaterializationRun; resumed: boolean }>;
   /** Entity ids that already have a value in this run (skipped when a run is resumed). */
   writtenEntities(feature: string, runId: string): Promise<Set<string>>;
-  /** Records how a run ended (finishedAt = now); returns the run as stored. An unknown run id is NOT_FOUND. */
+  /**
+   * Records how a run ended (finishedAt = now); returns the run as stored. An unknown run id is NOT_FOUND. With
+   * `outcome.attempt`, fenced: a run another attempt owns or has ended is returned unchanged.
+   */
   endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun>;
   /** The newest run (greatest startedAt, then runId) of each feature, or of the named ones; by feature name (byte order). */
   latestRuns(features?: string[]): Promise<MaterializationRun[]>;
@@ -323,9 +336,24 @@ export interface VectorStore extends Probed {
 
 // ---------------------------------------------------------------- distributed locks
 
+/** Who holds a lock (carried in the lock's value), so a refused caller can say who and until when. */
+export interface LockHolder {
+  pid: number;
+  host: string;
+  /** When it was taken (ISO). */
+  acquiredAt: string;
+  /** When it lapses unless extended (ISO), or null when unknown. */
+  expiresAt: string | null;
+}
+
 export interface LockStore {
-  /** Takes the lock if free; returns the owner token, or null if someone else holds it. */
+  /**
+   * Takes the lock if free, or if its holder is a process on this host that is no longer alive (it died without
+   * releasing it); returns the owner token, or null if someone else holds it.
+   */
   acquire(key: string, ttlMs: number): Promise<string | null>;
+  /** Who holds `key` now, or null when nobody does (or the holder cannot be told). */
+  holder(key: string): Promise<LockHolder | null>;
   /** Extends a lock we still own; false if it expired or was taken. */
   extend(key: string, token: string, ttlMs: number): Promise<boolean>;
   /** Releases a lock only if `token` still owns it. */

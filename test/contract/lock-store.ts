@@ -1,4 +1,5 @@
 // The LockStore contract: one owner at a time, release and extend only by the owner, expiry frees the lock.
+import { hostname } from "node:os";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { LockStore } from "../../src/stores/types.js";
 
@@ -21,6 +22,20 @@ export function lockStoreContract(name: string, harness: LockStoreHarness): void
       await a?.close();
       if (b !== a) await b?.close();
       await harness.cleanup?.();
+    });
+
+    it("says who holds a lock (pid, host, since, until), and nobody for a free one", async () => {
+      expect(await b.holder("job:who")).toBeNull();
+      const before = Date.now();
+      const token = (await a.acquire("job:who", 5000)) as string;
+      const holder = await b.holder("job:who");
+      expect(holder).toMatchObject({ pid: process.pid, host: hostname() });
+      const until = Date.parse(holder?.expiresAt ?? "");
+      expect(until).toBeGreaterThan(before + 3000);
+      expect(until).toBeLessThanOrEqual(Date.now() + 5000);
+      expect(Date.parse(holder?.acquiredAt ?? "")).toBeGreaterThanOrEqual(before - 1000);
+      await a.release("job:who", token);
+      expect(await b.holder("job:who")).toBeNull();
     });
 
     it("gives a free lock to one taker at a time", async () => {

@@ -380,11 +380,12 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
         entitiesWritten: 0,
         entitiesFailed: 0,
         error: null,
+        attempt: 1,
       });
       expect(first.runId).toMatch(/^run_[0-9a-f-]{36}$/);
       // A crash leaves it running: the next begin resumes it.
       const again = await store.beginRun("feat_b", "manual");
-      expect(again).toEqual({ run: first, resumed: true });
+      expect(again).toEqual({ run: { ...first, attempt: 2 }, resumed: true });
       await store.writeValues([
         historyRow("feat_b", "u1", "1", first.startedAt, first.runId),
         historyRow("feat_b", "u2", "1", first.startedAt, first.runId),
@@ -406,7 +407,7 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
       });
       expect(stopped.finishedAt).not.toBeNull();
       const resumedRun = await store.beginRun("feat_b", "manual");
-      expect(resumedRun).toEqual({ run: { ...first, entitiesWritten: 2 }, resumed: true });
+      expect(resumedRun).toEqual({ run: { ...first, entitiesWritten: 2, attempt: 3 }, resumed: true });
       const done = await store.endRun(first.runId, {
         status: "succeeded",
         entitiesWritten: 3,
@@ -451,6 +452,60 @@ export function offlineStoreContract(name: string, harness: OfflineStoreHarness)
       await expect(
         store.endRun(other.runId, { status: "running" as never, entitiesWritten: 0, entitiesFailed: 0, error: null }),
       ).rejects.toMatchObject({ code: "INVALID_ARGUMENT" });
+    });
+
+    it("endRun is fenced by the attempt: a stale worker can neither end a run another resumed nor undo a finished one", async () => {
+      const { run: stale } = await store.beginRun("feat_fence", "schedule");
+      // The stale worker's lock expired; another worker resumed the run (attempt 2) and is still running it.
+      const { run: current } = await store.beginRun("feat_fence", "schedule");
+      expect([stale.attempt, current.attempt]).toEqual([1, 2]);
+      const early = await store.endRun(stale.runId, {
+        status: "interrupted",
+        attempt: stale.attempt,
+        entitiesWritten: 1,
+        entitiesFailed: 0,
+        error: "lost the lock",
+      });
+      expect(early).toMatchObject({ status: "running", attempt: 2, finishedAt: null, error: null, entitiesWritten: 0 });
+      const done = await store.endRun(current.runId, {
+        status: "succeeded",
+        attempt: current.attempt,
+        entitiesWritten: 5,
+        entitiesFailed: 0,
+        error: null,
+      });
+      expect(done).toMatchObject({ status: "succeeded", attempt: 2, entitiesWritten: 5 });
+      // The stale worker wakes up and ends "its" run: nothing changes, and the finished run is not resumed.
+      const late = await store.endRun(stale.runId, {
+        status: "interrupted",
+        attempt: stale.attempt,
+        entitiesWritten: 1,
+        entitiesFailed: 0,
+        error: "lost the lock",
+      });
+      expect(late).toEqual(done);
+      expect(await store.latestRuns(["feat_fence"])).toEqual([done]);
+      // Ending the current attempt twice (a retried call) leaves the first outcome.
+      const again = await store.endRun(current.runId, {
+        status: "interrupted",
+        attempt: current.attempt,
+        entitiesWritten: 0,
+        entitiesFailed: 0,
+        error: "x",
+      });
+      expect(again).toEqual(done);
+      const next = await store.beginRun("feat_fence", "schedule");
+      expect(next.resumed).toBe(false);
+      expect(next.run.runId).not.toBe(stale.runId);
+      await expect(
+        store.endRun("run_nope", {
+          status: "succeeded",
+          attempt: 1,
+          entitiesWritten: 0,
+          entitiesFailed: 0,
+          error: null,
+        }),
+      ).rejects.toMatchObject({ code: "NOT_FOUND" });
     });
 
     it("queryEntityIds: the first column as text in the query's order, fabra's history visible by name; nulls and errors are INVALID_DEFINITION", async () => {

@@ -177,6 +177,10 @@ export interface TcpProxy {
   /** Drops every open connection and refuses new ones until restore(). */
   cut(): void;
   restore(): void;
+  /** Holds every byte in both directions (connections stay open, new ones are accepted): a hung server. */
+  pause(): void;
+  /** Delivers what was held, in order, and forwards again. */
+  resume(): void;
   close(): Promise<void>;
 }
 
@@ -184,6 +188,16 @@ export interface TcpProxy {
 export async function startProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   const sockets = new Set<net.Socket>();
   let down = false;
+  let paused = false;
+  const held: (() => void)[] = [];
+  const forward = (from: net.Socket, to: net.Socket) =>
+    from.on("data", (chunk: Buffer) => {
+      const deliver = () => {
+        if (!to.destroyed) to.write(chunk);
+      };
+      if (paused) held.push(deliver);
+      else deliver();
+    });
   const server = net.createServer((client) => {
     if (down) return client.destroy();
     const upstream = net.connect(targetPort, targetHost);
@@ -192,8 +206,8 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
       s.on("close", () => sockets.delete(s));
       s.on("error", () => undefined);
     }
-    client.pipe(upstream);
-    upstream.pipe(client);
+    forward(client, upstream);
+    forward(upstream, client);
     client.on("close", () => upstream.destroy());
     upstream.on("close", () => client.destroy());
   });
@@ -206,6 +220,13 @@ export async function startProxy(targetHost: string, targetPort: number): Promis
     },
     restore: () => {
       down = false;
+    },
+    pause: () => {
+      paused = true;
+    },
+    resume: () => {
+      paused = false;
+      for (const deliver of held.splice(0)) deliver();
     },
     close: async () => {
       for (const s of sockets) s.destroy();

@@ -57,9 +57,9 @@ describe.skipIf(!pgUp)("real Postgres", () => {
       expect(await store.db.query(`SELECT to_regclass($1) AS t`, [store.db.ident("fabra_feature_values")])).toEqual([
         { t: expect.any(String) },
       ]);
-      // The session is left as it was: no read-only transaction, no timeout.
+      // The session is left as it was: no read-only transaction, the pool's own statement timeout (not the query's).
       expect(await store.queryEntityIds("SELECT 'ok'")).toEqual(["ok"]);
-      expect(await store.db.query("SELECT current_setting('statement_timeout') AS t")).toEqual([{ t: "0" }]);
+      expect(await store.db.query("SELECT current_setting('statement_timeout') AS t")).toEqual([{ t: "10s" }]);
     });
 
     it("processes beginning a run of one feature at the same moment share one run (one unfinished run per feature)", async () => {

@@ -135,6 +135,7 @@ describe("wire shapes read back into the values they were made from", () => {
       entitiesWritten: 3,
       entitiesFailed: 1,
       error: "no data for u4",
+      attempt: 2,
     };
     for (const wire of overTheWire(materializationRunJson(run)))
       expect(materializationRunFromJson(parseShape(materializationRunShape, wire, "it"))).toEqual(run);

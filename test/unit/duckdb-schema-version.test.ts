@@ -98,6 +98,30 @@ describe("DuckDB schema version", () => {
     expect(unknown[0]?.n).toBe(0n);
   });
 
+  it("version 6: a version-1 file's materialization runs get their attempt (1), and resuming one raises it", async () => {
+    const path = join(dir, "runs-v1.duckdb");
+    await raw(path, [
+      "CREATE TABLE fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+      "INSERT INTO fabra_meta VALUES ('schema_version', '1'), ('fabra_version', '0.1.0')",
+      `CREATE TABLE fabra_materialize_runs (run_id VARCHAR PRIMARY KEY, feature VARCHAR NOT NULL, trigger VARCHAR NOT NULL,
+         status VARCHAR NOT NULL, started_at TIMESTAMP NOT NULL, finished_at TIMESTAMP, entities_written BIGINT NOT NULL DEFAULT 0,
+         entities_failed BIGINT NOT NULL DEFAULT 0, error VARCHAR)`,
+      "INSERT INTO fabra_materialize_runs VALUES ('run_old', 'score', 'manual', 'running', TIMESTAMP '2026-01-02 03:04:05', NULL, 2, 0, NULL)",
+    ]);
+    const offline = await openOfflineStore(config(path).stores.offline);
+    try {
+      expect((await offline.latestRuns(["score"]))[0]).toMatchObject({ runId: "run_old", attempt: 1 });
+      expect(await offline.beginRun("score", "manual")).toMatchObject({
+        resumed: true,
+        run: { runId: "run_old", attempt: 2 },
+      });
+    } finally {
+      await offline.close();
+    }
+    const version = await raw<{ value: string }>(path, ["SELECT value FROM fabra_meta WHERE key = 'schema_version'"]);
+    expect(version[0]?.value).toBe("6");
+  });
+
   it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {
     const path = join(dir, "newer.duckdb");
     const newer = String(DUCKDB_SCHEMA_VERSION + 1);

@@ -235,6 +235,68 @@ describe("failures leave no record", () => {
     expect(await fabra.stores.records.count()).toBe(0);
   });
 
+  it("an ambiguous append (commit landed, acknowledgement lost) is read back: persisted true, never a false 'false'", async () => {
+    const { fabra } = await makeFabra();
+    const real = fabra.stores.records;
+    const withRecords = (overrides: Partial<typeof real>) => ({
+      ...fabra.stores,
+      records: Object.assign(Object.create(real) as typeof real, overrides),
+    });
+    const runtimeOn = (stores: typeof fabra.stores, evidenceMode: "required" | "best_effort", warnings: string[]) =>
+      new Runtime(stores, fabra.definitions, { ...fabra.settings, evidenceMode, warn: (m) => warnings.push(m) });
+
+    // The commit lands, then the connection drops before the answer.
+    const ackLost = withRecords({
+      append: async (row) => {
+        await real.append(row);
+        throw new Error("Connection terminated unexpectedly");
+      },
+    });
+    for (const mode of ["best_effort", "required"] as const) {
+      const warnings: string[] = [];
+      const served = await runtimeOn(ackLost, mode, warnings).assemble("chat", { userId: "u1", query: "x" });
+      expect(served.meta.persisted).toBe(true);
+      expect((await real.get(served.id))?.recordHash).toBe(served.meta.recordHash);
+      expect(warnings.join("\n")).toMatch(
+        /reported a failure \(Connection terminated unexpectedly\), but the record is in the ledger/,
+      );
+    }
+
+    // A first append that failed without writing: the read-back says absent, the idempotent retry writes it.
+    let tries = 0;
+    const flaky = withRecords({
+      append: async (row) => {
+        if (tries++ === 0) throw new Error("Connection terminated unexpectedly");
+        return real.append(row);
+      },
+    });
+    const retried = await runtimeOn(flaky, "best_effort", []).assemble("chat", { userId: "u1", query: "x" });
+    expect(retried.meta.persisted).toBe(true);
+    expect(tries).toBe(2);
+    expect(await real.get(retried.id)).not.toBeNull();
+
+    // The ledger cannot be asked at all: "unknown", not false; required mode refuses to serve.
+    const unreachable = withRecords({
+      append: async () => {
+        throw new Error("Connection terminated unexpectedly");
+      },
+      get: async () => {
+        throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
+      },
+    });
+    const warnings: string[] = [];
+    const unknown = await runtimeOn(unreachable, "best_effort", warnings).assemble("chat", {
+      userId: "u1",
+      query: "x",
+    });
+    expect(unknown.meta.persisted).toBe("unknown");
+    expect(warnings.join("\n")).toMatch(/may not have been persisted \(best_effort; unknown/);
+    await expect(
+      runtimeOn(unreachable, "required", []).assemble("chat", { userId: "u1", query: "x" }),
+    ).rejects.toMatchObject({ code: "PERSIST_FAILED", message: expect.stringMatching(/may not have been written/) });
+    expect(await real.count()).toBe(3);
+  });
+
   it("unknown names get a did-you-mean hint", async () => {
     const { fabra } = await makeFabra();
     await expect(fabra.getFeature("userTeir", "u1")).rejects.toMatchObject({

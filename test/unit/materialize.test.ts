@@ -2,7 +2,7 @@
 // duplicates or gaps, the refresh lock, and the online cache's TTL.
 import { afterEach, describe, expect, it } from "vitest";
 import { createFabra, entity, feature, type FabraRuntime } from "../../src/index.js";
-import { planMaterialize } from "../../src/engine/features/materialize.js";
+import { planMaterialize, runFeature } from "../../src/engine/features/materialize.js";
 import { refreshLockKey } from "../../src/engine/features/locks.js";
 import type { DuckDBOfflineStore } from "../../src/stores/duckdb/offline.js";
 import { tempFile } from "../helpers/temp.js";
@@ -295,5 +295,45 @@ describe("materialize", () => {
     expect(planMaterialize(fabra, { features: ["tier"], entities: ["a"] })).toEqual(["tier"]);
     const [result] = await fabra.materialize({ features: ["tier"], entities: ["a", "b"] });
     expect(result).toMatchObject({ status: "succeeded", written: 2 });
+  });
+
+  it("a stale worker (paused past its lock's TTL) cannot undo the run another worker resumed and finished", async () => {
+    const user = entity("user");
+    let releaseStale!: () => void;
+    const staleGate = new Promise<void>((r) => (releaseStale = r));
+    let calls = 0;
+    const score = feature({ entity: user, materialize: true, entities: ids(6) }, async (id: string) => {
+      // The very first computation is the stale worker's, stuck (a GC pause, a SIGSTOP, a slow network).
+      if (calls++ === 0) await staleGate;
+      return id.length;
+    });
+    const warnings: string[] = [];
+    const path = tempFile("fabra-mat-", "fabra.duckdb");
+    const fabra = await createFabra({
+      definitions: { user, score },
+      stores: { offline: { type: "duckdb", path } },
+      warn: (w) => warnings.push(w),
+    });
+    open.push(fabra);
+    const staleSignal = new AbortController();
+    const stale = runFeature(fabra, "score", { concurrency: 1, batchSize: 1 }, staleSignal.signal);
+    while (calls === 0) await sleep(5);
+    // Its lock expired: another worker takes the feature, resumes the run and finishes it.
+    const current = await runFeature(fabra, "score", { concurrency: 2, batchSize: 2 }, new AbortController().signal);
+    expect(current).toMatchObject({ resumed: true, status: "succeeded" });
+    // The stale worker learns its lock is lost (its extend fails), stops, and tries to end the run as interrupted.
+    staleSignal.abort(new Error("lost the lock refresh:score"));
+    releaseStale();
+    const staleResult = await stale;
+    expect(staleResult.runId).toBe(current.runId);
+    expect(staleResult.status).toBe("interrupted");
+    expect(staleResult.error).toMatch(/another worker took over run .* \(attempt 2, succeeded\)/);
+    expect(warnings.some((w) => w.includes("another worker took over"))).toBe(true);
+    const [stored] = await fabra.stores.offline.latestRuns(["score"]);
+    expect(stored).toMatchObject({ runId: current.runId, status: "succeeded", attempt: 2, error: null });
+    // And the finished run is not resumed again.
+    const [next] = await fabra.materialize({ features: ["score"] });
+    expect(next).toMatchObject({ resumed: false, status: "succeeded" });
+    expect(next?.runId).not.toBe(current.runId);
   });
 });

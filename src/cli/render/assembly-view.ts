@@ -19,7 +19,10 @@ export function renderAssembly(result: ContextResult, options: { content?: boole
   for (const f of result.meta.featureFallbacks) {
     out.push(chalk.yellow(`! ${f.feature}(${f.entityId}) fell back to ${SERVED[f.served]}: ${f.reason}`));
   }
-  if (!result.meta.persisted) out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
+  if (result.meta.persisted === false)
+    out.push(chalk.yellow("! the record was NOT persisted (best_effort evidence mode)"));
+  else if (result.meta.persisted === "unknown")
+    out.push(chalk.yellow("! the record may not have been persisted: the ledger could not be read back (best_effort)"));
   if (result.dropped.length > 0) {
     out.push("", heading(`Dropped (${result.dropped.length})`));
     out.push(

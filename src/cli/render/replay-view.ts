@@ -23,7 +23,10 @@ export function renderReplay(r: ReplayJson): string {
       ),
     );
   else out.push(dim("the original keeps no content (FABRA_RECORD_INCLUDE_CONTENT=0); compare by the diff below"));
-  if (!r.persisted) out.push(chalk.yellow("! the replay's record was NOT persisted (best_effort evidence mode)"));
+  if (r.persisted === false)
+    out.push(chalk.yellow("! the replay's record was NOT persisted (best_effort evidence mode)"));
+  else if (r.persisted === "unknown")
+    out.push(chalk.yellow("! the replay's record may not have been persisted: the ledger could not be read back"));
   out.push("", renderDiff(r.diff));
   return out.join("\n");
 }

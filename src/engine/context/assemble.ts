@@ -1,7 +1,7 @@
 // Context assembly: run the context function under a trace, apply the token budget, judge freshness,
 // build the CRS-001 record, seal (and sign) it, and persist it before the content is handed out.
 import type { ContextDef } from "../../define/context.js";
-import type { ContextItem, ContextResult, RetrievedChunk } from "../../define/types.js";
+import type { ContextItem, ContextResult, Persisted, RetrievedChunk } from "../../define/types.js";
 import { FabraError, isFabraError } from "../../errors.js";
 import { nowDatetime, datetimeToMs } from "../../record/datetime.js";
 import { newContextId } from "../../record/id.js";
@@ -25,7 +25,7 @@ export type EvidenceMode = "required" | "best_effort";
 
 export interface AssemblySettings {
   /** Where the sealed record is appended before the content is handed out. */
-  ledger: Pick<Ledger, "append">;
+  ledger: Pick<Ledger, "append" | "row">;
   environment: Environment;
   evidenceMode: EvidenceMode;
   /** false: the record keeps `content: ""` (hashes cover ""); the caller still gets the content. */
@@ -343,24 +343,69 @@ function findCarrier(chunk: RetrievedChunk, items: ContextItem[]): number {
   return chunk.content ? items.findIndex((item) => item.content.includes(chunk.content)) : -1;
 }
 
-export async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<boolean> {
+/**
+ * Appends the record. A failed append may still have landed (the commit went through, its acknowledgement was lost),
+ * so the outcome is what was observed: the ledger is read back by context_id (and the append retried once, which is
+ * idempotent: the same id and hash is "exists"). `true` when the record is seen there, `false` only when the ledger
+ * answered that it is not, `"unknown"` when the ledger could not be asked. In `required` mode anything but `true`
+ * is PERSIST_FAILED (no content without its record).
+ */
+export async function persist({ record, canonicalText }: SealedRecord, settings: AssemblySettings): Promise<Persisted> {
+  let failure: unknown;
   try {
     await settings.ledger.append(record, canonicalText);
     return true;
   } catch (err) {
-    const reason = err instanceof Error ? err.message : String(err);
-    if (settings.evidenceMode === "required") {
-      throw new FabraError(
-        "PERSIST_FAILED",
-        `The context record ${record.context_id} could not be written: ${reason}`,
-        {
-          hint: 'Evidence mode is `required`, so no context is served without its record. Fix the ledger store, or set evidence.mode: "best_effort".',
-          cause: err,
-        },
-      );
+    failure = err;
+  }
+  let seen = await readBack(record, settings);
+  if (seen === "absent") {
+    try {
+      await settings.ledger.append(record, canonicalText);
+      seen = "present";
+    } catch (err) {
+      failure = err;
+      seen = await readBack(record, settings);
     }
-    settings.warn(`context record ${record.context_id} was not persisted (best_effort): ${reason}`);
-    return false;
+  }
+  const reason = failure instanceof Error ? failure.message : String(failure);
+  if (seen === "present") {
+    settings.warn(
+      `context record ${record.context_id}: the append reported a failure (${reason}), but the record is in the ledger`,
+    );
+    return true;
+  }
+  const persisted: Persisted = seen === "absent" ? false : "unknown";
+  if (settings.evidenceMode === "required") {
+    throw new FabraError(
+      "PERSIST_FAILED",
+      persisted === false
+        ? `The context record ${record.context_id} could not be written: ${reason}`
+        : `The context record ${record.context_id} may not have been written (${reason}), and the ledger could not be read back to tell`,
+      {
+        hint: 'Evidence mode is `required`, so no context is served without its record. Fix the ledger store, or set evidence.mode: "best_effort".',
+        cause: failure,
+      },
+    );
+  }
+  settings.warn(
+    persisted === false
+      ? `context record ${record.context_id} was not persisted (best_effort): ${reason}`
+      : `context record ${record.context_id} may not have been persisted (best_effort; unknown: the ledger could not be read back): ${reason}`,
+  );
+  return persisted;
+}
+
+/** Whether the ledger holds this very record (same id and hash), does not, or could not be asked. */
+async function readBack(
+  record: ContextRecord,
+  settings: AssemblySettings,
+): Promise<"present" | "absent" | "unreachable"> {
+  try {
+    const row = await settings.ledger.row(record.context_id);
+    return row.recordHash === record.integrity.record_hash ? "present" : "absent";
+  } catch (err) {
+    return err instanceof FabraError && err.code === "RECORD_NOT_FOUND" ? "absent" : "unreachable";
   }
 }
 

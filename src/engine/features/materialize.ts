@@ -10,7 +10,7 @@ import { nowDatetime, toDatetime } from "../../record/datetime.js";
 import type { RunStatus, RunTrigger, Stores } from "../../stores/types.js";
 import { featureEntities, type EntityList } from "./entity-source.js";
 import { computeFeature, ttlMsOf, unknownFeature } from "./read.js";
-import { refreshLockKey, withLock } from "./locks.js";
+import { describeHolder, refreshLockKey, withLock } from "./locks.js";
 import { encodeValue } from "../../record/values.js";
 
 /** What materialization needs from the runtime. */
@@ -131,7 +131,7 @@ export async function materializeFeature(
   const locked: FeatureRunResult = {
     ...emptyResult(name, startedAt),
     status: "locked",
-    error: `another process is materializing ${name} (its refresh lock is held)`,
+    error: `another process is materializing ${name} (${describeHolder(outcome.holder)})`,
     durationMs: Date.now() - began,
   };
   options.onProgress?.(locked);
@@ -202,13 +202,21 @@ export async function runFeature(
       : stopped
         ? `stopped before the end (${errorMessage(signal.reason ?? "shutdown")})`
         : null;
-  await offline.endRun(run.runId, {
+  // Fenced by the attempt: if this worker was paused past its lock's TTL and another one resumed (or finished) the
+  // run meanwhile, this stale outcome changes nothing.
+  const stored = await offline.endRun(run.runId, {
     status,
+    attempt: run.attempt,
     entitiesWritten: progress.alreadyWritten + progress.written,
     entitiesFailed: progress.failed,
     error:
       progress.error ?? (progress.errors[0] ? `${progress.errors[0].entityId}: ${progress.errors[0].error}` : null),
   });
+  if (stored.attempt !== run.attempt || stored.status !== status) {
+    progress.status = "interrupted";
+    progress.error = `another worker took over run ${run.runId} (attempt ${stored.attempt}, ${stored.status}); this attempt's outcome (${status}) was not recorded`;
+    runtime.settings.warn(`${name}: ${progress.error}`);
+  }
   progress.durationMs = Date.now() - began;
   report();
   return progress;

@@ -3,7 +3,7 @@
 import type { FeatureDef } from "../../define/feature.js";
 import { errorMessage, FabraError, toFabraError } from "../../errors.js";
 import { datetimeToMs, nowDatetime } from "../../record/datetime.js";
-import type { JsonValue } from "../../record/json.js";
+import { JsonFloat, type JsonValue } from "../../record/json.js";
 import type { FeatureRecord, FeatureSource } from "../../record/types.js";
 import type { OfflineStore, OnlineStore } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";
@@ -43,10 +43,67 @@ export interface DegradedCounts {
   onlineReadFailures: number;
   /** Feature reads served as `source: "fallback"`. */
   fallbackReads: number;
+  /** Cached entries refused as misses: an `as_of` in the future, or a value of the wrong JSON kind. */
+  rejectedCacheEntries: number;
 }
 
 export function emptyDegradedCounts(): DegradedCounts {
-  return { onlineReadFailures: 0, fallbackReads: 0 };
+  return { onlineReadFailures: 0, fallbackReads: 0, rejectedCacheEntries: 0 };
+}
+
+/** How far ahead of this clock a cached `as_of` may be (writers on other hosts) before the entry is refused. */
+export const MAX_CACHE_CLOCK_SKEW_MS = 2_000;
+
+/** A cached entry checked before it is served: its value, or why it is refused (unreadable, or untrustworthy). */
+export type CachedCheck =
+  | { ok: true; value: JsonValue; freshnessMs: number }
+  | { ok: false; unreadable: boolean; reason: string };
+
+/**
+ * Checks a cached entry the way a value from another process must be checked: it decodes as kind-preserving JSON,
+ * its `as_of` is not in the future (beyond MAX_CACHE_CLOCK_SKEW_MS), and when the feature declares a default, the
+ * value has the default's JSON kind (null is always accepted: a function may return it).
+ */
+export function checkCached(
+  def: FeatureDef,
+  hit: { valueJson: string; asOf: string },
+  nowMs = Date.now(),
+): CachedCheck {
+  const value = decodeCached(hit.valueJson);
+  if (value === undefined) return { ok: false, unreadable: true, reason: "is unreadable" };
+  const asOfMs = datetimeToMs(hit.asOf);
+  if (!Number.isFinite(asOfMs) || asOfMs > nowMs + MAX_CACHE_CLOCK_SKEW_MS)
+    return { ok: false, unreadable: false, reason: `has an as_of in the future (${hit.asOf})` };
+  const declared = def.options.default;
+  if (declared !== undefined && declared !== null && value !== null) {
+    const expected = jsonKind(toJsonValue(declared, `default of feature ${def.name ?? ""}`));
+    const actual = jsonKind(value);
+    if (expected !== actual)
+      return { ok: false, unreadable: false, reason: `is a ${actual}, but the feature's default is a ${expected}` };
+  }
+  return { ok: true, value, freshnessMs: Math.max(0, Math.round(nowMs - asOfMs)) };
+}
+
+/** The JSON kind of a value: null, boolean, number (int, float or big), string, array, object. */
+export function jsonKind(value: JsonValue): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "array";
+  if (value instanceof JsonFloat || typeof value === "bigint" || typeof value === "number") return "number";
+  return typeof value === "object" ? "object" : typeof value;
+}
+
+/** Counts and reports a refused cached entry (the value is then computed and replaces it). */
+export function reportRefusedCache(
+  name: string,
+  entityId: string,
+  check: Extract<CachedCheck, { ok: false }>,
+  deps: Pick<FeatureReaderDeps, "warn" | "degraded">,
+): void {
+  if (deps.degraded) {
+    if (check.unreadable) deps.degraded.onlineReadFailures++;
+    else deps.degraded.rejectedCacheEntries++;
+  }
+  deps.warn(`the cached value of ${name}(${entityId}) ${check.reason}; computing it again to replace it`);
 }
 
 export function ttlMsOf(def: FeatureDef): number | undefined {
@@ -92,15 +149,11 @@ async function readThrough(
       deps.warn(`online store read failed for ${name}(${entityId}); computing instead: ${errorMessage(err)}`);
     }
     if (hit) {
-      const value = decodeCached(hit.valueJson);
-      if (value !== undefined) {
-        const freshnessMs = Math.max(0, Math.round(Date.now() - datetimeToMs(hit.asOf)));
-        return { value, source: "cache", asOf: hit.asOf, freshnessMs };
-      }
-      // The cache answered, with an entry that does not decode: a miss, so the computed value overwrites it
-      // (treating it as "cache down" would serve fallbacks until its TTL ran out, or forever without one).
-      if (deps.degraded) deps.degraded.onlineReadFailures++;
-      deps.warn(`the cached value of ${name}(${entityId}) is unreadable; computing it again to replace it`);
+      const check = checkCached(def, hit);
+      if (check.ok) return { value: check.value, source: "cache", asOf: hit.asOf, freshnessMs: check.freshnessMs };
+      // The cache answered, with an entry that does not decode or cannot be trusted: a miss, so the computed value
+      // overwrites it (treating it as "cache down" would serve fallbacks until its TTL ran out, or forever without one).
+      reportRefusedCache(name, entityId, check, deps);
     }
   }
 

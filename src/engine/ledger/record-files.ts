@@ -1,18 +1,45 @@
-// Record files from anywhere (an export, another implementation): read, parsed strictly and verified.
-import { readFile } from "node:fs/promises";
+// Record files from anywhere (an export, another implementation): size-checked before anything is read (memory
+// stays bounded: parsing and verifying a record costs many times its size), read, parsed strictly and verified.
+import { readFile, stat } from "node:fs/promises";
 import { FabraError } from "../../errors.js";
 import { readRecordText } from "../../record/verify.js";
 import type { ContextRecord } from "../../record/types.js";
 import { verifyRecord, type VerifyOptions, type VerifyResult } from "../../record/verify.js";
 
-/** Reads a record file and verifies it. */
+/** The largest record file read by default (64 MiB). */
+export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
+
+/** Reads a record file and verifies it; a file over `maxBytes` is refused before it is read. */
 export async function readRecordFile(
   path: string,
   opts: VerifyOptions = {},
+  maxBytes = DEFAULT_MAX_RECORD_BYTES,
 ): Promise<{ record: ContextRecord; result: VerifyResult }> {
+  await checkRecordFileSize(path, maxBytes);
   const text = await readTextFile(path);
   const record = readRecordText(text, path);
   return { record, result: verifyRecord(record, opts) };
+}
+
+/** PAYLOAD_TOO_LARGE for a file over `maxBytes` (a missing or unreadable file is left to the read to report). */
+export async function checkRecordFileSize(path: string, maxBytes: number): Promise<void> {
+  const size = await stat(path).then(
+    (s) => (s.isFile() ? s.size : 0),
+    () => 0,
+  );
+  if (size <= maxBytes) return;
+  throw new FabraError(
+    "PAYLOAD_TOO_LARGE",
+    `${path} is ${formatMiB(size)}, over the record size limit of ${formatMiB(maxBytes)}; it was not read`,
+    {
+      hint: "Reading and verifying a record takes many times its size in memory, so fabra refuses records over the limit. Check it is a single Context Record, not a concatenation or a data dump.",
+      details: { path, bytes: size, limit: maxBytes },
+    },
+  );
+}
+
+function formatMiB(bytes: number): string {
+  return `${(bytes / 1024 / 1024).toFixed(1)} MiB (${bytes} bytes)`;
 }
 
 export async function readTextFile(path: string): Promise<string> {

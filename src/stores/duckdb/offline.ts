@@ -53,7 +53,8 @@ const SCHEMA = [
      finished_at TIMESTAMP,
      entities_written BIGINT NOT NULL DEFAULT 0,
      entities_failed BIGINT NOT NULL DEFAULT 0,
-     error VARCHAR
+     error VARCHAR,
+     attempt INTEGER NOT NULL DEFAULT 1
    )`,
   // Per connection: batches are appended here, then moved into history with ON CONFLICT DO NOTHING (duckdb-write.ts).
   `CREATE TEMP TABLE IF NOT EXISTS fabra_stage_values (
@@ -64,7 +65,7 @@ const SCHEMA = [
 ];
 
 const RUN_COLUMNS =
-  "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error";
+  "run_id, feature, trigger, status, epoch_us(started_at) AS started_us, epoch_us(finished_at) AS finished_us, entities_written, entities_failed, error, attempt";
 
 export class DuckDBOfflineStore implements OfflineStore {
   readonly capabilities: OfflineCapabilities = {
@@ -129,11 +130,15 @@ export class DuckDBOfflineStore implements OfflineStore {
       ).getRowObjectsJS() as unknown as StoredRunRow[];
       const existing = open[0];
       if (existing) {
+        const attempt = Number(existing.attempt) + 1;
         await run(
-          "UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1",
-          [existing.run_id],
+          "UPDATE fabra_materialize_runs SET status = 'running', finished_at = NULL, error = NULL, attempt = $2 WHERE run_id = $1",
+          [existing.run_id, attempt],
         );
-        return { run: { ...toRun(existing), status: "running", finishedAt: null, error: null }, resumed: true };
+        return {
+          run: { ...toRun(existing), status: "running", finishedAt: null, error: null, attempt },
+          resumed: true,
+        };
       }
       const created = newRun(feature, trigger);
       await run(
@@ -159,8 +164,10 @@ export class DuckDBOfflineStore implements OfflineStore {
   async endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun> {
     checkFinalStatus(outcome);
     const rows = await this.db.transaction(async (run, connection) => {
-      const changed = await run(
-        `UPDATE fabra_materialize_runs SET status = $2, finished_at = $3, entities_written = $4, entities_failed = $5, error = $6 WHERE run_id = $1`,
+      // Fenced (an attempt given): only while the run is still running as that attempt.
+      const fence = outcome.attempt === undefined ? "" : " AND status = 'running' AND attempt = $7";
+      await run(
+        `UPDATE fabra_materialize_runs SET status = $2, finished_at = $3, entities_written = $4, entities_failed = $5, error = $6 WHERE run_id = $1${fence}`,
         [
           runId,
           outcome.status,
@@ -168,9 +175,9 @@ export class DuckDBOfflineStore implements OfflineStore {
           outcome.entitiesWritten,
           outcome.entitiesFailed,
           outcome.error,
+          ...(outcome.attempt === undefined ? [] : [outcome.attempt]),
         ],
       );
-      if (changed === 0) return [];
       return (
         await connection.runAndReadAll(`SELECT ${RUN_COLUMNS} FROM fabra_materialize_runs WHERE run_id = $1`, [runId])
       ).getRowObjectsJS() as unknown as StoredRunRow[];

@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 5;
+export const DUCKDB_SCHEMA_VERSION = 6;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -53,6 +53,11 @@ const UPGRADES: readonly Upgrade[] = [
        )`,
       "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
     ],
+  },
+  // Run generations (the fence of endRun). IF EXISTS: a new file's tables are created by the stores after this.
+  {
+    to: 6,
+    statements: ["ALTER TABLE IF EXISTS fabra_materialize_runs ADD COLUMN IF NOT EXISTS attempt INTEGER DEFAULT 1"],
   },
 ];
 

@@ -49,7 +49,7 @@ export interface PostgresOfflineOptions {
 
 const VALUE_COLUMNS = `feature, entity_id, value_json, ${epochMicrosSql("computed_at")} AS computed_us, ${epochMicrosSql("known_at")} AS known_us, run_id`;
 const RUN_COLUMNS = `run_id, feature, trigger, status, ${epochMicrosSql("started_at")} AS started_us,
-  CASE WHEN finished_at IS NULL THEN NULL ELSE ${epochMicrosSql("finished_at")} END AS finished_us, entities_written, entities_failed, error`;
+  CASE WHEN finished_at IS NULL THEN NULL ELSE ${epochMicrosSql("finished_at")} END AS finished_us, entities_written, entities_failed, error, attempt`;
 
 export class PostgresOfflineStore implements OfflineStore {
   readonly capabilities: OfflineCapabilities = {
@@ -154,12 +154,13 @@ export class PostgresOfflineStore implements OfflineStore {
         );
         const existing = open[0];
         if (existing) {
+          const attempt = Number(existing.attempt) + 1;
           await tx.query(
-            `UPDATE ${this.runs} SET status = 'running', finished_at = NULL, error = NULL WHERE run_id = $1`,
-            [existing.run_id],
+            `UPDATE ${this.runs} SET status = 'running', finished_at = NULL, error = NULL, attempt = $2 WHERE run_id = $1`,
+            [existing.run_id, attempt],
           );
           return {
-            run: { ...toRun(existing), status: "running" as const, finishedAt: null, error: null },
+            run: { ...toRun(existing), status: "running" as const, finishedAt: null, error: null, attempt },
             resumed: true,
           };
         }
@@ -190,12 +191,29 @@ export class PostgresOfflineStore implements OfflineStore {
 
   async endRun(runId: string, outcome: RunOutcome): Promise<MaterializationRun> {
     checkFinalStatus(outcome);
+    // Fenced (an attempt given): only while the run is still running as that attempt; else it is read as stored.
+    // Retrying is safe either way: the same values again, or (fenced) nothing once the first try ended it.
+    const fenced = outcome.attempt !== undefined;
     const rows = await this.db.query<StoredRunRow>(
       `UPDATE ${this.runs} SET status = $2, finished_at = $3::timestamptz, entities_written = $4, entities_failed = $5, error = $6
-       WHERE run_id = $1 RETURNING ${RUN_COLUMNS}`,
-      [runId, outcome.status, nowDatetime(), outcome.entitiesWritten, outcome.entitiesFailed, outcome.error],
+       WHERE run_id = $1${fenced ? " AND status = 'running' AND attempt = $7" : ""} RETURNING ${RUN_COLUMNS}`,
+      [
+        runId,
+        outcome.status,
+        nowDatetime(),
+        outcome.entitiesWritten,
+        outcome.entitiesFailed,
+        outcome.error,
+        ...(fenced ? [outcome.attempt] : []),
+      ],
       { retry: true },
     );
+    if (fenced && rows.length === 0)
+      rows.push(
+        ...(await this.db.query<StoredRunRow>(`SELECT ${RUN_COLUMNS} FROM ${this.runs} WHERE run_id = $1`, [runId], {
+          retry: true,
+        })),
+      );
     const row = rows[0];
     if (!row) throw unknownRun(runId);
     return toRun(row);
@@ -259,6 +277,7 @@ async function runUserQuery(
     return await c.query<{ id: string | null }>(
       `SELECT CAST(q.fabra_entity_id AS text) AS id FROM (${text}) AS q(fabra_entity_id) LIMIT $1`,
       [null],
+      { timeoutMs },
     );
   } catch (err) {
     if (isConnectionError(err)) throw err;

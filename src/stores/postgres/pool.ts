@@ -1,6 +1,8 @@
 // Postgres plumbing shared by every Postgres backend: one pool per URL per process (connected and checked once,
-// before any work starts), bound-parameter queries with timing, transactions, one retry of idempotent work after
-// a dropped connection, and driver errors mapped to FabraErrors naming the service and the URL (password masked).
+// before any work starts), bound-parameter queries with timing and a timeout (server statement_timeout plus a
+// client-side timer, so a hung server or socket never wedges a caller), transactions, one retry of idempotent work
+// after a dropped connection, a connection that timed out or broke never reused, and driver errors mapped to
+// FabraErrors naming the service and the URL (password masked).
 import pg from "pg";
 import { FabraError } from "../../errors.js";
 import { maskUrl } from "../../util/mask-url.js";
@@ -11,6 +13,8 @@ export interface PgTarget {
   /** Schema holding fabra's tables (created by `fabra migrate`). */
   schema: string;
   poolSize?: number;
+  /** How long one statement may take (default DEFAULT_STATEMENT_TIMEOUT_MS); the first opener of a URL's pool sets it. */
+  statementTimeoutMs?: number;
   /** e.g. "stores.offline": named in every error so the user knows which setting to fix. */
   service: string;
 }
@@ -23,10 +27,24 @@ export interface PgServerInfo {
 
 /** The part of a pg client a query needs: a pool, or one client inside a transaction. */
 export interface PgQueryable {
-  query<T = Record<string, unknown>>(sql: string, params?: unknown[]): Promise<T[]>;
+  /** `timeoutMs`: this statement may run longer than the pool's statement timeout (the caller raised it in SQL). */
+  query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: { timeoutMs?: number }): Promise<T[]>;
+}
+
+/** pg's query config: the client-side timer a little past the server's timeout, so the server's error wins. */
+function queryConfig(sql: string, params: unknown[], timeoutMs: number | undefined): pg.QueryConfig {
+  return timeoutMs === undefined
+    ? { text: sql, values: params }
+    : ({ text: sql, values: params, query_timeout: timeoutMs + CLIENT_TIMER_MARGIN_MS } as pg.QueryConfig);
 }
 
 export const MIN_POSTGRES_VERSION = 130000;
+
+/** Default time one statement may take (stores.offline.statementTimeoutMs). */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 10_000;
+
+/** How much longer than the statement timeout the client waits for any answer before giving the connection up. */
+const CLIENT_TIMER_MARGIN_MS = 1_000;
 
 interface SharedPool {
   pool: pg.Pool;
@@ -79,16 +97,17 @@ export class PgDatabase implements PgQueryable {
   async query<T = Record<string, unknown>>(
     sql: string,
     params: unknown[] = [],
-    opts: { retry?: boolean } = {},
+    opts: { retry?: boolean; timeoutMs?: number } = {},
   ): Promise<T[]> {
     this.checkOpen();
+    const config = queryConfig(sql, params, opts.timeoutMs);
     try {
-      return await this.timed(() => this.shared.pool.query(sql, params)).then((r) => r.rows as T[]);
+      return await this.timed(() => this.shared.pool.query(config)).then((r) => r.rows as T[]);
     } catch (err) {
       if (!opts.retry || !isConnectionError(err)) throw this.failed(err);
       this.stats.retries++;
       try {
-        return await this.timed(() => this.shared.pool.query(sql, params)).then((r) => r.rows as T[]);
+        return await this.timed(() => this.shared.pool.query(config)).then((r) => r.rows as T[]);
       } catch (again) {
         throw this.failed(again);
       }
@@ -126,11 +145,12 @@ export class PgDatabase implements PgQueryable {
     };
     client.on("error", onError);
     const queryable: PgQueryable = {
-      query: async <R>(sql: string, params: unknown[] = []) => {
+      query: async <R>(sql: string, params: unknown[] = [], opts: { timeoutMs?: number } = {}) => {
         try {
-          return (await this.timed(() => client.query(sql, params))).rows as R[];
+          return (await this.timed(() => client.query(queryConfig(sql, params, opts.timeoutMs)))).rows as R[];
         } catch (err) {
-          if (isConnectionError(err)) broken = err as Error;
+          // The client gave up waiting: the connection is in an unknown state (the socket may hang), never reused.
+          if (isConnectionError(err) || isClientTimeout(err)) broken = err as Error;
           throw err;
         }
       },
@@ -179,12 +199,21 @@ export class PgDatabase implements PgQueryable {
 }
 
 async function createPool(target: PgTarget): Promise<SharedPool> {
+  const statementTimeoutMs = target.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
   const pool = new pg.Pool({
     connectionString: target.url,
     max: target.poolSize ?? 10,
     connectionTimeoutMillis: 5_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
+    // TCP keepalive probes start after 10 s idle, so a dead peer is noticed even on an idle connection.
+    keepAliveInitialDelayMillis: 10_000,
+    // The server cancels a statement running longer than this...
+    statement_timeout: statementTimeoutMs,
+    // ...and the client gives up a little later if no answer comes at all (a hung server or socket). A client whose
+    // query failed is released with the error by pg's pool.query (and by withClient), so the pool drops it and
+    // opens a fresh connection: the pool heals by itself once the server is back.
+    query_timeout: statementTimeoutMs + CLIENT_TIMER_MARGIN_MS,
     application_name: "fabra",
   });
   // An idle client whose connection drops emits here; the pool discards it and the next query opens a new one.
@@ -241,6 +270,20 @@ export function isConnectionError(err: unknown): boolean {
   );
 }
 
+/** The statement ran out of time: cancelled by the server (57014 under statement_timeout) or given up by the client. */
+export function isTimeoutError(err: unknown): boolean {
+  if (err instanceof FabraError) return false;
+  const code = (err as { code?: unknown } | null)?.code;
+  if (code === "57014") return true;
+  const message = err instanceof Error ? err.message : String(err);
+  return /Query read timeout|canceling statement due to statement timeout/i.test(message);
+}
+
+/** The client-side timer fired: no answer came at all (unlike 57014, where the server answered with a cancel). */
+function isClientTimeout(err: unknown): boolean {
+  return err instanceof Error && !(err instanceof FabraError) && /Query read timeout/.test(err.message);
+}
+
 /** Driver errors → FabraErrors that say which service, where (masked) and what to do. */
 export function mapPgError(err: unknown, target: PgTarget): FabraError {
   if (err instanceof FabraError) return err;
@@ -286,6 +329,12 @@ export function mapPgError(err: unknown, target: PgTarget): FabraError {
           cause: err,
         },
       );
+  }
+  if (isTimeoutError(err)) {
+    return unavailable(
+      `did not answer in time: ${message}`,
+      `The server is slow, hung or unreachable. If the statement needs longer, raise ${target.service}.statementTimeoutMs (default ${DEFAULT_STATEMENT_TIMEOUT_MS} ms). ${fixUrl}`,
+    );
   }
   if (isConnectionError(err)) {
     return unavailable(`is not reachable: ${message}`, `Check the server is up and reachable from here. ${fixUrl}`);

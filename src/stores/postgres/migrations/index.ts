@@ -6,6 +6,7 @@ import { featureHistory } from "./003-feature-history.js";
 import { importedRecords } from "./005-imported-records.js";
 import { knownTime } from "./006-known-time.js";
 import { outcomes } from "./007-outcomes.js";
+import { runAttempts } from "./008-run-attempts.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly Migration[] = [
   importedRecords,
   knownTime,
   outcomes,
+  runAttempts,
 ];
