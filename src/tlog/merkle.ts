@@ -228,3 +228,41 @@ export function newInteriorNodes(oldSize: number, newSize: number): NodeKey[] {
   }
   return keys;
 }
+
+/** A stored subtree hash: its key and value. */
+export interface StoredNode {
+  key: NodeKey;
+  hash: Uint8Array;
+}
+
+/**
+ * The subtree hashes to store when `leaves` (leaf hashes) are appended to a tree of `oldSize` leaves: each leaf
+ * (level 0) and every interior node that becomes complete. Reads only the complete old subtrees those need (O(log n)).
+ */
+export async function extendTree(
+  oldSize: number,
+  leaves: readonly Uint8Array[],
+  read: NodeReader,
+): Promise<StoredNode[]> {
+  const out: StoredNode[] = leaves.map((hash, i) => ({ key: { level: 0, index: oldSize + i }, hash }));
+  const known = new Map<string, Uint8Array>(out.map((n) => [nodeId(n.key), n.hash]));
+  const interior = newInteriorNodes(oldSize, oldSize + leaves.length);
+  const old: NodeKey[] = [];
+  for (const { level, index } of interior)
+    for (const child of [2 * index, 2 * index + 1])
+      if ((child + 1) * 2 ** (level - 1) <= oldSize) old.push({ level: level - 1, index: child });
+  const oldHashes = await read(old);
+  for (const [i, k] of old.entries()) known.set(nodeId(k), oldHashes[i] as Uint8Array);
+  for (const key of interior) {
+    const left = known.get(nodeId({ level: key.level - 1, index: 2 * key.index }));
+    const right = known.get(nodeId({ level: key.level - 1, index: 2 * key.index + 1 }));
+    if (!left || !right) throw new Error(`missing a child of node ${nodeId(key)}`);
+    const hash = nodeHash(left, right);
+    known.set(nodeId(key), hash);
+    out.push({ key, hash });
+  }
+  return out;
+}
+
+/** A node's text key, `<level>/<index>`, as the stores file it. */
+export const nodeId = (k: NodeKey): string => `${k.level}/${k.index}`;

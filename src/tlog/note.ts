@@ -104,7 +104,6 @@ export function verifierKeyOf(signer: NoteSigner): string {
 function checkBody(text: string): void {
   if (!text.endsWith("\n")) throw new NoteError("note text must end with a newline");
   if (text.includes("\n\n")) throw new NoteError("note text must not contain a blank line");
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is refused
   if (/[\u0000-\u0009\u000b-\u001f\u007f]/u.test(text)) throw new NoteError("note text has control characters");
 }
 

@@ -14,6 +14,7 @@ import { readRecordFile } from "./record-files.js";
 import { recordToRow, rowToRecord } from "./rows.js";
 import { verificationError } from "./verification-error.js";
 import { verifyLedger, verifyLedgerRow, type LedgerVerification } from "./verify-rows.js";
+import { type LogSettings, TransparencyLog } from "./log.js";
 
 export type { Comparison, ImportOutcome, LedgerVerification, VerifiedRecord };
 
@@ -72,6 +73,11 @@ export class Ledger {
 
   async count(filter?: Parameters<RecordStore["count"]>[0]): Promise<number> {
     return (await this.store()).count(filter);
+  }
+
+  /** The transparency log over this ledger's store (spec/TLOG-001.md). */
+  transparencyLog(settings: LogSettings): TransparencyLog {
+    return new TransparencyLog(() => this.store(), settings);
   }
 
   /** Verifies a row as stored (see verifyLedgerRow). */

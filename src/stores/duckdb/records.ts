@@ -8,6 +8,17 @@ import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore,
 import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
+import type { NodeKey } from "../../tlog/merkle.js";
+import type { LogLeaf } from "../types.js";
+import {
+  integrateRound,
+  leafIndexOf,
+  type LogQuery,
+  type LogTables,
+  logSize,
+  readNodes,
+  scanLeaves,
+} from "../transparency-log.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -23,7 +34,16 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS fabra_context_records_created_at ON fabra_context_records (created_at)",
   "CREATE INDEX IF NOT EXISTS fabra_context_records_function ON fabra_context_records (context_function)",
   "CREATE INDEX IF NOT EXISTS fabra_context_records_hash ON fabra_context_records (record_hash)",
+  // The transparency log (TLOG-001), also created by schema version 2's upgrade.
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
 ];
+
+const LOG_TABLES: LogTables = {
+  records: "fabra_context_records",
+  leaves: "fabra_tlog_leaves",
+  nodes: "fabra_tlog_nodes",
+};
 
 const COLUMNS =
   "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text";
@@ -186,6 +206,37 @@ export class DuckDBRecordStore implements RecordStore {
   scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
     return scanRawPages(this.db, batchSize);
   }
+
+  /** The sequencer step: one writer per file, so the connection's queue is the lock; each round one transaction. */
+  async integrateLog(): Promise<number> {
+    for (;;) {
+      const added = await this.db.transaction(async (_run, c) => {
+        const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
+          (await c.runAndReadAll(sql, params as never)).getRowObjectsJS() as T[];
+        return integrateRound(q, LOG_TABLES);
+      });
+      if (added === 0) return this.logSize();
+    }
+  }
+
+  logSize(): Promise<number> {
+    return logSize(this.logQuery, LOG_TABLES);
+  }
+
+  readLogNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return readNodes(this.logQuery, LOG_TABLES, keys);
+  }
+
+  logLeafIndex(contextId: string): Promise<number | null> {
+    return leafIndexOf(this.logQuery, LOG_TABLES, contextId);
+  }
+
+  scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
+    return scanLeaves(this.logQuery, LOG_TABLES, batchSize);
+  }
+
+  private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>
+    this.db.query<T>(sql, params as never);
 
   close(): Promise<void> {
     return this.db.close();

@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 1;
+export const DUCKDB_SCHEMA_VERSION = 2;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -18,7 +18,17 @@ interface Upgrade {
  * before fabra_meta existed: its tables are created by the stores themselves (CREATE ... IF NOT EXISTS), so an
  * unversioned file only needs its version stamped.
  */
-const UPGRADES: readonly Upgrade[] = [{ to: 1, statements: [] }];
+const UPGRADES: readonly Upgrade[] = [
+  { to: 1, statements: [] },
+  // Version 2: the transparency log beside the ledger (TLOG-001); existing records are integrated on first use.
+  {
+    to: 2,
+    statements: [
+      "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
+      "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+    ],
+  },
+];
 
 const META = "CREATE TABLE IF NOT EXISTS fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)";
 

@@ -3,8 +3,9 @@
 import { ledger } from "./001-ledger.js";
 import { vectorChunks } from "./002-vector-chunks.js";
 import { featureHistory } from "./003-feature-history.js";
+import { transparencyLog } from "./004-transparency-log.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
 
-export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory];
+export const MIGRATIONS: readonly Migration[] = [ledger, vectorChunks, featureHistory, transparencyLog];
