@@ -39,6 +39,9 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
 ];
 
+/** The sequencer chain of each open DuckDB file in this process (see integrateLog). */
+const sequencers = new Map<string, Promise<void>>();
+
 const LOG_TABLES: LogTables = {
   records: "fabra_context_records",
   leaves: "fabra_tlog_leaves",
@@ -207,8 +210,23 @@ export class DuckDBRecordStore implements RecordStore {
     return scanRawPages(this.db, batchSize);
   }
 
-  /** The sequencer step: one writer per file, so the connection's queue is the lock; each round one transaction. */
-  async integrateLog(): Promise<number> {
+  /**
+   * The sequencer step. One process holds a DuckDB file; within it, every handle on the file takes turns through
+   * one chain per path (the lock), so two steps never assign the same indices. Each round is one transaction.
+   */
+  integrateLog(): Promise<number> {
+    const turn = (sequencers.get(this.db.path) ?? Promise.resolve()).then(() => this.integrateRounds());
+    sequencers.set(
+      this.db.path,
+      turn.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return turn;
+  }
+
+  private async integrateRounds(): Promise<number> {
     for (;;) {
       const added = await this.db.transaction(async (_run, c) => {
         const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
