@@ -68,5 +68,6 @@ export async function createFabraFromConfig(
     warn,
     embedder,
     chunking: config.chunking,
+    transparencyLog: config.ledger,
   });
 }

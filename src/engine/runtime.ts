@@ -30,8 +30,11 @@ import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
+import type { LogSettings } from "./ledger/log.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
+  /** The transparency log's origin and checkpoint signer key file (config `ledger`); absent: origin "fabra", no key. */
+  transparencyLog?: LogSettings;
   embedder: Embedder;
   chunking: { chunkTokens: number; overlapTokens: number };
 }
@@ -201,7 +204,7 @@ export class FabraRuntime implements Runtime {
     const lookups = requests.flatMap((r, i) =>
       ids[i] == null ? [] : [{ request: i, key: { feature: r.feature, entityId: ids[i] as string } }],
     );
-    let cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
+    const cached: ({ valueJson: string; asOf: string } | null)[] = requests.map(() => null);
     let cacheDown = false;
     // Inside a replay every read goes through getFeatureValue, which serves the recorded / as-of values.
     const replaying = currentTrace()?.replay != null;

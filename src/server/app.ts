@@ -14,6 +14,7 @@ import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
 import { ledgerRoutes } from "./routes/ledger.js";
+import { transparencyLogRoutes } from "./routes/tlog.js";
 import type { AppEnv, ServerDeps } from "./types.js";
 import { validationHook } from "./validate.js";
 
@@ -102,6 +103,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   featureRoutes(app, deps);
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
+  transparencyLogRoutes(app, deps);
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>

@@ -15,6 +15,7 @@ import { recordToRow, rowToRecord } from "./rows.js";
 import { verificationError } from "./verification-error.js";
 import { verifyLedger, verifyLedgerRow, type LedgerVerification } from "./verify-rows.js";
 import { type LogSettings, TransparencyLog } from "./log.js";
+import { LogSequencer } from "./sequencer.js";
 
 export type { Comparison, ImportOutcome, LedgerVerification, VerifiedRecord };
 
@@ -33,6 +34,7 @@ export interface LedgerSource {
 
 export class Ledger {
   private options: VerifyOptions | null = null;
+  private sequencer: LogSequencer | null = null;
 
   constructor(private readonly source: LedgerSource) {}
 
@@ -73,6 +75,15 @@ export class Ledger {
 
   async count(filter?: Parameters<RecordStore["count"]>[0]): Promise<number> {
     return (await this.store()).count(filter);
+  }
+
+  /**
+   * Integrates appended records into the transparency log in the background from now on (`fabra serve`): after each
+   * append, and whenever `integrateSoon()` is called. Returns the sequencer (its idle() is awaited at shutdown).
+   */
+  integrateInBackground(onError: (err: unknown) => void): LogSequencer {
+    this.sequencer ??= new LogSequencer(async () => (await this.store()).integrateLog?.(), onError);
+    return this.sequencer;
   }
 
   /** The transparency log over this ledger's store (spec/TLOG-001.md). */
@@ -138,7 +149,9 @@ export class Ledger {
 
   /** Appends a record just sealed (assembly, replay), with its canonical text when the sealing built it. */
   async append(record: ContextRecord, canonicalText?: string): Promise<AppendOutcome> {
-    return (await this.store()).append(recordToRow(record, canonicalText));
+    const outcome = await (await this.store()).append(recordToRow(record, canonicalText));
+    if (outcome === "inserted") this.sequencer?.schedule();
+    return outcome;
   }
 
   /**
@@ -156,6 +169,8 @@ export class Ledger {
     normalizeContextId(record.context_id);
     const verification = this.verifyRow(row);
     if (!verification.ok) throw verificationError(verification, record.context_id, "not appended");
-    return { contextId: row.contextId, outcome: await (await this.store()).append(row) };
+    const outcome = await (await this.store()).append(row);
+    if (outcome === "inserted") this.sequencer?.schedule();
+    return { contextId: row.contextId, outcome };
   }
 }

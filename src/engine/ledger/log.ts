@@ -142,6 +142,15 @@ export class TransparencyLog {
     return { note: signNote(formatCheckpoint(checkpoint), [signer]), checkpoint };
   }
 
+  /** The RFC 6962 consistency proof from the tree of `from` leaves to the tree of `to` (INVALID_ARGUMENT if from > to). */
+  async consistency(from: number, to: number): Promise<Uint8Array[]> {
+    if (from > to)
+      throw new FabraError("INVALID_ARGUMENT", `since=${from} is larger than the tree (${to} leaves)`, {
+        hint: "Give the tree size of a checkpoint you saved from this log.",
+      });
+    return consistencyProof(from, to, (await this.log()).read);
+  }
+
   /** An offline inclusion proof of the record under a fresh signed checkpoint. */
   async prove(id: string, signer: NoteSigner = loadSigner(this.settings)): Promise<InclusionProofFile> {
     const contextId = normalizeContextId(id);
