@@ -3,7 +3,7 @@
 import type { Command } from "commander";
 import { withLedger } from "../../app/project.js";
 import { checkOutputPath, writeFileAtomic } from "../../util/fs-atomic.js";
-import { print, projectOptions } from "../options.js";
+import { projectOptions } from "../options.js";
 import { ok } from "../render/format.js";
 
 export function registerContextProve(context: Command): void {
