@@ -51,12 +51,24 @@ export async function readNodes(q: LogQuery, t: LogTables, keys: readonly NodeKe
  */
 export async function integrateRound(q: LogQuery, t: LogTables): Promise<number> {
   const size = await logSize(q, t);
-  const pending = await q<{ context_id: string; canonical_text: string }>(
-    `SELECT r.context_id, r.canonical_text FROM ${t.records} r
+  // The pending ids first (key columns only: reading every row's text to find the few pending would cost a scan of
+  // the whole ledger's bytes per step), then their bytes.
+  const ids = await q<{ context_id: string }>(
+    `SELECT r.context_id FROM ${t.records} r
      WHERE NOT EXISTS (SELECT 1 FROM ${t.leaves} l WHERE l.context_id = r.context_id)
      ORDER BY r.created_at, r.context_id LIMIT ${ROUND}`,
   );
-  if (pending.length === 0) return 0;
+  if (ids.length === 0) return 0;
+  const texts = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
+    const part = ids.slice(i, i + INSERT_CHUNK).map((r) => r.context_id);
+    const rows = await q<{ context_id: string; canonical_text: string }>(
+      `SELECT context_id, canonical_text FROM ${t.records} WHERE context_id IN (${part.map((_, j) => `$${j + 1}`).join(", ")})`,
+      part,
+    );
+    for (const r of rows) texts.set(r.context_id, r.canonical_text);
+  }
+  const pending = ids.map((r) => ({ context_id: r.context_id, canonical_text: texts.get(r.context_id) as string }));
   const leaves = pending.map((p) => leafHash(Buffer.from(p.canonical_text, "utf8")));
   const nodes = await extendTree(size, leaves, (keys) => readNodes(q, t, keys));
   for (let i = 0; i < pending.length; i += INSERT_CHUNK) {

@@ -189,7 +189,7 @@ export class TransparencyLog {
       for (let i = stack.length - 2; i >= 0; i--) h = nodeHash((stack[i] as { hash: Uint8Array }).hash, h);
       return h;
     };
-    for await (const batch of log.leaves(2000)) {
+    for await (const batch of log.leaves(25_000)) {
       for (const leaf of batch) {
         if (leaf.index !== count) {
           problems.push({ contextId: leaf.contextId, message: `leaf ${count} is missing from the log` });
