@@ -85,7 +85,8 @@ describe("RFC 6962 Merkle tree", () => {
         if (n > 1) expect(verifyInclusion(m, n, many[(m + 1) % n] as Uint8Array, proof, root)).toBe(false);
         if (proof.length > 0) {
           const bad = proof.map((p) => new Uint8Array(p));
-          (bad[0] as Uint8Array)[0] ^= 1;
+          const first = bad[0] as Uint8Array;
+          first[0] = (first[0] as number) ^ 1;
           expect(verifyInclusion(m, n, many[m] as Uint8Array, bad, root)).toBe(false);
         }
         expect(verifyInclusion(m, n, many[m] as Uint8Array, proof, nodeHash(root, root))).toBe(false);
