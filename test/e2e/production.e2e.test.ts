@@ -282,7 +282,7 @@ describe.skipIf(!up)("production mode end to end (Postgres + Redis + pgvector fa
     const before = await count();
     const doctor = await run(["doctor"]);
     expect(doctor.exitCode, doctor.stdout).toBe(0);
-    expect(doctor.stdout).toMatch(/✓ migrations: schema "fabra_test_\w+" at migration 3/);
+    expect(doctor.stdout).toMatch(/✓ migrations: schema "fabra_test_\w+" at migration 4/);
     expect(doctor.stdout).toContain("✓ ledger writable");
     expect(doctor.stdout).toContain("✓ feature history writable");
     expect(await count()).toEqual(before);
