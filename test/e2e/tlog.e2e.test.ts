@@ -42,7 +42,7 @@ describe("fabra ledger (transparency log)", () => {
     expect(out.key_file).toBe(join(box.dir, "ledger.key"));
     const imported = await box.run(["context", "import", ...VEC.slice(0, 2).map((v) => join(VECTORS, v))]);
     expect(imported.exitCode, imported.stderr).toBe(0);
-  });
+  }, 60_000);
 
   it("keygen writes a 0600 signer key named after the project, never over an existing one", async () => {
     expect(statSync(join(box.dir, "ledger.key")).mode & 0o777).toBe(0o600);
@@ -132,7 +132,7 @@ describe("fabra ledger (transparency log)", () => {
     const rebuilt = await box.run(["ledger", "verify", "--since", "cp2.txt", "--key", verifierKey]);
     expect(rebuilt.exitCode).toBe(1);
     expect(rebuilt.stdout).toMatch(/first 2 leaves no longer hash to the trusted checkpoint's root/);
-  });
+  }, 180_000);
 
   it("reports a record rewritten in place (re-sealed or not) by id", async () => {
     const box2 = project("fabra-tlog-e2e-rewrite-", {
@@ -156,5 +156,5 @@ describe("fabra ledger (transparency log)", () => {
     const result = await box2.run(["ledger", "verify", "--since", "cp.txt"]);
     expect(result.exitCode).toBe(1);
     expect(result.stdout).toContain(`${id}: record at leaf 3 was rewritten after it entered the log`);
-  });
+  }, 120_000);
 });
