@@ -17,6 +17,15 @@ module.exports = {
       to: { path: "^src/(engine|stores|server|cli|app|api|remote)/" },
     },
     {
+      name: "tlog-is-pure",
+      comment:
+        "src/tlog/ (RFC 6962 Merkle trees, C2SP signed notes and checkpoints) is pure like src/record/: it imports " +
+        "only node:crypto and its own files, so the proofs it checks can be checked with nothing else loaded.",
+      severity: "error",
+      from: { path: "^src/tlog/" },
+      to: { path: "^src/", pathNot: "^src/tlog/" },
+    },
+    {
       name: "record-imports-no-define",
       comment: "src/record/ is the record format alone: it does not know how contexts are defined.",
       severity: "error",

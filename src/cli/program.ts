@@ -22,6 +22,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import("./commands/context.js")).registerContextCommands,
   },
   {
+    term: "ledger",
+    description: "The transparency log over the ledger: signer keys, signed checkpoints, append-only verification",
+    load: async () => (await import("./commands/ledger.js")).registerLedgerCommands,
+  },
+  {
     term: "index",
     description: "Manage vector indexes of documents",
     load: async () => (await import("./commands/index-add.js")).registerIndexCommands,

@@ -3,7 +3,7 @@
 // the file are from its directory; a relative FABRA_DUCKDB_PATH is from the current directory, like any path
 // typed in a shell.
 import { homedir } from "node:os";
-import { isAbsolute, join, resolve } from "node:path";
+import { basename, isAbsolute, join, resolve } from "node:path";
 import type { z } from "zod";
 import { FabraError } from "../errors.js";
 import type { Environment } from "../record/types.js";
@@ -33,6 +33,8 @@ export interface ResolvedConfig {
   telemetry: { captureContent: boolean; jsonLogs: boolean };
   /** The mode, and the key from the environment (parsed where records are signed or verified: config/signing.ts). */
   signing: SigningConfig;
+  /** The transparency log: signer key file (absolute, or null when none is set) and origin line. */
+  ledger: { keyFile: string | null; origin: string };
   codeVersion: string | undefined;
   /** apiKeys: FABRA_API_KEYS / FABRA_API_KEY. */
   server: { port: number; host: string; bodyLimit: number; apiKeys: string[] };
@@ -151,6 +153,10 @@ export function resolveConfig(
       mode: parseSignatureMode(env.FABRA_SIGNATURE_MODE) ?? c.signing.mode ?? "optional",
       ...signingKeySources(env),
       acceptUnsignedBefore: env.FABRA_ACCEPT_UNSIGNED_BEFORE?.trim() || c.signing.acceptUnsignedBefore || null,
+    },
+    ledger: {
+      keyFile: (env.FABRA_LEDGER_KEY_FILE || undefined) ?? (c.ledger.keyFile ? fromRoot(c.ledger.keyFile) : null),
+      origin: env.FABRA_LEDGER_ORIGIN || c.ledger.origin || `fabra/${c.project ?? basename(root)}/${environment}`,
     },
     codeVersion: c.codeVersion,
     server: {

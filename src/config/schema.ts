@@ -111,6 +111,15 @@ export const configSchema = z.strictObject({
       jsonLogs: z.boolean().default(false),
     })
     .default({ captureContent: false, jsonLogs: false }),
+  /** The transparency log (TLOG-001): the checkpoint signer key file and the log's origin line. */
+  ledger: z
+    .strictObject({
+      /** Signer key file (`fabra ledger keygen`), relative to the project; FABRA_LEDGER_KEY_FILE wins. */
+      keyFile: z.string().min(1).optional(),
+      /** The checkpoint origin (names the log); FABRA_LEDGER_ORIGIN wins. Default: fabra/<project>/<environment>. */
+      origin: z.string().min(1).optional(),
+    })
+    .default({}),
   /** Stamped as lineage.code_version; default: the git SHA of the project, when there is one. */
   codeVersion: z.string().optional(),
   server: z

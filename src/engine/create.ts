@@ -77,5 +77,6 @@ export async function createFabraFromConfig(
     warn,
     embedder,
     chunking: config.chunking,
+    transparencyLog: config.ledger,
   });
 }

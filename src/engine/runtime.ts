@@ -36,10 +36,13 @@ import { Ledger } from "./ledger/ledger.js";
 import { recordReceipt, type ReceiptInput } from "./context/receipt.js";
 import { observeAssembly, type TelemetrySettings } from "./context/telemetry.js";
 import { makeOutcome, type OutcomeEntry, type OutcomeInput } from "./ledger/outcome.js";
+import type { LogSettings } from "./ledger/log.js";
 
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
   /** Spans and JSON log lines per assembly (engine/context/telemetry.ts); absent = off. */
   telemetry?: TelemetrySettings;
+  /** The transparency log's origin and checkpoint signer key file (config `ledger`); absent: origin "fabra", no key. */
+  transparencyLog?: LogSettings;
   embedder: Embedder;
   chunking: { chunkTokens: number; overlapTokens: number };
 }

@@ -16,6 +16,7 @@ import { healthRoutes } from "./routes/health.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { pythonRoutes } from "./routes/python.js";
 import { receiptRoutes } from "./routes/receipts.js";
+import { transparencyLogRoutes } from "./routes/tlog.js";
 import type { AppEnv, ServerDeps } from "./types.js";
 import { validationHook } from "./validate.js";
 
@@ -113,6 +114,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   ledgerRoutes(app, deps);
   pythonRoutes(app, deps);
   receiptRoutes(app, deps);
+  transparencyLogRoutes(app, deps);
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>

@@ -6,7 +6,7 @@ import { createFabraFromConfig } from "../engine/create.js";
 import { resolveProject, type ProjectOptions } from "../app/project.js";
 import { isLoopback } from "./auth.js";
 import { startServer, type RunningServer } from "./serve.js";
-import { backgroundServices } from "./services.js";
+import { backgroundServices, logSequencerService } from "./services.js";
 import { readLiveState, stateFilePath } from "../remote/state-file.js";
 import { describeStores, embeddedFile } from "../stores/index.js";
 
@@ -52,7 +52,8 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
 
   const host = opts.host ?? config.server.host;
   const apiKeys = config.server.apiKeys;
-  const services = opts.scheduler === false ? [] : backgroundServices(runtime);
+  const scheduled = opts.scheduler === false ? [] : backgroundServices(runtime);
+  const services = [...scheduled, logSequencerService(runtime)];
   let server: RunningServer;
   try {
     server = await startServer({
@@ -91,7 +92,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   say(`  vectors    ${stores.vector}`);
   say(`  auth       ${apiKeys.length > 0 ? `API keys (${apiKeys.length})` : "loopback only"}`);
   say(
-    `  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : services.length > 0 ? services.map((s) => s.description).join("; ") : "no scheduled features"}`,
+    `  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : scheduled.length > 0 ? scheduled.map((s) => s.description).join("; ") : "no scheduled features"}`,
   );
   say(`  routes     ${server.url}/openapi.json`);
   opts.onListening?.(server);

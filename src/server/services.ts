@@ -84,3 +84,30 @@ export function schedulerObserver({ metrics, log }: ServiceContext): (event: Sch
     }
   };
 }
+
+/** How often `fabra serve` integrates records other processes appended (its own are integrated after each append). */
+export const LOG_INTEGRATION_INTERVAL_MS = 2000;
+
+/**
+ * The transparency log's sequencer (spec/TLOG-001.md): every record this server appends is integrated right after
+ * the append commits (in the background), and records other processes appended within LOG_INTEGRATION_INTERVAL_MS.
+ */
+export function logSequencerService(runtime: FabraRuntime): BackgroundService {
+  return serviceFrom("tlog", "integrates new records into the transparency log", ({ log }) => {
+    let warned = false;
+    const sequencer = runtime.ledger.integrateInBackground((err) => {
+      if (warned) return;
+      warned = true;
+      log(`transparency log: integration failed: ${err instanceof Error ? err.message : String(err)} (retried)`);
+    });
+    sequencer.schedule();
+    const timer = setInterval(() => sequencer.schedule(), LOG_INTEGRATION_INTERVAL_MS);
+    timer.unref();
+    return {
+      stop: async () => {
+        clearInterval(timer);
+        await sequencer.idle();
+      },
+    };
+  });
+}

@@ -7,6 +7,7 @@
 //   so a float stays a float and a 70-bit integer stays exact in every store.
 // - Failures are FabraErrors (STORE_UNAVAILABLE, LEDGER_LOCKED, RECORD_CONFLICT, ...), never raw driver errors
 //   (instrument.ts maps any that a backend let through).
+import type { NodeKey } from "../tlog/merkle.js";
 
 /** What a backend can do; the engine reads these instead of checking backend names. */
 export interface StoreCapabilities {
@@ -119,7 +120,32 @@ export interface RecordStore extends Probed {
   appendOutcome?(row: OutcomeRow): Promise<void>;
   /** The outcome entries linked to a record, oldest first. */
   listOutcomes?(contextId: string): Promise<OutcomeRow[]>;
+  // The transparency log beside the ledger (TLOG-001): optional, absent on stores that keep none (the remote store).
+  /**
+   * The sequencer step: records not yet in the log get the next leaf indices, in (created_at, context_id) order, in
+   * one transaction under one lock (so concurrent appenders never wait on it and there is one total order); the new
+   * leaf and subtree hashes are stored with them. Returns the tree size after.
+   */
+  integrateLog?(): Promise<number>;
+  /** The number of leaves in the log. */
+  logSize?(): Promise<number>;
+  /** Stored complete-subtree hashes by (level, index), in the order asked; a missing one is an error. */
+  readLogNodes?(keys: readonly NodeKey[]): Promise<Uint8Array[]>;
+  /** The leaf index of a record, or null while it is not integrated. */
+  logLeafIndex?(contextId: string): Promise<number | null>;
+  /** Every leaf in index order with its stored leaf hash and the record's stored bytes (null when the row is gone). */
+  scanLogLeaves?(batchSize?: number): AsyncIterable<LogLeaf[]>;
   close(): Promise<void>;
+}
+
+/** One leaf of the transparency log as stored. */
+export interface LogLeaf {
+  index: number;
+  contextId: string;
+  /** The leaf hash stored when it was integrated. */
+  leafHash: Uint8Array;
+  /** The record's canonical text as UTF-8 bytes now, or null when no record row has that id any more. */
+  canonicalBytes: Uint8Array | null;
 }
 
 // ---------------------------------------------------------------- offline history

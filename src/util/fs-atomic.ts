@@ -8,6 +8,8 @@ import { FabraError } from "../errors.js";
 export interface WriteOptions {
   /** Create missing parent directories (for files fabra lays out itself, like `init`); never for a user's -o path. */
   createDirs?: boolean;
+  /** File mode of the new file (e.g. 0o600 for a key); default 0o666 less the umask. */
+  mode?: number;
 }
 
 /** Fails with a clear FILE_UNWRITABLE error when `path` is a directory or its directory does not exist. */
@@ -41,7 +43,7 @@ export async function writeFileAtomic(
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
   try {
     if (options.createDirs) await mkdir(dir, { recursive: true });
-    const handle = await open(tmp, "w");
+    const handle = await open(tmp, "wx", options.mode ?? 0o666);
     try {
       await handle.writeFile(data);
       await handle.sync();

@@ -3,6 +3,7 @@
 import { Command, Help } from "commander";
 import { describe, expect, it } from "vitest";
 import { CONTEXT_COMMANDS } from "../../src/cli/commands/context.js";
+import { LEDGER_COMMANDS } from "../../src/cli/commands/ledger.js";
 import { commandName, type LazyCommand } from "../../src/cli/lazy-commands.js";
 import { buildProgram, COMMANDS } from "../../src/cli/program.js";
 
@@ -18,6 +19,7 @@ async function loadReal(entry: LazyCommand): Promise<Command> {
 describe.each([
   ["fabra", COMMANDS],
   ["fabra context", CONTEXT_COMMANDS],
+  ["fabra ledger", LEDGER_COMMANDS],
 ])("the lazy table of %s", (_parent, table) => {
   it.each(table.map((entry) => [entry.term, entry] as const))(
     "%s: matches the command's own definition",

@@ -7,10 +7,16 @@ import { parseFormat, print, projectOptions } from "../options.js";
 import { bad, ok } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
 import { verificationLine } from "../render/record-view.js";
+import { checkInclusionProof } from "../../engine/ledger/log.js";
+import { parseProofFile } from "../../engine/ledger/proof-file.js";
+import { recordToRow } from "../../engine/ledger/rows.js";
+import { readTextArgument, verifierKeyArgument } from "./tlog-arguments.js";
 
 interface VerifyFlags {
   file?: string;
   all?: boolean;
+  proof?: string;
+  key?: string;
   format?: string;
 }
 
@@ -25,6 +31,8 @@ export function registerContextVerify(context: Command): void {
       "verify a record file from anywhere (e.g. written by the Python implementation)",
     )
     .option("--all", "verify every record in the ledger")
+    .option("--proof <proof.json>", "with --file: also check this inclusion proof (`context prove`), offline")
+    .option("--key <vkey>", "with --proof: the log's verifier key (text or a file holding it)")
     .option("--format <format>", "text | json", "text")
     .action(async (id: string | undefined, flags: VerifyFlags, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
@@ -39,6 +47,7 @@ export function registerContextVerify(context: Command): void {
         );
       }
       if (flags.all) return verifyAll(cmd, format);
+      if (flags.proof !== undefined || flags.key !== undefined) return verifyWithProof(cmd, flags, format);
       // A file from anywhere is verified with the project's signing settings too (outside a project: the defaults
       // and FABRA_SIGNATURE_MODE); the ledger's store is not opened for it.
       const file = flags.file;
@@ -90,4 +99,45 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
     }
     if (failures.length > 0) process.exitCode = 1;
   });
+}
+
+/** `--file rec.json --proof proof.json --key VKEY`: the record verified, then its inclusion under the signed checkpoint. */
+async function verifyWithProof(cmd: Command, flags: VerifyFlags, format: "text" | "json"): Promise<void> {
+  const { file, proof: proofPath, key } = flags;
+  if (file === undefined || proofPath === undefined || key === undefined)
+    throw new FabraError("INVALID_ARGUMENT", "--proof needs --file <record.json> and --key <verifier key>", {
+      hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'",
+    });
+  const verifier = await verifierKeyArgument(key);
+  const proof = parseProofFile(await readTextArgument(proofPath, "--proof"), proofPath);
+  const { record, verification } = await withLedger(projectOptions(cmd), (ledger) => ledger.verifyFile(file));
+  const inclusion = verification.ok
+    ? checkInclusionProof(proof, Buffer.from(recordToRow(record).canonicalText, "utf8"), record.context_id, verifier)
+    : { ok: false, reason: "the record itself does not verify" };
+  const okAll = verification.ok && inclusion.ok;
+  if (format === "json")
+    print(
+      JSON.stringify(
+        {
+          ...verificationJson(verification),
+          inclusion: {
+            ok: inclusion.ok,
+            leaf_index: proof.leaf_index,
+            tree_size: proof.tree_size,
+            ...(inclusion.ok ? {} : { reason: inclusion.reason }),
+          },
+        },
+        null,
+        2,
+      ),
+    );
+  else {
+    print(`${verification.contextId}\n${verificationLine(verification)}`);
+    print(
+      inclusion.ok
+        ? ok(`in the log: leaf ${proof.leaf_index} of ${proof.tree_size}, under a checkpoint signed by the given key`)
+        : bad(`inclusion proof FAILED: ${inclusion.reason}`),
+    );
+  }
+  if (!okAll) process.exitCode = 1;
 }

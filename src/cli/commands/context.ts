@@ -42,6 +42,11 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import("./context-export.js")).registerContextExport,
   },
   {
+    term: "prove [options] <id>",
+    description: "Write an offline inclusion proof of a record under a signed checkpoint of the transparency log",
+    load: async () => (await import("./context-prove.js")).registerContextProve,
+  },
+  {
     term: "import <files...>",
     description:
       "Import record files into the ledger after verifying each one; they are marked imported (shown by show, verify and list --format json)",

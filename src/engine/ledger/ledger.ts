@@ -17,6 +17,8 @@ import { recordToRow, rowToRecord } from "./rows.js";
 import { verificationError } from "./verification-error.js";
 import { verifyLedger, verifyLedgerRow, type LedgerVerification } from "./verify-rows.js";
 import { outcomeToRow, rowToOutcome, type OutcomeEntry } from "./outcome.js";
+import { type LogSettings, TransparencyLog } from "./log.js";
+import { LogSequencer } from "./sequencer.js";
 
 export type { Comparison, ImportOutcome, LedgerVerification, VerifiedRecord };
 
@@ -42,6 +44,7 @@ export interface LedgerSource {
 
 export class Ledger {
   private options: VerifyOptions | null = null;
+  private sequencer: LogSequencer | null = null;
 
   constructor(private readonly source: LedgerSource) {}
 
@@ -95,6 +98,20 @@ export class Ledger {
 
   async count(filter?: Parameters<RecordStore["count"]>[0]): Promise<number> {
     return (await this.store()).count(filter);
+  }
+
+  /**
+   * Integrates appended records into the transparency log in the background from now on (`fabra serve`): after each
+   * append, and whenever `integrateSoon()` is called. Returns the sequencer (its idle() is awaited at shutdown).
+   */
+  integrateInBackground(onError: (err: unknown) => void): LogSequencer {
+    this.sequencer ??= new LogSequencer(async () => (await this.store()).integrateLog?.(), onError);
+    return this.sequencer;
+  }
+
+  /** The transparency log over this ledger's store (spec/TLOG-001.md). */
+  transparencyLog(settings: LogSettings): TransparencyLog {
+    return new TransparencyLog(() => this.store(), settings);
   }
 
   /** Verifies a row as stored (see verifyLedgerRow). */
@@ -156,7 +173,9 @@ export class Ledger {
   /** Appends a record just sealed (assembly, replay), with its canonical text when the sealing built it. */
   async append(record: ContextRecord, canonicalText?: string): Promise<AppendOutcome> {
     requireNormalContextId(record.context_id, "append");
-    return (await this.store()).append(recordToRow(record, canonicalText));
+    const outcome = await (await this.store()).append(recordToRow(record, canonicalText));
+    if (outcome === "inserted") this.sequencer?.schedule();
+    return outcome;
   }
 
   /**
@@ -180,6 +199,7 @@ export class Ledger {
     const verification = this.verifyRow(row);
     if (!verification.ok) throw verificationError(verification, record.context_id, "not appended");
     const outcome = await (await this.store()).append(options.imported ? { ...row, imported: true } : row);
+    if (outcome === "inserted") this.sequencer?.schedule();
     return { contextId: row.contextId, outcome };
   }
 

@@ -23,6 +23,17 @@ export const OUTCOMES_SCHEMA = [
    )`,
   "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
 ];
+import type { NodeKey } from "../../tlog/merkle.js";
+import type { LogLeaf } from "../types.js";
+import {
+  integrateRound,
+  leafIndexOf,
+  type LogQuery,
+  type LogTables,
+  logSize,
+  readNodes,
+  scanLeaves,
+} from "../transparency-log.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -40,7 +51,19 @@ const SCHEMA = [
   "CREATE INDEX IF NOT EXISTS fabra_context_records_function ON fabra_context_records (context_function)",
   "CREATE INDEX IF NOT EXISTS fabra_context_records_hash ON fabra_context_records (record_hash)",
   ...OUTCOMES_SCHEMA,
+  // The transparency log (TLOG-001), also created by schema version 2's upgrade.
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
 ];
+
+/** The sequencer chain of each open DuckDB file in this process (see integrateLog). */
+const sequencers = new Map<string, Promise<void>>();
+
+const LOG_TABLES: LogTables = {
+  records: "fabra_context_records",
+  leaves: "fabra_tlog_leaves",
+  nodes: "fabra_tlog_nodes",
+};
 
 const COLUMNS =
   "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported";
@@ -246,6 +269,52 @@ export class DuckDBRecordStore implements RecordStore {
       canonicalText: r.canonical_text,
     }));
   }
+
+  /**
+   * The sequencer step. One process holds a DuckDB file; within it, every handle on the file takes turns through
+   * one chain per path (the lock), so two steps never assign the same indices. Each round is one transaction.
+   */
+  integrateLog(): Promise<number> {
+    const turn = (sequencers.get(this.db.path) ?? Promise.resolve()).then(() => this.integrateRounds());
+    sequencers.set(
+      this.db.path,
+      turn.then(
+        () => undefined,
+        () => undefined,
+      ),
+    );
+    return turn;
+  }
+
+  private async integrateRounds(): Promise<number> {
+    for (;;) {
+      const added = await this.db.transaction(async (_run, c) => {
+        const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
+          (await c.runAndReadAll(sql, params as never)).getRowObjectsJS() as T[];
+        return integrateRound(q, LOG_TABLES);
+      });
+      if (added === 0) return this.logSize();
+    }
+  }
+
+  logSize(): Promise<number> {
+    return logSize(this.logQuery, LOG_TABLES);
+  }
+
+  readLogNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return readNodes(this.logQuery, LOG_TABLES, keys);
+  }
+
+  logLeafIndex(contextId: string): Promise<number | null> {
+    return leafIndexOf(this.logQuery, LOG_TABLES, contextId);
+  }
+
+  scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
+    return scanLeaves(this.logQuery, LOG_TABLES, batchSize);
+  }
+
+  private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>
+    this.db.query<T>(sql, params as never);
 
   close(): Promise<void> {
     return this.db.close();

@@ -20,6 +20,14 @@ interface Upgrade {
  */
 const UPGRADES: readonly Upgrade[] = [
   { to: 1, statements: [] },
+  // Version 2: the transparency log beside the ledger (TLOG-001); existing records are integrated on first use.
+  {
+    to: 2,
+    statements: [
+      "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
+      "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+    ],
+  },
   {
     // Records brought in by `fabra context import` are marked as such (DuckDB adds no NOT NULL column; absent = false).
     to: 3,

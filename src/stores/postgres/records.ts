@@ -10,6 +10,17 @@ import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, S
 import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
+import type { NodeKey } from "../../tlog/merkle.js";
+import type { LogLeaf } from "../types.js";
+import {
+  integrateRound,
+  leafIndexOf,
+  type LogQuery,
+  type LogTables,
+  logSize,
+  readNodes,
+  scanLeaves,
+} from "../transparency-log.js";
 
 const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported`;
 
@@ -42,9 +53,11 @@ const toLedgerRow = (r: Row): LedgerRow => ({
 export class PostgresRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
   private readonly table: string;
+  private readonly log: LogTables;
 
   private constructor(readonly db: PgDatabase) {
     this.table = db.ident("fabra_context_records");
+    this.log = { records: this.table, leaves: db.ident("fabra_tlog_leaves"), nodes: db.ident("fabra_tlog_nodes") };
   }
 
   static async open(target: PgTarget): Promise<PostgresRecordStore> {
@@ -160,6 +173,39 @@ export class PostgresRecordStore implements RecordStore {
   async probe(): Promise<StoreCheck[]> {
     return [await probeLedger(this.db)];
   }
+
+  /**
+   * The sequencer step: each round is one transaction holding a transaction-scoped advisory lock on this schema's
+   * log, so two processes integrating at once take turns (appenders never take it: they only insert records).
+   */
+  async integrateLog(): Promise<number> {
+    for (;;) {
+      const added = await this.db.transaction(async (tx) => {
+        await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`fabra_tlog:${this.log.leaves}`]);
+        return integrateRound(<T>(sql: string, params?: unknown[]) => tx.query<T>(sql, params), this.log);
+      });
+      if (added === 0) return this.logSize();
+    }
+  }
+
+  logSize(): Promise<number> {
+    return logSize(this.logQuery, this.log);
+  }
+
+  readLogNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return readNodes(this.logQuery, this.log, keys);
+  }
+
+  logLeafIndex(contextId: string): Promise<number | null> {
+    return leafIndexOf(this.logQuery, this.log, contextId);
+  }
+
+  scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
+    return scanLeaves(this.logQuery, this.log, batchSize);
+  }
+
+  private readonly logQuery: LogQuery = <T>(sql: string, params?: unknown[]) =>
+    this.db.query<T>(sql, params, { retry: true });
 
   close(): Promise<void> {
     return this.db.close();

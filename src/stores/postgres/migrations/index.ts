@@ -3,6 +3,7 @@
 import { ledger } from "./001-ledger.js";
 import { vectorChunks } from "./002-vector-chunks.js";
 import { featureHistory } from "./003-feature-history.js";
+import { transparencyLog } from "./004-transparency-log.js";
 import { importedRecords } from "./005-imported-records.js";
 import { knownTime } from "./006-known-time.js";
 import { outcomes } from "./007-outcomes.js";
@@ -15,6 +16,7 @@ export const MIGRATIONS: readonly Migration[] = [
   ledger,
   vectorChunks,
   featureHistory,
+  transparencyLog,
   importedRecords,
   knownTime,
   outcomes,

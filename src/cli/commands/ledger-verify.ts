@@ -1,0 +1,75 @@
+// `fabra ledger verify [--since CHECKPOINT_FILE] [--key VKEY]`: every record verified as `context verify --all`
+// does, the log recomputed from the stored bytes, and (given a saved checkpoint) proof that the ledger now is an
+// append-only extension of it. Exit 1 naming each record that was deleted, reordered, rewritten or re-signed.
+import type { Command } from "commander";
+import { withLedger } from "../../app/project.js";
+import { loadSigner, openCheckpoint, verifierFromText } from "../../engine/ledger/log.js";
+import { verifierKeyOf } from "../../tlog/note.js";
+import { parseFormat, print, projectOptions } from "../options.js";
+import { bad, ok } from "../render/format.js";
+import { readTextArgument, verifierKeyArgument } from "./tlog-arguments.js";
+
+export function registerLedgerVerify(ledger: Command): void {
+  ledger
+    .command("verify")
+    .description(
+      "Recompute the log from the stored records, verify every record, and prove it extends a trusted checkpoint",
+    )
+    .option("--since <checkpoint-file>", "a signed checkpoint saved earlier (e.g. by a monitor) the ledger must extend")
+    .option("--key <vkey>", "the verifier key (text or a file holding it); default: the configured signer's")
+    .option("--format <format>", "text | json", "text")
+    .action(async (flags: { since?: string; key?: string; format?: string }, cmd: Command) => {
+      const format = parseFormat(flags.format, ["text", "json"] as const, "text");
+      await withLedger(projectOptions(cmd), async (l, config) => {
+        const log = l.transparencyLog(config.ledger);
+        let trusted = null;
+        if (flags.since !== undefined) {
+          const note = await readTextArgument(flags.since, "--since");
+          const verifier =
+            flags.key !== undefined
+              ? await verifierKeyArgument(flags.key)
+              : verifierFromText(verifierKeyOf(loadSigner(config.ledger)), "the configured signer key");
+          trusted = openCheckpoint(note, verifier, flags.since);
+        }
+        const logResult = await log.verify(trusted);
+        const records = await l.verifyAll();
+        const problems = [
+          ...records.failures.map((f) => ({
+            contextId: f.contextId as string | null,
+            message: `${f.failed?.name ?? "record"} mismatch (expected ${f.failed?.expected}, actual ${f.failed?.actual})`,
+          })),
+          ...logResult.problems,
+        ];
+        const root = Buffer.from(logResult.rootHash).toString("base64");
+        if (format === "json") {
+          print(
+            JSON.stringify(
+              {
+                ok: problems.length === 0,
+                records_checked: records.checked,
+                tree_size: logResult.treeSize,
+                root_hash: root,
+                since: logResult.since
+                  ? { tree_size: logResult.since.size, consistent: logResult.since.consistent }
+                  : null,
+                problems: problems.map((p) => ({ context_id: p.contextId, message: p.message })),
+              },
+              null,
+              2,
+            ),
+          );
+        } else {
+          for (const p of problems) print(bad(`${p.contextId ?? "log"}: ${p.message}`));
+          if (problems.length === 0) {
+            print(ok(`${records.checked} records verified; log of ${logResult.treeSize} leaves, root ${root}`));
+            if (logResult.since)
+              print(
+                ok(`append-only since the trusted checkpoint of ${logResult.since.size} leaves (consistency proven)`),
+              );
+          } else
+            print(bad(`${problems.length} problem${problems.length === 1 ? "" : "s"}: the ledger FAILED verification`));
+        }
+        if (problems.length > 0) process.exitCode = 1;
+      });
+    });
+}
