@@ -74,6 +74,7 @@ export async function withLedger<T>(
   const ledger = new Ledger({
     records: () => (opened ??= open()),
     signing: () => verificationSigning(config.signing),
+    maxRecordBytes: config.evidence.maxRecordBytes,
   });
   try {
     return await fn(ledger, config);
@@ -97,6 +98,7 @@ export async function openProjectLedger(opts: ProjectOptions): Promise<OpenLedge
   const ledger = new Ledger({
     records: () => (opened ??= openLedgerStore(config)),
     signing: () => verificationSigning(config.signing),
+    maxRecordBytes: config.evidence.maxRecordBytes,
   });
   const close = async () => {
     const store = opened === null ? null : await opened.catch(() => null);

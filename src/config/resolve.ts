@@ -9,6 +9,9 @@ import { FabraError } from "../errors.js";
 import type { Environment } from "../record/types.js";
 import { apiKeysFromEnv } from "./env.js";
 import { didYouMean } from "../util/suggest.js";
+
+/** The largest record read from a file or accepted over the ledger route, unless evidence.maxRecordBytes says. */
+export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
 import type { LoadedConfig } from "./load.js";
 import { configSchema, type ParsedConfig, type ResolvedEmbedderConfig } from "./schema.js";
 import { parseSignatureMode, signingKeySources, type SigningConfig } from "./signing.js";
@@ -29,7 +32,7 @@ export interface ResolvedConfig {
   stores: { offline: OfflineConfig; online: OnlineConfig; vector: VectorConfig };
   embedder: ResolvedEmbedderConfig;
   chunking: { chunkTokens: number; overlapTokens: number };
-  evidence: { mode: "required" | "best_effort"; includeContent: boolean };
+  evidence: { mode: "required" | "best_effort"; includeContent: boolean; maxRecordBytes: number };
   telemetry: { captureContent: boolean; jsonLogs: boolean };
   /** The mode, and the key from the environment (parsed where records are signed or verified: config/signing.ts). */
   signing: SigningConfig;
@@ -147,7 +150,11 @@ export function resolveConfig(
         ? { ...c.embedder, apiKey: env[c.embedder.apiKeyEnv ?? "OPENAI_API_KEY"] || undefined }
         : c.embedder,
     chunking: c.chunking,
-    evidence: { mode: evidenceMode, includeContent },
+    evidence: {
+      mode: evidenceMode,
+      includeContent,
+      maxRecordBytes: c.evidence.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES,
+    },
     telemetry: c.telemetry,
     signing: {
       mode: parseSignatureMode(env.FABRA_SIGNATURE_MODE) ?? c.signing.mode ?? "optional",

@@ -90,6 +90,11 @@ export const configSchema = z.strictObject({
       mode: z.enum(["required", "best_effort"]).optional(),
       /** false: records keep only hashes of content. */
       includeContent: z.boolean().optional(),
+      /**
+       * The largest record fabra reads from a file or accepts over the ledger route (default 64 MiB): parsing and
+       * verifying a record takes many times its size in memory, so a larger one is refused before it is read.
+       */
+      maxRecordBytes: z.number().int().min(1024).optional(),
     })
     .default({}),
   signing: z

@@ -70,6 +70,7 @@ export async function createFabraFromConfig(
     environment: config.environment,
     evidenceMode: config.evidence.mode,
     includeContent: config.evidence.includeContent,
+    maxRecordBytes: config.evidence.maxRecordBytes,
     telemetry: config.telemetry,
     signing,
     codeVersion: await codeVersion,

@@ -41,6 +41,8 @@ import type { LogSettings } from "./ledger/log.js";
 export interface RuntimeSettings extends Omit<AssemblySettings, "ledger"> {
   /** Spans and JSON log lines per assembly (engine/context/telemetry.ts); absent = off. */
   telemetry?: TelemetrySettings;
+  /** The largest record the ledger reads from a file or accepts as text (config evidence.maxRecordBytes). */
+  maxRecordBytes?: number;
   /** The transparency log's origin and checkpoint signer key file (config `ledger`); absent: origin "fabra", no key. */
   transparencyLog?: LogSettings;
   embedder: Embedder;
@@ -84,7 +86,11 @@ export class FabraRuntime implements Runtime {
       for (const def of table.values()) bindRuntime(def, this);
     }
     // The store is read on each use: the server wraps stores.records after the runtime is made.
-    this.ledger = new Ledger({ records: () => this.stores.records, signing: () => settings.signing });
+    this.ledger = new Ledger({
+      records: () => this.stores.records,
+      signing: () => settings.signing,
+      maxRecordBytes: settings.maxRecordBytes,
+    });
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
       add: (index, documents, onProgress) =>

@@ -21,10 +21,11 @@ export async function importRecordFiles(
   records: RecordStore,
   files: string[],
   opts: VerifyOptions = {},
+  maxBytes?: number,
 ): Promise<ImportOutcome[]> {
   const checked: { file: string; record: ContextRecord }[] = [];
   for (const file of files) {
-    const { record, result } = await readRecordFile(file, opts);
+    const { record, result } = await readRecordFile(file, opts, maxBytes);
     if (!result.ok) throw verificationError(result, file, "nothing was imported");
     requireNormalContextId(record.context_id, file);
     checked.push({ file, record });

@@ -11,7 +11,7 @@ import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
 import type { AppendOutcome, LedgerRow, RecordFilter, RecordStore } from "../../stores/types.js";
 import { compareRecords, type Comparison, type VerifiedRecord } from "./compare.js";
 import { importRecordFiles, type ImportOutcome } from "./import.js";
-import { readRecordFile } from "./record-files.js";
+import { DEFAULT_MAX_RECORD_BYTES, readRecordFile, recordTooLarge } from "./record-files.js";
 import { parseLedgerRef, showLedgerRef } from "./record-ref.js";
 import { recordToRow, rowToRecord } from "./rows.js";
 import { verificationError } from "./verification-error.js";
@@ -40,6 +40,8 @@ export interface LedgerSource {
     /** Unsigned records accepted although a key is configured. */
     acceptUnsigned?: UnsignedCutoff | null;
   };
+  /** The largest record read from a file (config evidence.maxRecordBytes; default 64 MiB). */
+  maxRecordBytes?: number;
 }
 
 export class Ledger {
@@ -47,6 +49,11 @@ export class Ledger {
   private sequencer: LogSequencer | null = null;
 
   constructor(private readonly source: LedgerSource) {}
+
+  /** The largest record this ledger reads from a file or accepts as canonical text. */
+  get maxRecordBytes(): number {
+    return this.source.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  }
 
   /**
    * The options every verification of this ledger uses. With a signing key configured (and signing not off), an
@@ -138,7 +145,7 @@ export class Ledger {
 
   /** A record file from anywhere (an export, another implementation) with its verification. */
   async verifyFile(path: string): Promise<VerifiedRecord> {
-    const { record, result } = await readRecordFile(path, this.verifyOptions);
+    const { record, result } = await readRecordFile(path, this.verifyOptions, this.maxRecordBytes);
     return { record, verification: result };
   }
 
@@ -157,7 +164,7 @@ export class Ledger {
   /** Imports record files, all or nothing (see importRecordFiles). */
   async import(files: string[]): Promise<ImportOutcome[]> {
     const verifyOptions = this.verifyOptions;
-    return importRecordFiles(await this.store(), files, verifyOptions);
+    return importRecordFiles(await this.store(), files, verifyOptions, this.maxRecordBytes);
   }
 
   /** Both records verified, then diffed. */
@@ -188,6 +195,8 @@ export class Ledger {
     source: string,
     options: { imported?: boolean } = {},
   ): Promise<{ contextId: string; outcome: AppendOutcome }> {
+    const bytes = Buffer.byteLength(text, "utf8");
+    if (bytes > this.maxRecordBytes) throw recordTooLarge(source, bytes, this.maxRecordBytes, "it was not appended");
     const record = readRecordText(text, source);
     const row = recordToRow(record);
     if (row.canonicalText !== text) {

@@ -6,7 +6,7 @@ import { readRecordText } from "../../record/verify.js";
 import type { ContextRecord } from "../../record/types.js";
 import { verifyRecord, type VerifyOptions, type VerifyResult } from "../../record/verify.js";
 
-/** The largest record file read by default (64 MiB). */
+/** The largest record file read when the ledger is not told otherwise (64 MiB, config evidence.maxRecordBytes). */
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
 /** Reads a record file and verifies it; a file over `maxBytes` is refused before it is read. */
@@ -27,13 +27,17 @@ export async function checkRecordFileSize(path: string, maxBytes: number): Promi
     (s) => (s.isFile() ? s.size : 0),
     () => 0,
   );
-  if (size <= maxBytes) return;
-  throw new FabraError(
+  if (size > maxBytes) throw recordTooLarge(path, size, maxBytes, "it was not read");
+}
+
+/** PAYLOAD_TOO_LARGE for a record of `bytes` over `maxBytes`: what it was, and what did not happen. */
+export function recordTooLarge(what: string, bytes: number, maxBytes: number, consequence: string): FabraError {
+  return new FabraError(
     "PAYLOAD_TOO_LARGE",
-    `${path} is ${formatMiB(size)}, over the record size limit of ${formatMiB(maxBytes)}; it was not read`,
+    `${what} is ${formatMiB(bytes)}, over the record size limit of ${formatMiB(maxBytes)}; ${consequence}`,
     {
-      hint: "Reading and verifying a record takes many times its size in memory, so fabra refuses records over the limit. Check it is a single Context Record, not a concatenation or a data dump.",
-      details: { path, bytes: size, limit: maxBytes },
+      hint: "Reading and verifying a record takes many times its size in memory, so fabra refuses records over the limit (evidence.maxRecordBytes in fabra.config.ts). Check it is a single Context Record, not a concatenation or a data dump.",
+      details: { what, bytes, limit: maxBytes },
     },
   );
 }

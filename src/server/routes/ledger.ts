@@ -93,6 +93,9 @@ export function ledgerRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   if (!deps.ledgerWrites) return;
   serve(app, route.append, async (c) => {
     requireLocalToken(c);
+    // Only `fabra context ...` beside this server gets here (the state file's token): its records may be as large as
+    // the ledger accepts (as canonical text inside a JSON string: at most twice the record's size).
+    c.set("bodyLimit", Math.max(c.get("bodyLimit"), 2 * ledger.maxRecordBytes + 64 * 1024));
     const body = await readBody(
       c,
       AppendBody,
