@@ -20,9 +20,12 @@ beforeAll(async () => {
       `
     import { DuckDBInstance } from "@duckdb/node-api";
     const db = await DuckDBInstance.create(${JSON.stringify(path)});
-    await (await db.connect()).run("CREATE TABLE IF NOT EXISTS t (x INT)");
+    const connection = await db.connect();
+    await connection.run("CREATE TABLE IF NOT EXISTS t (x INT)");
+    // Held in a live closure: a collected instance would close the file and release its lock.
+    globalThis.held = { db, connection };
     console.log("ready");
-    setInterval(() => {}, 1000);
+    setInterval(() => void globalThis.held, 1000);
   `,
     ],
     { cwd: ROOT, reject: false },

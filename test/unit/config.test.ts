@@ -33,7 +33,7 @@ describe("config", () => {
     expect(config.definitions).toEqual([join(dir, "defs.ts")]);
     expect(config.stores.offline).toEqual({ type: "duckdb", path: join(dir, "data", "x.duckdb") });
     expect(config.environment).toBe("development");
-    expect(config.evidence).toEqual({ mode: "best_effort", includeContent: true });
+    expect(config.evidence).toEqual({ mode: "best_effort", includeContent: true, maxRecordBytes: 64 * 1024 * 1024 });
   });
 
   it("environment variables win over the file", async () => {
@@ -49,7 +49,7 @@ describe("config", () => {
       FABRA_RECORD_INCLUDE_CONTENT: "0",
     });
     expect(config.environment).toBe("production");
-    expect(config.evidence).toEqual({ mode: "required", includeContent: false }); // required by default in production
+    expect(config.evidence).toEqual({ mode: "required", includeContent: false, maxRecordBytes: 64 * 1024 * 1024 }); // required by default in production
     expect(config.stores.offline).toEqual({ type: "duckdb", path: ":memory:" });
   });
 

@@ -111,7 +111,8 @@ describe("request validation", () => {
       body: '{"features": ["tier"], "entity_id": 7}',
     });
     expect(untyped.status).toBe(200);
-    const tooBig = await post("/v1/ledger/rows", JSON.stringify({ canonical_text: "x".repeat(2000) }));
+    // (The ledger route takes records up to the ledger's own size limit: see test/integration/large-records.test.ts.)
+    const tooBig = await post("/v1/contexts/diff", JSON.stringify({ a: "x".repeat(2000), b: "y" }));
     expect(tooBig).toMatchObject({ status: 413, body: { error: { code: "PAYLOAD_TOO_LARGE" } } });
   });
 });
