@@ -60,6 +60,9 @@ describe("POST /v1/features/push", () => {
       }),
     );
     expect(r.body).toMatchObject({ written: 2, cached: 1 });
+    // Both event times of u2 are in history (one value per (feature, entity, run): each gets its own run id).
+    expect((await fabra.getFeatureAsOf("tier", "u2", "2026-01-01T12:00:00Z")).value).toBe("silver");
+    expect((await fabra.getFeatureAsOf("tier", "u2", "2026-01-03T00:00:00Z")).value).toBe("gold");
     expect(await fabra.stores.online.get({ feature: "tier", entityId: "u2" })).toEqual({
       valueJson: '"gold"',
       asOf: "2026-01-02T00:00:00Z",

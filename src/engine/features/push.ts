@@ -48,6 +48,8 @@ export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise
       hint: "Split it, or backfill big files with `fabra features import`.",
     });
   const knownAt = nowDatetime();
+  // One run id per push; in a batch each value gets its own (`<run id>:<n>`), since history keeps one value per
+  // (feature, entity, run) and a batch may carry several event times of one entity.
   const runId = `push:${randomUUID()}`;
   const rows: FeatureValueRow[] = values.map((v, i) => {
     const where = values.length === 1 ? "the push" : `push ${i + 1}`;
@@ -63,7 +65,8 @@ export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise
         });
       }
     }
-    return { feature: v.feature, entityId, valueJson: encodeValue(v.value), computedAt, knownAt, runId };
+    const rowRunId = values.length === 1 ? runId : `${runId}:${i + 1}`;
+    return { feature: v.feature, entityId, valueJson: encodeValue(v.value), computedAt, knownAt, runId: rowRunId };
   });
   await deps.offline.writeValues(rows);
   // The newest pushed value per key, then only where it is not older than what the cache holds.

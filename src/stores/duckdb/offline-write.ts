@@ -110,6 +110,9 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
           fill(appender);
           appender.flushSync();
         } catch (err) {
+          // Drop the rows the appender still holds, so closing it below flushes nothing: an appender left unclosed
+          // would flush them when it is collected, aborting whatever transaction then runs on this connection.
+          appender.clear();
           if (/Duplicate key|PRIMARY KEY or UNIQUE constraint/i.test((err as Error).message))
             throw new DuplicateRows((err as Error).message);
           throw err;
@@ -130,6 +133,9 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
         try {
           fill(appender);
           appender.flushSync();
+        } catch (err) {
+          appender.clear(); // as above: nothing left to flush when it is closed or collected
+          throw err;
         } finally {
           appender.closeSync();
         }
