@@ -10,19 +10,9 @@ import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
+import { OUTCOMES_SCHEMA } from "./schema-version.js";
 import type { OutcomeRow } from "../types.js";
 
-/** Outcome entries (schema version 5): append-only like the records, looked up by context_id. */
-export const OUTCOMES_SCHEMA = [
-  `CREATE TABLE IF NOT EXISTS fabra_outcomes (
-     outcome_id VARCHAR PRIMARY KEY,
-     context_id VARCHAR NOT NULL,
-     recorded_at TIMESTAMP NOT NULL,
-     entry_hash VARCHAR NOT NULL,
-     canonical_text VARCHAR NOT NULL
-   )`,
-  "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
-];
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogLeaf } from "../types.js";
 import {

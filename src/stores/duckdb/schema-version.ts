@@ -13,6 +13,18 @@ interface Upgrade {
   statements: readonly string[];
 }
 
+/** Outcome entries (schema version 5): append-only like the records, looked up by context_id. */
+export const OUTCOMES_SCHEMA: readonly string[] = [
+  `CREATE TABLE IF NOT EXISTS fabra_outcomes (
+     outcome_id VARCHAR PRIMARY KEY,
+     context_id VARCHAR NOT NULL,
+     recorded_at TIMESTAMP NOT NULL,
+     entry_hash VARCHAR NOT NULL,
+     canonical_text VARCHAR NOT NULL
+   )`,
+  "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
+];
+
 /**
  * Steps from each older version, applied in order in one transaction. Version 1 is the layout of the files written
  * before fabra_meta existed: its tables are created by the stores themselves (CREATE ... IF NOT EXISTS), so an
@@ -51,16 +63,7 @@ const UPGRADES: readonly Upgrade[] = [
   // 5: outcome entries (a model call's answer linked to a record), append-only beside the records.
   {
     to: 5,
-    statements: [
-      `CREATE TABLE IF NOT EXISTS fabra_outcomes (
-         outcome_id VARCHAR PRIMARY KEY,
-         context_id VARCHAR NOT NULL,
-         recorded_at TIMESTAMP NOT NULL,
-         entry_hash VARCHAR NOT NULL,
-         canonical_text VARCHAR NOT NULL
-       )`,
-      "CREATE INDEX IF NOT EXISTS fabra_outcomes_context ON fabra_outcomes (context_id)",
-    ],
+    statements: OUTCOMES_SCHEMA,
   },
   // Run generations (the fence of endRun). IF EXISTS: a new file's tables are created by the stores after this.
   {
