@@ -176,6 +176,8 @@ export const replayShape = z.object({
   context_id: z.string(),
   mode: z.enum(["live", "recorded"]),
   same_content: z.boolean().nullable(),
+  /** The contents differ only by the order of their parts (likely object key order); absent from older servers. */
+  only_order_differs: z.boolean().optional(),
   content: z.string(),
   token_count: wireInt,
   record_hash: z.string(),
@@ -195,6 +197,7 @@ export function replayJson(r: ReplayResult): ReplayJson {
     context_id: r.replay.id,
     mode: r.live ? "live" : "recorded",
     same_content: r.sameContent,
+    only_order_differs: r.onlyOrderDiffers,
     content: r.replay.content,
     token_count: r.replay.tokenCount,
     record_hash: r.replay.meta.recordHash,

@@ -6,3 +6,4 @@ export * from "./ledger-rows.js";
 export * from "./materialize.js";
 export * from "./verification.js";
 export { parseShape } from "./wire.js";
+export * from "./explain.js";

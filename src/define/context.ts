@@ -8,12 +8,22 @@ export interface ContextOptions {
   name?: string;
   /** Token budget for the assembled content; none = unlimited. */
   maxTokens?: number;
-  /** Features and chunks older than this are violations: `500ms`, `30s`, `5m`, `1h`. */
+  /** Features older than this are violations: `500ms`, `30s`, `5m`, `1h` (as in the Python implementation). */
   freshnessSla?: string | number;
+  /**
+   * Included chunks indexed longer ago than this are violations (documents change on another clock than features:
+   * a policy page indexed a week ago may be fine). None = chunk age is recorded but never judged.
+   */
+  chunkFreshnessSla?: string | number;
   /** `degrade` (default): serve and record status `degraded`; `fail`: throw FRESHNESS_VIOLATION, write no record. */
   freshnessPolicy?: "degrade" | "fail";
   /** Picks the tokenizer and the price per token (cl100k_base by default). */
   model?: string;
+  /**
+   * `drop` (default, as the Python implementation): drop optional items, least important first, until the content
+   * fits. `backfill`: then put back the smaller dropped items that fit in the room left, most important first.
+   */
+  budgetStrategy?: BudgetStrategy;
   /** Joins included items; default "\n". */
   separator?: string;
   description?: string;
@@ -23,6 +33,8 @@ export interface ContextOptions {
    */
   inputs?: InputSpec;
 }
+
+export type BudgetStrategy = "drop" | "backfill";
 
 /** Inputs are one object, recorded by parameter name so replay can call the function again. */
 export type ContextInputs = Record<string, unknown>;

@@ -204,6 +204,18 @@ function retrieverOptions(def: RetrieverDef) {
   } satisfies Record<keyof RetrieverOptions, z.ZodType>);
 }
 
+/** A context's SLA option: a duration like 500ms, 30s, 5m, 1h. */
+function durationOption(name: string, key: "freshnessSla" | "chunkFreshnessSla") {
+  return parsedBy((v) => {
+    if (typeof v !== "string" && typeof v !== "number") {
+      throw new FabraError("INVALID_DEFINITION", `Context ${name}: \`${key}\` is ${shown(v)}, not a duration`, {
+        hint: "Use a duration like 500ms, 30s, 5m, 1h.",
+      });
+    }
+    parseDuration(v, `Context ${name}: \`${key}\``);
+  });
+}
+
 function contextOptions(name: string) {
   return z.strictObject({
     name: nameOption,
@@ -213,18 +225,17 @@ function contextOptions(name: string) {
       (v) => `is ${shown(v)}; it must be a whole number of at least 1`,
       "Use e.g. maxTokens: 4000, or leave it out for no budget.",
     ),
-    freshnessSla: parsedBy((v) => {
-      if (typeof v !== "string" && typeof v !== "number") {
-        throw new FabraError("INVALID_DEFINITION", `Context ${name}: \`freshnessSla\` is ${shown(v)}, not a duration`, {
-          hint: "Use a duration like 500ms, 30s, 5m, 1h.",
-        });
-      }
-      parseDuration(v, `Context ${name}: \`freshnessSla\``);
-    }),
+    freshnessSla: durationOption(name, "freshnessSla"),
+    chunkFreshnessSla: durationOption(name, "chunkFreshnessSla"),
     freshnessPolicy: option(
       z.enum(["degrade", "fail"]),
       isA,
       'Use freshnessPolicy: "degrade" (serve and record the violation) or "fail".',
+    ),
+    budgetStrategy: option(
+      z.enum(["drop", "backfill"]),
+      isA,
+      'Use budgetStrategy: "drop" (the default) or "backfill" (put back smaller dropped items that fit).',
     ),
     model: option(z.string().min(1), (v) => `is ${shown(v)}, not a model name`, 'Use e.g. model: "gpt-4o".'),
     separator: option(z.string(), (v) => `is ${shown(v)}, not a string`, 'Use e.g. separator: "\\n\\n".'),

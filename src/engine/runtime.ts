@@ -156,6 +156,15 @@ export class FabraRuntime implements Runtime {
         asOf: recorded.as_of,
         freshnessMs: Number(recorded.freshness_ms),
       };
+    if (replay.recordedOnly) {
+      throw new FabraError(
+        "REPLAY_INCOMPATIBLE",
+        `The function now reads ${name}(${entityId}), which the record does not hold`,
+        {
+          hint: "Explaining a record uses only what it recorded; the code changed since (check out the code version the record names).",
+        },
+      );
+    }
     const past = await this.stores.offline.latest(name, entityId, replay.asOf);
     if (!past) {
       // The record exists and is fine; today's code asks for something it cannot reproduce.

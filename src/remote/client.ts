@@ -23,6 +23,8 @@ import {
   ledgerRowsShape,
 } from "../api/ledger-rows.js";
 import { parseShape } from "../api/wire.js";
+import { explanationShape, type ExplanationJson } from "../api/explain.js";
+import type { BudgetStrategy } from "../define/context.js";
 import { outcomeListShape, outcomeRowFromJson } from "../api/outcomes.js";
 
 type Method = "GET" | "POST";
@@ -52,6 +54,13 @@ export class FabraHttpClient {
   async replay(contextId: string, live: boolean): Promise<ReplayJson> {
     const path = `/v1/contexts/${encodeURIComponent(contextId)}/replay`;
     return parseShape(replayShape, await this.plain("POST", path, { live }), this.answer("POST", path));
+  }
+
+  /** What a record would have kept and dropped at another budget, computed in the server (nothing is written). */
+  async explain(contextId: string, maxTokens: number | null, strategy?: BudgetStrategy): Promise<ExplanationJson> {
+    const path = `/v1/contexts/${encodeURIComponent(contextId)}/explain`;
+    const body = { max_tokens: maxTokens, ...(strategy ? { strategy } : {}) };
+    return parseShape(explanationShape, await this.plain("POST", path, body), this.answer("POST", path));
   }
 
   // ---------------------------------------------------------------- the ledger's rows (the remote record store)

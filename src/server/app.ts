@@ -17,6 +17,7 @@ import { ledgerRoutes } from "./routes/ledger.js";
 import { pythonRoutes } from "./routes/python.js";
 import { receiptRoutes } from "./routes/receipts.js";
 import { transparencyLogRoutes } from "./routes/tlog.js";
+import { incidentRoutes } from "./routes/incident.js";
 import type { AppEnv, ServerDeps } from "./types.js";
 import { validationHook } from "./validate.js";
 
@@ -115,6 +116,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   pythonRoutes(app, deps);
   receiptRoutes(app, deps);
   transparencyLogRoutes(app, deps);
+  incidentRoutes(app, deps);
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>

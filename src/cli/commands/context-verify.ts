@@ -4,7 +4,7 @@ import { FabraError } from "../../errors.js";
 import { withLedger } from "../../app/project.js";
 import { verificationJson } from "../../api/shapes.js";
 import { parseFormat, print, projectOptions } from "../options.js";
-import { bad, ok } from "../render/format.js";
+import { bad, dim, ok } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
 import { verificationLine } from "../render/record-view.js";
 import { checkInclusionProof } from "../../engine/ledger/log.js";
@@ -28,11 +28,11 @@ export function registerContextVerify(context: Command): void {
     )
     .option(
       "-f, --file <record.json>",
-      "verify a record file from anywhere (e.g. written by the Python implementation)",
+      "verify a record file from anywhere (e.g. written by the Python implementation), or a pack (`context pack`)",
     )
     .option("--all", "verify every record in the ledger")
     .option("--proof <proof.json>", "with --file: also check this inclusion proof (`context prove`), offline")
-    .option("--key <vkey>", "with --proof: the log's verifier key (text or a file holding it)")
+    .option("--key <vkey>", "with --proof or a pack: the log's verifier key (text or a file holding it)")
     .option("--format <format>", "text | json", "text")
     .action(async (id: string | undefined, flags: VerifyFlags, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
@@ -52,16 +52,23 @@ export function registerContextVerify(context: Command): void {
       // and FABRA_SIGNATURE_MODE); the ledger's store is not opened for it.
       const file = flags.file;
       // A ledger row says whether it was imported (never a record this deployment produced); a file says nothing.
-      const { result, imported } = await withLedger(projectOptions(cmd), async (ledger) => {
-        if (file !== undefined) return { result: (await ledger.verifyFile(file)).verification, imported: undefined };
+      const { result, imported, proofText } = await withLedger(projectOptions(cmd), async (ledger) => {
+        if (file !== undefined) {
+          const { verification, proofText } = await ledger.verifyFile(file);
+          return { result: verification, imported: undefined, proofText };
+        }
         const { row, verification } = await ledger.verify(id as string);
-        return { result: verification, imported: row.imported === true };
+        return { result: verification, imported: row.imported === true, proofText: null };
       });
       if (format === "json")
         print(
           JSON.stringify({ ...verificationJson(result), ...(imported === undefined ? {} : { imported }) }, null, 2),
         );
-      else print(`${result.contextId}\n${verificationLine(result, { imported })}`);
+      else {
+        print(`${result.contextId}\n${verificationLine(result, { imported })}`);
+        if (proofText !== null)
+          print(dim("this pack carries an inclusion proof: add --key <the log's verifier key> to check it too"));
+      }
       if (!result.ok) process.exitCode = 1;
     });
 }
@@ -101,16 +108,26 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
   });
 }
 
-/** `--file rec.json --proof proof.json --key VKEY`: the record verified, then its inclusion under the signed checkpoint. */
+/**
+ * `--file rec.json --proof proof.json --key VKEY` (or `--file pack.zip --key VKEY`, the pack's own proof): the record
+ * verified, then its inclusion under the signed checkpoint.
+ */
 async function verifyWithProof(cmd: Command, flags: VerifyFlags, format: "text" | "json"): Promise<void> {
   const { file, proof: proofPath, key } = flags;
-  if (file === undefined || proofPath === undefined || key === undefined)
-    throw new FabraError("INVALID_ARGUMENT", "--proof needs --file <record.json> and --key <verifier key>", {
-      hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'",
+  if (file === undefined || key === undefined)
+    throw new FabraError("INVALID_ARGUMENT", "--proof and --key go with --file: a record file and its proof, or a pack", {
+      hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'  |  fabra context verify --file pack.zip --key ...",
     });
   const verifier = await verifierKeyArgument(key);
-  const proof = parseProofFile(await readTextArgument(proofPath, "--proof"), proofPath);
-  const { record, verification } = await withLedger(projectOptions(cmd), (ledger) => ledger.verifyFile(file));
+  const { record, verification, proofText } = await withLedger(projectOptions(cmd), (ledger) =>
+    ledger.verifyFile(file),
+  );
+  const text = proofPath !== undefined ? await readTextArgument(proofPath, "--proof") : proofText;
+  if (text === null)
+    throw new FabraError("INVALID_ARGUMENT", `${file} carries no inclusion proof, and no --proof was given`, {
+      hint: "Give the proof `fabra context prove` wrote (--proof proof.json), or pack the record on a ledger with a log key (fabra ledger keygen).",
+    });
+  const proof = parseProofFile(text, proofPath ?? `the proof in ${file}`);
   const inclusion = verification.ok
     ? checkInclusionProof(proof, Buffer.from(recordToRow(record).canonicalText, "utf8"), record.context_id, verifier)
     : { ok: false, reason: "the record itself does not verify" };

@@ -37,6 +37,18 @@ export const CONTEXT_COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import("./context-replay.js")).registerContextReplay,
   },
   {
+    term: "explain [options] <id>",
+    description:
+      "Show what a record would have kept and dropped at another token budget (re-run on its own data; nothing written)",
+    load: async () => (await import("./context-explain.js")).registerContextExplain,
+  },
+  {
+    term: "pack [options] <id>",
+    description:
+      "Bundle a record for a ticket: the record, its inclusion proof and checkpoint, summary.md (and diff.patch with --baseline)",
+    load: async () => (await import("./context-pack.js")).registerContextPack,
+  },
+  {
     term: "export [options] <id>",
     description: "Write a record's canonical JSON (verifiable anywhere, e.g. by the Python implementation)",
     load: async () => (await import("./context-export.js")).registerContextExport,

@@ -14,6 +14,12 @@ export function renderReplay(r: ReplayJson): string {
     `${chalk.bold("Replayed")} ${chalk.cyan(r.original_id)} ${chalk.bold("as")} ${chalk.cyan(r.context_id)} with ${mode}`,
   );
   if (r.same_content === true) out.push(ok("content reproduced exactly"));
+  else if (r.same_content === false && r.only_order_differs === true)
+    out.push(
+      chalk.yellow(
+        "! content differs only in the order of its parts: most likely the key order of an object-valued feature (records keep values key-sorted, CRS-001), not the function",
+      ),
+    );
   else if (r.same_content === false)
     out.push(
       bad(

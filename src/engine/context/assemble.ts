@@ -68,29 +68,26 @@ export async function assembleContext(
   }
   checkInputs(def.options.inputs, name, inputs);
   const { model, maxTokens, separator = "\n" } = def.options;
-  const slaMs =
-    def.options.freshnessSla === undefined
-      ? null
-      : parseDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
+  const slaMs = optionalDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
+  const chunkSlaMs = optionalDuration(def.options.chunkFreshnessSla, `chunkFreshnessSla of context ${name}`);
 
   const trace = options.trace ?? new Trace();
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
 
-  const budgetItems: BudgetItem[] = items.map((item, index) => ({
-    key: itemKey(item, index),
-    content: item.content,
-    priority: item.priority ?? 0,
-    required: item.required ?? false,
-    tokens: countTokensCached(item.content, model),
-    index,
-  }));
-  const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokensCached(text, model), separator);
+  const budgetItems = toBudgetItems(items, model);
+  const budget = applyBudget(
+    budgetItems,
+    maxTokens ?? null,
+    (text) => countTokensCached(text, model),
+    separator,
+    def.options.budgetStrategy,
+  );
   const includedKeys = new Set(budget.included.map((i) => i.key));
   const sent = sentContent(items, budget.included, budget.content, separator);
 
   const nowMs = options.referenceTimeMs ?? Date.now();
-  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
-  const freshness = judgeFreshness(slaMs, {
+  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, chunkSlaMs, settings.includeContent);
+  const freshness = judgeFreshness({ featuresMs: slaMs, chunksMs: chunkSlaMs }, {
     // A default served because the function failed has no age to judge: it is never a fresh value.
     features: trace.features.map((f) => ({ ...f, stale: trace.servedDefault(f.name, f.entity_id) })),
     chunks: retrieved.map((r) => ({
@@ -102,7 +99,7 @@ export async function assembleContext(
   if (freshness.status === "degraded" && def.options.freshnessPolicy === "fail") {
     throw new FabraError(
       "FRESHNESS_VIOLATION",
-      `Context ${name} is over its freshness SLA of ${slaMs} ms: ${freshness.violations.join(", ")}`,
+      `Context ${name} is over its freshness SLA (${slaText(slaMs, chunkSlaMs)}): ${freshness.violations.join(", ")}`,
       {
         hint: 'Refresh those features or re-index those documents, or use freshnessPolicy: "degrade" to serve and record the violation.',
         details: { violations: freshness.violations },
@@ -190,7 +187,7 @@ export async function assembleContext(
   };
 }
 
-async function runContextFunction(
+export async function runContextFunction(
   def: ContextDef,
   name: string,
   inputs: Record<string, unknown>,
@@ -208,7 +205,7 @@ async function runContextFunction(
   }
 }
 
-function checkItems(value: unknown, name: string): ContextItem[] {
+export function checkItems(value: unknown, name: string): ContextItem[] {
   if (!Array.isArray(value)) {
     throw new FabraError(
       "CONTEXT_FAILED",
@@ -284,6 +281,29 @@ function sentContent(
 function sourcesOf(item: ContextItem): RetrievedChunk[] {
   if (!item.source) return [];
   return Array.isArray(item.source) ? item.source : [item.source];
+}
+
+function optionalDuration(value: string | number | undefined, where: string): number | null {
+  return value === undefined ? null : parseDuration(value, where);
+}
+
+function slaText(featuresMs: number | null, chunksMs: number | null): string {
+  const parts = [];
+  if (featuresMs !== null) parts.push(`features ${featuresMs} ms`);
+  if (chunksMs !== null) parts.push(`chunks ${chunksMs} ms`);
+  return parts.join(", ");
+}
+
+/** The items as the token budget sees them (their keys, priorities and own token counts). */
+export function toBudgetItems(items: ContextItem[], model: string | undefined): BudgetItem[] {
+  return items.map((item, index) => ({
+    key: itemKey(item, index),
+    content: item.content,
+    priority: item.priority ?? 0,
+    required: item.required ?? false,
+    tokens: countTokensCached(item.content, model),
+    index,
+  }));
 }
 
 function itemKey(item: ContextItem, index: number): string {

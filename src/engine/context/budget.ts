@@ -5,7 +5,10 @@
 //   (equal priorities keep the order the context function returned them in);
 // - while over budget, drop the optional item with the highest priority value; among equal priorities the
 //   later item goes first; required items are never dropped;
-// - if the required items alone are over budget, everything optional is dropped and `budgetExceeded` is set.
+// - if the required items alone are over budget, everything optional is dropped and `budgetExceeded` is set;
+// - strategy `backfill` (opt-in): once the drops fit, the dropped items are tried again, most important first
+//   (the reverse of the drop order), and each one whose addition still fits is put back; what stays dropped is
+//   recorded like any drop.
 // The budget is checked against the token count of the joined content itself, not a sum of estimates.
 
 export interface BudgetItem {
@@ -64,6 +67,7 @@ export function applyBudget(
   maxTokens: number | null,
   countTokens: (text: string) => number,
   separator: string,
+  strategy: "drop" | "backfill" = "drop",
 ): BudgetResult {
   const ordered = [...items].sort(byContentOrder);
   const join = (list: BudgetItem[]) => list.map((i) => i.content).join(separator);
@@ -112,9 +116,22 @@ export function applyBudget(
       best = attempt(hi);
     }
   }
+  let dropped = dropQueue.slice(0, best.drops);
+  if (strategy === "backfill" && best.drops > 0 && best.tokensUsed <= maxTokens) {
+    const kept = new Set(best.included);
+    for (const candidate of [...dropped].reverse()) {
+      const trial = ordered.filter((i) => kept.has(i) || i === candidate);
+      const content = join(trial);
+      const tokensUsed = countTokens(content);
+      if (tokensUsed > maxTokens) continue;
+      kept.add(candidate);
+      best = { drops: best.drops - 1, included: trial, content, tokensUsed };
+    }
+    dropped = dropped.filter((i) => !kept.has(i));
+  }
   return {
     included: best.included,
-    dropped: dropQueue.slice(0, best.drops).map((item) => ({ item, reason: "budget_exceeded" as const })),
+    dropped: dropped.map((item) => ({ item, reason: "budget_exceeded" as const })),
     content: best.content,
     tokensUsed: best.tokensUsed,
     budgetExceeded: best.tokensUsed > maxTokens,

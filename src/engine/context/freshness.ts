@@ -13,16 +13,27 @@ export interface FreshnessVerdict {
   violations: string[];
 }
 
+/** The two clocks a context is judged on: features (`freshnessSla`) and included chunks (`chunkFreshnessSla`). */
+export interface FreshnessSlas {
+  featuresMs: number | null;
+  chunksMs: number | null;
+}
+
 /**
- * No SLA → `unknown`; anything over it (or `stale`) → `degraded`; else `guaranteed`. Dropped chunks never count.
+ * No SLA at all → `unknown`; anything over its SLA (a feature past `featuresMs` or served `stale`, an included
+ * chunk past `chunksMs`) → `degraded`; else `guaranteed`. Dropped chunks never count; chunks are judged only when
+ * a chunk SLA is set (documents change on another clock than features).
  */
-export function judgeFreshness(slaMs: number | null, input: FreshnessInput): FreshnessVerdict {
-  if (slaMs === null) return { status: "unknown", violations: [] };
+export function judgeFreshness(slas: FreshnessSlas, input: FreshnessInput): FreshnessVerdict {
+  const { featuresMs, chunksMs } = slas;
+  if (featuresMs === null && chunksMs === null) return { status: "unknown", violations: [] };
   const violations: string[] = [];
-  for (const f of input.features) {
-    if ((f.stale === true || f.freshness_ms > slaMs) && !violations.includes(f.name)) violations.push(f.name);
-  }
-  for (const c of input.chunks)
-    if (c.included && c.freshness_ms > slaMs && !violations.includes(c.chunk_id)) violations.push(c.chunk_id);
+  if (featuresMs !== null)
+    for (const f of input.features) {
+      if ((f.stale === true || f.freshness_ms > featuresMs) && !violations.includes(f.name)) violations.push(f.name);
+    }
+  if (chunksMs !== null)
+    for (const c of input.chunks)
+      if (c.included && c.freshness_ms > chunksMs && !violations.includes(c.chunk_id)) violations.push(c.chunk_id);
   return { status: violations.length > 0 ? "degraded" : "guaranteed", violations };
 }

@@ -8,10 +8,11 @@ import { FabraError } from "../../errors.js";
 import { datetimeToMs } from "../../record/datetime.js";
 import { diffRecords, type RecordDiff } from "../../record/diff.js";
 import { contentHash } from "../../record/hash.js";
-import { toPlain } from "../../record/json.js";
+import { isJsonObject, toPlain } from "../../record/json.js";
 import type { ContextRecord, RetrievedItemRecord } from "../../record/types.js";
 import { assembleContext } from "./assemble.js";
 import type { FabraRuntime } from "../runtime.js";
+import { keyOrderFrom, samePartsReordered } from "./key-order.js";
 import { featureKey, Trace, type ReplaySource } from "./tracking.js";
 
 export interface ReplayOptions {
@@ -25,6 +26,11 @@ export interface ReplayResult {
   live: boolean;
   /** The replay reproduced the original content exactly; null when the original keeps no content to compare. */
   sameContent: boolean | null;
+  /**
+   * The contents differ, but only by the order of their parts (the same characters, as many times each) while the
+   * record holds object-valued features: most likely key order, which the record cannot keep (CRS-001 sorts keys).
+   */
+  onlyOrderDiffers: boolean;
   /** Original (A) against replay (B). */
   diff: RecordDiff;
 }
@@ -48,7 +54,7 @@ export async function replayContext(
   }
   const live = options.live === true;
   const inputs = toPlain(original.inputs) as Record<string, unknown>;
-  const trace = live ? new Trace() : new Trace(await replaySource(fabra, original));
+  const trace = live ? new Trace() : new Trace(await recordedSource(fabra, original));
   // A record written without content (FABRA_RECORD_INCLUDE_CONTENT=0, sensitive data) is replayed into one
   // without content too, whatever this process keeps: replaying must never store what the original kept out.
   const includeContent = fabra.settings.includeContent && keptContent(original);
@@ -70,17 +76,22 @@ export async function replayContext(
     throw explain(err, original);
   }
   const stored = contentStored(original);
+  const sameContent = stored ? replay.content === original.content : null;
   return {
     original,
     replay,
     live,
-    sameContent: stored ? replay.content === original.content : null,
+    sameContent,
+    onlyOrderDiffers:
+      sameContent === false &&
+      original.features.some((f) => isJsonObject(f.value) || Array.isArray(f.value)) &&
+      samePartsReordered(original.content, replay.content),
     diff: diffRecords(original, replay.record),
   };
 }
 
 /** Whether a record kept its content (false: written with FABRA_RECORD_INCLUDE_CONTENT=0, `content: ""`). */
-function contentStored(record: ContextRecord): boolean {
+export function contentStored(record: ContextRecord): boolean {
   return !(record.content === "" && record.token_count > 0);
 }
 
@@ -116,9 +127,19 @@ function explain(err: unknown, original: ContextRecord): unknown {
   return err;
 }
 
-/** The original's feature values and chunks, for the default (as-recorded) replay. */
-async function replaySource(fabra: FabraRuntime, record: ContextRecord): Promise<ReplaySource> {
-  const features = new Map(record.features.map((f) => [featureKey(f.name, f.entity_id), f]));
+/**
+ * The original's feature values and chunks, for the default (as-recorded) replay; object-valued features with their
+ * keys in the order the original content shows (key-order.ts). `recordedOnly`: nothing outside the record is read.
+ */
+export async function recordedSource(
+  fabra: FabraRuntime,
+  record: ContextRecord,
+  options: { recordedOnly?: boolean } = {},
+): Promise<ReplaySource> {
+  const text = contentStored(record) ? record.content : "";
+  const features = new Map(
+    record.features.map((f) => [featureKey(f.name, f.entity_id), { ...f, value: keyOrderFrom(text, f.value) }]),
+  );
   const chunks = new Map<string, RetrievedChunk[]>();
   const contents = await storedChunkContents(fabra, record);
   for (const item of record.retrieved_items) {
@@ -139,7 +160,7 @@ async function replaySource(fabra: FabraRuntime, record: ContextRecord): Promise
     });
     chunks.set(item.retriever, list);
   }
-  return { asOf: record.created_at, features, chunks };
+  return { asOf: record.created_at, features, chunks, recordedOnly: options.recordedOnly === true };
 }
 
 /**

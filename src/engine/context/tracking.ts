@@ -26,6 +26,8 @@ export interface ReplaySource {
   asOf: string;
   features: Map<string, FeatureRecord>;
   chunks: Map<string, RetrievedChunk[]>;
+  /** Serve only what the record holds: a feature it did not read is an error, never a history read (explain). */
+  recordedOnly?: boolean;
 }
 
 export function featureKey(name: string, entityId: string): string {

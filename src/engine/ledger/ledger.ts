@@ -143,10 +143,13 @@ export class Ledger {
     return verifyLedger(await this.store(), this.verifyOptions, progress);
   }
 
-  /** A record file from anywhere (an export, another implementation) with its verification. */
-  async verifyFile(path: string): Promise<VerifiedRecord> {
-    const { record, result } = await readRecordFile(path, this.verifyOptions, this.maxRecordBytes);
-    return { record, verification: result };
+  /**
+   * A record file from anywhere (an export, another implementation, a pack) with its verification; `proofText` is
+   * the inclusion proof a pack carries (null for a plain record file).
+   */
+  async verifyFile(path: string): Promise<VerifiedRecord & { proofText: string | null }> {
+    const { record, result, proofText } = await readRecordFile(path, this.verifyOptions, this.maxRecordBytes);
+    return { record, verification: result, proofText };
   }
 
   /** The record filed under `id` when it verifies; VERIFICATION_FAILED saying what did not happen (`consequence`). */

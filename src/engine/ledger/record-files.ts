@@ -5,20 +5,25 @@ import { FabraError } from "../../errors.js";
 import { readRecordText } from "../../record/verify.js";
 import type { ContextRecord } from "../../record/types.js";
 import { verifyRecord, type VerifyOptions, type VerifyResult } from "../../record/verify.js";
+import { isZip, readPack } from "./pack.js";
 
 /** The largest record file read when the ledger is not told otherwise (64 MiB, config evidence.maxRecordBytes). */
 export const DEFAULT_MAX_RECORD_BYTES = 64 * 1024 * 1024;
 
-/** Reads a record file and verifies it; a file over `maxBytes` is refused before it is read. */
+/**
+ * Reads a record file — a record's JSON, or a pack (`fabra context pack`, a zip holding one) — and verifies it; a
+ * file over `maxBytes` is refused before it is read. `proofText`: the inclusion proof a pack carries, if any.
+ */
 export async function readRecordFile(
   path: string,
   opts: VerifyOptions = {},
   maxBytes = DEFAULT_MAX_RECORD_BYTES,
-): Promise<{ record: ContextRecord; result: VerifyResult }> {
+): Promise<{ record: ContextRecord; result: VerifyResult; proofText: string | null }> {
   await checkRecordFileSize(path, maxBytes);
-  const text = await readTextFile(path);
-  const record = readRecordText(text, path);
-  return { record, result: verifyRecord(record, opts) };
+  const bytes = await readFileBytes(path);
+  const pack = isZip(bytes) ? readPack(bytes, path, maxBytes) : null;
+  const record = readRecordText(pack ? pack.recordText : bytes.toString("utf8"), path);
+  return { record, result: verifyRecord(record, opts), proofText: pack?.proofText ?? null };
 }
 
 /** PAYLOAD_TOO_LARGE for a file over `maxBytes` (a missing or unreadable file is left to the read to report). */
@@ -47,8 +52,12 @@ function formatMiB(bytes: number): string {
 }
 
 export async function readTextFile(path: string): Promise<string> {
+  return (await readFileBytes(path)).toString("utf8");
+}
+
+async function readFileBytes(path: string): Promise<Buffer> {
   try {
-    return await readFile(path, "utf8");
+    return await readFile(path);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === "ENOENT") throw new FabraError("FILE_NOT_FOUND", `No such file: ${path}`, { hint: "Check the path." });
