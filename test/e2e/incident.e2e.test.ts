@@ -106,7 +106,13 @@ describe("context explain / pack / replay key order", () => {
     const packed = await box.run(["context", "pack", id, "--baseline", baseline, "-o", "ticket.zip"]);
     expect(packed.exitCode, packed.stderr).toBe(0);
     const entries = unzipSync(readFileSync(join(box.dir, "ticket.zip")));
-    expect(Object.keys(entries).sort()).toEqual(["checkpoint.txt", "diff.patch", "proof.json", "record.json", "summary.md"]);
+    expect(Object.keys(entries).sort()).toEqual([
+      "checkpoint.txt",
+      "diff.patch",
+      "proof.json",
+      "record.json",
+      "summary.md",
+    ]);
     const exported = await box.run(["context", "export", id]);
     expect(strFromU8(entries["record.json"] as Uint8Array)).toBe(`${exported.stdout.trimEnd()}\n`);
     const summary = strFromU8(entries["summary.md"] as Uint8Array);

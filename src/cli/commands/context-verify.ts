@@ -115,9 +115,13 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
 async function verifyWithProof(cmd: Command, flags: VerifyFlags, format: "text" | "json"): Promise<void> {
   const { file, proof: proofPath, key } = flags;
   if (file === undefined || key === undefined)
-    throw new FabraError("INVALID_ARGUMENT", "--proof and --key go with --file: a record file and its proof, or a pack", {
-      hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'  |  fabra context verify --file pack.zip --key ...",
-    });
+    throw new FabraError(
+      "INVALID_ARGUMENT",
+      "--proof and --key go with --file: a record file and its proof, or a pack",
+      {
+        hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'  |  fabra context verify --file pack.zip --key ...",
+      },
+    );
   const verifier = await verifierKeyArgument(key);
   const { record, verification, proofText } = await withLedger(projectOptions(cmd), (ledger) =>
     ledger.verifyFile(file),

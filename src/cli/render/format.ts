@@ -20,7 +20,10 @@ export function stripAnsi(s: string): string {
 /** Text from a record or a user's code, with control characters escaped: it must not be able to drive the terminal. */
 export function escapeControls(s: string): string {
   // eslint-disable-next-line no-control-regex
-  return s.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g, (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`);
+  return s.replace(
+    /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g,
+    (ch) => `\\x${ch.charCodeAt(0).toString(16).padStart(2, "0")}`,
+  );
 }
 
 export function truncate(s: string, max: number): string {

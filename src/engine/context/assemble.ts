@@ -87,15 +87,18 @@ export async function assembleContext(
 
   const nowMs = options.referenceTimeMs ?? Date.now();
   const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, chunkSlaMs, settings.includeContent);
-  const freshness = judgeFreshness({ featuresMs: slaMs, chunksMs: chunkSlaMs }, {
-    // A default served because the function failed has no age to judge: it is never a fresh value.
-    features: trace.features.map((f) => ({ ...f, stale: trace.servedDefault(f.name, f.entity_id) })),
-    chunks: retrieved.map((r) => ({
-      chunk_id: r.record.chunk_id,
-      freshness_ms: r.record.freshness_ms,
-      included: r.included,
-    })),
-  });
+  const freshness = judgeFreshness(
+    { featuresMs: slaMs, chunksMs: chunkSlaMs },
+    {
+      // A default served because the function failed has no age to judge: it is never a fresh value.
+      features: trace.features.map((f) => ({ ...f, stale: trace.servedDefault(f.name, f.entity_id) })),
+      chunks: retrieved.map((r) => ({
+        chunk_id: r.record.chunk_id,
+        freshness_ms: r.record.freshness_ms,
+        included: r.included,
+      })),
+    },
+  );
   if (freshness.status === "degraded" && def.options.freshnessPolicy === "fail") {
     throw new FabraError(
       "FRESHNESS_VIOLATION",

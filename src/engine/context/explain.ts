@@ -64,9 +64,13 @@ export async function explainContext(fabra: FabraRuntime, id: string, options: E
   const { record } = await fabra.ledger.intact(id, "it will not be explained");
   const name = record.context_function;
   if (!fabra.definitions.contexts.has(name)) {
-    throw new FabraError("CONTEXT_NOT_FOUND", `The context function "${name}" of ${record.context_id} no longer exists`, {
-      hint: "Explaining re-runs the function: restore it, or check out the code version the record names.",
-    });
+    throw new FabraError(
+      "CONTEXT_NOT_FOUND",
+      `The context function "${name}" of ${record.context_id} no longer exists`,
+      {
+        hint: "Explaining re-runs the function: restore it, or check out the code version the record names.",
+      },
+    );
   }
   const def = fabra.contextDef(name);
   const trace = new Trace(await recordedSource(fabra, record, { recordedOnly: true }));
@@ -94,7 +98,11 @@ export async function explainContext(fabra: FabraRuntime, id: string, options: E
     contextId: record.context_id,
     contextFunction: name,
     strategy,
-    recorded: tokenLedger(budgetItems, recorded, record.assembly.max_tokens === null ? null : Number(record.assembly.max_tokens)),
+    recorded: tokenLedger(
+      budgetItems,
+      recorded,
+      record.assembly.max_tokens === null ? null : Number(record.assembly.max_tokens),
+    ),
     explained: tokenLedger(budgetItems, explained, options.maxTokens),
     items: budgetItems.map((item) => ({
       key: item.key,
@@ -112,9 +120,10 @@ export async function explainContext(fabra: FabraRuntime, id: string, options: E
 function tokenLedger(items: BudgetItem[], budget: BudgetResult, maxTokens: number | null): TokenLedger {
   const dropped: TokenLedger["dropped"] = {};
   for (const { item, reason } of budget.dropped) {
-    const entry = (dropped[reason] ??= { items: 0, tokens: 0 });
+    const entry = dropped[reason] ?? { items: 0, tokens: 0 };
     entry.items++;
     entry.tokens += item.tokens;
+    dropped[reason] = entry;
   }
   return {
     maxTokens,

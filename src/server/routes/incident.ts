@@ -38,18 +38,25 @@ const route = {
       params: contextIdParam,
       body: { required: true, ...json(documented(ExplainBody), "The budget to try, and the strategy") },
     },
-    responses: { 200: json(Explanation, "Both budgets' token ledgers and every item's fate"), ...errors(400, 401, 404, 422) },
+    responses: {
+      200: json(Explanation, "Both budgets' token ledgers and every item's fate"),
+      ...errors(400, 401, 404, 422),
+    },
   }),
   pack: createRoute({
     method: "get",
     path: "/v1/contexts/{id}/pack",
-    summary: "A zip for a ticket: the record, its inclusion proof and checkpoint, summary.md, and a diff.patch with ?baseline",
+    summary:
+      "A zip for a ticket: the record, its inclusion proof and checkpoint, summary.md, and a diff.patch with ?baseline",
     request: {
       params: contextIdParam,
       query: z.object({ baseline: query.text("Another context id: add a diff.patch from it to this record") }),
     },
     responses: {
-      200: { description: "The pack", content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } } },
+      200: {
+        description: "The pack",
+        content: { "application/zip": { schema: z.string().openapi({ format: "binary" }) } },
+      },
       ...errors(400, 401, 404, 422),
     },
   }),
