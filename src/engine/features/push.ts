@@ -38,7 +38,16 @@ export interface PushResult {
 /** Most values one push may carry. */
 export const MAX_PUSH = 10_000;
 
-export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise<PushResult> {
+export interface PushOptions {
+  /**
+   * The run id to store the values under (default `push:<uuid>`). A stable one makes the push idempotent: history
+   * keeps one value per (feature, entity, run), so the same values pushed again add nothing (an ingested event's
+   * recompute, redelivered after a crash, uses `event:<event id>`).
+   */
+  runId?: string;
+}
+
+export async function pushValues(deps: PushDeps, values: PushedValue[], options: PushOptions = {}): Promise<PushResult> {
   if (values.length === 0)
     throw new FabraError("INVALID_ARGUMENT", "The push holds no values", {
       hint: 'Send {"feature": "user_tier", "entity_id": "u_1", "value": "gold"} or {"pushes": [...]}.',
@@ -50,7 +59,7 @@ export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise
   const knownAt = nowDatetime();
   // One run id per push; in a batch each value gets its own (`<run id>:<n>`), since history keeps one value per
   // (feature, entity, run) and a batch may carry several event times of one entity.
-  const runId = `push:${randomUUID()}`;
+  const runId = options.runId ?? `push:${randomUUID()}`;
   const rows: FeatureValueRow[] = values.map((v, i) => {
     const where = values.length === 1 ? "the push" : `push ${i + 1}`;
     if (!deps.definitions.features.has(v.feature)) throw unknownFeature(v.feature, deps.definitions.features.keys());
