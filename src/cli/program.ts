@@ -59,7 +59,8 @@ export const COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "worker [options]",
-    description: "Refresh features on their schedules (refresh + materialize: true) until stopped; no HTTP",
+    description:
+      "Refresh features on their schedules (refresh + materialize: true) and recompute on ingested events (Redis) until stopped; no HTTP",
     load: async () => (await import("./commands/worker.js")).registerWorker,
   },
   {
