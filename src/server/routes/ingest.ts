@@ -11,7 +11,7 @@ import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { eventTriggers } from "../../engine/features/ingest.js";
 import { FabraError } from "../../errors.js";
 import type { JsonValue } from "../../record/json.js";
-import type { DeadLetter } from "../../stores/types.js";
+import { deadLetterJson } from "../../api/ingest.js";
 import { readJsonObject, sendJson } from "../http.js";
 import { ENTITY_ID, errors, json, pathParam, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
@@ -69,27 +69,6 @@ function routes(events: readonly string[]) {
       request: { body: { required: false, ...json(documented(RetryBody), "Which ones (default: all)") } },
       responses: { 200: json(z.object({ retried: z.int() }), "How many were put back"), ...errors(400, 401) },
     }),
-  };
-}
-
-/** A dead letter on the wire (snake_case, the event's data parsed when it is JSON). */
-export function deadLetterJson(d: DeadLetter): Record<string, unknown> {
-  let data: unknown = d.data;
-  if (d.data !== null) {
-    try {
-      data = JSON.parse(d.data);
-    } catch {
-      // malformed: shown as the text it was
-    }
-  }
-  return {
-    id: d.id,
-    event_type: d.eventType,
-    entry_id: d.entryId,
-    reason: d.reason,
-    deliveries: d.deliveries,
-    failed_at: d.failedAt,
-    data,
   };
 }
 
