@@ -302,6 +302,8 @@ export async function probeStores(
       await probe(`stores.offline (${title[offline.type]})`, () => openOfflineStore(offline));
     }
     await probe(`stores.online (${title[online.type]})`, () => openOnlineStore(online));
+    // The event streams beside the cache (Redis 6.2+ for XAUTOCLAIM); the in-process queue needs no check.
+    if (online.type === "redis") await probe("stores.online (Redis Streams)", () => openEventQueue(online));
     if (vector.type === "memory" || usable("stores.vector"))
       await probe(`stores.vector (${title[vector.type]})`, () => openVectorStore(vector, offline, options));
   } finally {

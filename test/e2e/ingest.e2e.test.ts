@@ -82,7 +82,11 @@ describe.skipIf(!up)("fabra serve + fabra worker consuming ingested events (Post
   it("every event POSTed is recomputed exactly once, by the server or the worker, and served", async () => {
     expect(workerEvents.find((e) => e.type === "worker-started")).toMatchObject({ events: ["user_updated"] });
     const post = (path: string, body: unknown) =>
-      fetch(serve.url + path, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+      fetch(serve.url + path, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
     const accepted: { msg_id: string; event_id: string; features: string[] }[] = [];
     for (let i = 0; i < 20; i++) {
       // Half in fabra's envelope, half in the Python form (?entity_id=, the payload as the body).
@@ -93,14 +97,21 @@ describe.skipIf(!up)("fabra serve + fabra worker consuming ingested events (Post
       expect(res.status).toBe(202);
       accepted.push((await res.json()) as (typeof accepted)[number]);
     }
-    expect(accepted[0]).toEqual({ msg_id: expect.stringMatching(/^\d+-\d+$/), event_id: expect.any(String), features: ["plan"] });
+    expect(accepted[0]).toEqual({
+      msg_id: expect.stringMatching(/^\d+-\d+$/),
+      event_id: expect.any(String),
+      features: ["plan"],
+    });
     const bad = await post("/v1/ingest/user-updated", { entity_id: "u1" });
     expect(bad.status).toBe(400);
 
     const table = `${pg.escapeIdentifier(schema.target.schema)}.fabra_feature_values`;
     const rows = async () =>
-      (await client.query<{ entity_id: string; value_json: string; run_id: string }>(`SELECT entity_id, value_json, run_id FROM ${table} WHERE feature = 'plan'`))
-        .rows;
+      (
+        await client.query<{ entity_id: string; value_json: string; run_id: string }>(
+          `SELECT entity_id, value_json, run_id FROM ${table} WHERE feature = 'plan'`,
+        )
+      ).rows;
     await waitFor("20 recomputes in history", async () => (await rows()).length >= 20);
     await sleep(500); // room for a double recompute to show up
     const history = await rows();
@@ -117,7 +128,8 @@ describe.skipIf(!up)("fabra serve + fabra worker consuming ingested events (Post
       pids.add(pid as string);
     }
     const byWorker = workerEvents.filter((e) => e.type === "event-processed");
-    for (const e of byWorker) expect(e).toMatchObject({ event_type: "user_updated", features: ["plan"], deliveries: 1 });
+    for (const e of byWorker)
+      expect(e).toMatchObject({ event_type: "user_updated", features: ["plan"], deliveries: 1 });
     // Every computing pid is the worker's or the server's.
     const workerPid = String(worker.pid);
     for (const pid of pids) expect([workerPid, String(serve.child.pid)]).toContain(pid);
@@ -130,7 +142,12 @@ describe.skipIf(!up)("fabra serve + fabra worker consuming ingested events (Post
   it("a malformed entry is dead-lettered; `fabra ingest dead-letter` lists it and --retry puts it back", async () => {
     const redis = new Redis(REDIS_URL, { maxRetriesPerRequest: 0 });
     try {
-      const junk = (await redis.xadd(`${prefix}events:user_updated`, "*", "data", '{"id": "e1", "payload": {}}')) as string;
+      const junk = (await redis.xadd(
+        `${prefix}events:user_updated`,
+        "*",
+        "data",
+        '{"id": "e1", "payload": {}}',
+      )) as string;
       await waitFor("the dead letter", async () => (await redis.xlen(`${prefix}dlq:events`)) === 1);
       const listed = await fabra(["ingest", "dead-letter", "--json"], { cwd: dir, env });
       expect(listed.exitCode, String(listed.stderr)).toBe(0);

@@ -130,7 +130,8 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
   it("a killed consumer's pending events are claimed by the other after the idle time and processed", async () => {
     const a = runtimes[0] as FabraRuntime;
     const ids: string[] = [];
-    for (const n of [1, 2, 3]) ids.push((await a.ingest("user_updated", { entityId: `k${n}`, payload: { plan: "k" } })).msgId);
+    for (const n of [1, 2, 3])
+      ids.push((await a.ingest("user_updated", { entityId: `k${n}`, payload: { plan: "k" } })).msgId);
     // A consumer reads them and dies before processing (nothing acknowledged).
     const taken = await a.stores.events.consume("doomed-consumer", ["user_updated"], {
       count: 10,
@@ -144,7 +145,10 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
     await until("3 claimed and processed", () =>
       seen.filter((e) => e.type === "processed").length >= 3 ? true : undefined,
     );
-    const processed = seen.filter((e) => e.type === "processed") as Extract<IngestConsumerEvent, { type: "processed" }>[];
+    const processed = seen.filter((e) => e.type === "processed") as Extract<
+      IngestConsumerEvent,
+      { type: "processed" }
+    >[];
     expect(processed.map((e) => e.entryId).sort()).toEqual(ids);
     for (const e of processed) expect(e.deliveries).toBe(2);
     expect(await pendingCount()).toBe(0);
@@ -158,7 +162,9 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
     const noData = (await redis.xadd(stream, "*", "other", "x")) as string;
     const seen: IngestConsumerEvent[] = [];
     const c = consume(a, "dlq-consumer", seen);
-    await until("2 dead letters", () => (seen.filter((e) => e.type === "dead-lettered").length >= 2 ? true : undefined));
+    await until("2 dead letters", () =>
+      seen.filter((e) => e.type === "dead-lettered").length >= 2 ? true : undefined,
+    );
     await c.stop();
     const letters = await a.stores.events.deadLetters(100);
     expect(letters.find((d) => d.entryId === junk)).toMatchObject({

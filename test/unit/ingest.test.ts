@@ -6,6 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFabra, entity, type FabraRuntime, feature, type FeatureTrigger } from "../../src/index.js";
 import { addDefinitions, emptyDefinitions } from "../../src/define/collect.js";
+import { float } from "../../src/record/json.js";
 import { definitionProblems } from "../../src/engine/definition-checks.js";
 import {
   decodeEvent,
@@ -123,7 +124,7 @@ describe("the triggers option", () => {
     expect(problems({ f: feature({ entity: user, triggers: "user_updated" } as never, () => 1) })).toEqual([
       expect.objectContaining({
         code: "INVALID_DEFINITION",
-        message: expect.stringContaining("Feature f: `triggers` is \"user_updated\""),
+        message: expect.stringContaining('Feature f: `triggers` is "user_updated"'),
         hint: 'Use e.g. triggers: ["user_updated"].',
       }),
     ]);
@@ -148,9 +149,18 @@ describe("POST /v1/ingest/{event}", () => {
       JSON.stringify({ entity_id: "u1", payload: { plan: "pro", seats: 12 }, event_time: "2026-03-01T09:00:00Z" }),
     );
     expect(r.status).toBe(202);
-    expect(r.body).toEqual({ msg_id: expect.stringMatching(/^\d+-\d+$/), event_id: expect.any(String), features: ["plan", "seats"] });
+    expect(r.body).toEqual({
+      msg_id: expect.stringMatching(/^\d+-\d+$/),
+      event_id: expect.any(String),
+      features: ["plan", "seats"],
+    });
     const done = await processed(r.body.msg_id);
-    expect(done).toMatchObject({ eventId: r.body.event_id, entityId: "u1", features: ["plan", "seats"], deliveries: 1 });
+    expect(done).toMatchObject({
+      eventId: r.body.event_id,
+      entityId: "u1",
+      features: ["plan", "seats"],
+      deliveries: 1,
+    });
     expect(await fabra.stores.online.get({ feature: "plan", entityId: "u1" })).toEqual({
       valueJson: '"pro"',
       asOf: "2026-03-01T09:00:00Z",
@@ -191,8 +201,18 @@ describe("POST /v1/ingest/{event}", () => {
     ["a bad event type", "/v1/ingest/user-updated", '{"entity_id": "u1"}', "must be alphanumeric"],
     ["no entity id", "/v1/ingest/user_updated", '{"payload": {}}', "has no entity_id"],
     ["an empty entity id", "/v1/ingest/user_updated", '{"entity_id": ""}', "not an entity id"],
-    ["a payload that is no object", "/v1/ingest/user_updated", '{"entity_id": "u1", "payload": [1]}', "must be a JSON object"],
-    ["a bad event time", "/v1/ingest/user_updated", '{"entity_id": "u1", "event_time": "yesterday"}', "is not a datetime"],
+    [
+      "a payload that is no object",
+      "/v1/ingest/user_updated",
+      '{"entity_id": "u1", "payload": [1]}',
+      "must be a JSON object",
+    ],
+    [
+      "a bad event time",
+      "/v1/ingest/user_updated",
+      '{"entity_id": "u1", "event_time": "yesterday"}',
+      "is not a datetime",
+    ],
     ["an unknown key", "/v1/ingest/user_updated", '{"entity_id": "u1", "plan": "pro"}', "plan"],
     ["a Python payload that is no object", "/v1/ingest/user_updated?entity_id=u1", "[1, 2]", "must be a JSON object"],
     ["malformed JSON", "/v1/ingest/user_updated", '{"entity_id": ', "JSON"],
@@ -216,9 +236,7 @@ describe("POST /v1/ingest/{event}", () => {
 
   it("dead-letters an event failing maxAttempts times, lists it with the reason, and retries it on request", async () => {
     const r = await post("/v1/ingest/doomed_event", JSON.stringify({ entity_id: "u4", payload: { n: 1.0 } }));
-    await until("dead letter", () =>
-      happened.find((e) => e.type === "dead-lettered" && e.entryId === r.body.msg_id),
-    );
+    await until("dead letter", () => happened.find((e) => e.type === "dead-lettered" && e.entryId === r.body.msg_id));
     const list = await get("/v1/ingest/dead-letter");
     expect(list.status).toBe(200);
     const letter = (list.body.dead_letters as Record<string, unknown>[]).find((d) => d.entry_id === r.body.msg_id);
@@ -233,7 +251,9 @@ describe("POST /v1/ingest/{event}", () => {
     const retried = await post("/v1/ingest/dead-letter/retry", JSON.stringify({ ids: [letter?.id] }));
     expect(retried).toMatchObject({ status: 200, body: { retried: 1 } });
     await until("dead-lettered again", () =>
-      happened.filter((e) => e.type === "dead-lettered" && e.eventType === "doomed_event").length === 2 ? true : undefined,
+      happened.filter((e) => e.type === "dead-lettered" && e.eventType === "doomed_event").length === 2
+        ? true
+        : undefined,
     );
   });
 
@@ -252,15 +272,22 @@ describe("the recompute", () => {
     const event = makeEvent("user_updated", { entityId: "u9", payload: { plan: "gold" } });
     const deps = { definitions: fabra.definitions, offline: fabra.stores.offline, online: fabra.stores.online };
     await recomputeForEvent(deps, event);
-    await recomputeForEvent(deps, decodeEvent({ entryId: "1-0", eventType: "user_updated", data: encodeEvent(event), deliveries: 2 }));
+    await recomputeForEvent(
+      deps,
+      decodeEvent({ entryId: "1-0", eventType: "user_updated", data: encodeEvent(event), deliveries: 2 }),
+    );
     expect(await historyRows("plan", "u9")).toHaveLength(1);
     expect(await historyRows("seats", "u9")).toHaveLength(1);
   });
 
   it("keeps big integers and floats of the payload exactly on the queue", () => {
-    const event = makeEvent("user_updated", { entityId: 42, payload: { big: 123456789012345678901n, f: 12.0 } as never });
+    const event = makeEvent("user_updated", {
+      entityId: 42,
+      payload: { big: 123456789012345678901n, f: float(12) } as never,
+    });
     const text = encodeEvent(event);
     expect(text).toContain('"big":123456789012345678901');
+    expect(text).toContain('"f":12.0');
     expect(text).toContain('"entity_id":"42"');
     expect(decodeEvent({ entryId: "1-0", eventType: "user_updated", data: text, deliveries: 1 })).toEqual(event);
   });

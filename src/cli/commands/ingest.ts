@@ -11,10 +11,14 @@ import { outputFormat, parsePositiveInt, print, projectOptions } from "../option
 const FORMATS = ["text", "json"] as const;
 
 export function registerIngestCommands(program: Command): void {
-  const ingest = program.command("ingest").description("Inspect ingested events (POST /v1/ingest/{event}): the dead-letter list");
+  const ingest = program
+    .command("ingest")
+    .description("Inspect ingested events (POST /v1/ingest/{event}): the dead-letter list");
   ingest
     .command("dead-letter")
-    .description("List ingested events set aside (malformed, or failed too often) with the reason; --retry puts them back")
+    .description(
+      "List ingested events set aside (malformed, or failed too often) with the reason; --retry puts them back",
+    )
     .option("--retry", "put every listed dead letter back on its stream (recomputed again)")
     .option("--limit <n>", "most dead letters listed (and retried)", "100")
     .option("--format <format>", "text | json")
@@ -43,14 +47,18 @@ export function registerIngestCommands(program: Command): void {
           return;
         }
         for (const d of letters)
-          print(`${d.id}  ${d.eventType}  entry ${d.entryId}  ${d.failedAt}  (${d.deliveries} deliveries)\n  ${d.reason}`);
+          print(
+            `${d.id}  ${d.eventType}  entry ${d.entryId}  ${d.failedAt}  (${d.deliveries} deliveries)\n  ${d.reason}`,
+          );
         if (flags.retry) {
           const kept = letters.length - retried;
           print(
             `Retried ${retried} of ${letters.length}${kept > 0 ? `; ${kept} without data (trimmed from their stream) cannot be retried` : ""}.`,
           );
         } else {
-          print(`${letters.length} dead letter${letters.length === 1 ? "" : "s"}; --retry puts them back on their streams.`);
+          print(
+            `${letters.length} dead letter${letters.length === 1 ? "" : "s"}; --retry puts them back on their streams.`,
+          );
         }
       });
     });

@@ -38,7 +38,11 @@ export function registerWorker(program: Command): void {
     .option("--max-runs <n>", "refreshes run at once by this worker", "1")
     .option("--lock-ttl <duration>", "refresh lock TTL; a dead worker's refresh is taken over after it", "30s")
     .option("--no-ingest", "do not consume ingested events (only refresh on schedules)")
-    .option("--claim-idle <duration>", "an ingested event pending this long (dead or failed consumer) is retried", "30s")
+    .option(
+      "--claim-idle <duration>",
+      "an ingested event pending this long (dead or failed consumer) is retried",
+      "30s",
+    )
     .option("--max-attempts <n>", "deliveries after which a failing ingested event is dead-lettered", "5")
     .option("--format <format>", "text | json: log events as JSON lines")
     .option("--json", "the same as --format json")
@@ -164,7 +168,13 @@ function ingestEventJson(e: IngestConsumerEvent): Record<string, unknown> {
       lag_ms: e.lagMs,
     };
   if (e.type === "failed")
-    return { type: "event-failed", event_type: e.eventType, entry_id: e.entryId, deliveries: e.deliveries, error: e.error };
+    return {
+      type: "event-failed",
+      event_type: e.eventType,
+      entry_id: e.entryId,
+      deliveries: e.deliveries,
+      error: e.error,
+    };
   if (e.type === "dead-lettered")
     return {
       type: "event-dead-lettered",

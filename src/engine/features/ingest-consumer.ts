@@ -107,7 +107,13 @@ export function startIngestConsumer(
     } catch (err) {
       const reason = errorMessage(err);
       await events.deadLetter(entry, reason);
-      emit({ type: "dead-lettered", eventType: entry.eventType, entryId: entry.entryId, deliveries: entry.deliveries, reason });
+      emit({
+        type: "dead-lettered",
+        eventType: entry.eventType,
+        entryId: entry.entryId,
+        deliveries: entry.deliveries,
+        reason,
+      });
       return;
     }
     try {
@@ -130,7 +136,13 @@ export function startIngestConsumer(
       if (!transient && entry.deliveries >= maxAttempts) {
         const reason = `failed ${entry.deliveries} time${entry.deliveries === 1 ? "" : "s"}; last error: ${error}`;
         await events.deadLetter(entry, reason);
-        emit({ type: "dead-lettered", eventType: entry.eventType, entryId: entry.entryId, deliveries: entry.deliveries, reason });
+        emit({
+          type: "dead-lettered",
+          eventType: entry.eventType,
+          entryId: entry.entryId,
+          deliveries: entry.deliveries,
+          reason,
+        });
         return;
       }
       // Left pending (not acknowledged): claimed again after claimIdleMs, by this consumer or another.

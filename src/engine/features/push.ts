@@ -47,7 +47,11 @@ export interface PushOptions {
   runId?: string;
 }
 
-export async function pushValues(deps: PushDeps, values: PushedValue[], options: PushOptions = {}): Promise<PushResult> {
+export async function pushValues(
+  deps: PushDeps,
+  values: PushedValue[],
+  options: PushOptions = {},
+): Promise<PushResult> {
   if (values.length === 0)
     throw new FabraError("INVALID_ARGUMENT", "The push holds no values", {
       hint: 'Send {"feature": "user_tier", "entity_id": "u_1", "value": "gold"} or {"pushes": [...]}.',

@@ -32,7 +32,8 @@ function routes(events: readonly string[]) {
     ingest: createRoute({
       method: "post",
       path: "/v1/ingest/{event}",
-      summary: "Ingest an event: the features declaring it in `triggers` are recomputed for its entity (202 once queued)",
+      summary:
+        "Ingest an event: the features declaring it in `triggers` are recomputed for its entity (202 once queued)",
       request: {
         params: z.object({ event: pathParam("Event type (letters, digits, underscores)", events) }),
         query: z.object({

@@ -3,14 +3,7 @@
 // acknowledged or dead-lettered, and a pending entry idle past `claimIdleMs` is handed out again (its delivery count
 // raised). Nothing survives the process: events still queued when `fabra serve` stops are lost (the route says so).
 import { nowDatetime } from "../../record/datetime.js";
-import type {
-  ConsumeOptions,
-  DeadLetter,
-  EventBacklog,
-  EventQueue,
-  QueuedEvent,
-  StoreCheck,
-} from "../types.js";
+import type { ConsumeOptions, DeadLetter, EventBacklog, EventQueue, QueuedEvent, StoreCheck } from "../types.js";
 
 interface Entry {
   entryId: string;

@@ -11,15 +11,15 @@
 import { nowDatetime } from "../../record/datetime.js";
 import { maskUrl } from "../../util/mask-url.js";
 import { failedCheck } from "../check.js";
-import type {
-  ConsumeOptions,
-  DeadLetter,
-  EventBacklog,
-  EventQueue,
-  QueuedEvent,
-  StoreCheck,
-} from "../types.js";
-import { closeRedis, mapRedisError, openRedis, redisVersion, type RedisConnection, type RedisTarget } from "./client.js";
+import type { ConsumeOptions, DeadLetter, EventBacklog, EventQueue, QueuedEvent, StoreCheck } from "../types.js";
+import {
+  closeRedis,
+  mapRedisError,
+  openRedis,
+  redisVersion,
+  type RedisConnection,
+  type RedisTarget,
+} from "./client.js";
 
 /** The consumer group every fabra process reads the event streams through. */
 export const CONSUMER_GROUP = "fabra";
@@ -163,7 +163,8 @@ export class RedisEventQueue implements EventQueue {
     )) as [string, StreamEntry[]][] | null;
     for (const [stream, entries] of reply ?? []) {
       const eventType = eventTypes[streams.indexOf(stream)] as string;
-      for (const [entryId, fields] of entries) out.push({ entryId, eventType, data: field(fields, "data"), deliveries: 1 });
+      for (const [entryId, fields] of entries)
+        out.push({ entryId, eventType, data: field(fields, "data"), deliveries: 1 });
     }
     return out;
   }
@@ -177,7 +178,15 @@ export class RedisEventQueue implements EventQueue {
   ): Promise<QueuedEvent[]> {
     const start = this.claimCursor.get(stream) ?? "0-0";
     const reply = (await this.call(({ client }) =>
-      client.xautoclaim(stream, this.group, consumer, Math.max(0, Math.round(options.claimIdleMs)), start, "COUNT", count),
+      client.xautoclaim(
+        stream,
+        this.group,
+        consumer,
+        Math.max(0, Math.round(options.claimIdleMs)),
+        start,
+        "COUNT",
+        count,
+      ),
     )) as [string, (StreamEntry | null)[], string[]?];
     const [next, entries, deleted = []] = reply;
     this.claimCursor.set(stream, next);
