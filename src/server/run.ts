@@ -77,6 +77,11 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     throw err;
   }
 
+  if (opts.ingest === false && !runtime.stores.events.capabilities.sharedAcrossProcesses && ingestService(runtime)) {
+    warn(
+      "--no-ingest with the in-process event queue: events POSTed to /v1/ingest/{event} are queued here and never consumed (use the redis online store for workers to consume them)",
+    );
+  }
   if (apiKeys.length === 0) {
     warn(
       `no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`,

@@ -453,6 +453,11 @@ export interface EventQueue extends Probed {
   retryDeadLetters(ids?: string[]): Promise<number>;
   /** Per event type: entries waiting and pending in the consumer group. */
   backlog(eventTypes: string[]): Promise<EventBacklog[]>;
+  /**
+   * A consumer stopping: removed from the group where it holds no pending entry (one that does stays, so its entries
+   * are claimed by others, never dropped). Optional: a queue without named consumers has nothing to do.
+   */
+  leave?(consumer: string, eventTypes: string[]): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createFabra, entity, type FabraRuntime, feature } from "../../src/index.js";
 import type { IngestConsumer, IngestConsumerEvent } from "../../src/engine/features/ingest-consumer.js";
 import { FabraError } from "../../src/errors.js";
-import { CONSUMER_GROUP } from "../../src/stores/redis/events.js";
+import { CONSUMER_GROUP, open as openRedisEvents } from "../../src/stores/redis/events.js";
 import { migratedSchema, type TestSchema } from "../helpers/pg-stores.js";
 import { deleteKeys, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
 
@@ -70,6 +70,8 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
         `SELECT run_id FROM fabra_feature_values WHERE feature = 'plan' AND entity_id = '${entityId}'`,
       )
     ).length;
+  const consumerNames = async () =>
+    ((await redis.xinfo("CONSUMERS", stream, CONSUMER_GROUP)) as unknown[][]).map((c) => String(c[1]));
   const pendingCount = async () => Number(((await redis.xpending(stream, CONSUMER_GROUP)) as [number])[0]);
 
   beforeAll(async () => {
@@ -125,6 +127,9 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
     ]);
     await ca.stop();
     await cb.stop();
+    // Stopped consumers holding nothing leave the group.
+    expect(await consumerNames()).not.toEqual(expect.arrayContaining(["consumer-a"]));
+    expect(await consumerNames()).not.toContain("consumer-b");
   });
 
   it("a killed consumer's pending events are claimed by the other after the idle time and processed", async () => {
@@ -207,6 +212,8 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
     await first.stop();
     expect(await history("crash1")).toBe(1);
     expect(await pendingCount()).toBe(1);
+    // A stopped consumer still holding an entry stays in the group, so the entry is claimed, never dropped.
+    expect(await consumerNames()).toContain("crashing");
     events.ack = realAck;
     const second = consume(a, "restarted", seen, 200);
     const done = await until("redelivered and processed", () =>
@@ -239,5 +246,27 @@ describe.skipIf(!up)("ingested events on Redis Streams", () => {
     );
     await c.stop();
     expect(await history("down1")).toBe(1);
+  });
+
+  it("streams are bounded (MAXLEN ~); an entry trimmed while pending is dead-lettered as such, not lost silently", async () => {
+    const small = openRedisEvents({ url: REDIS_URL, timeoutMs: 1000, service: "stores.online" }, `${prefix}small:`, {
+      maxLength: 5,
+    });
+    try {
+      const first = await small.publish("tiny", '{"n": 0}');
+      const [held] = await small.consume("holder", ["tiny"], { count: 1, blockMs: 10, claimIdleMs: 60_000 });
+      expect(held?.entryId).toBe(first);
+      for (let i = 1; i <= 300; i++) await small.publish("tiny", `{"n": ${i}}`);
+      expect(await redis.xlen(`${prefix}small:events:tiny`)).toBeLessThan(300);
+      // The next claim finds the pending entry gone from the stream and dead-letters it with why.
+      await small.consume("claimer", ["tiny"], { count: 1, blockMs: 10, claimIdleMs: 0 });
+      const letters = await small.deadLetters(10);
+      expect(letters).toEqual([
+        expect.objectContaining({ entryId: first, data: null, reason: expect.stringContaining("trimmed") }),
+      ]);
+      expect(await small.retryDeadLetters()).toBe(0);
+    } finally {
+      await small.close();
+    }
   });
 });

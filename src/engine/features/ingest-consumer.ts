@@ -178,7 +178,13 @@ export function startIngestConsumer(
     }
   };
 
-  const running = eventTypes.length === 0 ? Promise.resolve() : loop();
+  const running =
+    eventTypes.length === 0
+      ? Promise.resolve()
+      : loop().then(async () => {
+          // Leaves the group unless it still holds entries (those stay for another consumer to claim).
+          await events.leave?.(consumer, eventTypes).catch(() => undefined);
+        });
   return {
     consumer,
     eventTypes,

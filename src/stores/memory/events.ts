@@ -1,7 +1,8 @@
 // The in-process event queue for local mode (no Redis): the semantics of the Redis Streams queue in one process.
 // Entries get stream-like ids (`<ms>-<seq>`); one consumer group; an entry handed out stays pending until it is
 // acknowledged or dead-lettered, and a pending entry idle past `claimIdleMs` is handed out again (its delivery count
-// raised). Nothing survives the process: events still queued when `fabra serve` stops are lost (the route says so).
+// raised). Nothing survives the process: events still queued when `fabra serve` stops are lost (the README says so;
+// use Redis for durable events).
 import { nowDatetime } from "../../record/datetime.js";
 import type { ConsumeOptions, DeadLetter, EventBacklog, EventQueue, QueuedEvent, StoreCheck } from "../types.js";
 

@@ -313,6 +313,25 @@ export class RedisEventQueue implements EventQueue {
     );
   }
 
+  async leave(consumer: string, eventTypes: string[]): Promise<void> {
+    for (const eventType of eventTypes) {
+      const stream = this.streamKey(eventType);
+      await this.call(async ({ client }) => {
+        let consumers: unknown[][];
+        try {
+          consumers = (await client.xinfo("CONSUMERS", stream, this.group)) as unknown[][];
+        } catch (err) {
+          if (/no such key|NOGROUP/i.test(String((err as Error).message))) return;
+          throw err;
+        }
+        const ours = consumers.map(pairs).find((c) => c.name === consumer);
+        // DELCONSUMER drops the consumer's pending entries: only one holding none is removed. A stopped consumer
+        // reads nothing more, so none can be handed to it between the check and the delete.
+        if (ours && Number(ours.pending ?? 0) === 0) await client.xgroup("DELCONSUMER", stream, this.group, consumer);
+      });
+    }
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const conns = [this.conn, this.reader];
