@@ -9,7 +9,7 @@ import type { ResultPromise } from "execa";
 import pg from "pg";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { fabra } from "../helpers/cli.js";
+import { expectCleanError, fabra, project } from "../helpers/cli.js";
 import { migratedSchema, type TestSchema } from "../helpers/pg-stores.js";
 import { startServeProcess } from "../helpers/serve-process.js";
 import { deleteKeys, POSTGRES_URL, postgresUp, REDIS_URL, redisUp, uniqueName } from "../helpers/services.js";
@@ -177,5 +177,44 @@ describe.skipIf(!up)("fabra serve + fabra worker consuming ingested events (Post
     expect(w.exitCode, String(w.stderr)).toBe(0);
     expect(s.exitCode, String(s.stderr)).toBe(0);
     expect(workerEvents.at(-1)).toMatchObject({ type: "stopped" });
+  }, 30_000);
+});
+
+describe("fabra ingest dead-letter and fabra worker in local mode", () => {
+  const local = project("fabra-ingest-local-", {
+    "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`,
+    "features.ts": FEATURES_TS,
+  });
+
+  it("fabra serve queues in-process and recomputes in the server: the value served is the event's", async () => {
+    const served = await startServeProcess(["--no-scheduler"], { cwd: local.dir, env: local.env });
+    try {
+      const res = await fetch(`${served.url}/v1/ingest/user_updated?entity_id=u1`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ plan: "pro" }),
+      });
+      expect(res.status).toBe(202);
+      expect(((await res.json()) as { msg_id: string }).msg_id).toMatch(/^\d+-\d+$/);
+      const read = async () =>
+        ((await (await fetch(`${served.url}/v1/features/plan?entity_id=u1`)).json()) as { value?: string }).value;
+      const deadline = Date.now() + 10_000;
+      // The recompute writes the cache; until then a read computes "free" and caches it with an earlier as_of.
+      while ((await read()) !== `pro@${served.child.pid}` && Date.now() < deadline) await sleep(50);
+      expect(await read()).toBe(`pro@${served.child.pid}`);
+      const letters = await (await fetch(`${served.url}/v1/ingest/dead-letter`)).json();
+      expect(letters).toEqual({ dead_letters: [] });
+    } finally {
+      served.child.kill("SIGTERM");
+      await served.child;
+    }
+  }, 30_000);
+
+  it("say the in-process queue lives in fabra serve, with where to look instead", async () => {
+    const deadLetters = await local.run(["ingest", "dead-letter"]);
+    expectCleanError(deadLetters, 2, /queued inside `fabra serve`/);
+    expect(String(deadLetters.stderr)).toContain("GET /v1/ingest/dead-letter");
+    const worker = await local.run(["worker"]);
+    expectCleanError(worker, 2, /consumed by `fabra serve` in local mode/);
   }, 30_000);
 });

@@ -280,6 +280,19 @@ describe("the recompute", () => {
     expect(await historyRows("seats", "u9")).toHaveLength(1);
   });
 
+  it("replaces a value a read cached after the event's time (a recompute is a refresh), history keeping both in order", async () => {
+    const event = makeEvent("user_updated", { entityId: "u10", payload: { plan: "pro" } });
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await fabra.getFeatureValue("plan", "u10")).value).toBe("free"); // computed and cached, later than the event
+    const deps = { definitions: fabra.definitions, offline: fabra.stores.offline, online: fabra.stores.online };
+    await recomputeForEvent(deps, event);
+    expect(await fabra.stores.online.get({ feature: "plan", entityId: "u10" })).toEqual({
+      valueJson: '"pro"',
+      asOf: event.timestamp,
+    });
+    expect(await historyRows("plan", "u10")).toHaveLength(2);
+  });
+
   it("keeps big integers and floats of the payload exactly on the queue", () => {
     const event = makeEvent("user_updated", {
       entityId: 42,

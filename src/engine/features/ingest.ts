@@ -6,9 +6,10 @@
 // An event on the queue is JSON in the Python implementation's shape (its AxiomEvent), so either side can read the
 // other's: `{"id", "event_type", "entity_id", "payload", "timestamp"}`, `timestamp` being the event time.
 //
-// The recompute writes through the push path (push.ts: history and the online cache in one step, the cache keeping a
-// value with a later event time) under the run id `event:<event id>`: history keeps one value per (feature, entity,
-// run), so an event delivered twice (a consumer died before its acknowledgement) adds nothing the second time.
+// The recompute writes through the push path (push.ts: history and the online cache in one step) under the run id
+// `event:<event id>`: history keeps one value per (feature, entity, run), so an event delivered twice (a consumer died
+// before its acknowledgement) adds nothing the second time. History has the value from the event's time (known now);
+// the cache takes it as a refresh does (computed now, it replaces whatever a read cached meanwhile).
 import { randomUUID } from "node:crypto";
 import type { Definitions } from "../../define/collect.js";
 import type { FeatureTrigger } from "../../define/feature.js";
@@ -173,7 +174,7 @@ export interface RecomputeResult {
 
 /**
  * Recomputes every feature the event triggers for its entity, and writes them (history with event time = the event's
- * time, known now; the online cache unless it holds a later value) in one push under run id `event:<id>`. All the
+ * time, known now; the online cache, as a refresh) in one push under run id `event:<id>`. All the
  * features are computed before anything is written: one that fails fails the event (retried), leaving nothing half
  * done. Returns once the values are durable.
  */
@@ -205,6 +206,6 @@ export async function recomputeForEvent(deps: RecomputeDeps, event: IngestedEven
       );
     }
   }
-  const result = await pushValues(deps, values, { runId: `event:${event.id}` });
+  const result = await pushValues(deps, values, { runId: `event:${event.id}`, refreshCache: true });
   return { features, written: result.written, cached: result.cached };
 }

@@ -45,6 +45,12 @@ export interface PushOptions {
    * recompute, redelivered after a crash, uses `event:<event id>`).
    */
   runId?: string;
+  /**
+   * The cache takes every value, whatever it holds (a refresh's rule, as materialize writes it), instead of only
+   * values not older than the cached one. For a recompute: computed now, it is the newest word on the entity even
+   * when its event time is earlier than a value a read computed meanwhile.
+   */
+  refreshCache?: boolean;
 }
 
 export async function pushValues(
@@ -90,7 +96,9 @@ export async function pushValues(
     if (!seen || datetimeToMs(r.computedAt) >= datetimeToMs(seen.computedAt)) newest.set(key, r);
   }
   const candidates = [...newest.values()];
-  const cached = await deps.online.getMany(candidates.map((r) => ({ feature: r.feature, entityId: r.entityId })));
+  const cached = options.refreshCache
+    ? candidates.map(() => null)
+    : await deps.online.getMany(candidates.map((r) => ({ feature: r.feature, entityId: r.entityId })));
   const entries = candidates
     .filter((r, i) => {
       const c = cached[i];
