@@ -162,8 +162,11 @@ export function startIngestConsumer(
     let lastBacklog = 0;
     while (!stopped) {
       try {
+        const asked = Date.now();
         const batch = await events.consume(consumer, eventTypes, { count, blockMs, claimIdleMs });
         for (const entry of batch) await handle(entry);
+        // An empty answer at once (a queue closing, or one that does not block) must not spin the loop.
+        if (batch.length === 0 && Date.now() - asked < 5 && !stopped) await sleep(blockMs);
         failures = 0;
         if (Date.now() - lastBacklog >= BACKLOG_EVERY_MS && !stopped) {
           lastBacklog = Date.now();

@@ -35,7 +35,12 @@ function routes(events: readonly string[]) {
       summary:
         "Ingest an event: the features declaring it in `triggers` are recomputed for its entity (202 once queued)",
       request: {
-        params: z.object({ event: pathParam("Event type (letters, digits, underscores)", events) }),
+        // Any event type is accepted (as in Python); those some feature declares are named in the description.
+        params: z.object({
+          event: pathParam(
+            `Event type (letters, digits, underscores)${events.length > 0 ? `; declared: ${events.join(", ")}` : ""}`,
+          ),
+        }),
         query: z.object({
           entity_id: query.text("The entity (the Python form: the body is then the payload)"),
           event_time: query.text("When it happened, with ?entity_id= (ISO-8601; default: now)"),

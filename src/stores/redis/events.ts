@@ -120,6 +120,19 @@ export class RedisEventQueue implements EventQueue {
     );
   }
 
+  /** A stream or group deleted meanwhile (NOGROUP): made again on the next read instead of failing forever. */
+  private async forgetGroupsOnError<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (/NOGROUP/.test(String((err as Error).message))) {
+        this.groups.clear();
+        this.claimCursor.clear();
+      }
+      throw err;
+    }
+  }
+
   private async ensureGroup(stream: string): Promise<void> {
     if (this.groups.has(stream)) return;
     await this.call(async ({ client }) => {
@@ -145,7 +158,7 @@ export class RedisEventQueue implements EventQueue {
     }
     if (out.length > 0) return out;
     const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, Math.round(options.blockMs)));
-    const reply = (await this.call(
+    const reply = (await this.forgetGroupsOnError(() => this.call(
       ({ client }) =>
         client.xreadgroup(
           "GROUP",
@@ -160,7 +173,7 @@ export class RedisEventQueue implements EventQueue {
           ...streams.map(() => ">"),
         ) as Promise<[string, StreamEntry[]][] | null>,
       true,
-    )) as [string, StreamEntry[]][] | null;
+    ))) as [string, StreamEntry[]][] | null;
     for (const [stream, entries] of reply ?? []) {
       const eventType = eventTypes[streams.indexOf(stream)] as string;
       for (const [entryId, fields] of entries)
@@ -177,15 +190,17 @@ export class RedisEventQueue implements EventQueue {
     count: number,
   ): Promise<QueuedEvent[]> {
     const start = this.claimCursor.get(stream) ?? "0-0";
-    const reply = (await this.call(({ client }) =>
-      client.xautoclaim(
-        stream,
-        this.group,
-        consumer,
-        Math.max(0, Math.round(options.claimIdleMs)),
-        start,
-        "COUNT",
-        count,
+    const reply = (await this.forgetGroupsOnError(() =>
+      this.call(({ client }) =>
+        client.xautoclaim(
+          stream,
+          this.group,
+          consumer,
+          Math.max(0, Math.round(options.claimIdleMs)),
+          start,
+          "COUNT",
+          count,
+        ),
       ),
     )) as [string, (StreamEntry | null)[], string[]?];
     const [next, entries, deleted = []] = reply;
