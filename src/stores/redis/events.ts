@@ -158,22 +158,24 @@ export class RedisEventQueue implements EventQueue {
     }
     if (out.length > 0) return out;
     const blockMs = Math.max(1, Math.min(MAX_BLOCK_MS, Math.round(options.blockMs)));
-    const reply = (await this.forgetGroupsOnError(() => this.call(
-      ({ client }) =>
-        client.xreadgroup(
-          "GROUP",
-          this.group,
-          consumer,
-          "COUNT",
-          options.count,
-          "BLOCK",
-          blockMs,
-          "STREAMS",
-          ...streams,
-          ...streams.map(() => ">"),
-        ) as Promise<[string, StreamEntry[]][] | null>,
-      true,
-    ))) as [string, StreamEntry[]][] | null;
+    const reply = (await this.forgetGroupsOnError(() =>
+      this.call(
+        ({ client }) =>
+          client.xreadgroup(
+            "GROUP",
+            this.group,
+            consumer,
+            "COUNT",
+            options.count,
+            "BLOCK",
+            blockMs,
+            "STREAMS",
+            ...streams,
+            ...streams.map(() => ">"),
+          ) as Promise<[string, StreamEntry[]][] | null>,
+        true,
+      ),
+    )) as [string, StreamEntry[]][] | null;
     for (const [stream, entries] of reply ?? []) {
       const eventType = eventTypes[streams.indexOf(stream)] as string;
       for (const [entryId, fields] of entries)
