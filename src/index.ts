@@ -1,6 +1,13 @@
 // fabra's public API: define entities, features, retrievers and contexts; create a runtime; verify records.
 export { entity, type EntityDef } from "./define/entity.js";
-export { feature, type FeatureDef, type FeatureOptions, type FeatureFn, type EntitySource } from "./define/feature.js";
+export {
+  feature,
+  type FeatureDef,
+  type FeatureOptions,
+  type FeatureFn,
+  type FeatureTrigger,
+  type EntitySource,
+} from "./define/feature.js";
 export { retriever, type RetrieverDef, type RetrieverOptions, type RetrieverBody } from "./define/retriever.js";
 export { context, type ContextDef, type ContextOptions, type ContextFn, type ContextInputs } from "./define/context.js";
 export type { ContextItem, ContextResult, ContextMeta, FeatureFallback, RetrievedChunk } from "./define/types.js";

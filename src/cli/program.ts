@@ -37,6 +37,11 @@ export const COMMANDS: readonly LazyCommand[] = [
     load: async () => (await import("./commands/features.js")).registerFeatureCommands,
   },
   {
+    term: "ingest",
+    description: "Inspect ingested events (POST /v1/ingest/{event}): the dead-letter list",
+    load: async () => (await import("./commands/ingest.js")).registerIngestCommands,
+  },
+  {
     term: "migrate [options]",
     description: "Apply fabra's Postgres migrations (idempotent; safe to run from several processes at once)",
     load: async () => (await import("./commands/migrate.js")).registerMigrate,
@@ -59,7 +64,8 @@ export const COMMANDS: readonly LazyCommand[] = [
   },
   {
     term: "worker [options]",
-    description: "Refresh features on their schedules (refresh + materialize: true) until stopped; no HTTP",
+    description:
+      "Refresh features on their schedules (refresh + materialize: true) and recompute on ingested events (Redis) until stopped; no HTTP",
     load: async () => (await import("./commands/worker.js")).registerWorker,
   },
   {

@@ -22,9 +22,27 @@ export interface FeatureOptions<T> {
   /** Served (recorded as `fallback`) when computing fails. */
   default?: T;
   description?: string;
+  /**
+   * Event types (`POST /v1/ingest/{event}`) that recompute this feature for the event's entity; the function then
+   * gets the event as its second argument.
+   */
+  triggers?: string[];
 }
 
-export type FeatureFn<T> = (entityId: string) => T | Promise<T>;
+/** The event that triggered a recompute (see `triggers`), handed to the feature function as its second argument. */
+export interface FeatureTrigger {
+  /** The event type (`user_updated`). */
+  event: string;
+  /** The event's id (stable across redeliveries). */
+  eventId: string;
+  /** The event's JSON body (`{}` when it had none). */
+  payload: Record<string, unknown>;
+  /** From when the event holds (normal-form datetime). */
+  eventTime: string;
+}
+
+/** `trigger` is set only when an ingested event recomputes the feature. */
+export type FeatureFn<T> = (entityId: string, trigger?: FeatureTrigger) => T | Promise<T>;
 
 export interface FeatureDef<T = unknown> {
   readonly kind: "feature";

@@ -12,6 +12,7 @@ import { FabraError } from "../errors.js";
 import { parseDuration } from "../util/duration.js";
 import { didYouMean } from "../util/suggest.js";
 import { entityIdOf } from "./features/entity-id.js";
+import { EVENT_TYPE_PATTERN } from "./features/ingest.js";
 import { refreshScheduleOf } from "./features/refresh.js";
 import { toJsonValue } from "../record/values.js";
 
@@ -173,6 +174,11 @@ function featureOptions(def: FeatureDef, name: string) {
       }
     }),
     default: parsedBy((v) => void toJsonValue(v, at("default"))),
+    triggers: option(
+      z.array(z.string().regex(EVENT_TYPE_PATTERN)).min(1),
+      (v) => `is ${shown(v)}; it must be a non-empty list of event types (letters, digits, underscores)`,
+      'Use e.g. triggers: ["user_updated"].',
+    ),
   } satisfies Record<keyof FeatureOptions<unknown>, z.ZodType>);
 }
 

@@ -28,6 +28,8 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from "./feature
 import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
 import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } from "./features/import.js";
 import { type PushedValue, type PushResult, pushValues } from "./features/push.js";
+import { type IngestAccepted, type IngestInput, ingestEvent } from "./features/ingest.js";
+import { type IngestConsumer, type IngestConsumerOptions, startIngestConsumer } from "./features/ingest-consumer.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
@@ -303,6 +305,19 @@ export class FabraRuntime implements Runtime {
       { definitions: this.definitions, offline: this.stores.offline, online: this.stores.online },
       values,
     );
+  }
+
+  /**
+   * An ingested event (POST /v1/ingest/{event}): validated and enqueued; the features declaring it in `triggers` are
+   * recomputed for its entity by a consumer (see engine/features/ingest.ts).
+   */
+  ingest(eventType: string, input: IngestInput): Promise<IngestAccepted> {
+    return ingestEvent({ definitions: this.definitions, events: this.stores.events }, eventType, input);
+  }
+
+  /** Consumes ingested events until `stop()` (see engine/features/ingest-consumer.ts). */
+  startIngestConsumer(options: IngestConsumerOptions = {}): IngestConsumer {
+    return startIngestConsumer(this, options);
   }
 
   /** Computes features for their entities into history and the online cache (see engine/materialize.ts). */

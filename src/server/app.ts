@@ -13,6 +13,7 @@ import { renderMetrics } from "./metrics.js";
 import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
+import { ingestRoutes } from "./routes/ingest.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { pythonRoutes } from "./routes/python.js";
 import { receiptRoutes } from "./routes/receipts.js";
@@ -111,6 +112,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   let openapi = "";
   serve(app, openApiRoute, (c) => respond(c, openapi, 200, JSON_TYPE));
   featureRoutes(app, deps);
+  ingestRoutes(app, deps);
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
   pythonRoutes(app, deps);

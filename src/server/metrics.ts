@@ -95,6 +95,39 @@ export function createServerMetrics() {
       labelNames: ["kind"],
       registers,
     }),
+    ingestReceived: counter(
+      "fabra_ingest_events_received_total",
+      "Events accepted by POST /v1/ingest/{event}, by event type ((undeclared) for types no feature declares).",
+      ["event"],
+    ),
+    ingestProcessed: counter(
+      "fabra_ingest_events_processed_total",
+      "Ingested events whose recompute is durable and acknowledged, by event type.",
+      ["event"],
+    ),
+    ingestFailed: counter(
+      "fabra_ingest_events_failed_total",
+      "Recomputes of ingested events that failed (the event is retried after the claim idle time), by event type.",
+      ["event"],
+    ),
+    ingestDeadLettered: counter(
+      "fabra_ingest_events_dead_lettered_total",
+      "Ingested events moved to the dead-letter list (malformed, or failed too often), by event type.",
+      ["event"],
+    ),
+    ingestLagSeconds: new Histogram({
+      name: "fabra_ingest_lag_seconds",
+      help: "From an event's enqueueing to its recompute being durable, by event type.",
+      labelNames: ["event"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    ingestBacklog: new Gauge({
+      name: "fabra_ingest_backlog_events",
+      help: "Ingested events not yet done, by event type and state (waiting: not handed out; pending: not acknowledged).",
+      labelNames: ["event", "state"],
+      registers,
+    }),
     startTime: new Gauge({
       name: "fabra_server_start_time_seconds",
       help: "When the server started (unix time).",

@@ -6,7 +6,7 @@ import { createFabraFromConfig } from "../engine/create.js";
 import { resolveProject, type ProjectOptions } from "../app/project.js";
 import { isLoopback } from "./auth.js";
 import { startServer, type RunningServer } from "./serve.js";
-import { backgroundServices, logSequencerService } from "./services.js";
+import { backgroundServices, ingestService, logSequencerService } from "./services.js";
 import { readLiveState, stateFilePath } from "../remote/state-file.js";
 import { describeStores, embeddedFile } from "../stores/index.js";
 
@@ -15,6 +15,8 @@ export interface RunServerOptions extends ProjectOptions {
   host?: string;
   /** Run background services (the refresh scheduler). Default true. */
   scheduler?: boolean;
+  /** Consume ingested events in this process (default true; with Redis, `fabra worker`s may do it instead). */
+  ingest?: boolean;
   drainTimeoutMs?: number;
   /** Lines for the operator (default stdout / stderr). */
   say?: (line: string) => void;
@@ -53,7 +55,8 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const host = opts.host ?? config.server.host;
   const apiKeys = config.server.apiKeys;
   const scheduled = opts.scheduler === false ? [] : backgroundServices(runtime);
-  const services = [...scheduled, logSequencerService(runtime)];
+  const ingest = opts.ingest === false ? null : ingestService(runtime);
+  const services = [...scheduled, ...(ingest ? [ingest] : []), logSequencerService(runtime)];
   let server: RunningServer;
   try {
     server = await startServer({
@@ -74,6 +77,11 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     throw err;
   }
 
+  if (opts.ingest === false && !runtime.stores.events.capabilities.sharedAcrossProcesses && ingestService(runtime)) {
+    warn(
+      "--no-ingest with the in-process event queue: events POSTed to /v1/ingest/{event} are queued here and never consumed (use the redis online store for workers to consume them)",
+    );
+  }
   if (apiKeys.length === 0) {
     warn(
       `no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`,
@@ -93,6 +101,9 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   say(`  auth       ${apiKeys.length > 0 ? `API keys (${apiKeys.length})` : "loopback only"}`);
   say(
     `  scheduler  ${opts.scheduler === false ? "off (--no-scheduler)" : scheduled.length > 0 ? scheduled.map((s) => s.description).join("; ") : "no scheduled features"}`,
+  );
+  say(
+    `  events     ${opts.ingest === false ? "not consumed here (--no-ingest)" : ingest ? ingest.description : "no feature declares triggers"}`,
   );
   say(`  routes     ${server.url}/openapi.json`);
   opts.onListening?.(server);

@@ -2,6 +2,8 @@
 // metrics and log), stopped (in reverse order) after requests have drained and before the stores close.
 import type { FabraRuntime } from "../engine/runtime.js";
 import { scheduledFeatures, type SchedulerEvent } from "../engine/features/schedule.js";
+import { eventTriggers } from "../engine/features/ingest.js";
+import type { IngestConsumerEvent, IngestConsumerOptions } from "../engine/features/ingest-consumer.js";
 import type { ServerMetrics } from "./metrics.js";
 
 /** What a service gets from the server it runs in. */
@@ -80,6 +82,49 @@ export function schedulerObserver({ metrics, log }: ServiceContext): (event: Sch
         return;
       case "skipped":
       case "scheduled":
+        return;
+    }
+  };
+}
+
+/**
+ * The consumer of ingested events (engine/features/ingest-consumer.ts), when some feature declares `triggers`: in local
+ * mode the only one (the in-process queue lives in this server); with Redis one of the consumer group, beside any
+ * `fabra worker`. Its events are counted in /metrics and failures logged.
+ */
+export function ingestService(runtime: FabraRuntime, options: IngestConsumerOptions = {}): BackgroundService | null {
+  const triggers = eventTriggers(runtime.definitions);
+  if (triggers.size === 0) return null;
+  const description = `recomputes on ${[...triggers].map(([event, features]) => `${event} → ${features.join(", ")}`).join("; ")}`;
+  return serviceFrom("ingest", description, (context) =>
+    runtime.startIngestConsumer({ ...options, onEvent: ingestObserver(context) }),
+  );
+}
+
+/** Consumer events → the ingest metrics, and a log line for each failure and dead letter. */
+export function ingestObserver({ metrics, log }: ServiceContext): (event: IngestConsumerEvent) => void {
+  return (e) => {
+    switch (e.type) {
+      case "processed":
+        metrics.ingestProcessed.inc({ event: e.eventType });
+        metrics.ingestLagSeconds.observe({ event: e.eventType }, e.lagMs / 1000);
+        return;
+      case "failed":
+        metrics.ingestFailed.inc({ event: e.eventType });
+        log(`ingest: ${e.eventType} ${e.entryId} failed (delivery ${e.deliveries}, retried): ${e.error}`);
+        return;
+      case "dead-lettered":
+        metrics.ingestDeadLettered.inc({ event: e.eventType });
+        log(`ingest: ${e.eventType} ${e.entryId} dead-lettered: ${e.reason}`);
+        return;
+      case "error":
+        log(`ingest: the event queue failed: ${e.error} (retried with backoff)`);
+        return;
+      case "backlog":
+        for (const b of e.backlog) {
+          metrics.ingestBacklog.set({ event: b.eventType, state: "waiting" }, b.waiting);
+          metrics.ingestBacklog.set({ event: b.eventType, state: "pending" }, b.pending);
+        }
         return;
     }
   };

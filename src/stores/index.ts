@@ -9,6 +9,7 @@ import type { MigrateReport } from "./postgres/migrate-target.js";
 import type { PgTarget } from "./postgres/pool.js";
 import type { RedisTarget } from "./redis/client.js";
 import type {
+  EventQueue,
   LockStore,
   OfflineStore,
   OnlineStore,
@@ -52,6 +53,11 @@ export async function openVectorStore(
 
 export async function openLockStore(online: OnlineConfig): Promise<LockStore> {
   return instrument(await lockBackend(online), "locks", unobserved);
+}
+
+/** The event queue beside the online store: Redis Streams under its key prefix, or in-process with the memory cache. */
+export async function openEventQueue(online: OnlineConfig): Promise<EventQueue> {
+  return instrument(await eventBackend(online), "events", unobserved);
 }
 
 async function recordBackend(offline: OfflineConfig): Promise<RecordStore> {
@@ -119,6 +125,15 @@ async function lockBackend(online: OnlineConfig): Promise<LockStore> {
   }
 }
 
+async function eventBackend(online: OnlineConfig): Promise<EventQueue> {
+  switch (online.type) {
+    case "memory":
+      return (await import("./memory/events.js")).open();
+    case "redis":
+      return (await import("./redis/events.js")).open(redisTarget(online), online.keyPrefix);
+  }
+}
+
 /** Where the Postgres ledger and offline history connect (errors name `stores.offline`). */
 export function offlineTarget(offline: Extract<OfflineConfig, { type: "postgres" }>): PgTarget {
   return {
@@ -151,6 +166,7 @@ export async function createStores(config: Pick<ResolvedConfig, "stores">, optio
     online: instrument(await track(onlineBackend(onlineConfig)), "online", observers),
     vector: instrument(await track(vectorBackend(vectorConfig, offlineConfig, options)), "vector", observers),
     locks: instrument(await track(lockBackend(onlineConfig)), "locks", observers),
+    events: instrument(await track(eventBackend(onlineConfig)), "events", observers),
   }));
   const observe = (observer: StoreObserver) => {
     const own = (operation: Parameters<StoreObserver>[0]) => observer(operation);
@@ -286,6 +302,8 @@ export async function probeStores(
       await probe(`stores.offline (${title[offline.type]})`, () => openOfflineStore(offline));
     }
     await probe(`stores.online (${title[online.type]})`, () => openOnlineStore(online));
+    // The event streams beside the cache (Redis 6.2+ for XAUTOCLAIM); the in-process queue needs no check.
+    if (online.type === "redis") await probe("stores.online (Redis Streams)", () => openEventQueue(online));
     if (vector.type === "memory" || usable("stores.vector"))
       await probe(`stores.vector (${title[vector.type]})`, () => openVectorStore(vector, offline, options));
   } finally {

@@ -10,6 +10,7 @@ const CONFIG_KEY: Record<StoreKind, string> = {
   online: "stores.online",
   vector: "stores.vector",
   locks: "stores.online",
+  events: "stores.online",
 };
 
 /**

@@ -387,10 +387,84 @@ export interface LockStore {
   close(): Promise<void>;
 }
 
+// ---------------------------------------------------------------- event queue (POST /v1/ingest/{event})
+
+/** One entry of the event queue as a consumer gets it. */
+export interface QueuedEvent {
+  /** The queue's id of the entry: a Redis stream entry id (`<ms>-<seq>`; the in-process queue makes the same form). */
+  entryId: string;
+  /** The event type, i.e. the stream the entry is in. */
+  eventType: string;
+  /** The entry's `data` field as published (the event as JSON text), or null when it has none. */
+  data: string | null;
+  /** Deliveries so far, this one included: 1 the first time, more once a failed or dead consumer's entry is claimed. */
+  deliveries: number;
+}
+
+/** An event set aside with the reason (malformed, or failed too often), until it is retried. */
+export interface DeadLetter {
+  /** Its id in the dead-letter list. */
+  id: string;
+  eventType: string;
+  /** Its entry id in the event's stream. */
+  entryId: string;
+  data: string | null;
+  reason: string;
+  deliveries: number;
+  failedAt: string;
+}
+
+export interface ConsumeOptions {
+  /** Most entries handed out per call. */
+  count: number;
+  /** How long to wait for new entries when there are none (the call may return earlier, empty). */
+  blockMs: number;
+  /** Pending entries idle this long (their consumer died, or failed them) are claimed by this consumer. */
+  claimIdleMs: number;
+}
+
+export interface EventBacklog {
+  eventType: string;
+  /** Entries no consumer has been handed yet. */
+  waiting: number;
+  /** Entries handed out and not yet acknowledged. */
+  pending: number;
+}
+
+/**
+ * The queue ingested events go through: Redis Streams in production (one stream per event type, one consumer group
+ * shared by every `fabra serve` / `fabra worker`), an in-process queue with the same semantics in local mode. An
+ * entry stays pending until it is acknowledged (after its recompute is durable) or dead-lettered; a pending entry
+ * idle past `claimIdleMs` is claimed by the next consumer asking, with its delivery count raised.
+ */
+export interface EventQueue extends Probed {
+  readonly capabilities: StoreCapabilities;
+  /** Appends an event (bounded: the stream is trimmed to about its maximum length); returns its entry id. */
+  publish(eventType: string, data: string): Promise<string>;
+  /** The next entries for `consumer`: idle pending ones claimed first, then new ones (waiting up to blockMs). */
+  consume(consumer: string, eventTypes: string[], options: ConsumeOptions): Promise<QueuedEvent[]>;
+  /** Acknowledges an entry: it is done and never handed out again. */
+  ack(entry: QueuedEvent): Promise<void>;
+  /** Moves an entry to the dead-letter list with the reason and acknowledges it, in one step. */
+  deadLetter(entry: QueuedEvent, reason: string): Promise<void>;
+  /** The dead letters, oldest first. */
+  deadLetters(limit: number): Promise<DeadLetter[]>;
+  /** Puts dead letters (all, or those with these ids) back on their streams as new entries; returns how many. */
+  retryDeadLetters(ids?: string[]): Promise<number>;
+  /** Per event type: entries waiting and pending in the consumer group. */
+  backlog(eventTypes: string[]): Promise<EventBacklog[]>;
+  /**
+   * A consumer stopping: removed from the group where it holds no pending entry (one that does stays, so its entries
+   * are claimed by others, never dropped). Optional: a queue without named consumers has nothing to do.
+   */
+  leave?(consumer: string, eventTypes: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
 // ---------------------------------------------------------------- the set, and what watches it
 
-/** Which of the five stores a call went to. */
-export type StoreKind = "records" | "offline" | "online" | "vector" | "locks";
+/** Which of the stores a call went to. */
+export type StoreKind = "records" | "offline" | "online" | "vector" | "locks" | "events";
 
 /** One finished store call, as instrument.ts reports it. */
 export interface StoreOperation {
@@ -413,6 +487,8 @@ export interface Stores {
   online: OnlineStore;
   vector: VectorStore;
   locks: LockStore;
+  /** Ingested events on their way to the recompute they trigger (Redis Streams with Redis, else in-process). */
+  events: EventQueue;
   /** Reports every call to any of the stores to `observer` (the server's metrics) until the returned function is called. */
   observe(observer: StoreObserver): () => void;
   close(): Promise<void>;

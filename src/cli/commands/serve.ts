@@ -8,6 +8,7 @@ interface ServeFlags {
   port?: string;
   host?: string;
   scheduler: boolean;
+  ingest: boolean;
   drainTimeout: string;
 }
 
@@ -23,6 +24,7 @@ export function registerServe(program: Command): void {
     )
     .option("--host <host>", "address to listen on (default: server.host in the config, else 127.0.0.1)")
     .option("--no-scheduler", "do not run the feature refresh scheduler")
+    .option("--no-ingest", "do not consume ingested events here (with Redis, `fabra worker` does)")
     .option(
       "--drain-timeout <duration>",
       "on shutdown, how long to wait for requests in flight (e.g. 10s, 500ms; a plain number is ms)",
@@ -34,6 +36,7 @@ export function registerServe(program: Command): void {
         port: flags.port === undefined ? undefined : parsePort(flags.port),
         host: flags.host,
         scheduler: flags.scheduler,
+        ingest: flags.ingest,
         drainTimeoutMs: parseDurationFlag(flags.drainTimeout, "--drain-timeout"),
       });
     });

@@ -38,7 +38,26 @@ export interface PushResult {
 /** Most values one push may carry. */
 export const MAX_PUSH = 10_000;
 
-export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise<PushResult> {
+export interface PushOptions {
+  /**
+   * The run id to store the values under (default `push:<uuid>`). A stable one makes the push idempotent: history
+   * keeps one value per (feature, entity, run), so the same values pushed again add nothing (an ingested event's
+   * recompute, redelivered after a crash, uses `event:<event id>`).
+   */
+  runId?: string;
+  /**
+   * The cache takes every value, whatever it holds (a refresh's rule, as materialize writes it), instead of only
+   * values not older than the cached one. For a recompute: computed now, it is the newest word on the entity even
+   * when its event time is earlier than a value a read computed meanwhile.
+   */
+  refreshCache?: boolean;
+}
+
+export async function pushValues(
+  deps: PushDeps,
+  values: PushedValue[],
+  options: PushOptions = {},
+): Promise<PushResult> {
   if (values.length === 0)
     throw new FabraError("INVALID_ARGUMENT", "The push holds no values", {
       hint: 'Send {"feature": "user_tier", "entity_id": "u_1", "value": "gold"} or {"pushes": [...]}.',
@@ -50,7 +69,7 @@ export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise
   const knownAt = nowDatetime();
   // One run id per push; in a batch each value gets its own (`<run id>:<n>`), since history keeps one value per
   // (feature, entity, run) and a batch may carry several event times of one entity.
-  const runId = `push:${randomUUID()}`;
+  const runId = options.runId ?? `push:${randomUUID()}`;
   const rows: FeatureValueRow[] = values.map((v, i) => {
     const where = values.length === 1 ? "the push" : `push ${i + 1}`;
     if (!deps.definitions.features.has(v.feature)) throw unknownFeature(v.feature, deps.definitions.features.keys());
@@ -77,7 +96,9 @@ export async function pushValues(deps: PushDeps, values: PushedValue[]): Promise
     if (!seen || datetimeToMs(r.computedAt) >= datetimeToMs(seen.computedAt)) newest.set(key, r);
   }
   const candidates = [...newest.values()];
-  const cached = await deps.online.getMany(candidates.map((r) => ({ feature: r.feature, entityId: r.entityId })));
+  const cached = options.refreshCache
+    ? candidates.map(() => null)
+    : await deps.online.getMany(candidates.map((r) => ({ feature: r.feature, entityId: r.entityId })));
   const entries = candidates
     .filter((r, i) => {
       const c = cached[i];

@@ -1,6 +1,6 @@
 // Feature reads: online cache first, compute on a miss (written to the cache with its TTL and to history),
 // and a recorded `fallback` when the cache is down or the function fails. Never a silent wrong value.
-import type { FeatureDef } from "../../define/feature.js";
+import type { FeatureDef, FeatureTrigger } from "../../define/feature.js";
 import { errorMessage, FabraError, toFabraError } from "../../errors.js";
 import { datetimeToMs, nowDatetime } from "../../record/datetime.js";
 import { JsonFloat, type JsonValue } from "../../record/json.js";
@@ -111,8 +111,8 @@ export function ttlMsOf(def: FeatureDef): number | undefined {
   return ttl === undefined ? undefined : parseDuration(ttl, `ttl of feature ${def.name ?? ""}`);
 }
 
-export async function computeFeature(def: FeatureDef, entityId: string): Promise<JsonValue> {
-  const value: unknown = await def.compute(entityId);
+export async function computeFeature(def: FeatureDef, entityId: string, trigger?: FeatureTrigger): Promise<JsonValue> {
+  const value: unknown = await (trigger === undefined ? def.compute(entityId) : def.compute(entityId, trigger));
   return toJsonValue(value, `feature ${def.name}(${JSON.stringify(entityId)})`);
 }
 
