@@ -4,7 +4,7 @@ import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { verifyLedgerRow } from "../../src/engine/ledger/verify-rows.js";
 import { FabraError } from "../../src/errors.js";
-import { open as openPg, PostgresRecordStore } from "../../src/stores/postgres/records.js";
+import { open as openPg, type PostgresRecordStore } from "../../src/stores/postgres/records.js";
 import { MIGRATIONS } from "../../src/stores/postgres/migrations/index.js";
 import { applyMigrations, migrationStatus } from "../../src/stores/postgres/migrate.js";
 import { PgDatabase, type PgTarget } from "../../src/stores/postgres/pool.js";
