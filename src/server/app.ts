@@ -18,6 +18,7 @@ import { pythonRoutes } from "./routes/python.js";
 import { receiptRoutes } from "./routes/receipts.js";
 import { transparencyLogRoutes } from "./routes/tlog.js";
 import type { AppEnv, ServerDeps } from "./types.js";
+import { createUiApp } from "../ui/app.js";
 import { validationHook } from "./validate.js";
 
 /** Routes anyone may call: probes and the API description. */
@@ -66,7 +67,8 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
             hint: "Retry against another instance, or once it is back.",
           });
       }
-      if (!PUBLIC.has(c.req.path))
+      // The viewer (/ui) checks the same auth itself: a key from its login cookie too, and a login page instead of 401.
+      if (!PUBLIC.has(c.req.path) && !isViewerPath(c.req.path))
         c.set(
           "credential",
           deps.auth.check(
@@ -115,6 +117,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   pythonRoutes(app, deps);
   receiptRoutes(app, deps);
   transparencyLogRoutes(app, deps);
+  app.route("/ui", createUiApp({ runtime: deps.runtime, auth: deps.auth, log: deps.log }));
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>
@@ -169,6 +172,10 @@ function rawHeader(raw: string[], lowerName: string): string | undefined {
     if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
   }
   return undefined;
+}
+
+function isViewerPath(path: string): boolean {
+  return path === "/ui" || path.startsWith("/ui/");
 }
 
 function routeLabel(path: string): string {
