@@ -180,7 +180,8 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
     return c.html(<DiffView title="Diff" signedIn={c.get("signedIn")} comparison={comparison} replay={replay} />);
   });
 
-  ui.notFound((c) =>
+  // Mounted under the API app, whose own not-found answer is JSON: the viewer's unknown pages end here.
+  ui.all("*", (c) =>
     c.html(
       <ErrorPage title="Not found" signedIn={false} status={404} code="NOT_FOUND" message={`No page ${c.req.path}`} />,
       404,

@@ -316,6 +316,13 @@ function Verification(props: { page: RecordPage }) {
           {v.checks.map((c) => (
             <CheckRow check={c} />
           ))}
+          {v.checks.some((c) => c.name === "signature") ? null : (
+            <tr>
+              <th>signature</th>
+              <td>–</td>
+              <td class="muted">unsigned (this ledger does not require signatures)</td>
+            </tr>
+          )}
           <tr>
             <th>inclusion</th>
             <td colspan={2}>
