@@ -82,7 +82,9 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
   });
   ui.get("/favicon.ico", (c) => c.body(null, 204));
 
-  ui.get("/login", (c) => c.html(<LoginPage next={safeNext(c.req.query("next"))} loopbackOnly={auth.mode === "loopback"} />));
+  ui.get("/login", (c) =>
+    c.html(<LoginPage next={safeNext(c.req.query("next"))} loopbackOnly={auth.mode === "loopback"} />),
+  );
   ui.post("/login", async (c) => {
     sameOrigin(c);
     const form = await c.req.parseBody();
@@ -156,7 +158,11 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
     const form = await c.req.parseBody();
     const live = form.mode === "live";
     const result = await replayContext(runtime, c.req.param("id"), { live });
-    const p = new URLSearchParams({ a: result.original.context_id, b: result.replay.id, replay: live ? "live" : "recorded" });
+    const p = new URLSearchParams({
+      a: result.original.context_id,
+      b: result.replay.id,
+      replay: live ? "live" : "recorded",
+    });
     return c.redirect(`/ui/diff?${p}`, 303);
   });
 
@@ -190,7 +196,10 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
 
   ui.onError((err, c) => {
     const status = httpStatusFor(err);
-    if (status >= 500) deps.log(`viewer: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    if (status >= 500)
+      deps.log(
+        `viewer: ${c.req.method} ${c.req.path}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`,
+      );
     const fabra = isFabraError(err) && status < 500;
     return c.html(
       <ErrorPage

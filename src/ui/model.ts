@@ -104,7 +104,9 @@ export async function recordPage(runtime: FabraRuntime, id: string): Promise<Rec
   return {
     row,
     verification,
-    inclusion: verification.ok ? await inclusionOf(runtime, row) : { state: "unavailable", reason: "the record itself does not verify" },
+    inclusion: verification.ok
+      ? await inclusionOf(runtime, row)
+      : { state: "unavailable", reason: "the record itself does not verify" },
     record,
     unreadable,
     staleFeatures: new Set(record?.assembly.freshness_violations ?? []),
@@ -119,7 +121,8 @@ export async function recordPage(runtime: FabraRuntime, id: string): Promise<Rec
 /** The record's inclusion proof under a fresh signed checkpoint, checked offline against its stored bytes. */
 async function inclusionOf(runtime: FabraRuntime, row: LedgerRow): Promise<Inclusion> {
   const settings = runtime.settings.transparencyLog;
-  if (!settings?.keyFile) return { state: "unavailable", reason: "no checkpoint signer key is configured (ledger.keyFile)" };
+  if (!settings?.keyFile)
+    return { state: "unavailable", reason: "no checkpoint signer key is configured (ledger.keyFile)" };
   try {
     const signer = loadSigner(settings);
     const proof = await runtime.ledger.transparencyLog(settings).prove(row.contextId, signer);

@@ -107,7 +107,6 @@ beforeAll(async () => {
     ],
   });
   browser.on("request", (r) => requests.push(r.url()));
-  browser.on("page", (p) => p.on("dialog", (d) => (dialogs.push(d.message()), d.dismiss())));
 }, 60_000);
 
 afterAll(async () => {
@@ -131,7 +130,10 @@ describe("the record viewer in Chromium", () => {
     await p.goto(`${server.url}/ui?feature=userTier%3Denterprise`);
     expect(new URL(p.url()).pathname).toBe("/ui/login");
     await p.fill("#key", "wrong-key");
-    const refused = await Promise.all([p.waitForResponse((r) => r.url().endsWith("/ui/login")), p.click("button[type=submit]")]);
+    const refused = await Promise.all([
+      p.waitForResponse((r) => r.url().endsWith("/ui/login")),
+      p.click("button[type=submit]"),
+    ]);
     expect(refused[0].status()).toBe(401);
     expect(await p.textContent("#login-error")).toContain("not valid");
     await p.fill("#key", KEY);
@@ -151,7 +153,9 @@ describe("the record viewer in Chromium", () => {
     expect(all).toEqual([ids.xss, ids.u3, ids.u2, ids.u1]);
     await p.fill("input[name=feature]", "userTier=enterprise");
     await Promise.all([p.waitForURL(/feature=userTier/), p.click("#filters button[type=submit]")]);
-    const enterprise = await p.locator("#records tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id")));
+    const enterprise = await p
+      .locator("#records tbody tr")
+      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id")));
     expect(enterprise).toEqual([ids.u3, ids.u1]);
     await p.goto(`${server.url}/ui?input=userId%3Du_2`);
     expect(await p.locator("#records tbody tr").getAttribute("data-id")).toBe(ids.u2);
@@ -179,7 +183,16 @@ describe("the record viewer in Chromium", () => {
     const png = await p.screenshot({ fullPage: true });
     expect(png.subarray(1, 4).toString("latin1")).toBe("PNG");
     expect(png.length).toBeGreaterThan(10_000);
-    for (const region of ["#verification", "#actions", "#inputs", "#features", "#chunks", "#budget", "#content", "#lineage"]) {
+    for (const region of [
+      "#verification",
+      "#actions",
+      "#inputs",
+      "#features",
+      "#chunks",
+      "#budget",
+      "#content",
+      "#lineage",
+    ]) {
       const box = await p.locator(region).boundingBox();
       expect(box, region).not.toBeNull();
       expect(box?.width ?? 0, region).toBeGreaterThan(200);

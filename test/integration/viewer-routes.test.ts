@@ -16,17 +16,28 @@ beforeAll(async () => {
   const hello = context({ inputs: { who: "string" } }, ({ who }: { who: string }) => [
     { content: `hello ${who}`, required: true },
   ]);
-  const first = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: { hello }, warn: () => {} });
+  const first = await createFabra({
+    stores: { offline: { type: "duckdb", path } },
+    definitions: { hello },
+    warn: () => {},
+  });
   for (const who of ["ann", "bob", "cy"]) ids.push((await first.runContext("hello", { who })).id);
   await first.close();
   // Alter one record in the file, and replace another with text that is not a record.
   const db = await DuckDBInstance.create(path);
   const c = await db.connect();
-  await c.run("UPDATE fabra_context_records SET canonical_text = replace(canonical_text, 'hello ann', 'hello eve') WHERE context_id = $1", [ids[0] as string]);
+  await c.run(
+    "UPDATE fabra_context_records SET canonical_text = replace(canonical_text, 'hello ann', 'hello eve') WHERE context_id = $1",
+    [ids[0] as string],
+  );
   await c.run("UPDATE fabra_context_records SET canonical_text = '{broken' WHERE context_id = $1", [ids[1] as string]);
   c.closeSync();
   db.closeSync();
-  runtime = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: { hello }, warn: () => {} });
+  runtime = await createFabra({
+    stores: { offline: { type: "duckdb", path } },
+    definitions: { hello },
+    warn: () => {},
+  });
   server = await startServer({ runtime, host: "127.0.0.1", port: 0, bodyLimit: 1 << 20, apiKeys: [], log: () => {} });
 });
 afterAll(async () => {

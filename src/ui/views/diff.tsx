@@ -5,7 +5,9 @@ import type { VerifyResult } from "../../record/verify.js";
 import { sideBySide, valueText } from "../model.js";
 import { Layout, type Shell } from "./layout.js";
 
-export function DiffView(props: Shell & { comparison: Comparison; replay?: { mode: string; sameContent: boolean | null } }) {
+export function DiffView(
+  props: Shell & { comparison: Comparison; replay?: { mode: string; sameContent: boolean | null } },
+) {
   const { diff: d, verification } = props.comparison;
   const link = (id: string) => (
     <a class="mono" href={`/ui/records/${encodeURIComponent(id)}`}>
@@ -40,7 +42,9 @@ export function DiffView(props: Shell & { comparison: Comparison; replay?: { mod
           ))}
         </div>
         {props.comparison.verified ? null : (
-          <p class="bad">A record failed verification: it was altered after it was written, so this diff is not evidence.</p>
+          <p class="bad">
+            A record failed verification: it was altered after it was written, so this diff is not evidence.
+          </p>
         )}
       </section>
       <section class="card" id="diff-inputs">

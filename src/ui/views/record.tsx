@@ -348,7 +348,15 @@ function CheckRow(props: { check: VerifyCheck }) {
   return (
     <tr>
       <th>{c.name}</th>
-      <td>{c.skipped ? <span class="muted">{`– ${c.skipped}`}</span> : c.ok ? <span class="ok">✓</span> : <span class="bad">✗</span>}</td>
+      <td>
+        {c.skipped ? (
+          <span class="muted">{`– ${c.skipped}`}</span>
+        ) : c.ok ? (
+          <span class="ok">✓</span>
+        ) : (
+          <span class="bad">✗</span>
+        )}
+      </td>
       <td class="mono">
         {c.ok ? (
           <span data-copy={c.expected}>{c.expected}</span>
