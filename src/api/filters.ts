@@ -10,13 +10,18 @@ import { isDuration, parseDuration } from "../util/duration.js";
 export const FRESHNESS_STATUSES = ["guaranteed", "degraded", "unknown"] as const;
 export type FreshnessFilter = (typeof FRESHNESS_STATUSES)[number];
 
+/** A flag and its value as a user would write it: `--feature x=1` on the command line, `feature=x=1` in a query. */
+function spelled(flag: string, value: string): string {
+  return flag.startsWith("-") ? `${flag} ${value}` : `${flag}=${value}`;
+}
+
 /** An ISO-8601 time, or a duration ago (`30m`, `2h`, `7d`), as a normal-form datetime. */
 export function parseTimeOrAgo(value: string, flag: string, now: number = Date.now()): string {
   const hint = "Use an ISO-8601 time like 2026-03-01T09:00:00Z or a duration ago like 30m, 2h, 7d.";
   if (isDuration(value)) {
     const ago = new Date(now - parseDuration(value, flag));
     if (Number.isNaN(ago.getTime()) || ago.getUTCFullYear() < 1) {
-      throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is further back than year 1`, {
+      throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(value))} is further back than year 1`, {
         hint,
       });
     }
@@ -25,7 +30,7 @@ export function parseTimeOrAgo(value: string, flag: string, now: number = Date.n
   try {
     return normalizeDatetime(value, flag);
   } catch {
-    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a time`, { hint });
+    throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(value))} is not a time`, { hint });
   }
 }
 
@@ -34,15 +39,15 @@ export function parseValueFilter(text: string, flag: string): ValueFilter {
   const eq = text.indexOf("=");
   const example = flag.includes("feature") ? "userTier=enterprise" : "userId=u_1";
   if (eq <= 0)
-    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(text)} is not name=value`, {
-      hint: `Use e.g. ${flag} ${example}.`,
+    throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(text))} is not name=value`, {
+      hint: `Use e.g. ${spelled(flag, example)}.`,
     });
   return { name: text.slice(0, eq), value: text.slice(eq + 1) };
 }
 
 export function parseFreshnessFilter(text: string, flag: string): FreshnessFilter {
   if ((FRESHNESS_STATUSES as readonly string[]).includes(text)) return text as FreshnessFilter;
-  throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(text)} is not a freshness status`, {
+  throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(text))} is not a freshness status`, {
     hint: `Use one of ${FRESHNESS_STATUSES.join(", ")}.`,
   });
 }
@@ -50,7 +55,7 @@ export function parseFreshnessFilter(text: string, flag: string): FreshnessFilte
 export function parseBooleanFilter(text: string, flag: string): boolean {
   if (text === "true" || text === "1") return true;
   if (text === "false" || text === "0") return false;
-  throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(text)} is not true or false`, {
+  throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(text))} is not true or false`, {
     hint: `Use ${flag}=true or ${flag}=false.`,
   });
 }

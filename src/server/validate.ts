@@ -128,11 +128,25 @@ export const query = {
     ),
   /** An ISO-8601 time or a duration ago (`1h`, `7d`), as `context list --since` takes it. */
   time: (name: string, description: string) =>
-    param((v) => (v === undefined ? undefined : parseTimeOrAgo(v, name)), {
-      description,
-      type: "string",
-      examples: ["1h", "2026-03-01T09:00:00Z"],
-    }),
+    param(
+      (v) => {
+        if (v === undefined) return undefined;
+        try {
+          return parseTimeOrAgo(v, name);
+        } catch {
+          throw new FabraError(
+            "INVALID_ARGUMENT",
+            `${name}=${JSON.stringify(v)} is not an ISO-8601 datetime or a duration ago`,
+            { hint: `Use e.g. ${name}=2026-03-01T09:00:00Z or ${name}=1h.` },
+          );
+        }
+      },
+      {
+        description,
+        type: "string",
+        examples: ["1h", "2026-03-01T09:00:00Z"],
+      },
+    ),
   /** `name=value`, repeatable (`?input=a=1&input=b=2`): every one must hold. */
   valueFilters: (name: string, description: string) =>
     z

@@ -4,6 +4,7 @@
 // http-only SameSite=Strict cookie scoped to /ui) or, with no keys configured, the loopback rule. Every response
 // carries a strict Content-Security-Policy: only this server's stylesheet and script, no inline script or style.
 import { Hono, type Context } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { parseFreshnessFilter, parseTimeOrAgo, parseValueFilter } from "../api/filters.js";
 import { replayContext } from "../engine/context/replay.js";
@@ -71,6 +72,19 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
     c.header("cross-origin-resource-policy", "same-origin");
     if (!c.res.headers.has("cache-control")) c.header("cache-control", "no-store");
   });
+
+  // The viewer's forms are a key, a mode, a next page: nothing near this size.
+  ui.use(
+    "*",
+    bodyLimit({
+      maxSize: 16 * 1024,
+      onError: (c) =>
+        c.html(
+          <ErrorPage title="Too large" signedIn={false} status={413} code="PAYLOAD_TOO_LARGE" message="The form is too large" />,
+          413,
+        ),
+    }),
+  );
 
   ui.get("/assets/app.css", (c) => {
     c.header("cache-control", "public, max-age=3600");

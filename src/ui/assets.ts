@@ -43,6 +43,7 @@ mark.part::before { content: attr(data-chunk); display: inline-block; font: 600 
 .pager { margin-top: .8rem; display: flex; gap: 1rem; }
 .login { max-width: 26rem; margin: 4rem auto; }
 .login input { width: 100%; margin: .4rem 0 .8rem; }
+[data-copy] + button { font-size: .75rem; padding: 0 .4rem; margin-left: .3rem; vertical-align: middle; }
 .placeholder { border: 1px dashed var(--line); padding: .5rem; color: var(--muted); }
 `;
 

@@ -17,6 +17,7 @@ export function Layout(props: Shell & { children?: Child }) {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="same-origin" />
         <title>{`${props.title} · fabra`}</title>
+        <link rel="icon" href="/ui/favicon.ico" />
         <link rel="stylesheet" href="/ui/assets/app.css" />
         <script src="/ui/assets/app.js" defer />
       </head>
