@@ -233,7 +233,7 @@ describe("the record viewer in Chromium", () => {
     const p = await page();
     await p.goto(`${server.url}/ui/records/${ids.xss}`);
     await p.waitForLoadState("load");
-    expect(await p.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await p.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
     expect(await p.locator("main img").count()).toBe(0);
     expect(await p.locator("main script").count()).toBe(0);
     expect(await p.locator('a[href^="javascript:"]').count()).toBe(0);
@@ -243,7 +243,7 @@ describe("the record viewer in Chromium", () => {
     expect(await p.textContent("#chunks .source-text")).toContain("javascript:window.__xss");
     await p.goto(`${server.url}/ui`);
     await p.goto(`${server.url}/ui/diff?a=${ids.xss}&b=${ids.u1}`);
-    expect(await p.evaluate(() => (window as { __xss?: unknown }).__xss)).toBeUndefined();
+    expect(await p.evaluate(() => (globalThis as { __xss?: unknown }).__xss)).toBeUndefined();
     expect(await p.textContent("#diff-inputs")).toContain(XSS_SCRIPT);
     expect(dialogs).toEqual([]);
     const res = await p.request.get(`${server.url}/ui/records/${ids.xss}`);
