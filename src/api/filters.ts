@@ -18,19 +18,18 @@ function spelled(flag: string, value: string): string {
 /** An ISO-8601 time, or a duration ago (`30m`, `2h`, `7d`), as a normal-form datetime. */
 export function parseTimeOrAgo(value: string, flag: string, now: number = Date.now()): string {
   const hint = "Use an ISO-8601 time like 2026-03-01T09:00:00Z or a duration ago like 30m, 2h, 7d.";
+  const shown = spelled(flag, JSON.stringify(value));
   if (isDuration(value)) {
     const ago = new Date(now - parseDuration(value, flag));
     if (Number.isNaN(ago.getTime()) || ago.getUTCFullYear() < 1) {
-      throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(value))} is further back than year 1`, {
-        hint,
-      });
+      throw new FabraError("INVALID_ARGUMENT", `${shown} is further back than year 1`, { hint });
     }
     return normalizeDatetime(ago.toISOString());
   }
   try {
     return normalizeDatetime(value, flag);
   } catch {
-    throw new FabraError("INVALID_ARGUMENT", `${spelled(flag, JSON.stringify(value))} is not a time`, { hint });
+    throw new FabraError("INVALID_ARGUMENT", `${shown} is not a time`, { hint });
   }
 }
 

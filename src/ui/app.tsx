@@ -80,7 +80,13 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
       maxSize: 16 * 1024,
       onError: (c) =>
         c.html(
-          <ErrorPage title="Too large" signedIn={false} status={413} code="PAYLOAD_TOO_LARGE" message="The form is too large" />,
+          <ErrorPage
+            title="Too large"
+            signedIn={false}
+            status={413}
+            code="PAYLOAD_TOO_LARGE"
+            message="The form is too large"
+          />,
           413,
         ),
     }),

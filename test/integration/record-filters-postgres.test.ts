@@ -21,7 +21,7 @@ describe.skipIf(!pgUp)("record filters on Postgres", () => {
     await schema?.drop();
   });
 
-  /** The plan of the list query for `filter`, with sequential scans off so the planner shows what it can use. */
+  /** The plan of `sql`, with sequential scans off so the planner shows which index it can use. */
   async function plan(sql: string, params: unknown[]): Promise<string> {
     return store.db.transaction(async (tx) => {
       await tx.query("SET LOCAL enable_seqscan = off");
@@ -33,17 +33,14 @@ describe.skipIf(!pgUp)("record filters on Postgres", () => {
   it("looks feature values and inputs up through the GIN indexes, replays through previous_context_id", async () => {
     const table = store.db.ident("fabra_context_records");
     const doc = `${store.db.ident("fabra_record_json")}(canonical_text)`;
-    expect(
-      await plan(`SELECT context_id FROM ${table} WHERE (${doc} -> 'features') @> $1::jsonb`, [
-        '[{"name":"userTier","value":"enterprise"}]',
-      ]),
-    ).toContain("fabra_context_records_features");
-    expect(
-      await plan(`SELECT context_id FROM ${table} WHERE (${doc} -> 'inputs') @> $1::jsonb`, ['{"user_id":"u_1"}']),
-    ).toContain("fabra_context_records_inputs");
-    expect(
-      await plan(`SELECT context_id FROM ${table} WHERE previous_context_id = $1`, ["ctx_x"]),
-    ).toContain("fabra_context_records_previous");
+    const where = (clause: string) => `SELECT context_id FROM ${table} WHERE ${clause}`;
+    const tier = '[{"name":"userTier","value":"enterprise"}]';
+    const features = await plan(where(`(${doc} -> 'features') @> $1::jsonb`), [tier]);
+    expect(features).toContain("fabra_context_records_features");
+    const inputs = await plan(where(`(${doc} -> 'inputs') @> $1::jsonb`), ['{"user_id":"u_1"}']);
+    expect(inputs).toContain("fabra_context_records_inputs");
+    const replays = await plan(where("previous_context_id = $1"), ["ctx_x"]);
+    expect(replays).toContain("fabra_context_records_previous");
     // And the store's own query finds them (the plain vector's inputs: user_id u_1).
     expect(await store.count({ inputs: [{ name: "user_id", value: "u_1" }] })).toBe(5);
   });
