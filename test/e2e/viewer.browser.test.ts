@@ -124,6 +124,11 @@ async function page(): Promise<Page> {
   return p;
 }
 
+/** The context ids of the list page's rows, top to bottom. */
+async function rowIds(p: Page): Promise<(string | null)[]> {
+  return Promise.all((await p.locator("#records tbody tr").all()).map((row) => row.getAttribute("data-id")));
+}
+
 describe("the record viewer in Chromium", () => {
   it("asks for a key: none → the login form, a wrong one refused, the right one kept in an http-only SameSite=Strict cookie", async () => {
     const p = await page();
@@ -149,13 +154,11 @@ describe("the record viewer in Chromium", () => {
   it("lists newest first and filters in the database by feature value, input and drops", async () => {
     const p = await page();
     await p.goto(`${server.url}/ui`);
-    const all = await p.locator("#records tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id")));
+    const all = await rowIds(p);
     expect(all).toEqual([ids.xss, ids.u3, ids.u2, ids.u1]);
     await p.fill("input[name=feature]", "userTier=enterprise");
     await Promise.all([p.waitForURL(/feature=userTier/), p.click("#filters button[type=submit]")]);
-    const enterprise = await p
-      .locator("#records tbody tr")
-      .evaluateAll((rows) => rows.map((r) => r.getAttribute("data-id")));
+    const enterprise = await rowIds(p);
     expect(enterprise).toEqual([ids.u3, ids.u1]);
     await p.goto(`${server.url}/ui?input=userId%3Du_2`);
     expect(await p.locator("#records tbody tr").getAttribute("data-id")).toBe(ids.u2);
