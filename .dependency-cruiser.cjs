@@ -105,6 +105,16 @@ module.exports = {
       to: { path: "^src/(cli|server)/" },
     },
     {
+      name: "the-viewer-sits-under-the-server",
+      comment:
+        "src/ui/ (the record viewer's pages) renders what the engine, the Ledger and api/ compute: it imports no " +
+        "server or CLI code (the server mounts it, passing its auth in) and no store backend; only src/server/ " +
+        "imports it.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/(ui|server)/" },
+      to: { path: "^src/ui/" },
+    },
+    {
       name: "server-imports-no-cli",
       comment: "The server is started by a command but never imports command code.",
       severity: "error",

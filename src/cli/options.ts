@@ -6,7 +6,7 @@ import { isDuration, parseDuration } from "../util/duration.js";
 import { FabraError } from "../errors.js";
 import type { ProjectOptions } from "../app/project.js";
 import { remoteServerSetting } from "../config/env.js";
-import { normalizeDatetime } from "../record/datetime.js";
+import { parseTimeOrAgo } from "../api/filters.js";
 
 /** Project options from the global flags of the program a command belongs to. */
 export function projectOptions(cmd: Command): ProjectOptions {
@@ -81,21 +81,7 @@ export function parseDurationFlag(value: string, flag: string, minMs = 1): numbe
 
 /** An ISO-8601 time, or a duration ago (`1h` = one hour ago), as a normal-form datetime. */
 export function parseTime(value: string, flag: string): string {
-  const hint = "Use an ISO-8601 time like 2026-03-01T09:00:00Z or a duration ago like 30m, 2h, 7d.";
-  if (isDuration(value)) {
-    const ago = new Date(Date.now() - parseDuration(value, flag));
-    if (Number.isNaN(ago.getTime()) || ago.getUTCFullYear() < 1) {
-      throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is further back than year 1`, {
-        hint,
-      });
-    }
-    return normalizeDatetime(ago.toISOString());
-  }
-  try {
-    return normalizeDatetime(value, flag);
-  } catch {
-    throw new FabraError("INVALID_ARGUMENT", `${flag} ${JSON.stringify(value)} is not a time`, { hint });
-  }
+  return parseTimeOrAgo(value, flag);
 }
 
 /** Commander's argument parser for a repeatable flag: every value, in order. */

@@ -74,6 +74,11 @@ export const COMMANDS: readonly LazyCommand[] = [
       "Serve features, context assembly and the record ledger over HTTP (GET /openapi.json lists the routes)",
     load: async () => (await import("./commands/serve.js")).registerServe,
   },
+  {
+    term: "ui [options]",
+    description: "Browse, verify, compare and replay context records in the browser (prints the URL; opens nothing)",
+    load: async () => (await import("./commands/ui.js")).registerUi,
+  },
 ];
 
 /** The program for `argv` (as process.argv: node, script, then the arguments): only the selected command is loaded. */

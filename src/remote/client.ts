@@ -1,6 +1,7 @@
 // The CLI's client for a running fabra server's HTTP API (found through its state file): one method per thing the
 // CLI asks of it, each sending and reading the api/ wire shapes (bodies kind-preserving, records read losslessly),
 // and the server's `{ error: { code, message, hint } }` turned back into the same FabraError.
+import { recordFilterQuery } from "../api/filters.js";
 import type { ContextResult } from "../define/types.js";
 import { FabraError, type FabraErrorCode } from "../errors.js";
 import { parseJson, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
@@ -191,14 +192,7 @@ export class FabraHttpClient {
 
 /** A record filter as the /v1/ledger query string. */
 function filterQuery(filter: RecordFilter): string {
-  const params = new URLSearchParams();
-  if (filter.contextFunction !== undefined) params.set("function", filter.contextFunction);
-  if (filter.since !== undefined) params.set("since", filter.since);
-  if (filter.until !== undefined) params.set("until", filter.until);
-  if (filter.order !== undefined) params.set("order", filter.order);
-  if (filter.limit !== undefined) params.set("limit", String(filter.limit));
-  if (filter.cursor !== undefined) params.set("cursor", filter.cursor);
-  return params.toString();
+  return recordFilterQuery(filter).toString();
 }
 
 function errorFrom(status: number, text: string, url: string): FabraError {

@@ -20,6 +20,7 @@ import { receiptRoutes } from "./routes/receipts.js";
 import { transparencyLogRoutes } from "./routes/tlog.js";
 import { incidentRoutes } from "./routes/incident.js";
 import type { AppEnv, ServerDeps } from "./types.js";
+import { createUiApp } from "../ui/app.js";
 import { validationHook } from "./validate.js";
 
 /** Routes anyone may call: probes and the API description. */
@@ -68,7 +69,8 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
             hint: "Retry against another instance, or once it is back.",
           });
       }
-      if (!PUBLIC.has(c.req.path))
+      // The viewer (/ui) checks the same auth itself: a key from its login cookie too, and a login page instead of 401.
+      if (!PUBLIC.has(c.req.path) && !isViewerPath(c.req.path))
         c.set(
           "credential",
           deps.auth.check(
@@ -119,6 +121,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   receiptRoutes(app, deps);
   transparencyLogRoutes(app, deps);
   incidentRoutes(app, deps);
+  app.route("/ui", createUiApp({ runtime: deps.runtime, auth: deps.auth, log: deps.log }));
   openapi = JSON.stringify(openApiDocument(app, deps.version));
 
   app.notFound((c) =>
@@ -173,6 +176,10 @@ function rawHeader(raw: string[], lowerName: string): string | undefined {
     if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
   }
   return undefined;
+}
+
+function isViewerPath(path: string): boolean {
+  return path === "/ui" || path.startsWith("/ui/");
 }
 
 function routeLabel(path: string): string {

@@ -21,6 +21,8 @@ export interface RunServerOptions extends ProjectOptions {
   /** Lines for the operator (default stdout / stderr). */
   say?: (line: string) => void;
   warn?: (line: string) => void;
+  /** `fabra ui`: announce the record viewer's URL first (the server is the same). */
+  viewer?: boolean;
   /** Called once listening (tests use it to find the port). */
   onListening?: (server: RunningServer) => void;
 }
@@ -87,6 +89,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
       `no API keys are set (FABRA_API_KEYS), so only loopback clients are allowed${isLoopback(host) || host === "localhost" ? "" : ` although it listens on ${host}`}`,
     );
   }
+  if (opts.viewer) say(`fabra ui: the record viewer is at ${server.url}/ui`);
   say(`fabra serving on ${server.url}`);
   const { features, contexts, retrievers } = runtime.definitions;
   if (features.size + contexts.size + retrievers.size === 0) {
@@ -106,6 +109,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
     `  events     ${opts.ingest === false ? "not consumed here (--no-ingest)" : ingest ? ingest.description : "no feature declares triggers"}`,
   );
   say(`  routes     ${server.url}/openapi.json`);
+  say(`  viewer     ${server.url}/ui`);
   opts.onListening?.(server);
 
   let signals = 0;

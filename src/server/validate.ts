@@ -4,6 +4,13 @@
 import { z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { FabraError, isFabraError } from "../errors.js";
+import {
+  FRESHNESS_STATUSES,
+  parseBooleanFilter,
+  parseFreshnessFilter,
+  parseTimeOrAgo,
+  parseValueFilter,
+} from "../api/filters.js";
 import { normalizeDatetime } from "../record/datetime.js";
 import { normalizeContextId } from "../record/id.js";
 import { readJsonObject } from "./http.js";
@@ -119,6 +126,46 @@ export const query = {
       },
       { description, type: "string", enum: [...allowed], default: fallback },
     ),
+  /** An ISO-8601 time or a duration ago (`1h`, `7d`), as `context list --since` takes it. */
+  time: (name: string, description: string) =>
+    param(
+      (v) => {
+        if (v === undefined) return undefined;
+        try {
+          return parseTimeOrAgo(v, name);
+        } catch {
+          throw new FabraError(
+            "INVALID_ARGUMENT",
+            `${name}=${JSON.stringify(v)} is not an ISO-8601 datetime or a duration ago`,
+            { hint: `Use e.g. ${name}=2026-03-01T09:00:00Z or ${name}=1h.` },
+          );
+        }
+      },
+      {
+        description,
+        type: "string",
+        examples: ["1h", "2026-03-01T09:00:00Z"],
+      },
+    ),
+  /** `name=value`, repeatable (`?input=a=1&input=b=2`): every one must hold. */
+  valueFilters: (name: string, description: string) =>
+    z
+      .union([z.string(), z.array(z.string())])
+      .optional()
+      .transform(
+        parsedBy((v: string | string[] | undefined) =>
+          v === undefined ? undefined : (Array.isArray(v) ? v : [v]).map((t) => parseValueFilter(t, name)),
+        ),
+      )
+      .openapi({ description, type: "string" }),
+  freshness: (name: string, description: string) =>
+    param((v) => (v === undefined ? undefined : parseFreshnessFilter(v, name)), {
+      description,
+      type: "string",
+      enum: [...FRESHNESS_STATUSES],
+    }),
+  bool: (name: string, description: string) =>
+    param((v) => (v === undefined ? undefined : parseBooleanFilter(v, name)), { description, type: "boolean" }),
   /** A context id (ctx_<uuid> or the bare UUID), normalized; a malformed one is INVALID_ID. */
   contextId: (description: string) =>
     param((v) => (v === undefined ? undefined : normalizeContextId(v)), { description, type: "string" }),

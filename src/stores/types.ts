@@ -79,6 +79,25 @@ export interface RecordFilter {
   limit?: number;
   /** Continue after this context_id (keyset pagination in the chosen order). */
   cursor?: string;
+  /** Records whose inputs hold each of these (`userId=u_1`): run in the database (record-filter.ts). */
+  inputs?: readonly ValueFilter[];
+  /** Records that used each of these feature values (`userTier=enterprise`), whatever the entity. */
+  features?: readonly ValueFilter[];
+  /** Records whose assembly.freshness_status is this. */
+  freshnessStatus?: "guaranteed" | "degraded" | "unknown";
+  /** true: only records that dropped an item; false: only records that dropped none. */
+  hasDrops?: boolean;
+  /** Replays of this record (their integrity.previous_context_id, an indexed column). */
+  replaysOf?: string;
+}
+
+/**
+ * A name and the value as typed (`enterprise`, `3`, `true`): it matches the string itself or, when the text is JSON
+ * (a number, true/false/null, an object), that JSON value.
+ */
+export interface ValueFilter {
+  name: string;
+  value: string;
 }
 
 export type AppendOutcome = "inserted" | "exists";

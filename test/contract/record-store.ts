@@ -7,6 +7,8 @@ import { recordToRow } from "../../src/engine/ledger/rows.js";
 import { scanRawRows, verifyLedger, verifyLedgerRow } from "../../src/engine/ledger/verify-rows.js";
 import { FabraError } from "../../src/errors.js";
 import { normalizeDatetime, readRecordText, sealRecord, verifyStored } from "../../src/record/index.js";
+import { float, type JsonValue } from "../../src/record/json.js";
+import type { ContextRecord } from "../../src/record/types.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../../src/stores/types.js";
 
 export interface RecordStoreHarness {
@@ -263,5 +265,109 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
         }
       });
     });
+
+    describe("filters on what records hold (in the database)", () => {
+      const window = { since: "2025-05-01T00:00:00Z", until: "2025-05-02T00:00:00Z" };
+      const rows = filterRows();
+      const ids = (list: LedgerRow[]) => list.map((r) => r.contextId).sort();
+      const named = (...n: number[]) => n.map((i) => (rows[i] as LedgerRow).contextId).sort();
+
+      beforeAll(async () => {
+        for (const r of rows) expect(await store.append(r)).toBe("inserted");
+        // A damaged row (text that is not JSON) matches no content filter and breaks no query.
+        if (!harness.verifiesAppends)
+          await store.append({ ...syntheticRow(777, "2025-05-01T12:00:00Z"), canonicalText: "{not json" });
+      });
+
+      it("by input value: the string, or the JSON value it spells (all filters must hold)", async () => {
+        expect(ids(await store.list({ ...window, inputs: [{ name: "userId", value: "u_1" }] }))).toEqual(named(0, 1));
+        expect(ids(await store.list({ ...window, inputs: [{ name: "n", value: "3" }] }))).toEqual(named(1, 2));
+        expect(
+          ids(
+            await store.list({
+              ...window,
+              inputs: [
+                { name: "userId", value: "u_1" },
+                { name: "n", value: "3" },
+              ],
+            }),
+          ),
+        ).toEqual(named(1));
+        expect(await store.list({ ...window, inputs: [{ name: "userId", value: "nobody" }] })).toEqual([]);
+        expect(await store.count({ ...window, inputs: [{ name: "userId", value: "u_1" }] })).toBe(2);
+      });
+
+      it("by feature value, whatever the entity; numbers match across int and float", async () => {
+        const tier = await store.list({ ...window, features: [{ name: "userTier", value: "enterprise" }] });
+        expect(ids(tier)).toEqual(named(0, 2));
+        expect(ids(await store.list({ ...window, features: [{ name: "score", value: "0.5" }] }))).toEqual(named(1));
+        expect(ids(await store.list({ ...window, features: [{ name: "score", value: "2" }] }))).toEqual(named(2));
+        // A value of another feature does not match by name alone.
+        expect(await store.list({ ...window, features: [{ name: "score", value: "enterprise" }] })).toEqual([]);
+      });
+
+      it("by freshness status, drops and replays; combined with function and paging", async () => {
+        expect(ids(await store.list({ ...window, freshnessStatus: "degraded" }))).toEqual(named(1));
+        expect(ids(await store.list({ ...window, hasDrops: true }))).toEqual(named(2));
+        expect(ids(await store.list({ ...window, replaysOf: (rows[0] as LedgerRow).contextId }))).toEqual(named(3));
+        expect(
+          ids(
+            await store.list({
+              ...window,
+              contextFunction: "other",
+              features: [{ name: "userTier", value: "enterprise" }],
+            }),
+          ),
+        ).toEqual([]);
+        const first = await store.list({ ...window, features: [{ name: "userTier", value: "enterprise" }], limit: 1 });
+        const next = await store.list({
+          ...window,
+          features: [{ name: "userTier", value: "enterprise" }],
+          limit: 1,
+          cursor: first[0]?.contextId,
+        });
+        expect([...ids(first), ...ids(next)].sort()).toEqual(named(0, 2));
+        expect(first[0]?.contextId).toBe((rows[2] as LedgerRow).contextId);
+      });
+    });
   });
+}
+
+/** Sealed records for the content filters: inputs, feature values, freshness, drops, a replay. */
+function filterRows(): LedgerRow[] {
+  const plain = readRecordText(readFileSync(join(VECTORS, "plain.json"), "utf8"));
+  const feature = (name: string, value: JsonValue) => ({
+    name,
+    entity_id: "u_1",
+    value,
+    source: "compute" as const,
+    as_of: "2025-05-01T00:00:00Z",
+    freshness_ms: 0,
+  });
+  const make = (i: number, over: Partial<ContextRecord>, assembly: Partial<ContextRecord["assembly"]> = {}) => {
+    const { contextId } = syntheticRow(5000 + i, "2025-05-01T00:00:00Z");
+    const { record, canonicalText } = sealRecord({
+      ...plain,
+      context_id: contextId,
+      created_at: normalizeDatetime(`2025-05-01T10:00:0${i}Z`),
+      ...over,
+      assembly: { ...plain.assembly, ...assembly },
+    });
+    return recordToRow(record, canonicalText);
+  };
+  const r0 = make(0, { inputs: { userId: "u_1" }, features: [feature("userTier", "enterprise")] });
+  return [
+    r0,
+    make(
+      1,
+      { inputs: { userId: "u_1", n: 3 }, features: [feature("score", float(0.5))] },
+      { freshness_status: "degraded" },
+    ),
+    make(
+      2,
+      { inputs: { userId: "u_2", n: float(3) }, features: [feature("userTier", "enterprise"), feature("score", 2)] },
+      { dropped_items: [{ source_id: "doc:a", priority: 1, token_count: 15, reason: "budget_exceeded" }] },
+    ),
+    make(3, { inputs: { userId: "u_3" }, integrity: { ...plain.integrity, previous_context_id: r0.contextId } }),
+  ];
 }

@@ -60,8 +60,19 @@ describe("request validation", () => {
     ["/v1/contexts?order=up", 'order="up" is not one of desc, asc', "Use order=desc."],
     [
       "/v1/ledger/count?since=monday",
-      'since="monday" is not an ISO-8601 datetime',
-      "Use e.g. since=2026-03-01T09:00:00Z.",
+      'since="monday" is not an ISO-8601 datetime or a duration ago',
+      "Use e.g. since=2026-03-01T09:00:00Z or since=1h.",
+    ],
+    [
+      "/v1/contexts?status=fine",
+      'status="fine" is not a freshness status',
+      "Use one of guaranteed, degraded, unknown.",
+    ],
+    ["/v1/contexts?feature=tier", 'feature="tier" is not name=value', "Use e.g. feature=userTier=enterprise."],
+    [
+      "/v1/contexts?has_drops=maybe",
+      'has_drops="maybe" is not true or false',
+      "Use has_drops=true or has_drops=false.",
     ],
     ["/v1/features/tier", "The query parameter entity_id is required", "Add ?entity_id=u_1."],
     [

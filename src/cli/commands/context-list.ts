@@ -1,9 +1,11 @@
-// `fabra context list`: recent records, filtered by function and time.
+// `fabra context list`: recent records, filtered by function, time, inputs, feature values, freshness, drops and
+// replays (the filters run in the ledger's database).
 import type { Command } from "commander";
 import { recordPageJson } from "../../api/shapes.js";
 import { withLedger } from "../../app/project.js";
 import { normalizeContextId } from "../../record/id.js";
-import { outputFormat, parsePositiveInt, parseTime, print, projectOptions } from "../options.js";
+import { parseFreshnessFilter, parseValueFilter } from "../../api/filters.js";
+import { collect, outputFormat, parsePositiveInt, parseTime, print, projectOptions } from "../options.js";
 import { dim, table } from "../render/format.js";
 
 interface ListFlags {
@@ -12,6 +14,11 @@ interface ListFlags {
   until?: string;
   limit?: string;
   cursor?: string;
+  input?: string[];
+  feature?: string[];
+  status?: string;
+  hasDrops?: boolean;
+  replaysOf?: string;
   format?: string;
   json?: boolean;
 }
@@ -25,6 +32,15 @@ export function registerContextList(context: Command): void {
     .option("--function <name>", "only records of this context function")
     .option("--since <time>", "created at or after (ISO-8601, or a duration ago like 1h, 2d)")
     .option("--until <time>", "created before (ISO-8601, or a duration ago)")
+    .option("--input <name=value>", "only records whose inputs hold this (repeatable: all must hold)", collect)
+    .option(
+      "--feature <name=value>",
+      "only records that used this feature value, e.g. userTier=enterprise (repeatable)",
+      collect,
+    )
+    .option("--status <status>", "only records with this freshness status: guaranteed | degraded | unknown")
+    .option("--has-drops", "only records whose budget dropped items")
+    .option("--replays-of <id>", "only replays of this record")
     .option("--limit <n>", "at most n records", "20")
     .option("--cursor <id>", "the page after this record (the next_cursor of the previous page)")
     .option("--format <format>", "table | json: { items, next_cursor }, as GET /v1/contexts")
@@ -38,6 +54,11 @@ export function registerContextList(context: Command): void {
         until: flags.until === undefined ? undefined : parseTime(flags.until, "--until"),
         limit,
         cursor: flags.cursor === undefined ? undefined : normalizeContextId(flags.cursor),
+        inputs: flags.input?.map((t) => parseValueFilter(t, "--input")),
+        features: flags.feature?.map((t) => parseValueFilter(t, "--feature")),
+        freshnessStatus: flags.status === undefined ? undefined : parseFreshnessFilter(flags.status, "--status"),
+        hasDrops: flags.hasDrops === true ? true : undefined,
+        replaysOf: flags.replaysOf === undefined ? undefined : normalizeContextId(flags.replaysOf),
       };
       await withLedger(projectOptions(cmd), async (ledger) => {
         const rows = await ledger.list(filter);

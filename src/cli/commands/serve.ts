@@ -42,7 +42,7 @@ export function registerServe(program: Command): void {
     });
 }
 
-function parsePort(value: string): number {
+export function parsePort(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || n > 65535) {
     throw new FabraError("INVALID_ARGUMENT", `--port ${JSON.stringify(value)} is not a port number`, {

@@ -22,6 +22,7 @@ import {
   serve,
   Verification,
 } from "../openapi.js";
+import type { RecordFilter, ValueFilter } from "../../stores/types.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 import { documented, query, readBody } from "../validate.js";
 
@@ -30,11 +31,39 @@ export const MAX_LIST = 1000;
 /** The filters GET /v1/contexts and GET /v1/ledger/rows share. */
 export const listFilters = {
   function: query.text("Only records of this context function"),
-  since: query.datetime("since", "created_at >= this (ISO-8601)"),
-  until: query.datetime("until", "created_at < this (ISO-8601)"),
+  since: query.time("since", "created_at >= this (ISO-8601, or a duration ago: 1h, 7d)"),
+  until: query.time("until", "created_at < this (ISO-8601, or a duration ago)"),
+  input: query.valueFilters("input", "name=value: records whose inputs hold it (repeatable; all must hold)"),
+  feature: query.valueFilters("feature", "name=value: records that used this feature value (repeatable)"),
+  status: query.freshness("status", "Records with this freshness status"),
+  has_drops: query.bool("has_drops", "true: records that dropped items; false: records that dropped none"),
+  replays_of: query.contextId("Replays of this record"),
   order: query.choice("order", ["desc", "asc"], "desc", "Newest (desc, default) or oldest (asc) first"),
   cursor: query.contextId("Continue after this context_id (the previous page's next_cursor)"),
 };
+
+/** The record filter a validated list query names (GET /v1/contexts, /v1/ledger/rows, /v1/ledger/count). */
+export function filterOfQuery(q: {
+  function?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  input?: ValueFilter[] | undefined;
+  feature?: ValueFilter[] | undefined;
+  status?: RecordFilter["freshnessStatus"];
+  has_drops?: boolean | undefined;
+  replays_of?: string | undefined;
+}): RecordFilter {
+  return {
+    contextFunction: q.function,
+    since: q.since,
+    until: q.until,
+    inputs: q.input,
+    features: q.feature,
+    freshnessStatus: q.status,
+    hasDrops: q.has_drops,
+    replaysOf: q.replays_of,
+  };
+}
 
 const DiffBody = z.object({
   a: z.string({
@@ -140,9 +169,7 @@ export function contextRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
     const q = c.req.valid("query");
     const limit = q.limit;
     const rows = await runtime.ledger.list({
-      contextFunction: q.function,
-      since: q.since,
-      until: q.until,
+      ...filterOfQuery(q),
       order: q.order,
       limit,
       cursor: q.cursor,

@@ -10,7 +10,7 @@ import { sendJson } from "../http.js";
 import { contextIdParam, ErrorSchema, errors, json, LedgerRowSchema, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 import { documented, query, readBody } from "../validate.js";
-import { listFilters, MAX_LIST } from "./contexts.js";
+import { filterOfQuery, listFilters, MAX_LIST } from "./contexts.js";
 
 const AppendBody = z.object({
   canonical_text: z.string({
@@ -45,7 +45,16 @@ const route = {
     path: "/v1/ledger/count",
     summary: "How many records match",
     request: {
-      query: z.object({ function: listFilters.function, since: listFilters.since, until: listFilters.until }),
+      query: z.object({
+        function: listFilters.function,
+        since: listFilters.since,
+        until: listFilters.until,
+        input: listFilters.input,
+        feature: listFilters.feature,
+        status: listFilters.status,
+        has_drops: listFilters.has_drops,
+        replays_of: listFilters.replays_of,
+      }),
     },
     responses: { 200: json(z.object({ count: z.int() }), "The count"), ...errors(400, 401) },
   }),
@@ -69,9 +78,7 @@ export function ledgerRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   serve(app, route.rows, async (c) => {
     const q = c.req.valid("query");
     const rows = await ledger.list({
-      contextFunction: q.function,
-      since: q.since,
-      until: q.until,
+      ...filterOfQuery(q),
       order: q.order,
       limit: q.limit,
       cursor: q.cursor,
@@ -85,7 +92,7 @@ export function ledgerRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
 
   serve(app, route.count, async (c) => {
     const q = c.req.valid("query");
-    const count = await ledger.count({ contextFunction: q.function, since: q.since, until: q.until });
+    const count = await ledger.count(filterOfQuery(q));
     return sendJson(c, { count });
   });
 

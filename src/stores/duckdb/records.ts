@@ -8,7 +8,7 @@ import { DuckDatabase } from "./database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
-import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
+import { ledgerWhere, listLimit, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
 import { OUTCOMES_SCHEMA } from "./schema-version.js";
 import type { OutcomeRow } from "../types.js";
@@ -53,6 +53,19 @@ const LOG_TABLES: LogTables = {
   records: "fabra_context_records",
   leaves: "fabra_tlog_leaves",
   nodes: "fabra_tlog_nodes",
+};
+
+/**
+ * The filters on what records hold, read from the stored text with DuckDB's JSON functions (a columnar scan of the
+ * rows the function/time bounds leave; the text is checked as JSON first, so a damaged row matches nothing).
+ */
+const RECORD_JSON: RecordJsonSql = {
+  contains: (part, param) =>
+    `(CASE WHEN json_valid(canonical_text) THEN json_contains(json_extract(canonical_text, '$.${part}'), ${param}::JSON) END)`,
+  freshnessStatus:
+    "(CASE WHEN json_valid(canonical_text) THEN json_extract_string(canonical_text, '$.assembly.freshness_status') END)",
+  hasDrops:
+    "(CASE WHEN json_valid(canonical_text) THEN json_array_length(canonical_text, '$.assembly.dropped_items') > 0 END)",
 };
 
 const COLUMNS =
@@ -311,7 +324,12 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   private async whereClause(filter: RecordFilter): Promise<LedgerWhere> {
-    return ledgerWhere(filter, filter.cursor === undefined ? null : await this.get(filter.cursor), "TIMESTAMP");
+    return ledgerWhere(
+      filter,
+      filter.cursor === undefined ? null : await this.get(filter.cursor),
+      "TIMESTAMP",
+      RECORD_JSON,
+    );
   }
 }
 

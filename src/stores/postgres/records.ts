@@ -9,7 +9,7 @@ import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
 import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
-import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
+import { ledgerWhere, listLimit, scanLedger, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogLeaf } from "../types.js";
 import {
@@ -54,9 +54,17 @@ export class PostgresRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: true, persistent: true, sharedAcrossProcesses: true };
   private readonly table: string;
   private readonly log: LogTables;
+  /** The filters on what records hold, over the GIN-indexed jsonb of the text (migration 12). */
+  private readonly recordJson: RecordJsonSql;
 
   private constructor(readonly db: PgDatabase) {
     this.table = db.ident("fabra_context_records");
+    const doc = `${db.ident("fabra_record_json")}(canonical_text)`;
+    this.recordJson = {
+      contains: (part, param) => `(${doc} -> '${part}') @> ${param}::jsonb`,
+      freshnessStatus: `(${doc} #>> '{assembly,freshness_status}')`,
+      hasDrops: `(${doc} #> '{assembly,dropped_items}') <> '[]'::jsonb`,
+    };
     this.log = { records: this.table, leaves: db.ident("fabra_tlog_leaves"), nodes: db.ident("fabra_tlog_nodes") };
   }
 
@@ -212,7 +220,12 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   private async whereClause(filter: RecordFilter): Promise<LedgerWhere> {
-    return ledgerWhere(filter, filter.cursor === undefined ? null : await this.get(filter.cursor), "timestamptz");
+    return ledgerWhere(
+      filter,
+      filter.cursor === undefined ? null : await this.get(filter.cursor),
+      "timestamptz",
+      this.recordJson,
+    );
   }
 }
 
