@@ -123,7 +123,8 @@ export class LedgerCommitQueue {
     for (const w of this.waiting) {
       const first = byId.get(w.row.contextId);
       if (first) {
-        (first.twins ??= []).push(w);
+        if (first.twins) first.twins.push(w);
+        else first.twins = [w];
         taken++;
         continue;
       }
