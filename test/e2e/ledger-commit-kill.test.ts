@@ -57,7 +57,9 @@ async function appendThenKill(args: string[], acks: number): Promise<string[]> {
   child.stderr.on("data", (d: Buffer) => {
     stderr += d.toString();
   });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
+  const exited = new Promise<NodeJS.Signals | null>((resolve) =>
+    child.once("exit", (_code, signal) => resolve(signal)),
+  );
   await new Promise<void>((resolve, reject) => {
     child.stdout.on("data", (d: Buffer) => {
       buffer += d.toString();

@@ -7,13 +7,17 @@ import { describe, expect, it } from "vitest";
 import type { FabraError } from "../../src/errors.js";
 import { open as openDuck } from "../../src/stores/duckdb/records.js";
 import { open as openPg } from "../../src/stores/postgres/records.js";
-import { syntheticRow } from "../contract/record-store.js";
+import { Ledger } from "../../src/engine/ledger/ledger.js";
+import { rowToRecord } from "../../src/engine/ledger/rows.js";
+import { sealedRow, syntheticRow } from "../contract/record-store.js";
 import { migratedSchema } from "../helpers/pg-stores.js";
 import { POSTGRES_URL, postgresUp } from "../helpers/services.js";
 import { tempFile } from "../helpers/temp.js";
 
 const rows = (from: number, n: number) =>
-  Array.from({ length: n }, (_, i) => syntheticRow(from + i, `2026-02-01T00:00:00.${String(from + i).padStart(5, "0")}1Z`));
+  Array.from({ length: n }, (_, i) =>
+    syntheticRow(from + i, `2026-02-01T00:00:00.${String(from + i).padStart(5, "0")}1Z`),
+  );
 
 describe("group commit on DuckDB", () => {
   it("64 appends in flight take a few commits; appends one at a time take one commit each", async () => {
@@ -27,6 +31,45 @@ describe("group commit on DuckDB", () => {
       expect(store.commitStats.largestBatch).toBeGreaterThanOrEqual(32);
       expect(await store.count()).toBe(69);
     } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("group commit through the Ledger", () => {
+  it("a record over the size limit fails alone; the batch's records are integrated into the log by the sequencer", async () => {
+    const store = await openDuck(tempFile("fabra-group-commit-ledger-", "fabra.duckdb"));
+    const ledger = new Ledger({
+      records: () => store,
+      signing: () => ({ mode: "optional", key: null }),
+      maxRecordBytes: 8192,
+    });
+    const errors: unknown[] = [];
+    const sequencer = ledger.integrateInBackground((err) => errors.push(err));
+    try {
+      const records = Array.from({ length: 40 }, (_, i) => {
+        const row = sealedRow(500 + i, `2026-02-02T00:00:00.${String(i).padStart(5, "0")}1Z`);
+        return { record: rowToRecord(row), text: row.canonicalText };
+      });
+      const big = rowToRecord(sealedRow(600, "2026-02-02T00:00:01.000001Z"));
+      const oversized = { ...big, content: "x".repeat(10_000) };
+      const settled = await Promise.allSettled([
+        ...records.slice(0, 20).map((r) => ledger.append(r.record, r.text)),
+        ledger.append(oversized),
+        ...records.slice(20).map((r) => ledger.append(r.record, r.text)),
+      ]);
+      expect(
+        settled.filter((s) => s.status === "fulfilled").map((s) => (s as PromiseFulfilledResult<string>).value),
+      ).toEqual(records.map(() => "inserted"));
+      const refused = settled[20] as PromiseRejectedResult;
+      expect((refused.reason as FabraError).code).toBe("PAYLOAD_TOO_LARGE");
+      expect(await store.count()).toBe(40);
+      expect(await store.get(oversized.context_id)).toBeNull();
+      await sequencer.idle();
+      expect(errors).toEqual([]);
+      expect(await store.logSize()).toBe(40);
+    } finally {
+      await sequencer.idle();
       await store.close();
     }
   });
