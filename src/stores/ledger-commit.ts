@@ -107,6 +107,9 @@ export class LedgerCommitQueue {
     await Promise.resolve();
     try {
       while (this.waiting.length > 0) await this.commitNext();
+    } catch (err) {
+      // Not reached by design (commitBatch settles every caller itself); never leave a caller waiting for ever.
+      for (const w of this.waiting.splice(0)) w.reject(err);
     } finally {
       this.running = null;
       // An append that arrived while the last batch's callers were being resolved starts the next leader.
@@ -153,7 +156,7 @@ export class LedgerCommitQueue {
           hint: "This is a bug in fabra.",
         });
     } catch (err) {
-      if (batch.length > 1 && this.options.isRowError?.(err)) {
+      if (batch.length > 1 && this.rowError(err)) {
         const half = Math.ceil(batch.length / 2);
         await this.commitBatch(batch.slice(0, half));
         await this.commitBatch(batch.slice(half));
@@ -179,6 +182,14 @@ export class LedgerCommitQueue {
       if (r instanceof Error) this.fail(w, r);
       else this.succeed(w, r);
     });
+  }
+
+  private rowError(err: unknown): boolean {
+    try {
+      return this.options.isRowError?.(err) === true;
+    } catch {
+      return false;
+    }
   }
 
   private succeed(w: Waiter, outcome: AppendOutcome): void {
