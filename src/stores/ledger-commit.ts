@@ -233,3 +233,45 @@ export class LedgerCommitQueue {
     );
   }
 }
+
+/** What a backend does for `insertSortingOutStored`. */
+export interface BatchInserts {
+  /** One row, one plain INSERT: "inserted", or "exists" / RECORD_CONFLICT when the id is stored. */
+  insertOne(row: LedgerRow): Promise<RowResult>;
+  /** Many rows in one plain INSERT statement (one transaction): all of them, or (throwing) none. */
+  insertMany(rows: readonly LedgerRow[]): Promise<void>;
+  /** The statement was refused because an id is already stored (the primary key). */
+  isDuplicate(err: unknown): boolean;
+  /** The stored record_hash of each of `ids` that is in the ledger. */
+  storedHashes(ids: readonly string[]): Promise<Map<string, string>>;
+}
+
+/**
+ * A batch writer over plain INSERTs (as a lone append is): the batch in one statement; only when an id is already
+ * stored (the statement failed, nothing written) are the stored ids looked up, resolved as "exists" or a conflict,
+ * and the rest committed without them. Another writer may store one of them in between: then once more.
+ */
+export async function insertSortingOutStored(rows: readonly LedgerRow[], db: BatchInserts): Promise<RowResult[]> {
+  if (rows.length === 1) return [await db.insertOne(rows[0] as LedgerRow)];
+  let pending = rows;
+  const results = new Map<string, RowResult>();
+  for (let attempt = 0; ; attempt++) {
+    try {
+      if (pending.length === 1) {
+        const row = pending[0] as LedgerRow;
+        results.set(row.contextId, await db.insertOne(row));
+      } else if (pending.length > 1) await db.insertMany(pending);
+      for (const r of pending) if (!results.has(r.contextId)) results.set(r.contextId, "inserted");
+      return rows.map((r) => results.get(r.contextId) as RowResult);
+    } catch (err) {
+      if (attempt >= 2 || !db.isDuplicate(err)) throw err;
+    }
+    const stored = await db.storedHashes(pending.map((r) => r.contextId));
+    for (const r of pending) {
+      const hash = stored.get(r.contextId);
+      if (hash !== undefined)
+        results.set(r.contextId, hash === r.recordHash ? "exists" : conflictError(r.contextId, hash, r.recordHash));
+    }
+    pending = pending.filter((r) => !stored.has(r.contextId));
+  }
+}

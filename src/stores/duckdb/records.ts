@@ -7,7 +7,7 @@ import { requireNormalContextId } from "../../record/id.js";
 import { DuckDatabase } from "./database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { conflictError } from "../record-conflict.js";
-import { type CommitStats, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
+import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
 import { listValue } from "./driver.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
@@ -138,31 +138,13 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   /** One commit of the queue: a lone row as one prepared INSERT, more as one multi-row INSERT (one transaction). */
-  private async writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
-    if (rows.length === 1) return [await this.insertOne(rows[0] as LedgerRow)];
-    // A plain INSERT, as for one row: an id already stored fails the statement (nothing written), and only then are
-    // the stored ids looked up and the rest committed without them. Another handle on this file (same process) may
-    // insert one of them in between: then once more.
-    let pending = rows;
-    const results = new Map<string, RowResult>();
-    for (let attempt = 0; ; attempt++) {
-      try {
-        if (pending.length === 1)
-          results.set((pending[0] as LedgerRow).contextId, await this.insertOne(pending[0] as LedgerRow));
-        else if (pending.length > 1) await this.insertMany(pending);
-        for (const r of pending) if (!results.has(r.contextId)) results.set(r.contextId, "inserted");
-        return rows.map((r) => results.get(r.contextId) as RowResult);
-      } catch (err) {
-        if (attempt >= 2 || !DUPLICATE.test((err as Error).message)) throw err;
-      }
-      const stored = await this.storedHashes(pending.map((r) => r.contextId));
-      for (const r of pending) {
-        const hash = stored.get(r.contextId);
-        if (hash !== undefined)
-          results.set(r.contextId, hash === r.recordHash ? "exists" : conflictError(r.contextId, hash, r.recordHash));
-      }
-      pending = pending.filter((r) => !stored.has(r.contextId));
-    }
+  private writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+    return insertSortingOutStored(rows, {
+      insertOne: (row) => this.insertOne(row),
+      insertMany: (many) => this.insertMany(many),
+      isDuplicate: (err) => DUPLICATE.test((err as Error)?.message ?? ""),
+      storedHashes: (ids) => this.storedHashes(ids),
+    });
   }
 
   /** One row, one prepared INSERT in autocommit (a repeated id is sorted out after: "exists" or a conflict). */

@@ -9,7 +9,7 @@ import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
 import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
-import { type CommitStats, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
+import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere } from "../record-filter.js";
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogLeaf } from "../types.js";
@@ -29,7 +29,7 @@ const UNIQUE_VIOLATION = "23505";
 
 /**
  * The statement was refused for a row's values, not for the connection or the server: data exceptions (class 22,
- * e.g. a NUL character in text), integrity violations (23, other than the id, which ON CONFLICT absorbs) and
+ * e.g. a NUL character in text), integrity violations (23; an id already stored is sorted out before) and
  * program limits (54, e.g. a value too large). The batch is split to find the row; the others are committed.
  */
 function isRowError(err: unknown): boolean {
@@ -103,8 +103,13 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   /** One commit of the queue: a lone row as one plain INSERT, more as one INSERT of unnested arrays. */
-  private async writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
-    return rows.length === 1 ? [await this.insertOne(rows[0] as LedgerRow)] : this.insertMany(rows);
+  private writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+    return insertSortingOutStored(rows, {
+      insertOne: (row) => this.insertOne(row),
+      insertMany: (many) => this.insertMany(many),
+      isDuplicate: (err) => err instanceof FabraError && err.details?.code === UNIQUE_VIOLATION,
+      storedHashes: (ids) => this.storedHashes(ids),
+    });
   }
 
   /**
@@ -140,17 +145,16 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   /**
-   * Many rows in ONE statement (autocommit: one transaction): each column bound as one array, unnested in step. An
-   * id already stored is skipped by ON CONFLICT (the statement never aborts for it) and RETURNING says which rows
-   * went in; the stored hashes of the others are read after. Idempotent, so retried once after a dropped
-   * connection: rows the first attempt committed are then "exists".
+   * Many rows in ONE plain INSERT (autocommit: one transaction, one WAL flush): each column bound as one array,
+   * unnested in step. An id already stored fails it whole (unique violation: nothing written), sorted out by
+   * insertSortingOutStored. Idempotent as a whole, so retried once after a dropped connection (a first attempt that
+   * did commit makes the retry a unique violation: its rows are then found stored, as "exists").
    */
-  private async insertMany(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+  private async insertMany(rows: readonly LedgerRow[]): Promise<void> {
     const column = <T>(pick: (r: LedgerRow) => T) => rows.map(pick);
-    const inserted = await this.db.query<{ context_id: string }>(
+    await this.db.query(
       `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
-       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::boolean[])
-       ON CONFLICT (context_id) DO NOTHING RETURNING context_id`,
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::boolean[])`,
       [
         column((r) => r.contextId),
         column((r) => r.createdAt),
@@ -164,22 +168,16 @@ export class PostgresRecordStore implements RecordStore {
       ],
       { retry: true },
     );
-    const fresh = new Set(inserted.map((r) => r.context_id));
-    const others = rows.filter((r) => !fresh.has(r.contextId)).map((r) => r.contextId);
-    const stored = new Map<string, string>();
-    if (others.length > 0) {
-      const found = await this.db.query<{ context_id: string; record_hash: string }>(
-        `SELECT context_id, record_hash FROM ${this.table} WHERE context_id = ANY($1::text[])`,
-        [others],
-        { retry: true },
-      );
-      for (const r of found) stored.set(r.context_id, r.record_hash);
-    }
-    return rows.map((r) => {
-      if (fresh.has(r.contextId)) return "inserted";
-      const hash = stored.get(r.contextId) ?? "(unknown)";
-      return hash === r.recordHash ? "exists" : conflictError(r.contextId, hash, r.recordHash);
-    });
+  }
+
+  /** The stored record_hash of each of `ids` that is in the ledger. */
+  private async storedHashes(ids: readonly string[]): Promise<Map<string, string>> {
+    const found = await this.db.query<{ context_id: string; record_hash: string }>(
+      `SELECT context_id, record_hash FROM ${this.table} WHERE context_id = ANY($1::text[])`,
+      [ids],
+      { retry: true },
+    );
+    return new Map(found.map((r) => [r.context_id, r.record_hash]));
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
