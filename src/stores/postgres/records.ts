@@ -145,28 +145,31 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   /**
-   * Many rows in ONE plain INSERT (autocommit: one transaction, one WAL flush): each column bound as one array,
+   * Many rows in ONE plain INSERT, in one transaction on one client (one WAL flush): each column bound as one array,
    * unnested in step. An id already stored fails it whole (unique violation: nothing written), sorted out by
-   * insertSortingOutStored. Idempotent as a whole, so retried once after a dropped connection (a first attempt that
-   * did commit makes the retry a unique violation: its rows are then found stored, as "exists").
+   * insertSortingOutStored. Explicit BEGIN/COMMIT rather than autocommit: a server that multiplexes clients onto one
+   * session (PGlite's socket server) serves only the transaction's client until it ends, so the statement's protocol
+   * messages are never interleaved with another client's. Not retried: a dropped connection fails the batch (its
+   * callers may append again; a record already stored is a no-op).
    */
   private async insertMany(rows: readonly LedgerRow[]): Promise<void> {
     const column = <T>(pick: (r: LedgerRow) => T) => rows.map(pick);
-    await this.db.query(
-      `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
+    await this.db.transaction((tx) =>
+      tx.query(
+        `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
        SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::boolean[])`,
-      [
-        column((r) => r.contextId),
-        column((r) => r.createdAt),
-        column((r) => r.contextFunction),
-        column((r) => r.environment),
-        column((r) => r.tokenCount),
-        column((r) => r.recordHash),
-        column((r) => r.previousContextId),
-        column((r) => r.canonicalText),
-        column((r) => r.imported === true),
-      ],
-      { retry: true },
+        [
+          column((r) => r.contextId),
+          column((r) => r.createdAt),
+          column((r) => r.contextFunction),
+          column((r) => r.environment),
+          column((r) => r.tokenCount),
+          column((r) => r.recordHash),
+          column((r) => r.previousContextId),
+          column((r) => r.canonicalText),
+          column((r) => r.imported === true),
+        ],
+      ),
     );
   }
 
