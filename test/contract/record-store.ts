@@ -20,6 +20,8 @@ export interface RecordStoreHarness {
    * append), so the cases that append made-up rows append sealed records with the same columns instead.
    */
   verifiesAppends?: boolean;
+  /** False: the store keeps no transparency log beside the ledger (the remote store). */
+  keepsLog?: boolean;
 }
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
@@ -80,6 +82,8 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
   const rowAt = harness.verifiesAppends ? sealedRow : syntheticRow;
   describe(`RecordStore contract: ${name}`, () => {
     let store: RecordStore;
+    /** The rows the group-commit cases stored (made-up rows too: the whole-ledger verification expects them). */
+    const groupRows: LedgerRow[] = [];
     beforeAll(async () => {
       store = await harness.open();
     });
@@ -147,6 +151,101 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
 
     it("returns null for an unknown id", async () => {
       expect(await store.get("ctx_0190a1b2-c3d4-7e5f-8a9b-ffffffffffff")).toBeNull();
+    });
+
+    describe("group commit: appends in flight share commits, and each settles on its own", () => {
+      // Rows of their own function and year (2023), so the list cases below never meet them.
+      // Six fraction digits always (a trailing 1), so the text sorts as the instants do.
+      const at = (i: number) => `2023-05-01T00:00:00.${String(i).padStart(3, "0")}001Z`;
+      const mine = (i: number) => rowAt(3000 + i, at(i), "group");
+      const otherVersion = (row: LedgerRow): LedgerRow =>
+        harness.verifiesAppends
+          ? conflictingRecord(row)
+          : {
+              ...row,
+              recordHash: `sha256:${"f".repeat(64)}`,
+              canonicalText: row.canonicalText.replace("}", ',"x":1}'),
+            };
+
+      it("64 concurrent appends all land, each byte for byte", async () => {
+        const rows = Array.from({ length: 64 }, (_, i) => mine(i));
+        const outcomes = await Promise.all(rows.map((r) => store.append(r)));
+        expect(outcomes).toEqual(rows.map(() => "inserted"));
+        groupRows.push(...rows);
+        expect(await store.count({ contextFunction: "group" })).toBe(64);
+        for (const r of rows) expect(await store.get(r.contextId)).toEqual(r);
+      });
+
+      it("a refused append fails only its caller: conflicts, twins and a row the database refuses leave the rest committed", async () => {
+        const fresh = Array.from({ length: 32 }, (_, i) => mine(100 + i));
+        const stored = mine(0); // appended above
+        const twin = mine(200);
+        const rival = mine(201);
+        const rivalOther = otherVersion(rival);
+        // A created_at no database takes (the store does not parse it): only a store that appends made-up rows.
+        const badDate = { ...mine(202), createdAt: "2023-13-45T99:00:00.000000Z" };
+        const calls: { row: LedgerRow; expect: "inserted" | "exists" | "conflict" | "refused" | "rival" }[] = [
+          ...fresh.slice(0, 16).map((row) => ({ row, expect: "inserted" as const })),
+          { row: otherVersion(stored), expect: "conflict" },
+          { row: stored, expect: "exists" },
+          { row: twin, expect: "inserted" },
+          { row: twin, expect: "exists" },
+          { row: rival, expect: "rival" },
+          { row: rivalOther, expect: "rival" },
+          ...(harness.verifiesAppends ? [] : [{ row: badDate, expect: "refused" as const }]),
+          ...fresh.slice(16).map((row) => ({ row, expect: "inserted" as const })),
+        ];
+        const settled = await Promise.allSettled(calls.map((c) => store.append(c.row)));
+        const rivals: PromiseSettledResult<unknown>[] = [];
+        settled.forEach((s, i) => {
+          const call = calls[i] as (typeof calls)[number];
+          const what = `${call.expect} ${call.row.contextId}`;
+          if (call.expect === "inserted" || call.expect === "exists") {
+            expect(s, what).toEqual({ status: "fulfilled", value: call.expect });
+          } else if (call.expect === "conflict") {
+            expect(s.status, what).toBe("rejected");
+            expect(((s as PromiseRejectedResult).reason as FabraError).code, what).toBe("RECORD_CONFLICT");
+            expect(((s as PromiseRejectedResult).reason as FabraError).message).toContain(stored.recordHash);
+          } else if (call.expect === "refused") {
+            expect(s.status, what).toBe("rejected");
+            expect((s as PromiseRejectedResult).reason, what).toBeInstanceOf(FabraError);
+          } else rivals.push(s);
+        });
+        // Two records under one id in flight together: exactly one is stored, the other is a conflict naming both.
+        expect(
+          rivals.filter((s) => s.status === "fulfilled").map((s) => (s as PromiseFulfilledResult<unknown>).value),
+        ).toEqual(["inserted"]);
+        const lost = rivals.find((s) => s.status === "rejected") as PromiseRejectedResult;
+        expect((lost.reason as FabraError).code).toBe("RECORD_CONFLICT");
+        expect((lost.reason as FabraError).message).toContain(rival.recordHash);
+        expect((lost.reason as FabraError).message).toContain(rivalOther.recordHash);
+        const won = (await store.get(rival.contextId)) as LedgerRow;
+        expect([rival.canonicalText, rivalOther.canonicalText]).toContain(won.canonicalText);
+
+        for (const r of [...fresh, twin]) expect(await store.get(r.contextId), r.contextId).toEqual(r);
+        expect(await store.get(stored.contextId)).toEqual(stored);
+        expect(await store.get(badDate.contextId)).toBeNull();
+        expect(await store.count({ contextFunction: "group" })).toBe(64 + 32 + 2);
+        groupRows.push(...fresh, twin, won.canonicalText === rival.canonicalText ? rival : rivalOther);
+      });
+
+      if (harness.keepsLog !== false)
+        it("commits in arrival order: the transparency log integrates concurrent appends in the order they were made", async () => {
+          if (!store.integrateLog || !store.scanLogLeaves) throw new Error("this store keeps no transparency log");
+          const before = await store.integrateLog();
+          // Four waves of 16 in flight, created_at rising with each call, sequencer steps running meanwhile.
+          const rows = Array.from({ length: 64 }, (_, i) => mine(300 + i));
+          for (let w = 0; w < 4; w++) {
+            const wave = rows.slice(w * 16, w * 16 + 16);
+            const outcomes = await Promise.all([...wave.map((r) => store.append(r)), store.integrateLog()]);
+            expect(outcomes.slice(0, 16)).toEqual(wave.map(() => "inserted"));
+          }
+          groupRows.push(...rows);
+          expect(await store.integrateLog()).toBe(before + rows.length);
+          const leaves: string[] = [];
+          for await (const batch of store.scanLogLeaves(50)) leaves.push(...batch.map((l) => l.contextId));
+          expect(leaves.slice(before)).toEqual(rows.map((r) => r.contextId));
+        });
     });
 
     describe("list, count, pagination and scan", () => {
@@ -257,7 +356,9 @@ export function recordStoreContract(name: string, harness: RecordStoreHarness): 
         expect(seen[seen.length - 1]).toBe(total);
         // The spec vectors are intact; the synthetic rows (30 here, one from the concurrency case, dated 2024) hold
         // JSON that is not a CRS-001 record. A store that verifies appends holds sealed records only: none fails.
-        const synthetic = harness.verifiesAppends ? [] : [syntheticRow(900, "2024-06-01T00:00:00.5Z", "race"), ...rows];
+        const synthetic = harness.verifiesAppends
+          ? []
+          : [syntheticRow(900, "2024-06-01T00:00:00.5Z", "race"), ...groupRows, ...rows];
         expect(failures.map((f) => f.contextId)).toEqual(synthetic.sort(byTime(1)).map((r) => r.contextId));
         for (const f of failures) {
           expect(f.failed?.name).toBe("record_hash");

@@ -52,6 +52,7 @@ function throughServe(): RecordStoreHarness {
   let server: RunningServer | undefined;
   return {
     verifiesAppends: true,
+    keepsLog: false,
     open: async () => {
       const path = tempFile("fabra-remote-ledger-", "fabra.duckdb");
       runtime = await createFabra({ stores: { offline: { type: "duckdb", path } }, definitions: {}, warn: () => {} });

@@ -180,10 +180,21 @@ export class Ledger {
     return "file" in ref ? this.verifyFile(ref.file) : this.getVerified(ref.id);
   }
 
-  /** Appends a record just sealed (assembly, replay), with its canonical text when the sealing built it. */
+  /**
+   * Appends a record just sealed (assembly, replay), with its canonical text when the sealing built it. Appends in
+   * flight share the store's commits (group commit); this resolves once the record's commit is durable. A record
+   * over the size limit (which no reader would take back) fails alone, before it joins a commit.
+   */
   async append(record: ContextRecord, canonicalText?: string): Promise<AppendOutcome> {
     requireNormalContextId(record.context_id, "append");
-    const outcome = await (await this.store()).append(recordToRow(record, canonicalText));
+    const row = recordToRow(record, canonicalText);
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: most records skip the exact count.
+    if (row.canonicalText.length * 3 > this.maxRecordBytes) {
+      const bytes = Buffer.byteLength(row.canonicalText, "utf8");
+      if (bytes > this.maxRecordBytes)
+        throw recordTooLarge(`Record ${record.context_id}`, bytes, this.maxRecordBytes, "it was not appended");
+    }
+    const outcome = await (await this.store()).append(row);
     if (outcome === "inserted") this.sequencer?.schedule();
     return outcome;
   }

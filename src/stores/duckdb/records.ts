@@ -7,6 +7,8 @@ import { requireNormalContextId } from "../../record/id.js";
 import { DuckDatabase } from "./database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { conflictError } from "../record-conflict.js";
+import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
+import { listValue } from "./driver.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
@@ -98,12 +100,31 @@ const toLedgerRow = (r: Row): LedgerRow => ({
 const INSERT =
   "INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported) VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8, $9)";
 
+/** Many rows in one statement: each column is one bound list, unnested side by side (in step). */
+const INSERT_MANY = `INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
+  SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::TIMESTAMP, unnest($3::VARCHAR[]), unnest($4::VARCHAR[]), unnest($5::BIGINT[]), unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::VARCHAR[]), unnest($9::BOOLEAN[])`;
+
+/** DuckDB's words for a statement refused by a primary key (an id already stored). */
+const DUPLICATE = /Duplicate key|PRIMARY KEY or UNIQUE constraint/i;
+/** A statement refused for one row's values (the batch is split to find it; the other rows are committed). */
+const ROW_ERROR = /Conversion Error|Invalid Input Error|Constraint Error|out of range/i;
+
 export class DuckDBRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: false, persistent: true, sharedAcrossProcesses: false };
   /** The append statement, prepared once per connection (and closed with it). */
   private readonly inserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
 
-  private constructor(private readonly db: DuckDatabase) {}
+  /** The multi-row append, prepared once per connection too. */
+  private readonly batchInserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
+  private readonly commits: LedgerCommitQueue;
+
+  private constructor(private readonly db: DuckDatabase) {
+    this.commits = new LedgerCommitQueue({
+      write: (rows) => this.writeBatch(rows),
+      isRowError: (err) => ROW_ERROR.test((err as Error)?.message ?? ""),
+      where: `DuckDB ledger ${db.path}`,
+    });
+  }
 
   static async open(path: string): Promise<DuckDBRecordStore> {
     const db = await DuckDatabase.open(path);
@@ -116,8 +137,31 @@ export class DuckDBRecordStore implements RecordStore {
     return new DuckDBRecordStore(db);
   }
 
-  async append(row: LedgerRow): Promise<AppendOutcome> {
-    requireNormalContextId(row.contextId, "ledger append");
+  /**
+   * Appends through the group commit (ledger-commit.ts): appends in flight share one transaction, and each resolves
+   * once the commit holding its row is durable (DuckDB syncs its WAL at every commit).
+   */
+  append(row: LedgerRow): Promise<AppendOutcome> {
+    try {
+      requireNormalContextId(row.contextId, "ledger append");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.commits.append(row);
+  }
+
+  /** One commit of the queue: a lone row as one prepared INSERT, more as one multi-row INSERT (one transaction). */
+  private writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+    return insertSortingOutStored(rows, {
+      insertOne: (row) => this.insertOne(row),
+      insertMany: (many) => this.insertMany(many),
+      isDuplicate: (err) => DUPLICATE.test((err as Error)?.message ?? ""),
+      storedHashes: (ids) => this.storedHashes(ids),
+    });
+  }
+
+  /** One row, one prepared INSERT in autocommit (a repeated id is sorted out after: "exists" or a conflict). */
+  private async insertOne(row: LedgerRow): Promise<RowResult> {
     // A plain INSERT: the primary key refuses a second row with the same id. (`ON CONFLICT DO NOTHING` would
     // say the same but costs DuckDB about 2 ms per append; a repeated id is rare, so it is sorted out after.)
     try {
@@ -145,8 +189,46 @@ export class DuckDBRecordStore implements RecordStore {
       const existing = await this.get(row.contextId).catch(() => null);
       if (!existing) throw err;
       if (existing.recordHash === row.recordHash) return "exists";
-      throw conflictError(row.contextId, existing.recordHash, row.recordHash);
+      return conflictError(row.contextId, existing.recordHash, row.recordHash);
     }
+  }
+
+  /** Many rows in one statement (autocommit: one transaction, one WAL sync): each column bound as one list. */
+  private async insertMany(rows: readonly LedgerRow[]): Promise<void> {
+    const column = <T>(pick: (r: LedgerRow) => T) => listValue(rows.map(pick) as never[]);
+    await this.db.exclusive(async (c) => {
+      let insert = this.batchInserts.get(c);
+      if (!insert) {
+        insert = await c.prepare(INSERT_MANY);
+        this.batchInserts.set(c, insert);
+      }
+      insert.bind([
+        column((r) => r.contextId),
+        column((r) => r.createdAt),
+        column((r) => r.contextFunction),
+        column((r) => r.environment),
+        column((r) => BigInt(r.tokenCount)),
+        column((r) => r.recordHash),
+        column((r) => r.previousContextId),
+        column((r) => r.canonicalText),
+        column((r) => r.imported === true),
+      ]);
+      await insert.run();
+    });
+  }
+
+  /** The stored record_hash of each of `ids` that is in the ledger. */
+  private async storedHashes(ids: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ context_id: string; record_hash: string }>(
+      "SELECT context_id, record_hash FROM fabra_context_records WHERE context_id IN (SELECT unnest($1::VARCHAR[]))",
+      [listValue([...ids])],
+    );
+    return new Map(rows.map((r) => [r.context_id, r.record_hash]));
+  }
+
+  /** What the group commit has done on this handle (benches read it). */
+  get commitStats(): CommitStats {
+    return this.commits.stats;
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
@@ -319,7 +401,8 @@ export class DuckDBRecordStore implements RecordStore {
   private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>
     this.db.query<T>(sql, params as never);
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.commits.idle();
     return this.db.close();
   }
 

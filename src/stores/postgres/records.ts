@@ -9,6 +9,7 @@ import { epochMicrosSql, type PgDatabase, type PgTarget } from "./pool.js";
 import type { AppendOutcome, LedgerRow, OutcomeRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
+import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogLeaf } from "../types.js";
@@ -25,6 +26,16 @@ import {
 const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported`;
 
 const UNIQUE_VIOLATION = "23505";
+
+/**
+ * The statement was refused for a row's values, not for the connection or the server: data exceptions (class 22,
+ * e.g. a NUL character in text), integrity violations (23; an id already stored is sorted out before) and
+ * program limits (54, e.g. a value too large). The batch is split to find the row; the others are committed.
+ */
+function isRowError(err: unknown): boolean {
+  const code = err instanceof FabraError ? err.details?.code : undefined;
+  return typeof code === "string" && /^(22|23|54)/.test(code);
+}
 
 interface Row {
   context_id: string;
@@ -57,7 +68,14 @@ export class PostgresRecordStore implements RecordStore {
   /** The filters on what records hold, over the GIN-indexed jsonb of the text (migration 12). */
   private readonly recordJson: RecordJsonSql;
 
+  private readonly commits: LedgerCommitQueue;
+
   private constructor(readonly db: PgDatabase) {
+    this.commits = new LedgerCommitQueue({
+      write: (rows) => this.writeBatch(rows),
+      isRowError,
+      where: `Postgres ledger ${db.ident("fabra_context_records")}`,
+    });
     this.table = db.ident("fabra_context_records");
     const doc = `${db.ident("fabra_record_json")}(canonical_text)`;
     this.recordJson = {
@@ -74,12 +92,40 @@ export class PostgresRecordStore implements RecordStore {
   }
 
   /**
+   * Appends through the group commit (ledger-commit.ts): appends in flight share one INSERT (one transaction, one
+   * WAL flush), and each resolves once the commit holding its row is durable (as the server's synchronous_commit
+   * makes a commit durable).
+   */
+  append(row: LedgerRow): Promise<AppendOutcome> {
+    try {
+      requireNormalContextId(row.contextId, "ledger append");
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return this.commits.append(row);
+  }
+
+  /** What the group commit has done on this handle (benches read it). */
+  get commitStats(): CommitStats {
+    return this.commits.stats;
+  }
+
+  /** One commit of the queue: a lone row as one plain INSERT, more as one INSERT of unnested arrays. */
+  private writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+    return insertSortingOutStored(rows, {
+      insertOne: (row) => this.insertOne(row),
+      insertMany: (many) => this.insertMany(many),
+      isDuplicate: (err) => err instanceof FabraError && err.details?.code === UNIQUE_VIOLATION,
+      storedHashes: (ids) => this.storedHashes(ids),
+    });
+  }
+
+  /**
    * One plain INSERT: the row is whole or absent. An id already there (unique violation) is then compared by hash:
    * the same record is "exists", another is RECORD_CONFLICT. Idempotent, so after a dropped connection it is
    * retried once on a fresh one, whether or not the first attempt reached the server.
    */
-  async append(row: LedgerRow): Promise<AppendOutcome> {
-    requireNormalContextId(row.contextId, "ledger append");
+  private async insertOne(row: LedgerRow): Promise<RowResult> {
     try {
       await this.db.query(
         `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
@@ -103,7 +149,46 @@ export class PostgresRecordStore implements RecordStore {
     }
     const existing = await this.get(row.contextId);
     if (existing && existing.recordHash === row.recordHash) return "exists";
-    throw conflictError(row.contextId, existing?.recordHash ?? "(unknown)", row.recordHash);
+    return conflictError(row.contextId, existing?.recordHash ?? "(unknown)", row.recordHash);
+  }
+
+  /**
+   * Many rows in ONE plain INSERT, in one transaction on one client (one WAL flush): each column bound as one array,
+   * unnested in step. An id already stored fails it whole (unique violation: nothing written), sorted out by
+   * insertSortingOutStored. Explicit BEGIN/COMMIT rather than autocommit: a server that multiplexes clients onto one
+   * session (PGlite's socket server) serves only the transaction's client until it ends, so the statement's protocol
+   * messages are never interleaved with another client's. Not retried: a dropped connection fails the batch (its
+   * callers may append again; a record already stored is a no-op).
+   */
+  private async insertMany(rows: readonly LedgerRow[]): Promise<void> {
+    const column = <T>(pick: (r: LedgerRow) => T) => rows.map(pick);
+    await this.db.transaction((tx) =>
+      tx.query(
+        `INSERT INTO ${this.table} (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
+       SELECT * FROM unnest($1::text[], $2::timestamptz[], $3::text[], $4::text[], $5::bigint[], $6::text[], $7::text[], $8::text[], $9::boolean[])`,
+        [
+          column((r) => r.contextId),
+          column((r) => r.createdAt),
+          column((r) => r.contextFunction),
+          column((r) => r.environment),
+          column((r) => r.tokenCount),
+          column((r) => r.recordHash),
+          column((r) => r.previousContextId),
+          column((r) => r.canonicalText),
+          column((r) => r.imported === true),
+        ],
+      ),
+    );
+  }
+
+  /** The stored record_hash of each of `ids` that is in the ledger. */
+  private async storedHashes(ids: readonly string[]): Promise<Map<string, string>> {
+    const found = await this.db.query<{ context_id: string; record_hash: string }>(
+      `SELECT context_id, record_hash FROM ${this.table} WHERE context_id = ANY($1::text[])`,
+      [ids],
+      { retry: true },
+    );
+    return new Map(found.map((r) => [r.context_id, r.record_hash]));
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
@@ -215,7 +300,8 @@ export class PostgresRecordStore implements RecordStore {
   private readonly logQuery: LogQuery = <T>(sql: string, params?: unknown[]) =>
     this.db.query<T>(sql, params, { retry: true });
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    await this.commits.idle();
     return this.db.close();
   }
 
