@@ -13,6 +13,7 @@ import { parseDuration } from "../util/duration.js";
 import { didYouMean } from "../util/suggest.js";
 import { entityIdOf } from "./features/entity-id.js";
 import { refreshScheduleOf } from "./features/refresh.js";
+import { parseHistoryOption } from "./features/history-table.js";
 import { toJsonValue } from "../record/values.js";
 
 /** Every problem with the definitions' options (empty when all are fine), for `fabra doctor`. */
@@ -173,6 +174,15 @@ function featureOptions(def: FeatureDef, name: string) {
       }
     }),
     default: parsedBy((v) => void toJsonValue(v, at("default"))),
+    history: parsedBy((v) => {
+      parseHistoryOption(v, name);
+      if (def.options.materialize === true)
+        throw fail(
+          "history",
+          "reads a table you manage, and materialize: true writes fabra's own history",
+          "Leave materialize out (the table is the history; reads still compute and cache), or leave history out.",
+        );
+    }),
   } satisfies Record<keyof FeatureOptions<unknown>, z.ZodType>);
 }
 

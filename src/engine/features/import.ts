@@ -21,6 +21,7 @@ import { fromEpochMicros, nowDatetime } from "../../record/datetime.js";
 import { encodeValue } from "../../record/values.js";
 import type { FeatureValueRow, OfflineStore } from "../../stores/types.js";
 import { unknownFeature } from "./read.js";
+import { refuseHistoryWrite } from "./history-table.js";
 
 export interface ImportHistoryOptions {
   feature: string;
@@ -73,6 +74,7 @@ export async function importHistory(
 ): Promise<ImportHistorySummary> {
   const def = deps.definitions.features.get(options.feature);
   if (!def) throw unknownFeature(options.feature, deps.definitions.features.keys());
+  refuseHistoryWrite(def, options.feature, "features import");
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new FabraError("INVALID_ARGUMENT", `batchSize is ${batchSize}; it must be a whole number of at least 1`);

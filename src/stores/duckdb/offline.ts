@@ -7,6 +7,7 @@ import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
 import type {
   FeatureValueRow,
+  HistoryTable,
   MaterializationRun,
   OfflineCapabilities,
   OfflineStore,
@@ -32,6 +33,7 @@ import {
   type StoredValueRow,
 } from "../offline-history.js";
 import { pointInTime } from "./offline-pit.js";
+import { describeDuckHistoryTable } from "./history-table.js";
 import { ensureTiesTable, writeValues } from "./offline-write.js";
 
 const SCHEMA = [
@@ -115,6 +117,11 @@ export class DuckDBOfflineStore implements OfflineStore {
     options: PitOptions = {},
   ): Promise<PitResult> {
     return pointInTime(this.db, events, features, options);
+  }
+
+  async checkHistoryTable(feature: string, table: HistoryTable): Promise<string> {
+    return (await this.db.exclusive((c) => describeDuckHistoryTable(c, feature, table, `DuckDB: ${this.db.path}`)))
+      .description;
   }
 
   // ---------------------------------------------------------------- materialization runs

@@ -22,6 +22,7 @@ import {
 } from "../offline-history.js";
 import type {
   FeatureValueRow,
+  HistoryTable,
   MaterializationRun,
   OfflineCapabilities,
   OfflineStore,
@@ -35,6 +36,7 @@ import type {
   StoreCheck,
 } from "../types.js";
 import { probeHistory } from "./probe.js";
+import { describePgHistoryTable } from "./history-table.js";
 import { pgTimestamp, pointInTime, retryOnDroppedConnection } from "./offline-pit.js";
 
 /** Rows per INSERT statement; a bigger batch is several statements in one transaction. */
@@ -139,6 +141,10 @@ export class PostgresOfflineStore implements OfflineStore {
       );
     }
     return pointInTime(this.db, this.values, events, features, options);
+  }
+
+  async checkHistoryTable(feature: string, table: HistoryTable): Promise<string> {
+    return (await describePgHistoryTable(this.db, feature, table)).description;
   }
 
   // ---------------------------------------------------------------- materialization runs
