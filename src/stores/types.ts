@@ -236,16 +236,22 @@ export interface ImportFilePlan {
   feature: string;
   path: string;
   format: "csv" | "parquet";
-  entityColumn: string;
-  timestampColumn: string;
-  valueColumn: string;
-  knownTimeColumn?: string;
-  /** Every row's run id is `<runPrefix>:<line, zero-padded to 12 digits>`. */
-  runPrefix: string;
+  /**
+   * Given the file's column names: the columns to read, and the run id prefix (every row's run id is
+   * `<runPrefix>:<line, zero-padded to 12 digits>`).
+   */
+  prepare(names: string[]): Promise<{ columns: ImportFileColumns; runPrefix: string }>;
   /** The known time of rows without a known-time column. */
   knownAt: string;
   batchSize: number;
   onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportFileColumns {
+  entityColumn: string;
+  timestampColumn: string;
+  valueColumn: string;
+  knownTimeColumn?: string;
 }
 
 export interface ImportFileResult {

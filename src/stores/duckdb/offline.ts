@@ -8,6 +8,8 @@ import { DuckDatabase } from "./database.js";
 import type {
   FeatureValueRow,
   HistoryTable,
+  ImportFilePlan,
+  ImportFileResult,
   MaterializationRun,
   OfflineCapabilities,
   OfflineStore,
@@ -34,6 +36,7 @@ import {
 } from "../offline-history.js";
 import { pointInTime } from "./offline-pit.js";
 import { describeDuckHistoryTable } from "./history-table.js";
+import { importFile } from "./offline-import.js";
 import { ensureTiesTable, writeValues } from "./offline-write.js";
 
 const SCHEMA = [
@@ -93,6 +96,10 @@ export class DuckDBOfflineStore implements OfflineStore {
 
   writeValues(rows: FeatureValueRow[]): Promise<void> {
     return writeValues(this.db, rows);
+  }
+
+  importFile(plan: ImportFilePlan): Promise<ImportFileResult> {
+    return importFile(this.db, plan);
   }
 
   async latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null> {
