@@ -23,6 +23,8 @@ import {
 import type {
   FeatureValueRow,
   HistoryTable,
+  ImportFilePlan,
+  ImportFileResult,
   MaterializationRun,
   OfflineCapabilities,
   OfflineStore,
@@ -37,6 +39,7 @@ import type {
 } from "../types.js";
 import { probeHistory } from "./probe.js";
 import { describePgHistoryTable } from "./history-table.js";
+import { importFile } from "./offline-import.js";
 import { pgTimestamp, pointInTime, retryOnDroppedConnection } from "./offline-pit.js";
 
 /** Rows per INSERT statement; a bigger batch is several statements in one transaction. */
@@ -108,6 +111,11 @@ export class PostgresOfflineStore implements OfflineStore {
           );
       }),
     );
+  }
+
+  /** The file staged in an in-memory DuckDB, each batch one INSERT of a JSON document (offline-import.ts). */
+  importFile(plan: ImportFilePlan): Promise<ImportFileResult> {
+    return importFile(this.db, this.values, plan);
   }
 
   async latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null> {
