@@ -193,7 +193,8 @@ async function decodeInJs(
         appender.closeSync();
       }
       await c.run(
-        `UPDATE temp.main.${stage} SET value_json = x.v FROM temp.main.${fixes} x WHERE temp.main.${stage}.rowid = x.n`,
+        // Temp tables are found first by their bare (unique) names.
+        `UPDATE ${stage} SET value_json = x.v FROM ${fixes} AS x WHERE ${stage}.rowid = x.n`,
       );
     } finally {
       await c.run(`DROP TABLE IF EXISTS temp.main.${fixes}`);
