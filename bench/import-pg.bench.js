@@ -54,7 +54,13 @@ export default async function run(options = {}) {
     const copy = (path) => {
       execFileSync(
         "psql",
-        [POSTGRES_URL, "-v", "ON_ERROR_STOP=1", "-qc", `\\copy ${raw} (entity_id, computed_at, value_json) FROM '${path}' CSV HEADER`],
+        [
+          POSTGRES_URL,
+          "-v",
+          "ON_ERROR_STOP=1",
+          "-qc",
+          `\\copy ${raw} (entity_id, computed_at, value_json) FROM '${path}' CSV HEADER`,
+        ],
         { stdio: ["ignore", "ignore", "inherit"] },
       );
     };

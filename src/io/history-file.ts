@@ -111,7 +111,9 @@ export async function readHistoryFile(
     ];
     let data: unknown[][];
     try {
-      data = (await c.runAndReadAll(`SELECT ${select.join(", ")} FROM ${historyFileReader(format)}`, [path])).getColumnsJS();
+      data = (
+        await c.runAndReadAll(`SELECT ${select.join(", ")} FROM ${historyFileReader(format)}`, [path])
+      ).getColumnsJS();
     } catch (err) {
       throw historyFileReadFailed(err, path);
     }
@@ -146,7 +148,11 @@ interface RowContext {
 /** What is wrong with a row (the import on DuckDB finds them in SQL; the messages are the same). */
 export type HistoryRowProblem = "entity" | "time" | "time-format" | "value" | "known" | "known-format";
 
-export function historyRowProblem(problem: HistoryRowProblem, columns: HistoryFileColumns, text: string | null): string {
+export function historyRowProblem(
+  problem: HistoryRowProblem,
+  columns: HistoryFileColumns,
+  text: string | null,
+): string {
   switch (problem) {
     case "entity":
       return `no entity id in column "${columns.entityColumn}"`;

@@ -51,9 +51,11 @@ export async function stageHistoryFile(
   const { rows, columns, runPrefix } = await stageFile(c, request, stage);
   const offset = request.format === "csv" ? 2 : 1;
   const bad = (
-    (await c.runAndReadAll(
-      `SELECT rowid AS n, problem, ts_text, known_text FROM temp.main.${stage} WHERE problem IS NOT NULL ORDER BY rowid`,
-    )).getRowObjectsJS() as { n: bigint; problem: number; ts_text: string | null; known_text: string | null }[]
+    (
+      await c.runAndReadAll(
+        `SELECT rowid AS n, problem, ts_text, known_text FROM temp.main.${stage} WHERE problem IS NOT NULL ORDER BY rowid`,
+      )
+    ).getRowObjectsJS() as { n: bigint; problem: number; ts_text: string | null; known_text: string | null }[]
   ).map((r) => {
     const problem = PROBLEMS[r.problem] as HistoryRowProblem;
     const text = problem === "time-format" ? r.ts_text : problem === "known-format" ? r.known_text : null;
@@ -84,7 +86,9 @@ async function stageFile(
   const id = quoteId;
   const isTime = (name: string) => typeOf(name).startsWith("TIMESTAMP") || typeOf(name) === "DATE";
   const time = (name: string) =>
-    isTime(name) ? `CAST(${id(name)} AS TIMESTAMP)` : `CAST(TRY_CAST(CAST(${id(name)} AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)`;
+    isTime(name)
+      ? `CAST(${id(name)} AS TIMESTAMP)`
+      : `CAST(TRY_CAST(CAST(${id(name)} AS VARCHAR) AS TIMESTAMPTZ) AS TIMESTAMP)`;
   const text = (name: string) => `CAST(${id(name)} AS VARCHAR)`;
   const value =
     plan.format === "csv"

@@ -99,7 +99,9 @@ const duckdb: Backend = {
     // The table exists before fabra opens the file: a feature's history table is checked at load.
     const instance = await DuckDBInstance.create(path);
     const c = await instance.connect();
-    await c.run("CREATE TABLE user_scores (user_id VARCHAR, updated_at TIMESTAMPTZ, learned_at TIMESTAMPTZ, score BIGINT)");
+    await c.run(
+      "CREATE TABLE user_scores (user_id VARCHAR, updated_at TIMESTAMPTZ, learned_at TIMESTAMPTZ, score BIGINT)",
+    );
     c.closeSync();
     instance.closeSync();
     let fabraDb: Runner | null = null;

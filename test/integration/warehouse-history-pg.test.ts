@@ -67,8 +67,22 @@ describe.skipIf(!pgUp)("warehouse history tables on Postgres", () => {
     const features = ["score", "ratio", "amount", "label", "doc", "ok", "bare"];
     const rows = await fabra.getTrainingData({ entities: events, features });
     expect(rows.map((r) => r.score)).toEqual([null, 1, 2, null]);
-    expect(rows[1]).toMatchObject({ ratio: 12, amount: 2.5, label: "gold", doc: { a: [1, 2] }, ok: true, bare: "2026-01-01" });
-    expect(rows[2]).toMatchObject({ ratio: 1e20, amount: null, label: 'say "hi"', doc: [], ok: false, bare: "2026-01-10" });
+    expect(rows[1]).toMatchObject({
+      ratio: 12,
+      amount: 2.5,
+      label: "gold",
+      doc: { a: [1, 2] },
+      ok: true,
+      bare: "2026-01-01",
+    });
+    expect(rows[2]).toMatchObject({
+      ratio: 1e20,
+      amount: null,
+      label: 'say "hi"',
+      doc: [],
+      ok: false,
+      bare: "2026-01-10",
+    });
     const known = await fabra.getTrainingData({ entities: events, features: ["score"], knownTime: true });
     expect(known.map((r) => r.score)).toEqual([null, 1, 1, null]);
     expect(await fabra.getFeatureAsOf("score", "u1", "2026-01-20T00:00:00Z", { knownTime: true })).toMatchObject({
@@ -78,7 +92,17 @@ describe.skipIf(!pgUp)("warehouse history tables on Postgres", () => {
     // A float keeps its point in the stored text (12.0, not 12): read back through the store's own join.
     const raw = await fabra.stores.offline.pointInTime(
       { kind: "keys", entityIds: ["u1"], timestamps: ["2026-01-05T00:00:00Z"] },
-      [{ name: "ratio", table: { table: [schema.target.schema, "userscores"], entityColumn: "user_id", timestampColumn: "updated_at", valueColumn: "ratio" } }],
+      [
+        {
+          name: "ratio",
+          table: {
+            table: [schema.target.schema, "userscores"],
+            entityColumn: "user_id",
+            timestampColumn: "updated_at",
+            valueColumn: "ratio",
+          },
+        },
+      ],
     );
     expect(raw.values[0]).toEqual(["12.0"]);
   });

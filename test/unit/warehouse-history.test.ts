@@ -62,7 +62,10 @@ describe("warehouse history tables on DuckDB", () => {
       ok: feature({ entity: user, history: h("ok") }, () => -1),
       day: feature({ entity: user, history: { ...h("day"), timestampColumn: "day" } }, () => -1),
       viewed: feature(
-        { entity: user, history: { table: "user_scores_v", entityColumn: "uid", timestampColumn: "at", valueColumn: "score" } },
+        {
+          entity: user,
+          history: { table: "user_scores_v", entityColumn: "uid", timestampColumn: "at", valueColumn: "score" },
+        },
         () => -1,
       ),
     });
@@ -174,9 +177,9 @@ describe("warehouse history tables: checks at load", () => {
     await expect(load({ table: "user_scores" })).rejects.toMatchObject({
       message: expect.stringMatching(/`history.entityColumn` is missing/),
     });
-    await expect(
-      load(table(), { materialize: true, entities: ["u1"] }),
-    ).rejects.toMatchObject({ message: expect.stringMatching(/materialize: true writes fabra's own history/) });
+    await expect(load(table(), { materialize: true, entities: ["u1"] })).rejects.toMatchObject({
+      message: expect.stringMatching(/materialize: true writes fabra's own history/),
+    });
     const ok = await load(table());
     await ok.close();
   });
@@ -255,7 +258,12 @@ describe("features import on DuckDB, store-side", () => {
     const file = join(dir, "bad.csv");
     writeFileSync(file, `${lines.join("\n")}\n`);
     const progress: number[] = [];
-    const summary = await fabra.importHistory({ feature: "score", file, batchSize: 1000, onProgress: (d) => progress.push(d) });
+    const summary = await fabra.importHistory({
+      feature: "score",
+      file,
+      batchSize: 1000,
+      onProgress: (d) => progress.push(d),
+    });
     expect(summary.badRows).toEqual([
       { line: 1236, error: 'event time "yesterday" is not an ISO-8601 datetime (e.g. 2026-03-01T09:00:00Z)' },
       { line: 2102, error: 'no entity id in column "entity_id"' },
@@ -264,9 +272,11 @@ describe("features import on DuckDB, store-side", () => {
     expect(progress).toEqual([1000, 2000, 2500]);
     const count = async () =>
       Number(
-        ((await (fabra.stores.offline as unknown as { db: { query(s: string): Promise<{ n: bigint }[]> } }).db.query(
-          "SELECT count(*) AS n FROM fabra_feature_values WHERE entity_id LIKE 'b%'",
-        )) as { n: bigint }[])[0]?.n,
+        (
+          (await (fabra.stores.offline as unknown as { db: { query(s: string): Promise<{ n: bigint }[]> } }).db.query(
+            "SELECT count(*) AS n FROM fabra_feature_values WHERE entity_id LIKE 'b%'",
+          )) as { n: bigint }[]
+        )[0]?.n,
       );
     expect(await count()).toBe(1000);
     await fabra.importHistory({ feature: "score", file, batchSize: 1000 });

@@ -28,9 +28,13 @@ const shape = z.strictObject({
 export function parseHistoryOption(value: unknown, feature: string): HistoryTable {
   const at = (key: string) => `Feature ${feature}: \`history${key === "" ? "" : `.${key}`}\``;
   if (typeof value !== "object" || value === null || Array.isArray(value))
-    throw new FabraError("INVALID_DEFINITION", `${at("")} is ${JSON.stringify(value) ?? String(value)}, not an object`, {
-      hint: `Use e.g. ${EXAMPLE}.`,
-    });
+    throw new FabraError(
+      "INVALID_DEFINITION",
+      `${at("")} is ${JSON.stringify(value) ?? String(value)}, not an object`,
+      {
+        hint: `Use e.g. ${EXAMPLE}.`,
+      },
+    );
   const parsed = shape.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0] as z.core.$ZodIssue;

@@ -46,7 +46,13 @@ export async function describeDuckHistoryTable(
        ORDER BY table_catalog, table_schema, table_name, ordinal_position`,
       [name, schema, catalog],
     )
-  ).getRowObjectsJS() as { table_catalog: string; table_schema: string; table_name: string; column_name: string; data_type: string }[];
+  ).getRowObjectsJS() as {
+    table_catalog: string;
+    table_schema: string;
+    table_name: string;
+    column_name: string;
+    data_type: string;
+  }[];
   const first = rows[0];
   if (!first) {
     const known = (

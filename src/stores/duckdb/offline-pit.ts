@@ -79,7 +79,15 @@ async function joinFile(
     );
     let result: unknown[][];
     try {
-      result = await runJoin(c, relation.source, [events.path], features, options, relation.select, `DuckDB: ${db.path}`);
+      result = await runJoin(
+        c,
+        relation.source,
+        [events.path],
+        features,
+        options,
+        relation.select,
+        `DuckDB: ${db.path}`,
+      );
     } catch (err) {
       throw await csvAwareError(err, events.path, events.format);
     }

@@ -171,7 +171,11 @@ export async function loadNewest(db: DuckDatabase, state: FileState, features: s
 }
 
 /** Within the write's transaction: lists a feature in the ties table when this batch made (or met) a tie. */
-export async function recordTies(connection: DuckDBConnection, state: FileState, spans: Map<string, Span>): Promise<void> {
+export async function recordTies(
+  connection: DuckDBConnection,
+  state: FileState,
+  spans: Map<string, Span>,
+): Promise<void> {
   for (const [feature, span] of spans) {
     const newest = state.newest.get(feature) ?? null;
     let tie = span.tiedWithin;

@@ -6,12 +6,7 @@
 // floats (NaN and infinities as null), text as a JSON string, json/jsonb as stored, arrays and records as JSON,
 // times as normal-form datetimes. An entity column of a text type is compared as it is (its index serves the probe).
 import pg from "pg";
-import {
-  describeHistoryColumns,
-  historyColumns,
-  missingHistoryTable,
-  type DescribedColumn,
-} from "../history-table.js";
+import { describeHistoryColumns, historyColumns, missingHistoryTable, type DescribedColumn } from "../history-table.js";
 import type { HistoryTable } from "../types.js";
 import type { PgDatabase } from "./pool.js";
 
@@ -40,13 +35,16 @@ export async function describePgHistoryTable(
   const schema = parts.length >= 2 ? (parts.at(-2) as string) : null;
   if (parts.length === 3) {
     const current = (await db.query<{ d: string }>("SELECT current_database() AS d", [], { retry: true }))[0]?.d;
-    if (current !== parts[0]) throw missingHistoryTable(feature, table, `${where}: database "${parts[0]}" is not this one (${current})`, []);
+    if (current !== parts[0])
+      throw missingHistoryTable(feature, table, `${where}: database "${parts[0]}" is not this one (${current})`, []);
   }
   // The schemas to look in, in order: the named one, or fabra's then the search path's.
   const schemas = schema !== null ? [schema] : [db.target.schema];
   if (schema === null)
     schemas.push(
-      ...(await db.query<{ s: string }>("SELECT unnest(current_schemas(false)) AS s", [], { retry: true })).map((r) => r.s),
+      ...(await db.query<{ s: string }>("SELECT unnest(current_schemas(false)) AS s", [], { retry: true })).map(
+        (r) => r.s,
+      ),
     );
   const rows = await db.query<{ schema: string; table: string; column: string; type: string; pos: number }>(
     `SELECT n.nspname AS schema, c.relname AS table, a.attname AS column, format_type(a.atttypid, NULL) AS type, a.attnum AS pos
