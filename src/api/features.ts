@@ -12,10 +12,15 @@ export const featureValueShape = z.object({
   as_of: z.string(),
   freshness_ms: wireNumber,
   served_from: z.string(),
+  /** A read of history as of a time (`--as-of`, `as_of=`): joined by event time or by known time. */
+  joined_by: z.enum(["event_time", "known_time"]).optional(),
 });
 export type FeatureValueJson = z.output<typeof featureValueShape>;
 /** A feature value whose `source` may name any provenance (the CLI's `features get --as-of` reads history). */
-export type FeatureValueLike = Omit<FeatureValue, "source"> & { source: string };
+export type FeatureValueLike = Omit<FeatureValue, "source"> & {
+  source: string;
+  joinedBy?: "event_time" | "known_time";
+};
 
 /** A feature value with its provenance; `served_from` is cache, computed, fallback or history. */
 export function featureValueJson(v: FeatureValueLike): FeatureValueJson {
@@ -26,6 +31,7 @@ export function featureValueJson(v: FeatureValueLike): FeatureValueJson {
     as_of: v.asOf,
     freshness_ms: v.freshnessMs,
     served_from: v.source,
+    ...(v.joinedBy === undefined ? {} : { joined_by: v.joinedBy }),
   };
 }
 
@@ -37,6 +43,7 @@ export function featureValueFromJson(json: FeatureValueJson): FeatureValueLike {
     asOf: json.as_of,
     freshnessMs: json.freshness_ms,
     source: json.served_from,
+    ...(json.joined_by === undefined ? {} : { joinedBy: json.joined_by }),
   };
 }
 

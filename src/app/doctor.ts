@@ -1,7 +1,8 @@
 // `fabra doctor` as a library: checks the config, signing, the definitions (they load, and every option is valid)
 // and every configured store (connectivity, versions, migrations, pgvector, ledger writability), and returns one
 // ✓/!/✗ line per check with a fix: what makes every command fail shows up here first. The ledger line counts what
-// is stored (signed, unsigned, imported), never what the config says new records will be.
+// is stored (signed, unsigned, imported), never what the config says new records will be. A feature's history
+// table is checked against the offline store (it exists, with its columns).
 import { printableConfig } from "../config/printable.js";
 import type { ResolvedConfig } from "../config/resolve.js";
 import { loadDefinitionModules } from "../define/load.js";
@@ -10,8 +11,9 @@ import { createEmbedder } from "../engine/retrieval/embedder.js";
 import { signingSettings } from "../config/signing.js";
 import { resolveProject, type ProjectOptions } from "./project.js";
 import { failedCheck } from "../stores/check.js";
-import { openRecordStore, probeStores } from "../stores/index.js";
-import type { RecordStore, StoreCheck } from "../stores/types.js";
+import { checkHistoryTables } from "../engine/features/history-table.js";
+import { openOfflineStore, openRecordStore, probeStores } from "../stores/index.js";
+import type { OfflineStore, RecordStore, StoreCheck } from "../stores/types.js";
 import { plural } from "../util/plural.js";
 
 export type Check = StoreCheck;
@@ -45,6 +47,7 @@ export async function runDoctor(opts: ProjectOptions): Promise<DoctorReport> {
   }
 
   checks.push(...(await probeStores(config, { dimensions: dims })));
+  checks.push(...(await checkHistoryTableChecks(config)));
   const ledger = await checkLedgerRecords(config);
   if (ledger) checks.push(ledger);
   return { ok: checks.every((c) => c.state !== "fail"), config: printableConfig(config), checks };
@@ -66,6 +69,38 @@ async function checkDefinitions(config: ResolvedConfig): Promise<Check[]> {
   } catch (err) {
     return [failedCheck("definitions", err)];
   }
+}
+
+/** Each feature's history table (history: { table }) exists in the offline store with its columns. */
+async function checkHistoryTableChecks(config: ResolvedConfig): Promise<Check[]> {
+  let defs: Awaited<ReturnType<typeof loadDefinitionModules>>;
+  try {
+    defs = await loadDefinitionModules(config.definitions);
+  } catch {
+    return []; // the definitions line says why
+  }
+  const features = [...defs.features].filter(([, def]) => def.options.history !== undefined);
+  if (features.length === 0) return [];
+  let offline: OfflineStore;
+  try {
+    offline = await openOfflineStore(config.stores.offline);
+  } catch {
+    return []; // the store's own probe line says why
+  }
+  const checks: Check[] = [];
+  try {
+    for (const [name, def] of features) {
+      try {
+        const [found] = await checkHistoryTables([[name, def]], offline);
+        if (found) checks.push({ name: `history table of ${name}`, state: "ok", detail: found.detail });
+      } catch (err) {
+        checks.push(failedCheck(`history table of ${name}`, err));
+      }
+    }
+  } finally {
+    await offline.close().catch(() => undefined);
+  }
+  return checks;
 }
 
 /** The signing mode with its key, as every command that writes or verifies records reads them. */

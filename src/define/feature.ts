@@ -27,6 +27,24 @@ export interface FeatureOptions<T> {
    * gets the event as its second argument.
    */
   triggers?: string[];
+  /**
+   * Read the feature's history from a table or view you manage in the offline store (instead of fabra's own
+   * history): training data and `features get --as-of` join it point-in-time where it is, nothing is copied.
+   */
+  history?: FeatureHistoryTable;
+}
+
+/** A user-managed table or view of (entity, event time, value[, known time]) rows: a feature's history. */
+export interface FeatureHistoryTable {
+  /** The table or view, optionally schema-qualified (`analytics.user_scores`); plain identifiers only. */
+  table: string;
+  entityColumn: string;
+  /** The value's event time (a timestamp, timestamptz or date column). */
+  timestampColumn: string;
+  /** The value, typed by the column's SQL type (integers stay integers, doubles floats, JSON stays JSON). */
+  valueColumn: string;
+  /** When each value was known (default: at its event time), for training data by known time. */
+  knownTimeColumn?: string;
 }
 
 /** The event that triggered a recompute (see `triggers`), handed to the feature function as its second argument. */

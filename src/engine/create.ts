@@ -5,6 +5,7 @@ import { resolveConfig, type ResolvedConfig } from "../config/resolve.js";
 import { addDefinitions, type Definitions } from "../define/collect.js";
 import { loadDefinitionModules } from "../define/load.js";
 import { checkDefinitions } from "./definition-checks.js";
+import { checkHistoryTables } from "./features/history-table.js";
 import { createEmbedder } from "./retrieval/embedder.js";
 import { encoderFor } from "./context/tokens.js";
 import { FabraRuntime } from "./runtime.js";
@@ -66,6 +67,15 @@ export async function createFabraFromConfig(
     throw err;
   }
   const stores = await opening;
+  // A feature's history table must exist with its columns: checked here, so a typo fails at start, naming it.
+  if ([...definitions.features.values()].some((def) => def.options.history !== undefined)) {
+    try {
+      await checkHistoryTables(definitions.features, stores.offline);
+    } catch (err) {
+      await stores.close().catch(() => undefined);
+      throw err;
+    }
+  }
   return new FabraRuntime(stores, definitions, {
     environment: config.environment,
     evidenceMode: config.evidence.mode,

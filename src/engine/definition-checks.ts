@@ -14,6 +14,7 @@ import { didYouMean } from "../util/suggest.js";
 import { entityIdOf } from "./features/entity-id.js";
 import { EVENT_TYPE_PATTERN } from "./features/ingest.js";
 import { refreshScheduleOf } from "./features/refresh.js";
+import { parseHistoryOption } from "./features/history-table.js";
 import { toJsonValue } from "../record/values.js";
 
 /** Every problem with the definitions' options (empty when all are fine), for `fabra doctor`. */
@@ -179,6 +180,15 @@ function featureOptions(def: FeatureDef, name: string) {
       (v) => `is ${shown(v)}; it must be a non-empty list of event types (letters, digits, underscores)`,
       'Use e.g. triggers: ["user_updated"].',
     ),
+    history: parsedBy((v) => {
+      parseHistoryOption(v, name);
+      if (def.options.materialize === true)
+        throw fail(
+          "history",
+          "reads a table you manage, and materialize: true writes fabra's own history",
+          "Leave materialize out (the table is the history; reads still compute and cache), or leave history out.",
+        );
+    }),
   } satisfies Record<keyof FeatureOptions<unknown>, z.ZodType>);
 }
 

@@ -23,6 +23,7 @@ import {
   type FeatureRead,
 } from "./features/read.js";
 import { entityIdOf, requireEntityId } from "./features/entity-id.js";
+import { checkHistoryTables, historyTableOf } from "./features/history-table.js";
 import { materialize, type FeatureRunResult, type MaterializeOptions } from "./features/materialize.js";
 import { startScheduler, type Scheduler, type SchedulerOptions } from "./features/schedule.js";
 import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
@@ -182,29 +183,57 @@ export class FabraRuntime implements Runtime {
     return { value: decodeValue(past.valueJson), source: "fallback", asOf: past.computedAt, freshnessMs };
   }
 
-  /** The value as it was at `asOf`, from offline history (NOT_FOUND when history has none by then). */
+  /**
+   * The value as it was at `asOf`, from offline history (the feature's own, or its history table), joined exactly as
+   * training data joins it: by event time, or with `knownTime` only among values already known at `asOf`. NOT_FOUND
+   * when history has none by then. `joinedBy` says which.
+   */
   async getFeatureAsOf(
     name: string,
     entityId: string,
     asOf: string,
-  ): Promise<Omit<FeatureValue, "source"> & { source: "history" }> {
-    this.featureDef(name);
+    options: { knownTime?: boolean } = {},
+  ): Promise<Omit<FeatureValue, "source"> & { source: "history"; joinedBy: "event_time" | "known_time" }> {
+    const def = this.featureDef(name);
     entityId = requireEntityId(entityId, `The entity id of feature ${name}`);
-    const row = await this.stores.offline.latest(name, entityId, asOf);
-    if (!row) {
-      throw new FabraError("NOT_FOUND", `No value of ${name} for ${entityId} at or before ${asOf}`, {
-        hint: "History starts when a value is first computed (on read or by `fabra materialize`).",
-      });
+    const knownTime = options.knownTime === true;
+    const table = historyTableOf(def, name);
+    const result = await this.stores.offline.pointInTime(
+      { kind: "keys", entityIds: [entityId], timestamps: [asOf] },
+      [table === undefined ? { name } : { name, table }],
+      { includeComputedAt: true, knownTime },
+    );
+    const valueJson = result.values[0]?.[0] ?? null;
+    const computedAt = result.computedAt?.[0]?.[0] ?? null;
+    if (valueJson === null || computedAt === null) {
+      throw new FabraError(
+        "NOT_FOUND",
+        `No value of ${name} for ${entityId} at or before ${asOf}${knownTime ? " known by then" : ""}`,
+        {
+          hint:
+            table !== undefined
+              ? `History is the table ${def.options.history?.table}: it has no row for this entity by then.`
+              : knownTime
+                ? "By known time only values fabra had learned by then count; without --known-time, values backfilled later count at their event time."
+                : "History starts when a value is first computed (on read or by `fabra materialize`), imported or pushed.",
+        },
+      );
     }
-    const freshnessMs = Math.max(0, Math.round(datetimeToMs(asOf) - datetimeToMs(row.computedAt)));
+    const freshnessMs = Math.max(0, Math.round(datetimeToMs(asOf) - datetimeToMs(computedAt)));
     return {
       name,
       entityId,
-      value: toPlain(decodeValue(row.valueJson)),
+      value: toPlain(decodeValue(valueJson)),
       source: "history",
-      asOf: row.computedAt,
+      asOf: computedAt,
       freshnessMs,
+      joinedBy: knownTime ? "known_time" : "event_time",
     };
+  }
+
+  /** Every feature with a history table checked against the offline store (each one's table and columns). */
+  checkHistoryTables(): Promise<{ feature: string; detail: string }[]> {
+    return checkHistoryTables(this.definitions.features, this.stores.offline);
   }
 
   async readFeature(name: string, entityId: string): Promise<unknown> {

@@ -54,34 +54,45 @@ export function historyFileFormat(path: string): HistoryFileFormat {
 
 /** The column names of a history file (for defaults and error messages). */
 export async function historyFileColumns(path: string, format: HistoryFileFormat): Promise<string[]> {
-  return withMemoryDuckDB(async (c) => {
-    if (format === "jsonl") {
-      const first = (
-        await c.runAndReadAll(`SELECT json FROM read_ndjson_objects($1) LIMIT 1`, [path]).catch((err: unknown) => {
-          throw readFailed(err, path);
-        })
-      ).getColumnsJS()[0]?.[0];
-      if (typeof first !== "string") return [];
-      const obj = JSON.parse(first) as unknown;
-      return obj !== null && typeof obj === "object" && !Array.isArray(obj) ? Object.keys(obj) : [];
-    }
-    return (await describe(c, reader(format), path)).map((d) => d.name);
-  });
+  return withMemoryDuckDB((c) => columnNames(c, path, format));
 }
 
-/** Reads every row of the file; a missing column is an INVALID_ARGUMENT naming the columns there are. */
+async function columnNames(
+  c: import("@duckdb/node-api").DuckDBConnection,
+  path: string,
+  format: HistoryFileFormat,
+): Promise<string[]> {
+  if (format === "jsonl") {
+    const first = (
+      await c.runAndReadAll(`SELECT json FROM read_ndjson_objects($1) LIMIT 1`, [path]).catch((err: unknown) => {
+        throw historyFileReadFailed(err, path);
+      })
+    ).getColumnsJS()[0]?.[0];
+    if (typeof first !== "string") return [];
+    const obj = JSON.parse(first) as unknown;
+    return obj !== null && typeof obj === "object" && !Array.isArray(obj) ? Object.keys(obj) : [];
+  }
+  return (await describeHistoryFile(c, historyFileReader(format), path)).map((d) => d.name);
+}
+
+/**
+ * Reads every row of the file; a missing column is an INVALID_ARGUMENT naming the columns there are. `columns` may
+ * be chosen from the file's column names (one in-memory database reads the header and the rows).
+ */
 export async function readHistoryFile(
   path: string,
   format: HistoryFileFormat,
-  columns: HistoryFileColumns,
+  columnsFor: HistoryFileColumns | ((names: string[]) => HistoryFileColumns | Promise<HistoryFileColumns>),
 ): Promise<HistoryFile> {
   return withMemoryDuckDB(async (c) => {
+    const columns =
+      typeof columnsFor === "function" ? await columnsFor(await columnNames(c, path, format)) : columnsFor;
     if (format === "jsonl") return readJsonLines(c, path, columns);
-    const described = await describe(c, reader(format), path);
+    const described = await describeHistoryFile(c, historyFileReader(format), path);
     const names = described.map((d) => d.name);
     const wanted = [columns.entityColumn, columns.timestampColumn, columns.valueColumn];
     if (columns.knownTimeColumn !== undefined) wanted.push(columns.knownTimeColumn);
-    for (const w of wanted) missing(names, w, path);
+    for (const w of wanted) missingHistoryColumn(names, w, path);
     const typeOf = (name: string) => described.find((d) => d.name === name)?.type ?? "VARCHAR";
     const timeSql = (name: string) =>
       typeOf(name).startsWith("TIMESTAMP") || typeOf(name) === "DATE"
@@ -100,9 +111,11 @@ export async function readHistoryFile(
     ];
     let data: unknown[][];
     try {
-      data = (await c.runAndReadAll(`SELECT ${select.join(", ")} FROM ${reader(format)}`, [path])).getColumnsJS();
+      data = (
+        await c.runAndReadAll(`SELECT ${select.join(", ")} FROM ${historyFileReader(format)}`, [path])
+      ).getColumnsJS();
     } catch (err) {
-      throw readFailed(err, path);
+      throw historyFileReadFailed(err, path);
     }
     const [entities, times, values, knowns] = data as [
       (string | null)[],
@@ -132,6 +145,30 @@ interface RowContext {
   known: boolean;
 }
 
+/** What is wrong with a row (the import on DuckDB finds them in SQL; the messages are the same). */
+export type HistoryRowProblem = "entity" | "time" | "time-format" | "value" | "known" | "known-format";
+
+export function historyRowProblem(
+  problem: HistoryRowProblem,
+  columns: HistoryFileColumns,
+  text: string | null,
+): string {
+  switch (problem) {
+    case "entity":
+      return `no entity id in column "${columns.entityColumn}"`;
+    case "time":
+      return `no event time in column "${columns.timestampColumn}"`;
+    case "time-format":
+      return `event time ${JSON.stringify(text)} is not an ISO-8601 datetime (e.g. 2026-03-01T09:00:00Z)`;
+    case "value":
+      return `no value in column "${columns.valueColumn}"`;
+    case "known":
+      return `no known time in column "${columns.knownTimeColumn}"`;
+    case "known-format":
+      return `known time ${JSON.stringify(text)} is not an ISO-8601 datetime`;
+  }
+}
+
 function toRow(
   line: number,
   entity: string | null,
@@ -140,15 +177,15 @@ function toRow(
   known: string | null,
   ctx: RowContext,
 ): HistoryFileRow | HistoryFileError {
-  if (entity === null || entity === "") return { line, error: `no entity id in column "${ctx.columns.entityColumn}"` };
-  if (time === null || time === "") return { line, error: `no event time in column "${ctx.columns.timestampColumn}"` };
+  const problem = (p: HistoryRowProblem, text: string | null = null) => ({
+    line,
+    error: historyRowProblem(p, ctx.columns, text),
+  });
+  if (entity === null || entity === "") return problem("entity");
+  if (time === null || time === "") return problem("time");
   const eventMicros = parseTime(time);
-  if (eventMicros === null)
-    return {
-      line,
-      error: `event time ${JSON.stringify(time)} is not an ISO-8601 datetime (e.g. 2026-03-01T09:00:00Z)`,
-    };
-  if (value === null) return { line, error: `no value in column "${ctx.columns.valueColumn}"` };
+  if (eventMicros === null) return problem("time-format", time);
+  if (value === null) return problem("value");
   let decoded: JsonValue;
   try {
     decoded = ctx.decodeValue(value);
@@ -156,10 +193,9 @@ function toRow(
     return { line, error: `value ${JSON.stringify(value)} is not valid: ${firstLine(err)}` };
   }
   if (!ctx.known) return { line, entityId: entity, eventMicros, value: decoded };
-  const knownCol = ctx.columns.knownTimeColumn as string;
-  if (known === null || known === "") return { line, error: `no known time in column "${knownCol}"` };
+  if (known === null || known === "") return problem("known");
   const knownMicros = parseTime(known);
-  if (knownMicros === null) return { line, error: `known time ${JSON.stringify(known)} is not an ISO-8601 datetime` };
+  if (knownMicros === null) return problem("known-format", known);
   return { line, entityId: entity, eventMicros, knownMicros, value: decoded };
 }
 
@@ -187,7 +223,7 @@ function valueDecoder(format: HistoryFileFormat, type: string): (text: string) =
 const JSON_START = /^\s*[-0-9[{]|^\s*(true|false|null)\s*$|^\s*"/;
 
 /** A CSV cell: a JSON literal (number, boolean, null, array, object, "quoted text") as that; anything else as text. */
-function csvCell(text: string): JsonValue {
+export function csvCell(text: string): JsonValue {
   if (!JSON_START.test(text)) return text;
   try {
     return parseJson(text, "value");
@@ -207,7 +243,7 @@ async function readJsonLines(
   try {
     lines = (await c.runAndReadAll(`SELECT json FROM read_ndjson_objects($1)`, [path])).getColumnsJS()[0] ?? [];
   } catch (err) {
-    throw readFailed(err, path);
+    throw historyFileReadFailed(err, path);
   }
   const seen = new Set<string>();
   const rows: (HistoryFileRow | HistoryFileError)[] = lines.map((text, i) => {
@@ -239,11 +275,11 @@ async function readJsonLines(
 
 // ---------------------------------------------------------------- files
 
-function reader(format: "csv" | "parquet"): string {
+export function historyFileReader(format: "csv" | "parquet"): string {
   return format === "csv" ? "read_csv($1, header = true, all_varchar = true)" : "read_parquet($1)";
 }
 
-async function describe(
+export async function describeHistoryFile(
   c: import("@duckdb/node-api").DuckDBConnection,
   from: string,
   path: string,
@@ -255,18 +291,18 @@ async function describe(
     }[];
     return rows.map((r) => ({ name: r.column_name, type: r.column_type }));
   } catch (err) {
-    throw readFailed(err, path);
+    throw historyFileReadFailed(err, path);
   }
 }
 
-function missing(names: string[], name: string, path: string): void {
+export function missingHistoryColumn(names: string[], name: string, path: string): void {
   if (names.includes(name)) return;
   throw new FabraError("INVALID_ARGUMENT", `${path} has no column "${name}"`, {
     hint: `Its columns: ${names.join(", ") || "(none)"}. Name the columns with --entity-column, --timestamp-column and --value-column.`,
   });
 }
 
-function readFailed(err: unknown, path: string): FabraError {
+export function historyFileReadFailed(err: unknown, path: string): FabraError {
   if (err instanceof FabraError) return err;
   const message = firstLine(err);
   if (/No files found|Cannot open file|No such file/i.test(message))

@@ -61,6 +61,7 @@ export const FeatureValue = (features: readonly string[]) =>
       as_of: z.string().openapi({ format: "date-time" }),
       freshness_ms: z.int(),
       served_from: z.enum(["cache", "compute", "fallback", "history"]),
+      joined_by: z.enum(["event_time", "known_time"]),
     })
     .partial()
     .openapi("FeatureValue");

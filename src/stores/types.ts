@@ -213,6 +213,22 @@ export interface PitFeature {
   name: string;
   /** Max age: a value computed more than this many ms before the event counts as missing (null). */
   maxAgeMs?: number;
+  /** The feature's history is this user-managed table or view, joined where it is (not fabra's own history). */
+  table?: HistoryTable;
+}
+
+/**
+ * A user-managed table or view holding a feature's history (`history: { table, ... }` of a feature). Names are plain
+ * identifiers (checked before they get here) that each store quotes; `table` is its name parts (schema-qualified:
+ * two, or catalog.schema.table). Rows with a null entity or event time are not history; a null known time is the
+ * event time. Ties on (event time, known time) go to the greatest value text (byte order).
+ */
+export interface HistoryTable {
+  table: string[];
+  entityColumn: string;
+  timestampColumn: string;
+  valueColumn: string;
+  knownTimeColumn?: string;
 }
 
 export interface PitOptions {
@@ -232,6 +248,38 @@ export interface PitResult {
   values: (string | null)[][];
   /** computedAt[f][i]: when that value was computed (normal form), or null; only with includeComputedAt. */
   computedAt?: (string | null)[][];
+}
+
+/** A history file the store reads and imports itself (OfflineStore.importFile). */
+export interface ImportFilePlan {
+  feature: string;
+  path: string;
+  format: "csv" | "parquet";
+  /**
+   * Given the file's column names: the columns to read, and the run id prefix (every row's run id is
+   * `<runPrefix>:<line, zero-padded to 12 digits>`).
+   */
+  prepare(names: string[]): Promise<{ columns: ImportFileColumns; runPrefix: string }>;
+  /** The known time of rows without a known-time column. */
+  knownAt: string;
+  batchSize: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface ImportFileColumns {
+  entityColumn: string;
+  timestampColumn: string;
+  valueColumn: string;
+  knownTimeColumn?: string;
+}
+
+export interface ImportFileResult {
+  rows: number;
+  written: number;
+  batches: number;
+  failedBatches: number;
+  /** Bad rows with their line (CSV: the header is line 1; Parquet: row n), in file order. */
+  badRows: { line: number; error: string }[];
 }
 
 /** Who started a materialization run. */
@@ -291,6 +339,16 @@ export interface OfflineStore extends Probed {
   latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null>;
   /** Each event's value of each feature as of the event's time (see the semantics above). */
   pointInTime(events: PitEventKeys | PitEventFile, features: PitFeature[], options?: PitOptions): Promise<PitResult>;
+  /**
+   * Checks that a feature's history table exists with its columns (of usable types) and says what it found; a missing
+   * table or column, or a column of the wrong type, is an INVALID_DEFINITION naming it, with a hint.
+   */
+  checkHistoryTable?(feature: string, table: HistoryTable): Promise<string>;
+  /**
+   * Backfill read by the store itself (DuckDB: the file goes into a staging table, is checked and moved into history
+   * in SQL, never through JS rows). Absent: the engine reads the file and calls writeValues.
+   */
+  importFile?(plan: ImportFilePlan): Promise<ImportFileResult>;
 
   /**
    * Starts a materialization run of `feature`, or resumes its unfinished one (status running or interrupted) so a

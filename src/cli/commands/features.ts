@@ -27,17 +27,22 @@ export function registerFeatureCommands(program: Command): void {
     .command("get <name> <entityId>")
     .description("Read a feature for an entity (through the cache; --as-of reads history)")
     .option("--as-of <time>", "the value as it was at this time (ISO-8601 or a duration ago), from offline history")
+    .option("--known-time", "with --as-of: only values already known at that time (no later backfill)")
     .option("--format <format>", "text | json: as GET /v1/features/:name returns it")
     .option("--json", "the same as --format json")
     .action(
       async (
         name: string,
         entityId: string,
-        flags: { asOf?: string; format?: string; json?: boolean },
+        flags: { asOf?: string; knownTime?: boolean; format?: string; json?: boolean },
         cmd: Command,
       ) => {
         const format = outputFormat(flags, FORMATS, "text");
         const asOf = flags.asOf === undefined ? undefined : parseTime(flags.asOf, "--as-of");
+        if (flags.knownTime && asOf === undefined)
+          throw new FabraError("INVALID_ARGUMENT", "--known-time needs --as-of", {
+            hint: `Read history as of a time: fabra features get ${name} ${entityId || "u_1"} --as-of 2026-03-01T09:00:00Z --known-time.`,
+          });
         if (entityId.trim() === "")
           throw new FabraError("INVALID_ARGUMENT", "The entity id is empty", {
             hint: `Name the entity, e.g. fabra features get ${name} u_1.`,
@@ -46,12 +51,12 @@ export function registerFeatureCommands(program: Command): void {
           const v =
             asOf === undefined
               ? await fabra.getFeatureValue(name, entityId)
-              : await fabra.getFeatureAsOf(name, entityId, asOf);
+              : await fabra.getFeatureAsOf(name, entityId, asOf, { knownTime: flags.knownTime === true });
           // The same shape and serializer as GET /v1/features/:name (big integers stay exact).
           if (format === "json") return print(toJsonText(featureValueJson(v), 2));
           print(`${v.name}(${v.entityId}) = ${toJsonText(v.value)}`);
           print(
-            `  source ${v.source}   as of ${v.asOf}   age ${formatMs(v.freshnessMs)}${asOf === undefined ? "" : ` at ${asOf} (by event time)`}`,
+            `  source ${v.source}   as of ${v.asOf}   age ${formatMs(v.freshnessMs)}${asOf === undefined ? "" : ` at ${asOf} (${flags.knownTime ? "by known time: only values known by then" : "by event time"})`}`,
           );
         });
       },

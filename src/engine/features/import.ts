@@ -3,6 +3,10 @@
 // of the feature, the column names and the file's bytes, so the same file imported again only meets rows already
 // stored (kept as they are). Values are known at the import's time (or at --known-time-column's); among values of one
 // entity at the same event time the later known wins, then the later line. A batch with a bad row is not written.
+// A store that reads files itself (OfflineStore.importFile: DuckDB, stores/duckdb/offline-import.ts) does the whole
+// import in SQL, CSV and Parquet; otherwise (Postgres, and JSON lines everywhere) the rows are read here through an
+// in-memory DuckDB (io/history-file.ts) and written with writeValues (on Postgres: multi-row INSERTs of unnest()ed
+// arrays; no COPY client is installed).
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";
@@ -13,7 +17,6 @@ import {
   type HistoryFileColumns,
   type HistoryFileError,
   type HistoryFileRow,
-  historyFileColumns,
   historyFileFormat,
   readHistoryFile,
 } from "../../io/history-file.js";
@@ -21,6 +24,7 @@ import { fromEpochMicros, nowDatetime } from "../../record/datetime.js";
 import { encodeValue } from "../../record/values.js";
 import type { FeatureValueRow, OfflineStore } from "../../stores/types.js";
 import { unknownFeature } from "./read.js";
+import { refuseHistoryWrite } from "./history-table.js";
 
 export interface ImportHistoryOptions {
   feature: string;
@@ -73,53 +77,77 @@ export async function importHistory(
 ): Promise<ImportHistorySummary> {
   const def = deps.definitions.features.get(options.feature);
   if (!def) throw unknownFeature(options.feature, deps.definitions.features.keys());
+  refuseHistoryWrite(def, options.feature, "features import");
   const batchSize = options.batchSize ?? DEFAULT_BATCH;
   if (!Number.isInteger(batchSize) || batchSize < 1)
     throw new FabraError("INVALID_ARGUMENT", `batchSize is ${batchSize}; it must be a whole number of at least 1`);
   const path = resolve(options.cwd ?? process.cwd(), options.file);
   const format = historyFileFormat(path);
-  const names = await historyFileColumns(path, format);
-  const pick = (given: string | undefined, candidates: string[], what: string, flag: string): string => {
-    if (given !== undefined) return given;
-    const found = candidates.find((c) => names.includes(c));
-    if (found !== undefined) return found;
-    throw new FabraError(
-      "INVALID_ARGUMENT",
-      `${options.file} has no ${what} column (looked for ${candidates.join(", ")})`,
-      {
-        hint: `Name it with --${flag}-column. Its columns: ${names.join(", ") || "(none)"}.`,
-      },
-    );
-  };
   const entity = entityName(def);
-  const columns: HistoryFileColumns = {
-    entityColumn: pick(options.entityColumn, ["entity_id", `${entity}_id`, entity, "id"], "entity id", "entity"),
-    timestampColumn: pick(
-      options.timestampColumn,
-      ["timestamp", "ts", "event_time", "time"],
-      "event time",
-      "timestamp",
-    ),
-    valueColumn: pick(options.valueColumn, ["value", options.feature], "value", "value"),
-    ...(options.knownTimeColumn === undefined ? {} : { knownTimeColumn: options.knownTimeColumn }),
-  };
-  const digest = await fileDigest(path, [options.feature, JSON.stringify(columns)]);
-  const runPrefix = `import:${digest}`;
   const knownAt = nowDatetime();
-  const file = await readHistoryFile(path, format, columns);
-  const total = file.rows.length;
-  const summary: ImportHistorySummary = {
-    feature: options.feature,
-    file: options.file,
-    rows: total,
-    written: 0,
-    batches: 0,
-    failedBatches: 0,
-    badRows: [],
-    runPrefix,
-    knownAt,
-    columns,
+  // The columns (given, or found by their default names) once the file's header is read, and the run id prefix.
+  let chosen: { columns: HistoryFileColumns; runPrefix: string } | null = null;
+  const prepare = async (names: string[]) => {
+    const pick = (given: string | undefined, candidates: string[], what: string, flag: string): string => {
+      if (given !== undefined) return given;
+      const found = candidates.find((c) => names.includes(c));
+      if (found !== undefined) return found;
+      throw new FabraError(
+        "INVALID_ARGUMENT",
+        `${options.file} has no ${what} column (looked for ${candidates.join(", ")})`,
+        {
+          hint: `Name it with --${flag}-column. Its columns: ${names.join(", ") || "(none)"}.`,
+        },
+      );
+    };
+    const columns: HistoryFileColumns = {
+      entityColumn: pick(options.entityColumn, ["entity_id", `${entity}_id`, entity, "id"], "entity id", "entity"),
+      timestampColumn: pick(
+        options.timestampColumn,
+        ["timestamp", "ts", "event_time", "time"],
+        "event time",
+        "timestamp",
+      ),
+      valueColumn: pick(options.valueColumn, ["value", options.feature], "value", "value"),
+      ...(options.knownTimeColumn === undefined ? {} : { knownTimeColumn: options.knownTimeColumn }),
+    };
+    const digest = await fileDigest(path, [options.feature, JSON.stringify(columns)]);
+    chosen = { columns, runPrefix: `import:${digest}` };
+    return chosen;
   };
+  const summaryOf = (): ImportHistorySummary => {
+    const { columns, runPrefix } = chosen as unknown as { columns: HistoryFileColumns; runPrefix: string };
+    return {
+      feature: options.feature,
+      file: options.file,
+      rows: 0,
+      written: 0,
+      batches: 0,
+      failedBatches: 0,
+      badRows: [],
+      runPrefix,
+      knownAt,
+      columns,
+    };
+  };
+  if (deps.offline.importFile && format !== "jsonl") {
+    // The store reads the file itself (DuckDB: staged, checked and moved into history in SQL).
+    const done = await deps.offline.importFile({
+      feature: options.feature,
+      path,
+      format,
+      prepare,
+      knownAt,
+      batchSize,
+      ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    });
+    return { ...summaryOf(), ...done };
+  }
+  const file = await readHistoryFile(path, format, async (names) => (await prepare(names)).columns);
+  const summary = summaryOf();
+  const { runPrefix } = summary;
+  const total = file.rows.length;
+  summary.rows = total;
   for (let from = 0; from < total; from += batchSize) {
     const slice = file.rows.slice(from, from + batchSize);
     summary.batches++;

@@ -10,6 +10,7 @@ import { encodeValue } from "../../record/values.js";
 import type { FeatureValueRow, OfflineStore, OnlineStore } from "../../stores/types.js";
 import { requireEntityId } from "./entity-id.js";
 import { ttlMsOf, unknownFeature } from "./read.js";
+import { refuseHistoryWrite } from "./history-table.js";
 
 export interface PushedValue {
   feature: string;
@@ -72,7 +73,9 @@ export async function pushValues(
   const runId = options.runId ?? `push:${randomUUID()}`;
   const rows: FeatureValueRow[] = values.map((v, i) => {
     const where = values.length === 1 ? "the push" : `push ${i + 1}`;
-    if (!deps.definitions.features.has(v.feature)) throw unknownFeature(v.feature, deps.definitions.features.keys());
+    const def = deps.definitions.features.get(v.feature);
+    if (!def) throw unknownFeature(v.feature, deps.definitions.features.keys());
+    refuseHistoryWrite(def, v.feature, "a push");
     const entityId = requireEntityId(v.entityId, `The entity id of ${where}`);
     let computedAt = knownAt;
     if (v.eventTime !== undefined) {

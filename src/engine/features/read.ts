@@ -181,9 +181,11 @@ async function storeComputed(
 ): Promise<void> {
   const name = def.name ?? "";
   const valueJson = encodeValue(value);
-  const writes: Promise<void>[] = [
-    deps.offline.writeValues([{ feature: name, entityId, valueJson, computedAt: asOf, runId: null }]),
-  ];
+  // A feature whose history is a table of the user's (history: { table }) keeps no history of its own here.
+  const writes: Promise<void>[] =
+    def.options.history === undefined
+      ? [deps.offline.writeValues([{ feature: name, entityId, valueJson, computedAt: asOf, runId: null }])]
+      : [];
   if (!skipCache) writes.push(deps.online.set({ feature: name, entityId }, { valueJson, asOf }, ttlMsOf(def)));
   const results = await Promise.allSettled(writes);
   for (const r of results) {

@@ -1,14 +1,16 @@
 // Point-in-time training data: each event row gets each feature's value as it was at the event's time (the latest
 // value computed at or before it, never after; null before the first value or when older than the feature's max
 // age). Events are rows in memory or a CSV/Parquet file (read by io/event-file.ts); the offline store does the join
-// (DuckDB: ASOF LEFT JOIN reading the file itself). Errors are never swallowed: a bad row, column or file fails the
+// (DuckDB: ASOF LEFT JOIN reading the file itself). A feature with `history: { table }` is joined against that table
+// of the user's, where it is (nothing copied). Errors are never swallowed: a bad row, column or file fails the
 // whole call.
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Definitions } from "../../define/collect.js";
 import { FabraError } from "../../errors.js";
 import { normalFormMicros, normalizeDatetime, toDatetime } from "../../record/datetime.js";
-import { entityName } from "../../define/feature.js";
+import { entityName, type FeatureDef } from "../../define/feature.js";
+import { historyTableOf } from "./history-table.js";
 import { eventFileColumns, readEventFile } from "../../io/event-file.js";
 import type { OfflineStore, PitEventFile, PitFeature, PitResult } from "../../stores/types.js";
 import { parseDuration } from "../../util/duration.js";
@@ -185,7 +187,8 @@ function resolveFeatures(definitions: Definitions, options: TrainingDataOptions)
       });
     seen.add(name);
     const maxAgeMs = ttl === undefined ? defaultTtl : parseDuration(ttl, `ttl of ${name}`);
-    return maxAgeMs === undefined ? { name } : { name, maxAgeMs };
+    const table = historyTableOf(definitions.features.get(name) as FeatureDef, name);
+    return { name, ...(maxAgeMs === undefined ? {} : { maxAgeMs }), ...(table === undefined ? {} : { table }) };
   });
 }
 

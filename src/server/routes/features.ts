@@ -52,6 +52,12 @@ function routes(features: readonly string[]) {
         query: z.object({
           entity_id: query.required("entity_id", "u_1", "Entity id"),
           as_of: query.datetime("as_of", "The value as it was at this time, from offline history"),
+          joined_by: query.choice(
+            "joined_by",
+            ["event_time", "known_time"],
+            "event_time",
+            "With as_of: join by event time, or only among values already known at as_of (known_time)",
+          ),
         }),
       },
       responses: { 200: json(value, "The value with its provenance"), ...errors(400, 401, 404, 503) },
@@ -93,11 +99,11 @@ export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
   const route = routes([...deps.runtime.definitions.features.keys()].sort());
   serve(app, route.one, async (c) => {
     const name = c.req.param("name");
-    const { entity_id: entityId, as_of: asOf } = c.req.valid("query");
+    const { entity_id: entityId, as_of: asOf, joined_by: joinedBy } = c.req.valid("query");
     const value =
       asOf === undefined
         ? await deps.runtime.getFeatureValue(name, entityId)
-        : await deps.runtime.getFeatureAsOf(name, entityId, asOf);
+        : await deps.runtime.getFeatureAsOf(name, entityId, asOf, { knownTime: joinedBy === "known_time" });
     deps.metrics.featureReads.inc({ feature: name, source: value.source });
     const body = featureValueJson(value);
     // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).

@@ -13,6 +13,7 @@ import type { DuckDatabase } from "./database.js";
 import { checkPitFeatures, checkPitKeys, emptyPitResult } from "../offline-history.js";
 import type { PitEventFile, PitEventKeys, PitFeature, PitOptions, PitResult } from "../types.js";
 import { epochMicros, featuresWithTies } from "./offline-write.js";
+import { describeDuckHistoryTable } from "./history-table.js";
 
 let tableCounter = 0;
 
@@ -54,7 +55,7 @@ async function joinKeys(
         appender.closeSync();
       }
       const source = `SELECT rn AS __fabra_rn, entity_id AS __fabra_entity, ts AS __fabra_ts FROM temp.main.${table}`;
-      const columns = await runJoin(c, source, [], features, options, []);
+      const columns = await runJoin(c, source, [], features, options, [], `DuckDB: ${db.path}`);
       return splitResult(columns, 0, features.length, options);
     } finally {
       await c.run(`DROP TABLE IF EXISTS temp.main.${table}`);
@@ -78,7 +79,15 @@ async function joinFile(
     );
     let result: unknown[][];
     try {
-      result = await runJoin(c, relation.source, [events.path], features, options, relation.select);
+      result = await runJoin(
+        c,
+        relation.source,
+        [events.path],
+        features,
+        options,
+        relation.select,
+        `DuckDB: ${db.path}`,
+      );
     } catch (err) {
       throw await csvAwareError(err, events.path, events.format);
     }
@@ -97,6 +106,7 @@ async function runJoin(
   features: PitFeature[],
   options: PitOptions,
   eventSelect: string[],
+  where: string,
 ): Promise<unknown[][]> {
   const params: DuckDBValue[] = [...sourceParams];
   const param = (v: DuckDBValue) => {
@@ -105,28 +115,35 @@ async function runJoin(
   };
   const tied = await featuresWithTies(
     c,
-    features.map((f) => f.name),
+    features.filter((f) => f.table === undefined).map((f) => f.name),
   );
+  // A feature read from a user's table joins that table where it is (history-table.ts), always by the tie key.
+  const sources = new Map<number, string>();
+  for (const [i, f] of features.entries())
+    if (f.table) sources.set(i, (await describeDuckHistoryTable(c, f.name, f.table, where)).relation);
+  const keyed = tied.size > 0 || sources.size > 0;
   const ctes = [
-    `e AS (SELECT *${tied.size > 0 ? `, {'t': __fabra_ts, 'k': 'infinity'::TIMESTAMP, 'r': chr(1114111)} AS __fabra_k` : ""} FROM (${source}))`,
+    `e AS (SELECT *${keyed ? `, {'t': __fabra_ts, 'k': 'infinity'::TIMESTAMP, 'r': chr(1114111)} AS __fabra_k` : ""} FROM (${source}))`,
   ];
   const select = [...eventSelect];
   const joins: string[] = [];
   features.forEach((f, i) => {
-    const name = param(f.name);
+    const own = sources.get(i);
+    const name = own === undefined ? param(f.name) : "";
+    const history = own === undefined ? `(SELECT * FROM fabra_feature_values WHERE feature = ${name})` : `(${own})`;
     if (options.knownTime) {
       // Known time: a value counts only once it was known; no ASOF join takes a second bound, so the latest
       // (computed_at, known_at, run_id) of each event's candidates is taken by arg_max.
       ctes.push(
         `h${i} AS (SELECT e.__fabra_rn AS rn, arg_max(f.value_json, {'t': f.computed_at, 'k': f.known_at, 'r': f.run_id}) AS value_json, max(f.computed_at) AS computed_at, true AS k
-          FROM e JOIN fabra_feature_values f ON f.feature = ${name} AND f.entity_id = e.__fabra_entity AND f.computed_at <= e.__fabra_ts AND f.known_at <= e.__fabra_ts
+          FROM e JOIN ${history} f ON f.entity_id = e.__fabra_entity AND f.computed_at <= e.__fabra_ts AND f.known_at <= e.__fabra_ts
           GROUP BY e.__fabra_rn)`,
       );
       joins.push(`LEFT JOIN h${i} ON e.__fabra_rn = h${i}.rn`);
     } else {
-      const byRun = tied.has(f.name);
+      const byRun = own !== undefined || tied.has(f.name);
       ctes.push(
-        `h${i} AS (SELECT entity_id, ${byRun ? "{'t': computed_at, 'k': known_at, 'r': run_id}" : "computed_at"} AS k, computed_at, value_json FROM fabra_feature_values WHERE feature = ${name})`,
+        `h${i} AS (SELECT entity_id, ${byRun ? "{'t': computed_at, 'k': known_at, 'r': run_id}" : "computed_at"} AS k, computed_at, value_json FROM ${history})`,
       );
       joins.push(
         `ASOF LEFT JOIN h${i} ON e.__fabra_entity = h${i}.entity_id AND ${byRun ? "e.__fabra_k" : "e.__fabra_ts"} >= h${i}.k`,

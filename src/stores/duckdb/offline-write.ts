@@ -17,13 +17,13 @@ import type { FeatureValueRow } from "../types.js";
 const TIES_TABLE = "fabra_feature_ties";
 
 /** Per open file: the newest computed_at of each feature written so far (loaded on first write), and a write queue. */
-interface FileState {
+export interface FileState {
   newest: Map<string, bigint | null>;
   queue: Promise<unknown>;
 }
 const states = new WeakMap<object, FileState>();
 
-function stateOf(db: DuckDatabase): FileState {
+export function stateOf(db: DuckDatabase): FileState {
   let state = states.get(db.file);
   if (!state) {
     state = { newest: new Map(), queue: Promise.resolve() };
@@ -49,7 +49,7 @@ export async function ensureTiesTable(db: DuckDatabase): Promise<void> {
 /** toEpochMicros with the fast path for normal-form text (what fabra itself writes, a row at a time). */
 export const epochMicros = (text: string): bigint => normalFormMicros(text) ?? toEpochMicros(text);
 
-interface Span {
+export interface Span {
   min: bigint;
   max: bigint;
   /** Two rows of this batch share (entity, computed_at). */
@@ -159,7 +159,7 @@ export async function writeValues(db: DuckDatabase, rows: FeatureValueRow[]): Pr
 }
 
 /** The newest computed_at of features not yet seen by this process (one filtered max per feature, once). */
-async function loadNewest(db: DuckDatabase, state: FileState, features: string[]): Promise<void> {
+export async function loadNewest(db: DuckDatabase, state: FileState, features: string[]): Promise<void> {
   const missing = features.filter((f) => !state.newest.has(f));
   if (missing.length === 0) return;
   const rows = await db.query<{ feature: string; newest: bigint }>(
@@ -171,7 +171,11 @@ async function loadNewest(db: DuckDatabase, state: FileState, features: string[]
 }
 
 /** Within the write's transaction: lists a feature in the ties table when this batch made (or met) a tie. */
-async function recordTies(connection: DuckDBConnection, state: FileState, spans: Map<string, Span>): Promise<void> {
+export async function recordTies(
+  connection: DuckDBConnection,
+  state: FileState,
+  spans: Map<string, Span>,
+): Promise<void> {
   for (const [feature, span] of spans) {
     const newest = state.newest.get(feature) ?? null;
     let tie = span.tiedWithin;

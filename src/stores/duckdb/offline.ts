@@ -7,6 +7,9 @@ import { nowDatetime, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
 import type {
   FeatureValueRow,
+  HistoryTable,
+  ImportFilePlan,
+  ImportFileResult,
   MaterializationRun,
   OfflineCapabilities,
   OfflineStore,
@@ -32,6 +35,8 @@ import {
   type StoredValueRow,
 } from "../offline-history.js";
 import { pointInTime } from "./offline-pit.js";
+import { describeDuckHistoryTable } from "./history-table.js";
+import { importFile } from "./offline-import.js";
 import { ensureTiesTable, writeValues } from "./offline-write.js";
 
 const SCHEMA = [
@@ -93,6 +98,10 @@ export class DuckDBOfflineStore implements OfflineStore {
     return writeValues(this.db, rows);
   }
 
+  importFile(plan: ImportFilePlan): Promise<ImportFileResult> {
+    return importFile(this.db, plan);
+  }
+
   async latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null> {
     const params: (string | DuckDBTimestampValue)[] = [feature, entityId];
     let bound = "";
@@ -115,6 +124,11 @@ export class DuckDBOfflineStore implements OfflineStore {
     options: PitOptions = {},
   ): Promise<PitResult> {
     return pointInTime(this.db, events, features, options);
+  }
+
+  async checkHistoryTable(feature: string, table: HistoryTable): Promise<string> {
+    return (await this.db.exclusive((c) => describeDuckHistoryTable(c, feature, table, `DuckDB: ${this.db.path}`)))
+      .description;
   }
 
   // ---------------------------------------------------------------- materialization runs

@@ -8,6 +8,7 @@ import { fromEpochMicros, normalFormMicros, toEpochMicros } from "../../record/d
 import { checkPitFeatures, checkPitKeys, emptyPitResult } from "../offline-history.js";
 import { epochMicrosSql, isConnectionError, type PgDatabase, type PgQueryable } from "./pool.js";
 import type { PitEventKeys, PitFeature, PitOptions, PitResult } from "../types.js";
+import { describePgHistoryTable, type PgHistorySource } from "./history-table.js";
 
 /** Events per statement. */
 export const PIT_CHUNK = 20_000;
@@ -50,7 +51,10 @@ export async function pointInTime(
     const age = BigInt(Math.round(f.maxAgeMs * 1000));
     return eventMicros.map((t) => (t - age < MIN_MICROS ? "-infinity" : fromEpochMicros(t - age)));
   });
-  const { sql, paramsFor } = joinStatement(table, features, bounds, options);
+  const sources = await Promise.all(
+    features.map((f) => (f.table ? describePgHistoryTable(db, f.name, f.table) : null)),
+  );
+  const { sql, paramsFor } = joinStatement(table, features, bounds, options, sources);
   const result = emptyPitResult(n, features.length, options);
   const valueKeys = features.map((_, k) => `v${k}`);
   const timeKeys = features.map((_, k) => `t${k}`);
@@ -95,7 +99,13 @@ export async function pointInTime(
 }
 
 /** The join's SQL for these features, and its parameters for a slice of events (exported for plan checks). */
-export function joinStatement(table: string, features: PitFeature[], bounds: (string[] | null)[], options: PitOptions) {
+export function joinStatement(
+  table: string,
+  features: PitFeature[],
+  bounds: (string[] | null)[],
+  options: PitOptions,
+  sources: (PgHistorySource | null)[] = [],
+) {
   const select = ["e.i::int AS i"];
   const joins: string[] = [];
   const boundColumns: string[] = [];
@@ -103,18 +113,31 @@ export function joinStatement(table: string, features: PitFeature[], bounds: (st
   // $1 entity ids, $2 event times, $3.. feature names, then one lower-bound array per feature with a max age.
   let next = 3 + features.length;
   features.forEach((_, k) => {
+    const own = sources[k] ?? null;
+    // A user's table (history-table.ts) is probed the same way, by its own expressions; its tie-break is the value.
+    const at = own ? own.computedAt : "f.computed_at";
+    const known = own ? own.knownAt : "f.known_at";
     let lower = "";
     if (bounds[k] !== null) {
       boundArrays.push(`$${next++}::timestamptz[]`);
       boundColumns.push(`lo${k}`);
-      lower = ` AND f.computed_at >= e.lo${k}`;
+      lower = ` AND ${at} >= e.lo${k}`;
     }
-    if (options.knownTime) lower += " AND f.known_at <= e.ts";
+    if (options.knownTime) lower += ` AND ${known} <= e.ts`;
     select.push(`h${k}.value_json AS v${k}`);
     if (options.includeComputedAt)
       select.push(
         `CASE WHEN h${k}.computed_at IS NULL THEN NULL ELSE ${epochMicrosSql(`h${k}.computed_at`)} END AS t${k}`,
       );
+    if (own) {
+      // The feature's name parameter is still bound (the numbering is shared): typed here so Postgres accepts it.
+      joins.push(`LEFT JOIN LATERAL (
+      SELECT ${own.valueJson} AS value_json, ${at} AS computed_at FROM ${own.qualified} f
+      WHERE $${3 + k}::text IS NOT NULL AND ${own.entityMatch} AND ${at} <= e.ts${lower}
+      ORDER BY ${at} DESC, ${known} DESC, ${own.valueJson} COLLATE "C" DESC LIMIT 1
+    ) h${k} ON TRUE`);
+      return;
+    }
     joins.push(`LEFT JOIN LATERAL (
       SELECT f.value_json, f.computed_at FROM ${table} f
       WHERE f.feature = $${3 + k} AND f.entity_id = e.entity_id AND f.computed_at <= e.ts${lower}

@@ -22,6 +22,9 @@ import {
 } from "../offline-history.js";
 import type {
   FeatureValueRow,
+  HistoryTable,
+  ImportFilePlan,
+  ImportFileResult,
   MaterializationRun,
   OfflineCapabilities,
   OfflineStore,
@@ -35,6 +38,8 @@ import type {
   StoreCheck,
 } from "../types.js";
 import { probeHistory } from "./probe.js";
+import { describePgHistoryTable } from "./history-table.js";
+import { importFile } from "./offline-import.js";
 import { pgTimestamp, pointInTime, retryOnDroppedConnection } from "./offline-pit.js";
 
 /** Rows per INSERT statement; a bigger batch is several statements in one transaction. */
@@ -108,6 +113,11 @@ export class PostgresOfflineStore implements OfflineStore {
     );
   }
 
+  /** The file staged in an in-memory DuckDB, each batch one INSERT of a JSON document (offline-import.ts). */
+  importFile(plan: ImportFilePlan): Promise<ImportFileResult> {
+    return importFile(this.db, this.values, plan);
+  }
+
   async latest(feature: string, entityId: string, asOf?: string): Promise<FeatureValueRow | null> {
     const params: string[] = [feature, entityId];
     let bound = "";
@@ -139,6 +149,10 @@ export class PostgresOfflineStore implements OfflineStore {
       );
     }
     return pointInTime(this.db, this.values, events, features, options);
+  }
+
+  async checkHistoryTable(feature: string, table: HistoryTable): Promise<string> {
+    return (await describePgHistoryTable(this.db, feature, table)).description;
   }
 
   // ---------------------------------------------------------------- materialization runs
