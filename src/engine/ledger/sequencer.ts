@@ -48,8 +48,14 @@ export class LogSequencer {
     wake?.();
   }
 
-  /** Resolves when no step is running or asked for (shutdown awaits it before the stores close). */
+  /** Resolves when no step is running or asked for (shutdown awaits it before the stores close); a step waiting
+   * for its delay starts now. */
   async idle(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.running = this.loop();
+    }
     while (this.waiting || this.running) await (this.waiting ?? this.running);
   }
 }

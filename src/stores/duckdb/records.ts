@@ -10,20 +10,21 @@ import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
-import { OUTCOMES_SCHEMA } from "./schema-version.js";
+import { OUTCOMES_SCHEMA, TILES_TABLE } from "./schema-version.js";
 import type { OutcomeRow } from "../types.js";
 
 import type { NodeKey } from "../../tlog/merkle.js";
-import type { LogLeaf } from "../types.js";
+import type { LogIndexEntry, LogLeaf } from "../types.js";
 import {
-  integrateRound,
   leafIndexOf,
   type LogQuery,
-  type LogTables,
   logSize,
   readNodes,
+  readNodesViaTiles,
+  scanIndex,
   scanLeaves,
 } from "../transparency-log.js";
+import { integrate, LOG_TABLES, queueLeaf } from "./log.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -44,16 +45,8 @@ const SCHEMA = [
   // The transparency log (TLOG-001), also created by schema version 2's upgrade.
   "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
   "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+  TILES_TABLE,
 ];
-
-/** The sequencer chain of each open DuckDB file in this process (see integrateLog). */
-const sequencers = new Map<string, Promise<void>>();
-
-const LOG_TABLES: LogTables = {
-  records: "fabra_context_records",
-  leaves: "fabra_tlog_leaves",
-  nodes: "fabra_tlog_nodes",
-};
 
 const COLUMNS =
   "context_id, epoch_us(created_at) AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported";
@@ -80,6 +73,25 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   previousContextId: r.previous_context_id,
   canonicalText: r.canonical_text,
   ...(r.imported === true ? { imported: true } : {}),
+});
+
+const OUTCOME_COLUMNS =
+  "outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text";
+
+interface OutcomeDbRow {
+  outcome_id: string;
+  context_id: string;
+  recorded_us: bigint;
+  entry_hash: string;
+  canonical_text: string;
+}
+
+const toOutcomeRow = (r: OutcomeDbRow): OutcomeRow => ({
+  outcomeId: r.outcome_id,
+  contextId: r.context_id,
+  recordedAt: fromEpochMicros(r.recorded_us),
+  entryHash: r.entry_hash,
+  canonicalText: r.canonical_text,
 });
 
 const INSERT =
@@ -127,6 +139,7 @@ export class DuckDBRecordStore implements RecordStore {
         ]);
         await insert.run();
       });
+      queueLeaf(this.db, row.contextId, row.canonicalText); // the transparency log's next step integrates it
       return "inserted";
     } catch (err) {
       const existing = await this.get(row.contextId).catch(() => null);
@@ -238,53 +251,43 @@ export class DuckDBRecordStore implements RecordStore {
       row.entryHash,
       row.canonicalText,
     ]);
+    queueLeaf(this.db, row.outcomeId, row.canonicalText);
+  }
+
+  async *scanOutcomes(batchSize = 1000): AsyncIterable<OutcomeRow[]> {
+    for (let from = 0; ; from += batchSize) {
+      const rows = await this.db.query<OutcomeDbRow>(
+        `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes ORDER BY outcome_id LIMIT $1 OFFSET $2`,
+        [batchSize, from],
+      );
+      if (rows.length === 0) return;
+      yield rows.map(toOutcomeRow);
+      if (rows.length < batchSize) return;
+    }
   }
 
   async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
-    const rows = await this.db.query<{
-      outcome_id: string;
-      context_id: string;
-      recorded_us: bigint;
-      entry_hash: string;
-      canonical_text: string;
-    }>(
-      "SELECT outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text FROM fabra_outcomes WHERE context_id = $1 ORDER BY recorded_at, outcome_id",
+    const rows = await this.db.query<OutcomeDbRow>(
+      `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes WHERE context_id = $1 ORDER BY recorded_at, outcome_id`,
       [contextId],
     );
-    return rows.map((r) => ({
-      outcomeId: r.outcome_id,
-      contextId: r.context_id,
-      recordedAt: fromEpochMicros(r.recorded_us),
-      entryHash: r.entry_hash,
-      canonicalText: r.canonical_text,
-    }));
+    return rows.map(toOutcomeRow);
   }
 
-  /**
-   * The sequencer step. One process holds a DuckDB file; within it, every handle on the file takes turns through
-   * one chain per path (the lock), so two steps never assign the same indices. Each round is one transaction.
-   */
-  integrateLog(): Promise<number> {
-    const turn = (sequencers.get(this.db.path) ?? Promise.resolve()).then(() => this.integrateRounds());
-    sequencers.set(
-      this.db.path,
-      turn.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
-    return turn;
+  /** The sequencer step (log.ts): on a connection of its own, integrating what this process appended since the last. */
+  async integrateLog(): Promise<number> {
+    return integrate(this.db, await this.logDatabase());
   }
 
-  private async integrateRounds(): Promise<number> {
-    for (;;) {
-      const added = await this.db.transaction(async (_run, c) => {
-        const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
-          (await c.runAndReadAll(sql, params as never)).getRowObjectsJS() as T[];
-        return integrateRound(q, LOG_TABLES);
-      });
-      if (added === 0) return this.logSize();
-    }
+  /** The log's own connection to the file, opened at the first step. */
+  private logDb: Promise<DuckDatabase> | null = null;
+
+  private logDatabase(): Promise<DuckDatabase> {
+    this.logDb ??= DuckDatabase.open(this.db.path);
+    this.logDb.catch(() => {
+      this.logDb = null;
+    });
+    return this.logDb;
   }
 
   logSize(): Promise<number> {
@@ -295,18 +298,29 @@ export class DuckDBRecordStore implements RecordStore {
     return readNodes(this.logQuery, LOG_TABLES, keys);
   }
 
-  logLeafIndex(contextId: string): Promise<number | null> {
-    return leafIndexOf(this.logQuery, LOG_TABLES, contextId);
+  readLogProofNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return readNodesViaTiles(this.logQuery, LOG_TABLES, keys);
+  }
+
+  logLeafIndex(id: string): Promise<number | null> {
+    return leafIndexOf(this.logQuery, LOG_TABLES, id);
   }
 
   scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
     return scanLeaves(this.logQuery, LOG_TABLES, batchSize);
   }
 
+  scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
+    return scanIndex(this.logQuery, LOG_TABLES, batchSize);
+  }
+
   private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>
     this.db.query<T>(sql, params as never);
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
+    const logDb = this.logDb;
+    this.logDb = null;
+    if (logDb) await (await logDb.catch(() => null))?.close();
     return this.db.close();
   }
 
