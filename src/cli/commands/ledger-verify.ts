@@ -31,8 +31,9 @@ export function registerLedgerVerify(ledger: Command): void {
               : verifierFromText(verifierKeyOf(loadSigner(config.ledger)), "the configured signer key");
           trusted = openCheckpoint(note, verifier, flags.since);
         }
+        // One pass: every record verified as `context verify --all` does, while its bytes are hashed for its leaf.
         const logResult = await log.verify(trusted);
-        const records = await l.verifyAll();
+        const records = { checked: logResult.recordsChecked, failures: logResult.recordFailures };
         const problems = [
           ...records.failures.map((f) => ({
             contextId: f.contextId as string | null,
@@ -47,6 +48,7 @@ export function registerLedgerVerify(ledger: Command): void {
               {
                 ok: problems.length === 0,
                 records_checked: records.checked,
+                outcomes_checked: logResult.outcomesChecked,
                 tree_size: logResult.treeSize,
                 root_hash: root,
                 since: logResult.since
@@ -61,7 +63,11 @@ export function registerLedgerVerify(ledger: Command): void {
         } else {
           for (const p of problems) print(bad(`${p.contextId ?? "log"}: ${p.message}`));
           if (problems.length === 0) {
-            print(ok(`${records.checked} records verified; log of ${logResult.treeSize} leaves, root ${root}`));
+            print(
+              ok(
+                `${records.checked} records verified${logResult.outcomesChecked > 0 ? ` (and ${logResult.outcomesChecked} outcome entries)` : ""}; log of ${logResult.treeSize} leaves, root ${root}`,
+              ),
+            );
             if (logResult.since)
               print(
                 ok(`append-only since the trusted checkpoint of ${logResult.since.size} leaves (consistency proven)`),

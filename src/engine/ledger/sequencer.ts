@@ -12,7 +12,7 @@ export class LogSequencer {
   constructor(
     private readonly step: () => Promise<unknown>,
     private readonly onError: (err: unknown) => void,
-    private readonly delayMs = 50,
+    private readonly delayMs = 250,
   ) {}
 
   /** Asks for a step within `delayMs`; never throws, never waits. */
