@@ -340,12 +340,15 @@ export class TransparencyLog {
             for (let j = 0; j < size; j++) if (hasStored[j]) byStoredHash.set(storedAt(j).toString("hex"), j);
           }
           const moved = byStoredHash.get(Buffer.from(h).toString("hex"));
+          // Its bytes are another leaf's: moved there from that leaf (reordered), unless that leaf still holds them
+          // (then this row was overwritten with a copy).
+          const copy = moved !== undefined && seen[moved] === 1 && equalHashes(nowAt(moved), storedAt(moved));
           problems.push({
             contextId: id,
             message:
-              moved !== undefined
+              moved !== undefined && !copy
                 ? `${what} at leaf ${i} was integrated at leaf ${moved}: the log was reordered`
-                : `${what} at leaf ${i} was rewritten after it entered the log (its bytes no longer hash to the leaf)`,
+                : `${what} at leaf ${i} was rewritten after it entered the log (${copy ? `it now holds the bytes of leaf ${moved}` : "its bytes no longer hash to the leaf"})`,
           });
         }
       }
