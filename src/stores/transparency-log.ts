@@ -16,6 +16,7 @@ export interface LogTables {
   leaves: string;
   nodes: string;
   tiles: string;
+  checkpoints: string;
 }
 
 /** An entry waiting for its leaf: its id and stored text (a record's canonical text, an outcome's canonical JSON). */
@@ -293,7 +294,7 @@ export async function* scanLeaves(q: LogQuery, t: LogTables, batchSize = 1000): 
 }
 
 /** Every leaf's index, id and stored leaf hash, in index order (no entry bytes: `ledger verify` reads those once). */
-export async function* scanIndex(q: LogQuery, t: LogTables, batchSize = 50_000): AsyncIterable<LogIndexEntry[]> {
+export async function* scanIndex(q: LogQuery, t: LogTables, batchSize = 250_000): AsyncIterable<LogIndexEntry[]> {
   const size = await logSize(q, t);
   // By index range up to the largest index, so leaves deleted from the table (tampering) leave a gap, not an end.
   for (let from = 0; from < size; from += batchSize) {
@@ -310,4 +311,20 @@ export async function* scanIndex(q: LogQuery, t: LogTables, batchSize = 50_000):
         leafHash: r.hash === null ? null : Buffer.from(r.hash, "hex"),
       }));
   }
+}
+
+/** Keeps a checkpoint fabra signed (the first one of each size; later ones of that size are the same head). */
+export async function saveCheckpoint(q: LogQuery, t: LogTables, size: number, note: string): Promise<void> {
+  await q(`INSERT INTO ${t.checkpoints} (tree_size, note) VALUES ($1, $2) ON CONFLICT (tree_size) DO NOTHING`, [
+    size,
+    note,
+  ]);
+}
+
+/** The checkpoints fabra signed, smallest first. */
+export async function listCheckpoints(q: LogQuery, t: LogTables): Promise<{ size: number; note: string }[]> {
+  const rows = await q<{ tree_size: bigint | string | number; note: string }>(
+    `SELECT tree_size, note FROM ${t.checkpoints} ORDER BY tree_size`,
+  );
+  return rows.map((r) => ({ size: Number(r.tree_size), note: r.note }));
 }

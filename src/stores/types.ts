@@ -145,6 +145,10 @@ export interface RecordStore extends Probed {
   scanLogLeaves?(batchSize?: number): AsyncIterable<LogLeaf[]>;
   /** Every leaf's index, entry id and stored leaf hash, in index order, without the entries' bytes. */
   scanLogIndex?(batchSize?: number): AsyncIterable<LogIndexEntry[]>;
+  /** Keeps a checkpoint (signed note) fabra signed for a tree of `size` leaves; the first one of a size stays. */
+  saveLogCheckpoint?(size: number, note: string): Promise<void>;
+  /** The checkpoints kept, smallest tree first. */
+  listLogCheckpoints?(): Promise<{ size: number; note: string }[]>;
   close(): Promise<void>;
 }
 

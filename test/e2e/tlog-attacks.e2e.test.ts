@@ -202,3 +202,40 @@ for (const backend of BACKENDS) {
     }, 60_000);
   });
 }
+
+describe("ledger verify names a record hidden by a rebuilt log, between two checkpoints fabra signed (DuckDB)", () => {
+  it("re-sealed, then the log tables rebuilt: the signed checkpoints kept beside the log bracket it to one leaf", async () => {
+    const box = project("fabra-tlog-rebuild-", {
+      "fabra.config.json": JSON.stringify({
+        ledger: { keyFile: "ledger.key" },
+        stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
+      }),
+    });
+    const sql = duckSql(box.dir);
+    expect((await box.run(["ledger", "keygen", "-o", "ledger.key"])).exitCode).toBe(0);
+    // one record at a time, in created_at order (the order a rebuilt log integrates them in), a checkpoint after each
+    const files = [...VEC].sort((a, b) =>
+      readRecordText(readFileSync(join(VECTORS, a), "utf8")).created_at <
+      readRecordText(readFileSync(join(VECTORS, b), "utf8")).created_at
+        ? -1
+        : 1,
+    );
+    for (const [i, f] of files.entries()) {
+      expect((await box.run(["context", "import", join(VECTORS, f)])).exitCode).toBe(0);
+      expect((await box.run(["ledger", "checkpoint", "-o", `cp${i + 1}.txt`])).exitCode).toBe(0);
+    }
+    const target = readRecordText(readFileSync(join(VECTORS, files[2] as string), "utf8")).context_id;
+    const { text, hash } = resealed(files[2] as string, false);
+    await sql([
+      ["UPDATE fabra_context_records SET canonical_text = $1, record_hash = $2 WHERE context_id = $3", [text, hash, target]],
+      ["DELETE FROM fabra_tlog_leaves"],
+      ["DELETE FROM fabra_tlog_nodes"],
+      ["DELETE FROM fabra_tlog_tiles"],
+    ]);
+    const result = await box.run(["ledger", "verify", "--since", "cp1.txt"]);
+    expect(result.exitCode).toBe(1);
+    expect(result.stdout).toContain(
+      `${target}: record at leaf 2 is not the leaf the signed checkpoint of 3 leaves holds there (the checkpoint of 2 still matches)`,
+    );
+  }, 120_000);
+});

@@ -4,7 +4,7 @@
 import type { Command } from "commander";
 import { withLedger } from "../../app/project.js";
 import { loadSigner, openCheckpoint, verifierFromText } from "../../engine/ledger/log.js";
-import { verifierKeyOf } from "../../tlog/note.js";
+import { type NoteVerifier, verifierKeyOf } from "../../tlog/note.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { bad, ok } from "../render/format.js";
 import { readTextArgument, verifierKeyArgument } from "./tlog-arguments.js";
@@ -23,16 +23,23 @@ export function registerLedgerVerify(ledger: Command): void {
       await withLedger(projectOptions(cmd), async (l, config) => {
         const log = l.transparencyLog(config.ledger);
         let trusted = null;
+        // The trusted key: --key, else the configured signer's. It opens --since and the checkpoints fabra kept.
+        const configured = (): NoteVerifier =>
+          verifierFromText(verifierKeyOf(loadSigner(config.ledger)), "the configured signer key");
+        let verifier: NoteVerifier | null = flags.key !== undefined ? await verifierKeyArgument(flags.key) : null;
         if (flags.since !== undefined) {
           const note = await readTextArgument(flags.since, "--since");
-          const verifier =
-            flags.key !== undefined
-              ? await verifierKeyArgument(flags.key)
-              : verifierFromText(verifierKeyOf(loadSigner(config.ledger)), "the configured signer key");
+          verifier ??= configured();
           trusted = openCheckpoint(note, verifier, flags.since);
+        } else if (!verifier && config.ledger.keyFile) {
+          try {
+            verifier = configured();
+          } catch {
+            verifier = null; // no usable key: the kept checkpoints are not checked (`ledger checkpoint` says why)
+          }
         }
         // One pass: every record verified as `context verify --all` does, while its bytes are hashed for its leaf.
-        const logResult = await log.verify(trusted);
+        const logResult = await log.verify(trusted, { verifier });
         const records = { checked: logResult.recordsChecked, failures: logResult.recordFailures };
         const problems = [
           ...records.failures.map((f) => ({

@@ -159,7 +159,11 @@ export class TransparencyLog {
       rootHash: await treeHash(size, log.read),
       extensions: [],
     };
-    return { note: signNote(formatCheckpoint(checkpoint), [signer]), checkpoint };
+    const note = signNote(formatCheckpoint(checkpoint), [signer]);
+    // Kept beside the log: after a rebuild of the log tables, `ledger verify` brackets the change between the
+    // checkpoints fabra signed (they cannot be forged without the key).
+    await (await this.store()).saveLogCheckpoint?.(size, note);
+    return { note, checkpoint };
   }
 
   /** The RFC 6962 consistency proof from the tree of `from` leaves to the tree of `to` (INVALID_ARGUMENT if from > to). */
@@ -235,7 +239,11 @@ export class TransparencyLog {
    * entry must be in the log; the stored subtree hashes must give the same root; and, given a trusted checkpoint, its
    * first `size` leaves must hash to its root (and a consistency proof from the stored tree must check).
    */
-  async verify(trusted: Checkpoint | null, progress?: (checked: number) => void): Promise<LogVerification> {
+  async verify(
+    trusted: Checkpoint | null,
+    options: { verifier?: NoteVerifier | null; progress?: (checked: number) => void } = {},
+  ): Promise<LogVerification> {
+    const { progress } = options;
     const store = await this.store();
     const log = logMethods(store);
     const opts = this.verifyOptions();
@@ -297,6 +305,21 @@ export class TransparencyLog {
     }
     failures.sort((a, b) => cmp(a.createdUs, b.createdUs) || cmp(a.result.contextId, b.result.contextId));
 
+    // The checkpoints fabra signed and kept, opened with the trusted key (one that does not open is not trusted).
+    const kept = new Map<number, Uint8Array>();
+    if (options.verifier && store.listLogCheckpoints)
+      for (const c of await store.listLogCheckpoints()) {
+        try {
+          const cp = parseCheckpoint(openNote(c.note, [options.verifier]).text);
+          if (cp.size === c.size) kept.set(cp.size, cp.rootHash);
+        } catch {
+          // signed by another key (e.g. before a rotation): not evidence here
+        }
+      }
+    if (trusted) kept.set(trusted.size, trusted.rootHash);
+    const matches = new Map<number, boolean>();
+    const named = new Set<number>();
+
     // The tree in leaf order, from the bytes as they are now (a deleted entry counts with its stored leaf hash, so
     // the rest can still be compared with the trusted checkpoint).
     let byStoredHash: Map<string, number> | null = null;
@@ -320,6 +343,7 @@ export class TransparencyLog {
       return h;
     };
     for (let i = 0; i < size; i++) {
+      const problemsBefore = problems.length;
       const id = ids[i];
       const what = id !== undefined && leafKind(id) === "outcome" ? "outcome entry" : "record";
       let h: Uint8Array = storedAt(i);
@@ -358,13 +382,19 @@ export class TransparencyLog {
         node = { hash: nodeHash(left.hash, node.hash), width: node.width * 2 };
       }
       stack.push(node);
+      if (problems.length > problemsBefore) named.add(i);
       if (trusted && i + 1 === trusted.size) rootAtSince = fold();
+      const signed = kept.get(i + 1);
+      if (signed) matches.set(i + 1, equalHashes(i + 1 === trusted?.size ? (rootAtSince as Uint8Array) : fold(), signed));
     }
+    for (const s of kept.keys()) if (s > size) matches.set(s, false);
+    if (trusted?.size === 0) matches.set(0, true);
     for (const id of outside)
       problems.push({
         contextId: id,
         message: `${leafKind(id) === "outcome" ? "outcome entry" : "record"} is not in the transparency log`,
       });
+    bracket(matches, named, size, ids, problems);
     const rootHash = fold();
     const storedRoot = size === 0 ? EMPTY_TREE_HASH : await treeHash(size, log.read).catch(() => null);
     if (!storedRoot || !equalHashes(storedRoot, rootHash))
@@ -406,6 +436,46 @@ export class TransparencyLog {
       since,
     };
   }
+}
+
+/**
+ * A log rebuilt to match tampered entries hashes consistently, so no leaf stands out; but the checkpoints signed
+ * before it no longer match. The first change lies between the largest signed size that still matches and the
+ * smallest that does not: the entries now at those leaves are named (one, when checkpoints were signed after each).
+ */
+function bracket(
+  matches: Map<number, boolean>,
+  named: Set<number>,
+  size: number,
+  ids: readonly (string | undefined)[],
+  problems: LogVerification["problems"],
+): void {
+  const sizes = [...matches.keys()].sort((a, b) => a - b);
+  const bad = sizes.find((s) => matches.get(s) === false);
+  if (bad === undefined) return;
+  const good = sizes.filter((s) => s < bad && matches.get(s) === true).pop() ?? 0;
+  const end = Math.min(bad, size);
+  for (let i = good; i < end; i++) if (named.has(i)) return; // already named leaf by leaf
+  const span = end - good;
+  const shown = Math.min(span, 20);
+  for (let i = good; i < good + shown; i++) {
+    const id = ids[i];
+    if (id === undefined) continue;
+    problems.push({
+      contextId: id,
+      message:
+        span === 1
+          ? `${leafKind(id) === "outcome" ? "outcome entry" : "record"} at leaf ${i} is not the leaf the signed checkpoint of ${bad} leaves holds there (the checkpoint of ${good} still matches): deleted, reordered, rewritten or re-signed, and the log rebuilt to hide it`
+          : `${leafKind(id) === "outcome" ? "outcome entry" : "record"} at leaf ${i} is one of the leaves ${good}–${end - 1}, among which the log no longer matches the signed checkpoint of ${bad} leaves (the checkpoint of ${good} still matches)`,
+    });
+  }
+  if (span > shown)
+    problems.push({ contextId: null, message: `…and ${span - shown} more leaves up to ${end - 1}` });
+  if (bad > size)
+    problems.push({
+      contextId: null,
+      message: `the log has ${size} leaves, fewer than the ${bad} of a checkpoint it signed: leaves were removed`,
+    });
 }
 
 const LEAF_PREFIX = Uint8Array.of(0);

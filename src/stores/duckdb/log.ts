@@ -23,6 +23,7 @@ export const LOG_TABLES: LogTables = {
   leaves: "fabra_tlog_leaves",
   nodes: "fabra_tlog_nodes",
   tiles: "fabra_tlog_tiles",
+  checkpoints: "fabra_tlog_checkpoints",
 };
 
 /** More queued than this (a process that appends and never integrates): the queue is dropped for a catch-up. */

@@ -10,13 +10,15 @@ import { conflictError } from "../record-conflict.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
-import { OUTCOMES_SCHEMA, TILES_TABLE } from "./schema-version.js";
+import { CHECKPOINTS_TABLE, OUTCOMES_SCHEMA, TILES_TABLE } from "./schema-version.js";
 import type { OutcomeRow } from "../types.js";
 
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogIndexEntry, LogLeaf } from "../types.js";
 import {
   leafIndexOf,
+  listCheckpoints,
+  saveCheckpoint,
   type LogQuery,
   logSize,
   readNodes,
@@ -46,6 +48,7 @@ const SCHEMA = [
   "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
   "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
   TILES_TABLE,
+  CHECKPOINTS_TABLE,
 ];
 
 const COLUMNS =
@@ -254,15 +257,18 @@ export class DuckDBRecordStore implements RecordStore {
     queueLeaf(this.db, row.outcomeId, row.canonicalText);
   }
 
+  /** Every outcome entry, in outcome_id order (keyset pages). */
   async *scanOutcomes(batchSize = 1000): AsyncIterable<OutcomeRow[]> {
-    for (let from = 0; ; from += batchSize) {
+    let after = "";
+    for (;;) {
       const rows = await this.db.query<OutcomeDbRow>(
-        `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes ORDER BY outcome_id LIMIT $1 OFFSET $2`,
-        [batchSize, from],
+        `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes WHERE outcome_id > $1 ORDER BY outcome_id LIMIT $2`,
+        [after, batchSize],
       );
       if (rows.length === 0) return;
       yield rows.map(toOutcomeRow);
       if (rows.length < batchSize) return;
+      after = (rows[rows.length - 1] as OutcomeDbRow).outcome_id;
     }
   }
 
@@ -312,6 +318,14 @@ export class DuckDBRecordStore implements RecordStore {
 
   scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
     return scanIndex(this.logQuery, LOG_TABLES, batchSize);
+  }
+
+  saveLogCheckpoint(size: number, note: string): Promise<void> {
+    return saveCheckpoint(this.logQuery, LOG_TABLES, size, note);
+  }
+
+  listLogCheckpoints(): Promise<{ size: number; note: string }[]> {
+    return listCheckpoints(this.logQuery, LOG_TABLES);
   }
 
   private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>

@@ -18,6 +18,10 @@ interface Upgrade {
 export const TILES_TABLE =
   "CREATE TABLE IF NOT EXISTS fabra_tlog_tiles (tile_key VARCHAR PRIMARY KEY, hashes VARCHAR NOT NULL)";
 
+/** The checkpoints fabra signed (schema version 7): `ledger verify` brackets a rebuilt log's change between them. */
+export const CHECKPOINTS_TABLE =
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_checkpoints (tree_size BIGINT PRIMARY KEY, note VARCHAR NOT NULL)";
+
 /** Outcome entries (schema version 5): append-only like the records, looked up by context_id. */
 export const OUTCOMES_SCHEMA: readonly string[] = [
   `CREATE TABLE IF NOT EXISTS fabra_outcomes (
@@ -75,11 +79,13 @@ const UPGRADES: readonly Upgrade[] = [
     to: 6,
     statements: ["ALTER TABLE IF EXISTS fabra_materialize_runs ADD COLUMN IF NOT EXISTS attempt INTEGER DEFAULT 1"],
   },
-  // 7: the transparency log's tiles, filled from the subtree hashes already stored (the tables exist since 2).
+  // 7: the transparency log's tiles, filled from the subtree hashes already stored (the tables exist since 2), and
+  // the checkpoints it signed.
   {
     to: 7,
     statements: [
       TILES_TABLE,
+      CHECKPOINTS_TABLE,
       tileBackfillSql({ nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles" }),
     ],
   },

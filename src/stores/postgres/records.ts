@@ -17,6 +17,8 @@ import {
   alreadyIntegrated,
   integrateEntries,
   leafIndexOf,
+  listCheckpoints,
+  saveCheckpoint,
   type LogQuery,
   type LogTables,
   logSize,
@@ -89,6 +91,7 @@ export class PostgresRecordStore implements RecordStore {
       leaves: db.ident("fabra_tlog_leaves"),
       nodes: db.ident("fabra_tlog_nodes"),
       tiles: db.ident("fabra_tlog_tiles"),
+      checkpoints: db.ident("fabra_tlog_checkpoints"),
     };
     this.queue = db.ident("fabra_tlog_queue");
   }
@@ -267,6 +270,14 @@ export class PostgresRecordStore implements RecordStore {
 
   scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
     return scanIndex(this.logQuery, this.log, batchSize);
+  }
+
+  saveLogCheckpoint(size: number, note: string): Promise<void> {
+    return saveCheckpoint(this.logQuery, this.log, size, note);
+  }
+
+  listLogCheckpoints(): Promise<{ size: number; note: string }[]> {
+    return listCheckpoints(this.logQuery, this.log);
   }
 
   scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {

@@ -2,7 +2,8 @@
 // for the sequencer by a trigger in the same transaction (appenders only insert a small row: they never wait on the
 // sequencer or on each other), so a step reads only the queue, never the whole ledger; the step deletes what it
 // integrated. Everything not yet in the log when this runs is queued, records then outcomes in (time, id) order. Tiles
-// are a read cache of the subtree hashes (a proof reads a few rows), filled from the stored ones.
+// are a read cache of the subtree hashes (a proof reads a few rows), filled from the stored ones. The checkpoints fabra
+// signs are kept (append-only) so `ledger verify` can bracket a change hidden by a rebuilt log between two of them.
 import type { Migration } from "./types.js";
 
 const enqueue = (fn: string, column: string, table: string): string[] => [
@@ -18,7 +19,7 @@ const enqueue = (fn: string, column: string, table: string): string[] => [
 
 export const tlogQueueTiles: Migration = {
   version: 9,
-  name: "transparency log queue and tiles",
+  name: "transparency log queue, tiles and signed checkpoints",
   up: [
     `CREATE TABLE {{schema}}.fabra_tlog_queue (
        queued bigserial PRIMARY KEY,
@@ -45,5 +46,13 @@ export const tlogQueueTiles: Migration = {
            CAST((CAST(split_part(node_key, '/', 2) AS BIGINT) >> (8 - (CAST(split_part(node_key, '/', 1) AS INTEGER) & 7))) AS VARCHAR) AS tile_key
          FROM {{schema}}.fabra_tlog_nodes) n
        GROUP BY tile_key`,
+    `CREATE TABLE {{schema}}.fabra_tlog_checkpoints (
+       tree_size bigint PRIMARY KEY,
+       note text NOT NULL
+     )`,
+    `CREATE TRIGGER fabra_tlog_checkpoints_append_only BEFORE UPDATE OR DELETE ON {{schema}}.fabra_tlog_checkpoints
+       FOR EACH ROW EXECUTE FUNCTION {{schema}}.fabra_reject_ledger_change()`,
+    `CREATE TRIGGER fabra_tlog_checkpoints_no_truncate BEFORE TRUNCATE ON {{schema}}.fabra_tlog_checkpoints
+       FOR EACH STATEMENT EXECUTE FUNCTION {{schema}}.fabra_reject_ledger_change()`,
   ],
 };
