@@ -5,10 +5,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeDatetime } from "../../src/record/datetime.js";
 import type { LedgerRow, RecordStore } from "../../src/stores/types.js";
 import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
-import { inclusionRanges, rangeNodes } from "../../src/tlog/merkle.js";
 import {
   consistencyProof,
   inclusionProof,
+  inclusionRanges,
+  rangeNodes,
   leafHash,
   nodeHash,
   treeHash,
