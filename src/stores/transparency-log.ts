@@ -91,12 +91,13 @@ export async function readNodes(q: LogQuery, t: LogTables, keys: readonly NodeKe
   });
 }
 
-/** The hash of `id` in a tile's text, or null. */
+/** The hash of `id` in a tile's text (its last entry: a log rebuilt by hand appends anew), or null. */
 function inTile(text: string, id: string): string | null {
   const needle = `${id}=`;
-  let at = text.startsWith(needle) ? 0 : text.indexOf(`,${needle}`);
-  if (at < 0) return null;
-  if (at > 0) at += 1;
+  let at = text.lastIndexOf(`,${needle}`);
+  if (at >= 0) at += 1;
+  else if (text.startsWith(needle)) at = 0;
+  else return null;
   const start = at + needle.length;
   const hex = text.slice(start, start + 64);
   return hex.length === 64 ? hex : null;

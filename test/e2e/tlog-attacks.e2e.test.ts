@@ -214,12 +214,11 @@ describe("ledger verify names a record hidden by a rebuilt log, between two chec
     const sql = duckSql(box.dir);
     expect((await box.run(["ledger", "keygen", "-o", "ledger.key"])).exitCode).toBe(0);
     // one record at a time, in created_at order (the order a rebuilt log integrates them in), a checkpoint after each
-    const files = [...VEC].sort((a, b) =>
-      readRecordText(readFileSync(join(VECTORS, a), "utf8")).created_at <
-      readRecordText(readFileSync(join(VECTORS, b), "utf8")).created_at
-        ? -1
-        : 1,
-    );
+    const key = (f: string) => {
+      const r = readRecordText(readFileSync(join(VECTORS, f), "utf8"));
+      return `${r.created_at} ${r.context_id}`;
+    };
+    const files = [...VEC].sort((a, b) => (key(a) < key(b) ? -1 : 1));
     for (const [i, f] of files.entries()) {
       expect((await box.run(["context", "import", join(VECTORS, f)])).exitCode).toBe(0);
       expect((await box.run(["ledger", "checkpoint", "-o", `cp${i + 1}.txt`])).exitCode).toBe(0);
