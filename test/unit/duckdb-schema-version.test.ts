@@ -8,6 +8,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { DUCKDB_SCHEMA_VERSION } from "../../src/stores/duckdb/schema-version.js";
 import {
   extendTree,
+  inclusionProof,
   inclusionRanges,
   leafHash,
   nodeId,
@@ -151,7 +152,8 @@ describe("DuckDB schema version", () => {
           (await store.readLogNodes?.(keys))?.map((h) => Buffer.from(h).toString("hex")),
         );
         const root = await treeHash(300, (k) => store.readLogNodes?.(k) as Promise<Uint8Array[]>);
-        expect(verifyInclusion(leaf, 300, leaves[leaf] as Uint8Array, viaTiles as Uint8Array[], root)).toBe(true);
+        const proof = await inclusionProof(leaf, 300, (k) => store.readLogProofNodes?.(k) as Promise<Uint8Array[]>);
+        expect(verifyInclusion(leaf, 300, leaves[leaf] as Uint8Array, proof, root)).toBe(true);
       }
     } finally {
       await store.close();
