@@ -26,7 +26,11 @@ export interface PendingEntry {
 }
 
 /** Writes the rows of one sequencer step inside its transaction (the backend's fastest bulk insert). */
-export type LogInsert = (table: string, columns: readonly string[], rows: readonly (string | number)[][]) => Promise<void>;
+export type LogInsert = (
+  table: string,
+  columns: readonly string[],
+  rows: readonly (string | number)[][],
+) => Promise<void>;
 
 /** Entries integrated per round of the sequencer step (each round is its own transaction). */
 export const ROUND = 5000;
@@ -202,7 +206,10 @@ async function updateTiles(q: LogQuery, t: LogTables, nodes: readonly StoredNode
   for (const n of nodes) {
     const id = tileId(n.key);
     let list = added.get(id);
-    if (!list) added.set(id, (list = []));
+    if (!list) {
+      list = [];
+      added.set(id, list);
+    }
     list.push(`${nodeId(n.key)}=${Buffer.from(n.hash).toString("hex")}`);
   }
   const ids = [...added.keys()];

@@ -298,7 +298,10 @@ export class TransparencyLog {
         try {
           rowToOutcome(o);
         } catch (err) {
-          problems.push({ contextId: o.outcomeId, message: `outcome entry of ${o.contextId}: ${(err as Error).message}` });
+          problems.push({
+            contextId: o.outcomeId,
+            message: `outcome entry of ${o.contextId}: ${(err as Error).message}`,
+          });
         }
       }
       outcomesChecked += batch.length;
@@ -385,7 +388,8 @@ export class TransparencyLog {
       if (problems.length > problemsBefore) named.add(i);
       if (trusted && i + 1 === trusted.size) rootAtSince = fold();
       const signed = kept.get(i + 1);
-      if (signed) matches.set(i + 1, equalHashes(i + 1 === trusted?.size ? (rootAtSince as Uint8Array) : fold(), signed));
+      if (signed)
+        matches.set(i + 1, equalHashes(i + 1 === trusted?.size ? (rootAtSince as Uint8Array) : fold(), signed));
     }
     for (const s of kept.keys()) if (s > size) matches.set(s, false);
     if (trusted?.size === 0) matches.set(0, true);
@@ -469,8 +473,7 @@ function bracket(
           : `${leafKind(id) === "outcome" ? "outcome entry" : "record"} at leaf ${i} is one of the leaves ${good}–${end - 1}, among which the log no longer matches the signed checkpoint of ${bad} leaves (the checkpoint of ${good} still matches)`,
     });
   }
-  if (span > shown)
-    problems.push({ contextId: null, message: `…and ${span - shown} more leaves up to ${end - 1}` });
+  if (span > shown) problems.push({ contextId: null, message: `…and ${span - shown} more leaves up to ${end - 1}` });
   if (bad > size)
     problems.push({
       contextId: null,

@@ -43,7 +43,10 @@ const files = new WeakMap<object, FileLog>();
 
 function fileLog(db: DuckDatabase): FileLog {
   let log = files.get(db.file);
-  if (!log) files.set(db.file, (log = { queue: [], caughtUp: false, turn: Promise.resolve() }));
+  if (!log) {
+    log = { queue: [], caughtUp: false, turn: Promise.resolve() };
+    files.set(db.file, log);
+  }
   return log;
 }
 
@@ -88,7 +91,8 @@ async function round(logDb: DuckDatabase, take: (q: LogQuery) => Promise<Pending
     const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
       (await c.runAndReadAll(sql, params as never)).getRowObjectsJS() as T[];
     const entries = await take(q);
-    if (entries.length > 0) await integrateEntries(q, appenderInsert(c), LOG_TABLES, await logSize(q, LOG_TABLES), entries);
+    if (entries.length > 0)
+      await integrateEntries(q, appenderInsert(c), LOG_TABLES, await logSize(q, LOG_TABLES), entries);
     return entries;
   });
 }

@@ -78,8 +78,7 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   ...(r.imported === true ? { imported: true } : {}),
 });
 
-const OUTCOME_COLUMNS =
-  "outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text";
+const OUTCOME_COLUMNS = "outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text";
 
 interface OutcomeDbRow {
   outcome_id: string;
