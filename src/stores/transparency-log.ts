@@ -1,113 +1,292 @@
 // The transparency log's tables and its sequencer step, shared by the SQL backends (DuckDB, Postgres): leaves
-// (leaf_index → context_id) and complete-subtree hashes by "<level>/<index>" (hex), beside the record table.
-import { extendTree, leafHash, type NodeKey, nodeId } from "../tlog/merkle.js";
+// (leaf_index → entry id: a record's context_id or an outcome's outcome_id), complete-subtree hashes by
+// "<level>/<index>" (hex), and tiles (a read cache of those hashes, grouped so a proof reads a few rows), beside the
+// record and outcome tables.
+import { leafBytes } from "../tlog/leaves.js";
+import { extendTree, leafHash, type NodeKey, nodeId, type StoredNode } from "../tlog/merkle.js";
 import { FabraError } from "../errors.js";
-import type { LogLeaf } from "./types.js";
+import type { LogIndexEntry, LogLeaf } from "./types.js";
 
 /** One query on the connection (or transaction) at hand: `$n` parameters, rows as plain objects. */
 export type LogQuery = <T>(sql: string, params?: unknown[]) => Promise<T[]>;
 
 export interface LogTables {
   records: string;
+  outcomes: string;
   leaves: string;
   nodes: string;
+  tiles: string;
+  checkpoints: string;
 }
 
-/** Records integrated per round of the sequencer step (each round is its own transaction). */
-const ROUND = 5000;
-const INSERT_CHUNK = 500;
+/** An entry waiting for its leaf: its id and stored text (a record's canonical text, an outcome's canonical JSON). */
+export interface PendingEntry {
+  id: string;
+  text: string;
+}
 
-/** The size of the log: leaf indices are 0..n-1 with no gaps (the sequencer assigns them so). */
+/** Writes the rows of one sequencer step inside its transaction (the backend's fastest bulk insert). */
+export type LogInsert = (
+  table: string,
+  columns: readonly string[],
+  rows: readonly (string | number)[][],
+) => Promise<void>;
+
+/** Entries integrated per round of the sequencer step (each round is its own transaction). */
+export const ROUND = 5000;
+const CHUNK = 500;
+
+/**
+ * Tiles (TLOG-001 §2): the subtree hashes of levels 8b … 8b+7 under one level-8b+8 node, i.e. tile (b, t) holds every
+ * stored node (l, k) with ⌊l/8⌋ = b and k >> (8 − l mod 8) = t, as `<level>/<index>=<hex>` joined by commas. A proof
+ * of a 1,000,000-leaf tree reads three tiles instead of twenty nodes. A cache: proofs read it (a wrong tile only
+ * makes a proof that fails), checkpoints and `ledger verify` read the nodes.
+ */
+export function tileId(k: NodeKey): string {
+  const band = Math.floor(k.level / 8);
+  const shift = 8 - (k.level % 8);
+  return `${band}/${Math.floor(k.index / 2 ** shift)}`;
+}
+
+/** Builds every tile from the nodes table (DuckDB schema 7, Postgres migration 9, and the bench's raw fill). */
+export function tileBackfillSql(t: Pick<LogTables, "nodes" | "tiles">): string {
+  const level = "CAST(split_part(node_key, '/', 1) AS INTEGER)";
+  const index = "CAST(split_part(node_key, '/', 2) AS BIGINT)";
+  return `INSERT INTO ${t.tiles} (tile_key, hashes)
+    SELECT tile_key, string_agg(node_key || '=' || hash, ',') FROM (
+      SELECT node_key, hash,
+        CAST((${level} >> 3) AS VARCHAR) || '/' || CAST((${index} >> (8 - (${level} & 7))) AS VARCHAR) AS tile_key
+      FROM ${t.nodes}) n
+    GROUP BY tile_key`;
+}
+
+const placeholders = (n: number, from = 1): string => Array.from({ length: n }, (_, j) => `$${j + from}`).join(", ");
+
+/** The size of the log: the next leaf index (indices are 0..n-1 with no gaps: the sequencer assigns them so). */
 export async function logSize(q: LogQuery, t: LogTables): Promise<number> {
-  const rows = await q<{ n: bigint | string | number }>(`SELECT count(*) AS n FROM ${t.leaves}`);
-  return Number(rows[0]?.n ?? 0);
+  const rows = await q<{ n: bigint | string | number | null }>(`SELECT max(leaf_index) AS n FROM ${t.leaves}`);
+  const max = rows[0]?.n;
+  return max === null || max === undefined ? 0 : Number(max) + 1;
 }
 
+function missingNode(k: NodeKey): FabraError {
+  return new FabraError("VERIFICATION_FAILED", `The transparency log has no stored hash for subtree ${nodeId(k)}`, {
+    hint: "The log's tables were altered. Run `fabra ledger verify --since <saved checkpoint>` to see what changed.",
+  });
+}
+
+/** Stored subtree hashes from the nodes table (what checkpoints, consistency proofs and the sequencer read). */
 export async function readNodes(q: LogQuery, t: LogTables, keys: readonly NodeKey[]): Promise<Uint8Array[]> {
   if (keys.length === 0) return [];
   const ids = [...new Set(keys.map(nodeId))];
   const found = new Map<string, Uint8Array>();
-  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    const part = ids.slice(i, i + INSERT_CHUNK);
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const part = ids.slice(i, i + CHUNK);
     const rows = await q<{ node_key: string; hash: string }>(
-      `SELECT node_key, hash FROM ${t.nodes} WHERE node_key IN (${part.map((_, j) => `$${j + 1}`).join(", ")})`,
+      `SELECT node_key, hash FROM ${t.nodes} WHERE node_key IN (${placeholders(part.length)})`,
       part,
     );
     for (const r of rows) found.set(r.node_key, Buffer.from(r.hash, "hex"));
   }
   return keys.map((k) => {
     const h = found.get(nodeId(k));
-    if (!h)
-      throw new FabraError("VERIFICATION_FAILED", `The transparency log has no stored hash for subtree ${nodeId(k)}`, {
-        hint: "The log's tables were altered. Run `fabra ledger verify --since <saved checkpoint>` to see what changed.",
-      });
+    if (!h) throw missingNode(k);
     return h;
   });
 }
 
-/**
- * One round of the sequencer step inside the caller's transaction, after the caller took the log's lock: the next
- * pending records get the next indices. Returns how many were integrated (0 = none pending).
- */
-export async function integrateRound(q: LogQuery, t: LogTables): Promise<number> {
-  const size = await logSize(q, t);
-  // The pending ids first (key columns only: reading every row's text to find the few pending would cost a scan of
-  // the whole ledger's bytes per step), then their bytes.
-  const ids = await q<{ context_id: string }>(
-    `SELECT r.context_id FROM ${t.records} r
-     WHERE NOT EXISTS (SELECT 1 FROM ${t.leaves} l WHERE l.context_id = r.context_id)
-     ORDER BY r.created_at, r.context_id LIMIT ${ROUND}`,
-  );
-  if (ids.length === 0) return 0;
-  const texts = new Map<string, string>();
-  for (let i = 0; i < ids.length; i += INSERT_CHUNK) {
-    const part = ids.slice(i, i + INSERT_CHUNK).map((r) => r.context_id);
-    const rows = await q<{ context_id: string; canonical_text: string }>(
-      `SELECT context_id, canonical_text FROM ${t.records} WHERE context_id IN (${part.map((_, j) => `$${j + 1}`).join(", ")})`,
-      part,
-    );
-    for (const r of rows) texts.set(r.context_id, r.canonical_text);
-  }
-  const pending = ids.map((r) => ({ context_id: r.context_id, canonical_text: texts.get(r.context_id) as string }));
-  const leaves = pending.map((p) => leafHash(Buffer.from(p.canonical_text, "utf8")));
-  const nodes = await extendTree(size, leaves, (keys) => readNodes(q, t, keys));
-  for (let i = 0; i < pending.length; i += INSERT_CHUNK) {
-    const part = pending.slice(i, i + INSERT_CHUNK);
-    await q(
-      `INSERT INTO ${t.leaves} (leaf_index, context_id) VALUES ${part.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(", ")}`,
-      part.flatMap((p, j) => [size + i + j, p.context_id]),
-    );
-  }
-  for (let i = 0; i < nodes.length; i += INSERT_CHUNK) {
-    const part = nodes.slice(i, i + INSERT_CHUNK);
-    await q(
-      `INSERT INTO ${t.nodes} (node_key, hash) VALUES ${part.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(", ")}`,
-      part.flatMap((n) => [nodeId(n.key), Buffer.from(n.hash).toString("hex")]),
-    );
-  }
-  return pending.length;
+/** The hash of `id` in a tile's text (its last entry: a log rebuilt by hand appends anew), or null. */
+function inTile(text: string, id: string): string | null {
+  const needle = `${id}=`;
+  let at = text.lastIndexOf(`,${needle}`);
+  if (at >= 0) at += 1;
+  else if (text.startsWith(needle)) at = 0;
+  else return null;
+  const start = at + needle.length;
+  const hex = text.slice(start, start + 64);
+  return hex.length === 64 ? hex : null;
 }
 
-export async function leafIndexOf(q: LogQuery, t: LogTables, contextId: string): Promise<number | null> {
+/**
+ * Stored subtree hashes through the tiles (one query for the few tiles the keys fall in), the nodes table for any a
+ * tile lacks. For inclusion proofs: O(log n) hashes in O(log n / 8) rows.
+ */
+export async function readNodesViaTiles(q: LogQuery, t: LogTables, keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+  if (keys.length === 0) return [];
+  const tiles = [...new Set(keys.map(tileId))];
+  const text = new Map<string, string>();
+  const rows = await q<{ tile_key: string; hashes: string }>(
+    `SELECT tile_key, hashes FROM ${t.tiles} WHERE tile_key IN (${placeholders(tiles.length)})`,
+    tiles,
+  );
+  for (const r of rows) text.set(r.tile_key, r.hashes);
+  const out: (Uint8Array | null)[] = keys.map((k) => {
+    const tile = text.get(tileId(k));
+    const hex = tile === undefined ? null : inTile(tile, nodeId(k));
+    return hex === null ? null : Buffer.from(hex, "hex");
+  });
+  const missing = keys.filter((_, i) => out[i] === null);
+  if (missing.length > 0) {
+    const fromNodes = await readNodes(q, t, missing);
+    let j = 0;
+    for (let i = 0; i < out.length; i++) if (out[i] === null) out[i] = fromNodes[j++] as Uint8Array;
+  }
+  return out as Uint8Array[];
+}
+
+/**
+ * Entries that have no leaf (records, then outcomes, in (time, id) order), up to `limit`: the catch-up of a
+ * sequencer that does not know what was appended before it started. Key columns first (reading every row's text to
+ * find the few pending would cost a scan of the whole ledger's bytes), then the texts of those found.
+ */
+export async function unintegrated(q: LogQuery, t: LogTables, limit = ROUND): Promise<PendingEntry[]> {
+  const ids = await q<{ id: string; kind: number | bigint | string }>(
+    `SELECT id, kind FROM (
+       SELECT r.context_id AS id, r.created_at AS entry_at, 0 AS kind FROM ${t.records} r
+         WHERE NOT EXISTS (SELECT 1 FROM ${t.leaves} l WHERE l.context_id = r.context_id)
+       UNION ALL
+       SELECT o.outcome_id AS id, o.recorded_at AS entry_at, 1 AS kind FROM ${t.outcomes} o
+         WHERE NOT EXISTS (SELECT 1 FROM ${t.leaves} l WHERE l.context_id = o.outcome_id)
+     ) p ORDER BY entry_at, kind, id LIMIT ${limit}`,
+  );
+  if (ids.length === 0) return [];
+  const texts = new Map<string, string>();
+  for (const [table, column, kind] of [
+    [t.records, "context_id", 0],
+    [t.outcomes, "outcome_id", 1],
+  ] as const) {
+    const wanted = ids.filter((r) => Number(r.kind) === kind).map((r) => r.id);
+    for (let i = 0; i < wanted.length; i += CHUNK) {
+      const part = wanted.slice(i, i + CHUNK);
+      const rows = await q<{ id: string; text: string }>(
+        `SELECT ${column} AS id, canonical_text AS text FROM ${table} WHERE ${column} IN (${placeholders(part.length)})`,
+        part,
+      );
+      for (const r of rows) texts.set(r.id, r.text);
+    }
+  }
+  return ids.flatMap((r) => {
+    const text = texts.get(r.id);
+    return text === undefined ? [] : [{ id: r.id, text }];
+  });
+}
+
+/**
+ * Gives `entries` the leaf indices `size`, `size + 1`, … inside the caller's transaction, after the caller took the
+ * log's lock: their leaf hashes, every subtree that became complete (reading only the O(log n) old subtrees they
+ * need) and the tiles those fall in. Returns the new size.
+ */
+export async function integrateEntries(
+  q: LogQuery,
+  insert: LogInsert,
+  t: LogTables,
+  size: number,
+  entries: readonly PendingEntry[],
+): Promise<number> {
+  if (entries.length === 0) return size;
+  const leaves = entries.map((e) => leafHash(leafBytes(e.id, e.text)));
+  const nodes = await extendTree(size, leaves, (keys) => readNodes(q, t, keys));
+  await insert(
+    t.leaves,
+    ["leaf_index", "context_id"],
+    entries.map((e, i) => [size + i, e.id]),
+  );
+  await insert(
+    t.nodes,
+    ["node_key", "hash"],
+    nodes.map((n) => [nodeId(n.key), Buffer.from(n.hash).toString("hex")]),
+  );
+  await updateTiles(q, t, nodes);
+  return size + entries.length;
+}
+
+/** Adds new nodes to their tiles: one read of the tiles they touch, one upsert. */
+async function updateTiles(q: LogQuery, t: LogTables, nodes: readonly StoredNode[]): Promise<void> {
+  const added = new Map<string, string[]>();
+  for (const n of nodes) {
+    const id = tileId(n.key);
+    let list = added.get(id);
+    if (!list) {
+      list = [];
+      added.set(id, list);
+    }
+    list.push(`${nodeId(n.key)}=${Buffer.from(n.hash).toString("hex")}`);
+  }
+  const ids = [...added.keys()];
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const part = ids.slice(i, i + CHUNK);
+    const old = new Map(
+      (
+        await q<{ tile_key: string; hashes: string }>(
+          `SELECT tile_key, hashes FROM ${t.tiles} WHERE tile_key IN (${placeholders(part.length)})`,
+          part,
+        )
+      ).map((r) => [r.tile_key, r.hashes]),
+    );
+    const values = part.map((id) => {
+      const before = old.get(id);
+      const more = (added.get(id) as string[]).join(",");
+      return [id, before ? `${before},${more}` : more];
+    });
+    await q(
+      `INSERT INTO ${t.tiles} (tile_key, hashes) VALUES ${values.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(", ")}
+       ON CONFLICT (tile_key) DO UPDATE SET hashes = excluded.hashes`,
+      values.flat(),
+    );
+  }
+}
+
+/** A multi-row INSERT with bound parameters, in chunks (the generic LogInsert). */
+export function valuesInsert(q: LogQuery): LogInsert {
+  return async (table, columns, rows) => {
+    for (let i = 0; i < rows.length; i += CHUNK) {
+      const part = rows.slice(i, i + CHUNK);
+      const width = columns.length;
+      await q(
+        `INSERT INTO ${table} (${columns.join(", ")}) VALUES ${part
+          .map((_, j) => `(${placeholders(width, j * width + 1)})`)
+          .join(", ")}`,
+        part.flat(),
+      );
+    }
+  };
+}
+
+/** The ids of `entries` that already have a leaf (the rare case of an entry queued twice). */
+export async function alreadyIntegrated(q: LogQuery, t: LogTables, ids: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let i = 0; i < ids.length; i += CHUNK) {
+    const part = ids.slice(i, i + CHUNK);
+    for (const r of await q<{ context_id: string }>(
+      `SELECT context_id FROM ${t.leaves} WHERE context_id IN (${placeholders(part.length)})`,
+      part,
+    ))
+      found.add(r.context_id);
+  }
+  return found;
+}
+
+export async function leafIndexOf(q: LogQuery, t: LogTables, id: string): Promise<number | null> {
   const rows = await q<{ leaf_index: bigint | string | number }>(
     `SELECT leaf_index FROM ${t.leaves} WHERE context_id = $1`,
-    [contextId],
+    [id],
   );
   return rows[0] ? Number(rows[0].leaf_index) : null;
 }
 
-/** Every leaf in index order, `batchSize` at a time, with its stored hash and the record's bytes now. */
+/** Every leaf in index order, `batchSize` at a time, with its stored hash and the entry's leaf bytes now. */
 export async function* scanLeaves(q: LogQuery, t: LogTables, batchSize = 1000): AsyncIterable<LogLeaf[]> {
   for (let from = 0; ; from += batchSize) {
     const rows = await q<{
       leaf_index: bigint | string | number;
       context_id: string;
       hash: string | null;
-      canonical_text: string | null;
+      text: string | null;
     }>(
-      `SELECT l.leaf_index, l.context_id, n.hash, r.canonical_text FROM ${t.leaves} l
+      `SELECT l.leaf_index, l.context_id, n.hash, coalesce(r.canonical_text, o.canonical_text) AS text FROM ${t.leaves} l
        LEFT JOIN ${t.nodes} n ON n.node_key = '0/' || CAST(l.leaf_index AS VARCHAR)
        LEFT JOIN ${t.records} r ON r.context_id = l.context_id
+       LEFT JOIN ${t.outcomes} o ON o.outcome_id = l.context_id
        WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index`,
       [from, from + batchSize],
     );
@@ -116,8 +295,44 @@ export async function* scanLeaves(q: LogQuery, t: LogTables, batchSize = 1000): 
       index: Number(r.leaf_index),
       contextId: r.context_id,
       leafHash: r.hash === null ? new Uint8Array(0) : Buffer.from(r.hash, "hex"),
-      canonicalBytes: r.canonical_text === null ? null : Buffer.from(r.canonical_text, "utf8"),
+      canonicalBytes: r.text === null ? null : leafBytes(r.context_id, r.text),
     }));
     if (rows.length < batchSize) return;
   }
+}
+
+/** Every leaf's index, id and stored leaf hash, in index order (no entry bytes: `ledger verify` reads those once). */
+export async function* scanIndex(q: LogQuery, t: LogTables, batchSize = 250_000): AsyncIterable<LogIndexEntry[]> {
+  const size = await logSize(q, t);
+  // By index range up to the largest index, so leaves deleted from the table (tampering) leave a gap, not an end.
+  for (let from = 0; from < size; from += batchSize) {
+    const rows = await q<{ leaf_index: bigint | string | number; context_id: string; hash: string | null }>(
+      `SELECT l.leaf_index, l.context_id, n.hash FROM ${t.leaves} l
+       LEFT JOIN ${t.nodes} n ON n.node_key = '0/' || CAST(l.leaf_index AS VARCHAR)
+       WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index`,
+      [from, from + batchSize],
+    );
+    if (rows.length > 0)
+      yield rows.map((r) => ({
+        index: Number(r.leaf_index),
+        id: r.context_id,
+        leafHash: r.hash === null ? null : Buffer.from(r.hash, "hex"),
+      }));
+  }
+}
+
+/** Keeps a checkpoint fabra signed (the first one of each size; later ones of that size are the same head). */
+export async function saveCheckpoint(q: LogQuery, t: LogTables, size: number, note: string): Promise<void> {
+  await q(`INSERT INTO ${t.checkpoints} (tree_size, note) VALUES ($1, $2) ON CONFLICT (tree_size) DO NOTHING`, [
+    size,
+    note,
+  ]);
+}
+
+/** The checkpoints fabra signed, smallest first. */
+export async function listCheckpoints(q: LogQuery, t: LogTables): Promise<{ size: number; note: string }[]> {
+  const rows = await q<{ tree_size: bigint | string | number; note: string }>(
+    `SELECT tree_size, note FROM ${t.checkpoints} ORDER BY tree_size`,
+  );
+  return rows.map((r) => ({ size: Number(r.tree_size), note: r.note }));
 }

@@ -139,10 +139,13 @@ export interface RecordStore extends Probed {
   appendOutcome?(row: OutcomeRow): Promise<void>;
   /** The outcome entries linked to a record, oldest first. */
   listOutcomes?(contextId: string): Promise<OutcomeRow[]>;
+  /** Every outcome entry once, in batches, in whatever order the store reads fastest (`ledger verify`). */
+  scanOutcomes?(batchSize?: number): AsyncIterable<OutcomeRow[]>;
   // The transparency log beside the ledger (TLOG-001): optional, absent on stores that keep none (the remote store).
   /**
-   * The sequencer step: records not yet in the log get the next leaf indices, in (created_at, context_id) order, in
-   * one transaction under one lock (so concurrent appenders never wait on it and there is one total order); the new
+   * The sequencer step: entries (records and outcome entries) not yet in the log get the next leaf indices, in the
+   * order they were appended (a catch-up of entries appended before this process knew of them: in (time, id) order),
+   * in transactions under one lock (so concurrent appenders never wait on it and there is one total order); the new
    * leaf and subtree hashes are stored with them. Returns the tree size after.
    */
   integrateLog?(): Promise<number>;
@@ -150,11 +153,31 @@ export interface RecordStore extends Probed {
   logSize?(): Promise<number>;
   /** Stored complete-subtree hashes by (level, index), in the order asked; a missing one is an error. */
   readLogNodes?(keys: readonly NodeKey[]): Promise<Uint8Array[]>;
-  /** The leaf index of a record, or null while it is not integrated. */
-  logLeafIndex?(contextId: string): Promise<number | null>;
-  /** Every leaf in index order with its stored leaf hash and the record's stored bytes (null when the row is gone). */
+  /**
+   * The same hashes read through the log's tiles (a few rows for a whole audit path): for inclusion proofs, which
+   * are checked against a signed root, never for what is signed or verified.
+   */
+  readLogProofNodes?(keys: readonly NodeKey[]): Promise<Uint8Array[]>;
+  /** The leaf index of a record (context id) or outcome entry (outcome id), or null while it is not integrated. */
+  logLeafIndex?(id: string): Promise<number | null>;
+  /** Every leaf in index order with its stored leaf hash and the entry's leaf bytes now (null when the row is gone). */
   scanLogLeaves?(batchSize?: number): AsyncIterable<LogLeaf[]>;
+  /** Every leaf's index, entry id and stored leaf hash, in index order, without the entries' bytes. */
+  scanLogIndex?(batchSize?: number): AsyncIterable<LogIndexEntry[]>;
+  /** Keeps a checkpoint (signed note) fabra signed for a tree of `size` leaves; the first one of a size stays. */
+  saveLogCheckpoint?(size: number, note: string): Promise<void>;
+  /** The checkpoints kept, smallest tree first. */
+  listLogCheckpoints?(): Promise<{ size: number; note: string }[]>;
   close(): Promise<void>;
+}
+
+/** A leaf as the leaf table files it. */
+export interface LogIndexEntry {
+  index: number;
+  /** A record's context_id or an outcome's outcome_id (`out_…`). */
+  id: string;
+  /** The leaf hash stored when it was integrated (null when that node row is gone). */
+  leafHash: Uint8Array | null;
 }
 
 /** One leaf of the transparency log as stored. */
@@ -163,7 +186,7 @@ export interface LogLeaf {
   contextId: string;
   /** The leaf hash stored when it was integrated. */
   leafHash: Uint8Array;
-  /** The record's canonical text as UTF-8 bytes now, or null when no record row has that id any more. */
+  /** The entry's leaf bytes now (TLOG-001 §1: a record's canonical text; an outcome's prefixed JSON), or null when no row has that id any more. */
   canonicalBytes: Uint8Array | null;
 }
 

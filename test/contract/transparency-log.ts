@@ -4,9 +4,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeDatetime } from "../../src/record/datetime.js";
 import type { LedgerRow, RecordStore } from "../../src/stores/types.js";
+import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
 import {
   consistencyProof,
   inclusionProof,
+  inclusionRanges,
+  rangeNodes,
   leafHash,
   nodeHash,
   treeHash,
@@ -89,6 +92,64 @@ export function transparencyLogContract(name: string, harness: TransparencyLogHa
       expect(verifyConsistency(23, 45, old, newRoot, await consistencyProof(23, 45, read))).toBe(true);
       expect(verifyConsistency(40, 45, root, newRoot, await consistencyProof(40, 45, read))).toBe(true);
       expect(await a.logLeafIndex?.("ctx_0190a1b2-c3d4-7e5f-8a9b-999999999999")).toBeNull();
+    });
+
+    it("outcome entries are leaves in the same order (domain-separated bytes); proofs through the tiles match the nodes", async () => {
+      const before = (await a.integrateLog?.()) as number;
+      const appended: string[] = [];
+      for (let i = 100; i < 106; i++) {
+        const r = row(i);
+        await a.append(r);
+        appended.push(r.contextId);
+        const outcome = outcomeToRow(
+          makeOutcome(
+            r.contextId,
+            {
+              provider: "test",
+              responseId: `resp-${i}`,
+              model: "m",
+              usage: null,
+              latencyMs: 1.5,
+              finishReason: "stop",
+              outputText: `answer ${i}`,
+            },
+            true,
+          ),
+        );
+        await b.appendOutcome?.(outcome);
+        appended.push(outcome.outcomeId);
+      }
+      const size = (await b.integrateLog?.()) as number;
+      expect(size).toBe(before + appended.length);
+      const leaves = [];
+      for await (const batch of a.scanLogLeaves?.(5) ?? []) leaves.push(...batch);
+      expect(leaves.slice(before).map((l) => l.contextId)).toEqual(appended);
+      for (const l of leaves.slice(before)) {
+        const text = Buffer.from(l.canonicalBytes as Uint8Array).toString("utf8");
+        if (l.contextId.startsWith("out_")) expect(text.startsWith('fabra:outcome:v1\n{"context_id":"ctx_')).toBe(true);
+        else expect(text.startsWith("{")).toBe(true);
+        expect(Buffer.from(l.leafHash)).toEqual(Buffer.from(leafHash(l.canonicalBytes as Uint8Array)));
+      }
+      const index = [];
+      for await (const batch of b.scanLogIndex?.(4) ?? []) index.push(...batch);
+      expect(index.map((e) => e.id)).toEqual(leaves.map((l) => l.contextId));
+      const read = (keys: Parameters<NonNullable<RecordStore["readLogNodes"]>>[0]) =>
+        (a.readLogNodes as NonNullable<RecordStore["readLogNodes"]>).call(a, keys);
+      const viaTiles = (keys: Parameters<NonNullable<RecordStore["readLogNodes"]>>[0]) =>
+        (b.readLogProofNodes as NonNullable<RecordStore["readLogNodes"]>).call(b, keys);
+      const root = await treeHash(size, read);
+      for (const l of leaves) {
+        const keys = inclusionRanges(l.index, size).flatMap(rangeNodes);
+        expect((await viaTiles(keys)).map((h) => Buffer.from(h).toString("hex"))).toEqual(
+          (await read(keys)).map((h) => Buffer.from(h).toString("hex")),
+        );
+        expect(verifyInclusion(l.index, size, l.leafHash, await inclusionProof(l.index, size, viaTiles), root)).toBe(
+          true,
+        );
+      }
+      // nothing is integrated twice
+      expect(await a.integrateLog?.()).toBe(size);
+      expect(await b.integrateLog?.()).toBe(size);
     });
   });
 }

@@ -11,15 +11,17 @@ export function registerContextProve(context: Command): void {
     .command("prove <id>")
     .description("Write an offline inclusion proof of a record under a signed checkpoint of the transparency log")
     .option("-o, --output <file>", "write the proof JSON to this file instead of stdout")
-    .action(async (id: string, flags: { output?: string }, cmd: Command) => {
+    .option("--outcome <outcome_id>", "prove this outcome entry of the record instead (the proof carries the entry)")
+    .action(async (id: string, flags: { output?: string; outcome?: string }, cmd: Command) => {
       if (flags.output !== undefined) await checkOutputPath(flags.output);
       await withLedger(projectOptions(cmd), async (ledger, config) => {
-        const proof = await ledger.transparencyLog(config.ledger).prove(id);
+        const log = ledger.transparencyLog(config.ledger);
+        const proof = flags.outcome !== undefined ? await log.proveOutcome(id, flags.outcome) : await log.prove(id);
         const text = `${JSON.stringify(proof, null, 2)}\n`;
         if (flags.output === undefined) return process.stdout.write(text);
         await writeFileAtomic(flags.output, text);
         process.stderr.write(
-          `${ok(`Proof of ${proof.context_id} (leaf ${proof.leaf_index} of ${proof.tree_size}) written to ${flags.output}`)}\n`,
+          `${ok(`Proof of ${proof.outcome_id ?? proof.context_id} (leaf ${proof.leaf_index} of ${proof.tree_size}) written to ${flags.output}`)}\n`,
         );
       });
     });

@@ -7,7 +7,10 @@ import { parseFormat, print, projectOptions } from "../options.js";
 import { bad, dim, ok } from "../render/format.js";
 import { createProgress } from "../render/progress.js";
 import { verificationLine } from "../render/record-view.js";
-import { checkInclusionProof } from "../../engine/ledger/log.js";
+import { checkInclusionProof, type InclusionProofFile } from "../../engine/ledger/log.js";
+import { outcomeCanonicalJson, type OutcomeEntry } from "../../engine/ledger/outcome.js";
+import { outcomeLeafBytes } from "../../tlog/leaves.js";
+import type { NoteVerifier } from "../../tlog/note.js";
 import { parseProofFile } from "../../engine/ledger/proof-file.js";
 import { recordToRow } from "../../engine/ledger/rows.js";
 import { readTextArgument, verifierKeyArgument } from "./tlog-arguments.js";
@@ -31,12 +34,17 @@ export function registerContextVerify(context: Command): void {
       "verify a record file from anywhere (e.g. written by the Python implementation), or a pack (`context pack`)",
     )
     .option("--all", "verify every record in the ledger")
-    .option("--proof <proof.json>", "with --file: also check this inclusion proof (`context prove`), offline")
+    .option(
+      "--proof <proof.json>",
+      "with --file: also check this inclusion proof (`context prove`), offline; alone: an outcome entry's proof",
+    )
     .option("--key <vkey>", "with --proof or a pack: the log's verifier key (text or a file holding it)")
     .option("--format <format>", "text | json", "text")
     .action(async (id: string | undefined, flags: VerifyFlags, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
       const chosen = [id !== undefined, flags.file !== undefined, flags.all === true].filter(Boolean).length;
+      // An outcome entry's proof carries the entry: `--proof` alone checks it.
+      if (chosen === 0 && flags.proof !== undefined) return verifyWithProof(cmd, flags, format);
       if (chosen !== 1) {
         throw new FabraError(
           "INVALID_ARGUMENT",
@@ -114,12 +122,16 @@ async function verifyAll(cmd: Command, format: "text" | "json"): Promise<void> {
  */
 async function verifyWithProof(cmd: Command, flags: VerifyFlags, format: "text" | "json"): Promise<void> {
   const { file, proof: proofPath, key } = flags;
+  if (proofPath !== undefined && key !== undefined && file === undefined) {
+    const proof = parseProofFile(await readTextArgument(proofPath, "--proof"), proofPath);
+    if (proof.outcome_id !== undefined) return verifyOutcomeProof(proof, await verifierKeyArgument(key), format);
+  }
   if (file === undefined || key === undefined)
     throw new FabraError(
       "INVALID_ARGUMENT",
       "--proof and --key go with --file: a record file and its proof, or a pack",
       {
-        hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'  |  fabra context verify --file pack.zip --key ...",
+        hint: "e.g. fabra context verify --file rec.json --proof proof.json --key 'fabra/app/production+1a2b3c4d+AV...'  |  fabra context verify --file pack.zip --key ... (an outcome entry's proof needs only --proof and --key)",
       },
     );
   const verifier = await verifierKeyArgument(key);
@@ -132,6 +144,10 @@ async function verifyWithProof(cmd: Command, flags: VerifyFlags, format: "text" 
       hint: "Give the proof `fabra context prove` wrote (--proof proof.json), or pack the record on a ledger with a log key (fabra ledger keygen).",
     });
   const proof = parseProofFile(text, proofPath ?? `the proof in ${file}`);
+  if (proof.outcome_id !== undefined)
+    throw new FabraError("INVALID_ARGUMENT", `${proofPath ?? file} proves an outcome entry, not a record`, {
+      hint: "Check it with --proof and --key alone: the proof carries the entry.",
+    });
   const inclusion = verification.ok
     ? checkInclusionProof(proof, Buffer.from(recordToRow(record).canonicalText, "utf8"), record.context_id, verifier)
     : { ok: false, reason: "the record itself does not verify" };
@@ -161,4 +177,47 @@ async function verifyWithProof(cmd: Command, flags: VerifyFlags, format: "text" 
     );
   }
   if (!okAll) process.exitCode = 1;
+}
+
+/** `--proof outcome-proof.json --key VKEY`: the entry in the proof is canonical and its own, and the path leads to the root. */
+function verifyOutcomeProof(proof: InclusionProofFile, verifier: NoteVerifier, format: "text" | "json"): void {
+  const entryText = proof.entry as string;
+  let reason: string | undefined;
+  try {
+    const entry = JSON.parse(entryText) as OutcomeEntry;
+    if (outcomeCanonicalJson(entry) !== entryText) reason = "the entry is not in canonical form";
+    else if (entry.outcome_id !== proof.outcome_id || entry.context_id !== proof.context_id)
+      reason = `the entry is ${entry.outcome_id} of ${entry.context_id}, the proof says ${proof.outcome_id} of ${proof.context_id}`;
+  } catch (err) {
+    reason = `the entry is not JSON: ${(err as Error).message}`;
+  }
+  const inclusion = reason
+    ? { ok: false, reason }
+    : checkInclusionProof(proof, outcomeLeafBytes(entryText), proof.context_id, verifier);
+  if (format === "json")
+    print(
+      JSON.stringify(
+        {
+          outcome_id: proof.outcome_id,
+          context_id: proof.context_id,
+          inclusion: {
+            ok: inclusion.ok,
+            leaf_index: proof.leaf_index,
+            tree_size: proof.tree_size,
+            ...(inclusion.ok ? {} : { reason: inclusion.reason }),
+          },
+        },
+        null,
+        2,
+      ),
+    );
+  else {
+    print(`${proof.outcome_id} (outcome of ${proof.context_id})`);
+    print(
+      inclusion.ok
+        ? ok(`in the log: leaf ${proof.leaf_index} of ${proof.tree_size}, under a checkpoint signed by the given key`)
+        : bad(`inclusion proof FAILED: ${inclusion.reason}`),
+    );
+  }
+  if (!inclusion.ok) process.exitCode = 1;
 }

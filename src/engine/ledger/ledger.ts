@@ -118,7 +118,11 @@ export class Ledger {
 
   /** The transparency log over this ledger's store (spec/TLOG-001.md). */
   transparencyLog(settings: LogSettings): TransparencyLog {
-    return new TransparencyLog(() => this.store(), settings);
+    return new TransparencyLog(
+      () => this.store(),
+      settings,
+      () => this.verifyOptions,
+    );
   }
 
   /** Verifies a row as stored (see verifyLedgerRow). */

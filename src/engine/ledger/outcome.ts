@@ -9,9 +9,10 @@ import { contentHash, sha256Hex } from "../../record/hash.js";
 import { normalizeContextId } from "../../record/id.js";
 import { float, type JsonObject, type JsonValue } from "../../record/json.js";
 import type { OutcomeRow } from "../../stores/types.js";
+import { OUTCOME_LEAF_PREFIX } from "../../tlog/leaves.js";
 
-/** The bytes before an outcome's canonical JSON: no record's canonical text starts with them. */
-export const OUTCOME_DOMAIN_PREFIX = "fabra:outcome:v1\n";
+/** The bytes before an outcome's canonical JSON: no record's canonical text starts with them (tlog/leaves.ts). */
+export const OUTCOME_DOMAIN_PREFIX = OUTCOME_LEAF_PREFIX;
 
 export interface OutcomeUsage {
   inputTokens: number | null;

@@ -9,6 +9,8 @@ const BASE64_HASH = /^[A-Za-z0-9+/]{43}=$/;
 export const proofFileSchema = z.strictObject({
   format: z.literal("fabra-tlog-inclusion-proof/v1"),
   context_id: z.string().min(1),
+  outcome_id: z.string().min(1).optional(),
+  entry: z.string().min(1).optional(),
   leaf_index: z.number().int().nonnegative(),
   tree_size: z.number().int().positive(),
   hashes: z.array(z.string().regex(BASE64_HASH, "a base64 SHA-256 hash")).max(64),
@@ -16,6 +18,15 @@ export const proofFileSchema = z.strictObject({
 });
 
 export function parseProofFile(text: string, where: string): InclusionProofFile {
+  const proof = parseProofJson(text, where);
+  if ((proof.outcome_id === undefined) !== (proof.entry === undefined))
+    throw new FabraError("INVALID_ARGUMENT", `${where} is not an inclusion proof: outcome_id and entry go together`, {
+      hint: "An outcome entry's proof (`fabra context prove <id> --outcome <outcome_id>`) has both; a record's neither.",
+    });
+  return proof;
+}
+
+function parseProofJson(text: string, where: string): InclusionProofFile {
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -12,7 +12,7 @@ export class LogSequencer {
   constructor(
     private readonly step: () => Promise<unknown>,
     private readonly onError: (err: unknown) => void,
-    private readonly delayMs = 50,
+    private readonly delayMs = 250,
   ) {}
 
   /** Asks for a step within `delayMs`; never throws, never waits. */
@@ -48,8 +48,14 @@ export class LogSequencer {
     wake?.();
   }
 
-  /** Resolves when no step is running or asked for (shutdown awaits it before the stores close). */
+  /** Resolves when no step is running or asked for (shutdown awaits it before the stores close); a step waiting
+   * for its delay starts now. */
   async idle(): Promise<void> {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = null;
+      this.running = this.loop();
+    }
     while (this.waiting || this.running) await (this.waiting ?? this.running);
   }
 }

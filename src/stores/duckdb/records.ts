@@ -12,20 +12,23 @@ import { listValue } from "./driver.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
-import { OUTCOMES_SCHEMA } from "./schema-version.js";
+import { CHECKPOINTS_TABLE, OUTCOMES_SCHEMA, TILES_TABLE } from "./schema-version.js";
 import type { OutcomeRow } from "../types.js";
 
 import type { NodeKey } from "../../tlog/merkle.js";
-import type { LogLeaf } from "../types.js";
+import type { LogIndexEntry, LogLeaf } from "../types.js";
 import {
-  integrateRound,
   leafIndexOf,
+  listCheckpoints,
+  saveCheckpoint,
   type LogQuery,
-  type LogTables,
   logSize,
   readNodes,
+  readNodesViaTiles,
+  scanIndex,
   scanLeaves,
 } from "../transparency-log.js";
+import { integrate, LOG_TABLES, queueLeaf } from "./log.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -46,16 +49,9 @@ const SCHEMA = [
   // The transparency log (TLOG-001), also created by schema version 2's upgrade.
   "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
   "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+  TILES_TABLE,
+  CHECKPOINTS_TABLE,
 ];
-
-/** The sequencer chain of each open DuckDB file in this process (see integrateLog). */
-const sequencers = new Map<string, Promise<void>>();
-
-const LOG_TABLES: LogTables = {
-  records: "fabra_context_records",
-  leaves: "fabra_tlog_leaves",
-  nodes: "fabra_tlog_nodes",
-};
 
 /**
  * The filters on what records hold, read from the stored text with DuckDB's JSON functions (a columnar scan of the
@@ -95,6 +91,24 @@ const toLedgerRow = (r: Row): LedgerRow => ({
   previousContextId: r.previous_context_id,
   canonicalText: r.canonical_text,
   ...(r.imported === true ? { imported: true } : {}),
+});
+
+const OUTCOME_COLUMNS = "outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text";
+
+interface OutcomeDbRow {
+  outcome_id: string;
+  context_id: string;
+  recorded_us: bigint;
+  entry_hash: string;
+  canonical_text: string;
+}
+
+const toOutcomeRow = (r: OutcomeDbRow): OutcomeRow => ({
+  outcomeId: r.outcome_id,
+  contextId: r.context_id,
+  recordedAt: fromEpochMicros(r.recorded_us),
+  entryHash: r.entry_hash,
+  canonicalText: r.canonical_text,
 });
 
 const INSERT =
@@ -184,6 +198,7 @@ export class DuckDBRecordStore implements RecordStore {
         ]);
         await insert.run();
       });
+      queueLeaf(this.db, row.contextId, row.canonicalText); // the transparency log's next step integrates it
       return "inserted";
     } catch (err) {
       const existing = await this.get(row.contextId).catch(() => null);
@@ -215,6 +230,8 @@ export class DuckDBRecordStore implements RecordStore {
       ]);
       await insert.run();
     });
+    // Committed together: the transparency log's next step integrates them (in the sequencer's order).
+    for (const row of rows) queueLeaf(this.db, row.contextId, row.canonicalText);
   }
 
   /** The stored record_hash of each of `ids` that is in the ledger. */
@@ -333,53 +350,46 @@ export class DuckDBRecordStore implements RecordStore {
       row.entryHash,
       row.canonicalText,
     ]);
+    queueLeaf(this.db, row.outcomeId, row.canonicalText);
+  }
+
+  /** Every outcome entry, in outcome_id order (keyset pages). */
+  async *scanOutcomes(batchSize = 1000): AsyncIterable<OutcomeRow[]> {
+    let after = "";
+    for (;;) {
+      const rows = await this.db.query<OutcomeDbRow>(
+        `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes WHERE outcome_id > $1 ORDER BY outcome_id LIMIT $2`,
+        [after, batchSize],
+      );
+      if (rows.length === 0) return;
+      yield rows.map(toOutcomeRow);
+      if (rows.length < batchSize) return;
+      after = (rows[rows.length - 1] as OutcomeDbRow).outcome_id;
+    }
   }
 
   async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
-    const rows = await this.db.query<{
-      outcome_id: string;
-      context_id: string;
-      recorded_us: bigint;
-      entry_hash: string;
-      canonical_text: string;
-    }>(
-      "SELECT outcome_id, context_id, epoch_us(recorded_at) AS recorded_us, entry_hash, canonical_text FROM fabra_outcomes WHERE context_id = $1 ORDER BY recorded_at, outcome_id",
+    const rows = await this.db.query<OutcomeDbRow>(
+      `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes WHERE context_id = $1 ORDER BY recorded_at, outcome_id`,
       [contextId],
     );
-    return rows.map((r) => ({
-      outcomeId: r.outcome_id,
-      contextId: r.context_id,
-      recordedAt: fromEpochMicros(r.recorded_us),
-      entryHash: r.entry_hash,
-      canonicalText: r.canonical_text,
-    }));
+    return rows.map(toOutcomeRow);
   }
 
-  /**
-   * The sequencer step. One process holds a DuckDB file; within it, every handle on the file takes turns through
-   * one chain per path (the lock), so two steps never assign the same indices. Each round is one transaction.
-   */
-  integrateLog(): Promise<number> {
-    const turn = (sequencers.get(this.db.path) ?? Promise.resolve()).then(() => this.integrateRounds());
-    sequencers.set(
-      this.db.path,
-      turn.then(
-        () => undefined,
-        () => undefined,
-      ),
-    );
-    return turn;
+  /** The sequencer step (log.ts): on a connection of its own, integrating what this process appended since the last. */
+  async integrateLog(): Promise<number> {
+    return integrate(this.db, await this.logDatabase());
   }
 
-  private async integrateRounds(): Promise<number> {
-    for (;;) {
-      const added = await this.db.transaction(async (_run, c) => {
-        const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
-          (await c.runAndReadAll(sql, params as never)).getRowObjectsJS() as T[];
-        return integrateRound(q, LOG_TABLES);
-      });
-      if (added === 0) return this.logSize();
-    }
+  /** The log's own connection to the file, opened at the first step. */
+  private logDb: Promise<DuckDatabase> | null = null;
+
+  private logDatabase(): Promise<DuckDatabase> {
+    this.logDb ??= DuckDatabase.open(this.db.path);
+    this.logDb.catch(() => {
+      this.logDb = null;
+    });
+    return this.logDb;
   }
 
   logSize(): Promise<number> {
@@ -390,12 +400,28 @@ export class DuckDBRecordStore implements RecordStore {
     return readNodes(this.logQuery, LOG_TABLES, keys);
   }
 
-  logLeafIndex(contextId: string): Promise<number | null> {
-    return leafIndexOf(this.logQuery, LOG_TABLES, contextId);
+  readLogProofNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return readNodesViaTiles(this.logQuery, LOG_TABLES, keys);
+  }
+
+  logLeafIndex(id: string): Promise<number | null> {
+    return leafIndexOf(this.logQuery, LOG_TABLES, id);
   }
 
   scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
     return scanLeaves(this.logQuery, LOG_TABLES, batchSize);
+  }
+
+  scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
+    return scanIndex(this.logQuery, LOG_TABLES, batchSize);
+  }
+
+  saveLogCheckpoint(size: number, note: string): Promise<void> {
+    return saveCheckpoint(this.logQuery, LOG_TABLES, size, note);
+  }
+
+  listLogCheckpoints(): Promise<{ size: number; note: string }[]> {
+    return listCheckpoints(this.logQuery, LOG_TABLES);
   }
 
   private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>
@@ -403,6 +429,9 @@ export class DuckDBRecordStore implements RecordStore {
 
   async close(): Promise<void> {
     await this.commits.idle();
+    const logDb = this.logDb;
+    this.logDb = null;
+    if (logDb) await (await logDb.catch(() => null))?.close();
     return this.db.close();
   }
 

@@ -3,15 +3,24 @@
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
+import { tileBackfillSql } from "../transparency-log.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 6;
+export const DUCKDB_SCHEMA_VERSION = 7;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
   to: number;
   statements: readonly string[];
 }
+
+/** The transparency log's tiles (TLOG-001 §2, schema version 7): a read cache of the subtree hashes for proofs. */
+export const TILES_TABLE =
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_tiles (tile_key VARCHAR PRIMARY KEY, hashes VARCHAR NOT NULL)";
+
+/** The checkpoints fabra signed (schema version 7): `ledger verify` brackets a rebuilt log's change between them. */
+export const CHECKPOINTS_TABLE =
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_checkpoints (tree_size BIGINT PRIMARY KEY, note VARCHAR NOT NULL)";
 
 /** Outcome entries (schema version 5): append-only like the records, looked up by context_id. */
 export const OUTCOMES_SCHEMA: readonly string[] = [
@@ -69,6 +78,16 @@ const UPGRADES: readonly Upgrade[] = [
   {
     to: 6,
     statements: ["ALTER TABLE IF EXISTS fabra_materialize_runs ADD COLUMN IF NOT EXISTS attempt INTEGER DEFAULT 1"],
+  },
+  // 7: the transparency log's tiles, filled from the subtree hashes already stored (the tables exist since 2), and
+  // the checkpoints it signed.
+  {
+    to: 7,
+    statements: [
+      TILES_TABLE,
+      CHECKPOINTS_TABLE,
+      tileBackfillSql({ nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles" }),
+    ],
   },
 ];
 

@@ -13,14 +13,23 @@ import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowRe
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogLeaf } from "../types.js";
+import type { LogIndexEntry } from "../types.js";
 import {
-  integrateRound,
+  alreadyIntegrated,
+  integrateEntries,
   leafIndexOf,
+  listCheckpoints,
+  saveCheckpoint,
   type LogQuery,
   type LogTables,
   logSize,
+  type PendingEntry,
+  ROUND,
   readNodes,
+  readNodesViaTiles,
+  scanIndex,
   scanLeaves,
+  valuesInsert,
 } from "../transparency-log.js";
 
 const COLUMNS = `context_id, ${epochMicrosSql("created_at")} AS created_us, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported`;
@@ -36,6 +45,24 @@ function isRowError(err: unknown): boolean {
   const code = err instanceof FabraError ? err.details?.code : undefined;
   return typeof code === "string" && /^(22|23|54)/.test(code);
 }
+
+const OUTCOME_COLUMNS = `outcome_id, context_id, ${epochMicrosSql("recorded_at")} AS recorded_us, entry_hash, canonical_text`;
+
+interface OutcomeDbRow {
+  outcome_id: string;
+  context_id: string;
+  recorded_us: string;
+  entry_hash: string;
+  canonical_text: string;
+}
+
+const toOutcomeRow = (r: OutcomeDbRow): OutcomeRow => ({
+  outcomeId: r.outcome_id,
+  contextId: r.context_id,
+  recordedAt: fromEpochMicros(BigInt(r.recorded_us)),
+  entryHash: r.entry_hash,
+  canonicalText: r.canonical_text,
+});
 
 interface Row {
   context_id: string;
@@ -69,6 +96,7 @@ export class PostgresRecordStore implements RecordStore {
   private readonly recordJson: RecordJsonSql;
 
   private readonly commits: LedgerCommitQueue;
+  private readonly queue: string;
 
   private constructor(readonly db: PgDatabase) {
     this.commits = new LedgerCommitQueue({
@@ -83,7 +111,15 @@ export class PostgresRecordStore implements RecordStore {
       freshnessStatus: `(${doc} #>> '{assembly,freshness_status}')`,
       hasDrops: `(${doc} #> '{assembly,dropped_items}') <> '[]'::jsonb`,
     };
-    this.log = { records: this.table, leaves: db.ident("fabra_tlog_leaves"), nodes: db.ident("fabra_tlog_nodes") };
+    this.log = {
+      records: this.table,
+      outcomes: db.ident("fabra_outcomes"),
+      leaves: db.ident("fabra_tlog_leaves"),
+      nodes: db.ident("fabra_tlog_nodes"),
+      tiles: db.ident("fabra_tlog_tiles"),
+      checkpoints: db.ident("fabra_tlog_checkpoints"),
+    };
+    this.queue = db.ident("fabra_tlog_queue");
   }
 
   static async open(target: PgTarget): Promise<PostgresRecordStore> {
@@ -236,31 +272,34 @@ export class PostgresRecordStore implements RecordStore {
   /** The append-only triggers are on and a row inserts (rolled back: nothing written). */
   async appendOutcome(row: OutcomeRow): Promise<void> {
     await this.db.query(
-      `INSERT INTO ${this.db.ident("fabra_outcomes")} (outcome_id, context_id, recorded_at, entry_hash, canonical_text)
+      `INSERT INTO ${this.log.outcomes} (outcome_id, context_id, recorded_at, entry_hash, canonical_text)
        VALUES ($1, $2, $3::timestamptz, $4, $5)`,
       [row.outcomeId, row.contextId, row.recordedAt, row.entryHash, row.canonicalText],
     );
   }
 
   async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
-    const rows = await this.db.query<{
-      outcome_id: string;
-      context_id: string;
-      recorded_us: string;
-      entry_hash: string;
-      canonical_text: string;
-    }>(
-      `SELECT outcome_id, context_id, ${epochMicrosSql("recorded_at")} AS recorded_us, entry_hash, canonical_text
-       FROM ${this.db.ident("fabra_outcomes")} WHERE context_id = $1 ORDER BY recorded_at, outcome_id`,
+    const rows = await this.db.query<OutcomeDbRow>(
+      `SELECT ${OUTCOME_COLUMNS} FROM ${this.log.outcomes} WHERE context_id = $1 ORDER BY recorded_at, outcome_id`,
       [contextId],
     );
-    return rows.map((r) => ({
-      outcomeId: r.outcome_id,
-      contextId: r.context_id,
-      recordedAt: fromEpochMicros(BigInt(r.recorded_us)),
-      entryHash: r.entry_hash,
-      canonicalText: r.canonical_text,
-    }));
+    return rows.map(toOutcomeRow);
+  }
+
+  /** Every outcome entry, in outcome_id order (keyset pages). */
+  async *scanOutcomes(batchSize = 1000): AsyncIterable<OutcomeRow[]> {
+    let after = "";
+    for (;;) {
+      const rows = await this.db.query<OutcomeDbRow>(
+        `SELECT ${OUTCOME_COLUMNS} FROM ${this.log.outcomes} WHERE outcome_id > $1 ORDER BY outcome_id LIMIT $2`,
+        [after, batchSize],
+        { retry: true },
+      );
+      if (rows.length === 0) return;
+      yield rows.map(toOutcomeRow);
+      if (rows.length < batchSize) return;
+      after = (rows[rows.length - 1] as OutcomeDbRow).outcome_id;
+    }
   }
 
   async probe(): Promise<StoreCheck[]> {
@@ -269,13 +308,38 @@ export class PostgresRecordStore implements RecordStore {
 
   /**
    * The sequencer step: each round is one transaction holding a transaction-scoped advisory lock on this schema's
-   * log, so two processes integrating at once take turns (appenders never take it: they only insert records).
+   * log, so two processes integrating at once take turns (appenders never take it: they only insert records, whose
+   * trigger queues them, migration 9). A round takes the oldest queued entries, gives them the next leaves and deletes
+   * them from the queue; it never reads the ledger beyond them.
    */
   async integrateLog(): Promise<number> {
     for (;;) {
       const added = await this.db.transaction(async (tx) => {
         await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`fabra_tlog:${this.log.leaves}`]);
-        return integrateRound(<T>(sql: string, params?: unknown[]) => tx.query<T>(sql, params), this.log);
+        const q: LogQuery = <T>(sql: string, params?: unknown[]) => tx.query<T>(sql, params);
+        const queued = await q<{ queued: string; entry_id: string; text: string | null }>(
+          `SELECT q.queued, q.entry_id, coalesce(r.canonical_text, o.canonical_text) AS text FROM ${this.queue} q
+           LEFT JOIN ${this.log.records} r ON r.context_id = q.entry_id
+           LEFT JOIN ${this.log.outcomes} o ON o.outcome_id = q.entry_id
+           ORDER BY q.queued LIMIT ${ROUND}`,
+        );
+        if (queued.length === 0) return 0;
+        // An id queued twice, or already integrated (a log rebuilt by hand), gets no second leaf.
+        const have = await alreadyIntegrated(
+          q,
+          this.log,
+          queued.map((e) => e.entry_id),
+        );
+        const seen = new Set<string>();
+        const entries: PendingEntry[] = [];
+        for (const e of queued) {
+          if (e.text === null || have.has(e.entry_id) || seen.has(e.entry_id)) continue;
+          seen.add(e.entry_id);
+          entries.push({ id: e.entry_id, text: e.text });
+        }
+        await integrateEntries(q, valuesInsert(q), this.log, await logSize(q, this.log), entries);
+        await q(`DELETE FROM ${this.queue} WHERE queued = ANY($1::bigint[])`, [queued.map((e) => e.queued)]);
+        return queued.length;
       });
       if (added === 0) return this.logSize();
     }
@@ -289,8 +353,24 @@ export class PostgresRecordStore implements RecordStore {
     return readNodes(this.logQuery, this.log, keys);
   }
 
-  logLeafIndex(contextId: string): Promise<number | null> {
-    return leafIndexOf(this.logQuery, this.log, contextId);
+  readLogProofNodes(keys: readonly NodeKey[]): Promise<Uint8Array[]> {
+    return readNodesViaTiles(this.logQuery, this.log, keys);
+  }
+
+  logLeafIndex(id: string): Promise<number | null> {
+    return leafIndexOf(this.logQuery, this.log, id);
+  }
+
+  scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
+    return scanIndex(this.logQuery, this.log, batchSize);
+  }
+
+  saveLogCheckpoint(size: number, note: string): Promise<void> {
+    return saveCheckpoint(this.logQuery, this.log, size, note);
+  }
+
+  listLogCheckpoints(): Promise<{ size: number; note: string }[]> {
+    return listCheckpoints(this.logQuery, this.log);
   }
 
   scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {

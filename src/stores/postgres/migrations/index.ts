@@ -9,6 +9,7 @@ import { knownTime } from "./006-known-time.js";
 import { outcomes } from "./007-outcomes.js";
 import { runAttempts } from "./008-run-attempts.js";
 import { recordFilters } from "./012-record-filters.js";
+import { tlogQueueTiles } from "./009-tlog-queue-tiles.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
@@ -23,4 +24,5 @@ export const MIGRATIONS: readonly Migration[] = [
   outcomes,
   runAttempts,
   recordFilters,
+  tlogQueueTiles,
 ];
