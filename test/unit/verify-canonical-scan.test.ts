@@ -7,7 +7,7 @@ import { join } from "node:path";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { canonicalRecordText } from "../../src/record/hash.js";
-import { JsonFloat } from "../../src/record/json.js";
+import { formatFloat, JsonFloat } from "../../src/record/json.js";
 import { sealRecord } from "../../src/record/seal.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
 import type { ContextRecord } from "../../src/record/types.js";
@@ -159,6 +159,32 @@ describe("the canonical scan", () => {
       expect({ name, scan, full }).toEqual({ name, scan: g.scan, full: g.full });
       if (scan) expect(full, `${name}: the scan accepted what the full path refuses`).toBe(true);
     }
+  });
+
+  it("a number in inputs is accepted exactly when it is the canonical writer's spelling of its value", () => {
+    const base = canonicalRecordText(vector("plain"));
+    const id = idOf(base);
+    const spelling = fc.oneof(
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => formatFloat(x)),
+      fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom("0", "00", "1", "e+01", "E5")).map(
+        ([x, tail]) => formatFloat(x) + tail,
+      ),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => String(x)),
+      fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => x.toFixed(Math.floor(Math.abs(x) % 20))),
+      fc.bigInt().map((n) => n.toString()),
+      fc.constantFrom("-0", "0", "01", "1e400", "-1e400", "0.0001", "0.00001", "1e-05", "1e+16", "1000000000000000.0", "9999999999999998.0", "0.30000000000000004", "100.0", "-0.0", "0.0", "0.00"),
+    );
+    fc.assert(
+      fc.property(spelling, (t) => {
+        const text = resealStructural(base.replace(/,"inputs":\{/, `,"inputs":{"a":${t},`));
+        const n = Number(t);
+        const isInt = /^-?\d+$/.test(t);
+        const canonical = isInt ? t === BigInt(t).toString() : Number.isFinite(n) && formatFloat(n) === t;
+        const parses = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(t);
+        expect(scanCanonical(Buffer.from(text), id) !== null, t).toBe(parses && canonical);
+      }),
+      { numRuns: 3000 },
+    );
   });
 
   it("byte-level mutations of every shape: whatever the scan accepts is a valid record whose canonical text it is", () => {

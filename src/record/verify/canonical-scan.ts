@@ -308,23 +308,51 @@ function number(at: number, kind: 0 | 1 | 2): number {
     return first === 0x30 && i !== at + 1 ? -1 : i; // `-0` is written `0`
   }
   if (kind === 1) return -1;
+  const intDigits = i - at - (b[at] === 0x2d ? 1 : 0);
+  let fracStart = -1;
   if (c === 0x2e) {
     i++;
+    fracStart = i;
     if (!isDigit(b[i] as number)) return -1;
     while (i < len && isDigit(b[i] as number)) i++;
   }
+  const fracEnd = i;
   if (b[i] === 0x65 || b[i] === 0x45) {
     i++;
     if (b[i] === 0x2b || b[i] === 0x2d) i++;
     if (!isDigit(b[i] as number)) return -1;
     while (i < len && isDigit(b[i] as number)) i++;
-  }
+  } else if (positionalCanonical(first, intDigits, fracStart, fracEnd)) return i;
   let text = "";
   if (i - at <= 32) for (let k = at; k < i; k++) text += String.fromCharCode(b[k] as number);
   else text = b.toString("latin1", at, i);
   const n = Number(text);
   if (!Number.isFinite(n)) return -1;
   return floatText(n) === text ? i : -1;
+}
+
+/**
+ * Whether a positional float `-?I.F` is formatFloat's text of its value, decided from its digits alone where that
+ * is certain: at most 15 significant digits (DBL_DIG: two such decimals never read as the same double, so the
+ * shortest digits of the double are these), no trailing zero in F unless F is `0` and I is too short to carry one
+ * (12.0), and the value in positional range (1e-4 <= |x| < 1e16). Otherwise false, and the caller formats the
+ * value to compare.
+ */
+function positionalCanonical(first: number, intDigits: number, fracStart: number, fracEnd: number): boolean {
+  if (fracStart < 0) return false;
+  const fracDigits = fracEnd - fracStart;
+  if (first !== 0x30) {
+    // I is 1..15 digits and at most 15 significant digits in all
+    if (intDigits + fracDigits > 15) return false;
+    if (fracDigits === 1 && b[fracStart] === 0x30) return true; // integral: 12.0
+    return b[fracEnd - 1] !== 0x30;
+  }
+  // 0.F: |x| >= 1e-4 means a non-zero digit among F's first four; F's significant digits from there, at most 15
+  let lead = fracStart;
+  while (lead < fracEnd && b[lead] === 0x30) lead++;
+  if (lead === fracEnd) return fracDigits === 1; // 0.0 (and -0.0)
+  if (lead - fracStart > 3 || fracEnd - lead > 15) return false;
+  return b[fracEnd - 1] !== 0x30;
 }
 
 /** formatFloat, faster where JS's own shortest digits are already Python's positional form. */
