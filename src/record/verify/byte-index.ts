@@ -49,7 +49,7 @@ const BITMASK = simd(0x64); // i8x16.bitmask
 const SUB = simd(0x71); // i8x16.sub
 const LOAD = simd(0x00, 4, 0); // v128.load align=16 offset=0
 const STORE32 = [0x36, 2, 0]; // i32.store align=4 offset=0
-const [ADD, SUB32, AND, OR32, SHR_U, CTZ, EQZ, GE_U] = [0x6a, 0x6b, 0x71, 0x72, 0x76, 0x68, 0x45, 0x4f];
+const [ADD, SUB32, AND, SHR_U, CTZ, EQZ, GE_U] = [0x6a, 0x6b, 0x71, 0x76, 0x68, 0x45, 0x4f];
 const [BLOCK, LOOP, IF, ELSE, END, BR, BR_IF] = [0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d];
 const VOID = 0x40;
 
@@ -70,8 +70,8 @@ const body = [
   ...[...get(2), ...LOAD, ...set(5)], // v = load(i)
   // bad |= (v - 0x20) >u 0x5e: a byte outside 0x20..0x7e
   ...[...get(6), ...get(5), ...get(7), ...SUB, ...get(8), ...GT_U, ...OR, ...set(6)],
-  // mask = bitmask(v == '"') | bitmask(v == '\')
-  ...[...get(5), ...get(9), ...EQ, ...BITMASK, ...get(5), ...get(10), ...EQ, ...BITMASK, OR32, ...set(4)],
+  // mask = bitmask((v == '"') | (v == '\'))
+  ...[...get(5), ...get(9), ...EQ, ...get(5), ...get(10), ...EQ, ...OR, ...BITMASK, ...set(4)],
   BLOCK,
   VOID,
   LOOP,
