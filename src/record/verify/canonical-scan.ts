@@ -323,6 +323,8 @@ function number(at: number, kind: 0 | 1 | 2): number {
     if (!isDigit(b[i] as number)) return -1;
     while (i < len && isDigit(b[i] as number)) i++;
   } else if (positionalCanonical(first, intDigits, fracStart, fracEnd)) return i;
+  const exact = exactValue(at, i);
+  if (!Number.isNaN(exact)) return bytesAre(at, i, floatText(exact)) ? i : -1;
   let text = "";
   if (i - at <= 32) for (let k = at; k < i; k++) text += String.fromCharCode(b[k] as number);
   else text = b.toString("latin1", at, i);
@@ -353,6 +355,58 @@ function positionalCanonical(first: number, intDigits: number, fracStart: number
   if (lead === fracEnd) return fracDigits === 1; // 0.0 (and -0.0)
   if (lead - fracStart > 3 || fracEnd - lead > 15) return false;
   return b[fracEnd - 1] !== 0x30;
+}
+
+const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+
+/**
+ * The value of the number text `b[at, end)` when it can be had exactly without a string: a significand of at most
+ * 2^53 and a power of ten up to 22 each way make one correctly rounded multiplication or division (Clinger's fast
+ * path, what every exact parser does first). NaN otherwise (the caller parses the text).
+ */
+function exactValue(at: number, end: number): number {
+  let i = at;
+  const negative = b[i] === 0x2d;
+  if (negative) i++;
+  let sig = 0;
+  let fracDigits = 0;
+  let inFrac = false;
+  for (; i < end; i++) {
+    const c = b[i] as number;
+    if (c === 0x2e) {
+      inFrac = true;
+      continue;
+    }
+    if (c === 0x65 || c === 0x45) break;
+    sig = sig * 10 + (c - 0x30);
+    if (sig > 9007199254740991) return Number.NaN;
+    if (inFrac) fracDigits++;
+  }
+  let exp = 0;
+  if (i < end) {
+    i++;
+    let expNegative = false;
+    if (b[i] === 0x2b || b[i] === 0x2d) {
+      expNegative = b[i] === 0x2d;
+      i++;
+    }
+    for (; i < end; i++) {
+      exp = exp * 10 + ((b[i] as number) - 0x30);
+      if (exp > 400) return Number.NaN;
+    }
+    if (expNegative) exp = -exp;
+  }
+  const e10 = exp - fracDigits;
+  if (e10 < -22 || e10 > 22) return Number.NaN;
+  const n = e10 < 0 ? sig / (POW10[-e10] as number) : sig * (POW10[e10] as number);
+  return negative ? -n : n;
+}
+
+/** Whether `b[at, end)` is exactly `text`. */
+function bytesAre(at: number, end: number, text: string): boolean {
+  if (end - at !== text.length) return false;
+  for (let k = 0; k < text.length; k++) if (b[at + k] !== text.charCodeAt(k)) return false;
+  return true;
 }
 
 /** formatFloat, faster where JS's own shortest digits are already Python's positional form. */
