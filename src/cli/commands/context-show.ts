@@ -21,7 +21,8 @@ export function registerContextShow(context: Command): void {
         if (format === "json") {
           const { row, verification } = await ledger.verify(id);
           const outcomes = toJsonText((await ledger.outcomes(row.contextId)).map(outcomeJson));
-          print(`{"context_id":${JSON.stringify(row.contextId)},"record":${recordJson(row.canonicalText)},"outcomes":${outcomes}}`);
+          const record = recordJson(row.canonicalText);
+          print(`{"context_id":${JSON.stringify(row.contextId)},"record":${record},"outcomes":${outcomes}}`);
           if (!verification.ok) process.stderr.write(`${row.contextId}\n${verificationLine(verification, row)}\n`);
           else if (row.imported) process.stderr.write(`${row.contextId}: ${IMPORTED_NOTE}\n`);
           return verification;

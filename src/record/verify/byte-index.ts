@@ -167,7 +167,8 @@ export function indexBytes(text: Uint8Array): ByteIndex | null {
     positions = new Uint32Array(m.mem.buffer);
   }
   view.set(text, 0);
-  view.fill(0x41, len, padded + 16); // 'A': printable, neither quote nor backslash (and what the scan reads past the end)
+  // 'A': printable, neither quote nor backslash (and what the scan reads past the end)
+  view.fill(0x41, len, padded + 16);
   const count = m.scan(len, out);
   if (count < 0) return null;
   return { bytes: view.subarray(0, len), positions: positions.subarray(out >> 2, (out >> 2) + count), count };

@@ -91,7 +91,14 @@ function SHAPE(fields: Field[], optional: string[] = []): Spec {
     const prefix = Buffer.from(`${i === 0 ? "{" : ","}"${key}":`, "latin1");
     const whole = prefix.length & ~3;
     const words = new Uint32Array(whole / 4).map((_, w) => prefix.readUInt32LE(w * 4));
-    return { prefix, words, tail: prefix.subarray(whole), spec, optional: optional.includes(key), capture: capture ?? -1 };
+    return {
+      prefix,
+      words,
+      tail: prefix.subarray(whole),
+      spec,
+      optional: optional.includes(key),
+      capture: capture ?? -1,
+    };
   });
   return fixShape(members);
 }
@@ -357,7 +364,8 @@ function positionalCanonical(first: number, intDigits: number, fracStart: number
   return b[fracEnd - 1] !== 0x30;
 }
 
-const POW10 = [1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22];
+/** 10^0 .. 10^22, each exact as a double. */
+const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 
 /**
  * The value of the number text `b[at, end)` when it can be had exactly without a string: a significand of at most
