@@ -137,6 +137,9 @@ describe("an app's model call, shown by the CLI", () => {
     const plain = join(ROOT, "test", "fixtures", "crs-001", "plain.json");
     expect((await box.run(["context", "import", plain])).exitCode).toBe(0);
     const json = await box.run(["context", "show", "ctx_0190a1b2-0000-7000-8000-000000000001", "--format", "json"]);
-    expect(JSON.parse(json.stdout)).toMatchObject({ outcomes: [], record: { context_id: "ctx_0190a1b2-0000-7000-8000-000000000001" } });
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      outcomes: [],
+      record: { context_id: "ctx_0190a1b2-0000-7000-8000-000000000001" },
+    });
   });
 });

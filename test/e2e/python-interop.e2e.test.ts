@@ -72,7 +72,10 @@ async function python(args: string[]): Promise<{ exitCode: number; results: PyRe
 }
 
 /** An app run in `box` (signing with `env`), each record exported by the CLI: the files' paths by name. */
-async function writeAndExport(box: ReturnType<typeof project>, env: Record<string, string>): Promise<Record<string, string>> {
+async function writeAndExport(
+  box: ReturnType<typeof project>,
+  env: Record<string, string>,
+): Promise<Record<string, string>> {
   writeFileSync(join(box.dir, "app.mjs"), APP);
   const app = await execa("node", ["app.mjs"], { cwd: box.dir, env: { ...box.env, ...env }, reject: false });
   expect(app.exitCode, app.stderr).toBe(0);
@@ -87,7 +90,9 @@ async function writeAndExport(box: ReturnType<typeof project>, env: Record<strin
   return files;
 }
 
-const CONFIG = { "fabra.config.ts": `export default { stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n` };
+const CONFIG = {
+  "fabra.config.ts": `export default { stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+};
 
 describe("records fabra writes verify under the Python verifier", () => {
   it("signed: receipts (content; messages, features, chunks) and assemblies (text; messages), signature checked", async () => {
@@ -98,7 +103,8 @@ describe("records fabra writes verify under the Python verifier", () => {
     const signed = await python(["--key", KEY, ...paths]);
     expect(signed.exitCode, JSON.stringify(signed)).toBe(0);
     expect(signed.results).toHaveLength(4);
-    for (const r of signed.results) expect(r).toMatchObject({ ok: true, content_hash: "ok", record_hash: "ok", signature: "ok" });
+    for (const r of signed.results)
+      expect(r).toMatchObject({ ok: true, content_hash: "ok", record_hash: "ok", signature: "ok" });
     // The messages receipt holds what this test meant it to: a feature, a chunk, non-ASCII and an offset datetime.
     const receipt = JSON.parse(readFileSync(files.receiptMessages as string, "utf8"));
     expect(receipt.features[0].as_of).toBe("2026-03-01T09:15:00+05:30");
@@ -124,7 +130,8 @@ describe("records fabra writes verify under the Python verifier", () => {
     const files = await writeAndExport(box, {});
     const result = await python(Object.values(files));
     expect(result.exitCode, JSON.stringify(result)).toBe(0);
-    for (const r of result.results) expect(r).toMatchObject({ ok: true, content_hash: "ok", record_hash: "ok", signature: "absent" });
+    for (const r of result.results)
+      expect(r).toMatchObject({ ok: true, content_hash: "ok", record_hash: "ok", signature: "absent" });
   }, 60_000);
 
   it("the verifier itself agrees with the Python golden vectors (the implementation's own formulas)", async () => {
@@ -138,7 +145,10 @@ describe("records fabra writes verify under the Python verifier", () => {
     for (const [i, m] of manifest.entries()) {
       const r = result.results[i] as PyResult;
       // The hashes are what the Python formulas gave; signatures are checked with their keys in the compat tests.
-      expect({ name: m.name, hashes: r.content_hash === "ok" && r.record_hash === "ok" }).toEqual({ name: m.name, hashes: true });
+      expect({ name: m.name, hashes: r.content_hash === "ok" && r.record_hash === "ok" }).toEqual({
+        name: m.name,
+        hashes: true,
+      });
     }
   });
 });

@@ -10,7 +10,13 @@ export const sha = (s: string | Buffer): string => `sha256:${createHash("sha256"
 
 function sealedIntegrity(integrity: JsonObject, contentHash: string, recordHash: string): string {
   const { signing_key_id: _k, ...rest } = integrity;
-  return canonicalJson({ ...rest, content_hash: contentHash, record_hash: recordHash, signature: null, signed_at: null });
+  return canonicalJson({
+    ...rest,
+    content_hash: contentHash,
+    record_hash: recordHash,
+    signature: null,
+    signed_at: null,
+  });
 }
 
 /** Reseals text that parses as a JSON object with an `integrity` object; other text is returned as it is. */
@@ -28,7 +34,9 @@ export function resealStructural(text: string): string {
   const contentHash = sha(content);
   const blank = sealedIntegrity(integrity as JsonObject, contentHash, "");
   const recordHash = sha(text.slice(0, span[0]) + blank + text.slice(span[1]));
-  return text.slice(0, span[0]) + sealedIntegrity(integrity as JsonObject, contentHash, recordHash) + text.slice(span[1]);
+  return (
+    text.slice(0, span[0]) + sealedIntegrity(integrity as JsonObject, contentHash, recordHash) + text.slice(span[1])
+  );
 }
 
 /** Reseals by byte search, as a forger who cannot parse the text would. */

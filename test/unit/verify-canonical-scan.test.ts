@@ -46,15 +46,22 @@ function shapes(): string[] {
         previous_context_id: undefined,
         inputs: {
           b: 1,
-          a: { "é": [new JsonFloat(1.5), new JsonFloat(12), 2n ** 70n, -3, null, true, false], "\u0000": "\u0001" },
+          a: { é: [new JsonFloat(1.5), new JsonFloat(12), 2n ** 70n, -3, null, true, false], "\u0000": "\u0001" },
           "😀": "x\ud800",
           "！": { nested: [[[]], {}] },
           __proto__x: "",
         },
-        content: "naïve 😀 \"quoted\" \\ back\nslash\t\u007f\u0000",
+        content: 'naïve 😀 "quoted" \\ back\nslash\t\u007f\u0000',
         features: [
           ...vector("features_unicode_numbers").features,
-          { name: "f", entity_id: "e", value: { z: [1e-7, 1e21, 123.456] }, source: "compute", as_of: "2024-02-29T23:59:59.000001Z", freshness_ms: 0 },
+          {
+            name: "f",
+            entity_id: "e",
+            value: { z: [1e-7, 1e21, 123.456] },
+            source: "compute",
+            as_of: "2024-02-29T23:59:59.000001Z",
+            freshness_ms: 0,
+          },
         ],
       } as unknown as ContextRecord),
     ),
@@ -84,7 +91,10 @@ function expectClaimHolds(text: string, id: string, label: string): boolean {
 
 describe("the byte index", () => {
   it("lists every quote and backslash and refuses anything but printable ASCII, like a plain loop", () => {
-    const byte = fc.oneof(fc.constantFrom(0x22, 0x5c, 0x20, 0x7e, 0x7f, 0x1f, 0x00, 0x80, 0xff, 0x0a), fc.integer({ min: 0x20, max: 0x7e }));
+    const byte = fc.oneof(
+      fc.constantFrom(0x22, 0x5c, 0x20, 0x7e, 0x7f, 0x1f, 0x00, 0x80, 0xff, 0x0a),
+      fc.integer({ min: 0x20, max: 0x7e }),
+    );
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 100 }), (bytes) => {
         const buf = Buffer.from(bytes);
@@ -166,13 +176,30 @@ describe("the canonical scan", () => {
     const id = idOf(base);
     const spelling = fc.oneof(
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => formatFloat(x)),
-      fc.tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom("0", "00", "1", "e+01", "E5")).map(
-        ([x, tail]) => formatFloat(x) + tail,
-      ),
+      fc
+        .tuple(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.constantFrom("0", "00", "1", "e+01", "E5"))
+        .map(([x, tail]) => formatFloat(x) + tail),
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => String(x)),
       fc.double({ noNaN: true, noDefaultInfinity: true }).map((x) => x.toFixed(Math.floor(Math.abs(x) % 20))),
       fc.bigInt().map((n) => n.toString()),
-      fc.constantFrom("-0", "0", "01", "1e400", "-1e400", "0.0001", "0.00001", "1e-05", "1e+16", "1000000000000000.0", "9999999999999998.0", "0.30000000000000004", "100.0", "-0.0", "0.0", "0.00"),
+      fc.constantFrom(
+        "-0",
+        "0",
+        "01",
+        "1e400",
+        "-1e400",
+        "0.0001",
+        "0.00001",
+        "1e-05",
+        "1e+16",
+        "1000000000000000.0",
+        "9999999999999998.0",
+        "0.30000000000000004",
+        "100.0",
+        "-0.0",
+        "0.0",
+        "0.00",
+      ),
     );
     fc.assert(
       fc.property(spelling, (t) => {
@@ -190,10 +217,49 @@ describe("the canonical scan", () => {
   it("byte-level mutations of every shape: whatever the scan accepts is a valid record whose canonical text it is", () => {
     const fragment = fc.oneof(
       fc.constantFrom(
-        "", "{", "}", "[", "]", ",", ":", '"', "\\", " ", "\n", "NaN", "1e400", "12.0", "1.50", "-0", "-0.0", "1E+16",
-        "1e+16", "null", "true", "false", "0", "01", "\\u0041", "\\u00e9", "\\u00E9", "\\ud800", "\\ud83d\\ude00", "\\/",
-        "\\n", "\\u000a", '"a":1,', ',"a":1', '"content":"x",', '"integrity":{},', "Z", "+05:30", ".000000", "2024-02-30",
-        "\u007f", "\u00e9", "\u0000",
+        "",
+        "{",
+        "}",
+        "[",
+        "]",
+        ",",
+        ":",
+        '"',
+        "\\",
+        " ",
+        "\n",
+        "NaN",
+        "1e400",
+        "12.0",
+        "1.50",
+        "-0",
+        "-0.0",
+        "1E+16",
+        "1e+16",
+        "null",
+        "true",
+        "false",
+        "0",
+        "01",
+        "\\u0041",
+        "\\u00e9",
+        "\\u00E9",
+        "\\ud800",
+        "\\ud83d\\ude00",
+        "\\/",
+        "\\n",
+        "\\u000a",
+        '"a":1,',
+        ',"a":1',
+        '"content":"x",',
+        '"integrity":{},',
+        "Z",
+        "+05:30",
+        ".000000",
+        "2024-02-30",
+        "\u007f",
+        "\u00e9",
+        "\u0000",
       ),
       fc.string({ maxLength: 3 }),
     );
@@ -206,23 +272,37 @@ describe("the canonical scan", () => {
     });
     let accepted = 0;
     fc.assert(
-      fc.property(fc.constantFrom(...SHAPES), fc.array(edit, { minLength: 1, maxLength: 3 }), fc.boolean(), (base, edits, reseal) => {
-        let text = base;
-        for (const e of edits) {
-          const at = Math.floor(e.where * text.length);
-          const to = Math.min(text.length, at + e.cut);
-          if (e.kind === "splice") text = text.slice(0, at) + e.insert + text.slice(to);
-          else if (e.kind === "flip") text = text.slice(0, at) + String.fromCharCode((text.charCodeAt(at) ^ (1 << (e.cut % 7))) & 0x7f) + text.slice(at + 1);
-          else if (e.kind === "duplicate") text = text.slice(0, to) + text.slice(at, to) + text.slice(to);
-          else {
-            const b = Math.floor(e.other * text.length);
-            const [x, y] = at < b ? [at, b] : [b, at];
-            text = text.slice(0, x) + text.slice(y, y + e.cut) + text.slice(x + e.cut, y) + text.slice(x, x + e.cut) + text.slice(y + e.cut);
+      fc.property(
+        fc.constantFrom(...SHAPES),
+        fc.array(edit, { minLength: 1, maxLength: 3 }),
+        fc.boolean(),
+        (base, edits, reseal) => {
+          let text = base;
+          for (const e of edits) {
+            const at = Math.floor(e.where * text.length);
+            const to = Math.min(text.length, at + e.cut);
+            if (e.kind === "splice") text = text.slice(0, at) + e.insert + text.slice(to);
+            else if (e.kind === "flip")
+              text =
+                text.slice(0, at) +
+                String.fromCharCode((text.charCodeAt(at) ^ (1 << (e.cut % 7))) & 0x7f) +
+                text.slice(at + 1);
+            else if (e.kind === "duplicate") text = text.slice(0, to) + text.slice(at, to) + text.slice(to);
+            else {
+              const b = Math.floor(e.other * text.length);
+              const [x, y] = at < b ? [at, b] : [b, at];
+              text =
+                text.slice(0, x) +
+                text.slice(y, y + e.cut) +
+                text.slice(x + e.cut, y) +
+                text.slice(x, x + e.cut) +
+                text.slice(y + e.cut);
+            }
           }
-        }
-        if (reseal) text = resealStructural(text);
-        if (expectClaimHolds(text, idOf(base), JSON.stringify(edits))) accepted++;
-      }),
+          if (reseal) text = resealStructural(text);
+          if (expectClaimHolds(text, idOf(base), JSON.stringify(edits))) accepted++;
+        },
+      ),
       { numRuns: 3000 },
     );
     expect(accepted, "no mutation was accepted: the property would be vacuous").toBeGreaterThan(50);

@@ -104,8 +104,26 @@ const MODULE = Uint8Array.from([
   ...section(1, vec([[0x60, 2, I32, I32, 1, I32]])), // type 0: (i32, i32) -> i32
   ...section(3, vec([[0]])), // function 0 has type 0
   ...section(5, vec([[0x00, 1]])), // one memory, at least 1 page
-  ...section(7, vec([[...name("scan"), 0x00, 0], [...name("mem"), 0x02, 0]])),
-  ...section(10, vec([[...uleb(body.length + 5), ...vec([[3, I32], [6, V128]]), ...body]])),
+  ...section(
+    7,
+    vec([
+      [...name("scan"), 0x00, 0],
+      [...name("mem"), 0x02, 0],
+    ]),
+  ),
+  ...section(
+    10,
+    vec([
+      [
+        ...uleb(body.length + 5),
+        ...vec([
+          [3, I32],
+          [6, V128],
+        ]),
+        ...body,
+      ],
+    ]),
+  ),
 ]);
 
 /** The little of the WebAssembly API used here (the project's TypeScript libs do not declare it). */

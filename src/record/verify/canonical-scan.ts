@@ -429,10 +429,8 @@ function floatText(n: number): string {
 
 function literal(at: number, word: 0 | 1 | 2): number {
   // null, true, false
-  if (word === 0)
-    return b[at] === 0x6e && b[at + 1] === 0x75 && b[at + 2] === 0x6c && b[at + 3] === 0x6c ? at + 4 : -1;
-  if (word === 1)
-    return b[at] === 0x74 && b[at + 1] === 0x72 && b[at + 2] === 0x75 && b[at + 3] === 0x65 ? at + 4 : -1;
+  if (word === 0) return b[at] === 0x6e && b[at + 1] === 0x75 && b[at + 2] === 0x6c && b[at + 3] === 0x6c ? at + 4 : -1;
+  if (word === 1) return b[at] === 0x74 && b[at + 1] === 0x72 && b[at + 2] === 0x75 && b[at + 3] === 0x65 ? at + 4 : -1;
   return b[at] === 0x66 && b[at + 1] === 0x61 && b[at + 2] === 0x6c && b[at + 3] === 0x73 && b[at + 4] === 0x65
     ? at + 5
     : -1;
@@ -509,8 +507,7 @@ function keyBefore(a0: number, a1: number, aEscaped: boolean, b0: number, b1: nu
     }
     return a1 - a0 < b1 - b0;
   }
-  const decode = (s: number, e: number): string =>
-    JSON.parse(b.toString("latin1", s, e)) as string;
+  const decode = (s: number, e: number): string => JSON.parse(b.toString("latin1", s, e)) as string;
   return compareCodePoints(decode(a0, a1), decode(b0, b1)) < 0;
 }
 

@@ -45,11 +45,7 @@ function hashingTextInPlace(text: Buffer, shared: number, end: number): [number,
  * Verifies stored canonical record bytes; returns the result when every check passes (the same result the full
  * path gives), or null when the full path must decide. `bytes` are never changed (the scan works on its own copy).
  */
-export function verifyStoredFast(
-  bytes: Uint8Array,
-  contextId: string,
-  opts: VerifyOptions = {},
-): VerifyResult | null {
+export function verifyStoredFast(bytes: Uint8Array, contextId: string, opts: VerifyOptions = {}): VerifyResult | null {
   const scan = scanCanonical(bytes, contextId);
   if (scan === null) return null;
   const text = scan.bytes;
