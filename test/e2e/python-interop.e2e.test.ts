@@ -17,7 +17,7 @@ const url = (path: string): string => pathToFileURL(path).href;
 const APP = `
 import { context, createFabra } from ${JSON.stringify(url(join(ROOT, "dist", "index.js")))};
 
-const plain = context({}, ({ q }) => "Answer briefly.\\n" + q);
+const plain = context({}, ({ q }) => [{ content: "Answer briefly.\\n" + q }]);
 const chat = context({}, ({ q }) => [
   { content: "You answer support questions. Café — naïve ✓ 😀", role: "system" },
   { content: q, role: "user" },
@@ -105,9 +105,9 @@ describe("records fabra writes verify under the Python verifier", () => {
     expect(signed.results).toHaveLength(4);
     for (const r of signed.results)
       expect(r).toMatchObject({ ok: true, content_hash: "ok", record_hash: "ok", signature: "ok" });
-    // The messages receipt holds what this test meant it to: a feature, a chunk, non-ASCII and an offset datetime.
+    // The messages receipt holds what this test meant it to: a feature, a chunk, non-ASCII and a datetime given with an offset.
     const receipt = JSON.parse(readFileSync(files.receiptMessages as string, "utf8"));
-    expect(receipt.features[0].as_of).toBe("2026-03-01T09:15:00+05:30");
+    expect(receipt.features[0].as_of).toBe("2026-03-01T03:45:00Z"); // given as 09:15:00+05:30, stored in UTC
     expect(receipt.retrieved_items).toHaveLength(1);
     expect(receipt.integrity.signing_key_id).toBe("k1");
 
