@@ -36,14 +36,14 @@ export function verifyRecord(record: ContextRecord, opts: VerifyOptions = {}): V
 /** How `verifyStored` goes about it; for the ledger's bulk verification, not needed otherwise. */
 export interface VerifyStoredInternal {
   /**
-   * Try the fast byte path first (`verify --all`): it only ever confirms, for a row whose text is exactly the
-   * canonical form of a valid record filed under `contextId` and whose hashes match (the result the full path gives
-   * too); every other row goes to the full parse, which decides.
+   * Try the fast byte path first (`verify --all`): it only ever confirms, for a row whose bytes the canonical scan
+   * proves to be exactly the canonical text of a valid record filed under `contextId` and whose hashes match (the
+   * result the full path gives too); every other row goes to the full parse, which decides.
    */
   fast?: boolean;
   /**
-   * With `fast`: the bytes are the caller's own copy, read for nothing else afterwards (a row fresh from a scan), so
-   * the hashing text may be built in them. They are left changed when the row verifies, restored when it does not.
+   * Kept for callers that hand over their own copy of the bytes; no longer needed: the fast path scans and hashes a
+   * copy of its own and never changes `stored`.
    */
   scratch?: boolean;
 }
@@ -62,12 +62,7 @@ export function verifyStored(
 ): VerifyResult {
   const isText = typeof stored === "string";
   if (internal.fast) {
-    // Bytes made here from the text are this call's own, so they can always be scratch space.
-    const bytes = isText ? Buffer.from(stored, "utf8") : stored;
-    const result = verifyStoredFast(bytes, contextId, opts, {
-      scratch: isText || internal.scratch === true,
-      ...(isText ? { text: stored } : {}),
-    });
+    const result = verifyStoredFast(isText ? Buffer.from(stored, "utf8") : stored, contextId, opts);
     if (result) return result;
   }
   const text = isText ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("utf8");

@@ -135,7 +135,7 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     const liveResult = JSON.parse(live.stdout) as { mode: string; original_id: string; context_id: string };
     expect(liveResult).toMatchObject({ mode: "live", original_id: a });
     const linked = await p.run(["context", "show", liveResult.context_id, "--format", "json"]);
-    expect(JSON.parse(linked.stdout).integrity.previous_context_id).toBe(a);
+    expect(JSON.parse(linked.stdout).record.integrity.previous_context_id).toBe(a);
   });
 
   it("commands that need the file itself say who holds it", async () => {

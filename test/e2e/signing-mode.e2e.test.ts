@@ -95,7 +95,7 @@ describe("signing.mode required in the config file", () => {
     expectUnsignedFailure(await run(["context", "show", UNSIGNED]));
     const json = await run(["context", "show", UNSIGNED, "--format", "json"]);
     expectUnsignedFailure(json, "stderr");
-    expect(JSON.parse(json.stdout)).toMatchObject({ context_id: UNSIGNED }); // the stored text is still printed
+    expect(JSON.parse(json.stdout)).toMatchObject({ context_id: UNSIGNED, record: { context_id: UNSIGNED } }); // the stored text is still printed
   }, 60_000);
 
   it("diff does not call the unsigned record verified", async () => {

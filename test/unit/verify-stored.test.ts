@@ -180,7 +180,7 @@ describe("the fast path agrees with the full parse", () => {
           }
         },
       ),
-      { numRuns: 300 },
+      { numRuns: 120 },
     );
   });
 

@@ -1,7 +1,11 @@
-// `fabra context show <id>`: one record, as readable text or as its stored canonical JSON; exit 1 when it fails
-// verification (the text view says why; with --format json the reason goes to stderr).
+// `fabra context show <id>`: one record and the model-call outcomes linked to it, as readable text or as JSON
+// (`{"record": <the stored canonical text, byte for byte>, "outcomes": [<entries as GET /v1/contexts/:id/outcomes
+// gives them>]}`); exit 1 when the record fails verification (the text view says why; with --format json the reason
+// goes to stderr).
 import type { Command } from "commander";
+import { outcomeJson } from "../../api/outcomes.js";
 import { withLedger } from "../../app/project.js";
+import { toJsonText } from "../../record/json.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { IMPORTED_NOTE, renderRecord, verificationLine } from "../render/record-view.js";
 import { renderOutcomes } from "../render/outcome-view.js";
@@ -15,9 +19,10 @@ export function registerContextShow(context: Command): void {
       const format = parseFormat(opts.format, ["text", "json"] as const, "text");
       const verification = await withLedger(projectOptions(cmd), async (ledger) => {
         if (format === "json") {
-          // The stored text as it is, parsed or not.
           const { row, verification } = await ledger.verify(id);
-          print(row.canonicalText);
+          const outcomes = toJsonText((await ledger.outcomes(row.contextId)).map(outcomeJson));
+          const record = recordJson(row.canonicalText);
+          print(`{"context_id":${JSON.stringify(row.contextId)},"record":${record},"outcomes":${outcomes}}`);
           if (!verification.ok) process.stderr.write(`${row.contextId}\n${verificationLine(verification, row)}\n`);
           else if (row.imported) process.stderr.write(`${row.contextId}: ${IMPORTED_NOTE}\n`);
           return verification;
@@ -28,4 +33,17 @@ export function registerContextShow(context: Command): void {
       });
       if (!verification.ok) process.exitCode = 1;
     });
+}
+
+/**
+ * The stored text as the `record` member: spliced in byte for byte when it is JSON (so it is exactly the canonical
+ * text that was hashed), or, for a row that does not even parse, null with the text beside it as a string.
+ */
+function recordJson(stored: string): string {
+  try {
+    JSON.parse(stored);
+    return stored;
+  } catch {
+    return `null,"stored_text":${JSON.stringify(stored)}`;
+  }
 }
