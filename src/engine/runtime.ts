@@ -30,6 +30,7 @@ import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } f
 import { type PushedValue, type PushResult, pushValues } from "./features/push.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
+import { type Encoding, encodingFor } from "./context/tokens.js";
 import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
@@ -94,7 +95,7 @@ export class FabraRuntime implements Runtime {
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
       add: (index, documents, onProgress) =>
-        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
+        indexDocuments(deps, index, documents, { ...settings.chunking, encodings: this.encodings(), onProgress }),
       search: (index, query, options = {}) =>
         searchIndex(deps, index, query, {
           topK: options.topK ?? 5,
@@ -102,6 +103,11 @@ export class FabraRuntime implements Runtime {
           retriever: "search",
         }),
     };
+  }
+
+  /** The encodings this project's contexts count tokens in (chunks are counted in each at index time). */
+  encodings(): Set<Encoding> {
+    return new Set([...this.definitions.contexts.values()].map((def) => encodingFor(def.options.model)));
   }
 
   // ------------------------------------------------------------------ features

@@ -10,13 +10,14 @@ import { sealRecord, type SealedRecord } from "../../record/seal.js";
 import type { SignatureMode, SigningKey } from "../../record/sign.js";
 import { SCHEMA_VERSION, type ContextRecord, type Environment, type RetrievedItemRecord } from "../../record/types.js";
 import { applyBudget, type BudgetItem } from "./budget.js";
-import { parseDuration } from "../../util/duration.js";
 import { judgeFreshness } from "./freshness.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { checkInputs, interactionRef } from "../../define/inputs.js";
 import { toWellFormed } from "../../record/unicode.js";
 import { estimateCostUsd } from "./pricing.js";
-import { countTokensCached } from "./tokens.js";
+import { countCachedIn, type Encoding } from "./tokens.js";
+import { joinedCount } from "./token-join.js";
+import { preparedContext } from "./prepared.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "../../record/values.js";
 import { checkRole, groupMessages, hasRoles, serializeMessages } from "./messages.js";
@@ -67,29 +68,33 @@ export async function assembleContext(
     });
   }
   checkInputs(def.options.inputs, name, inputs);
-  const { model, maxTokens, separator = "\n" } = def.options;
-  const slaMs =
-    def.options.freshnessSla === undefined
-      ? null
-      : parseDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
+  const { model, maxTokens, separator, encoding, composable, slaMs } = preparedContext(def, name);
 
   const trace = options.trace ?? new Trace();
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
 
+  // Each item's text is counted once (a chunk's count comes from the index), and the joined content's count is
+  // the sum of the parts' where token-join.ts proves it exact; else the joined text is counted.
   const budgetItems: BudgetItem[] = items.map((item, index) => ({
     key: itemKey(item, index),
     content: item.content,
     priority: item.priority ?? 0,
     required: item.required ?? false,
-    tokens: countTokensCached(item.content, model),
+    tokens: itemTokens(item, encoding),
     index,
   }));
-  const budget = applyBudget(budgetItems, maxTokens ?? null, (text) => countTokensCached(text, model), separator);
+  const budget = applyBudget(
+    budgetItems,
+    maxTokens,
+    (text) => countCachedIn(text, encoding),
+    separator,
+    composable ? (included) => joinedCount(included, separator, encoding) : undefined,
+  );
   const includedKeys = new Set(budget.included.map((i) => i.key));
   const sent = sentContent(items, budget.included, budget.content, separator);
 
   const nowMs = options.referenceTimeMs ?? Date.now();
-  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent);
+  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent, encoding);
   const freshness = judgeFreshness(slaMs, {
     // A default served because the function failed has no age to judge: it is never a fresh value.
     features: trace.features.map((f) => ({ ...f, stale: trace.servedDefault(f.name, f.entity_id) })),
@@ -127,7 +132,7 @@ export async function assembleContext(
     features: trace.features,
     retrieved_items: retrieved.map((r) => r.record),
     assembly: {
-      max_tokens: maxTokens ?? null,
+      max_tokens: maxTokens,
       tokens_used: budget.tokensUsed,
       items_provided: items.length,
       items_included: budget.included.length,
@@ -286,6 +291,21 @@ function sourcesOf(item: ContextItem): RetrievedChunk[] {
   return Array.isArray(item.source) ? item.source : [item.source];
 }
 
+/**
+ * A chunk's tokens in `encoding`: the count the index stored for that encoding, else counted (and remembered). The
+ * stored count is taken only for the text it was made from (retrieved-chunks.ts drops counts whose chunk's content
+ * no longer matches its hash).
+ */
+function chunkTokens(chunk: RetrievedChunk, encoding: Encoding): number {
+  return chunk.tokenCounts?.[encoding] ?? countCachedIn(chunk.content, encoding);
+}
+
+/** An item's tokens in `encoding`: its source chunk's when the item is that chunk's text, else counted once. */
+function itemTokens(item: ContextItem, encoding: Encoding): number {
+  for (const chunk of sourcesOf(item)) if (chunk.content === item.content) return chunkTokens(chunk, encoding);
+  return countCachedIn(item.content, encoding);
+}
+
 function itemKey(item: ContextItem, index: number): string {
   if (item.id) return item.id;
   const first = sourcesOf(item)[0];
@@ -301,6 +321,7 @@ function retrievedItems(
   nowMs: number,
   slaMs: number | null,
   includeContent: boolean,
+  encoding: Encoding,
 ): { record: RetrievedItemRecord; included: boolean }[] {
   const out: { record: RetrievedItemRecord; included: boolean }[] = [];
   const seen = new Set<string>();
@@ -320,7 +341,11 @@ function retrievedItems(
           document_id: chunk.documentId,
           content_hash: chunk.contentHash,
           content: includeContent ? chunk.content : null,
-          token_count: chunk.tokenCount,
+          // The model's count, as dropped_items and token_count have it (not the index-time cl100k count).
+          token_count:
+            carrierItem !== undefined && carrierItem.content === chunk.content
+              ? carrierItem.tokens
+              : chunkTokens(chunk, encoding),
           priority: carrierItem?.priority ?? 0,
           similarity_score: float(chunk.similarity),
           source_url: chunk.sourceUrl,

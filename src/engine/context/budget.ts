@@ -6,7 +6,8 @@
 // - while over budget, drop the optional item with the highest priority value; among equal priorities the
 //   later item goes first; required items are never dropped;
 // - if the required items alone are over budget, everything optional is dropped and `budgetExceeded` is set.
-// The budget is checked against the token count of the joined content itself, not a sum of estimates.
+// The budget is checked against the exact token count of the joined content: `countJoined` gives it from the
+// items' own counts where that is provably exact (token-join.ts), else the joined text is counted.
 
 export interface BudgetItem {
   /** Names the item in `dropped_items`. */
@@ -37,7 +38,6 @@ const byDropOrder = (a: BudgetItem, b: BudgetItem) => b.priority - a.priority ||
 interface Attempt {
   drops: number;
   included: BudgetItem[];
-  content: string;
   tokensUsed: number;
 }
 
@@ -59,17 +59,28 @@ function estimatedDrops(
   return dropQueue.length;
 }
 
+/**
+ * `countTokens` counts a text exactly; `countJoined`, when given, is the exact count of the included items' contents
+ * joined by `separator` (in content order), or null where it cannot tell (then the joined text is counted).
+ */
 export function applyBudget(
   items: BudgetItem[],
   maxTokens: number | null,
   countTokens: (text: string) => number,
   separator: string,
+  countJoined?: (included: BudgetItem[]) => number | null,
 ): BudgetResult {
   const ordered = [...items].sort(byContentOrder);
   const join = (list: BudgetItem[]) => list.map((i) => i.content).join(separator);
+  const measure = (list: BudgetItem[]) => countJoined?.(list) ?? countTokens(join(list));
   if (maxTokens === null) {
-    const content = join(ordered);
-    return { included: ordered, dropped: [], content, tokensUsed: countTokens(content), budgetExceeded: false };
+    return {
+      included: ordered,
+      dropped: [],
+      content: join(ordered),
+      tokensUsed: measure(ordered),
+      budgetExceeded: false,
+    };
   }
 
   // The fewest drops (taken in drop order) that fit, found by bisection over the number of drops with an exact
@@ -83,8 +94,7 @@ export function applyBudget(
     if (!found) {
       const gone = new Set(dropQueue.slice(0, drops));
       const included = ordered.filter((i) => !gone.has(i));
-      const content = join(included);
-      found = { drops, included, content, tokensUsed: countTokens(content) };
+      found = { drops, included, tokensUsed: measure(included) };
       tried.set(drops, found);
     }
     return found;
@@ -115,7 +125,7 @@ export function applyBudget(
   return {
     included: best.included,
     dropped: dropQueue.slice(0, best.drops).map((item) => ({ item, reason: "budget_exceeded" as const })),
-    content: best.content,
+    content: join(best.included),
     tokensUsed: best.tokensUsed,
     budgetExceeded: best.tokensUsed > maxTokens,
   };

@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 6;
+export const DUCKDB_SCHEMA_VERSION = 13;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -69,6 +69,11 @@ const UPGRADES: readonly Upgrade[] = [
   {
     to: 6,
     statements: ["ALTER TABLE IF EXISTS fabra_materialize_runs ADD COLUMN IF NOT EXISTS attempt INTEGER DEFAULT 1"],
+  },
+  // 13: a chunk's o200k_base token count beside its cl100k_base one (NULL: not counted at index time).
+  {
+    to: 13,
+    statements: ["ALTER TABLE IF EXISTS fabra_chunks ADD COLUMN IF NOT EXISTS token_count_o200k INTEGER"],
   },
 ];
 
