@@ -203,5 +203,5 @@ export function observeAssembly(
     else metrics.staleChunks.inc({ function: name });
   }
   if (options.featureReads !== false)
-    for (const f of r.features) metrics.featureReads.inc({ feature: f.name, source: f.source });
+    for (const f of r.features) metrics.featureRead(f.name, f.source);
 }
