@@ -170,7 +170,9 @@ export default async function run(options) {
       const r = summarize(raw);
       const recordCount = await fabra.stores.records.count();
       if (recordCount !== warmup + iterations + parts.budget.n * 2)
-        throw new Error(`the ledger holds ${recordCount} records, expected ${warmup + iterations + parts.budget.n * 2}`);
+        throw new Error(
+          `the ledger holds ${recordCount} records, expected ${warmup + iterations + parts.budget.n * 2}`,
+        );
       return {
         name: "assemble",
         description: `fabra's overhead per context (3 cached features, top-5 of ${indexed.chunks} chunks, 20 items, drops, record sealed and written to DuckDB): total minus the same raw reads`,

@@ -49,9 +49,15 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   const seriesCache = new Map<string, Map<string, Map<number, RequestSeries>>>();
   const seriesFor = (method: string, route: string, status: number): RequestSeries => {
     let byRoute = seriesCache.get(method);
-    if (!byRoute) seriesCache.set(method, (byRoute = new Map()));
+    if (!byRoute) {
+      byRoute = new Map();
+      seriesCache.set(method, byRoute);
+    }
     let byStatus = byRoute.get(route);
-    if (!byStatus) byRoute.set(route, (byStatus = new Map()));
+    if (!byStatus) {
+      byStatus = new Map();
+      byRoute.set(route, byStatus);
+    }
     let series = byStatus.get(status);
     if (!series) {
       series = {

@@ -138,7 +138,10 @@ export function storeMetricsObserver(metrics: ServerMetrics): StoreObserver {
   const latency = new Map<string, Map<string, { observe(seconds: number): void }>>();
   return (op) => {
     let byOperation = latency.get(op.store);
-    if (!byOperation) latency.set(op.store, (byOperation = new Map()));
+    if (!byOperation) {
+      byOperation = new Map();
+      latency.set(op.store, byOperation);
+    }
     let series = byOperation.get(op.operation);
     if (!series) {
       series = metrics.storeSeconds.labels(op.store, op.operation);

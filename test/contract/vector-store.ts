@@ -1,7 +1,7 @@
 // The VectorStore contract: every vector backend returns the same top-k with cosine similarities, replaces
 // chunks by id, deletes documents, keeps indexes apart and refuses embeddings of the wrong size.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FabraError } from "../../src/errors.js";
+import type { FabraError } from "../../src/errors.js";
 import { normalizeDatetime } from "../../src/record/datetime.js";
 import type { ChunkWithEmbedding, VectorStore } from "../../src/stores/types.js";
 
@@ -47,6 +47,8 @@ function chunk(i: number, embedding: Float32Array, doc = `doc_${Math.floor(i / 1
     sourceUrl: i % 2 ? `https://example.com/${doc}#${i}` : null,
     indexedAt: normalizeDatetime(`2025-02-03T04:05:06.${String(i * 1001).padStart(6, "0")}Z`),
     tokenCount: 10 + i,
+    // Some chunks carry their o200k_base count (a column beside token_count), the others none.
+    ...(i % 3 === 0 ? { tokenCounts: { o200k_base: 9 + i } } : {}),
     embedding,
   };
 }

@@ -13,18 +13,82 @@ import {
 } from "../../src/engine/context/token-join.js";
 import { countIn, ENCODINGS, type Encoding } from "../../src/engine/context/tokens.js";
 
-const tiktoken = Object.fromEntries(ENCODINGS.map((e) => [e, get_encoding(e)])) as Record<Encoding, ReturnType<typeof get_encoding>>;
+const tiktoken = Object.fromEntries(ENCODINGS.map((e) => [e, get_encoding(e)])) as Record<
+  Encoding,
+  ReturnType<typeof get_encoding>
+>;
 afterAll(() => {
   for (const e of Object.values(tiktoken)) e.free();
 });
 const truth = (text: string, encoding: Encoding) => tiktoken[encoding].encode_ordinary(text).length;
 
 const PIECES = [
-  "a", "Z", "word", "Hello", "HTTPServer", "é", "e\u0301", "\u0301", "1", "123", "12345", "١٢", "Ⅻ",
-  " ", "  ", "\t", "\n", "\n\n", "\r\n", "\r", "\u00a0", "\u0085", "\u2028", "\u3000", "\u200b", "\ufeff",
-  ".", "?", "!", ",", "...", "…", "—", "-", "(", ")", "\"", "$", "/", "//", "'", "'s", "'ll", "’", "'S",
-  "😀", "👋🏽", "𝐀", "東京", "。", "、", "アイ", "한국", "Grüße", "naïve", "\ud800", "\udc00", "<|endoftext|>",
-  " the", " api", "x.y", "http://a/b", "%", "\u0000", "\u001f", "\u007f",
+  "a",
+  "Z",
+  "word",
+  "Hello",
+  "HTTPServer",
+  "é",
+  "e\u0301",
+  "\u0301",
+  "1",
+  "123",
+  "12345",
+  "١٢",
+  "Ⅻ",
+  " ",
+  "  ",
+  "\t",
+  "\n",
+  "\n\n",
+  "\r\n",
+  "\r",
+  "\u00a0",
+  "\u0085",
+  "\u2028",
+  "\u3000",
+  "\u200b",
+  "\ufeff",
+  ".",
+  "?",
+  "!",
+  ",",
+  "...",
+  "…",
+  "—",
+  "-",
+  "(",
+  ")",
+  '"',
+  "$",
+  "/",
+  "//",
+  "'",
+  "'s",
+  "'ll",
+  "’",
+  "'S",
+  "😀",
+  "👋🏽",
+  "𝐀",
+  "東京",
+  "。",
+  "、",
+  "アイ",
+  "한국",
+  "Grüße",
+  "naïve",
+  "\ud800",
+  "\udc00",
+  "<|endoftext|>",
+  " the",
+  " api",
+  "x.y",
+  "http://a/b",
+  "%",
+  "\u0000",
+  "\u001f",
+  "\u007f",
 ];
 const SEPARATORS = ["\n", "\n\n", "\r\n", " \n", "\t\n", "\n---\n", "\n\n\n", "\u00a0\n"];
 const text = fc.oneof(
@@ -34,7 +98,11 @@ const text = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.string({ unit: "binary", maxLength: 4 }), fc.constantFrom(...PIECES), fc.string({ unit: "binary", maxLength: 4 }))
+      .tuple(
+        fc.string({ unit: "binary", maxLength: 4 }),
+        fc.constantFrom(...PIECES),
+        fc.string({ unit: "binary", maxLength: 4 }),
+      )
       .map((p) => p.join("")),
   },
 );
@@ -96,10 +164,26 @@ describe("joined token counts", () => {
 
   it("falls back (null) where a later part starts with whitespace or '/', or is empty", () => {
     for (const later of [" indented", "\ttab", "\nnewline", "/path", ""]) {
-      expect(joinedCount([{ content: "first.", tokens: 2 }, { content: later, tokens: 1 }], "\n", "cl100k_base")).toBe(
-        null,
-      );
+      expect(
+        joinedCount(
+          [
+            { content: "first.", tokens: 2 },
+            { content: later, tokens: 1 },
+          ],
+          "\n",
+          "cl100k_base",
+        ),
+      ).toBe(null);
     }
-    expect(joinedCount([{ content: "a", tokens: 1 }, { content: "b", tokens: 1 }], " ", "cl100k_base")).toBe(null);
+    expect(
+      joinedCount(
+        [
+          { content: "a", tokens: 1 },
+          { content: "b", tokens: 1 },
+        ],
+        " ",
+        "cl100k_base",
+      ),
+    ).toBe(null);
   });
 });

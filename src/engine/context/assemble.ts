@@ -94,7 +94,16 @@ export async function assembleContext(
   const sent = sentContent(items, budget.included, budget.content, separator);
 
   const nowMs = options.referenceTimeMs ?? Date.now();
-  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, slaMs, settings.includeContent, encoding);
+  const retrieved = retrievedItems(
+    trace,
+    items,
+    includedKeys,
+    budgetItems,
+    nowMs,
+    slaMs,
+    settings.includeContent,
+    encoding,
+  );
   const freshness = judgeFreshness(slaMs, {
     // A default served because the function failed has no age to judge: it is never a fresh value.
     features: trace.features.map((f) => ({ ...f, stale: trace.servedDefault(f.name, f.entity_id) })),

@@ -95,7 +95,7 @@ export function composableSeparator(separator: string): boolean {
 const SMALL_MAX_ENTRIES = 4096;
 const small = new Map<string, number>();
 function smallCount(text: string, encoding: Encoding): number {
-  const key = encoding + "\u0000" + text;
+  const key = `${encoding}\u0000${text}`;
   let count = small.get(key);
   if (count === undefined) {
     if (small.size >= SMALL_MAX_ENTRIES) small.clear();

@@ -54,10 +54,10 @@ export function countIn(text: string, encoding: Encoding): number {
 }
 
 // Counts of texts, remembered by the sha256 of the text (never the text itself, so content kept out of records stays
-// out of memory too): system prompts, chunks and conversation turns recur across assemblies, and hashing is ~100x
-// cheaper than tokenizing. Exact: a hit returns what tiktoken returned for the same bytes. Texts shorter than
-// CACHE_MIN_LENGTH cost about as much to hash as to count.
-const CACHE_MIN_LENGTH = 64;
+// out of memory too): system prompts, chunks and conversation turns recur across assemblies, and hashing is 5-100x
+// cheaper than tokenizing (the short end: a call into tiktoken's WebAssembly costs more than hashing 30 bytes).
+// Exact: a hit returns what tiktoken returned for the same bytes. So each distinct text goes through tiktoken once
+// per encoding while it stays among the CACHE_MAX_ENTRIES most recently used.
 const CACHE_MAX_ENTRIES = 20_000;
 const countCache = new Map<string, number>();
 let tokenized = 0;
@@ -67,17 +67,14 @@ export function charactersTokenized(): number {
   return tokenized;
 }
 
-/** countTokens, remembering the counts of longer texts (see above). */
+/** countTokens, remembering the counts (see above). */
 export function countTokensCached(text: string, model?: string): number {
   return countCachedIn(text, encodingFor(model));
 }
 
-/** countIn, remembering the counts of longer texts (see above). */
+/** countIn, remembering the counts (see above). */
 export function countCachedIn(text: string, encoding: Encoding): number {
-  if (text.length < CACHE_MIN_LENGTH) {
-    tokenized += text.length;
-    return countIn(text, encoding);
-  }
+  if (text === "") return 0;
   const key = encoding + sha256Hex(text);
   const hit = countCache.get(key);
   if (hit !== undefined) {

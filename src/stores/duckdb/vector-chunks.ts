@@ -83,17 +83,17 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
              indexed_at, token_count, embedding, token_count_o200k)
            VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP, $8, $9, $10)`,
           [
-          index,
-          c.chunkId,
-          c.documentId,
-          c.content,
-          c.contentHash,
-          c.sourceUrl,
-          c.indexedAt,
-          c.tokenCount,
-          blobValue(bytes),
-          c.tokenCounts?.o200k_base ?? null,
-        ],
+            index,
+            c.chunkId,
+            c.documentId,
+            c.content,
+            c.contentHash,
+            c.sourceUrl,
+            c.indexedAt,
+            c.tokenCount,
+            blobValue(bytes),
+            c.tokenCounts?.o200k_base ?? null,
+          ],
         );
       }
     });
