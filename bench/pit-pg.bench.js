@@ -55,7 +55,7 @@ export default async function run(options = benchOptions()) {
       return rows;
     };
     log(`pit-pg: writing ${(entities * valuesPerEntity * FEATURES.length).toLocaleString()} history rows`);
-    let t = performance.now();
+    const t = performance.now();
     const historyRows = await write(0, valuesPerEntity);
     const loadMs = performance.now() - t;
 

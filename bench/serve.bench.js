@@ -1,6 +1,7 @@
 // "serve": `fabra serve` on loopback under autocannon. Req/s and p99 latency for GET /v1/features/:name (served
 // from the memory cache) and POST /v1/context/:name (assembly + a DuckDB record per request), against a bare hono
-// route on the same Node adapter measured in the same run. Target: feature GET >= 0.7 × the bare route's req/s.
+// route on the same Node adapter measured in the same run. Target (issue 12): feature GET >= 0.8 × the bare route's
+// req/s, both without and with an API key; the headline ratio is the worse of the two.
 //
 // The servers run in a child process (this file, forked) and autocannon in this one, as a client would. The
 // headline is local mode as configured by default (no API keys, loopback clients only); the same read against a
@@ -15,7 +16,7 @@ import { createServer } from "node:http";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import autocannon from "autocannon";
 
-const TARGET = 0.7;
+const TARGET = 0.8;
 const KEY = "bench-key";
 const SELF = fileURLToPath(import.meta.url);
 
@@ -179,11 +180,12 @@ export default async function run(options = {}) {
       body: JSON.stringify({ userId: "u_1", query: "how do I reset my password" }),
     });
     const { records } = await ask(child, "records");
-    const ratio = Math.round(median.ratio * 1000) / 1000;
+    const keyedRatio = Math.round(keyedRatios[Math.floor(keyedRatios.length / 2)] * 1000) / 1000;
+    const ratio = Math.min(Math.round(median.ratio * 1000) / 1000, keyedRatio);
     return {
       name: "serve",
       description:
-        `GET /v1/features/:name (local mode: memory cache, no API keys, loopback) vs a bare hono route: ${connections} connections, ` +
+        `GET /v1/features/:name (local mode: memory cache, no API keys, loopback; and with an API key) vs a bare hono route, the worse of the two: ${connections} connections, ` +
         `${roundCount} alternating rounds of ${duration}s on loopback, median round; also with an API key configured; ` +
         "POST /v1/context/:name writes a DuckDB record per request",
       metrics: {
@@ -197,7 +199,8 @@ export default async function run(options = {}) {
         feature_get_with_api_key_req_per_s: median.withKey.req_per_s,
         feature_get_with_api_key_p99_ms: median.withKey.p99_ms,
         feature_get_with_api_key_cpu_us_per_req: median.withKey.cpu_us_per_req,
-        feature_get_with_api_key_ratio: Math.round(keyedRatios[Math.floor(keyedRatios.length / 2)] * 1000) / 1000,
+        feature_get_ratio: Math.round(median.ratio * 1000) / 1000,
+        feature_get_with_api_key_ratio: keyedRatio,
         context_post_req_per_s: contextResult.req_per_s,
         context_post_p50_ms: contextResult.p50_ms,
         context_post_p99_ms: contextResult.p99_ms,

@@ -1,7 +1,10 @@
 // "tokens" (issue 3): tokens per second through fabra's counting path (countTokens: model → encoding, cached
-// encoder, encode_ordinary) against tiktoken called directly on the same texts in the same run.
+// encoder, encode_ordinary) against tiktoken called directly on the same texts in the same run. Also checks that
+// the joined content's count composed from its parts' counts (token-join.ts, as assembly does) is tiktoken's count
+// of the joined text, over groups of the same texts joined by "\n" and "\n\n" (the bench fails if one differs).
 import { get_encoding } from "tiktoken";
 import { countTokens } from "../dist/engine/context/tokens.js";
+import { joinedCount } from "../dist/engine/context/token-join.js";
 import { corpus } from "./fixtures.js";
 import { collectGarbage, now, round, runIfMain } from "./lib.js";
 
@@ -75,6 +78,27 @@ export default async function run(options) {
     metrics[`${label}FabraTokensPerSecond`] = Math.round((r.tokens.fabra * 1000) / r.fabraMs);
     metrics[`${label}Ratio`] = round(ratio);
     worst = Math.min(worst, ratio);
+
+    // Joined counts: groups of 20 consecutive texts (and their sentence-sized pieces), each composed count checked.
+    let checked = 0;
+    let composed = 0;
+    const pieces = list
+      .flatMap((t) => (t.length > 2000 ? t.match(/[^.?]+[.?]?/g) : [t]))
+      .map((t) => t.trim())
+      .filter((t) => t !== "");
+    for (const separator of ["\n", "\n\n"]) {
+      for (let i = 0; i < pieces.length; i += 20) {
+        const parts = pieces.slice(i, i + 20).map((content) => ({ content, tokens: encode(content) }));
+        const got = joinedCount(parts, separator, encoding);
+        checked++;
+        if (got === null) continue;
+        composed++;
+        const want = encode(parts.map((p) => p.content).join(separator));
+        if (got !== want) throw new Error(`${label}: the composed joined count is ${got}, tiktoken counts ${want}`);
+      }
+    }
+    metrics[`${label}JoinedCountsChecked`] = checked;
+    metrics[`${label}JoinedCountsComposed`] = composed;
     encoder.free();
   }
   return {

@@ -2,6 +2,12 @@
 // entity()/feature()/retriever()/context(); createFabra() registers them with a runtime that implements this.
 import type { ContextRecord, DroppedItemRecord, FreshnessStatus } from "../record/types.js";
 
+/** Token counts of one text per tokenizer encoding (those known; the others are counted when needed). */
+export interface TokenCounts {
+  readonly cl100k_base?: number;
+  readonly o200k_base?: number;
+}
+
 /** A chunk a retriever returned, as user code sees it. */
 export interface RetrievedChunk {
   chunkId: string;
@@ -9,7 +15,14 @@ export interface RetrievedChunk {
   content: string;
   similarity: number;
   sourceUrl: string | null;
+  /** Tokens of `content` in cl100k_base (the chunking tokenizer), as counted at index time. */
   tokenCount: number;
+  /**
+   * Tokens of `content` per encoding, as counted at index time for the encodings the project's contexts use.
+   * Assembly takes the model's count from here (else counts the content once); a body that changes `content`
+   * gets these dropped (they belong to the text the index holds).
+   */
+  tokenCounts?: TokenCounts;
   /** When the chunk was indexed (normal-form datetime). */
   indexedAt: string;
   contentHash: string;

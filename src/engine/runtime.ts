@@ -33,6 +33,7 @@ import { type IngestAccepted, type IngestInput, ingestEvent } from "./features/i
 import { type IngestConsumer, type IngestConsumerOptions, startIngestConsumer } from "./features/ingest-consumer.js";
 import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
+import { type Encoding, encodingFor } from "./context/tokens.js";
 import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
 import { Ledger } from "./ledger/ledger.js";
@@ -97,7 +98,7 @@ export class FabraRuntime implements Runtime {
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
       add: (index, documents, onProgress) =>
-        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
+        indexDocuments(deps, index, documents, { ...settings.chunking, encodings: this.encodings(), onProgress }),
       search: (index, query, options = {}) =>
         searchIndex(deps, index, query, {
           topK: options.topK ?? 5,
@@ -105,6 +106,11 @@ export class FabraRuntime implements Runtime {
           retriever: "search",
         }),
     };
+  }
+
+  /** The encodings this project's contexts count tokens in (chunks are counted in each at index time). */
+  encodings(): Set<Encoding> {
+    return new Set([...this.definitions.contexts.values()].map((def) => encodingFor(def.options.model)));
   }
 
   // ------------------------------------------------------------------ features

@@ -48,13 +48,36 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   // Parameters are checked by each route's zod schemas; a failure is thrown to onError like any FabraError.
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const { metrics } = deps;
-  const seriesCache = new Map<string, { count: { inc(): void }; latency: { observe(seconds: number): void } }>();
+  // Series handles per method → route → status: found with three map lookups, no key or label object per request.
+  const seriesCache = new Map<string, Map<string, Map<number, RequestSeries>>>();
+  const seriesFor = (method: string, route: string, status: number): RequestSeries => {
+    let byRoute = seriesCache.get(method);
+    if (!byRoute) {
+      byRoute = new Map();
+      seriesCache.set(method, byRoute);
+    }
+    let byStatus = byRoute.get(route);
+    if (!byStatus) {
+      byStatus = new Map();
+      byRoute.set(route, byStatus);
+    }
+    let series = byStatus.get(status);
+    if (!series) {
+      series = {
+        count: metrics.requests.labels(method, route, String(status)),
+        latency: metrics.requestSeconds.labels(method, route),
+      };
+      byStatus.set(status, series);
+    }
+    return series;
+  };
 
   app.use("*", async (c, next) => {
     // Headers straight from Node's raw header list: building a fetch Headers (or even Node's lazy headers object)
     // per request costs more than the few lookups done here.
     const raw = c.env?.incoming?.rawHeaders;
-    const header = (name: string): string | undefined => (raw ? rawHeader(raw, name) : c.req.header(name));
+    const found = raw ? rawHeaders(raw) : null;
+    const header = (name: keyof FoundHeaders): string | undefined => (found ? found[name] : c.req.header(name));
     const incoming = header("x-request-id");
     const requestId = incoming !== undefined && REQUEST_ID.test(incoming) ? incoming : randomUUID();
     c.set("requestId", requestId);
@@ -84,19 +107,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
       c.res = respondError(err, c, deps.log);
     } finally {
       deps.state.inFlight--;
-      const route = routeLabel(routePath(c, -1));
-      const method = c.req.method;
-      const status = c.res.status;
-      // Series handles cached per method × route (× status): no label objects built per request.
-      const key = `${method} ${route} ${status}`;
-      let series = seriesCache.get(key);
-      if (!series) {
-        series = {
-          count: metrics.requests.labels(method, route, String(status)),
-          latency: metrics.requestSeconds.labels(method, route),
-        };
-        seriesCache.set(key, series);
-      }
+      const series = seriesFor(c.req.method, routeLabel(routePath(c, -1)), c.res.status);
       series.count.inc();
       series.latency.observe((performance.now() - started) / 1000);
     }
@@ -169,13 +180,46 @@ function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => v
   return sendJson(c, body, status, status === 401 ? { "www-authenticate": 'Bearer realm="fabra"' } : undefined);
 }
 
-/** A header from Node's [name, value, name, value, ...] list (names in any case); the first one wins. */
-function rawHeader(raw: string[], lowerName: string): string | undefined {
+interface RequestSeries {
+  count: { inc(): void };
+  latency: { observe(seconds: number): void };
+}
+
+/** The headers the middleware reads. */
+interface FoundHeaders {
+  "x-request-id"?: string;
+  authorization?: string;
+  "x-api-key"?: string;
+}
+
+/**
+ * The headers the middleware reads, from Node's [name, value, name, value, ...] list in one pass (names in any case,
+ * compared without lower-casing copies); the first of each wins.
+ */
+function rawHeaders(raw: string[]): FoundHeaders {
+  const found: FoundHeaders = {};
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;
-    if (name.length === lowerName.length && name.toLowerCase() === lowerName) return raw[i + 1];
+    const key =
+      name.length === 12 && sameLetters(name, "x-request-id")
+        ? "x-request-id"
+        : name.length === 13 && sameLetters(name, "authorization")
+          ? "authorization"
+          : name.length === 9 && sameLetters(name, "x-api-key")
+            ? "x-api-key"
+            : undefined;
+    if (key !== undefined && found[key] === undefined) found[key] = raw[i + 1];
   }
-  return undefined;
+  return found;
+}
+
+/** `name` equals the lower-case ASCII `lower` ignoring case (same length). */
+function sameLetters(name: string, lower: string): boolean {
+  for (let i = 0; i < lower.length; i++) {
+    const c = name.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a ? c | 0x20 : c) !== lower.charCodeAt(i)) return false;
+  }
+  return true;
 }
 
 function isViewerPath(path: string): boolean {

@@ -135,7 +135,29 @@ export function createServerMetrics() {
     }),
   };
   metrics.startTime.set(Math.floor(Date.now() / 1000));
-  return metrics;
+  return { ...metrics, featureRead: pairedSeries(metrics.featureReads) };
+}
+
+/**
+ * Increments `counter`'s series for two label values through a handle made once per pair and kept: prom-client
+ * hashes a label object on every `inc({...})`, which on a cached feature read costs more than the read. The label
+ * values come from definitions and fixed sets, so the handles are bounded.
+ */
+function pairedSeries<L extends string>(counter: Counter<L>): (a: string, b: string) => void {
+  const series = new Map<string, Map<string, { inc(): void }>>();
+  return (a, b) => {
+    let byB = series.get(a);
+    if (!byB) {
+      byB = new Map();
+      series.set(a, byB);
+    }
+    let handle = byB.get(b);
+    if (!handle) {
+      handle = counter.labels(a, b);
+      byB.set(b, handle);
+    }
+    handle.inc();
+  };
 }
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
@@ -145,13 +167,18 @@ export type ServerMetrics = ReturnType<typeof createServerMetrics>;
  * failures, and the ledger's appends by outcome.
  */
 export function storeMetricsObserver(metrics: ServerMetrics): StoreObserver {
-  const latency = new Map<string, { observe(seconds: number): void }>();
+  // Series per store → operation: two map lookups per call, no key string built.
+  const latency = new Map<string, Map<string, { observe(seconds: number): void }>>();
   return (op) => {
-    const key = `${op.store}.${op.operation}`;
-    let series = latency.get(key);
+    let byOperation = latency.get(op.store);
+    if (!byOperation) {
+      byOperation = new Map();
+      latency.set(op.store, byOperation);
+    }
+    let series = byOperation.get(op.operation);
     if (!series) {
       series = metrics.storeSeconds.labels(op.store, op.operation);
-      latency.set(key, series);
+      byOperation.set(op.operation, series);
     }
     series.observe(op.seconds);
     if (op.error) metrics.storeErrors.inc({ store: op.store, operation: op.operation, code: op.error.code });

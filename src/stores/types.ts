@@ -432,7 +432,13 @@ export interface Chunk {
   contentHash: string;
   sourceUrl: string | null;
   indexedAt: string;
+  /** Tokens of the content in cl100k_base (the chunking tokenizer). */
   tokenCount: number;
+  /**
+   * Tokens of the content per encoding, counted at index time (cl100k_base is `tokenCount`); stores keep the
+   * o200k_base count beside it (null/absent: not counted at index time).
+   */
+  tokenCounts?: { readonly cl100k_base?: number; readonly o200k_base?: number };
 }
 
 export interface ChunkWithEmbedding extends Chunk {

@@ -47,6 +47,8 @@ function chunk(i: number, embedding: Float32Array, doc = `doc_${Math.floor(i / 1
     sourceUrl: i % 2 ? `https://example.com/${doc}#${i}` : null,
     indexedAt: normalizeDatetime(`2025-02-03T04:05:06.${String(i * 1001).padStart(6, "0")}Z`),
     tokenCount: 10 + i,
+    // Some chunks carry their o200k_base count (a column beside token_count), the others none.
+    ...(i % 3 === 0 ? { tokenCounts: { o200k_base: 9 + i } } : {}),
     embedding,
   };
 }

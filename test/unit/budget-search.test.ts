@@ -3,6 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { applyBudget, type BudgetItem } from "../../src/engine/context/budget.js";
+import { joinedCount } from "../../src/engine/context/token-join.js";
 import { countTokens } from "../../src/engine/context/tokens.js";
 
 function literalRule(items: BudgetItem[], maxTokens: number, separator: string) {
@@ -70,6 +71,17 @@ describe("token budget search", () => {
           expect(result.dropped.map((d) => d.item.key)).toEqual(expected.dropped);
           expect(result.tokensUsed).toBe(countTokens(expected.content));
           expect(result.budgetExceeded).toBe(result.tokensUsed > maxTokens);
+          // The same with the joined counts composed from the items' counts, as assembly runs it.
+          const composed = applyBudget(
+            items.map((i) => ({ ...i })),
+            maxTokens,
+            (text) => countTokens(text),
+            separator,
+            (included) => joinedCount(included, separator, "cl100k_base"),
+          );
+          expect(composed.content).toBe(expected.content);
+          expect(composed.dropped.map((d) => d.item.key)).toEqual(expected.dropped);
+          expect(composed.tokensUsed).toBe(result.tokensUsed);
         },
       ),
       { numRuns: 400 },

@@ -56,10 +56,13 @@ describe("custom retriever bodies", () => {
         tokenCount: 9,
       },
     ];
-    expect((await c({})).record.retrieved_items[0]).toMatchObject({
+    const second = await c({});
+    // The chunk keeps the body's tokenCount; the record counts the text itself, in the context's encoding, as it
+    // counts the item that carried it (one chunk, one count).
+    expect(second.record.retrieved_items[0]).toMatchObject({
       as_of: "2026-01-02T03:04:05Z",
       source_url: "https://x",
-      token_count: 9,
+      token_count: 1,
     });
   });
 

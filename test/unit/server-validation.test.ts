@@ -6,6 +6,7 @@ import { context, createFabra, entity, feature, type FabraRuntime } from "../../
 import { createApp } from "../../src/server/app.js";
 import { createAuth } from "../../src/server/auth.js";
 import { createServerMetrics } from "../../src/server/metrics.js";
+import { plainEntityQuery } from "../../src/server/routes/features.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: response JSON, read by path in the assertions
 type Json = Record<string, any>;
@@ -165,5 +166,35 @@ describe("GET /openapi.json", () => {
     expect(doc.paths["/v1/contexts"].get.responses["400"].content["application/json"].schema).toEqual({
       $ref: "#/components/schemas/Error",
     });
+  });
+});
+
+describe("GET /v1/features/:name, the unchecked hot path", () => {
+  it("takes only a query of exactly entity_id=<unreserved characters>", () => {
+    expect(plainEntityQuery("/v1/features/tier?entity_id=u_1")).toBe("u_1");
+    expect(plainEntityQuery("/v1/features/tier?entity_id=A-z.0~_")).toBe("A-z.0~_");
+    for (const url of [
+      "/v1/features/tier",
+      "/v1/features/tier?entity_id=",
+      "/v1/features/tier?entity_id=u%201",
+      "/v1/features/tier?entity_id=u+1",
+      "/v1/features/tier?entity_id=u_1&as_of=2026-01-01T00:00:00Z",
+      "/v1/features/tier?entity_id=u_1&entity_id=u_2",
+      "/v1/features/tier?as_of=x&entity_id=u_1",
+      "/v1/features/tier?xentity_id=u_1",
+    ])
+      expect(plainEntityQuery(url)).toBe(null);
+  });
+
+  it("answers as the checked route does, and leaves every other request to it", async () => {
+    await call("/v1/features/tier?entity_id=u_1"); // computed once; both reads below are cache hits
+    const fast = await call("/v1/features/tier?entity_id=u_1");
+    const checked = await call("/v1/features/tier?entity_id=u_1&ignored=1"); // not plain: the declared route
+    expect(fast.status).toBe(200);
+    expect({ ...fast.body, freshness_ms: 0 }).toEqual({ ...checked.body, freshness_ms: 0 });
+    expect((await call("/v1/features/nope?entity_id=u_1")).status).toBe(404);
+    expect((await call("/v1/features/tier?entity_id=u_1&entity_id=u_2")).status).toBe(400);
+    const unauthorized = await app.request("/v1/features/tier?entity_id=u_1");
+    expect(unauthorized.status).toBe(401);
   });
 });

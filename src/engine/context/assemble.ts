@@ -10,13 +10,14 @@ import { sealRecord, type SealedRecord } from "../../record/seal.js";
 import type { SignatureMode, SigningKey } from "../../record/sign.js";
 import { SCHEMA_VERSION, type ContextRecord, type Environment, type RetrievedItemRecord } from "../../record/types.js";
 import { applyBudget, type BudgetItem } from "./budget.js";
-import { parseDuration } from "../../util/duration.js";
 import { judgeFreshness } from "./freshness.js";
 import type { Ledger } from "../ledger/ledger.js";
 import { checkInputs, interactionRef } from "../../define/inputs.js";
 import { toWellFormed } from "../../record/unicode.js";
 import { estimateCostUsd } from "./pricing.js";
-import { countTokensCached } from "./tokens.js";
+import { countCachedIn, type Encoding } from "./tokens.js";
+import { joinedCount } from "./token-join.js";
+import { preparedContext } from "./prepared.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "../../record/values.js";
 import { checkRole, groupMessages, hasRoles, serializeMessages } from "./messages.js";
@@ -67,26 +68,37 @@ export async function assembleContext(
     });
   }
   checkInputs(def.options.inputs, name, inputs);
-  const { model, maxTokens, separator = "\n" } = def.options;
-  const slaMs = optionalDuration(def.options.freshnessSla, `freshnessSla of context ${name}`);
-  const chunkSlaMs = optionalDuration(def.options.chunkFreshnessSla, `chunkFreshnessSla of context ${name}`);
+  const { model, maxTokens, separator, encoding, composable, slaMs, chunkSlaMs, budgetStrategy } = preparedContext(
+    def,
+    name,
+  );
 
   const trace = options.trace ?? new Trace();
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
 
-  const budgetItems = toBudgetItems(items, model);
+  const budgetItems = toBudgetItems(items, encoding);
   const budget = applyBudget(
     budgetItems,
-    maxTokens ?? null,
-    (text) => countTokensCached(text, model),
+    maxTokens,
+    (text) => countCachedIn(text, encoding),
     separator,
-    def.options.budgetStrategy,
+    composable ? (included) => joinedCount(included, separator, encoding) : undefined,
+    budgetStrategy,
   );
   const includedKeys = new Set(budget.included.map((i) => i.key));
   const sent = sentContent(items, budget.included, budget.content, separator);
 
   const nowMs = options.referenceTimeMs ?? Date.now();
-  const retrieved = retrievedItems(trace, items, includedKeys, budgetItems, nowMs, chunkSlaMs, settings.includeContent);
+  const retrieved = retrievedItems(
+    trace,
+    items,
+    includedKeys,
+    budgetItems,
+    nowMs,
+    chunkSlaMs,
+    settings.includeContent,
+    encoding,
+  );
   const freshness = judgeFreshness(
     { featuresMs: slaMs, chunksMs: chunkSlaMs },
     {
@@ -127,7 +139,7 @@ export async function assembleContext(
     features: trace.features,
     retrieved_items: retrieved.map((r) => r.record),
     assembly: {
-      max_tokens: maxTokens ?? null,
+      max_tokens: maxTokens,
       tokens_used: budget.tokensUsed,
       items_provided: items.length,
       items_included: budget.included.length,
@@ -286,10 +298,6 @@ function sourcesOf(item: ContextItem): RetrievedChunk[] {
   return Array.isArray(item.source) ? item.source : [item.source];
 }
 
-function optionalDuration(value: string | number | undefined, where: string): number | null {
-  return value === undefined ? null : parseDuration(value, where);
-}
-
 function slaText(featuresMs: number | null, chunksMs: number | null): string {
   const parts = [];
   if (featuresMs !== null) parts.push(`features ${featuresMs} ms`);
@@ -297,16 +305,34 @@ function slaText(featuresMs: number | null, chunksMs: number | null): string {
   return parts.join(", ");
 }
 
-/** The items as the token budget sees them (their keys, priorities and own token counts). */
-export function toBudgetItems(items: ContextItem[], model: string | undefined): BudgetItem[] {
+/**
+ * The items as the token budget sees them: their keys, priorities and own token counts in `encoding` (each text
+ * counted once; a chunk's count comes from the index).
+ */
+export function toBudgetItems(items: ContextItem[], encoding: Encoding): BudgetItem[] {
   return items.map((item, index) => ({
     key: itemKey(item, index),
     content: item.content,
     priority: item.priority ?? 0,
     required: item.required ?? false,
-    tokens: countTokensCached(item.content, model),
+    tokens: itemTokens(item, encoding),
     index,
   }));
+}
+
+/**
+ * A chunk's tokens in `encoding`: the count the index stored for that encoding, else counted (and remembered). The
+ * stored count is taken only for the text it was made from (retrieved-chunks.ts drops counts whose chunk's content
+ * no longer matches its hash).
+ */
+function chunkTokens(chunk: RetrievedChunk, encoding: Encoding): number {
+  return chunk.tokenCounts?.[encoding] ?? countCachedIn(chunk.content, encoding);
+}
+
+/** An item's tokens in `encoding`: its source chunk's when the item is that chunk's text, else counted once. */
+function itemTokens(item: ContextItem, encoding: Encoding): number {
+  for (const chunk of sourcesOf(item)) if (chunk.content === item.content) return chunkTokens(chunk, encoding);
+  return countCachedIn(item.content, encoding);
 }
 
 function itemKey(item: ContextItem, index: number): string {
@@ -324,6 +350,7 @@ function retrievedItems(
   nowMs: number,
   slaMs: number | null,
   includeContent: boolean,
+  encoding: Encoding,
 ): { record: RetrievedItemRecord; included: boolean }[] {
   const out: { record: RetrievedItemRecord; included: boolean }[] = [];
   const seen = new Set<string>();
@@ -343,7 +370,11 @@ function retrievedItems(
           document_id: chunk.documentId,
           content_hash: chunk.contentHash,
           content: includeContent ? chunk.content : null,
-          token_count: chunk.tokenCount,
+          // The model's count, as dropped_items and token_count have it (not the index-time cl100k count).
+          token_count:
+            carrierItem !== undefined && carrierItem.content === chunk.content
+              ? carrierItem.tokens
+              : chunkTokens(chunk, encoding),
           priority: carrierItem?.priority ?? 0,
           similarity_score: float(chunk.similarity),
           source_url: chunk.sourceUrl,

@@ -9,7 +9,8 @@
 // - strategy `backfill` (opt-in): once the drops fit, the dropped items are tried again, most important first
 //   (the reverse of the drop order), and each one whose addition still fits is put back; what stays dropped is
 //   recorded like any drop.
-// The budget is checked against the token count of the joined content itself, not a sum of estimates.
+// The budget is checked against the exact token count of the joined content: `countJoined` gives it from the
+// items' own counts where that is provably exact (token-join.ts), else the joined text is counted.
 
 export interface BudgetItem {
   /** Names the item in `dropped_items`. */
@@ -40,7 +41,6 @@ const byDropOrder = (a: BudgetItem, b: BudgetItem) => b.priority - a.priority ||
 interface Attempt {
   drops: number;
   included: BudgetItem[];
-  content: string;
   tokensUsed: number;
 }
 
@@ -62,18 +62,29 @@ function estimatedDrops(
   return dropQueue.length;
 }
 
+/**
+ * `countTokens` counts a text exactly; `countJoined`, when given, is the exact count of the included items' contents
+ * joined by `separator` (in content order), or null where it cannot tell (then the joined text is counted).
+ */
 export function applyBudget(
   items: BudgetItem[],
   maxTokens: number | null,
   countTokens: (text: string) => number,
   separator: string,
+  countJoined?: (included: BudgetItem[]) => number | null,
   strategy: "drop" | "backfill" = "drop",
 ): BudgetResult {
   const ordered = [...items].sort(byContentOrder);
   const join = (list: BudgetItem[]) => list.map((i) => i.content).join(separator);
+  const measure = (list: BudgetItem[]) => countJoined?.(list) ?? countTokens(join(list));
   if (maxTokens === null) {
-    const content = join(ordered);
-    return { included: ordered, dropped: [], content, tokensUsed: countTokens(content), budgetExceeded: false };
+    return {
+      included: ordered,
+      dropped: [],
+      content: join(ordered),
+      tokensUsed: measure(ordered),
+      budgetExceeded: false,
+    };
   }
 
   // The fewest drops (taken in drop order) that fit, found by bisection over the number of drops with an exact
@@ -87,8 +98,7 @@ export function applyBudget(
     if (!found) {
       const gone = new Set(dropQueue.slice(0, drops));
       const included = ordered.filter((i) => !gone.has(i));
-      const content = join(included);
-      found = { drops, included, content, tokensUsed: countTokens(content) };
+      found = { drops, included, tokensUsed: measure(included) };
       tried.set(drops, found);
     }
     return found;
@@ -121,18 +131,17 @@ export function applyBudget(
     const kept = new Set(best.included);
     for (const candidate of [...dropped].reverse()) {
       const trial = ordered.filter((i) => kept.has(i) || i === candidate);
-      const content = join(trial);
-      const tokensUsed = countTokens(content);
+      const tokensUsed = measure(trial);
       if (tokensUsed > maxTokens) continue;
       kept.add(candidate);
-      best = { drops: best.drops - 1, included: trial, content, tokensUsed };
+      best = { drops: best.drops - 1, included: trial, tokensUsed };
     }
     dropped = dropped.filter((i) => !kept.has(i));
   }
   return {
     included: best.included,
     dropped: dropped.map((item) => ({ item, reason: "budget_exceeded" as const })),
-    content: best.content,
+    content: join(best.included),
     tokensUsed: best.tokensUsed,
     budgetExceeded: best.tokensUsed > maxTokens,
   };

@@ -10,7 +10,9 @@ import type { FabraRuntime } from "../runtime.js";
 import { applyBudget, type BudgetItem, type BudgetResult } from "./budget.js";
 import { checkItems, runContextFunction, toBudgetItems } from "./assemble.js";
 import { recordedSource } from "./replay.js";
-import { countTokensCached } from "./tokens.js";
+import { preparedContext } from "./prepared.js";
+import { joinedCount } from "./token-join.js";
+import { countCachedIn } from "./tokens.js";
 import { Trace } from "./tracking.js";
 
 export interface ExplainOptions {
@@ -76,18 +78,18 @@ export async function explainContext(fabra: FabraRuntime, id: string, options: E
   const trace = new Trace(await recordedSource(fabra, record, { recordedOnly: true }));
   const inputs = toPlain(record.inputs) as Record<string, unknown>;
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
-  const { model, separator = "\n" } = def.options;
-  const strategy = options.strategy ?? def.options.budgetStrategy ?? "drop";
-  const budgetItems = toBudgetItems(items, model);
-  const count = (text: string) => countTokensCached(text, model);
-  const recorded = applyBudget(
-    budgetItems,
+  const { separator, encoding, composable, budgetStrategy } = preparedContext(def, name);
+  const strategy = options.strategy ?? budgetStrategy;
+  const budgetItems = toBudgetItems(items, encoding);
+  const count = (text: string) => countCachedIn(text, encoding);
+  const joined = composable ? (included: BudgetItem[]) => joinedCount(included, separator, encoding) : undefined;
+  const budgetAt = (maxTokens: number | null, how: BudgetStrategy) =>
+    applyBudget(budgetItems, maxTokens, count, separator, joined, how);
+  const recorded = budgetAt(
     record.assembly.max_tokens === null ? null : Number(record.assembly.max_tokens),
-    count,
-    separator,
-    def.options.budgetStrategy ?? "drop",
+    budgetStrategy,
   );
-  const explained = applyBudget(budgetItems, options.maxTokens, count, separator, strategy);
+  const explained = budgetAt(options.maxTokens, strategy);
   const fate = (budget: BudgetResult) => {
     const gone = new Set(budget.dropped.map((d) => d.item));
     return (item: BudgetItem): ItemFate => (gone.has(item) ? "dropped" : "kept");

@@ -4,6 +4,7 @@
 // that count nothing (verify, show, list...) never pay for it.
 import { createRequire } from "node:module";
 import type { Tiktoken, TiktokenEncoding } from "tiktoken";
+import type { TokenCounts } from "../../define/types.js";
 import { sha256Hex } from "../../record/hash.js";
 
 type TiktokenModule = typeof import("tiktoken");
@@ -15,48 +16,85 @@ function loadTiktoken(): TiktokenModule {
   return tiktoken;
 }
 
-const O200K_MODELS = /^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4)(\b|-|$)/i;
-const encoders = new Map<TiktokenEncoding, Tiktoken>();
+/** The encodings fabra counts in (what `encodingFor` can answer). */
+export type Encoding = Extract<TiktokenEncoding, "cl100k_base" | "o200k_base">;
+export const ENCODINGS: readonly Encoding[] = ["cl100k_base", "o200k_base"];
+/** Token counts of one text, per encoding (a chunk carries those its project's contexts count in). */
+export type { TokenCounts } from "../../define/types.js";
 
-export function encodingFor(model: string | undefined): TiktokenEncoding {
+const O200K_MODELS = /^(gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4)(\b|-|$)/i;
+const encoders = new Map<Encoding, Tiktoken>();
+
+export function encodingFor(model: string | undefined): Encoding {
   return model !== undefined && O200K_MODELS.test(model) ? "o200k_base" : "cl100k_base";
 }
 
 export function encoderFor(model: string | undefined): Tiktoken {
-  const name = encodingFor(model);
-  let encoder = encoders.get(name);
+  return encoderOf(encodingFor(model));
+}
+
+export function encoderOf(encoding: Encoding): Tiktoken {
+  let encoder = encoders.get(encoding);
   if (!encoder) {
-    encoder = loadTiktoken().get_encoding(name);
-    encoders.set(name, encoder);
+    encoder = loadTiktoken().get_encoding(encoding);
+    encoders.set(encoding, encoder);
   }
   return encoder;
 }
 
 /** Tokens in `text` for `model`. Special-token text such as `<|endoftext|>` is counted as ordinary text. */
 export function countTokens(text: string, model?: string): number {
-  if (text === "") return 0;
-  return encoderFor(model).encode_ordinary(text).length;
+  return countIn(text, encodingFor(model));
 }
 
-// Counts of longer texts, remembered by the sha256 of the text (never the text itself, so content kept out of
-// records stays out of memory too): system prompts, chunks and conversation turns recur across assemblies, and
-// hashing is ~300x cheaper than tokenizing. Exact: a hit returns what tiktoken returned for the same bytes.
-const CACHE_MIN_LENGTH = 200;
+/** Tokens in `text` in `encoding`: one pass through tiktoken, nothing remembered. */
+export function countIn(text: string, encoding: Encoding): number {
+  if (text === "") return 0;
+  return encoderOf(encoding).encode_ordinary(text).length;
+}
+
+// Counts of texts, remembered by the sha256 of the text (never the text itself, so content kept out of records stays
+// out of memory too): system prompts, chunks and conversation turns recur across assemblies, and hashing is 5-100x
+// cheaper than tokenizing (the short end: a call into tiktoken's WebAssembly costs more than hashing 30 bytes).
+// Exact: a hit returns what tiktoken returned for the same bytes. So each distinct text goes through tiktoken once
+// per encoding while it stays among the CACHE_MAX_ENTRIES most recently used.
 const CACHE_MAX_ENTRIES = 20_000;
 const countCache = new Map<string, number>();
+let tokenized = 0;
 
-/** countTokens, remembering the counts of long texts (see above). */
+/** How many characters went through tiktoken in this process (the `assemble` bench and tests read it). */
+export function charactersTokenized(): number {
+  return tokenized;
+}
+
+/** countTokens, remembering the counts (see above). */
 export function countTokensCached(text: string, model?: string): number {
-  if (text.length < CACHE_MIN_LENGTH) return countTokens(text, model);
-  const key = encodingFor(model) + sha256Hex(text);
+  return countCachedIn(text, encodingFor(model));
+}
+
+/** countIn, remembering the counts (see above). */
+export function countCachedIn(text: string, encoding: Encoding): number {
+  if (text === "") return 0;
+  const key = encoding + sha256Hex(text);
   const hit = countCache.get(key);
   if (hit !== undefined) {
     countCache.delete(key); // refresh its place: the map's order is least- to most-recently used
     countCache.set(key, hit);
     return hit;
   }
-  const count = countTokens(text, model);
+  tokenized += text.length;
+  const count = countIn(text, encoding);
   countCache.set(key, count);
   if (countCache.size > CACHE_MAX_ENTRIES) countCache.delete(countCache.keys().next().value as string);
   return count;
+}
+
+/**
+ * A chunk's counts at index time: `cl100kCount` (what chunking counted) and, for each other encoding in
+ * `encodings` (those the project's contexts count in), one pass through tiktoken.
+ */
+export function chunkTokenCounts(content: string, cl100kCount: number, encodings: Iterable<Encoding>): TokenCounts {
+  const counts: { -readonly [E in Encoding]?: number } = { cl100k_base: cl100kCount };
+  for (const encoding of encodings) counts[encoding] ??= countIn(content, encoding);
+  return counts;
 }

@@ -5,7 +5,7 @@ import type { RetrievedChunk } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
 import { normalizeDatetime, nowDatetime, toDatetime } from "../../record/datetime.js";
 import { contentHash } from "../../record/hash.js";
-import { countTokensCached } from "../context/tokens.js";
+import { countTokensCached, ENCODINGS, type TokenCounts } from "../context/tokens.js";
 
 const HINT =
   "A retriever body returns chunks like { chunkId, documentId, content, similarity } (plus optional sourceUrl, tokenCount, indexedAt); " +
@@ -58,20 +58,35 @@ export function checkRetrievedChunks(value: unknown, name: string, index: string
         throw bad("`indexedAt`", "an ISO-8601 datetime (or a Date)", c.indexedAt);
       }
     }
+    // Always the hash of the content the record will carry (a body may have changed the text of a search hit).
+    const hash = contentHash(content);
+    // Index-time counts stay only with the text they were made from (a search hit handed back unchanged).
+    const counts = c.contentHash === hash ? indexCounts(c.tokenCounts) : undefined;
     return {
       chunkId,
       documentId,
       content,
       similarity: c.similarity,
       sourceUrl: c.sourceUrl ?? null,
-      tokenCount: (c.tokenCount as number | undefined) ?? countTokensCached(content),
+      tokenCount: (c.tokenCount as number | undefined) ?? counts?.cl100k_base ?? countTokensCached(content),
+      ...(counts ? { tokenCounts: counts } : {}),
       indexedAt,
-      // Always the hash of the content the record will carry (a body may have changed the text of a search hit).
-      contentHash: contentHash(content),
+      contentHash: hash,
       retriever: name,
       index: typeof c.index === "string" && c.index !== "" ? c.index : (index ?? ""),
     };
   });
+}
+
+/** Token counts a search hit carried, when they are well-formed (whole numbers per known encoding). */
+function indexCounts(value: unknown): TokenCounts | undefined {
+  if (typeof value !== "object" || value === null) return undefined;
+  const out: { cl100k_base?: number; o200k_base?: number } = {};
+  for (const encoding of ENCODINGS) {
+    const n = (value as Record<string, unknown>)[encoding];
+    if (typeof n === "number" && Number.isSafeInteger(n) && n >= 0) out[encoding] = n;
+  }
+  return out;
 }
 
 function describe(v: unknown): string {

@@ -6,6 +6,7 @@ import { nowDatetime } from "../../record/datetime.js";
 import type { ChunkWithEmbedding, VectorStore } from "../../stores/types.js";
 import { chunkText } from "./chunking.js";
 import type { Embedder } from "./embedder.js";
+import { chunkTokenCounts, type Encoding } from "../context/tokens.js";
 
 export interface RetrievalDeps {
   vector: VectorStore;
@@ -39,6 +40,7 @@ export async function searchIndex(
     similarity,
     sourceUrl: chunk.sourceUrl,
     tokenCount: chunk.tokenCount,
+    tokenCounts: { ...chunk.tokenCounts, cl100k_base: chunk.tokenCount },
     indexedAt: chunk.indexedAt,
     contentHash: chunk.contentHash,
     retriever: opts.retriever,
@@ -55,6 +57,8 @@ export interface DocumentInput {
 export interface IndexingOptions {
   chunkTokens: number;
   overlapTokens: number;
+  /** Encodings to count each chunk in besides cl100k_base (the project's contexts' models'); stored with it. */
+  encodings?: Iterable<Encoding>;
   /** Called after each document with the running totals. */
   onProgress?: (done: number, total: number, chunks: number) => void;
 }
@@ -86,6 +90,7 @@ export async function indexDocuments(
           sourceUrl: doc.sourceUrl ?? null,
           indexedAt,
           tokenCount: piece.tokenCount,
+          tokenCounts: chunkTokenCounts(piece.content, piece.tokenCount, opts.encodings ?? []),
           embedding: embeddings[j] as Float32Array,
         });
       });

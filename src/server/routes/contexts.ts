@@ -229,6 +229,5 @@ export function observeAssembly(
     if (featureNames.has(v)) metrics.staleFeatures.inc({ feature: v });
     else metrics.staleChunks.inc({ function: name });
   }
-  if (options.featureReads !== false)
-    for (const f of r.features) metrics.featureReads.inc({ feature: f.name, source: f.source });
+  if (options.featureReads !== false) for (const f of r.features) metrics.featureRead(f.name, f.source);
 }

@@ -6,7 +6,7 @@ import { fabraVersion } from "../../util/version.js";
 import { tileBackfillSql } from "../transparency-log.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 7;
+export const DUCKDB_SCHEMA_VERSION = 8;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -88,6 +88,11 @@ const UPGRADES: readonly Upgrade[] = [
       CHECKPOINTS_TABLE,
       tileBackfillSql({ nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles" }),
     ],
+  },
+  // 8: a chunk's o200k_base token count beside its cl100k_base one (NULL: not counted at index time).
+  {
+    to: 8,
+    statements: ["ALTER TABLE IF EXISTS fabra_chunks ADD COLUMN IF NOT EXISTS token_count_o200k INTEGER"],
   },
 ];
 

@@ -16,6 +16,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS fabra_chunks (
   indexed_at TIMESTAMP NOT NULL,
   token_count INTEGER NOT NULL,
   embedding BLOB NOT NULL,
+  token_count_o200k INTEGER,
   PRIMARY KEY (index_name, chunk_id)
 )`;
 
@@ -27,6 +28,7 @@ interface Row {
   source_url: string | null;
   indexed_us: bigint;
   token_count: number;
+  token_count_o200k: number | null;
   embedding: Uint8Array;
 }
 
@@ -46,7 +48,7 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
 
   async loadIndex(index: string): Promise<ChunkWithEmbedding[]> {
     const rows = await this.db.query<Row>(
-      `SELECT chunk_id, document_id, content, content_hash, source_url, epoch_us(indexed_at) AS indexed_us, token_count, embedding
+      `SELECT chunk_id, document_id, content, content_hash, source_url, epoch_us(indexed_at) AS indexed_us, token_count, token_count_o200k, embedding
        FROM fabra_chunks WHERE index_name = $1 ORDER BY chunk_id`,
       [index],
     );
@@ -58,6 +60,7 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
       sourceUrl: r.source_url,
       indexedAt: fromEpochMicros(r.indexed_us),
       tokenCount: Number(r.token_count),
+      ...(r.token_count_o200k === null ? {} : { tokenCounts: { o200k_base: Number(r.token_count_o200k) } }),
       embedding: new Float32Array(
         r.embedding.buffer.slice(r.embedding.byteOffset, r.embedding.byteOffset + r.embedding.byteLength),
       ),
@@ -75,17 +78,23 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     await this.db.transaction(async (run) => {
       for (const c of chunks) {
         const bytes = new Uint8Array(c.embedding.buffer, c.embedding.byteOffset, c.embedding.byteLength);
-        await run(`INSERT OR REPLACE INTO fabra_chunks VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP, $8, $9)`, [
-          index,
-          c.chunkId,
-          c.documentId,
-          c.content,
-          c.contentHash,
-          c.sourceUrl,
-          c.indexedAt,
-          c.tokenCount,
-          blobValue(bytes),
-        ]);
+        await run(
+          `INSERT OR REPLACE INTO fabra_chunks (index_name, chunk_id, document_id, content, content_hash, source_url,
+             indexed_at, token_count, embedding, token_count_o200k)
+           VALUES ($1, $2, $3, $4, $5, $6, $7::TIMESTAMP, $8, $9, $10)`,
+          [
+            index,
+            c.chunkId,
+            c.documentId,
+            c.content,
+            c.contentHash,
+            c.sourceUrl,
+            c.indexedAt,
+            c.tokenCount,
+            blobValue(bytes),
+            c.tokenCounts?.o200k_base ?? null,
+          ],
+        );
       }
     });
   }

@@ -11,7 +11,7 @@ import { probeVector } from "./probe.js";
 
 const ROWS_PER_STATEMENT = 200;
 
-const CHUNK_COLUMNS = `c.chunk_id, c.document_id, c.content, c.content_hash, c.source_url, ${epochMicrosSql("c.indexed_at")} AS indexed_us, c.token_count`;
+const CHUNK_COLUMNS = `c.chunk_id, c.document_id, c.content, c.content_hash, c.source_url, ${epochMicrosSql("c.indexed_at")} AS indexed_us, c.token_count, c.token_count_o200k`;
 
 interface ChunkRow {
   chunk_id: string;
@@ -21,6 +21,7 @@ interface ChunkRow {
   source_url: string | null;
   indexed_us: string;
   token_count: number;
+  token_count_o200k: number | null;
   similarity?: number | null;
 }
 
@@ -32,6 +33,7 @@ const toChunk = (r: ChunkRow): Chunk => ({
   sourceUrl: r.source_url,
   indexedAt: fromEpochMicros(BigInt(r.indexed_us)),
   tokenCount: Number(r.token_count),
+  ...(r.token_count_o200k === null ? {} : { tokenCounts: { o200k_base: Number(r.token_count_o200k) } }),
 });
 
 export class PgVectorStore implements VectorStore {
@@ -82,16 +84,18 @@ export class PgVectorStore implements VectorStore {
             c.indexedAt,
             c.tokenCount,
             Array.from(c.embedding),
+            c.tokenCounts?.o200k_base ?? null,
           );
           const n = params.length;
-          return `($${n - 8}, $${n - 7}, $${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}, $${n - 2}::timestamptz, $${n - 1}, $${n}::real[])`;
+          return `($${n - 9}, $${n - 8}, $${n - 7}, $${n - 6}, $${n - 5}, $${n - 4}, $${n - 3}::timestamptz, $${n - 2}, $${n - 1}::real[], $${n})`;
         });
         await tx.query(
-          `INSERT INTO ${table} (index_name, chunk_id, document_id, content, content_hash, source_url, indexed_at, token_count, embedding)
+          `INSERT INTO ${table} (index_name, chunk_id, document_id, content, content_hash, source_url, indexed_at, token_count, embedding, token_count_o200k)
            VALUES ${tuples.join(", ")}
            ON CONFLICT (index_name, chunk_id) DO UPDATE SET document_id = EXCLUDED.document_id, content = EXCLUDED.content,
              content_hash = EXCLUDED.content_hash, source_url = EXCLUDED.source_url, indexed_at = EXCLUDED.indexed_at,
-             token_count = EXCLUDED.token_count, embedding = EXCLUDED.embedding`,
+             token_count = EXCLUDED.token_count, embedding = EXCLUDED.embedding,
+             token_count_o200k = EXCLUDED.token_count_o200k`,
           params,
         );
       }

@@ -8,8 +8,9 @@ import { importedRecords } from "./005-imported-records.js";
 import { knownTime } from "./006-known-time.js";
 import { outcomes } from "./007-outcomes.js";
 import { runAttempts } from "./008-run-attempts.js";
-import { recordFilters } from "./012-record-filters.js";
 import { tlogQueueTiles } from "./009-tlog-queue-tiles.js";
+import { recordFilters } from "./012-record-filters.js";
+import { chunkTokenCounts } from "./015-chunk-token-counts.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
@@ -23,6 +24,7 @@ export const MIGRATIONS: readonly Migration[] = [
   knownTime,
   outcomes,
   runAttempts,
-  recordFilters,
   tlogQueueTiles,
+  recordFilters,
+  chunkTokenCounts,
 ];
