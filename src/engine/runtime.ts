@@ -28,7 +28,15 @@ import { startScheduler, type Scheduler, type SchedulerOptions } from "./feature
 import { getTrainingData, type TrainingDataOptions } from "./features/training-data.js";
 import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } from "./features/import.js";
 import { type PushedValue, type PushResult, pushValues } from "./features/push.js";
-import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
+import {
+  indexDocuments,
+  searchIndex,
+  type DocumentInput,
+  type IndexingProgress,
+  type IndexingResult,
+} from "./retrieval/search.js";
+import { dropIndex, pruneDocuments, removeDocuments, type RemovedDocuments } from "./retrieval/hygiene.js";
+import type { IndexedDocumentInfo } from "../stores/types.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
 import { decodeValue } from "../record/values.js";
@@ -65,11 +73,24 @@ export class FabraRuntime implements Runtime {
   /** The records: get, list, verify, import, export, diff, append — with this runtime's signing settings. */
   readonly ledger: Ledger;
   readonly index: {
+    /**
+     * Chunks, embeds and writes documents (a stream is read as it goes; `total` then says how many to expect);
+     * unchanged documents are skipped.
+     */
     add: (
       index: string,
-      documents: DocumentInput[],
-      onProgress?: (done: number, total: number, chunks: number) => void,
-    ) => Promise<{ documents: number; chunks: number }>;
+      documents: DocumentInput[] | AsyncIterable<DocumentInput>,
+      onProgress?: (done: number, total: number, chunks: number, progress: IndexingProgress) => void,
+      options?: { total?: number },
+    ) => Promise<IndexingResult>;
+    /** Removes documents by id (all must be there, or nothing is removed). */
+    remove: (index: string, documentIds: string[]) => Promise<RemovedDocuments>;
+    /** Removes the documents not in `kept` whose source file no longer exists. */
+    prune: (index: string, kept: ReadonlySet<string>) => Promise<RemovedDocuments>;
+    /** Drops an index and its chunks. */
+    drop: (index: string) => Promise<{ chunks: number }>;
+    /** The documents an index holds. */
+    documents: (index: string) => Promise<IndexedDocumentInfo[]>;
     search: (
       index: string,
       query: string,
@@ -93,8 +114,12 @@ export class FabraRuntime implements Runtime {
     });
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
-      add: (index, documents, onProgress) =>
-        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress }),
+      add: (index, documents, onProgress, options = {}) =>
+        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress, total: options.total }),
+      remove: (index, ids) => removeDocuments(stores.vector, index, ids),
+      prune: (index, kept) => pruneDocuments(stores.vector, index, kept),
+      drop: (index) => dropIndex(stores.vector, index),
+      documents: (index) => stores.vector.listDocuments(index),
       search: (index, query, options = {}) =>
         searchIndex(deps, index, query, {
           topK: options.topK ?? 5,

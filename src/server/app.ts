@@ -13,6 +13,7 @@ import { renderMetrics } from "./metrics.js";
 import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
+import { indexRoutes } from "./routes/indexes.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { pythonRoutes } from "./routes/python.js";
 import { receiptRoutes } from "./routes/receipts.js";
@@ -112,6 +113,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   featureRoutes(app, deps);
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
+  indexRoutes(app, deps);
   pythonRoutes(app, deps);
   receiptRoutes(app, deps);
   transparencyLogRoutes(app, deps);

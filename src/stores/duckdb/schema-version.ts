@@ -5,7 +5,7 @@ import { FabraError } from "../../errors.js";
 import { fabraVersion } from "../../util/version.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 6;
+export const DUCKDB_SCHEMA_VERSION = 11;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -69,6 +69,12 @@ const UPGRADES: readonly Upgrade[] = [
   {
     to: 6,
     statements: ["ALTER TABLE IF EXISTS fabra_materialize_runs ADD COLUMN IF NOT EXISTS attempt INTEGER DEFAULT 1"],
+  },
+  // 11: a chunk carries the hash of the document it was made from (text + chunking + embedder), so `index add`
+  // skips an unchanged document. Last column, as in vector-chunks.ts (its appender fills the columns in order).
+  {
+    to: 11,
+    statements: ["ALTER TABLE IF EXISTS fabra_chunks ADD COLUMN IF NOT EXISTS document_hash VARCHAR"],
   },
 ];
 

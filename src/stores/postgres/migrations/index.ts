@@ -8,6 +8,7 @@ import { importedRecords } from "./005-imported-records.js";
 import { knownTime } from "./006-known-time.js";
 import { outcomes } from "./007-outcomes.js";
 import { runAttempts } from "./008-run-attempts.js";
+import { chunkDocumentHash } from "./013-chunk-document-hash.js";
 import type { Migration } from "./types.js";
 
 export type { Migration };
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   knownTime,
   outcomes,
   runAttempts,
+  chunkDocumentHash,
 ];
