@@ -40,10 +40,18 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
   // Byte offset where each token starts in the UTF-8 text; windows are cut at these offsets.
   const bytes = Buffer.from(trimmed, "utf8");
   const starts = new Array<number>(tokens.length + 1);
+  const lengths = tokenLengths(encoder);
   let offset = 0;
   for (let i = 0; i < tokens.length; i++) {
     starts[i] = offset;
-    offset += encoder.decode_single_token_bytes(tokens[i] as number).length;
+    const token = tokens[i] as number;
+    let length = token < lengths.length ? (lengths[token] as number) : 0;
+    if (length === 0) {
+      // Decoding a token crosses into tiktoken's WebAssembly; each distinct token is decoded once per process.
+      length = encoder.decode_single_token_bytes(token).length;
+      if (token < lengths.length) lengths[token] = length;
+    }
+    offset += length;
   }
   starts[tokens.length] = offset;
 
@@ -60,6 +68,17 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
     if (last === tokens.length) break;
   }
   return chunks;
+}
+
+/** Each token's length in bytes, by token id (0 = not decoded yet; no token is empty), per encoder. */
+const byteLengths = new WeakMap<object, Uint16Array>();
+function tokenLengths(encoder: object): Uint16Array {
+  let lengths = byteLengths.get(encoder);
+  if (!lengths) {
+    lengths = new Uint16Array(1 << 18); // o200k_base has ~200k tokens
+    byteLengths.set(encoder, lengths);
+  }
+  return lengths;
 }
 
 /** Moves a byte offset off UTF-8 continuation bytes (10xxxxxx), forwards or backwards. */
