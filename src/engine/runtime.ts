@@ -81,7 +81,7 @@ export class FabraRuntime implements Runtime {
       index: string,
       documents: DocumentInput[] | AsyncIterable<DocumentInput>,
       onProgress?: (done: number, total: number, chunks: number, progress: IndexingProgress) => void,
-      options?: { total?: number },
+      options?: { total?: number; optimize?: boolean; onOptimize?: (done: number, total: number) => void },
     ) => Promise<IndexingResult>;
     /** Removes documents by id (all must be there, or nothing is removed). */
     remove: (index: string, documentIds: string[]) => Promise<RemovedDocuments>;
@@ -115,7 +115,7 @@ export class FabraRuntime implements Runtime {
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
       add: (index, documents, onProgress, options = {}) =>
-        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress, total: options.total }),
+        indexDocuments(deps, index, documents, { ...settings.chunking, onProgress, ...options }),
       remove: (index, ids) => removeDocuments(stores.vector, index, ids),
       prune: (index, kept) => pruneDocuments(stores.vector, index, kept),
       drop: (index) => dropIndex(stores.vector, index),

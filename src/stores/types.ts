@@ -386,6 +386,11 @@ export interface VectorStore extends Probed {
   deleteDocuments(index: string, documentIds: string[]): Promise<number>;
   /** Removes an index and all its chunks; returns how many chunks it held (0: there was no such index). */
   dropIndex(index: string): Promise<number>;
+  /**
+   * After bulk writes: builds what makes search fast that is too slow to keep up per write (the in-memory store's
+   * HNSW graph for a large index). Says what it did, or null when there was nothing to do. Optional.
+   */
+  optimize?(index: string, onProgress?: (done: number, total: number) => void): Promise<string | null>;
   count(index: string): Promise<number>;
   listIndexes(): Promise<{ name: string; chunks: number; dimensions: number }[]>;
   close(): Promise<void>;

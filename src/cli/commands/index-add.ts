@@ -48,14 +48,23 @@ export function registerIndexCommands(program: Command): void {
           const { files, skipped } = await listDocumentFiles(paths, options.cwd, config.rootDir);
           warnSkipped(skipped);
           const progress = createProgress("indexing", files.length, { rate: true, unit: "docs" });
+          let graph: ReturnType<typeof createProgress> | undefined;
           const result = await fabra.index.add(
             name,
             streamDocuments(files, options.cwd),
             (done, _total, chunks, p) =>
               progress.update(done, `${plural(chunks, "chunk")}${p.skipped > 0 ? `, ${p.skipped} unchanged` : ""}`),
-            { total: files.length },
+            {
+              total: files.length,
+              onOptimize: (done, total) => {
+                graph ??= createProgress("building the HNSW graph", total, { rate: true, unit: "chunks" });
+                graph.update(done);
+              },
+            },
           );
           progress.done();
+          graph?.done();
+          if (result.optimized) process.stderr.write(`${ok(result.optimized)}\n`);
           const pruned = flags.prune ? await fabra.index.prune(name, new Set(files.map((f) => f.id))) : null;
           if (!fabra.stores.vector.capabilities.persistent) {
             process.stderr.write(

@@ -67,6 +67,13 @@ export interface IndexingOptions {
   onProgress?: (done: number, total: number, chunks: number, progress: IndexingProgress) => void;
   /** Documents expected (for progress when `documents` is a stream); the array's length otherwise. */
   total?: number;
+  /**
+   * Afterwards, build what makes search on the index fast (VectorStore.optimize: the HNSW graph of a large local
+   * index, minutes for 100k chunks). Default true; the server's route passes false (it would block requests).
+   */
+  optimize?: boolean;
+  /** Told how far building it has got. */
+  onOptimize?: (done: number, total: number) => void;
 }
 
 export interface IndexingResult {
@@ -76,6 +83,8 @@ export interface IndexingResult {
   chunks: number;
   /** Documents left as they were: indexed before from the same text with the same settings. */
   skipped: number;
+  /** What was built for search afterwards (e.g. an HNSW graph), if anything. */
+  optimized?: string;
 }
 
 /** Chunks per embedder call. */
@@ -209,7 +218,12 @@ export async function indexDocuments(
     progress.documents = seen;
     progress.total = Math.max(total, seen);
     report();
-    return { documents: seen, chunks: progress.chunks, skipped: progress.skipped };
+    const result: IndexingResult = { documents: seen, chunks: progress.chunks, skipped: progress.skipped };
+    if (opts.optimize !== false && deps.vector.optimize) {
+      const optimized = await deps.vector.optimize(index, opts.onOptimize);
+      if (optimized) result.optimized = optimized;
+    }
+    return result;
   } finally {
     // A failure above leaves nothing running behind the caller's back.
     await Promise.allSettled([writing, ...embedding]);

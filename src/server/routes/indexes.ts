@@ -123,11 +123,15 @@ export function indexRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
     const name = requireIndexName(c.req.param("name"));
     c.set("bodyLimit", Math.max(c.get("bodyLimit"), INDEX_BODY_LIMIT));
     const body = await readBody(c, AddBody, 'Send {"documents": [{"id": "docs/a.md", "content": "..."}]}.');
+    // No graph rebuild here (minutes on a large index, blocking every request): search on a changed large index
+    // is an exact scan until `fabra index add` runs without the server.
     const result = await fabra.index.add(
       name,
       body.documents.map((d) => ({ id: d.id, content: d.content, sourceUrl: d.source_url ?? null })),
+      undefined,
+      { optimize: false },
     );
-    return sendJson(c, result);
+    return sendJson(c, { documents: result.documents, chunks: result.chunks, skipped: result.skipped });
   });
   serve(app, route.remove, async (c) => {
     requireLocalToken(c);

@@ -160,6 +160,10 @@ export interface ApproximateSearch {
   /** Called after an index was loaded or changed (so it can rebuild, load a saved graph, or go stale). */
   attach(name: string, data: IndexData): void;
   search(name: string, data: IndexData, query: Float32Array, topK: number): { at: number; similarity: number }[] | null;
+  /** Whether the structure for `name` matches `data` as it is now. */
+  fresh(name: string, data: IndexData): boolean;
+  /** Builds (and keeps) the structure for an index; false when the index is too small to need one. */
+  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): boolean;
   forget(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -172,6 +176,8 @@ export class MemoryVectorStore implements VectorStore {
     readonly dimensions: number,
     private readonly persistence: ChunkPersistence | null = null,
     private readonly approximate: ApproximateSearch | null = null,
+    /** Why there is no approximate search (shown by doctor), when it was wanted but could not be had. */
+    private readonly approximateMissing: string | null = null,
   ) {
     // Chunks outlive the process only when they are kept somewhere (the local DuckDB file).
     this.capabilities = { concurrentWriters: false, persistent: persistence !== null, sharedAcrossProcesses: false };
@@ -183,7 +189,22 @@ export class MemoryVectorStore implements VectorStore {
       { name: "stores.vector", state: "ok", detail: `memory: exact cosine search in process${kept}` },
     ];
     if (this.approximate) checks.push({ name: "stores.vector.ann", state: "ok", detail: this.approximate.describe() });
+    else if (this.approximateMissing)
+      checks.push({
+        name: "stores.vector.ann",
+        state: "warn",
+        detail: `no approximate index (${this.approximateMissing}): every search is an exact scan, correct but slower on large indexes. Reinstall hnswlib-node (an optional dependency, built natively) for HNSW`,
+      });
     return checks;
+  }
+
+  async optimize(index: string, onProgress?: (done: number, total: number) => void): Promise<string | null> {
+    if (!this.approximate) return null;
+    const data = await this.index(index);
+    if (this.approximate.fresh(index, data)) return null;
+    const started = Date.now();
+    if (!this.approximate.build(index, data, onProgress)) return null;
+    return `built the HNSW graph of ${data.size.toLocaleString("en-US")} chunks in ${((Date.now() - started) / 1000).toFixed(1)} s`;
   }
 
   async upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void> {
@@ -357,6 +378,7 @@ export function open(
   dimensions: number,
   persistence: ChunkPersistence | null = null,
   approximate: ApproximateSearch | null = null,
+  approximateMissing: string | null = null,
 ): MemoryVectorStore {
-  return new MemoryVectorStore(dimensions, persistence, approximate);
+  return new MemoryVectorStore(dimensions, persistence, approximate, approximateMissing);
 }
