@@ -80,7 +80,7 @@ export class HnswSearch implements ApproximateSearch {
     if (!built || built.data !== data || built.generation !== data.generation) return null;
     const k = Math.min(topK, data.size);
     if (k <= 0) return [];
-    built.graph.setEf(Math.max(64, 4 * k));
+    built.graph.setEf(Math.max(96, 6 * k));
     const result = built.graph.searchKnn(Array.from(query), k);
     return result.neighbors.map((label, i) => ({
       at: built.positions[label] as number,
