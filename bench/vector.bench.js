@@ -27,7 +27,7 @@ const LOCAL_MAX_P99_MS = 20;
 const LOCAL_MIN_RECALL = 0.95;
 
 /** The in-memory store at `n` chunks: exact and HNSW top-10 latency, recall@10 of HNSW vs exact, build time. */
-async function localSearch(n, queries, withGraph, log) {
+export async function localSearch(n, queries, withGraph, log) {
   const { uniform, gauss } = generator(4242 + n);
   const centroids = Array.from({ length: Math.max(50, Math.round(n / 100)) }, () =>
     Float32Array.from({ length: DIMS }, gauss),
