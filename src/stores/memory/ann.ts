@@ -53,6 +53,8 @@ export function loadHnswlib(): { lib: Hnswlib } | { error: string } {
 
 export class HnswSearch implements ApproximateSearch {
   private readonly built = new Map<string, Built>();
+  /** Indexes whose saved graph was looked for already (once per load: a bulk write calls attach per batch). */
+  private readonly looked = new WeakSet<IndexData>();
 
   constructor(
     private readonly lib: Hnswlib,
@@ -71,7 +73,8 @@ export class HnswSearch implements ApproximateSearch {
     const current = this.built.get(name);
     if (current && current.data === data && current.generation === data.generation) return;
     if (current && current.data !== data) this.built.delete(name);
-    if (current || data.size < this.minChunks || !this.dir) return;
+    if (current || data.size < this.minChunks || !this.dir || this.looked.has(data)) return;
+    this.looked.add(data);
     this.loadSaved(name, data);
   }
 
