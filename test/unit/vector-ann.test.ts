@@ -18,7 +18,7 @@ const N = 600;
 function clustered(n: number, seed: number): Float32Array[] {
   const centres = seededVectors(30, DIMS, seed);
   const noise = seededVectors(n, DIMS, seed + 1);
-  return noise.map((v, i) => Float32Array.from(v, (x, d) => (centres[i % 30] as Float32Array)[d] as number + 0.4 * x));
+  return noise.map((v, i) => Float32Array.from(v, (x, d) => ((centres[i % 30] as Float32Array)[d] as number) + 0.4 * x));
 }
 
 const chunks = (vectors: Float32Array[]): ChunkWithEmbedding[] =>
