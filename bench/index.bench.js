@@ -38,7 +38,9 @@ function words(seed) {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const vocabulary = Array.from({ length: 3000 }, () =>
-    Array.from({ length: 3 + Math.floor(next() * 7) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join(""),
+    Array.from({ length: 3 + Math.floor(next() * 7) }, () => String.fromCharCode(97 + Math.floor(next() * 26))).join(
+      "",
+    ),
   );
   return (n) => {
     const out = [];
@@ -189,14 +191,19 @@ export default async function run(options = benchOptions()) {
     let embeddings;
     for (let r = 0; r < rounds; r++) {
       collectGarbage();
-      let t = performance.now();
+      const t = performance.now();
       embeddings = await embedAll(corpus.texts);
       best.embed = Math.min(best.embed, performance.now() - t);
       collectGarbage();
-      best.duckRaw = Math.min(best.duckRaw, await rawDuckWrite(join(work.path, `raw-${r}.duckdb`), corpus.rows, embeddings));
+      best.duckRaw = Math.min(
+        best.duckRaw,
+        await rawDuckWrite(join(work.path, `raw-${r}.duckdb`), corpus.rows, embeddings),
+      );
       collectGarbage();
       best.pgRaw = Math.min(best.pgRaw, await rawPgWrite(raw, schema, corpus.rows, embeddings));
-      log(`index: round ${r + 1}: embed ${Math.round(best.embed)} ms, raw DuckDB ${Math.round(best.duckRaw)} ms, raw Postgres ${Math.round(best.pgRaw)} ms`);
+      log(
+        `index: round ${r + 1}: embed ${Math.round(best.embed)} ms, raw DuckDB ${Math.round(best.duckRaw)} ms, raw Postgres ${Math.round(best.pgRaw)} ms`,
+      );
 
       collectGarbage();
       const duck = await createFabra({
@@ -206,7 +213,8 @@ export default async function run(options = benchOptions()) {
       });
       try {
         const first = await fabraAdd(duck, work.path);
-        if (first.result.chunks !== chunks) throw new Error(`DuckDB: fabra wrote ${first.result.chunks} chunks, expected ${chunks}`);
+        if (first.result.chunks !== chunks)
+          throw new Error(`DuckDB: fabra wrote ${first.result.chunks} chunks, expected ${chunks}`);
         best.duck = Math.min(best.duck, first.ms);
         const again = await fabraAdd(duck, work.path);
         if (again.result.skipped !== corpus.docs) throw new Error("DuckDB: unchanged documents were not skipped");
@@ -226,7 +234,8 @@ export default async function run(options = benchOptions()) {
       });
       try {
         const first = await fabraAdd(pgFabra, work.path);
-        if (first.result.chunks !== chunks) throw new Error(`Postgres: fabra wrote ${first.result.chunks} chunks, expected ${chunks}`);
+        if (first.result.chunks !== chunks)
+          throw new Error(`Postgres: fabra wrote ${first.result.chunks} chunks, expected ${chunks}`);
         best.pg = Math.min(best.pg, first.ms);
         const again = await fabraAdd(pgFabra, work.path);
         if (again.result.skipped !== corpus.docs) throw new Error("Postgres: unchanged documents were not skipped");

@@ -226,7 +226,11 @@ export default async function run(options = benchOptions()) {
     const speedup = round(percentile(exactMs, 50) / percentile(hnswMs, 50), 2);
     return {
       name: "vector",
-      description: `local: in-memory exact scan and HNSW top-10 at ${Object.keys(local).map((s) => `${Number(s) / 1000}k`).join(", ")} × ${DIMS} dims; pgvector HNSW (PGlite) vs exact scan at ${n}; ratio = local exact p99 / HNSW p99 at ${quick ? "10k" : "100k"}`,
+      description: `local: in-memory exact scan and HNSW top-10 at ${Object.keys(local)
+        .map((s) => `${Number(s) / 1000}k`)
+        .join(
+          ", ",
+        )} × ${DIMS} dims; pgvector HNSW (PGlite) vs exact scan at ${n}; ratio = local exact p99 / HNSW p99 at ${quick ? "10k" : "100k"}`,
       metrics: {
         ...localMetrics,
         pgSpeedupP50: speedup,

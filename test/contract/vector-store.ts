@@ -1,7 +1,7 @@
 // The VectorStore contract: every vector backend returns the same top-k with cosine similarities, replaces
 // chunks by id, deletes documents, keeps indexes apart and refuses embeddings of the wrong size.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { FabraError } from "../../src/errors.js";
+import type { FabraError } from "../../src/errors.js";
 import { normalizeDatetime } from "../../src/record/datetime.js";
 import type { ChunkWithEmbedding, VectorStore } from "../../src/stores/types.js";
 
@@ -200,7 +200,11 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
         await again.close();
       }
       // Chunks written by upsert list with no hash; an unknown index holds no documents.
-      expect((await store.listDocuments("other"))[0]).toMatchObject({ documentId: "doc_0", documentHash: null, chunks: 3 });
+      expect((await store.listDocuments("other"))[0]).toMatchObject({
+        documentId: "doc_0",
+        documentHash: null,
+        chunks: 3,
+      });
       expect(await store.listDocuments("no_such_index")).toEqual([]);
     });
 

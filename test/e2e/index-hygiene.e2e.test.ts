@@ -16,9 +16,9 @@ function project() {
 }
 
 const documents = async (p: ReturnType<typeof project>, index: string) =>
-  (JSON.parse((await p.run(["index", "documents", "--index", index, "--json"])).stdout) as { documentId: string }[]).map(
-    (d) => d.documentId,
-  );
+  (
+    JSON.parse((await p.run(["index", "documents", "--index", index, "--json"])).stdout) as { documentId: string }[]
+  ).map((d) => d.documentId);
 
 describe("index hygiene in a local project", () => {
   const p = project();
@@ -41,7 +41,11 @@ describe("index hygiene in a local project", () => {
 
   it("removes a document by path, refusing an unknown one (removing nothing)", async () => {
     const wrong = await p.run(["index", "remove", "docs/biling.md", "--index", "kb"]);
-    expectCleanError(wrong, 2, /no document "docs\/biling\.md"; nothing was removed[\s\S]*Did you mean "docs\/billing\.md"/);
+    expectCleanError(
+      wrong,
+      2,
+      /no document "docs\/biling\.md"; nothing was removed[\s\S]*Did you mean "docs\/billing\.md"/,
+    );
     const removed = await p.run(["index", "remove", "docs/billing.md", "--index", "kb"]);
     expect(removed.stdout).toMatch(/Removed 1 document \(1 chunk\) from "kb": docs\/billing\.md/);
   });

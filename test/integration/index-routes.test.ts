@@ -23,7 +23,8 @@ afterAll(async () => {
   await t?.server.close();
 });
 
-const search = async (query: string) => (await t.fabra.index.search("kb", query, { topK: 10 })).map((h) => h.documentId);
+const search = async (query: string) =>
+  (await t.fabra.index.search("kb", query, { topK: 10 })).map((h) => h.documentId);
 
 describe("/v1/indexes through the CLI's client (local token)", () => {
   it("adds documents, skips unchanged ones, and the server's retrieval sees them", async () => {

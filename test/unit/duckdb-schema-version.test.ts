@@ -119,7 +119,7 @@ describe("DuckDB schema version", () => {
       await offline.close();
     }
     const version = await raw<{ value: string }>(path, ["SELECT value FROM fabra_meta WHERE key = 'schema_version'"]);
-    expect(version[0]?.value).toBe("6");
+    expect(version[0]?.value).toBe(String(DUCKDB_SCHEMA_VERSION));
   });
 
   it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {

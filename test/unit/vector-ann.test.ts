@@ -7,7 +7,7 @@ import { DuckDBChunkPersistence } from "../../src/stores/duckdb/vector-chunks.js
 import { openAnn } from "../../src/stores/memory/ann.js";
 import { type MemoryVectorStore, open } from "../../src/stores/memory/vector.js";
 import { openVectorStore } from "../../src/stores/index.js";
-import type { ChunkWithEmbedding } from "../../src/stores/types.js";
+import type { ChunkWithEmbedding, IndexedDocument } from "../../src/stores/types.js";
 import { seededVectors } from "../contract/vector-store.js";
 import { tempFile } from "../helpers/temp.js";
 
@@ -18,8 +18,21 @@ const N = 600;
 function clustered(n: number, seed: number): Float32Array[] {
   const centres = seededVectors(30, DIMS, seed);
   const noise = seededVectors(n, DIMS, seed + 1);
-  return noise.map((v, i) => Float32Array.from(v, (x, d) => ((centres[i % 30] as Float32Array)[d] as number) + 0.4 * x));
+  return noise.map((v, i) =>
+    Float32Array.from(v, (x, d) => ((centres[i % 30] as Float32Array)[d] as number) + 0.4 * x),
+  );
 }
+
+/** The chunks as documents of six chunks each, for the bulk write path. */
+const documents = (vectors: Float32Array[]): IndexedDocument[] => {
+  const byDoc = new Map<string, ChunkWithEmbedding[]>();
+  for (const c of chunks(vectors)) byDoc.set(c.documentId, [...(byDoc.get(c.documentId) ?? []), c]);
+  return [...byDoc.entries()].map(([documentId, cs]) => ({
+    documentId,
+    documentHash: `sha256:${documentId}`,
+    chunks: cs,
+  }));
+};
 
 const chunks = (vectors: Float32Array[]): ChunkWithEmbedding[] =>
   vectors.map((embedding, i) => ({
@@ -55,9 +68,9 @@ describe("the HNSW graph of a large in-memory index", () => {
   it("is built past minChunks, close to exact, and saved beside the DuckDB file", async () => {
     const store = await openStore(path);
     try {
-      await store.upsert("kb", chunks(clustered(400, 7)));
+      await store.writeDocuments("kb", documents(clustered(400, 7)));
       expect(await store.optimize("kb")).toBeNull(); // 400 < minChunks: exact only
-      await store.upsert("kb", chunks(clustered(N, 7)));
+      await store.writeDocuments("kb", documents(clustered(N, 7)));
       expect(await store.optimize("kb")).toMatch(/^built the HNSW graph of 600 chunks/);
       expect(existsSync(`${path}.ann/kb.hnsw`)).toBe(true);
       expect(await recall(store, queries)).toBeGreaterThanOrEqual(0.95);
@@ -114,9 +127,13 @@ describe("without hnswlib-node", () => {
   });
 
   it("is not used when the config turns it off (ann: false)", async () => {
-    const store = await openVectorStore({ type: "memory", annMinChunks: null }, { type: "duckdb", path: ":memory:" }, {
-      dimensions: DIMS,
-    });
+    const store = await openVectorStore(
+      { type: "memory", annMinChunks: null },
+      { type: "duckdb", path: ":memory:" },
+      {
+        dimensions: DIMS,
+      },
+    );
     try {
       expect((await store.probe()).some((c) => c.name === "stores.vector.ann")).toBe(false);
     } finally {

@@ -80,7 +80,12 @@ export function registerIndexCommands(program: Command): void {
           const { files, skipped } = await listDocumentFiles(paths, options.cwd, config.rootDir);
           warnSkipped(skipped);
           const result = await addThroughServer(client, name, files, options.cwd);
-          const pruned = flags.prune ? await client.pruneDocuments(name, files.map((f) => f.id)) : null;
+          const pruned = flags.prune
+            ? await client.pruneDocuments(
+                name,
+                files.map((f) => f.id),
+              )
+            : null;
           return { ...result, pruned };
         },
       );
@@ -136,7 +141,8 @@ export function registerIndexCommands(program: Command): void {
       );
       if (format === "json") return print(JSON.stringify(docs, null, 2));
       if (docs.length === 0) return print(`The index "${name}" holds no documents.`);
-      for (const d of docs) print(`${d.documentId}  ${plural(d.chunks, "chunk")}${d.sourceUrl ? `  ${d.sourceUrl}` : ""}`);
+      for (const d of docs)
+        print(`${d.documentId}  ${plural(d.chunks, "chunk")}${d.sourceUrl ? `  ${d.sourceUrl}` : ""}`);
     });
   index
     .command("remove <documents...>")

@@ -98,9 +98,20 @@ const EMBEDS_IN_FLIGHT = 2;
  * What a document's chunks are made from: its text and source with the chunking and the embedder. The same hash
  * means re-indexing would write the same chunks (only indexedAt would differ), so the document is skipped.
  */
-export function documentHash(doc: DocumentInput, embedderId: string, chunking: Pick<IndexingOptions, "chunkTokens" | "overlapTokens">): string {
+export function documentHash(
+  doc: DocumentInput,
+  embedderId: string,
+  chunking: Pick<IndexingOptions, "chunkTokens" | "overlapTokens">,
+): string {
   return contentHash(
-    JSON.stringify(["fabra-document-v1", embedderId, chunking.chunkTokens, chunking.overlapTokens, doc.sourceUrl ?? null, doc.content]),
+    JSON.stringify([
+      "fabra-document-v1",
+      embedderId,
+      chunking.chunkTokens,
+      chunking.overlapTokens,
+      doc.sourceUrl ?? null,
+      doc.content,
+    ]),
   );
 }
 
@@ -136,9 +147,13 @@ export async function indexDocuments(
     for (let i = 0; i < texts.length; i += EMBED_BATCH)
       vectors.push(...(await deps.embedder.embed(texts.slice(i, i + EMBED_BATCH))));
     if (vectors.length !== texts.length)
-      throw new FabraError("EMBEDDER_FAILED", `The embedder returned ${vectors.length} vectors for ${texts.length} texts`, {
-        hint: "Check the embedder: it must return one vector per text.",
-      });
+      throw new FabraError(
+        "EMBEDDER_FAILED",
+        `The embedder returned ${vectors.length} vectors for ${texts.length} texts`,
+        {
+          hint: "Check the embedder: it must return one vector per text.",
+        },
+      );
     const indexedAt = nowDatetime();
     let v = 0;
     return batch.map(({ doc, hash, pieces }) => ({

@@ -22,7 +22,6 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS fabra_chunks (
   PRIMARY KEY (index_name, chunk_id)
 )`;
 
-
 interface Row {
   chunk_id: string;
   document_id: string;
@@ -99,7 +98,11 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
   async writeDocuments(index: string, documents: IndexedDocument[]): Promise<void> {
     if (documents.length === 0) return;
     await this.db.transaction(async (run, connection) => {
-      await deleteWhere(run, index, documents.map((d) => d.documentId));
+      await deleteWhere(
+        run,
+        index,
+        documents.map((d) => d.documentId),
+      );
       const appender = await connection.createAppender("fabra_chunks");
       try {
         for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash);

@@ -78,7 +78,12 @@ export class HnswSearch implements ApproximateSearch {
     this.loadSaved(name, data);
   }
 
-  search(name: string, data: IndexData, query: Float32Array, topK: number): { at: number; similarity: number }[] | null {
+  search(
+    name: string,
+    data: IndexData,
+    query: Float32Array,
+    topK: number,
+  ): { at: number; similarity: number }[] | null {
     const built = this.built.get(name);
     if (!built || built.data !== data || built.generation !== data.generation) return null;
     const k = Math.min(topK, data.size);
@@ -193,7 +198,9 @@ export class HnswSearch implements ApproximateSearch {
  * so a graph saved by one process matches the same chunks loaded by another.
  */
 function fingerprint(data: IndexData): string {
-  const rows = data.chunks.map((c) => `${c.chunkId}\u0000${c.contentHash}\u0000${data.documents.get(c.documentId) ?? ""}`);
+  const rows = data.chunks.map(
+    (c) => `${c.chunkId}\u0000${c.contentHash}\u0000${data.documents.get(c.documentId) ?? ""}`,
+  );
   rows.sort();
   const hash = createHash("sha256");
   for (const r of rows) hash.update(r).update("\n");

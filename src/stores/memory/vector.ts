@@ -216,8 +216,7 @@ export class MemoryVectorStore implements VectorStore {
   }
 
   async writeDocuments(index: string, documents: IndexedDocument[]): Promise<void> {
-    for (const d of documents)
-      for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
+    for (const d of documents) for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
     if (documents.length === 0) return;
     const data = await this.index(index);
     await this.persistence?.writeDocuments(index, documents);

@@ -37,7 +37,10 @@ export function bulkInsertSql(table: string): string {
 }
 
 /** The ten parameters of bulkInsertSql for these rows. */
-export function bulkInsertParams(index: string, rows: { chunk: ChunkWithEmbedding; documentHash: string }[]): unknown[] {
+export function bulkInsertParams(
+  index: string,
+  rows: { chunk: ChunkWithEmbedding; documentHash: string }[],
+): unknown[] {
   const cols: unknown[][] = Array.from({ length: 9 }, () => new Array(rows.length));
   rows.forEach(({ chunk: c, documentHash }, i) => {
     (cols[0] as unknown[])[i] = c.chunkId;
@@ -148,8 +151,7 @@ export class PgVectorStore implements VectorStore {
   }
 
   async writeDocuments(index: string, documents: IndexedDocument[]): Promise<void> {
-    for (const d of documents)
-      for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
+    for (const d of documents) for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
     if (documents.length === 0) return;
     await this.register(index);
     const table = this.db.ident("fabra_chunks");
@@ -206,7 +208,9 @@ export class PgVectorStore implements VectorStore {
       await tx.query(`DELETE FROM ${indexes} WHERE name = $1`, [index]);
       // The partial HNSW index of this name (its name derives from the index name, escaped as DDL needs).
       if (this.mode === "pgvector")
-        await tx.query(`DROP INDEX IF EXISTS ${pg.escapeIdentifier(this.db.target.schema)}.${pg.escapeIdentifier(hnswIndexName(index))}`);
+        await tx.query(
+          `DROP INDEX IF EXISTS ${pg.escapeIdentifier(this.db.target.schema)}.${pg.escapeIdentifier(hnswIndexName(index))}`,
+        );
       return Number(gone[0]?.n ?? 0);
     });
     this.known.delete(index);
