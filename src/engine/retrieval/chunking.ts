@@ -85,7 +85,13 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
  * [start, P) encoded alone, the document's own tokens from P to Q (already counted), and those of [Q, end) encoded
  * alone. The two seams are short; the middle costs a binary search.
  */
-function seamCount(bytes: Buffer, starts: number[], start: number, end: number, model: string | undefined): number | null {
+function seamCount(
+  bytes: Buffer,
+  starts: number[],
+  start: number,
+  end: number,
+  model: string | undefined,
+): number | null {
   const lower = (b: number | undefined) => b !== undefined && b >= 0x61 && b <= 0x7a;
   const boundary = (i: number) => bytes[i] === 0x20 && lower(bytes[i - 1]) && lower(bytes[i + 1]);
   let p = -1;
