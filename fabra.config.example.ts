@@ -15,7 +15,7 @@ export default defineConfig({
     // Local mode (the default): everything in one embedded DuckDB file, no services.
     offline: { type: "duckdb", path: ".fabra/fabra.duckdb" }, // default ~/.fabra/fabra.duckdb; ":memory:" allowed
     online: { type: "memory" }, // in-process cache with per-feature TTLs
-    vector: { type: "memory" }, // exact cosine search in memory; chunks kept in the DuckDB file
+    vector: { type: "memory" }, // cosine search in memory (HNSW from 50k chunks: ann: { minChunks }); chunks kept in the DuckDB file
 
     // Production mode: one Postgres (with pgvector if available) and one Redis, shared by every process.
     // Run `fabra migrate` once to create the tables, `fabra doctor` to check everything, `fabra worker` (any number)

@@ -20,7 +20,9 @@ export type OfflineConfig =
   | { type: "duckdb"; path: string }
   | { type: "postgres"; url: string; poolSize: number; schema: string; statementTimeoutMs?: number };
 export type OnlineConfig = { type: "memory" } | { type: "redis"; url: string; keyPrefix: string; timeoutMs: number };
-export type VectorConfig = { type: "memory" } | { type: "pgvector"; url: string; schema: string };
+export type VectorConfig =
+  /** annMinChunks: chunks from which an index gets an HNSW graph (default 50,000); null: exact search always. */
+  { type: "memory"; annMinChunks?: number | null } | { type: "pgvector"; url: string; schema: string };
 
 export interface ResolvedConfig {
   project: string | undefined;
@@ -124,7 +126,11 @@ export function resolveConfig(
     c.stores.vector ?? (storesFromEnvironment ? { type: "pgvector" as const } : { type: "memory" as const });
   const vector: VectorConfig =
     vectorConf.type === "memory"
-      ? { type: "memory" }
+      ? vectorConf.ann === false
+        ? { type: "memory", annMinChunks: null }
+        : vectorConf.ann?.minChunks !== undefined
+          ? { type: "memory", annMinChunks: vectorConf.ann.minChunks }
+          : { type: "memory" }
       : {
           type: "pgvector",
           // FABRA_POSTGRES_URL wins over the file here too; without either, the offline store's URL.

@@ -32,7 +32,14 @@ const redisOnline = z.strictObject({
   /** How long a connect or a command may take before it counts as failed (default 1000 ms). */
   timeoutMs: z.number().int().min(10).max(60_000).optional(),
 });
-const memoryVector = z.strictObject({ type: z.literal("memory") });
+const memoryVector = z.strictObject({
+  type: z.literal("memory"),
+  /**
+   * The approximate (HNSW) index for large indexes: built by `fabra index add` for indexes of at least `minChunks`
+   * chunks (default 50,000), saved beside the DuckDB file; `false` for exact search always.
+   */
+  ann: z.union([z.literal(false), z.strictObject({ minChunks: z.number().int().min(1).optional() })]).optional(),
+});
 const pgvectorVector = z.strictObject({
   type: z.literal("pgvector"),
   /** Default: the postgres offline store's URL, else FABRA_POSTGRES_URL. */

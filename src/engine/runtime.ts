@@ -31,7 +31,15 @@ import { importHistory, type ImportHistoryOptions, type ImportHistorySummary } f
 import { type PushedValue, type PushResult, pushValues } from "./features/push.js";
 import { type IngestAccepted, type IngestInput, ingestEvent } from "./features/ingest.js";
 import { type IngestConsumer, type IngestConsumerOptions, startIngestConsumer } from "./features/ingest-consumer.js";
-import { indexDocuments, searchIndex, type DocumentInput } from "./retrieval/search.js";
+import {
+  indexDocuments,
+  searchIndex,
+  type DocumentInput,
+  type IndexingProgress,
+  type IndexingResult,
+} from "./retrieval/search.js";
+import { dropIndex, pruneDocuments, removeDocuments, type RemovedDocuments } from "./retrieval/hygiene.js";
+import type { IndexedDocumentInfo } from "../stores/types.js";
 import { checkRetrievedChunks } from "./retrieval/retrieved-chunks.js";
 import { type Encoding, encodingFor } from "./context/tokens.js";
 import { currentTrace, featureKey, Trace, type ReplaySource } from "./context/tracking.js";
@@ -69,11 +77,24 @@ export class FabraRuntime implements Runtime {
   /** The records: get, list, verify, import, export, diff, append — with this runtime's signing settings. */
   readonly ledger: Ledger;
   readonly index: {
+    /**
+     * Chunks, embeds and writes documents (a stream is read as it goes; `total` then says how many to expect);
+     * unchanged documents are skipped.
+     */
     add: (
       index: string,
-      documents: DocumentInput[],
-      onProgress?: (done: number, total: number, chunks: number) => void,
-    ) => Promise<{ documents: number; chunks: number }>;
+      documents: DocumentInput[] | AsyncIterable<DocumentInput>,
+      onProgress?: (done: number, total: number, chunks: number, progress: IndexingProgress) => void,
+      options?: { total?: number; optimize?: boolean; onOptimize?: (done: number, total: number) => void },
+    ) => Promise<IndexingResult>;
+    /** Removes documents by id (all must be there, or nothing is removed). */
+    remove: (index: string, documentIds: string[]) => Promise<RemovedDocuments>;
+    /** Removes the documents not in `kept` whose source file no longer exists. */
+    prune: (index: string, kept: ReadonlySet<string>) => Promise<RemovedDocuments>;
+    /** Drops an index and its chunks. */
+    drop: (index: string) => Promise<{ chunks: number }>;
+    /** The documents an index holds. */
+    documents: (index: string) => Promise<IndexedDocumentInfo[]>;
     search: (
       index: string,
       query: string,
@@ -97,8 +118,17 @@ export class FabraRuntime implements Runtime {
     });
     const deps = { vector: stores.vector, embedder: settings.embedder };
     this.index = {
-      add: (index, documents, onProgress) =>
-        indexDocuments(deps, index, documents, { ...settings.chunking, encodings: this.encodings(), onProgress }),
+      add: (index, documents, onProgress, options = {}) =>
+        indexDocuments(deps, index, documents, {
+          ...settings.chunking,
+          encodings: this.encodings(),
+          onProgress,
+          ...options,
+        }),
+      remove: (index, ids) => removeDocuments(stores.vector, index, ids),
+      prune: (index, kept) => pruneDocuments(stores.vector, index, kept),
+      drop: (index) => dropIndex(stores.vector, index),
+      documents: (index) => stores.vector.listDocuments(index),
       search: (index, query, options = {}) =>
         searchIndex(deps, index, query, {
           topK: options.topK ?? 5,

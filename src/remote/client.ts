@@ -28,7 +28,7 @@ import { explanationShape, type ExplanationJson } from "../api/explain.js";
 import type { BudgetStrategy } from "../define/context.js";
 import { outcomeListShape, outcomeRowFromJson } from "../api/outcomes.js";
 
-type Method = "GET" | "POST";
+type Method = "GET" | "POST" | "DELETE";
 
 export class FabraHttpClient {
   constructor(
@@ -133,6 +133,59 @@ export class FabraHttpClient {
     );
   }
 
+  // ---------------------------------------------------------------- vector indexes (`fabra index ...` beside the server)
+
+  async listIndexes(): Promise<{ name: string; chunks: number; dimensions: number }[]> {
+    const body = (await this.plain("GET", "/v1/indexes")) as { indexes?: unknown };
+    if (!Array.isArray(body?.indexes)) throw malformed(this.answer("GET", "/v1/indexes"));
+    return body.indexes as { name: string; chunks: number; dimensions: number }[];
+  }
+
+  /** Indexes documents in the server (chunked and embedded there; unchanged ones skipped). */
+  async addDocuments(
+    index: string,
+    documents: { id: string; content: string; sourceUrl?: string | null | undefined }[],
+  ): Promise<{ documents: number; chunks: number; skipped: number }> {
+    const path = `/v1/indexes/${encodeURIComponent(index)}/documents`;
+    const body = {
+      documents: documents.map((d) => ({ id: d.id, content: d.content, source_url: d.sourceUrl ?? null })),
+    };
+    return indexCounts(await this.plain("POST", path, body), this.answer("POST", path));
+  }
+
+  async listDocuments(
+    index: string,
+  ): Promise<{ documentId: string; documentHash: string | null; sourceUrl: string | null; chunks: number }[]> {
+    const path = `/v1/indexes/${encodeURIComponent(index)}/documents`;
+    const body = (await this.plain("GET", path)) as {
+      documents?: { document_id: string; document_hash: string | null; source_url: string | null; chunks: number }[];
+    };
+    if (!Array.isArray(body?.documents)) throw malformed(this.answer("GET", path));
+    return body.documents.map((d) => ({
+      documentId: d.document_id,
+      documentHash: d.document_hash,
+      sourceUrl: d.source_url,
+      chunks: d.chunks,
+    }));
+  }
+
+  async removeDocuments(index: string, documentIds: string[]): Promise<{ documents: string[]; chunks: number }> {
+    const path = `/v1/indexes/${encodeURIComponent(index)}/documents/remove`;
+    return removedFrom(await this.plain("POST", path, { document_ids: documentIds }), this.answer("POST", path));
+  }
+
+  async pruneDocuments(index: string, kept: string[]): Promise<{ documents: string[]; chunks: number }> {
+    const path = `/v1/indexes/${encodeURIComponent(index)}/prune`;
+    return removedFrom(await this.plain("POST", path, { kept }), this.answer("POST", path));
+  }
+
+  async dropIndex(index: string): Promise<{ chunks: number }> {
+    const path = `/v1/indexes/${encodeURIComponent(index)}`;
+    const body = (await this.plain("DELETE", path)) as { chunks?: unknown };
+    if (typeof body?.chunks !== "number") throw malformed(this.answer("DELETE", path));
+    return { chunks: body.chunks };
+  }
+
   // ---------------------------------------------------------------- transport
 
   private answer(method: Method, path: string): string {
@@ -188,6 +241,25 @@ export class FabraHttpClient {
     if (!res.ok) throw errorFrom(res.status, text, this.url);
     return text;
   }
+}
+
+function malformed(what: string): FabraError {
+  return new FabraError("STORE_UNAVAILABLE", `${what} is not what a fabra server sends`, {
+    hint: "Check that the URL in the state file is a fabra server of this version, and its log.",
+  });
+}
+
+function indexCounts(body: unknown, what: string): { documents: number; chunks: number; skipped: number } {
+  const b = body as { documents?: unknown; chunks?: unknown; skipped?: unknown } | null;
+  if (typeof b?.documents !== "number" || typeof b.chunks !== "number" || typeof b.skipped !== "number")
+    throw malformed(what);
+  return { documents: b.documents, chunks: b.chunks, skipped: b.skipped };
+}
+
+function removedFrom(body: unknown, what: string): { documents: string[]; chunks: number } {
+  const b = body as { documents?: unknown; chunks?: unknown } | null;
+  if (!Array.isArray(b?.documents) || typeof b.chunks !== "number") throw malformed(what);
+  return { documents: b.documents as string[], chunks: b.chunks };
 }
 
 /** A record filter as the /v1/ledger query string. */

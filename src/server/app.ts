@@ -14,6 +14,7 @@ import { contextRoutes } from "./routes/contexts.js";
 import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
 import { ingestRoutes } from "./routes/ingest.js";
+import { indexRoutes } from "./routes/indexes.js";
 import { ledgerRoutes } from "./routes/ledger.js";
 import { pythonRoutes } from "./routes/python.js";
 import { receiptRoutes } from "./routes/receipts.js";
@@ -128,6 +129,7 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   ingestRoutes(app, deps);
   contextRoutes(app, deps);
   ledgerRoutes(app, deps);
+  indexRoutes(app, deps);
   pythonRoutes(app, deps);
   receiptRoutes(app, deps);
   transparencyLogRoutes(app, deps);

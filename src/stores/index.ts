@@ -104,12 +104,22 @@ async function vectorBackend(
 ): Promise<VectorStore> {
   switch (vector.type) {
     case "memory": {
-      // In local mode the in-memory index keeps its chunks in the DuckDB file, so they outlive the process.
+      // In local mode the in-memory index keeps its chunks in the DuckDB file, so they outlive the process; large
+      // indexes get an HNSW graph (hnswlib-node, optional) saved beside it. Without hnswlib-node: exact search.
+      const persistent = offline.type === "duckdb" && offline.path !== ":memory:";
       const persistence =
         offline.type === "duckdb"
           ? await (await import("./duckdb/vector-chunks.js")).DuckDBChunkPersistence.open(offline.path)
           : null;
-      return (await import("./memory/vector.js")).open(options.dimensions, persistence);
+      let approximate = null;
+      let missing = null;
+      if (vector.annMinChunks !== null) {
+        const { openAnn } = await import("./memory/ann.js");
+        const opened = openAnn(persistent ? `${offline.path}.ann` : null, vector.annMinChunks);
+        approximate = opened.ann;
+        missing = opened.ann === null ? `hnswlib-node failed to load: ${opened.reason}` : null;
+      }
+      return (await import("./memory/vector.js")).open(options.dimensions, persistence, approximate, missing);
     }
     case "pgvector":
       return (await import("./postgres/vector.js")).open(vectorTarget(vector), options.dimensions);
@@ -228,7 +238,11 @@ export function describeStores(stores: ResolvedConfig["stores"]): { offline: str
         ? "memory (this process only)"
         : `redis ${maskUrl(online.url)}, key prefix "${online.keyPrefix}"`,
     vector:
-      vector.type === "memory" ? "memory (exact search)" : `pgvector ${maskUrl(vector.url)}, schema "${vector.schema}"`,
+      vector.type === "memory"
+        ? vector.annMinChunks === null
+          ? "memory (exact search)"
+          : "memory (exact search; HNSW for large indexes)"
+        : `pgvector ${maskUrl(vector.url)}, schema "${vector.schema}"`,
   };
 }
 

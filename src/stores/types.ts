@@ -445,6 +445,26 @@ export interface ChunkWithEmbedding extends Chunk {
   embedding: Float32Array;
 }
 
+/** A document's chunks as `fabra index add` writes them: they replace whatever chunks the document had. */
+export interface IndexedDocument {
+  documentId: string;
+  /**
+   * What its chunks were made from (sha256 of the document's text with the chunking and embedder settings): a
+   * document indexed again with the same hash is skipped.
+   */
+  documentHash: string;
+  chunks: ChunkWithEmbedding[];
+}
+
+/** A document an index holds: its hash (null for chunks written without one, e.g. through `upsert`), source, chunks. */
+export interface IndexedDocumentInfo {
+  documentId: string;
+  documentHash: string | null;
+  /** Its chunks' source URL (a file:// URL for a file indexed by `fabra index add`), or null. */
+  sourceUrl: string | null;
+  chunks: number;
+}
+
 export interface VectorHit {
   chunk: Chunk;
   /** Cosine similarity in [-1, 1]. */
@@ -461,6 +481,22 @@ export interface VectorStore extends Probed {
   getChunks(index: string, chunkIds: string[]): Promise<Chunk[]>;
   /** Removes every chunk of a document (re-indexing a changed file). */
   deleteDocument(index: string, documentId: string): Promise<void>;
+  /**
+   * Bulk indexing: each document's chunks replace its old ones, all of the batch in one transaction (bulk writes:
+   * DuckDB's appender, Postgres multi-row INSERT from arrays); creates the index on first use.
+   */
+  writeDocuments(index: string, documents: IndexedDocument[]): Promise<void>;
+  /** The documents an index holds, by id. An index that does not exist holds none. */
+  listDocuments(index: string): Promise<IndexedDocumentInfo[]>;
+  /** Removes these documents' chunks; returns how many chunks were removed. */
+  deleteDocuments(index: string, documentIds: string[]): Promise<number>;
+  /** Removes an index and all its chunks; returns how many chunks it held (0: there was no such index). */
+  dropIndex(index: string): Promise<number>;
+  /**
+   * After bulk writes: builds what makes search fast that is too slow to keep up per write (the in-memory store's
+   * HNSW graph for a large index). Says what it did, or null when there was nothing to do. Optional.
+   */
+  optimize?(index: string, onProgress?: (done: number, total: number) => void): Promise<string | null>;
   count(index: string): Promise<number>;
   listIndexes(): Promise<{ name: string; chunks: number; dimensions: number }[]>;
   close(): Promise<void>;

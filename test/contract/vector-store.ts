@@ -167,6 +167,72 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
       expect(await store.count("kb")).toBe(120);
     });
 
+    it("writes documents in bulk: each replaces its old chunks, lists with its hash, and survives a reopen", async () => {
+      const docChunks = (doc: string, from: number, n: number, tag: string) =>
+        vectors.slice(from, from + n).map((v, i) => ({
+          ...chunk(from + i, v, doc),
+          chunkId: `${doc}#${i}`,
+          content: `${tag} ${i}`,
+          sourceUrl: doc === "a.md" ? null : `file:///docs/${doc}`,
+        }));
+      await store.writeDocuments("bulk", [
+        { documentId: "a.md", documentHash: "sha256:a1", chunks: docChunks("a.md", 0, 5, "a1") },
+        { documentId: "b.md", documentHash: "sha256:b1", chunks: docChunks("b.md", 5, 3, "b1") },
+      ]);
+      expect(await store.count("bulk")).toBe(8);
+      // a.md again, shorter: its five chunks become two (no leftovers), b.md is untouched.
+      await store.writeDocuments("bulk", [
+        { documentId: "a.md", documentHash: "sha256:a2", chunks: docChunks("a.md", 20, 2, "a2") },
+      ]);
+      expect(await store.count("bulk")).toBe(5);
+      expect(await store.listDocuments("bulk")).toEqual([
+        { documentId: "a.md", documentHash: "sha256:a2", sourceUrl: null, chunks: 2 },
+        { documentId: "b.md", documentHash: "sha256:b1", sourceUrl: "file:///docs/b.md", chunks: 3 },
+      ]);
+      const [top] = await store.search("bulk", vectors[20] as Float32Array, 1);
+      expect(top?.chunk).toMatchObject({ chunkId: "a.md#0", documentId: "a.md", content: "a2 0" });
+      expect(await store.getChunks("bulk", ["a.md#2", "a.md#4"])).toEqual([]);
+      const again = await harness.open(DIMS);
+      try {
+        expect((await again.listDocuments("bulk")).map((d) => [d.documentId, d.documentHash, d.chunks])).toEqual([
+          ["a.md", "sha256:a2", 2],
+          ["b.md", "sha256:b1", 3],
+        ]);
+      } finally {
+        await again.close();
+      }
+      // Chunks written by upsert list with no hash; an unknown index holds no documents.
+      expect((await store.listDocuments("other"))[0]).toMatchObject({
+        documentId: "doc_0",
+        documentHash: null,
+        chunks: 3,
+      });
+      expect(await store.listDocuments("no_such_index")).toEqual([]);
+    });
+
+    it("deletes documents by id (counting the chunks removed) and drops an index with all its chunks", async () => {
+      const docs = ["x", "y", "z"].map((id, d) => ({
+        documentId: id,
+        documentHash: `sha256:${id}`,
+        chunks: vectors.slice(d * 4, d * 4 + 4).map((v, i) => ({ ...chunk(d * 4 + i, v, id), chunkId: `${id}#${i}` })),
+      }));
+      await store.writeDocuments("hygiene", docs);
+      expect(await store.deleteDocuments("hygiene", ["x", "z", "never-there"])).toBe(8);
+      expect((await store.listDocuments("hygiene")).map((d) => d.documentId)).toEqual(["y"]);
+      expect(await store.deleteDocuments("hygiene", [])).toBe(0);
+      expect(await store.dropIndex("hygiene")).toBe(4);
+      expect(await store.count("hygiene")).toBe(0);
+      expect((await store.listIndexes()).some((i) => i.name === "hygiene")).toBe(false);
+      const err = await store.search("hygiene", queries[0] as Float32Array, 3).catch((e: unknown) => e);
+      expect((err as FabraError).code).toBe("INDEX_NOT_FOUND");
+      expect(await store.dropIndex("hygiene")).toBe(0);
+      // The name can be used again after a drop.
+      await store.writeDocuments("hygiene", docs.slice(0, 1));
+      expect(await store.count("hygiene")).toBe(4);
+      expect(await store.dropIndex("hygiene")).toBe(4);
+      expect(await store.count("kb")).toBe(120);
+    });
+
     it("refuses an index built with another embedder size when reopened", async () => {
       const other = await harness.open(DIMS * 2);
       try {

@@ -51,6 +51,40 @@ describe("chunkText", () => {
     );
   });
 
+  it("counts each chunk's tokens exactly (counted at its seams, the middle from the document's tokens)", () => {
+    const piece = fc.oneof(
+      fc.constantFrom(
+        "the",
+        "café",
+        "naïve",
+        "x",
+        "A",
+        "I'm",
+        "it's",
+        "don't",
+        "2024",
+        "1234567",
+        "😀",
+        "日本語",
+        "API",
+        "gpt-4o",
+      ),
+      fc.constantFrom(" ", "  ", "\n", "\n\n", " \n ", ".", ", ", "!\n", "\t", "'s", "...", "--", "/", "\u00a0"),
+      fc.string({ minLength: 1, maxLength: 6 }),
+    );
+    fc.assert(
+      fc.property(
+        fc.array(piece, { minLength: 40, maxLength: 400 }),
+        fc.constantFrom(undefined, "gpt-4o"),
+        (parts, model) => {
+          for (const c of chunkText(parts.join(""), { chunkTokens: 24, overlapTokens: 4, model }))
+            expect(c.tokenCount).toBe(countTokens(c.content, model));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
   it("rejects impossible settings with the key named", () => {
     expect(() => chunkText(prose, { chunkTokens: 64, overlapTokens: 64 })).toThrow(/chunking\.overlapTokens/);
     expect(() => chunkText(prose, { chunkTokens: 2, overlapTokens: 0 })).toThrow(/chunking\.chunkTokens/);

@@ -31,6 +31,11 @@ describe("probeStores", () => {
         state: "ok",
         detail: "memory: exact cosine search in process, chunks kept in the local DuckDB file",
       },
+      {
+        name: "stores.vector.ann",
+        state: "ok",
+        detail: `HNSW (hnswlib-node) for indexes of 50,000+ chunks, built by \`fabra index add\`, saved in ${path}.ann; exact search below that or while a graph is stale`,
+      },
     ]);
   });
 

@@ -28,7 +28,7 @@ describe("the store registry", () => {
     expect(describeStores(local("/p/fabra.duckdb"))).toEqual({
       offline: "duckdb /p/fabra.duckdb",
       online: "memory (this process only)",
-      vector: "memory (exact search)",
+      vector: "memory (exact search; HNSW for large indexes)",
     });
     const shown = describeStores(production("app"));
     expect(shown.offline).toBe('postgres postgres://fabra:***@db/fabra, schema "app"');

@@ -40,10 +40,18 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
   // Byte offset where each token starts in the UTF-8 text; windows are cut at these offsets.
   const bytes = Buffer.from(trimmed, "utf8");
   const starts = new Array<number>(tokens.length + 1);
+  const lengths = tokenLengths(encoder);
   let offset = 0;
   for (let i = 0; i < tokens.length; i++) {
     starts[i] = offset;
-    offset += encoder.decode_single_token_bytes(tokens[i] as number).length;
+    const token = tokens[i] as number;
+    let length = token < lengths.length ? (lengths[token] as number) : 0;
+    if (length === 0) {
+      // Decoding a token crosses into tiktoken's WebAssembly; each distinct token is decoded once per process.
+      length = encoder.decode_single_token_bytes(token).length;
+      if (token < lengths.length) lengths[token] = length;
+    }
+    offset += length;
   }
   starts[tokens.length] = offset;
 
@@ -55,11 +63,81 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
     let to = toCharBoundary(bytes, starts[last] as number, -1);
     if (first > 0) from = toWordStart(bytes, from, to);
     if (last < tokens.length) to = toWhitespace(bytes, from, to);
-    const content = bytes.subarray(from, to).toString("utf8").trim();
-    if (content !== "") chunks.push({ index: chunks.length, content, tokenCount: countTokens(content, opts.model) });
+    const window = bytes.subarray(from, to).toString("utf8");
+    const content = window.trim();
+    if (content !== "") {
+      const start = from + Buffer.byteLength(window.slice(0, window.length - window.trimStart().length));
+      const end = start + Buffer.byteLength(content);
+      const tokenCount = seamCount(bytes, starts, start, end, opts.model) ?? countTokens(content, opts.model);
+      chunks.push({ index: chunks.length, content, tokenCount });
+    }
     if (last === tokens.length) break;
   }
   return chunks;
+}
+
+/**
+ * The exact token count of bytes[start, end) without tokenizing all of it, or null when it cannot be proven so.
+ * tiktoken's encoders (cl100k_base, o200k_base) split text into pre-tokenizer pieces by a regex and apply BPE to
+ * each piece alone. A space between two ASCII lowercase letters is a piece boundary in both encoders' patterns,
+ * whatever surrounds it (the letters before it end a piece, and " word" starts one), in the whole document and in
+ * the chunk alike. So with P the first and Q the last such space inside the chunk, the chunk's tokens are: those of
+ * [start, P) encoded alone, the document's own tokens from P to Q (already counted), and those of [Q, end) encoded
+ * alone. The two seams are short; the middle costs a binary search.
+ */
+function seamCount(
+  bytes: Buffer,
+  starts: number[],
+  start: number,
+  end: number,
+  model: string | undefined,
+): number | null {
+  const lower = (b: number | undefined) => b !== undefined && b >= 0x61 && b <= 0x7a;
+  const boundary = (i: number) => bytes[i] === 0x20 && lower(bytes[i - 1]) && lower(bytes[i + 1]);
+  let p = -1;
+  for (let i = start + 1; i < end - 1; i++)
+    if (boundary(i)) {
+      p = i;
+      break;
+    }
+  if (p < 0) return null;
+  let q = p;
+  for (let i = end - 2; i > p; i--)
+    if (boundary(i)) {
+      q = i;
+      break;
+    }
+  const ip = tokenAt(starts, p);
+  const iq = tokenAt(starts, q);
+  if (ip < 0 || iq < 0) return null; // not a token boundary in the document: never expected, but then count it all
+  const head = bytes.subarray(start, p).toString("utf8");
+  const tail = bytes.subarray(q, end).toString("utf8");
+  return countTokens(head, model) + (iq - ip) + countTokens(tail, model);
+}
+
+/** The index of the token starting at byte `offset`, or -1 when no token starts there. */
+function tokenAt(starts: number[], offset: number): number {
+  let lo = 0;
+  let hi = starts.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const at = starts[mid] as number;
+    if (at === offset) return mid;
+    if (at < offset) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Each token's length in bytes, by token id (0 = not decoded yet; no token is empty), per encoder. */
+const byteLengths = new WeakMap<object, Uint16Array>();
+function tokenLengths(encoder: object): Uint16Array {
+  let lengths = byteLengths.get(encoder);
+  if (!lengths) {
+    lengths = new Uint16Array(1 << 18); // o200k_base has ~200k tokens
+    byteLengths.set(encoder, lengths);
+  }
+  return lengths;
 }
 
 /** Moves a byte offset off UTF-8 continuation bytes (10xxxxxx), forwards or backwards. */

@@ -2,7 +2,7 @@
 // and what a directory held that is not a text document (skipped, and said so).
 import { readdir, readFile, stat } from "node:fs/promises";
 import { extname, isAbsolute, join, relative, resolve } from "node:path";
-import { pathToFileURL } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import type { DocumentInput } from "./search.js";
 import { FabraError } from "../../errors.js";
 
@@ -21,6 +21,12 @@ export async function readDocuments(paths: string[], cwd: string, rootDir: strin
   return (await readDocumentSet(paths, cwd, rootDir)).documents;
 }
 
+/** The files `paths` name (directories walked), each with its document id, and what the directories held that was skipped. */
+export interface DocumentFiles {
+  files: { file: string; id: string }[];
+  skipped: string[];
+}
+
 /**
  * Documents from paths (resolved against `cwd`). Ids are paths relative to the project root `rootDir`, so the same
  * file has the same id from whichever directory it is indexed (and re-indexing replaces its chunks); a file outside
@@ -29,6 +35,13 @@ export async function readDocuments(paths: string[], cwd: string, rootDir: strin
  * directory; files in a directory without a text extension are skipped and listed in `skipped`.
  */
 export async function readDocumentSet(paths: string[], cwd: string, rootDir: string = cwd): Promise<DocumentSet> {
+  const { files, skipped } = await listDocumentFiles(paths, cwd, rootDir);
+  const documents = await Promise.all(files.map((f) => readDocumentFile(f, cwd)));
+  return { documents, skipped };
+}
+
+/** The files of readDocumentSet, not read yet (so reading can overlap the rest of indexing: see streamDocuments). */
+export async function listDocumentFiles(paths: string[], cwd: string, rootDir: string = cwd): Promise<DocumentFiles> {
   const files: string[] = [];
   const skipped: string[] = [];
   for (const p of paths) {
@@ -49,17 +62,55 @@ export async function readDocumentSet(paths: string[], cwd: string, rootDir: str
       hint: `fabra indexes ${[...TEXT_EXTENSIONS].join(" ")} files.`,
     });
   }
-  const documents = await Promise.all(
-    files.map(async (file) => {
-      const text = await readText(file, relative(cwd, file) || file);
-      return {
-        id: documentId(file, rootDir),
-        content: HTML_EXTENSIONS.has(extname(file).toLowerCase()) ? htmlText(text) : text,
-        sourceUrl: pathToFileURL(file).href,
-      };
-    }),
-  );
-  return { documents, skipped: skipped.map((f) => relative(cwd, f) || f) };
+  const unique = [...new Set(files)];
+  return {
+    files: unique.map((file) => ({ file, id: documentId(file, rootDir) })),
+    skipped: skipped.map((f) => relative(cwd, f) || f),
+  };
+}
+
+/** One file as a document (see readDocumentSet). */
+export async function readDocumentFile(f: { file: string; id: string }, cwd: string): Promise<DocumentInput> {
+  const text = await readText(f.file, relative(cwd, f.file) || f.file);
+  return {
+    id: f.id,
+    content: HTML_EXTENSIONS.has(extname(f.file).toLowerCase()) ? htmlText(text) : text,
+    sourceUrl: pathToFileURL(f.file).href,
+  };
+}
+
+/** The files read in order, up to `ahead` of them in flight at once (reading overlaps chunking and embedding). */
+export async function* streamDocuments(
+  files: { file: string; id: string }[],
+  cwd: string,
+  ahead = 16,
+): AsyncGenerator<DocumentInput> {
+  const pending: Promise<DocumentInput>[] = [];
+  let next = 0;
+  const fill = () => {
+    while (pending.length < ahead && next < files.length) {
+      const read = readDocumentFile(files[next++] as { file: string; id: string }, cwd);
+      read.catch(() => undefined); // awaited in order below; a failure is thrown there
+      pending.push(read);
+    }
+  };
+  fill();
+  while (pending.length > 0) {
+    const doc = await (pending.shift() as Promise<DocumentInput>);
+    fill();
+    yield doc;
+  }
+}
+
+/** Whether a document's source (a file:// URL) is a file that no longer exists; false for any other source. */
+export async function sourceFileGone(sourceUrl: string | null): Promise<boolean> {
+  if (sourceUrl === null || !sourceUrl.startsWith("file:")) return false;
+  try {
+    await stat(fileURLToPath(sourceUrl));
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === "ENOENT" || (err as NodeJS.ErrnoException).code === "ENOTDIR";
+  }
 }
 
 /** A file's document id: its path from the project root, or its absolute path when it is outside the project. */

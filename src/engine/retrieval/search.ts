@@ -3,8 +3,8 @@ import type { RetrievedChunk } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
 import { contentHash } from "../../record/hash.js";
 import { nowDatetime } from "../../record/datetime.js";
-import type { ChunkWithEmbedding, VectorStore } from "../../stores/types.js";
-import { chunkText } from "./chunking.js";
+import type { IndexedDocument, VectorStore } from "../../stores/types.js";
+import { chunkText, type TextChunk } from "./chunking.js";
 import type { Embedder } from "./embedder.js";
 import { chunkTokenCounts, type Encoding } from "../context/tokens.js";
 
@@ -54,51 +54,203 @@ export interface DocumentInput {
   sourceUrl?: string | null;
 }
 
+/** How far `index add` has got: documents seen (of `total`), chunks written, documents skipped as unchanged. */
+export interface IndexingProgress {
+  documents: number;
+  total: number;
+  chunks: number;
+  skipped: number;
+}
+
 export interface IndexingOptions {
   chunkTokens: number;
   overlapTokens: number;
   /** Encodings to count each chunk in besides cl100k_base (the project's contexts' models'); stored with it. */
   encodings?: Iterable<Encoding>;
-  /** Called after each document with the running totals. */
-  onProgress?: (done: number, total: number, chunks: number) => void;
+  /** Called as batches are written, with the running totals (`done` = documents seen so far). */
+  onProgress?: (done: number, total: number, chunks: number, progress: IndexingProgress) => void;
+  /** Documents expected (for progress when `documents` is a stream); the array's length otherwise. */
+  total?: number;
+  /**
+   * Afterwards, build what makes search on the index fast (VectorStore.optimize: the HNSW graph of a large local
+   * index, minutes for 100k chunks). Default true; the server's route passes false (it would block requests).
+   */
+  optimize?: boolean;
+  /** Told how far building it has got. */
+  onOptimize?: (done: number, total: number) => void;
 }
 
-const EMBED_BATCH = 64;
+export interface IndexingResult {
+  /** Documents seen. */
+  documents: number;
+  /** Chunks written. */
+  chunks: number;
+  /** Documents left as they were: indexed before from the same text with the same settings. */
+  skipped: number;
+  /** What was built for search afterwards (e.g. an HNSW graph), if anything. */
+  optimized?: string;
+}
 
-/** Chunks, embeds and stores documents; a document indexed again replaces its old chunks. */
+/** Chunks per embedder call. */
+const EMBED_BATCH = 256;
+/** Chunks per store write (one transaction). */
+const WRITE_BATCH = 2048;
+/** Embedder calls in flight at once (a remote embedder overlaps the network with chunking). */
+const EMBEDS_IN_FLIGHT = 2;
+
+/**
+ * What a document's chunks are made from: its text and source with the chunking and the embedder. The same hash
+ * means re-indexing would write the same chunks (only indexedAt would differ), so the document is skipped.
+ */
+export function documentHash(
+  doc: DocumentInput,
+  embedderId: string,
+  chunking: Pick<IndexingOptions, "chunkTokens" | "overlapTokens" | "encodings">,
+): string {
+  // The encodings whose token counts are stored with the chunks: a project that starts using another model's
+  // tokenizer re-indexes, so its chunks carry that count too.
+  const encodings = [...(chunking.encodings ?? [])].sort();
+  return contentHash(
+    JSON.stringify([
+      "fabra-document-v1",
+      embedderId,
+      chunking.chunkTokens,
+      chunking.overlapTokens,
+      ...(encodings.length > 0 ? [encodings] : []),
+      doc.sourceUrl ?? null,
+      doc.content,
+    ]),
+  );
+}
+
+/**
+ * Chunks, embeds and stores documents; a document indexed again replaces its old chunks, and one unchanged since it
+ * was indexed (same documentHash) is skipped. A bounded pipeline: documents are read (a stream reads ahead) and
+ * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls) and the batch before is written (one
+ * bulk write in flight), so no stage waits for the others more than the bounds say.
+ */
 export async function indexDocuments(
   deps: RetrievalDeps,
   index: string,
-  documents: DocumentInput[],
+  documents: DocumentInput[] | AsyncIterable<DocumentInput>,
   opts: IndexingOptions,
-): Promise<{ documents: number; chunks: number }> {
-  let chunkCount = 0;
-  for (let d = 0; d < documents.length; d++) {
-    const doc = documents[d] as DocumentInput;
-    const pieces = chunkText(doc.content, { chunkTokens: opts.chunkTokens, overlapTokens: opts.overlapTokens });
+): Promise<IndexingResult> {
+  const total = opts.total ?? (Array.isArray(documents) ? documents.length : 0);
+  const encodings = [...(opts.encodings ?? [])].sort();
+  const known = new Map((await deps.vector.listDocuments(index)).map((d) => [d.documentId, d.documentHash]));
+  const progress: IndexingProgress = { documents: 0, total, chunks: 0, skipped: 0 };
+  const report = () => opts.onProgress?.(progress.documents, total, progress.chunks, { ...progress });
+
+  type Pending = { doc: DocumentInput; hash: string; pieces: TextChunk[] };
+  let gathering: Pending[] = [];
+  let gatheredChunks = 0;
+  const embedding: Promise<IndexedDocument[]>[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let toWrite: IndexedDocument[] = [];
+  let toWriteChunks = 0;
+  let seenInBatch = new Set<string>();
+
+  const embed = async (batch: Pending[]): Promise<IndexedDocument[]> => {
+    const texts = batch.flatMap((p) => p.pieces.map((piece) => piece.content));
+    const vectors: Float32Array[] = [];
+    for (let i = 0; i < texts.length; i += EMBED_BATCH)
+      vectors.push(...(await deps.embedder.embed(texts.slice(i, i + EMBED_BATCH))));
+    if (vectors.length !== texts.length)
+      throw new FabraError(
+        "EMBEDDER_FAILED",
+        `The embedder returned ${vectors.length} vectors for ${texts.length} texts`,
+        {
+          hint: "Check the embedder: it must return one vector per text.",
+        },
+      );
     const indexedAt = nowDatetime();
-    const rows: ChunkWithEmbedding[] = [];
-    for (let i = 0; i < pieces.length; i += EMBED_BATCH) {
-      const batch = pieces.slice(i, i + EMBED_BATCH);
-      const embeddings = await deps.embedder.embed(batch.map((p) => p.content));
-      batch.forEach((piece, j) => {
-        rows.push({
-          chunkId: `${doc.id}#${piece.index}`,
-          documentId: doc.id,
-          content: piece.content,
-          contentHash: contentHash(piece.content),
-          sourceUrl: doc.sourceUrl ?? null,
-          indexedAt,
-          tokenCount: piece.tokenCount,
-          tokenCounts: chunkTokenCounts(piece.content, piece.tokenCount, opts.encodings ?? []),
-          embedding: embeddings[j] as Float32Array,
-        });
-      });
+    let v = 0;
+    return batch.map(({ doc, hash, pieces }) => ({
+      documentId: doc.id,
+      documentHash: hash,
+      chunks: pieces.map((piece) => ({
+        chunkId: `${doc.id}#${piece.index}`,
+        documentId: doc.id,
+        content: piece.content,
+        contentHash: contentHash(piece.content),
+        sourceUrl: doc.sourceUrl ?? null,
+        indexedAt,
+        tokenCount: piece.tokenCount,
+        tokenCounts: chunkTokenCounts(piece.content, piece.tokenCount, encodings),
+        embedding: vectors[v++] as Float32Array,
+      })),
+    }));
+  };
+  const startWrite = async (batch: IndexedDocument[], seen: number) => {
+    await writing;
+    const chunks = batch.reduce((n, d) => n + d.chunks.length, 0);
+    writing = deps.vector.writeDocuments(index, batch).then(() => {
+      progress.chunks += chunks;
+      progress.documents = Math.max(progress.documents, seen);
+      report();
+    });
+    writing.catch(() => undefined); // awaited before the next write and at the end
+  };
+  /** Takes the oldest embedding in flight into the write batch; writes the batch once it is full (or `force`). */
+  const drainOne = async (force: boolean, seen: number) => {
+    const done = embedding.shift();
+    if (done) {
+      const docs = await done;
+      toWrite.push(...docs);
+      toWriteChunks += docs.reduce((n, d) => n + d.chunks.length, 0);
     }
-    await deps.vector.deleteDocument(index, doc.id);
-    if (rows.length > 0) await deps.vector.upsert(index, rows);
-    chunkCount += rows.length;
-    opts.onProgress?.(d + 1, documents.length, chunkCount);
+    if (toWrite.length > 0 && (force || toWriteChunks >= WRITE_BATCH)) {
+      const batch = toWrite;
+      toWrite = [];
+      toWriteChunks = 0;
+      await startWrite(batch, seen);
+    }
+  };
+  const flushGathered = async (seen: number) => {
+    if (gathering.length === 0) return;
+    const batch = gathering;
+    gathering = [];
+    gatheredChunks = 0;
+    seenInBatch = new Set();
+    while (embedding.length >= EMBEDS_IN_FLIGHT) await drainOne(false, seen);
+    const embedded = embed(batch);
+    embedded.catch(() => undefined); // awaited in order by drainOne
+    embedding.push(embedded);
+  };
+
+  try {
+    let seen = 0;
+    for await (const doc of documents as AsyncIterable<DocumentInput>) {
+      seen++;
+      const hash = documentHash(doc, deps.embedder.id, opts);
+      if (known.get(doc.id) === hash) {
+        progress.skipped++;
+        continue;
+      }
+      known.set(doc.id, hash); // the same document twice in one call: indexed once
+      // A document already waiting in this batch is replaced by its later version.
+      if (seenInBatch.has(doc.id)) gathering = gathering.filter((p) => p.doc.id !== doc.id);
+      seenInBatch.add(doc.id);
+      const pieces = chunkText(doc.content, { chunkTokens: opts.chunkTokens, overlapTokens: opts.overlapTokens });
+      gathering.push({ doc, hash, pieces });
+      gatheredChunks += pieces.length;
+      if (gatheredChunks >= EMBED_BATCH) await flushGathered(seen);
+    }
+    await flushGathered(seen);
+    while (embedding.length > 0) await drainOne(embedding.length === 1, seen);
+    await drainOne(true, seen);
+    await writing;
+    progress.documents = seen;
+    progress.total = Math.max(total, seen);
+    report();
+    const result: IndexingResult = { documents: seen, chunks: progress.chunks, skipped: progress.skipped };
+    if (opts.optimize !== false && deps.vector.optimize) {
+      const optimized = await deps.vector.optimize(index, opts.onOptimize);
+      if (optimized) result.optimized = optimized;
+    }
+    return result;
+  } finally {
+    // A failure above leaves nothing running behind the caller's back.
+    await Promise.allSettled([writing, ...embedding]);
   }
-  return { documents: documents.length, chunks: chunkCount };
 }

@@ -6,7 +6,7 @@ import { fabraVersion } from "../../util/version.js";
 import { tileBackfillSql } from "../transparency-log.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 8;
+export const DUCKDB_SCHEMA_VERSION = 9;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -93,6 +93,12 @@ const UPGRADES: readonly Upgrade[] = [
   {
     to: 8,
     statements: ["ALTER TABLE IF EXISTS fabra_chunks ADD COLUMN IF NOT EXISTS token_count_o200k INTEGER"],
+  },
+  // 9: a chunk carries the hash of the document it was made from (text + chunking + embedder), so `index add`
+  // skips an unchanged document. Last column, as in vector-chunks.ts (its appender fills the columns in order).
+  {
+    to: 9,
+    statements: ["ALTER TABLE IF EXISTS fabra_chunks ADD COLUMN IF NOT EXISTS document_hash VARCHAR"],
   },
 ];
 

@@ -1,10 +1,12 @@
 // Keeps the in-memory vector index's chunks in the local DuckDB file between processes (embeddings as
-// little-endian float32 blobs).
-import { blobValue } from "./driver.js";
-import { fromEpochMicros } from "../../record/datetime.js";
+// little-endian float32 blobs). Bulk writes (`index add`) go through DuckDB's appender: a batch of documents
+// deletes their old chunks and appends the new ones in one transaction.
+import type { DuckDBAppender, DuckDBValue } from "@duckdb/node-api";
+import { blobValue, DuckDBTimestampValue } from "./driver.js";
+import { fromEpochMicros, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
-import type { ChunkWithEmbedding } from "../types.js";
-import type { ChunkPersistence } from "../memory/vector.js";
+import type { ChunkWithEmbedding, IndexedDocument } from "../types.js";
+import type { ChunkPersistence, StoredChunk } from "../memory/vector.js";
 
 const SCHEMA = `CREATE TABLE IF NOT EXISTS fabra_chunks (
   index_name VARCHAR NOT NULL,
@@ -17,6 +19,7 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS fabra_chunks (
   token_count INTEGER NOT NULL,
   embedding BLOB NOT NULL,
   token_count_o200k INTEGER,
+  document_hash VARCHAR,
   PRIMARY KEY (index_name, chunk_id)
 )`;
 
@@ -30,6 +33,7 @@ interface Row {
   token_count: number;
   token_count_o200k: number | null;
   embedding: Uint8Array;
+  document_hash: string | null;
 }
 
 export class DuckDBChunkPersistence implements ChunkPersistence {
@@ -46,9 +50,9 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     return new DuckDBChunkPersistence(db);
   }
 
-  async loadIndex(index: string): Promise<ChunkWithEmbedding[]> {
+  async loadIndex(index: string): Promise<StoredChunk[]> {
     const rows = await this.db.query<Row>(
-      `SELECT chunk_id, document_id, content, content_hash, source_url, epoch_us(indexed_at) AS indexed_us, token_count, token_count_o200k, embedding
+      `SELECT chunk_id, document_id, content, content_hash, source_url, epoch_us(indexed_at) AS indexed_us, token_count, token_count_o200k, embedding, document_hash
        FROM fabra_chunks WHERE index_name = $1 ORDER BY chunk_id`,
       [index],
     );
@@ -64,6 +68,7 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
       embedding: new Float32Array(
         r.embedding.buffer.slice(r.embedding.byteOffset, r.embedding.byteOffset + r.embedding.byteLength),
       ),
+      documentHash: r.document_hash,
     }));
   }
 
@@ -99,6 +104,41 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     });
   }
 
+  async writeDocuments(index: string, documents: IndexedDocument[]): Promise<void> {
+    if (documents.length === 0) return;
+    await this.db.transaction(async (run, connection) => {
+      await deleteWhere(
+        run,
+        index,
+        documents.map((d) => d.documentId),
+      );
+      const appender = await connection.createAppender("fabra_chunks");
+      try {
+        for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash);
+        appender.flushSync();
+      } catch (err) {
+        // Nothing left to flush when it is closed (or collected): the transaction is rolled back.
+        appender.clear();
+        throw err;
+      } finally {
+        try {
+          appender.closeSync();
+        } catch {
+          // rolled back anyway
+        }
+      }
+    });
+  }
+
+  async deleteDocuments(index: string, documentIds: string[]): Promise<void> {
+    if (documentIds.length === 0) return;
+    await this.db.transaction((run) => deleteWhere(run, index, documentIds));
+  }
+
+  async dropIndex(index: string): Promise<void> {
+    await this.db.run("DELETE FROM fabra_chunks WHERE index_name = $1", [index]);
+  }
+
   async deleteDocument(index: string, documentId: string): Promise<void> {
     await this.db.run("DELETE FROM fabra_chunks WHERE index_name = $1 AND document_id = $2", [index, documentId]);
   }
@@ -106,4 +146,38 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
   close(): Promise<void> {
     return this.db.close();
   }
+}
+
+/** Deletes the chunks of these documents (bound parameters, a few hundred ids per statement). */
+async function deleteWhere(
+  run: (sql: string, params?: DuckDBValue[]) => Promise<number>,
+  index: string,
+  documentIds: string[],
+): Promise<void> {
+  const unique = [...new Set(documentIds)];
+  for (let i = 0; i < unique.length; i += 500) {
+    const ids = unique.slice(i, i + 500);
+    await run(
+      `DELETE FROM fabra_chunks WHERE index_name = $1 AND document_id IN (${ids.map((_, j) => `$${j + 2}`).join(", ")})`,
+      [index, ...ids],
+    );
+  }
+}
+
+function appendChunk(appender: DuckDBAppender, index: string, c: ChunkWithEmbedding, documentHash: string): void {
+  appender.appendVarchar(index);
+  appender.appendVarchar(c.chunkId);
+  appender.appendVarchar(c.documentId);
+  appender.appendVarchar(c.content);
+  appender.appendVarchar(c.contentHash);
+  if (c.sourceUrl === null) appender.appendNull();
+  else appender.appendVarchar(c.sourceUrl);
+  appender.appendTimestamp(new DuckDBTimestampValue(toEpochMicros(c.indexedAt)));
+  appender.appendInteger(c.tokenCount);
+  appender.appendBlob(new Uint8Array(c.embedding.buffer, c.embedding.byteOffset, c.embedding.byteLength));
+  const o200k = c.tokenCounts?.o200k_base;
+  if (o200k === undefined) appender.appendNull();
+  else appender.appendInteger(o200k);
+  appender.appendVarchar(documentHash);
+  appender.endRow();
 }

@@ -5,11 +5,65 @@ import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { requireMigrated } from "./migrate.js";
 import { epochMicrosSql, PgDatabase, type PgTarget } from "./pool.js";
-import { ensureHnswIndex, vectorExtension } from "./pgvector-extension.js";
-import type { Chunk, ChunkWithEmbedding, StoreCheck, VectorHit, VectorStore } from "../types.js";
+import pg from "pg";
+import { ensureHnswIndex, hnswIndexName, vectorExtension } from "./pgvector-extension.js";
+import type {
+  Chunk,
+  ChunkWithEmbedding,
+  IndexedDocument,
+  IndexedDocumentInfo,
+  StoreCheck,
+  VectorHit,
+  VectorStore,
+} from "../types.js";
 import { probeVector } from "./probe.js";
 
 const ROWS_PER_STATEMENT = 200;
+/** Rows per bulk INSERT (one array per column, so the statement's text and parameter count stay the same). */
+const BULK_ROWS = 1000;
+
+/**
+ * The bulk insert of `writeDocuments`: one array parameter per column, unnested into rows (embeddings as float4
+ * array literals, cast per row), so 1,000 chunks are one statement with eleven parameters.
+ */
+export function bulkInsertSql(table: string): string {
+  return `INSERT INTO ${table} (index_name, chunk_id, document_id, content, content_hash, source_url, indexed_at, token_count, embedding, document_hash, token_count_o200k)
+   SELECT $1, u.chunk_id, u.document_id, u.content, u.content_hash, u.source_url, u.indexed_at, u.token_count, u.embedding::real[], u.document_hash, u.token_count_o200k
+   FROM unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::int[], $9::text[], $10::text[], $11::int[])
+     AS u(chunk_id, document_id, content, content_hash, source_url, indexed_at, token_count, embedding, document_hash, token_count_o200k)
+   ON CONFLICT (index_name, chunk_id) DO UPDATE SET document_id = EXCLUDED.document_id, content = EXCLUDED.content,
+     content_hash = EXCLUDED.content_hash, source_url = EXCLUDED.source_url, indexed_at = EXCLUDED.indexed_at,
+     token_count = EXCLUDED.token_count, embedding = EXCLUDED.embedding, document_hash = EXCLUDED.document_hash,
+     token_count_o200k = EXCLUDED.token_count_o200k`;
+}
+
+/** The eleven parameters of bulkInsertSql for these rows. */
+export function bulkInsertParams(
+  index: string,
+  rows: { chunk: ChunkWithEmbedding; documentHash: string }[],
+): unknown[] {
+  const cols: unknown[][] = Array.from({ length: 10 }, () => new Array(rows.length));
+  rows.forEach(({ chunk: c, documentHash }, i) => {
+    (cols[0] as unknown[])[i] = c.chunkId;
+    (cols[1] as unknown[])[i] = c.documentId;
+    (cols[2] as unknown[])[i] = c.content;
+    (cols[3] as unknown[])[i] = c.contentHash;
+    (cols[4] as unknown[])[i] = c.sourceUrl;
+    (cols[5] as unknown[])[i] = c.indexedAt;
+    (cols[6] as unknown[])[i] = c.tokenCount;
+    (cols[7] as unknown[])[i] = float4Literal(c.embedding);
+    (cols[8] as unknown[])[i] = documentHash;
+    (cols[9] as unknown[])[i] = c.tokenCounts?.o200k_base ?? null;
+  });
+  return [index, ...cols];
+}
+
+/** `{x,y,...}`: each float32 printed exactly (its double value, which Postgres rounds back to the same float4). */
+function float4Literal(v: Float32Array): string {
+  let out = "{";
+  for (let i = 0; i < v.length; i++) out += i === 0 ? String(v[i]) : `,${v[i]}`;
+  return `${out}}`;
+}
 
 const CHUNK_COLUMNS = `c.chunk_id, c.document_id, c.content, c.content_hash, c.source_url, ${epochMicrosSql("c.indexed_at")} AS indexed_us, c.token_count, c.token_count_o200k`;
 
@@ -100,6 +154,73 @@ export class PgVectorStore implements VectorStore {
         );
       }
     });
+  }
+
+  async writeDocuments(index: string, documents: IndexedDocument[]): Promise<void> {
+    for (const d of documents) for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
+    if (documents.length === 0) return;
+    await this.register(index);
+    const table = this.db.ident("fabra_chunks");
+    const rows = documents.flatMap((d) => d.chunks.map((chunk) => ({ chunk, documentHash: d.documentHash })));
+    const sql = bulkInsertSql(table);
+    await this.db.transaction(async (tx) => {
+      await tx.query(`DELETE FROM ${table} WHERE index_name = $1 AND document_id = ANY($2::text[])`, [
+        index,
+        [...new Set(documents.map((d) => d.documentId))],
+      ]);
+      for (let i = 0; i < rows.length; i += BULK_ROWS)
+        await tx.query(sql, bulkInsertParams(index, rows.slice(i, i + BULK_ROWS)));
+    });
+  }
+
+  async listDocuments(index: string): Promise<IndexedDocumentInfo[]> {
+    const rows = await this.db.query<{
+      document_id: string;
+      document_hash: string | null;
+      source_url: string | null;
+      chunks: string;
+    }>(
+      `SELECT document_id, min(document_hash) AS document_hash, min(source_url) AS source_url, count(*) AS chunks FROM ${this.db.ident("fabra_chunks")}
+       WHERE index_name = $1 GROUP BY document_id ORDER BY document_id COLLATE "C"`,
+      [index],
+      { retry: true },
+    );
+    return rows.map((r) => ({
+      documentId: r.document_id,
+      documentHash: r.document_hash,
+      sourceUrl: r.source_url,
+      chunks: Number(r.chunks),
+    }));
+  }
+
+  async deleteDocuments(index: string, documentIds: string[]): Promise<number> {
+    if (documentIds.length === 0) return 0;
+    const rows = await this.db.query<{ n: string }>(
+      `WITH gone AS (DELETE FROM ${this.db.ident("fabra_chunks")} WHERE index_name = $1 AND document_id = ANY($2::text[]) RETURNING 1)
+       SELECT count(*) AS n FROM gone`,
+      [index, [...new Set(documentIds)]],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
+  async dropIndex(index: string): Promise<number> {
+    const chunks = this.db.ident("fabra_chunks");
+    const indexes = this.db.ident("fabra_vector_indexes");
+    const removed = await this.db.transaction(async (tx) => {
+      const gone = await tx.query<{ n: string }>(
+        `WITH gone AS (DELETE FROM ${chunks} WHERE index_name = $1 RETURNING 1) SELECT count(*) AS n FROM gone`,
+        [index],
+      );
+      await tx.query(`DELETE FROM ${indexes} WHERE name = $1`, [index]);
+      // The partial HNSW index of this name (its name derives from the index name, escaped as DDL needs).
+      if (this.mode === "pgvector")
+        await tx.query(
+          `DROP INDEX IF EXISTS ${pg.escapeIdentifier(this.db.target.schema)}.${pg.escapeIdentifier(hnswIndexName(index))}`,
+        );
+      return Number(gone[0]?.n ?? 0);
+    });
+    this.known.delete(index);
+    return removed;
   }
 
   async search(index: string, embedding: Float32Array, topK: number, minSimilarity = -Infinity): Promise<VectorHit[]> {

@@ -10,6 +10,7 @@ import { outcomes } from "./007-outcomes.js";
 import { runAttempts } from "./008-run-attempts.js";
 import { tlogQueueTiles } from "./009-tlog-queue-tiles.js";
 import { recordFilters } from "./012-record-filters.js";
+import { chunkDocumentHash } from "./013-chunk-document-hash.js";
 import { chunkTokenCounts } from "./015-chunk-token-counts.js";
 import type { Migration } from "./types.js";
 
@@ -26,5 +27,6 @@ export const MIGRATIONS: readonly Migration[] = [
   runAttempts,
   tlogQueueTiles,
   recordFilters,
+  chunkDocumentHash,
   chunkTokenCounts,
 ];
