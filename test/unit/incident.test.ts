@@ -33,7 +33,7 @@ describe("budget strategy backfill", () => {
   });
 
   it("backfill puts back a smaller dropped item that fits the room left, recording the rest as dropped", () => {
-    const r = applyBudget(items, 10, words, " ", "backfill");
+    const r = applyBudget(items, 10, words, " ", undefined, "backfill");
     expect(r.included.map((i) => i.key)).toEqual(["a", "b", "d"]);
     expect(r.dropped.map((d) => ({ key: d.item.key, reason: d.reason }))).toEqual([
       { key: "c", reason: "budget_exceeded" },
@@ -43,8 +43,8 @@ describe("budget strategy backfill", () => {
   });
 
   it("backfill changes nothing when nothing was dropped, or when required items alone are over", () => {
-    expect(applyBudget(items, 100, words, " ", "backfill").dropped).toEqual([]);
-    const over = applyBudget(items, 3, words, " ", "backfill");
+    expect(applyBudget(items, 100, words, " ", undefined, "backfill").dropped).toEqual([]);
+    const over = applyBudget(items, 3, words, " ", undefined, "backfill");
     expect(over.budgetExceeded).toBe(true);
     expect(over.included.map((i) => i.key)).toEqual(["a"]);
   });
