@@ -101,7 +101,9 @@ describe("fabra doctor with services unreachable", () => {
     );
     expect(result.stdout.match(/fix: /g)?.length).toBeGreaterThanOrEqual(2);
     expect(result.stdout).not.toContain("t0psecret");
-    expect(result.stdout).toContain("2 checks failed.");
+    // Postgres, Redis as the online store, and Redis as the event queue (Streams).
+    expect(result.stdout).toContain("3 checks failed.");
+    expect(result.stdout).toMatch(/✗ stores\.online \(Redis Streams\)/);
   });
 });
 
