@@ -7,7 +7,10 @@ import { Hono, type Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { parseFreshnessFilter, parseTimeOrAgo, parseValueFilter } from "../api/filters.js";
+import { explanationJson } from "../api/explain.js";
+import { explainContext } from "../engine/context/explain.js";
 import { replayContext } from "../engine/context/replay.js";
+import { buildPack } from "../engine/ledger/pack.js";
 import type { FabraRuntime } from "../engine/runtime.js";
 import { FabraError, httpStatusFor, isFabraError } from "../errors.js";
 import { normalizeContextId } from "../record/id.js";
@@ -15,6 +18,7 @@ import type { RecordFilter } from "../stores/types.js";
 import { SCRIPT, STYLE } from "./assets.js";
 import { listItem, recordPage } from "./model.js";
 import { DiffView } from "./views/diff.js";
+import { ExplainView } from "./views/explain.js";
 import { ErrorPage, LoginPage } from "./views/layout.js";
 import { ListPage, type ListQuery, pageQuery } from "./views/list.js";
 import { RecordView } from "./views/record.js";
@@ -184,6 +188,39 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
       replay: live ? "live" : "recorded",
     });
     return c.redirect(`/ui/diff?${p}`, 303);
+  });
+
+  ui.get("/records/:id/explain", async (c) => {
+    const raw = c.req.query("max_tokens") ?? "";
+    const maxTokens = raw === "" || raw === "none" ? null : Number(raw);
+    if (maxTokens !== null && (!Number.isSafeInteger(maxTokens) || maxTokens < 1))
+      throw new FabraError("INVALID_ARGUMENT", `max_tokens=${JSON.stringify(raw)} is not a whole number ≥ 1`, {
+        hint: "Give the budget to try, e.g. 4000.",
+      });
+    const strategy = c.req.query("strategy") || undefined;
+    if (strategy !== undefined && strategy !== "drop" && strategy !== "backfill")
+      throw new FabraError("INVALID_ARGUMENT", `strategy=${JSON.stringify(strategy)} is not drop or backfill`, {
+        hint: "Pick drop or backfill, or leave it empty for the context's own strategy.",
+      });
+    const explanation = explanationJson(await explainContext(runtime, c.req.param("id"), { maxTokens, strategy }));
+    return c.html(
+      <ExplainView
+        title={`Explain ${explanation.context_id}`}
+        signedIn={c.get("signedIn")}
+        explanation={explanation}
+      />,
+    );
+  });
+
+  ui.get("/records/:id/pack", async (c) => {
+    const id = normalizeContextId(c.req.param("id"));
+    const bytes = await buildPack(runtime.ledger, id, {
+      log: runtime.settings.transparencyLog ?? { origin: "fabra", keyFile: null },
+    });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      "content-type": "application/zip",
+      "content-disposition": `attachment; filename="${id}.zip"`,
+    });
   });
 
   ui.get("/diff", async (c) => {

@@ -47,6 +47,31 @@ afterAll(async () => {
 const get = (path: string, init?: RequestInit) => fetch(server.url + path, { redirect: "manual", ...init });
 
 describe("the viewer's routes", () => {
+  it("explains a record at another budget and hands out its pack; an altered record is neither", async () => {
+    const page = await get(`/ui/records/${ids[2]}`);
+    const html = await page.text();
+    expect(html).toContain(`action="/ui/records/${ids[2]}/explain"`);
+    expect(html).toContain(`href="/ui/records/${ids[2]}/pack"`);
+    const explained = await get(`/ui/records/${ids[2]}/explain?max_tokens=1&strategy=backfill`);
+    expect(explained.status).toBe(200);
+    expect(explained.headers.get("content-security-policy")).toMatch(/default-src 'self'/);
+    const text = await explained.text();
+    expect(text).toContain('id="explain-items"');
+    expect(text).toMatch(/at max 1/);
+    expect(text).toMatch(/strategy backfill/);
+    const pack = await get(`/ui/records/${ids[2]}/pack`);
+    expect(pack.status).toBe(200);
+    expect(pack.headers.get("content-disposition")).toBe(`attachment; filename="${ids[2]}.zip"`);
+    expect(
+      Buffer.from(await pack.arrayBuffer())
+        .subarray(0, 2)
+        .toString(),
+    ).toBe("PK");
+    expect((await get(`/ui/records/${ids[0]}/explain?max_tokens=5`)).status).toBe(422);
+    expect((await get(`/ui/records/${ids[0]}/pack`)).status).toBe(422);
+    expect((await get(`/ui/records/${ids[2]}/explain?max_tokens=0`)).status).toBe(400);
+  });
+
   it("lets loopback clients in without a login when no keys are configured, with strict headers on every page", async () => {
     for (const path of ["/ui", `/ui/records/${ids[2]}`, "/ui/login", "/ui/nope"]) {
       const res = await get(path);

@@ -51,8 +51,30 @@ export function RecordView(props: Shell & { page: RecordPage }) {
               Compare
             </button>
           </form>
-          {/* Reserved: "explain at another budget" and "download pack" controls (issue 13 items 3 and 4) go here. */}
-          <div id="record-extra-actions" />
+          <div id="record-extra-actions">
+            <form method="get" action={`/ui/records/${enc}/explain`}>
+              <input
+                name="max_tokens"
+                type="number"
+                min="1"
+                size={8}
+                placeholder="max tokens"
+                aria-label="token budget to try"
+                required
+              />
+              <select name="strategy" aria-label="budget strategy">
+                <option value="">its own strategy</option>
+                <option value="drop">drop</option>
+                <option value="backfill">backfill</option>
+              </select>
+              <button type="submit" id="explain">
+                Explain at this budget
+              </button>
+            </form>
+            <a id="download-pack" href={`/ui/records/${enc}/pack`} download>
+              Download pack (.zip)
+            </a>
+          </div>
         </div>
         {page.replays.length > 0 ? (
           <p>
