@@ -2,7 +2,7 @@
 // `fabra serve` with API keys and a checkpoint signer key. One browser for the file. It walks the incident workflow
 // (list → filter by a feature value → record → replay → compare), checks that untrusted record content renders as
 // inert text, the login cookie, that no request leaves the server's origin, and screenshots the record page.
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
@@ -214,6 +214,24 @@ describe("the record viewer in Chromium", () => {
     // The replay is found by its original.
     await p.goto(`${server.url}/ui?replays_of=${ids.u1}`);
     expect(await p.locator("#records tbody tr").getAttribute("data-id")).toBe(replayId);
+  });
+
+  it("explains a record at a larger budget and downloads its pack", async () => {
+    const p = await page();
+    await p.goto(`${server.url}/ui/records/${ids.u3}`);
+    await p.fill("#record-extra-actions input[name=max_tokens]", "100000");
+    await Promise.all([p.waitForURL(/\/explain\?max_tokens=100000/), p.click("#explain")]);
+    expect(await p.textContent("h1")).toContain("at max 100000");
+    const fates = await p.locator("#explain-items tbody tr td:last-child").allTextContents();
+    expect(fates.length).toBeGreaterThan(0);
+    expect(fates.every((f) => f === "kept")).toBe(true);
+    expect(await p.locator("#explain-items tr.changed").count()).toBeGreaterThan(0); // what the record dropped
+    await p.goto(`${server.url}/ui/records/${ids.u3}`);
+    const [download] = await Promise.all([p.waitForEvent("download"), p.click("#download-pack")]);
+    expect(download.suggestedFilename()).toBe(`${ids.u3}.zip`);
+    const saved = join(mkdtempSync(join(tmpdir(), "fabra-pack-")), "pack.zip");
+    await download.saveAs(saved);
+    expect(readFileSync(saved).subarray(0, 2).toString()).toBe("PK");
   });
 
   it("compares two ticked records side by side: features old → new, chunks, drops, content", async () => {
