@@ -143,6 +143,11 @@ export class FabraRuntime implements Runtime {
     return new Set([...this.definitions.contexts.values()].map((def) => encodingFor(def.options.model)));
   }
 
+  /** The transparency log's settings (config `ledger`); without them, origin "fabra" and no signer key. */
+  get logSettings(): LogSettings {
+    return this.settings.transparencyLog ?? { origin: "fabra", keyFile: null };
+  }
+
   // ------------------------------------------------------------------ features
 
   private featureDef(name: string) {

@@ -215,7 +215,7 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
   ui.get("/records/:id/pack", async (c) => {
     const id = normalizeContextId(c.req.param("id"));
     const bytes = await buildPack(runtime.ledger, id, {
-      log: runtime.settings.transparencyLog ?? { origin: "fabra", keyFile: null },
+      log: runtime.logSettings,
     });
     return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
       "content-type": "application/zip",

@@ -78,7 +78,7 @@ export function incidentRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void
     const id = c.req.param("id");
     const bytes = await buildPack(runtime.ledger, id, {
       baseline: c.req.valid("query").baseline,
-      log: runtime.settings.transparencyLog ?? { origin: "fabra", keyFile: null },
+      log: runtime.logSettings,
     });
     const name = `${id.replace(/[^A-Za-z0-9_.-]/g, "_")}.zip`;
     return new Response(bytes, {

@@ -51,8 +51,7 @@ const route = {
 
 export function transparencyLogRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   const runtime = deps.runtime;
-  const log = () =>
-    runtime.ledger.transparencyLog(runtime.settings.transparencyLog ?? { origin: "fabra", keyFile: null });
+  const log = () => runtime.ledger.transparencyLog(runtime.logSettings);
 
   serve(app, route.checkpoint, async (c) => {
     const since = c.req.valid("query").since;
