@@ -9,7 +9,6 @@ import { encodeValue } from "../record/values.js";
 import { normalForm, quoteId } from "./duckdb-sql.js";
 import {
   csvCell,
-  describeHistoryFile,
   type HistoryFileColumns,
   historyFileReader,
   historyFileReadFailed,
@@ -77,7 +76,33 @@ async function stageFile(
   plan: StageRequest,
   stage: string,
 ): Promise<{ rows: number; columns: HistoryFileColumns; runPrefix: string }> {
-  const described = await describeHistoryFile(c, historyFileReader(plan.format), plan.path);
+  // The file is read (and a CSV's dialect sniffed) once, into a temp table the checks then scan.
+  const file = `${stage}_file`;
+  try {
+    await c.run(`CREATE TEMP TABLE ${file} AS SELECT * FROM ${historyFileReader(plan.format)}`, [plan.path]);
+  } catch (err) {
+    throw historyFileReadFailed(err, plan.path);
+  }
+  try {
+    return await checkFile(c, plan, stage, file);
+  } finally {
+    await c.run(`DROP TABLE IF EXISTS temp.main.${file}`);
+  }
+}
+
+/** The staging table from the file's temp table: the columns chosen, each row's problem code. */
+async function checkFile(
+  c: DuckDBConnection,
+  plan: StageRequest,
+  stage: string,
+  file: string,
+): Promise<{ rows: number; columns: HistoryFileColumns; runPrefix: string }> {
+  const described = (
+    (await c.runAndReadAll(`DESCRIBE temp.main.${file}`)).getRowObjectsJS() as {
+      column_name: string;
+      column_type: string;
+    }[]
+  ).map((r) => ({ name: r.column_name, type: r.column_type }));
   const names = described.map((d) => d.name);
   const { columns, runPrefix } = await plan.prepare(names);
   for (const w of [columns.entityColumn, columns.timestampColumn, columns.valueColumn, columns.knownTimeColumn])
@@ -103,19 +128,14 @@ async function stageFile(
       WHEN value_json IS NULL THEN 3
       ${known === undefined ? "" : "WHEN known_text IS NULL OR known_text = '' THEN 4 WHEN known IS NULL THEN 5"}
     END`;
-  try {
-    await c.run(
-      `CREATE TEMP TABLE ${stage} AS SELECT *, ${problem} AS problem FROM (
-         SELECT ${text(columns.entityColumn)} AS entity_id, ${time(columns.timestampColumn)} AS ts, ${text(columns.timestampColumn)} AS ts_text,
-                ${value} AS value_json, ${text(columns.valueColumn)} AS cell,
-                ${known === undefined ? "CAST(NULL AS TIMESTAMP)" : time(known)} AS known,
-                ${known === undefined ? "CAST(NULL AS VARCHAR)" : text(known)} AS known_text
-         FROM ${historyFileReader(plan.format)})`,
-      [plan.path],
-    );
-  } catch (err) {
-    throw historyFileReadFailed(err, plan.path);
-  }
+  await c.run(
+    `CREATE TEMP TABLE ${stage} AS SELECT *, ${problem} AS problem FROM (
+       SELECT ${text(columns.entityColumn)} AS entity_id, ${time(columns.timestampColumn)} AS ts, ${text(columns.timestampColumn)} AS ts_text,
+              ${value} AS value_json, ${text(columns.valueColumn)} AS cell,
+              ${known === undefined ? "CAST(NULL AS TIMESTAMP)" : time(known)} AS known,
+              ${known === undefined ? "CAST(NULL AS VARCHAR)" : text(known)} AS known_text
+       FROM temp.main.${file})`,
+  );
   const n = (await c.runAndReadAll(`SELECT count(*) FROM temp.main.${stage}`)).getColumnsJS()[0]?.[0];
   return { rows: Number(n ?? 0), columns, runPrefix };
 }

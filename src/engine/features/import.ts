@@ -3,10 +3,10 @@
 // of the feature, the column names and the file's bytes, so the same file imported again only meets rows already
 // stored (kept as they are). Values are known at the import's time (or at --known-time-column's); among values of one
 // entity at the same event time the later known wins, then the later line. A batch with a bad row is not written.
-// A store that reads files itself (OfflineStore.importFile: DuckDB, stores/duckdb/offline-import.ts) does the whole
-// import in SQL, CSV and Parquet; otherwise (Postgres, and JSON lines everywhere) the rows are read here through an
-// in-memory DuckDB (io/history-file.ts) and written with writeValues (on Postgres: multi-row INSERTs of unnest()ed
-// arrays; no COPY client is installed).
+// A store that imports files itself (OfflineStore.importFile, CSV and Parquet: DuckDB in SQL,
+// stores/duckdb/offline-import.ts; Postgres by COPY of rows staged in DuckDB, stores/postgres/offline-import.ts) does
+// the whole import; otherwise (JSON lines) the rows are read here through an in-memory DuckDB (io/history-file.ts)
+// and written with writeValues.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { resolve } from "node:path";

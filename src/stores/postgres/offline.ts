@@ -113,7 +113,7 @@ export class PostgresOfflineStore implements OfflineStore {
     );
   }
 
-  /** The file staged in an in-memory DuckDB, each batch one INSERT of a JSON document (offline-import.ts). */
+  /** The file staged in an in-memory DuckDB, each batch sent with COPY ... FROM STDIN (offline-import.ts). */
   importFile(plan: ImportFilePlan): Promise<ImportFileResult> {
     return importFile(this.db, this.values, plan);
   }

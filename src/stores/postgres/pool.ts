@@ -6,6 +6,7 @@
 import pg from "pg";
 import { FabraError } from "../../errors.js";
 import { maskUrl } from "../../util/mask-url.js";
+import { copyFrom } from "./copy-from.js";
 
 /** Where a Postgres backend connects, and what the user calls it in errors. */
 export interface PgTarget {
@@ -29,6 +30,12 @@ export interface PgServerInfo {
 export interface PgQueryable {
   /** `timeoutMs`: this statement may run longer than the pool's statement timeout (the caller raised it in SQL). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: { timeoutMs?: number }): Promise<T[]>;
+}
+
+/** One client of the pool to itself (withClient, transaction): queries, and COPY ... FROM STDIN. */
+export interface PgSession extends PgQueryable {
+  /** Sends `data` to `sql`, a `COPY ... FROM STDIN` holding no user input (it runs unparameterized); the rows copied. */
+  copyFrom(sql: string, data: Buffer): Promise<number>;
 }
 
 /** pg's query config: the client-side timer a little past the server's timeout, so the server's error wins. */
@@ -115,7 +122,7 @@ export class PgDatabase implements PgQueryable {
   }
 
   /** Runs `fn` on one client inside BEGIN ... COMMIT: all of it is written, or none of it. */
-  async transaction<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: PgSession) => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
       await client.query("BEGIN");
       try {
@@ -130,7 +137,7 @@ export class PgDatabase implements PgQueryable {
   }
 
   /** Runs `fn` with one client of the pool to itself (session settings, advisory locks, transactions). */
-  async withClient<T>(fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+  async withClient<T>(fn: (client: PgSession) => Promise<T>): Promise<T> {
     this.checkOpen();
     let client: pg.PoolClient;
     try {
@@ -144,16 +151,19 @@ export class PgDatabase implements PgQueryable {
       broken = err;
     };
     client.on("error", onError);
-    const queryable: PgQueryable = {
-      query: async <R>(sql: string, params: unknown[] = [], opts: { timeoutMs?: number } = {}) => {
-        try {
-          return (await this.timed(() => client.query(queryConfig(sql, params, opts.timeoutMs)))).rows as R[];
-        } catch (err) {
-          // The client gave up waiting: the connection is in an unknown state (the socket may hang), never reused.
-          if (isConnectionError(err) || isClientTimeout(err)) broken = err as Error;
-          throw err;
-        }
-      },
+    const watched = async <R>(fn: () => Promise<R>): Promise<R> => {
+      try {
+        return await this.timed(fn);
+      } catch (err) {
+        // The client gave up waiting: the connection is in an unknown state (the socket may hang), never reused.
+        if (isConnectionError(err) || isClientTimeout(err)) broken = err as Error;
+        throw err;
+      }
+    };
+    const queryable: PgSession = {
+      query: async <R>(sql: string, params: unknown[] = [], opts: { timeoutMs?: number } = {}) =>
+        (await watched(() => client.query(queryConfig(sql, params, opts.timeoutMs)))).rows as R[],
+      copyFrom: (sql: string, data: Buffer) => watched(() => copyFrom(client, sql, data)),
     };
     try {
       return await fn(queryable);
