@@ -1,6 +1,10 @@
 // Realistic, deterministic workload for the benches: a seeded text corpus and a support-assistant fabra project
-// (3 features, a top-5 retriever, a 20-item context whose budget forces drops), built from the package's dist/.
+// (3 features, a top-5 retriever, a 20-item context whose budget forces drops), built from the package's dist/; the
+// backfill benches' history files and result.
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { context, createFabra, entity, feature, retriever } from "../dist/index.js";
+import { median } from "./lib.js";
 
 /** A small seeded PRNG (mulberry32), so every run measures the same data. */
 export function rng(seed = 42) {
@@ -143,4 +147,59 @@ export function queries(count, seed = 5) {
   const text = corpus(seed);
   const random = rng(seed + 1);
   return Array.from({ length: count }, () => text(4 + Math.floor(random() * 8)));
+}
+
+// ---------------------------------------------------------------- backfill (import.bench.js, import-pg.bench.js)
+
+/** The backfill benches' project: entity `user`, feature `score`. */
+export function scoreDefinitions() {
+  const user = entity("user");
+  return { user, score: feature({ entity: user }, () => 0) };
+}
+
+/**
+ * A CSV of (entity_id, timestamp, value) rows: `rows` rows over 5,000 entities, one second apart, decimal values;
+ * `round` shifts every event time by that many ms, so each round's file is new (fresh run ids). Returns its path.
+ */
+export function writeHistoryCsv(dir, rows, round) {
+  const base = Date.UTC(2025, 0, 1);
+  const lines = ["entity_id,timestamp,value"];
+  for (let i = 0; i < rows; i++)
+    lines.push(`user_${i % 5000},${new Date(base + i * 1000 + round).toISOString()},${(i % 997) + 0.5}`);
+  const path = join(dir, `history-${rows}-${round}.csv`);
+  writeFileSync(path, `${lines.join("\n")}\n`);
+  return path;
+}
+
+/** A run id prefix as wide as an import's (`import:<24 hex>:`), for the raw baselines' rows: the same key widths. */
+export const rawRunPrefix = (round) => `import:${String(round).padStart(24, "0")}:`;
+
+/** `importHistory` of `path` into `score`, which must write all `rows` rows. */
+export async function importScores(fabra, path, rows) {
+  const summary = await fabra.importHistory({ feature: "score", file: path });
+  if (summary.written !== rows || summary.badRows.length > 0) throw new Error(`import: ${JSON.stringify(summary)}`);
+}
+
+/** The import benches' result: rows/s of fabra and of the raw load (medians of the rounds), their ratio. */
+export function importResult({ name, description, rows, fabraMs, rawMs }) {
+  const fabraRate = (rows * 1000) / median(fabraMs);
+  const rawRate = (rows * 1000) / median(rawMs);
+  const ratio = fabraRate / rawRate;
+  return {
+    name,
+    description,
+    metrics: {
+      rows,
+      fabraRowsPerSecond: Math.round(fabraRate),
+      rawRowsPerSecond: Math.round(rawRate),
+      fabraMedianMs: Math.round(median(fabraMs)),
+      rawMedianMs: Math.round(median(rawMs)),
+      fabraMs: fabraMs.map(Math.round).join(" "),
+      rawMs: rawMs.map(Math.round).join(" "),
+      rounds: fabraMs.length,
+    },
+    ratio: Math.round(ratio * 1000) / 1000,
+    target: ">= 0.5",
+    pass: ratio >= 0.5,
+  };
 }

@@ -65,6 +65,26 @@ export function collectGarbage() {
   globalThis.gc?.();
 }
 
+/**
+ * `rounds` rounds timing two steps on the same input, alternating which goes first (so load drifting over the run
+ * lands on both alike), each after a garbage collection. `input(round)` makes the round's input, untimed;
+ * `steps` is [a, b], each called with it. Returns the times in ms: [a's, b's].
+ */
+export async function alternateRounds(rounds, input, steps, log = () => undefined) {
+  const times = [[], []];
+  for (let r = 0; r < rounds; r++) {
+    log(`round ${r + 1}/${rounds}`);
+    const value = await input(r);
+    for (const i of r % 2 === 0 ? [0, 1] : [1, 0]) {
+      collectGarbage();
+      const start = now();
+      await steps[i](value, r);
+      times[i].push(now() - start);
+    }
+  }
+  return times;
+}
+
 /** A fresh temporary directory; `cleanup()` removes it. */
 export function tempDir(prefix = "fabra-bench-") {
   const path = mkdtempSync(join(tmpdir(), prefix));
