@@ -164,8 +164,16 @@ describe.skipIf(!pgUp)("importHistory on Postgres (COPY)", () => {
     expect(partial[0]).toBe(10); // the batch before it is written
     expect(partial[1]).toBe(0); // nothing of the refused batch
     for (const n of partial.slice(2)) expect([0, 10]).toContain(n); // a batch is all or nothing
-    const again = await fabra.importHistory({ feature: "checked", file: path, batchSize: 10 });
+    const progress: [number, number][] = [];
+    const again = await fabra.importHistory({
+      feature: "checked",
+      file: path,
+      batchSize: 10,
+      onProgress: (done, total) => progress.push([done, total]),
+    });
     expect(again).toMatchObject({ rows, written: rows, failedBatches: 0 });
+    // Progress after each batch (two are written at once: they may end in either order, the count only grows).
+    expect(progress).toEqual([10, 20, 30, 40].map((n) => [n, rows]));
     const stored = await pgRows("checked");
     expect(batchSizes(stored)).toEqual([10, 10, 10, 10]);
     expect(new Set(stored.map((r) => r.entity_id)).size).toBe(rows);

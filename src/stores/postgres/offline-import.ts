@@ -2,9 +2,9 @@
 // bad rows with their line, values encoded by kind, no row through JS), then each batch is written by DuckDB as COPY
 // text and sent with COPY ... FROM STDIN (copy-from.ts), one transaction per batch. A batch none of whose run ids is
 // stored yet (a first import) is copied straight into history; otherwise (the file imported before, wholly or in
-// part, or another import of it racing this one: a unique violation) it is copied into a temp table and moved on
-// with INSERT ... SELECT ... ON CONFLICT DO NOTHING, so the same file again adds nothing. Two batches are written at
-// once, on two connections, while DuckDB builds the next one's text; after a batch fails, no new one starts.
+// part; or another import of it racing this one: a unique violation or a deadlock) it is copied into a temp table and
+// moved on with INSERT ... SELECT ... ON CONFLICT DO NOTHING, so the same file again adds nothing. Two batches are
+// written at once, on two connections, while DuckDB builds the next one's text; once a batch failed, none starts.
 import type { DuckDBConnection } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { failedBatches, type StagedHistoryFile, stageHistoryFile } from "../../io/history-stage.js";
@@ -62,6 +62,7 @@ export async function importFile(db: PgDatabase, table: string, plan: ImportFile
     let next = 1;
     const inFlight = Math.min(IN_FLIGHT, Math.max(1, Math.floor((db.target.poolSize ?? 10) / 2)));
     const writing = new Set<Promise<void>>();
+    let failed = false;
     try {
       for (const batch of batches) {
         if (batch.bad) {
@@ -71,12 +72,15 @@ export async function importFile(db: PgDatabase, table: string, plan: ImportFile
         const data = await (pending as Promise<Buffer>);
         pending = textOf(good[next++]);
         if (writing.size >= inFlight) await Promise.race(writing);
+        if (failed) break; // Promise.all below throws its error
         const write: Promise<void> = writeBatch(db, table, plan, staged, batch, data).then(() => {
           writing.delete(write);
           result.written += batch.hi - batch.lo + 1;
           progress(batch);
         });
-        write.catch(() => undefined); // awaited below (or raced above): never an unhandled rejection
+        write.catch(() => {
+          failed = true; // awaited below (or raced above): never an unhandled rejection
+        });
         writing.add(write);
       }
       await Promise.all(writing);
