@@ -9,7 +9,7 @@ import type { ContextRecord } from "../../record/types.js";
 import type { FabraRuntime } from "../runtime.js";
 import { applyBudget, type BudgetItem, type BudgetResult } from "./budget.js";
 import { checkItems, runContextFunction, toBudgetItems } from "./assemble.js";
-import { recordedSource } from "./replay.js";
+import { recordedContextDef, recordedSource } from "./replay.js";
 import { preparedContext } from "./prepared.js";
 import { joinedCount } from "./token-join.js";
 import { countCachedIn } from "./tokens.js";
@@ -65,16 +65,7 @@ export async function explainContext(fabra: FabraRuntime, id: string, options: E
   }
   const { record } = await fabra.ledger.intact(id, "it will not be explained");
   const name = record.context_function;
-  if (!fabra.definitions.contexts.has(name)) {
-    throw new FabraError(
-      "CONTEXT_NOT_FOUND",
-      `The context function "${name}" of ${record.context_id} no longer exists`,
-      {
-        hint: "Explaining re-runs the function: restore it, or check out the code version the record names.",
-      },
-    );
-  }
-  const def = fabra.contextDef(name);
+  const def = recordedContextDef(fabra, record, "Explaining re-runs");
   const trace = new Trace(await recordedSource(fabra, record, { recordedOnly: true }));
   const inputs = toPlain(record.inputs) as Record<string, unknown>;
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);
