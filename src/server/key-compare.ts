@@ -18,11 +18,11 @@ const digest: (key: string) => Buffer =
 
 /** `key` as its fixed-size form, written into `into` (byte length first, zero-padded): false when it is too long. */
 function writeFixedForm(key: string, into: Buffer): boolean {
-  const bytes = Buffer.byteLength(key, "utf8");
-  if (bytes > FIXED_BYTES) return false;
+  // A UTF-16 code unit is at most 3 UTF-8 bytes: short keys (the usual) need no byteLength pass.
+  if (key.length > FIXED_BYTES || (key.length * 3 > FIXED_BYTES && Buffer.byteLength(key, "utf8") > FIXED_BYTES))
+    return false;
   into.fill(0);
-  into.writeUInt16BE(bytes, 0);
-  into.write(key, LENGTH_BYTES, "utf8");
+  into.writeUInt16BE(into.write(key, LENGTH_BYTES, "utf8"), 0);
   return true;
 }
 
