@@ -70,6 +70,10 @@ describe("the viewer's routes", () => {
     expect((await get(`/ui/records/${ids[0]}/explain?max_tokens=5`)).status).toBe(422);
     expect((await get(`/ui/records/${ids[0]}/pack`)).status).toBe(422);
     expect((await get(`/ui/records/${ids[2]}/explain?max_tokens=0`)).status).toBe(400);
+    const notDigits = await get(`/ui/records/${ids[2]}/explain?max_tokens=1e3`);
+    expect(notDigits.status).toBe(400);
+    expect(await notDigits.text()).toContain("max_tokens &quot;1e3&quot; is not a whole number ≥ 1");
+    expect((await get(`/ui/records/${ids[2]}/explain?max_tokens=`)).status).toBe(200); // empty: no budget
   });
 
   it("lets loopback clients in without a login when no keys are configured, with strict headers on every page", async () => {

@@ -3,7 +3,6 @@
 // budget is applied at another size, to show what would have been kept or dropped. The record's own budget is
 // applied to the same items too: when that does not reproduce the record, the code changed and the answer says so.
 import type { BudgetStrategy } from "../../define/context.js";
-import { FabraError } from "../../errors.js";
 import { toPlain } from "../../record/json.js";
 import type { ContextRecord } from "../../record/types.js";
 import type { FabraRuntime } from "../runtime.js";
@@ -14,6 +13,7 @@ import { preparedContext } from "./prepared.js";
 import { joinedCount } from "./token-join.js";
 import { countCachedIn } from "./tokens.js";
 import { Trace } from "./tracking.js";
+import { parseMaxTokens } from "../../util/max-tokens.js";
 
 export interface ExplainOptions {
   /** The budget to try; null = unlimited. */
@@ -58,11 +58,7 @@ export interface Explanation {
 }
 
 export async function explainContext(fabra: FabraRuntime, id: string, options: ExplainOptions): Promise<Explanation> {
-  if (options.maxTokens !== null && (!Number.isSafeInteger(options.maxTokens) || options.maxTokens < 1)) {
-    throw new FabraError("INVALID_ARGUMENT", `--max-tokens is ${options.maxTokens}; it must be a whole number ≥ 1`, {
-      hint: "e.g. fabra context explain ctx_... --max-tokens 4000",
-    });
-  }
+  parseMaxTokens(options.maxTokens, "maxTokens", "json");
   const { record } = await fabra.ledger.intact(id, "it will not be explained");
   const name = record.context_function;
   const def = recordedContextDef(fabra, record, "Explaining re-runs");

@@ -8,11 +8,15 @@ import { buildPack } from "../../engine/ledger/pack.js";
 import { sendJson } from "../http.js";
 import { contextIdParam, errors, json, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
-import { documented, query, readBody } from "../validate.js";
+import { parseMaxTokens } from "../../util/max-tokens.js";
+import { documented, parsedBy, query, readBody } from "../validate.js";
 
-const ExplainBody = z.object({
-  max_tokens: z.int().min(1).nullable(),
-  strategy: z.enum(["drop", "backfill"]).optional(),
+const strategy = z.enum(["drop", "backfill"]).optional();
+/** The body as documented; it is read by ExplainBodyParsed, whose budget goes through the one parser. */
+const ExplainBody = z.object({ max_tokens: z.int().min(1).nullable(), strategy });
+const ExplainBodyParsed = z.object({
+  max_tokens: z.unknown().transform(parsedBy((v) => parseMaxTokens(v, "max_tokens", "json"))),
+  strategy,
 });
 
 const Explanation = z
@@ -66,7 +70,7 @@ export function incidentRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void
   const runtime = deps.runtime;
 
   serve(app, route.explain, async (c) => {
-    const body = await readBody(c, ExplainBody, 'Send {"max_tokens": 4000} (or null for no budget).');
+    const body = await readBody(c, ExplainBodyParsed, 'Send {"max_tokens": 4000} (or null for no budget).');
     const explanation = await explainContext(runtime, c.req.param("id"), {
       maxTokens: body.max_tokens,
       strategy: body.strategy,
