@@ -23,6 +23,7 @@ import { ErrorPage, LoginPage } from "./views/layout.js";
 import { ListPage, type ListQuery, pageQuery } from "./views/list.js";
 import { RecordView } from "./views/record.js";
 import { parseMaxTokens } from "../util/max-tokens.js";
+import { packDownloadHeaders } from "../api/pack-download.js";
 
 /** The server's auth as the viewer uses it (server/auth.ts's Auth). */
 export interface UiAuth {
@@ -214,10 +215,7 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
     const bytes = await buildPack(runtime.ledger, id, {
       log: runtime.logSettings,
     });
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "application/zip",
-      "content-disposition": `attachment; filename="${id}.zip"`,
-    });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, packDownloadHeaders(id));
   });
 
   ui.get("/diff", async (c) => {

@@ -62,6 +62,9 @@ describe("the viewer's routes", () => {
     const pack = await get(`/ui/records/${ids[2]}/pack`);
     expect(pack.status).toBe(200);
     expect(pack.headers.get("content-disposition")).toBe(`attachment; filename="${ids[2]}.zip"`);
+    // The same download headers as GET /v1/contexts/:id/pack (api/pack-download.ts).
+    expect(pack.headers.get("content-type")).toBe("application/zip");
+    expect(pack.headers.get("x-content-type-options")).toBe("nosniff");
     expect(
       Buffer.from(await pack.arrayBuffer())
         .subarray(0, 2)

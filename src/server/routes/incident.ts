@@ -3,6 +3,7 @@
 // a ticket (GET /v1/contexts/:id/pack[?baseline=ID], a zip). Read-only, behind the same auth as every /v1 route.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { explanationJson } from "../../api/explain.js";
+import { packDownloadHeaders } from "../../api/pack-download.js";
 import { explainContext } from "../../engine/context/explain.js";
 import { buildPack } from "../../engine/ledger/pack.js";
 import { sendJson } from "../http.js";
@@ -84,15 +85,9 @@ export function incidentRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void
       baseline: c.req.valid("query").baseline,
       log: runtime.logSettings,
     });
-    const name = `${id.replace(/[^A-Za-z0-9_.-]/g, "_")}.zip`;
     return new Response(bytes, {
       status: 200,
-      headers: {
-        "content-type": "application/zip",
-        "content-disposition": `attachment; filename="${name}"`,
-        "x-content-type-options": "nosniff",
-        "x-request-id": c.get("requestId") ?? "",
-      },
+      headers: { ...packDownloadHeaders(id), "x-request-id": c.get("requestId") ?? "" },
     });
   });
 }
