@@ -7,7 +7,7 @@ import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
-import { errorResponse, JSON_TYPE, metaOf, respond, sendJson } from "./http.js";
+import { errorResponse, JSON_TYPE, respond, sendJson } from "./http.js";
 import { readHeaders, requestIdOf } from "./request-headers.js";
 import { errors, openApiDocument, PUBLIC_ROUTE, serve } from "./openapi.js";
 import { renderMetrics } from "./metrics.js";
@@ -133,8 +133,13 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
 
 /** The error response for anything thrown while serving (http.ts errorResponse), for the request in `c`. */
 function respondError(err: unknown, c: Context<AppEnv>, log: (line: string) => void): Response {
-  const request = { ...metaOf(c), method: c.req.method, path: c.req.path };
-  return errorResponse(err, { ...request, requestId: c.get("requestId") ?? randomUUID() }, log);
+  const request = {
+    requestId: c.get("requestId") ?? randomUUID(),
+    closeConnection: c.get("closeConnection"),
+    method: c.req.method,
+    path: c.req.path,
+  };
+  return errorResponse(err, request, log);
 }
 
 function isViewerPath(path: string): boolean {

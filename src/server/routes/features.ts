@@ -1,6 +1,7 @@
-// Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history) and
-// POST /v1/features (many features × entities in one call; each result carries its own error); POST
-// /v1/features/push (values from outside into history and the online cache, one or a batch).
+// Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history; plain
+// reads answered in front of hono by featureReadLane) and POST /v1/features (many features × entities in one call;
+// each result carries its own error); POST /v1/features/push (values from outside into history and the online
+// cache, one or a batch).
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { IncomingMessage } from "node:http";
 import { FabraError } from "../../errors.js";
