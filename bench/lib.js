@@ -201,3 +201,122 @@ export function runIfMain(metaUrl, run) {
       process.exitCode = 1;
     });
 }
+
+// ------------------------------------------------------------------ servers under load (serve, serve-context)
+// A bench forks itself as the server child (`--serve-child`) and loads it with autocannon from the parent, as a client
+// would; parent and child talk over IPC with `{ type }` messages.
+
+/**
+ * In the server child: the support-assistant project (a tier feature, a top-2 retriever over two documents, a chat
+ * context) served by `fabra serve` on loopback. `offline`: the offline store config; `services(fabra)`: background
+ * services to run (e.g. the log sequencer).
+ */
+export async function startBenchServer({ offline, apiKeys = [], services = () => [] }) {
+  const { context, createFabra, entity, feature, retriever } = await import("../dist/index.js");
+  const { startServer } = await import("../dist/server/serve.js");
+  const user = entity("user");
+  const userTier = feature({ entity: user }, (id) => (id === "u_1" ? "enterprise" : "free"));
+  const docs = retriever({ index: "kb", topK: 2 });
+  const chat = context({ maxTokens: 200, inputs: { userId: "string", query: "string" } }, async ({ userId, query }) => {
+    const tier = await userTier.get(userId);
+    const hits = await docs(query);
+    return [
+      { content: "You are a support assistant.", priority: 0, required: true },
+      { content: `The customer is on the ${tier} tier.`, priority: 1 },
+      ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
+    ];
+  });
+  const fabra = await createFabra({
+    stores: { offline, online: { type: "memory" }, vector: { type: "memory" } },
+    definitions: { user, userTier, docs, chat },
+    warn: () => {},
+  });
+  await fabra.index.add("kb", [
+    { id: "reset", content: "To reset your password open the sign-in page and choose Forgot password." },
+    {
+      id: "limits",
+      content: "The API allows 600 requests per minute on the Pro plan; over it, requests get HTTP 429.",
+    },
+  ]);
+  const server = await startServer({
+    runtime: fabra,
+    host: "127.0.0.1",
+    port: 0,
+    bodyLimit: 1 << 20,
+    apiKeys,
+    log: () => {},
+    services: services(fabra),
+  });
+  return { fabra, server };
+}
+
+/** In the server child: a bare hono app on the same Node adapter, listening on loopback; resolves to its URL. */
+export async function listenBare(app) {
+  const { createServer } = await import("node:http");
+  const { getRequestListener } = await import("@hono/node-server");
+  const server = createServer(getRequestListener(app.fetch));
+  await new Promise((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { url: `http://127.0.0.1:${server.address().port}`, close: () => server.close() };
+}
+
+/**
+ * In the server child: answers the parent's `{ type }` messages with `handlers[type](message)` (its CPU time for
+ * "cpu" is built in), and exits after `handlers.exit()` for "exit".
+ */
+export function answerParent(handlers) {
+  process.on("message", async (message) => {
+    if (message?.type === "cpu") process.send({ cpu: process.cpuUsage() });
+    else if (message?.type === "exit") {
+      await handlers.exit?.();
+      process.exit(0);
+    } else process.send(await handlers[message?.type]?.(message));
+  });
+}
+
+/**
+ * In the parent: forks `file` as the server child with `args` and waits for its first message (what it serves).
+ * `ask(message)` sends one and resolves to the answer; `stop()` ends the child.
+ */
+export async function forkServeChild(file, args = []) {
+  const { fork } = await import("node:child_process");
+  const child = fork(file, ["--serve-child", ...args], { stdio: ["ignore", "inherit", "inherit", "ipc"] });
+  const exited = new Promise((resolve) => child.once("exit", resolve));
+  const ask = (message) =>
+    new Promise((resolve) => {
+      child.once("message", resolve);
+      child.send(message);
+    });
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.send({ type: "exit" });
+      await exited;
+    }
+  };
+  try {
+    const started = await new Promise((resolve, reject) => {
+      child.once("message", resolve);
+      child.once("exit", (code) => reject(new Error(`the bench server exited (${code}) before listening`)));
+    });
+    return { started, ask, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+/**
+ * One autocannon run against the child, with the child's CPU time per request (server work only: unlike req/s it
+ * hardly depends on what else the machine is doing). Throws on any non-2xx response, error or timeout.
+ */
+export async function cannon(ask, options) {
+  const { default: autocannon } = await import("autocannon");
+  const before = (await ask({ type: "cpu" })).cpu;
+  const result = await autocannon(options);
+  const after = (await ask({ type: "cpu" })).cpu;
+  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
+    throw new Error(
+      `${options.method ?? "GET"} ${options.url}: ${result.non2xx} non-2xx responses, ${result.errors} errors, ${result.timeouts} timeouts`,
+    );
+  const cpuUs = after.user - before.user + after.system - before.system;
+  return { result, cpu_us_per_req: Math.round((cpuUs / Math.max(1, result.requests.total)) * 10) / 10 };
+}

@@ -11,13 +11,22 @@
 // The servers run in a child process (this file, forked) and autocannon in this one, as a client would. Bare and
 // context rounds alternate; each figure is the median round's.
 // Run alone: npm run build && node bench/serve-context.bench.js [--quick]
-import { fork } from "node:child_process";
 import { closeSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
-import { createServer } from "node:http";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import autocannon from "autocannon";
-import { benchOptions, median, percentile, round, runIfMain, tempDir } from "./lib.js";
+import {
+  answerParent,
+  benchOptions,
+  cannon,
+  forkServeChild,
+  listenBare,
+  median,
+  percentile,
+  round,
+  runIfMain,
+  startBenchServer,
+  tempDir,
+} from "./lib.js";
 import { dropSchema, POSTGRES_URL, uniqueName } from "./prod-services.js";
 
 const DUCKDB_TARGET = 0.2;
@@ -31,47 +40,8 @@ const BODY = JSON.stringify({ userId: "u_1", query: "how do I reset my password"
 
 async function serveChild(dir, pgSchema) {
   const { Hono } = await import("hono");
-  const { getRequestListener } = await import("@hono/node-server");
-  const { context, createFabra, entity, feature, retriever } = await import("../dist/index.js");
-  const { startServer } = await import("../dist/server/serve.js");
   const { logSequencerService } = await import("../dist/server/services.js");
-
-  const user = entity("user");
-  const userTier = feature({ entity: user }, (id) => (id === "u_1" ? "enterprise" : "free"));
-  const docs = retriever({ index: "kb", topK: 2 });
-  const chat = context({ maxTokens: 200, inputs: { userId: "string", query: "string" } }, async ({ userId, query }) => {
-    const tier = await userTier.get(userId);
-    const hits = await docs(query);
-    return [
-      { content: "You are a support assistant.", priority: 0, required: true },
-      { content: `The customer is on the ${tier} tier.`, priority: 1 },
-      ...hits.map((h, i) => ({ content: h.content, priority: 2 + i, source: h })),
-    ];
-  });
-  const app = async (offline) => {
-    const fabra = await createFabra({
-      stores: { offline, online: { type: "memory" }, vector: { type: "memory" } },
-      definitions: { user, userTier, docs, chat },
-      warn: () => {},
-    });
-    await fabra.index.add("kb", [
-      { id: "reset", content: "To reset your password open the sign-in page and choose Forgot password." },
-      {
-        id: "limits",
-        content: "The API allows 600 requests per minute on the Pro plan; over it, requests get HTTP 429.",
-      },
-    ]);
-    const server = await startServer({
-      runtime: fabra,
-      host: "127.0.0.1",
-      port: 0,
-      bodyLimit: 1 << 20,
-      apiKeys: [],
-      log: () => {},
-      services: [logSequencerService(fabra)],
-    });
-    return { fabra, server };
-  };
+  const app = (offline) => startBenchServer({ offline, services: (fabra) => [logSequencerService(fabra)] });
   const servers = { duckdb: await app({ type: "duckdb", path: join(dir, "fabra.duckdb") }) };
   if (pgSchema) servers.postgres = await app({ type: "postgres", url: POSTGRES_URL, schema: pgSchema });
 
@@ -89,23 +59,21 @@ async function serveChild(dir, pgSchema) {
     const body = await c.req.json();
     return c.json({ ...payload, context_function: c.req.param("name"), inputs: body });
   });
-  const bare = createServer(getRequestListener(bareApp.fetch));
-  await new Promise((resolve) => bare.listen(0, "127.0.0.1", resolve));
+  const bare = await listenBare(bareApp);
 
-  process.on("message", async (message) => {
-    if (message?.type === "cpu") process.send({ cpu: process.cpuUsage() });
-    else if (message?.type === "records") {
-      const s = servers[message.backend];
-      process.send({ records: await s.fabra.stores.records.count(), commits: commitStats(s.fabra.stores.records) });
-    } else if (message?.type === "exit") {
+  answerParent({
+    records: async ({ backend }) => {
+      const s = servers[backend];
+      return { records: await s.fabra.stores.records.count(), commits: commitStats(s.fabra.stores.records) };
+    },
+    exit: async () => {
       bare.close();
       await Promise.all(Object.values(servers).map((s) => s.server.close()));
-      process.exit(0);
-    }
+    },
   });
   process.send({
     urls: Object.fromEntries(Object.entries(servers).map(([k, s]) => [k, s.server.url])),
-    bare: `http://127.0.0.1:${bare.address().port}`,
+    bare: bare.url,
     responseBytes: sample.length,
   });
 }
@@ -118,21 +86,13 @@ function commitStats(store) {
 
 // ------------------------------------------------------------------ the load (this process)
 
-function ask(child, message) {
-  return new Promise((resolve) => {
-    child.once("message", resolve);
-    child.send(message);
-  });
-}
-
 /**
  * One autocannon run of `amount` requests (or for `duration` seconds): with a fixed amount every request sent is
  * answered before it ends, so the responses can be counted against the ledger (a timed run abandons the requests in
  * flight when it stops, which the server still answers and records).
  */
-async function load(child, url, { duration, amount, connections }) {
-  const before = (await ask(child, { type: "cpu" })).cpu;
-  const result = await autocannon({
+async function load(ask, url, { duration, amount, connections }) {
+  const { result, cpu_us_per_req } = await cannon(ask, {
     url,
     method: "POST",
     body: BODY,
@@ -140,27 +100,21 @@ async function load(child, url, { duration, amount, connections }) {
     ...(amount ? { amount } : { duration }),
     connections,
   });
-  const after = (await ask(child, { type: "cpu" })).cpu;
-  if (result.non2xx > 0 || result.errors > 0 || result.timeouts > 0)
-    throw new Error(
-      `POST ${url}: ${result.non2xx} non-2xx responses, ${result.errors} errors, ${result.timeouts} timeouts`,
-    );
-  const cpuUs = after.user - before.user + after.system - before.system;
   return {
     ok: result["2xx"],
     req_per_s: Math.round(result.requests.total / Math.max(0.01, result.duration)),
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
-    cpu_us_per_req: Math.round((cpuUs / Math.max(1, result.requests.total)) * 10) / 10,
+    cpu_us_per_req,
   };
 }
 
 /** A context round: the 2xx responses must be exactly the records the ledger gained. */
-async function contextRound(child, urls, backend, opts) {
+async function contextRound(ask, urls, backend, opts) {
   if (!opts.amount) throw new Error("a context round sends a fixed amount of requests (see load)");
-  const before = await ask(child, { type: "records", backend });
-  const r = await load(child, `${urls[backend]}/v1/context/chat`, opts);
-  const after = await ask(child, { type: "records", backend });
+  const before = await ask({ type: "records", backend });
+  const r = await load(ask, `${urls[backend]}/v1/context/chat`, opts);
+  const after = await ask({ type: "records", backend });
   const added = after.records - before.records;
   if (added !== r.ok)
     throw new Error(`${backend}: ${r.ok} 2xx context responses but ${added} new records in the ledger`);
@@ -374,21 +328,17 @@ export default async function run(options = benchOptions()) {
   const connectionCounts = [16, 64];
   const dir = tempDir("fabra-bench-serve-context-");
   const pgSchema = await postgresSchema(log);
-  const child = fork(SELF, ["--serve-child", dir.path, pgSchema ?? ""], {
-    stdio: ["ignore", "inherit", "inherit", "ipc"],
-  });
-  const exited = new Promise((resolve) => child.once("exit", resolve));
+  let stop = async () => {};
   try {
-    const started = await new Promise((resolve, reject) => {
-      child.once("message", resolve);
-      child.once("exit", (code) => reject(new Error(`the bench server exited (${code}) before listening`)));
-    });
+    const served = await forkServeChild(SELF, [dir.path, pgSchema ?? ""]);
+    const { started, ask } = served;
+    stop = served.stop;
     const { urls, bare } = started;
     const backends = Object.keys(urls);
     const bareUrl = `${bare}/bare/chat`;
     // Warm the JIT of every route before measuring; the warm-up's rate sizes each run (about `duration` seconds).
-    const rate = { bare: (await load(child, bareUrl, { duration: 1, connections: 16 })).req_per_s };
-    for (const b of backends) rate[b] = (await contextRound(child, urls, b, { amount: 64, connections: 16 })).req_per_s;
+    const rate = { bare: (await load(ask, bareUrl, { duration: 1, connections: 16 })).req_per_s };
+    for (const b of backends) rate[b] = (await contextRound(ask, urls, b, { amount: 64, connections: 16 })).req_per_s;
     const sized = (what, connections) => ({
       amount: Math.max(connections * 4, Math.round(rate[what] * duration)),
       connections,
@@ -404,8 +354,8 @@ export default async function run(options = benchOptions()) {
     for (const connections of connectionCounts) {
       const rounds = [];
       for (let i = 0; i < roundCount; i++) {
-        const r = { bare: measured("bare", await load(child, bareUrl, sized("bare", connections))) };
-        for (const b of backends) r[b] = measured(b, await contextRound(child, urls, b, sized(b, connections)));
+        const r = { bare: measured("bare", await load(ask, bareUrl, sized("bare", connections))) };
+        for (const b of backends) r[b] = measured(b, await contextRound(ask, urls, b, sized(b, connections)));
         rounds.push(r);
       }
       const med = (pick) => median(rounds.map(pick));
@@ -436,8 +386,7 @@ export default async function run(options = benchOptions()) {
         } else verdicts.push(ratio >= POSTGRES_TARGET);
       }
     }
-    child.send({ type: "exit" });
-    await exited;
+    await stop();
 
     Object.assign(metrics, await commitPath(dir.path, pgSchema, options));
     return {
@@ -452,10 +401,7 @@ export default async function run(options = benchOptions()) {
       pass: verdicts.every(Boolean),
     };
   } finally {
-    if (child.exitCode === null) {
-      child.send({ type: "exit" });
-      await exited;
-    }
+    await stop();
     if (pgSchema) await dropSchema(POSTGRES_URL, pgSchema).catch(() => undefined);
     dir.cleanup();
   }

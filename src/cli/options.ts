@@ -93,3 +93,25 @@ export function collect(value: string, previous: string[] = []): string[] {
 export function print(text: string): void {
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 }
+
+/** `--claim-idle` and `--max-attempts`: how a consumer of ingested events retries (`fabra serve`, `fabra worker`). */
+export function withIngestRetryFlags(command: Command): Command {
+  return command
+    .option(
+      "--claim-idle <duration>",
+      "an ingested event pending this long (dead or failed consumer) is retried",
+      "30s",
+    )
+    .option("--max-attempts <n>", "deliveries after which a failing ingested event is dead-lettered", "5");
+}
+
+/** The ingest consumer's retry settings from withIngestRetryFlags' flags. */
+export function ingestRetryOptions(flags: { claimIdle?: string; maxAttempts?: string }): {
+  claimIdleMs: number;
+  maxAttempts: number;
+} {
+  return {
+    claimIdleMs: parseDurationFlag(flags.claimIdle ?? "30s", "--claim-idle", 0),
+    maxAttempts: parsePositiveInt(flags.maxAttempts ?? "5", "--max-attempts"),
+  };
+}

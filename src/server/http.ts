@@ -1,17 +1,42 @@
 // Request and response helpers shared by the routes: lossless JSON bodies read under the size limit, JSON
 // responses, and the error envelope. (Parameters and bodies are checked against zod schemas in validate.ts.)
 import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
 import { FabraError, httpStatusFor, isFabraError } from "../errors.js";
 import { parseJson, isJsonObject, type JsonObject, type JsonValue, toJsonText } from "../record/json.js";
 import type { AppEnv } from "./types.js";
 
 export const JSON_TYPE = "application/json; charset=utf-8";
 
+/** What a response takes from its request: the request id, and whether to close the connection (while draining). */
+export interface RequestMeta {
+  requestId: string;
+  closeConnection?: boolean | undefined;
+}
+
+/** The request's meta as the middleware set it on the context. */
+export function metaOf(c: Context<AppEnv>): RequestMeta {
+  return { requestId: c.get("requestId") ?? "", closeConnection: c.get("closeConnection") };
+}
+
 /**
  * A response with the request id (and `connection: close` while draining). Headers go in as a plain object: on
  * Node's adapter that is written out directly, where a fetch `Headers` object (what `c.header()` builds) costs
  * more than the rest of a cached feature read.
  */
+export function respondTo(
+  meta: RequestMeta,
+  body: string,
+  status: number,
+  contentType: string,
+  extra?: Record<string, string>,
+): Response {
+  const headers: Record<string, string> = { "content-type": contentType, "x-request-id": meta.requestId };
+  if (meta.closeConnection) headers.connection = "close";
+  if (extra) Object.assign(headers, extra);
+  return new Response(body, { status, headers });
+}
+
 export function respond(
   c: Context<AppEnv>,
   body: string,
@@ -19,15 +44,48 @@ export function respond(
   contentType: string,
   extra?: Record<string, string>,
 ): Response {
-  const headers: Record<string, string> = { "content-type": contentType, "x-request-id": c.get("requestId") ?? "" };
-  if (c.get("closeConnection")) headers.connection = "close";
-  if (extra) Object.assign(headers, extra);
-  return new Response(body, { status, headers });
+  return respondTo(metaOf(c), body, status, contentType, extra);
 }
 
 /** A JSON response; floats keep their form and big integers their digits. */
 export function sendJson(c: Context<AppEnv>, value: unknown, status = 200, extra?: Record<string, string>): Response {
-  return respond(c, toJsonText(value), status, JSON_TYPE, extra);
+  return respondTo(metaOf(c), toJsonText(value), status, JSON_TYPE, extra);
+}
+
+/**
+ * The JSON error response for anything thrown while serving `request`; 5xx are logged with the request id (a
+ * client's mistakes are not server faults).
+ */
+export function errorResponse(
+  err: unknown,
+  request: RequestMeta & { method: string; path: string },
+  log: (line: string) => void,
+): Response {
+  if (err instanceof HTTPException) {
+    // hono's own (e.g. a malformed request): keep its status, in our envelope.
+    const status = err.status;
+    const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT";
+    return respondTo(
+      request,
+      toJsonText({ error: { code, message: err.message || "Bad request" } }),
+      status,
+      JSON_TYPE,
+    );
+  }
+  const { status, body } = errorBody(err, request.requestId);
+  if (status >= 500 && body.error.code !== "SHUTTING_DOWN") {
+    const detail = err instanceof FabraError && err.cause instanceof Error ? err.cause : err;
+    log(
+      `[${request.requestId}] ${status} ${body.error.code} ${request.method} ${request.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd(),
+    );
+  }
+  return respondTo(
+    request,
+    toJsonText(body),
+    status,
+    JSON_TYPE,
+    status === 401 ? { "www-authenticate": 'Bearer realm="fabra"' } : undefined,
+  );
 }
 
 function tooLarge(limit: number): FabraError {

@@ -3,6 +3,7 @@
 // and tests in one process do not clash. Label sets are bounded: routes are patterns, names come from definitions.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry, type LabelValues } from "prom-client";
 import type { StoreObserver } from "../stores/types.js";
+import { byThree, byTwo, type CounterHandle, type HistogramHandle, LatencyHistogram, pendingCounts } from "./series.js";
 
 const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -11,18 +12,28 @@ export function createServerMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
-  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
-    new Counter<L>({ name, help, labelNames, registers });
+  const counter = <L extends string>(
+    name: string,
+    help: string,
+    labelNames: readonly L[],
+    collect?: (this: Counter<L>) => void,
+  ) => new Counter<L>({ name, help, labelNames, registers, ...(collect ? { collect } : {}) });
   const histogram = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
     new Histogram<L>({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers });
+  // Updated on every request or store call: through handles (series.ts), not prom-client's label-hashing calls.
+  const latencies = <L extends string>(name: string, help: string, labelNames: readonly L[]) =>
+    new LatencyHistogram<L>({ name, help, labelNames, buckets: LATENCY_BUCKETS, registers });
+  const requestCounts = pendingCounts<"method" | "route" | "status">();
+  const featureReadCounts = pendingCounts<"feature" | "source">();
   const metrics = {
     registry,
-    requests: counter("fabra_http_requests_total", "HTTP requests by method, route pattern and status.", [
-      "method",
-      "route",
-      "status",
-    ]),
-    requestSeconds: histogram(
+    requests: counter(
+      "fabra_http_requests_total",
+      "HTTP requests by method, route pattern and status.",
+      ["method", "route", "status"],
+      requestCounts.collect,
+    ),
+    requestSeconds: latencies(
       "fabra_http_request_duration_seconds",
       "HTTP request latency by method and route pattern.",
       ["method", "route"],
@@ -60,6 +71,7 @@ export function createServerMetrics() {
       "fabra_feature_reads_total",
       "Feature reads by feature and source (cache, compute, fallback).",
       ["feature", "source"],
+      featureReadCounts.collect,
     ),
     ledgerWrites: counter("fabra_ledger_writes_total", "Ledger appends by outcome (inserted, exists).", ["outcome"]),
     ledgerFailures: counter("fabra_ledger_write_failures_total", "Ledger appends that failed, by error code.", [
@@ -79,7 +91,7 @@ export function createServerMetrics() {
       "Scheduled refreshes that could not run (stores unreachable, a definition error), by feature.",
       ["feature"],
     ),
-    storeSeconds: histogram(
+    storeSeconds: latencies(
       "fabra_store_operation_duration_seconds",
       "Store call latency by store (records, offline, online, vector, locks) and operation.",
       ["store", "operation"],
@@ -135,29 +147,26 @@ export function createServerMetrics() {
     }),
   };
   metrics.startTime.set(Math.floor(Date.now() / 1000));
-  return { ...metrics, featureRead: pairedSeries(metrics.featureReads) };
+  return {
+    ...metrics,
+    /** A request's series (its count by status, its latency), found by method → route pattern → status. */
+    requestSeries: byThree(
+      (method: string, route: string, status: number): RequestSeries => ({
+        count: requestCounts.handle({ method, route, status: String(status) }),
+        latency: metrics.requestSeconds.labels(method, route),
+      }),
+    ),
+    /** Counts a feature read by feature and source. */
+    featureRead: (() => {
+      const series = byTwo((feature: string, source: string) => featureReadCounts.handle({ feature, source }));
+      return (feature: string, source: string) => series(feature, source).inc();
+    })(),
+  };
 }
 
-/**
- * Increments `counter`'s series for two label values through a handle made once per pair and kept: prom-client
- * hashes a label object on every `inc({...})`, which on a cached feature read costs more than the read. The label
- * values come from definitions and fixed sets, so the handles are bounded.
- */
-function pairedSeries<L extends string>(counter: Counter<L>): (a: string, b: string) => void {
-  const series = new Map<string, Map<string, { inc(): void }>>();
-  return (a, b) => {
-    let byB = series.get(a);
-    if (!byB) {
-      byB = new Map();
-      series.set(a, byB);
-    }
-    let handle = byB.get(b);
-    if (!handle) {
-      handle = counter.labels(a, b);
-      byB.set(b, handle);
-    }
-    handle.inc();
-  };
+export interface RequestSeries {
+  count: CounterHandle;
+  latency: HistogramHandle;
 }
 
 export type ServerMetrics = ReturnType<typeof createServerMetrics>;
@@ -168,19 +177,9 @@ export type ServerMetrics = ReturnType<typeof createServerMetrics>;
  */
 export function storeMetricsObserver(metrics: ServerMetrics): StoreObserver {
   // Series per store → operation: two map lookups per call, no key string built.
-  const latency = new Map<string, Map<string, { observe(seconds: number): void }>>();
+  const latency = byTwo((store: string, operation: string) => metrics.storeSeconds.labels(store, operation));
   return (op) => {
-    let byOperation = latency.get(op.store);
-    if (!byOperation) {
-      byOperation = new Map();
-      latency.set(op.store, byOperation);
-    }
-    let series = byOperation.get(op.operation);
-    if (!series) {
-      series = metrics.storeSeconds.labels(op.store, op.operation);
-      byOperation.set(op.operation, series);
-    }
-    series.observe(op.seconds);
+    latency(op.store, op.operation).observe(op.seconds);
     if (op.error) metrics.storeErrors.inc({ store: op.store, operation: op.operation, code: op.error.code });
     if (op.store === "records" && op.operation === "append") {
       if (op.error) metrics.ledgerFailures.inc({ code: op.error.code });

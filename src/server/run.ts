@@ -17,6 +17,8 @@ export interface RunServerOptions extends ProjectOptions {
   scheduler?: boolean;
   /** Consume ingested events in this process (default true; with Redis, `fabra worker`s may do it instead). */
   ingest?: boolean;
+  /** How the ingest consumer retries: claim-idle time and max deliveries (defaults 30 s and 5, as `fabra worker`). */
+  ingestRetry?: { claimIdleMs?: number; maxAttempts?: number };
   drainTimeoutMs?: number;
   /** Lines for the operator (default stdout / stderr). */
   say?: (line: string) => void;
@@ -57,7 +59,7 @@ export async function runServer(opts: RunServerOptions): Promise<void> {
   const host = opts.host ?? config.server.host;
   const apiKeys = config.server.apiKeys;
   const scheduled = opts.scheduler === false ? [] : backgroundServices(runtime);
-  const ingest = opts.ingest === false ? null : ingestService(runtime);
+  const ingest = opts.ingest === false ? null : ingestService(runtime, opts.ingestRetry);
   const services = [...scheduled, ...(ingest ? [ingest] : []), logSequencerService(runtime)];
   let server: RunningServer;
   try {

@@ -22,6 +22,8 @@ import { ExplainView } from "./views/explain.js";
 import { ErrorPage, LoginPage } from "./views/layout.js";
 import { ListPage, type ListQuery, pageQuery } from "./views/list.js";
 import { RecordView } from "./views/record.js";
+import { parseMaxTokens } from "../util/max-tokens.js";
+import { packDownloadHeaders } from "../api/pack-download.js";
 
 /** The server's auth as the viewer uses it (server/auth.ts's Auth). */
 export interface UiAuth {
@@ -191,12 +193,8 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
   });
 
   ui.get("/records/:id/explain", async (c) => {
-    const raw = c.req.query("max_tokens") ?? "";
-    const maxTokens = raw === "" || raw === "none" ? null : Number(raw);
-    if (maxTokens !== null && (!Number.isSafeInteger(maxTokens) || maxTokens < 1))
-      throw new FabraError("INVALID_ARGUMENT", `max_tokens=${JSON.stringify(raw)} is not a whole number ≥ 1`, {
-        hint: "Give the budget to try, e.g. 4000.",
-      });
+    // An empty field means no budget, as `none` does.
+    const maxTokens = parseMaxTokens(c.req.query("max_tokens") || "none", "max_tokens");
     const strategy = c.req.query("strategy") || undefined;
     if (strategy !== undefined && strategy !== "drop" && strategy !== "backfill")
       throw new FabraError("INVALID_ARGUMENT", `strategy=${JSON.stringify(strategy)} is not drop or backfill`, {
@@ -217,10 +215,7 @@ export function createUiApp(deps: UiDeps): Hono<UiEnv> {
     const bytes = await buildPack(runtime.ledger, id, {
       log: runtime.logSettings,
     });
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-      "content-type": "application/zip",
-      "content-disposition": `attachment; filename="${id}.zip"`,
-    });
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, packDownloadHeaders(id));
   });
 
   ui.get("/diff", async (c) => {

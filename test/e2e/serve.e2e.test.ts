@@ -157,6 +157,17 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
     expect(second.exitCode).toBe(3);
     expect(second.stderr).toContain(`already serving ${p.ledger} at ${server.url}`);
   });
+
+  it("takes the ingest consumer's retry settings as `fabra worker` does, refusing bad ones before it starts", async () => {
+    const attempts = await p.run(["serve", "--port", "0", "--max-attempts", "0"]);
+    expect(attempts.exitCode).not.toBe(0);
+    expect(attempts.stderr).toContain('--max-attempts "0" is not a positive whole number');
+    const idle = await p.run(["serve", "--port", "0", "--claim-idle", "soon"]);
+    expect(idle.exitCode).not.toBe(0);
+    expect(idle.stderr).toContain('--claim-idle "soon" is not a duration');
+    const help = await p.run(["serve", "--help"]);
+    expect(help.stdout).toMatch(/--claim-idle <duration>[\s\S]*--max-attempts <n>/);
+  });
 });
 
 describe("SIGTERM", () => {

@@ -93,6 +93,12 @@ describe("incident routes", () => {
 
     const bad = await call("POST", `/v1/contexts/${id}/explain`, { max_tokens: 0 });
     expect(bad.status).toBe(400);
+    // The one budget parser's message (the CLI flag and the viewer's field say the same).
+    expect(((await bad.json()) as { error: { message: string } }).error.message).toContain(
+      "max_tokens 0 is not a whole number ≥ 1, or none for no budget",
+    );
+    expect((await call("POST", `/v1/contexts/${id}/explain`, { max_tokens: "4000" })).status).toBe(400);
+    expect((await call("POST", `/v1/contexts/${id}/explain`, {})).status).toBe(400);
     expect(
       (await call("POST", "/v1/contexts/ctx_0190a1b2-0000-7000-8000-00000000dead/explain", { max_tokens: 5 })).status,
     ).toBe(404);

@@ -30,7 +30,7 @@ describe("routes", () => {
     expect(await json(health)).toMatchObject({ status: "ok", version: expect.any(String) });
     const ready = await json<{ status: string; checks: Record<string, { ok: boolean }> }>(await t.fetch("/ready"));
     expect(ready.status).toBe("ready");
-    expect(Object.keys(ready.checks)).toEqual(["offline", "online", "records", "vector"]);
+    expect(Object.keys(ready.checks)).toEqual(["events", "offline", "online", "records", "vector"]);
   });
 
   it("GET /ready runs each store's own probe (the one `fabra doctor` runs): a failing one makes the server not ready", async () => {
@@ -44,7 +44,16 @@ describe("routes", () => {
         },
       ],
     };
-    const stores = { ...t.fabra.stores, online: { ...t.fabra.stores.online, ...down } };
+    const queueDown = {
+      probe: async () => [
+        { name: "stores.online (Redis Streams)", state: "fail" as const, detail: "Redis 6.0.9", fix: "Upgrade." },
+      ],
+    };
+    const stores = {
+      ...t.fabra.stores,
+      online: { ...t.fabra.stores.online, ...down },
+      events: { ...t.fabra.stores.events, ...queueDown },
+    };
     const runtime = Object.assign(Object.create(t.fabra) as typeof t.fabra, { stores });
     const app = createApp({
       runtime,
@@ -61,6 +70,7 @@ describe("routes", () => {
     const body = await json<{ status: string; checks: Record<string, { ok: boolean; error?: string }> }>(res);
     expect(body.status).toBe("not_ready");
     expect(body.checks.online).toMatchObject({ ok: false, error: "stores.online (Redis): refused the connection" });
+    expect(body.checks.events).toMatchObject({ ok: false, error: "stores.online (Redis Streams): Redis 6.0.9" });
     expect(body.checks.records?.ok).toBe(true);
   });
 

@@ -62,6 +62,9 @@ describe("the viewer's routes", () => {
     const pack = await get(`/ui/records/${ids[2]}/pack`);
     expect(pack.status).toBe(200);
     expect(pack.headers.get("content-disposition")).toBe(`attachment; filename="${ids[2]}.zip"`);
+    // The same download headers as GET /v1/contexts/:id/pack (api/pack-download.ts).
+    expect(pack.headers.get("content-type")).toBe("application/zip");
+    expect(pack.headers.get("x-content-type-options")).toBe("nosniff");
     expect(
       Buffer.from(await pack.arrayBuffer())
         .subarray(0, 2)
@@ -70,6 +73,10 @@ describe("the viewer's routes", () => {
     expect((await get(`/ui/records/${ids[0]}/explain?max_tokens=5`)).status).toBe(422);
     expect((await get(`/ui/records/${ids[0]}/pack`)).status).toBe(422);
     expect((await get(`/ui/records/${ids[2]}/explain?max_tokens=0`)).status).toBe(400);
+    const notDigits = await get(`/ui/records/${ids[2]}/explain?max_tokens=1e3`);
+    expect(notDigits.status).toBe(400);
+    expect(await notDigits.text()).toContain("max_tokens &quot;1e3&quot; is not a whole number ≥ 1");
+    expect((await get(`/ui/records/${ids[2]}/explain?max_tokens=`)).status).toBe(200); // empty: no budget
   });
 
   it("lets loopback clients in without a login when no keys are configured, with strict headers on every page", async () => {

@@ -3,6 +3,7 @@
 // original record is never touched.
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterEach, describe, expect, it } from "vitest";
+import { explainContext } from "../../src/engine/context/explain.js";
 import { replayContext } from "../../src/engine/context/replay.js";
 import { context, createFabra, entity, feature, retriever, type FabraRuntime } from "../../src/index.js";
 import { contentHash, nowDatetime, verifyStored } from "../../src/record/index.js";
@@ -241,6 +242,13 @@ describe("replay", () => {
     await expect(replayContext(renamed, original.id)).rejects.toMatchObject({
       code: "CONTEXT_NOT_FOUND",
       message: expect.stringMatching(/"chat" .* no longer exists/),
+      hint: expect.stringMatching(/^Replay re-runs the function: restore it/),
+    });
+    // Explaining re-runs the function too: the same error, its own hint.
+    await expect(explainContext(renamed, original.id, { maxTokens: null })).rejects.toMatchObject({
+      code: "CONTEXT_NOT_FOUND",
+      message: `The context function "chat" of ${original.id} no longer exists`,
+      hint: expect.stringMatching(/^Explaining re-runs the function: restore it/),
     });
     await open.pop()?.close();
 

@@ -36,4 +36,35 @@ describe("server metrics", () => {
     expect(text).not.toMatch(/_bucket\{le="[^"]*",/);
     expect(text).toMatch(/^fabra_server_start_time_seconds \d+$/m);
   });
+
+  it("counts through handles: every increment and observation shows in the next read, none twice", async () => {
+    const m = createServerMetrics();
+    const series = m.requestSeries("GET", "/v1/features/:name", 200);
+    expect(m.requestSeries("GET", "/v1/features/:name", 200)).toBe(series);
+    series.count.inc();
+    series.count.inc();
+    series.latency.observe(0.0005); // on a bound: counted in that bucket (le is inclusive)
+    series.latency.observe(0.003);
+    m.featureRead("tier", "cache");
+    const labels = { method: "GET", route: "/v1/features/:name", status: "200" };
+    expect(await counterValue(m.requests, labels)).toBe(2);
+    series.count.inc();
+    expect(await counterValue(m.requests, labels)).toBe(3);
+    expect(await counterValue(m.featureReads, { feature: "tier", source: "cache" })).toBe(1);
+    const text = await renderMetrics(m);
+    const line = (le: string) =>
+      `fabra_http_request_duration_seconds_bucket{method="GET",route="/v1/features/:name",le="${le}"}`;
+    expect(text).toContain(`${line("0.0005")} 1\n`);
+    expect(text).toContain(`${line("0.0025")} 1\n`);
+    expect(text).toContain(`${line("0.005")} 2\n`);
+    expect(text).toContain(`${line("+Inf")} 2\n`);
+    const sum = /^fabra_http_request_duration_seconds_sum\{method="GET",route="\/v1\/features\/:name"\} (\S+)$/m.exec(
+      text,
+    );
+    expect(Number(sum?.[1])).toBeCloseTo(0.0035, 12);
+    expect(text).toContain('fabra_http_request_duration_seconds_count{method="GET",route="/v1/features/:name"} 2\n');
+    expect(text).toMatch(/^fabra_http_requests_total\{method="GET",route="\/v1\/features\/:name",status="200"\} 3$/m);
+    expect(text).toMatch(/^fabra_feature_reads_total\{feature="tier",source="cache"\} 1$/m);
+    expect(text).toMatch(/^# TYPE fabra_http_request_duration_seconds histogram$/m);
+  });
 });

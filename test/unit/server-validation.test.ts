@@ -6,19 +6,24 @@ import { context, createFabra, entity, feature, type FabraRuntime } from "../../
 import { createApp } from "../../src/server/app.js";
 import { createAuth } from "../../src/server/auth.js";
 import { createServerMetrics } from "../../src/server/metrics.js";
-import { plainEntityQuery } from "../../src/server/routes/features.js";
+import { counterValue } from "../../src/server/metrics.js";
+import { featureReadLane, plainEntityQuery } from "../../src/server/routes/features.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: response JSON, read by path in the assertions
 type Json = Record<string, any>;
 
 let fabra: FabraRuntime;
 let app: ReturnType<typeof createApp>;
+let deps: Parameters<typeof createApp>[0];
 
 const LOCAL_TOKEN = "per-run-token";
 
 beforeAll(async () => {
   const user = entity("user");
-  const tier = feature({ entity: user }, (id: string) => `tier of ${id}`);
+  const tier = feature({ entity: user }, (id: string) => {
+    if (id === "boom") throw new Error("the tier service is down");
+    return `tier of ${id}`;
+  });
   const chat = context({ inputs: { userId: "string", limit: "integer?" } }, () => [{ content: "x" }]);
   const plain = context({}, () => [{ content: "y" }]);
   fabra = await createFabra({
@@ -26,7 +31,7 @@ beforeAll(async () => {
     definitions: { user, tier, chat, plain },
     warn: () => {},
   });
-  app = createApp({
+  deps = {
     runtime: fabra,
     metrics: createServerMetrics(),
     auth: createAuth(["k"], LOCAL_TOKEN),
@@ -35,7 +40,8 @@ beforeAll(async () => {
     log: () => {},
     version: "9.9.9",
     ledgerWrites: true,
-  });
+  };
+  app = createApp(deps);
 });
 afterAll(() => fabra.close());
 
@@ -196,5 +202,72 @@ describe("GET /v1/features/:name, the unchecked hot path", () => {
     expect((await call("/v1/features/tier?entity_id=u_1&entity_id=u_2")).status).toBe(400);
     const unauthorized = await app.request("/v1/features/tier?entity_id=u_1");
     expect(unauthorized.status).toBe(401);
+  });
+});
+
+describe("featureReadLane: plain feature reads in front of the router", () => {
+  const request = (path: string, headers: Record<string, string> = { authorization: "Bearer k" }, method = "GET") =>
+    new Request(`http://localhost${path}`, { method, headers });
+  const read = async (res: Response) => ({ status: res.status, body: JSON.parse(await res.text()) as Json });
+
+  it("answers a plain read itself, as the checked route does, and counts it under the route", async () => {
+    const lane = featureReadLane(deps);
+    await call("/v1/features/tier?entity_id=u_7"); // computed once, cached from here
+    const counted = { method: "GET", route: "/v1/features/:name", status: "200" };
+    const before = await counterValue(deps.metrics.requests, counted);
+    const answered = lane(
+      request("/v1/features/tier?entity_id=u_7", { "x-api-key": "k", "x-request-id": "r-1" }),
+      undefined,
+    );
+    expect(answered).toBeInstanceOf(Promise);
+    const res = (await answered) as Response;
+    expect(res.headers.get("x-request-id")).toBe("r-1");
+    expect(res.headers.get("content-type")).toBe("application/json; charset=utf-8");
+    const fast = await read(res);
+    const checked = await call("/v1/features/tier?entity_id=u_7&ignored=1");
+    expect(fast).toEqual({ status: 200, body: { ...checked.body, freshness_ms: fast.body.freshness_ms } });
+    expect(fast.body).toMatchObject({ value: "tier of u_7", served_from: "cache" });
+    expect(await counterValue(deps.metrics.requests, counted)).toBe(before + 2);
+    expect(deps.state.inFlight).toBe(0);
+  });
+
+  it("leaves to hono whatever it does not answer exactly as hono would", () => {
+    const lane = featureReadLane(deps);
+    for (const path of [
+      "/v1/features/nope?entity_id=u_1", // unknown feature: hono's 404
+      "/v1/features/ti%72?entity_id=u_1", // a name hono would decode
+      "/v1/features/tier?entity_id=u_1&as_of=2026-01-01T00:00:00Z",
+      "/v1/features/tier?entity_id=u%201",
+      "/v1/features/tier/?entity_id=u_1",
+      "/v1/features/?entity_id=u_1",
+      "/v1/features/tier",
+      "/v1/contexts?entity_id=u_1",
+    ])
+      expect(lane(request(path), undefined), path).toBeUndefined();
+    // Failing auth (no key, a wrong one): the middleware answers, with its 401.
+    expect(lane(request("/v1/features/tier?entity_id=u_1", {}), undefined)).toBeUndefined();
+    expect(
+      lane(request("/v1/features/tier?entity_id=u_1", { authorization: "Bearer nope" }), undefined),
+    ).toBeUndefined();
+    expect(lane(request("/v1/features/tier?entity_id=u_1", undefined, "POST"), undefined)).toBeUndefined();
+    deps.state.draining = true;
+    try {
+      expect(lane(request("/v1/features/tier?entity_id=u_1"), undefined)).toBeUndefined();
+    } finally {
+      deps.state.draining = false;
+    }
+  });
+
+  it("answers a failing read with the error envelope the checked route gives", async () => {
+    const lane = featureReadLane(deps);
+    const fast = await read((await lane(request("/v1/features/tier?entity_id=boom"), undefined)) as Response);
+    const checked = await call("/v1/features/tier?entity_id=boom&ignored=1");
+    expect(fast.status).toBeGreaterThanOrEqual(500);
+    expect(fast).toEqual({
+      status: checked.status,
+      body: { error: { ...checked.body.error, request_id: fast.body.error.request_id } },
+    });
+    expect(fast.body.error.code).toBe("FEATURE_COMPUTE_FAILED");
+    expect(deps.state.inFlight).toBe(0);
   });
 });

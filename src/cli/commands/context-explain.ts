@@ -11,6 +11,7 @@ import { normalizeContextId } from "../../record/id.js";
 import { toJsonText } from "../../record/json.js";
 import { parseFormat, print, projectOptions } from "../options.js";
 import { renderExplanation } from "../render/explain-view.js";
+import { parseMaxTokens } from "../../util/max-tokens.js";
 
 interface ExplainFlags {
   maxTokens: string;
@@ -29,7 +30,7 @@ export function registerContextExplain(context: Command): void {
     .option("--format <format>", "text | json", "text")
     .action(async (id: string, flags: ExplainFlags, cmd: Command) => {
       const format = parseFormat(flags.format, ["text", "json"] as const, "text");
-      const maxTokens = parseMaxTokens(flags.maxTokens);
+      const maxTokens = parseMaxTokens(flags.maxTokens, "--max-tokens");
       const strategy = parseStrategy(flags.strategy);
       const contextId = normalizeContextId(id);
       const result = await withFabraOrServer<ExplanationJson>(
@@ -39,16 +40,6 @@ export function registerContextExplain(context: Command): void {
       );
       print(format === "json" ? toJsonText(result, 2) : renderExplanation(result));
     });
-}
-
-function parseMaxTokens(text: string): number | null {
-  if (text === "none") return null;
-  const n = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1)
-    throw new FabraError("INVALID_ARGUMENT", `--max-tokens ${JSON.stringify(text)} is not a whole number ≥ 1`, {
-      hint: "e.g. --max-tokens 4000, or --max-tokens none for no budget.",
-    });
-  return n;
 }
 
 function parseStrategy(text: string | undefined): BudgetStrategy | undefined {

@@ -10,7 +10,15 @@ import type { IngestConsumer, IngestConsumerEvent } from "../../engine/features/
 import { FabraError } from "../../errors.js";
 import { withFabra } from "../../app/project.js";
 import { nowDatetime } from "../../record/datetime.js";
-import { outputFormat, parseDurationFlag, parsePositiveInt, print, projectOptions } from "../options.js";
+import {
+  ingestRetryOptions,
+  outputFormat,
+  parseDurationFlag,
+  parsePositiveInt,
+  print,
+  projectOptions,
+  withIngestRetryFlags,
+} from "../options.js";
 import { outcome } from "../render/materialize-view.js";
 
 interface WorkerFlags {
@@ -28,7 +36,7 @@ interface WorkerFlags {
 const FORMATS = ["text", "json"] as const;
 
 export function registerWorker(program: Command): void {
-  program
+  const command = program
     .command("worker")
     .description(
       "Refresh features on their schedules (refresh + materialize: true) and recompute on ingested events (Redis) until stopped; no HTTP",
@@ -37,18 +45,12 @@ export function registerWorker(program: Command): void {
     .option("--concurrency <n>", "entities computed at once within a refresh", "8")
     .option("--max-runs <n>", "refreshes run at once by this worker", "1")
     .option("--lock-ttl <duration>", "refresh lock TTL; a dead worker's refresh is taken over after it", "30s")
-    .option("--no-ingest", "do not consume ingested events (only refresh on schedules)")
-    .option(
-      "--claim-idle <duration>",
-      "an ingested event pending this long (dead or failed consumer) is retried",
-      "30s",
-    )
-    .option("--max-attempts <n>", "deliveries after which a failing ingested event is dead-lettered", "5")
+    .option("--no-ingest", "do not consume ingested events (only refresh on schedules)");
+  withIngestRetryFlags(command)
     .option("--format <format>", "text | json: log events as JSON lines")
     .option("--json", "the same as --format json")
     .action(async (flags: WorkerFlags, cmd: Command) => {
-      const claimIdleMs = parseDurationFlag(flags.claimIdle ?? "30s", "--claim-idle", 0);
-      const maxAttempts = parsePositiveInt(flags.maxAttempts ?? "5", "--max-attempts");
+      const { claimIdleMs, maxAttempts } = ingestRetryOptions(flags);
       const concurrency = parsePositiveInt(flags.concurrency ?? "8", "--concurrency");
       const maxConcurrentRuns = parsePositiveInt(flags.maxRuns ?? "1", "--max-runs");
       const lockTtlMs = parseDurationFlag(flags.lockTtl ?? "30s", "--lock-ttl", 100);

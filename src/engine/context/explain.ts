@@ -3,17 +3,17 @@
 // budget is applied at another size, to show what would have been kept or dropped. The record's own budget is
 // applied to the same items too: when that does not reproduce the record, the code changed and the answer says so.
 import type { BudgetStrategy } from "../../define/context.js";
-import { FabraError } from "../../errors.js";
 import { toPlain } from "../../record/json.js";
 import type { ContextRecord } from "../../record/types.js";
 import type { FabraRuntime } from "../runtime.js";
 import { applyBudget, type BudgetItem, type BudgetResult } from "./budget.js";
 import { checkItems, runContextFunction, toBudgetItems } from "./assemble.js";
-import { recordedSource } from "./replay.js";
+import { recordedContextDef, recordedSource } from "./replay.js";
 import { preparedContext } from "./prepared.js";
 import { joinedCount } from "./token-join.js";
 import { countCachedIn } from "./tokens.js";
 import { Trace } from "./tracking.js";
+import { parseMaxTokens } from "../../util/max-tokens.js";
 
 export interface ExplainOptions {
   /** The budget to try; null = unlimited. */
@@ -58,23 +58,10 @@ export interface Explanation {
 }
 
 export async function explainContext(fabra: FabraRuntime, id: string, options: ExplainOptions): Promise<Explanation> {
-  if (options.maxTokens !== null && (!Number.isSafeInteger(options.maxTokens) || options.maxTokens < 1)) {
-    throw new FabraError("INVALID_ARGUMENT", `--max-tokens is ${options.maxTokens}; it must be a whole number ≥ 1`, {
-      hint: "e.g. fabra context explain ctx_... --max-tokens 4000",
-    });
-  }
+  parseMaxTokens(options.maxTokens, "maxTokens", "json");
   const { record } = await fabra.ledger.intact(id, "it will not be explained");
   const name = record.context_function;
-  if (!fabra.definitions.contexts.has(name)) {
-    throw new FabraError(
-      "CONTEXT_NOT_FOUND",
-      `The context function "${name}" of ${record.context_id} no longer exists`,
-      {
-        hint: "Explaining re-runs the function: restore it, or check out the code version the record names.",
-      },
-    );
-  }
-  const def = fabra.contextDef(name);
+  const def = recordedContextDef(fabra, record, "Explaining re-runs");
   const trace = new Trace(await recordedSource(fabra, record, { recordedOnly: true }));
   const inputs = toPlain(record.inputs) as Record<string, unknown>;
   const items = checkItems(await runContextFunction(def, name, inputs, trace), name);

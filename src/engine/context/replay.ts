@@ -3,6 +3,7 @@
 // recorded chunks and freshness is judged at the original's time, so an unchanged system reproduces the same
 // content; `live` uses today's data instead. The new record links to the original through
 // integrity.previous_context_id; the original is never touched.
+import type { ContextDef } from "../../define/context.js";
 import type { ContextResult, RetrievedChunk } from "../../define/types.js";
 import { FabraError } from "../../errors.js";
 import { datetimeToMs } from "../../record/datetime.js";
@@ -43,15 +44,7 @@ export async function replayContext(
   // A replay of a record that fails verification (altered, or unsigned where signatures are required) proves nothing.
   const { record: original } = await fabra.ledger.intact(id, "it will not be replayed");
   const name = original.context_function;
-  if (!fabra.definitions.contexts.has(name)) {
-    throw new FabraError(
-      "CONTEXT_NOT_FOUND",
-      `The context function "${name}" of ${original.context_id} no longer exists`,
-      {
-        hint: "Replay needs the function: restore it (or its module in `definitions`), or check out the code version the record names.",
-      },
-    );
-  }
+  const def = recordedContextDef(fabra, original, "Replay re-runs");
   const live = options.live === true;
   const inputs = toPlain(original.inputs) as Record<string, unknown>;
   const trace = live ? new Trace() : new Trace(await recordedSource(fabra, original));
@@ -61,7 +54,7 @@ export async function replayContext(
   let replay: ContextResult;
   try {
     replay = await assembleContext(
-      fabra.contextDef(name),
+      def,
       name,
       inputs,
       { ...fabra.settings, includeContent, ledger: fabra.ledger },
@@ -125,6 +118,19 @@ function explain(err: unknown, original: ContextRecord): unknown {
     );
   }
   return err;
+}
+
+/**
+ * The context function that wrote `record`, to re-run it (`reRuns`: who does, for the hint, e.g. "Replay re-runs");
+ * CONTEXT_NOT_FOUND when it no longer exists in this project.
+ */
+export function recordedContextDef(fabra: FabraRuntime, record: ContextRecord, reRuns: string): ContextDef {
+  const name = record.context_function;
+  const def = fabra.definitions.contexts.get(name);
+  if (def) return def;
+  throw new FabraError("CONTEXT_NOT_FOUND", `The context function "${name}" of ${record.context_id} no longer exists`, {
+    hint: `${reRuns} the function: restore it (or its module in \`definitions\`), or check out the code version the record names.`,
+  });
 }
 
 /**

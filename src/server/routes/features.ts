@@ -1,14 +1,16 @@
-// Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history) and
-// POST /v1/features (many features × entities in one call; each result carries its own error); POST
-// /v1/features/push (values from outside into history and the online cache, one or a batch).
+// Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history; plain
+// reads answered in front of hono by featureReadLane) and POST /v1/features (many features × entities in one call;
+// each result carries its own error); POST /v1/features/push (values from outside into history and the online
+// cache, one or a batch).
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
+import type { IncomingMessage } from "node:http";
 import { FabraError } from "../../errors.js";
 import { featureValueJson } from "../../api/shapes.js";
 import { entityIdOf } from "../../engine/features/entity-id.js";
 import { MAX_PUSH } from "../../engine/features/push.js";
-import type { JsonObject, JsonValue } from "../../record/json.js";
-import { JSON_TYPE, respond, sendJson } from "../http.js";
+import { type JsonObject, type JsonValue, toJsonText } from "../../record/json.js";
+import { errorResponse, JSON_TYPE, metaOf, type RequestMeta, respondTo, sendJson } from "../http.js";
+import { readHeaders, requestIdOf } from "../request-headers.js";
 import { ENTITY_ID, errors, FeatureValue, json, pathParam, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 import { documented, parsedBy, query, readBody } from "../validate.js";
@@ -96,27 +98,94 @@ function routes(features: readonly string[]) {
   };
 }
 
+/** The route pattern a feature read is counted under (request metrics), however it was answered. */
+const ONE_ROUTE = "/v1/features/:name";
+const ONE_PREFIX = "/v1/features/";
+
+/** A feature read's 200 answer, counted by feature and source. */
+function answer(
+  deps: ServerDeps,
+  meta: RequestMeta,
+  name: string,
+  value: Parameters<typeof featureValueJson>[0],
+): Response {
+  deps.metrics.featureRead(name, value.source);
+  const body = featureValueJson(value);
+  // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).
+  return typeof body.value === "object" || typeof body.value === "bigint"
+    ? respondTo(meta, toJsonText(body), 200, JSON_TYPE)
+    : respondTo(meta, JSON.stringify(body), 200, JSON_TYPE);
+}
+
+/**
+ * The hot path, answered before hono's router and middleware (app.ts puts it in front of them): `GET
+ * /v1/features/<a known feature>?entity_id=<unreserved characters>`, which the declared route's checks would pass
+ * unchanged, from a client the auth check lets in, while the server is not draining. It does what the middleware
+ * and the declared route do for such a request (the request id, auth, the in-flight count, request metrics, the
+ * same answer and error envelope) without hono's per-request work (router match, context, a chain of async
+ * middleware: more than the cached read itself). Any other request, and one failing auth, gets undefined: hono
+ * serves it, with its checks and its errors.
+ */
+export function featureReadLane(
+  deps: ServerDeps,
+): (request: Request, incoming: IncomingMessage | undefined) => Promise<Response> | undefined {
+  const known = new Set(deps.runtime.definitions.features.keys());
+  return (request, incoming) => {
+    if ((incoming ? incoming.method : request.method) !== "GET" || deps.state.draining) return undefined;
+    const url = incoming ? (incoming.url ?? "") : pathAndQuery(request.url);
+    if (!url.startsWith(ONE_PREFIX)) return undefined;
+    const entityId = plainEntityQuery(url);
+    if (entityId === null) return undefined;
+    const query = url.indexOf("?");
+    // Unreserved characters only: the name hono would decode from the path is the same text.
+    if (!unreserved(url, ONE_PREFIX.length, query)) return undefined;
+    const name = url.slice(ONE_PREFIX.length, query);
+    if (!known.has(name)) return undefined;
+    const headers = readHeaders(incoming, request);
+    try {
+      deps.auth.check(
+        { authorization: headers.authorization, apiKey: headers["x-api-key"] },
+        () => incoming?.socket?.remoteAddress,
+      );
+    } catch {
+      return undefined; // the middleware refuses it, with its error
+    }
+    return readOne(deps, { requestId: requestIdOf(headers), method: "GET", path: url.slice(0, query) }, name, entityId);
+  };
+}
+
+async function readOne(
+  deps: ServerDeps,
+  request: RequestMeta & { method: string; path: string },
+  name: string,
+  entityId: string,
+): Promise<Response> {
+  const started = performance.now();
+  deps.state.inFlight++;
+  let response: Response;
+  try {
+    response = answer(deps, request, name, await deps.runtime.getFeatureValue(name, entityId));
+  } catch (err) {
+    response = errorResponse(err, request, deps.log);
+  } finally {
+    deps.state.inFlight--;
+  }
+  const series = deps.metrics.requestSeries("GET", ONE_ROUTE, response.status);
+  series.count.inc();
+  series.latency.observe((performance.now() - started) / 1000);
+  return response;
+}
+
+/** The path and query of a fetch Request's absolute URL. */
+function pathAndQuery(url: string): string {
+  const path = url.indexOf("/", url.indexOf("://") + 3);
+  return path === -1 ? "/" : url.slice(path);
+}
+
 export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   const names = [...deps.runtime.definitions.features.keys()].sort();
-  const known = new Set(names);
   const route = routes(names);
-  const answer = (c: Context<AppEnv>, name: string, value: Parameters<typeof featureValueJson>[0]) => {
-    deps.metrics.featureRead(name, value.source);
-    const body = featureValueJson(value);
-    // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).
-    return typeof body.value === "object" || typeof body.value === "bigint"
-      ? sendJson(c, body)
-      : respond(c, JSON.stringify(body), 200, JSON_TYPE);
-  };
-  // The hot path: a known feature and a query of exactly `entity_id=<unreserved characters>`, which the declared
-  // route's checks would pass unchanged, is answered without running them (zod's parse of the path and query is
-  // most of a cached read's cost). Anything else goes on to the declared route, its checks and its errors.
-  app.get("/v1/features/:name", async (c, next) => {
-    const entityId = plainEntityQuery(c.env?.incoming?.url ?? c.req.url);
-    const name = c.req.param("name");
-    if (entityId === null || name === undefined || !known.has(name)) return next();
-    return answer(c, name, await deps.runtime.getFeatureValue(name, entityId));
-  });
+  // The hot path (featureReadLane) answers plain reads before this route is reached.
   serve(app, route.one, async (c) => {
     const name = c.req.param("name");
     const { entity_id: entityId, as_of: asOf, joined_by: joinedBy } = c.req.valid("query");
@@ -124,7 +193,7 @@ export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
       asOf === undefined
         ? await deps.runtime.getFeatureValue(name, entityId)
         : await deps.runtime.getFeatureAsOf(name, entityId, asOf, { knownTime: joinedBy === "known_time" });
-    return answer(c, name, value);
+    return answer(deps, metaOf(c), name, value);
   });
 
   serve(app, route.push, async (c) => {
@@ -163,10 +232,15 @@ export function plainEntityQuery(url: string): string | null {
   const q = url.indexOf("?");
   if (q === -1 || !url.startsWith("entity_id=", q + 1)) return null;
   const from = q + 11;
-  if (from === url.length) return null;
-  for (let i = from; i < url.length; i++) {
-    const c = url.charCodeAt(i);
-    const unreserved =
+  return unreserved(url, from, url.length) ? url.slice(from) : null;
+}
+
+/** `text[from, to)` is not empty and only unreserved characters (RFC 3986: nothing a URL decoder would change). */
+function unreserved(text: string, from: number, to: number): boolean {
+  if (from >= to) return false;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    const plain =
       (c >= 0x61 && c <= 0x7a) || // a-z
       (c >= 0x41 && c <= 0x5a) || // A-Z
       (c >= 0x30 && c <= 0x39) || // 0-9
@@ -174,9 +248,9 @@ export function plainEntityQuery(url: string): string | null {
       c === 0x2e || // .
       c === 0x5f || // _
       c === 0x7e; // ~
-    if (!unreserved) return null;
+    if (!plain) return false;
   }
-  return url.slice(from);
+  return true;
 }
 
 /**

@@ -1,5 +1,5 @@
-// GET /health (liveness: the process answers) and GET /ready (every store's probe passes, and the server is not
-// draining); the probes are the stores' own, the ones `fabra doctor` runs.
+// GET /health (liveness: the process answers) and GET /ready (every store's probe passes, the event queue's too,
+// and the server is not draining); the probes are the stores' own, the ones `fabra doctor` runs.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import type { Probed } from "../../stores/types.js";
 import { sendJson } from "../http.js";
@@ -24,7 +24,7 @@ const route = {
   ready: createRoute({
     method: "get",
     path: "/ready",
-    summary: "Readiness: every store answers",
+    summary: "Readiness: every store (and the event queue) answers",
     ...PUBLIC_ROUTE,
     responses: { 200: json(z.object({}), "Ready"), 503: json(z.object({}), "A store is unreachable, or draining") },
   }),
@@ -41,8 +41,9 @@ export function healthRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
   );
 
   serve(app, route.ready, async (c) => {
-    const { records, offline, online, vector } = deps.runtime.stores;
-    const stores: Record<string, Probed> = { records, offline, online, vector };
+    // The event queue too (Redis Streams in production): POST /v1/ingest and the ingest consumer need it.
+    const { records, offline, online, vector, events } = deps.runtime.stores;
+    const stores: Record<string, Probed> = { records, offline, online, vector, events };
     const checks: Record<string, { ok: boolean; ms: number; error?: string }> = {};
     await Promise.all(
       Object.entries(stores).map(async ([name, store]) => {

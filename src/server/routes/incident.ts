@@ -3,16 +3,21 @@
 // a ticket (GET /v1/contexts/:id/pack[?baseline=ID], a zip). Read-only, behind the same auth as every /v1 route.
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
 import { explanationJson } from "../../api/explain.js";
+import { packDownloadHeaders } from "../../api/pack-download.js";
 import { explainContext } from "../../engine/context/explain.js";
 import { buildPack } from "../../engine/ledger/pack.js";
 import { sendJson } from "../http.js";
 import { contextIdParam, errors, json, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
-import { documented, query, readBody } from "../validate.js";
+import { parseMaxTokens } from "../../util/max-tokens.js";
+import { documented, parsedBy, query, readBody } from "../validate.js";
 
-const ExplainBody = z.object({
-  max_tokens: z.int().min(1).nullable(),
-  strategy: z.enum(["drop", "backfill"]).optional(),
+const strategy = z.enum(["drop", "backfill"]).optional();
+/** The body as documented; it is read by ExplainBodyParsed, whose budget goes through the one parser. */
+const ExplainBody = z.object({ max_tokens: z.int().min(1).nullable(), strategy });
+const ExplainBodyParsed = z.object({
+  max_tokens: z.unknown().transform(parsedBy((v) => parseMaxTokens(v, "max_tokens", "json"))),
+  strategy,
 });
 
 const Explanation = z
@@ -66,7 +71,7 @@ export function incidentRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void
   const runtime = deps.runtime;
 
   serve(app, route.explain, async (c) => {
-    const body = await readBody(c, ExplainBody, 'Send {"max_tokens": 4000} (or null for no budget).');
+    const body = await readBody(c, ExplainBodyParsed, 'Send {"max_tokens": 4000} (or null for no budget).');
     const explanation = await explainContext(runtime, c.req.param("id"), {
       maxTokens: body.max_tokens,
       strategy: body.strategy,
@@ -80,15 +85,9 @@ export function incidentRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void
       baseline: c.req.valid("query").baseline,
       log: runtime.logSettings,
     });
-    const name = `${id.replace(/[^A-Za-z0-9_.-]/g, "_")}.zip`;
     return new Response(bytes, {
       status: 200,
-      headers: {
-        "content-type": "application/zip",
-        "content-disposition": `attachment; filename="${name}"`,
-        "x-content-type-options": "nosniff",
-        "x-request-id": c.get("requestId") ?? "",
-      },
+      headers: { ...packDownloadHeaders(id), "x-request-id": c.get("requestId") ?? "" },
     });
   });
 }
