@@ -22,8 +22,11 @@ export interface ChunkPersistence {
   listIndexes(): Promise<string[]>;
   upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void>;
   deleteDocument(index: string, documentId: string): Promise<void>;
-  /** Replaces the documents' chunks (one transaction). */
-  writeDocuments(index: string, documents: IndexedDocument[]): Promise<void>;
+  /**
+   * Replaces the documents' chunks (one transaction); `displaced`: ids of chunks of other documents that these
+   * documents' chunks take over (written before under the same id, e.g. by upsert), removed first.
+   */
+  writeDocuments(index: string, documents: IndexedDocument[], displaced: string[]): Promise<void>;
   deleteDocuments(index: string, documentIds: string[]): Promise<void>;
   dropIndex(index: string): Promise<void>;
   close(): Promise<void>;
@@ -219,8 +222,15 @@ export class MemoryVectorStore implements VectorStore {
     for (const d of documents) for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
     if (documents.length === 0) return;
     const data = await this.index(index);
-    await this.persistence?.writeDocuments(index, documents);
-    data.removeDocuments(new Set(documents.map((d) => d.documentId)));
+    const ids = new Set(documents.map((d) => d.documentId));
+    const displaced: string[] = [];
+    for (const d of documents)
+      for (const c of d.chunks) {
+        const at = data.positions.get(c.chunkId);
+        if (at !== undefined && !ids.has((data.chunks[at] as Chunk).documentId)) displaced.push(c.chunkId);
+      }
+    await this.persistence?.writeDocuments(index, documents, displaced);
+    data.removeDocuments(ids);
     for (const d of documents) {
       data.documents.set(d.documentId, d.documentHash);
       for (const c of d.chunks) data.put(c, d.documentHash);

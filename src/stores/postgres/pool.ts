@@ -6,6 +6,7 @@
 import pg from "pg";
 import { FabraError } from "../../errors.js";
 import { maskUrl } from "../../util/mask-url.js";
+import { copyIn } from "./copy-in.js";
 
 /** Where a Postgres backend connects, and what the user calls it in errors. */
 export interface PgTarget {
@@ -29,6 +30,12 @@ export interface PgServerInfo {
 export interface PgQueryable {
   /** `timeoutMs`: this statement may run longer than the pool's statement timeout (the caller raised it in SQL). */
   query<T = Record<string, unknown>>(sql: string, params?: unknown[], opts?: { timeoutMs?: number }): Promise<T[]>;
+}
+
+/** One client to itself (a transaction, a session): statements, and COPY FROM STDIN of a whole binary stream. */
+export interface PgSession extends PgQueryable {
+  /** `sql` is a `COPY ... FROM STDIN (FORMAT binary)`, `data` the rows encoded (encodeCopyBinary); rows copied. */
+  copyIn(sql: string, data: Buffer): Promise<number>;
 }
 
 /** pg's query config: the client-side timer a little past the server's timeout, so the server's error wins. */
@@ -115,7 +122,7 @@ export class PgDatabase implements PgQueryable {
   }
 
   /** Runs `fn` on one client inside BEGIN ... COMMIT: all of it is written, or none of it. */
-  async transaction<T>(fn: (tx: PgQueryable) => Promise<T>): Promise<T> {
+  async transaction<T>(fn: (tx: PgSession) => Promise<T>): Promise<T> {
     return this.withClient(async (client) => {
       await client.query("BEGIN");
       try {
@@ -130,7 +137,7 @@ export class PgDatabase implements PgQueryable {
   }
 
   /** Runs `fn` with one client of the pool to itself (session settings, advisory locks, transactions). */
-  async withClient<T>(fn: (client: PgQueryable) => Promise<T>): Promise<T> {
+  async withClient<T>(fn: (client: PgSession) => Promise<T>): Promise<T> {
     this.checkOpen();
     let client: pg.PoolClient;
     try {
@@ -144,7 +151,7 @@ export class PgDatabase implements PgQueryable {
       broken = err;
     };
     client.on("error", onError);
-    const queryable: PgQueryable = {
+    const session: PgSession = {
       query: async <R>(sql: string, params: unknown[] = [], opts: { timeoutMs?: number } = {}) => {
         try {
           return (await this.timed(() => client.query(queryConfig(sql, params, opts.timeoutMs)))).rows as R[];
@@ -154,9 +161,17 @@ export class PgDatabase implements PgQueryable {
           throw err;
         }
       },
+      copyIn: async (sql: string, data: Buffer) => {
+        try {
+          return await this.timed(() => copyIn(client, sql, data));
+        } catch (err) {
+          if (isConnectionError(err)) broken = err as Error;
+          throw err;
+        }
+      },
     };
     try {
-      return await fn(queryable);
+      return await fn(session);
     } catch (err) {
       throw this.failed(err);
     } finally {

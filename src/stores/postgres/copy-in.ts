@@ -1,0 +1,137 @@
+// COPY ... FROM STDIN on a pg client, and rows encoded in COPY's binary format: the bulk path of Postgres itself
+// (no SQL text to parse per row, no float printed as text and read back). pg has no COPY API of its own; a query
+// object with the protocol's copy-in handlers (what pg-copy-streams does) sends the encoded rows as CopyData.
+import type pg from "pg";
+
+/** One column value in binary COPY: text, int4, timestamptz (epoch microseconds), float4[] (one dimension), NULL. */
+export type CopyValue =
+  | { text: string }
+  | { int4: number }
+  | { timestamptzMicros: bigint }
+  | { float4Array: Float32Array }
+  | null;
+
+/**
+ * Whether the server can take COPY FROM STDIN. PGlite's socket server runs each protocol message on its own, so a COPY
+ * never sees the CopyData after it (the connection fails); its version() names it.
+ */
+export function acceptsCopyIn(version: string): boolean {
+  return !/\(PGlite /.test(version);
+}
+
+/** Sends `data` (a whole binary COPY stream) to `sql` (a `COPY ... FROM STDIN (FORMAT binary)`); rows copied. */
+export function copyIn(client: Pick<pg.ClientBase, "query">, sql: string, data: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    client.query(new CopyInQuery(sql, data, resolve, reject) as unknown as pg.QueryConfig);
+  });
+}
+
+/** CopyData messages of at most this many bytes (the server takes any size; this bounds each copy into the socket). */
+const CHUNK_BYTES = 1 << 20;
+
+/** The handlers pg's client calls on its active query, for a COPY FROM STDIN sent as a simple query. */
+class CopyInQuery {
+  private rows = 0;
+  private settled = false;
+
+  constructor(
+    readonly text: string,
+    private readonly data: Buffer,
+    private readonly resolve: (rows: number) => void,
+    private readonly reject: (err: Error) => void,
+  ) {}
+
+  /**
+   * The statement and its data in one go, without waiting for CopyInResponse: a server reads them in order (one that
+   * fails the statement before copying ignores CopyData and CopyDone outside copy mode, as the protocol says), and
+   * one that handles each network read as a whole, as PGlite's socket server does, gets the data it needs.
+   */
+  submit(connection: { query(text: string): void; sendCopyFromChunk(b: Buffer): void; endCopyFrom(): void }): void {
+    connection.query(this.text);
+    for (let at = 0; at < this.data.length; at += CHUNK_BYTES)
+      connection.sendCopyFromChunk(this.data.subarray(at, at + CHUNK_BYTES));
+    connection.endCopyFrom();
+  }
+
+  handleCopyInResponse(): void {}
+
+  handleCommandComplete(msg: { text?: string }): void {
+    const n = /^COPY (\d+)/.exec(msg.text ?? "");
+    this.rows = n ? Number(n[1]) : 0;
+  }
+
+  handleReadyForQuery(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.resolve(this.rows);
+  }
+
+  handleError(err: Error): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.reject(err);
+  }
+
+  // Not sent for COPY FROM; present because pg calls whichever its connection receives.
+  handleRowDescription(): void {}
+  handleDataRow(): void {}
+  handleEmptyQuery(): void {}
+  handleCopyData(): void {}
+  handlePortalSuspended(): void {}
+}
+
+const SIGNATURE = Buffer.from("PGCOPY\n\xff\r\n\0", "latin1");
+/** float4's type oid (pg_type), named in each array's header. */
+const FLOAT4_OID = 700;
+/** Microseconds from the Unix epoch to Postgres's (2000-01-01 UTC). */
+const PG_EPOCH_OFFSET_MICROS = 946_684_800_000_000n;
+
+/** Rows (each the same number of columns) as one binary COPY stream: header, tuples, trailer. */
+export function encodeCopyBinary(rows: readonly (readonly CopyValue[])[]): Buffer {
+  let size = SIGNATURE.length + 8 + 2;
+  for (const row of rows) {
+    size += 2;
+    for (const v of row) size += 4 + valueBytes(v);
+  }
+  const out = Buffer.allocUnsafe(size);
+  let at = SIGNATURE.copy(out, 0);
+  at = out.writeInt32BE(0, at); // flags
+  at = out.writeInt32BE(0, at); // header extension length
+  for (const row of rows) {
+    at = out.writeInt16BE(row.length, at);
+    for (const v of row) at = writeValue(out, at, v);
+  }
+  at = out.writeInt16BE(-1, at);
+  return out;
+}
+
+function valueBytes(v: CopyValue): number {
+  if (v === null) return 0;
+  if ("text" in v) return Buffer.byteLength(v.text, "utf8");
+  if ("int4" in v) return 4;
+  if ("timestamptzMicros" in v) return 8;
+  return 20 + 8 * v.float4Array.length;
+}
+
+function writeValue(out: Buffer, start: number, v: CopyValue): number {
+  if (v === null) return out.writeInt32BE(-1, start);
+  let at = start + 4; // the length is written once the value is
+  if ("text" in v) at += out.write(v.text, at, "utf8");
+  else if ("int4" in v) at = out.writeInt32BE(v.int4, at);
+  else if ("timestamptzMicros" in v) at = out.writeBigInt64BE(v.timestamptzMicros - PG_EPOCH_OFFSET_MICROS, at);
+  else {
+    const values = v.float4Array;
+    at = out.writeInt32BE(1, at); // dimensions
+    at = out.writeInt32BE(0, at); // no NULL elements
+    at = out.writeInt32BE(FLOAT4_OID, at);
+    at = out.writeInt32BE(values.length, at);
+    at = out.writeInt32BE(1, at); // lower bound
+    for (let i = 0; i < values.length; i++) {
+      out.writeInt32BE(4, at);
+      out.writeFloatBE(values[i] as number, at + 4);
+      at += 8;
+    }
+  }
+  out.writeInt32BE(at - start - 4, start);
+  return at;
+}
