@@ -165,8 +165,11 @@ export interface ApproximateSearch {
   search(name: string, data: IndexData, query: Float32Array, topK: number): { at: number; similarity: number }[] | null;
   /** Whether the structure for `name` matches `data` as it is now. */
   fresh(name: string, data: IndexData): boolean;
-  /** Builds (and keeps) the structure for an index; false when the index is too small to need one. */
-  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): boolean;
+  /**
+   * Builds (and keeps) the structure for an index, yielding to the event loop as it goes (a server keeps answering,
+   * by exact search, meanwhile); false when the index is too small to need one, or changed before it was done.
+   */
+  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): Promise<boolean>;
   forget(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -206,7 +209,7 @@ export class MemoryVectorStore implements VectorStore {
     const data = await this.index(index);
     if (this.approximate.fresh(index, data)) return null;
     const started = Date.now();
-    if (!this.approximate.build(index, data, onProgress)) return null;
+    if (!(await this.approximate.build(index, data, onProgress))) return null;
     return `built the HNSW graph of ${data.size.toLocaleString("en-US")} chunks in ${((Date.now() - started) / 1000).toFixed(1)} s`;
   }
 
