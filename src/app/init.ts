@@ -24,7 +24,15 @@ export function fabraInstalledFor(dir: string): boolean {
 }
 
 /** What a fabra project should not commit: the local stores and the server state file (it holds a token). */
-export const GITIGNORE_LINES = [".fabra/", "*.duckdb", "*.duckdb.wal", "*.server.json", "node_modules/"];
+/** `*.duckdb.ann/`: the HNSW graphs saved beside the DuckDB file (stores/memory/ann.ts). */
+export const GITIGNORE_LINES = [
+  ".fabra/",
+  "*.duckdb",
+  "*.duckdb.wal",
+  "*.duckdb.ann/",
+  "*.server.json",
+  "node_modules/",
+];
 
 /**
  * The package.json and tsconfig.json a fresh project gets when it has none: an ES module package (fabra is ESM
@@ -101,7 +109,7 @@ export async function initProject(opts: InitOptions): Promise<InitResult> {
   const missing = GITIGNORE_LINES.filter((line) => !(existing ?? "").split(/\r?\n/).some((l) => l.trim() === line));
   if (missing.length > 0) {
     const prefix = existing === null || existing === "" ? "" : existing.endsWith("\n") ? "\n" : "\n\n";
-    const block = `# fabra: local stores, and the server state file (it holds a token)\n${missing.join("\n")}\n`;
+    const block = `# fabra: local stores (and their HNSW graphs), and the server state file (it holds a token)\n${missing.join("\n")}\n`;
     await writeFileAtomic(gitignore, (existing ?? "") + prefix + block);
     files.push(".gitignore");
   }

@@ -93,6 +93,8 @@ export class FabraRuntime implements Runtime {
     prune: (index: string, kept: ReadonlySet<string>) => Promise<RemovedDocuments>;
     /** Drops an index and its chunks. */
     drop: (index: string) => Promise<{ chunks: number }>;
+    /** Builds what makes search on a large index fast (its HNSW graph) if it is stale; what was built, or null. */
+    optimize: (index: string, onProgress?: (done: number, total: number) => void) => Promise<string | null>;
     /** The documents an index holds. */
     documents: (index: string) => Promise<IndexedDocumentInfo[]>;
     search: (
@@ -128,6 +130,7 @@ export class FabraRuntime implements Runtime {
       remove: (index, ids) => removeDocuments(stores.vector, index, ids),
       prune: (index, kept) => pruneDocuments(stores.vector, index, kept),
       drop: (index) => dropIndex(stores.vector, index),
+      optimize: async (index, onProgress) => (await stores.vector.optimize?.(index, onProgress)) ?? null,
       documents: (index) => stores.vector.listDocuments(index),
       search: (index, query, options = {}) =>
         searchIndex(deps, index, query, {

@@ -210,6 +210,38 @@ export function vectorStoreContract(name: string, harness: VectorStoreHarness): 
       expect(await store.listDocuments("no_such_index")).toEqual([]);
     });
 
+    it("writes in bulk exactly what it was given, and takes over a chunk id upserted before under another document", async () => {
+      // Values at the edges of what a column holds (the Postgres bulk path is a binary COPY: every byte is encoded).
+      const exact: ChunkWithEmbedding = {
+        chunkId: "e.md#0",
+        documentId: "e.md",
+        content: "naïve café 😀 'quoted' \"double\" \\ back\nslash\ttab",
+        contentHash: "sha256:e0",
+        sourceUrl: "file:///docs/e.md?x=1&y=%20",
+        indexedAt: "2026-02-28T23:59:59.123456Z",
+        tokenCount: 2_000_000_000,
+        tokenCounts: { o200k_base: 7 },
+        embedding: Float32Array.from(vectors[2] as Float32Array),
+      };
+      await store.upsert("takeover", [{ ...chunk(0, vectors[0] as Float32Array, "other.md"), chunkId: "t.md#0" }]);
+      await store.writeDocuments("takeover", [
+        { documentId: "e.md", documentHash: "sha256:e", chunks: [exact] },
+        {
+          documentId: "t.md",
+          documentHash: "sha256:t",
+          chunks: [{ ...chunk(1, vectors[1] as Float32Array, "t.md"), chunkId: "t.md#0", content: "taken over" }],
+        },
+      ]);
+      const [got] = await store.getChunks("takeover", ["e.md#0"]);
+      const { embedding: _embedding, ...plain } = exact;
+      expect(got).toMatchObject(plain);
+      const [taken] = await store.getChunks("takeover", ["t.md#0"]);
+      expect(taken).toMatchObject({ documentId: "t.md", content: "taken over" });
+      expect(await store.count("takeover")).toBe(2);
+      const [top] = await store.search("takeover", exact.embedding, 1);
+      expect(top?.chunk.chunkId).toBe("e.md#0");
+    });
+
     it("deletes documents by id (counting the chunks removed) and drops an index with all its chunks", async () => {
       const docs = ["x", "y", "z"].map((id, d) => ({
         documentId: id,

@@ -112,6 +112,48 @@ describe("the HNSW graph of a large in-memory index", () => {
   });
 });
 
+describe("building the graph in steps (as a running server does after a write)", () => {
+  const queries = clustered(20, 98);
+  const memoryStore = () => {
+    const ann = openAnn(null, 500);
+    if (ann.ann === null) throw new Error(`hnswlib-node did not load: ${ann.reason}`);
+    return open(DIMS, null, ann.ann);
+  };
+
+  it("answers searches (exactly) while it builds, and two calls for the same chunks share one build", async () => {
+    const store = memoryStore();
+    try {
+      await store.upsert("kb", chunks(clustered(N, 11)));
+      const first = store.optimize("kb");
+      const second = store.optimize("kb");
+      const q = queries[0] as Float32Array;
+      expect(await store.search("kb", q, 10)).toEqual(await store.searchExact("kb", q, 10));
+      expect(await first).toMatch(/^built the HNSW graph of 600 chunks/);
+      expect(await second).toMatch(/^built the HNSW graph of 600 chunks/);
+      expect(await store.optimize("kb")).toBeNull(); // fresh now
+      expect(await recall(store, queries)).toBeGreaterThanOrEqual(0.9);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("gives up when the index changes before it is done: the graph stays stale, search exact, until built again", async () => {
+    const store = memoryStore();
+    try {
+      const vectors = clustered(N + 6, 12);
+      await store.upsert("kb", chunks(vectors.slice(0, N)));
+      const building = store.optimize("kb");
+      await store.writeDocuments("kb", documents(vectors).slice(-1)); // lands between two steps of the build
+      expect(await building).toBeNull();
+      const q = queries[1] as Float32Array;
+      expect(await store.search("kb", q, 10)).toEqual(await store.searchExact("kb", q, 10));
+      expect(await store.optimize("kb")).toMatch(/^built the HNSW graph of 606 chunks/);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
 describe("without hnswlib-node", () => {
   it("searches exactly and says why in its probe", async () => {
     const store = open(DIMS, null, null, "hnswlib-node failed to load: Cannot find module 'hnswlib-node'");

@@ -4,7 +4,6 @@
 // that count nothing (verify, show, list...) never pay for it.
 import { createRequire } from "node:module";
 import type { Tiktoken, TiktokenEncoding } from "tiktoken";
-import type { TokenCounts } from "../../define/types.js";
 import { sha256Hex } from "../../record/hash.js";
 
 type TiktokenModule = typeof import("tiktoken");
@@ -87,14 +86,4 @@ export function countCachedIn(text: string, encoding: Encoding): number {
   countCache.set(key, count);
   if (countCache.size > CACHE_MAX_ENTRIES) countCache.delete(countCache.keys().next().value as string);
   return count;
-}
-
-/**
- * A chunk's counts at index time: `cl100kCount` (what chunking counted) and, for each other encoding in
- * `encodings` (those the project's contexts count in), one pass through tiktoken.
- */
-export function chunkTokenCounts(content: string, cl100kCount: number, encodings: Iterable<Encoding>): TokenCounts {
-  const counts: { -readonly [E in Encoding]?: number } = { cl100k_base: cl100kCount };
-  for (const encoding of encodings) counts[encoding] ??= countIn(content, encoding);
-  return counts;
 }

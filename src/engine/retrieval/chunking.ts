@@ -1,7 +1,8 @@
 // Token-based chunking for indexing: windows of `chunkTokens` tokens overlapping by `overlapTokens`, cut on
 // character boundaries (a window never splits a UTF-8 sequence) and, where possible, at whitespace.
 import { FabraError } from "../../errors.js";
-import { countTokens, encoderFor } from "../context/tokens.js";
+import { type Encoding, encodingFor } from "../context/tokens.js";
+import { countBySegments, tokenByteStarts } from "../context/token-segments.js";
 
 export interface ChunkingOptions {
   chunkTokens: number;
@@ -33,45 +34,30 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
   checkChunking(opts);
   const trimmed = text.trim();
   if (trimmed === "") return [];
-  const encoder = encoderFor(opts.model);
-  const tokens = encoder.encode_ordinary(trimmed);
-  if (tokens.length <= opts.chunkTokens) return [{ index: 0, content: trimmed, tokenCount: tokens.length }];
-
-  // Byte offset where each token starts in the UTF-8 text; windows are cut at these offsets.
+  const encoding = encodingFor(opts.model);
+  // Byte offset where each token starts in the UTF-8 text (and the end); windows are cut at these offsets.
+  const starts = tokenByteStarts(trimmed, encoding);
+  const tokenTotal = starts.length - 1;
+  if (tokenTotal <= opts.chunkTokens) return [{ index: 0, content: trimmed, tokenCount: tokenTotal }];
   const bytes = Buffer.from(trimmed, "utf8");
-  const starts = new Array<number>(tokens.length + 1);
-  const lengths = tokenLengths(encoder);
-  let offset = 0;
-  for (let i = 0; i < tokens.length; i++) {
-    starts[i] = offset;
-    const token = tokens[i] as number;
-    let length = token < lengths.length ? (lengths[token] as number) : 0;
-    if (length === 0) {
-      // Decoding a token crosses into tiktoken's WebAssembly; each distinct token is decoded once per process.
-      length = encoder.decode_single_token_bytes(token).length;
-      if (token < lengths.length) lengths[token] = length;
-    }
-    offset += length;
-  }
-  starts[tokens.length] = offset;
 
   const chunks: TextChunk[] = [];
   const step = opts.chunkTokens - opts.overlapTokens;
-  for (let first = 0; first < tokens.length; first += step) {
-    const last = Math.min(tokens.length, first + opts.chunkTokens);
+  for (let first = 0; first < tokenTotal; first += step) {
+    const last = Math.min(tokenTotal, first + opts.chunkTokens);
     let from = toCharBoundary(bytes, starts[first] as number, +1);
     let to = toCharBoundary(bytes, starts[last] as number, -1);
     if (first > 0) from = toWordStart(bytes, from, to);
-    if (last < tokens.length) to = toWhitespace(bytes, from, to);
+    if (last < tokenTotal) to = toWhitespace(bytes, from, to);
     const window = bytes.subarray(from, to).toString("utf8");
     const content = window.trim();
     if (content !== "") {
       const start = from + Buffer.byteLength(window.slice(0, window.length - window.trimStart().length));
       const end = start + Buffer.byteLength(content);
-      const tokenCount = seamCount(bytes, starts, start, end, opts.model) ?? countTokens(content, opts.model);
+      const tokenCount = seamCount(bytes, starts, start, end, encoding) ?? countBySegments(content, encoding);
       chunks.push({ index: chunks.length, content, tokenCount });
     }
-    if (last === tokens.length) break;
+    if (last === tokenTotal) break;
   }
   return chunks;
 }
@@ -85,13 +71,7 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
  * [start, P) encoded alone, the document's own tokens from P to Q (already counted), and those of [Q, end) encoded
  * alone. The two seams are short; the middle costs a binary search.
  */
-function seamCount(
-  bytes: Buffer,
-  starts: number[],
-  start: number,
-  end: number,
-  model: string | undefined,
-): number | null {
+function seamCount(bytes: Buffer, starts: number[], start: number, end: number, encoding: Encoding): number | null {
   const lower = (b: number | undefined) => b !== undefined && b >= 0x61 && b <= 0x7a;
   const boundary = (i: number) => bytes[i] === 0x20 && lower(bytes[i - 1]) && lower(bytes[i + 1]);
   let p = -1;
@@ -112,7 +92,7 @@ function seamCount(
   if (ip < 0 || iq < 0) return null; // not a token boundary in the document: never expected, but then count it all
   const head = bytes.subarray(start, p).toString("utf8");
   const tail = bytes.subarray(q, end).toString("utf8");
-  return countTokens(head, model) + (iq - ip) + countTokens(tail, model);
+  return countBySegments(head, encoding) + (iq - ip) + countBySegments(tail, encoding);
 }
 
 /** The index of the token starting at byte `offset`, or -1 when no token starts there. */
@@ -127,17 +107,6 @@ function tokenAt(starts: number[], offset: number): number {
     else hi = mid - 1;
   }
   return -1;
-}
-
-/** Each token's length in bytes, by token id (0 = not decoded yet; no token is empty), per encoder. */
-const byteLengths = new WeakMap<object, Uint16Array>();
-function tokenLengths(encoder: object): Uint16Array {
-  let lengths = byteLengths.get(encoder);
-  if (!lengths) {
-    lengths = new Uint16Array(1 << 18); // o200k_base has ~200k tokens
-    byteLengths.set(encoder, lengths);
-  }
-  return lengths;
 }
 
 /** Moves a byte offset off UTF-8 continuation bytes (10xxxxxx), forwards or backwards. */

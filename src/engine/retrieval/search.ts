@@ -6,7 +6,8 @@ import { nowDatetime } from "../../record/datetime.js";
 import type { IndexedDocument, VectorStore } from "../../stores/types.js";
 import { chunkText, type TextChunk } from "./chunking.js";
 import type { Embedder } from "./embedder.js";
-import { chunkTokenCounts, type Encoding } from "../context/tokens.js";
+import type { Encoding } from "../context/tokens.js";
+import { chunkTokenCounts } from "../context/token-segments.js";
 
 export interface RetrievalDeps {
   vector: VectorStore;

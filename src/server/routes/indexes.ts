@@ -123,28 +123,33 @@ export function indexRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
     const name = requireIndexName(c.req.param("name"));
     c.set("bodyLimit", Math.max(c.get("bodyLimit"), INDEX_BODY_LIMIT));
     const body = await readBody(c, AddBody, 'Send {"documents": [{"id": "docs/a.md", "content": "..."}]}.');
-    // No graph rebuild here (minutes on a large index, blocking every request): search on a changed large index
-    // is an exact scan until `fabra index add` runs without the server.
+    // The graph of a large index is rebuilt after the response, in steps between requests (minutes for 100k
+    // chunks); search is an exact scan until it is done, and a later write starts it over.
     const result = await fabra.index.add(
       name,
       body.documents.map((d) => ({ id: d.id, content: d.content, sourceUrl: d.source_url ?? null })),
       undefined,
       { optimize: false },
     );
+    if (result.chunks > 0) void fabra.index.optimize(name).catch(() => undefined);
     return sendJson(c, { documents: result.documents, chunks: result.chunks, skipped: result.skipped });
   });
   serve(app, route.remove, async (c) => {
     requireLocalToken(c);
     const name = requireIndexName(c.req.param("name"));
     const body = await readBody(c, IdsBody, 'Send {"document_ids": ["docs/a.md"]}.');
-    return sendJson(c, await fabra.index.remove(name, body.document_ids));
+    const removed = await fabra.index.remove(name, body.document_ids);
+    void fabra.index.optimize(name).catch(() => undefined); // as after an add
+    return sendJson(c, removed);
   });
   serve(app, route.prune, async (c) => {
     requireLocalToken(c);
     const name = requireIndexName(c.req.param("name"));
     c.set("bodyLimit", Math.max(c.get("bodyLimit"), INDEX_BODY_LIMIT));
     const body = await readBody(c, PruneBody, 'Send {"kept": ["docs/a.md", ...]} (the documents of this run).');
-    return sendJson(c, await fabra.index.prune(name, new Set(body.kept)));
+    const pruned = await fabra.index.prune(name, new Set(body.kept));
+    void fabra.index.optimize(name).catch(() => undefined); // as after an add
+    return sendJson(c, pruned);
   });
   serve(app, route.drop, async (c) => {
     requireLocalToken(c);

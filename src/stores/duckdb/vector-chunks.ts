@@ -104,14 +104,16 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     });
   }
 
-  async writeDocuments(index: string, documents: IndexedDocument[]): Promise<void> {
+  async writeDocuments(index: string, documents: IndexedDocument[], displaced: string[] = []): Promise<void> {
     if (documents.length === 0) return;
     await this.db.transaction(async (run, connection) => {
       await deleteWhere(
         run,
         index,
+        "document_id",
         documents.map((d) => d.documentId),
       );
+      await deleteWhere(run, index, "chunk_id", displaced);
       const appender = await connection.createAppender("fabra_chunks");
       try {
         for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash);
@@ -132,7 +134,7 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
 
   async deleteDocuments(index: string, documentIds: string[]): Promise<void> {
     if (documentIds.length === 0) return;
-    await this.db.transaction((run) => deleteWhere(run, index, documentIds));
+    await this.db.transaction((run) => deleteWhere(run, index, "document_id", documentIds));
   }
 
   async dropIndex(index: string): Promise<void> {
@@ -148,17 +150,18 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
   }
 }
 
-/** Deletes the chunks of these documents (bound parameters, a few hundred ids per statement). */
+/** Deletes the chunks of these documents, or these chunks (bound parameters, a few hundred ids per statement). */
 async function deleteWhere(
   run: (sql: string, params?: DuckDBValue[]) => Promise<number>,
   index: string,
-  documentIds: string[],
+  column: "document_id" | "chunk_id",
+  values: string[],
 ): Promise<void> {
-  const unique = [...new Set(documentIds)];
+  const unique = [...new Set(values)];
   for (let i = 0; i < unique.length; i += 500) {
     const ids = unique.slice(i, i + 500);
     await run(
-      `DELETE FROM fabra_chunks WHERE index_name = $1 AND document_id IN (${ids.map((_, j) => `$${j + 2}`).join(", ")})`,
+      `DELETE FROM fabra_chunks WHERE index_name = $1 AND ${column} IN (${ids.map((_, j) => `$${j + 2}`).join(", ")})`,
       [index, ...ids],
     );
   }

@@ -2,7 +2,8 @@
 // dependency): for indexes of at least `minChunks` chunks, where an exact scan is past the latency target.
 //
 // - Built explicitly (`fabra index add` builds it after writing an index that is large enough: VectorStore.optimize),
-//   never on a query path: building 100k × 384 takes minutes, a query ~1 ms.
+//   never on a query path: building 100k × 384 takes minutes, a query ~1 ms. A running `serve` rebuilds it after a
+//   write through its routes, in steps between requests (exact search until it is done).
 // - Saved beside the DuckDB file (`<file>.ann/<index>.hnsw` + a manifest naming, for each label, its chunk id and an
 //   order-independent fingerprint of the chunks it was built from), so `context run` in the next process loads it in
 //   well under a second instead of rebuilding it; a manifest that does not match the chunks loaded is ignored.
@@ -21,6 +22,10 @@ type Graph = InstanceType<Hnswlib["HierarchicalNSW"]>;
 export const DEFAULT_ANN_MIN_CHUNKS = 50_000;
 const M = 16;
 const EF_CONSTRUCTION = 100;
+/** Candidates kept while searching (at least 6 × k): recall@10 ≥ 0.95 at 100k × 384 (BENCHMARKS.md, vector). */
+export const DEFAULT_EF_SEARCH = 96;
+/** Points added between two yields to the event loop while a graph is built (~10-50 ms of work at 384 dims). */
+const BUILD_STEP = 256;
 const MANIFEST_VERSION = 1;
 
 interface Built {
@@ -55,6 +60,12 @@ export class HnswSearch implements ApproximateSearch {
   private readonly built = new Map<string, Built>();
   /** Indexes whose saved graph was looked for already (once per load: a bulk write calls attach per batch). */
   private readonly looked = new WeakSet<IndexData>();
+  /** Builds under way, by index: for which data and generation. */
+  private readonly building = new Map<string, { data: IndexData; generation: number; done: Promise<boolean> }>();
+  private closed = false;
+
+  /** The search's candidate list (hnswlib's ef) is max(efSearch, 6 × k); the vector bench sweeps it. */
+  efSearch = DEFAULT_EF_SEARCH;
 
   constructor(
     private readonly lib: Hnswlib,
@@ -88,7 +99,7 @@ export class HnswSearch implements ApproximateSearch {
     if (!built || built.data !== data || built.generation !== data.generation) return null;
     const k = Math.min(topK, data.size);
     if (k <= 0) return [];
-    built.graph.setEf(Math.max(96, 6 * k));
+    built.graph.setEf(Math.max(this.efSearch, 6 * k));
     const result = built.graph.searchKnn(Array.from(query), k);
     return result.neighbors.map((label, i) => ({
       at: built.positions[label] as number,
@@ -103,26 +114,55 @@ export class HnswSearch implements ApproximateSearch {
     return built !== undefined && built.data === data && built.generation === data.generation;
   }
 
-  /** Builds (and saves) the graph of an index of at least minChunks chunks; false when it is below that. */
-  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): boolean {
+  /**
+   * Builds (and saves) the graph of an index of at least minChunks chunks; false when it is below that, or when the
+   * index changed (or the store closed) before the graph was done. Points go in BUILD_STEP at a time with the event
+   * loop let go between steps, so a server that builds after a write keeps answering meanwhile (by exact search: a
+   * graph is used only once it is complete and matches the chunks). A second call for the same data while one is
+   * running waits for it.
+   */
+  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): Promise<boolean> {
+    const running = this.building.get(name);
+    if (running && running.data === data && running.generation === data.generation) return running.done;
+    const done = this.buildInSteps(name, data, onProgress);
+    const entry = { data, generation: data.generation, done };
+    this.building.set(name, entry);
+    const clear = () => {
+      if (this.building.get(name) === entry) this.building.delete(name);
+    };
+    done.then(clear, clear);
+    return done;
+  }
+
+  private async buildInSteps(
+    name: string,
+    data: IndexData,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<boolean> {
     if (data.size < this.minChunks) {
       this.built.delete(name);
       this.removeSaved(name);
       return false;
     }
+    const generation = data.generation;
+    const size = data.size;
     const dims = data.dimensions;
     const graph = new this.lib.HierarchicalNSW("ip", dims);
-    graph.initIndex({ maxElements: data.size, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
+    graph.initIndex({ maxElements: size, m: M, efConstruction: EF_CONSTRUCTION, randomSeed: 100 });
     const point = new Array<number>(dims);
-    const positions = new Int32Array(data.size);
-    for (let at = 0; at < data.size; at++) {
+    const positions = new Int32Array(size);
+    for (let at = 0; at < size; at++) {
+      if (at % BUILD_STEP === 0 && at > 0) {
+        await new Promise((resolve) => setImmediate(resolve));
+        if (this.closed || data.generation !== generation) return false;
+      }
       const base = at * dims;
       for (let d = 0; d < dims; d++) point[d] = data.vectors[base + d] as number;
       graph.addPoint(point, at);
       positions[at] = at;
-      if (onProgress && at % 1000 === 999) onProgress(at + 1, data.size);
+      if (onProgress && at % 1000 === 999) onProgress(at + 1, size);
     }
-    this.built.set(name, { graph, positions, generation: data.generation, data });
+    this.built.set(name, { graph, positions, generation, data });
     this.save(name, data, graph);
     return true;
   }
@@ -133,6 +173,7 @@ export class HnswSearch implements ApproximateSearch {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     this.built.clear();
   }
 

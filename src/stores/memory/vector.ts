@@ -22,8 +22,11 @@ export interface ChunkPersistence {
   listIndexes(): Promise<string[]>;
   upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void>;
   deleteDocument(index: string, documentId: string): Promise<void>;
-  /** Replaces the documents' chunks (one transaction). */
-  writeDocuments(index: string, documents: IndexedDocument[]): Promise<void>;
+  /**
+   * Replaces the documents' chunks (one transaction); `displaced`: ids of chunks of other documents that these
+   * documents' chunks take over (written before under the same id, e.g. by upsert), removed first.
+   */
+  writeDocuments(index: string, documents: IndexedDocument[], displaced: string[]): Promise<void>;
   deleteDocuments(index: string, documentIds: string[]): Promise<void>;
   dropIndex(index: string): Promise<void>;
   close(): Promise<void>;
@@ -162,8 +165,11 @@ export interface ApproximateSearch {
   search(name: string, data: IndexData, query: Float32Array, topK: number): { at: number; similarity: number }[] | null;
   /** Whether the structure for `name` matches `data` as it is now. */
   fresh(name: string, data: IndexData): boolean;
-  /** Builds (and keeps) the structure for an index; false when the index is too small to need one. */
-  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): boolean;
+  /**
+   * Builds (and keeps) the structure for an index, yielding to the event loop as it goes (a server keeps answering,
+   * by exact search, meanwhile); false when the index is too small to need one, or changed before it was done.
+   */
+  build(name: string, data: IndexData, onProgress?: (done: number, total: number) => void): Promise<boolean>;
   forget(name: string): Promise<void>;
   close(): Promise<void>;
 }
@@ -203,7 +209,7 @@ export class MemoryVectorStore implements VectorStore {
     const data = await this.index(index);
     if (this.approximate.fresh(index, data)) return null;
     const started = Date.now();
-    if (!this.approximate.build(index, data, onProgress)) return null;
+    if (!(await this.approximate.build(index, data, onProgress))) return null;
     return `built the HNSW graph of ${data.size.toLocaleString("en-US")} chunks in ${((Date.now() - started) / 1000).toFixed(1)} s`;
   }
 
@@ -219,8 +225,15 @@ export class MemoryVectorStore implements VectorStore {
     for (const d of documents) for (const c of d.chunks) this.checkDimensions(c.embedding, `chunk ${c.chunkId}`);
     if (documents.length === 0) return;
     const data = await this.index(index);
-    await this.persistence?.writeDocuments(index, documents);
-    data.removeDocuments(new Set(documents.map((d) => d.documentId)));
+    const ids = new Set(documents.map((d) => d.documentId));
+    const displaced: string[] = [];
+    for (const d of documents)
+      for (const c of d.chunks) {
+        const at = data.positions.get(c.chunkId);
+        if (at !== undefined && !ids.has((data.chunks[at] as Chunk).documentId)) displaced.push(c.chunkId);
+      }
+    await this.persistence?.writeDocuments(index, documents, displaced);
+    data.removeDocuments(ids);
     for (const d of documents) {
       data.documents.set(d.documentId, d.documentHash);
       for (const c of d.chunks) data.put(c, d.documentHash);

@@ -2,9 +2,10 @@
 // (`vector_cosine_ops`), similarity = 1 - distance. Without pgvector on the server: the same table, searched by an
 // exact scan computing cosine similarity in SQL over the float4 arrays, so retrieval still works (and is exact).
 import { FabraError } from "../../errors.js";
-import { fromEpochMicros } from "../../record/datetime.js";
+import { fromEpochMicros, toEpochMicros } from "../../record/datetime.js";
+import { acceptsCopyIn, encodeCopyBinary } from "./copy-binary.js";
 import { requireMigrated } from "./migrate.js";
-import { epochMicrosSql, PgDatabase, type PgTarget } from "./pool.js";
+import { epochMicrosSql, PgDatabase, type PgQueryable, type PgTarget } from "./pool.js";
 import pg from "pg";
 import { ensureHnswIndex, hnswIndexName, vectorExtension } from "./pgvector-extension.js";
 import type {
@@ -56,6 +57,33 @@ export function bulkInsertParams(
     (cols[9] as unknown[])[i] = c.tokenCounts?.o200k_base ?? null;
   });
   return [index, ...cols];
+}
+
+const COPY_COLUMNS =
+  "index_name, chunk_id, document_id, content, content_hash, source_url, indexed_at, token_count, embedding, document_hash, token_count_o200k";
+const UNIQUE_VIOLATION = "23505";
+
+/** The rows of writeDocuments as one binary COPY stream, in COPY_COLUMNS order. */
+export function encodeChunkRows(index: string, rows: { chunk: ChunkWithEmbedding; documentHash: string }[]): Buffer {
+  const indexName = { text: index };
+  return encodeCopyBinary(
+    rows.map(({ chunk: c, documentHash }) => {
+      const o200k = c.tokenCounts?.o200k_base;
+      return [
+        indexName,
+        { text: c.chunkId },
+        { text: c.documentId },
+        { text: c.content },
+        { text: c.contentHash },
+        c.sourceUrl === null ? null : { text: c.sourceUrl },
+        { timestamptzMicros: toEpochMicros(c.indexedAt) },
+        { int4: c.tokenCount },
+        { float4Array: c.embedding },
+        { text: documentHash },
+        o200k === undefined ? null : { int4: o200k },
+      ];
+    }),
+  );
 }
 
 /** `{x,y,...}`: each float32 printed exactly (its double value, which Postgres rounds back to the same float4). */
@@ -162,14 +190,28 @@ export class PgVectorStore implements VectorStore {
     await this.register(index);
     const table = this.db.ident("fabra_chunks");
     const rows = documents.flatMap((d) => d.chunks.map((chunk) => ({ chunk, documentHash: d.documentHash })));
-    const sql = bulkInsertSql(table);
+    const copy = acceptsCopyIn(this.db.server.version) ? encodeChunkRows(index, rows) : null;
+    const insert = async (tx: PgQueryable) => {
+      const sql = bulkInsertSql(table);
+      for (let i = 0; i < rows.length; i += BULK_ROWS)
+        await tx.query(sql, bulkInsertParams(index, rows.slice(i, i + BULK_ROWS)));
+    };
     await this.db.transaction(async (tx) => {
       await tx.query(`DELETE FROM ${table} WHERE index_name = $1 AND document_id = ANY($2::text[])`, [
         index,
         [...new Set(documents.map((d) => d.documentId))],
       ]);
-      for (let i = 0; i < rows.length; i += BULK_ROWS)
-        await tx.query(sql, bulkInsertParams(index, rows.slice(i, i + BULK_ROWS)));
+      // The documents' old chunks are gone, so COPY (the bulk path) meets no conflict unless a chunk id is held by
+      // another document (written through upsert); then the rows go in as upserts instead, as before.
+      if (!copy) return insert(tx);
+      await tx.query("SAVEPOINT fabra_copy");
+      try {
+        await tx.copyFrom(`COPY ${table} (${COPY_COLUMNS}) FROM STDIN (FORMAT binary)`, copy);
+      } catch (err) {
+        if ((err as { code?: string }).code !== UNIQUE_VIOLATION) throw err;
+        await tx.query("ROLLBACK TO SAVEPOINT fabra_copy");
+        await insert(tx);
+      }
     });
   }
 

@@ -1,0 +1,118 @@
+// Exact tokenization of long texts (indexing) through a cache of their segments, so each distinct word goes through
+// tiktoken once per process instead of once per occurrence.
+//
+// Why it is exact: tiktoken's encoders (cl100k_base, o200k_base) split text into pre-tokenizer pieces by a regex,
+// matched left to right, and apply BPE to each piece alone. A space between two ASCII lowercase letters is a piece
+// boundary in both patterns, whatever surrounds it: every alternative that takes a letter ends its piece at the
+// last letter of a run (a space is no letter), and " word" starts the next piece. Cut at those spaces, a text's
+// segments each end with a lowercase letter (but the last), so no piece of the whole crosses a cut and none of the
+// patterns' look-aheads (`\s+(?!\S)`, `\s+$`) sees past one: each segment, encoded alone, gives exactly the tokens
+// the whole text gives there. (The same argument lets chunking count a chunk from its seams; both are
+// property-tested against tiktoken on both encoders.)
+import type { TokenCounts } from "../../define/types.js";
+import { type Encoding, encoderOf } from "./tokens.js";
+
+/** Distinct segments remembered per encoding before the cache starts over (a few MB of short strings). */
+const MAX_SEGMENTS = 200_000;
+/** Longer segments (text without such spaces: code, CJK, tables) are encoded each time, not remembered. */
+const MAX_CACHED_LENGTH = 64;
+/** Per encoding: segment text → the UTF-8 byte length of each of its tokens. */
+const tables = new Map<Encoding, Map<string, Uint16Array>>();
+/** Per encoding: token id → its UTF-8 byte length (0 = not decoded yet; no token is empty). */
+const byteLengths = new Map<Encoding, Uint16Array>();
+
+const isLower = (c: number) => c >= 0x61 && c <= 0x7a;
+
+/**
+ * Calls `each(lengths)` with the byte length of each token of each segment of `text` in turn (segments cut at spaces
+ * between ASCII lowercase letters): the tokens tiktoken gives the whole text, in order.
+ */
+function forEachSegment(text: string, encoding: Encoding, each: (lengths: Uint16Array) => void): void {
+  let table = tables.get(encoding);
+  if (!table) {
+    table = new Map();
+    tables.set(encoding, table);
+  }
+  const end = text.length;
+  let from = 0;
+  for (let i = 1; i < end - 1; i++) {
+    if (text.charCodeAt(i) === 0x20 && isLower(text.charCodeAt(i - 1)) && isLower(text.charCodeAt(i + 1))) {
+      each(segmentLengths(table, text.slice(from, i), encoding));
+      from = i;
+    }
+  }
+  if (from < end) each(segmentLengths(table, text.slice(from), encoding));
+}
+
+/** The byte length of each token of `segment` encoded alone: from the table, or through tiktoken once. */
+function segmentLengths(table: Map<string, Uint16Array>, segment: string, encoding: Encoding): Uint16Array {
+  const cacheable = segment.length <= MAX_CACHED_LENGTH;
+  if (cacheable) {
+    const hit = table.get(segment);
+    if (hit) return hit;
+  }
+  const encoder = encoderOf(encoding);
+  let lengthOf = byteLengths.get(encoding);
+  if (!lengthOf) {
+    lengthOf = new Uint16Array(1 << 18); // o200k_base has ~200k tokens
+    byteLengths.set(encoding, lengthOf);
+  }
+  const tokens = encoder.encode_ordinary(segment);
+  const lengths = new Uint16Array(tokens.length);
+  for (let i = 0; i < tokens.length; i++) {
+    const token = tokens[i] as number;
+    let length = token < lengthOf.length ? (lengthOf[token] as number) : 0;
+    if (length === 0) {
+      // Decoding a token crosses into tiktoken's WebAssembly; each distinct token is decoded once per process.
+      length = encoder.decode_single_token_bytes(token).length;
+      if (token < lengthOf.length) lengthOf[token] = length;
+    }
+    lengths[i] = length;
+  }
+  if (cacheable) {
+    if (table.size >= MAX_SEGMENTS) table.clear();
+    table.set(segment, lengths);
+  }
+  return lengths;
+}
+
+/**
+ * Where each token of `text` starts, as a byte offset into its UTF-8 form, plus the total byte length at the end
+ * (so the result has one entry more than `text` has tokens): what encoding the whole text with tiktoken gives.
+ */
+export function tokenByteStarts(text: string, encoding: Encoding): number[] {
+  const starts: number[] = [];
+  let offset = 0;
+  forEachSegment(text, encoding, (lengths) => {
+    for (let i = 0; i < lengths.length; i++) {
+      starts.push(offset);
+      offset += lengths[i] as number;
+    }
+  });
+  starts.push(offset);
+  return starts;
+}
+
+/** Tokens in `text` in `encoding`, exactly as countIn counts them, segment by segment (see above). */
+export function countBySegments(text: string, encoding: Encoding): number {
+  let count = 0;
+  forEachSegment(text, encoding, (lengths) => {
+    count += lengths.length;
+  });
+  return count;
+}
+
+/**
+ * A chunk's counts at index time: `cl100kCount` (what chunking counted) and its count in each other encoding in
+ * `encodings` (those the project's contexts count in), segment by segment.
+ */
+export function chunkTokenCounts(content: string, cl100kCount: number, encodings: Iterable<Encoding>): TokenCounts {
+  const counts: { -readonly [E in Encoding]?: number } = { cl100k_base: cl100kCount };
+  for (const encoding of encodings) counts[encoding] ??= countBySegments(content, encoding);
+  return counts;
+}
+
+/** Forgets every remembered segment (benchmarks measure a cold process; tests start clean). */
+export function clearSegmentCache(): void {
+  for (const table of tables.values()) table.clear();
+}
