@@ -26,10 +26,8 @@ import {
 import type { RecordStore } from "../../stores/types.js";
 import { leafKind, outcomeLeafBytes } from "../../tlog/leaves.js";
 import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
-import { toEpochMicros } from "../../record/datetime.js";
 import { rowToOutcome } from "./outcome.js";
-import { scanRawRows, verifyRawLedgerRow } from "./verify-rows.js";
-import { createHash } from "node:crypto";
+import { verifyRows } from "./verify-rows.js";
 
 /** The proof file of `fabra context prove` (TLOG-001 §Proof file). */
 export interface InclusionProofFile {
@@ -267,34 +265,25 @@ export class TransparencyLog {
       }
     }
 
-    // One pass over the entries' bytes: each hashed for its leaf, then verified.
+    // One pass over the entries' bytes: each hashed for its leaf and verified (verifyRows, worker threads and all).
     const now = Buffer.alloc(size * 32);
     const seen = new Uint8Array(size);
     const outside: string[] = [];
-    const failures: { createdUs: bigint; result: VerifyResult }[] = [];
-    let recordsChecked = 0;
-    const take = (id: string, bytes: Uint8Array): void => {
+    const take = (id: string, hash: Uint8Array): void => {
       const at = leafOf.get(id);
       if (at === undefined) {
         outside.push(id);
         return;
       }
-      hashLeafInto(bytes, now, at * 32);
+      now.set(hash, at * 32);
       seen[at] = 1;
     };
-    for await (const batch of scanRawRows(store)) {
-      for (const row of batch) {
-        take(row.contextId, row.canonicalBytes); // before verification, which may use the bytes as scratch space
-        const result = verifyRawLedgerRow(row, opts, true);
-        if (!result.ok) failures.push({ createdUs: toEpochMicros(row.createdAt), result });
-      }
-      recordsChecked += batch.length;
-      progress?.(recordsChecked);
-    }
+    const verified = await verifyRows(store, opts, { leaf: take, ...(progress ? { progress } : {}) });
+    const recordsChecked = verified.checked;
     let outcomesChecked = 0;
     for await (const batch of store.scanOutcomes?.() ?? []) {
       for (const o of batch) {
-        take(o.outcomeId, outcomeLeafBytes(o.canonicalText));
+        take(o.outcomeId, leafHash(outcomeLeafBytes(o.canonicalText)));
         try {
           rowToOutcome(o);
         } catch (err) {
@@ -306,7 +295,6 @@ export class TransparencyLog {
       }
       outcomesChecked += batch.length;
     }
-    failures.sort((a, b) => cmp(a.createdUs, b.createdUs) || cmp(a.result.contextId, b.result.contextId));
 
     // The checkpoints fabra signed and kept, opened with the trusted key (one that does not open is not trusted).
     const kept = new Map<number, Uint8Array>();
@@ -435,7 +423,7 @@ export class TransparencyLog {
       rootHash,
       recordsChecked,
       outcomesChecked,
-      recordFailures: failures.map((f) => f.result),
+      recordFailures: verified.failures,
       problems,
       since,
     };
@@ -480,15 +468,6 @@ function bracket(
       message: `the log has ${size} leaves, fewer than the ${bad} of a checkpoint it signed: leaves were removed`,
     });
 }
-
-const LEAF_PREFIX = Uint8Array.of(0);
-
-/** SHA-256(0x00 || bytes) (RFC 6962's leaf hash) written into `out` at `offset`. */
-function hashLeafInto(bytes: Uint8Array, out: Buffer, offset: number): void {
-  createHash("sha256").update(LEAF_PREFIX).update(bytes).digest().copy(out, offset);
-}
-
-const cmp = <T extends string | bigint>(a: T, b: T): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Checks an inclusion proof file against an entry's leaf bytes (a record's canonical text) and a verifier key, offline. */
 export function checkInclusionProof(
