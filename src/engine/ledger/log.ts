@@ -239,9 +239,14 @@ export class TransparencyLog {
    */
   async verify(
     trusted: Checkpoint | null,
-    options: { verifier?: NoteVerifier | null; progress?: (checked: number) => void } = {},
+    options: {
+      verifier?: NoteVerifier | null;
+      progress?: (checked: number) => void;
+      /** Worker threads verifying the records (verifyRows' default: one per core on a large ledger; 0: none). */
+      threads?: number;
+    } = {},
   ): Promise<LogVerification> {
-    const { progress } = options;
+    const { progress, threads } = options;
     const store = await this.store();
     const log = logMethods(store);
     const opts = this.verifyOptions();
@@ -278,7 +283,11 @@ export class TransparencyLog {
       now.set(hash, at * 32);
       seen[at] = 1;
     };
-    const verified = await verifyRows(store, opts, { leaf: take, ...(progress ? { progress } : {}) });
+    const verified = await verifyRows(store, opts, {
+      leaf: take,
+      ...(progress ? { progress } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+    });
     const recordsChecked = verified.checked;
     let outcomesChecked = 0;
     for await (const batch of store.scanOutcomes?.() ?? []) {

@@ -106,8 +106,12 @@ export interface VerifyRowsOptions {
   awaitWorkers?: boolean;
 }
 
-/** The smallest ledger verified with the default pool: fewer rows take about the time a worker takes to start. */
-const POOL_AFTER_ROWS = 2048;
+/**
+ * The smallest ledger verified with the default pool. A worker costs ~100–200 ms of CPU before it verifies at full
+ * speed (starting, loading the verifier, its first ~2,000 rows not yet compiled: measured at load ~14 on 2 cores), so
+ * two pay for themselves only past ~20,000 rows of ~25 µs, and only on a machine with a core to spare.
+ */
+const POOL_AFTER_ROWS = 20_000;
 
 /**
  * Verifies every row of the ledger (`fabra context verify --all`); `progress` hears the count after each batch.
