@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type VerifyRowsOptions, verifyRows } from "../../src/engine/ledger/verify-rows.js";
+import { leafHashOf, pairHash, prefixedLeafHash } from "../../src/engine/ledger/verify-rows-hashes.js";
 import { fromEpochMicros } from "../../src/record/datetime.js";
 import { canonicalRecordText } from "../../src/record/hash.js";
 import { newContextId } from "../../src/record/id.js";
@@ -13,7 +14,7 @@ import { parseSigningKey, signRecord } from "../../src/record/sign.js";
 import type { VerifyOptions } from "../../src/record/verify.js";
 import { readRecordText } from "../../src/record/verify.js";
 import type { RawLedgerRow, RecordStore } from "../../src/stores/types.js";
-import { leafHash } from "../../src/tlog/merkle.js";
+import { leafHash, nodeHash } from "../../src/tlog/merkle.js";
 import { resealStructural } from "../helpers/reseal.js";
 
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
@@ -103,5 +104,19 @@ describe("verifying the ledger in worker threads", () => {
     const pooled = await run(rows, { signingKey: key, requireSignature: true }, { threads: 2, awaitWorkers: true });
     const unsigned = pooled.result.failures.filter((f) => f.failed?.name === "signature");
     expect(unsigned.length).toBeGreaterThan(100);
+  });
+});
+
+describe("the one-shot RFC 6962 hashes ledger verify uses", () => {
+  it("equal tlog/merkle.ts's leafHash and nodeHash", () => {
+    for (let n = 0; n < 3000; n += 97) {
+      const bytes = Buffer.alloc(n, n % 251);
+      const prefixed = Buffer.concat([Buffer.of(0), bytes]);
+      expect(Buffer.from(leafHashOf(bytes))).toEqual(Buffer.from(leafHash(bytes)));
+      expect(Buffer.from(prefixedLeafHash(prefixed))).toEqual(Buffer.from(leafHash(bytes)));
+      const left = leafHash(bytes);
+      const right = leafHash(prefixed);
+      expect(Buffer.from(pairHash(left, right))).toEqual(Buffer.from(nodeHash(left, right)));
+    }
   });
 });

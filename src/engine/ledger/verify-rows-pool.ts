@@ -10,11 +10,11 @@ import type { SigningKey } from "../../record/sign.js";
 import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
 import type { RawLedgerRow } from "../../stores/types.js";
 
-/** A batch as posted to a worker: the rows' bytes end to end, and where each ends. */
+/** A batch as posted to a worker: the rows' bytes end to end, each after a 0x00 byte (its leaf hash's prefix). */
 export interface RowBatch {
   id: number;
   bytes: ArrayBuffer;
-  /** Row i is bytes[offsets[i], offsets[i + 1]). */
+  /** Row i is bytes[offsets[i] + 1, offsets[i + 1]); bytes[offsets[i]] is 0x00. */
   offsets: Int32Array;
   ids: string[];
   hashes: string[];
@@ -145,15 +145,15 @@ export class RowVerifierPool {
   take(rows: readonly RawLedgerRow[], leaves: boolean): Promise<RowBatchAnswer> | null {
     const worker = this.workers.find((w) => w.ready && !w.dead && w.jobs.size < DEPTH);
     if (!worker) return null;
-    let total = 0;
+    let total = rows.length; // a zero byte before each row
     for (const row of rows) total += row.canonicalBytes.byteLength;
     const bytes = new ArrayBuffer(total);
     const view = new Uint8Array(bytes);
     const offsets = new Int32Array(rows.length + 1);
     for (let i = 0; i < rows.length; i++) {
       const b = (rows[i] as RawLedgerRow).canonicalBytes;
-      view.set(b, offsets[i] as number);
-      offsets[i + 1] = (offsets[i] as number) + b.byteLength;
+      view.set(b, (offsets[i] as number) + 1); // the byte before it stays 0x00 (a new ArrayBuffer is zeroed)
+      offsets[i + 1] = (offsets[i] as number) + 1 + b.byteLength;
     }
     const batch: RowBatch = {
       id: this.next++,

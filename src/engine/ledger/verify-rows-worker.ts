@@ -3,7 +3,7 @@
 // hashes each row's bytes for its transparency-log leaf first. It answers with the failed rows' results only.
 import { parentPort, workerData } from "node:worker_threads";
 import type { VerifyOptions } from "../../record/verify.js";
-import { leafHash } from "../../tlog/merkle.js";
+import { prefixedLeafHash } from "./verify-rows-hashes.js";
 import { type RowBatch, type RowBatchAnswer, verifyOptionsFromClone } from "./verify-rows-pool.js";
 import { verifyRawLedgerRow } from "./verify-rows.js";
 
@@ -27,10 +27,10 @@ if (port) {
       const row = {
         contextId: batch.ids[i] as string,
         recordHash: batch.hashes[i] as string,
-        canonicalBytes: bytes.subarray(batch.offsets[i], batch.offsets[i + 1]),
+        canonicalBytes: bytes.subarray((batch.offsets[i] as number) + 1, batch.offsets[i + 1]),
         createdAt: "",
       };
-      if (leaves) leaves.set(leafHash(row.canonicalBytes), 32 * i);
+      if (leaves) leaves.set(prefixedLeafHash(bytes.subarray(batch.offsets[i], batch.offsets[i + 1])), 32 * i);
       const result = verifyRawLedgerRow(row, opts, true);
       if (!result.ok) failures.push([i, result]);
     }
