@@ -80,7 +80,6 @@ class VerifyWorker {
 
   constructor(opts: VerifyOptions) {
     this.thread = spawn(opts);
-    this.thread.unref();
     let started: (ready: boolean) => void = () => undefined;
     this.started = new Promise((resolve) => {
       started = resolve;
