@@ -55,14 +55,19 @@ export function defaultVerifyThreads(): number {
   return cores < 2 ? 0 : Math.min(cores, MAX_THREADS);
 }
 
-/** The worker's entry point beside this file; from TypeScript sources (tests) it is loaded through jiti. */
+/**
+ * The worker's entry point beside this file; from TypeScript sources (tests) it is loaded through jiti. It runs with
+ * the process's node options except --input-type (a process started by `node --input-type=module -e` passes it on,
+ * and a worker given a file then fails to start).
+ */
 function spawn(opts: VerifyOptions): Worker {
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./verify-rows-worker${ext}`, import.meta.url);
-  if (ext === ".js") return new Worker(entry, { workerData: opts });
+  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+  if (ext === ".js") return new Worker(entry, { workerData: opts, execArgv });
   const file = JSON.stringify(fileURLToPath(entry));
   const boot = `require("node:module").createRequire(${file})("jiti").createJiti(${file}).import(${file})`;
-  return new Worker(boot, { eval: true, workerData: opts });
+  return new Worker(boot, { eval: true, workerData: opts, execArgv });
 }
 
 interface Job {
