@@ -1,11 +1,13 @@
-// "verify" (issue 2): records verified per second from the DuckDB ledger, through the path `fabra context verify
-// --all` takes (verifyLedger: the store's raw scan + the byte-level verifier), against raw sha256 over the same
-// canonical text in the same run.
+// "verify" (issues 2, 10, 12): records verified per second from the DuckDB ledger, through the path `fabra context
+// verify --all` takes (verifyLedger: the store's raw scan + the byte-level verifier; in worker threads, one per core,
+// on a ledger of 20,000+ rows), against raw sha256 over the same canonical text on one thread in the same run. The
+// same ledger verified with the worker pool forced is reported beside it, with each pass's CPU ratio (all threads).
 // Target: ratio >= 0.5, i.e. verification costs at most twice the hashing of the bytes, so it is dominated by
 // hashing rather than parsing or serializing.
 import * as crypto from "node:crypto";
 import { join } from "node:path";
 import { recordToRow } from "../dist/engine/ledger/rows.js";
+import { defaultVerifyThreads } from "../dist/engine/ledger/verify-rows-pool.js";
 import { scanRawRows, verifyLedger, verifyRawLedgerRow } from "../dist/engine/ledger/verify-rows.js";
 import { newContextId } from "../dist/record/id.js";
 import { hashingText } from "../dist/record/hash.js";
@@ -58,16 +60,20 @@ const cpuMs = (since) => {
   return (user + system) / 1000;
 };
 
-/** Verifies the whole ledger exactly as `fabra context verify --all` does (verifyLedger); returns wall and CPU ms. */
-async function verifyAll(records, count) {
+/**
+ * Verifies the whole ledger exactly as `fabra context verify --all` does (verifyLedger: worker threads, one per core,
+ * for a ledger of 20,000+ rows; `threads` given: that many whatever the size, 0 all on this thread); returns wall and
+ * CPU ms (every thread's) and the share of rows workers took.
+ */
+async function verifyAll(records, count, threads) {
   const cpu = process.cpuUsage();
   const start = now();
-  const { checked, failures } = await verifyLedger(records, {});
+  const { checked, failures, inWorkers } = await verifyLedger(records, {}, undefined, threads);
   const ms = now() - start;
   if (failures.length > 0)
     throw new Error(`${failures.length} of ${checked} records failed verification; the bench ledger is broken`);
   if (checked !== count) throw new Error(`verified ${checked} records, expected ${count}`);
-  return { ms, cpu: cpuMs(cpu) };
+  return { ms, cpu: cpuMs(cpu), inWorkers };
 }
 
 /** Reads every row as verification does (scanRawRows: the store's scanRaw), without verifying. */
@@ -111,6 +117,10 @@ export default async function run(options) {
       const t = {
         verify: [],
         verifyCpu: [],
+        inWorkersDefault: [],
+        inWorkers: [],
+        pooled: [],
+        pooledCpu: [],
         sha: [],
         shaCpu: [],
         scan: [],
@@ -125,11 +135,17 @@ export default async function run(options) {
       //    no collection is forced between passes (after one, the young generation starts small again, which costs
       //    a pass that allocates a buffer per row ~20 % until it has grown back).
       await verifyAll(records, count);
+      await verifyAll(records, count, defaultVerifyThreads());
       sha();
       for (let r = 0; r < rounds; r++) {
         const v = await verifyAll(records, count);
         t.verify.push(v.ms);
         t.verifyCpu.push(v.cpu);
+        t.inWorkersDefault.push(v.inWorkers / count);
+        const pooled = await verifyAll(records, count, defaultVerifyThreads());
+        t.pooled.push(pooled.ms);
+        t.pooledCpu.push(pooled.cpu);
+        t.inWorkers.push(pooled.inWorkers / count);
         t.sha.push(timed(sha));
         t.shaCpu.push(cpuTimed(sha));
         t.scan.push(await scanOnly(records));
@@ -177,11 +193,20 @@ export default async function run(options) {
       const ratio = perRound("sha", "verify");
       return {
         name: "verify",
-        description: `records verified per second from a DuckDB ledger of ${count} records (verifyLedger, as verify --all) vs raw sha256 of their canonical text`,
+        description: `records verified per second from a DuckDB ledger of ${count} records (verifyLedger, as verify --all) vs raw sha256 of their canonical text (one thread)`,
         metrics: {
           records: count,
           avgRecordBytes: Math.round(bytes / count),
           verifiedPerSecond: perSecond(median(t.verify)),
+          // the share of rows worker threads verified by default (none below 20,000 rows)
+          shareInWorkersByDefault: round(median(t.inWorkersDefault)),
+          // the same ledger with the worker pool forced (one per core), whatever its size
+          verifyThreads: defaultVerifyThreads(),
+          verifiedPerSecondPooled: perSecond(median(t.pooled)),
+          ratioPooled: round(perRound("sha", "pooled")),
+          shareInWorkersPooled: round(median(t.inWorkers)),
+          cpuMicrosPerRecordVerifyPooled: round((median(t.pooledCpu) * 1000) / count, 2),
+          cpuRatioPooled: round(perRound("shaCpu", "pooledCpu")),
           rawSha256PerSecond: perSecond(median(t.sha)),
           rawSha256MBPerSecond: round((bytes / 1e6) * (1000 / median(t.sha)), 1),
           scanRawRowsPerSecond: perSecond(median(t.scan)),

@@ -46,6 +46,11 @@ export interface VerifyStoredInternal {
    * copy of its own and never changes `stored`.
    */
   scratch?: boolean;
+  /**
+   * Set by `verifyStored` when the fast path confirmed the row: the canonical scan then proved the record's own
+   * context_id is `contextId`, so a caller need not read it again.
+   */
+  confirmedFast?: boolean;
 }
 
 /**
@@ -63,6 +68,7 @@ export function verifyStored(
   const isText = typeof stored === "string";
   if (internal.fast) {
     const result = verifyStoredFast(isText ? Buffer.from(stored, "utf8") : stored, contextId, opts);
+    internal.confirmedFast = result !== null;
     if (result) return result;
   }
   const text = isText ? stored : Buffer.from(stored.buffer, stored.byteOffset, stored.byteLength).toString("utf8");

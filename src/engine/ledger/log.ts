@@ -10,7 +10,6 @@ import {
   equalHashes,
   inclusionProof,
   leafHash,
-  nodeHash,
   treeHash,
   verifyConsistency,
   verifyInclusion,
@@ -26,10 +25,9 @@ import {
 import type { RecordStore } from "../../stores/types.js";
 import { leafKind, outcomeLeafBytes } from "../../tlog/leaves.js";
 import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
-import { toEpochMicros } from "../../record/datetime.js";
 import { rowToOutcome } from "./outcome.js";
-import { scanRawRows, verifyRawLedgerRow } from "./verify-rows.js";
-import { createHash } from "node:crypto";
+import { verifyRows } from "./verify-rows.js";
+import { leafHashOf, pairHash } from "./verify-rows-hashes.js";
 
 /** The proof file of `fabra context prove` (TLOG-001 §Proof file). */
 export interface InclusionProofFile {
@@ -241,9 +239,14 @@ export class TransparencyLog {
    */
   async verify(
     trusted: Checkpoint | null,
-    options: { verifier?: NoteVerifier | null; progress?: (checked: number) => void } = {},
+    options: {
+      verifier?: NoteVerifier | null;
+      progress?: (checked: number) => void;
+      /** Worker threads verifying the records (verifyRows' default: one per core on a large ledger; 0: none). */
+      threads?: number;
+    } = {},
   ): Promise<LogVerification> {
-    const { progress } = options;
+    const { progress, threads } = options;
     const store = await this.store();
     const log = logMethods(store);
     const opts = this.verifyOptions();
@@ -267,34 +270,29 @@ export class TransparencyLog {
       }
     }
 
-    // One pass over the entries' bytes: each hashed for its leaf, then verified.
+    // One pass over the entries' bytes: each hashed for its leaf and verified (verifyRows, worker threads and all).
     const now = Buffer.alloc(size * 32);
     const seen = new Uint8Array(size);
     const outside: string[] = [];
-    const failures: { createdUs: bigint; result: VerifyResult }[] = [];
-    let recordsChecked = 0;
-    const take = (id: string, bytes: Uint8Array): void => {
+    const take = (id: string, hash: Uint8Array): void => {
       const at = leafOf.get(id);
       if (at === undefined) {
         outside.push(id);
         return;
       }
-      hashLeafInto(bytes, now, at * 32);
+      now.set(hash, at * 32);
       seen[at] = 1;
     };
-    for await (const batch of scanRawRows(store)) {
-      for (const row of batch) {
-        take(row.contextId, row.canonicalBytes); // before verification, which may use the bytes as scratch space
-        const result = verifyRawLedgerRow(row, opts, true);
-        if (!result.ok) failures.push({ createdUs: toEpochMicros(row.createdAt), result });
-      }
-      recordsChecked += batch.length;
-      progress?.(recordsChecked);
-    }
+    const verified = await verifyRows(store, opts, {
+      leaf: take,
+      ...(progress ? { progress } : {}),
+      ...(threads !== undefined ? { threads } : {}),
+    });
+    const recordsChecked = verified.checked;
     let outcomesChecked = 0;
     for await (const batch of store.scanOutcomes?.() ?? []) {
       for (const o of batch) {
-        take(o.outcomeId, outcomeLeafBytes(o.canonicalText));
+        take(o.outcomeId, leafHashOf(outcomeLeafBytes(o.canonicalText)));
         try {
           rowToOutcome(o);
         } catch (err) {
@@ -306,7 +304,6 @@ export class TransparencyLog {
       }
       outcomesChecked += batch.length;
     }
-    failures.sort((a, b) => cmp(a.createdUs, b.createdUs) || cmp(a.result.contextId, b.result.contextId));
 
     // The checkpoints fabra signed and kept, opened with the trusted key (one that does not open is not trusted).
     const kept = new Map<number, Uint8Array>();
@@ -342,7 +339,7 @@ export class TransparencyLog {
     let rootAtSince: Uint8Array | null = trusted?.size === 0 ? EMPTY_TREE_HASH : null;
     const fold = (): Uint8Array => {
       let h = stack[stack.length - 1]?.hash ?? EMPTY_TREE_HASH;
-      for (let i = stack.length - 2; i >= 0; i--) h = nodeHash((stack[i] as { hash: Uint8Array }).hash, h);
+      for (let i = stack.length - 2; i >= 0; i--) h = pairHash((stack[i] as { hash: Uint8Array }).hash, h);
       return h;
     };
     for (let i = 0; i < size; i++) {
@@ -382,7 +379,7 @@ export class TransparencyLog {
       let node = { hash: h, width: 1 };
       while (stack.length > 0 && (stack[stack.length - 1] as { width: number }).width === node.width) {
         const left = stack.pop() as { hash: Uint8Array; width: number };
-        node = { hash: nodeHash(left.hash, node.hash), width: node.width * 2 };
+        node = { hash: pairHash(left.hash, node.hash), width: node.width * 2 };
       }
       stack.push(node);
       if (problems.length > problemsBefore) named.add(i);
@@ -435,7 +432,7 @@ export class TransparencyLog {
       rootHash,
       recordsChecked,
       outcomesChecked,
-      recordFailures: failures.map((f) => f.result),
+      recordFailures: verified.failures,
       problems,
       since,
     };
@@ -480,15 +477,6 @@ function bracket(
       message: `the log has ${size} leaves, fewer than the ${bad} of a checkpoint it signed: leaves were removed`,
     });
 }
-
-const LEAF_PREFIX = Uint8Array.of(0);
-
-/** SHA-256(0x00 || bytes) (RFC 6962's leaf hash) written into `out` at `offset`. */
-function hashLeafInto(bytes: Uint8Array, out: Buffer, offset: number): void {
-  createHash("sha256").update(LEAF_PREFIX).update(bytes).digest().copy(out, offset);
-}
-
-const cmp = <T extends string | bigint>(a: T, b: T): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Checks an inclusion proof file against an entry's leaf bytes (a record's canonical text) and a verifier key, offline. */
 export function checkInclusionProof(
