@@ -12,6 +12,7 @@ import {
   leafHash,
   newInteriorNodes,
   type NodeKey,
+  nodeHash,
   nodeId,
   rangeNodes,
   treeHash,
@@ -78,6 +79,14 @@ describe("tile slots", () => {
   });
 });
 
+/** RFC 6962's Merkle tree hash of leaf hashes, by its recursive definition. */
+function mth(leaves: Uint8Array[]): Uint8Array {
+  if (leaves.length === 1) return leaves[0] as Uint8Array;
+  let k = 1;
+  while (k * 2 < leaves.length) k *= 2;
+  return nodeHash(mth(leaves.slice(0, k)), mth(leaves.slice(k)));
+}
+
 describe("TreeFrontier", () => {
   it("extends the tree from its right edge alone, as from every stored node, at every size up to 300", async () => {
     const hashes = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
@@ -94,6 +103,7 @@ describe("TreeFrontier", () => {
       expect(frontier.size).toBe(size);
       expect(await frontier.read(TreeFrontier.keys(size))).toEqual(await read(TreeFrontier.keys(size)));
       expect(await treeHash(size, frontier.read)).toEqual(await treeHash(size, read));
+      expect(await treeHash(size, read)).toEqual(mth(hashes.slice(0, size))); // RFC 6962's definition, recursively
     }
     expect(size).toBe(300);
     await expect(frontier.read([{ level: 0, index: 0 }])).rejects.toThrow(/not on the frontier/);

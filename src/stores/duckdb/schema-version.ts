@@ -16,11 +16,13 @@ interface Upgrade {
 
 /**
  * The transparency log's tiles (TLOG-001 §2, schema versions 7 and 10; tlog-tiles.ts): a read cache of the subtree
- * hashes for proofs, rows of consecutive slots of a tile. No key: steps only append rows (and drop a tile's rows when
- * it completes); proofs read a few tiles by a scan of the short tile_key column.
+ * hashes for proofs, rows of consecutive slots of a tile. Not unique by tile (steps only append rows, and drop a
+ * tile's rows when it completes); indexed by tile, which a proof's IN list uses (without it DuckDB scans every
+ * tile's text: ~50 ms at 1,000,000 leaves instead of ~2).
  */
 export const TILES_TABLE =
   "CREATE TABLE IF NOT EXISTS fabra_tlog_tiles (tile_key VARCHAR NOT NULL, first_slot BIGINT NOT NULL, hashes VARCHAR NOT NULL)";
+const TILES_INDEX = "CREATE INDEX IF NOT EXISTS fabra_tlog_tiles_key ON fabra_tlog_tiles (tile_key)";
 
 /** The checkpoints fabra signed (schema version 7): `ledger verify` brackets a rebuilt log's change between them. */
 export const CHECKPOINTS_TABLE =
@@ -99,13 +101,15 @@ const UPGRADES: readonly Upgrade[] = [
     to: 9,
     statements: ["ALTER TABLE IF EXISTS fabra_chunks ADD COLUMN IF NOT EXISTS document_hash VARCHAR"],
   },
-  // 10: the tiles in their fixed-slot layout (TLOG-001 §2), refilled from the subtree hashes already stored (the
-  // tables exist since 2 and 7): a sequencer step appends to a tile without reading it, a proof reads at an offset.
+  // 10: the tiles by slot (TLOG-001 §2), rebuilt from the subtree hashes already stored (the nodes table exists
+  // since 2): a sequencer step only appends tile rows, a proof reads each hash at its slot.
   {
     to: 10,
     statements: [
-      "DELETE FROM fabra_tlog_tiles",
+      "DROP TABLE IF EXISTS fabra_tlog_tiles",
+      TILES_TABLE,
       tileBackfillSql({ nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles" }),
+      TILES_INDEX,
     ],
   },
 ];
