@@ -67,11 +67,16 @@ async function appendAll(store, rows, inFlight, sequencer) {
   return performance.now() - t;
 }
 
-/** Plain vs tree-maintained appends, alternating rounds on two fresh stores of the same backend. */
+/**
+ * Plain vs tree-maintained appends on fresh stores of the same backend: `ROUNDS` back-to-back pairs, alternating
+ * which goes first. The ratio is the median of the pairs' ratios (a pair shares the machine's load of the moment);
+ * the spread of the pairs is reported beside it.
+ */
 async function appendRatio(openStore, n, inFlight, log, label) {
+  const ROUNDS = 5;
   const plainMs = [];
   const treeMs = [];
-  for (let round_ = 0; round_ < 3; round_++) {
+  for (let round_ = 0; round_ < ROUNDS; round_++) {
     for (const withTree of round_ % 2 ? [true, false] : [false, true]) {
       const { store, close } = await openStore();
       try {
@@ -93,11 +98,13 @@ async function appendRatio(openStore, n, inFlight, log, label) {
       }
     }
   }
-  const ratio = median(plainMs) / median(treeMs);
+  const pairs = plainMs.map((p, i) => p / treeMs[i]).sort((a, b) => a - b);
+  const ratio = median(pairs);
+  const perSecond = (ms) => Math.round((n * 1000) / median(ms));
   log(
-    `${label}: plain ${Math.round((n * 1000) / median(plainMs))}/s, with tree ${Math.round((n * 1000) / median(treeMs))}/s`,
+    `${label}: plain ${perSecond(plainMs)}/s, with tree ${perSecond(treeMs)}/s; pair ratios ${pairs.map((r) => round(r, 2)).join(", ")}`,
   );
-  return { plain: Math.round((n * 1000) / median(plainMs)), tree: Math.round((n * 1000) / median(treeMs)), ratio };
+  return { plain: perSecond(plainMs), tree: perSecond(treeMs), ratio, spread: [pairs[0], pairs[pairs.length - 1]] };
 }
 
 const rawSha256 = (data) => crypto.createHash("sha256").update(data).digest();
@@ -114,6 +121,7 @@ async function appendPart(appendN, log, metrics) {
     metrics[`duckdbPlainAppendsPerSecond_x${inFlight}`] = r.plain;
     metrics[`duckdbTreeAppendsPerSecond_x${inFlight}`] = r.tree;
     metrics[`duckdbRatio_x${inFlight}`] = round(r.ratio, 3);
+    metrics[`duckdbPairRatios_x${inFlight}`] = r.spread.map((x) => round(x, 2)).join("..");
     ratios.push(r.ratio);
   }
   const schemas = [];
@@ -133,6 +141,7 @@ async function appendPart(appendN, log, metrics) {
       metrics[`postgresPlainAppendsPerSecond_x${inFlight}`] = r.plain;
       metrics[`postgresTreeAppendsPerSecond_x${inFlight}`] = r.tree;
       metrics[`postgresRatio_x${inFlight}`] = round(r.ratio, 3);
+      metrics[`postgresPairRatios_x${inFlight}`] = r.spread.map((x) => round(x, 2)).join("..");
       ratios.push(r.ratio);
     }
   } finally {
