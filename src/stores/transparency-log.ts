@@ -1,10 +1,12 @@
 // The transparency log's tables and its sequencer step, shared by the SQL backends (DuckDB, Postgres): leaves
 // (leaf_index → entry id: a record's context_id or an outcome's outcome_id), complete-subtree hashes by
-// "<level>/<index>" (hex), and tiles (a read cache of those hashes, grouped so a proof reads a few rows), beside the
-// record and outcome tables.
+// "<level>/<index>" (hex), and tiles (tlog-tiles.ts: a read cache of those hashes, grouped so a proof reads a few
+// rows), beside the record and outcome tables.
 import { leafBytes } from "../tlog/leaves.js";
-import { extendTree, leafHash, type NodeKey, nodeId, type StoredNode } from "../tlog/merkle.js";
+import { TreeFrontier } from "../tlog/frontier.js";
+import { extendTree, leafHash, type NodeKey, nodeId } from "../tlog/merkle.js";
 import { FabraError } from "../errors.js";
+import { placeholders, readTileHashes, writeTiles } from "./tlog-tiles.js";
 import type { LogIndexEntry, LogLeaf } from "./types.js";
 
 /** One query on the connection (or transaction) at hand: `$n` parameters, rows as plain objects. */
@@ -35,32 +37,6 @@ export type LogInsert = (
 /** Entries integrated per round of the sequencer step (each round is its own transaction). */
 export const ROUND = 5000;
 const CHUNK = 500;
-
-/**
- * Tiles (TLOG-001 §2): the subtree hashes of levels 8b … 8b+7 under one level-8b+8 node, i.e. tile (b, t) holds every
- * stored node (l, k) with ⌊l/8⌋ = b and k >> (8 − l mod 8) = t, as `<level>/<index>=<hex>` joined by commas. A proof
- * of a 1,000,000-leaf tree reads three tiles instead of twenty nodes. A cache: proofs read it (a wrong tile only
- * makes a proof that fails), checkpoints and `ledger verify` read the nodes.
- */
-export function tileId(k: NodeKey): string {
-  const band = Math.floor(k.level / 8);
-  const shift = 8 - (k.level % 8);
-  return `${band}/${Math.floor(k.index / 2 ** shift)}`;
-}
-
-/** Builds every tile from the nodes table (DuckDB schema 7, Postgres migration 9, and the bench's raw fill). */
-export function tileBackfillSql(t: Pick<LogTables, "nodes" | "tiles">): string {
-  const level = "CAST(split_part(node_key, '/', 1) AS INTEGER)";
-  const index = "CAST(split_part(node_key, '/', 2) AS BIGINT)";
-  return `INSERT INTO ${t.tiles} (tile_key, hashes)
-    SELECT tile_key, string_agg(node_key || '=' || hash, ',') FROM (
-      SELECT node_key, hash,
-        CAST((${level} >> 3) AS VARCHAR) || '/' || CAST((${index} >> (8 - (${level} & 7))) AS VARCHAR) AS tile_key
-      FROM ${t.nodes}) n
-    GROUP BY tile_key`;
-}
-
-const placeholders = (n: number, from = 1): string => Array.from({ length: n }, (_, j) => `$${j + from}`).join(", ");
 
 /** The size of the log: the next leaf index (indices are 0..n-1 with no gaps: the sequencer assigns them so). */
 export async function logSize(q: LogQuery, t: LogTables): Promise<number> {
@@ -95,36 +71,13 @@ export async function readNodes(q: LogQuery, t: LogTables, keys: readonly NodeKe
   });
 }
 
-/** The hash of `id` in a tile's text (its last entry: a log rebuilt by hand appends anew), or null. */
-function inTile(text: string, id: string): string | null {
-  const needle = `${id}=`;
-  let at = text.lastIndexOf(`,${needle}`);
-  if (at >= 0) at += 1;
-  else if (text.startsWith(needle)) at = 0;
-  else return null;
-  const start = at + needle.length;
-  const hex = text.slice(start, start + 64);
-  return hex.length === 64 ? hex : null;
-}
-
 /**
  * Stored subtree hashes through the tiles (one query for the few tiles the keys fall in), the nodes table for any a
  * tile lacks. For inclusion proofs: O(log n) hashes in O(log n / 8) rows.
  */
 export async function readNodesViaTiles(q: LogQuery, t: LogTables, keys: readonly NodeKey[]): Promise<Uint8Array[]> {
   if (keys.length === 0) return [];
-  const tiles = [...new Set(keys.map(tileId))];
-  const text = new Map<string, string>();
-  const rows = await q<{ tile_key: string; hashes: string }>(
-    `SELECT tile_key, hashes FROM ${t.tiles} WHERE tile_key IN (${placeholders(tiles.length)})`,
-    tiles,
-  );
-  for (const r of rows) text.set(r.tile_key, r.hashes);
-  const out: (Uint8Array | null)[] = keys.map((k) => {
-    const tile = text.get(tileId(k));
-    const hex = tile === undefined ? null : inTile(tile, nodeId(k));
-    return hex === null ? null : Buffer.from(hex, "hex");
-  });
+  const out = await readTileHashes(q, t, keys);
   const missing = keys.filter((_, i) => out[i] === null);
   if (missing.length > 0) {
     const fromNodes = await readNodes(q, t, missing);
@@ -171,69 +124,41 @@ export async function unintegrated(q: LogQuery, t: LogTables, limit = ROUND): Pr
   });
 }
 
+/** The log's size and frontier as stored (the sequencer's starting point when it has none in memory). */
+export async function loadFrontier(q: LogQuery, t: LogTables): Promise<TreeFrontier> {
+  const size = await logSize(q, t);
+  return TreeFrontier.of(size, await readNodes(q, t, TreeFrontier.keys(size)));
+}
+
 /**
- * Gives `entries` the leaf indices `size`, `size + 1`, … inside the caller's transaction, after the caller took the
- * log's lock: their leaf hashes, every subtree that became complete (reading only the O(log n) old subtrees they
- * need) and the tiles those fall in. Returns the new size.
+ * Gives `entries` the leaf indices `from.size`, `from.size + 1`, … inside the caller's transaction, after the caller
+ * took the log's lock: their leaf hashes, every subtree that became complete (from the frontier: no stored node is
+ * read) and the tiles those fall in. Returns the new frontier (valid once the transaction commits).
  */
 export async function integrateEntries(
   q: LogQuery,
   insert: LogInsert,
   t: LogTables,
-  size: number,
+  from: TreeFrontier,
   entries: readonly PendingEntry[],
-): Promise<number> {
-  if (entries.length === 0) return size;
+): Promise<TreeFrontier> {
+  if (entries.length === 0) return from;
+  const size = from.size;
   const leaves = entries.map((e) => leafHash(leafBytes(e.id, e.text)));
-  const nodes = await extendTree(size, leaves, (keys) => readNodes(q, t, keys));
+  const nodes = await extendTree(size, leaves, from.read);
   await insert(
     t.leaves,
     ["leaf_index", "context_id"],
     entries.map((e, i) => [size + i, e.id]),
   );
+  const hex = nodes.map((n) => ({ key: n.key, hex: Buffer.from(n.hash).toString("hex") }));
   await insert(
     t.nodes,
     ["node_key", "hash"],
-    nodes.map((n) => [nodeId(n.key), Buffer.from(n.hash).toString("hex")]),
+    hex.map((n) => [nodeId(n.key), n.hex]),
   );
-  await updateTiles(q, t, nodes);
-  return size + entries.length;
-}
-
-/** Adds new nodes to their tiles: one read of the tiles they touch, one upsert. */
-async function updateTiles(q: LogQuery, t: LogTables, nodes: readonly StoredNode[]): Promise<void> {
-  const added = new Map<string, string[]>();
-  for (const n of nodes) {
-    const id = tileId(n.key);
-    let list = added.get(id);
-    if (!list) {
-      list = [];
-      added.set(id, list);
-    }
-    list.push(`${nodeId(n.key)}=${Buffer.from(n.hash).toString("hex")}`);
-  }
-  const ids = [...added.keys()];
-  for (let i = 0; i < ids.length; i += CHUNK) {
-    const part = ids.slice(i, i + CHUNK);
-    const old = new Map(
-      (
-        await q<{ tile_key: string; hashes: string }>(
-          `SELECT tile_key, hashes FROM ${t.tiles} WHERE tile_key IN (${placeholders(part.length)})`,
-          part,
-        )
-      ).map((r) => [r.tile_key, r.hashes]),
-    );
-    const values = part.map((id) => {
-      const before = old.get(id);
-      const more = (added.get(id) as string[]).join(",");
-      return [id, before ? `${before},${more}` : more];
-    });
-    await q(
-      `INSERT INTO ${t.tiles} (tile_key, hashes) VALUES ${values.map((_, j) => `($${2 * j + 1}, $${2 * j + 2})`).join(", ")}
-       ON CONFLICT (tile_key) DO UPDATE SET hashes = excluded.hashes`,
-      values.flat(),
-    );
-  }
+  await writeTiles(q, insert, t, hex);
+  return from.advance(size + entries.length, nodes);
 }
 
 /** A multi-row INSERT with bound parameters, in chunks (the generic LogInsert). */

@@ -237,29 +237,47 @@ export interface StoredNode {
 
 /**
  * The subtree hashes to store when `leaves` (leaf hashes) are appended to a tree of `oldSize` leaves: each leaf
- * (level 0) and every interior node that becomes complete. Reads only the complete old subtrees those need (O(log n)).
+ * (level 0) and every interior node that becomes complete, lowest level first. Reads only the complete old subtrees
+ * those need: at most one per level, the left child of the level's first new node (O(log n)). Level by level over
+ * arrays, so a step of thousands of leaves builds no per-node keys.
  */
 export async function extendTree(
   oldSize: number,
   leaves: readonly Uint8Array[],
   read: NodeReader,
 ): Promise<StoredNode[]> {
-  const out: StoredNode[] = leaves.map((hash, i) => ({ key: { level: 0, index: oldSize + i }, hash }));
-  const known = new Map<string, Uint8Array>(out.map((n) => [nodeId(n.key), n.hash]));
-  const interior = newInteriorNodes(oldSize, oldSize + leaves.length);
+  const newSize = oldSize + leaves.length;
+  /** The nodes of `level` that become complete: indices [lo, hi). */
+  const span = (level: number) => [Math.floor(oldSize / 2 ** level), Math.floor(newSize / 2 ** level)] as const;
   const old: NodeKey[] = [];
-  for (const { level, index } of interior)
-    for (const child of [2 * index, 2 * index + 1])
-      if ((child + 1) * 2 ** (level - 1) <= oldSize) old.push({ level: level - 1, index: child });
+  for (let level = 1; ; level++) {
+    const [lo, hi] = span(level);
+    if (hi <= lo) break; // no new node at this level, so none above it
+    if (2 * lo < span(level - 1)[0]) old.push({ level: level - 1, index: 2 * lo });
+  }
   const oldHashes = await read(old);
-  for (const [i, k] of old.entries()) known.set(nodeId(k), oldHashes[i] as Uint8Array);
-  for (const key of interior) {
-    const left = known.get(nodeId({ level: key.level - 1, index: 2 * key.index }));
-    const right = known.get(nodeId({ level: key.level - 1, index: 2 * key.index + 1 }));
-    if (!left || !right) throw new Error(`missing a child of node ${nodeId(key)}`);
-    const hash = nodeHash(left, right);
-    known.set(nodeId(key), hash);
-    out.push({ key, hash });
+  const out: StoredNode[] = leaves.map((hash, i) => ({ key: { level: 0, index: oldSize + i }, hash }));
+  let below: readonly Uint8Array[] = leaves; // the level under the current one, from index `belowStart`
+  let belowStart = oldSize;
+  let oldAt = 0;
+  for (let level = 1; ; level++) {
+    const [lo, hi] = span(level);
+    if (hi <= lo) break;
+    if (2 * lo < belowStart) {
+      below = [oldHashes[oldAt++] as Uint8Array, ...below];
+      belowStart = 2 * lo;
+    }
+    const row: Uint8Array[] = [];
+    for (let index = lo; index < hi; index++) {
+      const left = below[2 * index - belowStart];
+      const right = below[2 * index + 1 - belowStart];
+      if (!left || !right) throw new Error(`missing a child of node ${level}/${index}`);
+      const hash = nodeHash(left, right);
+      row.push(hash);
+      out.push({ key: { level, index }, hash });
+    }
+    below = row;
+    belowStart = lo;
   }
   return out;
 }

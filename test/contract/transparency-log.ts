@@ -4,6 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { normalizeDatetime } from "../../src/record/datetime.js";
 import type { LedgerRow, RecordStore } from "../../src/stores/types.js";
+import { tileBackfillSql, tileId, tileSlot } from "../../src/stores/tlog-tiles.js";
+import type { LogTables } from "../../src/stores/transparency-log.js";
 import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
 import {
   consistencyProof,
@@ -20,6 +22,8 @@ import {
 export interface TransparencyLogHarness {
   /** Two handles on one fresh, empty ledger (two pools on Postgres: like two API processes). */
   open(): Promise<[RecordStore, RecordStore]>;
+  /** Raw SQL on that ledger's database, and the names of its log tables there. */
+  raw: { query(sql: string): Promise<Record<string, unknown>[]>; tables: Pick<LogTables, "nodes" | "tiles"> };
   cleanup?(): Promise<void>;
 }
 
@@ -150,6 +154,82 @@ export function transparencyLogContract(name: string, harness: TransparencyLogHa
       // nothing is integrated twice
       expect(await a.integrateLog?.()).toBe(size);
       expect(await b.integrateLog?.()).toBe(size);
+    });
+
+    it("tiles hold every stored node's hash at its slot, step after step, exactly as the backfill builds them", async () => {
+      let size = (await a.integrateLog?.()) as number;
+      const { query, tables } = harness.raw;
+      /** Each tile's slots as its rows hold them, and how many rows it has. */
+      const readTiles = async () => {
+        const slots = new Map<string, string[]>();
+        const rows = new Map<string, number>();
+        for (const r of await query(`SELECT tile_key, first_slot, hashes FROM ${tables.tiles}`)) {
+          const id = r.tile_key as string;
+          const list = slots.get(id) ?? [];
+          slots.set(id, list);
+          rows.set(id, (rows.get(id) ?? 0) + 1);
+          const text = r.hashes as string;
+          expect(text.length % 64).toBe(0);
+          for (let at = 0; at < text.length; at += 64) {
+            const slot = Number(r.first_slot) + at / 64;
+            expect(list[slot], `${id} slot ${slot} in two rows`).toBeUndefined();
+            list[slot] = text.slice(at, at + 64);
+          }
+        }
+        return { slots, rows };
+      };
+      // uneven steps across tile boundaries (every 256 leaves), integrated on one handle or the other
+      for (const [i, burst] of [1, 2, 5, 13, 60, 150, 90, 7, 200, 5].entries()) {
+        for (let j = 0; j < burst; j++) await (j % 2 ? a : b).append(row(1000 + size + j));
+        size = (await (i % 2 ? a : b).integrateLog?.()) as number;
+        const { slots } = await readTiles();
+        const total = [...slots.values()].reduce((n, list) => n + list.filter(Boolean).length, 0);
+        expect(total).toBe(2 * size - [...size.toString(2)].filter((c) => c === "1").length); // every node, once
+      }
+      expect(size).toBeGreaterThan(512);
+      const { slots, rows } = await readTiles();
+      for (const n of await query(`SELECT node_key, hash FROM ${tables.nodes}`)) {
+        const [level, index] = String(n.node_key).split("/").map(Number);
+        const key = { level: level as number, index: index as number };
+        expect(slots.get(tileId(key))?.[tileSlot(key)], String(n.node_key)).toBe(n.hash);
+      }
+      // a complete tile is one row; the ones still filling up may be several
+      expect(rows.get("0/0")).toBe(1);
+      expect(rows.get("0/1")).toBe(1);
+      expect(rows.get(tileId({ level: 0, index: size - 1 }))).toBeGreaterThan(1);
+      // the schema upgrade's backfill (SQL) files every node at the same slot as the steps did (JS), one row a tile
+      await query(`DELETE FROM ${tables.tiles}`);
+      await query(tileBackfillSql(tables));
+      const rebuilt = await readTiles();
+      expect(rebuilt.slots).toEqual(slots);
+      expect([...rebuilt.rows.values()].every((n) => n === 1)).toBe(true);
+
+      // a tile cleared by hand: later steps file only their own slots; proofs read the lost ones from the nodes,
+      // and the tile folded when it completes marks them missing
+      const open = tileId({ level: 0, index: size });
+      await query(`DELETE FROM ${tables.tiles} WHERE tile_key = '${open}'`);
+      const lost = size;
+      for (let j = 0; j < 3; j++) await a.append(row(5000 + j));
+      let grown = (await a.integrateLog?.()) as number;
+      const read = (keys: Parameters<NonNullable<RecordStore["readLogNodes"]>>[0]) =>
+        (a.readLogNodes as NonNullable<RecordStore["readLogNodes"]>).call(a, keys);
+      const viaTiles = (keys: Parameters<NonNullable<RecordStore["readLogNodes"]>>[0]) =>
+        (b.readLogProofNodes as NonNullable<RecordStore["readLogNodes"]>).call(b, keys);
+      const proves = async (leaf: number, treeSize: number) => {
+        const [stored] = await read([{ level: 0, index: leaf }]);
+        const proof = await inclusionProof(leaf, treeSize, viaTiles);
+        return verifyInclusion(leaf, treeSize, stored as Uint8Array, proof, await treeHash(treeSize, read));
+      };
+      for (const leaf of [lost - 2, lost - 1, lost, grown - 1]) expect(await proves(leaf, grown)).toBe(true);
+      // the step that completes the tile folds its rows (and the gap) into one
+      for (let j = grown; j % 256 !== 0; j++) await b.append(row(6000 + j));
+      grown = (await b.integrateLog?.()) as number;
+      expect(grown % 256).toBe(0);
+      const folded = (await readTiles()).slots.get(open) as string[];
+      expect(folded).toHaveLength(510);
+      expect(folded[tileSlot({ level: 0, index: lost - 1 })]).toBe("-".repeat(64));
+      expect(folded[tileSlot({ level: 0, index: lost })]).toMatch(/^[0-9a-f]{64}$/);
+      for (const leaf of [lost - 1, lost, grown - 1]) expect(await proves(leaf, grown)).toBe(true);
     });
   });
 }

@@ -132,35 +132,53 @@ describe("DuckDB schema version", () => {
     expect(version[0]?.value).toBe(String(DUCKDB_SCHEMA_VERSION));
   });
 
-  it("version 7: a version-6 file's stored subtree hashes are filed into tiles, which proofs then read", async () => {
-    const path = join(dir, "tiles-v6.duckdb");
-    const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
-    const nodes = await extendTree(0, leaves, async () => []);
-    await raw(path, [
-      "CREATE TABLE fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
-      "INSERT INTO fabra_meta VALUES ('schema_version', '6'), ('fabra_version', '0.1.0')",
-      "CREATE TABLE fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
-      "CREATE TABLE fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
-      `INSERT INTO fabra_tlog_nodes VALUES ${nodes.map((n) => `('${nodeId(n.key)}', '${Buffer.from(n.hash).toString("hex")}')`).join(", ")}`,
-    ]);
-    const store = await openRecordStore(config(path));
-    try {
-      for (const leaf of [0, 1, 255, 256, 299]) {
-        const keys = inclusionRanges(leaf, 300).flatMap(rangeNodes);
-        const viaTiles = await store.readLogProofNodes?.(keys);
-        expect(viaTiles?.map((h) => Buffer.from(h).toString("hex"))).toEqual(
-          (await store.readLogNodes?.(keys))?.map((h) => Buffer.from(h).toString("hex")),
-        );
-        const root = await treeHash(300, (k) => store.readLogNodes?.(k) as Promise<Uint8Array[]>);
-        const proof = await inclusionProof(leaf, 300, (k) => store.readLogProofNodes?.(k) as Promise<Uint8Array[]>);
-        expect(verifyInclusion(leaf, 300, leaves[leaf] as Uint8Array, proof, root)).toBe(true);
+  it.each([
+    ["a version-6 file (no tiles yet)", "6", []],
+    [
+      "a version-9 file (tiles in the layout before slots)",
+      "9",
+      [
+        "CREATE TABLE fabra_tlog_tiles (tile_key VARCHAR PRIMARY KEY, hashes VARCHAR NOT NULL)",
+        "INSERT INTO fabra_tlog_tiles VALUES ('0/0', '0/0=00,0/1=11')",
+      ],
+    ],
+  ])(
+    "versions 7 and 10: %s has its stored subtree hashes filed into tiles by slot, which proofs then read",
+    async (_, from, tiles) => {
+      const path = join(dir, `tiles-v${from}.duckdb`);
+      const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+      const nodes = await extendTree(0, leaves, async () => []);
+      await raw(path, [
+        "CREATE TABLE fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+        `INSERT INTO fabra_meta VALUES ('schema_version', '${from}'), ('fabra_version', '0.1.0')`,
+        "CREATE TABLE fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
+        "CREATE TABLE fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+        `INSERT INTO fabra_tlog_nodes VALUES ${nodes.map((n) => `('${nodeId(n.key)}', '${Buffer.from(n.hash).toString("hex")}')`).join(", ")}`,
+        ...tiles,
+      ]);
+      const store = await openRecordStore(config(path));
+      try {
+        for (const leaf of [0, 1, 255, 256, 299]) {
+          const keys = inclusionRanges(leaf, 300).flatMap(rangeNodes);
+          const viaTiles = await store.readLogProofNodes?.(keys);
+          expect(viaTiles?.map((h) => Buffer.from(h).toString("hex"))).toEqual(
+            (await store.readLogNodes?.(keys))?.map((h) => Buffer.from(h).toString("hex")),
+          );
+          const root = await treeHash(300, (k) => store.readLogNodes?.(k) as Promise<Uint8Array[]>);
+          const proof = await inclusionProof(leaf, 300, (k) => store.readLogProofNodes?.(k) as Promise<Uint8Array[]>);
+          expect(verifyInclusion(leaf, 300, leaves[leaf] as Uint8Array, proof, root)).toBe(true);
+        }
+      } finally {
+        await store.close();
       }
-    } finally {
-      await store.close();
-    }
-    const [count] = await raw<{ n: bigint }>(path, ["SELECT count(*) AS n FROM fabra_tlog_tiles"]);
-    expect(Number(count?.n)).toBeGreaterThanOrEqual(3); // tiles 0/0, 0/1 and 1/0
-  });
+      // tiles 0/0, 0/1 and 1/0, one row each, holding every node (so proofs read none from the nodes table)
+      const [count] = await raw<{ n: bigint; slots: bigint }>(path, [
+        "SELECT count(*) AS n, sum(length(hashes)) // 64 AS slots FROM fabra_tlog_tiles",
+      ]);
+      expect(Number(count?.n)).toBe(3);
+      expect(Number(count?.slots)).toBe(nodes.length);
+    },
+  );
 
   it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {
     const path = join(dir, "newer.duckdb");

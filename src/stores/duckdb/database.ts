@@ -4,7 +4,7 @@
 // connection (a transaction is never interleaved with another caller's statements) and map driver errors to FabraErrors.
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import type { DuckDBConnection, DuckDBValue } from "@duckdb/node-api";
+import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from "@duckdb/node-api";
 import { DuckDBInstance } from "./driver.js";
 import { FabraError } from "../../errors.js";
 import { ensureSchemaVersion } from "./schema-version.js";
@@ -16,12 +16,17 @@ interface OpenFile {
 
 const open = new Map<string, Promise<OpenFile>>();
 
+/** Statements queryPrepared keeps prepared per connection (the least recently used one goes past this). */
+const MAX_PREPARED = 32;
+
 const LOCKED = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
 /** A connection to a DuckDB file with serialized access; close() releases the file when its last user is gone. */
 export class DuckDatabase {
   private queue: Promise<unknown> = Promise.resolve();
   private closed = false;
+  /** queryPrepared's statements by SQL text, least recently used first. */
+  private readonly prepared = new Map<string, DuckDBPreparedStatement>();
 
   private constructor(
     readonly path: string,
@@ -68,6 +73,28 @@ export class DuckDatabase {
     return this.exclusive(async (c) => (await c.runAndReadAll(sql, params)).getRowObjectsJS() as T[]);
   }
 
+  /**
+   * query(), through a statement prepared once per SQL text on this connection (parsed and planned once): for the
+   * small reads run again and again, such as an inclusion proof's.
+   */
+  queryPrepared<T = Record<string, unknown>>(sql: string, params: DuckDBValue[] = []): Promise<T[]> {
+    return this.exclusive(async (c) => {
+      let statement = this.prepared.get(sql);
+      if (statement) this.prepared.delete(sql);
+      else {
+        statement = await c.prepare(sql);
+        const [oldest, old] = this.prepared.entries().next().value ?? [];
+        if (this.prepared.size >= MAX_PREPARED && oldest !== undefined) {
+          this.prepared.delete(oldest);
+          old?.destroySync();
+        }
+      }
+      this.prepared.set(sql, statement);
+      statement.bind(params);
+      return (await statement.runAndReadAll()).getRowObjectsJS() as T[];
+    });
+  }
+
   /** Runs a statement; returns the number of rows it changed. */
   run(sql: string, params: DuckDBValue[] = []): Promise<number> {
     return this.exclusive(async (c) => Number((await c.run(sql, params)).rowsChanged));
@@ -94,6 +121,8 @@ export class DuckDatabase {
     if (this.closed) return;
     await this.queue;
     this.closed = true;
+    for (const statement of this.prepared.values()) statement.destroySync();
+    this.prepared.clear();
     this.connection.closeSync();
     const entry = open.get(this.path);
     if (!entry) return;

@@ -1,15 +1,17 @@
 // The transparency log's sequencer on a DuckDB file. One process holds the file, so the entries appended since the
 // last step are known in memory: the record store queues each one (id and text) when its append commits, and a step
-// integrates the queue, never scanning the ledger. The first step in a process (or after the queue overflowed) finds
-// what is pending by an anti-join once. Steps run on a connection of their own, so they never queue behind appends
+// integrates the queue, never scanning the ledger. When the file held entries without a leaf as the process opened
+// it (or the queue overflowed), the first step finds what is pending by an anti-join once (the catch-up). Steps run on a connection of their own, so they never queue behind appends
 // (or appends behind them), and take turns through one chain per file (the lock).
 import type { DuckDBAppender, DuckDBConnection } from "@duckdb/node-api";
+import type { TreeFrontier } from "../../tlog/frontier.js";
 import {
   alreadyIntegrated,
   integrateEntries,
   type LogInsert,
   type LogQuery,
   type LogTables,
+  loadFrontier,
   logSize,
   type PendingEntry,
   ROUND,
@@ -36,6 +38,13 @@ interface FileLog {
   caughtUp: boolean;
   /** The chain of steps (one at a time per file). */
   turn: Promise<unknown>;
+  /**
+   * The tree's size and right edge as the last committed round left them (only this process's steps write the log
+   * of a file it holds), so a round reads no stored node; null until a round loads it, and after a round failed.
+   */
+  frontier: TreeFrontier | null;
+  /** openLog's check, once per open file. */
+  opened: Promise<void> | null;
 }
 
 /** Per open DuckDB file (DuckDatabase.file: the same object for every connection to it). */
@@ -44,10 +53,30 @@ const files = new WeakMap<object, FileLog>();
 function fileLog(db: DuckDatabase): FileLog {
   let log = files.get(db.file);
   if (!log) {
-    log = { queue: [], caughtUp: false, turn: Promise.resolve() };
+    log = { queue: [], caughtUp: false, turn: Promise.resolve(), frontier: null, opened: null };
     files.set(db.file, log);
   }
   return log;
+}
+
+/**
+ * Called when a store opens the file, before it appends: when every entry in the file has its leaf (as many
+ * entries as leaves), this process's appends are queued from the start and no step needs the catch-up (an anti-join
+ * of the whole ledger, at every process's first step); otherwise the first step catches up. Once per open file; a
+ * failed check leaves it to the catch-up.
+ */
+export function openLog(db: DuckDatabase): Promise<void> {
+  const log = fileLog(db);
+  log.opened ??= db
+    .query<{ entries: bigint | number; leaves: bigint | number }>(
+      `SELECT (SELECT count(*) FROM ${LOG_TABLES.records}) + (SELECT count(*) FROM ${LOG_TABLES.outcomes}) AS entries,
+         (SELECT count(*) FROM ${LOG_TABLES.leaves}) AS leaves`,
+    )
+    .then(([counts]) => {
+      if (counts && Number(counts.entries) === Number(counts.leaves)) log.caughtUp = true;
+    })
+    .catch(() => undefined);
+  return log.opened;
 }
 
 /** Called by the store once an entry's row is committed: the next step integrates it. */
@@ -85,16 +114,23 @@ function appenderInsert(c: DuckDBConnection): LogInsert {
   };
 }
 
-/** One round in one transaction on `logDb`; returns how many were integrated. */
-async function round(logDb: DuckDatabase, take: (q: LogQuery) => Promise<PendingEntry[]>): Promise<PendingEntry[]> {
-  return logDb.transaction(async (_run, c) => {
+/** One round in one transaction on `logDb`; returns the entries integrated. */
+async function round(
+  log: FileLog,
+  logDb: DuckDatabase,
+  take: (q: LogQuery) => Promise<PendingEntry[]>,
+): Promise<PendingEntry[]> {
+  const from = log.frontier;
+  log.frontier = null; // until this round commits
+  const { entries, to } = await logDb.transaction(async (_run, c) => {
     const q: LogQuery = async <T>(sql: string, params: unknown[] = []) =>
       (await c.runAndReadAll(sql, params as never)).getRowObjectsJS() as T[];
-    const entries = await take(q);
-    if (entries.length > 0)
-      await integrateEntries(q, appenderInsert(c), LOG_TABLES, await logSize(q, LOG_TABLES), entries);
-    return entries;
+    const taken = await take(q);
+    const start = from ?? (await loadFrontier(q, LOG_TABLES));
+    return { entries: taken, to: await integrateEntries(q, appenderInsert(c), LOG_TABLES, start, taken) };
   });
+  log.frontier = to;
+  return entries;
 }
 
 /** The sequencer step on the file behind `db`, run on `logDb` (a second connection to it). Returns the tree size. */
@@ -109,7 +145,7 @@ export function integrate(db: DuckDatabase, logDb: DuckDatabase): Promise<number
       try {
         const seen = new Set<string>();
         for (;;) {
-          const done = await round(logDb, (q) => unintegrated(q, LOG_TABLES, ROUND));
+          const done = await round(log, logDb, (q) => unintegrated(q, LOG_TABLES, ROUND));
           for (const e of done) seen.add(e.id);
           if (done.length < ROUND) break;
         }
@@ -119,11 +155,14 @@ export function integrate(db: DuckDatabase, logDb: DuckDatabase): Promise<number
         throw err;
       }
     }
-    while (log.caughtUp && log.queue.length > 0) {
+    // What was queued when the step began (appends committed meanwhile wait for the next step: a step never runs on
+    // for as long as appends keep coming, so the appends and the log's commits stay apart, coalesced by the sequencer).
+    let left = log.queue.length;
+    while (log.caughtUp && log.queue.length > 0 && left > 0) {
       const queue = log.queue;
-      const batch = queue.slice(0, ROUND);
+      const batch = queue.slice(0, Math.min(ROUND, left));
       try {
-        await round(logDb, async () => batch);
+        await round(log, logDb, async () => batch);
       } catch (err) {
         // An entry queued twice (it committed just before a catch-up saw it) breaks the leaf table's unique id: drop
         // the ones that have a leaf, and try again; anything else is reported, the queue kept for the next step.
@@ -138,8 +177,9 @@ export function integrate(db: DuckDatabase, logDb: DuckDatabase): Promise<number
       }
       // (A queue that overflowed meanwhile was replaced: the catch-up of the next step finds the rest.)
       if (log.queue === queue) queue.splice(0, batch.length);
+      left -= batch.length;
     }
-    return logSize((sql, params) => logDb.query(sql, params as never), LOG_TABLES);
+    return log.frontier?.size ?? logSize((sql, params) => logDb.query(sql, params as never), LOG_TABLES);
   });
   log.turn = step.catch(() => undefined);
   return step;

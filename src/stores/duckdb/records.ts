@@ -28,7 +28,7 @@ import {
   scanIndex,
   scanLeaves,
 } from "../transparency-log.js";
-import { integrate, LOG_TABLES, queueLeaf } from "./log.js";
+import { integrate, LOG_TABLES, openLog, queueLeaf } from "./log.js";
 
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS fabra_context_records (
@@ -144,6 +144,7 @@ export class DuckDBRecordStore implements RecordStore {
     const db = await DuckDatabase.open(path);
     try {
       for (const sql of SCHEMA) await db.run(sql);
+      await openLog(db); // before any append: whether the log's first step must catch up
     } catch (err) {
       await db.close();
       throw err;
@@ -424,8 +425,9 @@ export class DuckDBRecordStore implements RecordStore {
     return listCheckpoints(this.logQuery, LOG_TABLES);
   }
 
+  /** The log's reads (proofs, checkpoints, verify) through statements prepared once per text. */
   private readonly logQuery: LogQuery = <T>(sql: string, params: unknown[] = []) =>
-    this.db.query<T>(sql, params as never);
+    this.db.queryPrepared<T>(sql, params as never);
 
   async close(): Promise<void> {
     await this.commits.idle();

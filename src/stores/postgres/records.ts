@@ -11,12 +11,14 @@ import { probeLedger } from "./probe.js";
 import { conflictError } from "../record-conflict.js";
 import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
 import { ledgerWhere, listLimit, scanLedger, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
+import type { TreeFrontier } from "../../tlog/frontier.js";
 import type { NodeKey } from "../../tlog/merkle.js";
 import type { LogLeaf } from "../types.js";
 import type { LogIndexEntry } from "../types.js";
 import {
   alreadyIntegrated,
   integrateEntries,
+  loadFrontier,
   leafIndexOf,
   listCheckpoints,
   saveCheckpoint,
@@ -310,11 +312,12 @@ export class PostgresRecordStore implements RecordStore {
    * The sequencer step: each round is one transaction holding a transaction-scoped advisory lock on this schema's
    * log, so two processes integrating at once take turns (appenders never take it: they only insert records, whose
    * trigger queues them, migration 9). A round takes the oldest queued entries, gives them the next leaves and deletes
-   * them from the queue; it never reads the ledger beyond them.
+   * them from the queue; it never reads the ledger beyond them. The step ends with the first round that is not full:
+   * it integrates what was queued when it began, never runs on while appends keep coming.
    */
   async integrateLog(): Promise<number> {
     for (;;) {
-      const added = await this.db.transaction(async (tx) => {
+      const taken = await this.db.transaction(async (tx) => {
         await tx.query("SELECT pg_advisory_xact_lock(hashtext($1))", [`fabra_tlog:${this.log.leaves}`]);
         const q: LogQuery = <T>(sql: string, params?: unknown[]) => tx.query<T>(sql, params);
         const queued = await q<{ queued: string; entry_id: string; text: string | null }>(
@@ -337,13 +340,22 @@ export class PostgresRecordStore implements RecordStore {
           seen.add(e.entry_id);
           entries.push({ id: e.entry_id, text: e.text });
         }
-        await integrateEntries(q, valuesInsert(q), this.log, await logSize(q, this.log), entries);
+        // The frontier this process left, if no other process integrated since (the size under the lock says so).
+        const size = await logSize(q, this.log);
+        const from = this.frontier?.size === size ? this.frontier : await loadFrontier(q, this.log);
+        this.frontier = null; // until this round commits
+        const to = await integrateEntries(q, valuesInsert(q), this.log, from, entries);
         await q(`DELETE FROM ${this.queue} WHERE queued = ANY($1::bigint[])`, [queued.map((e) => e.queued)]);
-        return queued.length;
+        return { count: queued.length, to };
       });
-      if (added === 0) return this.logSize();
+      if (taken === 0) return this.logSize();
+      this.frontier = taken.to;
+      if (taken.count < ROUND) return taken.to.size;
     }
   }
+
+  /** The log's size and right edge after this process's last round (the next round's start if still current). */
+  private frontier: TreeFrontier | null = null;
 
   logSize(): Promise<number> {
     return logSize(this.logQuery, this.log);

@@ -9,6 +9,7 @@ import { knownTime } from "./006-known-time.js";
 import { outcomes } from "./007-outcomes.js";
 import { runAttempts } from "./008-run-attempts.js";
 import { tlogQueueTiles } from "./009-tlog-queue-tiles.js";
+import { tlogTileSlots } from "./010-tlog-tile-slots.js";
 import { recordFilters } from "./012-record-filters.js";
 import { chunkDocumentHash } from "./013-chunk-document-hash.js";
 import { chunkTokenCounts } from "./015-chunk-token-counts.js";
@@ -26,6 +27,7 @@ export const MIGRATIONS: readonly Migration[] = [
   outcomes,
   runAttempts,
   tlogQueueTiles,
+  tlogTileSlots,
   recordFilters,
   chunkDocumentHash,
   chunkTokenCounts,
