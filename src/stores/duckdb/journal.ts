@@ -1,0 +1,227 @@
+// The ledger's append journal beside a DuckDB file: where a record is made durable before it reaches DuckDB.
+//
+// Two files, `<db>.journal-0` and `<db>.journal-1`; appends go to the active one. Each append of a batch is one
+// write of whole frames and one fdatasync (what a database's log does for a group commit), instead of a DuckDB
+// commit per batch. A frame is `magic u32 | payload length u32 | crc32(payload) u32 | payload`, the payload the
+// row's columns as JSON (`[seq, context_id, created_at, ...]`, the canonical text exactly as given: JSON.stringify
+// keeps every UTF-16 code unit). Moving rows into DuckDB (ledger-journal.ts) first `rotate()`s, so new appends go to
+// the other file, and `clear()`s the sealed file only once DuckDB committed its rows. On open, `read()` returns the
+// frames of both files in append order (`seq`); a frame cut short or damaged (a crash mid-write: it was never
+// acknowledged) ends its file's frames. Only the process holding the DuckDB file's lock opens its journal.
+import { closeSync, constants, fdatasyncSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { type FileHandle, open } from "node:fs/promises";
+import { dirname } from "node:path";
+import { crc32 } from "node:zlib";
+import { FabraError } from "../../errors.js";
+import type { LedgerRow } from "../types.js";
+
+const MAGIC = 0x314a4246; // "FBJ1" little-endian
+const HEADER = 12;
+
+/** One journal file: its handle, how many bytes of whole frames it holds, and the rows they are. */
+export interface JournalFile {
+  readonly path: string;
+  readonly handle: FileHandle | null;
+  size: number;
+  rows: LedgerRow[];
+  /** The seq of the file's last frame (-1 when empty). */
+  lastSeq: number;
+}
+
+type Payload = [number, string, string, string, string, number, string, string | null, string, boolean];
+
+export function encodeFrame(seq: number, row: LedgerRow): Buffer {
+  const payload: Payload = [
+    seq,
+    row.contextId,
+    row.createdAt,
+    row.contextFunction,
+    row.environment,
+    row.tokenCount,
+    row.recordHash,
+    row.previousContextId,
+    row.canonicalText,
+    row.imported === true,
+  ];
+  const body = Buffer.from(JSON.stringify(payload), "utf8");
+  const frame = Buffer.allocUnsafe(HEADER + body.length);
+  frame.writeUInt32LE(MAGIC, 0);
+  frame.writeUInt32LE(body.length, 4);
+  frame.writeUInt32LE(crc32(body), 8);
+  body.copy(frame, HEADER);
+  return frame;
+}
+
+/** The whole frames at the start of `bytes` (seq and row), and where they end: a torn or damaged frame ends them. */
+export function decodeFrames(bytes: Buffer): { frames: { seq: number; row: LedgerRow }[]; end: number } {
+  const frames: { seq: number; row: LedgerRow }[] = [];
+  let at = 0;
+  while (at + HEADER <= bytes.length) {
+    if (bytes.readUInt32LE(at) !== MAGIC) break;
+    const length = bytes.readUInt32LE(at + 4);
+    if (at + HEADER + length > bytes.length) break;
+    const body = bytes.subarray(at + HEADER, at + HEADER + length);
+    if (crc32(body) !== bytes.readUInt32LE(at + 8)) break;
+    let p: Payload;
+    try {
+      p = JSON.parse(body.toString("utf8")) as Payload;
+    } catch {
+      break;
+    }
+    frames.push({
+      seq: p[0],
+      row: {
+        contextId: p[1],
+        createdAt: p[2],
+        contextFunction: p[3],
+        environment: p[4],
+        tokenCount: p[5],
+        recordHash: p[6],
+        previousContextId: p[7],
+        canonicalText: p[8],
+        ...(p[9] ? { imported: true } : {}),
+      },
+    });
+    at += HEADER + length;
+  }
+  return { frames, end: at };
+}
+
+function journalError(path: string, what: string, err: unknown): FabraError {
+  return new FabraError("STORE_UNAVAILABLE", `The ledger journal ${path}: ${what}: ${(err as Error).message}`, {
+    hint: "Check the disk beside the DuckDB file is writable and not full; appending the same records again is safe.",
+    cause: err,
+  });
+}
+
+/** The journal pair of one DuckDB file (or, for an in-memory database, no files: the same steps without disk). */
+export class Journal {
+  private active: JournalFile;
+  private other: JournalFile;
+  private seq = 0;
+
+  private constructor(files: [JournalFile, JournalFile]) {
+    [this.active, this.other] = files;
+  }
+
+  /** Opens (creating) both files of the DuckDB file `dbPath` and reads their frames; ":memory:": no files. */
+  static async open(dbPath: string): Promise<{ journal: Journal; recovered: LedgerRow[] }> {
+    if (dbPath === ":memory:") {
+      const none = (i: number): JournalFile => ({ path: `:memory:${i}`, handle: null, size: 0, rows: [], lastSeq: -1 });
+      return { journal: new Journal([none(0), none(1)]), recovered: [] };
+    }
+    const found: { seq: number; row: LedgerRow }[] = [];
+    const files: JournalFile[] = [];
+    for (const i of [0, 1]) {
+      const path = `${dbPath}.journal-${i}`;
+      let handle: FileHandle;
+      try {
+        // Read-write without O_APPEND: frames are written at the offsets this class keeps.
+        handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
+        const { frames } = decodeFrames(readFileSync(path));
+        found.push(...frames);
+      } catch (err) {
+        for (const f of files) await f.handle?.close();
+        throw journalError(path, "cannot be opened", err);
+      }
+      files.push({ path, handle, size: 0, rows: [], lastSeq: -1 });
+    }
+    syncDirectory(dbPath); // the files' names are durable before a frame in them is acknowledged
+    found.sort((a, b) => a.seq - b.seq);
+    return { journal: new Journal(files as [JournalFile, JournalFile]), recovered: found.map((f) => f.row) };
+  }
+
+  /**
+   * Empties both files once what `open` recovered is in DuckDB (their frames, and any torn tail, are gone; the
+   * next frame starts at 0).
+   */
+  async reset(): Promise<void> {
+    for (const f of [this.active, this.other]) await this.clear(f);
+  }
+
+  /** Writes `rows` as frames at the end of the active file and syncs it; on failure the file is as before. */
+  async append(rows: readonly LedgerRow[]): Promise<void> {
+    const file = this.active;
+    const frames = rows.map((row) => encodeFrame(this.seq++, row));
+    const bytes = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
+    if (file.handle) {
+      try {
+        let done = 0;
+        while (done < bytes.length) {
+          const { bytesWritten } = await file.handle.write(bytes, done, bytes.length - done, file.size + done);
+          done += bytesWritten;
+        }
+        await file.handle.datasync();
+      } catch (err) {
+        await file.handle.truncate(file.size).catch(() => undefined);
+        throw journalError(file.path, "the append was not made durable", err);
+      }
+    }
+    file.size += bytes.length;
+    file.rows.push(...rows);
+    file.lastSeq = this.seq - 1;
+  }
+
+  /** Whether the active file holds frames. */
+  get hasRows(): boolean {
+    return this.active.rows.length > 0;
+  }
+
+  /**
+   * Seals the active file (its frames are moved into DuckDB next) and turns appends to the other one, which
+   * must be empty (cleared by the previous move). Call between appends.
+   */
+  rotate(): JournalFile {
+    const sealed = this.active;
+    if (this.other.rows.length > 0 || this.other.size > 0)
+      throw new FabraError("INTERNAL", `The ledger journal ${this.other.path} was rotated to before it was cleared`, {
+        hint: "This is a bug in fabra.",
+      });
+    this.active = this.other;
+    this.other = sealed;
+    return sealed;
+  }
+
+  /** Empties `file` (its rows are committed in DuckDB) durably. */
+  async clear(file: JournalFile): Promise<void> {
+    if (file.handle) {
+      try {
+        await file.handle.truncate(0);
+        await file.handle.datasync();
+      } catch (err) {
+        throw journalError(file.path, "cannot be cleared", err);
+      }
+    }
+    file.size = 0;
+    file.rows = [];
+    file.lastSeq = -1;
+  }
+
+  /** Closes both files; `remove` (everything is in DuckDB) deletes them too. */
+  async close(remove: boolean): Promise<void> {
+    for (const f of [this.active, this.other]) {
+      if (!f.handle) continue;
+      await f.handle.close().catch(() => undefined);
+      if (remove && f.size === 0) {
+        try {
+          unlinkSync(f.path);
+        } catch {
+          // already gone
+        }
+      }
+    }
+  }
+}
+
+function syncDirectory(path: string): void {
+  try {
+    const fd = openSync(dirname(path), "r");
+    try {
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // not every platform can sync a directory
+  }
+}

@@ -1,0 +1,298 @@
+// Durable ledger appends for a DuckDB file: each group commit (ledger-commit.ts) is made durable by one journal
+// write and fdatasync (journal.ts), and the journal's rows are moved into DuckDB in the background, many per DuckDB
+// transaction. One per open DuckDB file in the process (the process holding the file's lock), shared by its stores.
+//
+// What an append answers is decided before its frame is written, exactly as the table's primary key would: a row
+// DuckDB would refuse (a created_at it cannot read, a token count that is not an integer) is refused; an id waiting
+// in the journal or stored in DuckDB (looked up only when the id filter says it may be) is "exists" or
+// RECORD_CONFLICT. Readers see every acknowledged row: `get` looks at the waiting rows first, everything else calls
+// `flush()` (the rows acknowledged so far moved into DuckDB) before it reads. A frame is dropped from the journal
+// only after DuckDB committed its row; on open, the rows left in the journal (a crash) are moved in, idempotently
+// by id, before anything else reads the file.
+import { FabraError } from "../../errors.js";
+import { normalizeDatetime } from "../../record/datetime.js";
+import type { LedgerRow } from "../types.js";
+import { conflictError } from "../record-conflict.js";
+import type { RowResult } from "../ledger-commit.js";
+import { DuckDatabase } from "./database.js";
+import { BIGINT, BOOLEAN, LIST, listValue, VARCHAR } from "./driver.js";
+import { IdFilter } from "./id-filter.js";
+import { Journal, type JournalFile } from "./journal.js";
+import { queueLeaf } from "./log.js";
+
+/** Rows of one statement when moving rows in (each column bound as one list, unnested side by side). */
+const INSERT_MANY = `INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
+  SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::TIMESTAMP, unnest($3::VARCHAR[]), unnest($4::VARCHAR[]), unnest($5::BIGINT[]), unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::VARCHAR[]), unnest($9::BOOLEAN[])`;
+const STATEMENT_ROWS = 512;
+/** The lists' types, bound explicitly: inferred from the values, a list starting with NULL would bind as all NULL. */
+const TEXT = LIST(VARCHAR);
+const INSERT_TYPES = [TEXT, TEXT, TEXT, TEXT, LIST(BIGINT), TEXT, TEXT, TEXT, LIST(BOOLEAN)];
+
+/** Waiting rows are moved into DuckDB this long after the first of them, or at once when there are this many. */
+const MOVE_DELAY_MS = 20;
+const MOVE_ROWS = 256;
+/** After a failed move, the next try waits this long (reads that flush meanwhile get the error). */
+const RETRY_MS = 1000;
+
+const files = new Map<string, Promise<LedgerJournal>>();
+
+export class LedgerJournal {
+  /** Acknowledged rows not yet moved into DuckDB, by id. */
+  private readonly waiting = new Map<string, LedgerRow>();
+  private readonly ids: IdFilter;
+  /** Writes and rotations of the journal, one at a time. */
+  private turn: Promise<unknown> = Promise.resolve();
+  /** A sealed journal file whose rows are not yet committed in DuckDB (a move failed part way). */
+  private sealed: JournalFile | null = null;
+  private moving: Promise<void> | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private acknowledged = 0;
+  private moved = 0;
+  private users = 0;
+
+  private constructor(
+    private readonly db: DuckDatabase,
+    private readonly journal: Journal,
+  ) {
+    this.ids = new IdFilter(db, () => this.waiting.keys());
+  }
+
+  /** The journal of the DuckDB file `path` (its fabra_context_records table created), opened by the first user. */
+  static async acquire(path: string): Promise<LedgerJournal> {
+    let entry = files.get(path);
+    if (!entry) {
+      entry = LedgerJournal.open(path);
+      files.set(path, entry);
+      entry.catch(() => files.delete(path));
+    }
+    const journal = await entry;
+    journal.users++;
+    return journal;
+  }
+
+  private static async open(path: string): Promise<LedgerJournal> {
+    const db = await DuckDatabase.open(path);
+    try {
+      const { journal, recovered } = await Journal.open(path);
+      const ledger = new LedgerJournal(db, journal);
+      try {
+        if (recovered.length > 0) await ledger.insert(recovered);
+        await journal.reset();
+      } catch (err) {
+        await journal.close(false);
+        throw err;
+      }
+      ledger.ids.build().catch(() => undefined); // until built, every id is looked up
+      return ledger;
+    } catch (err) {
+      await db.close();
+      throw err;
+    }
+  }
+
+  /** One group commit's rows (distinct ids): each one's outcome; the new ones durable in the journal when it resolves. */
+  write(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+    const run = this.turn.then(() => this.writeNow(rows));
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeNow(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+    const results: (RowResult | undefined)[] = [];
+    const lookUp: LedgerRow[] = [];
+    for (const row of rows) {
+      const refused = await this.refusal(row);
+      const waiting = refused ? undefined : this.waiting.get(row.contextId);
+      results.push(refused ?? (waiting ? sameOrConflict(row, waiting.recordHash) : undefined));
+      if (!refused && !waiting && this.ids.mayHave(row.contextId)) lookUp.push(row);
+    }
+    if (lookUp.length > 0) {
+      const stored = await this.storedHashes(lookUp.map((r) => r.contextId));
+      rows.forEach((row, i) => {
+        const hash = results[i] === undefined ? stored.get(row.contextId) : undefined;
+        if (hash !== undefined) results[i] = sameOrConflict(row, hash);
+      });
+    }
+    const fresh = rows.filter((_, i) => results[i] === undefined);
+    if (fresh.length > 0) {
+      await this.journal.append(fresh);
+      for (const row of fresh) {
+        this.waiting.set(row.contextId, row);
+        this.ids.add(row.contextId);
+      }
+      this.acknowledged += fresh.length;
+      this.schedule();
+    }
+    return results.map((r) => r ?? "inserted");
+  }
+
+  /** Why DuckDB would refuse `row`'s values (null: it takes them), decided before the row is acknowledged. */
+  private async refusal(row: LedgerRow): Promise<FabraError | null> {
+    const strings = [row.contextId, row.contextFunction, row.environment, row.recordHash, row.canonicalText];
+    if (
+      strings.some((s) => typeof s !== "string") ||
+      (row.previousContextId !== null && typeof row.previousContextId !== "string")
+    )
+      return new FabraError("INVALID_RECORD", `Ledger row ${String(row.contextId)}: a column is missing`, {
+        hint: "This is a bug in fabra: ledger rows come from sealed records.",
+      });
+    if (!Number.isSafeInteger(row.tokenCount))
+      return new FabraError(
+        "INVALID_RECORD",
+        `Ledger row ${row.contextId}: token_count ${row.tokenCount} is not an integer`,
+        {
+          hint: "This is a bug in fabra: ledger rows come from sealed records.",
+        },
+      );
+    if (isNormalDatetime(row.createdAt)) return null;
+    // Not fabra's own form: as DuckDB reads it (the table's column is a TIMESTAMP).
+    const [cast] = await this.db.query<{ ok: boolean }>("SELECT TRY_CAST($1::VARCHAR AS TIMESTAMP) IS NOT NULL AS ok", [
+      row.createdAt,
+    ]);
+    return cast?.ok
+      ? null
+      : new FabraError(
+          "INVALID_RECORD",
+          `Ledger row ${row.contextId}: created_at ${JSON.stringify(row.createdAt)} is not a timestamp`,
+          {
+            hint: "Records carry created_at in CRS-001 normal form, e.g. 2026-03-01T09:15:02.123456Z.",
+          },
+        );
+  }
+
+  /** The row of `contextId` acknowledged and not yet moved into DuckDB (read-your-writes for `get`). */
+  waitingRow(contextId: string): LedgerRow | undefined {
+    return this.waiting.get(contextId);
+  }
+
+  /** Resolves once every row acknowledged before the call is committed in DuckDB (rejects if a move fails). */
+  async flush(): Promise<void> {
+    const target = this.acknowledged;
+    while (this.moved < target) await this.move();
+  }
+
+  /** Moves the rows of the active journal file (or of a sealed one left by a failed move) into DuckDB. */
+  private move(): Promise<void> {
+    this.moving ??= this.moveNow().finally(() => {
+      this.moving = null;
+    });
+    return this.moving;
+  }
+
+  private async moveNow(): Promise<void> {
+    const file =
+      this.sealed ??
+      (await new Promise<JournalFile | null>((resolve, reject) => {
+        // Between two writes, so every frame of the sealed file is whole and its rows acknowledged.
+        const run = this.turn.then(() => (this.journal.hasRows ? this.journal.rotate() : null));
+        this.turn = run.catch(() => undefined);
+        run.then(resolve, reject);
+      }));
+    if (!file) return;
+    this.sealed = file;
+    await this.insert(file.rows);
+    for (const row of file.rows) if (this.waiting.get(row.contextId) === row) this.waiting.delete(row.contextId);
+    this.moved += file.rows.length;
+    await this.journal.clear(file);
+    this.sealed = null;
+  }
+
+  /** Moves waiting rows in soon (a timer, or at once for a large backlog); a failed move is tried again later. */
+  private schedule(delay = MOVE_DELAY_MS): void {
+    if (this.waiting.size >= MOVE_ROWS && !this.moving) {
+      this.move().catch(() => this.schedule(RETRY_MS));
+      return;
+    }
+    if (this.timer) return;
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.move().then(
+        () => {
+          if (this.waiting.size > 0) this.schedule();
+        },
+        () => this.schedule(RETRY_MS),
+      );
+    }, delay);
+    this.timer.unref();
+  }
+
+  /**
+   * Inserts `rows` (journal order) in one transaction. Rows already stored with the same hash (moved in before a
+   * crash, or by a move whose journal clear failed) are skipped; the rest are committed with them or not at all.
+   */
+  private async insert(rows: readonly LedgerRow[]): Promise<void> {
+    const stored = await this.storedHashes(rows.map((r) => r.contextId));
+    const seen = new Set<string>();
+    const fresh: LedgerRow[] = [];
+    for (const row of rows) {
+      const hash = stored.get(row.contextId);
+      if (hash !== undefined && hash !== row.recordHash) throw conflictError(row.contextId, hash, row.recordHash); // not reached: checked before it was acknowledged
+      if (hash === undefined && !seen.has(row.contextId)) fresh.push(row);
+      seen.add(row.contextId);
+    }
+    if (fresh.length === 0) return;
+    await this.db.transaction(async (_run, c) => {
+      const statement = await c.prepare(INSERT_MANY);
+      for (let i = 0; i < fresh.length; i += STATEMENT_ROWS) {
+        const part = fresh.slice(i, i + STATEMENT_ROWS);
+        const column = <T>(pick: (r: LedgerRow) => T) => listValue(part.map(pick) as never[]);
+        statement.bind(
+          [
+            column((r) => r.contextId),
+            column((r) => r.createdAt),
+            column((r) => r.contextFunction),
+            column((r) => r.environment),
+            column((r) => BigInt(r.tokenCount)),
+            column((r) => r.recordHash),
+            column((r) => r.previousContextId),
+            column((r) => r.canonicalText),
+            column((r) => r.imported === true),
+          ],
+          INSERT_TYPES,
+        );
+        await statement.run();
+      }
+    });
+    // Committed: the transparency log's next step integrates them, in this order.
+    for (const row of fresh) queueLeaf(this.db, row.contextId, row.canonicalText);
+  }
+
+  /** The stored record_hash of each of `ids` that is in the table. */
+  private async storedHashes(ids: readonly string[]): Promise<Map<string, string>> {
+    const rows = await this.db.query<{ context_id: string; record_hash: string }>(
+      "SELECT context_id, record_hash FROM fabra_context_records WHERE context_id IN (SELECT unnest($1::VARCHAR[]))",
+      [listValue([...ids])],
+    );
+    return new Map(rows.map((r) => [r.context_id, r.record_hash]));
+  }
+
+  /** One user is done: the last one moves every row in, closes the journal (deleting its empty files) and its connection. */
+  async release(): Promise<void> {
+    if (--this.users > 0) return;
+    files.delete(this.db.path);
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    let moved = true;
+    try {
+      await this.flush();
+    } catch {
+      moved = false; // the rows stay in the journal: the next open moves them in
+    }
+    await this.journal.close(moved);
+    await this.db.close();
+  }
+}
+
+function sameOrConflict(row: LedgerRow, storedHash: string): RowResult {
+  return storedHash === row.recordHash ? "exists" : conflictError(row.contextId, storedHash, row.recordHash);
+}
+
+/** fabra's own datetime form (`YYYY-MM-DDTHH:MM:SS[.ffffff]Z`, a real instant), which DuckDB's TIMESTAMP takes. */
+function isNormalDatetime(text: string): boolean {
+  if (text.length < 20 || text.length > 27 || text.charCodeAt(text.length - 1) !== 90 /* Z */) return false;
+  try {
+    return normalizeDatetime(text) === text;
+  } catch {
+    return false;
+  }
+}
