@@ -10,7 +10,7 @@
 // only after DuckDB committed its row; on open, the rows left in the journal (a crash) are moved in, idempotently
 // by id, before anything else reads the file.
 import { FabraError } from "../../errors.js";
-import { normalizeDatetime } from "../../record/datetime.js";
+import { fromEpochMicros, normalizeDatetime } from "../../record/datetime.js";
 import type { LedgerRow } from "../types.js";
 import { conflictError } from "../record-conflict.js";
 import type { RowResult } from "../ledger-commit.js";
@@ -28,11 +28,16 @@ const STATEMENT_ROWS = 512;
 const TEXT = LIST(VARCHAR);
 const INSERT_TYPES = [TEXT, TEXT, TEXT, TEXT, LIST(BIGINT), TEXT, TEXT, TEXT, LIST(BOOLEAN)];
 
-/** Waiting rows are moved into DuckDB this long after the first of them, or at once when there are this many. */
+/** Waiting rows are moved into DuckDB this long after the first of them (by default), or at once when there are this many. */
 const MOVE_DELAY_MS = 20;
 const MOVE_ROWS = 256;
 /** After a failed move, the next try waits this long (reads that flush meanwhile get the error). */
 const RETRY_MS = 1000;
+
+export interface JournalOptions {
+  /** How long after the first waiting row a move into DuckDB starts (default 20 ms; the first opener's value holds). */
+  moveDelayMs?: number;
+}
 
 const files = new Map<string, Promise<LedgerJournal>>();
 
@@ -53,15 +58,16 @@ export class LedgerJournal {
   private constructor(
     private readonly db: DuckDatabase,
     private readonly journal: Journal,
+    private readonly moveDelayMs: number,
   ) {
     this.ids = new IdFilter(db, () => this.waiting.keys());
   }
 
   /** The journal of the DuckDB file `path` (its fabra_context_records table created), opened by the first user. */
-  static async acquire(path: string): Promise<LedgerJournal> {
+  static async acquire(path: string, options: JournalOptions = {}): Promise<LedgerJournal> {
     let entry = files.get(path);
     if (!entry) {
-      entry = LedgerJournal.open(path);
+      entry = LedgerJournal.open(path, options.moveDelayMs ?? MOVE_DELAY_MS);
       files.set(path, entry);
       entry.catch(() => files.delete(path));
     }
@@ -70,11 +76,11 @@ export class LedgerJournal {
     return journal;
   }
 
-  private static async open(path: string): Promise<LedgerJournal> {
+  private static async open(path: string, moveDelayMs: number): Promise<LedgerJournal> {
     const db = await DuckDatabase.open(path);
     try {
       const { journal, recovered } = await Journal.open(path);
-      const ledger = new LedgerJournal(db, journal);
+      const ledger = new LedgerJournal(db, journal, moveDelayMs);
       try {
         if (recovered.length > 0) await ledger.insert(recovered);
         await journal.reset();
@@ -99,21 +105,24 @@ export class LedgerJournal {
 
   private async writeNow(rows: readonly LedgerRow[]): Promise<RowResult[]> {
     const results: (RowResult | undefined)[] = [];
-    const lookUp: LedgerRow[] = [];
+    const admitted: (LedgerRow | null)[] = [];
+    const lookUp: string[] = [];
     for (const row of rows) {
-      const refused = await this.refusal(row);
-      const waiting = refused ? undefined : this.waiting.get(row.contextId);
-      results.push(refused ?? (waiting ? sameOrConflict(row, waiting.recordHash) : undefined));
-      if (!refused && !waiting && this.ids.mayHave(row.contextId)) lookUp.push(row);
+      const stored = await this.admit(row);
+      const ok = stored instanceof FabraError ? null : stored;
+      const waiting = ok ? this.waiting.get(row.contextId) : undefined;
+      admitted.push(ok);
+      results.push(ok ? (waiting ? sameOrConflict(row, waiting.recordHash) : undefined) : (stored as FabraError));
+      if (ok && !waiting && this.ids.mayHave(row.contextId)) lookUp.push(row.contextId);
     }
     if (lookUp.length > 0) {
-      const stored = await this.storedHashes(lookUp.map((r) => r.contextId));
+      const stored = await this.storedHashes(lookUp);
       rows.forEach((row, i) => {
         const hash = results[i] === undefined ? stored.get(row.contextId) : undefined;
         if (hash !== undefined) results[i] = sameOrConflict(row, hash);
       });
     }
-    const fresh = rows.filter((_, i) => results[i] === undefined);
+    const fresh = admitted.filter((r, i): r is LedgerRow => r !== null && results[i] === undefined);
     if (fresh.length > 0) {
       await this.journal.append(fresh);
       for (const row of fresh) {
@@ -126,43 +135,50 @@ export class LedgerJournal {
     return results.map((r) => r ?? "inserted");
   }
 
-  /** Why DuckDB would refuse `row`'s values (null: it takes them), decided before the row is acknowledged. */
-  private async refusal(row: LedgerRow): Promise<FabraError | null> {
+  /**
+   * The row as the table will hold it (a copy; created_at in the form DuckDB gives back), or why DuckDB would
+   * refuse its values: decided before the row is acknowledged, so a move into DuckDB never meets a refusal.
+   */
+  private async admit(row: LedgerRow): Promise<LedgerRow | FabraError> {
     const strings = [row.contextId, row.contextFunction, row.environment, row.recordHash, row.canonicalText];
     if (
       strings.some((s) => typeof s !== "string") ||
       (row.previousContextId !== null && typeof row.previousContextId !== "string")
     )
-      return new FabraError("INVALID_RECORD", `Ledger row ${String(row.contextId)}: a column is missing`, {
-        hint: "This is a bug in fabra: ledger rows come from sealed records.",
-      });
-    if (!Number.isSafeInteger(row.tokenCount))
-      return new FabraError(
-        "INVALID_RECORD",
-        `Ledger row ${row.contextId}: token_count ${row.tokenCount} is not an integer`,
-        {
-          hint: "This is a bug in fabra: ledger rows come from sealed records.",
-        },
+      return refused(row, "a column is missing or not text");
+    if (!Number.isSafeInteger(row.tokenCount)) return refused(row, `token_count ${row.tokenCount} is not an integer`);
+    let createdAt = row.createdAt;
+    if (!isNormalDatetime(createdAt)) {
+      // Not fabra's own form: as DuckDB reads it (the table's column is a TIMESTAMP, read back in normal form).
+      const [cast] = await this.db.query<{ us: bigint | null }>(
+        "SELECT epoch_us(TRY_CAST($1::VARCHAR AS TIMESTAMP)) AS us",
+        [createdAt],
       );
-    if (isNormalDatetime(row.createdAt)) return null;
-    // Not fabra's own form: as DuckDB reads it (the table's column is a TIMESTAMP).
-    const [cast] = await this.db.query<{ ok: boolean }>("SELECT TRY_CAST($1::VARCHAR AS TIMESTAMP) IS NOT NULL AS ok", [
-      row.createdAt,
-    ]);
-    return cast?.ok
-      ? null
-      : new FabraError(
-          "INVALID_RECORD",
-          `Ledger row ${row.contextId}: created_at ${JSON.stringify(row.createdAt)} is not a timestamp`,
-          {
-            hint: "Records carry created_at in CRS-001 normal form, e.g. 2026-03-01T09:15:02.123456Z.",
-          },
-        );
+      if (cast?.us === null || cast?.us === undefined)
+        return refused(row, `created_at ${JSON.stringify(createdAt)} is not a timestamp`);
+      try {
+        createdAt = fromEpochMicros(cast.us);
+      } catch (err) {
+        return refused(row, (err as Error).message);
+      }
+    }
+    return {
+      contextId: row.contextId,
+      createdAt,
+      contextFunction: row.contextFunction,
+      environment: row.environment,
+      tokenCount: row.tokenCount,
+      recordHash: row.recordHash,
+      previousContextId: row.previousContextId,
+      canonicalText: row.canonicalText,
+      ...(row.imported === true ? { imported: true } : {}),
+    };
   }
 
   /** The row of `contextId` acknowledged and not yet moved into DuckDB (read-your-writes for `get`). */
   waitingRow(contextId: string): LedgerRow | undefined {
-    return this.waiting.get(contextId);
+    const row = this.waiting.get(contextId);
+    return row ? { ...row } : undefined;
   }
 
   /** Resolves once every row acknowledged before the call is committed in DuckDB (rejects if a move fails). */
@@ -198,7 +214,7 @@ export class LedgerJournal {
   }
 
   /** Moves waiting rows in soon (a timer, or at once for a large backlog); a failed move is tried again later. */
-  private schedule(delay = MOVE_DELAY_MS): void {
+  private schedule(delay = this.moveDelayMs): void {
     if (this.waiting.size >= MOVE_ROWS && !this.moving) {
       this.move().catch(() => this.schedule(RETRY_MS));
       return;
@@ -281,6 +297,12 @@ export class LedgerJournal {
     await this.journal.close(moved);
     await this.db.close();
   }
+}
+
+function refused(row: LedgerRow, why: string): FabraError {
+  return new FabraError("INVALID_RECORD", `Ledger row ${String(row.contextId)}: ${why}; it was not appended`, {
+    hint: "Ledger rows come from sealed records (created_at in CRS-001 normal form, e.g. 2026-03-01T09:15:02.123456Z).",
+  });
 }
 
 function sameOrConflict(row: LedgerRow, storedHash: string): RowResult {

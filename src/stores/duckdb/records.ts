@@ -6,7 +6,7 @@ import { requireNormalContextId } from "../../record/id.js";
 import { DuckDatabase } from "./database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
 import { type CommitStats, LedgerCommitQueue } from "../ledger-commit.js";
-import { LedgerJournal } from "./ledger-journal.js";
+import { type JournalOptions, LedgerJournal } from "./ledger-journal.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
@@ -124,11 +124,11 @@ export class DuckDBRecordStore implements RecordStore {
     });
   }
 
-  static async open(path: string): Promise<DuckDBRecordStore> {
+  static async open(path: string, options: JournalOptions = {}): Promise<DuckDBRecordStore> {
     const db = await DuckDatabase.open(path);
     try {
       for (const sql of SCHEMA) await db.run(sql);
-      return new DuckDBRecordStore(db, await LedgerJournal.acquire(path));
+      return new DuckDBRecordStore(db, await LedgerJournal.acquire(path, options));
     } catch (err) {
       await db.close();
       throw err;
