@@ -182,12 +182,14 @@ export class Journal {
     return sealed;
   }
 
-  /** Empties `file` (its rows are committed in DuckDB) durably. */
+  /**
+   * Empties `file` (its rows are committed in DuckDB). Not synced: should a crash undo the truncation, its frames are
+   * replayed and found stored (a no-op); and the next frames written to it at offset 0 are synced with their size.
+   */
   async clear(file: JournalFile): Promise<void> {
     if (file.handle) {
       try {
         await file.handle.truncate(0);
-        await file.handle.datasync();
       } catch (err) {
         throw journalError(file.path, "cannot be cleared", err);
       }
