@@ -3,7 +3,7 @@
 // are left at the journal's end. On the next open every acknowledged record is in the ledger, byte for byte and
 // intact, the torn and damaged frames left no row, and the journal is empty again.
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, readFileSync, statSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { describe, expect, it } from "vitest";
@@ -102,11 +102,23 @@ describe("the DuckDB ledger's journal, killed between the journal sync and the m
     for (const id of acked) expect(inTable.has(id) || inJournal.includes(id), id).toBe(true);
 
     // A crash mid-write: the first half of one more frame; and a whole frame whose bytes were damaged.
-    const torn = encodeFrame(1000, syntheticRow(1, "2024-01-01T00:00:00Z"));
-    const damaged = encodeFrame(1001, syntheticRow(2, "2024-01-01T00:00:00Z"));
-    damaged[damaged.length - 3] = (damaged[damaged.length - 3] as number) ^ 0xff;
-    appendFileSync(journals[0] as string, damaged);
-    appendFileSync(journals[1] as string, torn.subarray(0, torn.length >> 1));
+    // Each at the end of its file's frames, in the file's generation (what a crash mid-append leaves).
+    const atEnd = (journal: string, frame: (generation: number) => Buffer) => {
+      const bytes = readFileSync(journal);
+      const generation = bytes.length >= 16 ? bytes.readUInt32LE(4) : 1;
+      const fd = openSync(journal, "r+");
+      writeSync(fd, frame(generation), 0, undefined, decodeFrames(bytes).end);
+      closeSync(fd);
+    };
+    atEnd(journals[0] as string, (g) => {
+      const damaged = encodeFrame(g, 1001, syntheticRow(2, "2024-01-01T00:00:00Z"));
+      damaged[damaged.length - 3] = (damaged[damaged.length - 3] as number) ^ 0xff;
+      return damaged;
+    });
+    atEnd(journals[1] as string, (g) => {
+      const torn = encodeFrame(g, 1000, syntheticRow(1, "2024-01-01T00:00:00Z"));
+      return torn.subarray(0, torn.length >> 1);
+    });
 
     const store = await openDuck(path);
     try {
@@ -119,7 +131,7 @@ describe("the DuckDB ledger's journal, killed between the journal sync and the m
       expect(checked).toBe(total);
       expect(failures).toEqual([]);
       // The journal was emptied once its rows were in DuckDB, and the file takes appends again.
-      for (const j of journals) expect(statSync(j).size).toBe(0);
+      for (const j of journals) expect(decodeFrames(readFileSync(j)).frames).toEqual([]);
       const again = (await store.get(acked[0] as string)) as NonNullable<Awaited<ReturnType<typeof store.get>>>;
       expect(await store.append(again)).toBe("exists");
       expect(await store.append(syntheticRow(3, "2024-01-01T00:00:00Z"))).toBe("inserted");

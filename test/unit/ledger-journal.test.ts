@@ -2,7 +2,7 @@
 // torn or damaged one; an acknowledged row that is still only in the journal is seen by every read; twins are
 // refused against rows in the journal and in the table alike; replaying a journal whose rows DuckDB already holds
 // changes nothing; the id filter never says "not stored" of a stored id.
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFabraError } from "../../src/errors.js";
@@ -20,18 +20,18 @@ const at = (i: number) => `2025-02-01T00:00:00.${String(i).padStart(6, "0")}Z`;
 
 describe("journal frames", () => {
   const rows = [1, 2, 3].map((i) => ({ ...syntheticRow(i, at(i)), previousContextId: i === 2 ? "ctx_x" : null }));
-  const bytes = Buffer.concat(rows.map((r, i) => encodeFrame(i, r)));
+  const bytes = Buffer.concat(rows.map((r, i) => encodeFrame(7, i, r)));
 
   it("decode to the rows written, every column exact (a lone surrogate too)", () => {
     const odd: LedgerRow = { ...syntheticRow(9, at(9)), canonicalText: "a\ud800b é", imported: true };
-    const { frames, end } = decodeFrames(Buffer.concat([bytes, encodeFrame(3, odd)]));
+    const { frames, end } = decodeFrames(Buffer.concat([bytes, encodeFrame(7, 3, odd)]));
     expect(frames.map((f) => f.row)).toEqual([...rows, odd]);
     expect(frames.map((f) => f.seq)).toEqual([0, 1, 2, 3]);
-    expect(end).toBe(bytes.length + encodeFrame(3, odd).length);
+    expect(end).toBe(bytes.length + encodeFrame(7, 3, odd).length);
   });
 
-  it("end at a frame cut short or damaged: nothing of it, nothing after it", () => {
-    const first = encodeFrame(0, rows[0] as LedgerRow).length;
+  it("end at a frame cut short, damaged or of another generation: nothing of it, nothing after it", () => {
+    const first = encodeFrame(7, 0, rows[0] as LedgerRow).length;
     for (let cut = 1; cut < bytes.length; cut += 97) {
       const { frames, end } = decodeFrames(bytes.subarray(0, cut));
       expect(end).toBeLessThanOrEqual(cut);
@@ -40,6 +40,10 @@ describe("journal frames", () => {
     const damaged = Buffer.from(bytes);
     damaged[first + 20] = (damaged[first + 20] as number) ^ 1;
     expect(decodeFrames(damaged).frames.map((f) => f.row)).toEqual([rows[0]]);
+    // A whole, intact frame left from before a clear (another generation) after this generation's frames.
+    const stale = Buffer.concat([encodeFrame(8, 0, rows[0] as LedgerRow), bytes.subarray(first)]);
+    expect(decodeFrames(stale).frames.map((f) => f.row)).toEqual([rows[0]]);
+    expect(decodeFrames(Buffer.alloc(64)).frames).toEqual([]);
   });
 });
 
@@ -47,7 +51,9 @@ describe("the DuckDB ledger with its journal", () => {
   let dir: string;
   let path: string;
   let store: DuckDBRecordStore;
-  const journalBytes = () => [0, 1].reduce((n, i) => n + statSync(`${path}.journal-${i}`).size, 0);
+  /** Rows in the journal files (whole frames of their generation). */
+  const journalBytes = () =>
+    [0, 1].reduce((n, i) => n + decodeFrames(readFileSync(`${path}.journal-${i}`)).frames.length, 0);
 
   beforeAll(async () => {
     dir = tempDir("fabra-journal-");

@@ -2,12 +2,17 @@
 //
 // Two files, `<db>.journal-0` and `<db>.journal-1`; appends go to the active one. Each append of a batch is one
 // write of whole frames and one fdatasync (what a database's log does for a group commit), instead of a DuckDB
-// commit per batch. A frame is `magic u32 | payload length u32 | crc32(payload) u32 | payload`, the payload the
-// row's columns as JSON (`[seq, context_id, created_at, ...]`, the canonical text exactly as given: JSON.stringify
-// keeps every UTF-16 code unit). Moving rows into DuckDB (ledger-journal.ts) first `rotate()`s, so new appends go to
-// the other file, and `clear()`s the sealed file only once DuckDB committed its rows. On open, `read()` returns the
-// frames of both files in append order (`seq`); a frame cut short or damaged (a crash mid-write: it was never
-// acknowledged) ends its file's frames. Only the process holding the DuckDB file's lock opens its journal.
+// commit per batch. A frame is `magic u32 | generation u32 | payload length u32 | crc32 u32 | payload`, the payload
+// the row's columns as JSON (`[seq, context_id, created_at, ...]`, the canonical text exactly as given:
+// JSON.stringify keeps every UTF-16 code unit), the checksum over the generation and the payload. Files are grown
+// with zeros ahead of the frames and reused, never truncated: a frame then overwrites allocated blocks, so its
+// fdatasync flushes data only, with no file-system journal commit to wait for (as databases preallocate their WAL).
+// Moving rows into DuckDB (ledger-journal.ts) first `rotate()`s, so new appends go to the other file, and
+// `clear()`s the sealed file only once DuckDB committed its rows: its next frames start at offset 0 under a new
+// generation. On open, `read()` returns the frames of both files in append order (`seq`); the frames of a file are
+// those from its start up to the first that is cut short, damaged (a crash mid-write: it was never acknowledged)
+// or of another generation (left from before a clear: already in DuckDB). Only the process holding the DuckDB
+// file's lock opens its journal.
 import { closeSync, constants, fdatasyncSync, openSync, readFileSync, unlinkSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
@@ -15,14 +20,20 @@ import { crc32 } from "node:zlib";
 import { FabraError } from "../../errors.js";
 import type { LedgerRow } from "../types.js";
 
-const MAGIC = 0x314a4246; // "FBJ1" little-endian
-const HEADER = 12;
+const MAGIC = 0x324a4246; // "FBJ2" little-endian
+const HEADER = 16;
+/** A file grows by at least this many zero bytes at a time. */
+const GROW = 4 * 1024 * 1024;
 
 /** One journal file: its handle, how many bytes of whole frames it holds, and the rows they are. */
 export interface JournalFile {
   readonly path: string;
   readonly handle: FileHandle | null;
   size: number;
+  /** Bytes the file holds (frames, then zeros or stale frames): appends below this overwrite allocated blocks. */
+  allocated: number;
+  /** Written into each frame: frames of an older generation after this generation's end are not read. */
+  generation: number;
   rows: LedgerRow[];
   /** The seq of the file's last frame (-1 when empty). */
   lastSeq: number;
@@ -30,7 +41,13 @@ export interface JournalFile {
 
 type Payload = [number, string, string, string, string, number, string, string | null, string, boolean];
 
-export function encodeFrame(seq: number, row: LedgerRow): Buffer {
+const checksum = (generation: number, body: Buffer): number => {
+  const g = Buffer.allocUnsafe(4);
+  g.writeUInt32LE(generation, 0);
+  return crc32(body, crc32(g));
+};
+
+export function encodeFrame(generation: number, seq: number, row: LedgerRow): Buffer {
   const payload: Payload = [
     seq,
     row.contextId,
@@ -46,22 +63,27 @@ export function encodeFrame(seq: number, row: LedgerRow): Buffer {
   const body = Buffer.from(JSON.stringify(payload), "utf8");
   const frame = Buffer.allocUnsafe(HEADER + body.length);
   frame.writeUInt32LE(MAGIC, 0);
-  frame.writeUInt32LE(body.length, 4);
-  frame.writeUInt32LE(crc32(body), 8);
+  frame.writeUInt32LE(generation, 4);
+  frame.writeUInt32LE(body.length, 8);
+  frame.writeUInt32LE(checksum(generation, body), 12);
   body.copy(frame, HEADER);
   return frame;
 }
 
-/** The whole frames at the start of `bytes` (seq and row), and where they end: a torn or damaged frame ends them. */
+/**
+ * The whole frames at the start of `bytes` (seq and row), and where they end: a torn or damaged frame, or one of
+ * another generation than the first's, ends them.
+ */
 export function decodeFrames(bytes: Buffer): { frames: { seq: number; row: LedgerRow }[]; end: number } {
   const frames: { seq: number; row: LedgerRow }[] = [];
   let at = 0;
+  const generation = bytes.length >= HEADER ? bytes.readUInt32LE(4) : 0;
   while (at + HEADER <= bytes.length) {
-    if (bytes.readUInt32LE(at) !== MAGIC) break;
-    const length = bytes.readUInt32LE(at + 4);
+    if (bytes.readUInt32LE(at) !== MAGIC || bytes.readUInt32LE(at + 4) !== generation) break;
+    const length = bytes.readUInt32LE(at + 8);
     if (at + HEADER + length > bytes.length) break;
     const body = bytes.subarray(at + HEADER, at + HEADER + length);
-    if (crc32(body) !== bytes.readUInt32LE(at + 8)) break;
+    if (checksum(generation, body) !== bytes.readUInt32LE(at + 12)) break;
     let p: Payload;
     try {
       p = JSON.parse(body.toString("utf8")) as Payload;
@@ -107,7 +129,15 @@ export class Journal {
   /** Opens (creating) both files of the DuckDB file `dbPath` and reads their frames; ":memory:": no files. */
   static async open(dbPath: string): Promise<{ journal: Journal; recovered: LedgerRow[] }> {
     if (dbPath === ":memory:") {
-      const none = (i: number): JournalFile => ({ path: `:memory:${i}`, handle: null, size: 0, rows: [], lastSeq: -1 });
+      const none = (i: number): JournalFile => ({
+        path: `:memory:${i}`,
+        handle: null,
+        size: 0,
+        allocated: 0,
+        generation: 0,
+        rows: [],
+        lastSeq: -1,
+      });
       return { journal: new Journal([none(0), none(1)]), recovered: [] };
     }
     const found: { seq: number; row: LedgerRow }[] = [];
@@ -115,16 +145,18 @@ export class Journal {
     for (const i of [0, 1]) {
       const path = `${dbPath}.journal-${i}`;
       let handle: FileHandle;
+      let bytes: Buffer;
       try {
         // Read-write without O_APPEND: frames are written at the offsets this class keeps.
         handle = await open(path, constants.O_RDWR | constants.O_CREAT, 0o644);
-        const { frames } = decodeFrames(readFileSync(path));
-        found.push(...frames);
+        bytes = readFileSync(path);
+        found.push(...decodeFrames(bytes).frames);
       } catch (err) {
         for (const f of files) await f.handle?.close();
         throw journalError(path, "cannot be opened", err);
       }
-      files.push({ path, handle, size: 0, rows: [], lastSeq: -1 });
+      const generation = bytes.length >= HEADER ? bytes.readUInt32LE(4) : 0;
+      files.push({ path, handle, size: bytes.length, allocated: bytes.length, generation, rows: [], lastSeq: -1 });
     }
     syncDirectory(dbPath); // the files' names are durable before a frame in them is acknowledged
     found.sort((a, b) => a.seq - b.seq);
@@ -142,18 +174,16 @@ export class Journal {
   /** Writes `rows` as frames at the end of the active file and syncs it; on failure the file is as before. */
   async append(rows: readonly LedgerRow[]): Promise<void> {
     const file = this.active;
-    const frames = rows.map((row) => encodeFrame(this.seq++, row));
+    const frames = rows.map((row) => encodeFrame(file.generation, this.seq++, row));
     const bytes = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
     if (file.handle) {
       try {
-        let done = 0;
-        while (done < bytes.length) {
-          const { bytesWritten } = await file.handle.write(bytes, done, bytes.length - done, file.size + done);
-          done += bytesWritten;
-        }
+        if (file.size + bytes.length > file.allocated) await grow(file, file.size + bytes.length);
+        await writeAll(file.handle, bytes, file.size);
         await file.handle.datasync();
       } catch (err) {
-        await file.handle.truncate(file.size).catch(() => undefined);
+        // Best effort: the frame must not be read should it have reached the disk (its caller hears it failed).
+        await file.handle.write(Buffer.alloc(HEADER), 0, HEADER, file.size).catch(() => undefined);
         throw journalError(file.path, "the append was not made durable", err);
       }
     }
@@ -183,17 +213,20 @@ export class Journal {
   }
 
   /**
-   * Empties `file` (its rows are committed in DuckDB). Not synced: should a crash undo the truncation, its frames are
-   * replayed and found stored (a no-op); and the next frames written to it at offset 0 are synced with their size.
+   * Empties `file` (its rows are committed in DuckDB): its next frames start at 0 under a new generation, and its
+   * first header is zeroed. Not synced: should a crash undo that, its frames are replayed and found stored (a no-op).
    */
   async clear(file: JournalFile): Promise<void> {
-    if (file.handle) {
+    if (file.handle && file.allocated >= HEADER) {
       try {
-        await file.handle.truncate(0);
+        await writeAll(file.handle, Buffer.alloc(HEADER), 0);
       } catch (err) {
         throw journalError(file.path, "cannot be cleared", err);
       }
     }
+    let next = file.generation;
+    while (next === file.generation) next = Math.floor(Math.random() * 0x1_0000_0000) >>> 0;
+    file.generation = next;
     file.size = 0;
     file.rows = [];
     file.lastSeq = -1;
@@ -212,6 +245,27 @@ export class Journal {
         }
       }
     }
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
+let zeros: Buffer | null = null;
+
+/** Extends `file` with zeros to hold at least `end` bytes (by GROW at least; the next frame's sync makes it durable). */
+async function grow(file: JournalFile, end: number): Promise<void> {
+  const handle = file.handle as FileHandle;
+  zeros ??= Buffer.alloc(GROW);
+  const target = Math.max(end, file.allocated + GROW);
+  while (file.allocated < target) {
+    const n = Math.min(GROW, target - file.allocated);
+    await writeAll(handle, n === GROW ? zeros : zeros.subarray(0, n), file.allocated);
+    file.allocated += n;
   }
 }
 

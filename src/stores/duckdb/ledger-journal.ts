@@ -55,6 +55,8 @@ export class LedgerJournal {
   /** A sealed journal file whose rows are not yet committed in DuckDB (a move failed part way). */
   private sealed: JournalFile | null = null;
   private moving: Promise<void> | null = null;
+  /** The sealed file's rows being committed in DuckDB. */
+  private inserting: Promise<void> | null = null;
   private timer: NodeJS.Timeout | null = null;
   private acknowledged = 0;
   private moved = 0;
@@ -87,7 +89,8 @@ export class LedgerJournal {
       const { journal, recovered } = await Journal.open(path);
       const ledger = new LedgerJournal(db, journal, moveDelayMs);
       try {
-        if (recovered.length > 0) await ledger.insert(recovered);
+        // Rows a crash left in the journal; queued for the log as a move of them would have been acknowledged.
+        for (const row of await ledger.insert(recovered)) queueLeaf(db, row.contextId, row.canonicalText);
         await journal.reset();
       } catch (err) {
         await journal.close(false);
@@ -133,6 +136,9 @@ export class LedgerJournal {
       for (const row of fresh) {
         this.waiting.set(row.contextId, row);
         this.ids.add(row.contextId);
+        // Durable from now on: the transparency log's next step integrates it, in acknowledgement order, from the
+        // journal's row (its readers of record bytes move the rows into DuckDB first).
+        queueLeaf(this.db, row.contextId, row.canonicalText);
       }
       this.acknowledged += fresh.length;
       this.schedule();
@@ -192,6 +198,31 @@ export class LedgerJournal {
     while (this.moved < target) await this.move();
   }
 
+  /**
+   * Runs `fn` with appends held (none is acknowledged meanwhile) once every acknowledged row is in DuckDB: for the
+   * start of the transparency log's catch-up, which finds what to integrate in the table.
+   */
+  quiesced<T>(fn: () => T | Promise<T>): Promise<T> {
+    return this.inTurn(async () => {
+      for (;;) {
+        if (this.inserting) {
+          await this.inserting;
+          continue;
+        }
+        const file = this.sealed ?? this.rotate();
+        if (!file) return fn();
+        await this.moveFile(file);
+      }
+    });
+  }
+
+  /** Runs `fn` between two journal writes (writes and rotations take turns). */
+  private inTurn<T>(fn: () => T | Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
   /** Moves the rows of the active journal file (or of a sealed one left by a failed move) into DuckDB. */
   private move(): Promise<void> {
     this.moving ??= this.moveNow().finally(() => {
@@ -201,21 +232,30 @@ export class LedgerJournal {
   }
 
   private async moveNow(): Promise<void> {
-    const file =
-      this.sealed ??
-      (await new Promise<JournalFile | null>((resolve, reject) => {
-        // Between two writes, so every frame of the sealed file is whole and its rows acknowledged.
-        const run = this.turn.then(() => (this.journal.hasRows ? this.journal.rotate() : null));
-        this.turn = run.catch(() => undefined);
-        run.then(resolve, reject);
-      }));
-    if (!file) return;
-    this.sealed = file;
-    await this.insert(file.rows);
-    for (const row of file.rows) if (this.waiting.get(row.contextId) === row) this.waiting.delete(row.contextId);
-    this.moved += file.rows.length;
-    await this.journal.clear(file);
-    this.sealed = null;
+    // Rotated between two writes, so every frame of the sealed file is whole and its rows acknowledged.
+    const file = this.sealed ?? (await this.inTurn(() => this.sealed ?? this.rotate()));
+    if (file) await this.moveFile(file);
+  }
+
+  /** Seals the active file (null when it is empty); appends go to the other one from now on. */
+  private rotate(): JournalFile | null {
+    if (!this.journal.hasRows) return null;
+    this.sealed = this.journal.rotate();
+    return this.sealed;
+  }
+
+  /** Commits the sealed file's rows in DuckDB, then empties it (one move at a time). */
+  private moveFile(file: JournalFile): Promise<void> {
+    this.inserting ??= (async () => {
+      await this.insert(file.rows);
+      for (const row of file.rows) if (this.waiting.get(row.contextId) === row) this.waiting.delete(row.contextId);
+      this.moved += file.rows.length;
+      this.sealed = null;
+      await this.journal.clear(file);
+    })().finally(() => {
+      this.inserting = null;
+    });
+    return this.inserting;
   }
 
   /** Moves waiting rows in soon (a timer, or at once for a large backlog); a failed move is tried again later. */
@@ -239,9 +279,10 @@ export class LedgerJournal {
 
   /**
    * Inserts `rows` (journal order) in one transaction. Rows already stored with the same hash (moved in before a
-   * crash, or by a move whose journal clear failed) are skipped; the rest are committed with them or not at all.
+   * crash, or by a move whose journal clear failed) are skipped; the rest are committed together or not at all, and
+   * returned.
    */
-  private async insert(rows: readonly LedgerRow[]): Promise<void> {
+  private async insert(rows: readonly LedgerRow[]): Promise<LedgerRow[]> {
     const stored = await this.storedHashes(rows.map((r) => r.contextId));
     const seen = new Set<string>();
     const fresh: LedgerRow[] = [];
@@ -251,7 +292,7 @@ export class LedgerJournal {
       if (hash === undefined && !seen.has(row.contextId)) fresh.push(row);
       seen.add(row.contextId);
     }
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) return fresh;
     await this.db.transaction(async (_run, c) => {
       const statement = await c.prepare(INSERT_MANY);
       for (let i = 0; i < fresh.length; i += STATEMENT_ROWS) {
@@ -274,12 +315,12 @@ export class LedgerJournal {
         await statement.run();
       }
     });
-    // Committed: the transparency log's next step integrates them, in this order.
-    for (const row of fresh) queueLeaf(this.db, row.contextId, row.canonicalText);
+    return fresh;
   }
 
   /** The stored record_hash of each of `ids` that is in the table. */
   private async storedHashes(ids: readonly string[]): Promise<Map<string, string>> {
+    if (ids.length === 0) return new Map();
     const rows = await this.db.query<{ context_id: string; record_hash: string }>(
       "SELECT context_id, record_hash FROM fabra_context_records WHERE context_id IN (SELECT unnest($1::VARCHAR[]))",
       [listValue([...ids])],

@@ -293,8 +293,9 @@ export class DuckDBRecordStore implements RecordStore {
 
   /** The sequencer step (log.ts): on a connection of its own, integrating what this process appended since the last. */
   async integrateLog(): Promise<number> {
-    await this.journal.flush(); // every acknowledged record is in the table, and queued for the log in commit order
-    return integrate(this.db, await this.logDatabase());
+    // Records are queued for the log as they are acknowledged; a catch-up reads the table, so it starts once every
+    // acknowledged record is in it.
+    return integrate(this.db, await this.logDatabase(), (start) => this.journal.quiesced(start));
   }
 
   /** The log's own connection to the file, opened at the first step. */
@@ -324,8 +325,9 @@ export class DuckDBRecordStore implements RecordStore {
     return leafIndexOf(this.logQuery, LOG_TABLES, id);
   }
 
-  scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
-    return scanLeaves(this.logQuery, LOG_TABLES, batchSize);
+  async *scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
+    await this.journal.flush(); // a leaf's record bytes are read from the table
+    yield* scanLeaves(this.logQuery, LOG_TABLES, batchSize);
   }
 
   scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
