@@ -145,6 +145,29 @@ describe("the DuckDB ledger with its journal", () => {
   });
 });
 
+describe("one journal per file in the process", () => {
+  it("is shared by the stores on the file; one closing while another opens loses nothing", async () => {
+    const path = join(tempDir("fabra-journal-two-"), "two.duckdb");
+    const a = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    const b = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    const first = sealedRow(800, at(800), "two");
+    expect(await a.append(first)).toBe("inserted");
+    expect(await b.append(first)).toBe("exists"); // the other store sees the row still in the journal
+    expect(await b.get(first.contextId)).toEqual(first);
+    await a.close();
+    const second = sealedRow(801, at(801), "two");
+    expect(await b.append(second)).toBe("inserted");
+    const [, c] = await Promise.all([b.close(), DuckDBRecordStore.open(path, SLOW_MOVES)]);
+    try {
+      expect(await c.get(first.contextId)).toEqual(first);
+      expect(await c.get(second.contextId)).toEqual(second);
+      expect(await c.count()).toBe(2);
+    } finally {
+      await c.close();
+    }
+  });
+});
+
 describe("the id filter", () => {
   it("says 'maybe' for every stored and acknowledged id, and 'no' for nearly every new one", async () => {
     const dir = tempDir("fabra-idfilter-");

@@ -44,7 +44,10 @@ export interface JournalOptions {
   moveDelayMs?: number;
 }
 
-const files = new Map<string, Promise<LedgerJournal>>();
+/** The open journal of each DuckDB file in this process, with the stores using it. */
+const files = new Map<string, { journal: Promise<LedgerJournal>; users: number }>();
+/** Journals whose last user is closing them (moving their rows in). */
+const closing = new Map<string, Promise<void>>();
 
 export class LedgerJournal {
   /** Acknowledged rows not yet moved into DuckDB, by id. */
@@ -60,7 +63,6 @@ export class LedgerJournal {
   private timer: NodeJS.Timeout | null = null;
   private acknowledged = 0;
   private moved = 0;
-  private users = 0;
 
   private constructor(
     private readonly db: DuckDatabase,
@@ -74,13 +76,24 @@ export class LedgerJournal {
   static async acquire(path: string, options: JournalOptions = {}): Promise<LedgerJournal> {
     let entry = files.get(path);
     if (!entry) {
-      entry = LedgerJournal.open(path, options.moveDelayMs ?? MOVE_DELAY_MS);
+      // A journal still being closed by its last user is closed before the file's frames are read again.
+      const opened = (closing.get(path) ?? Promise.resolve()).then(() =>
+        LedgerJournal.open(path, options.moveDelayMs ?? MOVE_DELAY_MS),
+      );
+      entry = { journal: opened, users: 0 };
       files.set(path, entry);
-      entry.catch(() => files.delete(path));
+      const mine = entry;
+      opened.catch(() => {
+        if (files.get(path) === mine) files.delete(path);
+      });
     }
-    const journal = await entry;
-    journal.users++;
-    return journal;
+    entry.users++; // counted before the wait, so a release meanwhile cannot close it under this user
+    try {
+      return await entry.journal;
+    } catch (err) {
+      entry.users--;
+      throw err;
+    }
   }
 
   private static async open(path: string, moveDelayMs: number): Promise<LedgerJournal> {
@@ -330,18 +343,29 @@ export class LedgerJournal {
 
   /** One user is done: the last one moves every row in, closes the journal (deleting its empty files) and its connection. */
   async release(): Promise<void> {
-    if (--this.users > 0) return;
-    files.delete(this.db.path);
+    const path = this.db.path;
+    const entry = files.get(path);
+    if (entry && --entry.users > 0) return;
+    files.delete(path);
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    let moved = true;
+    const done = (async () => {
+      let moved = true;
+      try {
+        await this.flush();
+      } catch {
+        moved = false; // the rows stay in the journal: the next open moves them in
+      }
+      await this.journal.close(moved);
+      await this.db.close();
+    })();
+    const settled = done.catch(() => undefined);
+    closing.set(path, settled);
     try {
-      await this.flush();
-    } catch {
-      moved = false; // the rows stay in the journal: the next open moves them in
+      await done;
+    } finally {
+      if (closing.get(path) === settled) closing.delete(path);
     }
-    await this.journal.close(moved);
-    await this.db.close();
   }
 }
 
