@@ -77,7 +77,7 @@ describe("the DuckDB ledger with its journal", () => {
     const more = Array.from({ length: 5 }, (_, i) => sealedRow(200 + i, at(200 + i), "ryw"));
     await Promise.all(more.map((r) => store.append(r)));
     expect(await store.count({ contextFunction: "ryw" })).toBe(17);
-    await Promise.all(more.map((r, i) => store.append(sealedRow(300 + i, at(300 + i), "ryw"))));
+    await Promise.all(more.map((_, i) => store.append(sealedRow(300 + i, at(300 + i), "ryw"))));
     expect((await store.list({ contextFunction: "ryw", order: "asc", limit: 100 })).map((r) => r.contextId)).toEqual(
       [...rows, ...more, ...more.map((_, i) => sealedRow(300 + i, at(300 + i), "ryw"))].map((r) => r.contextId),
     );
