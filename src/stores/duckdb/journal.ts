@@ -13,7 +13,7 @@
 // those from its start up to the first that is cut short, damaged (a crash mid-write: it was never acknowledged)
 // or of another generation (left from before a clear: already in DuckDB). Only the process holding the DuckDB
 // file's lock opens its journal.
-import { closeSync, constants, fdatasyncSync, openSync, readFileSync, unlinkSync } from "node:fs";
+import { closeSync, constants, fdatasyncSync, openSync, readFileSync, unlinkSync, writeSync } from "node:fs";
 import { type FileHandle, open } from "node:fs/promises";
 import { dirname } from "node:path";
 import { crc32 } from "node:zlib";
@@ -178,12 +178,16 @@ export class Journal {
     const bytes = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
     if (file.handle) {
       try {
-        if (file.size + bytes.length > file.allocated) await grow(file, file.size + bytes.length);
-        await writeAll(file.handle, bytes, file.size);
-        await file.handle.datasync();
+        if (file.size + bytes.length > file.allocated) grow(file, file.size + bytes.length);
+        writeAll(file.handle, bytes, file.size);
+        fdatasyncSync(file.handle.fd);
       } catch (err) {
         // Best effort: the frame must not be read should it have reached the disk (its caller hears it failed).
-        await file.handle.write(Buffer.alloc(HEADER), 0, HEADER, file.size).catch(() => undefined);
+        try {
+          writeAll(file.handle, Buffer.alloc(HEADER), file.size);
+        } catch {
+          // the disk refuses writes: the torn frame is found by its checksum
+        }
         throw journalError(file.path, "the append was not made durable", err);
       }
     }
@@ -219,7 +223,7 @@ export class Journal {
   async clear(file: JournalFile): Promise<void> {
     if (file.handle && file.allocated >= HEADER) {
       try {
-        await writeAll(file.handle, Buffer.alloc(HEADER), 0);
+        writeAll(file.handle, Buffer.alloc(HEADER), 0);
       } catch (err) {
         throw journalError(file.path, "cannot be cleared", err);
       }
@@ -248,23 +252,26 @@ export class Journal {
   }
 }
 
-async function writeAll(handle: FileHandle, bytes: Buffer, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
-  }
+/**
+ * Writes on the calling thread, as the fdatasync after it: an append is then two system calls and no round trip
+ * through libuv's thread pool, whose threads wait for a core on a loaded machine (append p50 0.43–0.45 ms against a
+ * 0.37–0.40 ms floor, overhead p99 3–11 ms; asynchronously 0.61–0.66 ms and 15–19 ms, alternating runs at load 6).
+ */
+function writeAll(handle: FileHandle, bytes: Buffer, position: number): void {
+  for (let done = 0; done < bytes.length; )
+    done += writeSync(handle.fd, bytes, done, bytes.length - done, position + done);
 }
 
 let zeros: Buffer | null = null;
 
 /** Extends `file` with zeros to hold at least `end` bytes (by GROW at least; the next frame's sync makes it durable). */
-async function grow(file: JournalFile, end: number): Promise<void> {
+function grow(file: JournalFile, end: number): void {
   const handle = file.handle as FileHandle;
   zeros ??= Buffer.alloc(GROW);
   const target = Math.max(end, file.allocated + GROW);
   while (file.allocated < target) {
     const n = Math.min(GROW, target - file.allocated);
-    await writeAll(handle, n === GROW ? zeros : zeros.subarray(0, n), file.allocated);
+    writeAll(handle, n === GROW ? zeros : zeros.subarray(0, n), file.allocated);
     file.allocated += n;
   }
 }
