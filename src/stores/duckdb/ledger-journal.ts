@@ -36,6 +36,11 @@ const INSERT_TYPES = [TEXT, TEXT, TEXT, TEXT, LIST(BIGINT), TEXT, TEXT, TEXT, LI
  */
 const MOVE_DELAY_MS = 250;
 const MOVE_ROWS = 512;
+/**
+ * A write that begins within this long of the previous one syncs in the background (others are appending); a lone
+ * append syncs on the calling thread (see journal.ts's append).
+ */
+const BUSY_MS = 3;
 /** After a failed move, the next try waits this long (reads that flush meanwhile get the error). */
 const RETRY_MS = 1000;
 
@@ -63,6 +68,8 @@ export class LedgerJournal {
   private timer: NodeJS.Timeout | null = null;
   private acknowledged = 0;
   private moved = 0;
+  /** When the last journal write began (performance.now()). */
+  private lastWrite = Number.NEGATIVE_INFINITY;
 
   private constructor(
     private readonly db: DuckDatabase,
@@ -145,7 +152,12 @@ export class LedgerJournal {
     }
     const fresh = admitted.filter((r, i): r is LedgerRow => r !== null && results[i] === undefined);
     if (fresh.length > 0) {
-      await this.journal.append(fresh);
+      // Appends arriving faster than a sync takes share commits only if the event loop runs during the sync (as
+      // Postgres's commit_siblings: wait for company only when there is some).
+      const now = performance.now();
+      const busy = fresh.length > 1 || now - this.lastWrite < BUSY_MS;
+      this.lastWrite = now;
+      await this.journal.append(fresh, busy);
       for (const row of fresh) {
         this.waiting.set(row.contextId, row);
         this.ids.add(row.contextId);
