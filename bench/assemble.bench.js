@@ -5,6 +5,7 @@
 // Also reported: the overhead without the ledger append (the time the append took inside each assembly, taken out),
 // i.e. everything fabra does before the record reaches the store, and how many characters went through tiktoken
 // per assembly once warm (0 when every text's count was known).
+import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { applyBudget } from "../dist/engine/context/budget.js";
 import { charactersTokenized, countCachedIn } from "../dist/engine/context/tokens.js";
@@ -29,10 +30,14 @@ async function rawReads(fabra, userId, query) {
 }
 
 /** Times the parts of the overhead on their own, from the items and records of real assemblies. */
-async function breakdown(fabra, defs, users, asks, n) {
+async function breakdown(fabra, defs, users, asks, n, floorPath) {
   const budget = [];
   const seal = [];
   const append = [];
+  // The floor of a durable append, interleaved with the ledger's: the same bytes written and fdatasync'd to a plain file.
+  const floor = [];
+  const fd = openSync(floorPath, "w");
+  let floorBytes = 0;
   const encoding = "cl100k_base";
   const count = (text) => countCachedIn(text, encoding);
   for (let i = 0; i < n; i++) {
@@ -75,8 +80,15 @@ async function breakdown(fabra, defs, users, asks, n) {
       canonicalText,
     });
     append.push(now() - start);
+    const bytes = Buffer.from(canonicalText);
+    start = now();
+    writeSync(fd, bytes, 0, bytes.length, floorBytes);
+    fdatasyncSync(fd);
+    floor.push(now() - start);
+    floorBytes += bytes.length;
   }
-  return { budget: summarize(budget), seal: summarize(seal), append: summarize(append) };
+  closeSync(fd);
+  return { budget: summarize(budget), seal: summarize(seal), append: summarize(append), floor: summarize(floor) };
 }
 
 export default async function run(options) {
@@ -163,7 +175,7 @@ export default async function run(options) {
       if (dropped === 0) throw new Error("the budget dropped nothing; the bench must force drops");
 
       records.append = plainAppend;
-      const parts = await breakdown(fabra, defs, users, asks, options.quick ? 50 : 200);
+      const parts = await breakdown(fabra, defs, users, asks, options.quick ? 50 : 200, join(dir.path, "floor.bin"));
       const o = summarize(overhead);
       const b = summarize(beforeAppend);
       const t = summarize(total);
@@ -198,6 +210,8 @@ export default async function run(options) {
           sealAndCanonicalP99Ms: round(parts.seal.p99),
           ledgerAppendP50Ms: round(parts.append.p50),
           ledgerAppendP99Ms: round(parts.append.p99),
+          fdatasyncAppendP50Ms: round(parts.floor.p50),
+          fdatasyncAppendP99Ms: round(parts.floor.p99),
           ledgerRecords: recordCount,
         },
         ratio: round(o.p99 / TARGET_MS),

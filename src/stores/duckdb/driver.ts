@@ -6,7 +6,7 @@ type Driver = typeof import("@duckdb/node-api");
 
 const driver = createRequire(import.meta.url)("@duckdb/node-api") as Driver;
 
-export const { DuckDBInstance, DuckDBTimestampValue, listValue, blobValue } = driver;
+export const { DuckDBInstance, DuckDBTimestampValue, listValue, blobValue, LIST, VARCHAR, BIGINT, BOOLEAN } = driver;
 /** The statement type of a SELECT (a prepared statement's `statementType`). */
 export const SELECT_STATEMENT: number = driver.StatementType.SELECT;
 export type DuckDBInstance = InstanceType<Driver["DuckDBInstance"]>;

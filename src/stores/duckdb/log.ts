@@ -79,7 +79,7 @@ export function openLog(db: DuckDatabase): Promise<void> {
   return log.opened;
 }
 
-/** Called by the store once an entry's row is committed: the next step integrates it. */
+/** Called by the store once an entry is durable (a record: its journal frame synced): the next step integrates it. */
 export function queueLeaf(db: DuckDatabase, id: string, text: string): void {
   const log = fileLog(db);
   if (!log.caughtUp) return; // the catch-up will find it
@@ -133,15 +133,25 @@ async function round(
   return entries;
 }
 
-/** The sequencer step on the file behind `db`, run on `logDb` (a second connection to it). Returns the tree size. */
-export function integrate(db: DuckDatabase, logDb: DuckDatabase): Promise<number> {
+/**
+ * The sequencer step on the file behind `db`, run on `logDb` (a second connection to it). Returns the tree size.
+ * `beforeCatchUp` (the record store's journal) runs the start of a catch-up once every acknowledged entry is in the
+ * table and none is being acknowledged, so the catch-up's table scan and the queue miss nothing between them.
+ */
+export function integrate(
+  db: DuckDatabase,
+  logDb: DuckDatabase,
+  beforeCatchUp: (start: () => void) => Promise<void> = async (start) => start(),
+): Promise<number> {
   const log = fileLog(db);
   const step = log.turn.then(async () => {
     if (!log.caughtUp) {
       // Queue from now on; whatever committed before the catch-up's snapshot is found by it (and dropped from the
       // queue if it was queued meanwhile).
-      log.caughtUp = true;
-      log.queue = [];
+      await beforeCatchUp(() => {
+        log.caughtUp = true;
+        log.queue = [];
+      });
       try {
         const seen = new Set<string>();
         for (;;) {

@@ -1,14 +1,12 @@
 // The ledger on embedded DuckDB: append-only rows holding each record's exact canonical text, plus the columns
 // records are looked up by. Nothing here updates or deletes a row.
-import type { DuckDBConnection, DuckDBPreparedStatement } from "@duckdb/node-api";
 import { FabraError } from "../../errors.js";
 import { fromEpochMicros } from "../../record/datetime.js";
 import { requireNormalContextId } from "../../record/id.js";
 import { DuckDatabase } from "./database.js";
 import type { AppendOutcome, LedgerRow, RawLedgerRow, RecordFilter, RecordStore, StoreCheck } from "../types.js";
-import { conflictError } from "../record-conflict.js";
-import { type CommitStats, insertSortingOutStored, LedgerCommitQueue, type RowResult } from "../ledger-commit.js";
-import { listValue } from "./driver.js";
+import { type CommitStats, LedgerCommitQueue } from "../ledger-commit.js";
+import { type JournalOptions, LedgerJournal } from "./ledger-journal.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
@@ -111,50 +109,36 @@ const toOutcomeRow = (r: OutcomeDbRow): OutcomeRow => ({
   canonicalText: r.canonical_text,
 });
 
-const INSERT =
-  "INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported) VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8, $9)";
-
-/** Many rows in one statement: each column is one bound list, unnested side by side (in step). */
-const INSERT_MANY = `INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
-  SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::TIMESTAMP, unnest($3::VARCHAR[]), unnest($4::VARCHAR[]), unnest($5::BIGINT[]), unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::VARCHAR[]), unnest($9::BOOLEAN[])`;
-
-/** DuckDB's words for a statement refused by a primary key (an id already stored). */
-const DUPLICATE = /Duplicate key|PRIMARY KEY or UNIQUE constraint/i;
-/** A statement refused for one row's values (the batch is split to find it; the other rows are committed). */
-const ROW_ERROR = /Conversion Error|Invalid Input Error|Constraint Error|out of range/i;
-
 export class DuckDBRecordStore implements RecordStore {
   readonly capabilities = { concurrentWriters: false, persistent: true, sharedAcrossProcesses: false };
-  /** The append statement, prepared once per connection (and closed with it). */
-  private readonly inserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
-
-  /** The multi-row append, prepared once per connection too. */
-  private readonly batchInserts = new WeakMap<DuckDBConnection, DuckDBPreparedStatement>();
   private readonly commits: LedgerCommitQueue;
 
-  private constructor(private readonly db: DuckDatabase) {
+  private constructor(
+    private readonly db: DuckDatabase,
+    /** Where appends are made durable before they reach the table (read-your-writes: see ledger-journal.ts). */
+    private readonly journal: LedgerJournal,
+  ) {
     this.commits = new LedgerCommitQueue({
-      write: (rows) => this.writeBatch(rows),
-      isRowError: (err) => ROW_ERROR.test((err as Error)?.message ?? ""),
+      write: (rows) => journal.write(rows),
       where: `DuckDB ledger ${db.path}`,
     });
   }
 
-  static async open(path: string): Promise<DuckDBRecordStore> {
+  static async open(path: string, options: JournalOptions = {}): Promise<DuckDBRecordStore> {
     const db = await DuckDatabase.open(path);
     try {
       for (const sql of SCHEMA) await db.run(sql);
       await openLog(db); // before any append: whether the log's first step must catch up
+      return new DuckDBRecordStore(db, await LedgerJournal.acquire(path, options));
     } catch (err) {
       await db.close();
       throw err;
     }
-    return new DuckDBRecordStore(db);
   }
 
   /**
-   * Appends through the group commit (ledger-commit.ts): appends in flight share one transaction, and each resolves
-   * once the commit holding its row is durable (DuckDB syncs its WAL at every commit).
+   * Appends through the group commit (ledger-commit.ts): appends in flight share one journal write and fdatasync,
+   * and each resolves once the frame holding its row is durable; DuckDB gets the rows soon after (ledger-journal.ts).
    */
   append(row: LedgerRow): Promise<AppendOutcome> {
     try {
@@ -165,91 +149,14 @@ export class DuckDBRecordStore implements RecordStore {
     return this.commits.append(row);
   }
 
-  /** One commit of the queue: a lone row as one prepared INSERT, more as one multi-row INSERT (one transaction). */
-  private writeBatch(rows: readonly LedgerRow[]): Promise<RowResult[]> {
-    return insertSortingOutStored(rows, {
-      insertOne: (row) => this.insertOne(row),
-      insertMany: (many) => this.insertMany(many),
-      isDuplicate: (err) => DUPLICATE.test((err as Error)?.message ?? ""),
-      storedHashes: (ids) => this.storedHashes(ids),
-    });
-  }
-
-  /** One row, one prepared INSERT in autocommit (a repeated id is sorted out after: "exists" or a conflict). */
-  private async insertOne(row: LedgerRow): Promise<RowResult> {
-    // A plain INSERT: the primary key refuses a second row with the same id. (`ON CONFLICT DO NOTHING` would
-    // say the same but costs DuckDB about 2 ms per append; a repeated id is rare, so it is sorted out after.)
-    try {
-      await this.db.exclusive(async (c) => {
-        let insert = this.inserts.get(c);
-        if (!insert) {
-          insert = await c.prepare(INSERT);
-          this.inserts.set(c, insert);
-        }
-        insert.bind([
-          row.contextId,
-          row.createdAt,
-          row.contextFunction,
-          row.environment,
-          row.tokenCount,
-          row.recordHash,
-          row.previousContextId,
-          row.canonicalText,
-          row.imported === true,
-        ]);
-        await insert.run();
-      });
-      queueLeaf(this.db, row.contextId, row.canonicalText); // the transparency log's next step integrates it
-      return "inserted";
-    } catch (err) {
-      const existing = await this.get(row.contextId).catch(() => null);
-      if (!existing) throw err;
-      if (existing.recordHash === row.recordHash) return "exists";
-      return conflictError(row.contextId, existing.recordHash, row.recordHash);
-    }
-  }
-
-  /** Many rows in one statement (autocommit: one transaction, one WAL sync): each column bound as one list. */
-  private async insertMany(rows: readonly LedgerRow[]): Promise<void> {
-    const column = <T>(pick: (r: LedgerRow) => T) => listValue(rows.map(pick) as never[]);
-    await this.db.exclusive(async (c) => {
-      let insert = this.batchInserts.get(c);
-      if (!insert) {
-        insert = await c.prepare(INSERT_MANY);
-        this.batchInserts.set(c, insert);
-      }
-      insert.bind([
-        column((r) => r.contextId),
-        column((r) => r.createdAt),
-        column((r) => r.contextFunction),
-        column((r) => r.environment),
-        column((r) => BigInt(r.tokenCount)),
-        column((r) => r.recordHash),
-        column((r) => r.previousContextId),
-        column((r) => r.canonicalText),
-        column((r) => r.imported === true),
-      ]);
-      await insert.run();
-    });
-    // Committed together: the transparency log's next step integrates them (in the sequencer's order).
-    for (const row of rows) queueLeaf(this.db, row.contextId, row.canonicalText);
-  }
-
-  /** The stored record_hash of each of `ids` that is in the ledger. */
-  private async storedHashes(ids: readonly string[]): Promise<Map<string, string>> {
-    const rows = await this.db.query<{ context_id: string; record_hash: string }>(
-      "SELECT context_id, record_hash FROM fabra_context_records WHERE context_id IN (SELECT unnest($1::VARCHAR[]))",
-      [listValue([...ids])],
-    );
-    return new Map(rows.map((r) => [r.context_id, r.record_hash]));
-  }
-
   /** What the group commit has done on this handle (benches read it). */
   get commitStats(): CommitStats {
     return this.commits.stats;
   }
 
   async get(contextId: string): Promise<LedgerRow | null> {
+    const waiting = this.journal.waitingRow(contextId);
+    if (waiting) return waiting;
     const rows = await this.db.query<Row>(`SELECT ${COLUMNS} FROM fabra_context_records WHERE context_id = $1`, [
       contextId,
     ]);
@@ -257,6 +164,7 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async getByHash(recordHash: string): Promise<LedgerRow | null> {
+    await this.journal.flush();
     const rows = await this.db.query<Row>(
       `SELECT ${COLUMNS} FROM fabra_context_records WHERE record_hash = $1 ORDER BY created_at, context_id LIMIT 1`,
       [recordHash],
@@ -265,6 +173,7 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async list(filter: RecordFilter = {}): Promise<LedgerRow[]> {
+    await this.journal.flush();
     const { where, params } = await this.whereClause(filter);
     const dir = filter.order === "asc" ? "ASC" : "DESC";
     params.push(listLimit(filter));
@@ -276,6 +185,7 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async count(filter: Omit<RecordFilter, "limit" | "cursor" | "order"> = {}): Promise<number> {
+    await this.journal.flush();
     const { where, params } = await this.whereClause(filter);
     const rows = await this.db.query<{ n: bigint }>(`SELECT count(*) AS n FROM fabra_context_records ${where}`, params);
     return Number(rows[0]?.n ?? 0);
@@ -286,6 +196,7 @@ export class DuckDBRecordStore implements RecordStore {
       throw new FabraError("INVALID_ARGUMENT", `batch size ${batchSize} is not a positive whole number`, {
         hint: "Use e.g. 1000.",
       });
+    await this.journal.flush();
     let after: LedgerRow | undefined;
     for (;;) {
       const batch = await this.pageAfter(after, batchSize);
@@ -339,11 +250,13 @@ export class DuckDBRecordStore implements RecordStore {
     ];
   }
 
-  scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
-    return scanRawPages(this.db, batchSize);
+  async *scanRaw(batchSize = 1000): AsyncIterable<RawLedgerRow[]> {
+    await this.journal.flush();
+    yield* scanRawPages(this.db, batchSize);
   }
 
   async appendOutcome(row: OutcomeRow): Promise<void> {
+    await this.journal.flush();
     await this.db.run("INSERT INTO fabra_outcomes VALUES ($1, $2, $3::TIMESTAMP, $4, $5)", [
       row.outcomeId,
       row.contextId,
@@ -356,6 +269,7 @@ export class DuckDBRecordStore implements RecordStore {
 
   /** Every outcome entry, in outcome_id order (keyset pages). */
   async *scanOutcomes(batchSize = 1000): AsyncIterable<OutcomeRow[]> {
+    await this.journal.flush();
     let after = "";
     for (;;) {
       const rows = await this.db.query<OutcomeDbRow>(
@@ -370,6 +284,7 @@ export class DuckDBRecordStore implements RecordStore {
   }
 
   async listOutcomes(contextId: string): Promise<OutcomeRow[]> {
+    await this.journal.flush();
     const rows = await this.db.query<OutcomeDbRow>(
       `SELECT ${OUTCOME_COLUMNS} FROM fabra_outcomes WHERE context_id = $1 ORDER BY recorded_at, outcome_id`,
       [contextId],
@@ -379,7 +294,9 @@ export class DuckDBRecordStore implements RecordStore {
 
   /** The sequencer step (log.ts): on a connection of its own, integrating what this process appended since the last. */
   async integrateLog(): Promise<number> {
-    return integrate(this.db, await this.logDatabase());
+    // Records are queued for the log as they are acknowledged; a catch-up reads the table, so it starts once every
+    // acknowledged record is in it.
+    return integrate(this.db, await this.logDatabase(), (start) => this.journal.quiesced(start));
   }
 
   /** The log's own connection to the file, opened at the first step. */
@@ -409,8 +326,9 @@ export class DuckDBRecordStore implements RecordStore {
     return leafIndexOf(this.logQuery, LOG_TABLES, id);
   }
 
-  scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
-    return scanLeaves(this.logQuery, LOG_TABLES, batchSize);
+  async *scanLogLeaves(batchSize = 1000): AsyncIterable<LogLeaf[]> {
+    await this.journal.flush(); // a leaf's record bytes are read from the table
+    yield* scanLeaves(this.logQuery, LOG_TABLES, batchSize);
   }
 
   scanLogIndex(batchSize?: number): AsyncIterable<LogIndexEntry[]> {
@@ -431,6 +349,7 @@ export class DuckDBRecordStore implements RecordStore {
 
   async close(): Promise<void> {
     await this.commits.idle();
+    await this.journal.release();
     const logDb = this.logDb;
     this.logDb = null;
     if (logDb) await (await logDb.catch(() => null))?.close();
