@@ -13,7 +13,8 @@ const VECTOR_IDS = {
 };
 
 /** A sandbox with its own DuckDB ledger file. */
-const sandbox = () => cliSandbox("fabra-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
+const sandbox = () =>
+  cliSandbox("fabra-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }), { inProcess: true });
 
 const vector = (name: string) => join(VECTORS, `${name}.json`);
 
