@@ -1,4 +1,5 @@
-// The built CLI end to end through execa: record commands, every error path, and init → run → verify.
+// The built CLI end to end (in-process, helpers/cli-in-process.ts): record commands, every error path, and init →
+// run → verify.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
