@@ -66,7 +66,10 @@ export interface SandboxOptions {
 /** Commands that run until stopped: never in-process. */
 const LONG_RUNNING = new Set(["serve", "worker", "ui"]);
 
-/** A new temp directory to run the CLI in: it is HOME and the cwd, colour is off, and `env` is added. */
+/**
+ * A new temp directory to run the CLI in: it is HOME and the cwd, colour is off, and `env` is added. (The plain
+ * overload is last, as `ReturnType<typeof sandbox>` reads the last one; the same for `project`.)
+ */
 export function sandbox(prefix: string, env: SandboxEnv, options: { inProcess: true }): InProcessSandbox;
 export function sandbox(prefix?: string, env?: SandboxEnv): Sandbox;
 export function sandbox(prefix = "fabra-e2e-", env: SandboxEnv = {}, options: SandboxOptions = {}) {
