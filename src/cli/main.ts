@@ -1,5 +1,5 @@
 // CLI entry: runs the commander program, maps every error to one clear message and an exit code.
-// The only place in fabra that calls process.exit.
+// The only place in fabra that calls process.exit (runCli is the same without it, for in-process runs in tests).
 import { CommanderError } from "commander";
 import chalk from "chalk";
 import { exitCodeFor, isFabraError } from "../errors.js";
@@ -8,19 +8,23 @@ import { helpAsFlag } from "./lazy-commands.js";
 import { buildProgram } from "./program.js";
 
 export async function main(given: string[]): Promise<void> {
-  if (noColorRequested()) chalk.level = 0;
-  const argv = [...given.slice(0, 2), ...helpAsFlag(given.slice(2), ["-c", "--config"])];
-  let code = 0;
-  try {
-    const program = await buildProgram(argv);
-    await program.parseAsync(argv);
-    code = process.exitCode === undefined ? 0 : Number(process.exitCode);
-  } catch (err) {
-    code = await reportError(err);
-  }
+  const code = await runCli(given);
   // Let stdout/stderr drain before leaving (large JSON output piped to another process).
   await new Promise<void>((resolve) => process.stdout.write("", () => resolve()));
   process.exit(code);
+}
+
+/** Runs one command line (`[node, script, ...args]`) and returns its exit code; errors are reported on stderr. */
+export async function runCli(given: string[]): Promise<number> {
+  if (noColorRequested()) chalk.level = 0;
+  const argv = [...given.slice(0, 2), ...helpAsFlag(given.slice(2), ["-c", "--config"])];
+  try {
+    const program = await buildProgram(argv);
+    await program.parseAsync(argv);
+    return process.exitCode === undefined ? 0 : Number(process.exitCode);
+  } catch (err) {
+    return reportError(err);
+  }
 }
 
 async function reportError(err: unknown): Promise<number> {

@@ -60,9 +60,14 @@ afterAll(async () => {
 });
 
 describe("an app's model call, shown by the CLI", () => {
-  const box = project("fabra-app-e2e-", {
-    "fabra.config.ts": `export default { stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
-  });
+  const box = project(
+    "fabra-app-e2e-",
+    {
+      "fabra.config.ts": `export default { stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+    },
+    {},
+    { inProcess: true },
+  );
 
   it("context show lists the record and its linked outcome, as text and as JSON", async () => {
     writeFileSync(join(box.dir, "app.mjs"), APP);

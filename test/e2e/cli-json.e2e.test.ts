@@ -18,10 +18,15 @@ export const echoContext = context({ maxTokens: 100 }, async (inputs: Record<str
 `;
 
 const project = () =>
-  cliProject("fabra-json-e2e-", {
-    "fabra.config.ts": `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
-    "defs.ts": DEFS,
-  });
+  cliProject(
+    "fabra-json-e2e-",
+    {
+      "fabra.config.ts": `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+      "defs.ts": DEFS,
+    },
+    {},
+    { inProcess: true },
+  );
 
 /** A clean usage error (exit code 2). */
 const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) =>
@@ -231,13 +236,13 @@ describe("--format json and --json everywhere, in the HTTP API's shapes", () => 
   });
 
   it("duration flags take units; bad ones are one clear line", async () => {
-    expectUsageError(await p.run(["serve", "--drain-timeout", "10x"]), /--drain-timeout "10x" is not a duration/);
+    expectUsageError(await p.spawn(["serve", "--drain-timeout", "10x"]), /--drain-timeout "10x" is not a duration/);
     expectUsageError(
-      await p.run(["serve", "--drain-timeout", "0"]),
+      await p.spawn(["serve", "--drain-timeout", "0"]),
       /--drain-timeout "0" is not a duration of at least 1ms/,
     );
     expectUsageError(
-      await p.run(["worker", "--lock-ttl", "50ms"]),
+      await p.spawn(["worker", "--lock-ttl", "50ms"]),
       /--lock-ttl "50ms" is not a duration of at least 100ms/,
     );
   });

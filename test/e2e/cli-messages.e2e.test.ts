@@ -9,7 +9,8 @@ import { expectCleanError, ROOT, sandbox as cliSandbox, VECTORS } from "../helpe
 const PLAIN = join(VECTORS, "plain.json");
 const PLAIN_ID = "ctx_0190a1b2-0000-7000-8000-000000000001";
 
-const sandbox = () => cliSandbox("fabra-msg-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
+const sandbox = () =>
+  cliSandbox("fabra-msg-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }), { inProcess: true });
 
 /** A clean usage error (exit code 2). */
 const expectUsageError = (result: { stderr: unknown; exitCode?: number }, pattern: RegExp) =>

@@ -19,7 +19,7 @@ const up = (await postgresUp()) && (await redisUp());
 
 /** `fabra` in a project configured with `stores` (the shell's FABRA_* URLs never override it: the helper drops them). */
 const project = (stores: Record<string, unknown>) =>
-  cliProject("fabra-prod-e2e-", { "fabra.config.json": JSON.stringify({ stores }) }).run;
+  cliProject("fabra-prod-e2e-", { "fabra.config.json": JSON.stringify({ stores }) }, {}, { inProcess: true }).run;
 
 describe.skipIf(!up)("fabra migrate / doctor on Postgres and Redis", () => {
   const schema = uniqueName();
@@ -117,7 +117,7 @@ describe.skipIf(!up)("a Python-style production environment: variables only, no 
     FABRA_POSTGRES_SCHEMA: schema,
     FABRA_REDIS_KEY_PREFIX: prefix,
   };
-  const { run } = sandbox("fabra-prod-env-", production);
+  const { run } = sandbox("fabra-prod-env-", production, { inProcess: true });
   afterAll(async () => {
     await dropSchema(POSTGRES_URL, schema);
     await deleteKeys(REDIS_URL, prefix);

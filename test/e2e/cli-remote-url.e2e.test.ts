@@ -18,10 +18,13 @@ const vector = (name: string) =>
   };
 
 describe("the CLI against a remote fabra server (--url / FABRA_URL)", () => {
-  const server = project("fabra-remote-server-", {
-    "fabra.config.json": JSON.stringify({ stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } }),
-  });
-  const support = sandbox("fabra-remote-client-"); // no config, no database
+  const server = project(
+    "fabra-remote-server-",
+    { "fabra.config.json": JSON.stringify({ stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } }) },
+    {},
+    { inProcess: true },
+  );
+  const support = sandbox("fabra-remote-client-", {}, { inProcess: true }); // no config, no database
   let serve: { child: ResultPromise; url: string };
   let tamperer: Server;
   let tamperUrl = "";

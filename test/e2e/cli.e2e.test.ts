@@ -1,4 +1,5 @@
-// The built CLI end to end through execa: record commands, every error path, and init → run → verify.
+// The built CLI end to end (in-process, helpers/cli-in-process.ts): record commands, every error path, and init →
+// run → verify.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -13,7 +14,8 @@ const VECTOR_IDS = {
 };
 
 /** A sandbox with its own DuckDB ledger file. */
-const sandbox = () => cliSandbox("fabra-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
+const sandbox = () =>
+  cliSandbox("fabra-e2e-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }), { inProcess: true });
 
 const vector = (name: string) => join(VECTORS, `${name}.json`);
 

@@ -19,7 +19,9 @@ export const tier = feature({ entity: user, materialize: true, entities: ["u1", 
 
 describe("bad input", () => {
   it("context list --since 99999999999d: exit 2 naming the flag", async () => {
-    const box = sandbox("fabra-edges-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }));
+    const box = sandbox("fabra-edges-", (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }), {
+      inProcess: true,
+    });
     expectCleanError(await box.run(["context", "list", "--since", "99999999999d"]), 2, /--since "99999999999d"/);
   });
 
@@ -32,14 +34,19 @@ describe("bad input", () => {
   });
 
   it("training-data names a malformed CSV line and refuses a +25:00 offset", async () => {
-    const box = project("fabra-edges-", {
-      ...FEATURES,
-      "unclosed.csv":
-        'user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,"2026-01-01T00:00:00Z,x\nu1,2026-01-02T00:00:00Z\n',
-      "extra.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,2026-01-01T00:00:00Z,extra\n",
-      "offset.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00+25:00\n",
-      "good.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,2026-01-01T00:00:00+05:30\n",
-    });
+    const box = project(
+      "fabra-edges-",
+      {
+        ...FEATURES,
+        "unclosed.csv":
+          'user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,"2026-01-01T00:00:00Z,x\nu1,2026-01-02T00:00:00Z\n',
+        "extra.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,2026-01-01T00:00:00Z,extra\n",
+        "offset.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00+25:00\n",
+        "good.csv": "user_id,timestamp\nu1,2026-01-01T00:00:00Z\nu2,2026-01-01T00:00:00+05:30\n",
+      },
+      {},
+      { inProcess: true },
+    );
     const td = (file: string) => box.run(["training-data", "--events", file, "--features", "tier"]);
     expectCleanError(await td("unclosed.csv"), 2, /unclosed\.csv line 3: a quoted field is never closed/);
     expectCleanError(await td("extra.csv"), 2, /extra\.csv line 3: it has 3 fields, the header has 2/);
@@ -51,9 +58,11 @@ describe("bad input", () => {
 });
 
 describe("--input by the declared kind", () => {
-  const box = project("fabra-edges-", {
-    "fabra.config.ts": `export default { definitions: ["./defs.ts"] };\n`,
-    "defs.ts": `import { context } from "fabra";
+  const box = project(
+    "fabra-edges-",
+    {
+      "fabra.config.ts": `export default { definitions: ["./defs.ts"] };\n`,
+      "defs.ts": `import { context } from "fabra";
 export const quote = context(
   { maxTokens: 100, inputs: { amount: "number", count: "integer?", vip: "boolean?", who: "string?" } },
   ({ amount, count, vip, who }: { amount: number; count?: number; vip?: boolean; who?: string }) => [
@@ -61,7 +70,10 @@ export const quote = context(
   ],
 );
 `,
-  });
+    },
+    (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }),
+    { inProcess: true },
+  );
 
   it("reads --input amount=1500 as the declared number (and integers, booleans); strings stay text", async () => {
     const run = await box.run([
@@ -99,16 +111,21 @@ export const quote = context(
 
 describe("a feature whose function threw", () => {
   it("is not presented as fresh: its default counts as stale, and meta says which features fell back and why", async () => {
-    const box = project("fabra-edges-", {
-      "fabra.config.ts": `export default { definitions: ["./defs.ts"] };\n`,
-      "defs.ts": `import { context, entity, feature } from "fabra";
+    const box = project(
+      "fabra-edges-",
+      {
+        "fabra.config.ts": `export default { definitions: ["./defs.ts"] };\n`,
+        "defs.ts": `import { context, entity, feature } from "fabra";
 export const user = entity("user");
 export const tier = feature({ entity: user, default: "free" }, (id: string) => { throw new Error("tier service down for " + id); });
 export const ctx = context({ maxTokens: 100, freshnessSla: "1h", inputs: { userId: "string" } }, async ({ userId }: { userId: string }) => [
   { content: "tier " + (await tier.get(userId)), priority: 0 },
 ]);
 `,
-    });
+      },
+      (dir) => ({ FABRA_DUCKDB_PATH: join(dir, "ledger.duckdb") }),
+      { inProcess: true },
+    );
     const run = await box.run(["context", "run", "ctx", "-i", "userId=u1", "--json"]);
     expect(run.exitCode, run.stderr).toBe(0);
     const json = JSON.parse(run.stdout) as { context_id: string; meta: Record<string, unknown> };
@@ -128,6 +145,7 @@ export const ctx = context({ maxTokens: 100, freshnessSla: "1h", inputs: { userI
 
 describe("first hour", () => {
   it("with no config found, says there is no project and which ledger is used; ", async () => {
+    // A child process: the default ledger is under its HOME (helpers/cli-in-process.ts).
     const box = sandbox("fabra-edges-");
     const list = await box.run(["context", "list"]);
     expect(list.exitCode, list.stderr).toBe(0);
@@ -136,7 +154,7 @@ describe("first hour", () => {
   });
 
   it("a fresh init has a package.json and tsconfig.json under which tsc --noEmit passes", async () => {
-    const box = sandbox("fabra-edges-");
+    const box = sandbox("fabra-edges-", {}, { inProcess: true });
     for (const template of ["rag", "basic"]) {
       const dir = join(box.dir, template);
       const init = await box.run(["init", dir, "--template", template]);
@@ -158,7 +176,7 @@ describe("first hour", () => {
   });
 
   it("fabra help context run prints context run's help", async () => {
-    const box = sandbox("fabra-edges-");
+    const box = sandbox("fabra-edges-", {}, { inProcess: true });
     const help = await box.run(["help", "context", "run"]);
     expect(help.exitCode, help.stderr).toBe(0);
     expect(help.stdout).toMatch(/^Usage: fabra context run \[options\] <function>/);
@@ -166,7 +184,7 @@ describe("first hour", () => {
   });
 
   it("doctor prints its checks first and the config after, with plurals right", async () => {
-    const box = project("fabra-edges-", FEATURES);
+    const box = project("fabra-edges-", FEATURES, {}, { inProcess: true });
     const doctor = await box.run(["doctor"]);
     expect(doctor.exitCode, doctor.stderr).toBe(0);
     expect(doctor.stdout).toMatch(/^Checks\n/);
@@ -199,7 +217,7 @@ describe("first hour", () => {
   });
 
   it('require("fabra") gives the package where Node can require() ES modules, else a clear message', async () => {
-    const box = sandbox("fabra-edges-");
+    const box = sandbox("fabra-edges-", {}, { inProcess: true });
     mkdirSync(join(box.dir, "node_modules"));
     symlinkSync(ROOT, join(box.dir, "node_modules", "fabra"));
     const script =
@@ -216,7 +234,7 @@ describe("first hour", () => {
   });
 
   it("index add says which files it skipped", async () => {
-    const box = sandbox("fabra-edges-");
+    const box = sandbox("fabra-edges-", {}, { inProcess: true });
     const dir = join(box.dir, "bot");
     expect((await box.run(["init", dir])).exitCode).toBe(0);
     writeFileSync(join(dir, "docs", "logo.png"), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
@@ -228,12 +246,17 @@ describe("first hour", () => {
   });
 
   it("loadFabra({ cwd }) reads the project's fabra.config.ts; openLedger reads, verifies and diffs its records", async () => {
-    const box = project("fabra-edges-", {
-      "fabra.config.ts": `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "own.duckdb" } } };\n`,
-      "defs.ts": `import { context } from "fabra";
+    const box = project(
+      "fabra-edges-",
+      {
+        "fabra.config.ts": `export default { definitions: ["./defs.ts"], stores: { offline: { type: "duckdb", path: "own.duckdb" } } };\n`,
+        "defs.ts": `import { context } from "fabra";
 export const hello = context({ maxTokens: 50, inputs: { who: "string" } }, ({ who }: { who: string }) => [{ content: "hi " + who, priority: 0 }]);
 `,
-    });
+      },
+      {},
+      { inProcess: true },
+    );
     mkdirSync(join(box.dir, "node_modules"));
     symlinkSync(ROOT, join(box.dir, "node_modules", "fabra"));
     const script = `

@@ -1,6 +1,7 @@
-// The feature-store commands of the built CLI through execa: `fabra materialize` killed with SIGKILL mid-run and
-// re-run (one row per (feature, entity, run), no gaps), a throwing entity reported, `features list`,
-// `training-data` to CSV and Parquet, `fabra worker` until SIGTERM, and every bad-input path (exit 2, one line).
+// The feature-store commands of the built CLI (in-process; the kill and the worker in child processes): `fabra
+// materialize` killed with SIGKILL mid-run and re-run (one row per (feature, entity, run), no gaps), a throwing entity
+// reported, `features list`, `training-data` to CSV and Parquet, `fabra worker` until SIGTERM, and every bad-input path
+// (exit 2, one line).
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
@@ -29,12 +30,22 @@ export const tier = feature({ entity: user, refresh: "1h", ttl: "2h", materializ
 );
 `;
 
+/** `run` is in-process (helpers/cli-in-process.ts); `spawn` is a child process, for the kill and the worker. */
 function project() {
-  const { dir, run } = cliProject("fabra-fs-e2e-", {
-    "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
-    "features.ts": FEATURES_TS,
-  });
-  return { dir, run: (args: string[], extraEnv: Record<string, string> = {}) => run(args, { env: extraEnv }) };
+  const box = cliProject(
+    "fabra-fs-e2e-",
+    {
+      "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+      "features.ts": FEATURES_TS,
+    },
+    {},
+    { inProcess: true },
+  );
+  return {
+    dir: box.dir,
+    run: (args: string[], extraEnv: Record<string, string> = {}) => box.run(args, { env: extraEnv }),
+    spawn: (args: string[], extraEnv: Record<string, string> = {}) => box.spawn(args, { env: extraEnv }),
+  };
 }
 
 async function query<T>(path: string, sql: string): Promise<T[]> {
@@ -53,7 +64,7 @@ const expectUsageError = (result: { stderr: unknown; exitCode?: number }, patter
   expectCleanError(result, 2, pattern);
 
 describe("fabra materialize / features / training-data / worker", () => {
-  const { dir, run } = project();
+  const { dir, run, spawn } = project();
   const db = join(dir, "fabra.duckdb");
   let runId = "";
 
@@ -63,7 +74,7 @@ describe("fabra materialize / features / training-data / worker", () => {
 
   it("resumes a run killed with SIGKILL: one row per (feature, entity, run), no gaps, the failure reported", async () => {
     const mark = join(dir, "mark");
-    const child = run(["materialize", "slow", "--concurrency", "4", "--batch-size", "50"], { MARK: mark });
+    const child = spawn(["materialize", "slow", "--concurrency", "4", "--batch-size", "50"], { MARK: mark });
     for (let i = 0; i < 600 && !existsSync(mark); i++) await new Promise((r) => setTimeout(r, 25));
     expect(existsSync(mark)).toBe(true);
     child.kill("SIGKILL");
@@ -288,15 +299,17 @@ describe("fabra materialize / features / training-data / worker", () => {
       [["worker", "--features", "tiar"], /Unknown feature "tiar"[\s\S]*Did you mean "tier"\?/],
       [["worker", "--lock-ttl", "forever"], /--lock-ttl "forever" is not a duration/],
     ];
-    // In parallel, each on its own DuckDB file (one file has one writer process at a time).
+    // Each on its own DuckDB file; the worker's in a child process (it runs until stopped when it starts).
     const results = await Promise.all(
-      cases.map(([args], i) => run(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) })),
+      cases.map(([args], i) =>
+        (args[0] === "worker" ? spawn : run)(args, { FABRA_DUCKDB_PATH: join(dir, `errors-${i}.duckdb`) }),
+      ),
     );
     for (const [i, result] of results.entries()) expectUsageError(result, (cases[i] as [string[], RegExp])[1]);
   }, 60_000);
 
   it("fabra worker refreshes due features and stops cleanly on SIGTERM", async () => {
-    const worker = run(["worker", "--lock-ttl", "2s"], { FABRA_DUCKDB_PATH: join(dir, "worker.duckdb") });
+    const worker = spawn(["worker", "--lock-ttl", "2s"], { FABRA_DUCKDB_PATH: join(dir, "worker.duckdb") });
     let output = "";
     worker.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));
     for (let i = 0; i < 400 && !/tier: 2 written/.test(output); i++) await new Promise((r) => setTimeout(r, 25));

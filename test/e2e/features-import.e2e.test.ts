@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { DuckDBInstance } from "@duckdb/node-api";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { expectCleanError, project } from "../helpers/cli.js";
+import { expectCleanError, type InProcessSandbox, project } from "../helpers/cli.js";
 import { dropSchema, POSTGRES_URL, postgresUp, uniqueName } from "../helpers/services.js";
 
 const FEATURES_TS = `
@@ -78,7 +78,7 @@ function oracle(history: HistoryRow[], entity: string, t: number, knownTime: boo
 const backends: { name: string; offline: () => string; setup?: (run: RunFn) => Promise<void> }[] = [
   { name: "duckdb", offline: () => `{ type: "duckdb", path: "fabra.duckdb" }` },
 ];
-type RunFn = (args: string[]) => ReturnType<ReturnType<typeof project>["run"]>;
+type RunFn = (args: string[]) => ReturnType<InProcessSandbox["run"]>;
 const pgUp = await postgresUp();
 const pgSchema = uniqueName();
 if (pgUp)
@@ -96,10 +96,15 @@ afterAll(async () => {
 });
 
 describe.each(backends)("fabra features import ($name)", (backend) => {
-  const box = project("fabra-import-e2e-", {
-    "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: ${backend.offline()} } };\n`,
-    "features.ts": FEATURES_TS,
-  });
+  const box = project(
+    "fabra-import-e2e-",
+    {
+      "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: ${backend.offline()} } };\n`,
+      "features.ts": FEATURES_TS,
+    },
+    {},
+    { inProcess: true },
+  );
   const run: RunFn = (args) => box.run(args);
   const { history, events } = randomCase(backend.name === "duckdb" ? 7 : 11);
 
@@ -202,10 +207,15 @@ describe.each(backends)("fabra features import ($name)", (backend) => {
 });
 
 describe("fabra features import keeps kinds (JSON lines, Parquet)", () => {
-  const box = project("fabra-import-kinds-", {
-    "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
-    "features.ts": FEATURES_TS,
-  });
+  const box = project(
+    "fabra-import-kinds-",
+    {
+      "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+      "features.ts": FEATURES_TS,
+    },
+    {},
+    { inProcess: true },
+  );
 
   it("ints, floats, text, booleans and objects come back as they were written", async () => {
     writeFileSync(

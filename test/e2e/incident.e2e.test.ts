@@ -40,10 +40,15 @@ async function countRecords(db: string): Promise<number> {
 }
 
 describe("context explain / pack / replay key order", () => {
-  const box = project("fabra-incident-e2e-", {
-    "fabra.config.ts": `export default { project: "incident", definitions: ["./features.ts"], ledger: { keyFile: "ledger.key" }, stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
-    "features.ts": FEATURES_TS,
-  });
+  const box = project(
+    "fabra-incident-e2e-",
+    {
+      "fabra.config.ts": `export default { project: "incident", definitions: ["./features.ts"], ledger: { keyFile: "ledger.key" }, stores: { offline: { type: "duckdb", path: "fabra.duckdb" } } };\n`,
+      "features.ts": FEATURES_TS,
+    },
+    {},
+    { inProcess: true },
+  );
   const db = join(box.dir, "fabra.duckdb");
   let id = "";
   let baseline = "";

@@ -9,7 +9,7 @@ import { expectCleanError, sandbox } from "../helpers/cli.js";
 import { startServeProcess } from "../helpers/serve-process.js";
 
 function project() {
-  const box = sandbox("fabra-index-e2e-");
+  const box = sandbox("fabra-index-e2e-", {}, { inProcess: true });
   const cwd = join(box.dir, "bot");
   const run = (args: string[]) => box.run(args, { cwd });
   return { box, cwd, run };

@@ -181,10 +181,15 @@ describe.skipIf(!up)("fabra serve + fabra worker consuming ingested events (Post
 });
 
 describe("fabra ingest dead-letter and fabra worker in local mode", () => {
-  const local = project("fabra-ingest-local-", {
-    "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`,
-    "features.ts": FEATURES_TS,
-  });
+  const local = project(
+    "fabra-ingest-local-",
+    {
+      "fabra.config.ts": `export default { definitions: ["./features.ts"], stores: { offline: { type: "duckdb", path: "f.duckdb" } } };\n`,
+      "features.ts": FEATURES_TS,
+    },
+    {},
+    { inProcess: true },
+  );
 
   it("fabra serve queues in-process and recomputes in the server: the value served is the event's", async () => {
     const served = await startServeProcess(["--no-scheduler"], { cwd: local.dir, env: local.env });
@@ -214,7 +219,7 @@ describe("fabra ingest dead-letter and fabra worker in local mode", () => {
     const deadLetters = await local.run(["ingest", "dead-letter"]);
     expectCleanError(deadLetters, 2, /queued inside `fabra serve`/);
     expect(String(deadLetters.stderr)).toContain("GET /v1/ingest/dead-letter");
-    const worker = await local.run(["worker"]);
+    const worker = await local.spawn(["worker"]);
     expectCleanError(worker, 2, /consumed by `fabra serve` in local mode/);
   }, 30_000);
 });

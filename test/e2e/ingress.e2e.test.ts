@@ -10,7 +10,7 @@ const CONFIG = `export default { stores: { offline: { type: "duckdb", path: "f.d
 const ID = "ctx_0190a1b2-0000-7000-8000-000000000001";
 
 describe("import, twins and deep nesting from the command line", () => {
-  const box = project("fabra-ingress-e2e-", { "fabra.config.ts": CONFIG });
+  const box = project("fabra-ingress-e2e-", { "fabra.config.ts": CONFIG }, {}, { inProcess: true });
   const plain = readFileSync(join(VECTORS, "plain.json"), "utf8");
 
   it("import marks the record imported: show, verify <id> and list --format json say so", async () => {

@@ -52,7 +52,7 @@ export const supportContext = context({ maxTokens: 400, model: "gpt-4o-mini" }, 
 describe.skipIf(!up)("production mode end to end (Postgres + Redis + pgvector fallback)", () => {
   const schema = uniqueName();
   const prefix = `${uniqueName()}:`;
-  const { dir, run } = sandbox("fabra-prod-");
+  const { dir, run } = sandbox("fabra-prod-", {}, { inProcess: true });
   const tiers = (t: Record<string, string>) => writeFileSync(join(dir, "tiers.json"), JSON.stringify(t));
   const ident = (table: string) => `${pg.escapeIdentifier(schema)}.${pg.escapeIdentifier(table)}`;
   let client: pg.Client;

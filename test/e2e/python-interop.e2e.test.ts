@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { execa } from "execa";
 import { describe, expect, it } from "vitest";
-import { project, ROOT } from "../helpers/cli.js";
+import { type InProcessSandbox, project, ROOT } from "../helpers/cli.js";
 
 const VERIFIER = join(ROOT, "test", "interop", "python", "crs001_verify.py");
 const KEY = "hex:00112233445566778899aabbccddeeff";
@@ -72,10 +72,7 @@ async function python(args: string[]): Promise<{ exitCode: number; results: PyRe
 }
 
 /** An app run in `box` (signing with `env`), each record exported by the CLI: the files' paths by name. */
-async function writeAndExport(
-  box: ReturnType<typeof project>,
-  env: Record<string, string>,
-): Promise<Record<string, string>> {
+async function writeAndExport(box: InProcessSandbox, env: Record<string, string>): Promise<Record<string, string>> {
   writeFileSync(join(box.dir, "app.mjs"), APP);
   const app = await execa("node", ["app.mjs"], { cwd: box.dir, env: { ...box.env, ...env }, reject: false });
   expect(app.exitCode, app.stderr).toBe(0);
@@ -96,7 +93,7 @@ const CONFIG = {
 
 describe("records fabra writes verify under the Python verifier", () => {
   it("signed: receipts (content; messages, features, chunks) and assemblies (text; messages), signature checked", async () => {
-    const box = project("fabra-py-signed-", CONFIG);
+    const box = project("fabra-py-signed-", CONFIG, {}, { inProcess: true });
     const env = { FABRA_SIGNING_KEY: KEY, FABRA_SIGNING_KEY_ID: "k1" };
     const files = await writeAndExport(box, env);
     const paths = Object.values(files);
@@ -126,7 +123,7 @@ describe("records fabra writes verify under the Python verifier", () => {
   }, 60_000);
 
   it("unsigned: the same records verify, with the signature absent", async () => {
-    const box = project("fabra-py-unsigned-", CONFIG);
+    const box = project("fabra-py-unsigned-", CONFIG, {}, { inProcess: true });
     const files = await writeAndExport(box, {});
     const result = await python(Object.values(files));
     expect(result.exitCode, JSON.stringify(result)).toBe(0);

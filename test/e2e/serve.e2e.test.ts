@@ -14,12 +14,25 @@ export const slowContext = context({ inputs: { n: "integer" } }, async ({ n }: {
 });
 `;
 
-/** A sandbox whose project (made by `init`) is in bot/; `run` runs there, `runInSandbox` in the sandbox itself. */
+/**
+ * A sandbox whose project (made by `init`) is in bot/: `run` runs there (in-process; `spawn` as a child process),
+ * `runInSandbox` / `spawnInSandbox` in the sandbox itself.
+ */
 function project() {
-  const box = sandbox("fabra-serve-e2e-");
+  const box = sandbox("fabra-serve-e2e-", {}, { inProcess: true });
   const cwd = join(box.dir, "bot");
   const run = (args: string[], extra: Record<string, string> = {}) => box.run(args, { cwd, env: extra });
-  return { dir: box.dir, cwd, env: box.env, run, runInSandbox: box.run, ledger: join(cwd, ".fabra", "fabra.duckdb") };
+  const spawn = (args: string[]) => box.spawn(args, { cwd });
+  return {
+    dir: box.dir,
+    cwd,
+    env: box.env,
+    run,
+    spawn,
+    runInSandbox: box.run,
+    spawnInSandbox: box.spawn,
+    ledger: join(cwd, ".fabra", "fabra.duckdb"),
+  };
 }
 
 /** Starts `fabra serve --port 0` and waits for its URL. */
@@ -153,7 +166,7 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
   });
 
   it("a second server on the same file is refused, naming the first", async () => {
-    const second = await p.run(["serve", "--port", "0"]);
+    const second = await p.spawn(["serve", "--port", "0"]);
     expect(second.exitCode).toBe(3);
     expect(second.stderr).toContain(`already serving ${p.ledger} at ${server.url}`);
   });
@@ -245,7 +258,8 @@ describe("fabra context diff (CLI)", () => {
       join(FIXTURES, "crs-001", "retrieval_drops_signed.json"),
       join(FIXTURES, "diff", "retrieval.b.json"),
     ];
-    const coloured = await p.runInSandbox(args, { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
+    // A child process: colour is decided from the environment once per process.
+    const coloured = await p.spawnInSandbox(args, { env: { NO_COLOR: "", FORCE_COLOR: "1" } });
     expect(coloured.stdout).toContain("\u001b[32m+Doc C explains rate limits.\u001b[39m");
     expect(coloured.stdout).toContain("\u001b[31m-Doc A says");
 

@@ -4,12 +4,11 @@
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { execa } from "execa";
 import { beforeAll, describe, expect, it } from "vitest";
 import { canonicalRecordText, readRecordText } from "../../src/record/index.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
+import { runInProcess } from "../helpers/cli-in-process.js";
 
-const BIN = join(import.meta.dirname, "..", "..", "bin", "fabra.js");
 const VECTORS = join(import.meta.dirname, "..", "fixtures", "crs-001");
 const KEY = "e2e-signing-secret";
 const UNSIGNED = "ctx_0190a1b2-0000-7000-8000-000000000001"; // plain.json: no signature
@@ -31,8 +30,9 @@ function project(mode: "required" | "optional" = "required") {
     FABRA_DUCKDB_PATH: "",
     FABRA_ENV: "",
   };
+  // In this process (helpers/cli-in-process.ts), with the environment execa would give a child process.
   const run = (args: string[], extra: Record<string, string> = {}) =>
-    execa("node", [BIN, ...args], { cwd: dir, env: { ...env, ...extra }, reject: false });
+    runInProcess(args, dir, { ...process.env, ...env, ...extra });
   return { dir, run };
 }
 

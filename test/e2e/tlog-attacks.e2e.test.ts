@@ -89,9 +89,14 @@ function resealed(file: string, strip: boolean): { text: string; hash: string } 
 
 for (const backend of BACKENDS) {
   describe.skipIf(backend.name === "postgres" && !pgUp)(`ledger verify names the record: ${backend.name}`, () => {
-    const box = project(`fabra-tlog-attack-${backend.name}-`, {
-      "fabra.config.json": JSON.stringify({ ledger: { keyFile: "ledger.key" }, stores: backend.stores() }),
-    });
+    const box = project(
+      `fabra-tlog-attack-${backend.name}-`,
+      {
+        "fabra.config.json": JSON.stringify({ ledger: { keyFile: "ledger.key" }, stores: backend.stores() }),
+      },
+      {},
+      { inProcess: true },
+    );
     const sql = backend.sql(box.dir);
     const ids: string[] = [];
     const texts = new Map<string, string>();
@@ -207,12 +212,17 @@ for (const backend of BACKENDS) {
 
 describe("ledger verify names a record hidden by a rebuilt log, between two checkpoints fabra signed (DuckDB)", () => {
   it("re-sealed, then the log tables rebuilt: the signed checkpoints kept beside the log bracket it to one leaf", async () => {
-    const box = project("fabra-tlog-rebuild-", {
-      "fabra.config.json": JSON.stringify({
-        ledger: { keyFile: "ledger.key" },
-        stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
-      }),
-    });
+    const box = project(
+      "fabra-tlog-rebuild-",
+      {
+        "fabra.config.json": JSON.stringify({
+          ledger: { keyFile: "ledger.key" },
+          stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
+        }),
+      },
+      {},
+      { inProcess: true },
+    );
     const sql = duckSql(box.dir);
     expect((await box.run(["ledger", "keygen", "-o", "ledger.key"])).exitCode).toBe(0);
     // in (created_at, context_id) order: the order a rebuilt log integrates them in

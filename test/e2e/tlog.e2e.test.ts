@@ -23,13 +23,18 @@ async function sql(file: string, ...statements: string[]): Promise<Record<string
 }
 
 describe("fabra ledger (transparency log)", () => {
-  const box = project("fabra-tlog-e2e-", {
-    "fabra.config.json": JSON.stringify({
-      project: "tlog-e2e",
-      ledger: { keyFile: "ledger.key" },
-      stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
-    }),
-  });
+  const box = project(
+    "fabra-tlog-e2e-",
+    {
+      "fabra.config.json": JSON.stringify({
+        project: "tlog-e2e",
+        ledger: { keyFile: "ledger.key" },
+        stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
+      }),
+    },
+    {},
+    { inProcess: true },
+  );
   const db = join(box.dir, "fabra.duckdb");
   let verifierKey = "";
   let ids: string[] = [];
@@ -135,12 +140,17 @@ describe("fabra ledger (transparency log)", () => {
   }, 180_000);
 
   it("reports a record rewritten in place (re-sealed or not) by id", async () => {
-    const box2 = project("fabra-tlog-e2e-rewrite-", {
-      "fabra.config.json": JSON.stringify({
-        ledger: { keyFile: "ledger.key" },
-        stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
-      }),
-    });
+    const box2 = project(
+      "fabra-tlog-e2e-rewrite-",
+      {
+        "fabra.config.json": JSON.stringify({
+          ledger: { keyFile: "ledger.key" },
+          stores: { offline: { type: "duckdb", path: "fabra.duckdb" } },
+        }),
+      },
+      {},
+      { inProcess: true },
+    );
     expect((await box2.run(["ledger", "keygen", "-o", "ledger.key"])).exitCode).toBe(0);
     expect((await box2.run(["context", "import", ...VEC.map((v) => join(VECTORS, v))])).exitCode).toBe(0);
     expect((await box2.run(["ledger", "checkpoint", "-o", "cp.txt"])).exitCode).toBe(0);

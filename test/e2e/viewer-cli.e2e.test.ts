@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ResultPromise } from "execa";
 import { expectCleanError, sandbox } from "../helpers/cli.js";
 
-const box = sandbox("fabra-ui-cli-");
+const box = sandbox("fabra-ui-cli-", {}, { inProcess: true });
 let child: ResultPromise | undefined;
 const cwd = `${box.dir}/bot`;
 let u1 = "";
@@ -53,7 +53,7 @@ describe("fabra ui and the context list filters", () => {
 describe("fabra ui", () => {
   let url = "";
   beforeAll(async () => {
-    child = box.run(["ui", "--port", "0"], { cwd }) as unknown as ResultPromise;
+    child = box.spawn(["ui", "--port", "0"], { cwd }) as unknown as ResultPromise;
     url = await new Promise<string>((resolve, reject) => {
       let out = "";
       child?.stdout?.on("data", (d: Buffer) => {
