@@ -172,13 +172,13 @@ describe("context commands while `fabra serve` holds the DuckDB file", () => {
   });
 
   it("takes the ingest consumer's retry settings as `fabra worker` does, refusing bad ones before it starts", async () => {
-    const attempts = await p.run(["serve", "--port", "0", "--max-attempts", "0"]);
+    const attempts = await p.spawn(["serve", "--port", "0", "--max-attempts", "0"]);
     expect(attempts.exitCode).not.toBe(0);
     expect(attempts.stderr).toContain('--max-attempts "0" is not a positive whole number');
-    const idle = await p.run(["serve", "--port", "0", "--claim-idle", "soon"]);
+    const idle = await p.spawn(["serve", "--port", "0", "--claim-idle", "soon"]);
     expect(idle.exitCode).not.toBe(0);
     expect(idle.stderr).toContain('--claim-idle "soon" is not a duration');
-    const help = await p.run(["serve", "--help"]);
+    const help = await p.spawn(["serve", "--help"]);
     expect(help.stdout).toMatch(/--claim-idle <duration>[\s\S]*--max-attempts <n>/);
   });
 });
