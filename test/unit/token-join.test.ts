@@ -122,6 +122,16 @@ describe("joined token counts", () => {
     );
   });
 
+  it("o200k: a run of slashes after a line break can belong to the piece before it (counterexamples found)", () => {
+    // ",\n//" is one o200k piece (P's tail [\r\n/]* takes the "\n" and the slashes): T is not the trailing "//".
+    for (const t of [",\n//", ")\n//", ",\r\n/", ".\n/,", "a.\n//x.\n//"])
+      for (const sep of SEPARATORS)
+        for (const encoding of ENCODINGS)
+          expect(countWithSeparator(t, truth(t, encoding), sep, encoding)).toBe(truth(t + sep, encoding));
+    const parts = [")\n//", "\u0000"].map((content) => ({ content, tokens: truth(content, "o200k_base") }));
+    expect(joinedCount(parts, "\n", "o200k_base")).toBe(truth(")\n//\n\u0000", "o200k_base"));
+  });
+
   it("the joined count, when it decides, is tiktoken's count of the joined text", () => {
     fc.assert(
       fc.property(

@@ -30,7 +30,9 @@
 //     (U+0020) precedes R: P is the only alternative that can match there (L needs a letter after its one-character
 //     prefix, a contraction a letter after "'"), it takes all of R, and a single space before a non-space is never
 //     the end of a W piece. Of the paths through c, only P's [\r\n]* reads s differently, and it is P's own path at
-//     T: every other piece of A is unchanged, and count(A·s) = count(A) − count(T) + count(T·s).
+//     T: every other piece of A is unchanged, and count(A·s) = count(A) − count(T) + count(T·s). Except in o200k,
+//     whose P ends in [\r\n/]*: a run R starting with "/" after "\r" or "\n" may be part of the piece before it
+//     (",\n//" is one piece), so there T is not decided and A·s is counted as it is.
 //   Otherwise (whitespace, a mark, a character outside the ranges below): A·s is counted as it is.
 // Joining: with s ending in "\n" and each later part starting with neither White_Space nor "/", Lemma B splits
 // p1·s·p2·s·…·pn into (p1·s)(p2·s)…(pn), and Lemma A gives each count(pi·s) from count(pi).
@@ -76,6 +78,16 @@ function kindAt(text: string, i: number): Kind {
   return "punct";
 }
 
+/**
+ * o200k's P piece ends in [\r\n/]*: after punctuation and a line break it takes "/" too (",\n//" is one piece), so
+ * a run R starting with "/" right after "\r" or "\n" may be the tail of the piece before it, and T is not known.
+ */
+function slashesMayJoinPrevious(text: string, r: number, encoding: Encoding): boolean {
+  if (encoding !== "o200k_base" || r === 0 || text.charCodeAt(r) !== 0x2f) return false;
+  const prev = text.charCodeAt(r - 1);
+  return prev === 0x0a || prev === 0x0d;
+}
+
 /** Whether Lemma B holds for a part that follows a separator. */
 export function startsClean(text: string): boolean {
   if (text === "") return false;
@@ -119,7 +131,7 @@ export function countWithSeparator(text: string, tokens: number, separator: stri
     let r = last;
     while (r > 0 && last - r < MAX_TAIL && kindAt(text, r - 1) === "punct") r--;
     const before = r > 0 ? kindAt(text, r - 1) : "space";
-    if (before === "word" || before === "space") {
+    if ((before === "word" || before === "space") && !slashesMayJoinPrevious(text, r, encoding)) {
       const tail = text.slice(r > 0 && text.charCodeAt(r - 1) === 0x20 ? r - 1 : r);
       return tokens - smallCount(tail, encoding) + smallCount(tail + separator, encoding);
     }
