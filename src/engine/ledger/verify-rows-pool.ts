@@ -61,9 +61,19 @@ export function defaultVerifyThreads(): number {
  * and a worker given a file then fails to start).
  */
 function spawn(opts: VerifyOptions): Worker {
+  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
+  try {
+    return spawnWith(opts, execArgv);
+  } catch (err) {
+    // A process-wide flag a worker may not take (e.g. --expose-gc): the worker needs none of them.
+    if ((err as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw err;
+    return spawnWith(opts, []);
+  }
+}
+
+function spawnWith(opts: VerifyOptions, execArgv: string[]): Worker {
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./verify-rows-worker${ext}`, import.meta.url);
-  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
   if (ext === ".js") return new Worker(entry, { workerData: opts, execArgv });
   const file = JSON.stringify(fileURLToPath(entry));
   const boot = `require("node:module").createRequire(${file})("jiti").createJiti(${file}).import(${file})`;
@@ -128,7 +138,12 @@ export class RowVerifierPool {
     } catch {
       return null;
     }
-    return threads > 0 ? new RowVerifierPool(threads, opts) : null;
+    if (threads <= 0) return null;
+    try {
+      return new RowVerifierPool(threads, opts);
+    } catch {
+      return null; // no thread could be started here: everything is verified inline, as on one core
+    }
   }
 
   private constructor(threads: number, opts: VerifyOptions) {
