@@ -23,12 +23,16 @@ export function fabraInstalledFor(dir: string): boolean {
   }
 }
 
-/** What a fabra project should not commit: the local stores and the server state file (it holds a token). */
-/** `*.duckdb.ann/`: the HNSW graphs saved beside the DuckDB file (stores/memory/ann.ts). */
+/**
+ * What a fabra project should not commit: the local stores and the server state file (it holds a token).
+ * `*.duckdb.journal-*`: the ledger's journal beside the DuckDB file (stores/duckdb/journal.ts); `*.duckdb.ann/`: the
+ * HNSW graphs saved beside it (stores/memory/ann.ts).
+ */
 export const GITIGNORE_LINES = [
   ".fabra/",
   "*.duckdb",
   "*.duckdb.wal",
+  "*.duckdb.journal-*",
   "*.duckdb.ann/",
   "*.server.json",
   "node_modules/",
@@ -109,7 +113,7 @@ export async function initProject(opts: InitOptions): Promise<InitResult> {
   const missing = GITIGNORE_LINES.filter((line) => !(existing ?? "").split(/\r?\n/).some((l) => l.trim() === line));
   if (missing.length > 0) {
     const prefix = existing === null || existing === "" ? "" : existing.endsWith("\n") ? "\n" : "\n\n";
-    const block = `# fabra: local stores (and their HNSW graphs), and the server state file (it holds a token)\n${missing.join("\n")}\n`;
+    const block = `# fabra: local stores (with their journal and HNSW graphs), and the server state file (it holds a token)\n${missing.join("\n")}\n`;
     await writeFileAtomic(gitignore, (existing ?? "") + prefix + block);
     files.push(".gitignore");
   }

@@ -63,7 +63,7 @@ describe("init", () => {
     const init = await run(["init", project]);
     expect(init.exitCode, init.stderr).toBe(0);
     expect(readFileSync(join(project, ".gitignore"), "utf8")).toBe(
-      "dist/\n*.duckdb\n\n# fabra: local stores (and their HNSW graphs), and the server state file (it holds a token)\n.fabra/\n*.duckdb.wal\n*.duckdb.ann/\n*.server.json\nnode_modules/\n",
+      "dist/\n*.duckdb\n\n# fabra: local stores (with their journal and HNSW graphs), and the server state file (it holds a token)\n.fabra/\n*.duckdb.wal\n*.duckdb.journal-*\n*.duckdb.ann/\n*.server.json\nnode_modules/\n",
     );
     // fabra is not on the registry: the line installs it from this package before any `npx fabra`.
     const next = /^Next: (.*)$/m.exec(init.stdout)?.[1] ?? "";
@@ -78,7 +78,7 @@ describe("init", () => {
     const fresh = join(dir, "basic-bot");
     expect((await run(["init", fresh, "--template", "basic"])).exitCode).toBe(0);
     expect(readFileSync(join(fresh, ".gitignore"), "utf8")).toMatch(
-      /^# fabra: .*\n\.fabra\/\n\*\.duckdb\n\*\.duckdb\.wal\n\*\.duckdb\.ann\/\n\*\.server\.json\nnode_modules\/\n$/,
+      /^# fabra: .*\n\.fabra\/\n\*\.duckdb\n\*\.duckdb\.wal\n\*\.duckdb\.journal-\*\n\*\.duckdb\.ann\/\n\*\.server\.json\nnode_modules\/\n$/,
     );
 
     for (const p of [project, fresh]) {
