@@ -2,8 +2,8 @@
 // torn or damaged one; an acknowledged row that is still only in the journal is seen by every read; twins are
 // refused against rows in the journal and in the table alike; replaying a journal whose rows DuckDB already holds
 // changes nothing; the id filter never says "not stored" of a stored id.
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { isFabraError } from "../../src/errors.js";
 import { DuckDatabase } from "../../src/stores/duckdb/database.js";
@@ -164,6 +164,30 @@ describe("one journal per file in the process", () => {
       expect(await c.count()).toBe(2);
     } finally {
       await c.close();
+    }
+  });
+  it("is one journal and one DuckDB instance whatever path names the file (relative, through a symlink)", async () => {
+    const dir = tempDir("fabra-journal-paths-");
+    mkdirSync(join(dir, "real"));
+    symlinkSync(join(dir, "real"), join(dir, "link"));
+    const path = join(dir, "real", "one.duckdb");
+    const a = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    const b = await DuckDBRecordStore.open(relative(process.cwd(), path), SLOW_MOVES);
+    const c = await DuckDBRecordStore.open(join(dir, "link", "one.duckdb"), SLOW_MOVES);
+    try {
+      const rows = [900, 901, 902].map((i) => sealedRow(i, at(i), "paths"));
+      expect(await a.append(rows[0] as LedgerRow)).toBe("inserted");
+      expect(await b.append(rows[0] as LedgerRow)).toBe("exists");
+      expect(
+        await c.append({ ...(rows[0] as LedgerRow), recordHash: `sha256:${"b".repeat(64)}` }).catch((e) => e.code),
+      ).toBe("RECORD_CONFLICT");
+      expect(await b.append(rows[1] as LedgerRow)).toBe("inserted");
+      expect(await c.append(rows[2] as LedgerRow)).toBe("inserted");
+      // A crash now: every acknowledged row has its frame (no journal wrote over another's).
+      const framed = [0, 1].flatMap((i) => decodeFrames(readFileSync(`${path}.journal-${i}`)).frames.map((f) => f.row));
+      expect(framed).toEqual(rows);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
     }
   });
 });
