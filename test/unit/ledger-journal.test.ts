@@ -145,6 +145,54 @@ describe("the DuckDB ledger with its journal", () => {
   });
 });
 
+describe("a journal altered on disk (checksums are not signatures)", () => {
+  it("a forged frame of an id already framed is refused as a twin on open, as a forged row in the table is", async () => {
+    const acknowledged = sealedRow(950, at(950), "forged");
+    const forged = {
+      ...acknowledged,
+      canonicalText: `${acknowledged.canonicalText} `,
+      recordHash: `sha256:${"f".repeat(64)}`,
+    };
+    const opened = async (journals: Buffer[], inTable?: LedgerRow) => {
+      const path = join(tempDir("fabra-journal-forged-"), "f.duckdb");
+      await (await DuckDBRecordStore.open(path)).close(); // the tables, no rows
+      if (inTable) {
+        const db = await DuckDatabase.open(path);
+        await db.run(
+          "INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text) VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)",
+          [
+            inTable.contextId,
+            inTable.createdAt,
+            inTable.contextFunction,
+            inTable.environment,
+            inTable.tokenCount,
+            inTable.recordHash,
+            inTable.previousContextId,
+            inTable.canonicalText,
+          ],
+        );
+        await db.close();
+      }
+      for (const [i, b] of journals.entries()) writeFileSync(`${path}.journal-${i}`, b);
+      return DuckDBRecordStore.open(path).then(
+        async (store) => {
+          const row = await store.get(acknowledged.contextId);
+          await store.close();
+          return row?.recordHash;
+        },
+        (e: unknown) => (isFabraError(e) ? e.code : e),
+      );
+    };
+    // The acknowledged frame waits in journal-1; a frame of another record with that id, given an earlier seq, is
+    // written into journal-0 (or the forged row straight into the table) before the next open.
+    const ours = encodeFrame(3, 4, acknowledged);
+    expect(await opened([encodeFrame(5, 0, forged), ours])).toBe("RECORD_CONFLICT");
+    expect(await opened([Buffer.alloc(0), ours], forged)).toBe("RECORD_CONFLICT");
+    // The same frame twice (a replay) is one row.
+    expect(await opened([encodeFrame(5, 0, acknowledged), ours])).toBe(acknowledged.recordHash);
+  });
+});
+
 describe("one journal per file in the process", () => {
   it("is shared by the stores on the file; one closing while another opens loses nothing", async () => {
     const path = join(tempDir("fabra-journal-two-"), "two.duckdb");
