@@ -2,8 +2,8 @@
 // Opening checks the file's schema version (schema-version.ts) and maps DuckDB's file-lock error to LEDGER_LOCKED
 // naming the process that holds the file; every query goes through `query`/`run`, which serialize work on a
 // connection (a transaction is never interleaved with another caller's statements) and map driver errors to FabraErrors.
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, realpathSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from "@duckdb/node-api";
 import { DuckDBInstance } from "./driver.js";
 import { FabraError } from "../../errors.js";
@@ -18,6 +18,25 @@ const open = new Map<string, Promise<OpenFile>>();
 
 /** Statements queryPrepared keeps prepared per connection (the least recently used one goes past this). */
 const MAX_PREPARED = 32;
+
+/**
+ * The one name of the file `path` names (absolute, symlinks resolved as far as the path exists): per-file state (the
+ * instance, the ledger's journal) is keyed by it, so two names of one file never get two instances or two journals
+ * writing over each other's frames.
+ */
+export function canonicalPath(path: string): string {
+  if (path === ":memory:") return path;
+  const absolute = resolve(path);
+  let rest = "";
+  for (let at = absolute; ; at = dirname(at)) {
+    try {
+      return join(realpathSync(at), rest);
+    } catch {
+      if (dirname(at) === at) return absolute;
+      rest = rest === "" ? basename(at) : join(basename(at), rest);
+    }
+  }
+}
 
 const LOCKED = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
@@ -35,7 +54,8 @@ export class DuckDatabase {
     readonly file: object,
   ) {}
 
-  static async open(path: string): Promise<DuckDatabase> {
+  static async open(named: string): Promise<DuckDatabase> {
+    const path = canonicalPath(named);
     const key = path;
     let entry = open.get(key);
     if (!entry) {

@@ -14,7 +14,7 @@ import { fromEpochMicros, normalizeDatetime } from "../../record/datetime.js";
 import type { LedgerRow } from "../types.js";
 import { conflictError } from "../record-conflict.js";
 import type { RowResult } from "../ledger-commit.js";
-import { DuckDatabase } from "./database.js";
+import { canonicalPath, DuckDatabase } from "./database.js";
 import { BIGINT, BOOLEAN, LIST, listValue, VARCHAR } from "./driver.js";
 import { IdFilter } from "./id-filter.js";
 import { Journal, type JournalFile } from "./journal.js";
@@ -80,7 +80,8 @@ export class LedgerJournal {
   }
 
   /** The journal of the DuckDB file `path` (its fabra_context_records table created), opened by the first user. */
-  static async acquire(path: string, options: JournalOptions = {}): Promise<LedgerJournal> {
+  static async acquire(named: string, options: JournalOptions = {}): Promise<LedgerJournal> {
+    const path = canonicalPath(named);
     let entry = files.get(path);
     if (!entry) {
       // A journal still being closed by its last user is closed before the file's frames are read again.
