@@ -111,7 +111,10 @@ export class LedgerJournal {
       const ledger = new LedgerJournal(db, journal, moveDelayMs);
       try {
         // Rows a crash left in the journal; queued for the log as a move of them would have been acknowledged.
-        for (const row of await ledger.insert(recovered)) queueLeaf(db, row.contextId, row.canonicalText);
+        const moved = await ledger.insert(recovered).catch((err: unknown) => {
+          throw recoveryConflict(path, err);
+        });
+        for (const row of moved) queueLeaf(db, row.contextId, row.canonicalText);
         await journal.reset();
       } catch (err) {
         await journal.close(false);
@@ -310,13 +313,15 @@ export class LedgerJournal {
    */
   private async insert(rows: readonly LedgerRow[]): Promise<LedgerRow[]> {
     const stored = await this.storedHashes(rows.map((r) => r.contextId));
-    const seen = new Set<string>();
+    /** Each id's hash, the table's or its first row's: a twin among the rows (a forged frame) is refused as one in the table. */
+    const seen = new Map<string, string>();
     const fresh: LedgerRow[] = [];
     for (const row of rows) {
-      const hash = stored.get(row.contextId);
-      if (hash !== undefined && hash !== row.recordHash) throw conflictError(row.contextId, hash, row.recordHash); // not reached: checked before it was acknowledged
-      if (hash === undefined && !seen.has(row.contextId)) fresh.push(row);
-      seen.add(row.contextId);
+      const hash = stored.get(row.contextId) ?? seen.get(row.contextId);
+      // Not reached for rows this process acknowledged (checked before); a crafted or damaged journal on open.
+      if (hash !== undefined && hash !== row.recordHash) throw conflictError(row.contextId, hash, row.recordHash);
+      if (hash === undefined) fresh.push(row);
+      seen.set(row.contextId, row.recordHash);
     }
     if (fresh.length === 0) return fresh;
     await this.db.transaction(async (_run, c) => {
@@ -380,6 +385,16 @@ export class LedgerJournal {
       if (closing.get(path) === settled) closing.delete(path);
     }
   }
+}
+
+/** A twin met while moving in what a crash left: the journal (or the table) was altered outside fabra. */
+function recoveryConflict(path: string, err: unknown): unknown {
+  if (!(err instanceof FabraError) || err.code !== "RECORD_CONFLICT") return err;
+  return new FabraError("RECORD_CONFLICT", `The ledger journal of ${path} cannot be moved in: ${err.message}`, {
+    hint: `fabra never acknowledges two records with one id, so ${path}.journal-0/-1 or the table were altered outside fabra; keep copies of the files as evidence and compare the two records before moving the journal files aside.`,
+    details: err.details,
+    cause: err,
+  });
 }
 
 function refused(row: LedgerRow, why: string): FabraError {
