@@ -5,6 +5,7 @@
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
 import { isFabraError } from "../../src/errors.js";
 import { DuckDatabase } from "../../src/stores/duckdb/database.js";
 import { IdFilter } from "../../src/stores/duckdb/id-filter.js";
@@ -142,6 +143,49 @@ describe("the DuckDB ledger with its journal", () => {
     expect(await store.count()).toBe(before);
     for (const r of rows) expect(await store.get(r.contextId)).toEqual(r);
     expect(await store.append(rows[0] as LedgerRow)).toBe("exists"); // the filter built from the table knows it
+  });
+});
+
+describe("the transparency log after a crash", () => {
+  it("misses no entry when a record with a leaf was still only in the journal (the counts of entries and leaves match)", async () => {
+    const path = join(tempDir("fabra-journal-log-"), "l.duckdb");
+    const store = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    const record = sealedRow(960, at(960), "log");
+    await store.append(record);
+    expect(await store.integrateLog()).toBe(1); // its leaf, from the queue, while the row is only in the journal
+    const journals = [0, 1].map((i) => readFileSync(`${path}.journal-${i}`));
+    const outcome = outcomeToRow(
+      makeOutcome(
+        record.contextId,
+        {
+          provider: "test",
+          responseId: "r",
+          model: "m",
+          usage: null,
+          latencyMs: 1,
+          finishReason: "stop",
+          outputText: "a",
+        },
+        true,
+      ),
+    );
+    await store.appendOutcome(outcome); // committed, queued, no step before the crash
+    await store.close();
+    // The crash as it would have left the file: the record not yet moved into the table, its frame in the journal.
+    const db = await DuckDatabase.open(path);
+    await db.run("DELETE FROM fabra_context_records WHERE context_id = $1", [record.contextId]);
+    await db.close();
+    for (const [i, b] of journals.entries()) writeFileSync(`${path}.journal-${i}`, b);
+
+    const reopened = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    try {
+      expect(await reopened.get(record.contextId)).toEqual(record);
+      expect(await reopened.integrateLog()).toBe(2);
+      expect(await reopened.logLeafIndex(record.contextId)).toBe(0);
+      expect(await reopened.logLeafIndex(outcome.outcomeId)).toBe(1);
+    } finally {
+      await reopened.close();
+    }
   });
 });
 
