@@ -52,11 +52,12 @@ export class DuckDatabase {
     private readonly connection: DuckDBConnection,
     /** The same object for every connection to one open instance of the file (a key for per-file state). */
     readonly file: object,
+    /** The file's canonical path (canonicalPath): what per-file state is keyed by. */
+    readonly key: string,
   ) {}
 
-  static async open(named: string): Promise<DuckDatabase> {
-    const path = canonicalPath(named);
-    const key = path;
+  static async open(path: string): Promise<DuckDatabase> {
+    const key = canonicalPath(path);
     let entry = open.get(key);
     if (!entry) {
       entry = createInstance(path);
@@ -66,7 +67,7 @@ export class DuckDatabase {
     const file = await entry;
     file.users++;
     try {
-      return new DuckDatabase(path, await file.instance.connect(), file);
+      return new DuckDatabase(path, await file.instance.connect(), file, key);
     } catch (err) {
       file.users--;
       throw mapDuckError(err, path);
@@ -144,11 +145,11 @@ export class DuckDatabase {
     for (const statement of this.prepared.values()) statement.destroySync();
     this.prepared.clear();
     this.connection.closeSync();
-    const entry = open.get(this.path);
+    const entry = open.get(this.key);
     if (!entry) return;
     const file = await entry;
     if (--file.users === 0) {
-      open.delete(this.path);
+      open.delete(this.key);
       file.instance.closeSync();
     }
   }

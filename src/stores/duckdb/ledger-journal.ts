@@ -361,7 +361,7 @@ export class LedgerJournal {
 
   /** One user is done: the last one moves every row in, closes the journal (deleting its empty files) and its connection. */
   async release(): Promise<void> {
-    const path = this.db.path;
+    const path = this.db.key;
     const entry = files.get(path);
     if (entry && --entry.users > 0) return;
     files.delete(path);
