@@ -130,6 +130,21 @@ describe("the DuckDB ledger with its journal", () => {
     expect(await store.get(syntheticRow(600, at(600)).contextId)).toBeNull();
   });
 
+  it("get gives a row's text as the table will hold it, still in the journal or moved in (a lone surrogate)", async () => {
+    const odd = {
+      ...syntheticRow(650, at(650)),
+      contextFunction: "fn\udc00",
+      canonicalText: '{"t":"a\ud800b \ud83d\ude00"}',
+    };
+    expect(await store.append(odd)).toBe("inserted");
+    expect(journalBytes()).toBeGreaterThan(0);
+    const waiting = await store.get(odd.contextId);
+    await store.count(); // moved into the table
+    const moved = await store.get(odd.contextId);
+    expect(moved?.canonicalText).toBe('{"t":"a\ufffdb \ud83d\ude00"}');
+    expect(waiting).toEqual(moved);
+  });
+
   it("replaying a journal whose rows DuckDB already holds changes nothing (a crash after the move, before the clear)", async () => {
     const rows = Array.from({ length: 8 }, (_, i) => sealedRow(700 + i, at(700 + i), "replay"));
     await Promise.all(rows.map((r) => store.append(r)));
