@@ -142,16 +142,17 @@ export class LedgerJournal {
     for (const row of rows) {
       const stored = await this.admit(row);
       const ok = stored instanceof FabraError ? null : stored;
-      const waiting = ok ? this.waiting.get(row.contextId) : undefined;
+      // Looked up by the id as the table holds it (asStored): two spellings of one stored id are one id.
+      const waiting = ok ? this.waiting.get(ok.contextId) : undefined;
       admitted.push(ok);
-      results.push(ok ? (waiting ? sameOrConflict(row, waiting.recordHash) : undefined) : (stored as FabraError));
-      if (ok && !waiting && this.ids.mayHave(row.contextId)) lookUp.push(row.contextId);
+      results.push(ok ? (waiting ? sameOrConflict(ok, waiting.recordHash) : undefined) : (stored as FabraError));
+      if (ok && !waiting && this.ids.mayHave(ok.contextId)) lookUp.push(ok.contextId);
     }
     if (lookUp.length > 0) {
       const stored = await this.storedHashes(lookUp);
-      rows.forEach((row, i) => {
-        const hash = results[i] === undefined ? stored.get(row.contextId) : undefined;
-        if (hash !== undefined) results[i] = sameOrConflict(row, hash);
+      admitted.forEach((row, i) => {
+        const hash = row && results[i] === undefined ? stored.get(row.contextId) : undefined;
+        if (row && hash !== undefined) results[i] = sameOrConflict(row, hash);
       });
     }
     const fresh = admitted.filter((r, i): r is LedgerRow => r !== null && results[i] === undefined);
@@ -203,14 +204,14 @@ export class LedgerJournal {
       }
     }
     return {
-      contextId: row.contextId,
+      contextId: asStored(row.contextId),
       createdAt,
-      contextFunction: row.contextFunction,
-      environment: row.environment,
+      contextFunction: asStored(row.contextFunction),
+      environment: asStored(row.environment),
       tokenCount: row.tokenCount,
-      recordHash: row.recordHash,
-      previousContextId: row.previousContextId,
-      canonicalText: row.canonicalText,
+      recordHash: asStored(row.recordHash),
+      previousContextId: row.previousContextId === null ? null : asStored(row.previousContextId),
+      canonicalText: asStored(row.canonicalText),
       ...(row.imported === true ? { imported: true } : {}),
     };
   }
@@ -395,6 +396,16 @@ function recoveryConflict(path: string, err: unknown): unknown {
     details: err.details,
     cause: err,
   });
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * `text` as a VARCHAR column gives it back: DuckDB stores UTF-8, a lone surrogate as U+FFFD (as Buffer.from encodes
+ * it), so the waiting row reads as the moved one will. Only text with a surrogate is re-encoded.
+ */
+function asStored(text: string): string {
+  return SURROGATE.test(text) ? Buffer.from(text, "utf8").toString("utf8") : text;
 }
 
 function refused(row: LedgerRow, why: string): FabraError {
