@@ -2,9 +2,10 @@
 // torn or damaged one; an acknowledged row that is still only in the journal is seen by every read; twins are
 // refused against rows in the journal and in the table alike; replaying a journal whose rows DuckDB already holds
 // changes nothing; the id filter never says "not stored" of a stored id.
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
 import { isFabraError } from "../../src/errors.js";
 import { DuckDatabase } from "../../src/stores/duckdb/database.js";
 import { IdFilter } from "../../src/stores/duckdb/id-filter.js";
@@ -129,6 +130,21 @@ describe("the DuckDB ledger with its journal", () => {
     expect(await store.get(syntheticRow(600, at(600)).contextId)).toBeNull();
   });
 
+  it("get gives a row's text as the table will hold it, still in the journal or moved in (a lone surrogate)", async () => {
+    const odd = {
+      ...syntheticRow(650, at(650)),
+      contextFunction: "fn\udc00",
+      canonicalText: '{"t":"a\ud800b \ud83d\ude00"}',
+    };
+    expect(await store.append(odd)).toBe("inserted");
+    expect(journalBytes()).toBeGreaterThan(0);
+    const waiting = await store.get(odd.contextId);
+    await store.count(); // moved into the table
+    const moved = await store.get(odd.contextId);
+    expect(moved?.canonicalText).toBe('{"t":"a\ufffdb \ud83d\ude00"}');
+    expect(waiting).toEqual(moved);
+  });
+
   it("replaying a journal whose rows DuckDB already holds changes nothing (a crash after the move, before the clear)", async () => {
     const rows = Array.from({ length: 8 }, (_, i) => sealedRow(700 + i, at(700 + i), "replay"));
     await Promise.all(rows.map((r) => store.append(r)));
@@ -142,6 +158,97 @@ describe("the DuckDB ledger with its journal", () => {
     expect(await store.count()).toBe(before);
     for (const r of rows) expect(await store.get(r.contextId)).toEqual(r);
     expect(await store.append(rows[0] as LedgerRow)).toBe("exists"); // the filter built from the table knows it
+  });
+});
+
+describe("the transparency log after a crash", () => {
+  it("misses no entry when a record with a leaf was still only in the journal (the counts of entries and leaves match)", async () => {
+    const path = join(tempDir("fabra-journal-log-"), "l.duckdb");
+    const store = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    const record = sealedRow(960, at(960), "log");
+    await store.append(record);
+    expect(await store.integrateLog()).toBe(1); // its leaf, from the queue, while the row is only in the journal
+    const journals = [0, 1].map((i) => readFileSync(`${path}.journal-${i}`));
+    const outcome = outcomeToRow(
+      makeOutcome(
+        record.contextId,
+        {
+          provider: "test",
+          responseId: "r",
+          model: "m",
+          usage: null,
+          latencyMs: 1,
+          finishReason: "stop",
+          outputText: "a",
+        },
+        true,
+      ),
+    );
+    await store.appendOutcome(outcome); // committed, queued, no step before the crash
+    await store.close();
+    // The crash as it would have left the file: the record not yet moved into the table, its frame in the journal.
+    const db = await DuckDatabase.open(path);
+    await db.run("DELETE FROM fabra_context_records WHERE context_id = $1", [record.contextId]);
+    await db.close();
+    for (const [i, b] of journals.entries()) writeFileSync(`${path}.journal-${i}`, b);
+
+    const reopened = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    try {
+      expect(await reopened.get(record.contextId)).toEqual(record);
+      expect(await reopened.integrateLog()).toBe(2);
+      expect(await reopened.logLeafIndex(record.contextId)).toBe(0);
+      expect(await reopened.logLeafIndex(outcome.outcomeId)).toBe(1);
+    } finally {
+      await reopened.close();
+    }
+  });
+});
+
+describe("a journal altered on disk (checksums are not signatures)", () => {
+  it("a forged frame of an id already framed is refused as a twin on open, as a forged row in the table is", async () => {
+    const acknowledged = sealedRow(950, at(950), "forged");
+    const forged = {
+      ...acknowledged,
+      canonicalText: `${acknowledged.canonicalText} `,
+      recordHash: `sha256:${"f".repeat(64)}`,
+    };
+    const opened = async (journals: Buffer[], inTable?: LedgerRow) => {
+      const path = join(tempDir("fabra-journal-forged-"), "f.duckdb");
+      await (await DuckDBRecordStore.open(path)).close(); // the tables, no rows
+      if (inTable) {
+        const db = await DuckDatabase.open(path);
+        await db.run(
+          "INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text) VALUES ($1, $2::TIMESTAMP, $3, $4, $5, $6, $7, $8)",
+          [
+            inTable.contextId,
+            inTable.createdAt,
+            inTable.contextFunction,
+            inTable.environment,
+            inTable.tokenCount,
+            inTable.recordHash,
+            inTable.previousContextId,
+            inTable.canonicalText,
+          ],
+        );
+        await db.close();
+      }
+      for (const [i, b] of journals.entries()) writeFileSync(`${path}.journal-${i}`, b);
+      return DuckDBRecordStore.open(path).then(
+        async (store) => {
+          const row = await store.get(acknowledged.contextId);
+          await store.close();
+          return row?.recordHash;
+        },
+        (e: unknown) => (isFabraError(e) ? e.code : e),
+      );
+    };
+    // The acknowledged frame waits in journal-1; a frame of another record with that id, given an earlier seq, is
+    // written into journal-0 (or the forged row straight into the table) before the next open.
+    const ours = encodeFrame(3, 4, acknowledged);
+    expect(await opened([encodeFrame(5, 0, forged), ours])).toBe("RECORD_CONFLICT");
+    expect(await opened([Buffer.alloc(0), ours], forged)).toBe("RECORD_CONFLICT");
+    // The same frame twice (a replay) is one row.
+    expect(await opened([encodeFrame(5, 0, acknowledged), ours])).toBe(acknowledged.recordHash);
   });
 });
 
@@ -164,6 +271,30 @@ describe("one journal per file in the process", () => {
       expect(await c.count()).toBe(2);
     } finally {
       await c.close();
+    }
+  });
+  it("is one journal and one DuckDB instance whatever path names the file (relative, through a symlink)", async () => {
+    const dir = tempDir("fabra-journal-paths-");
+    mkdirSync(join(dir, "real"));
+    symlinkSync(join(dir, "real"), join(dir, "link"));
+    const path = join(dir, "real", "one.duckdb");
+    const a = await DuckDBRecordStore.open(path, SLOW_MOVES);
+    const b = await DuckDBRecordStore.open(relative(process.cwd(), path), SLOW_MOVES);
+    const c = await DuckDBRecordStore.open(join(dir, "link", "one.duckdb"), SLOW_MOVES);
+    try {
+      const rows = [900, 901, 902].map((i) => sealedRow(i, at(i), "paths"));
+      expect(await a.append(rows[0] as LedgerRow)).toBe("inserted");
+      expect(await b.append(rows[0] as LedgerRow)).toBe("exists");
+      expect(
+        await c.append({ ...(rows[0] as LedgerRow), recordHash: `sha256:${"b".repeat(64)}` }).catch((e) => e.code),
+      ).toBe("RECORD_CONFLICT");
+      expect(await b.append(rows[1] as LedgerRow)).toBe("inserted");
+      expect(await c.append(rows[2] as LedgerRow)).toBe("inserted");
+      // A crash now: every acknowledged row has its frame (no journal wrote over another's).
+      const framed = [0, 1].flatMap((i) => decodeFrames(readFileSync(`${path}.journal-${i}`)).frames.map((f) => f.row));
+      expect(framed).toEqual(rows);
+    } finally {
+      await Promise.all([a.close(), b.close(), c.close()]);
     }
   });
 });

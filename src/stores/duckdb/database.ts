@@ -2,8 +2,8 @@
 // Opening checks the file's schema version (schema-version.ts) and maps DuckDB's file-lock error to LEDGER_LOCKED
 // naming the process that holds the file; every query goes through `query`/`run`, which serialize work on a
 // connection (a transaction is never interleaved with another caller's statements) and map driver errors to FabraErrors.
-import { mkdirSync } from "node:fs";
-import { dirname } from "node:path";
+import { mkdirSync, realpathSync } from "node:fs";
+import { basename, dirname, join, resolve } from "node:path";
 import type { DuckDBConnection, DuckDBPreparedStatement, DuckDBValue } from "@duckdb/node-api";
 import { DuckDBInstance } from "./driver.js";
 import { FabraError } from "../../errors.js";
@@ -19,6 +19,25 @@ const open = new Map<string, Promise<OpenFile>>();
 /** Statements queryPrepared keeps prepared per connection (the least recently used one goes past this). */
 const MAX_PREPARED = 32;
 
+/**
+ * The one name of the file `path` names (absolute, symlinks resolved as far as the path exists): per-file state (the
+ * instance, the ledger's journal) is keyed by it, so two names of one file never get two instances or two journals
+ * writing over each other's frames.
+ */
+export function canonicalPath(path: string): string {
+  if (path === ":memory:") return path;
+  const absolute = resolve(path);
+  let rest = "";
+  for (let at = absolute; ; at = dirname(at)) {
+    try {
+      return join(realpathSync(at), rest);
+    } catch {
+      if (dirname(at) === at) return absolute;
+      rest = rest === "" ? basename(at) : join(basename(at), rest);
+    }
+  }
+}
+
 const LOCKED = /Could not set lock on file "([^"]*)": Conflicting lock is held in (.*?) \(PID (\d+)\)/;
 
 /** A connection to a DuckDB file with serialized access; close() releases the file when its last user is gone. */
@@ -33,10 +52,12 @@ export class DuckDatabase {
     private readonly connection: DuckDBConnection,
     /** The same object for every connection to one open instance of the file (a key for per-file state). */
     readonly file: object,
+    /** The file's canonical path (canonicalPath): what per-file state is keyed by. */
+    readonly key: string,
   ) {}
 
   static async open(path: string): Promise<DuckDatabase> {
-    const key = path;
+    const key = canonicalPath(path);
     let entry = open.get(key);
     if (!entry) {
       entry = createInstance(path);
@@ -46,7 +67,7 @@ export class DuckDatabase {
     const file = await entry;
     file.users++;
     try {
-      return new DuckDatabase(path, await file.instance.connect(), file);
+      return new DuckDatabase(path, await file.instance.connect(), file, key);
     } catch (err) {
       file.users--;
       throw mapDuckError(err, path);
@@ -124,11 +145,11 @@ export class DuckDatabase {
     for (const statement of this.prepared.values()) statement.destroySync();
     this.prepared.clear();
     this.connection.closeSync();
-    const entry = open.get(this.path);
+    const entry = open.get(this.key);
     if (!entry) return;
     const file = await entry;
     if (--file.users === 0) {
-      open.delete(this.path);
+      open.delete(this.key);
       file.instance.closeSync();
     }
   }

@@ -14,7 +14,7 @@ import { fromEpochMicros, normalizeDatetime } from "../../record/datetime.js";
 import type { LedgerRow } from "../types.js";
 import { conflictError } from "../record-conflict.js";
 import type { RowResult } from "../ledger-commit.js";
-import { DuckDatabase } from "./database.js";
+import { canonicalPath, DuckDatabase } from "./database.js";
 import { BIGINT, BOOLEAN, LIST, listValue, VARCHAR } from "./driver.js";
 import { IdFilter } from "./id-filter.js";
 import { Journal, type JournalFile } from "./journal.js";
@@ -80,7 +80,8 @@ export class LedgerJournal {
   }
 
   /** The journal of the DuckDB file `path` (its fabra_context_records table created), opened by the first user. */
-  static async acquire(path: string, options: JournalOptions = {}): Promise<LedgerJournal> {
+  static async acquire(named: string, options: JournalOptions = {}): Promise<LedgerJournal> {
+    const path = canonicalPath(named);
     let entry = files.get(path);
     if (!entry) {
       // A journal still being closed by its last user is closed before the file's frames are read again.
@@ -110,7 +111,10 @@ export class LedgerJournal {
       const ledger = new LedgerJournal(db, journal, moveDelayMs);
       try {
         // Rows a crash left in the journal; queued for the log as a move of them would have been acknowledged.
-        for (const row of await ledger.insert(recovered)) queueLeaf(db, row.contextId, row.canonicalText);
+        const moved = await ledger.insert(recovered).catch((err: unknown) => {
+          throw recoveryConflict(path, err);
+        });
+        for (const row of moved) queueLeaf(db, row.contextId, row.canonicalText);
         await journal.reset();
       } catch (err) {
         await journal.close(false);
@@ -138,16 +142,17 @@ export class LedgerJournal {
     for (const row of rows) {
       const stored = await this.admit(row);
       const ok = stored instanceof FabraError ? null : stored;
-      const waiting = ok ? this.waiting.get(row.contextId) : undefined;
+      // Looked up by the id as the table holds it (asStored): two spellings of one stored id are one id.
+      const waiting = ok ? this.waiting.get(ok.contextId) : undefined;
       admitted.push(ok);
-      results.push(ok ? (waiting ? sameOrConflict(row, waiting.recordHash) : undefined) : (stored as FabraError));
-      if (ok && !waiting && this.ids.mayHave(row.contextId)) lookUp.push(row.contextId);
+      results.push(ok ? (waiting ? sameOrConflict(ok, waiting.recordHash) : undefined) : (stored as FabraError));
+      if (ok && !waiting && this.ids.mayHave(ok.contextId)) lookUp.push(ok.contextId);
     }
     if (lookUp.length > 0) {
       const stored = await this.storedHashes(lookUp);
-      rows.forEach((row, i) => {
-        const hash = results[i] === undefined ? stored.get(row.contextId) : undefined;
-        if (hash !== undefined) results[i] = sameOrConflict(row, hash);
+      admitted.forEach((row, i) => {
+        const hash = row && results[i] === undefined ? stored.get(row.contextId) : undefined;
+        if (row && hash !== undefined) results[i] = sameOrConflict(row, hash);
       });
     }
     const fresh = admitted.filter((r, i): r is LedgerRow => r !== null && results[i] === undefined);
@@ -199,14 +204,14 @@ export class LedgerJournal {
       }
     }
     return {
-      contextId: row.contextId,
+      contextId: asStored(row.contextId),
       createdAt,
-      contextFunction: row.contextFunction,
-      environment: row.environment,
+      contextFunction: asStored(row.contextFunction),
+      environment: asStored(row.environment),
       tokenCount: row.tokenCount,
-      recordHash: row.recordHash,
-      previousContextId: row.previousContextId,
-      canonicalText: row.canonicalText,
+      recordHash: asStored(row.recordHash),
+      previousContextId: row.previousContextId === null ? null : asStored(row.previousContextId),
+      canonicalText: asStored(row.canonicalText),
       ...(row.imported === true ? { imported: true } : {}),
     };
   }
@@ -309,13 +314,15 @@ export class LedgerJournal {
    */
   private async insert(rows: readonly LedgerRow[]): Promise<LedgerRow[]> {
     const stored = await this.storedHashes(rows.map((r) => r.contextId));
-    const seen = new Set<string>();
+    /** Each id's hash, the table's or its first row's: a twin among the rows (a forged frame) is refused as one in the table. */
+    const seen = new Map<string, string>();
     const fresh: LedgerRow[] = [];
     for (const row of rows) {
-      const hash = stored.get(row.contextId);
-      if (hash !== undefined && hash !== row.recordHash) throw conflictError(row.contextId, hash, row.recordHash); // not reached: checked before it was acknowledged
-      if (hash === undefined && !seen.has(row.contextId)) fresh.push(row);
-      seen.add(row.contextId);
+      const hash = stored.get(row.contextId) ?? seen.get(row.contextId);
+      // Not reached for rows this process acknowledged (checked before); a crafted or damaged journal on open.
+      if (hash !== undefined && hash !== row.recordHash) throw conflictError(row.contextId, hash, row.recordHash);
+      if (hash === undefined) fresh.push(row);
+      seen.set(row.contextId, row.recordHash);
     }
     if (fresh.length === 0) return fresh;
     await this.db.transaction(async (_run, c) => {
@@ -355,7 +362,7 @@ export class LedgerJournal {
 
   /** One user is done: the last one moves every row in, closes the journal (deleting its empty files) and its connection. */
   async release(): Promise<void> {
-    const path = this.db.path;
+    const path = this.db.key;
     const entry = files.get(path);
     if (entry && --entry.users > 0) return;
     files.delete(path);
@@ -379,6 +386,26 @@ export class LedgerJournal {
       if (closing.get(path) === settled) closing.delete(path);
     }
   }
+}
+
+/** A twin met while moving in what a crash left: the journal (or the table) was altered outside fabra. */
+function recoveryConflict(path: string, err: unknown): unknown {
+  if (!(err instanceof FabraError) || err.code !== "RECORD_CONFLICT") return err;
+  return new FabraError("RECORD_CONFLICT", `The ledger journal of ${path} cannot be moved in: ${err.message}`, {
+    hint: `fabra never acknowledges two records with one id, so ${path}.journal-0/-1 or the table were altered outside fabra; keep copies of the files as evidence and compare the two records before moving the journal files aside.`,
+    details: err.details,
+    cause: err,
+  });
+}
+
+const SURROGATE = /[\ud800-\udfff]/;
+
+/**
+ * `text` as a VARCHAR column gives it back: DuckDB stores UTF-8, a lone surrogate as U+FFFD (as Buffer.from encodes
+ * it), so the waiting row reads as the moved one will. Only text with a surrogate is re-encoded.
+ */
+function asStored(text: string): string {
+  return SURROGATE.test(text) ? Buffer.from(text, "utf8").toString("utf8") : text;
 }
 
 function refused(row: LedgerRow, why: string): FabraError {

@@ -126,11 +126,17 @@ export class DuckDBRecordStore implements RecordStore {
 
   static async open(path: string, options: JournalOptions = {}): Promise<DuckDBRecordStore> {
     const db = await DuckDatabase.open(path);
+    let journal: LedgerJournal | null = null;
     try {
       for (const sql of SCHEMA) await db.run(sql);
-      await openLog(db); // before any append: whether the log's first step must catch up
-      return new DuckDBRecordStore(db, await LedgerJournal.acquire(path, options));
+      journal = await LedgerJournal.acquire(path, options);
+      // Before any append, and after the journal's rows a crash left are in the table (their leaves may be in the
+      // log already: counted without them, entries and leaves could match while an entry has none): whether the
+      // log's first step must catch up.
+      await openLog(db);
+      return new DuckDBRecordStore(db, journal);
     } catch (err) {
+      await journal?.release();
       await db.close();
       throw err;
     }
