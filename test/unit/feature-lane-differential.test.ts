@@ -23,7 +23,13 @@ beforeAll(async () => {
   });
   fabra = await createFabra({
     stores: { offline: { type: "duckdb", path: ":memory:" } },
-    definitions: { user, tier },
+    // Names a URL parser takes for dot segments: hono never sees them as the path's last segment.
+    definitions: {
+      user,
+      tier,
+      dot: feature({ entity: user, name: "." }, (id: string) => `dot ${id}`),
+      dots: feature({ entity: user, name: ".." }, (id: string) => `dots ${id}`),
+    },
     warn: () => {},
   });
 });
