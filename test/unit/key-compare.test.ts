@@ -1,4 +1,5 @@
 // The constant-time key compare behind API-key auth: padded fixed-size forms for short keys, digests for long ones.
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { createAuth } from "../../src/server/auth.js";
 import { FIXED_BYTES, keyMatcher } from "../../src/server/key-compare.js";
@@ -59,6 +60,28 @@ describe("createAuth over keyMatcher", () => {
     // No keys configured: a presented key is still checked (only the local token can match), loopback alone is not asked.
     expect(() => createAuth([]).check({ apiKey: "anything" }, "127.0.0.1")).toThrow(
       expect.objectContaining({ code: "UNAUTHORIZED" }),
+    );
+  });
+
+  it("is indexOf over generated keys around the padded limit (odd bytes, multi-byte, near misses)", () => {
+    // Characters of 1 to 4 UTF-8 bytes, NUL and latin-1 (what Node reads header bytes as) included.
+    const char = fc.constantFrom("a", "k", "\0", "\u00e9", "\u00ff", " ", "\u0416", "\u20ac", "\u{1f511}");
+    const around = fc.integer({ min: FIXED_BYTES - 6, max: FIXED_BYTES + 2 });
+    const key = fc.oneof(
+      fc.array(char, { minLength: 1, maxLength: 8 }).map((cs) => cs.join("")),
+      fc.tuple(around, char).map(([n, c]) => "k".repeat(n) + c),
+    );
+    // Near misses of a key: one more or one fewer character, or one character changed.
+    const nearMiss = (k: string, how: number) =>
+      how === 0 ? `${k}\0` : how === 1 ? k.slice(0, -1) : `${k.slice(0, -1)}${k.endsWith("a") ? "b" : "a"}`;
+    fc.assert(
+      fc.property(fc.array(key, { minLength: 1, maxLength: 5 }), fc.nat(), fc.nat(2), (keys, pick, how) => {
+        const match = keyMatcher(keys);
+        const chosen = keys[pick % keys.length] as string;
+        for (const presented of [chosen, nearMiss(chosen, how), ...keys])
+          expect(match(presented), JSON.stringify(presented)).toBe(keys.indexOf(presented));
+      }),
+      { numRuns: 500 },
     );
   });
 });

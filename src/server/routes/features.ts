@@ -129,7 +129,8 @@ function answer(
 export function featureReadLane(
   deps: ServerDeps,
 ): (request: Request, incoming: IncomingMessage | undefined) => Promise<Response> | undefined {
-  const known = new Set(deps.runtime.definitions.features.keys());
+  // "." and ".." are dot segments to the URL parser (the fetch Request hono routes by has them resolved away).
+  const known = new Set([...deps.runtime.definitions.features.keys()].filter((n) => n !== "." && n !== ".."));
   return (request, incoming) => {
     if ((incoming ? incoming.method : request.method) !== "GET" || deps.state.draining) return undefined;
     const url = incoming ? (incoming.url ?? "") : pathAndQuery(request.url);
