@@ -12,13 +12,32 @@ export function noColorRequested(env: NodeJS.ProcessEnv = process.env): boolean 
   return env.NO_COLOR !== undefined && env.NO_COLOR !== "";
 }
 
-/** The server's API keys: FABRA_API_KEYS (comma-separated) and FABRA_API_KEY (the original's single key), deduplicated. */
+/**
+ * The server's API keys: FABRA_API_KEYS (comma-separated) and FABRA_API_KEY (the original's single key), deduplicated.
+ * Printable ASCII only: Node reads header bytes as latin-1 while clients send a non-ASCII key as UTF-8 (curl) or
+ * latin-1 (fetch), so such a key would work for some clients and never for others.
+ */
 export function apiKeysFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const keys = [...(env.FABRA_API_KEYS ?? "").split(","), env.FABRA_API_KEY ?? ""]
-    .map((k) => k.trim())
-    .filter((k) => k !== "");
+  const keys: string[] = [];
+  for (const name of ["FABRA_API_KEYS", "FABRA_API_KEY"] as const) {
+    const raw = env[name] ?? "";
+    const listed = name === "FABRA_API_KEYS" ? raw.split(",") : [raw];
+    listed.forEach((k, i) => {
+      const key = k.trim();
+      if (key === "") return;
+      if (!PRINTABLE_ASCII.test(key)) {
+        // Never the key itself in the message: it is a secret.
+        const which = name === "FABRA_API_KEYS" ? `key ${i + 1} of FABRA_API_KEYS` : "FABRA_API_KEY";
+        throw new FabraError("INVALID_CONFIG", `${which} has a character outside printable ASCII`, {
+          hint: "HTTP clients send non-ASCII header bytes inconsistently; use letters, digits and punctuation (e.g. `openssl rand -hex 32`).",
+        });
+      }
+      keys.push(key);
+    });
+  }
   return [...new Set(keys)];
 }
+const PRINTABLE_ASCII = /^[\x20-\x7e]+$/;
 
 /**
  * The fabra server the CLI reads records from: `--url` (given here as `flag`), else FABRA_URL; with FABRA_API_KEY

@@ -58,6 +58,17 @@ describe("auth", () => {
     expect(apiKeysFromEnv({ FABRA_API_KEYS: " a, b ,,c", FABRA_API_KEY: "d" })).toEqual(["a", "b", "c", "d"]);
     expect(apiKeysFromEnv({ FABRA_API_KEY: "a", FABRA_API_KEYS: "a" })).toEqual(["a"]);
     expect(apiKeysFromEnv({})).toEqual([]);
+    // Non-ASCII keys are refused, naming the key's place and never the key.
+    expect(() => apiKeysFromEnv({ FABRA_API_KEYS: "ok,clé" })).toThrow(
+      /key 2 of FABRA_API_KEYS has a character outside printable ASCII/,
+    );
+    expect(() => apiKeysFromEnv({ FABRA_API_KEY: "ключ" })).toThrow(/^FABRA_API_KEY has a character/);
+    try {
+      apiKeysFromEnv({ FABRA_API_KEY: "ключ" });
+    } catch (err) {
+      expect(String(err)).not.toContain("ключ");
+      expect((err as { code?: string }).code).toBe("INVALID_CONFIG");
+    }
   });
 });
 
