@@ -10,6 +10,7 @@ import {
   equalHashes,
   inclusionProof,
   leafHash,
+  nodeHash,
   treeHash,
   verifyConsistency,
   verifyInclusion,
@@ -27,7 +28,6 @@ import { leafKind, outcomeLeafBytes } from "../../tlog/leaves.js";
 import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
 import { rowToOutcome } from "./outcome.js";
 import { verifyRows } from "./verify-rows.js";
-import { leafHashOf, pairHash } from "./verify-rows-hashes.js";
 
 /** The proof file of `fabra context prove` (TLOG-001 §Proof file). */
 export interface InclusionProofFile {
@@ -292,7 +292,7 @@ export class TransparencyLog {
     let outcomesChecked = 0;
     for await (const batch of store.scanOutcomes?.() ?? []) {
       for (const o of batch) {
-        take(o.outcomeId, leafHashOf(outcomeLeafBytes(o.canonicalText)));
+        take(o.outcomeId, leafHash(outcomeLeafBytes(o.canonicalText)));
         try {
           rowToOutcome(o);
         } catch (err) {
@@ -339,7 +339,7 @@ export class TransparencyLog {
     let rootAtSince: Uint8Array | null = trusted?.size === 0 ? EMPTY_TREE_HASH : null;
     const fold = (): Uint8Array => {
       let h = stack[stack.length - 1]?.hash ?? EMPTY_TREE_HASH;
-      for (let i = stack.length - 2; i >= 0; i--) h = pairHash((stack[i] as { hash: Uint8Array }).hash, h);
+      for (let i = stack.length - 2; i >= 0; i--) h = nodeHash((stack[i] as { hash: Uint8Array }).hash, h);
       return h;
     };
     for (let i = 0; i < size; i++) {
@@ -379,7 +379,7 @@ export class TransparencyLog {
       let node = { hash: h, width: 1 };
       while (stack.length > 0 && (stack[stack.length - 1] as { width: number }).width === node.width) {
         const left = stack.pop() as { hash: Uint8Array; width: number };
-        node = { hash: pairHash(left.hash, node.hash), width: node.width * 2 };
+        node = { hash: nodeHash(left.hash, node.hash), width: node.width * 2 };
       }
       stack.push(node);
       if (problems.length > problemsBefore) named.add(i);

@@ -3,7 +3,7 @@
 // hashes each row's bytes for its transparency-log leaf first. It answers with the failed rows' results only.
 import { parentPort, workerData } from "node:worker_threads";
 import type { VerifyOptions } from "../../record/verify.js";
-import { prefixedLeafHash } from "./verify-rows-hashes.js";
+import { prefixedLeafHash } from "../../tlog/merkle.js";
 import { type RowBatch, type RowBatchAnswer, verifyOptionsFromClone } from "./verify-rows-pool.js";
 import { verifyRawLedgerRow } from "./verify-rows.js";
 

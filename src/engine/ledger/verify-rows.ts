@@ -4,7 +4,7 @@
 import { toEpochMicros } from "../../record/datetime.js";
 import { failRecordHash, verifyStored, type VerifyOptions, type VerifyResult } from "../../record/verify.js";
 import type { LedgerRow, RawLedgerRow, RecordStore } from "../../stores/types.js";
-import { leafHashOf } from "./verify-rows-hashes.js";
+import { leafHash } from "../../tlog/merkle.js";
 import { defaultVerifyThreads, type RowBatchAnswer, RowVerifierPool } from "./verify-rows-pool.js";
 
 /**
@@ -149,7 +149,7 @@ export async function verifyRows(
     failures.push({ createdUs: toEpochMicros(row.createdAt), result });
   const inline = (rows: readonly RawLedgerRow[]) => {
     for (const row of rows) {
-      if (leaf) leaf(row.contextId, leafHashOf(row.canonicalBytes));
+      if (leaf) leaf(row.contextId, leafHash(row.canonicalBytes));
       const result = verifyRawLedgerRow(row, opts, true);
       if (!result.ok) fail(row, result);
     }
