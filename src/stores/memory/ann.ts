@@ -15,8 +15,20 @@ import { createRequire } from "node:module";
 import { join } from "node:path";
 import type { ApproximateSearch, IndexData } from "./vector.js";
 
-type Hnswlib = typeof import("hnswlib-node");
-type Graph = InstanceType<Hnswlib["HierarchicalNSW"]>;
+// The part of hnswlib-node's API used here, declared locally: the package is optional (a native build that can fail
+// on install), so fabra must compile without it.
+interface Graph {
+  initIndex(opts: { maxElements: number; m: number; efConstruction: number; randomSeed: number }): void;
+  addPoint(point: number[], label: number): void;
+  setEf(ef: number): void;
+  searchKnn(query: number[], k: number): { neighbors: number[]; distances: number[] };
+  writeIndexSync(path: string): void;
+  readIndexSync(path: string): void;
+  getCurrentCount(): number;
+}
+interface Hnswlib {
+  HierarchicalNSW: new (space: "ip", dimensions: number) => Graph;
+}
 
 /** Chunks below which an index is scanned exactly (the scan is well inside 20 ms there). */
 export const DEFAULT_ANN_MIN_CHUNKS = 50_000;
