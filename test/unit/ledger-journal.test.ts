@@ -4,6 +4,7 @@
 // changes nothing; the id filter never says "not stored" of a stored id.
 import { mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
+import { crc32 } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
 import { isFabraError } from "../../src/errors.js";
@@ -45,6 +46,58 @@ describe("journal frames", () => {
     const stale = Buffer.concat([encodeFrame(8, 0, rows[0] as LedgerRow), bytes.subarray(first)]);
     expect(decodeFrames(stale).frames.map((f) => f.row)).toEqual([rows[0]]);
     expect(decodeFrames(Buffer.alloc(64)).frames).toEqual([]);
+  });
+
+  /** A frame of generation 7 around any body, with a right checksum: what someone with file access can write. */
+  const crafted = (body: string): Buffer => {
+    const b = Buffer.from(body, "utf8");
+    const header = Buffer.alloc(16);
+    const g = Buffer.alloc(4);
+    g.writeUInt32LE(7, 0);
+    header.writeUInt32LE(0x324a4246, 0);
+    header.writeUInt32LE(7, 4);
+    header.writeUInt32LE(b.length, 8);
+    header.writeUInt32LE(crc32(b, crc32(g)), 12);
+    return Buffer.concat([header, b]);
+  };
+  const valid = JSON.parse(
+    encodeFrame(7, 5, rows[0] as LedgerRow)
+      .subarray(16)
+      .toString("utf8"),
+  ) as unknown[];
+
+  it("refuse a whole frame that is not a row (typed error naming its offset), never a TypeError or a skipped row", () => {
+    expect(decodeFrames(crafted(JSON.stringify(valid))).frames.map((f) => f.row)).toEqual([rows[0]]);
+    const bodies = [
+      "null",
+      "5",
+      '"x"',
+      "{}",
+      "[]",
+      JSON.stringify(valid.slice(0, 9)),
+      JSON.stringify([...valid, 1]),
+      ...valid.map((_, i) => JSON.stringify(valid.map((v, j) => (j === i ? { x: 1 } : v)))),
+      JSON.stringify(valid.map((v, j) => (j === 0 ? 1.5 : v))),
+    ];
+    for (const body of bodies) {
+      let caught: unknown;
+      try {
+        decodeFrames(Buffer.concat([bytes, crafted(body)]));
+      } catch (err) {
+        caught = err;
+      }
+      expect(isFabraError(caught) && caught.code, body).toBe("VERIFICATION_FAILED");
+      expect((caught as Error).message).toContain(`at byte ${bytes.length}`);
+    }
+  });
+
+  it("a store whose journal holds such a frame does not open: the error names the file", async () => {
+    const dir = tempDir("fabra-journal-crafted-");
+    const path = join(dir, "fabra.duckdb");
+    writeFileSync(`${path}.journal-0`, crafted("[null]"));
+    const opened = DuckDBRecordStore.open(path, SLOW_MOVES);
+    await expect(opened).rejects.toMatchObject({ code: "VERIFICATION_FAILED" });
+    await expect(opened).rejects.toThrow(`${path}.journal-0`);
   });
 });
 

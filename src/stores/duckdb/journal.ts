@@ -84,12 +84,14 @@ export function decodeFrames(bytes: Buffer): { frames: { seq: number; row: Ledge
     if (at + HEADER + length > bytes.length) break;
     const body = bytes.subarray(at + HEADER, at + HEADER + length);
     if (checksum(generation, body) !== bytes.readUInt32LE(at + 12)) break;
-    let p: Payload;
+    let p: unknown;
     try {
-      p = JSON.parse(body.toString("utf8")) as Payload;
+      p = JSON.parse(body.toString("utf8"));
     } catch {
       break;
     }
+    // A frame whose checksum holds was written whole; one that is not a row was not written by fabra.
+    if (!isPayload(p)) throw notARow(at);
     frames.push({
       seq: p[0],
       row: {
@@ -108,6 +110,22 @@ export function decodeFrames(bytes: Buffer): { frames: { seq: number; row: Ledge
   }
   return { frames, end: at };
 }
+
+const isPayload = (p: unknown): p is Payload =>
+  Array.isArray(p) &&
+  p.length === 10 &&
+  Number.isSafeInteger(p[0]) &&
+  [1, 2, 3, 4, 6, 8].every((i) => typeof p[i] === "string") &&
+  Number.isSafeInteger(p[5]) &&
+  (p[7] === null || typeof p[7] === "string") &&
+  typeof p[9] === "boolean";
+
+const notARow = (offset: number): FabraError =>
+  new FabraError("VERIFICATION_FAILED", `A ledger journal frame at byte ${offset} is whole but is not a ledger row`, {
+    hint:
+      "The journal beside the DuckDB file was written by something other than fabra. Keep a copy of the " +
+      "`.journal-0`/`.journal-1` files as evidence, then restore the DuckDB file and its journals from a backup.",
+  });
 
 function journalError(path: string, what: string, err: unknown): FabraError {
   return new FabraError("STORE_UNAVAILABLE", `The ledger journal ${path}: ${what}: ${(err as Error).message}`, {
@@ -144,7 +162,7 @@ export class Journal {
     const files: JournalFile[] = [];
     for (const i of [0, 1]) {
       const path = `${dbPath}.journal-${i}`;
-      let handle: FileHandle;
+      let handle: FileHandle | undefined;
       let bytes: Buffer;
       try {
         // Read-write without O_APPEND: frames are written at the offsets this class keeps.
@@ -152,7 +170,8 @@ export class Journal {
         bytes = readFileSync(path);
         found.push(...decodeFrames(bytes).frames);
       } catch (err) {
-        for (const f of files) await f.handle?.close();
+        for (const h of [...files.map((f) => f.handle), handle]) await h?.close();
+        if (err instanceof FabraError) throw new FabraError(err.code, `${path}: ${err.message}`, { hint: err.hint });
         throw journalError(path, "cannot be opened", err);
       }
       const generation = bytes.length >= HEADER ? bytes.readUInt32LE(4) : 0;
