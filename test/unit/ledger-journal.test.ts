@@ -10,7 +10,7 @@ import { makeOutcome, outcomeToRow } from "../../src/engine/ledger/outcome.js";
 import { isFabraError } from "../../src/errors.js";
 import { DuckDatabase } from "../../src/stores/duckdb/database.js";
 import { IdFilter } from "../../src/stores/duckdb/id-filter.js";
-import { decodeFrames, encodeFrame } from "../../src/stores/duckdb/journal.js";
+import { decodeFrames, encodeFrame, Journal } from "../../src/stores/duckdb/journal.js";
 import { DuckDBRecordStore } from "../../src/stores/duckdb/records.js";
 import type { LedgerRow, RawLedgerRow } from "../../src/stores/types.js";
 import { sealedRow, syntheticRow } from "../contract/record-store.js";
@@ -98,6 +98,27 @@ describe("journal frames", () => {
     const opened = DuckDBRecordStore.open(path, SLOW_MOVES);
     await expect(opened).rejects.toMatchObject({ code: "VERIFICATION_FAILED" });
     await expect(opened).rejects.toThrow(`${path}.journal-0`);
+  });
+});
+
+describe("a journal file whose clearing fails", () => {
+  it("is empty all the same: the next rotation to it works, and reopening replays nothing lost", async () => {
+    const path = join(tempDir("fabra-journal-clear-"), "fabra.duckdb");
+    const { journal } = await Journal.open(path);
+    const [a, b, c] = [1, 2, 3].map((i) => syntheticRow(i, at(i))) as [LedgerRow, LedgerRow, LedgerRow];
+    await journal.append([a]);
+    const sealed = journal.rotate();
+    const real = sealed.handle;
+    (sealed as { handle: unknown }).handle = { fd: 2 ** 30 }; // every write to it fails (EBADF)
+    await journal.clear(sealed);
+    (sealed as { handle: unknown }).handle = real;
+    await journal.append([b]);
+    expect(journal.rotate()).not.toBe(sealed); // before: INTERNAL ("rotated to before it was cleared")
+    await journal.append([c]);
+    await journal.close(false);
+    // The un-zeroed frame of `a` was overwritten by `c` under a new generation: `b` and `c` are what is framed.
+    const framed = [0, 1].flatMap((i) => decodeFrames(readFileSync(`${path}.journal-${i}`)).frames.map((f) => f.row));
+    expect(framed.map((r) => r.contextId).sort()).toEqual([b.contextId, c.contextId].sort());
   });
 });
 

@@ -243,13 +243,15 @@ export class Journal {
   /**
    * Empties `file` (its rows are committed in DuckDB): its next frames start at 0 under a new generation, and its
    * first header is zeroed. Not synced: should a crash undo that, its frames are replayed and found stored (a no-op).
+   * For the same reason a failed zeroing is not an error: the file is empty all the same (a disk that refuses writes
+   * fails the next append, which says so).
    */
   async clear(file: JournalFile): Promise<void> {
     if (file.handle && file.allocated >= HEADER) {
       try {
         writeAll(file.handle, Buffer.alloc(HEADER), 0);
-      } catch (err) {
-        throw journalError(file.path, "cannot be cleared", err);
+      } catch {
+        // as if a crash had undone it: see above
       }
     }
     let next = file.generation;
