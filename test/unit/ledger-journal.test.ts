@@ -120,6 +120,15 @@ describe("a journal file whose clearing fails", () => {
     const framed = [0, 1].flatMap((i) => decodeFrames(readFileSync(`${path}.journal-${i}`)).frames.map((f) => f.row));
     expect(framed.map((r) => r.contextId).sort()).toEqual([b.contextId, c.contextId].sort());
   });
+
+  it("refuses an append after it is closed with SHUTTING_DOWN, not a disk fault", async () => {
+    const path = join(tempDir("fabra-journal-closed-"), "fabra.duckdb");
+    const store = await DuckDBRecordStore.open(path);
+    await store.close();
+    const late = await store.append(sealedRow(1, at(1), "late")).catch((e: unknown) => e);
+    expect(isFabraError(late) && late.code).toBe("SHUTTING_DOWN");
+    expect((late as Error).message).toContain("nothing was appended");
+  });
 });
 
 describe("the DuckDB ledger with its journal", () => {

@@ -139,6 +139,7 @@ export class Journal {
   private active: JournalFile;
   private other: JournalFile;
   private seq = 0;
+  private closed = false;
 
   private constructor(files: [JournalFile, JournalFile]) {
     [this.active, this.other] = files;
@@ -196,6 +197,10 @@ export class Journal {
    * the next commit (appends are arriving fast); otherwise on the calling thread, the quickest for a lone append.
    */
   async append(rows: readonly LedgerRow[], inBackground = false): Promise<void> {
+    if (this.closed)
+      throw new FabraError("SHUTTING_DOWN", `The ledger journal ${this.active.path} is closed: nothing was appended`, {
+        hint: "The ledger was closed (the command or server is shutting down); open it again to append.",
+      });
     const file = this.active;
     const frames = rows.map((row) => encodeFrame(file.generation, this.seq++, row));
     const bytes = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
@@ -264,6 +269,7 @@ export class Journal {
 
   /** Closes both files; `remove` (everything is in DuckDB) deletes them too. */
   async close(remove: boolean): Promise<void> {
+    this.closed = true;
     for (const f of [this.active, this.other]) {
       if (!f.handle) continue;
       await f.handle.close().catch(() => undefined);
