@@ -130,10 +130,28 @@ module.exports = {
     },
     {
       name: "no-circular",
-      comment: "Modules form no import cycles (type-only cycles are harmless at run time and not counted).",
+      comment:
+        "Modules form no import cycles (type-only cycles are harmless at run time and not counted; nor are those " +
+        "through the package root, which only the user-module loader imports, lazily: see the next rule).",
       severity: "error",
       from: { path: "^src/" },
-      to: { circular: true, viaOnly: { dependencyTypesNot: TYPE_ONLY } },
+      to: { circular: true, viaOnly: { dependencyTypesNot: TYPE_ONLY, pathNot: "^src/index\\.ts$" } },
+    },
+    {
+      name: "package-root-is-for-users",
+      comment:
+        "src/index.ts is what user modules import as `fabra`; inside fabra only config/load.ts imports it, and only " +
+        "lazily (a dynamic import runs once every module is evaluated), to hand user modules the package's own module.",
+      severity: "error",
+      from: { path: "^src/", pathNot: "^src/config/load\\.ts$" },
+      to: { path: "^src/index\\.ts$", dependencyTypesNot: TYPE_ONLY },
+    },
+    {
+      name: "package-root-only-lazily",
+      comment: "See package-root-is-for-users.",
+      severity: "error",
+      from: { path: "^src/config/load\\.ts$" },
+      to: { path: "^src/index\\.ts$", dependencyTypesNot: ["dynamic-import", ...TYPE_ONLY] },
     },
     {
       name: "not-to-unresolvable",

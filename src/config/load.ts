@@ -5,7 +5,6 @@ import { existsSync, mkdirSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir, userInfo } from "node:os";
 import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { cosmiconfig, type Loader } from "cosmiconfig";
 import type { Jiti } from "jiti";
 import { FabraError } from "../errors.js";
@@ -19,24 +18,26 @@ export interface LoadedConfig {
   rootDir: string;
 }
 
-const PACKAGE_ENTRY = fileURLToPath(new URL("../index.js", import.meta.url));
-const RECORD_ENTRY = fileURLToPath(new URL("../record/index.js", import.meta.url));
-
-let jiti: Jiti | null = null;
+let jiti: Promise<Jiti> | null = null;
 
 /**
  * The loader of user modules, made on first use (a JSON config needs none). jiti is required as CommonJS: imported
- * as ESM, node would first scan its 190 kB bundle for export names on every start.
+ * as ESM, node would first scan its 190 kB bundle for export names on every start. `import ... from "fabra"` (and
+ * "fabra/record") in a user module gets this very package's module, already loaded, never a copy jiti evaluates
+ * again: so a definition's classes and errors are the ones the CLI checks against, and nothing of fabra is
+ * transpiled (from source, under the tests, that was ~100 modules before the first config loaded).
  */
-function userModuleLoader(): Jiti {
-  if (jiti) return jiti;
-  const { createJiti } = createRequire(import.meta.url)("jiti") as typeof import("jiti");
-  jiti = createJiti(import.meta.url, {
-    alias: { "fabra/record": RECORD_ENTRY, fabra: PACKAGE_ENTRY },
-    interopDefault: true,
-    moduleCache: true,
-    fsCache: transpileCacheDir(),
-  });
+function userModuleLoader(): Promise<Jiti> {
+  jiti ??= (async () => {
+    const [fabra, fabraRecord] = await Promise.all([import("../index.js"), import("../record/index.js")]);
+    const { createJiti } = createRequire(import.meta.url)("jiti") as typeof import("jiti");
+    return createJiti(import.meta.url, {
+      virtualModules: { fabra, "fabra/record": fabraRecord },
+      interopDefault: true,
+      moduleCache: true,
+      fsCache: transpileCacheDir(),
+    });
+  })();
   return jiti;
 }
 
@@ -129,7 +130,7 @@ export async function importUserModule(path: string): Promise<Record<string, unk
     });
   }
   try {
-    return (await userModuleLoader().import(full)) as Record<string, unknown>;
+    return (await (await userModuleLoader()).import(full)) as Record<string, unknown>;
   } catch (err) {
     if (err instanceof FabraError) throw err;
     const where = userFrame(err, full);
