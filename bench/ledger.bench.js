@@ -228,10 +228,14 @@ async function verifyPart(verifyN, log, metrics) {
   return verifyRatio;
 }
 
-/** SQL that fills the log tables of a `leaves`-leaf tree: every complete subtree (hash = sha256 of its key, a stand-in), the leaves, then the tiles as the schema upgrades build them. */
+/** SQL that fills the log tables of a `leaves`-leaf tree: every complete subtree (hash = sha256 of its key, a stand-in; level 0 in the leaf-hash table where the backend has one), the leaves, then the tiles as the schema upgrades build them. */
 function proofFillSql(leaves, t, range) {
   const sql = [];
-  for (let l = 0; 2 ** l <= leaves; l++)
+  if (t.leafHashes)
+    sql.push(
+      `INSERT INTO ${t.leafHashes} (leaf_index, hash) SELECT i, ${t.sha256(`'0/' || CAST(i AS VARCHAR)`)} FROM ${range(leaves)}`,
+    );
+  for (let l = t.leafHashes ? 1 : 0; 2 ** l <= leaves; l++)
     sql.push(
       `INSERT INTO ${t.nodes} (node_key, hash) SELECT '${l}/' || CAST(i AS VARCHAR), ${t.sha256(`'${l}/' || CAST(i AS VARCHAR)`)} FROM ${range(Math.floor(leaves / 2 ** l))}`,
     );

@@ -37,29 +37,34 @@ export function tileId(k: NodeKey): string {
 export function tileSlot(k: NodeKey): number {
   const s = k.level % 8;
   const j = k.index % 2 ** (8 - s);
-  const before = (j + 1) * 2 ** s - 1;
-  let completed = 0;
-  for (let i = 0; i < 8; i++) completed += Math.floor(before / 2 ** i);
-  return completed + s;
+  const before = (j + 1) * 2 ** s - 1; // < 256
+  // Σ_i ⌊before / 2^i⌋ = 2·before − popcount(before)
+  let bits = before - ((before >> 1) & 0x55);
+  bits = (bits & 0x33) + ((bits >> 2) & 0x33);
+  return 2 * before - ((bits + (bits >> 4)) & 0x0f) + s;
 }
 
 /**
- * Fills the (empty) tiles table from the nodes table: one row per tile, from slot 0 (DuckDB schema 10, Postgres
- * migration 10, the bench's raw fill). A tile with a gap (a node missing from the table) is left out: proofs read its
- * hashes from the nodes.
+ * Fills the (empty) tiles table from the nodes table (and the leaf-hash table, where level 0 is kept apart): one row
+ * per tile, from slot 0 (DuckDB schema 10, Postgres migration 10, the bench's raw fill). A tile with a gap (a node
+ * missing from the table) is left out: proofs read its hashes from the nodes.
  */
-export function tileBackfillSql(t: Pick<LogTables, "nodes" | "tiles">): string {
+export function tileBackfillSql(t: Pick<LogTables, "nodes" | "tiles" | "leafHashes">): string {
   const level = "CAST(split_part(node_key, '/', 1) AS INTEGER)";
   const index = "CAST(split_part(node_key, '/', 2) AS BIGINT)";
   // tileSlot in SQL (both dialects): s = level & 7, before = ((index mod 2^(8-s)) + 1) * 2^s - 1
   const before = `((((${index}) & ((1 << (8 - ((${level}) & 7))) - 1)) + 1) << ((${level}) & 7)) - 1`;
   const completed = Array.from({ length: 8 }, (_, i) => `(b >> ${i})`).join(" + ");
+  const nodes = t.leafHashes
+    ? `(SELECT node_key, hash FROM ${t.nodes} UNION ALL
+        SELECT '0/' || CAST(leaf_index AS VARCHAR) AS node_key, hash FROM ${t.leafHashes}) k`
+    : t.nodes;
   return `INSERT INTO ${t.tiles} (tile_key, first_slot, hashes)
     SELECT tile_key, 0, string_agg(hash, '' ORDER BY slot) FROM (
       SELECT hash, tile_key, ${completed} + s AS slot FROM (
         SELECT hash, (${level}) & 7 AS s, ${before} AS b,
           CAST((${level} >> 3) AS VARCHAR) || '/' || CAST((${index} >> (8 - (${level} & 7))) AS VARCHAR) AS tile_key
-        FROM ${t.nodes}) n) m
+        FROM ${nodes}) n) m
     GROUP BY tile_key HAVING count(*) = max(slot) + 1`;
 }
 

@@ -1,7 +1,8 @@
 // The transparency log's tables and its sequencer step, shared by the SQL backends (DuckDB, Postgres): leaves
 // (leaf_index → entry id: a record's context_id or an outcome's outcome_id), complete-subtree hashes by
 // "<level>/<index>" (hex), and tiles (tlog-tiles.ts: a read cache of those hashes, grouped so a proof reads a few
-// rows), beside the record and outcome tables.
+// rows), beside the record and outcome tables. Where the backend has a leaf-hash table (DuckDB, schema version 11),
+// the level-0 hashes live there, by leaf index, and the nodes table holds the interior subtrees only.
 import { leafBytes } from "../tlog/leaves.js";
 import { TreeFrontier } from "../tlog/frontier.js";
 import { extendTree, leafHash, type NodeKey, nodeId } from "../tlog/merkle.js";
@@ -17,6 +18,11 @@ export interface LogTables {
   outcomes: string;
   leaves: string;
   nodes: string;
+  /**
+   * The leaf hashes (level 0) by leaf_index, with no index of their own: rows appended in leaf order, read by range
+   * or by a few indices (DuckDB's per-row-group min/max finds them). Absent: level 0 is in `nodes` (Postgres).
+   */
+  leafHashes?: string;
   tiles: string;
   checkpoints: string;
 }
@@ -54,8 +60,20 @@ function missingNode(k: NodeKey): FabraError {
 /** Stored subtree hashes from the nodes table (what checkpoints, consistency proofs and the sequencer read). */
 export async function readNodes(q: LogQuery, t: LogTables, keys: readonly NodeKey[]): Promise<Uint8Array[]> {
   if (keys.length === 0) return [];
-  const ids = [...new Set(keys.map(nodeId))];
   const found = new Map<string, Uint8Array>();
+  const inNodes = t.leafHashes ? keys.filter((k) => k.level > 0) : keys;
+  if (t.leafHashes) {
+    const leaves = [...new Set(keys.filter((k) => k.level === 0).map((k) => k.index))];
+    for (let i = 0; i < leaves.length; i += CHUNK) {
+      const part = leaves.slice(i, i + CHUNK);
+      const rows = await q<{ leaf_index: bigint | string | number; hash: string }>(
+        `SELECT leaf_index, hash FROM ${t.leafHashes} WHERE leaf_index IN (${placeholders(part.length)})`,
+        part,
+      );
+      for (const r of rows) found.set(`0/${Number(r.leaf_index)}`, Buffer.from(r.hash, "hex"));
+    }
+  }
+  const ids = [...new Set(inNodes.map(nodeId))];
   for (let i = 0; i < ids.length; i += CHUNK) {
     const part = ids.slice(i, i + CHUNK);
     const rows = await q<{ node_key: string; hash: string }>(
@@ -127,6 +145,9 @@ export async function unintegrated(q: LogQuery, t: LogTables, limit = ROUND): Pr
 /** The log's size and frontier as stored (the sequencer's starting point when it has none in memory). */
 export async function loadFrontier(q: LogQuery, t: LogTables): Promise<TreeFrontier> {
   const size = await logSize(q, t);
+  // Leaf hashes above the size are what a log rebuilt by hand left (its leaf rows deleted): the leaves integrated
+  // next take those indices, as they take the tiles' slots. (Nothing else writes there: a round is one transaction.)
+  if (t.leafHashes) await q(`DELETE FROM ${t.leafHashes} WHERE leaf_index >= $1`, [size]);
   return TreeFrontier.of(size, await readNodes(q, t, TreeFrontier.keys(size)));
 }
 
@@ -151,15 +172,27 @@ export async function integrateEntries(
     ["leaf_index", "context_id"],
     entries.map((e, i) => [size + i, e.id]),
   );
-  const hex = nodes.map((n) => ({ key: n.key, hex: Buffer.from(n.hash).toString("hex") }));
+  const hex = nodes.map((n) => ({ key: n.key, hex: hexOf(n.hash) }));
+  // extendTree lists the leaves first, then the interior nodes
+  const interior = t.leafHashes ? hex.slice(entries.length) : hex;
+  if (t.leafHashes)
+    await insert(
+      t.leafHashes,
+      ["leaf_index", "hash"],
+      hex.slice(0, entries.length).map((n, i) => [size + i, n.hex]),
+    );
   await insert(
     t.nodes,
     ["node_key", "hash"],
-    hex.map((n) => [nodeId(n.key), n.hex]),
+    interior.map((n) => [nodeId(n.key), n.hex]),
   );
   await writeTiles(q, insert, t, hex);
   return from.advance(size + entries.length, nodes);
 }
+
+/** A hash in hex, without copying it first when it is a Buffer already (as the Merkle code's are). */
+const hexOf = (h: Uint8Array): string =>
+  (Buffer.isBuffer(h) ? h : Buffer.from(h.buffer, h.byteOffset, h.byteLength)).toString("hex");
 
 /** A multi-row INSERT with bound parameters, in chunks (the generic LogInsert). */
 export function valuesInsert(q: LogQuery): LogInsert {
@@ -199,6 +232,13 @@ export async function leafIndexOf(q: LogQuery, t: LogTables, id: string): Promis
   return rows[0] ? Number(rows[0].leaf_index) : null;
 }
 
+/** The join that gives a leaf row `l` its stored leaf hash as `n.hash` (in a query over leaf indices [$1, $2)). */
+const leafHashJoin = (t: LogTables): string =>
+  t.leafHashes
+    ? // the range again on the hash table's side: its scan then reads only the row groups of the batch
+      `LEFT JOIN ${t.leafHashes} n ON n.leaf_index = l.leaf_index AND n.leaf_index >= $1 AND n.leaf_index < $2`
+    : `LEFT JOIN ${t.nodes} n ON n.node_key = '0/' || CAST(l.leaf_index AS VARCHAR)`;
+
 /** Every leaf in index order, `batchSize` at a time, with its stored hash and the entry's leaf bytes now. */
 export async function* scanLeaves(q: LogQuery, t: LogTables, batchSize = 1000): AsyncIterable<LogLeaf[]> {
   for (let from = 0; ; from += batchSize) {
@@ -209,7 +249,7 @@ export async function* scanLeaves(q: LogQuery, t: LogTables, batchSize = 1000): 
       text: string | null;
     }>(
       `SELECT l.leaf_index, l.context_id, n.hash, coalesce(r.canonical_text, o.canonical_text) AS text FROM ${t.leaves} l
-       LEFT JOIN ${t.nodes} n ON n.node_key = '0/' || CAST(l.leaf_index AS VARCHAR)
+       ${leafHashJoin(t)}
        LEFT JOIN ${t.records} r ON r.context_id = l.context_id
        LEFT JOIN ${t.outcomes} o ON o.outcome_id = l.context_id
        WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index`,
@@ -233,7 +273,7 @@ export async function* scanIndex(q: LogQuery, t: LogTables, batchSize = 250_000)
   for (let from = 0; from < size; from += batchSize) {
     const rows = await q<{ leaf_index: bigint | string | number; context_id: string; hash: string | null }>(
       `SELECT l.leaf_index, l.context_id, n.hash FROM ${t.leaves} l
-       LEFT JOIN ${t.nodes} n ON n.node_key = '0/' || CAST(l.leaf_index AS VARCHAR)
+       ${leafHashJoin(t)}
        WHERE l.leaf_index >= $1 AND l.leaf_index < $2 ORDER BY l.leaf_index`,
       [from, from + batchSize],
     );

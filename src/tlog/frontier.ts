@@ -33,12 +33,21 @@ export class TreeFrontier {
 
   /** The frontier after `added` (what extendTree returned for `newSize - size` leaves) was stored. */
   advance(newSize: number, added: readonly StoredNode[]): TreeFrontier {
-    const known = new Map(this.hashes);
-    for (const n of added) known.set(nodeId(n.key), n.hash);
+    // `added` runs level by level, each level's indices consecutive (extendTree's order): where each level starts
+    const levels = new Map<number, { at: number; first: number }>();
+    for (let at = 0; at < added.length; at++) {
+      const { level, index } = (added[at] as StoredNode).key;
+      if (!levels.has(level)) levels.set(level, { at, first: index });
+    }
+    const find = (k: NodeKey): Uint8Array | undefined => {
+      const run = levels.get(k.level);
+      const n = run && k.index >= run.first ? added[run.at + k.index - run.first] : undefined;
+      return n && n.key.level === k.level && n.key.index === k.index ? n.hash : this.hashes.get(nodeId(k));
+    };
     return TreeFrontier.of(
       newSize,
       TreeFrontier.keys(newSize).map((k) => {
-        const hash = known.get(nodeId(k));
+        const hash = find(k);
         if (!hash) throw new Error(`subtree ${nodeId(k)} of the new frontier is neither old nor new`);
         return hash;
       }),

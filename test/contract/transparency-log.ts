@@ -23,7 +23,10 @@ export interface TransparencyLogHarness {
   /** Two handles on one fresh, empty ledger (two pools on Postgres: like two API processes). */
   open(): Promise<[RecordStore, RecordStore]>;
   /** Raw SQL on that ledger's database, and the names of its log tables there. */
-  raw: { query(sql: string): Promise<Record<string, unknown>[]>; tables: Pick<LogTables, "nodes" | "tiles"> };
+  raw: {
+    query(sql: string): Promise<Record<string, unknown>[]>;
+    tables: Pick<LogTables, "nodes" | "tiles" | "leafHashes">;
+  };
   cleanup?(): Promise<void>;
 }
 
@@ -188,7 +191,12 @@ export function transparencyLogContract(name: string, harness: TransparencyLogHa
       }
       expect(size).toBeGreaterThan(512);
       const { slots, rows } = await readTiles();
-      for (const n of await query(`SELECT node_key, hash FROM ${tables.nodes}`)) {
+      const stored = tables.leafHashes
+        ? `SELECT node_key, hash FROM ${tables.nodes} UNION ALL SELECT '0/' || CAST(leaf_index AS VARCHAR), hash FROM ${tables.leafHashes}`
+        : `SELECT node_key, hash FROM ${tables.nodes}`;
+      const storedNodes = await query(stored);
+      expect(storedNodes).toHaveLength(2 * size - [...size.toString(2)].filter((c) => c === "1").length);
+      for (const n of storedNodes) {
         const [level, index] = String(n.node_key).split("/").map(Number);
         const key = { level: level as number, index: index as number };
         expect(slots.get(tileId(key))?.[tileSlot(key)], String(n.node_key)).toBe(n.hash);

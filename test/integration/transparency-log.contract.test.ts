@@ -26,7 +26,7 @@ transparencyLogContract("duckdb", {
         await db.close();
       }
     },
-    tables: { nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles" },
+    tables: { nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles", leafHashes: "fabra_tlog_leaf_hashes" },
   },
 });
 

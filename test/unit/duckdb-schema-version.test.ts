@@ -180,6 +180,59 @@ describe("DuckDB schema version", () => {
     },
   );
 
+  it("version 11: a version-10 file's leaf hashes move out of the nodes table, and the tree reads the same", async () => {
+    const path = join(dir, "leaf-hashes-v10.duckdb");
+    const leaves = Array.from({ length: 300 }, (_, i) => leafHash(Buffer.from(`leaf ${i}`)));
+    const nodes = await extendTree(0, leaves, async () => []);
+    const hex = (h: Uint8Array) => Buffer.from(h).toString("hex");
+    await raw(path, [
+      "CREATE TABLE fabra_meta (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+      "INSERT INTO fabra_meta VALUES ('schema_version', '10'), ('fabra_version', '0.1.0')",
+      "CREATE TABLE fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
+      `INSERT INTO fabra_tlog_leaves SELECT i, 'ctx_' || CAST(i AS VARCHAR) FROM range(0, 300) t(i)`,
+      "CREATE TABLE fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+      // in key order, not leaf order (the upgrade files the leaf hashes by index)
+      `INSERT INTO fabra_tlog_nodes VALUES ${[...nodes]
+        .sort((a, b) => (nodeId(a.key) < nodeId(b.key) ? -1 : 1))
+        .map((n) => `('${nodeId(n.key)}', '${hex(n.hash)}')`)
+        .join(", ")}`,
+    ]);
+    const root = hex(
+      await treeHash(300, async (keys) =>
+        keys.map((k) => nodes.find((n) => nodeId(n.key) === nodeId(k))?.hash as Uint8Array),
+      ),
+    );
+    const store = await openRecordStore(config(path));
+    try {
+      const read = (k: Parameters<NonNullable<typeof store.readLogNodes>>[0]) =>
+        store.readLogNodes?.(k) as Promise<Uint8Array[]>;
+      expect(hex(await treeHash(300, read))).toBe(root);
+      expect(
+        (
+          await read([
+            { level: 0, index: 299 },
+            { level: 0, index: 0 },
+          ])
+        ).map(hex),
+      ).toEqual([leaves[299], leaves[0]].map((h) => hex(h as Uint8Array)));
+      const index: { index: number; id: string; leafHash: Uint8Array | null }[] = [];
+      for await (const batch of store.scanLogIndex?.(128) ?? []) index.push(...batch);
+      expect(index.map((e) => e.index)).toEqual(leaves.map((_, i) => i));
+      expect(index.map((e) => (e.leafHash ? hex(e.leafHash) : null))).toEqual(leaves.map(hex));
+    } finally {
+      await store.close();
+    }
+    const [moved] = await raw<{ leaves: bigint; nodes: bigint; level0: bigint; ordered: boolean }>(path, [
+      `SELECT (SELECT count(*) FROM fabra_tlog_leaf_hashes) AS leaves, (SELECT count(*) FROM fabra_tlog_nodes) AS nodes,
+         (SELECT count(*) FROM fabra_tlog_nodes WHERE node_key LIKE '0/%') AS level0,
+         (SELECT bool_and(leaf_index = rn - 1) FROM (SELECT leaf_index, row_number() OVER () AS rn FROM fabra_tlog_leaf_hashes)) AS ordered`,
+    ]);
+    expect(Number(moved?.leaves)).toBe(300);
+    expect(Number(moved?.nodes)).toBe(nodes.length - 300);
+    expect(Number(moved?.level0)).toBe(0);
+    expect(moved?.ordered).toBe(true);
+  });
+
   it("refuses a file written by a newer fabra, naming the file and the fix, and leaves it as it is", async () => {
     const path = join(dir, "newer.duckdb");
     const newer = String(DUCKDB_SCHEMA_VERSION + 1);

@@ -24,6 +24,7 @@ export const LOG_TABLES: LogTables = {
   outcomes: "fabra_outcomes",
   leaves: "fabra_tlog_leaves",
   nodes: "fabra_tlog_nodes",
+  leafHashes: "fabra_tlog_leaf_hashes",
   tiles: "fabra_tlog_tiles",
   checkpoints: "fabra_tlog_checkpoints",
 };

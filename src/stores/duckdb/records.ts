@@ -10,7 +10,7 @@ import { type JournalOptions, LedgerJournal } from "./ledger-journal.js";
 import { scanRawPages } from "./records-scan.js";
 import { ledgerWhere, listLimit, type LedgerWhere, type RecordJsonSql } from "../record-filter.js";
 import { plural } from "../../util/plural.js";
-import { CHECKPOINTS_TABLE, OUTCOMES_SCHEMA, TILES_TABLE } from "./schema-version.js";
+import { CHECKPOINTS_TABLE, LEAF_HASHES_TABLE, OUTCOMES_SCHEMA, TILES_TABLE } from "./schema-version.js";
 import type { OutcomeRow } from "../types.js";
 
 import type { NodeKey } from "../../tlog/merkle.js";
@@ -47,6 +47,7 @@ const SCHEMA = [
   // The transparency log (TLOG-001), also created by schema version 2's upgrade.
   "CREATE TABLE IF NOT EXISTS fabra_tlog_leaves (leaf_index BIGINT PRIMARY KEY, context_id VARCHAR NOT NULL UNIQUE)",
   "CREATE TABLE IF NOT EXISTS fabra_tlog_nodes (node_key VARCHAR PRIMARY KEY, hash VARCHAR NOT NULL)",
+  LEAF_HASHES_TABLE,
   TILES_TABLE,
   CHECKPOINTS_TABLE,
 ];

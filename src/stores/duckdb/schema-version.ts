@@ -6,7 +6,7 @@ import { fabraVersion } from "../../util/version.js";
 import { tileBackfillSql } from "../tlog-tiles.js";
 
 /** The layout this fabra writes. Raise it with an entry in UPGRADES whenever a table or index changes. */
-export const DUCKDB_SCHEMA_VERSION = 10;
+export const DUCKDB_SCHEMA_VERSION = 11;
 
 interface Upgrade {
   /** The version a file has after these statements ran. */
@@ -23,6 +23,15 @@ interface Upgrade {
 export const TILES_TABLE =
   "CREATE TABLE IF NOT EXISTS fabra_tlog_tiles (tile_key VARCHAR NOT NULL, first_slot BIGINT NOT NULL, hashes VARCHAR NOT NULL)";
 const TILES_INDEX = "CREATE INDEX IF NOT EXISTS fabra_tlog_tiles_key ON fabra_tlog_tiles (tile_key)";
+
+/**
+ * The leaf hashes (TLOG-001 §2, schema version 11): level 0 of the tree by leaf index, beside the interior subtrees
+ * in fabra_tlog_nodes. No index: rows are appended in leaf order and read by range (`ledger verify`) or by the one
+ * or two indices a tree head needs (DuckDB's min/max per row group finds them); a per-row index here cost a step
+ * as much as its nodes did.
+ */
+export const LEAF_HASHES_TABLE =
+  "CREATE TABLE IF NOT EXISTS fabra_tlog_leaf_hashes (leaf_index BIGINT NOT NULL, hash VARCHAR NOT NULL)";
 
 /** The checkpoints fabra signed (schema version 7): `ledger verify` brackets a rebuilt log's change between them. */
 export const CHECKPOINTS_TABLE =
@@ -110,6 +119,17 @@ const UPGRADES: readonly Upgrade[] = [
       TILES_TABLE,
       tileBackfillSql({ nodes: "fabra_tlog_nodes", tiles: "fabra_tlog_tiles" }),
       TILES_INDEX,
+    ],
+  },
+  // 11: the leaf hashes out of the nodes table (and its primary-key index) into a table of their own, in leaf order.
+  {
+    to: 11,
+    statements: [
+      LEAF_HASHES_TABLE,
+      `INSERT INTO fabra_tlog_leaf_hashes (leaf_index, hash)
+         SELECT CAST(split_part(node_key, '/', 2) AS BIGINT) AS leaf_index, hash FROM fabra_tlog_nodes
+         WHERE starts_with(node_key, '0/') ORDER BY leaf_index`,
+      "DELETE FROM fabra_tlog_nodes WHERE starts_with(node_key, '0/')",
     ],
   },
 ];
