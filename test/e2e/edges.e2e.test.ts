@@ -173,7 +173,7 @@ describe("first hour", () => {
     writeFileSync(join(own, "package.json"), '{"name":"mine"}\n');
     expect((await box.run(["init", own])).exitCode).toBe(0);
     expect(readFileSync(join(own, "package.json"), "utf8")).toBe('{"name":"mine"}\n');
-  });
+  }, 120_000); // two whole type-checks by tsc (~5 s each on an idle machine, 13 at load 15)
 
   it("fabra help context run prints context run's help", async () => {
     const box = sandbox("fabra-edges-", {}, { inProcess: true });
