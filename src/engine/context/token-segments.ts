@@ -9,6 +9,15 @@
 // patterns' look-aheads (`\s+(?!\S)`, `\s+$`) sees past one: each segment, encoded alone, gives exactly the tokens
 // the whole text gives there. (The same argument lets chunking count a chunk from its seams; both are
 // property-tested against tiktoken on both encoders.)
+//
+// A segment not seen before is not sent to tiktoken whole when it is ASCII: it is split into tiktoken's own
+// pre-tokenizer pieces by the encoding's pattern restricted to ASCII (below), and each distinct piece goes through
+// tiktoken once. A text's tokens are the BPE of each piece alone, so that is exact wherever the JS pattern finds the
+// pieces tiktoken's finds: on ASCII text it is the same pattern (\p{L} is [A-Za-z] there, \p{N} [0-9], \s
+// [\t\n\v\f\r ] in both regex engines, both leftmost-first with backtracking), and a piece is encoded alone only
+// when the pattern finds it whole alone too (a whitespace piece can split otherwise: its look-ahead sees the end).
+// Prose has a few thousand distinct pieces against tens of thousands of distinct segments (a segment joins the words
+// around punctuation or capitals: "end.\nThe next").
 import type { TokenCounts } from "../../define/types.js";
 import { type Encoding, encoderOf } from "./tokens.js";
 
@@ -44,20 +53,88 @@ function forEachSegment(text: string, encoding: Encoding, each: (lengths: Uint16
   if (from < end) each(segmentLengths(table, text.slice(from), encoding));
 }
 
-/** The byte length of each token of `segment` encoded alone: from the table, or through tiktoken once. */
+/**
+ * tiktoken's pre-tokenizer patterns (cl100k_base, o200k_base) for ASCII text, alternatives in the same order:
+ * \p{L} is [A-Za-z] there (\p{Lu} [A-Z], \p{Ll} [a-z]; \p{Lt}, \p{Lm}, \p{Lo}, \p{M} empty), \p{N} [0-9], and
+ * (?i:'s|'t|'re|'ve|'m|'ll|'d) the contractions in either case. Sticky: each match starts where the last ended.
+ */
+const CONTRACTION = "'(?:[sS]|[tT]|[rR][eE]|[vV][eE]|[mM]|[lL][lL]|[dD])";
+const ASCII_PIECES: Record<Encoding, RegExp> = {
+  cl100k_base: new RegExp(
+    String.raw`${CONTRACTION}|[^\r\nA-Za-z0-9]?[A-Za-z]+|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+    "y",
+  ),
+  o200k_base: new RegExp(
+    String.raw`[^\r\nA-Za-z0-9]?[A-Z]*[a-z]+(?:${CONTRACTION})?|[^\r\nA-Za-z0-9]?[A-Z]+[a-z]*(?:${CONTRACTION})?|[0-9]{1,3}| ?[^\sA-Za-z0-9]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+`,
+    "y",
+  ),
+};
+
+/** The end of the pre-tokenizer piece of ASCII `text` that starts at `from` (-1 if none: never expected). */
+function pieceEnd(pattern: RegExp, text: string, from: number): number {
+  pattern.lastIndex = from;
+  return pattern.test(text) ? pattern.lastIndex : -1;
+}
+
+/** The byte length of each token of `segment` encoded alone: from the table, by its pieces, or through tiktoken. */
 function segmentLengths(table: Map<string, Uint16Array>, segment: string, encoding: Encoding): Uint16Array {
   const cacheable = segment.length <= MAX_CACHED_LENGTH;
   if (cacheable) {
     const hit = table.get(segment);
     if (hit) return hit;
   }
+  const lengths = byPieces(table, segment, encoding) ?? encodeLengths(segment, encoding);
+  if (cacheable) remember(table, segment, lengths);
+  return lengths;
+}
+
+function remember(table: Map<string, Uint16Array>, text: string, lengths: Uint16Array): void {
+  if (table.size >= MAX_SEGMENTS) table.clear();
+  table.set(text, lengths);
+}
+
+/**
+ * The tokens of ASCII `segment` piece by piece (each distinct piece through tiktoken once), or null when it is not
+ * ASCII, is one piece (then it is encoded as it is), or has a piece the pattern does not find whole alone.
+ */
+function byPieces(table: Map<string, Uint16Array>, segment: string, encoding: Encoding): Uint16Array | null {
+  const end = segment.length;
+  for (let i = 0; i < end; i++) if (segment.charCodeAt(i) > 0x7f) return null;
+  const pattern = ASCII_PIECES[encoding];
+  const parts: Uint16Array[] = [];
+  let total = 0;
+  for (let from = 0; from < end; ) {
+    const to = pieceEnd(pattern, segment, from);
+    if (to <= from || (from === 0 && to === end)) return null;
+    const piece = segment.slice(from, to);
+    let lengths = table.get(piece);
+    if (!lengths) {
+      if (pieceEnd(pattern, piece, 0) !== piece.length) return null;
+      lengths = encodeLengths(piece, encoding);
+      if (piece.length <= MAX_CACHED_LENGTH) remember(table, piece, lengths);
+    }
+    parts.push(lengths);
+    total += lengths.length;
+    from = to;
+  }
+  const out = new Uint16Array(total);
+  let at = 0;
+  for (const part of parts) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
+
+/** The byte length of each token of `text` encoded alone, through tiktoken. */
+function encodeLengths(text: string, encoding: Encoding): Uint16Array {
   const encoder = encoderOf(encoding);
   let lengthOf = byteLengths.get(encoding);
   if (!lengthOf) {
     lengthOf = new Uint16Array(1 << 18); // o200k_base has ~200k tokens
     byteLengths.set(encoding, lengthOf);
   }
-  const tokens = encoder.encode_ordinary(segment);
+  const tokens = encoder.encode_ordinary(text);
   const lengths = new Uint16Array(tokens.length);
   for (let i = 0; i < tokens.length; i++) {
     const token = tokens[i] as number;
@@ -68,10 +145,6 @@ function segmentLengths(table: Map<string, Uint16Array>, segment: string, encodi
       if (token < lengthOf.length) lengthOf[token] = length;
     }
     lengths[i] = length;
-  }
-  if (cacheable) {
-    if (table.size >= MAX_SEGMENTS) table.clear();
-    table.set(segment, lengths);
   }
   return lengths;
 }
