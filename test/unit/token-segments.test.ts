@@ -103,8 +103,8 @@ describe("token segments", () => {
       fc.property(fc.array(piece, { minLength: 1, maxLength: 300 }), encodings, (parts, encoding) => {
         const text = parts.join("");
         const expected = tiktokenStarts(text, encoding);
-        expect(tokenByteStarts(text, encoding)).toEqual(expected);
-        expect(tokenByteStarts(text, encoding)).toEqual(expected); // every segment a cache hit now
+        expect([...tokenByteStarts(text, encoding)]).toEqual(expected);
+        expect([...tokenByteStarts(text, encoding)]).toEqual(expected); // every segment a cache hit now
         expect(countBySegments(text, encoding)).toBe(countIn(text, encoding));
       }),
       { numRuns: 300 },
@@ -117,11 +117,11 @@ describe("token segments", () => {
         clearSegmentCache();
         const text = parts.join("");
         const expected = tiktokenStarts(text, encoding);
-        expect(tokenByteStarts(text, encoding)).toEqual(expected);
-        expect(tokenByteStarts(text, encoding)).toEqual(expected);
+        expect([...tokenByteStarts(text, encoding)]).toEqual(expected);
+        expect([...tokenByteStarts(text, encoding)]).toEqual(expected);
         // Pieces remembered from other texts, then segments made of them.
         const shuffled = [...parts].reverse().join(" ");
-        expect(tokenByteStarts(shuffled, encoding)).toEqual(tiktokenStarts(shuffled, encoding));
+        expect([...tokenByteStarts(shuffled, encoding)]).toEqual(tiktokenStarts(shuffled, encoding));
       }),
       { numRuns: 1000 },
     );
@@ -132,7 +132,7 @@ describe("token segments", () => {
     for (const encoding of ["cl100k_base", "o200k_base"] as const) {
       expect(countBySegments(code, encoding)).toBe(countIn(code, encoding));
       expect(countBySegments("", encoding)).toBe(0);
-      expect(tokenByteStarts("", encoding)).toEqual([0]);
+      expect([...tokenByteStarts("", encoding)]).toEqual([0]);
     }
   });
 
