@@ -71,7 +71,7 @@ export function chunkText(text: string, opts: ChunkingOptions): TextChunk[] {
  * [start, P) encoded alone, the document's own tokens from P to Q (already counted), and those of [Q, end) encoded
  * alone. The two seams are short; the middle costs a binary search.
  */
-function seamCount(bytes: Buffer, starts: number[], start: number, end: number, encoding: Encoding): number | null {
+function seamCount(bytes: Buffer, starts: Uint32Array, start: number, end: number, encoding: Encoding): number | null {
   const lower = (b: number | undefined) => b !== undefined && b >= 0x61 && b <= 0x7a;
   const boundary = (i: number) => bytes[i] === 0x20 && lower(bytes[i - 1]) && lower(bytes[i + 1]);
   let p = -1;
@@ -96,7 +96,7 @@ function seamCount(bytes: Buffer, starts: number[], start: number, end: number, 
 }
 
 /** The index of the token starting at byte `offset`, or -1 when no token starts there. */
-function tokenAt(starts: number[], offset: number): number {
+function tokenAt(starts: Uint32Array, offset: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo <= hi) {

@@ -98,6 +98,16 @@ const EMBED_BATCH = 256;
 const WRITE_BATCH = 2048;
 /** Embedder calls in flight at once (a remote embedder overlaps the network with chunking). */
 const EMBEDS_IN_FLIGHT = 2;
+/** At most this long (ms) between turns of the event loop while documents are chunked and embedded. */
+const TURN_MS = 10;
+
+/**
+ * One turn of the event loop. Chunking and a local embedder are synchronous and the documents read ahead are
+ * resolved promises, so without it the loop below runs as one chain of microtasks and a write in flight (each of
+ * its statements a callback from the database's threads) advances only when the pipeline stops to wait for it:
+ * the writes ran after the work instead of beside it.
+ */
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /**
  * What a document's chunks are made from: its text and source with the chunking and the embedder. The same hash
@@ -128,7 +138,8 @@ export function documentHash(
  * Chunks, embeds and stores documents; a document indexed again replaces its old chunks, and one unchanged since it
  * was indexed (same documentHash) is skipped. A bounded pipeline: documents are read (a stream reads ahead) and
  * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls) and the batch before is written (one
- * bulk write in flight), so no stage waits for the others more than the bounds say.
+ * bulk write in flight, its statements advancing at least every TURN_MS), so no stage waits for the others more
+ * than the bounds say.
  */
 export async function indexDocuments(
   deps: RetrievalDeps,
@@ -221,8 +232,13 @@ export async function indexDocuments(
 
   try {
     let seen = 0;
+    let turn = performance.now();
     for await (const doc of documents as AsyncIterable<DocumentInput>) {
       seen++;
+      if (performance.now() - turn >= TURN_MS) {
+        await nextTurn();
+        turn = performance.now();
+      }
       const hash = documentHash(doc, deps.embedder.id, opts);
       if (known.get(doc.id) === hash) {
         progress.skipped++;
