@@ -1,8 +1,12 @@
 // Where a journal write syncs (stores/duckdb/sync-place.ts): several rows, or a write soon after the previous one,
 // on the thread pool; a pool sync that nobody joined sends the lone writes after it to the calling thread for a
-// while (doubling, up to a bound); company ends that at once. Times are given, not measured.
+// while (doubling, up to a bound); company ends that at once. Times are given, not measured. And the count of
+// assemblies in flight (util/assemblies-in-flight.ts) that tells company during a sync.
 import { describe, expect, it } from "vitest";
+import { context, createFabra } from "../../src/index.js";
 import { BUSY_MS, QUIET_MAX_MS, QUIET_MS, SyncPlace } from "../../src/stores/duckdb/sync-place.js";
+import { assembliesInFlight, assemblyBegun } from "../../src/util/assemblies-in-flight.js";
+import { tempFile } from "../helpers/temp.js";
 
 /** A clock that only moves when told: `later(ms)` moves it on and gives the new time. */
 function clock(start = 1000) {
@@ -60,5 +64,51 @@ describe("where a journal write syncs", () => {
     place.heard(false, c.later(0.5));
     place.onPool(1, c.later(QUIET_MS + 0.5));
     expect(place.onPool(1, c.later(1))).toBe(true);
+  });
+  it("counts assemblies from begun to done, once however often done is called", () => {
+    const before = assembliesInFlight();
+    const a = assemblyBegun();
+    const b = assemblyBegun();
+    expect(assembliesInFlight()).toBe(before + 2);
+    a();
+    a();
+    expect(assembliesInFlight()).toBe(before + 1);
+    b();
+    expect(assembliesInFlight()).toBe(before);
+  });
+
+  it("an assembly is counted while it runs, failed or not, and not after", async () => {
+    const seen: number[] = [];
+    let gate: Promise<void> = Promise.resolve();
+    let open = () => {};
+    let arrived = 0;
+    const counted = context({}, async () => {
+      if (++arrived === 3) open(); // the pair's second: both have begun
+      await gate;
+      seen.push(assembliesInFlight());
+      return [{ content: "hello" }];
+    });
+    const failing = context({}, async () => {
+      seen.push(assembliesInFlight());
+      throw new Error("no");
+    });
+    const fabra = await createFabra({
+      stores: { offline: { type: "duckdb", path: tempFile("fabra-in-flight-", "f.duckdb") } },
+      definitions: { counted, failing },
+      warn: () => {},
+    });
+    try {
+      const before = assembliesInFlight();
+      await counted({});
+      gate = new Promise((resolve) => {
+        open = resolve;
+      });
+      await Promise.all([counted({}), counted({})]);
+      await expect(failing({})).rejects.toThrow(/no/);
+      expect(seen).toEqual([before + 1, before + 2, before + 2, before + 1]);
+      expect(assembliesInFlight()).toBe(before);
+    } finally {
+      await fabra.close();
+    }
   });
 });

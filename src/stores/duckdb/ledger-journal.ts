@@ -20,6 +20,7 @@ import { IdFilter } from "./id-filter.js";
 import { Journal, type JournalFile } from "./journal.js";
 import { queueLeaf } from "./log.js";
 import { SyncPlace } from "./sync-place.js";
+import { assembliesInFlight } from "../../util/assemblies-in-flight.js";
 
 /**
  * Rows of one statement when moving rows in (each column bound as one list, unnested side by side). Binding the lists
@@ -164,7 +165,8 @@ export class LedgerJournal {
       // Appends arriving faster than a sync takes share commits only if the event loop runs during the sync.
       const onPool = this.syncPlace.onPool(fresh.length, performance.now());
       await this.journal.append(fresh, onPool);
-      if (onPool) this.syncPlace.heard(fresh.length > 1 || queued() > 0, performance.now());
+      // Company: rows together, appends that arrived during the sync, or assemblies begun during it besides this one.
+      if (onPool) this.syncPlace.heard(fresh.length > 1 || queued() > 0 || assembliesInFlight() > 1, performance.now());
       for (const row of fresh) {
         this.waiting.set(row.contextId, row);
         this.ids.add(row.contextId);

@@ -3,10 +3,11 @@
 // machine), or on the thread pool, so the event loop meanwhile takes the requests whose appends join the next commit.
 //
 // A write of several rows, or one that begins within BUSY_MS of the previous one, syncs on the pool: others may be
-// appending (as Postgres's commit_siblings: wait for company only when there is some). A pool sync that no append
-// joined (one row, none waiting when it ended: one caller appending record after record, not concurrent ones) sends
-// the lone appends after it back to the calling thread for QUIET_MS, doubled by each such sync up to QUIET_MAX_MS and
-// ended by the first pool sync that had company. A pool sync lets the event loop run, in the middle of an append,
+// appending (as Postgres's commit_siblings: wait for company only when there is some). A pool sync that found no
+// company (one row, no append waiting and no other assembly begun when it ended — util/assemblies-in-flight.ts: one
+// caller appending record after record, not concurrent ones) sends the lone appends after it back to the calling
+// thread for QUIET_MS, doubled by each such sync up to QUIET_MAX_MS and ended by the first pool sync that had company.
+// Company can only show during a pool sync: while a sync holds the calling thread, no other request even begins. A pool sync lets the event loop run, in the middle of an append,
 // the timers and background work (moves into DuckDB, their statements' binding on the main thread) that were
 // waiting: one caller's consecutive appends, coming < 3 ms apart on a quiet machine, paid for that (assemble bench,
 // alternating quick runs at load ~6: overhead p99 35 ms with every sync on the calling thread, 43–73 ms with every
