@@ -5,12 +5,18 @@
 // Also reported: the overhead without the ledger append (the time the append took inside each assembly, taken out),
 // i.e. everything fabra does before the record reaches the store, and how many characters went through tiktoken
 // per assembly once warm (0 when every text's count was known).
-import { closeSync, fdatasyncSync, openSync, writeSync } from "node:fs";
+// What makes the tail: of the slowest 1% of assemblies by overhead, how many overlapped a garbage collection, a move
+// of journal rows into DuckDB (its DuckDB work, and its statements bound on the main thread), or synced their append
+// on the thread pool, and how long the main thread waited for a core in them (Linux schedstat: the machine's load).
+import { closeSync, fdatasyncSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { applyBudget } from "../dist/engine/context/budget.js";
 import { charactersTokenized, countCachedIn } from "../dist/engine/context/tokens.js";
 import { joinedCount } from "../dist/engine/context/token-join.js";
 import { sealRecord } from "../dist/record/seal.js";
+import { Journal } from "../dist/stores/duckdb/journal.js";
+import { LedgerJournal } from "../dist/stores/duckdb/ledger-journal.js";
 import { newContextId } from "../dist/record/id.js";
 import { documents, openSupportFabra, queries } from "./fixtures.js";
 import { collectGarbage, now, round, runIfMain, summarize, tempDir } from "./lib.js";
@@ -27,6 +33,75 @@ async function rawReads(fabra, userId, query) {
   const [embedding] = await fabra.settings.embedder.embed([query]);
   const hits = await vector.search("kb", embedding, 5);
   if (hits.length !== 5) throw new Error(`the vector search returned ${hits.length} hits, expected 5`);
+}
+
+/**
+ * Watches what can land inside an assembly besides its own work: garbage collections, moves of journal rows into
+ * DuckDB, appends synced on the thread pool (the bench's own wrappers of the journal's methods, undone by stop()),
+ * and the main thread's wait for a core (Linux: /proc/self/task/<pid>/schedstat; null elsewhere).
+ */
+function watchTail() {
+  const windows = { gc: [], move: [], pool: [] };
+  const gc = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) windows.gc.push([e.startTime, e.startTime + e.duration]);
+  });
+  gc.observe({ entryTypes: ["gc"] });
+  const insert = LedgerJournal.prototype.insert;
+  LedgerJournal.prototype.insert = async function (...args) {
+    const start = now();
+    try {
+      return await insert.apply(this, args);
+    } finally {
+      windows.move.push([start, now()]);
+    }
+  };
+  const append = Journal.prototype.append;
+  Journal.prototype.append = async function (rows, inBackground) {
+    const start = now();
+    try {
+      return await append.call(this, rows, inBackground);
+    } finally {
+      if (inBackground) windows.pool.push([start, now()]);
+    }
+  };
+  const schedstat = `/proc/self/task/${process.pid}/schedstat`;
+  let hasSchedstat = true;
+  return {
+    /** ms the main thread has waited for a core so far (null without schedstat). */
+    waited() {
+      if (!hasSchedstat) return null;
+      try {
+        return Number(readFileSync(schedstat, "latin1").split(" ")[1]) / 1e6;
+      } catch {
+        hasSchedstat = false;
+        return null;
+      }
+    },
+    /** Waits for the GC observer's last entries, then undoes the wrappers. */
+    async stop() {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      gc.disconnect();
+      LedgerJournal.prototype.insert = insert;
+      Journal.prototype.append = append;
+    },
+    /** For assemblies [{ start, end, overhead, waited }]: what overlapped the slowest 1% of them. */
+    slowest(assemblies) {
+      const overlaps = (kind, a) => windows[kind].some(([s, e]) => s < a.end && e > a.start);
+      const slow = [...assemblies].sort((a, b) => b.overhead - a.overhead).slice(0, Math.ceil(assemblies.length / 100));
+      const count = (kind, list) => list.filter((a) => overlaps(kind, a)).length;
+      const waits = slow.map((a) => a.waited).filter((w) => w !== null);
+      return {
+        slowest1PercentCount: slow.length,
+        slowest1PercentWithGc: count("gc", slow),
+        slowest1PercentWithMove: count("move", slow),
+        slowest1PercentWithPoolSync: count("pool", slow),
+        slowest1PercentCoreWaitMs: waits.length ? round(waits.reduce((x, y) => x + y, 0) / waits.length) : null,
+        assembliesWithGc: count("gc", assemblies),
+        assembliesWithMove: count("move", assemblies),
+        assembliesWithPoolSync: count("pool", assemblies),
+      };
+    },
+  };
 }
 
 /** Times the parts of the overhead on their own, from the items and records of real assemblies. */
@@ -126,6 +201,8 @@ export default async function run(options) {
         }
       };
 
+      const tail = watchTail();
+      const assemblies = [];
       const total = [];
       const raw = [];
       const overhead = [];
@@ -144,22 +221,31 @@ export default async function run(options) {
         appendMs = 0;
         const charsBefore = charactersTokenized();
         // Alternate which goes first, so neither always runs with warmer caches.
+        let started;
+        let waited;
         if (i % 2 === 0) {
           let t = now();
           await rawReads(fabra, userId, query);
           rawMs = now() - t;
+          const w = tail.waited();
           t = now();
           result = await defs.support({ userId, query });
           totalMs = now() - t;
+          started = t;
+          waited = w === null ? null : tail.waited() - w;
         } else {
+          const w = tail.waited();
           let t = now();
           result = await defs.support({ userId, query });
           totalMs = now() - t;
+          started = t;
+          waited = w === null ? null : tail.waited() - w;
           t = now();
           await rawReads(fabra, userId, query);
           rawMs = now() - t;
         }
         if (i < 0) continue;
+        assemblies.push({ start: started, end: started + totalMs, overhead: totalMs - rawMs, waited });
         tokenizedChars += charactersTokenized() - charsBefore;
         total.push(totalMs);
         raw.push(rawMs);
@@ -175,6 +261,8 @@ export default async function run(options) {
       if (dropped === 0) throw new Error("the budget dropped nothing; the bench must force drops");
 
       records.append = plainAppend;
+      await tail.stop();
+      const slowest = tail.slowest(assemblies);
       const parts = await breakdown(fabra, defs, users, asks, options.quick ? 50 : 200, join(dir.path, "floor.bin"));
       const o = summarize(overhead);
       const b = summarize(beforeAppend);
@@ -200,6 +288,7 @@ export default async function run(options) {
           overheadWithoutAppendP90Ms: round(b.p90),
           overheadWithoutAppendP99Ms: round(b.p99),
           tiktokenCharactersPerAssembly: round(tokenizedChars / iterations, 1),
+          ...slowest,
           totalP50Ms: round(t.p50),
           totalP99Ms: round(t.p99),
           rawReadsP50Ms: round(r.p50),

@@ -94,6 +94,11 @@ export class LedgerCommitQueue {
     });
   }
 
+  /** How many appends wait for the next commit. */
+  get queued(): number {
+    return this.waiting.length;
+  }
+
   /** Resolves when nothing is waiting or being committed (close() awaits it before the database closes). */
   async idle(): Promise<void> {
     while (this.running) await this.running;

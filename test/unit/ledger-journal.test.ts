@@ -180,6 +180,16 @@ describe("the DuckDB ledger with its journal", () => {
     expect(await store.logLeafIndex(logged.contextId)).toBe(size);
   });
 
+  it("moves a journal of many statements' rows in one move, every column exact and in journal order", async () => {
+    // 16 rows a statement (STATEMENT_ROWS): 37 rows are three statements in one transaction, the last one short.
+    const before = journalBytes();
+    const rows = Array.from({ length: 37 }, (_, i) => syntheticRow(900 + i, at(900 + i), "many"));
+    for (const row of rows) expect(await store.append(row)).toBe("inserted");
+    expect(journalBytes()).toBe(before + 37);
+    expect(await store.list({ contextFunction: "many", order: "asc", limit: 100 })).toEqual(rows);
+    expect(journalBytes()).toBe(0);
+  });
+
   it("twins are refused against a row in the journal and against one in the table", async () => {
     const row = sealedRow(500, at(500), "twins");
     const other = { ...row, recordHash: `sha256:${"a".repeat(64)}` };

@@ -20,6 +20,7 @@ import { joinedCount } from "./token-join.js";
 import { preparedContext } from "./prepared.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "../../record/values.js";
+import { assemblyBegun } from "../../util/assemblies-in-flight.js";
 import { checkRole, groupMessages, hasRoles, serializeMessages } from "./messages.js";
 
 export type EvidenceMode = "required" | "best_effort";
@@ -57,6 +58,22 @@ export async function assembleContext(
   inputs: Record<string, unknown>,
   settings: AssemblySettings,
   options: AssemblyOptions = {},
+): Promise<ContextResult> {
+  // Counted while in flight: a lone assembly's append syncs on the calling thread (stores/duckdb/sync-place.ts).
+  const done = assemblyBegun();
+  try {
+    return await assemble(def, name, inputs, settings, options);
+  } finally {
+    done();
+  }
+}
+
+async function assemble(
+  def: ContextDef,
+  name: string,
+  inputs: Record<string, unknown>,
+  settings: AssemblySettings,
+  options: AssemblyOptions,
 ): Promise<ContextResult> {
   const started = performance.now();
   const createdAt = nowDatetime();

@@ -19,11 +19,18 @@ import { BIGINT, BOOLEAN, LIST, listValue, VARCHAR } from "./driver.js";
 import { IdFilter } from "./id-filter.js";
 import { Journal, type JournalFile } from "./journal.js";
 import { queueLeaf } from "./log.js";
+import { SyncPlace } from "./sync-place.js";
+import { assembliesInFlight } from "../../util/assemblies-in-flight.js";
 
-/** Rows of one statement when moving rows in (each column bound as one list, unnested side by side). */
+/**
+ * Rows of one statement when moving rows in (each column bound as one list, unnested side by side). Binding the lists
+ * copies every value on the main thread: ~11.5 KB records took 0.4–0.7 ms per 16–64 rows, 10 ms per 256 and
+ * 72–109 ms per 512 (one move's worth), a stall of every request in flight. Statements of 16 rows keep each step
+ * under a millisecond, and the event loop runs between them (each statement runs on DuckDB's threads).
+ */
+const STATEMENT_ROWS = 16;
 const INSERT_MANY = `INSERT INTO fabra_context_records (context_id, created_at, context_function, environment, token_count, record_hash, previous_context_id, canonical_text, imported)
   SELECT unnest($1::VARCHAR[]), unnest($2::VARCHAR[])::TIMESTAMP, unnest($3::VARCHAR[]), unnest($4::VARCHAR[]), unnest($5::BIGINT[]), unnest($6::VARCHAR[]), unnest($7::VARCHAR[]), unnest($8::VARCHAR[]), unnest($9::BOOLEAN[])`;
-const STATEMENT_ROWS = 512;
 /** The lists' types, bound explicitly: inferred from the values, a list starting with NULL would bind as all NULL. */
 const TEXT = LIST(VARCHAR);
 const INSERT_TYPES = [TEXT, TEXT, TEXT, TEXT, LIST(BIGINT), TEXT, TEXT, TEXT, LIST(BOOLEAN)];
@@ -36,11 +43,6 @@ const INSERT_TYPES = [TEXT, TEXT, TEXT, TEXT, LIST(BIGINT), TEXT, TEXT, TEXT, LI
  */
 const MOVE_DELAY_MS = 250;
 const MOVE_ROWS = 512;
-/**
- * A write that begins within this long of the previous one syncs in the background (others are appending); a lone
- * append syncs on the calling thread (see journal.ts's append).
- */
-const BUSY_MS = 3;
 /** After a failed move, the next try waits this long (reads that flush meanwhile get the error). */
 const RETRY_MS = 1000;
 
@@ -68,8 +70,8 @@ export class LedgerJournal {
   private timer: NodeJS.Timeout | null = null;
   private acknowledged = 0;
   private moved = 0;
-  /** When the last journal write began (performance.now()). */
-  private lastWrite = Number.NEGATIVE_INFINITY;
+  /** Whether a write syncs on the thread pool (sync-place.ts). */
+  private readonly syncPlace = new SyncPlace();
 
   private constructor(
     private readonly db: DuckDatabase,
@@ -128,14 +130,17 @@ export class LedgerJournal {
     }
   }
 
-  /** One group commit's rows (distinct ids): each one's outcome; the new ones durable in the journal when it resolves. */
-  write(rows: readonly LedgerRow[]): Promise<RowResult[]> {
-    const run = this.turn.then(() => this.writeNow(rows));
+  /**
+   * One group commit's rows (distinct ids): each one's outcome; the new ones durable in the journal when it resolves.
+   * `queued`: how many appends wait for the next commit (those that arrived during this one's sync).
+   */
+  write(rows: readonly LedgerRow[], queued: () => number = () => 0): Promise<RowResult[]> {
+    const run = this.turn.then(() => this.writeNow(rows, queued));
     this.turn = run.catch(() => undefined);
     return run;
   }
 
-  private async writeNow(rows: readonly LedgerRow[]): Promise<RowResult[]> {
+  private async writeNow(rows: readonly LedgerRow[], queued: () => number): Promise<RowResult[]> {
     const results: (RowResult | undefined)[] = [];
     const admitted: (LedgerRow | null)[] = [];
     const lookUp: string[] = [];
@@ -157,12 +162,11 @@ export class LedgerJournal {
     }
     const fresh = admitted.filter((r, i): r is LedgerRow => r !== null && results[i] === undefined);
     if (fresh.length > 0) {
-      // Appends arriving faster than a sync takes share commits only if the event loop runs during the sync (as
-      // Postgres's commit_siblings: wait for company only when there is some).
-      const now = performance.now();
-      const busy = fresh.length > 1 || now - this.lastWrite < BUSY_MS;
-      this.lastWrite = now;
-      await this.journal.append(fresh, busy);
+      // Appends arriving faster than a sync takes share commits only if the event loop runs during the sync.
+      const onPool = this.syncPlace.onPool(fresh.length, performance.now());
+      await this.journal.append(fresh, onPool);
+      // Company: rows together, appends that arrived during the sync, or assemblies begun during it besides this one.
+      if (onPool) this.syncPlace.heard(fresh.length > 1 || queued() > 0 || assembliesInFlight() > 1, performance.now());
       for (const row of fresh) {
         this.waiting.set(row.contextId, row);
         this.ids.add(row.contextId);

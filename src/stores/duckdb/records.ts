@@ -120,7 +120,7 @@ export class DuckDBRecordStore implements RecordStore {
     private readonly journal: LedgerJournal,
   ) {
     this.commits = new LedgerCommitQueue({
-      write: (rows) => journal.write(rows),
+      write: (rows) => journal.write(rows, () => this.commits.queued),
       where: `DuckDB ledger ${db.path}`,
     });
   }
