@@ -3,7 +3,6 @@
 // never a stack trace.
 import { randomUUID } from "node:crypto";
 import { OpenAPIHono, createRoute, z } from "@hono/zod-openapi";
-import type { HttpBindings } from "@hono/node-server";
 import type { Context } from "hono";
 import { routePath } from "hono/route";
 import { FabraError } from "../errors.js";
@@ -12,7 +11,7 @@ import { readHeaders, requestIdOf } from "./request-headers.js";
 import { errors, openApiDocument, PUBLIC_ROUTE, serve } from "./openapi.js";
 import { renderMetrics } from "./metrics.js";
 import { contextRoutes } from "./routes/contexts.js";
-import { featureReadLane, featureRoutes } from "./routes/features.js";
+import { featureRoutes } from "./routes/features.js";
 import { healthRoutes } from "./routes/health.js";
 import { ingestRoutes } from "./routes/ingest.js";
 import { indexRoutes } from "./routes/indexes.js";
@@ -122,12 +121,6 @@ export function createApp(deps: ServerDeps): OpenAPIHono<AppEnv> {
   );
 
   app.onError((err, c) => respondError(err, c, deps.log));
-
-  // Plain cached feature reads are answered in front of the router and middleware (routes/features.ts).
-  const lane = featureReadLane(deps);
-  const routed = app.fetch;
-  app.fetch = (request, env, executionCtx) =>
-    lane(request, (env as Partial<HttpBindings> | undefined)?.incoming) ?? routed(request, env, executionCtx);
   return app;
 }
 

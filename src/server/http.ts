@@ -20,6 +20,39 @@ export function metaOf(c: Context<AppEnv>): RequestMeta {
 }
 
 /**
+ * A response as its parts, exactly as Node's adapter writes a Response made of them (`writeHead(status, headers)`,
+ * then `end(body)`, the headers in this order): the feature read lane writes these itself (routes/features.ts).
+ */
+export interface PlainResponse {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+/**
+ * A response's parts with the request id (and `connection: close` while draining) and its content-length (given,
+ * so the adapter writes the headers as they are, and a lane writing them itself writes the same bytes).
+ */
+export function plainResponse(
+  meta: RequestMeta,
+  body: string,
+  status: number,
+  contentType: string,
+  extra?: Record<string, string>,
+): PlainResponse {
+  const headers: Record<string, string> = { "content-type": contentType, "x-request-id": meta.requestId };
+  if (meta.closeConnection) headers.connection = "close";
+  if (extra) Object.assign(headers, extra);
+  headers["content-length"] = String(Buffer.byteLength(body));
+  return { status, headers, body };
+}
+
+/** The Response of `plain`. */
+export function toResponse(plain: PlainResponse): Response {
+  return new Response(plain.body, { status: plain.status, headers: plain.headers });
+}
+
+/**
  * A response with the request id (and `connection: close` while draining). Headers go in as a plain object: on
  * Node's adapter that is written out directly, where a fetch `Headers` object (what `c.header()` builds) costs
  * more than the rest of a cached feature read.
@@ -31,10 +64,7 @@ export function respondTo(
   contentType: string,
   extra?: Record<string, string>,
 ): Response {
-  const headers: Record<string, string> = { "content-type": contentType, "x-request-id": meta.requestId };
-  if (meta.closeConnection) headers.connection = "close";
-  if (extra) Object.assign(headers, extra);
-  return new Response(body, { status, headers });
+  return toResponse(plainResponse(meta, body, status, contentType, extra));
 }
 
 export function respond(
@@ -61,11 +91,20 @@ export function errorResponse(
   request: RequestMeta & { method: string; path: string },
   log: (line: string) => void,
 ): Response {
+  return toResponse(errorParts(err, request, log));
+}
+
+/** errorResponse's parts. */
+export function errorParts(
+  err: unknown,
+  request: RequestMeta & { method: string; path: string },
+  log: (line: string) => void,
+): PlainResponse {
   if (err instanceof HTTPException) {
     // hono's own (e.g. a malformed request): keep its status, in our envelope.
     const status = err.status;
     const code = status === 413 ? "PAYLOAD_TOO_LARGE" : status >= 500 ? "INTERNAL" : "INVALID_ARGUMENT";
-    return respondTo(
+    return plainResponse(
       request,
       toJsonText({ error: { code, message: err.message || "Bad request" } }),
       status,
@@ -79,7 +118,7 @@ export function errorResponse(
       `[${request.requestId}] ${status} ${body.error.code} ${request.method} ${request.path}: ${err instanceof Error ? err.message : String(err)}\n${detail instanceof Error ? (detail.stack ?? "") : ""}`.trimEnd(),
     );
   }
-  return respondTo(
+  return plainResponse(
     request,
     toJsonText(body),
     status,

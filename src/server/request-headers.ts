@@ -20,7 +20,7 @@ export function requestIdOf(headers: FoundHeaders): string {
 }
 
 export function readHeaders(incoming: IncomingMessage | undefined, request: Request): FoundHeaders {
-  if (incoming) return rawHeaders(incoming.rawHeaders);
+  if (incoming) return readRawHeaders(incoming.rawHeaders);
   const get = (name: string) => request.headers.get(name) ?? undefined;
   return { "x-request-id": get("x-request-id"), authorization: get("authorization"), "x-api-key": get("x-api-key") };
 }
@@ -29,7 +29,7 @@ export function readHeaders(incoming: IncomingMessage | undefined, request: Requ
  * The headers from Node's [name, value, name, value, ...] list in one pass (names in any case, compared without
  * lower-cased copies).
  */
-function rawHeaders(raw: string[]): FoundHeaders {
+export function readRawHeaders(raw: string[]): FoundHeaders {
   const found: FoundHeaders = {};
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i] as string;

@@ -8,6 +8,7 @@ import type { FabraRuntime } from "../engine/runtime.js";
 import { fabraVersion } from "../util/version.js";
 import { FabraError } from "../errors.js";
 import { createApp } from "./app.js";
+import { featureReadLane } from "./routes/features.js";
 import { createAuth } from "./auth.js";
 import { createServerMetrics, storeMetricsObserver, type ServerMetrics } from "./metrics.js";
 import type { BackgroundService } from "./services.js";
@@ -68,7 +69,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ledgerWrites: options.ledgerWrites ?? !runtime.stores.records.capabilities.concurrentWriters,
   };
   const app = createApp(deps);
-  const server = createServer(getRequestListener(app.fetch));
+  const routed = getRequestListener(app.fetch);
+  // Plain cached feature reads are answered in front of hono's adapter (routes/features.ts).
+  const lane = featureReadLane(deps);
+  const server = createServer((incoming, outgoing) => {
+    if (!lane(incoming, outgoing)) void routed(incoming, outgoing);
+  });
   server.keepAliveTimeout = 5_000;
 
   await listen(server, options.host, options.port);

@@ -20,6 +20,13 @@ describe("context ids", () => {
     expect([...ids, ...later].sort()).toEqual([...ids, ...later]); // a clock that has not caught up never goes back
   });
 
+  it("never share their random bits, also across refills of the random pool", () => {
+    // rand_b (the last 62 bits) of ids made in one millisecond: 3000 ids take 24,000 pool bytes (several refills).
+    const fixed = Date.now() + 20_000;
+    const tails = Array.from({ length: 3000 }, () => newContextId(fixed).slice(-17));
+    expect(new Set(tails).size).toBe(tails.length);
+  });
+
   it("accept ctx_<uuid> or the bare uuid in any case, and refuse anything else", () => {
     const id = "ctx_0190a1b2-0000-7000-8000-000000000001";
     expect(normalizeContextId(id)).toBe(id);

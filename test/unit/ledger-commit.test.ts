@@ -62,6 +62,18 @@ describe("LedgerCommitQueue", () => {
     expect(q.stats).toEqual({ commits: 2, rows: 51, largestBatch: 50 });
   });
 
+  it("appends made in separate callbacks of one event-loop turn share the first commit", async () => {
+    // As a server's requests are: each one's assembly runs from its socket's callback to its append without
+    // yielding, so the next one's append comes in a later callback of the same turn (here: queued immediates).
+    const w = fakeWriter();
+    const q = new LedgerCommitQueue({ write: w.write, where: "test ledger" });
+    const appended = await Promise.all(
+      [1, 2, 3].map((i) => new Promise((resolve) => setImmediate(() => resolve(q.append(row(i)))))),
+    );
+    expect(appended).toEqual(["inserted", "inserted", "inserted"]);
+    expect(w.batches.map((b) => b.length)).toEqual([3]);
+  });
+
   it("appends arriving during a commit wait for it and all go in the next one", async () => {
     const w = fakeWriter({ delayMs: 20 });
     const q = new LedgerCommitQueue({ write: w.write, where: "test ledger" });

@@ -1,16 +1,25 @@
 // Feature reads: GET /v1/features/:name?entity_id= (cache, else computed on the miss; ?as_of= reads history; plain
-// reads answered in front of hono by featureReadLane) and POST /v1/features (many features × entities in one call;
+// reads answered in front of hono's adapter by featureReadLane) and POST /v1/features (many features × entities in one call;
 // each result carries its own error); POST /v1/features/push (values from outside into history and the online
 // cache, one or a batch).
 import { createRoute, type OpenAPIHono, z } from "@hono/zod-openapi";
-import type { IncomingMessage } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { FabraError } from "../../errors.js";
 import { featureValueJson } from "../../api/shapes.js";
 import { entityIdOf } from "../../engine/features/entity-id.js";
 import { MAX_PUSH } from "../../engine/features/push.js";
 import { type JsonObject, type JsonValue, toJsonText } from "../../record/json.js";
-import { errorResponse, JSON_TYPE, metaOf, type RequestMeta, respondTo, sendJson } from "../http.js";
-import { readHeaders, requestIdOf } from "../request-headers.js";
+import {
+  errorParts,
+  JSON_TYPE,
+  metaOf,
+  type PlainResponse,
+  plainResponse,
+  type RequestMeta,
+  sendJson,
+  toResponse,
+} from "../http.js";
+import { readRawHeaders, requestIdOf } from "../request-headers.js";
 import { ENTITY_ID, errors, FeatureValue, json, pathParam, serve } from "../openapi.js";
 import type { AppEnv, ServerDeps } from "../types.js";
 import { documented, parsedBy, query, readBody } from "../validate.js";
@@ -108,50 +117,58 @@ function answer(
   meta: RequestMeta,
   name: string,
   value: Parameters<typeof featureValueJson>[0],
-): Response {
+): PlainResponse {
   deps.metrics.featureRead(name, value.source);
   const body = featureValueJson(value);
   // A scalar value needs no kind-preserving serializer (the hot path: one cached string or number).
   return typeof body.value === "object" || typeof body.value === "bigint"
-    ? respondTo(meta, toJsonText(body), 200, JSON_TYPE)
-    : respondTo(meta, JSON.stringify(body), 200, JSON_TYPE);
+    ? plainResponse(meta, toJsonText(body), 200, JSON_TYPE)
+    : plainResponse(meta, JSON.stringify(body), 200, JSON_TYPE);
 }
 
 /**
- * The hot path, answered before hono's router and middleware (app.ts puts it in front of them): `GET
- * /v1/features/<a known feature>?entity_id=<unreserved characters>`, which the declared route's checks would pass
- * unchanged, from a client the auth check lets in, while the server is not draining. It does what the middleware
- * and the declared route do for such a request (the request id, auth, the in-flight count, request metrics, the
- * same answer and error envelope) without hono's per-request work (router match, context, a chain of async
- * middleware: more than the cached read itself). Any other request, and one failing auth, gets undefined: hono
- * serves it, with its checks and its errors.
+ * The hot path, answered in front of hono's Node adapter, router and middleware (serve.ts puts it before them):
+ * `GET /v1/features/<a known feature>?entity_id=<unreserved characters>`, which the declared route's checks would
+ * pass unchanged, from a client the auth check lets in, while the server is not draining. It does what the
+ * middleware and the declared route do for such a request (the request id, auth, the in-flight count, request
+ * metrics, the same answer and error envelope) and writes the response itself, as the adapter writes the route's
+ * (`writeHead` with the same headers in the same order, then `end`: the same bytes), without the adapter's and
+ * hono's per-request work (a fetch Request and its URL, a Response, a close listener, the router match, a context,
+ * a chain of async middleware: more than the cached read itself). Returns false for any other request, and for
+ * one failing auth: hono serves it, with its checks and its errors.
  */
-export function featureReadLane(
-  deps: ServerDeps,
-): (request: Request, incoming: IncomingMessage | undefined) => Promise<Response> | undefined {
+export function featureReadLane(deps: ServerDeps): (incoming: IncomingMessage, outgoing: ServerResponse) => boolean {
   // "." and ".." are dot segments to the URL parser (the fetch Request hono routes by has them resolved away).
   const known = new Set([...deps.runtime.definitions.features.keys()].filter((n) => n !== "." && n !== ".."));
-  return (request, incoming) => {
-    if ((incoming ? incoming.method : request.method) !== "GET" || deps.state.draining) return undefined;
-    const url = incoming ? (incoming.url ?? "") : pathAndQuery(request.url);
-    if (!url.startsWith(ONE_PREFIX)) return undefined;
+  return (incoming, outgoing) => {
+    if (incoming.method !== "GET" || deps.state.draining) return false;
+    const url = incoming.url ?? "";
+    if (!url.startsWith(ONE_PREFIX)) return false;
     const entityId = plainEntityQuery(url);
-    if (entityId === null) return undefined;
+    if (entityId === null) return false;
     const query = url.indexOf("?");
     // Unreserved characters only: the name hono would decode from the path is the same text.
-    if (!unreserved(url, ONE_PREFIX.length, query)) return undefined;
+    if (!unreserved(url, ONE_PREFIX.length, query)) return false;
     const name = url.slice(ONE_PREFIX.length, query);
-    if (!known.has(name)) return undefined;
-    const headers = readHeaders(incoming, request);
+    if (!known.has(name)) return false;
+    const headers = readRawHeaders(incoming.rawHeaders);
     try {
       deps.auth.check(
         { authorization: headers.authorization, apiKey: headers["x-api-key"] },
-        () => incoming?.socket?.remoteAddress,
+        () => incoming.socket?.remoteAddress,
       );
     } catch {
-      return undefined; // the middleware refuses it, with its error
+      return false; // the middleware refuses it, with its error
     }
-    return readOne(deps, { requestId: requestIdOf(headers), method: "GET", path: url.slice(0, query) }, name, entityId);
+    const request = { requestId: requestIdOf(headers), method: "GET", path: url.slice(0, query) };
+    readOne(deps, request, name, entityId).then(
+      (response) => {
+        outgoing.writeHead(response.status, response.headers);
+        outgoing.end(response.body);
+      },
+      () => outgoing.destroy(), // not reached: readOne answers every failure with its error envelope
+    );
+    return true;
   };
 }
 
@@ -160,14 +177,14 @@ async function readOne(
   request: RequestMeta & { method: string; path: string },
   name: string,
   entityId: string,
-): Promise<Response> {
+): Promise<PlainResponse> {
   const started = performance.now();
   deps.state.inFlight++;
-  let response: Response;
+  let response: PlainResponse;
   try {
     response = answer(deps, request, name, await deps.runtime.getFeatureValue(name, entityId));
   } catch (err) {
-    response = errorResponse(err, request, deps.log);
+    response = errorParts(err, request, deps.log);
   } finally {
     deps.state.inFlight--;
   }
@@ -175,12 +192,6 @@ async function readOne(
   series.count.inc();
   series.latency.observe((performance.now() - started) / 1000);
   return response;
-}
-
-/** The path and query of a fetch Request's absolute URL. */
-function pathAndQuery(url: string): string {
-  const path = url.indexOf("/", url.indexOf("://") + 3);
-  return path === -1 ? "/" : url.slice(path);
 }
 
 export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void {
@@ -194,7 +205,7 @@ export function featureRoutes(app: OpenAPIHono<AppEnv>, deps: ServerDeps): void 
       asOf === undefined
         ? await deps.runtime.getFeatureValue(name, entityId)
         : await deps.runtime.getFeatureAsOf(name, entityId, asOf, { knownTime: joinedBy === "known_time" });
-    return answer(deps, metaOf(c), name, value);
+    return toResponse(answer(deps, metaOf(c), name, value));
   });
 
   serve(app, route.push, async (c) => {
