@@ -12,7 +12,7 @@ import { sealRecord } from "../../src/record/seal.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
 import type { ContextRecord } from "../../src/record/types.js";
 import { readRecordText } from "../../src/record/verify.js";
-import { indexBytes } from "../../src/record/verify/byte-index.js";
+import { indexBytes, keyEntry, keysMatch } from "../../src/record/verify/byte-index.js";
 import { CANONICAL_TOP_LEVEL_KEYS, scanCanonical } from "../../src/record/verify/canonical-scan.js";
 import { verifyStoredFull } from "../../src/record/verify/stored-full.js";
 import { CASES } from "../fixtures/canonical-scan/cases.js";
@@ -110,6 +110,47 @@ describe("the byte index", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+
+  it("compares the listed keys with the text like a plain loop, every length and offset", () => {
+    // keys of 1..30 bytes (the table is the module's, shared with the scan's schema: a few, registered once)
+    const keys = Array.from({ length: 30 }, (_, n) =>
+      Buffer.from(`,"${"abcdefghijklmnopqrstuvwxyz01234".slice(0, n + 1)}":`.slice(0, n + 1)),
+    );
+    const entries = keys.map((k) => keyEntry(k));
+    let matched = 0;
+    let differed = 0;
+    const pair = fc.record({ key: fc.nat(keys.length - 1), at: fc.nat(120), plant: fc.boolean(), flip: fc.nat(40) });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0x20, max: 0x7e }), { minLength: 1, maxLength: 160 }),
+        fc.array(pair, { maxLength: 6 }),
+        (bytes, pairs) => {
+          const buf = Buffer.from(bytes);
+          const listed = pairs
+            .map((p) => ({ ...p, key: keys[p.key] as Buffer, entry: entries[p.key] as number }))
+            .filter((p) => p.at + p.key.length <= buf.length);
+          for (const p of listed) {
+            if (!p.plant) continue;
+            p.key.copy(buf, p.at); // often a match, sometimes off by one byte
+            if (p.flip < p.key.length && p.flip % 3 === 0) buf[p.at + p.flip] = (buf[p.at + p.flip] as number) ^ 0x01;
+          }
+          const index = indexBytes(buf);
+          if (index === null) return; // a flip made a byte unprintable: nothing to compare
+          let k = index.keysFrom;
+          for (const p of listed) {
+            index.keys[k++] = p.at;
+            index.keys[k++] = p.entry;
+          }
+          const expected = listed.every((p) => buf.subarray(p.at, p.at + p.key.length).equals(p.key));
+          expect(keysMatch(listed.length)).toBe(expected);
+          if (expected) matched++;
+          else differed++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(Math.min(matched, differed)).toBeGreaterThan(20); // both verdicts, many times
   });
 
   it("grows its memory for large rows and keeps working after", () => {

@@ -17,7 +17,7 @@
 import { compareCodePoints } from "../canonical.js";
 import { formatFloat, MAX_JSON_DEPTH } from "../json.js";
 import type { IntegrityRecord } from "../types.js";
-import { indexBytes } from "./byte-index.js";
+import { indexBytes, keyEntry, keysMatch } from "./byte-index.js";
 
 // ---------------------------------------------------------------- the schema, as canonical text orders it
 
@@ -54,9 +54,8 @@ interface Spec {
 interface Member {
   /** `{"key":` for the first member, `,"key":` for the others. */
   prefix: Uint8Array;
-  /** The prefix as little-endian 32-bit words (compared four bytes at a time), and its last `length % 4` bytes. */
-  words: Uint32Array;
-  tail: Uint8Array;
+  /** The prefix's entry in the byte index's key table (compared there, with all the record's keys at once). */
+  entry: number;
   spec: Spec;
   optional: boolean;
   /** Where to record the value's span, or -1. */
@@ -89,12 +88,9 @@ function SHAPE(fields: Field[], optional: string[] = []): Spec {
   const sorted = [...fields].sort((a, b) => compareCodePoints(a[0], b[0]));
   const members = sorted.map(([key, spec, capture], i) => {
     const prefix = Buffer.from(`${i === 0 ? "{" : ","}"${key}":`, "latin1");
-    const whole = prefix.length & ~3;
-    const words = new Uint32Array(whole / 4).map((_, w) => prefix.readUInt32LE(w * 4));
     return {
       prefix,
-      words,
-      tail: prefix.subarray(whole),
+      entry: keyEntry(prefix),
       spec,
       optional: optional.includes(key),
       capture: capture ?? -1,
@@ -214,8 +210,10 @@ export const CANONICAL_TOP_LEVEL_KEYS: readonly string[] = (RECORD.members ?? []
 // Synchronous and one at a time (as the byte index is), so its state lives here rather than being passed around.
 
 let b: Buffer = Buffer.alloc(0);
-/** The same memory, read four bytes at a time. */
-let words: DataView = new DataView(new ArrayBuffer(0));
+/** The fixed keys walked past, as pairs (position, table entry) for keysMatch: `keys[keysFrom, kn)`. */
+let keys: Uint32Array = new Uint32Array(0);
+let keysFrom = 0;
+let kn = 0;
 let len = 0;
 /** The positions of every quote and backslash, and the next one not yet walked past. */
 let q: Uint32Array = new Uint32Array(0);
@@ -330,8 +328,14 @@ function number(at: number, kind: 0 | 1 | 2): number {
     if (!isDigit(b[i] as number)) return -1;
     while (i < len && isDigit(b[i] as number)) i++;
   } else if (positionalCanonical(first, intDigits, fracStart, fracEnd)) return i;
-  const exact = exactValue(at, i);
+  const exact = decimalValue(at, i, true);
   if (!Number.isNaN(exact)) return bytesAre(at, i, floatText(exact)) ? i : -1;
+  // More significant digits than a double holds exactly (a similarity score's 17): a double within an ulp or so of
+  // the text's value, from its digits. When that double's canonical text is these bytes, they are formatFloat's text
+  // of a double (however near the guess was), which reads back as that same double: canonical, what the parse below
+  // decides too (~85 % of 17-digit scores; the parse costs ~3x the guess). Otherwise the text is parsed.
+  const near = decimalValue(at, i, false);
+  if (Number.isFinite(near) && bytesAre(at, i, floatText(near))) return i;
   let text = "";
   if (i - at <= 32) for (let k = at; k < i; k++) text += String.fromCharCode(b[k] as number);
   else text = b.toString("latin1", at, i);
@@ -370,9 +374,10 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 /**
  * The value of the number text `b[at, end)` when it can be had exactly without a string: a significand of at most
  * 2^53 and a power of ten up to 22 each way make one correctly rounded multiplication or division (Clinger's fast
- * path, what every exact parser does first). NaN otherwise (the caller parses the text).
+ * path, what every exact parser does first). NaN otherwise (the caller parses the text). With `exact` false, a longer
+ * significand is accumulated as a double too: the value to within an ulp or so, a guess to test, never a verdict.
  */
-function exactValue(at: number, end: number): number {
+function decimalValue(at: number, end: number, exact: boolean): number {
   let i = at;
   const negative = b[i] === 0x2d;
   if (negative) i++;
@@ -387,7 +392,7 @@ function exactValue(at: number, end: number): number {
     }
     if (c === 0x65 || c === 0x45) break;
     sig = sig * 10 + (c - 0x30);
-    if (sig > 9007199254740991) return Number.NaN;
+    if (exact && sig > 9007199254740991) return Number.NaN;
     if (inFrac) fracDigits++;
   }
   let exp = 0;
@@ -575,13 +580,12 @@ function shape(at: number, members: Member[], depth: number): number {
       continue;
     }
     // The key's quotes are the next two positions listed: its length is right when the closing one is where the
-    // prefix has it; then the bytes are compared four at a time.
+    // prefix has it. Its bytes are compared with every other key's when the walk is done (keysMatch, in the byte
+    // index's module); until then the walk relies only on the positions, so a wrong key cannot mislead it, only fail.
     const start = i + member.prefix.length;
     if (q[qi] !== i + 1 || q[qi + 1] !== start - 2) return -1;
-    const w = member.words;
-    for (let k = 0; k < w.length; k++) if (words.getUint32(i + 4 * k, true) !== w[k]) return -1;
-    const tail = member.tail;
-    for (let k = 0, at = i + 4 * w.length; k < tail.length; k++) if (b[at + k] !== tail[k]) return -1;
+    keys[kn++] = i;
+    keys[kn++] = member.entry;
     qi += 2; // the key's quotes (fixed keys hold no backslash)
     i = value(start, member.spec, depth + 1);
     if (i < 0) return -1;
@@ -682,7 +686,9 @@ export function scanCanonical(stored: Uint8Array, contextId: string): CanonicalS
   const index = indexBytes(stored);
   if (index === null) return null;
   b = index.bytes;
-  if (words.buffer !== b.buffer) words = new DataView(b.buffer);
+  keys = index.keys;
+  keysFrom = index.keysFrom;
+  kn = keysFrom;
   len = stored.length;
   q = index.positions;
   qn = index.count;
@@ -694,7 +700,7 @@ export function scanCanonical(stored: Uint8Array, contextId: string): CanonicalS
   } catch {
     end = -1; // a stack overflow on absurd nesting is impossible below MAX_JSON_DEPTH, but never let one out
   }
-  if (end !== len || qi !== qn || !idIs(contextId)) return null;
+  if (end !== len || qi !== qn || !idIs(contextId) || !keysMatch((kn - keysFrom) / 2)) return null;
   const integrityStart = spans[C_INTEGRITY * 2] as number;
   const recordHashStart = spans[C_RECORD_HASH * 2] as number;
   const integrity: IntegrityRecord = {
