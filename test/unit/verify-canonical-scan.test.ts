@@ -212,6 +212,38 @@ describe("the canonical scan", () => {
     }
   });
 
+  it("a decimal of 16-18 significant digits (a similarity score) is accepted exactly when it is canonical", () => {
+    // the digits a double needs, and their near misses: the scan tries a guessed double and its neighbours first
+    const base = canonicalRecordText(vector("plain"));
+    const id = idOf(base);
+    const x = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: -1e6, max: 1e6, noNaN: true }));
+    const tweak = (t: string, d: number): string => {
+      const last = t.charCodeAt(t.length - 1) - 0x30;
+      return last >= 0 && last <= 9 ? t.slice(0, -1) + String((last + 10 + d) % 10) : t;
+    };
+    const spelling = fc.oneof(
+      x.map((v) => formatFloat(v)),
+      fc.tuple(x, fc.constantFrom(-2, -1, 1, 2)).map(([v, d]) => tweak(formatFloat(v), d)),
+      fc.tuple(x, fc.constantFrom(16, 17, 18)).map(([v, p]) => v.toPrecision(p)),
+    );
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(spelling, (t) => {
+        const text = resealStructural(base.replace(/,"inputs":\{/, `,"inputs":{"a":${t},`));
+        const n = Number(t);
+        const canonical = /^-?\d+$/.test(t) ? t === BigInt(t).toString() : Number.isFinite(n) && formatFloat(n) === t;
+        const parses = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(t);
+        const ok = scanCanonical(Buffer.from(text), id) !== null;
+        expect(ok, t).toBe(parses && canonical);
+        if (ok) accepted++;
+        else refused++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(Math.min(accepted, refused)).toBeGreaterThan(300);
+  });
+
   it("a number in inputs is accepted exactly when it is the canonical writer's spelling of its value", () => {
     const base = canonicalRecordText(vector("plain"));
     const id = idOf(base);
