@@ -44,18 +44,29 @@ type Kind = (typeof Kind)[keyof typeof Kind];
 interface Spec {
   kind: Kind;
   /** Enum: each allowed value as its quoted bytes. */
-  values?: Uint8Array[];
+  values?: Fixed[];
   /** Array: the items' spec. */
   item?: Spec;
   /** Shape: the members in canonical order. */
   members?: Member[];
 }
 
+/** Bytes the text must hold at a place, compared in the byte index's module (keysMatch) with all the others at once. */
+interface Fixed {
+  bytes: Uint8Array;
+  size: number;
+  /** Their entry in the module's table. */
+  entry: number;
+}
+
+const fixed = (text: string): Fixed => {
+  const bytes = Buffer.from(text, "latin1");
+  return { bytes, size: bytes.length, entry: keyEntry(bytes) };
+};
+
 interface Member {
   /** `{"key":` for the first member, `,"key":` for the others. */
-  prefix: Uint8Array;
-  /** The prefix's entry in the byte index's key table (compared there, with all the record's keys at once). */
-  entry: number;
+  prefix: Fixed;
   spec: Spec;
   optional: boolean;
   /** Where to record the value's span, or -1. */
@@ -63,10 +74,12 @@ interface Member {
 }
 
 const S = (kind: Kind): Spec => ({ kind });
-const ENUM = (...values: string[]): Spec => ({
-  kind: Kind.Enum,
-  values: values.map((v) => Buffer.from(`"${v}"`, "latin1")),
-});
+/** An enum's values, each told from the others by its length and first letter (what the walk looks at). */
+function ENUM(...values: string[]): Spec {
+  const told = new Set(values.map((v) => `${v.length}${v[0]}`));
+  if (told.size !== values.length) throw new Error("enum values not told apart by length and first letter");
+  return { kind: Kind.Enum, values: values.map((v) => fixed(`"${v}"`)) };
+}
 const ARRAY = (item: Spec): Spec => ({ kind: Kind.Array, item });
 
 // Captured spans (start, end) of values the hashes and the result need.
@@ -87,10 +100,8 @@ type Field = [key: string, spec: Spec, capture?: number];
 function SHAPE(fields: Field[], optional: string[] = []): Spec {
   const sorted = [...fields].sort((a, b) => compareCodePoints(a[0], b[0]));
   const members = sorted.map(([key, spec, capture], i) => {
-    const prefix = Buffer.from(`${i === 0 ? "{" : ","}"${key}":`, "latin1");
     return {
-      prefix,
-      entry: keyEntry(prefix),
+      prefix: fixed(`${i === 0 ? "{" : ","}"${key}":`),
       spec,
       optional: optional.includes(key),
       capture: capture ?? -1,
@@ -203,7 +214,7 @@ const RECORD: Spec = SHAPE([
 
 /** The top-level keys in canonical order (for tests and error-free introspection). */
 export const CANONICAL_TOP_LEVEL_KEYS: readonly string[] = (RECORD.members ?? []).map((m) =>
-  Buffer.from(m.prefix).toString("latin1").slice(2, -2),
+  Buffer.from(m.prefix.bytes).toString("latin1").slice(2, -2),
 );
 
 // ---------------------------------------------------------------- the walk
@@ -226,13 +237,6 @@ const spans = new Int32Array(CAPTURES * 2);
 const escapedAt = new Uint8Array(CAPTURES);
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-
-/** Whether `bytes` are at `at`. */
-function matches(at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > len) return false;
-  for (let j = 0; j < bytes.length; j++) if (b[at + j] !== bytes[j]) return false;
-  return true;
-}
 
 function lowerHex(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -601,10 +605,10 @@ function shape(at: number, members: Member[], depth: number): number {
     // The key's quotes are the next two positions listed: its length is right when the closing one is where the
     // prefix has it. Its bytes are compared with every other key's when the walk is done (keysMatch, in the byte
     // index's module); until then the walk relies only on the positions, so a wrong key cannot mislead it, only fail.
-    const start = i + member.prefix.length;
+    const start = i + member.prefix.size;
     if (q[qi] !== i + 1 || q[qi + 1] !== start - 2) return -1;
     keys[kn++] = i;
-    keys[kn++] = member.entry;
+    keys[kn++] = member.prefix.entry;
     qi += 2; // the key's quotes (fixed keys hold no backslash)
     i = value(start, member.spec, depth + 1);
     if (i < 0) return -1;
@@ -643,14 +647,22 @@ function value(at: number, spec: Spec, depth: number): number {
       return b[at] === 0x6e ? literal(at, 0) : datetime(at);
     case Kind.Id:
       return contextId(at);
-    case Kind.Enum:
-      for (const v of spec.values as Uint8Array[]) {
-        if (matches(at, v)) {
+    case Kind.Enum: {
+      // Its quotes are the next two positions listed, so its length is known: the one value of that length and first
+      // letter is listed to be compared as a key is (a backslash or any other byte there fails the comparison).
+      if (q[qi] !== at) return -1;
+      const size = (q[qi + 1] as number) + 1 - at;
+      const first = b[at + 1];
+      for (const v of spec.values as Fixed[]) {
+        if (v.size === size && v.bytes[1] === first) {
+          keys[kn++] = at;
+          keys[kn++] = v.entry;
           qi += 2;
-          return at + v.length;
+          return at + size;
         }
       }
       return -1;
+    }
     case Kind.Any:
       return anyValue(at, depth);
     case Kind.Object:
