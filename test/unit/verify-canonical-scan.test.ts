@@ -12,7 +12,7 @@ import { sealRecord } from "../../src/record/seal.js";
 import { parseSigningKey, signRecord } from "../../src/record/sign.js";
 import type { ContextRecord } from "../../src/record/types.js";
 import { readRecordText } from "../../src/record/verify.js";
-import { indexBytes } from "../../src/record/verify/byte-index.js";
+import { indexBytes, keyEntry, keysMatch } from "../../src/record/verify/byte-index.js";
 import { CANONICAL_TOP_LEVEL_KEYS, scanCanonical } from "../../src/record/verify/canonical-scan.js";
 import { verifyStoredFull } from "../../src/record/verify/stored-full.js";
 import { CASES } from "../fixtures/canonical-scan/cases.js";
@@ -112,6 +112,47 @@ describe("the byte index", () => {
     );
   });
 
+  it("compares the listed keys with the text like a plain loop, every length and offset", () => {
+    // keys of 1..30 bytes (the table is the module's, shared with the scan's schema: a few, registered once)
+    const keys = Array.from({ length: 30 }, (_, n) =>
+      Buffer.from(`,"${"abcdefghijklmnopqrstuvwxyz01234".slice(0, n + 1)}":`.slice(0, n + 1)),
+    );
+    const entries = keys.map((k) => keyEntry(k));
+    let matched = 0;
+    let differed = 0;
+    const pair = fc.record({ key: fc.nat(keys.length - 1), at: fc.nat(120), plant: fc.boolean(), flip: fc.nat(40) });
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0x20, max: 0x7e }), { minLength: 1, maxLength: 160 }),
+        fc.array(pair, { maxLength: 6 }),
+        (bytes, pairs) => {
+          const buf = Buffer.from(bytes);
+          const listed = pairs
+            .map((p) => ({ ...p, key: keys[p.key] as Buffer, entry: entries[p.key] as number }))
+            .filter((p) => p.at + p.key.length <= buf.length);
+          for (const p of listed) {
+            if (!p.plant) continue;
+            p.key.copy(buf, p.at); // often a match, sometimes off by one byte
+            if (p.flip < p.key.length && p.flip % 3 === 0) buf[p.at + p.flip] = (buf[p.at + p.flip] as number) ^ 0x01;
+          }
+          const index = indexBytes(buf);
+          if (index === null) return; // a flip made a byte unprintable: nothing to compare
+          let k = index.keysFrom;
+          for (const p of listed) {
+            index.keys[k++] = p.at;
+            index.keys[k++] = p.entry;
+          }
+          const expected = listed.every((p) => buf.subarray(p.at, p.at + p.key.length).equals(p.key));
+          expect(keysMatch(listed.length)).toBe(expected);
+          if (expected) matched++;
+          else differed++;
+        },
+      ),
+      { numRuns: 3000 },
+    );
+    expect(Math.min(matched, differed)).toBeGreaterThan(20); // both verdicts, many times
+  });
+
   it("grows its memory for large rows and keeps working after", () => {
     for (const n of [16, 32, 65_536, 300_001, 10]) {
       const buf = Buffer.alloc(n, 0x61);
@@ -169,6 +210,38 @@ describe("the canonical scan", () => {
       expect({ name, scan, full }).toEqual({ name, scan: g.scan, full: g.full });
       if (scan) expect(full, `${name}: the scan accepted what the full path refuses`).toBe(true);
     }
+  });
+
+  it("a decimal of 16-18 significant digits (a similarity score) is accepted exactly when it is canonical", () => {
+    // the digits a double needs, and their near misses: the scan tries a guessed double and its neighbours first
+    const base = canonicalRecordText(vector("plain"));
+    const id = idOf(base);
+    const x = fc.oneof(fc.double({ min: 0, max: 1, noNaN: true }), fc.double({ min: -1e6, max: 1e6, noNaN: true }));
+    const tweak = (t: string, d: number): string => {
+      const last = t.charCodeAt(t.length - 1) - 0x30;
+      return last >= 0 && last <= 9 ? t.slice(0, -1) + String((last + 10 + d) % 10) : t;
+    };
+    const spelling = fc.oneof(
+      x.map((v) => formatFloat(v)),
+      fc.tuple(x, fc.constantFrom(-2, -1, 1, 2)).map(([v, d]) => tweak(formatFloat(v), d)),
+      fc.tuple(x, fc.constantFrom(16, 17, 18)).map(([v, p]) => v.toPrecision(p)),
+    );
+    let accepted = 0;
+    let refused = 0;
+    fc.assert(
+      fc.property(spelling, (t) => {
+        const text = resealStructural(base.replace(/,"inputs":\{/, `,"inputs":{"a":${t},`));
+        const n = Number(t);
+        const canonical = /^-?\d+$/.test(t) ? t === BigInt(t).toString() : Number.isFinite(n) && formatFloat(n) === t;
+        const parses = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$/.test(t);
+        const ok = scanCanonical(Buffer.from(text), id) !== null;
+        expect(ok, t).toBe(parses && canonical);
+        if (ok) accepted++;
+        else refused++;
+      }),
+      { numRuns: 3000 },
+    );
+    expect(Math.min(accepted, refused)).toBeGreaterThan(300);
   });
 
   it("a number in inputs is accepted exactly when it is the canonical writer's spelling of its value", () => {

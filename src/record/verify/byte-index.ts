@@ -2,9 +2,11 @@
 // WebAssembly SIMD loop that proves every byte is printable ASCII (0x20..0x7E, as canonical text is: rule 2 escapes
 // everything else) and lists where each `"` and `\` is. The scan then walks only those positions and the few bytes
 // between strings, never a string's body byte by byte. The module is assembled here from its instructions (below, with
-// the text form beside each), so there is no binary file to trust; test/unit/verify-byte-index.test.ts checks it
+// the text form beside each), so there is no binary file to trust; test/unit/verify-canonical-scan.test.ts checks it
 // against a plain loop. The text is copied into the module's memory, which the fast path then also hashes from (it
-// is this module's own scratch space, so the hashing text can be built in it).
+// is this module's own scratch space, so the hashing text can be built in it). Its second function, `keys`, is the
+// scan's last step: the walk lists where each fixed key and enum value must be, and one call compares them all with
+// their bytes in the module's table, 8 at a time (a JS loop over each key cost ~30 % of the walk).
 
 /** Signed LEB128, as wasm writes i32 constants. */
 function sleb(n: number): number[] {
@@ -47,10 +49,16 @@ const OR = simd(0x50); // v128.or
 const ANY_TRUE = simd(0x53); // v128.any_true
 const BITMASK = simd(0x64); // i8x16.bitmask
 const SUB = simd(0x71); // i8x16.sub
-const LOAD = simd(0x00, 4, 0); // v128.load align=16 offset=0
+/** Where the text lies in the module's memory; below it, the table of fixed keys (keyEntry). */
+const TEXT_AT = 4096;
+const LOAD = simd(0x00, 4, ...uleb(TEXT_AT)); // v128.load align=16 offset=TEXT_AT
 const STORE32 = [0x36, 2, 0]; // i32.store align=4 offset=0
-const [ADD, SUB32, AND, SHR_U, CTZ, EQZ, GE_U] = [0x6a, 0x6b, 0x71, 0x76, 0x68, 0x45, 0x4f];
-const [BLOCK, LOOP, IF, ELSE, END, BR, BR_IF] = [0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d];
+const LOAD32 = (offset: number) => [0x28, 2, offset]; // i32.load align=4 offset
+const LOAD64 = (offset: number) => [0x29, 0, ...uleb(offset)]; // i64.load align=1 offset
+const [ADD, SUB32, AND, SHR_U, CTZ, EQZ, GE_U, LT_U, SHL32] = [0x6a, 0x6b, 0x71, 0x76, 0x68, 0x45, 0x4f, 0x49, 0x74];
+const [MUL32, XOR64, AND64, SHL64, SUB64, NE64, EXTEND_U] = [0x6c, 0x85, 0x83, 0x86, 0x7d, 0x52, 0xad];
+const i64 = (n: number) => [0x42, ...sleb(n)];
+const [BLOCK, LOOP, IF, ELSE, END, BR, BR_IF, RETURN] = [0x02, 0x03, 0x04, 0x05, 0x0b, 0x0c, 0x0d, 0x0f];
 const VOID = 0x40;
 
 // scan(len, out) -> count | -1. Params 0 len, 1 out; locals 2 i, 3 p, 4 mask (i32); 5 v, 6 bad, 7 k20, 8 k5e, 9 kq,
@@ -99,29 +107,77 @@ const body = [
   END,
 ];
 
+// keys(list, n) -> 1 | 0: whether each of the n pairs (u32 pos, u32 entry) at `list` has the text at `pos` equal to
+// its table entry's bytes (at `entry`: u32 length, the bytes from entry + 8, zero-padded to 8). Params 0 list, 1 n;
+// locals 2 end, 3 a, 4 t, 5 l (i32). Compared 8 bytes at a time, the last < 8 under a mask (what is read past a key is
+// text or its padding, masked off).
+const keysBody = [
+  ...[...get(0), ...get(1), ...i32(8), MUL32, ADD, ...set(2)], // end = list + n * 8
+  BLOCK,
+  VOID,
+  LOOP,
+  VOID,
+  ...[...get(0), ...get(2), GE_U, BR_IF, 1], // if list >= end: break
+  ...[...get(0), ...LOAD32(0), ...set(3)], // a = pos (the text's address is TEXT_AT + a, in the loads' offset)
+  ...[...get(0), ...LOAD32(4), ...set(4)], // t = entry
+  ...[...get(4), ...LOAD32(0), ...set(5)], // l = its length
+  BLOCK,
+  VOID,
+  LOOP,
+  VOID,
+  ...[...get(5), ...i32(8), LT_U, BR_IF, 1], // if l < 8: break
+  ...[...get(3), ...LOAD64(TEXT_AT), ...get(4), ...LOAD64(8), NE64, IF, VOID, ...i32(0), RETURN, END],
+  ...[...get(3), ...i32(8), ADD, ...set(3)], // a += 8
+  ...[...get(4), ...i32(8), ADD, ...set(4)], // t += 8
+  ...[...get(5), ...i32(8), SUB32, ...set(5)], // l -= 8
+  BR,
+  0,
+  END,
+  END,
+  // the last l (< 8) bytes: ((text ^ key) & ((1 << 8l) - 1)) != 0 means a difference
+  ...[...get(5), IF, VOID],
+  ...[...get(3), ...LOAD64(TEXT_AT), ...get(4), ...LOAD64(8), XOR64],
+  ...[...i64(1), ...get(5), ...i32(3), SHL32, EXTEND_U, SHL64, ...i64(1), SUB64, AND64],
+  ...[...i64(0), NE64, IF, VOID, ...i32(0), RETURN, END],
+  END,
+  ...[...get(0), ...i32(8), ADD, ...set(0)], // list += 8
+  BR,
+  0,
+  END,
+  END,
+  ...i32(1),
+  END,
+];
+
+const code = (locals: number[][], instructions: number[]): number[] => {
+  const bodyBytes = [...vec(locals), ...instructions];
+  return [...uleb(bodyBytes.length), ...bodyBytes];
+};
+
 const MODULE = Uint8Array.from([
   ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00], // \0asm, version 1
   ...section(1, vec([[0x60, 2, I32, I32, 1, I32]])), // type 0: (i32, i32) -> i32
-  ...section(3, vec([[0]])), // function 0 has type 0
+  ...section(3, vec([[0], [0]])), // functions 0 and 1 have type 0
   ...section(5, vec([[0x00, 1]])), // one memory, at least 1 page
   ...section(
     7,
     vec([
       [...name("scan"), 0x00, 0],
+      [...name("keys"), 0x00, 1],
       [...name("mem"), 0x02, 0],
     ]),
   ),
   ...section(
     10,
     vec([
-      [
-        ...uleb(body.length + 5),
-        ...vec([
+      code(
+        [
           [3, I32],
           [6, V128],
-        ]),
-        ...body,
-      ],
+        ],
+        body,
+      ),
+      code([[4, I32]], keysBody),
     ]),
   ),
 ]);
@@ -138,6 +194,7 @@ interface Wasm {
 
 interface Exports {
   scan(len: number, out: number): number;
+  keys(list: number, n: number): number;
   mem: Memory;
 }
 
@@ -163,10 +220,55 @@ export interface ByteIndex {
   /** The positions of every `"` and `\` in the text, in order: `positions[0, count)`. */
   positions: Uint32Array;
   count: number;
+  /**
+   * Where the caller lists the fixed keys to compare (keysMatch): pairs (the key's position in the text, its
+   * keyEntry) from `keys[keysFrom]`, room for count / 2 of them (each key takes two of the positions: its quotes).
+   */
+  keys: Uint32Array;
+  keysFrom: number;
 }
 
 let view: Buffer = Buffer.alloc(0);
-let positions: Uint32Array = new Uint32Array(0);
+let words: Uint32Array = new Uint32Array(0);
+let keysAt = 0;
+
+/** Where the next key entry goes, below TEXT_AT. */
+let tableEnd = 16;
+
+function ensureViews(m: Exports): void {
+  if (view.buffer !== m.mem.buffer) {
+    view = Buffer.from(m.mem.buffer);
+    words = new Uint32Array(m.mem.buffer);
+  }
+}
+
+/**
+ * Puts a fixed key (its bytes as the text must hold them) in the module's table, once, when the scan's schema is
+ * built; returns the entry to list with the key's position (ByteIndex.keys), or -1 where WebAssembly is unavailable
+ * (indexBytes then gives null and nothing is compared).
+ */
+export function keyEntry(key: Uint8Array): number {
+  const m = module();
+  if (m === null) return -1;
+  const entry = tableEnd;
+  const end = entry + 8 + ((key.length + 7) & ~7);
+  if (end > TEXT_AT) throw new Error("the scan's key table is full"); // a schema this size is a bug, not input
+  ensureViews(m);
+  view.writeUInt32LE(key.length, entry);
+  view.fill(0, entry + 4, end);
+  view.set(key, entry + 8);
+  tableEnd = end;
+  return entry;
+}
+
+/**
+ * Whether every key listed (the first `n` pairs from the last index's `keysFrom`) is at its position in the text:
+ * one call compares them all, eight bytes at a time.
+ */
+export function keysMatch(n: number): boolean {
+  const m = module();
+  return m !== null && m.keys(keysAt, n) === 1;
+}
 
 /**
  * Copies `text` into the module's memory and indexes it; null when a byte is not printable ASCII (the text is not
@@ -177,17 +279,22 @@ export function indexBytes(text: Uint8Array): ByteIndex | null {
   if (m === null) return null;
   const len = text.length;
   const padded = (len + 15) & ~15;
-  const out = padded + 16;
-  const need = out + 4 * len + 16;
+  const out = TEXT_AT + padded + 16;
+  // the text, its padding, the positions (at most one a byte), the key pairs (at most one per two positions)
+  const need = out + 8 * len + 16;
   if (m.mem.buffer.byteLength < need) m.mem.grow(Math.ceil((need - m.mem.buffer.byteLength) / 65536));
-  if (view.buffer !== m.mem.buffer) {
-    view = Buffer.from(m.mem.buffer);
-    positions = new Uint32Array(m.mem.buffer);
-  }
-  view.set(text, 0);
+  ensureViews(m);
+  view.set(text, TEXT_AT);
   // 'A': printable, neither quote nor backslash (and what the scan reads past the end)
-  view.fill(0x41, len, padded + 16);
+  view.fill(0x41, TEXT_AT + len, TEXT_AT + padded + 16);
   const count = m.scan(len, out);
   if (count < 0) return null;
-  return { bytes: view.subarray(0, len), positions: positions.subarray(out >> 2, (out >> 2) + count), count };
+  keysAt = out + 4 * count;
+  return {
+    bytes: view.subarray(TEXT_AT, TEXT_AT + len),
+    positions: words.subarray(out >> 2, (out >> 2) + count),
+    count,
+    keys: words,
+    keysFrom: keysAt >> 2,
+  };
 }

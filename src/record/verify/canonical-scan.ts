@@ -17,7 +17,7 @@
 import { compareCodePoints } from "../canonical.js";
 import { formatFloat, MAX_JSON_DEPTH } from "../json.js";
 import type { IntegrityRecord } from "../types.js";
-import { indexBytes } from "./byte-index.js";
+import { indexBytes, keyEntry, keysMatch } from "./byte-index.js";
 
 // ---------------------------------------------------------------- the schema, as canonical text orders it
 
@@ -44,19 +44,29 @@ type Kind = (typeof Kind)[keyof typeof Kind];
 interface Spec {
   kind: Kind;
   /** Enum: each allowed value as its quoted bytes. */
-  values?: Uint8Array[];
+  values?: Fixed[];
   /** Array: the items' spec. */
   item?: Spec;
   /** Shape: the members in canonical order. */
   members?: Member[];
 }
 
+/** Bytes the text must hold at a place, compared in the byte index's module (keysMatch) with all the others at once. */
+interface Fixed {
+  bytes: Uint8Array;
+  size: number;
+  /** Their entry in the module's table. */
+  entry: number;
+}
+
+const fixed = (text: string): Fixed => {
+  const bytes = Buffer.from(text, "latin1");
+  return { bytes, size: bytes.length, entry: keyEntry(bytes) };
+};
+
 interface Member {
   /** `{"key":` for the first member, `,"key":` for the others. */
-  prefix: Uint8Array;
-  /** The prefix as little-endian 32-bit words (compared four bytes at a time), and its last `length % 4` bytes. */
-  words: Uint32Array;
-  tail: Uint8Array;
+  prefix: Fixed;
   spec: Spec;
   optional: boolean;
   /** Where to record the value's span, or -1. */
@@ -64,10 +74,12 @@ interface Member {
 }
 
 const S = (kind: Kind): Spec => ({ kind });
-const ENUM = (...values: string[]): Spec => ({
-  kind: Kind.Enum,
-  values: values.map((v) => Buffer.from(`"${v}"`, "latin1")),
-});
+/** An enum's values, each told from the others by its length and first letter (what the walk looks at). */
+function ENUM(...values: string[]): Spec {
+  const told = new Set(values.map((v) => `${v.length}${v[0]}`));
+  if (told.size !== values.length) throw new Error("enum values not told apart by length and first letter");
+  return { kind: Kind.Enum, values: values.map((v) => fixed(`"${v}"`)) };
+}
 const ARRAY = (item: Spec): Spec => ({ kind: Kind.Array, item });
 
 // Captured spans (start, end) of values the hashes and the result need.
@@ -88,13 +100,8 @@ type Field = [key: string, spec: Spec, capture?: number];
 function SHAPE(fields: Field[], optional: string[] = []): Spec {
   const sorted = [...fields].sort((a, b) => compareCodePoints(a[0], b[0]));
   const members = sorted.map(([key, spec, capture], i) => {
-    const prefix = Buffer.from(`${i === 0 ? "{" : ","}"${key}":`, "latin1");
-    const whole = prefix.length & ~3;
-    const words = new Uint32Array(whole / 4).map((_, w) => prefix.readUInt32LE(w * 4));
     return {
-      prefix,
-      words,
-      tail: prefix.subarray(whole),
+      prefix: fixed(`${i === 0 ? "{" : ","}"${key}":`),
       spec,
       optional: optional.includes(key),
       capture: capture ?? -1,
@@ -207,15 +214,17 @@ const RECORD: Spec = SHAPE([
 
 /** The top-level keys in canonical order (for tests and error-free introspection). */
 export const CANONICAL_TOP_LEVEL_KEYS: readonly string[] = (RECORD.members ?? []).map((m) =>
-  Buffer.from(m.prefix).toString("latin1").slice(2, -2),
+  Buffer.from(m.prefix.bytes).toString("latin1").slice(2, -2),
 );
 
 // ---------------------------------------------------------------- the walk
 // Synchronous and one at a time (as the byte index is), so its state lives here rather than being passed around.
 
 let b: Buffer = Buffer.alloc(0);
-/** The same memory, read four bytes at a time. */
-let words: DataView = new DataView(new ArrayBuffer(0));
+/** The fixed keys walked past, as pairs (position, table entry) for keysMatch: `keys[keysFrom, kn)`. */
+let keys: Uint32Array = new Uint32Array(0);
+let keysFrom = 0;
+let kn = 0;
 let len = 0;
 /** The positions of every quote and backslash, and the next one not yet walked past. */
 let q: Uint32Array = new Uint32Array(0);
@@ -228,13 +237,6 @@ const spans = new Int32Array(CAPTURES * 2);
 const escapedAt = new Uint8Array(CAPTURES);
 
 const isDigit = (c: number): boolean => c >= 0x30 && c <= 0x39;
-
-/** Whether `bytes` are at `at`. */
-function matches(at: number, bytes: Uint8Array): boolean {
-  if (at + bytes.length > len) return false;
-  for (let j = 0; j < bytes.length; j++) if (b[at + j] !== bytes[j]) return false;
-  return true;
-}
 
 function lowerHex(c: number): number {
   if (c >= 0x30 && c <= 0x39) return c - 0x30;
@@ -330,8 +332,15 @@ function number(at: number, kind: 0 | 1 | 2): number {
     if (!isDigit(b[i] as number)) return -1;
     while (i < len && isDigit(b[i] as number)) i++;
   } else if (positionalCanonical(first, intDigits, fracStart, fracEnd)) return i;
-  const exact = exactValue(at, i);
+  const exact = decimalValue(at, i, true);
   if (!Number.isNaN(exact)) return bytesAre(at, i, floatText(exact)) ? i : -1;
+  // More significant digits than a double holds exactly (a similarity score's 17): a double within an ulp or so of
+  // the text's value, from its digits, then its two neighbours. When one's canonical text is these bytes, they are
+  // formatFloat's text of a double (however near the guess was), which reads back as that same double: canonical,
+  // what the parse below decides too (the guess alone is right for ~70 % of scores, with its neighbours for nearly
+  // all; the parse costs ~3 formats). Otherwise the text is parsed.
+  const near = decimalValue(at, i, false);
+  if (isTextOf(at, i, near) || isTextOf(at, i, adjacent(near, 1)) || isTextOf(at, i, adjacent(near, -1))) return i;
   let text = "";
   if (i - at <= 32) for (let k = at; k < i; k++) text += String.fromCharCode(b[k] as number);
   else text = b.toString("latin1", at, i);
@@ -370,9 +379,10 @@ const POW10 = Array.from({ length: 23 }, (_, k) => 10 ** k);
 /**
  * The value of the number text `b[at, end)` when it can be had exactly without a string: a significand of at most
  * 2^53 and a power of ten up to 22 each way make one correctly rounded multiplication or division (Clinger's fast
- * path, what every exact parser does first). NaN otherwise (the caller parses the text).
+ * path, what every exact parser does first). NaN otherwise (the caller parses the text). With `exact` false, a longer
+ * significand is accumulated as a double too: the value to within an ulp or so, a guess to test, never a verdict.
  */
-function exactValue(at: number, end: number): number {
+function decimalValue(at: number, end: number, exact: boolean): number {
   let i = at;
   const negative = b[i] === 0x2d;
   if (negative) i++;
@@ -387,7 +397,7 @@ function exactValue(at: number, end: number): number {
     }
     if (c === 0x65 || c === 0x45) break;
     sig = sig * 10 + (c - 0x30);
-    if (sig > 9007199254740991) return Number.NaN;
+    if (exact && sig > 9007199254740991) return Number.NaN;
     if (inFrac) fracDigits++;
   }
   let exp = 0;
@@ -408,6 +418,24 @@ function exactValue(at: number, end: number): number {
   if (e10 < -22 || e10 > 22) return Number.NaN;
   const n = e10 < 0 ? sig / (POW10[-e10] as number) : sig * (POW10[e10] as number);
   return negative ? -n : n;
+}
+
+/** Whether `b[at, end)` is the canonical text of `x`. */
+function isTextOf(at: number, end: number, x: number): boolean {
+  return Number.isFinite(x) && bytesAre(at, end, floatText(x));
+}
+
+const f64 = new Float64Array(1);
+const f64Words = new Uint32Array(f64.buffer);
+f64[0] = 1; // 0x3ff00000_00000000: which word is the low one
+const LOW = f64Words[0] === 0 ? 0 : 1;
+/** The double next to `x` (finite) one ulp further from zero (`step` 1) or nearer (-1), as its bits count. */
+function adjacent(x: number, step: 1 | -1): number {
+  f64[0] = x;
+  const lo = (f64Words[LOW] as number) + step;
+  f64Words[LOW] = lo >>> 0;
+  if (lo < 0 || lo > 0xffffffff) f64Words[1 - LOW] = (f64Words[1 - LOW] as number) + step;
+  return f64[0] as number;
 }
 
 /** Whether `b[at, end)` is exactly `text`. */
@@ -575,13 +603,12 @@ function shape(at: number, members: Member[], depth: number): number {
       continue;
     }
     // The key's quotes are the next two positions listed: its length is right when the closing one is where the
-    // prefix has it; then the bytes are compared four at a time.
-    const start = i + member.prefix.length;
+    // prefix has it. Its bytes are compared with every other key's when the walk is done (keysMatch, in the byte
+    // index's module); until then the walk relies only on the positions, so a wrong key cannot mislead it, only fail.
+    const start = i + member.prefix.size;
     if (q[qi] !== i + 1 || q[qi + 1] !== start - 2) return -1;
-    const w = member.words;
-    for (let k = 0; k < w.length; k++) if (words.getUint32(i + 4 * k, true) !== w[k]) return -1;
-    const tail = member.tail;
-    for (let k = 0, at = i + 4 * w.length; k < tail.length; k++) if (b[at + k] !== tail[k]) return -1;
+    keys[kn++] = i;
+    keys[kn++] = member.prefix.entry;
     qi += 2; // the key's quotes (fixed keys hold no backslash)
     i = value(start, member.spec, depth + 1);
     if (i < 0) return -1;
@@ -620,14 +647,22 @@ function value(at: number, spec: Spec, depth: number): number {
       return b[at] === 0x6e ? literal(at, 0) : datetime(at);
     case Kind.Id:
       return contextId(at);
-    case Kind.Enum:
-      for (const v of spec.values as Uint8Array[]) {
-        if (matches(at, v)) {
+    case Kind.Enum: {
+      // Its quotes are the next two positions listed, so its length is known: the one value of that length and first
+      // letter is listed to be compared as a key is (a backslash or any other byte there fails the comparison).
+      if (q[qi] !== at) return -1;
+      const size = (q[qi + 1] as number) + 1 - at;
+      const first = b[at + 1];
+      for (const v of spec.values as Fixed[]) {
+        if (v.size === size && v.bytes[1] === first) {
+          keys[kn++] = at;
+          keys[kn++] = v.entry;
           qi += 2;
-          return at + v.length;
+          return at + size;
         }
       }
       return -1;
+    }
     case Kind.Any:
       return anyValue(at, depth);
     case Kind.Object:
@@ -682,7 +717,9 @@ export function scanCanonical(stored: Uint8Array, contextId: string): CanonicalS
   const index = indexBytes(stored);
   if (index === null) return null;
   b = index.bytes;
-  if (words.buffer !== b.buffer) words = new DataView(b.buffer);
+  keys = index.keys;
+  keysFrom = index.keysFrom;
+  kn = keysFrom;
   len = stored.length;
   q = index.positions;
   qn = index.count;
@@ -694,7 +731,7 @@ export function scanCanonical(stored: Uint8Array, contextId: string): CanonicalS
   } catch {
     end = -1; // a stack overflow on absurd nesting is impossible below MAX_JSON_DEPTH, but never let one out
   }
-  if (end !== len || qi !== qn || !idIs(contextId)) return null;
+  if (end !== len || qi !== qn || !idIs(contextId) || !keysMatch((kn - keysFrom) / 2)) return null;
   const integrityStart = spans[C_INTEGRITY * 2] as number;
   const recordHashStart = spans[C_RECORD_HASH * 2] as number;
   const integrity: IntegrityRecord = {
