@@ -62,16 +62,23 @@ describe("LedgerCommitQueue", () => {
     expect(q.stats).toEqual({ commits: 2, rows: 51, largestBatch: 50 });
   });
 
-  it("appends made in separate callbacks of one event-loop turn share the first commit", async () => {
+  it("while commits have company, appends made in separate callbacks of one event-loop turn share a commit", async () => {
     // As a server's requests are: each one's assembly runs from its socket's callback to its append without
     // yielding, so the next one's append comes in a later callback of the same turn (here: queued immediates).
     const w = fakeWriter();
     const q = new LedgerCommitQueue({ write: w.write, where: "test ledger" });
-    const appended = await Promise.all(
-      [1, 2, 3].map((i) => new Promise((resolve) => setImmediate(() => resolve(q.append(row(i)))))),
-    );
-    expect(appended).toEqual(["inserted", "inserted", "inserted"]);
-    expect(w.batches.map((b) => b.length)).toEqual([3]);
+    const inTurns = (ids: number[]) =>
+      Promise.all(ids.map((i) => new Promise((resolve) => setImmediate(() => resolve(q.append(row(i)))))));
+    // A lone caller (a fresh queue): its append is committed at once, not after the turn.
+    expect(await inTurns([1, 2, 3])).toEqual(["inserted", "inserted", "inserted"]);
+    expect(w.batches.map((b) => b.length)).toEqual([1, 2]);
+    // The last commit had company: the next one waits for the turn and takes all three.
+    expect(await inTurns([4, 5, 6])).toEqual(["inserted", "inserted", "inserted"]);
+    expect(w.batches.map((b) => b.length)).toEqual([1, 2, 3]);
+    // A lone append after that commit (it had company) still waits one turn; then the queue is lone again.
+    await q.append(row(7));
+    await inTurns([8, 9]);
+    expect(w.batches.map((b) => b.length)).toEqual([1, 2, 3, 1, 1, 1]);
   });
 
   it("appends arriving during a commit wait for it and all go in the next one", async () => {
