@@ -134,7 +134,7 @@ export class LedgerJournal {
    * One group commit's rows (distinct ids): each one's outcome; the new ones durable in the journal when it resolves.
    * `queued`: how many appends wait for the next commit (those that arrived during this one's sync).
    */
-  write(rows: readonly LedgerRow[], queued: () => number = () => 0): Promise<RowResult[]> {
+  write(rows: readonly LedgerRow[], queued: () => number): Promise<RowResult[]> {
     const run = this.turn.then(() => this.writeNow(rows, queued));
     this.turn = run.catch(() => undefined);
     return run;

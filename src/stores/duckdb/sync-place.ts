@@ -7,8 +7,8 @@
 // company (one row, no append waiting and no other assembly begun when it ended — util/assemblies-in-flight.ts: one
 // caller appending record after record, not concurrent ones) sends the lone appends after it back to the calling
 // thread for QUIET_MS, doubled by each such sync up to QUIET_MAX_MS and ended by the first pool sync that had company.
-// Company can only show during a pool sync: while a sync holds the calling thread, no other request even begins. A pool sync lets the event loop run, in the middle of an append,
-// the timers and background work (moves into DuckDB, their statements' binding on the main thread) that were
+// Company can only show during a pool sync: while a sync holds the calling thread, no other request even begins.
+// A pool sync lets the event loop run, in the middle of an append, the timers and background work (moves into DuckDB, their statements' binding on the main thread) that were
 // waiting: one caller's consecutive appends, coming < 3 ms apart on a quiet machine, paid for that (assemble bench,
 // alternating quick runs at load ~6: overhead p99 35 ms with every sync on the calling thread, 43–73 ms with every
 // sync on the pool, background moves overlapping 110–127 of 200 assemblies against none).
