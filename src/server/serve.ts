@@ -5,6 +5,7 @@ import { createServer, type Server } from "node:http";
 import { Server as NetServer, type AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import type { FabraRuntime } from "../engine/runtime.js";
+import { clientConnected } from "../util/company.js";
 import { fabraVersion } from "../util/version.js";
 import { FabraError } from "../errors.js";
 import { createApp } from "./app.js";
@@ -76,6 +77,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (!lane(incoming, outgoing)) void routed(incoming, outgoing);
   });
   server.keepAliveTimeout = 5_000;
+  // Connected clients are company for the ledger's writes (util/company.ts).
+  server.on("connection", (socket) => socket.once("close", clientConnected()));
 
   await listen(server, options.host, options.port);
   // Every store call the runtime makes is timed and counted; ledger writes (assemblies, replays, appends over HTTP) by outcome.

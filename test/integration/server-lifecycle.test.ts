@@ -8,6 +8,7 @@ import { createApp } from "../../src/server/app.js";
 import { apiKeysFromEnv } from "../../src/config/env.js";
 import { createAuth } from "../../src/server/auth.js";
 import { createServerMetrics } from "../../src/server/metrics.js";
+import { connectedClients } from "../../src/util/company.js";
 import { json, startTestServer } from "../helpers/server-app.js";
 
 describe("auth", () => {
@@ -52,6 +53,31 @@ describe("auth", () => {
     }
     expect(() => createAuth(["k"]).check({}, "127.0.0.1")).toThrow(expect.objectContaining({ code: "UNAUTHORIZED" }));
     expect(() => createAuth(["k"]).check({ authorization: "bearer k" }, "10.0.0.5")).not.toThrow();
+  });
+
+  it("counts its connected clients for the ledger's group commit (util/company.ts), until each one closes", async () => {
+    const t = await startTestServer();
+    try {
+      const before = connectedClients();
+      const sockets = await Promise.all(
+        [0, 1, 2].map(
+          () =>
+            new Promise<ReturnType<typeof connect>>((resolve, reject) => {
+              const socket = connect(t.server.port, "127.0.0.1", () => resolve(socket));
+              socket.on("error", reject);
+            }),
+        ),
+      );
+      const settled = async (n: number) => {
+        for (let i = 0; i < 200 && connectedClients() !== n; i++) await new Promise((r) => setTimeout(r, 5));
+        return connectedClients();
+      };
+      expect(await settled(before + 3)).toBe(before + 3);
+      for (const s of sockets) s.destroy();
+      expect(await settled(before)).toBe(before);
+    } finally {
+      await t.server.close();
+    }
   });
 
   it("reads keys from FABRA_API_KEYS (comma-separated) and the original's FABRA_API_KEY", () => {

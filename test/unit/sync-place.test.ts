@@ -1,70 +1,48 @@
-// Where a journal write syncs (stores/duckdb/sync-place.ts): several rows, or a write soon after the previous one,
-// on the thread pool; a pool sync that nobody joined sends the lone writes after it to the calling thread for a
-// while (doubling, up to a bound); company ends that at once. Times are given, not measured. And the count of
-// assemblies in flight (util/assemblies-in-flight.ts) that tells company during a sync.
+// Where a journal write syncs (stores/duckdb/sync-place.ts): on the thread pool when it can have company (several
+// rows, appends queued, other assemblies in flight), else on the calling thread; and the count of assemblies in
+// flight (util/assemblies-in-flight.ts) that tells it.
 import { describe, expect, it } from "vitest";
 import { context, createFabra } from "../../src/index.js";
-import { BUSY_MS, QUIET_MAX_MS, QUIET_MS, SyncPlace } from "../../src/stores/duckdb/sync-place.js";
-import { assembliesInFlight, assemblyBegun } from "../../src/util/assemblies-in-flight.js";
+import { syncsOnPool } from "../../src/stores/duckdb/sync-place.js";
+import {
+  assembliesInFlight,
+  assemblyBegun,
+  clientConnected,
+  connectedClients,
+  mayHaveCompany,
+} from "../../src/util/company.js";
 import { tempFile } from "../helpers/temp.js";
 
-/** A clock that only moves when told: `later(ms)` moves it on and gives the new time. */
-function clock(start = 1000) {
-  let t = start;
-  return { later: (ms: number) => (t += ms), now: () => t };
-}
-
 describe("where a journal write syncs", () => {
-  it("a lone write apart from the previous one on the calling thread; several rows, or a close write, on the pool", () => {
-    const place = new SyncPlace();
-    expect(place.onPool(1, 1000)).toBe(false);
-    expect(place.onPool(1, 1000 + BUSY_MS + 1)).toBe(false);
-    expect(place.onPool(3, 2000)).toBe(true);
-    expect(place.onPool(1, 2000 + BUSY_MS / 2)).toBe(true);
-  });
-
-  it("one caller's consecutive writes: after a pool sync nobody joined, lone writes stay on the calling thread", () => {
-    const place = new SyncPlace();
-    const c = clock();
-    place.onPool(1, c.now());
-    expect(place.onPool(1, c.later(1))).toBe(true); // close to the previous: a probe for company
-    place.heard(false, c.later(0.5)); // nobody came
-    const quietEnd = c.now() + QUIET_MS;
-    const places: boolean[] = [];
-    while (c.now() < quietEnd - 1) places.push(place.onPool(1, c.later(1)));
-    expect(places.length).toBeGreaterThan(90);
-    expect(places.every((p) => !p)).toBe(true);
-    expect(place.onPool(1, c.later(quietEnd + 0.5 - c.now()))).toBe(true); // the next probe
-    place.heard(false, c.later(0.5));
-    // Each lonely probe doubles the quiet time, up to QUIET_MAX_MS.
-    expect(place.onPool(1, c.now() + 2 * QUIET_MS - 1)).toBe(false);
-    expect(place.onPool(1, c.now() + 2 * QUIET_MS + 0.5)).toBe(true);
-    for (let i = 0; i < 10; i++) {
-      place.onPool(1, c.later(QUIET_MAX_MS));
-      expect(place.onPool(1, c.later(1))).toBe(true);
-      place.heard(false, c.now());
+  it("a lone write with nobody else assembling or connected on the calling thread", () => {
+    const done = assemblyBegun(); // the write's own assembly
+    try {
+      expect(assembliesInFlight()).toBe(1);
+      expect(syncsOnPool(1, 0)).toBe(false);
+      const client = clientConnected(); // one client of a server: still alone
+      expect(syncsOnPool(1, 0)).toBe(false);
+      client();
+    } finally {
+      done();
     }
-    expect(place.onPool(1, c.now() + QUIET_MAX_MS - 1)).toBe(false);
-    expect(place.onPool(1, c.now() + QUIET_MAX_MS + 0.5)).toBe(true);
+    expect(syncsOnPool(1, 0)).toBe(false); // an import, a replay: no assembly at all
   });
 
-  it("company (rows together, or appends arriving during the sync) keeps close writes on the pool", () => {
-    const place = new SyncPlace();
-    const c = clock();
-    place.onPool(1, c.now());
-    expect(place.onPool(1, c.later(1))).toBe(true);
-    place.heard(false, c.later(0.5));
-    expect(place.onPool(1, c.later(1))).toBe(false); // quiet
-    expect(place.onPool(2, c.later(1))).toBe(true); // several rows go to the pool even when quiet
-    place.heard(true, c.later(0.5)); // and company ends the quiet time
-    expect(place.onPool(1, c.later(1))).toBe(true);
-    place.heard(true, c.later(0.5));
-    expect(place.onPool(1, c.later(1))).toBe(true);
-    // After company, a lonely probe starts again from QUIET_MS, not from a doubled time.
-    place.heard(false, c.later(0.5));
-    place.onPool(1, c.later(QUIET_MS + 0.5));
-    expect(place.onPool(1, c.later(1))).toBe(true);
+  it("a write that can have company on the pool: several rows, appends queued, other assemblies, other clients", () => {
+    expect(syncsOnPool(2, 0)).toBe(true);
+    expect(syncsOnPool(1, 1)).toBe(true);
+    const assemblies = [assemblyBegun(), assemblyBegun()];
+    expect(syncsOnPool(1, 0)).toBe(true); // another assembly will append soon
+    expect(mayHaveCompany(2)).toBe(false); // both of them are in this write
+    for (const done of assemblies) done();
+    const clients = [clientConnected(), clientConnected()];
+    expect(connectedClients()).toBe(2);
+    expect(syncsOnPool(1, 0)).toBe(true); // the other client's request may still be unread
+    for (const done of clients) done();
+    expect(connectedClients()).toBe(0);
+    expect(syncsOnPool(1, 0)).toBe(false);
   });
+
   it("counts assemblies from begun to done, once however often done is called", () => {
     const before = assembliesInFlight();
     const a = assemblyBegun();

@@ -20,7 +20,7 @@ import { joinedCount } from "./token-join.js";
 import { preparedContext } from "./prepared.js";
 import { Trace, withTrace } from "./tracking.js";
 import { toJsonValue } from "../../record/values.js";
-import { assemblyBegun } from "../../util/assemblies-in-flight.js";
+import { assemblyBegun } from "../../util/company.js";
 import { checkRole, groupMessages, hasRoles, serializeMessages } from "./messages.js";
 
 export type EvidenceMode = "required" | "best_effort";
@@ -59,7 +59,7 @@ export async function assembleContext(
   settings: AssemblySettings,
   options: AssemblyOptions = {},
 ): Promise<ContextResult> {
-  // Counted while in flight: a lone assembly's append syncs on the calling thread (stores/duckdb/sync-place.ts).
+  // Counted while in flight: whether an append may have company (util/company.ts).
   const done = assemblyBegun();
   try {
     return await assemble(def, name, inputs, settings, options);

@@ -19,8 +19,7 @@ import { BIGINT, BOOLEAN, LIST, listValue, VARCHAR } from "./driver.js";
 import { IdFilter } from "./id-filter.js";
 import { Journal, type JournalFile } from "./journal.js";
 import { queueLeaf } from "./log.js";
-import { SyncPlace } from "./sync-place.js";
-import { assembliesInFlight } from "../../util/assemblies-in-flight.js";
+import { syncsOnPool } from "./sync-place.js";
 
 /**
  * Rows of one statement when moving rows in (each column bound as one list, unnested side by side). Binding the lists
@@ -70,8 +69,6 @@ export class LedgerJournal {
   private timer: NodeJS.Timeout | null = null;
   private acknowledged = 0;
   private moved = 0;
-  /** Whether a write syncs on the thread pool (sync-place.ts). */
-  private readonly syncPlace = new SyncPlace();
 
   private constructor(
     private readonly db: DuckDatabase,
@@ -132,7 +129,7 @@ export class LedgerJournal {
 
   /**
    * One group commit's rows (distinct ids): each one's outcome; the new ones durable in the journal when it resolves.
-   * `queued`: how many appends wait for the next commit (those that arrived during this one's sync).
+   * `queued`: how many appends wait for the next commit (read as the journal write begins: see sync-place.ts).
    */
   write(rows: readonly LedgerRow[], queued: () => number): Promise<RowResult[]> {
     const run = this.turn.then(() => this.writeNow(rows, queued));
@@ -163,10 +160,7 @@ export class LedgerJournal {
     const fresh = admitted.filter((r, i): r is LedgerRow => r !== null && results[i] === undefined);
     if (fresh.length > 0) {
       // Appends arriving faster than a sync takes share commits only if the event loop runs during the sync.
-      const onPool = this.syncPlace.onPool(fresh.length, performance.now());
-      await this.journal.append(fresh, onPool);
-      // Company: rows together, appends that arrived during the sync, or assemblies begun during it besides this one.
-      if (onPool) this.syncPlace.heard(fresh.length > 1 || queued() > 0 || assembliesInFlight() > 1, performance.now());
+      await this.journal.append(fresh, syncsOnPool(fresh.length, queued()));
       for (const row of fresh) {
         this.waiting.set(row.contextId, row);
         this.ids.add(row.contextId);
