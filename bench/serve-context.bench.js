@@ -92,7 +92,7 @@ function commitStats(store) {
  * flight when it stops, which the server still answers and records).
  */
 async function load(ask, url, { duration, amount, connections }) {
-  const { result, cpu_us_per_req } = await cannon(ask, {
+  const { result, seconds, cpu_us_per_req } = await cannon(ask, {
     url,
     method: "POST",
     body: BODY,
@@ -102,7 +102,7 @@ async function load(ask, url, { duration, amount, connections }) {
   });
   return {
     ok: result["2xx"],
-    req_per_s: Math.round(result.requests.total / Math.max(0.01, result.duration)),
+    req_per_s: Math.round(result.requests.total / Math.max(0.01, seconds)),
     p50_ms: result.latency.p50,
     p99_ms: result.latency.p99,
     cpu_us_per_req,
