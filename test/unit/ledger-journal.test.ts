@@ -181,12 +181,16 @@ describe("the DuckDB ledger with its journal", () => {
   });
 
   it("moves a journal of many statements' rows in one move, every column exact and in journal order", async () => {
-    // 16 rows a statement (STATEMENT_ROWS): 37 rows are three statements in one transaction, the last one short.
+    // At most 64 rows and 192 KB of text a statement (STATEMENT_ROWS, STATEMENT_CHARS): 150 short rows and a few of
+    // 100 KB are statements cut both ways, in one transaction, the last one short.
     const before = journalBytes();
-    const rows = Array.from({ length: 37 }, (_, i) => syntheticRow(900 + i, at(900 + i), "many"));
+    const rows = Array.from({ length: 157 }, (_, i) => {
+      const row = syntheticRow(900 + i, at(900 + i), "many");
+      return i % 25 === 3 ? { ...row, canonicalText: `${row.canonicalText}${"x".repeat(100_000)}` } : row;
+    });
     for (const row of rows) expect(await store.append(row)).toBe("inserted");
-    expect(journalBytes()).toBe(before + 37);
-    expect(await store.list({ contextFunction: "many", order: "asc", limit: 100 })).toEqual(rows);
+    expect(journalBytes()).toBe(before + 157);
+    expect(await store.list({ contextFunction: "many", order: "asc", limit: 200 })).toEqual(rows);
     expect(journalBytes()).toBe(0);
   });
 
