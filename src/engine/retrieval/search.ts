@@ -161,6 +161,8 @@ export async function indexDocuments(
   let toWrite: IndexedDocument[] = [];
   let toWriteChunks = 0;
   let seenInBatch = new Set<string>();
+  /** The store's bulk load (VectorStore.beginBulkLoad), begun with the first write and ended however the add ends. */
+  let bulk: Promise<(() => Promise<void>) | undefined> | undefined;
 
   const embed = async (batch: Pending[]): Promise<IndexedDocument[]> => {
     const texts = batch.flatMap((p) => p.pieces.map((piece) => piece.content));
@@ -195,6 +197,8 @@ export async function indexDocuments(
   };
   const startWrite = async (batch: IndexedDocument[], seen: number) => {
     await writing;
+    bulk ??= Promise.resolve(deps.vector.beginBulkLoad?.(index));
+    await bulk;
     const chunks = batch.reduce((n, d) => n + d.chunks.length, 0);
     writing = deps.vector.writeDocuments(index, batch).then(() => {
       progress.chunks += chunks;
@@ -269,5 +273,16 @@ export async function indexDocuments(
   } finally {
     // A failure above leaves nothing running behind the caller's back.
     await Promise.allSettled([writing, ...embedding]);
+    await endBulkLoad(bulk);
   }
+}
+
+/**
+ * Ends the store's bulk load, if one began. Its end only puts back how the store does its upkeep (every write was
+ * committed as it went), so a failure there does not turn an add that worked into one that failed, nor hide the
+ * error of one that did not.
+ */
+async function endBulkLoad(bulk: Promise<(() => Promise<void>) | undefined> | undefined): Promise<void> {
+  const end = await bulk?.catch(() => undefined);
+  await end?.().catch(() => undefined);
 }

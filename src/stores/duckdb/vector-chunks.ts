@@ -1,10 +1,11 @@
 // Keeps the in-memory vector index's chunks in the local DuckDB file between processes (embeddings as
 // little-endian float32 blobs). Bulk writes (`index add`) go through DuckDB's appender: a batch of documents
-// deletes their old chunks and appends the new ones in one transaction.
+// deletes their old chunks and appends the new ones in one transaction; during a bulk load no commit checkpoints.
 import type { DuckDBAppender, DuckDBValue } from "@duckdb/node-api";
 import { blobValue, DuckDBTimestampValue } from "./driver.js";
 import { fromEpochMicros, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
+import { beginBulkLoad } from "./bulk-load.js";
 import type { ChunkWithEmbedding, IndexedDocument } from "../types.js";
 import type { ChunkPersistence, StoredChunk } from "../memory/vector.js";
 
@@ -104,15 +105,19 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     });
   }
 
-  async writeDocuments(index: string, documents: IndexedDocument[], displaced: string[] = []): Promise<void> {
+  beginBulkLoad(): Promise<() => Promise<void>> {
+    return beginBulkLoad(this.db);
+  }
+
+  async writeDocuments(
+    index: string,
+    documents: IndexedDocument[],
+    replaced: string[],
+    displaced: string[],
+  ): Promise<void> {
     if (documents.length === 0) return;
     await this.db.transaction(async (run, connection) => {
-      await deleteWhere(
-        run,
-        index,
-        "document_id",
-        documents.map((d) => d.documentId),
-      );
+      await deleteWhere(run, index, "document_id", replaced);
       await deleteWhere(run, index, "chunk_id", displaced);
       const appender = await connection.createAppender("fabra_chunks");
       try {
