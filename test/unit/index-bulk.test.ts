@@ -1,7 +1,9 @@
-// Bulk indexing: a bulk load on a DuckDB file holds off the checkpoint and puts the setting back however it ends,
-// and an add of several write batches stores what inline embedding gives, skips it all when re-added, and when it
-// fails leaves every document whole or absent.
+// Bulk indexing's two helpers and the add they serve: the lexical embedder on a worker thread gives exactly the
+// inline vectors (and falls back inline once the thread is gone), a bulk load on a DuckDB file holds off the
+// checkpoint and puts the setting back however it ends, and an add large enough to use both stores what inline
+// embedding would, skips it all when re-added, and when it fails leaves every document whole or absent.
 import { afterAll, describe, expect, it } from "vitest";
+import { startEmbedThread } from "../../src/engine/retrieval/embed-thread.js";
 import { LexicalEmbedder } from "../../src/engine/retrieval/embedder.js";
 import { type DocumentInput, indexDocuments } from "../../src/engine/retrieval/search.js";
 import { createFabra } from "../../src/index.js";
@@ -26,6 +28,32 @@ function documents(n: number, pairs: number): DocumentInput[] {
 
 const threshold = async (db: DuckDatabase) =>
   (await db.query<{ t: string }>("SELECT current_setting('checkpoint_threshold') AS t"))[0]?.t;
+
+describe("the embedder on a worker thread", () => {
+  it("gives the inline vectors, batch after batch, and embeds inline once closed", async () => {
+    const inline = new LexicalEmbedder(DIMS);
+    const thread = startEmbedThread(inline);
+    expect(thread).not.toBeNull();
+    if (!thread) return;
+    try {
+      const texts = documents(40, 30).map((d) => d.content);
+      // The first batches may be embedded inline while the thread starts; keep going until one came from it.
+      let threaded = false;
+      for (let round = 0; round < 200 && !threaded; round++) {
+        const got = await thread.embed(texts);
+        expect(got).toEqual(await inline.embed(texts));
+        threaded = got[0]?.buffer.byteLength === texts.length * DIMS * 4; // one buffer per batch from the thread
+        if (!threaded) await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      expect(threaded).toBe(true);
+      expect(await thread.embed([])).toEqual([]);
+    } finally {
+      await thread.close();
+    }
+    const after = await thread.embed(["after close"]);
+    expect(after).toEqual(await inline.embed(["after close"]));
+  });
+});
 
 describe("a bulk load on a DuckDB file", () => {
   const dbs: DuckDatabase[] = [];
@@ -54,7 +82,7 @@ describe("a bulk load on a DuckDB file", () => {
   });
 });
 
-describe("index add on a DuckDB file, several write batches", () => {
+describe("index add on a DuckDB file, large enough for the thread and the bulk load", () => {
   it("stores the inline embedder's vectors, skips it all when re-added, and puts the threshold back", async () => {
     const path = tempFile("fabra-bulk-", "f.duckdb");
     const docs = documents(40, 400); // ~3,000 chunks: two write batches

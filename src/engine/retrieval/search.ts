@@ -6,6 +6,7 @@ import { nowDatetime } from "../../record/datetime.js";
 import type { IndexedDocument, VectorStore } from "../../stores/types.js";
 import { chunkText, type TextChunk } from "./chunking.js";
 import type { Embedder } from "./embedder.js";
+import { startEmbedThread, type ThreadedEmbedder } from "./embed-thread.js";
 import type { Encoding } from "../context/tokens.js";
 import { chunkTokenCounts } from "../context/token-segments.js";
 
@@ -98,6 +99,8 @@ const EMBED_BATCH = 256;
 const WRITE_BATCH = 2048;
 /** Embedder calls in flight at once (a remote embedder overlaps the network with chunking). */
 const EMBEDS_IN_FLIGHT = 2;
+/** The same with the embedder on a worker thread: enough queued that it does not idle while a write is appended. */
+const THREAD_EMBEDS_IN_FLIGHT = 4;
 /** At most this long (ms) between turns of the event loop while documents are chunked and embedded. */
 const TURN_MS = 10;
 
@@ -137,9 +140,10 @@ export function documentHash(
 /**
  * Chunks, embeds and stores documents; a document indexed again replaces its old chunks, and one unchanged since it
  * was indexed (same documentHash) is skipped. A bounded pipeline: documents are read (a stream reads ahead) and
- * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls) and the batch before is written (one
- * bulk write in flight, its statements advancing at least every TURN_MS), so no stage waits for the others more
- * than the bounds say.
+ * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls; a CPU-bound embedder on a worker
+ * thread once a first full batch is flushed, embed-thread.ts) and the batch before is written (one bulk write in
+ * flight, its statements advancing at least every TURN_MS), so no stage waits for the others more than the bounds
+ * say.
  */
 export async function indexDocuments(
   deps: RetrievalDeps,
@@ -163,12 +167,14 @@ export async function indexDocuments(
   let seenInBatch = new Set<string>();
   /** The store's bulk load (VectorStore.beginBulkLoad), begun with the first write and ended however the add ends. */
   let bulk: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** The embedder on a worker thread (embed-thread.ts), started once a first full batch says more is likely. */
+  let thread: ThreadedEmbedder | null | undefined;
 
   const embed = async (batch: Pending[]): Promise<IndexedDocument[]> => {
     const texts = batch.flatMap((p) => p.pieces.map((piece) => piece.content));
     const vectors: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += EMBED_BATCH)
-      vectors.push(...(await deps.embedder.embed(texts.slice(i, i + EMBED_BATCH))));
+      vectors.push(...(await (thread ?? deps.embedder).embed(texts.slice(i, i + EMBED_BATCH))));
     if (vectors.length !== texts.length)
       throw new FabraError(
         "EMBEDDER_FAILED",
@@ -228,7 +234,7 @@ export async function indexDocuments(
     gathering = [];
     gatheredChunks = 0;
     seenInBatch = new Set();
-    while (embedding.length >= EMBEDS_IN_FLIGHT) await drainOne(false, seen);
+    while (embedding.length >= (thread ? THREAD_EMBEDS_IN_FLIGHT : EMBEDS_IN_FLIGHT)) await drainOne(false, seen);
     const embedded = embed(batch);
     embedded.catch(() => undefined); // awaited in order by drainOne
     embedding.push(embedded);
@@ -255,7 +261,10 @@ export async function indexDocuments(
       const pieces = chunkText(doc.content, { chunkTokens: opts.chunkTokens, overlapTokens: opts.overlapTokens });
       gathering.push({ doc, hash, pieces });
       gatheredChunks += pieces.length;
-      if (gatheredChunks >= EMBED_BATCH) await flushGathered(seen);
+      if (gatheredChunks >= EMBED_BATCH) {
+        if (thread === undefined) thread = startEmbedThread(deps.embedder);
+        await flushGathered(seen);
+      }
     }
     await flushGathered(seen);
     while (embedding.length > 0) await drainOne(embedding.length === 1, seen);
@@ -273,6 +282,7 @@ export async function indexDocuments(
   } finally {
     // A failure above leaves nothing running behind the caller's back.
     await Promise.allSettled([writing, ...embedding]);
+    await thread?.close();
     await endBulkLoad(bulk);
   }
 }
