@@ -161,7 +161,10 @@ export async function indexDocuments(
   let gathering: Pending[] = [];
   let gatheredChunks = 0;
   const embedding: Promise<IndexedDocument[]>[] = [];
+  /** The embeddings in `embedding` that are done (taken without waiting). */
+  const settled = new WeakSet<Promise<IndexedDocument[]>>();
   let writing: Promise<void> = Promise.resolve();
+  let writeIdle = true;
   let toWrite: IndexedDocument[] = [];
   let toWriteChunks = 0;
   let seenInBatch = new Set<string>();
@@ -206,7 +209,9 @@ export async function indexDocuments(
     bulk ??= Promise.resolve(deps.vector.beginBulkLoad?.(index));
     await bulk;
     const chunks = batch.reduce((n, d) => n + d.chunks.length, 0);
+    writeIdle = false;
     writing = deps.vector.writeDocuments(index, batch).then(() => {
+      writeIdle = true;
       progress.chunks += chunks;
       progress.documents = Math.max(progress.documents, seen);
       report();
@@ -234,9 +239,15 @@ export async function indexDocuments(
     gathering = [];
     gatheredChunks = 0;
     seenInBatch = new Set();
+    // Embeddings already done join the write batch now, and a full one is written as soon as the write before is
+    // done, so writes keep up with the work rather than wait for the queue to fill (the last ones ran after it).
+    while (writeIdle && embedding[0] && settled.has(embedding[0])) await drainOne(false, seen);
     while (embedding.length >= (thread ? THREAD_EMBEDS_IN_FLIGHT : EMBEDS_IN_FLIGHT)) await drainOne(false, seen);
     const embedded = embed(batch);
-    embedded.catch(() => undefined); // awaited in order by drainOne
+    embedded.then(
+      () => settled.add(embedded),
+      () => undefined, // awaited in order by drainOne
+    );
     embedding.push(embedded);
   };
 
