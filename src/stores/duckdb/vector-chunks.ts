@@ -121,7 +121,8 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
       await deleteWhere(run, index, "chunk_id", displaced);
       const appender = await connection.createAppender("fabra_chunks");
       try {
-        for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash);
+        const at = timestamps();
+        for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash, at);
         appender.flushSync();
       } catch (err) {
         // Nothing left to flush when it is closed (or collected): the transaction is rolled back.
@@ -172,7 +173,26 @@ async function deleteWhere(
   }
 }
 
-function appendChunk(appender: DuckDBAppender, index: string, c: ChunkWithEmbedding, documentHash: string): void {
+/** indexedAt → its DuckDB value, parsed once per run of equal times (a batch's chunks share one or a few). */
+function timestamps(): (indexedAt: string) => DuckDBTimestampValue {
+  let last = "";
+  let value: DuckDBTimestampValue | null = null;
+  return (indexedAt) => {
+    if (value === null || indexedAt !== last) {
+      value = new DuckDBTimestampValue(toEpochMicros(indexedAt));
+      last = indexedAt;
+    }
+    return value;
+  };
+}
+
+function appendChunk(
+  appender: DuckDBAppender,
+  index: string,
+  c: ChunkWithEmbedding,
+  documentHash: string,
+  timestamp: (indexedAt: string) => DuckDBTimestampValue,
+): void {
   appender.appendVarchar(index);
   appender.appendVarchar(c.chunkId);
   appender.appendVarchar(c.documentId);
@@ -180,7 +200,7 @@ function appendChunk(appender: DuckDBAppender, index: string, c: ChunkWithEmbedd
   appender.appendVarchar(c.contentHash);
   if (c.sourceUrl === null) appender.appendNull();
   else appender.appendVarchar(c.sourceUrl);
-  appender.appendTimestamp(new DuckDBTimestampValue(toEpochMicros(c.indexedAt)));
+  appender.appendTimestamp(timestamp(c.indexedAt));
   appender.appendInteger(c.tokenCount);
   appender.appendBlob(new Uint8Array(c.embedding.buffer, c.embedding.byteOffset, c.embedding.byteLength));
   const o200k = c.tokenCounts?.o200k_base;
