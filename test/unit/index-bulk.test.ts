@@ -1,7 +1,8 @@
 // Bulk indexing's two helpers and the add they serve: the lexical embedder on a worker thread gives exactly the
-// inline vectors (and falls back inline once the thread is gone), a bulk load on a DuckDB file holds off the
-// checkpoint and puts the setting back however it ends, and an add large enough to use both stores what inline
-// embedding would, skips it all when re-added, and when it fails leaves every document whole or absent.
+// inline vectors (for the batches it shares with the caller too, and inline once the thread is gone), a bulk load on
+// a DuckDB file holds off the checkpoint and puts the setting back however it ends, and an add large enough to use
+// both stores what inline embedding would, skips it all when re-added, and when it fails leaves every document whole
+// or absent.
 import { afterAll, describe, expect, it } from "vitest";
 import { startEmbedThread } from "../../src/engine/retrieval/embed-thread.js";
 import { LexicalEmbedder } from "../../src/engine/retrieval/embedder.js";
@@ -47,6 +48,14 @@ describe("the embedder on a worker thread", () => {
       }
       expect(threaded).toBe(true);
       expect(await thread.embed([])).toEqual([]);
+      // Batches are shared: those taken here while the worker is busy give the same vectors, each exactly once.
+      const batches = Array.from({ length: 8 }, (_, i) => texts.slice(i * 5, i * 5 + 5));
+      const pending = batches.map((b) => thread.embed(b));
+      let here = 0;
+      while (thread.embedQueuedHere()) here++;
+      expect(here).toBeLessThanOrEqual(batches.length);
+      const got = await Promise.all(pending);
+      for (const [i, b] of batches.entries()) expect(got[i]).toEqual(await inline.embed(b));
     } finally {
       await thread.close();
     }
@@ -85,7 +94,7 @@ describe("a bulk load on a DuckDB file", () => {
 describe("index add on a DuckDB file, large enough for the thread and the bulk load", () => {
   it("stores the inline embedder's vectors, skips it all when re-added, and puts the threshold back", async () => {
     const path = tempFile("fabra-bulk-", "f.duckdb");
-    const docs = documents(40, 400); // ~3,000 chunks: two write batches
+    const docs = documents(80, 400); // ~6,000 chunks: the thread starts, three write batches
     const fabra = await createFabra({
       stores: { offline: { type: "duckdb", path } },
       chunking: CHUNKING,

@@ -1,15 +1,17 @@
 // The embedding worker (embed-thread.ts starts it): makes the embedder its settings describe and answers each batch
-// with the vectors end to end in one transferred Float32Array.
+// it claims with the vectors end to end in one transferred Float32Array (a batch the main thread took is skipped).
 import { parentPort, workerData } from "node:worker_threads";
-import type { EmbedAnswer, EmbedRequest } from "./embed-thread.js";
-import { embedderFrom, type ThreadableEmbedder } from "./embedder.js";
+import { claim, type EmbedAnswer, type EmbedRequest, type EmbedThreadData, TAKEN } from "./embed-thread.js";
+import { embedderFrom } from "./embedder.js";
 
 const port = parentPort;
 if (port) {
-  const embedder = embedderFrom(workerData as ThreadableEmbedder);
+  const { spec, claims } = workerData as EmbedThreadData;
+  const embedder = embedderFrom(spec);
   const d = embedder.dimensions;
   port.postMessage({ ready: true } satisfies EmbedAnswer);
   port.on("message", async ({ id, texts }: EmbedRequest) => {
+    if (!claim(claims, id, TAKEN)) return;
     try {
       const vectors = await embedder.embed(texts);
       if (vectors.length !== texts.length || vectors.some((v) => v.length !== d))

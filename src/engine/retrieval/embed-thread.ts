@@ -3,6 +3,9 @@
 // (both are synchronous CPU work, which one thread can only take turns at). The worker makes the very same embedder,
 // so its vectors are the ones inline embedding gives; each batch's come back in one transferred buffer. When the
 // thread fails, its batches and every later one are embedded inline, so nothing is lost or computed differently.
+// Batches are shared: each is claimed once, by the worker or by a caller that would otherwise wait for it (a slot per
+// batch in shared memory, compare-and-swap), so neither core idles while the other has batches waiting — and a
+// worker still cold (its JIT) or slowed down does not hold the pipeline up.
 import { availableParallelism } from "node:os";
 import { extname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -15,11 +18,36 @@ export interface EmbedRequest {
   texts: string[];
 }
 
+/** What the worker is started with: the embedder, and the batches' claim slots. */
+export interface EmbedThreadData {
+  spec: ThreadableEmbedder;
+  claims: Int32Array;
+}
+
+/** Batches that may be outstanding at once (more are embedded inline). */
+export const SLOTS = 64;
+/** Slot states, or-ed with the batch's id shifted left by 2 (so a slot reused for a later batch is told apart). */
+export const QUEUED = 1;
+/** Claimed by the worker. */
+export const TAKEN = 2;
+/** Claimed by the caller here. */
+const HERE = 3;
+
+/** The worker claims batch `id` before embedding it; false when a caller here took it first. */
+export function claim(claims: Int32Array, id: number, by: number): boolean {
+  return Atomics.compareExchange(claims, id % SLOTS, (id << 2) | QUEUED, (id << 2) | by) === ((id << 2) | QUEUED);
+}
+
 /** The worker's answers: it is ready; a batch's vectors end to end (`dimensions` floats each), or why there are none. */
 export type EmbedAnswer = { ready: true } | { id: number; vectors: Float32Array } | { id: number; error: string };
 
 /** An embedder whose batches run on a worker thread; `close` ends the thread. */
 export interface ThreadedEmbedder extends Embedder {
+  /**
+   * Embeds here the oldest batch not answered yet if the worker has not started it (true): for a caller that would
+   * wait for the worker.
+   */
+  embedQueuedHere(): boolean;
   close(): Promise<void>;
 }
 
@@ -43,7 +71,9 @@ class EmbedThread implements ThreadedEmbedder {
   /** Until the thread has made its embedder, batches are embedded inline (no batch waits for it to start). */
   private ready = false;
   private next = 0;
+  /** The batches not answered yet, by id, oldest first. */
   private readonly jobs = new Map<number, Job>();
+  private readonly claims = new Int32Array(new SharedArrayBuffer(4 * SLOTS));
 
   constructor(
     private readonly inline: Embedder,
@@ -51,19 +81,30 @@ class EmbedThread implements ThreadedEmbedder {
   ) {
     this.id = inline.id;
     this.dimensions = inline.dimensions;
-    this.thread = spawn(spec);
+    this.thread = spawn({ spec, claims: this.claims });
     this.thread?.on("message", (m: EmbedAnswer) => this.answered(m));
     this.thread?.on("error", () => this.fail());
     this.thread?.on("exit", () => this.fail());
   }
 
   embed(texts: string[]): Promise<Float32Array[]> {
-    if (!this.thread || !this.ready || texts.length === 0) return this.inline.embed(texts);
-    const id = this.next++;
+    const id = this.next;
+    if (!this.thread || !this.ready || texts.length === 0 || this.jobs.has(id - SLOTS)) return this.inline.embed(texts);
+    this.next++;
+    Atomics.store(this.claims, id % SLOTS, (id << 2) | QUEUED);
     return new Promise((resolve, reject) => {
       this.jobs.set(id, { texts, resolve, reject });
       this.thread?.postMessage({ id, texts } satisfies EmbedRequest);
     });
+  }
+
+  embedQueuedHere(): boolean {
+    // Only the oldest: while the worker embeds it, the wait is short, and taking later ones would leave it idle.
+    const [oldest] = this.jobs;
+    if (!oldest || !claim(this.claims, oldest[0], HERE)) return false;
+    this.jobs.delete(oldest[0]);
+    this.embedInline(oldest[1]);
+    return true;
   }
 
   async close(): Promise<void> {
@@ -107,7 +148,7 @@ class EmbedThread implements ThreadedEmbedder {
  * The worker beside this file; from TypeScript sources (tests) it is loaded through jiti. Null when no thread can
  * be started (then everything is embedded inline).
  */
-function spawn(spec: ThreadableEmbedder): Worker | null {
+function spawn(data: EmbedThreadData): Worker | null {
   const ext = extname(fileURLToPath(import.meta.url));
   const entry = new URL(`./embed-thread-worker${ext}`, import.meta.url);
   // The process's node options except --input-type (`node --input-type=module -e` passes it on, and a worker given
@@ -115,10 +156,10 @@ function spawn(spec: ThreadableEmbedder): Worker | null {
   const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
   for (const args of [execArgv, []]) {
     try {
-      if (ext === ".js") return new Worker(entry, { workerData: spec, execArgv: args });
+      if (ext === ".js") return new Worker(entry, { workerData: data, execArgv: args });
       const file = JSON.stringify(fileURLToPath(entry));
       const boot = `require("node:module").createRequire(${file})("jiti").createJiti(${file}).import(${file})`;
-      return new Worker(boot, { eval: true, workerData: spec, execArgv: args });
+      return new Worker(boot, { eval: true, workerData: data, execArgv: args });
     } catch (err) {
       if ((err as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") return null;
     }

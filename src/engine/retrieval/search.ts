@@ -101,6 +101,8 @@ const WRITE_BATCH = 2048;
 const EMBEDS_IN_FLIGHT = 2;
 /** The same with the embedder on a worker thread: enough queued that it does not idle while a write is appended. */
 const THREAD_EMBEDS_IN_FLIGHT = 4;
+/** Chunks still to embed (as far as the documents so far tell) for which a worker thread pays for its start. */
+const THREAD_MIN_CHUNKS = 4096;
 /** At most this long (ms) between turns of the event loop while documents are chunked and embedded. */
 const TURN_MS = 10;
 
@@ -222,6 +224,8 @@ export async function indexDocuments(
   const drainOne = async (force: boolean, seen: number) => {
     const done = embedding.shift();
     if (done) {
+      // Rather than wait for the worker, embed here the batches it has not started (the two cores share them).
+      while (thread && !settled.has(done) && thread.embedQueuedHere()) await nextTurn();
       const docs = await done;
       toWrite.push(...docs);
       toWriteChunks += docs.reduce((n, d) => n + d.chunks.length, 0);
@@ -253,6 +257,7 @@ export async function indexDocuments(
 
   try {
     let seen = 0;
+    let chunked = 0;
     let turn = performance.now();
     for await (const doc of documents as AsyncIterable<DocumentInput>) {
       seen++;
@@ -273,7 +278,8 @@ export async function indexDocuments(
       gathering.push({ doc, hash, pieces });
       gatheredChunks += pieces.length;
       if (gatheredChunks >= EMBED_BATCH) {
-        if (thread === undefined) thread = startEmbedThread(deps.embedder);
+        chunked += gatheredChunks;
+        if (thread === undefined && worthAThread(chunked, seen, total)) thread = startEmbedThread(deps.embedder);
         await flushGathered(seen);
       }
     }
@@ -306,4 +312,14 @@ export async function indexDocuments(
 async function endBulkLoad(bulk: Promise<(() => Promise<void>) | undefined> | undefined): Promise<void> {
   const end = await bulk?.catch(() => undefined);
   await end?.().catch(() => undefined);
+}
+
+/**
+ * Whether the chunks still to come are enough to embed on a worker thread (its start, ~30 ms, and its first
+ * batches, before its JIT is warm, cost more than a small add gains): those of the documents expected but not seen
+ * yet, at the chunks per document so far; with no count expected, the chunks so far stand for those to come.
+ */
+function worthAThread(chunked: number, seen: number, total: number): boolean {
+  const toCome = total > seen ? ((total - seen) * chunked) / seen : chunked;
+  return toCome >= THREAD_MIN_CHUNKS;
 }
