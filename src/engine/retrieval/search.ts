@@ -143,7 +143,7 @@ export function documentHash(
  * Chunks, embeds and stores documents; a document indexed again replaces its old chunks, and one unchanged since it
  * was indexed (same documentHash) is skipped. A bounded pipeline: documents are read (a stream reads ahead) and
  * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls; a CPU-bound embedder on a worker
- * thread once a first full batch is flushed, embed-thread.ts) and the batch before is written (one bulk write in
+ * thread when enough is to come, embed-thread.ts) and the batch before is written (one bulk write in
  * flight, its statements advancing at least every TURN_MS), so no stage waits for the others more than the bounds
  * say.
  */
@@ -172,7 +172,7 @@ export async function indexDocuments(
   let seenInBatch = new Set<string>();
   /** The store's bulk load (VectorStore.beginBulkLoad), begun with the first write and ended however the add ends. */
   let bulk: Promise<(() => Promise<void>) | undefined> | undefined;
-  /** The embedder on a worker thread (embed-thread.ts), started once a first full batch says more is likely. */
+  /** The embedder on a worker thread (embed-thread.ts), started once enough chunks are to come (worthAThread). */
   let thread: ThreadedEmbedder | null | undefined;
 
   const embed = async (batch: Pending[]): Promise<IndexedDocument[]> => {
