@@ -486,6 +486,12 @@ export interface VectorStore extends Probed {
    * DuckDB's appender, Postgres multi-row INSERT from arrays); creates the index on first use.
    */
   writeDocuments(index: string, documents: IndexedDocument[]): Promise<void>;
+  /**
+   * Optional: many writeDocuments calls follow (`index add`); the function returned ends that. Until then the store
+   * may put off upkeep it would otherwise do as the writes go (DuckDB: the checkpoint a commit runs once the WAL
+   * passes 16 MB). Every write stays durable and atomic as it is.
+   */
+  beginBulkLoad?(index: string): Promise<() => Promise<void>>;
   /** The documents an index holds, by id. An index that does not exist holds none. */
   listDocuments(index: string): Promise<IndexedDocumentInfo[]>;
   /** Removes these documents' chunks; returns how many chunks were removed. */

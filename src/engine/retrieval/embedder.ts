@@ -11,6 +11,22 @@ export interface Embedder {
   readonly id: string;
   readonly dimensions: number;
   embed(texts: string[]): Promise<Float32Array[]>;
+  /**
+   * Set by an embedder a worker thread can make again from these settings alone (pure and CPU-bound: the lexical
+   * one), so bulk indexing can embed on another core beside chunking (embed-thread.ts).
+   */
+  readonly threadable?: ThreadableEmbedder;
+}
+
+/** What a worker thread makes the same embedder from. */
+export interface ThreadableEmbedder {
+  type: "lexical";
+  dimensions: number;
+}
+
+/** The embedder `spec` describes (in a worker thread: the same one as the main thread's). */
+export function embedderFrom(spec: ThreadableEmbedder): Embedder {
+  return new LexicalEmbedder(spec.dimensions);
 }
 
 export function createEmbedder(config: ResolvedEmbedderConfig): Embedder {
@@ -28,6 +44,7 @@ const STOPWORDS = new Set(
 
 export class LexicalEmbedder implements Embedder {
   readonly id: string;
+  readonly threadable: ThreadableEmbedder;
   constructor(readonly dimensions: number) {
     if (!Number.isInteger(dimensions) || dimensions < 16) {
       throw new FabraError("INVALID_CONFIG", `embedder.dimensions is ${dimensions}`, {
@@ -35,6 +52,7 @@ export class LexicalEmbedder implements Embedder {
       });
     }
     this.id = `lexical-v1-${dimensions}`;
+    this.threadable = { type: "lexical", dimensions };
   }
 
   async embed(texts: string[]): Promise<Float32Array[]> {

@@ -6,6 +6,7 @@ import { nowDatetime } from "../../record/datetime.js";
 import type { IndexedDocument, VectorStore } from "../../stores/types.js";
 import { chunkText, type TextChunk } from "./chunking.js";
 import type { Embedder } from "./embedder.js";
+import { startEmbedThread, type ThreadedEmbedder } from "./embed-thread.js";
 import type { Encoding } from "../context/tokens.js";
 import { chunkTokenCounts } from "../context/token-segments.js";
 
@@ -98,6 +99,10 @@ const EMBED_BATCH = 256;
 const WRITE_BATCH = 2048;
 /** Embedder calls in flight at once (a remote embedder overlaps the network with chunking). */
 const EMBEDS_IN_FLIGHT = 2;
+/** The same with the embedder on a worker thread: enough queued that it does not idle while a write is appended. */
+const THREAD_EMBEDS_IN_FLIGHT = 4;
+/** Chunks still to embed (as far as the documents so far tell) for which a worker thread pays for its start. */
+const THREAD_MIN_CHUNKS = 4096;
 /** At most this long (ms) between turns of the event loop while documents are chunked and embedded. */
 const TURN_MS = 10;
 
@@ -137,9 +142,10 @@ export function documentHash(
 /**
  * Chunks, embeds and stores documents; a document indexed again replaces its old chunks, and one unchanged since it
  * was indexed (same documentHash) is skipped. A bounded pipeline: documents are read (a stream reads ahead) and
- * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls) and the batch before is written (one
- * bulk write in flight, its statements advancing at least every TURN_MS), so no stage waits for the others more
- * than the bounds say.
+ * chunked while earlier batches are embedded (up to EMBEDS_IN_FLIGHT calls; a CPU-bound embedder on a worker
+ * thread when enough is to come, embed-thread.ts) and the batch before is written (one bulk write in
+ * flight, its statements advancing at least every TURN_MS), so no stage waits for the others more than the bounds
+ * say.
  */
 export async function indexDocuments(
   deps: RetrievalDeps,
@@ -157,16 +163,23 @@ export async function indexDocuments(
   let gathering: Pending[] = [];
   let gatheredChunks = 0;
   const embedding: Promise<IndexedDocument[]>[] = [];
+  /** The embeddings in `embedding` that are done (taken without waiting). */
+  const settled = new WeakSet<Promise<IndexedDocument[]>>();
   let writing: Promise<void> = Promise.resolve();
+  let writeIdle = true;
   let toWrite: IndexedDocument[] = [];
   let toWriteChunks = 0;
   let seenInBatch = new Set<string>();
+  /** The store's bulk load (VectorStore.beginBulkLoad), begun with the first write and ended however the add ends. */
+  let bulk: Promise<(() => Promise<void>) | undefined> | undefined;
+  /** The embedder on a worker thread (embed-thread.ts), started once enough chunks are to come (worthAThread). */
+  let thread: ThreadedEmbedder | null | undefined;
 
   const embed = async (batch: Pending[]): Promise<IndexedDocument[]> => {
     const texts = batch.flatMap((p) => p.pieces.map((piece) => piece.content));
     const vectors: Float32Array[] = [];
     for (let i = 0; i < texts.length; i += EMBED_BATCH)
-      vectors.push(...(await deps.embedder.embed(texts.slice(i, i + EMBED_BATCH))));
+      vectors.push(...(await (thread ?? deps.embedder).embed(texts.slice(i, i + EMBED_BATCH))));
     if (vectors.length !== texts.length)
       throw new FabraError(
         "EMBEDDER_FAILED",
@@ -195,8 +208,12 @@ export async function indexDocuments(
   };
   const startWrite = async (batch: IndexedDocument[], seen: number) => {
     await writing;
+    bulk ??= Promise.resolve(deps.vector.beginBulkLoad?.(index));
+    await bulk;
     const chunks = batch.reduce((n, d) => n + d.chunks.length, 0);
+    writeIdle = false;
     writing = deps.vector.writeDocuments(index, batch).then(() => {
+      writeIdle = true;
       progress.chunks += chunks;
       progress.documents = Math.max(progress.documents, seen);
       report();
@@ -207,6 +224,8 @@ export async function indexDocuments(
   const drainOne = async (force: boolean, seen: number) => {
     const done = embedding.shift();
     if (done) {
+      // Rather than wait for the worker, embed here the batches it has not started (the two cores share them).
+      while (thread && !settled.has(done) && thread.embedQueuedHere()) await nextTurn();
       const docs = await done;
       toWrite.push(...docs);
       toWriteChunks += docs.reduce((n, d) => n + d.chunks.length, 0);
@@ -224,14 +243,21 @@ export async function indexDocuments(
     gathering = [];
     gatheredChunks = 0;
     seenInBatch = new Set();
-    while (embedding.length >= EMBEDS_IN_FLIGHT) await drainOne(false, seen);
+    // Embeddings already done join the write batch now, and a full one is written as soon as the write before is
+    // done, so writes keep up with the work rather than wait for the queue to fill (the last ones ran after it).
+    while (writeIdle && embedding[0] && settled.has(embedding[0])) await drainOne(false, seen);
+    while (embedding.length >= (thread ? THREAD_EMBEDS_IN_FLIGHT : EMBEDS_IN_FLIGHT)) await drainOne(false, seen);
     const embedded = embed(batch);
-    embedded.catch(() => undefined); // awaited in order by drainOne
+    embedded.then(
+      () => settled.add(embedded),
+      () => undefined, // awaited in order by drainOne
+    );
     embedding.push(embedded);
   };
 
   try {
     let seen = 0;
+    let chunked = 0;
     let turn = performance.now();
     for await (const doc of documents as AsyncIterable<DocumentInput>) {
       seen++;
@@ -251,7 +277,11 @@ export async function indexDocuments(
       const pieces = chunkText(doc.content, { chunkTokens: opts.chunkTokens, overlapTokens: opts.overlapTokens });
       gathering.push({ doc, hash, pieces });
       gatheredChunks += pieces.length;
-      if (gatheredChunks >= EMBED_BATCH) await flushGathered(seen);
+      if (gatheredChunks >= EMBED_BATCH) {
+        chunked += gatheredChunks;
+        if (thread === undefined && worthAThread(chunked, seen, total)) thread = startEmbedThread(deps.embedder);
+        await flushGathered(seen);
+      }
     }
     await flushGathered(seen);
     while (embedding.length > 0) await drainOne(embedding.length === 1, seen);
@@ -269,5 +299,27 @@ export async function indexDocuments(
   } finally {
     // A failure above leaves nothing running behind the caller's back.
     await Promise.allSettled([writing, ...embedding]);
+    await thread?.close();
+    await endBulkLoad(bulk);
   }
+}
+
+/**
+ * Ends the store's bulk load, if one began. Its end only puts back how the store does its upkeep (every write was
+ * committed as it went), so a failure there does not turn an add that worked into one that failed, nor hide the
+ * error of one that did not.
+ */
+async function endBulkLoad(bulk: Promise<(() => Promise<void>) | undefined> | undefined): Promise<void> {
+  const end = await bulk?.catch(() => undefined);
+  await end?.().catch(() => undefined);
+}
+
+/**
+ * Whether the chunks still to come are enough to embed on a worker thread (its start, ~30 ms, and its first
+ * batches, before its JIT is warm, cost more than a small add gains): those of the documents expected but not seen
+ * yet, at the chunks per document so far; with no count expected, the chunks so far stand for those to come.
+ */
+function worthAThread(chunked: number, seen: number, total: number): boolean {
+  const toCome = total > seen ? ((total - seen) * chunked) / seen : chunked;
+  return toCome >= THREAD_MIN_CHUNKS;
 }

@@ -1,10 +1,11 @@
 // Keeps the in-memory vector index's chunks in the local DuckDB file between processes (embeddings as
 // little-endian float32 blobs). Bulk writes (`index add`) go through DuckDB's appender: a batch of documents
-// deletes their old chunks and appends the new ones in one transaction.
+// deletes their old chunks and appends the new ones in one transaction; during a bulk load no commit checkpoints.
 import type { DuckDBAppender, DuckDBValue } from "@duckdb/node-api";
 import { blobValue, DuckDBTimestampValue } from "./driver.js";
 import { fromEpochMicros, toEpochMicros } from "../../record/datetime.js";
 import { DuckDatabase } from "./database.js";
+import { beginBulkLoad } from "./bulk-load.js";
 import type { ChunkWithEmbedding, IndexedDocument } from "../types.js";
 import type { ChunkPersistence, StoredChunk } from "../memory/vector.js";
 
@@ -104,19 +105,24 @@ export class DuckDBChunkPersistence implements ChunkPersistence {
     });
   }
 
-  async writeDocuments(index: string, documents: IndexedDocument[], displaced: string[] = []): Promise<void> {
+  beginBulkLoad(): Promise<() => Promise<void>> {
+    return beginBulkLoad(this.db);
+  }
+
+  async writeDocuments(
+    index: string,
+    documents: IndexedDocument[],
+    replaced: string[],
+    displaced: string[],
+  ): Promise<void> {
     if (documents.length === 0) return;
     await this.db.transaction(async (run, connection) => {
-      await deleteWhere(
-        run,
-        index,
-        "document_id",
-        documents.map((d) => d.documentId),
-      );
+      await deleteWhere(run, index, "document_id", replaced);
       await deleteWhere(run, index, "chunk_id", displaced);
       const appender = await connection.createAppender("fabra_chunks");
       try {
-        for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash);
+        const at = timestamps();
+        for (const d of documents) for (const c of d.chunks) appendChunk(appender, index, c, d.documentHash, at);
         appender.flushSync();
       } catch (err) {
         // Nothing left to flush when it is closed (or collected): the transaction is rolled back.
@@ -167,7 +173,26 @@ async function deleteWhere(
   }
 }
 
-function appendChunk(appender: DuckDBAppender, index: string, c: ChunkWithEmbedding, documentHash: string): void {
+/** indexedAt → its DuckDB value, parsed once per run of equal times (a batch's chunks share one or a few). */
+function timestamps(): (indexedAt: string) => DuckDBTimestampValue {
+  let last = "";
+  let value: DuckDBTimestampValue | null = null;
+  return (indexedAt) => {
+    if (value === null || indexedAt !== last) {
+      value = new DuckDBTimestampValue(toEpochMicros(indexedAt));
+      last = indexedAt;
+    }
+    return value;
+  };
+}
+
+function appendChunk(
+  appender: DuckDBAppender,
+  index: string,
+  c: ChunkWithEmbedding,
+  documentHash: string,
+  timestamp: (indexedAt: string) => DuckDBTimestampValue,
+): void {
   appender.appendVarchar(index);
   appender.appendVarchar(c.chunkId);
   appender.appendVarchar(c.documentId);
@@ -175,7 +200,7 @@ function appendChunk(appender: DuckDBAppender, index: string, c: ChunkWithEmbedd
   appender.appendVarchar(c.contentHash);
   if (c.sourceUrl === null) appender.appendNull();
   else appender.appendVarchar(c.sourceUrl);
-  appender.appendTimestamp(new DuckDBTimestampValue(toEpochMicros(c.indexedAt)));
+  appender.appendTimestamp(timestamp(c.indexedAt));
   appender.appendInteger(c.tokenCount);
   appender.appendBlob(new Uint8Array(c.embedding.buffer, c.embedding.byteOffset, c.embedding.byteLength));
   const o200k = c.tokenCounts?.o200k_base;

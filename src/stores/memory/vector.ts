@@ -23,10 +23,13 @@ export interface ChunkPersistence {
   upsert(index: string, chunks: ChunkWithEmbedding[]): Promise<void>;
   deleteDocument(index: string, documentId: string): Promise<void>;
   /**
-   * Replaces the documents' chunks (one transaction); `displaced`: ids of chunks of other documents that these
-   * documents' chunks take over (written before under the same id, e.g. by upsert), removed first.
+   * Replaces the documents' chunks (one transaction): the old chunks of `replaced` (those of the documents the index
+   * holds) and `displaced` (ids of chunks of other documents that these documents' chunks take over, written before
+   * under the same id, e.g. by upsert) are removed first.
    */
-  writeDocuments(index: string, documents: IndexedDocument[], displaced: string[]): Promise<void>;
+  writeDocuments(index: string, documents: IndexedDocument[], replaced: string[], displaced: string[]): Promise<void>;
+  /** As VectorStore.beginBulkLoad. */
+  beginBulkLoad?(): Promise<() => Promise<void>>;
   deleteDocuments(index: string, documentIds: string[]): Promise<void>;
   dropIndex(index: string): Promise<void>;
   close(): Promise<void>;
@@ -226,19 +229,26 @@ export class MemoryVectorStore implements VectorStore {
     if (documents.length === 0) return;
     const data = await this.index(index);
     const ids = new Set(documents.map((d) => d.documentId));
+    // Only documents the index holds have chunks to delete (the index mirrors what is persisted): a new document's
+    // DELETE would scan the table for nothing.
+    const replaced = [...ids].filter((id) => data.documents.has(id));
     const displaced: string[] = [];
     for (const d of documents)
       for (const c of d.chunks) {
         const at = data.positions.get(c.chunkId);
         if (at !== undefined && !ids.has((data.chunks[at] as Chunk).documentId)) displaced.push(c.chunkId);
       }
-    await this.persistence?.writeDocuments(index, documents, displaced);
+    await this.persistence?.writeDocuments(index, documents, replaced, displaced);
     data.removeDocuments(ids);
     for (const d of documents) {
       data.documents.set(d.documentId, d.documentHash);
       for (const c of d.chunks) data.put(c, d.documentHash);
     }
     this.approximate?.attach(index, data);
+  }
+
+  async beginBulkLoad(): Promise<() => Promise<void>> {
+    return (await this.persistence?.beginBulkLoad?.()) ?? (async () => undefined);
   }
 
   async listDocuments(index: string): Promise<IndexedDocumentInfo[]> {
