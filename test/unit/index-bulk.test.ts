@@ -124,6 +124,30 @@ describe("index add on a DuckDB file, large enough for the thread and the bulk l
     }
   });
 
+  it("a document given twice in one add is stored as its later version, whichever batches the two land in", async () => {
+    const path = tempFile("fabra-bulk-", "h.duckdb");
+    const [long, other] = documents(2, 4_000); // ~400 chunks: the first version fills embedding batches of its own
+    const vector = openMemory(DIMS, await DuckDBChunkPersistence.open(path));
+    const deps = { vector, embedder: new LexicalEmbedder(DIMS) };
+    try {
+      const later = { id: (long as DocumentInput).id, content: "the later, short version" };
+      const result = await indexDocuments(deps, "kb", [long as DocumentInput, other as DocumentInput, later], CHUNKING);
+      expect(result.documents).toBe(3);
+      const stored = new Map((await vector.listDocuments("kb")).map((d) => [d.documentId, d.chunks]));
+      expect(stored.get(later.id)).toBe(1);
+      expect(stored.get((other as DocumentInput).id)).toBeGreaterThan(100);
+      const reopened = await DuckDBChunkPersistence.open(path);
+      try {
+        const rows = (await reopened.loadIndex("kb")).filter((c) => c.documentId === later.id);
+        expect(rows.map((c) => c.content)).toEqual([later.content]);
+      } finally {
+        await reopened.close();
+      }
+    } finally {
+      await vector.close();
+    }
+  });
+
   it("fails as a whole document at a time: what is stored is every chunk of a document or none", async () => {
     const path = tempFile("fabra-bulk-", "g.duckdb");
     const docs = documents(40, 800); // ~150 chunks each: a write batch (2,048 chunks) lands before the failure

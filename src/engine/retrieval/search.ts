@@ -227,6 +227,13 @@ export async function indexDocuments(
       // Rather than wait for the worker, embed here the batches it has not started (the two cores share them).
       while (thread && !settled.has(done) && thread.embedQueuedHere()) await nextTurn();
       const docs = await done;
+      // A document given again in this call replaces its earlier version still waiting to be written (one written
+      // already is replaced by the later write, as any document indexed again is).
+      const later = new Set(docs.map((d) => d.documentId));
+      if (toWrite.some((d) => later.has(d.documentId))) {
+        toWrite = toWrite.filter((d) => !later.has(d.documentId));
+        toWriteChunks = toWrite.reduce((n, d) => n + d.chunks.length, 0);
+      }
       toWrite.push(...docs);
       toWriteChunks += docs.reduce((n, d) => n + d.chunks.length, 0);
     }
