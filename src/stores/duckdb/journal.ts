@@ -197,10 +197,7 @@ export class Journal {
    * the next commit (appends are arriving fast); otherwise on the calling thread, the quickest for a lone append.
    */
   async append(rows: readonly LedgerRow[], inBackground = false): Promise<void> {
-    if (this.closed)
-      throw new FabraError("SHUTTING_DOWN", `The ledger journal ${this.active.path} is closed: nothing was appended`, {
-        hint: "The ledger was closed (the command or server is shutting down); open it again to append.",
-      });
+    this.assertOpen();
     const file = this.active;
     const frames = rows.map((row) => encodeFrame(file.generation, this.seq++, row));
     const bytes = frames.length === 1 ? (frames[0] as Buffer) : Buffer.concat(frames);
@@ -223,6 +220,14 @@ export class Journal {
     file.size += bytes.length;
     file.rows.push(...rows);
     file.lastSeq = this.seq - 1;
+  }
+
+  /** Throws SHUTTING_DOWN once the journal is closed: nothing can be appended any more. */
+  assertOpen(): void {
+    if (this.closed)
+      throw new FabraError("SHUTTING_DOWN", `The ledger journal ${this.active.path} is closed: nothing was appended`, {
+        hint: "The ledger was closed (the command or server is shutting down); open it again to append.",
+      });
   }
 
   /** Whether the active file holds frames. */

@@ -157,6 +157,8 @@ export class LedgerJournal {
   }
 
   private async writeNow(rows: readonly LedgerRow[], queued: () => number): Promise<RowResult[]> {
+    // Closed: SHUTTING_DOWN before any lookup (one in a closed DuckDB would say STORE_UNAVAILABLE, a disk fault).
+    this.journal.assertOpen();
     const results: (RowResult | undefined)[] = [];
     const admitted: (LedgerRow | null)[] = [];
     const lookUp: string[] = [];
