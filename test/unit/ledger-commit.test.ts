@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { FabraError } from "../../src/errors.js";
 import { type BatchWriter, LedgerCommitQueue, type RowResult } from "../../src/stores/ledger-commit.js";
 import type { LedgerRow } from "../../src/stores/types.js";
+import { assemblyBegun, clientConnected } from "../../src/util/company.js";
 
 const row = (i: number, createdAt = `2026-01-01T00:00:00.${String(i).padStart(6, "0")}Z`, hash = "a"): LedgerRow => ({
   contextId: `ctx_0190a1b2-c3d4-7e5f-8a9b-${String(i).padStart(12, "0")}`,
@@ -79,6 +80,28 @@ describe("LedgerCommitQueue", () => {
     await q.append(row(7));
     await inTurns([8, 9]);
     expect(w.batches.map((b) => b.length)).toEqual([1, 2, 3, 1, 1, 1]);
+  });
+
+  it("with other callers about to append (clients connected, assemblies in flight), even the first commit waits for the turn", async () => {
+    const w = fakeWriter();
+    const q = new LedgerCommitQueue({ write: w.write, where: "test ledger" });
+    const inTurns = (ids: number[]) =>
+      Promise.all(ids.map((i) => new Promise((resolve) => setImmediate(() => resolve(q.append(row(i)))))));
+    const clients = [clientConnected(), clientConnected()];
+    try {
+      expect(await inTurns([1, 2, 3])).toEqual(["inserted", "inserted", "inserted"]);
+      expect(w.batches.map((b) => b.length)).toEqual([3]); // a fresh queue, yet one commit
+    } finally {
+      for (const done of clients) done();
+    }
+    const assemblies = [assemblyBegun(), assemblyBegun(), assemblyBegun()];
+    try {
+      await q.append(row(4)); // the last commit had company: one turn; its own is the only one to take
+      expect(await inTurns([5, 6])).toEqual(["inserted", "inserted"]);
+      expect(w.batches.map((b) => b.length)).toEqual([3, 1, 2]);
+    } finally {
+      for (const done of assemblies) done();
+    }
   });
 
   it("appends arriving during a commit wait for it and all go in the next one", async () => {
