@@ -3,12 +3,11 @@
 // the very verifier the main thread would, so a row verifies in a worker exactly when it verifies inline. Only
 // failed rows' results come back (and, for the transparency log, each row's leaf hash).
 import { availableParallelism } from "node:os";
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { SigningKey } from "../../record/sign.js";
 import type { VerifyOptions, VerifyResult } from "../../record/verify.js";
 import type { RawLedgerRow } from "../../stores/types.js";
+import { startWorkerBeside } from "../../util/worker.js";
 
 /** A batch as posted to a worker: the rows' bytes end to end, each after a 0x00 byte (its leaf hash's prefix). */
 export interface RowBatch {
@@ -55,31 +54,6 @@ export function defaultVerifyThreads(): number {
   return cores < 2 ? 0 : Math.min(cores, MAX_THREADS);
 }
 
-/**
- * The worker's entry point beside this file; from TypeScript sources (tests) it is loaded through jiti. It runs with
- * the process's node options except --input-type (a process started by `node --input-type=module -e` passes it on,
- * and a worker given a file then fails to start).
- */
-function spawn(opts: VerifyOptions): Worker {
-  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-  try {
-    return spawnWith(opts, execArgv);
-  } catch (err) {
-    // A process-wide flag a worker may not take (e.g. --expose-gc): the worker needs none of them.
-    if ((err as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw err;
-    return spawnWith(opts, []);
-  }
-}
-
-function spawnWith(opts: VerifyOptions, execArgv: string[]): Worker {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./verify-rows-worker${ext}`, import.meta.url);
-  if (ext === ".js") return new Worker(entry, { workerData: opts, execArgv });
-  const file = JSON.stringify(fileURLToPath(entry));
-  const boot = `require("node:module").createRequire(${file})("jiti").createJiti(${file}).import(${file})`;
-  return new Worker(boot, { eval: true, workerData: opts, execArgv });
-}
-
 interface Job {
   resolve(answer: RowBatchAnswer): void;
   reject(err: Error): void;
@@ -94,7 +68,7 @@ class VerifyWorker {
   readonly started: Promise<boolean>;
 
   constructor(opts: VerifyOptions) {
-    this.thread = spawn(opts);
+    this.thread = startWorkerBeside(import.meta.url, "verify-rows-worker", opts);
     let started: (ready: boolean) => void = () => undefined;
     this.started = new Promise((resolve) => {
       started = resolve;

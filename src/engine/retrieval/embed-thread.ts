@@ -7,10 +7,9 @@
 // batch in shared memory, compare-and-swap), so neither core idles while the other has batches waiting — and a
 // worker still cold (its JIT) or slowed down does not hold the pipeline up.
 import { availableParallelism } from "node:os";
-import { extname } from "node:path";
-import { fileURLToPath } from "node:url";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import type { Embedder, ThreadableEmbedder } from "./embedder.js";
+import { startWorkerBeside } from "../../util/worker.js";
 
 /** A batch as posted to the worker. */
 export interface EmbedRequest {
@@ -144,25 +143,11 @@ class EmbedThread implements ThreadedEmbedder {
   }
 }
 
-/**
- * The worker beside this file; from TypeScript sources (tests) it is loaded through jiti. Null when no thread can
- * be started (then everything is embedded inline).
- */
+/** The worker (embed-thread-worker.ts), or null when no thread can be started (then everything is embedded inline). */
 function spawn(data: EmbedThreadData): Worker | null {
-  const ext = extname(fileURLToPath(import.meta.url));
-  const entry = new URL(`./embed-thread-worker${ext}`, import.meta.url);
-  // The process's node options except --input-type (`node --input-type=module -e` passes it on, and a worker given
-  // a file then fails to start); a flag a worker may not take (e.g. --expose-gc): it needs none of them.
-  const execArgv = process.execArgv.filter((a) => !a.startsWith("--input-type"));
-  for (const args of [execArgv, []]) {
-    try {
-      if (ext === ".js") return new Worker(entry, { workerData: data, execArgv: args });
-      const file = JSON.stringify(fileURLToPath(entry));
-      const boot = `require("node:module").createRequire(${file})("jiti").createJiti(${file}).import(${file})`;
-      return new Worker(boot, { eval: true, workerData: data, execArgv: args });
-    } catch (err) {
-      if ((err as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") return null;
-    }
+  try {
+    return startWorkerBeside(import.meta.url, "embed-thread-worker", data);
+  } catch {
+    return null;
   }
-  return null;
 }
