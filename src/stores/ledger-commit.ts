@@ -112,12 +112,12 @@ export class LedgerCommitQueue {
    * Starts the leader, then commits batch after batch until the queue is empty. While commits have company, or other
    * callers may be about to append (util/company.ts: other assemblies in flight, several clients connected), it
    * starts after the event loop's current turn (setImmediate, no timer): the appends of requests that have already
-   * arrived join the first commit. A cached assembly runs from its request's socket event to its append without giving the
-   * loop back, so under a server's load the next request is read only after the loop turns; started on a microtask,
-   * each commit took one row (serve-context: 2.9 rows per commit at 16 connections; 7.5 with the turn). A lone
-   * caller's append (one assembly after another) starts on the next microtask: in the turn, timers and background
-   * work (the DuckDB journal's moves) would run inside its assembly (assemble bench: overhead p90 +0.8 ms, p99
-   * +2-3 ms with the turn before every commit).
+   * arrived join the first commit. A cached assembly runs from its request's socket event to its append without
+   * giving the loop back, so under a server's load the next request is read only after the loop turns; started on a
+   * microtask, each commit took one row (serve-context: 2.9 rows per commit at 16 connections; 7.5 with the turn). A
+   * lone caller's append (one assembly after another) starts on the next microtask: in the turn, timers and
+   * background work (the DuckDB journal's moves) would run inside its assembly (assemble bench: overhead p90 +0.8
+   * ms, p99 +2-3 ms with the turn before every commit).
    */
   private async drainSoon(): Promise<void> {
     if (this.company || mayHaveCompany(this.waiting.length))
